@@ -1,0 +1,85 @@
+import Foundation
+
+/// A 128-bit identifier in RFC 9562 layout, used for sites and records.
+///
+/// Record ids are UUIDv7 (time-ordered, made offline, never reused); site ids are UUIDv7 too.
+/// Ordering compares the 16 bytes, which is also the (site id) tie-break of the merge order.
+public struct UUID128: Hashable, Sendable, Comparable, CustomStringConvertible, Codable {
+    /// The 16 bytes, most significant first.
+    public let bytes: [UInt8]
+
+    package init(unchecked bytes: [UInt8]) { self.bytes = bytes }
+
+    /// Wraps exactly 16 bytes.
+    public init?<C: Collection>(bytes: C) where C.Element == UInt8 {
+        guard bytes.count == 16 else { return nil }
+        self.bytes = Array(bytes)
+    }
+
+    /// Parses the canonical 8-4-4-4-12 form (either case) or 32 bare hex digits.
+    public init?(_ string: String) {
+        let hex = string.replacingOccurrences(of: "-", with: "")
+        guard hex.utf8.count == 32, let raw = SENSync.bytes(fromHex: hex) else { return nil }
+        if string.contains("-") {
+            let parts = string.split(separator: "-", omittingEmptySubsequences: false)
+            guard parts.map(\.count) == [8, 4, 4, 4, 12] else { return nil }
+        }
+        self.bytes = raw
+    }
+
+    /// The all-zero id.
+    public static let nil128 = UUID128(unchecked: [UInt8](repeating: 0, count: 16))
+
+    /// A new UUIDv7: 48-bit Unix milliseconds, version 7, 74 random bits.
+    public static func v7(milliseconds: UInt64 = UInt64(Date().timeIntervalSince1970 * 1000)) -> UUID128 {
+        var generator = SystemRandomNumberGenerator()
+        return v7(milliseconds: milliseconds, using: &generator)
+    }
+
+    /// A UUIDv7 drawing its random bits from `generator` (deterministic tests and fixtures).
+    public static func v7<G: RandomNumberGenerator>(milliseconds: UInt64, using generator: inout G) -> UUID128 {
+        var b = [UInt8](repeating: 0, count: 16)
+        for i in 0..<6 { b[i] = UInt8(truncatingIfNeeded: milliseconds >> UInt64(40 - 8 * i)) }
+        let r1 = generator.next() as UInt64
+        let r2 = generator.next() as UInt64
+        for i in 6..<8 { b[i] = UInt8(truncatingIfNeeded: r1 >> UInt64(8 * i)) }
+        for i in 8..<16 { b[i] = UInt8(truncatingIfNeeded: r2 >> UInt64(8 * (i - 8))) }
+        b[6] = (b[6] & 0x0F) | 0x70
+        b[8] = (b[8] & 0x3F) | 0x80
+        return UUID128(unchecked: b)
+    }
+
+    /// The canonical lower-case 8-4-4-4-12 form.
+    public var description: String {
+        let h = bytes.hexString
+        let c = Array(h)
+        return String(c[0..<8]) + "-" + String(c[8..<12]) + "-" + String(c[12..<16]) + "-"
+            + String(c[16..<20]) + "-" + String(c[20..<32])
+    }
+
+    /// The first eight hex digits, for compact display.
+    public var short: String { String(description.prefix(8)) }
+
+    public static func < (lhs: UUID128, rhs: UUID128) -> Bool {
+        lhs.bytes.lexicographicallyPrecedes(rhs.bytes)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let string = try container.decode(String.self)
+        guard let value = UUID128(string) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "not a UUID")
+        }
+        self = value
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}
+
+/// A site (one store): a school, academy, trust or local authority.
+public typealias SiteID = UUID128
+/// A record: a pupil, note, plan, … Unique across every replica.
+public typealias RecordID = UUID128

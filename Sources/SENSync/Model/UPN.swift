@@ -1,0 +1,67 @@
+import Foundation
+
+/// A Unique Pupil Number: 13 characters, a check letter then 12 characters (DfE rule 1510).
+///
+/// Characters 2–4 are the issuing LA number, 5–8 the establishment, 9–10 the year, 11–13 a
+/// serial; a temporary UPN ends in a letter. The check letter is
+/// `Σ(value(char n) × n) mod 23` over characters 2–13, mapped into `ABCDEFGHJKLMNPQRTUVWXYZ`
+/// (no I, O or S).
+public struct UPN: Hashable, Sendable, CustomStringConvertible {
+    /// The 13 characters, upper-case.
+    public let value: String
+
+    public var description: String { value }
+
+    /// The 23 letters a UPN may use, in check-letter order.
+    public static let letters: [Character] = Array("ABCDEFGHJKLMNPQRTUVWXYZ")
+
+    /// Why a string is not a valid UPN, in the DfE's own words where it has them.
+    public enum Problem: String, Error, Sendable {
+        case missing = "UPN missing"
+        case wrongLength = "UPN invalid (must be 13 characters)"
+        case badFirstCharacter = "UPN invalid (character 1 must be a letter other than I, O or S)"
+        case notNumeric = "UPN invalid (characters 2-12 not all numeric)"
+        case badLastCharacter = "UPN invalid (character 13 not a recognised value)"
+        case wrongCheckLetter = "UPN invalid (wrong check letter at character 1)"
+    }
+
+    /// Validates `string` (surrounding spaces ignored, letters upper-cased).
+    public init(_ string: String) throws(Problem) {
+        let upper = string.trimmingCharacters(in: .whitespaces).uppercased()
+        guard !upper.isEmpty else { throw .missing }
+        let chars = Array(upper)
+        guard chars.count == 13 else { throw .wrongLength }
+        guard Self.letters.contains(chars[0]) else { throw .badFirstCharacter }
+        guard chars[1...11].allSatisfy(\.isASCIIDigitCharacter) else { throw .notNumeric }
+        guard chars[12].isASCIIDigitCharacter || Self.letters.contains(chars[12]) else { throw .badLastCharacter }
+        guard Self.checkLetter(for: String(chars[1...])) == chars[0] else { throw .wrongCheckLetter }
+        value = upper
+    }
+
+    /// The check letter for the 12 characters after it; `nil` if they are malformed.
+    public static func checkLetter(for body: String) -> Character? {
+        let chars = Array(body.uppercased())
+        guard chars.count == 12 else { return nil }
+        var sum = 0
+        for (index, char) in chars.enumerated() {
+            let weight = index + 2
+            if let digit = char.wholeNumberValue, char.isASCII {
+                sum += digit * weight
+            } else if index == 11, let letterIndex = letters.firstIndex(of: char) {
+                sum += letterIndex * weight
+            } else {
+                return nil
+            }
+        }
+        return letters[sum % 23]
+    }
+
+    /// The issuing LA number (characters 2–4).
+    public var laNumber: String { String(value.dropFirst().prefix(3)) }
+    /// Whether this is a temporary UPN (ends in a letter).
+    public var isTemporary: Bool { value.last.map { !$0.isNumber } ?? false }
+}
+
+extension Character {
+    fileprivate var isASCIIDigitCharacter: Bool { isASCII && isNumber }
+}

@@ -1,0 +1,239 @@
+import Foundation
+import GRDB
+
+extension Value {
+    init(_ dbValue: DatabaseValue) {
+        switch dbValue.storage {
+        case .null: self = .null
+        case .int64(let i): self = .integer(i)
+        case .string(let s): self = .text(s)
+        case .double(let d): self = .text(String(d))
+        case .blob(let b): self = .text(Array(b).hexString)
+        }
+    }
+
+    var databaseValue: DatabaseValue {
+        switch self {
+        case .null: .null
+        case .integer(let i): i.databaseValue
+        case .text(let s): s.databaseValue
+        }
+    }
+}
+
+/// Maps site ids to the small integers the store uses inside clocks and logs.
+struct SiteOrdinals {
+    private(set) var byID: [SiteID: Int64] = [:]
+    private(set) var byOrdinal: [Int64: SiteID] = [:]
+
+    init(_ db: Database) throws {
+        for row in try Row.fetchAll(db, sql: "SELECT ord, site_id FROM site") {
+            let ord: Int64 = row[0]
+            guard let id = SiteID(row[1] as String) else { continue }
+            byID[id] = ord
+            byOrdinal[ord] = id
+        }
+    }
+
+    /// The ordinal for `site`, inserting the site if it is new.
+    mutating func ordinal(for site: SiteID, in db: Database) throws -> Int64 {
+        if let ord = byID[site] { return ord }
+        try db.execute(sql: "INSERT INTO site (site_id) VALUES (?)", arguments: [site.description])
+        let ord = db.lastInsertedRowID
+        byID[site] = ord
+        byOrdinal[ord] = site
+        return ord
+    }
+
+    func site(_ ordinal: Int64) throws -> SiteID {
+        guard let site = byOrdinal[ordinal] else {
+            throw StoreError(.database, "The store refers to an unknown site number \(ordinal).", hint: "Run `sensync audit verify`.")
+        }
+        return site
+    }
+}
+
+/// How one table's records are read from and written to SQLite.
+///
+/// Readable tables hold each field's winning value in its own column and the rest of the merge
+/// state (every head's clock, losing values, the tombstone's causal context) in the compact
+/// `crdt_clock` blob, so a merge is one point read and one upsert per record.
+struct TableCodec {
+    let spec: TableSpec
+    let fieldIndex: [String: Int]
+    let selectSQL: String
+    let upsertSQL: String
+
+    init(_ spec: TableSpec) {
+        self.spec = spec
+        fieldIndex = Dictionary(uniqueKeysWithValues: spec.fields.enumerated().map { ($1.name, $0) })
+        let columns = spec.fields.map(\.name)
+        selectSQL =
+            "SELECT \(columns.joined(separator: ", ")), crdt_clock FROM \(spec.name) WHERE pupil_id = ? AND id = ?"
+        let all = ["pupil_id", "id"] + columns + ["crdt_clock"]
+        upsertSQL = """
+            INSERT INTO \(spec.name) (\(all.joined(separator: ", "))) VALUES (\(all.map { _ in "?" }.joined(separator: ", ")))
+            ON CONFLICT (pupil_id, id) DO UPDATE SET \((columns + ["crdt_clock"]).map { "\($0) = excluded.\($0)" }.joined(separator: ", "))
+            """
+    }
+
+    static let all: [String: TableCodec] = Dictionary(
+        uniqueKeysWithValues: RecordSchema.tables.map { ($0.name, TableCodec($0)) })
+
+    /// Column values and clock blob for `state`.
+    func columns(for state: RecordState, sites: inout SiteOrdinals, db: Database) throws -> (values: [DatabaseValue], clock: [UInt8]) {
+        var values: [DatabaseValue] = []
+        values.reserveCapacity(spec.fields.count)
+        for field in spec.fields {
+            if let winner = state.fields[field.name]?.winner.value {
+                values.append(winner.databaseValue)
+            } else {
+                values.append(field.name == RecordState.deletedField ? 0.databaseValue : .null)
+            }
+        }
+        let clock = try ClockCodec.encode(state, columnIndex: fieldIndex, sites: &sites, db: db)
+        return (values, clock)
+    }
+
+    /// Rebuilds the merge state from a row selected with ``selectSQL`` (or any row whose first
+    /// columns are the fields in schema order followed by the clock).
+    func state(from row: Row, offset: Int = 0, sites: SiteOrdinals) throws -> RecordState {
+        let clock: [UInt8] = Array(row[offset + spec.fields.count] as Data)
+        return try ClockCodec.decode(clock, sites: sites) { index in
+            guard index < spec.fields.count else { return nil }
+            return (spec.fields[index].name, Value(row[offset + index] as DatabaseValue))
+        }
+    }
+}
+
+/// The `crdt_clock` blob.
+///
+/// ```
+/// u8 version = 1
+/// varint dotCount, then per dot: varint siteOrdinal, varint seq, u64 hlc
+/// varint fieldCount, then per field:
+///   varint key          (0: a name follows as a string; k > 0: the table's field k − 1)
+///   varint headCount, then per head (winner first):
+///     varint dotIndex
+///     u8 flags          (1: value follows inline; 2: causal context follows)
+///     [value] [varint n, then n × (varint siteOrdinal, varint seq)]
+/// ```
+/// The winner of a field that has a column keeps its value in the column; every other value is
+/// inline.
+enum ClockCodec {
+    static func encode(
+        _ state: RecordState, columnIndex: [String: Int], sites: inout SiteOrdinals, db: Database
+    ) throws -> [UInt8] {
+        var dots: [Dot: Int] = [:]
+        var dotList: [(Dot, HLC)] = []
+        let fields = state.fields.sorted { lhs, rhs in
+            switch (columnIndex[lhs.key], columnIndex[rhs.key]) {
+            case let (l?, r?): l < r
+            case (.some, nil): true
+            case (nil, .some): false
+            case (nil, nil): lhs.key < rhs.key
+            }
+        }
+        for (_, field) in fields {
+            for head in field.heads where dots[head.dot] == nil {
+                dots[head.dot] = dotList.count
+                dotList.append((head.dot, head.hlc))
+            }
+        }
+        var w = BinaryWriter(reservingCapacity: 16 + dotList.count * 14 + fields.count * 4)
+        w.write(UInt8(1))
+        w.writeVarint(dotList.count)
+        for (dot, hlc) in dotList {
+            w.writeVarint(UInt64(try sites.ordinal(for: dot.site, in: db)))
+            w.writeVarint(dot.seq)
+            w.write(hlc.rawValue)
+        }
+        w.writeVarint(fields.count)
+        for (name, field) in fields {
+            let column = columnIndex[name]
+            if let column {
+                w.writeVarint(column + 1)
+            } else {
+                w.writeVarint(0)
+                w.writeString(name)
+            }
+            w.writeVarint(field.heads.count)
+            for (i, head) in field.heads.enumerated() {
+                w.writeVarint(dots[head.dot]!)
+                let inline = column == nil || i > 0
+                w.write(UInt8((inline ? 1 : 0) | (head.deps != nil ? 2 : 0)))
+                if inline { head.value.encode(into: &w) }
+                if let deps = head.deps {
+                    w.writeVarint(deps.count)
+                    for entry in deps.entries {
+                        w.writeVarint(UInt64(try sites.ordinal(for: entry.site, in: db)))
+                        w.writeVarint(entry.seq)
+                    }
+                }
+            }
+        }
+        return w.bytes
+    }
+
+    /// Decodes a clock. `column(k)` returns the name and column value of the table's field `k`.
+    static func decode(
+        _ bytes: [UInt8], sites: SiteOrdinals, column: (Int) -> (String, Value)?
+    ) throws -> RecordState {
+        do {
+            var r = BinaryReader(bytes)
+            guard try r.readUInt8() == 1 else { throw DecodingFailure("unknown clock version") }
+            let dotCount = try r.readCount(limit: 1 << 16)
+            var dots: [(Dot, HLC)] = []
+            dots.reserveCapacity(dotCount)
+            for _ in 0..<dotCount {
+                let site = try sites.site(Int64(try r.readVarint()))
+                let seq = try r.readVarint()
+                dots.append((Dot(site: site, seq: seq), HLC(rawValue: try r.readUInt64())))
+            }
+            let fieldCount = try r.readCount(limit: 1 << 16)
+            var fields: [String: FieldState] = [:]
+            fields.reserveCapacity(fieldCount)
+            for _ in 0..<fieldCount {
+                let key = try r.readCount(limit: 1 << 16)
+                let name: String
+                var columnValue: Value?
+                if key == 0 {
+                    name = try r.readString()
+                } else {
+                    guard let (n, v) = column(key - 1) else { throw DecodingFailure("unknown column \(key)") }
+                    name = n
+                    columnValue = v
+                }
+                let headCount = try r.readCount(limit: 1 << 16)
+                var heads: [Head] = []
+                heads.reserveCapacity(headCount)
+                for i in 0..<headCount {
+                    let dotIndex = try r.readCount(limit: dots.count - 1)
+                    let flags = try r.readUInt8()
+                    let value: Value
+                    if flags & 1 != 0 {
+                        value = try Value.decode(from: &r)
+                    } else {
+                        guard i == 0, let columnValue else { throw DecodingFailure("missing value") }
+                        value = columnValue
+                    }
+                    var deps: VersionVector?
+                    if flags & 2 != 0 {
+                        var vv = VersionVector()
+                        for _ in 0..<(try r.readCount(limit: 1 << 16)) {
+                            let site = try sites.site(Int64(try r.readVarint()))
+                            vv[site] = try r.readVarint()
+                        }
+                        deps = vv
+                    }
+                    let (dot, hlc) = dots[dotIndex]
+                    heads.append(Head(dot: dot, hlc: hlc, value: value, deps: deps))
+                }
+                fields[name] = FieldState(heads: heads)
+            }
+            return RecordState(fields: fields)
+        } catch let failure as DecodingFailure {
+            throw StoreError(.database, "A record's merge state is damaged (\(failure.reason)).", hint: "Run `sensync audit verify`.")
+        }
+    }
+}

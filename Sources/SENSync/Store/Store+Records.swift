@@ -1,0 +1,490 @@
+import Foundation
+import GRDB
+
+// MARK: - Validation helpers
+
+enum Check {
+    static func date(_ value: String, _ what: String) throws -> String {
+        guard let date = CalendarDate(value.trimmingCharacters(in: .whitespaces)) else {
+            throw StoreError(.invalidInput, "The \(what) is not a valid date.", hint: "Use YYYY-MM-DD, for example 2025-09-03.")
+        }
+        return date.description
+    }
+
+    static func text(_ value: String, _ what: String, max: Int = 200) throws -> String {
+        let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty else { throw StoreError(.invalidInput, "The \(what) is empty.", hint: "Give a value.") }
+        guard trimmed.count <= max else {
+            throw StoreError(.invalidInput, "The \(what) is longer than \(max) characters.", hint: "Shorten it.")
+        }
+        return trimmed
+    }
+
+    static func upn(_ value: String) throws -> UPN {
+        do {
+            return try UPN(value)
+        } catch {
+            throw StoreError(.invalidInput, "\(error.rawValue).", hint: "Check the UPN against the pupil's record in your MIS.")
+        }
+    }
+
+    static func yearGroup(_ value: Int) throws -> Int {
+        guard (-2...14).contains(value) else {
+            throw StoreError(.invalidInput, "Year group must be between -2 (nursery) and 14.", hint: "Reception is 0.")
+        }
+        return value
+    }
+}
+
+extension Optional where Wrapped == String {
+    var value: Value { map { Value.text($0) } ?? .null }
+}
+
+// MARK: - Finding records
+
+extension Store {
+    /// Resolves a pupil given as a record id (or a unique prefix of one, at least 8 characters) or a
+    /// UPN.
+    public func pupilID(for reference: String) throws -> RecordID {
+        try writer.read { db in try Self.pupilID(for: reference, in: db) }
+    }
+
+    static func pupilID(for reference: String, in db: Database) throws -> RecordID {
+        let ref = reference.trimmingCharacters(in: .whitespaces)
+        if ref.count == 13, ref.first?.isLetter == true {
+            let upn = try Check.upn(ref)
+            let ids = try String.fetchAll(
+                db, sql: "SELECT id FROM pupil WHERE upn = ? AND deleted = 0 ORDER BY id", arguments: [upn.value])
+            guard !ids.isEmpty else {
+                throw StoreError(.notFound, "No pupil in this store has that UPN.", hint: "See `sensync pupil list`.")
+            }
+            guard ids.count == 1, let id = RecordID(ids[0]) else {
+                throw StoreError(.ambiguous, "More than one pupil record has that UPN.", hint: "Use the record id from `sensync pupil list`.")
+            }
+            return id
+        }
+        return try recordID(for: ref, table: "pupil", noun: "pupil", in: db).id
+    }
+
+    /// Finds a record by id or unique id prefix. Returns its pupil scope and id.
+    static func recordID(for reference: String, table: String, noun: String, in db: Database) throws -> (scope: RecordID, id: RecordID) {
+        let ref = reference.trimmingCharacters(in: .whitespaces).lowercased()
+        guard ref.count >= 8, ref.allSatisfy({ $0.isHexDigit || $0 == "-" }) else {
+            throw StoreError(.invalidInput, "'\(noun)' must be a record id (or its first 8 or more characters).", hint: "Copy the id from the list command.")
+        }
+        let rows = try Row.fetchAll(
+            db, sql: "SELECT pupil_id, id FROM \(table) WHERE id >= ? AND id < ? ORDER BY id LIMIT 2",
+            arguments: [ref, ref + "~"])
+        guard let row = rows.first else {
+            throw StoreError(.notFound, "No \(noun) with that id is in this store.", hint: "Check the id with the list command.")
+        }
+        guard rows.count == 1 else {
+            throw StoreError(.ambiguous, "More than one \(noun) id starts with that prefix.", hint: "Give more of the id.")
+        }
+        return (RecordID(row[0] as String)!, RecordID(row[1] as String)!)
+    }
+
+    static func requireLive(_ key: RecordKey, noun: String, in tx: inout StoreTransaction) throws -> RecordState {
+        guard let state = try tx.record(key), !state.isEmpty else {
+            throw StoreError(.notFound, "No \(noun) with that id is in this store.")
+        }
+        guard !state.isDeleted else {
+            throw StoreError(.recordDeleted, "That \(noun) has been deleted.", hint: "Restore it with `sensync record restore` first.")
+        }
+        return state
+    }
+}
+
+// MARK: - Pupils
+
+extension Store {
+    /// Adds a pupil, enrolling them at this school (or at `pupil.school`).
+    @discardableResult
+    public func addPupil(_ pupil: NewPupil, author: String) throws -> RecordID {
+        let upn = try Check.upn(pupil.upn)
+        let forename = try Check.text(pupil.forename, "forename", max: 100)
+        let surname = try Check.text(pupil.surname, "surname", max: 100)
+        let dob = try Check.date(pupil.dateOfBirth, "date of birth")
+        guard CalendarDate(dob)! <= CalendarDate.today(Date(timeIntervalSince1970: Double(now()) / 1000)) else {
+            throw StoreError(.invalidInput, "The date of birth is in the future.", hint: "Check --dob.")
+        }
+        let yearGroup = try pupil.yearGroup.map(Check.yearGroup)
+        let school = pupil.school ?? (identity.kind.isSchool ? identity.id : nil)
+        let entry = try Check.date(pupil.entryDate ?? CalendarDate.today(Date(timeIntervalSince1970: Double(now()) / 1000)).description, "entry date")
+        let id = RecordID.v7(milliseconds: now())
+        var ops = [
+            RecordOp(
+                table: "pupil", id: id,
+                writes: [
+                    FieldWrite("upn", .text(upn.value)), FieldWrite("forename", .text(forename)),
+                    FieldWrite("surname", .text(surname)), FieldWrite("date_of_birth", .text(dob)),
+                    FieldWrite("sen_status", .text(SENStatus.none.rawValue)),
+                ] + (yearGroup.map { [FieldWrite("year_group", .integer(Int64($0)))] } ?? []))
+        ]
+        if let school {
+            ops.append(
+                RecordOp(
+                    table: "enrolment", id: RecordID.v7(milliseconds: now()),
+                    writes: [FieldWrite("school_id", .text(school.description)), FieldWrite("entry_date", .text(entry))]))
+        }
+        try write(author: author, scope: id, ops: ops) { tx in
+            let clash = try Int.fetchOne(
+                tx.db, sql: "SELECT count(*) FROM pupil WHERE upn = ? AND deleted = 0", arguments: [upn.value]) ?? 0
+            guard clash == 0 else {
+                throw StoreError(.invalidInput, "A pupil with that UPN is already recorded in this store.", hint: "Use `sensync pupil update`, or check the UPN.")
+            }
+        }
+        return id
+    }
+
+    /// Changes a pupil's details or SEN status and needs.
+    @discardableResult
+    public func updatePupil(_ reference: String, _ update: PupilUpdate, author: String) throws -> WriteReceipt {
+        guard !update.isEmpty else {
+            throw StoreError(.invalidInput, "Nothing to change.", hint: "Give at least one field to update.")
+        }
+        let id = try pupilID(for: reference)
+        let key = RecordKey(table: "pupil", scope: id, id: id)
+        var writes: [FieldWrite] = []
+        if let upn = update.upn { writes.append(FieldWrite("upn", .text(try Check.upn(upn).value))) }
+        if let f = update.forename { writes.append(FieldWrite("forename", .text(try Check.text(f, "forename", max: 100)))) }
+        if let s = update.surname { writes.append(FieldWrite("surname", .text(try Check.text(s, "surname", max: 100)))) }
+        if let d = update.dateOfBirth { writes.append(FieldWrite("date_of_birth", .text(try Check.date(d, "date of birth")))) }
+        if let y = update.yearGroup { writes.append(FieldWrite("year_group", .integer(Int64(try Check.yearGroup(y))))) }
+        return try write(author: author, scope: id, ops: []) { tx in
+            let state = try Self.requireLive(key, noun: "pupil", in: &tx)
+            if update.senStatus != nil || update.senNeeds != nil {
+                let status = update.senStatus ?? state["sen_status"]?.text ?? "N"
+                var needs = update.senNeeds ?? state["sen_needs"]?.text ?? ""
+                if update.senStatus?.uppercased() == "N" && update.senNeeds == nil { needs = "" }
+                let profile: SENProfile
+                do {
+                    profile = try SENProfile(status: status, needs: needs)
+                } catch {
+                    throw StoreError(.invalidInput, (error as? SENProfile.Problem)?.description ?? "The SEN status or needs are not valid.")
+                }
+                writes.append(FieldWrite("sen_status", .text(profile.status.rawValue)))
+                writes.append(FieldWrite("sen_needs", profile.needs.isEmpty ? .null : .text(profile.needsField)))
+            }
+        } opsAfterCheck: {
+            [RecordOp(table: "pupil", id: id, writes: writes)]
+        }
+    }
+
+    /// All pupils in this store that are not deleted, by surname.
+    public func pupils(includeDeleted: Bool = false) throws -> [PupilRecord] {
+        try writer.read { db in
+            let enrolments = try Self.currentEnrolments(in: db)
+            return try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT id, upn, forename, surname, date_of_birth, year_group, sen_status, sen_needs, deleted
+                    FROM pupil \(includeDeleted ? "" : "WHERE deleted = 0") ORDER BY surname, forename, id
+                    """
+            ).map { Self.pupil(from: $0, enrolments: enrolments) }
+        }
+    }
+
+    /// One pupil, by id or UPN.
+    public func pupil(_ reference: String) throws -> PupilRecord {
+        let id = try pupilID(for: reference)
+        return try writer.read { db in
+            let row = try Row.fetchOne(
+                db,
+                sql: "SELECT id, upn, forename, surname, date_of_birth, year_group, sen_status, sen_needs, deleted FROM pupil WHERE pupil_id = ? AND id = ?",
+                arguments: [id.description, id.description])!
+            return Self.pupil(from: row, enrolments: try Self.currentEnrolments(in: db, pupil: id))
+        }
+    }
+
+    /// A pupil's enrolments, oldest first.
+    public func enrolments(of reference: String) throws -> [EnrolmentRecord] {
+        let id = try pupilID(for: reference)
+        return try writer.read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT id, school_id, entry_date, leaving_date FROM enrolment WHERE pupil_id = ? AND deleted = 0 ORDER BY entry_date, id",
+                arguments: [id.description]
+            ).map { row in
+                EnrolmentRecord(
+                    id: RecordID(row[0] as String)!, pupilID: id, schoolID: (row[1] as String?).flatMap(SiteID.init),
+                    entryDate: row[2], leavingDate: row[3])
+            }
+        }
+    }
+
+    static func currentEnrolments(in db: Database, pupil: RecordID? = nil) throws -> [RecordID: [SiteID]] {
+        var result: [RecordID: [SiteID]] = [:]
+        let filter = pupil == nil ? "" : "AND pupil_id = ?"
+        let arguments: StatementArguments = pupil.map { [$0.description] } ?? []
+        for row in try Row.fetchAll(
+            db,
+            sql: "SELECT pupil_id, school_id FROM enrolment WHERE deleted = 0 AND leaving_date IS NULL \(filter) ORDER BY entry_date, id",
+            arguments: arguments)
+        {
+            if let p = RecordID(row[0] as String), let s = (row[1] as String?).flatMap(SiteID.init) { result[p, default: []].append(s) }
+        }
+        return result
+    }
+
+    static func pupil(from row: Row, enrolments: [RecordID: [SiteID]]) -> PupilRecord {
+        let id = RecordID(row[0] as String)!
+        return PupilRecord(
+            id: id, upn: row[1], forename: row[2], surname: row[3], dateOfBirth: row[4], yearGroup: row[5],
+            senStatus: row[6], senNeeds: (row[7] as String?)?.split(separator: ",").map(String.init) ?? [],
+            schools: enrolments[id] ?? [], isDeleted: (row[8] as Int) != 0)
+    }
+}
+
+// MARK: - Notes
+
+extension Store {
+    /// Adds an early-identification note to a pupil. `amends` names an earlier note this one
+    /// corrects.
+    @discardableResult
+    public func addNote(
+        pupil reference: String, text: String, area: NoteArea? = nil, amends: String? = nil, author: String
+    ) throws -> RecordID {
+        let pupilID = try pupilID(for: reference)
+        let body = try Check.text(text, "note text", max: 20_000)
+        let id = RecordID.v7(milliseconds: now())
+        var amendsID: RecordID?
+        if let amends {
+            let found = try writer.read { db in try Self.recordID(for: amends, table: "note", noun: "note", in: db) }
+            guard found.scope == pupilID else {
+                throw StoreError(.invalidInput, "The amended note belongs to a different pupil.", hint: "Check --amends.")
+            }
+            amendsID = found.id
+        }
+        let recordedAt = HLC(milliseconds: now(), counter: 0).description
+        try write(
+            author: author, scope: pupilID,
+            ops: [
+                RecordOp(
+                    table: "note", id: id,
+                    writes: [
+                        FieldWrite("text", .text(body)), FieldWrite("area", area.map { .text($0.rawValue) } ?? .null),
+                        FieldWrite("amends_note_id", amendsID.map { .text($0.description) } ?? .null),
+                        FieldWrite("recorded_at", .text(recordedAt)),
+                        FieldWrite("recorded_by", .text(author.trimmingCharacters(in: .whitespacesAndNewlines))),
+                    ])
+            ]
+        ) { tx in
+            _ = try Self.requireLive(RecordKey(table: "pupil", scope: pupilID, id: pupilID), noun: "pupil", in: &tx)
+        }
+        return id
+    }
+
+    /// A pupil's notes, oldest first.
+    public func notes(of reference: String) throws -> [NoteRecord] {
+        let pupilID = try pupilID(for: reference)
+        return try writer.read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT id, text, area, amends_note_id, recorded_at, recorded_by FROM note WHERE pupil_id = ? ORDER BY recorded_at, id",
+                arguments: [pupilID.description]
+            ).map { row in
+                NoteRecord(
+                    id: RecordID(row[0] as String)!, pupilID: pupilID, text: row[1] ?? "", area: row[2],
+                    amendsNoteID: (row[3] as String?).flatMap(RecordID.init), recordedAt: row[4], recordedBy: row[5])
+            }
+        }
+    }
+}
+
+// MARK: - Support plans
+
+extension Store {
+    /// Starts a support plan for a pupil.
+    @discardableResult
+    public func createPlan(pupil reference: String, _ plan: NewSupportPlan, author: String) throws -> RecordID {
+        let pupilID = try pupilID(for: reference)
+        guard PlanStatus(rawValue: plan.status) != nil else {
+            throw StoreError(.invalidInput, "Unknown plan status.", hint: "Use one of \(PlanStatus.allCases.map(\.rawValue).joined(separator: ", ")).")
+        }
+        let today = CalendarDate.today(Date(timeIntervalSince1970: Double(now()) / 1000)).description
+        let id = RecordID.v7(milliseconds: now())
+        let writes: [FieldWrite] = [
+            FieldWrite("title", .text(try Check.text(plan.title, "plan title"))),
+            FieldWrite("status", .text(plan.status)),
+            FieldWrite("start_date", .text(try Check.date(plan.startDate ?? today, "start date"))),
+            FieldWrite("review_date", .text(try Check.date(plan.reviewDate, "review date"))),
+            FieldWrite("responsible_org", try plan.responsibleOrg.map { try Check.text($0, "responsible organisation") }.value),
+            FieldWrite("responsible_person", try plan.responsiblePerson.map { try Check.text($0, "responsible person") }.value),
+        ]
+        try write(author: author, scope: pupilID, ops: [RecordOp(table: "support_plan", id: id, writes: writes)]) { tx in
+            _ = try Self.requireLive(RecordKey(table: "pupil", scope: pupilID, id: pupilID), noun: "pupil", in: &tx)
+        }
+        return id
+    }
+
+    private func livePlan(_ reference: String) throws -> RecordKey {
+        let found = try writer.read { db in try Self.recordID(for: reference, table: "support_plan", noun: "plan", in: db) }
+        return RecordKey(table: "support_plan", scope: found.scope, id: found.id)
+    }
+
+    /// Adds an outcome to a plan.
+    @discardableResult
+    public func addOutcome(plan reference: String, description: String, targetDate: String?, author: String) throws -> RecordID {
+        let plan = try livePlan(reference)
+        let id = RecordID.v7(milliseconds: now())
+        let writes: [FieldWrite] = [
+            FieldWrite("plan_id", .text(plan.id.description)),
+            FieldWrite("description", .text(try Check.text(description, "outcome", max: 2000))),
+            FieldWrite("target_date", try targetDate.map { try Check.date($0, "target date") }.value),
+            FieldWrite("status", .text("open")),
+        ]
+        try write(author: author, scope: plan.scope, ops: [RecordOp(table: "plan_outcome", id: id, writes: writes)]) { tx in
+            _ = try Self.requireLive(plan, noun: "plan", in: &tx)
+        }
+        return id
+    }
+
+    /// Adds a provision item to a plan.
+    @discardableResult
+    public func addProvision(plan reference: String, _ provision: NewProvision, author: String) throws -> RecordID {
+        let plan = try livePlan(reference)
+        if let cost = provision.costPence, cost < 0 {
+            throw StoreError(.invalidInput, "A cost cannot be negative.", hint: "Give the cost in pounds, e.g. 450.00.")
+        }
+        let id = RecordID.v7(milliseconds: now())
+        let writes: [FieldWrite] = [
+            FieldWrite("plan_id", .text(plan.id.description)),
+            FieldWrite("description", .text(try Check.text(provision.description, "provision", max: 2000))),
+            FieldWrite("provider", try provision.provider.map { try Check.text($0, "provider") }.value),
+            FieldWrite("frequency", try provision.frequency.map { try Check.text($0, "frequency") }.value),
+            FieldWrite("responsible_org", try provision.responsibleOrg.map { try Check.text($0, "responsible organisation") }.value),
+            FieldWrite("responsible_person", try provision.responsiblePerson.map { try Check.text($0, "responsible person") }.value),
+            FieldWrite("cost_pence", provision.costPence.map { .integer($0) } ?? .null),
+        ]
+        try write(author: author, scope: plan.scope, ops: [RecordOp(table: "provision_item", id: id, writes: writes)]) { tx in
+            _ = try Self.requireLive(plan, noun: "plan", in: &tx)
+        }
+        return id
+    }
+
+    /// Records a review of a plan; moves the plan's review date on, and closes it if so decided.
+    @discardableResult
+    public func recordReview(plan reference: String, _ review: NewReview, author: String) throws -> RecordID {
+        let plan = try livePlan(reference)
+        let id = RecordID.v7(milliseconds: now())
+        let next = try review.nextReviewDate.map { try Check.date($0, "next review date") }
+        if review.decision != .close && next == nil {
+            throw StoreError(.invalidInput, "A review that keeps the plan open needs a next review date.", hint: "Give --next-review YYYY-MM-DD.")
+        }
+        var planWrites: [FieldWrite] = []
+        if let next { planWrites.append(FieldWrite("review_date", .text(next))) }
+        if review.decision == .close { planWrites.append(FieldWrite("status", .text(PlanStatus.closed.rawValue))) }
+        var ops = [
+            RecordOp(
+                table: "plan_review", id: id,
+                writes: [
+                    FieldWrite("plan_id", .text(plan.id.description)),
+                    FieldWrite("held_on", .text(try Check.date(review.heldOn, "review date"))),
+                    FieldWrite("summary", .text(try Check.text(review.summary, "review summary", max: 20_000))),
+                    FieldWrite("decision", .text(review.decision.rawValue)),
+                    FieldWrite("next_review_date", next.value),
+                ])
+        ]
+        if !planWrites.isEmpty { ops.append(RecordOp(table: "support_plan", id: plan.id, writes: planWrites)) }
+        try write(author: author, scope: plan.scope, ops: ops) { tx in
+            _ = try Self.requireLive(plan, noun: "plan", in: &tx)
+        }
+        return id
+    }
+
+    /// A pupil's plans with their outcomes, provision and reviews.
+    public func plans(of reference: String) throws -> [SupportPlanRecord] {
+        let pupilID = try pupilID(for: reference)
+        return try writer.read { db in
+            let scope = pupilID.description
+            let outcomes = Dictionary(
+                grouping: try Row.fetchAll(
+                    db, sql: "SELECT plan_id, id, description, target_date, status FROM plan_outcome WHERE pupil_id = ? AND deleted = 0 ORDER BY id",
+                    arguments: [scope]), by: { $0[0] as String? ?? "" })
+            let provision = Dictionary(
+                grouping: try Row.fetchAll(
+                    db,
+                    sql: "SELECT plan_id, id, description, provider, frequency, responsible_org, responsible_person, cost_pence FROM provision_item WHERE pupil_id = ? AND deleted = 0 ORDER BY id",
+                    arguments: [scope]), by: { $0[0] as String? ?? "" })
+            let reviews = Dictionary(
+                grouping: try Row.fetchAll(
+                    db,
+                    sql: "SELECT plan_id, id, held_on, summary, decision, next_review_date FROM plan_review WHERE pupil_id = ? AND deleted = 0 ORDER BY held_on, id",
+                    arguments: [scope]), by: { $0[0] as String? ?? "" })
+            return try Row.fetchAll(
+                db,
+                sql: "SELECT id, title, status, start_date, review_date, responsible_org, responsible_person FROM support_plan WHERE pupil_id = ? AND deleted = 0 ORDER BY start_date, id",
+                arguments: [scope]
+            ).map { row in
+                let planID: String = row[0]
+                return SupportPlanRecord(
+                    id: RecordID(planID)!, pupilID: pupilID, title: row[1], status: row[2], startDate: row[3],
+                    reviewDate: row[4], responsibleOrg: row[5], responsiblePerson: row[6],
+                    outcomes: (outcomes[planID] ?? []).map {
+                        OutcomeRecord(id: RecordID($0[1] as String)!, description: $0[2], targetDate: $0[3], status: $0[4])
+                    },
+                    provision: (provision[planID] ?? []).map {
+                        ProvisionRecord(
+                            id: RecordID($0[1] as String)!, description: $0[2], provider: $0[3], frequency: $0[4],
+                            responsibleOrg: $0[5], responsiblePerson: $0[6], costPence: $0[7])
+                    },
+                    reviews: (reviews[planID] ?? []).map {
+                        ReviewRecord(id: RecordID($0[1] as String)!, heldOn: $0[2], summary: $0[3], decision: $0[4], nextReviewDate: $0[5])
+                    })
+            }
+        }
+    }
+}
+
+// MARK: - Delete and restore
+
+extension Store {
+    /// Tables whose records can be deleted (a replicated tombstone).
+    public static let deletableTables = RecordSchema.tables.filter { !$0.isAppendOnly }.map(\.name)
+
+    /// Deletes a record (any table but notes) by id. The deletion replicates as a tombstone.
+    @discardableResult
+    public func deleteRecord(_ reference: String, author: String) throws -> (table: String, receipt: WriteReceipt) {
+        try setDeleted(reference, deleted: true, author: author)
+    }
+
+    /// Restores a deleted record.
+    @discardableResult
+    public func restoreRecord(_ reference: String, author: String) throws -> (table: String, receipt: WriteReceipt) {
+        try setDeleted(reference, deleted: false, author: author)
+    }
+
+    private func setDeleted(_ reference: String, deleted: Bool, author: String) throws -> (table: String, receipt: WriteReceipt) {
+        let (key, _) = try findRecord(reference)
+        guard Self.deletableTables.contains(key.table) else {
+            throw StoreError(.appendOnly, "Notes cannot be deleted.", hint: "Add a note that amends it (`sensync note add --amends`).")
+        }
+        let receipt = try write(author: author, scope: key.scope, ops: [RecordOp(table: key.table, id: key.id, writes: [FieldWrite("deleted", .integer(deleted ? 1 : 0))])]) { tx in
+            guard let state = try tx.record(key) else { throw StoreError(.notFound, "No record with that id is in this store.") }
+            if state.isDeleted == deleted {
+                throw StoreError(.invalidInput, deleted ? "That record is already deleted." : "That record is not deleted.")
+            }
+        }
+        return (key.table, receipt)
+    }
+
+    /// Finds a record of any table by id or unique id prefix.
+    public func findRecord(_ reference: String) throws -> (key: RecordKey, state: RecordState) {
+        try writer.read { db in
+            var matches: [(String, (scope: RecordID, id: RecordID))] = []
+            for table in RecordSchema.tables.map(\.name) {
+                if let found = try? Self.recordID(for: reference, table: table, noun: "record", in: db) {
+                    matches.append((table, found))
+                }
+            }
+            guard !matches.isEmpty else {
+                throw StoreError(.notFound, "No record with that id is in this store.", hint: "Copy the id from a list or show command.")
+            }
+            guard matches.count == 1 else { throw StoreError(.ambiguous, "More than one record id starts with that prefix.", hint: "Give more of the id.") }
+            let key = RecordKey(table: matches[0].0, scope: matches[0].1.scope, id: matches[0].1.id)
+            var tx = try StoreTransaction(db)
+            return (key, try tx.record(key) ?? RecordState())
+        }
+    }
+}

@@ -1,0 +1,331 @@
+import Foundation
+import GRDB
+
+/// A peer site and how far it has acknowledged this store's changes.
+public struct PeerStatus: Hashable, Sendable {
+    public var site: SiteIdentity
+    /// What the peer last said it holds (from its bundles' version vectors).
+    public var acknowledged: VersionVector
+    /// How many changes this store holds that the peer has not acknowledged.
+    public var lacks: UInt64
+}
+
+/// A summary of a store for `sensync status`.
+public struct StoreStatus: Sendable {
+    public var site: SiteIdentity
+    /// Live records per table.
+    public var recordCounts: [(table: String, count: Int)]
+    /// Deleted records (tombstones) per table.
+    public var tombstoneCounts: [(table: String, count: Int)]
+    public var openConflicts: Int
+    /// What this store holds of each site's chain.
+    public var versionVector: VersionVector
+    /// Names of known sites.
+    public var siteNames: [SiteID: String]
+    public var peers: [PeerStatus]
+    public var imports: Int
+    public var lastImport: ImportLogEntry?
+}
+
+/// One line of the import log.
+public struct ImportLogEntry: Hashable, Sendable, Codable {
+    public var bundleID: String
+    public var sender: String?
+    public var importedAt: String
+    public var result: String
+    public var changeCount: Int
+    public var applied: Int
+    public var duplicates: Int
+    public var rejected: Int
+    public var conflictsOpened: Int
+    public var conflictsClosed: Int
+    public var detail: String?
+}
+
+/// An open conflict, ready to show or resolve.
+public struct ConflictEntry: Hashable, Sendable {
+    /// One competing value with who wrote it, where and when.
+    public struct Candidate: Hashable, Sendable {
+        public var value: Value
+        public var site: SiteID
+        public var siteName: String?
+        public var author: String?
+        public var hlc: HLC
+        public var seq: UInt64
+    }
+
+    public var key: RecordKey
+    public var field: String
+    public var kind: FieldConflict.Kind
+    /// The current value first, then the values that lost.
+    public var candidates: [Candidate]
+}
+
+extension Store {
+    // MARK: Sites and peers
+
+    /// Records a site this store exchanges bundles with.
+    public func addPeer(_ peer: SiteIdentity) throws {
+        guard peer.id != identity.id else {
+            throw StoreError(.invalidInput, "That is this store's own site.", hint: "Add the other site's id.")
+        }
+        try writer.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO site (site_id, name, kind, is_peer) VALUES (?, ?, ?, 1)
+                    ON CONFLICT (site_id) DO UPDATE SET name = excluded.name, kind = excluded.kind, is_peer = 1
+                    """, arguments: [peer.id.description, peer.name, peer.kind.rawValue])
+        }
+    }
+
+    /// Every site this store knows about (peers and origins of changes), excluding itself.
+    public func knownSites() throws -> [(site: SiteID, name: String?, kind: SiteKind?, isPeer: Bool)] {
+        try writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT site_id, name, kind, is_peer FROM site WHERE site_id != ? ORDER BY name, site_id", arguments: [identity.id.description])
+                .compactMap { row in
+                    guard let id = SiteID(row[0] as String) else { return nil }
+                    return (id, row[1], (row[2] as String?).flatMap(SiteKind.init), (row[3] as Int) != 0)
+                }
+        }
+    }
+
+    /// Finds a known site by id, unique id prefix or name (case-insensitive).
+    public func resolveSite(_ reference: String) throws -> SiteIdentity {
+        let sites = try knownSites()
+        let ref = reference.trimmingCharacters(in: .whitespaces)
+        if let id = SiteID(ref) {
+            if let s = sites.first(where: { $0.site == id }) {
+                return SiteIdentity(id: id, name: s.name ?? id.short, kind: s.kind ?? .maintainedSchool)
+            }
+            throw StoreError(.unknownSite, "This store does not know that site.", hint: "Add it with `sensync peer add`.")
+        }
+        let byName = sites.filter { $0.name?.lowercased() == ref.lowercased() }
+        let byPrefix = ref.count >= 4 ? sites.filter { $0.site.description.hasPrefix(ref.lowercased()) } : []
+        let matches = byName.isEmpty ? byPrefix : byName
+        guard let match = matches.first else {
+            throw StoreError(.unknownSite, "No known site matches that name or id.", hint: "See `sensync peer list`, or add it with `sensync peer add`.")
+        }
+        guard matches.count == 1 else {
+            throw StoreError(.ambiguous, "More than one known site matches that name or id.", hint: "Use the site id.")
+        }
+        return SiteIdentity(id: match.site, name: match.name ?? match.site.short, kind: match.kind ?? .maintainedSchool)
+    }
+
+    /// What this store holds of each site's chain.
+    public func versionVector() throws -> VersionVector {
+        try writer.read { db in try Self.versionVector(in: db) }
+    }
+
+    static func versionVector(in db: Database) throws -> VersionVector {
+        var vv = VersionVector()
+        for row in try Row.fetchAll(db, sql: "SELECT site_id, chain_seq FROM site WHERE chain_seq > 0") {
+            if let id = SiteID(row[0] as String) { vv[id] = UInt64(row[1] as Int64) }
+        }
+        return vv
+    }
+
+    static func acknowledged(by peer: SiteID, in db: Database) throws -> VersionVector {
+        var vv = VersionVector()
+        for row in try Row.fetchAll(
+            db,
+            sql: """
+                SELECT o.site_id, a.seq FROM peer_ack a JOIN site p ON p.ord = a.peer_ord JOIN site o ON o.ord = a.origin_ord
+                WHERE p.site_id = ?
+                """, arguments: [peer.description])
+        {
+            if let id = SiteID(row[0] as String) { vv[id] = UInt64(row[1] as Int64) }
+        }
+        return vv
+    }
+
+    /// What `peer` has acknowledged holding.
+    public func acknowledged(by peer: SiteID) throws -> VersionVector {
+        try writer.read { db in try Self.acknowledged(by: peer, in: db) }
+    }
+
+    // MARK: Status
+
+    /// Counts, peers and the last import.
+    public func status() throws -> StoreStatus {
+        try writer.read { db in
+            var counts: [(String, Int)] = []
+            var tombstones: [(String, Int)] = []
+            for table in RecordSchema.tables {
+                if table.isAppendOnly {
+                    counts.append((table.name, try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table.name)") ?? 0))
+                    tombstones.append((table.name, 0))
+                } else {
+                    counts.append((table.name, try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table.name) WHERE deleted = 0") ?? 0))
+                    tombstones.append((table.name, try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table.name) WHERE deleted = 1") ?? 0))
+                }
+            }
+            let vv = try Self.versionVector(in: db)
+            var names: [SiteID: String] = [:]
+            var peers: [PeerStatus] = []
+            for row in try Row.fetchAll(db, sql: "SELECT site_id, name, kind, is_peer FROM site ORDER BY name") {
+                guard let id = SiteID(row[0] as String) else { continue }
+                if let name = row[1] as String? { names[id] = name }
+                guard (row[3] as Int) != 0 else { continue }
+                let ack = try Self.acknowledged(by: id, in: db)
+                let lacks = vv.reduce(UInt64(0)) { sum, entry in sum + (entry.value > ack[entry.key] ? entry.value - ack[entry.key] : 0) }
+                peers.append(
+                    PeerStatus(
+                        site: SiteIdentity(id: id, name: row[1] ?? id.short, kind: SiteKind(rawValue: row[2] ?? "") ?? .maintainedSchool),
+                        acknowledged: ack, lacks: lacks))
+            }
+            let conflicts = try Int.fetchOne(db, sql: "SELECT count(*) FROM (SELECT DISTINCT table_name, pupil_id, record_id, field FROM conflict)") ?? 0
+            let imports = try Int.fetchOne(db, sql: "SELECT count(*) FROM import_log") ?? 0
+            return StoreStatus(
+                site: identity, recordCounts: counts, tombstoneCounts: tombstones, openConflicts: conflicts,
+                versionVector: vv, siteNames: names, peers: peers, imports: imports,
+                lastImport: try Self.importLog(in: db, limit: 1).first)
+        }
+    }
+
+    /// The most recent imports, newest first.
+    public func importLog(limit: Int = 50) throws -> [ImportLogEntry] {
+        try writer.read { db in try Self.importLog(in: db, limit: limit) }
+    }
+
+    static func importLog(in db: Database, limit: Int) throws -> [ImportLogEntry] {
+        try Row.fetchAll(
+            db,
+            sql: """
+                SELECT i.bundle_id, s.name, i.imported_at, i.result, i.change_count, i.applied, i.duplicates, i.rejected,
+                       i.conflicts_opened, i.conflicts_closed, i.detail
+                FROM import_log i LEFT JOIN site s ON s.ord = i.sender_ord ORDER BY i.id DESC LIMIT ?
+                """, arguments: [limit]
+        ).map { row in
+            ImportLogEntry(
+                bundleID: row[0], sender: row[1], importedAt: row[2], result: row[3], changeCount: row[4], applied: row[5],
+                duplicates: row[6], rejected: row[7], conflictsOpened: row[8], conflictsClosed: row[9], detail: row[10])
+        }
+    }
+
+    // MARK: Digest
+
+    /// The digest of the replicated state: equal on any two stores that hold the same changes.
+    public func digest() throws -> Digest32 {
+        try writer.read { db in
+            let sites = try SiteOrdinals(db)
+            var digester = StateDigester()
+            let generic = try String.fetchAll(db, sql: "SELECT DISTINCT table_name FROM generic_record")
+            let tables = Set(RecordSchema.tables.map(\.name)).union(generic).sorted()
+            for table in tables {
+                if let codec = TableCodec.all[table] {
+                    let columns = codec.spec.fields.map(\.name).joined(separator: ", ")
+                    let cursor = try Row.fetchCursor(db, sql: "SELECT pupil_id, id, \(columns), crdt_clock FROM \(table) ORDER BY pupil_id, id")
+                    while let row = try cursor.next() {
+                        let key = RecordKey(table: table, scope: RecordID(row[0] as String)!, id: RecordID(row[1] as String)!)
+                        digester.add(try codec.state(from: row, offset: 2, sites: sites), for: key)
+                    }
+                } else {
+                    let cursor = try Row.fetchCursor(
+                        db, sql: "SELECT pupil_id, id, crdt_clock FROM generic_record WHERE table_name = ? ORDER BY pupil_id, id", arguments: [table])
+                    while let row = try cursor.next() {
+                        let key = RecordKey(table: table, scope: RecordID(row[0] as String)!, id: RecordID(row[1] as String)!)
+                        digester.add(try ClockCodec.decode(Array(row[2] as Data), sites: sites) { _ in nil }, for: key)
+                    }
+                }
+            }
+            return digester.finalize()
+        }
+    }
+
+    // MARK: Conflicts
+
+    /// Every open conflict, with each candidate's author, site and time.
+    public func conflicts() throws -> [ConflictEntry] {
+        try writer.read { db in
+            var tx = try StoreTransaction(db)
+            let names = Dictionary(
+                try Row.fetchAll(db, sql: "SELECT site_id, name FROM site WHERE name IS NOT NULL").compactMap { row in
+                    SiteID(row[0] as String).map { ($0, row[1] as String) }
+                }, uniquingKeysWith: { a, _ in a })
+            var entries: [ConflictEntry] = []
+            for row in try Row.fetchAll(db, sql: "SELECT DISTINCT table_name, pupil_id, record_id FROM conflict ORDER BY table_name, pupil_id, record_id") {
+                let key = RecordKey(table: row[0], scope: RecordID(row[1] as String)!, id: RecordID(row[2] as String)!)
+                guard let state = try tx.record(key) else { continue }
+                for conflict in state.conflicts {
+                    let candidates = try ([conflict.winner] + conflict.losers).map { head in
+                        ConflictEntry.Candidate(
+                            value: head.value, site: head.dot.site, siteName: names[head.dot.site],
+                            author: try Self.author(of: head.dot, in: db, sites: tx.sites), hlc: head.hlc, seq: head.dot.seq)
+                    }
+                    entries.append(ConflictEntry(key: key, field: conflict.field, kind: conflict.kind, candidates: candidates))
+                }
+            }
+            return entries
+        }
+    }
+
+    /// Resolves the conflict on `field` of a record by writing `value` (which supersedes every
+    /// competing value). For an edited-while-deleted conflict, `value` is `.integer(1)` to keep
+    /// the deletion or `.integer(0)` to restore the record.
+    @discardableResult
+    public func resolveConflict(record reference: String, field: String, value: Value, author: String) throws -> WriteReceipt {
+        let (key, state) = try findRecord(reference)
+        let conflicts = state.conflicts.filter { $0.field == field }
+        guard let conflict = conflicts.first else {
+            throw StoreError(.notFound, "That record has no open conflict on that field.", hint: "See `sensync conflicts list`.")
+        }
+        let target = conflict.kind == .editedWhileDeleted ? RecordState.deletedField : field
+        var writes = [FieldWrite(target, value)]
+        if conflict.kind == .editedWhileDeleted {
+            // Keeping the deletion re-deletes having seen the edits; restoring undeletes.
+            guard value == .integer(0) || value == .integer(1) else {
+                throw StoreError(.invalidInput, "Choose to keep the deletion or restore the record.", hint: "Use --keep-deleted or --restore.")
+            }
+            writes = [FieldWrite(RecordState.deletedField, value)]
+        }
+        return try write(author: author, scope: key.scope, ops: [RecordOp(table: key.table, id: key.id, writes: writes)])
+    }
+
+    // MARK: Change log
+
+    /// Reads the author of the change at `dot` from the change log.
+    static func author(of dot: Dot, in db: Database, sites: SiteOrdinals) throws -> String? {
+        guard let ord = sites.byID[dot.site],
+            let row = try Row.fetchOne(
+                db, sql: "SELECT first_seq, changes FROM change_log WHERE site_ord = ? AND first_seq <= ? AND last_seq >= ?",
+                arguments: [ord, Int64(dot.seq), Int64(dot.seq)])
+        else { return nil }
+        let first = UInt64(row[0] as Int64)
+        var reader = BinaryReader(Array(row[1] as Data))
+        var seq = first
+        while !reader.isAtEnd {
+            guard let body = try? reader.readBytesWithLength() else { return nil }
+            if seq == dot.seq { return (try? Change.decode(site: dot.site, seq: seq, body: body))?.author }
+            seq += 1
+        }
+        return nil
+    }
+
+    /// Streams a site's stored changes with sequence numbers in `range`, in order, with each
+    /// change's chain hash.
+    static func forEachChange(
+        of site: SiteID, in range: ClosedRange<UInt64>, db: Database, sites: SiteOrdinals,
+        _ visit: (EncodedChange, Digest32) throws -> Void
+    ) throws {
+        guard let ord = sites.byID[site] else { return }
+        let cursor = try Row.fetchCursor(
+            db,
+            sql: "SELECT first_seq, last_seq, prev_hash, changes FROM change_log WHERE site_ord = ? AND last_seq >= ? AND first_seq <= ? ORDER BY first_seq",
+            arguments: [ord, Int64(range.lowerBound), Int64(range.upperBound)])
+        while let row = try cursor.next() {
+            var seq = UInt64(row[0] as Int64)
+            var hash = Digest32(Array(row[2] as Data)) ?? .zero
+            var reader = BinaryReader(Array(row[3] as Data))
+            while !reader.isAtEnd, seq <= range.upperBound {
+                let body: [UInt8]
+                do { body = try reader.readBytesWithLength() } catch {
+                    throw StoreError(.database, "The change log is damaged (\(error.reason)).", hint: "Run `sensync audit verify`.")
+                }
+                let change = EncodedChange(site: site, seq: seq, body: body)
+                hash = change.chainHash(previous: hash)
+                if seq >= range.lowerBound { try visit(change, hash) }
+                seq += 1
+            }
+        }
+    }
+}

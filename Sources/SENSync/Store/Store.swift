@@ -1,0 +1,201 @@
+import Foundation
+import GRDB
+
+/// One site's SQLite store: its identity, readable record tables, change log, merge state,
+/// conflict queue, peer acknowledgements and import log.
+///
+/// A store is one file (WAL mode, busy timeout), readable with the `sqlite3` shell. Every local
+/// write is one change in one transaction; every bundle is applied in one transaction.
+///
+/// ```swift
+/// let store = try Store.create(at: "/data/oakfield.sensync", name: "Oakfield Primary", kind: .maintainedSchool)
+/// let pupil = try store.addPupil(NewPupil(upn: "H801200001001", forename: "Ada", surname: "Example",
+///                                         dateOfBirth: "2016-04-01"), author: "SENCO")
+/// ```
+public final class Store: Sendable {
+    let writer: any DatabaseWriter
+    /// Who this site is.
+    public let identity: SiteIdentity
+    /// The store file, or `nil` for an in-memory store.
+    public let path: String?
+    /// How far ahead of this machine's clock an incoming change may be stamped.
+    public let clockGuardSeconds: Int
+
+    /// The wall clock, in Unix milliseconds. Replaceable for tests and the demo.
+    let now: @Sendable () -> UInt64
+
+    private init(writer: any DatabaseWriter, path: String?, now: @escaping @Sendable () -> UInt64) throws {
+        self.writer = writer
+        self.path = path
+        self.now = now
+        let loaded = try writer.read { db -> (SiteIdentity, Int)? in
+            guard let row = try Row.fetchOne(
+                db, sql: "SELECT site_id, name, kind, urn, la_code, clock_guard_seconds FROM site_identity")
+            else { return nil }
+            guard let id = SiteID(row[0] as String), let kind = SiteKind(rawValue: row[2]) else { return nil }
+            return (SiteIdentity(id: id, name: row[1], kind: kind, urn: row[3], laCode: row[4]), row[5])
+        }
+        guard let (identity, guardSeconds) = loaded else {
+            throw StoreError(.notAStore, "This file is not a SENSync store.", hint: "Check the --store path.")
+        }
+        self.identity = identity
+        self.clockGuardSeconds = guardSeconds
+    }
+
+    /// The system clock in Unix milliseconds: the default for `now`.
+    public static func systemNow() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }
+
+    private static func configuration() -> Configuration {
+        var config = Configuration()
+        config.busyMode = .timeout(10)
+        config.label = "SENSync"
+        return config
+    }
+
+    /// Creates a new store file for a site.
+    ///
+    /// - Throws: ``StoreError`` if the file exists, or the details are invalid.
+    public static func create(
+        at path: String, identity: SiteIdentity, clockGuardSeconds: Int = 86_400,
+        now: @escaping @Sendable () -> UInt64 = Store.systemNow
+    ) throws -> Store {
+        try validate(identity)
+        guard !FileManager.default.fileExists(atPath: path) else {
+            throw StoreError(.storeExists, "A file already exists at the store path.", hint: "Choose another --store path, or use the existing store.")
+        }
+        let pool: DatabasePool
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration())
+        } catch {
+            throw StoreError(.database, "Could not create the store file (\(error)).", hint: "Check the folder exists and is writable.")
+        }
+        try initialise(pool, identity: identity, clockGuardSeconds: clockGuardSeconds, now: now)
+        return try Store(writer: pool, path: path, now: now)
+    }
+
+    /// Creates a store held in memory (tests, benchmarks).
+    public static func inMemory(
+        identity: SiteIdentity, clockGuardSeconds: Int = 86_400, now: @escaping @Sendable () -> UInt64 = Store.systemNow
+    ) throws -> Store {
+        try validate(identity)
+        let queue = try DatabaseQueue(configuration: configuration())
+        try initialise(queue, identity: identity, clockGuardSeconds: clockGuardSeconds, now: now)
+        return try Store(writer: queue, path: nil, now: now)
+    }
+
+    /// Opens an existing store, migrating it if this build is newer.
+    ///
+    /// - Throws: ``StoreError`` if there is no store at `path`, the file is not a store, or it
+    ///   was written by a newer SENSync.
+    public static func open(at path: String, now: @escaping @Sendable () -> UInt64 = Store.systemNow) throws -> Store {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw StoreError(.storeNotFound, "There is no store at the given path.", hint: "Check --store, or create one with `sensync init`.")
+        }
+        let pool: DatabasePool
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration())
+            let applied = try pool.read { db in try StoreSchema.migrator.appliedIdentifiers(db) }
+            let unknown = applied.subtracting(StoreSchema.knownMigrations)
+            guard unknown.isEmpty else {
+                throw StoreError(.newerStore, "This store was written by a newer version of SENSync.", hint: "Install the newer version to use it.")
+            }
+            try StoreSchema.migrator.migrate(pool)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.notAStore, "This file is not a SENSync store, or it is damaged.", hint: "Check the --store path.")
+        }
+        return try Store(writer: pool, path: path, now: now)
+    }
+
+    private static func validate(_ identity: SiteIdentity) throws {
+        guard !identity.name.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw StoreError(.invalidInput, "The site name is empty.", hint: "Give --name.")
+        }
+        if let urn = identity.urn, !SiteRules.isValidURN(urn) {
+            throw StoreError(.invalidInput, "A URN is six digits.", hint: "Check --urn.")
+        }
+        if let code = identity.laCode, !SiteRules.isValidLACode(code) {
+            throw StoreError(.invalidInput, "An LA code is three digits.", hint: "Check --la-code.")
+        }
+    }
+
+    private static func initialise(
+        _ writer: any DatabaseWriter, identity: SiteIdentity, clockGuardSeconds: Int, now: () -> UInt64
+    ) throws {
+        try StoreSchema.migrator.migrate(writer)
+        try writer.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO site_identity (singleton, site_id, name, kind, urn, la_code, created_at, clock_guard_seconds)
+                    VALUES (1, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    identity.id.description, identity.name, identity.kind.rawValue, identity.urn, identity.laCode,
+                    HLC(milliseconds: now(), counter: 0).description, clockGuardSeconds,
+                ])
+            try db.execute(
+                sql: "INSERT INTO site (site_id, name, kind) VALUES (?, ?, ?)",
+                arguments: [identity.id.description, identity.name, identity.kind.rawValue])
+        }
+    }
+
+    /// Writes the WAL back into the main file so the store is one self-contained file.
+    public func checkpoint() throws {
+        if let pool = writer as? DatabasePool {
+            try pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+        }
+    }
+
+    var applier: ChangeApplier {
+        ChangeApplier(clockGuardMilliseconds: UInt64(clockGuardSeconds) * 1000, now: now())
+    }
+}
+
+// MARK: - Local writes
+
+/// The result of a local write.
+public struct WriteReceipt: Hashable, Sendable {
+    /// The change that recorded it.
+    public var dot: Dot
+    public var hlc: HLC
+    /// Conflicts this write resolved (a write supersedes every value its author has seen).
+    public var conflictsClosed: Int
+}
+
+extension Store {
+    /// Records `ops` as one change by `author` about pupil `scope`.
+    ///
+    /// `check` runs inside the transaction, before the change is made, with a way to read the
+    /// current merge state of records; it throws to refuse the write.
+    @discardableResult
+    func write(
+        author: String, scope: RecordID, ops: [RecordOp],
+        check: (inout StoreTransaction) throws -> Void = { _ in },
+        opsAfterCheck: () -> [RecordOp] = { [] }
+    ) throws -> WriteReceipt {
+        let author = author.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !author.isEmpty else {
+            throw StoreError(.invalidInput, "No author was given for this change.", hint: "Pass --author NAME or set SENSYNC_AUTHOR.")
+        }
+        return try writer.write { db in
+            var tx = try StoreTransaction(db)
+            try check(&tx)
+            let ops = ops + opsAfterCheck()
+            let head = try tx.chainHead(of: identity.id)
+            let hlc = tx.clock.tick(now: now())
+            let change = Change(
+                site: identity.id, seq: head.seq + 1, hlc: hlc, author: author, scope: scope,
+                deps: try tx.scopeClock(of: scope), ops: ops)
+            let disposition = try applier.apply(EncodedChange(change), to: &tx)
+            guard case .applied(_, let closed) = disposition else {
+                if case .rejected(let reason) = disposition {
+                    throw StoreError(.invalidInput, "This change would be refused by every site: it \(reason).")
+                }
+                throw StoreError(.database, "The change was not applied.")
+            }
+            try tx.flush()
+            return WriteReceipt(dot: change.dot, hlc: hlc, conflictsClosed: closed)
+        }
+    }
+}

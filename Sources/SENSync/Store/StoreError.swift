@@ -1,0 +1,32 @@
+import Foundation
+
+/// A problem opening, reading or writing a store. Messages never contain personal data.
+public struct StoreError: Error, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable, Codable {
+        case storeNotFound = "store-not-found"
+        case storeExists = "store-exists"
+        case notAStore = "not-a-store"
+        case newerStore = "newer-store"
+        case invalidInput = "invalid-input"
+        case notFound = "not-found"
+        case ambiguous
+        case recordDeleted = "record-deleted"
+        case appendOnly = "append-only"
+        case unknownSite = "unknown-site"
+        case database
+    }
+
+    public var code: Code
+    /// What went wrong.
+    public var message: String
+    /// What to do next.
+    public var hint: String?
+
+    public init(_ code: Code, _ message: String, hint: String? = nil) {
+        self.code = code
+        self.message = message
+        self.hint = hint
+    }
+
+    public var description: String { hint.map { "\(message) \($0)" } ?? message }
+}

@@ -1,0 +1,198 @@
+import Foundation
+import GRDB
+
+/// The store seen from inside one write transaction: the ``ReplicaBackend`` the merge rules run
+/// against.
+///
+/// Chain heads, per-pupil clocks and the change log are buffered and written once by
+/// ``flush()``, so applying a bundle costs about one read and one upsert per record plus one
+/// log row per run of changes.
+struct StoreTransaction: ReplicaBackend {
+    let db: Database
+    var sites: SiteOrdinals
+    var clock: HybridClock
+    private var chainHeads: [SiteID: ChainHead] = [:]
+    private var dirtyChains: [SiteID: HLC] = [:]
+    private var scopeClocks: [RecordID: VersionVector] = [:]
+    private var dirtyScopes: Set<RecordID> = []
+    private var logBuffers: [SiteID: LogBuffer] = [:]
+    private var conflictedWhenLoaded: [RecordKey: Set<String>] = [:]
+
+    /// Changes to one site's chain waiting to be written as one `change_log` row.
+    struct LogBuffer {
+        var firstSeq: UInt64
+        var lastSeq: UInt64
+        var prevHash: Digest32
+        var lastHash: Digest32
+        var maxHLC: HLC
+        var writer = BinaryWriter(reservingCapacity: 4096)
+    }
+
+    static let maxLogRowBytes = 256 * 1024
+
+    init(_ db: Database) throws {
+        self.db = db
+        sites = try SiteOrdinals(db)
+        let raw = try Int64.fetchOne(db, sql: "SELECT hlc FROM site_identity") ?? 0
+        clock = HybridClock(last: HLC(rawValue: UInt64(bitPattern: raw)))
+    }
+
+    // MARK: ReplicaBackend
+
+    mutating func chainHead(of site: SiteID) throws -> ChainHead {
+        if let head = chainHeads[site] { return head }
+        var head = ChainHead.empty
+        if let ord = sites.byID[site],
+            let row = try Row.fetchOne(db, sql: "SELECT chain_seq, chain_hash FROM site WHERE ord = ?", arguments: [ord])
+        {
+            let seq: Int64 = row[0]
+            head = ChainHead(seq: UInt64(seq), hash: Digest32(Array(row[1] as Data)) ?? .zero)
+        }
+        chainHeads[site] = head
+        return head
+    }
+
+    mutating func setChainHead(_ head: ChainHead, of site: SiteID) throws {
+        chainHeads[site] = head
+        if dirtyChains[site] == nil { dirtyChains[site] = .zero }
+    }
+
+    mutating func scopeClock(of scope: RecordID) throws -> VersionVector {
+        if let clock = scopeClocks[scope] { return clock }
+        var clock = VersionVector()
+        let statement = try db.cachedStatement(sql: "SELECT site_ord, seq FROM scope_clock WHERE scope = ?")
+        for row in try Row.fetchAll(statement, arguments: [scope.description]) {
+            clock[try sites.site(row[0])] = UInt64(row[1] as Int64)
+        }
+        scopeClocks[scope] = clock
+        return clock
+    }
+
+    mutating func setScopeClock(_ clock: VersionVector, of scope: RecordID) throws {
+        scopeClocks[scope] = clock
+        dirtyScopes.insert(scope)
+    }
+
+    mutating func record(_ key: RecordKey) throws -> RecordState? {
+        let state: RecordState?
+        if let codec = TableCodec.all[key.table] {
+            let statement = try db.cachedStatement(sql: codec.selectSQL)
+            guard let row = try Row.fetchOne(statement, arguments: [key.scope.description, key.id.description]) else {
+                return nil
+            }
+            state = try codec.state(from: row, sites: sites)
+        } else {
+            guard
+                let blob = try Data.fetchOne(
+                    db, sql: "SELECT crdt_clock FROM generic_record WHERE table_name = ? AND pupil_id = ? AND id = ?",
+                    arguments: [key.table, key.scope.description, key.id.description])
+            else { return nil }
+            state = try ClockCodec.decode(Array(blob), sites: sites) { _ in nil }
+        }
+        if let state {
+            let conflicted = Set(state.conflicts.map(\.field))
+            if !conflicted.isEmpty { conflictedWhenLoaded[key] = conflicted }
+        }
+        return state
+    }
+
+    mutating func saveRecord(_ state: RecordState, for key: RecordKey, changedFields: Set<String>) throws {
+        if let codec = TableCodec.all[key.table] {
+            let (values, clock) = try codec.columns(for: state, sites: &sites, db: db)
+            let statement = try db.cachedStatement(sql: codec.upsertSQL)
+            var arguments: [DatabaseValue] = [key.scope.description.databaseValue, key.id.description.databaseValue]
+            arguments += values
+            arguments.append(Data(clock).databaseValue)
+            try statement.execute(arguments: StatementArguments(arguments))
+        } else {
+            let clock = try ClockCodec.encode(state, columnIndex: [:], sites: &sites, db: db)
+            try db.execute(
+                sql: """
+                    INSERT INTO generic_record (table_name, pupil_id, id, crdt_clock) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (table_name, pupil_id, id) DO UPDATE SET crdt_clock = excluded.crdt_clock
+                    """, arguments: [key.table, key.scope.description, key.id.description, Data(clock)])
+        }
+        let before = conflictedWhenLoaded.removeValue(forKey: key) ?? []
+        let after = Set(state.conflicts.map(\.field))
+        if before != after {
+            let keyArgs: StatementArguments = [key.table, key.scope.description, key.id.description]
+            for field in before.subtracting(after) {
+                try db.execute(
+                    sql: "DELETE FROM conflict WHERE table_name = ? AND pupil_id = ? AND record_id = ? AND field = ?",
+                    arguments: keyArgs + [field])
+            }
+            for field in after.subtracting(before) {
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO conflict (table_name, pupil_id, record_id, field) VALUES (?, ?, ?, ?)",
+                    arguments: keyArgs + [field])
+            }
+        }
+    }
+
+    mutating func appendChange(_ change: EncodedChange, hash: Digest32, hlc: HLC, rejection: String?) throws {
+        clock.observe(hlc)
+        dirtyChains[change.site] = max(dirtyChains[change.site] ?? .zero, hlc)
+        if var buffer = logBuffers[change.site], buffer.lastSeq + 1 == change.seq,
+            buffer.writer.bytes.count + change.body.count < Self.maxLogRowBytes
+        {
+            buffer.writer.writeBytesWithLength(change.body)
+            buffer.lastSeq = change.seq
+            buffer.lastHash = hash
+            buffer.maxHLC = max(buffer.maxHLC, hlc)
+            logBuffers[change.site] = buffer
+        } else {
+            if let buffer = logBuffers.removeValue(forKey: change.site) { try write(buffer, of: change.site) }
+            var buffer = LogBuffer(
+                firstSeq: change.seq, lastSeq: change.seq, prevHash: try chainHead(of: change.site).hash,
+                lastHash: hash, maxHLC: hlc)
+            buffer.writer.writeBytesWithLength(change.body)
+            logBuffers[change.site] = buffer
+        }
+        if let rejection {
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO rejected_change (site_ord, seq, reason) VALUES (?, ?, ?)",
+                arguments: [try sites.ordinal(for: change.site, in: db), Int64(change.seq), rejection])
+        }
+    }
+
+    // MARK: Flushing
+
+    private mutating func write(_ buffer: LogBuffer, of site: SiteID) throws {
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT INTO change_log (site_ord, first_seq, last_seq, prev_hash, last_hash, max_hlc, changes)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """)
+        try statement.execute(arguments: [
+            try sites.ordinal(for: site, in: db), Int64(buffer.firstSeq), Int64(buffer.lastSeq),
+            Data(buffer.prevHash.bytes), Data(buffer.lastHash.bytes), Int64(bitPattern: buffer.maxHLC.rawValue),
+            Data(buffer.writer.bytes),
+        ])
+    }
+
+    /// Writes everything buffered. Call once, at the end of the transaction.
+    mutating func flush() throws {
+        for (site, buffer) in logBuffers { try write(buffer, of: site) }
+        logBuffers.removeAll()
+        for (site, hlc) in dirtyChains {
+            let head = chainHeads[site]!
+            let ord = try sites.ordinal(for: site, in: db)
+            try db.execute(
+                sql: "UPDATE site SET chain_seq = ?, chain_hash = ?, chain_hlc = max(chain_hlc, ?) WHERE ord = ?",
+                arguments: [Int64(head.seq), Data(head.hash.bytes), Int64(bitPattern: hlc.rawValue), ord])
+        }
+        dirtyChains.removeAll()
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT INTO scope_clock (scope, site_ord, seq) VALUES (?, ?, ?)
+                ON CONFLICT (scope, site_ord) DO UPDATE SET seq = excluded.seq
+                """)
+        for scope in dirtyScopes {
+            for (site, seq) in scopeClocks[scope]!.entries {
+                try statement.execute(arguments: [scope.description, try sites.ordinal(for: site, in: db), Int64(seq)])
+            }
+        }
+        dirtyScopes.removeAll()
+        try db.execute(sql: "UPDATE site_identity SET hlc = ?", arguments: [Int64(bitPattern: clock.last.rawValue)])
+    }
+}

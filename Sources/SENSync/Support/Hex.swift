@@ -1,0 +1,37 @@
+import Foundation
+
+extension Sequence where Element == UInt8 {
+    /// Lower-case hexadecimal, two characters per byte.
+    package var hexString: String {
+        var out = ""
+        for byte in self {
+            out += String(byte >> 4, radix: 16)
+            out += String(byte & 0x0F, radix: 16)
+        }
+        return out
+    }
+}
+
+/// Parses lower- or upper-case hexadecimal; `nil` on odd length or a non-hex character.
+package func bytes(fromHex hex: String) -> [UInt8]? {
+    let chars = Array(hex.utf8)
+    guard chars.count % 2 == 0 else { return nil }
+    var out: [UInt8] = []
+    out.reserveCapacity(chars.count / 2)
+    var i = 0
+    while i < chars.count {
+        guard let hi = hexValue(chars[i]), let lo = hexValue(chars[i + 1]) else { return nil }
+        out.append(hi << 4 | lo)
+        i += 2
+    }
+    return out
+}
+
+private func hexValue(_ c: UInt8) -> UInt8? {
+    switch c {
+    case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
+    case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
+    case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
+    default: nil
+    }
+}

@@ -1,0 +1,3 @@
+import ArgumentParser
+import SENSync
+public struct SENSyncCommand: ParsableCommand { public init() {} }

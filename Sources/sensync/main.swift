@@ -1,0 +1,2 @@
+import SENSyncCommands
+SENSyncCommand.main()
