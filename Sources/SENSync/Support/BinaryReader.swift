@@ -27,7 +27,7 @@ package struct BinaryReader: Sendable {
 
     package mutating func readUInt16() throws(DecodingFailure) -> UInt16 {
         let b = try readBytes(2)
-        return UInt16(b[0]) << 8 | UInt16(b[1])
+        return UInt16(b[b.startIndex]) << 8 | UInt16(b[b.startIndex + 1])
     }
 
     package mutating func readUInt32() throws(DecodingFailure) -> UInt32 {

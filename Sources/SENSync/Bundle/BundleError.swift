@@ -1,0 +1,55 @@
+import Foundation
+
+/// Why a bundle was refused. When one of these is thrown, the store is unchanged.
+public struct BundleError: Error, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable, Codable {
+        /// The file is not a SENSync bundle at all.
+        case notABundle = "not-a-bundle"
+        /// The file is truncated, altered or otherwise damaged.
+        case damaged
+        /// The bundle was written in a format or schema this build cannot read.
+        case unsupportedVersion = "unsupported-version"
+        /// The bundle is addressed to other sites.
+        case notAddressedToThisSite = "not-addressed-to-this-site"
+        /// Changes the bundle builds on are not in this store.
+        case missingPrerequisites = "missing-prerequisites"
+        /// A change is stamped too far ahead of this machine's clock.
+        case clockAhead = "clock-ahead"
+        /// A site's history in the bundle disagrees with this store's.
+        case fork
+        /// The file could not be read or written.
+        case io
+    }
+
+    public var code: Code
+    public var message: String
+    public var hint: String
+    /// For ``Code/missingPrerequisites``: what to ask for.
+    public var missing: MissingRange?
+
+    public init(_ code: Code, _ message: String, hint: String, missing: MissingRange? = nil) {
+        self.code = code
+        self.message = message
+        self.hint = hint
+        self.missing = missing
+    }
+
+    public var description: String { "\(message) \(hint)" }
+
+    static func damaged(_ detail: String) -> BundleError {
+        BundleError(
+            .damaged, "The bundle file is damaged or incomplete (\(detail)).",
+            hint: "Nothing was applied. Ask the sender for the file again; copy it in binary mode.")
+    }
+
+    init(_ merge: MergeError) {
+        let code: Code =
+            switch merge.code {
+            case .missingPrerequisites: .missingPrerequisites
+            case .clockAhead: .clockAhead
+            case .fork: .fork
+            case .malformed: .unsupportedVersion
+            }
+        self.init(code, "Nothing was applied. " + merge.message, hint: merge.hint, missing: merge.missing)
+    }
+}
