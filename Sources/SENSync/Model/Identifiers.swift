@@ -57,8 +57,9 @@ public struct UUID128: Hashable, Sendable, Comparable, CustomStringConvertible, 
             + String(c[16..<20]) + "-" + String(c[20..<32])
     }
 
-    /// The first eight hex digits, for compact display.
-    public var short: String { String(description.prefix(8)) }
+    /// The last eight hex digits (random bits in a UUIDv7), for compact display only: ids made
+    /// in the same minute share their first digits, so lookups take a prefix of the full id.
+    public var short: String { String(description.suffix(8)) }
 
     public static func < (lhs: UUID128, rhs: UUID128) -> Bool {
         lhs.bytes.lexicographicallyPrecedes(rhs.bytes)

@@ -488,3 +488,16 @@ extension Store {
         }
     }
 }
+
+extension Store {
+    /// Moves a plan's next review date (the LA or school rescheduling a review).
+    @discardableResult
+    public func reschedulePlanReview(plan reference: String, date: String, author: String) throws -> WriteReceipt {
+        let found = try writer.read { db in try Self.recordID(for: reference, table: "support_plan", noun: "plan", in: db) }
+        let key = RecordKey(table: "support_plan", scope: found.scope, id: found.id)
+        let checked = try Check.date(date, "review date")
+        return try write(author: author, scope: key.scope, ops: [RecordOp(table: key.table, id: key.id, writes: [FieldWrite("review_date", .text(checked))])]) { tx in
+            _ = try Self.requireLive(key, noun: "plan", in: &tx)
+        }
+    }
+}

@@ -66,15 +66,26 @@ extension Store {
 
     /// Records a site this store exchanges bundles with.
     public func addPeer(_ peer: SiteIdentity) throws {
-        guard peer.id != identity.id else {
+        try addSite(peer, isPeer: true)
+    }
+
+    /// Records a site's name and kind so it is shown by name, without exchanging bundles with
+    /// it directly (an academy whose changes arrive through its trust, say).
+    public func addKnownSite(_ site: SiteIdentity) throws {
+        try addSite(site, isPeer: false)
+    }
+
+    private func addSite(_ site: SiteIdentity, isPeer: Bool) throws {
+        guard site.id != identity.id else {
             throw StoreError(.invalidInput, "That is this store's own site.", hint: "Add the other site's id.")
         }
         try writer.write { db in
             try db.execute(
                 sql: """
-                    INSERT INTO site (site_id, name, kind, is_peer) VALUES (?, ?, ?, 1)
-                    ON CONFLICT (site_id) DO UPDATE SET name = excluded.name, kind = excluded.kind, is_peer = 1
-                    """, arguments: [peer.id.description, peer.name, peer.kind.rawValue])
+                    INSERT INTO site (site_id, name, kind, is_peer) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (site_id) DO UPDATE SET name = excluded.name, kind = excluded.kind,
+                      is_peer = max(is_peer, excluded.is_peer)
+                    """, arguments: [site.id.description, site.name, site.kind.rawValue, isPeer ? 1 : 0])
         }
     }
 

@@ -1,0 +1,43 @@
+import ArgumentParser
+import Foundation
+import SENSync
+
+/// `--store PATH`, shared by every command that opens a store.
+struct StoreOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: ArgumentHelp("The site's store file.", discussion: "Defaults to $SENSYNC_STORE.", valueName: "path"))
+    var store: String?
+
+    var path: String {
+        get throws {
+            if let store { return store }
+            if let env = ProcessInfo.processInfo.environment["SENSYNC_STORE"], !env.isEmpty { return env }
+            throw CommandFailure(code: .usage, message: "No store given.", hint: "Pass --store PATH or set SENSYNC_STORE.")
+        }
+    }
+
+    func open() throws -> Store { try Store.open(at: try path) }
+}
+
+/// `--author NAME`, for commands that make a change.
+struct AuthorOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Who is making the change (role or name).", discussion: "Defaults to $SENSYNC_AUTHOR.", valueName: "name"))
+    var author: String?
+
+    var name: String {
+        get throws {
+            if let author, !author.isEmpty { return author }
+            if let env = ProcessInfo.processInfo.environment["SENSYNC_AUTHOR"], !env.isEmpty { return env }
+            throw CommandFailure(code: .usage, message: "No author given for this change.", hint: "Pass --author NAME or set SENSYNC_AUTHOR.")
+        }
+    }
+}
+
+/// `--json`, for commands that print data.
+struct OutputOptions: ParsableArguments {
+    @Flag(name: .long, help: "Print machine-readable JSON instead of text.")
+    var json = false
+}

@@ -1,0 +1,109 @@
+import ArgumentParser
+import Foundation
+import SENSync
+
+/// The exit codes `sensync` documents (see the README).
+public enum SENSyncExit: Int32, CaseIterable, Sendable {
+    case success = 0
+    case unexpected = 1
+    case invalidInput = 2
+    case notFound = 3
+    case ambiguous = 4
+    case bundleDamaged = 5
+    case notAddressed = 6
+    case unknownSender = 7
+    case badSignature = 8
+    case unsupportedVersion = 9
+    case missingPrerequisites = 10
+    case clockAhead = 11
+    case fork = 12
+    case io = 13
+    case conflictsOpen = 14
+    case usage = 64
+
+    public var meaning: String {
+        switch self {
+        case .success: "success"
+        case .unexpected: "unexpected failure (a bug: please report it)"
+        case .invalidInput: "a value failed validation (UPN, date, code, …); nothing was written"
+        case .notFound: "the store, file, pupil, record or site was not found"
+        case .ambiguous: "a reference matched more than one pupil, record or site"
+        case .bundleDamaged: "the file is not a bundle, or is truncated or altered; nothing was applied"
+        case .notAddressed: "the bundle is addressed to other sites; nothing was applied"
+        case .unknownSender: "the bundle's sender is not in this site's directory; nothing was applied"
+        case .badSignature: "the bundle's signature does not verify; nothing was applied"
+        case .unsupportedVersion: "the bundle or store needs a newer (or older) SENSync; nothing was changed"
+        case .missingPrerequisites: "changes the bundle builds on are missing; nothing was applied"
+        case .clockAhead: "a change is stamped too far ahead of this machine's clock; nothing was applied"
+        case .fork: "a site's history disagrees with this store's; nothing was applied"
+        case .io: "a file could not be read or written"
+        case .conflictsOpen: "`conflicts list --fail-if-any` found open conflicts"
+        case .usage: "the command line is wrong (see --help)"
+        }
+    }
+}
+
+/// An error raised by the command layer itself.
+struct CommandFailure: Error, CustomStringConvertible {
+    var code: SENSyncExit
+    var message: String
+    var hint: String?
+    var description: String { message }
+}
+
+/// Maps any error to its exit code, code name, message and hint.
+struct ErrorReport: Encodable {
+    var exit: SENSyncExit
+    var code: String
+    var message: String
+    var hint: String?
+
+    enum CodingKeys: String, CodingKey { case code, message, hint, exitCode }
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(code, forKey: .code)
+        try c.encode(message, forKey: .message)
+        try c.encodeIfPresent(hint, forKey: .hint)
+        try c.encode(exit.rawValue, forKey: .exitCode)
+    }
+
+    init(_ error: any Error) {
+        switch error {
+        case let e as CommandFailure:
+            self.init(exit: e.code, code: "\(e.code)", message: e.message, hint: e.hint)
+        case let e as StoreError:
+            let exit: SENSyncExit =
+                switch e.code {
+                case .invalidInput, .recordDeleted, .appendOnly, .storeExists: .invalidInput
+                case .storeNotFound, .notFound, .unknownSite, .notAStore: .notFound
+                case .ambiguous: .ambiguous
+                case .newerStore: .unsupportedVersion
+                case .database: .unexpected
+                }
+            self.init(exit: exit, code: e.code.rawValue, message: e.message, hint: e.hint)
+        case let e as BundleError:
+            let exit: SENSyncExit =
+                switch e.code {
+                case .notABundle, .damaged: .bundleDamaged
+                case .unsupportedVersion: .unsupportedVersion
+                case .notAddressedToThisSite: .notAddressed
+                case .missingPrerequisites: .missingPrerequisites
+                case .clockAhead: .clockAhead
+                case .fork: .fork
+                case .io: .io
+                }
+            self.init(exit: exit, code: e.code.rawValue, message: e.message, hint: e.hint)
+        case let e as CocoaError:
+            self.init(exit: .io, code: "io", message: "A file could not be read or written (\(e.code.rawValue)).", hint: "Check the path and permissions.")
+        default:
+            self.init(exit: .unexpected, code: "unexpected", message: "Unexpected failure: \(type(of: error)).", hint: "Please report this with the command you ran.")
+        }
+    }
+
+    init(exit: SENSyncExit, code: String, message: String, hint: String?) {
+        self.exit = exit
+        self.code = code
+        self.message = message
+        self.hint = hint
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import SENSync
+
+/// The only place that writes to the terminal.
+enum Terminal {
+    static func print(_ text: String = "") {
+        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+    }
+
+    /// Progress and notices: stderr, so stdout stays parseable.
+    static func note(_ text: String) {
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+
+    static func printJSON<T: Encodable>(_ value: T) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    }
+
+    /// A plain table with a header row, columns padded to fit.
+    static func table(_ header: [String], _ rows: [[String]], indent: Int = 0) {
+        let all = [header] + rows
+        var widths = [Int](repeating: 0, count: header.count)
+        for row in all { for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) } }
+        let pad = String(repeating: " ", count: indent)
+        func line(_ row: [String]) -> String {
+            pad + row.enumerated().map { i, cell in i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
+                .joined(separator: "  ")
+        }
+        print(line(header))
+        print(pad + widths.map { String(repeating: "-", count: $0) }.joined(separator: "  "))
+        for row in rows { print(line(row)) }
+    }
+
+    static func bytes(_ n: UInt64) -> String {
+        n < 10_000 ? "\(n) B" : n < 10_000_000 ? "\(n / 1024) KiB" : String(format: "%.1f MiB", Double(n) / 1_048_576)
+    }
+}
+
+extension Value {
+    /// The value for display.
+    var display: String {
+        switch self {
+        case .null: "(empty)"
+        case .integer(let i): String(i)
+        case .text(let s): s
+        }
+    }
+}
+
+/// JSON form of a version vector: site id → sequence number.
+func jsonVector(_ vv: VersionVector) -> [String: UInt64] {
+    Dictionary(uniqueKeysWithValues: vv.entries.map { ($0.site.description, $0.seq) })
+}
+
+/// The JSON `site` object every command uses.
+struct SiteJSON: Encodable {
+    var id: String
+    var name: String
+    var kind: String
+    var urn: String?
+    var laCode: String?
+
+    init(_ site: SiteIdentity) {
+        id = site.id.description
+        name = site.name
+        kind = site.kind.rawValue
+        urn = site.urn
+        laCode = site.laCode
+    }
+}

@@ -1,3 +1,0 @@
-import ArgumentParser
-import SENSync
-public struct SENSyncCommand: ParsableCommand { public init() {} }

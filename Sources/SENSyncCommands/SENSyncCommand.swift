@@ -1,0 +1,70 @@
+import ArgumentParser
+import Foundation
+import SENSync
+
+/// A command that may print JSON; used to report errors in the requested form.
+protocol JSONOutputting {
+    var output: OutputOptions { get }
+}
+
+/// `sensync`: the root command.
+public struct SENSyncCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "sensync",
+        abstract: "Keep a school's SEN records offline and sync them between schools, trusts and the LA as bundle files.",
+        discussion: """
+            Start with `sensync demo`, which builds a small synthetic area and exchanges real bundles.
+
+            Exit codes:
+            \(SENSyncExit.allCases.map { "  \(String($0.rawValue).padding(toLength: 3, withPad: " ", startingAt: 0)) \($0.meaning)" }.joined(separator: "\n"))
+            """,
+        version: "0.1.0",
+        subcommands: [
+            Init.self, Pupil.self, Note.self, Plan.self, Record.self, Peer.self, BundleCommand.self, Conflicts.self,
+            Status.self, Digest.self, ImportLog.self, Demo.self,
+        ])
+
+    public init() {}
+
+    /// Parses and runs `arguments`, printing errors itself. Returns the process exit code.
+    public static func run(_ arguments: [String]? = nil) -> Int32 {
+        var command: any ParsableCommand
+        do {
+            command = try parseAsRoot(arguments)
+        } catch {
+            return report(error, json: false)
+        }
+        do {
+            try command.run()
+            return 0
+        } catch {
+            return report(error, json: (command as? JSONOutputting)?.output.json ?? false)
+        }
+    }
+
+    /// Entry point for the executable.
+    public static func main() {
+        Foundation.exit(run())
+    }
+
+    private static func report(_ error: any Error, json: Bool) -> Int32 {
+        if let code = error as? ExitCode { return code.rawValue }
+        if error is CleanExit || error is ValidationError || "\(type(of: error))".contains("ParserError")
+            || "\(type(of: error))".contains("CommandError")
+        {
+            let message = fullMessage(for: error)
+            let code = exitCode(for: error).rawValue
+            if code == 0 {
+                Terminal.print(message)
+            } else {
+                Terminal.note(message)
+            }
+            return code
+        }
+        let report = ErrorReport(error)
+        Terminal.note("error: \(report.message)")
+        if let hint = report.hint { Terminal.note("hint: \(hint)") }
+        if json { try? Terminal.printJSON(["error": report]) }
+        return report.exit.rawValue
+    }
+}

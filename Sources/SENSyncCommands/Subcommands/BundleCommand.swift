@@ -1,0 +1,269 @@
+import ArgumentParser
+import Foundation
+import SENSync
+
+extension SENSyncCommand {
+    struct BundleCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "bundle",
+            abstract: "Make, apply, inspect and verify bundle files.",
+            subcommands: [Create.self, Apply.self, Inspect.self, Verify.self])
+    }
+}
+
+/// JSON form of a bundle header.
+struct HeaderJSON: Encodable {
+    struct Origin: Encodable {
+        var site: String
+        var firstSeq: UInt64
+        var lastSeq: UInt64
+        var count: UInt64
+        var previousHash: String
+        var lastHash: String
+    }
+
+    var format: String
+    var schemaVersion: UInt16
+    var bundleID: String
+    var createdAt: String
+    var sender: SiteJSON
+    var recipients: [String]
+    var payloadEncoding: String
+    var payloadBytes: UInt64
+    var plainBytes: UInt64
+    var payloadSHA256: String
+    var changes: UInt64
+    var tableCounts: [String: UInt64]
+    var origins: [Origin]
+    var versionVector: [String: UInt64]
+
+    init(_ h: BundleHeader) {
+        format = "\(h.formatMajor).\(h.formatMinor)"
+        schemaVersion = h.schemaVersion
+        bundleID = h.bundleID.description
+        createdAt = HLC(milliseconds: h.createdAt, counter: 0).description
+        sender = SiteJSON(h.sender)
+        recipients = h.recipients.map(\.description)
+        payloadEncoding = h.payloadEncoding == .zlib ? "zlib" : "zlib-sealed"
+        payloadBytes = h.payloadLength
+        plainBytes = h.plainLength
+        payloadSHA256 = h.payloadSHA256.hex
+        changes = h.changeCount
+        tableCounts = h.tableCounts
+        origins = h.origins.map {
+            Origin(site: $0.site.description, firstSeq: $0.firstSeq, lastSeq: $0.lastSeq, count: $0.count, previousHash: $0.previousHash.hex, lastHash: $0.lastHash.hex)
+        }
+        versionVector = jsonVector(h.versionVector)
+    }
+}
+
+extension SENSyncCommand.BundleCommand {
+    struct Create: ParsableCommand, JSONOutputting {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a bundle of every change the recipients have not acknowledged.",
+            discussion: """
+                SITE is a site id or the name of a site this store knows. The bundle also acknowledges everything this
+                store holds, so the recipients' next bundles back hold only what this site lacks.
+
+                Example:
+                  sensync bundle create --store oakfield.sensync --to "Northshire LA" --out oakfield-to-la.bundle
+                """)
+
+        @OptionGroup var storeOptions: StoreOptions
+        @Option(name: .customLong("to"), help: "A recipient site (repeat for several).") var recipients: [String] = []
+        @Option(help: "The bundle file to write.") var out: String
+        @OptionGroup var output: OutputOptions
+
+        func validate() throws {
+            if recipients.isEmpty { throw ValidationError("Give at least one --to SITE.") }
+        }
+
+        func run() throws {
+            let store = try storeOptions.open()
+            let sites = try recipients.map { try store.resolveSite($0) }
+            let summary = try store.makeBundle(to: sites.map(\.id), at: URL(fileURLWithPath: out))
+            if output.json {
+                try Terminal.printJSON(BundleCreated(file: out, bytes: summary.fileSize, header: HeaderJSON(summary.header)))
+            } else {
+                Terminal.print(
+                    "Wrote \(out): \(summary.header.changeCount) change(s) from \(summary.header.origins.count) site(s), \(Terminal.bytes(summary.fileSize)), for \(sites.map(\.name).joined(separator: ", ")).")
+            }
+        }
+
+        struct BundleCreated: Encodable {
+            var file: String
+            var bytes: UInt64
+            var header: HeaderJSON
+        }
+    }
+
+    struct Apply: ParsableCommand, JSONOutputting {
+        static let configuration = CommandConfiguration(
+            abstract: "Verify and apply bundle files, each all-or-nothing.",
+            discussion: """
+                Every bundle is checked completely before anything is applied, then applied in one transaction. Files are
+                tried in the order given; a bundle refused for missing prerequisites is retried after the others, so a
+                folder of bundles can be applied in any order. Re-applying a bundle changes nothing.
+
+                Example:
+                  sensync bundle apply --store northshire-la.sensync inbox/*.bundle
+                """)
+
+        @OptionGroup var storeOptions: StoreOptions
+        @Argument(help: "Bundle files.") var files: [String]
+        @OptionGroup var output: OutputOptions
+
+        struct Result: Encodable {
+            var file: String
+            var result: String
+            var bundleID: String?
+            var sender: String?
+            var applied: Int = 0
+            var duplicates: Int = 0
+            var rejected: [String] = []
+            var conflictsOpened: Int = 0
+            var conflictsClosed: Int = 0
+            var error: ErrorReport?
+        }
+
+        func run() throws {
+            let store = try storeOptions.open()
+            var pending = files
+            var results: [String: Result] = [:]
+            var firstFailure: SENSyncExit?
+            var progress = true
+            while progress && !pending.isEmpty {
+                progress = false
+                var stillPending: [String] = []
+                for file in pending {
+                    do {
+                        let report = try store.apply(bundleAt: URL(fileURLWithPath: file))
+                        progress = true
+                        results[file] = Result(
+                            file: file, result: report.result.rawValue, bundleID: report.header.bundleID.description,
+                            sender: report.header.sender.name, applied: report.applied, duplicates: report.duplicates,
+                            rejected: report.rejected.map { "\($0.dot): \($0.reason)" }, conflictsOpened: report.conflictsOpened,
+                            conflictsClosed: report.conflictsClosed)
+                        if !output.json { describe(file, report) }
+                    } catch let error as BundleError where error.code == .missingPrerequisites && files.count > 1 {
+                        stillPending.append(file)
+                        results[file] = Result(file: file, result: "refused", error: ErrorReport(error))
+                    } catch {
+                        let report = ErrorReport(error)
+                        results[file] = Result(file: file, result: "refused", error: report)
+                        if !output.json { Terminal.note("\(file): refused. \(report.message)\(report.hint.map { " " + $0 } ?? "")") }
+                        firstFailure = firstFailure ?? report.exit
+                    }
+                }
+                pending = stillPending
+            }
+            for file in pending {
+                let report = results[file]!.error!
+                if !output.json { Terminal.note("\(file): refused. \(report.message) \(report.hint ?? "")") }
+                firstFailure = firstFailure ?? report.exit
+            }
+            if output.json { try Terminal.printJSON(["imports": files.map { results[$0]! }]) }
+            if let firstFailure { throw ExitCode(firstFailure.rawValue) }
+        }
+
+        private func describe(_ file: String, _ report: ImportReport) {
+            switch report.result {
+            case .alreadyApplied:
+                Terminal.print("\(file): already applied (\(report.previousImportAt ?? "earlier")); nothing changed.")
+            case .applied:
+                var line = "\(file): applied \(report.applied) new change(s) from \(report.header.sender.name)"
+                if report.duplicates > 0 { line += ", \(report.duplicates) already held" }
+                if report.conflictsOpened > 0 { line += ", \(report.conflictsOpened) conflict(s) opened" }
+                if report.conflictsClosed > 0 { line += ", \(report.conflictsClosed) conflict(s) closed" }
+                Terminal.print(line + ".")
+                for (dot, reason) in report.rejected {
+                    Terminal.print("  rejected change \(dot.seq) of site \(dot.site): it \(reason).")
+                }
+            }
+        }
+    }
+
+    struct Inspect: ParsableCommand, JSONOutputting {
+        static let configuration = CommandConfiguration(
+            abstract: "Show a bundle's header and counts without touching any store.",
+            discussion: """
+                The header holds no personal data: site ids and names, sequence numbers, hashes and counts.
+
+                Example:
+                  sensync bundle inspect oakfield-to-la.bundle --json
+                """)
+
+        @Argument(help: "The bundle file.") var file: String
+        @Option(help: "Accepted for uniformity with other commands; inspect never opens a store.") var store: String?
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let header = try Store.inspectBundle(at: URL(fileURLWithPath: file))
+            if output.json {
+                try Terminal.printJSON(HeaderJSON(header))
+                return
+            }
+            printHeader(header)
+        }
+    }
+
+    struct Verify: ParsableCommand, JSONOutputting {
+        static let configuration = CommandConfiguration(
+            abstract: "Check a bundle completely without applying it.",
+            discussion: """
+                Without --store: format, header and payload checksums, and every site's hash chain. With --store, also
+                whether it is addressed to this site, whether its prerequisites are present, forks and the clock guard.
+
+                Example:
+                  sensync bundle verify oakfield-to-la.bundle --store northshire-la.sensync
+                """)
+
+        @Argument(help: "The bundle file.") var file: String
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var output: OutputOptions
+
+        struct Verified: Encodable {
+            var file: String
+            var valid: Bool
+            var checkedAgainstStore: Bool
+            var changes: UInt64
+            var newChanges: Int
+            var duplicates: Int
+        }
+
+        func run() throws {
+            let store = try storeOptions.store.map { try Store.open(at: $0) }
+            let report = try Store.verifyBundle(at: URL(fileURLWithPath: file), against: store)
+            if output.json {
+                try Terminal.printJSON(
+                    Verified(
+                        file: file, valid: true, checkedAgainstStore: report.checkedAgainstStore, changes: report.header.changeCount,
+                        newChanges: report.newChanges, duplicates: report.duplicates))
+            } else if report.checkedAgainstStore {
+                Terminal.print("\(file): valid. \(report.newChanges) new change(s), \(report.duplicates) already held; it can be applied.")
+            } else {
+                Terminal.print("\(file): valid. \(report.header.changeCount) change(s); checksums and hash chains verify.")
+            }
+        }
+    }
+}
+
+private func printHeader(_ h: BundleHeader) {
+    Terminal.print("SENSync bundle, format \(h.formatMajor).\(h.formatMinor), record schema \(h.schemaVersion)")
+    Terminal.print("Bundle id:   \(h.bundleID)")
+    Terminal.print("Created:     \(HLC(milliseconds: h.createdAt, counter: 0))")
+    Terminal.print("Sender:      \(h.sender.name) (\(h.sender.kind.label), \(h.sender.id))")
+    Terminal.print("Recipients:  \(h.recipients.map(\.description).joined(separator: ", "))")
+    Terminal.print("Payload:     \(h.payloadLength) bytes (\(h.plainLength) uncompressed), \(h.payloadEncoding == .zlib ? "zlib" : "zlib, sealed")")
+    Terminal.print("SHA-256:     \(h.payloadSHA256)")
+    Terminal.print("Changes:     \(h.changeCount)")
+    if !h.tableCounts.isEmpty {
+        Terminal.print("Records:     " + h.tableCounts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+    }
+    if !h.origins.isEmpty {
+        Terminal.print("Changes by site:")
+        for o in h.origins { Terminal.print("  \(o.site)  \(o.firstSeq)–\(o.lastSeq)  (\(o.count))") }
+    }
+    Terminal.print("Sender holds (version vector):")
+    for e in h.versionVector.entries { Terminal.print("  \(e.site)  \(e.seq)") }
+}

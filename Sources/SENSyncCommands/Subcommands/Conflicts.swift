@@ -1,0 +1,150 @@
+import ArgumentParser
+import Foundation
+import SENSync
+
+extension SENSyncCommand {
+    struct Conflicts: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The conflict queue: concurrent edits kept for review.",
+            subcommands: [List.self, Resolve.self])
+    }
+}
+
+struct ConflictJSON: Encodable {
+    struct Candidate: Encodable {
+        var option: Int
+        var current: Bool
+        var value: String?
+        var site: String
+        var siteName: String?
+        var author: String?
+        var recordedAt: String
+    }
+
+    var table: String
+    var pupilID: String
+    var recordID: String
+    var field: String
+    var kind: String
+    var candidates: [Candidate]
+
+    init(_ c: ConflictEntry) {
+        table = c.key.table
+        pupilID = c.key.scope.description
+        recordID = c.key.id.description
+        field = c.field
+        kind = c.kind.rawValue
+        candidates = c.candidates.enumerated().map { i, x in
+            Candidate(
+                option: i + 1, current: i == 0, value: x.value.isNull ? nil : x.value.display, site: x.site.description,
+                siteName: x.siteName, author: x.author, recordedAt: x.hlc.description)
+        }
+    }
+}
+
+extension SENSyncCommand.Conflicts {
+    struct List: ParsableCommand, JSONOutputting {
+        static let configuration = CommandConfiguration(
+            abstract: "List open conflicts with every competing value, who wrote it, where and when.",
+            discussion: """
+                Option 1 is the value currently shown; the others lost by the merge order but are kept until resolved.
+
+                Example:
+                  sensync conflicts list --store northshire-la.sensync
+                """)
+
+        @OptionGroup var storeOptions: StoreOptions
+        @Flag(name: .customLong("fail-if-any"), help: "Exit with code 14 if any conflict is open.") var failIfAny = false
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let store = try storeOptions.open()
+            let conflicts = try store.conflicts()
+            if output.json {
+                try Terminal.printJSON(["conflicts": conflicts.map(ConflictJSON.init)])
+            } else if conflicts.isEmpty {
+                Terminal.print("No open conflicts.")
+            } else {
+                for c in conflicts {
+                    printConflict(c)
+                }
+                Terminal.print("\(conflicts.count) open conflict(s). Resolve with `sensync conflicts resolve RECORD --field FIELD --keep N`.")
+            }
+            if failIfAny && !conflicts.isEmpty { throw ExitCode(SENSyncExit.conflictsOpen.rawValue) }
+        }
+    }
+
+    struct Resolve: ParsableCommand, JSONOutputting {
+        static let configuration = CommandConfiguration(
+            abstract: "Resolve a conflict by choosing a value; the resolution replicates like any change.",
+            discussion: """
+                Choose one of the listed options with --keep N, or give a new --value. For an edit made while the record
+                was being deleted, choose --keep-deleted or --restore.
+
+                Example:
+                  sensync conflicts resolve 0193a1b2-7c4d-7e8f-9a0b-1c2d3e4f5a6b --field review_date --keep 2 \\
+                    --store northshire-la.sensync --author "LA SEN officer"
+                """)
+
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var authorOptions: AuthorOptions
+        @Argument(help: "Record id (or its first 8+ characters).") var record: String
+        @Option(help: "The field in conflict.") var field: String
+        @Option(help: "Keep option N from `conflicts list`.") var keep: Int?
+        @Option(help: "Write this value instead.") var value: String?
+        @Flag(name: .customLong("keep-deleted"), help: "Keep the record deleted.") var keepDeleted = false
+        @Flag(help: "Restore the deleted record with the edit.") var restore = false
+        @OptionGroup var output: OutputOptions
+
+        func validate() throws {
+            let chosen = [keep != nil, value != nil, keepDeleted, restore].filter { $0 }.count
+            guard chosen == 1 else { throw ValidationError("Choose exactly one of --keep N, --value V, --keep-deleted, --restore.") }
+        }
+
+        func run() throws {
+            let store = try storeOptions.open()
+            let (key, _) = try store.findRecord(record)
+            guard let conflict = try store.conflicts().first(where: { $0.key == key && $0.field == field }) else {
+                throw CommandFailure(code: .notFound, message: "That record has no open conflict on that field.", hint: "See `sensync conflicts list`.")
+            }
+            let chosen: Value
+            if keepDeleted || restore {
+                guard conflict.kind == .editedWhileDeleted else {
+                    throw CommandFailure(code: .invalidInput, message: "This conflict is between values, not about a deletion.", hint: "Use --keep N or --value V.")
+                }
+                chosen = .integer(keepDeleted ? 1 : 0)
+            } else if conflict.kind == .editedWhileDeleted {
+                throw CommandFailure(code: .invalidInput, message: "This record was deleted while it was being edited.", hint: "Use --keep-deleted or --restore.")
+            } else if let keep {
+                guard (1...conflict.candidates.count).contains(keep) else {
+                    throw CommandFailure(code: .invalidInput, message: "There is no option \(keep).", hint: "Choose 1 to \(conflict.candidates.count).")
+                }
+                chosen = conflict.candidates[keep - 1].value
+            } else {
+                let type = RecordSchema.table(key.table)?.field(field)?.type ?? .text
+                if type == .integer {
+                    guard let n = Int64(value!) else { throw CommandFailure(code: .invalidInput, message: "This field holds a whole number.", hint: "Give --value as a number.") }
+                    chosen = .integer(n)
+                } else {
+                    chosen = .text(value!)
+                }
+            }
+            let receipt = try store.resolveConflict(record: record, field: field, value: chosen, author: try authorOptions.name)
+            if output.json {
+                try Terminal.printJSON(["resolved": ["record": key.id.description, "field": field, "change": "\(receipt.dot.seq)"]])
+            } else {
+                Terminal.print("Resolved: \(key.table).\(field) of \(key.id) now \(chosen.display). The resolution travels in your next bundles.")
+            }
+        }
+    }
+}
+
+func printConflict(_ c: ConflictEntry, indent: Int = 0) {
+    let pad = String(repeating: " ", count: indent)
+    let what = c.kind == .editedWhileDeleted ? "edited while it was being deleted" : "edited concurrently"
+    Terminal.print("\(pad)\(c.key.table) \(c.key.id)  field \(c.field): \(what)")
+    for (i, x) in c.candidates.enumerated() {
+        let value = c.kind == .editedWhileDeleted && i == 0 ? "(deleted)" : x.value.display
+        Terminal.print("\(pad)  \(i + 1)\(i == 0 ? "*" : " ") \(value)   — \(x.author ?? "?") at \(x.siteName ?? x.site.description), \(x.hlc)")
+    }
+}

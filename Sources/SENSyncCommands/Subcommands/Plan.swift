@@ -1,0 +1,174 @@
+import ArgumentParser
+import Foundation
+import SENSync
+
+extension PlanDecision: ExpressibleByArgument {}
+
+extension SENSyncCommand {
+    struct Plan: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Support plans: assess, plan, do, review.",
+            subcommands: [Create.self, AddOutcome.self, AddProvision.self, RecordReview.self, List.self])
+    }
+}
+
+/// Parses "450", "450.5" or "450.00" pounds into pence.
+func pence(fromPounds text: String) throws -> Int64 {
+    let parts = text.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "£", with: "").split(separator: ".", omittingEmptySubsequences: false)
+    guard (1...2).contains(parts.count), let pounds = Int64(parts[0]), pounds >= 0,
+        parts.count == 1 || (parts[1].count <= 2 && parts[1].allSatisfy(\.isNumber) && !parts[1].isEmpty)
+    else {
+        throw CommandFailure(code: .invalidInput, message: "The cost is not an amount in pounds.", hint: "Use a number like 450 or 450.00.")
+    }
+    let fraction = parts.count == 2 ? Int64(parts[1].padding(toLength: 2, withPad: "0", startingAt: 0))! : 0
+    return pounds * 100 + fraction
+}
+
+extension SENSyncCommand.Plan {
+    struct Create: ParsableCommand, JSONOutputting {
+        static let configuration = CommandConfiguration(
+            abstract: "Start a support plan for a pupil.",
+            discussion: """
+                Example:
+                  sensync plan create --store oakfield.sensync --author SENCO --pupil H801200001001 \\
+                    --title "Literacy support" --review-date 2026-02-13 --responsible-person "J Smith (SENCO)" --responsible-org "Oakfield Primary"
+                """)
+
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var authorOptions: AuthorOptions
+        @Option(help: "UPN or record id.") var pupil: String
+        @Option var title: String
+        @Option(name: .customLong("review-date"), help: "When the plan is next reviewed, YYYY-MM-DD.") var reviewDate: String
+        @Option(name: .customLong("start-date"), help: "Defaults to today.") var startDate: String?
+        @Option(name: .customLong("responsible-org")) var responsibleOrg: String?
+        @Option(name: .customLong("responsible-person")) var responsiblePerson: String?
+        @Option(help: "draft, active, under-review or closed.") var status: String = "active"
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let store = try storeOptions.open()
+            let id = try store.createPlan(
+                pupil: pupil,
+                NewSupportPlan(
+                    title: title, startDate: startDate, reviewDate: reviewDate, responsibleOrg: responsibleOrg,
+                    responsiblePerson: responsiblePerson, status: status),
+                author: try authorOptions.name)
+            if output.json { try Terminal.printJSON(["plan": ["id": id.description]]) } else { Terminal.print("Created plan \(id).") }
+        }
+    }
+
+    struct AddOutcome: ParsableCommand, JSONOutputting {
+        static let configuration = CommandConfiguration(
+            commandName: "add-outcome",
+            abstract: "Add an outcome to a plan.",
+            discussion: """
+                Example:
+                  sensync plan add-outcome --store oakfield.sensync --author SENCO --plan 0193a1b2-... \\
+                    --description "Reads 40 high-frequency words" --target-date 2026-02-13
+                """)
+
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var authorOptions: AuthorOptions
+        @Option(help: "Plan id (or its first 8+ characters).") var plan: String
+        @Option var description: String
+        @Option(name: .customLong("target-date")) var targetDate: String?
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let store = try storeOptions.open()
+            let id = try store.addOutcome(plan: plan, description: description, targetDate: targetDate, author: try authorOptions.name)
+            if output.json { try Terminal.printJSON(["outcome": ["id": id.description]]) } else { Terminal.print("Added outcome \(id).") }
+        }
+    }
+
+    struct AddProvision: ParsableCommand, JSONOutputting {
+        static let configuration = CommandConfiguration(
+            commandName: "add-provision",
+            abstract: "Add provision to a plan: what, who delivers it, how often, cost, and who is responsible.",
+            discussion: """
+                Example:
+                  sensync plan add-provision --store oakfield.sensync --author SENCO --plan 0193a1b2-... \\
+                    --description "Phonics catch-up, small group" --provider "TA (K Jones)" --frequency "3 x 20 min weekly" \\
+                    --responsible-org "Oakfield Primary" --responsible-person "J Smith (SENCO)" --cost 450.00
+                """)
+
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var authorOptions: AuthorOptions
+        @Option(help: "Plan id (or its first 8+ characters).") var plan: String
+        @Option var description: String
+        @Option(help: "Who delivers it.") var provider: String?
+        @Option(help: "How often, e.g. \"3 x 20 min weekly\".") var frequency: String?
+        @Option(name: .customLong("responsible-org")) var responsibleOrg: String?
+        @Option(name: .customLong("responsible-person")) var responsiblePerson: String?
+        @Option(help: "Cost in pounds, e.g. 450.00.") var cost: String?
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let store = try storeOptions.open()
+            let id = try store.addProvision(
+                plan: plan,
+                NewProvision(
+                    description: description, provider: provider, frequency: frequency, responsibleOrg: responsibleOrg,
+                    responsiblePerson: responsiblePerson, costPence: try cost.map(pence(fromPounds:))),
+                author: try authorOptions.name)
+            if output.json { try Terminal.printJSON(["provision": ["id": id.description]]) } else { Terminal.print("Added provision \(id).") }
+        }
+    }
+
+    struct RecordReview: ParsableCommand, JSONOutputting {
+        static let configuration = CommandConfiguration(
+            commandName: "record-review",
+            abstract: "Record a review of a plan and set the next review date.",
+            discussion: """
+                DECISION is continue, modify, escalate (request an EHC needs assessment) or close.
+
+                Example:
+                  sensync plan record-review --store oakfield.sensync --author SENCO --plan 0193a1b2-... \\
+                    --held-on 2026-02-13 --decision continue --next-review 2026-05-15 --summary "Good progress; keep group."
+                """)
+
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var authorOptions: AuthorOptions
+        @Option(help: "Plan id (or its first 8+ characters).") var plan: String
+        @Option(name: .customLong("held-on")) var heldOn: String
+        @Option var summary: String
+        @Option var decision: PlanDecision
+        @Option(name: .customLong("next-review")) var nextReview: String?
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let store = try storeOptions.open()
+            let id = try store.recordReview(
+                plan: plan, NewReview(heldOn: heldOn, summary: summary, decision: decision, nextReviewDate: nextReview),
+                author: try authorOptions.name)
+            if output.json { try Terminal.printJSON(["review": ["id": id.description]]) } else { Terminal.print("Recorded review \(id).") }
+        }
+    }
+
+    struct List: ParsableCommand, JSONOutputting {
+        static let configuration = CommandConfiguration(
+            abstract: "List a pupil's plans with outcomes, provision and reviews.",
+            discussion: """
+                Example:
+                  sensync plan list --store oakfield.sensync --pupil H801200001001 --json
+                """)
+
+        @OptionGroup var storeOptions: StoreOptions
+        @Option(help: "UPN or record id.") var pupil: String
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let store = try storeOptions.open()
+            let plans = try store.plans(of: pupil)
+            if output.json {
+                try Terminal.printJSON(["plans": plans])
+                return
+            }
+            for plan in plans {
+                Terminal.print("\(plan.id)  \(plan.title ?? "-")  [\(plan.status ?? "-")]  review due \(plan.reviewDate ?? "-")")
+                Terminal.print("  \(plan.outcomes.count) outcome(s), \(plan.provision.count) provision item(s), \(plan.reviews.count) review(s)")
+            }
+            Terminal.print("\(plans.count) plan(s).")
+        }
+    }
+}

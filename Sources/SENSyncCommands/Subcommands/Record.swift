@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+import SENSync
+
+extension SENSyncCommand {
+    struct Record: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete or restore any record (deletion replicates as a tombstone).",
+            subcommands: [Delete.self, Restore.self])
+    }
+}
+
+extension SENSyncCommand.Record {
+    struct Delete: ParsableCommand, JSONOutputting {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete a record: a pupil, enrolment, plan, outcome, provision item or review. Notes cannot be deleted.",
+            discussion: """
+                The record is kept as a tombstone so the deletion reaches every site; `record restore` undoes it.
+
+                Example:
+                  sensync record delete 0193a1b2-7c4d-7e8f-9a0b-1c2d3e4f5a6b --store oakfield.sensync --author SENCO
+                """)
+
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var authorOptions: AuthorOptions
+        @Argument(help: "Record id (or its first 8+ characters).") var record: String
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let store = try storeOptions.open()
+            let (table, _) = try store.deleteRecord(record, author: try authorOptions.name)
+            if output.json { try Terminal.printJSON(["deleted": ["table": table]]) } else { Terminal.print("Deleted the \(table) record.") }
+        }
+    }
+
+    struct Restore: ParsableCommand, JSONOutputting {
+        static let configuration = CommandConfiguration(
+            abstract: "Restore a deleted record.",
+            discussion: """
+                Example:
+                  sensync record restore 0193a1b2-7c4d-7e8f-9a0b-1c2d3e4f5a6b --store oakfield.sensync --author SENCO
+                """)
+
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var authorOptions: AuthorOptions
+        @Argument(help: "Record id (or its first 8+ characters).") var record: String
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let store = try storeOptions.open()
+            let (table, _) = try store.restoreRecord(record, author: try authorOptions.name)
+            if output.json { try Terminal.printJSON(["restored": ["table": table]]) } else { Terminal.print("Restored the \(table) record.") }
+        }
+    }
+}

@@ -1,0 +1,126 @@
+import ArgumentParser
+import Foundation
+import SENSync
+
+extension SENSyncCommand {
+    struct Status: ParsableCommand, JSONOutputting {
+        static let configuration = CommandConfiguration(
+            abstract: "Show this site, its record counts, and what each peer has acknowledged and still lacks.",
+            discussion: """
+                Example:
+                  sensync status --store oakfield.sensync --json
+                """)
+
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var output: OutputOptions
+
+        struct JSON: Encodable {
+            struct Peer: Encodable {
+                var site: SiteJSON
+                var acknowledged: [String: UInt64]
+                var lacks: UInt64
+            }
+
+            var site: SiteJSON
+            var records: [String: Int]
+            var tombstones: [String: Int]
+            var openConflicts: Int
+            var versionVector: [String: UInt64]
+            var peers: [Peer]
+            var imports: Int
+            var lastImport: ImportLogEntry?
+        }
+
+        func run() throws {
+            let store = try storeOptions.open()
+            let s = try store.status()
+            if output.json {
+                try Terminal.printJSON(
+                    JSON(
+                        site: SiteJSON(s.site), records: Dictionary(uniqueKeysWithValues: s.recordCounts.map { ($0.table, $0.count) }),
+                        tombstones: Dictionary(uniqueKeysWithValues: s.tombstoneCounts.map { ($0.table, $0.count) }),
+                        openConflicts: s.openConflicts, versionVector: jsonVector(s.versionVector),
+                        peers: s.peers.map { JSON.Peer(site: SiteJSON($0.site), acknowledged: jsonVector($0.acknowledged), lacks: $0.lacks) },
+                        imports: s.imports, lastImport: s.lastImport))
+                return
+            }
+            Terminal.print("\(s.site.name) (\(s.site.kind.label))")
+            Terminal.print("Site id: \(s.site.id)\(s.site.urn.map { "   URN \($0)" } ?? "")\(s.site.laCode.map { "   LA \($0)" } ?? "")")
+            Terminal.print()
+            Terminal.table(
+                ["TABLE", "RECORDS", "DELETED"],
+                zip(s.recordCounts, s.tombstoneCounts).map { [$0.table, String($0.count), String($1.count)] })
+            Terminal.print()
+            Terminal.print("Open conflicts: \(s.openConflicts)")
+            Terminal.print("Changes held, by site of origin:")
+            for e in s.versionVector.entries {
+                Terminal.print("  \((s.siteNames[e.site] ?? e.site.description).padding(toLength: 32, withPad: " ", startingAt: 0)) \(e.seq)")
+            }
+            if !s.peers.isEmpty {
+                Terminal.print()
+                Terminal.table(
+                    ["PEER", "KIND", "ACKNOWLEDGED", "STILL LACKS"],
+                    s.peers.map { [$0.site.name, $0.site.kind.rawValue, "\($0.acknowledged.total) change(s)", "\($0.lacks) change(s)"] })
+            }
+            if let last = s.lastImport {
+                Terminal.print()
+                Terminal.print("Imports: \(s.imports); last from \(last.sender ?? "?") at \(last.importedAt): \(last.result)")
+            }
+        }
+    }
+
+    struct Digest: ParsableCommand, JSONOutputting {
+        static let configuration = CommandConfiguration(
+            abstract: "Print one digest of the replicated state; equal on any two sites holding the same changes.",
+            discussion: """
+                Covers records, tombstones and open conflicts, not local bookkeeping.
+
+                Example:
+                  sensync digest --store oakfield.sensync
+                """)
+
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let store = try storeOptions.open()
+            let digest = try store.digest()
+            if output.json {
+                try Terminal.printJSON(["digest": digest.hex, "site": store.identity.id.description])
+            } else {
+                Terminal.print(digest.hex)
+            }
+        }
+    }
+
+    struct ImportLog: ParsableCommand, JSONOutputting {
+        static let configuration = CommandConfiguration(
+            commandName: "log",
+            abstract: "Show the import log: the recorded result of every bundle applied or refused.",
+            discussion: """
+                Example:
+                  sensync log --store northshire-la.sensync --limit 20
+                """)
+
+        @OptionGroup var storeOptions: StoreOptions
+        @Option(help: "How many entries to show.") var limit: Int = 50
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let store = try storeOptions.open()
+            let entries = try store.importLog(limit: limit)
+            if output.json {
+                try Terminal.printJSON(["imports": entries])
+                return
+            }
+            Terminal.table(
+                ["WHEN", "FROM", "RESULT", "CHANGES", "NEW", "HELD", "REJECTED", "CONFLICTS"],
+                entries.map {
+                    [
+                        $0.importedAt, $0.sender ?? "?", $0.result, String($0.changeCount), String($0.applied), String($0.duplicates),
+                        String($0.rejected), "+\($0.conflictsOpened)/-\($0.conflictsClosed)",
+                    ]
+                })
+        }
+    }
+}
