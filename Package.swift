@@ -1,9 +1,8 @@
-// swift-tools-version:6.1
+// swift-tools-version:6.2
 import PackageDescription
 
-let strict: [SwiftSetting] = [
-    .unsafeFlags(["-warnings-as-errors"], .when(configuration: .debug))
-]
+/// Our own targets build with warnings as errors; dependencies are left alone.
+let strict: [SwiftSetting] = [.treatAllWarnings(as: .error)]
 
 let package = Package(
     name: "sensync",
@@ -29,42 +28,49 @@ let package = Package(
                 "CSENSyncZlib",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
-            ]
+            ],
+            swiftSettings: strict
         ),
         .target(
             name: "SENSyncCommands",
             dependencies: [
                 "SENSync",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            swiftSettings: strict
         ),
-        .executableTarget(name: "sensync", dependencies: ["SENSyncCommands"]),
+        .executableTarget(name: "sensync", dependencies: ["SENSyncCommands"], swiftSettings: strict),
         .executableTarget(
             name: "sensync-bench",
             dependencies: [
                 "SENSync",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
-            path: "Tools/sensync-bench"
+            path: "Tools/sensync-bench",
+            swiftSettings: strict
         ),
         .executableTarget(
             name: "generate-fixtures",
             dependencies: ["SENSync"],
-            path: "Tools/generate-fixtures"
+            path: "Tools/generate-fixtures",
+            swiftSettings: strict
         ),
         .executableTarget(
             name: "dump-schema",
             dependencies: ["SENSync"],
-            path: "Tools/dump-schema"
+            path: "Tools/dump-schema",
+            swiftSettings: strict
         ),
         .testTarget(
             name: "SENSyncTests",
             dependencies: ["SENSync"],
-            resources: [.copy("Fixtures")]
+            resources: [.copy("Fixtures")],
+            swiftSettings: strict
         ),
         .testTarget(
             name: "SENSyncCommandsTests",
-            dependencies: ["SENSyncCommands", "SENSync"]
+            dependencies: ["SENSyncCommands", "SENSync", "sensync"],
+            swiftSettings: strict
         ),
     ],
     swiftLanguageModes: [.v6]

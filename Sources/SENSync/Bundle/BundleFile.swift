@@ -48,13 +48,16 @@ public enum BundleFile {
             guard bytes.count == count else { throw .damaged("it ends early") }
             return bytes
         }
-        let preamble: [UInt8]
-        do { preamble = try read(20) } catch {
-            if fileLength >= 12 || fileLength == 0 {
-                throw BundleError(.notABundle, "This file is not a SENSync bundle.", hint: "Check you chose the right file.")
-            }
-            throw error
+        let start: [UInt8]
+        do { start = Array(try handle.read(upToCount: 20) ?? Data()) } catch {
+            throw BundleError(.io, "The bundle file cannot be read.", hint: "Check the path and permissions.")
         }
+        let known = min(start.count, magic.count)
+        if start.isEmpty || (Array(start[0..<min(known, 8)]) != Array(magic[0..<min(known, 8)])) {
+            throw BundleError(.notABundle, "This file is not a SENSync bundle.", hint: "Check you chose the right file.")
+        }
+        guard start.count == 20 else { throw .damaged("it ends early") }
+        let preamble = start
         guard Array(preamble[0..<12]) == magic else {
             if Array(preamble[0..<8]) == Array(magic[0..<8]) {
                 throw .damaged("its first bytes were altered, as happens when a file is copied as text")

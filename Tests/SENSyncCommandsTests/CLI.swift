@@ -1,0 +1,66 @@
+import Foundation
+import Testing
+
+/// Runs the built `sensync` executable.
+struct CLI {
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+        var json: Any? { try? JSONSerialization.jsonObject(with: Data(stdout.utf8)) }
+    }
+
+    /// The `sensync` binary next to the test bundle (`swift build` puts them in one folder).
+    static let executable: URL = {
+        let testBinary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var folder = testBinary.deletingLastPathComponent()
+        while folder.path != "/" {
+            let candidate = folder.appendingPathComponent("sensync")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            folder = folder.deletingLastPathComponent()
+        }
+        return URL(fileURLWithPath: ".build/debug/sensync")
+    }()
+
+    let folder: URL
+    var environment: [String: String] = [:]
+
+    @discardableResult
+    func run(_ arguments: [String], environment extra: [String: String] = [:]) throws -> Result {
+        let process = Process()
+        process.executableURL = Self.executable
+        process.arguments = arguments
+        process.currentDirectoryURL = folder
+        var env = ProcessInfo.processInfo.environment
+        env["SENSYNC_AUTHOR"] = nil
+        env["SENSYNC_STORE"] = nil
+        for (k, v) in environment.merging(extra, uniquingKeysWith: { $1 }) { env[k] = v }
+        process.environment = env
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
+}
+
+func withCLI<T>(_ body: (CLI) throws -> T) throws -> T {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("sensync-e2e-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: url) }
+    return try body(CLI(folder: url))
+}
+
+/// Synthetic UPNs with a valid check letter.
+func upn(_ n: Int) -> String {
+    let body = String(format: "99990002%04d", n)
+    let letters = Array("ABCDEFGHJKLMNPQRTUVWXYZ")
+    let sum = body.enumerated().reduce(0) { $0 + Int(String($1.element))! * ($1.offset + 2) }
+    return String(letters[sum % 23]) + body
+}
