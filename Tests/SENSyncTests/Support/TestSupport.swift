@@ -38,3 +38,204 @@ func syntheticUPN(_ n: Int) -> String {
 func makeSite(_ name: String, _ kind: SiteKind) -> SiteIdentity {
     SiteIdentity(id: .v7(), name: name, kind: kind)
 }
+
+// MARK: - Fixed identifiers
+
+/// A site or record id whose 16 bytes are `lead` followed by `tail` repeated: ids whose order is
+/// obvious from the arguments (`fixedID(1) < fixedID(2)`).
+func fixedID(_ lead: UInt8, tail: UInt8 = 0) -> UUID128 {
+    UUID128(unchecked: [lead] + [UInt8](repeating: tail, count: 15))
+}
+
+/// 2026-01-05 09:00 UTC, the start of ``TestClock``: a base for hand-made HLCs.
+let baseMilliseconds: UInt64 = 1_767_603_600_000
+
+/// An HLC `seconds` after ``baseMilliseconds``.
+func hlc(_ seconds: UInt64, _ counter: UInt16 = 0) -> HLC {
+    HLC(milliseconds: baseMilliseconds + seconds * 1000, counter: counter)
+}
+
+// MARK: - Deterministic randomness
+
+/// SplitMix64 (Steele, Lea and Flood 2014): a tiny, fast generator whose whole state is one
+/// `UInt64`, so a printed seed replays a schedule exactly on every platform.
+///
+/// The helpers below deliberately avoid the standard library's `random(in:using:)`, whose
+/// algorithm is not specified, so a seed means the same schedule on every Swift release.
+struct SplitMix64: RandomNumberGenerator {
+    private(set) var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// A value in `0..<bound` (bound > 0), by rejection so every value is equally likely.
+    mutating func below(_ bound: Int) -> Int {
+        precondition(bound > 0)
+        let b = UInt64(bound)
+        let limit = UInt64.max - (UInt64.max % b)
+        while true {
+            let x = next()
+            if x < limit { return Int(x % b) }
+        }
+    }
+
+    /// A value in `range`.
+    mutating func int(_ range: ClosedRange<Int>) -> Int {
+        range.lowerBound + below(range.count)
+    }
+
+    /// `true` with probability `percent` / 100.
+    mutating func chance(_ percent: Int) -> Bool { below(100) < percent }
+
+    /// A random element; `nil` for an empty collection.
+    mutating func pick<C: Collection>(_ items: C) -> C.Element? {
+        guard !items.isEmpty else { return nil }
+        return items[items.index(items.startIndex, offsetBy: below(items.count))]
+    }
+
+    /// A Fisher–Yates shuffle.
+    mutating func shuffled<T>(_ items: [T]) -> [T] {
+        var result = items
+        guard result.count > 1 else { return result }
+        for i in stride(from: result.count - 1, to: 0, by: -1) {
+            result.swapAt(i, below(i + 1))
+        }
+        return result
+    }
+}
+
+// MARK: - Property test settings
+
+/// Settings shared by the property tests.
+enum PropertySettings {
+    /// Schedules per property: `SENSYNC_PROPERTY_SCHEDULES`, else 200.
+    static var scheduleCount: Int {
+        ProcessInfo.processInfo.environment["SENSYNC_PROPERTY_SCHEDULES"].flatMap { Int($0) } ?? 200
+    }
+
+    /// `SENSYNC_PROPERTY_SEED` (decimal or 0x-hex): replay this one seed instead of the range.
+    static var replaySeed: UInt64? {
+        guard let raw = ProcessInfo.processInfo.environment["SENSYNC_PROPERTY_SEED"] else { return nil }
+        if raw.lowercased().hasPrefix("0x") { return UInt64(raw.dropFirst(2), radix: 16) }
+        return UInt64(raw)
+    }
+
+    /// The seeds to run for a property whose seeds start at `base`; prints them so a failure can
+    /// be replayed with `SENSYNC_PROPERTY_SEED`.
+    static func seeds(base: UInt64, property: String) -> [UInt64] {
+        if let seed = replaySeed {
+            print("[\(property)] replaying seed \(hex(seed)) (SENSYNC_PROPERTY_SEED)")
+            return [seed]
+        }
+        let count = scheduleCount
+        print("[\(property)] base seed \(hex(base)), \(count) schedules (seeds \(hex(base))…\(hex(base + UInt64(max(count, 1)) - 1)); set SENSYNC_PROPERTY_SCHEDULES to change, SENSYNC_PROPERTY_SEED to replay one)")
+        return (0..<UInt64(count)).map { base + $0 }
+    }
+
+    static func hex(_ value: UInt64) -> String { "0x" + String(value, radix: 16, uppercase: true) }
+}
+
+/// What one schedule of a property test did and what went wrong, printed when it fails.
+struct ScheduleLog {
+    let property: String
+    let seed: UInt64
+    private(set) var steps: [String] = []
+    private(set) var failures: [String] = []
+
+    init(property: String, seed: UInt64) {
+        self.property = property
+        self.seed = seed
+    }
+
+    mutating func step(_ text: String) { steps.append("\(steps.count): \(text)") }
+
+    mutating func fail(_ text: String) { failures.append("after step \(steps.count - 1): \(text)") }
+
+    mutating func check(_ condition: Bool, _ text: @autoclosure () -> String) {
+        if !condition { fail(text()) }
+    }
+
+    var failed: Bool { !failures.isEmpty }
+
+    /// Prints the seed, the failures and every step, and records an issue.
+    func report(sourceLocation: SourceLocation = #_sourceLocation) {
+        guard failed else { return }
+        var text = "[\(property)] FAILED seed \(PropertySettings.hex(seed)) — replay with SENSYNC_PROPERTY_SEED=\(PropertySettings.hex(seed))\n"
+        text += failures.prefix(20).map { "  ✗ \($0)" }.joined(separator: "\n") + "\n  schedule:\n"
+        text += steps.map { "    \($0)" }.joined(separator: "\n")
+        print(text)
+        Issue.record("\(property): seed \(PropertySettings.hex(seed)) failed: \(failures.first ?? "")", sourceLocation: sourceLocation)
+    }
+}
+
+// MARK: - Comparing conflicts
+
+/// A replica's open conflicts in a form that compares with `==`.
+struct ConflictSnapshot: Hashable, CustomStringConvertible {
+    var key: RecordKey
+    var conflict: FieldConflict
+
+    var description: String {
+        "\(key.table)/\(key.id.short).\(conflict.field) \(conflict.kind.rawValue) winner \(conflict.winner.dot) losers \(conflict.losers.map(\.dot))"
+    }
+}
+
+extension MemoryReplica {
+    var conflictSnapshot: [ConflictSnapshot] { openConflicts.map { ConflictSnapshot(key: $0.key, conflict: $0.conflict) } }
+}
+
+/// A store's open conflict, without the site names that differ between stores.
+struct StoreConflictSnapshot: Hashable, CustomStringConvertible {
+    struct Candidate: Hashable {
+        var value: Value
+        var site: SiteID
+        var author: String?
+        var hlc: HLC
+        var seq: UInt64
+    }
+
+    var key: RecordKey
+    var field: String
+    var kind: FieldConflict.Kind
+    var candidates: [Candidate]
+
+    init(_ entry: ConflictEntry) {
+        key = entry.key
+        field = entry.field
+        kind = entry.kind
+        candidates = entry.candidates.map { Candidate(value: $0.value, site: $0.site, author: $0.author, hlc: $0.hlc, seq: $0.seq) }
+    }
+
+    var description: String {
+        "\(key.table)/\(key.id.short).\(field) \(kind.rawValue) \(candidates.map { "\($0.site.short):\($0.seq)" })"
+    }
+}
+
+extension Store {
+    var conflictSnapshot: [StoreConflictSnapshot] {
+        get throws { try conflicts().map(StoreConflictSnapshot.init) }
+    }
+
+    /// The bytes of the store file after writing the WAL back into it.
+    func checkpointedFileBytes() throws -> Data {
+        try checkpoint()
+        return try Data(contentsOf: URL(fileURLWithPath: try #require(path)))
+    }
+}
+
+// MARK: - Reading bundles
+
+/// Every change in a bundle file, in payload order.
+func changes(inBundleAt url: URL) throws -> [EncodedChange] {
+    let layout = try BundleFile.readLayout(at: url)
+    var result: [EncodedChange] = []
+    try BundleFile.streamPayload(at: url, layout: layout) { _, change, _ in result.append(change) }
+    return result
+}
