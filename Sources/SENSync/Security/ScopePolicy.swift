@@ -1,0 +1,78 @@
+import Foundation
+
+/// One enrolment of a pupil, as scope rules see it.
+public struct EnrolmentFact: Hashable, Sendable {
+    public var school: SiteID
+    public var entryDate: String?
+    public var leavingDate: String?
+    public var isDeleted: Bool
+
+    public init(school: SiteID, entryDate: String?, leavingDate: String?, isDeleted: Bool = false) {
+        self.school = school
+        self.entryDate = entryDate
+        self.leavingDate = leavingDate
+        self.isDeleted = isDeleted
+    }
+
+    /// Current on `today`: not deleted and not yet left.
+    public func isCurrent(on today: CalendarDate) -> Bool {
+        guard !isDeleted else { return false }
+        guard let leaving = leavingDate.flatMap(CalendarDate.init) else { return true }
+        return leaving > today
+    }
+}
+
+/// Who may see which pupil. The only place these rules live.
+///
+/// - The LA sees every pupil in its area.
+/// - A school (maintained or academy) sees the pupils currently enrolled with it.
+/// - A trust sees the pupils currently enrolled at its academies (trust membership comes from the
+///   LA's signed directory).
+/// - A pupil who moves school: the new school sees their whole history; the old school stops
+///   receiving anything about them, and forgets them once the LA holds everything it had.
+///
+/// Relays apply the same rules for the site they are sending to, so forwarding never widens
+/// anyone's view.
+public enum ScopePolicy {
+    /// Whether `site` may see a pupil with these enrolments.
+    public static func isEntitled(
+        _ site: SiteIdentity, enrolments: [EnrolmentFact], directory: AreaDirectory?, today: CalendarDate
+    ) -> Bool {
+        switch site.kind {
+        case .la:
+            return true
+        case .maintainedSchool, .academy:
+            return enrolments.contains { $0.school == site.id && $0.isCurrent(on: today) }
+        case .trust:
+            guard let directory else { return false }
+            return enrolments.contains { $0.isCurrent(on: today) && directory.entry($0.school)?.trust == site.id }
+        }
+    }
+
+    /// Whether `origin` could ever have been entitled to a pupil, given every school the pupil has
+    /// been enrolled at that the change had seen (`schoolsSeen`). A change from a site that never
+    /// was is rejected on apply.
+    public static func couldHaveBeenEntitled(
+        _ origin: SiteIdentity, schoolsSeen: Set<SiteID>, directory: AreaDirectory?
+    ) -> Bool {
+        switch origin.kind {
+        case .la:
+            return true
+        case .maintainedSchool, .academy:
+            return schoolsSeen.contains(origin.id)
+        case .trust:
+            guard let directory else { return false }
+            return schoolsSeen.contains { directory.entry($0)?.trust == origin.id }
+        }
+    }
+
+    /// Whether a site of kind `recipient` sees a subset of what `sender` sees, structurally, so the
+    /// sender may forward changes it holds only in summary (out of its own scope).
+    public static func scope(of recipient: SiteIdentity, isWithin sender: SiteIdentity, directory: AreaDirectory?) -> Bool {
+        switch (sender.kind, recipient.kind) {
+        case (.la, _): return true
+        case (.trust, .academy): return directory?.entry(recipient.id)?.trust == sender.id
+        default: return recipient.id == sender.id
+        }
+    }
+}
