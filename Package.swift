@@ -44,6 +44,7 @@ let package = Package(
             name: "sensync-bench",
             dependencies: [
                 "SENSync",
+                "CSENSyncZlib",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             path: "Tools/sensync-bench",

@@ -1,0 +1,401 @@
+import Foundation
+import GRDB
+import SENSync
+
+@main
+struct Bench {
+    static func main() {
+        let options: Options
+        do {
+            options = try Options.parse(Array(CommandLine.arguments.dropFirst()))
+        } catch {
+            if error.description.isEmpty {
+                print(Options.usage)
+                exit(0)
+            }
+            FileHandle.standardError.write(Data("sensync-bench: \(error.description)\n\n\(Options.usage)\n".utf8))
+            exit(2)
+        }
+        do {
+            let report = try run(options)
+            print(options.json ? try report.json() : report.human())
+        } catch {
+            FileHandle.standardError.write(Data("sensync-bench: failed: \(error)\n".utf8))
+            exit(1)
+        }
+    }
+
+    /// One bundle made for the benchmark.
+    struct MadeBundle {
+        var site: SyntheticSite
+        var summary: BundleSummary
+        var seconds: Double
+        var changes: Int { Int(summary.header.changeCount) }
+        var ops: Int { Int(summary.header.tableCounts.values.reduce(0, +)) }
+    }
+
+    /// Applying a set of bundles to the LA, with an outside-in breakdown of where the time goes.
+    struct ApplyRun {
+        var seconds = 0.0
+        /// `Store.verifyBundle(at:)` without a store: read, SHA-256, inflate, parse, chain hashes, decode.
+        var decodeSeconds = 0.0
+        /// `Store.verifyBundle(at:against:)`: the above plus the prerequisite pass apply runs first.
+        var verifySeconds = 0.0
+        var perBundle: [Double] = []
+        var changes = 0
+        var ops = 0
+        var rssBeforeMiB: Double?
+        var peakMiB: Double?
+        var peakIsApplyOnly = false
+    }
+
+    static func makeBundles(_ area: SyntheticArea, folder: URL, tag: String, progress: Progress) throws -> [MadeBundle] {
+        var made: [MadeBundle] = []
+        for (k, school) in area.schools.enumerated() {
+            let url = folder.appendingPathComponent("\(tag)-school-\(k + 1)-to-la.bundle")
+            let (summary, seconds) = try measure { try school.store.makeBundle(to: [area.la.identity.id], at: url) }
+            made.append(MadeBundle(site: school, summary: summary, seconds: seconds))
+        }
+        progress.say("[\(tag)] made \(made.count) school bundles (\(made.reduce(0) { $0 + $1.changes }) changes)")
+        return made
+    }
+
+    static func applyAll(_ bundles: [MadeBundle], to la: Store, tag: String, progress: Progress) throws -> ApplyRun {
+        var run = ApplyRun()
+        run.peakIsApplyOnly = Memory.resetPeak()
+        run.rssBeforeMiB = Memory.mib("VmRSS")
+        for (i, bundle) in bundles.enumerated() {
+            let url = bundle.summary.url
+            let (_, decode) = try measure { try Store.verifyBundle(at: url) }
+            let (_, verify) = try measure { try Store.verifyBundle(at: url, against: la) }
+            let (result, seconds) = try measure { try la.apply(bundleAt: url) }
+            guard result.result == .applied, result.rejected.isEmpty, result.applied == bundle.changes else {
+                throw BenchFailure(
+                    "Bundle \(i + 1) applied \(result.applied) of \(bundle.changes) changes (\(result.result.rawValue), \(result.rejected.count) rejected, \(result.duplicates) duplicates).")
+            }
+            run.decodeSeconds += decode
+            run.verifySeconds += verify
+            run.seconds += seconds
+            run.perBundle.append(seconds)
+            run.changes += bundle.changes
+            run.ops += bundle.ops
+            progress.say("[\(tag)] applied bundle \(i + 1)/\(bundles.count): \(bundle.changes) changes in \(String(format: "%.2f", seconds)) s")
+        }
+        run.peakMiB = Memory.mib("VmHWM")
+        return run
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        let s = values.sorted()
+        return s.isEmpty ? .nan : (s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2)
+    }
+
+    // MARK: - The run
+
+    static func run(_ options: Options) throws -> Report {
+        let progress = Progress()
+        let folder = FileManager.default.temporaryDirectory
+            .appendingPathComponent("sensync-bench-\(getpid())-\(UUID128.v7().short)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer {
+            if options.keep {
+                progress.say("kept \(folder.path)")
+            } else {
+                try? FileManager.default.removeItem(at: folder)
+            }
+        }
+        let machine = MachineInfo.current(tempFolder: folder)
+        let report = Report()
+        let N = options.pupils
+        if machine.build == "debug" { progress.say("warning: this is a debug build; figures are not meaningful") }
+
+        // 1. The synthetic area, written through the public Store API.
+        progress.say("[main] building an area of \(N) pupils in \(options.schools) schools in \(folder.path)")
+        let area = try AreaBuilder.build(
+            pupils: N, schools: options.schools, seed: options.seed, in: folder, tag: "main", fileBackedSchools: true,
+            progress: progress)
+        let la = area.la
+        let logged = try area.schools.reduce(0) { $0 + Int(try $1.store.versionVector().total) }
+        guard logged == area.writes.changes else {
+            throw BenchFailure("The schools logged \(logged) changes but the benchmark made \(area.writes.changes).")
+        }
+
+        // 2. Each school makes a bundle for the LA.
+        for school in area.schools {
+            try school.store.addPeer(la.identity)
+            try la.store.addPeer(school.identity)
+        }
+        let bundles = try makeBundles(area, folder: folder, tag: "main", progress: progress)
+        let totalChanges = bundles.reduce(0) { $0 + $1.changes }
+        let createSeconds = bundles.reduce(0) { $0 + $1.seconds }
+        let bundleBytes = bundles.reduce(0) { $0 + Int($1.summary.fileSize) }
+        let bundlePlain = bundles.reduce(0) { $0 + Int($1.summary.header.plainLength) }
+
+        // 3. The LA applies every school bundle.
+        let apply = try applyAll(bundles, to: la.store, tag: "main", progress: progress)
+        let (_, openSeconds) = try measure { _ = try Store.open(at: la.path!) }
+        let (_, openSchoolSeconds) = try measure { _ = try Store.open(at: area.schools[0].path!) }
+
+        // 4. Raw baseline: the same final rows, one upsert transaction in a plain database.
+        progress.say("[main] raw SQLite baseline")
+        let rows = try FinalRows.read(storeAt: la.path!)
+        let raw = try RawBaseline.run(rows, at: folder.appendingPathComponent("raw-baseline.sqlite").path, binding: .grdb)
+        let rawC = try RawBaseline.run(rows, at: folder.appendingPathComponent("raw-baseline-capi.sqlite").path, binding: .capi)
+
+        // 5. Size: the same rows as JSON Lines, zlib-compressed; and a full LA bundle to a new peer.
+        let jsonl = JSONLines.encode(rows)
+        let jsonl6 = try JSONLines.zlib(jsonl, level: 6)
+        let jsonl9 = try JSONLines.zlib(jsonl, level: 9)
+        let fresh = SiteIdentity(id: .v7(), name: "Synthetic New Peer", kind: .trust)
+        try la.store.addPeer(fresh)
+        progress.say("[main] full bundle LA -> new peer")
+        let (full, fullSeconds) = try measure {
+            try la.store.makeBundle(to: [fresh.id], at: folder.appendingPathComponent("main-la-to-new-peer.bundle"))
+        }
+
+        // 6. Delta: the LA acknowledges to one school (LA -> school bundle), then 1% of the
+        // area's pupils at that school get one more note, and the school makes a delta bundle.
+        let school = area.schools[0]
+        let schoolFull = bundles[0]
+        progress.say("[main] acknowledgement round trip LA -> \(school.identity.name)")
+        let (back, backCreateSeconds) = try measure {
+            try la.store.makeBundle(to: [school.identity.id], at: folder.appendingPathComponent("main-la-to-school-1.bundle"))
+        }
+        let (backReport, backApplySeconds) = try measure { try school.store.apply(bundleAt: back.url) }
+        guard backReport.applied == Int(back.header.changeCount) else {
+            throw BenchFailure("The school applied \(backReport.applied) of \(back.header.changeCount) changes from the LA.")
+        }
+        let heldAtDelta = Int(try school.store.versionVector().total)
+        var emptyTimes: [Double] = []
+        var emptyChanges = 0
+        for i in 0..<3 {
+            let (empty, t) = try measure {
+                try school.store.makeBundle(to: [la.identity.id], at: folder.appendingPathComponent("main-empty-\(i).bundle"))
+            }
+            emptyTimes.append(t)
+            emptyChanges = Int(empty.header.changeCount)
+        }
+        var rng = SplitMix64(seed: options.seed ^ 0xDE17A)
+        let deltaPupils = Array(school.pupils.shuffled(using: &rng).prefix(max(1, N / 100)))
+        var deltaWrites = WriteStats()
+        for pupil in deltaPupils {
+            let text = Lexicon.text(&rng, minChars: 80, maxChars: 300)
+            let (_, t) = try measure { _ = try school.store.addNote(pupil: pupil.description, text: text, area: .general, author: "SENCO") }
+            deltaWrites.record("addNote", t)
+        }
+        var deltaTimes: [Double] = []
+        var delta: BundleSummary?
+        for i in 0..<3 {
+            let (made, t) = try measure {
+                try school.store.makeBundle(to: [la.identity.id], at: folder.appendingPathComponent("main-delta-\(i).bundle"))
+            }
+            deltaTimes.append(t)
+            delta = made
+        }
+        let deltaChanges = Int(delta!.header.changeCount)
+        let (deltaReport, deltaApplySeconds) = try measure { try la.store.apply(bundleAt: delta!.url) }
+        guard deltaReport.applied == deltaChanges, deltaChanges == deltaPupils.count else {
+            throw BenchFailure("The delta held \(deltaChanges) changes (expected \(deltaPupils.count)); the LA applied \(deltaReport.applied).")
+        }
+
+        // 7. Scaling: the same apply at a larger area.
+        var scaled: (area: SyntheticArea, bundles: [MadeBundle], apply: ApplyRun, rows: Int, raw: RawBaseline.Result)?
+        if options.scaling {
+            let big = N * options.scalingFactor
+            progress.say("[scale] building an area of \(big) pupils")
+            let bigArea = try AreaBuilder.build(
+                pupils: big, schools: options.schools, seed: options.seed &+ 1, in: folder, tag: "scale",
+                fileBackedSchools: true, progress: progress)
+            for s in bigArea.schools {
+                try s.store.addPeer(bigArea.la.identity)
+                try bigArea.la.store.addPeer(s.identity)
+            }
+            let bigBundles = try makeBundles(bigArea, folder: folder, tag: "scale", progress: progress)
+            let bigApply = try applyAll(bigBundles, to: bigArea.la.store, tag: "scale", progress: progress)
+            let bigRows = try FinalRows.read(storeAt: bigArea.la.path!)
+            let bigRaw = try RawBaseline.run(bigRows, at: folder.appendingPathComponent("raw-baseline-scale.sqlite").path, binding: .grdb)
+            scaled = (bigArea, bigBundles, bigApply, bigRows.rowCount, bigRaw)
+        }
+        progress.say("done; writing the report")
+
+        // MARK: Report
+        report.header = [
+            ("command", "Command", CommandLine.arguments.joined(separator: " ")),
+            ("seed", "Seed", String(options.seed)),
+            ("date", "Date (UTC)", ISO8601DateFormatter().string(from: Date())),
+            ("build", "Build", machine.build),
+            ("swift", "Swift", machine.swift),
+            ("sqlite", "SQLite", raw.sqliteVersion),
+            ("machine", "Machine", "\(machine.cpus) CPUs (\(machine.cpuModel)), \(machine.memoryMiB) MiB RAM, \(machine.kernel)"),
+            ("temp_fs", "Temp filesystem", machine.tempFilesystem),
+            ("durability", "Durability", "journal_mode=\(raw.journalMode), synchronous=\(raw.synchronous == 1 ? "NORMAL" : String(raw.synchronous)) (GRDB DatabasePool default; store and raw baseline alike)"),
+        ]
+
+        let perSchoolCounts = area.schools.map(\.pupils.count)
+        report.section("area", "1. Synthetic area")
+        report.add("pupils", "pupils", .int(N))
+        report.add("schools", "school stores", .int(options.schools),
+                   "(\(area.schools.filter { $0.identity.kind == .academy }.count) academies, \(area.schools.filter { $0.identity.kind == .maintainedSchool }.count) maintained)")
+        report.add("pupils_per_school_min", "pupils per school, min", .int(perSchoolCounts.min()!))
+        report.add("pupils_per_school_max", "pupils per school, max", .int(perSchoolCounts.max()!))
+        report.add("rows", "final rows (all readable tables)", .int(rows.rowCount))
+        for table in rows.tables { report.add("rows_\(table.name)", "  \(table.name)", .int(table.rows.count)) }
+
+        report.section(
+            "local_writes", "1. Local writes (public Store API, one change = one transaction)",
+            note: "commit in WAL with synchronous=NORMAL: no fsync per commit, only at checkpoints")
+        report.add("changes", "changes written", .int(area.writes.changes))
+        report.add("seconds", "time", .number(area.writes.seconds, digits: 2), "s")
+        report.add("changes_per_second", "local write rate", .number(Double(area.writes.changes) / area.writes.seconds, digits: 0), "changes/s")
+        report.add("changes_per_pupil", "changes per pupil", .number(Double(area.writes.changes) / Double(N), digits: 2))
+        for kind in ["addPupil", "updatePupil", "addNote", "createPlan", "addOutcome", "addProvision", "recordReview"] {
+            guard let k = area.writes.byKind[kind] else { continue }
+            report.add("us_per_\(kind)", "  \(kind) (\(Figure.grouped(k.count)))", .number(k.seconds / Double(k.count) * 1e6, digits: 0), "µs each")
+        }
+
+        report.section("bundle_create", "2. Bundle create (each school -> LA)")
+        report.add("bundles", "bundles", .int(bundles.count))
+        report.add("changes", "changes", .int(totalChanges))
+        report.add("seconds", "total create time", .number(createSeconds, digits: 3), "s")
+        report.add("us_per_change", "create time per change", .number(createSeconds / Double(totalChanges) * 1e6, digits: 1), "µs")
+        report.add("bytes", "bundle bytes (all school bundles)", .int(bundleBytes))
+        report.add("bytes_per_change", "bundle bytes per change", .number(Double(bundleBytes) / Double(totalChanges), digits: 1), "B")
+        report.add("plain_bytes_per_change", "uncompressed payload per change", .number(Double(bundlePlain) / Double(totalChanges), digits: 1), "B")
+        report.table(Report.Table(
+            key: "bundle_create", title: "per school",
+            columns: [("school", "school"), ("kind", "kind"), ("pupils", "pupils"), ("changes", "changes"), ("create_ms", "create ms"),
+                      ("bytes", "bytes"), ("bytes_per_change", "B/change"), ("apply_ms", "apply ms")],
+            rows: bundles.enumerated().map { i, b in
+                [.text(b.site.identity.name), .text(b.site.identity.kind.rawValue), .int(b.site.pupils.count), .int(b.changes),
+                 .number(b.seconds * 1000, digits: 1), .int(Int(b.summary.fileSize)),
+                 .number(Double(b.summary.fileSize) / Double(b.changes), digits: 1), .number(apply.perBundle[i] * 1000, digits: 1)]
+            }))
+
+        report.section("bundle_apply", "3. Bundle apply (LA applies every school bundle; one transaction per bundle)")
+        addApply(apply, rows: rows.rowCount, to: report)
+        report.add("open_la_ms", "Store.open of the LA store afterwards", .number(openSeconds * 1000, digits: 2), "ms")
+        report.add("open_school_ms", "Store.open of school 1 (1/\(options.schools) of the history)", .number(openSchoolSeconds * 1000, digits: 2), "ms")
+
+        let ratio = apply.seconds / raw.seconds
+        report.section(
+            "raw_baseline", "4. Raw SQLite baseline (same final rows, one upsert transaction, cached statements)",
+            note: "GRDB: db.cachedStatement + execute(arguments:) per row, as a plain GRDB app writes it; rows read from the LA store beforehand, untimed")
+        report.add("rows", "rows upserted", .int(raw.rows))
+        report.add("seconds", "time", .number(raw.seconds, digits: 3), "s")
+        report.add("rows_per_second", "rows/s", .number(Double(raw.rows) / raw.seconds, digits: 0), "rows/s")
+        report.add("apply_over_raw", "APPLY / RAW", .number(ratio, digits: 2), "×")
+        report.add("capi_seconds", "same upsert, SQLite C API binds (no GRDB per row)", .number(rawC.seconds, digits: 3), "s")
+        report.add("apply_over_capi", "APPLY / RAW (C API)", .number(apply.seconds / rawC.seconds, digits: 2), "×")
+
+        let fullBytes = Int(full.fileSize)
+        report.section("size", "5. Size: bundles vs the same final rows as zlib-compressed JSON Lines")
+        report.add("jsonl_bytes", "JSON Lines", .int(jsonl.count), "B")
+        report.add("jsonl_zlib6_bytes", "JSON Lines, zlib level 6 (bundle's level)", .int(jsonl6.count), "B")
+        report.add("jsonl_zlib9_bytes", "JSON Lines, zlib level 9", .int(jsonl9.count), "B")
+        report.add("full_bundle_changes", "full bundle LA -> new peer: changes", .int(Int(full.header.changeCount)))
+        report.add("full_bundle_bytes", "full bundle LA -> new peer: bytes", .int(fullBytes), "B")
+        report.add("full_bundle_plain_bytes", "full bundle, uncompressed payload", .int(Int(full.header.plainLength)), "B")
+        report.add("full_bundle_create_seconds", "full bundle create time", .number(fullSeconds, digits: 3), "s")
+        report.add("full_over_jsonl_zlib", "FULL BUNDLE / JSONL.zlib", .number(Double(fullBytes) / Double(jsonl6.count), digits: 3), "×")
+        report.add("school_bundles_bytes", "all school bundles: bytes", .int(bundleBytes), "B")
+        report.add("school_bundles_over_jsonl_zlib", "ALL SCHOOL BUNDLES / JSONL.zlib", .number(Double(bundleBytes) / Double(jsonl6.count), digits: 3), "×")
+
+        let fullPerChange = schoolFull.seconds / Double(schoolFull.changes)
+        let deltaMedian = median(deltaTimes)
+        let emptyMedian = median(emptyTimes)
+        report.section(
+            "delta", "6. Delta bundle (\(school.identity.name) -> LA after a full sync)",
+            note: "create times are the median of 3; the school's store holds every area change at delta time")
+        report.add("ack_bundle_changes", "ack round trip: LA -> school bundle, changes", .int(Int(back.header.changeCount)))
+        report.add("ack_bundle_create_seconds", "ack round trip: create", .number(backCreateSeconds, digits: 3), "s")
+        report.add("ack_bundle_apply_seconds", "ack round trip: apply at the school", .number(backApplySeconds, digits: 3), "s")
+        report.add("school_changes_held", "changes held by the school's store", .int(heldAtDelta))
+        report.add("empty_bundle_changes", "empty bundle (nothing new): changes", .int(emptyChanges))
+        report.add("empty_bundle_ms", "empty bundle create (fixed cost)", .number(emptyMedian * 1000, digits: 2), "ms")
+        report.add("delta_changes", "delta changes (1% of pupils, one note each)", .int(deltaChanges))
+        report.add("delta_local_write_ms", "delta local writes", .number(deltaWrites.seconds * 1000, digits: 1), "ms")
+        report.add("delta_bytes", "delta bundle bytes", .int(Int(delta!.fileSize)), "B")
+        report.add("delta_create_ms", "delta create", .number(deltaMedian * 1000, digits: 2), "ms")
+        report.add("full_create_ms", "full create of the same school (step 2)", .number(schoolFull.seconds * 1000, digits: 2), "ms")
+        report.add("full_changes", "full bundle of the same school: changes", .int(schoolFull.changes))
+        report.add("delta_over_full_time", "delta / full create time", .number(deltaMedian / schoolFull.seconds, digits: 4), "×")
+        report.add("delta_over_full_changes", "delta / full changes", .number(Double(deltaChanges) / Double(schoolFull.changes), digits: 4), "×")
+        report.add("delta_us_per_change", "delta create per change (after fixed cost)", .number(max(0, deltaMedian - emptyMedian) / Double(deltaChanges) * 1e6, digits: 1), "µs")
+        report.add("full_us_per_change", "full create per change", .number(fullPerChange * 1e6, digits: 1), "µs")
+        report.add("delta_apply_ms", "LA applies the delta", .number(deltaApplySeconds * 1000, digits: 2), "ms")
+
+        if let scaled {
+            report.section("scaling", "7. Scaling (apply into an empty LA; school stores on files as in step 1)")
+            report.add("factor", "size factor", .int(options.scalingFactor))
+            report.add("big_pupils", "pupils at \(options.scalingFactor)N", .int(scaled.area.pupils))
+            report.add("big_changes", "changes at \(options.scalingFactor)N", .int(scaled.apply.changes))
+            report.add("big_rows", "final rows at \(options.scalingFactor)N", .int(scaled.rows))
+            report.add("big_local_writes_per_second", "local write rate at \(options.scalingFactor)N", .number(Double(scaled.area.writes.changes) / scaled.area.writes.seconds, digits: 0), "changes/s")
+            report.add("big_apply_seconds", "apply time at \(options.scalingFactor)N", .number(scaled.apply.seconds, digits: 3), "s")
+            report.add("big_raw_seconds", "raw baseline at \(options.scalingFactor)N", .number(scaled.raw.seconds, digits: 3), "s")
+            report.add("big_apply_over_raw", "APPLY / RAW at \(options.scalingFactor)N", .number(scaled.apply.seconds / scaled.raw.seconds, digits: 2), "×")
+            report.add("big_peak_rss_mib", "peak RSS during the apply at \(options.scalingFactor)N", .number(scaled.apply.peakMiB ?? .nan, digits: 1), "MiB")
+            let small = Double(apply.changes) / apply.seconds
+            let bigRate = Double(scaled.apply.changes) / scaled.apply.seconds
+            report.add("flatness", "changes/s at \(options.scalingFactor)N ÷ changes/s at N", .number(bigRate / small, digits: 2), "×")
+            report.table(Report.Table(
+                key: "scaling", title: "apply throughput by size",
+                columns: [("size", "size"), ("pupils", "pupils"), ("changes", "changes"), ("apply_s", "apply s"),
+                          ("changes_per_s", "changes/s"), ("rows_per_s", "rows/s"), ("apply_over_raw", "apply/raw"), ("peak_rss_mib", "peak RSS MiB")],
+                rows: [
+                    [.text("N"), .int(N), .int(apply.changes), .number(apply.seconds, digits: 3), .number(small, digits: 0),
+                     .number(Double(rows.rowCount) / apply.seconds, digits: 0), .number(ratio, digits: 2), .number(apply.peakMiB ?? .nan, digits: 1)],
+                    [.text("\(options.scalingFactor)N"), .int(scaled.area.pupils), .int(scaled.apply.changes), .number(scaled.apply.seconds, digits: 3),
+                     .number(bigRate, digits: 0), .number(Double(scaled.rows) / scaled.apply.seconds, digits: 0),
+                     .number(scaled.apply.seconds / scaled.raw.seconds, digits: 2), .number(scaled.apply.peakMiB ?? .nan, digits: 1)],
+                ]))
+        }
+
+        report.section(
+            "memory", "8. Memory (/proc/self/status)",
+            note: apply.peakIsApplyOnly
+                ? "VmHWM was reset (clear_refs) just before the apply, so the peak covers the apply phase; it includes the runtime, every open store's page cache and the generator's leftovers"
+                : "VmHWM could not be reset: the peak is the process lifetime peak")
+        report.add("rss_before_apply_mib", "RSS just before the apply", .number(apply.rssBeforeMiB ?? .nan, digits: 1), "MiB")
+        report.add("peak_rss_apply_mib", "peak RSS during the apply (VmHWM)", .number(apply.peakMiB ?? .nan, digits: 1), "MiB")
+        report.add("peak_rss_process_mib", "peak RSS at exit of the run", .number(Memory.mib("VmHWM") ?? .nan, digits: 1), "MiB")
+
+        // Verdicts.
+        report.bar("apply_vs_raw", "apply ≤ 1.5× raw SQLite upsert", measured: String(format: "%.2f×", ratio), target: "≤ 1.50×", pass: ratio <= 1.5)
+        let sizeRatio = Double(fullBytes) / Double(jsonl6.count)
+        report.bar("full_bundle_size", "full bundle ≤ JSONL.zlib", measured: String(format: "%.3f×", sizeRatio), target: "≤ 1.000×", pass: sizeRatio <= 1.0)
+        if let scaled {
+            let flat = (Double(scaled.apply.changes) / scaled.apply.seconds) / (Double(apply.changes) / apply.seconds)
+            report.bar("flat_merge", "merge throughput flat at \(options.scalingFactor)N", measured: String(format: "%.2f×", flat), target: "≥ 0.80× of N (within 20%)", pass: flat >= 0.8)
+        } else {
+            report.bar("flat_merge", "merge throughput flat", measured: "not run", target: "run with --scaling", pass: nil)
+        }
+        // Proportional: the delta costs the fixed cost of any bundle plus no more than twice the
+        // full bundle's per-change cost for each of its changes.
+        let deltaBudget = emptyMedian + 2 * Double(deltaChanges) * fullPerChange + 0.002
+        report.bar(
+            "delta_proportional", "delta create ∝ delta, not store",
+            measured: String(format: "%.1f ms (%.2f%% of full for %.2f%% of changes)", deltaMedian * 1000, deltaMedian / schoolFull.seconds * 100, Double(deltaChanges) / Double(schoolFull.changes) * 100),
+            target: String(format: "≤ %.1f ms = empty-bundle cost + 2 × delta × full per-change + 2 ms", deltaBudget * 1000),
+            pass: deltaMedian <= deltaBudget)
+        let openRatio = openSeconds / openSchoolSeconds
+        report.bar("open_flat", "open does not grow with history", measured: String(format: "%.2f ms vs %.2f ms (%d× the history)", openSeconds * 1000, openSchoolSeconds * 1000, options.schools),
+                   target: "LA open ≤ 3× school open", pass: openRatio <= 3)
+        let peak = max(apply.peakMiB ?? .nan, scaled?.apply.peakMiB ?? 0)
+        report.bar("apply_memory", "apply memory bounded", measured: String(format: "%.1f MiB peak RSS", peak), target: "< 100 MiB", pass: peak.isFinite ? peak < 100 : nil)
+        return report
+    }
+
+    static func addApply(_ apply: ApplyRun, rows: Int, to report: Report) {
+        report.add("bundles", "bundles applied", .int(apply.perBundle.count))
+        report.add("changes", "changes", .int(apply.changes))
+        report.add("record_writes", "record writes (ops)", .int(apply.ops))
+        report.add("seconds", "total apply time", .number(apply.seconds, digits: 3), "s")
+        report.add("changes_per_second", "changes/s", .number(Double(apply.changes) / apply.seconds, digits: 0), "changes/s")
+        report.add("rows_per_second", "final rows/s", .number(Double(rows) / apply.seconds, digits: 0), "rows/s")
+        report.add("us_per_change", "per change", .number(apply.seconds / Double(apply.changes) * 1e6, digits: 1), "µs")
+        report.add("decode_seconds", "  of which read+inflate+hash+decode (verify, no store)", .number(apply.decodeSeconds, digits: 3), "s")
+        report.add("prereq_seconds", "  of which prerequisite pass (verify against store)", .number(apply.verifySeconds, digits: 3), "s")
+        report.add("merge_write_seconds", "  of which merge + write + commit (apply − verify)", .number(apply.seconds - apply.verifySeconds, digits: 3), "s")
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+
+/// Command-line options, parsed by hand (this target does not depend on ArgumentParser).
+struct Options {
+    var pupils = 2000
+    var schools = 8
+    var seed: UInt64 = 20_250_601
+    var json = false
+    var scaling = false
+    var scalingFactor = 4
+    var keep = false
+
+    static let usage = """
+        USAGE: sensync-bench [--pupils N] [--schools N] [--seed S] [--scaling] [--scaling-factor K] [--json] [--keep]
+
+        Builds a synthetic area (an LA store and N school stores) on temporary files, then measures
+        local writes, bundle create and apply, a raw-SQLite upsert baseline, bundle size against
+        zlib-compressed JSON Lines, delta bundles, apply scaling and peak memory.
+
+        OPTIONS:
+          --pupils N          Pupils in the area (default 2000).
+          --schools N         School stores (default 8; mixed academies and maintained schools).
+          --seed S            Seed for the synthetic content (default 20250601).
+          --scaling           Also build an area K times larger and measure its apply (merge throughput).
+          --scaling-factor K  Size factor for --scaling (default 4).
+          --json              Print the results as JSON on stdout instead of tables.
+          --keep              Keep the temporary folder (its path is printed on stderr).
+          -h, --help          Show this help.
+
+        EXAMPLE:
+          swift build -c release --product sensync-bench --scratch-path .build-bench
+          .build-bench/release/sensync-bench --pupils 10000 --scaling
+
+        Progress goes to stderr; results to stdout. Exit code 0 on success, 1 if a step failed,
+        2 for bad options.
+        """
+
+    struct Problem: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static func parse(_ arguments: [String]) throws(Problem) -> Options {
+        var options = Options()
+        var rest = arguments[...]
+        func value(_ flag: String, _ inline: String?) throws(Problem) -> String {
+            if let inline { return inline }
+            guard let next = rest.popFirst() else { throw Problem(description: "\(flag) needs a value.") }
+            return next
+        }
+        func positive(_ flag: String, _ text: String) throws(Problem) -> Int {
+            guard let n = Int(text), n > 0 else { throw Problem(description: "\(flag) must be a positive whole number, not '\(text)'.") }
+            return n
+        }
+        while let argument = rest.popFirst() {
+            var flag = argument
+            var inline: String?
+            if argument.hasPrefix("--"), let eq = argument.firstIndex(of: "=") {
+                flag = String(argument[..<eq])
+                inline = String(argument[argument.index(after: eq)...])
+            }
+            switch flag {
+            case "--pupils": options.pupils = try positive(flag, try value(flag, inline))
+            case "--schools": options.schools = try positive(flag, try value(flag, inline))
+            case "--seed":
+                let text = try value(flag, inline)
+                guard let seed = UInt64(text) else { throw Problem(description: "--seed must be a whole number, not '\(text)'.") }
+                options.seed = seed
+            case "--scaling": options.scaling = true
+            case "--scaling-factor":
+                options.scalingFactor = try positive(flag, try value(flag, inline))
+                options.scaling = true
+            case "--json": options.json = true
+            case "--keep": options.keep = true
+            case "-h", "--help": throw Problem(description: "")
+            default: throw Problem(description: "Unknown option '\(argument)'.")
+            }
+        }
+        guard options.pupils >= options.schools else {
+            throw Problem(description: "--pupils must be at least --schools (every school needs a pupil).")
+        }
+        return options
+    }
+}
