@@ -120,6 +120,9 @@ enum PropertySettings {
         ProcessInfo.processInfo.environment["SENSYNC_PROPERTY_SCHEDULES"].flatMap { Int($0) } ?? 200
     }
 
+    /// `SENSYNC_PROPERTY_VERBOSE=1` prints every schedule, passing or not.
+    static var verbose: Bool { ProcessInfo.processInfo.environment["SENSYNC_PROPERTY_VERBOSE"] == "1" }
+
     /// `SENSYNC_PROPERTY_SEED` (decimal or 0x-hex): replay this one seed instead of the range.
     static var replaySeed: UInt64? {
         guard let raw = ProcessInfo.processInfo.environment["SENSYNC_PROPERTY_SEED"] else { return nil }
@@ -129,14 +132,24 @@ enum PropertySettings {
 
     /// The seeds to run for a property whose seeds start at `base`; prints them so a failure can
     /// be replayed with `SENSYNC_PROPERTY_SEED`.
-    static func seeds(base: UInt64, property: String) -> [UInt64] {
+    static func seeds(base: UInt64, property: String, announce: Bool = true) -> [UInt64] {
         if let seed = replaySeed {
-            print("[\(property)] replaying seed \(hex(seed)) (SENSYNC_PROPERTY_SEED)")
+            if announce { print("[\(property)] replaying seed \(hex(seed)) (SENSYNC_PROPERTY_SEED)") }
             return [seed]
         }
         let count = scheduleCount
-        print("[\(property)] base seed \(hex(base)), \(count) schedules (seeds \(hex(base))…\(hex(base + UInt64(max(count, 1)) - 1)); set SENSYNC_PROPERTY_SCHEDULES to change, SENSYNC_PROPERTY_SEED to replay one)")
+        if announce { print("[\(property)] base seed \(hex(base)), \(count) schedules (seeds \(hex(base))…\(hex(base + UInt64(max(count, 1)) - 1)); set SENSYNC_PROPERTY_SCHEDULES to change, SENSYNC_PROPERTY_SEED to replay one)") }
         return (0..<UInt64(count)).map { base + $0 }
+    }
+
+    /// The shards a property's schedules are split into, so they run on every core without one
+    /// test case per seed.
+    static let shards = 4
+
+    /// The seeds of one shard; shard 0 prints the run's base seed and count.
+    static func seeds(base: UInt64, property: String, shard: Int) -> [UInt64] {
+        let all = seeds(base: base, property: property, announce: shard == 0)
+        return all.enumerated().filter { $0.offset % shards == shard }.map(\.element)
     }
 
     static func hex(_ value: UInt64) -> String { "0x" + String(value, radix: 16, uppercase: true) }
@@ -164,12 +177,32 @@ struct ScheduleLog {
 
     var failed: Bool { !failures.isEmpty }
 
-    /// Prints the seed, the failures and every step, and records an issue.
+    /// How many failing schedules have printed their steps in this run (the first few do).
+    private static let printed = Counter()
+
+    final class Counter: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value = 0
+        func next() -> Int {
+            lock.lock()
+            defer { lock.unlock() }
+            value += 1
+            return value
+        }
+    }
+
+    /// Prints the seed, the failures and (for the first few failing schedules of a run) every
+    /// step, and records an issue.
     func report(sourceLocation: SourceLocation = #_sourceLocation) {
+        if !failed, PropertySettings.verbose {
+            print("[\(property)] seed \(PropertySettings.hex(seed)) passed:\n" + steps.map { "    \($0)" }.joined(separator: "\n"))
+        }
         guard failed else { return }
         var text = "[\(property)] FAILED seed \(PropertySettings.hex(seed)) — replay with SENSYNC_PROPERTY_SEED=\(PropertySettings.hex(seed))\n"
-        text += failures.prefix(20).map { "  ✗ \($0)" }.joined(separator: "\n") + "\n  schedule:\n"
-        text += steps.map { "    \($0)" }.joined(separator: "\n")
+        text += failures.prefix(20).map { "  ✗ \($0)" }.joined(separator: "\n")
+        if Self.printed.next() <= 3 {
+            text += "\n  schedule:\n" + steps.map { "    \($0)" }.joined(separator: "\n")
+        }
         print(text)
         Issue.record("\(property): seed \(PropertySettings.hex(seed)) failed: \(failures.first ?? "")", sourceLocation: sourceLocation)
     }

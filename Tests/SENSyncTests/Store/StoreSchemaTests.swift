@@ -1,0 +1,113 @@
+import Foundation
+import GRDB
+import Testing
+
+@testable import SENSync
+
+/// Pins the store's SQL schema to `Schemas/store-v1.sql`.
+///
+/// The file holds every `sqlite_master` entry of a freshly migrated store that has SQL, ordered by
+/// type then name, one statement per entry, separated by ";\n\n". The comparison ignores
+/// whitespace differences. A migration that changes the schema must come with a new
+/// `Schemas/store-vN.sql`; to rewrite this one on purpose, run
+///
+///     SENSYNC_REGENERATE_FIXTURES=1 swift test --scratch-path .build-libtests --filter StoreSchemaTests
+///
+/// and review the diff.
+struct StoreSchemaTests {
+    static let schemaFile = repositoryRoot.appendingPathComponent("Schemas/store-v1.sql")
+
+    /// The schema statements of a fresh store, in the file's order.
+    static func migratedSchema() throws -> [String] {
+        let store = try Store.inMemory(identity: SiteIdentity(id: fixedID(1), name: "Schema", kind: .la))
+        return try store.writer.read { db in
+            try String.fetchAll(db, sql: "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type, name")
+        }
+    }
+
+    static func normalised(_ sql: String) -> String {
+        sql.split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
+            .replacingOccurrences(of: "( ", with: "(").replacingOccurrences(of: " )", with: ")")
+    }
+
+    @Test func schemaMatchesTheCommittedFile() throws {
+        let statements = try Self.migratedSchema()
+        if regenerateFixtures {
+            try FileManager.default.createDirectory(at: Self.schemaFile.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try (statements.joined(separator: ";\n\n") + ";\n").write(to: Self.schemaFile, atomically: true, encoding: .utf8)
+            print("regenerated \(Self.schemaFile.path)")
+        }
+        let committed = try String(contentsOf: Self.schemaFile, encoding: .utf8)
+        let expected = committed.components(separatedBy: ";\n\n").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+            .map { $0.hasSuffix(";") ? String($0.dropLast()) : $0 }.filter { !$0.isEmpty }
+        #expect(expected.map(Self.normalised) == statements.map(Self.normalised))
+    }
+
+    @Test func schemaFileIsInTheDocumentedOrder() throws {
+        // Entries are ordered by type (index < table), then by name.
+        let store = try Store.inMemory(identity: SiteIdentity(id: fixedID(1), name: "Schema", kind: .la))
+        let rows = try store.writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT type, name FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type, name")
+                .map { "\($0[0] as String) \($0[1] as String)" }
+        }
+        #expect(rows.first == "index change_log_by_last_seq")
+        #expect(rows.contains("table grdb_migrations"))
+        #expect(rows.last == "table support_plan")
+    }
+
+    /// Each readable table is `pupil_id, id`, the schema's fields in order, then `crdt_clock`.
+    @Test(arguments: RecordSchema.tables)
+    func readableTableColumnsFollowTheRecordSchema(_ spec: TableSpec) throws {
+        let store = try Store.inMemory(identity: SiteIdentity(id: fixedID(1), name: "Schema", kind: .la))
+        let columns = try store.writer.read { db in try db.columns(in: spec.name) }
+        #expect(columns.map(\.name) == ["pupil_id", "id"] + spec.fields.map(\.name) + ["crdt_clock"])
+        for field in spec.fields {
+            let column = try #require(columns.first { $0.name == field.name })
+            #expect(column.type == (field.type == .integer ? "INTEGER" : "TEXT"), "\(spec.name).\(field.name)")
+        }
+        #expect(spec.isAppendOnly == !spec.fields.contains { $0.name == RecordState.deletedField })
+        let primaryKey = try store.writer.read { db in try db.primaryKey(spec.name).columns }
+        #expect(primaryKey == ["pupil_id", "id"])
+    }
+
+    @Test func everyRecordTableHasACodec() {
+        #expect(Set(TableCodec.all.keys) == Set(RecordSchema.tables.map(\.name)))
+        #expect(RecordSchema.tables.map(\.name) == ["pupil", "enrolment", "note", "support_plan", "plan_outcome", "provision_item", "plan_review"])
+        #expect(RecordSchema.version == 1)
+    }
+
+    @Test func aStoreWrittenByANewerVersionIsRefused() throws {
+        try withTemporaryDirectory { dir in
+            let path = dir.appendingPathComponent("newer.sensync").path
+            let store = try Store.create(at: path, identity: SiteIdentity(id: fixedID(1), name: "Newer", kind: .la))
+            try store.writer.write { db in
+                try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v999')")
+            }
+            try store.checkpoint()
+            do {
+                _ = try Store.open(at: path)
+                Issue.record("a store from a newer version opened")
+            } catch let error as StoreError {
+                #expect(error.code == .newerStore)
+            }
+        }
+    }
+
+    @Test func openingAStoreKeepsItsIdentity() throws {
+        try withTemporaryDirectory { dir in
+            let path = dir.appendingPathComponent("site.sensync").path
+            let identity = SiteIdentity(id: fixedID(7), name: "Oakfield", kind: .maintainedSchool, urn: "123456", laCode: "801")
+            _ = try Store.create(at: path, identity: identity)
+            #expect(try Store.open(at: path).identity == identity)
+            #expect(throws: StoreError.self) { try Store.create(at: path, identity: identity) }
+            #expect(throws: StoreError.self) { try Store.open(at: dir.appendingPathComponent("missing.sensync").path) }
+        }
+    }
+}
+
+/// `SENSYNC_REGENERATE_FIXTURES=1`: rewrite the committed schema file and golden fixtures.
+var regenerateFixtures: Bool { ProcessInfo.processInfo.environment["SENSYNC_REGENERATE_FIXTURES"] == "1" }
+
+/// The package's root folder (this file is `Tests/SENSyncTests/Store/StoreSchemaTests.swift`).
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().deletingLastPathComponent()
