@@ -51,10 +51,20 @@ public struct UUID128: Hashable, Sendable, Comparable, CustomStringConvertible, 
 
     /// The canonical lower-case 8-4-4-4-12 form.
     public var description: String {
-        let h = bytes.hexString
-        let c = Array(h)
-        return String(c[0..<8]) + "-" + String(c[8..<12]) + "-" + String(c[12..<16]) + "-"
-            + String(c[16..<20]) + "-" + String(c[20..<32])
+        // Hot: every record key is bound to SQL as this text. Written byte by byte, no temporaries.
+        String(unsafeUninitializedCapacity: 36) { buffer in
+            var o = 0
+            for (i, byte) in bytes.enumerated() {
+                if i == 4 || i == 6 || i == 8 || i == 10 {
+                    buffer[o] = UInt8(ascii: "-")
+                    o += 1
+                }
+                buffer[o] = hexDigit(byte >> 4)
+                buffer[o + 1] = hexDigit(byte & 0x0F)
+                o += 2
+            }
+            return o
+        }
     }
 
     /// The last eight hex digits (random bits in a UUIDv7), for compact display only: ids made

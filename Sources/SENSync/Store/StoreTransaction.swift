@@ -100,9 +100,12 @@ struct StoreTransaction: ReplicaBackend {
         if let codec = TableCodec.all[key.table] {
             let (values, clock) = try codec.columns(for: state, sites: &sites, db: db)
             let statement = try db.cachedStatement(sql: codec.upsertSQL)
-            var arguments: [DatabaseValue] = [key.scope.description.databaseValue, key.id.description.databaseValue]
-            arguments += values
-            arguments.append(Data(clock).databaseValue)
+            // Existential elements: GRDB's generic `StatementArguments` initialiser maps with a key
+            // path, which costs a runtime key-path instantiation on every call.
+            var arguments: [(any DatabaseValueConvertible)?] = [key.scope.description, key.id.description]
+            arguments.reserveCapacity(values.count + 3)
+            for value in values { arguments.append(value) }
+            arguments.append(Data(clock))
             try statement.execute(arguments: StatementArguments(arguments))
         } else {
             let clock = try ClockCodec.encode(state, columnIndex: [:], sites: &sites, db: db)
@@ -132,16 +135,20 @@ struct StoreTransaction: ReplicaBackend {
     mutating func appendChange(_ change: EncodedChange, hash: Digest32, hlc: HLC, rejection: String?) throws {
         clock.observe(hlc)
         dirtyChains[change.site] = max(dirtyChains[change.site] ?? .zero, hlc)
-        if var buffer = logBuffers[change.site], buffer.lastSeq + 1 == change.seq,
+        // Take the buffer out of the dictionary so it is uniquely referenced: appending to a
+        // copy would copy its bytes (up to 256 KiB) for every change.
+        var pending = logBuffers.removeValue(forKey: change.site)
+        if var buffer = pending, buffer.lastSeq + 1 == change.seq,
             buffer.writer.bytes.count + change.body.count < Self.maxLogRowBytes
         {
+            pending = nil
             buffer.writer.writeBytesWithLength(change.body)
             buffer.lastSeq = change.seq
             buffer.lastHash = hash
             buffer.maxHLC = max(buffer.maxHLC, hlc)
             logBuffers[change.site] = buffer
         } else {
-            if let buffer = logBuffers.removeValue(forKey: change.site) { try write(buffer, of: change.site) }
+            if let full = pending { try write(full, of: change.site) }
             var buffer = LogBuffer(
                 firstSeq: change.seq, lastSeq: change.seq, prevHash: try chainHead(of: change.site).hash,
                 lastHash: hash, maxHLC: hlc)

@@ -3,13 +3,20 @@ import Foundation
 extension Sequence where Element == UInt8 {
     /// Lower-case hexadecimal, two characters per byte.
     package var hexString: String {
-        var out = ""
+        var out: [UInt8] = []
+        out.reserveCapacity(underestimatedCount * 2)
         for byte in self {
-            out += String(byte >> 4, radix: 16)
-            out += String(byte & 0x0F, radix: 16)
+            out.append(hexDigit(byte >> 4))
+            out.append(hexDigit(byte & 0x0F))
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
+}
+
+/// The lower-case ASCII hex digit for a value 0–15.
+@inline(__always)
+package func hexDigit(_ nibble: UInt8) -> UInt8 {
+    nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
 }
 
 /// Parses lower- or upper-case hexadecimal; `nil` on odd length or a non-hex character.
