@@ -119,7 +119,7 @@ struct TableCodec {
 ///     [value] [varint n, then n × (varint siteOrdinal, varint seq)]
 /// ```
 /// The winner of a field that has a column keeps its value in the column; every other value is
-/// inline.
+/// inline, as is a winning text that holds U+0000 (which SQLite's text binding would cut).
 enum ClockCodec {
     static func encode(
         _ state: RecordState, columnIndex: [String: Int], sites: inout SiteOrdinals, db: Database
@@ -160,7 +160,9 @@ enum ClockCodec {
             w.writeVarint(field.heads.count)
             for (i, head) in field.heads.enumerated() {
                 w.writeVarint(dots[head.dot]!)
-                let inline = column == nil || i > 0
+                // SQLite binds text up to its first U+0000, so such a winner cannot live in its
+                // column: keep it inline, whole (the column shows the text before the NUL).
+                let inline = column == nil || i > 0 || head.value.text?.utf8.contains(0) == true
                 w.write(UInt8((inline ? 1 : 0) | (head.deps != nil ? 2 : 0)))
                 if inline { head.value.encode(into: &w) }
                 if let deps = head.deps {

@@ -65,7 +65,7 @@ struct StoreSchedule {
         (school1, trust), (school2, trust), (trust, la), (la, school1), (la, school2), (trust, school1), (trust, school2),
         (school1, la), (school2, la), (la, trust), (school2, trust), (school2, la),
     ]
-    static let words = ["Literacy", "Numeracy", "Zoë’s plan", "Speech 📣", "测试", "Motor skills"]
+    static let words = ["Literacy", "Numeracy", "Zoë’s plan", "Speech 📣", "测试", "Motor skills", "nul\u{0}in title"]
 
     var rng: SplitMix64
     var log: ScheduleLog
