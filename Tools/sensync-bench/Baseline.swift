@@ -66,6 +66,29 @@ enum PlainSchema {
     }
 }
 
+/// Where a store file's bytes go: readable columns, CRDT clocks, the change log.
+struct StoreFootprint {
+    var fileBytes = 0
+    var changeLogBytes = 0
+    var clockBytes = 0
+    var scopeClockRows = 0
+
+    static func measure(storeAt path: String) throws -> StoreFootprint {
+        var config = Configuration()
+        config.readonly = true
+        let queue = try DatabaseQueue(path: path, configuration: config)
+        return try queue.read { db in
+            var f = StoreFootprint(fileBytes: fileSize(path))
+            f.changeLogBytes = try Int.fetchOne(db, sql: "SELECT coalesce(sum(length(changes)), 0) FROM change_log") ?? 0
+            for (name, _) in PlainSchema.tables {
+                f.clockBytes += try Int.fetchOne(db, sql: "SELECT coalesce(sum(length(crdt_clock)), 0) FROM \(name)") ?? 0
+            }
+            f.scopeClockRows = try Int.fetchOne(db, sql: "SELECT count(*) FROM scope_clock") ?? 0
+            return f
+        }
+    }
+}
+
 /// The final rows of a store's readable tables (without `crdt_clock`), in primary-key order.
 struct FinalRows {
     var tables: [(name: String, columns: [String], rows: [[DatabaseValue]])]
@@ -110,6 +133,22 @@ enum RawBaseline {
         var sqliteVersion: String
         var journalMode: String
         var synchronous: Int
+        /// The database file after a checkpoint.
+        var fileBytes: Int
+    }
+
+    /// Runs the baseline `repeats` times, each on a fresh file; returns the median run.
+    static func median(_ rows: FinalRows, folder: URL, name: String, binding: Binding, repeats: Int) throws -> (median: Result, min: Double, max: Double) {
+        var results: [Result] = []
+        for r in 1...repeats {
+            let path = folder.appendingPathComponent("\(name)-\(binding.rawValue)-\(r).sqlite").path
+            results.append(try run(rows, at: path, binding: binding))
+            if r < repeats {
+                for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+            }
+        }
+        let sorted = results.sorted { $0.seconds < $1.seconds }
+        return (sorted[sorted.count / 2], sorted.first!.seconds, sorted.last!.seconds)
     }
 
     /// Creates `path` with the same connection set-up as a store (GRDB `DatabasePool`: WAL,
@@ -148,7 +187,10 @@ enum RawBaseline {
             try rows.tables.reduce(0) { $0 + (try Int.fetchOne(db, sql: "SELECT count(*) FROM \($1.name)") ?? 0) }
         }
         guard stored == rows.rowCount else { throw BenchFailure("The raw baseline stored \(stored) rows, expected \(rows.rowCount).") }
-        return Result(seconds: seconds, rows: rows.rowCount, sqliteVersion: version, journalMode: mode, synchronous: sync)
+        try pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+        return Result(
+            seconds: seconds, rows: rows.rowCount, sqliteVersion: version, journalMode: mode, synchronous: sync,
+            fileBytes: fileSize(path))
     }
 
     private static func upsertWithCAPI(_ rows: [[DatabaseValue]], _ s: OpaquePointer) throws {

@@ -46,6 +46,8 @@ struct Bench {
         var ops = 0
         var rssBeforeMiB: Double?
         var peakMiB: Double?
+        /// Peak minus the RSS just before the run.
+        var growthMiB: Double?
         var peakIsApplyOnly = false
     }
 
@@ -82,7 +84,36 @@ struct Bench {
             progress.say("[\(tag)] applied bundle \(i + 1)/\(bundles.count): \(bundle.changes) changes in \(String(format: "%.2f", seconds)) s")
         }
         run.peakMiB = Memory.mib("VmHWM")
+        if let peak = run.peakMiB, let before = run.rssBeforeMiB { run.growthMiB = peak - before }
         return run
+    }
+
+    /// Applies the bundles into the primary LA, then into `repeats − 1` fresh LA stores with the
+    /// same identity (deleted afterwards). Returns the runs, primary first.
+    static func applyRepeated(
+        _ bundles: [MadeBundle], la: SyntheticSite, schools: [SyntheticSite], repeats: Int, folder: URL, tag: String,
+        progress: Progress
+    ) throws -> [ApplyRun] {
+        var runs = [try applyAll(bundles, to: la.store, tag: "\(tag) 1/\(repeats)", progress: progress)]
+        for r in stride(from: 2, through: repeats, by: 1) {
+            let path = folder.appendingPathComponent("\(tag)-la-repeat-\(r).sensync").path
+            do {
+                let replica = try Store.create(at: path, identity: la.identity)
+                for school in schools { try replica.addPeer(school.identity) }
+                runs.append(try applyAll(bundles, to: replica, tag: "\(tag) \(r)/\(repeats)", progress: progress))
+            }
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        }
+        return runs
+    }
+
+    /// The run with the median apply time, with the spread and the highest memory peak of all runs.
+    static func medianRun(_ runs: [ApplyRun]) -> (run: ApplyRun, min: Double, max: Double) {
+        let sorted = runs.sorted { $0.seconds < $1.seconds }
+        var run = sorted[sorted.count / 2]
+        run.peakMiB = runs.compactMap(\.peakMiB).max()
+        run.growthMiB = runs.compactMap(\.growthMiB).max()
+        return (run, sorted.first!.seconds, sorted.last!.seconds)
     }
 
     static func median(_ values: [Double]) -> Double {
@@ -105,6 +136,7 @@ struct Bench {
             }
         }
         let machine = MachineInfo.current(tempFolder: folder)
+        let loadStart = loadAverage()
         let report = Report()
         let N = options.pupils
         if machine.build == "debug" { progress.say("warning: this is a debug build; figures are not meaningful") }
@@ -132,20 +164,33 @@ struct Bench {
         let bundlePlain = bundles.reduce(0) { $0 + Int($1.summary.header.plainLength) }
 
         // 3. The LA applies every school bundle.
-        let apply = try applyAll(bundles, to: la.store, tag: "main", progress: progress)
+        let applyRuns = try applyRepeated(
+            bundles, la: la, schools: area.schools, repeats: options.repeats, folder: folder, tag: "main", progress: progress)
+        let (apply, applyMin, applyMax) = medianRun(applyRuns)
+        try la.store.checkpoint()
+        let footprint = try StoreFootprint.measure(storeAt: la.path!)
         let (_, openSeconds) = try measure { _ = try Store.open(at: la.path!) }
         let (_, openSchoolSeconds) = try measure { _ = try Store.open(at: area.schools[0].path!) }
 
         // 4. Raw baseline: the same final rows, one upsert transaction in a plain database.
         progress.say("[main] raw SQLite baseline")
-        let rows = try FinalRows.read(storeAt: la.path!)
-        let raw = try RawBaseline.run(rows, at: folder.appendingPathComponent("raw-baseline.sqlite").path, binding: .grdb)
-        let rawC = try RawBaseline.run(rows, at: folder.appendingPathComponent("raw-baseline-capi.sqlite").path, binding: .capi)
-
-        // 5. Size: the same rows as JSON Lines, zlib-compressed; and a full LA bundle to a new peer.
-        let jsonl = JSONLines.encode(rows)
-        let jsonl6 = try JSONLines.zlib(jsonl, level: 6)
-        let jsonl9 = try JSONLines.zlib(jsonl, level: 9)
+        // The final rows and their JSON Lines live only inside this closure, so their memory is
+        // released before the scaling run measures its own apply.
+        let (rows, raw, rawMin, rawMax, rawC, rawCMin, rawCMax, jsonl, jsonl6, jsonl9) = try {
+            let finalRows = try FinalRows.read(storeAt: la.path!)
+            let (raw, rawMin, rawMax) = try RawBaseline.median(
+                finalRows, folder: folder, name: "raw-main", binding: .grdb, repeats: options.repeats)
+            let (rawC, rawCMin, rawCMax) = try RawBaseline.median(
+                finalRows, folder: folder, name: "raw-main", binding: .capi, repeats: options.repeats)
+            // 5. Size: the same rows as JSON Lines, zlib-compressed.
+            let text = JSONLines.encode(finalRows)
+            let counts = RowCounts(tables: finalRows.tables.map { ($0.name, $0.rows.count) })
+            return (
+                counts, raw, rawMin, rawMax, rawC, rawCMin, rawCMax, text.count, try JSONLines.zlib(text, level: 6).count,
+                try JSONLines.zlib(text, level: 9).count
+            )
+        }()
+        // 5. Size: a full LA bundle to a new peer that has acknowledged nothing.
         let fresh = SiteIdentity(id: .v7(), name: "Synthetic New Peer", kind: .trust)
         try la.store.addPeer(fresh)
         progress.say("[main] full bundle LA -> new peer")
@@ -199,7 +244,7 @@ struct Bench {
         }
 
         // 7. Scaling: the same apply at a larger area.
-        var scaled: (area: SyntheticArea, bundles: [MadeBundle], apply: ApplyRun, rows: Int, raw: RawBaseline.Result)?
+        var scaled: (area: SyntheticArea, bundles: [MadeBundle], apply: ApplyRun, rows: Int, raw: RawBaseline.Result, spread: (Double, Double))?
         if options.scaling {
             let big = N * options.scalingFactor
             progress.say("[scale] building an area of \(big) pupils")
@@ -211,10 +256,15 @@ struct Bench {
                 try bigArea.la.store.addPeer(s.identity)
             }
             let bigBundles = try makeBundles(bigArea, folder: folder, tag: "scale", progress: progress)
-            let bigApply = try applyAll(bigBundles, to: bigArea.la.store, tag: "scale", progress: progress)
-            let bigRows = try FinalRows.read(storeAt: bigArea.la.path!)
-            let bigRaw = try RawBaseline.run(bigRows, at: folder.appendingPathComponent("raw-baseline-scale.sqlite").path, binding: .grdb)
-            scaled = (bigArea, bigBundles, bigApply, bigRows.rowCount, bigRaw)
+            let bigRuns = try applyRepeated(
+                bigBundles, la: bigArea.la, schools: bigArea.schools, repeats: options.repeats, folder: folder, tag: "scale",
+                progress: progress)
+            let (bigApply, bigMin, bigMax) = medianRun(bigRuns)
+            let (bigRowCount, bigRaw) = try {
+                let bigRows = try FinalRows.read(storeAt: bigArea.la.path!)
+                return (bigRows.rowCount, try RawBaseline.median(bigRows, folder: folder, name: "raw-scale", binding: .grdb, repeats: options.repeats).median)
+            }()
+            scaled = (bigArea, bigBundles, bigApply, bigRowCount, bigRaw, (bigMin, bigMax))
         }
         progress.say("done; writing the report")
 
@@ -228,6 +278,8 @@ struct Bench {
             ("sqlite", "SQLite", raw.sqliteVersion),
             ("machine", "Machine", "\(machine.cpus) CPUs (\(machine.cpuModel)), \(machine.memoryMiB) MiB RAM, \(machine.kernel)"),
             ("temp_fs", "Temp filesystem", machine.tempFilesystem),
+            ("load", "Load average", "\(loadStart) at start, \(loadAverage()) at end (1/5/15 min; other work on the machine skews timings)"),
+            ("repeats", "Repeats", "\(options.repeats) (apply and raw baselines: median of \(options.repeats), min–max shown)"),
             ("durability", "Durability", "journal_mode=\(raw.journalMode), synchronous=\(raw.synchronous == 1 ? "NORMAL" : String(raw.synchronous)) (GRDB DatabasePool default; store and raw baseline alike)"),
         ]
 
@@ -239,7 +291,7 @@ struct Bench {
         report.add("pupils_per_school_min", "pupils per school, min", .int(perSchoolCounts.min()!))
         report.add("pupils_per_school_max", "pupils per school, max", .int(perSchoolCounts.max()!))
         report.add("rows", "final rows (all readable tables)", .int(rows.rowCount))
-        for table in rows.tables { report.add("rows_\(table.name)", "  \(table.name)", .int(table.rows.count)) }
+        for table in rows.tables { report.add("rows_\(table.name)", "  \(table.name)", .int(table.count)) }
 
         report.section(
             "local_writes", "1. Local writes (public Store API, one change = one transaction)",
@@ -271,8 +323,12 @@ struct Bench {
                  .number(Double(b.summary.fileSize) / Double(b.changes), digits: 1), .number(apply.perBundle[i] * 1000, digits: 1)]
             }))
 
-        report.section("bundle_apply", "3. Bundle apply (LA applies every school bundle; one transaction per bundle)")
+        report.section(
+            "bundle_apply", "3. Bundle apply (LA applies every school bundle; one transaction per bundle)",
+            note: "median of \(options.repeats) runs, each into a fresh LA store; the verify figures are separate calls made before each apply, which repeats the same work internally")
         addApply(apply, rows: rows.rowCount, to: report)
+        report.add("seconds_min", "total apply time, fastest run", .number(applyMin, digits: 3), "s")
+        report.add("seconds_max", "total apply time, slowest run", .number(applyMax, digits: 3), "s")
         report.add("open_la_ms", "Store.open of the LA store afterwards", .number(openSeconds * 1000, digits: 2), "ms")
         report.add("open_school_ms", "Store.open of school 1 (1/\(options.schools) of the history)", .number(openSchoolSeconds * 1000, digits: 2), "ms")
 
@@ -282,23 +338,30 @@ struct Bench {
             note: "GRDB: db.cachedStatement + execute(arguments:) per row, as a plain GRDB app writes it; rows read from the LA store beforehand, untimed")
         report.add("rows", "rows upserted", .int(raw.rows))
         report.add("seconds", "time", .number(raw.seconds, digits: 3), "s")
+        report.add("seconds_range", "time, fastest – slowest run", .text(String(format: "%.3f – %.3f", rawMin, rawMax)), "s")
         report.add("rows_per_second", "rows/s", .number(Double(raw.rows) / raw.seconds, digits: 0), "rows/s")
         report.add("apply_over_raw", "APPLY / RAW", .number(ratio, digits: 2), "×")
         report.add("capi_seconds", "same upsert, SQLite C API binds (no GRDB per row)", .number(rawC.seconds, digits: 3), "s")
+        report.add("capi_seconds_range", "  fastest – slowest run", .text(String(format: "%.3f – %.3f", rawCMin, rawCMax)), "s")
         report.add("apply_over_capi", "APPLY / RAW (C API)", .number(apply.seconds / rawC.seconds, digits: 2), "×")
 
         let fullBytes = Int(full.fileSize)
         report.section("size", "5. Size: bundles vs the same final rows as zlib-compressed JSON Lines")
-        report.add("jsonl_bytes", "JSON Lines", .int(jsonl.count), "B")
-        report.add("jsonl_zlib6_bytes", "JSON Lines, zlib level 6 (bundle's level)", .int(jsonl6.count), "B")
-        report.add("jsonl_zlib9_bytes", "JSON Lines, zlib level 9", .int(jsonl9.count), "B")
+        report.add("jsonl_bytes", "JSON Lines", .int(jsonl), "B")
+        report.add("jsonl_zlib6_bytes", "JSON Lines, zlib level 6 (bundle's level)", .int(jsonl6), "B")
+        report.add("jsonl_zlib9_bytes", "JSON Lines, zlib level 9", .int(jsonl9), "B")
         report.add("full_bundle_changes", "full bundle LA -> new peer: changes", .int(Int(full.header.changeCount)))
         report.add("full_bundle_bytes", "full bundle LA -> new peer: bytes", .int(fullBytes), "B")
         report.add("full_bundle_plain_bytes", "full bundle, uncompressed payload", .int(Int(full.header.plainLength)), "B")
         report.add("full_bundle_create_seconds", "full bundle create time", .number(fullSeconds, digits: 3), "s")
-        report.add("full_over_jsonl_zlib", "FULL BUNDLE / JSONL.zlib", .number(Double(fullBytes) / Double(jsonl6.count), digits: 3), "×")
+        report.add("full_over_jsonl_zlib", "FULL BUNDLE / JSONL.zlib", .number(Double(fullBytes) / Double(jsonl6), digits: 3), "×")
         report.add("school_bundles_bytes", "all school bundles: bytes", .int(bundleBytes), "B")
-        report.add("school_bundles_over_jsonl_zlib", "ALL SCHOOL BUNDLES / JSONL.zlib", .number(Double(bundleBytes) / Double(jsonl6.count), digits: 3), "×")
+        report.add("school_bundles_over_jsonl_zlib", "ALL SCHOOL BUNDLES / JSONL.zlib", .number(Double(bundleBytes) / Double(jsonl6), digits: 3), "×")
+        report.add("la_store_file_bytes", "LA store file after checkpoint", .int(footprint.fileBytes), "B")
+        report.add("la_change_log_bytes", "  of which change-log bodies (history)", .int(footprint.changeLogBytes), "B")
+        report.add("la_clock_bytes", "  of which crdt_clock blobs", .int(footprint.clockBytes), "B")
+        report.add("la_scope_clock_rows", "  scope_clock rows", .int(footprint.scopeClockRows))
+        report.add("raw_file_bytes", "raw baseline database file", .int(raw.fileBytes), "B")
 
         let fullPerChange = schoolFull.seconds / Double(schoolFull.changes)
         let deltaMedian = median(deltaTimes)
@@ -331,10 +394,13 @@ struct Bench {
             report.add("big_changes", "changes at \(options.scalingFactor)N", .int(scaled.apply.changes))
             report.add("big_rows", "final rows at \(options.scalingFactor)N", .int(scaled.rows))
             report.add("big_local_writes_per_second", "local write rate at \(options.scalingFactor)N", .number(Double(scaled.area.writes.changes) / scaled.area.writes.seconds, digits: 0), "changes/s")
-            report.add("big_apply_seconds", "apply time at \(options.scalingFactor)N", .number(scaled.apply.seconds, digits: 3), "s")
+            report.add("big_apply_seconds", "apply time at \(options.scalingFactor)N (median)", .number(scaled.apply.seconds, digits: 3), "s")
+            report.add("big_apply_range", "  fastest – slowest run", .text(String(format: "%.3f – %.3f", scaled.spread.0, scaled.spread.1)), "s")
             report.add("big_raw_seconds", "raw baseline at \(options.scalingFactor)N", .number(scaled.raw.seconds, digits: 3), "s")
             report.add("big_apply_over_raw", "APPLY / RAW at \(options.scalingFactor)N", .number(scaled.apply.seconds / scaled.raw.seconds, digits: 2), "×")
+            report.add("big_rss_before_mib", "RSS just before the apply at \(options.scalingFactor)N", .number(scaled.apply.rssBeforeMiB ?? .nan, digits: 1), "MiB")
             report.add("big_peak_rss_mib", "peak RSS during the apply at \(options.scalingFactor)N", .number(scaled.apply.peakMiB ?? .nan, digits: 1), "MiB")
+            report.add("big_growth_mib", "growth during the apply at \(options.scalingFactor)N", .number(scaled.apply.growthMiB ?? .nan, digits: 1), "MiB")
             let small = Double(apply.changes) / apply.seconds
             let bigRate = Double(scaled.apply.changes) / scaled.apply.seconds
             report.add("flatness", "changes/s at \(options.scalingFactor)N ÷ changes/s at N", .number(bigRate / small, digits: 2), "×")
@@ -354,15 +420,16 @@ struct Bench {
         report.section(
             "memory", "8. Memory (/proc/self/status)",
             note: apply.peakIsApplyOnly
-                ? "VmHWM was reset (clear_refs) just before the apply, so the peak covers the apply phase; it includes the runtime, every open store's page cache and the generator's leftovers"
+                ? "VmHWM is reset (clear_refs) just before each apply run and read after it; the highest peak is shown. It includes the runtime, every open store's page cache and the generator's leftovers"
                 : "VmHWM could not be reset: the peak is the process lifetime peak")
         report.add("rss_before_apply_mib", "RSS just before the apply", .number(apply.rssBeforeMiB ?? .nan, digits: 1), "MiB")
         report.add("peak_rss_apply_mib", "peak RSS during the apply (VmHWM)", .number(apply.peakMiB ?? .nan, digits: 1), "MiB")
+        report.add("apply_growth_mib", "growth during the apply (peak − before)", .number(apply.growthMiB ?? .nan, digits: 1), "MiB")
         report.add("peak_rss_process_mib", "peak RSS at exit of the run", .number(Memory.mib("VmHWM") ?? .nan, digits: 1), "MiB")
 
         // Verdicts.
         report.bar("apply_vs_raw", "apply ≤ 1.5× raw SQLite upsert", measured: String(format: "%.2f×", ratio), target: "≤ 1.50×", pass: ratio <= 1.5)
-        let sizeRatio = Double(fullBytes) / Double(jsonl6.count)
+        let sizeRatio = Double(fullBytes) / Double(jsonl6)
         report.bar("full_bundle_size", "full bundle ≤ JSONL.zlib", measured: String(format: "%.3f×", sizeRatio), target: "≤ 1.000×", pass: sizeRatio <= 1.0)
         if let scaled {
             let flat = (Double(scaled.apply.changes) / scaled.apply.seconds) / (Double(apply.changes) / apply.seconds)
@@ -384,6 +451,12 @@ struct Bench {
         let peak = max(apply.peakMiB ?? .nan, scaled?.apply.peakMiB ?? 0)
         report.bar("apply_memory", "apply memory bounded", measured: String(format: "%.1f MiB peak RSS", peak), target: "< 100 MiB", pass: peak.isFinite ? peak < 100 : nil)
         return report
+    }
+
+    /// Row counts of the final tables.
+    struct RowCounts {
+        var tables: [(name: String, count: Int)]
+        var rowCount: Int { tables.reduce(0) { $0 + $1.count } }
     }
 
     static func addApply(_ apply: ApplyRun, rows: Int, to report: Report) {

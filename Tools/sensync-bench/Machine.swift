@@ -29,6 +29,17 @@ enum Memory {
     }
 }
 
+/// The 1, 5 and 15 minute load averages: other work on the machine skews every figure.
+func loadAverage() -> String {
+    let text = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? ""
+    return text.split(separator: " ").prefix(3).joined(separator: " ")
+}
+
+/// Size in bytes of a file (0 if absent).
+func fileSize(_ path: String) -> Int {
+    ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
+}
+
 /// What the benchmark ran on.
 struct MachineInfo {
     var cpus: Int

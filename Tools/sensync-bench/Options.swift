@@ -9,9 +9,10 @@ struct Options {
     var scaling = false
     var scalingFactor = 4
     var keep = false
+    var repeats = 3
 
     static let usage = """
-        USAGE: sensync-bench [--pupils N] [--schools N] [--seed S] [--scaling] [--scaling-factor K] [--json] [--keep]
+        USAGE: sensync-bench [--pupils N] [--schools N] [--seed S] [--repeat R] [--scaling] [--scaling-factor K] [--json] [--keep]
 
         Builds a synthetic area (an LA store and N school stores) on temporary files, then measures
         local writes, bundle create and apply, a raw-SQLite upsert baseline, bundle size against
@@ -21,6 +22,8 @@ struct Options {
           --pupils N          Pupils in the area (default 2000).
           --schools N         School stores (default 8; mixed academies and maintained schools).
           --seed S            Seed for the synthetic content (default 20250601).
+          --repeat R          Apply the school bundles into R fresh LA stores, and run each raw
+                              baseline R times; report the median (default 3).
           --scaling           Also build an area K times larger and measure its apply (merge throughput).
           --scaling-factor K  Size factor for --scaling (default 4).
           --json              Print the results as JSON on stdout instead of tables.
@@ -69,6 +72,7 @@ struct Options {
             case "--scaling-factor":
                 options.scalingFactor = try positive(flag, try value(flag, inline))
                 options.scaling = true
+            case "--repeat": options.repeats = try positive(flag, try value(flag, inline))
             case "--json": options.json = true
             case "--keep": options.keep = true
             case "-h", "--help": throw Problem(description: "")
