@@ -122,6 +122,14 @@ public enum BundleFile {
             throw BundleError(.io, "The bundle file cannot be read.", hint: "Check the path and permissions.")
         }
         defer { try? handle.close() }
+        // Check the payload's checksum before reading any change from it. zlib hands out
+        // decompressed pieces before its own check at the end of the stream, so without this a
+        // damaged file could reach the change decoder and the prerequisite checks and be refused
+        // for the wrong reason (and, for missing prerequisites, have that refusal recorded).
+        try checkPayloadChecksum(handle, layout: layout)
+        do { try handle.seek(toOffset: layout.payloadOffset) } catch {
+            throw BundleError(.io, "The bundle file cannot be read.", hint: "Check the path and permissions.")
+        }
         var hasher = StreamingSHA256()
         let inflater: ZlibInflater
         do { inflater = try ZlibInflater() } catch { throw BundleError(.io, "zlib could not start.", hint: "Reinstall zlib.") }
@@ -156,6 +164,26 @@ public enum BundleFile {
         do { try parser.finish() } catch let failure as DecodingFailure {
             throw BundleError.damaged("its payload is malformed: \(failure.reason)")
         }
+    }
+}
+
+extension BundleFile {
+    /// Reads the payload as stored (without decompressing it) and compares its SHA-256 with the
+    /// header's. `handle` is positioned at the payload.
+    static func checkPayloadChecksum(_ handle: FileHandle, layout: Layout) throws(BundleError) {
+        var hasher = StreamingSHA256()
+        var remaining = layout.header.payloadLength
+        while remaining > 0 {
+            let want = Int(min(remaining, 256 * 1024))
+            let data: Data?
+            do { data = try handle.read(upToCount: want) } catch {
+                throw BundleError(.io, "The bundle file cannot be read.", hint: "Check the path and permissions.")
+            }
+            guard let data, data.count == want else { throw BundleError.damaged("it ends early") }
+            hasher.update(data)
+            remaining -= UInt64(want)
+        }
+        guard hasher.finalize() == layout.header.payloadSHA256 else { throw BundleError.damaged("its payload checksum does not match") }
     }
 }
 
