@@ -104,10 +104,3 @@ struct StoreSchemaTests {
         }
     }
 }
-
-/// `SENSYNC_REGENERATE_FIXTURES=1`: rewrite the committed schema file and golden fixtures.
-var regenerateFixtures: Bool { ProcessInfo.processInfo.environment["SENSYNC_REGENERATE_FIXTURES"] == "1" }
-
-/// The package's root folder (this file is `Tests/SENSyncTests/Store/StoreSchemaTests.swift`).
-let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().deletingLastPathComponent()

@@ -39,6 +39,15 @@ func makeSite(_ name: String, _ kind: SiteKind) -> SiteIdentity {
     SiteIdentity(id: .v7(), name: name, kind: kind)
 }
 
+// MARK: - Committed fixtures
+
+/// `SENSYNC_REGENERATE_FIXTURES=1`: rewrite the committed schema file and golden fixtures.
+var regenerateFixtures: Bool { ProcessInfo.processInfo.environment["SENSYNC_REGENERATE_FIXTURES"] == "1" }
+
+/// The package's root folder (this file is `Tests/SENSyncTests/Support/TestSupport.swift`).
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().deletingLastPathComponent()
+
 // MARK: - Fixed identifiers
 
 /// A site or record id whose 16 bytes are `lead` followed by `tail` repeated: ids whose order is
