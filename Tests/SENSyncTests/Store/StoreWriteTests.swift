@@ -1,0 +1,169 @@
+import Foundation
+import Testing
+
+@testable import SENSync
+
+/// The domain write API: what it validates, and that every write is one replicated change.
+struct StoreWriteTests {
+    static let school = SiteIdentity(id: fixedID(0x11), name: "Oakfield", kind: .maintainedSchool, urn: "100001")
+    static let la = SiteIdentity(id: fixedID(0x22), name: "Area LA", kind: .la)
+
+    static func store(_ identity: SiteIdentity = school, clock: TestClock = TestClock()) throws -> Store {
+        try Store.inMemory(identity: identity, now: clock.now)
+    }
+
+    static func newPupil(_ n: Int = 1, dob: String = "2016-04-01") -> NewPupil {
+        NewPupil(upn: syntheticUPN(n), forename: "Ada", surname: "Test", dateOfBirth: dob, yearGroup: 4)
+    }
+
+    static func expectStoreError(_ code: StoreError.Code, _ body: () throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) {
+        let error = #expect(throws: StoreError.self, sourceLocation: sourceLocation) { try body() }
+        #expect(error?.code == code, "\(error?.message ?? "")", sourceLocation: sourceLocation)
+    }
+
+    @Test func addingAPupilEnrolsThemAtTheSchool() throws {
+        let store = try Self.store()
+        let id = try store.addPupil(Self.newPupil(), author: "SENCO")
+        let pupil = try store.pupil(id.description)
+        #expect(pupil.upn == syntheticUPN(1))
+        #expect(pupil.senStatus == "N" && pupil.senNeeds.isEmpty)
+        #expect(pupil.schools == [Self.school.id])
+        #expect(try store.pupilID(for: syntheticUPN(1).lowercased()) == id)
+        #expect(try store.versionVector() == VersionVector([Self.school.id: 1]))
+        // At the LA there is no school to enrol at.
+        let la = try Self.store(Self.la)
+        #expect(try la.pupil(try la.addPupil(Self.newPupil(2), author: "LA officer").description).schools.isEmpty)
+    }
+
+    @Test func pupilDetailsAreValidated() throws {
+        let store = try Self.store()
+        Self.expectStoreError(.invalidInput) { try store.addPupil(NewPupil(upn: "Z801200001001", forename: "A", surname: "B", dateOfBirth: "2016-01-01"), author: "SENCO") }
+        Self.expectStoreError(.invalidInput) { try store.addPupil(Self.newPupil(dob: "2016-02-30"), author: "SENCO") }
+        Self.expectStoreError(.invalidInput) { try store.addPupil(Self.newPupil(dob: "2027-01-01"), author: "SENCO") }
+        Self.expectStoreError(.invalidInput) { try store.addPupil(NewPupil(upn: syntheticUPN(1), forename: " ", surname: "B", dateOfBirth: "2016-01-01"), author: "SENCO") }
+        Self.expectStoreError(.invalidInput) { try store.addPupil(Self.newPupil(), author: "  ") }
+        #expect(try store.versionVector().isEmpty)
+        try store.addPupil(Self.newPupil(), author: "SENCO")
+        Self.expectStoreError(.invalidInput) { try store.addPupil(Self.newPupil(), author: "SENCO") }
+        #expect(try store.versionVector() == VersionVector([Self.school.id: 1]))
+    }
+
+    @Test func senStatusAndNeedsFollowTheCensusRules() throws {
+        let store = try Self.store()
+        let id = try store.addPupil(Self.newPupil(), author: "SENCO").description
+        Self.expectStoreError(.invalidInput) { try store.updatePupil(id, PupilUpdate(senStatus: "K"), author: "SENCO") }
+        try store.updatePupil(id, PupilUpdate(senStatus: "K", senNeeds: "spld, slcn"), author: "SENCO")
+        #expect(try store.pupil(id).senNeeds == ["SPLD", "SLCN"])
+        Self.expectStoreError(.invalidInput) { try store.updatePupil(id, PupilUpdate(senStatus: "E", senNeeds: "NSA"), author: "SENCO") }
+        try store.updatePupil(id, PupilUpdate(senStatus: "E"), author: "SENCO")  // keeps the needs
+        #expect(try store.pupil(id).senStatus == "E")
+        try store.updatePupil(id, PupilUpdate(senStatus: "N"), author: "SENCO")  // clears them
+        let pupil = try store.pupil(id)
+        #expect(pupil.senStatus == "N" && pupil.senNeeds.isEmpty)
+        Self.expectStoreError(.invalidInput) { try store.updatePupil(id, PupilUpdate(), author: "SENCO") }
+        Self.expectStoreError(.invalidInput) { try store.updatePupil(id, PupilUpdate(yearGroup: 15), author: "SENCO") }
+    }
+
+    @Test func notesAreAppendOnlyAndAmendWithinOnePupil() throws {
+        let store = try Self.store()
+        let ada = try store.addPupil(Self.newPupil(1), author: "SENCO").description
+        let bo = try store.addPupil(Self.newPupil(2), author: "SENCO").description
+        let note = try store.addNote(pupil: ada, text: "First concern", area: .semh, author: "SENCO")
+        let amendment = try store.addNote(pupil: ada, text: "Correction", amends: note.description, author: "SENCO")
+        #expect(try store.notes(of: ada).map(\.id) == [note, amendment])
+        #expect(try store.notes(of: ada).last?.amendsNoteID == note)
+        Self.expectStoreError(.invalidInput) { try store.addNote(pupil: bo, text: "Wrong pupil", amends: note.description, author: "SENCO") }
+        Self.expectStoreError(.appendOnly) { try store.deleteRecord(note.description, author: "SENCO") }
+        // A change that rewrites the note is refused before it is made: every site would reject it.
+        let vv = try store.versionVector()
+        let pupilID = try store.pupilID(for: ada)
+        Self.expectStoreError(.invalidInput) {
+            try store.write(author: "SENCO", scope: pupilID, ops: [RecordOp(table: "note", id: note, writes: [FieldWrite("text", .text("rewritten"))])])
+        }
+        #expect(try store.versionVector() == vv)
+        #expect(try store.notes(of: ada).first?.text == "First concern")
+    }
+
+    @Test func deletedRecordsCannotBeChangedUntilRestored() throws {
+        let store = try Self.store()
+        let pupil = try store.addPupil(Self.newPupil(), author: "SENCO").description
+        let plan = try store.createPlan(pupil: pupil, NewSupportPlan(title: "Literacy", reviewDate: "2026-03-02"), author: "SENCO").description
+        #expect(try store.deleteRecord(plan, author: "SENCO").table == "support_plan")
+        Self.expectStoreError(.invalidInput) { try store.deleteRecord(plan, author: "SENCO") }
+        Self.expectStoreError(.recordDeleted) { try store.addOutcome(plan: plan, description: "Reads", targetDate: nil, author: "SENCO") }
+        #expect(try store.plans(of: pupil).isEmpty)
+        try store.restoreRecord(plan, author: "SENCO")
+        Self.expectStoreError(.invalidInput) { try store.restoreRecord(plan, author: "SENCO") }
+        try store.addOutcome(plan: plan, description: "Reads 40 words", targetDate: "2026-03-02", author: "SENCO")
+        #expect(try store.plans(of: pupil).first?.outcomes.count == 1)
+        try store.deleteRecord(pupil, author: "SENCO")
+        Self.expectStoreError(.recordDeleted) { try store.createPlan(pupil: pupil, NewSupportPlan(title: "x", reviewDate: "2026-03-02"), author: "SENCO") }
+        #expect(try store.status().tombstoneCounts.first { $0.table == "pupil" }?.count == 1)
+    }
+
+    @Test func reviewsMoveThePlanOnOrCloseIt() throws {
+        let store = try Self.store()
+        let pupil = try store.addPupil(Self.newPupil(), author: "SENCO").description
+        let plan = try store.createPlan(pupil: pupil, NewSupportPlan(title: "Literacy", reviewDate: "2026-03-02"), author: "SENCO").description
+        Self.expectStoreError(.invalidInput) {
+            try store.recordReview(plan: plan, NewReview(heldOn: "2026-03-02", summary: "Going well", decision: .continue), author: "SENCO")
+        }
+        try store.recordReview(plan: plan, NewReview(heldOn: "2026-03-02", summary: "Going well", decision: .modify, nextReviewDate: "2026-06-01"), author: "SENCO")
+        #expect(try store.plans(of: pupil).first?.reviewDate == "2026-06-01")
+        try store.recordReview(plan: plan, NewReview(heldOn: "2026-06-01", summary: "Targets met", decision: .close), author: "SENCO")
+        let closed = try #require(try store.plans(of: pupil).first)
+        #expect(closed.status == "closed" && closed.reviews.count == 2)
+        Self.expectStoreError(.invalidInput) { try store.addProvision(plan: plan, NewProvision(description: "x", costPence: -1), author: "SENCO") }
+    }
+
+    @Test func resolvingAConflictIsAReplicatedChange() throws {
+        let clock = TestClock()
+        let school = try Self.store(clock: clock)
+        let la = try Self.store(Self.la, clock: clock)
+        let pupil = try school.addPupil(Self.newPupil(), author: "SENCO").description
+        try withTemporaryDirectory { dir in
+            var n = 0
+            func send(_ a: Store, _ b: Store) throws {
+                n += 1
+                let url = dir.appendingPathComponent("\(n).bundle")
+                try a.makeBundle(to: [b.identity.id], at: url)
+                try b.apply(bundleAt: url)
+            }
+            try send(school, la)
+            try school.updatePupil(pupil, PupilUpdate(yearGroup: 5), author: "SENCO")
+            try la.updatePupil(pupil, PupilUpdate(yearGroup: 6), author: "LA officer")
+            try send(school, la)
+            try send(la, school)
+            let conflicts = try school.conflicts()
+            #expect(conflicts.count == 1)
+            #expect(conflicts.first?.field == "year_group")
+            #expect(Set(conflicts.first?.candidates.map(\.value) ?? []) == [.integer(5), .integer(6)])
+            #expect(Set(conflicts.first?.candidates.compactMap(\.author) ?? []) == ["SENCO", "LA officer"])
+            #expect(Set(conflicts.first?.candidates.compactMap(\.siteName) ?? []) == ["Oakfield", "Area LA"])
+            Self.expectStoreError(.notFound) { try school.resolveConflict(record: pupil, field: "forename", value: .text("x"), author: "SENCO") }
+            let receipt = try school.resolveConflict(record: pupil, field: "year_group", value: .integer(5), author: "SENCO")
+            #expect(receipt.conflictsClosed == 1)
+            #expect(try school.conflicts().isEmpty)
+            try send(school, la)
+            #expect(try la.conflicts().isEmpty)
+            #expect(try la.pupil(pupil).yearGroup == 5)
+            #expect(try la.digest() == school.digest())
+        }
+    }
+
+    @Test func localClockNeverGoesBackwardsAcrossReopening() throws {
+        try withTemporaryDirectory { dir in
+            let path = dir.appendingPathComponent("s.sensync").path
+            let store = try Store.create(at: path, identity: Self.school, now: TestClock().now)
+            let pupil = try store.addPupil(Self.newPupil(), author: "SENCO").description
+            let first = try store.updatePupil(pupil, PupilUpdate(yearGroup: 3), author: "SENCO")
+            // The machine's clock is set back an hour; the store is reopened. (Set back by more
+            // than the clock guard, the store refuses its own writes as stamped too far ahead.)
+            let reopened = try Store.open(at: path, now: TestClock(start: baseMilliseconds - 3_600_000).now)
+            let second = try reopened.updatePupil(pupil, PupilUpdate(yearGroup: 4), author: "SENCO")
+            #expect(second.hlc > first.hlc)
+            #expect(second.dot == Dot(site: Self.school.id, seq: 3))
+            #expect(try reopened.pupil(pupil).yearGroup == 4)
+        }
+    }
+}
