@@ -311,7 +311,11 @@ struct StoreSchedule {
     }
 
     mutating func resolveConflict(at s: Int) throws {
-        let conflicts = try stores[s].conflicts()
+        // Ordered by what a replay reproduces (record ids come from the system's generator).
+        let conflicts = try stores[s].conflicts().sorted {
+            "\($0.key.table) \($0.field) \($0.kind) \($0.candidates.map { Dot(site: $0.site, seq: $0.seq) })"
+                < "\($1.key.table) \($1.field) \($1.kind) \($1.candidates.map { Dot(site: $0.site, seq: $0.seq) })"
+        }
         guard let conflict = rng.pick(conflicts), let candidate = rng.pick(conflict.candidates) else { return }
         let value: Value = conflict.kind == .editedWhileDeleted ? .integer(rng.chance(50) ? 1 : 0) : candidate.value
         try domain(at: s, "resolve \(conflict.key.table)/\(conflict.key.id.short).\(conflict.field) (\(conflict.kind.rawValue)) = \(value)") { store in
