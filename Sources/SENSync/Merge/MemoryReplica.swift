@@ -29,7 +29,7 @@ public struct MemoryReplica: Sendable {
             site: site, seq: (chains[site]?.seq ?? 0) + 1, hlc: hlc, author: author, scope: scope,
             deps: scopeClocks[scope] ?? VersionVector(), ops: ops)
         var copy = self
-        try ChangeApplier(clockGuardMilliseconds: clockGuardMilliseconds, now: now).apply(EncodedChange(change), to: &copy)
+        try ChangeApplier(clockGuardMilliseconds: .max - now, now: now).apply(EncodedChange(change), to: &copy)
         self = copy
         return change
     }

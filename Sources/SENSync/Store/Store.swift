@@ -187,7 +187,11 @@ extension Store {
             let change = Change(
                 site: identity.id, seq: head.seq + 1, hlc: hlc, author: author, scope: scope,
                 deps: try tx.scopeClock(of: scope), ops: ops)
-            let disposition = try applier.apply(EncodedChange(change), to: &tx)
+            // The clock guard protects against other machines' clocks; this site's own HLC never
+            // goes backwards, so after the wall clock is set back it may legitimately run ahead.
+            var local = applier
+            local.clockGuardMilliseconds = .max - local.now
+            let disposition = try local.apply(EncodedChange(change), to: &tx)
             guard case .applied(_, let closed) = disposition else {
                 if case .rejected(let reason) = disposition {
                     throw StoreError(.invalidInput, "This change would be refused by every site: it \(reason).")

@@ -167,3 +167,29 @@ struct StoreWriteTests {
         }
     }
 }
+
+/// A wall clock a test can set anywhere, including backwards.
+final class SettableClock: @unchecked Sendable {
+    private let lock = NSLock()
+    private var ms: UInt64
+    init(_ ms: UInt64) { self.ms = ms }
+    func now() -> UInt64 { lock.withLock { ms } }
+    func set(_ value: UInt64) { lock.withLock { ms = value } }
+}
+
+struct LocalClockTests {
+    @Test func localWritesStillWorkAfterTheWallClockIsSetBackMoreThanTheGuard() throws {
+        let start: UInt64 = 1_767_603_600_000
+        let clock = SettableClock(start)
+        let store = try Store.inMemory(identity: makeSite("Oak", .maintainedSchool), clockGuardSeconds: 3600, now: clock.now)
+        let pupil = try store.addPupil(
+            NewPupil(upn: syntheticUPN(1), forename: "A", surname: "B", dateOfBirth: "2016-01-01"), author: "SENCO")
+        clock.set(start + 3 * 86_400_000)  // three days ahead: the HLC follows
+        try store.addNote(pupil: pupil.description, text: "written while the clock was ahead", author: "SENCO")
+        clock.set(start)  // set back by more than the one-hour guard
+        try store.addNote(pupil: pupil.description, text: "written after it was corrected", author: "SENCO")
+        let notes = try store.notes(of: pupil.description)
+        #expect(notes.count == 2)
+        #expect(try store.versionVector()[store.identity.id] == 3)
+    }
+}
