@@ -11,6 +11,12 @@ public struct BundleError: Error, Sendable, CustomStringConvertible {
         case unsupportedVersion = "unsupported-version"
         /// The bundle is addressed to other sites.
         case notAddressedToThisSite = "not-addressed-to-this-site"
+        /// The sender is not in this site's directory (or this site has no LA pinned).
+        case unknownSender = "unknown-sender"
+        /// The bundle's signature, or the directory it carries, does not verify.
+        case badSignature = "bad-signature"
+        /// This site's keys cannot open the bundle.
+        case cannotDecrypt = "cannot-decrypt"
         /// Changes the bundle builds on are not in this store.
         case missingPrerequisites = "missing-prerequisites"
         /// A change is stamped too far ahead of this machine's clock.

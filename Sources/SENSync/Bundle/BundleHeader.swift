@@ -1,11 +1,12 @@
 import Foundation
 
-/// One site's run of changes in a bundle.
+/// One site's run of changes in a bundle section: changes in chain order, some of them only
+/// summarised as skipped (out of the recipient's scope).
 public struct OriginRange: Hashable, Sendable, Codable {
     public var site: SiteID
     /// The first change's sequence number.
     public var firstSeq: UInt64
-    /// The last change's sequence number (`firstSeq - 1` for none).
+    /// The last change's sequence number.
     public var lastSeq: UInt64
     /// The chain hash of change `firstSeq - 1` (zero for a site's first change).
     public var previousHash: Digest32
@@ -29,16 +30,38 @@ extension Digest32: Codable {
     }
 }
 
-/// How the payload is stored.
-public enum PayloadEncoding: UInt8, Sendable, Codable {
-    /// zlib (RFC 1950), unencrypted.
-    case zlib = 0
-    /// zlib, then sealed to each recipient (see `Schemas/bundle-v1.md`; reserved for format 1.1).
-    case zlibSealed = 1
+/// A recipient's copy of a section's content key, sealed to its X25519 key with HPKE.
+public struct SealedKey: Hashable, Sendable {
+    public var recipient: SiteID
+    /// HPKE encapsulated key, 32 bytes.
+    public var encapsulated: [UInt8]
+    /// The sealed content key, 48 bytes.
+    public var sealedKey: [UInt8]
 }
 
-/// Everything about a bundle that can be read without its payload. Holds no personal data:
-/// site ids and names, sequence numbers, hashes and counts only.
+/// One encrypted payload and who can open it.
+public struct BundleSection: Hashable, Sendable {
+    public var recipients: [SealedKey]
+    /// Bytes of sealed payload in the file.
+    public var payloadLength: UInt64
+    /// Bytes of payload once opened and decompressed.
+    public var plainLength: UInt64
+    /// SHA-256 of the sealed payload as stored in the file.
+    public var payloadSHA256: Digest32
+    /// Changes carried in full, in chain order.
+    public var changeCount: UInt64
+    /// Changes summarised as skipped (outside the recipient's scope).
+    public var skippedCount: UInt64
+    /// History changes carried outside chain order (a pupil's earlier record).
+    public var historyCount: UInt64
+    /// Record operations per table (full and history changes).
+    public var tableCounts: [String: UInt64]
+    /// Per-origin ranges, in payload index order.
+    public var origins: [OriginRange]
+}
+
+/// Everything about a bundle that can be read without its payload or any key. Holds no personal
+/// data: site ids and names, sequence numbers, hashes and counts only.
 public struct BundleHeader: Hashable, Sendable {
     /// The format this build writes.
     public static let formatMajor: UInt16 = 1
@@ -52,27 +75,26 @@ public struct BundleHeader: Hashable, Sendable {
     /// When the bundle was made (Unix milliseconds).
     public var createdAt: UInt64
     public var sender: SiteIdentity
-    public var recipients: [SiteID]
-    public var payloadEncoding: PayloadEncoding
-    /// Bytes of payload in the file.
-    public var payloadLength: UInt64
-    /// Bytes of payload once decompressed.
-    public var plainLength: UInt64
-    /// SHA-256 of the payload bytes as stored in the file.
-    public var payloadSHA256: Digest32
-    /// Changes in the payload.
-    public var changeCount: UInt64
-    /// Record operations per table.
-    public var tableCounts: [String: UInt64]
-    /// Per-origin change ranges, in payload index order.
-    public var origins: [OriginRange]
+    /// The version of the area directory the sender holds.
+    public var directoryVersion: UInt64
+    /// The sender's directory (signed by the LA), when the recipients may not have it yet.
+    public var directory: [UInt8]
     /// What the sender holds: every bundle acknowledges it.
     public var versionVector: VersionVector
+    /// One sealed payload per recipient.
+    public var sections: [BundleSection]
     /// Extension fields this build does not interpret, kept as they were.
     public var extensions: [UInt64: [UInt8]] = [:]
 
+    /// Every recipient of every section.
+    public var recipients: [SiteID] { sections.flatMap { $0.recipients.map(\.recipient) } }
+    /// Full changes across sections.
+    public var changeCount: UInt64 { sections.reduce(0) { $0 + $1.changeCount + $1.historyCount } }
+    /// Bytes of payload across sections.
+    public var payloadLength: UInt64 { sections.reduce(0) { $0 + $1.payloadLength } }
+
     func encoded() -> [UInt8] {
-        var w = BinaryWriter(reservingCapacity: 512 + origins.count * 100 + versionVector.count * 24)
+        var w = BinaryWriter(reservingCapacity: 1024 + directory.count)
         w.write(schemaVersion)
         w.write(contentsOf: bundleID.bytes)
         w.write(createdAt)
@@ -81,32 +103,42 @@ public struct BundleHeader: Hashable, Sendable {
         w.writeString(sender.name)
         w.writeString(sender.urn ?? "")
         w.writeString(sender.laCode ?? "")
-        w.writeVarint(recipients.count)
-        for r in recipients { w.write(contentsOf: r.bytes) }
-        w.write(payloadEncoding.rawValue)
-        w.write(payloadLength)
-        w.write(plainLength)
-        w.write(contentsOf: payloadSHA256.bytes)
-        w.writeVarint(changeCount)
-        let tables = tableCounts.sorted { $0.key < $1.key }
-        w.writeVarint(tables.count)
-        for (table, count) in tables {
-            w.writeString(table)
-            w.writeVarint(count)
-        }
-        w.writeVarint(origins.count)
-        for o in origins {
-            w.write(contentsOf: o.site.bytes)
-            w.writeVarint(o.firstSeq)
-            w.writeVarint(o.count)
-            w.write(contentsOf: o.previousHash.bytes)
-            w.write(contentsOf: o.lastHash.bytes)
-        }
+        w.write(directoryVersion)
+        w.writeBytesWithLength(directory)
         let vv = versionVector.entries
         w.writeVarint(vv.count)
         for e in vv {
             w.write(contentsOf: e.site.bytes)
             w.writeVarint(e.seq)
+        }
+        w.writeVarint(sections.count)
+        for section in sections {
+            w.writeVarint(section.recipients.count)
+            for r in section.recipients {
+                w.write(contentsOf: r.recipient.bytes)
+                w.write(contentsOf: r.encapsulated)
+                w.write(contentsOf: r.sealedKey)
+            }
+            w.write(section.payloadLength)
+            w.write(section.plainLength)
+            w.write(contentsOf: section.payloadSHA256.bytes)
+            w.writeVarint(section.changeCount)
+            w.writeVarint(section.skippedCount)
+            w.writeVarint(section.historyCount)
+            let tables = section.tableCounts.sorted { $0.key < $1.key }
+            w.writeVarint(tables.count)
+            for (table, count) in tables {
+                w.writeString(table)
+                w.writeVarint(count)
+            }
+            w.writeVarint(section.origins.count)
+            for o in section.origins {
+                w.write(contentsOf: o.site.bytes)
+                w.writeVarint(o.firstSeq)
+                w.writeVarint(o.count)
+                w.write(contentsOf: o.previousHash.bytes)
+                w.write(contentsOf: o.lastHash.bytes)
+            }
         }
         let ext = extensions.sorted { $0.key < $1.key }
         w.writeVarint(ext.count)
@@ -123,43 +155,57 @@ public struct BundleHeader: Hashable, Sendable {
         let bundleID = UUID128(unchecked: Array(try r.readBytes(16)))
         let createdAt = try r.readUInt64()
         let senderID = SiteID(unchecked: Array(try r.readBytes(16)))
-        let kindRaw = try r.readString(limit: 64)
-        guard let kind = SiteKind(rawValue: kindRaw) else { throw DecodingFailure("unknown sender kind") }
+        guard let kind = SiteKind(rawValue: try r.readString(limit: 64)) else { throw DecodingFailure("unknown sender kind") }
         let name = try r.readString(limit: 1024)
         let urn = try r.readString(limit: 64)
         let la = try r.readString(limit: 64)
         let sender = SiteIdentity(id: senderID, name: name, kind: kind, urn: urn.isEmpty ? nil : urn, laCode: la.isEmpty ? nil : la)
-        var recipients: [SiteID] = []
-        for _ in 0..<(try r.readCount(limit: 4096)) { recipients.append(SiteID(unchecked: Array(try r.readBytes(16)))) }
-        let encodingRaw = try r.readUInt8()
-        guard let encoding = PayloadEncoding(rawValue: encodingRaw) else { throw DecodingFailure("unknown payload encoding \(encodingRaw)") }
-        let payloadLength = try r.readUInt64()
-        let plainLength = try r.readUInt64()
-        let sha = Digest32(unchecked: Array(try r.readBytes(32)))
-        let changeCount = try r.readVarint()
-        var tableCounts: [String: UInt64] = [:]
-        for _ in 0..<(try r.readCount(limit: 4096)) {
-            let table = try r.readString(limit: 256)
-            tableCounts[table] = try r.readVarint()
-        }
-        var origins: [OriginRange] = []
-        var total: UInt64 = 0
-        for _ in 0..<(try r.readCount(limit: 1 << 20)) {
-            let site = SiteID(unchecked: Array(try r.readBytes(16)))
-            let first = try r.readVarint()
-            let count = try r.readVarint()
-            guard first >= 1, count >= 1, first <= UInt64.max - count else { throw DecodingFailure("bad origin range") }
-            let prev = Digest32(unchecked: Array(try r.readBytes(32)))
-            let last = Digest32(unchecked: Array(try r.readBytes(32)))
-            origins.append(OriginRange(site: site, firstSeq: first, lastSeq: first + count - 1, previousHash: prev, lastHash: last))
-            total += count
-        }
-        guard Set(origins.map(\.site)).count == origins.count else { throw DecodingFailure("an origin is listed twice") }
-        guard total == changeCount else { throw DecodingFailure("change counts disagree") }
+        let directoryVersion = try r.readUInt64()
+        let directory = try r.readBytesWithLength(limit: 16 << 20)
         var vv = VersionVector()
         for _ in 0..<(try r.readCount(limit: 1 << 20)) {
             let site = SiteID(unchecked: Array(try r.readBytes(16)))
             vv[site] = try r.readVarint()
+        }
+        var sections: [BundleSection] = []
+        var seenRecipients: Set<SiteID> = []
+        for _ in 0..<(try r.readCount(limit: 4096)) {
+            var recipients: [SealedKey] = []
+            for _ in 0..<(try r.readCount(limit: 4096)) {
+                let site = SiteID(unchecked: Array(try r.readBytes(16)))
+                guard seenRecipients.insert(site).inserted else { throw DecodingFailure("a recipient is listed twice") }
+                recipients.append(
+                    SealedKey(recipient: site, encapsulated: Array(try r.readBytes(32)), sealedKey: Array(try r.readBytes(48))))
+            }
+            let payloadLength = try r.readUInt64()
+            let plainLength = try r.readUInt64()
+            let sha = Digest32(unchecked: Array(try r.readBytes(32)))
+            let changes = try r.readVarint()
+            let skipped = try r.readVarint()
+            let history = try r.readVarint()
+            var tableCounts: [String: UInt64] = [:]
+            for _ in 0..<(try r.readCount(limit: 4096)) {
+                let table = try r.readString(limit: 256)
+                tableCounts[table] = try r.readVarint()
+            }
+            var origins: [OriginRange] = []
+            var total: UInt64 = 0
+            for _ in 0..<(try r.readCount(limit: 1 << 20)) {
+                let site = SiteID(unchecked: Array(try r.readBytes(16)))
+                let first = try r.readVarint()
+                let count = try r.readVarint()
+                guard first >= 1, count >= 1, first <= UInt64.max - count else { throw DecodingFailure("bad origin range") }
+                let prev = Digest32(unchecked: Array(try r.readBytes(32)))
+                let last = Digest32(unchecked: Array(try r.readBytes(32)))
+                origins.append(OriginRange(site: site, firstSeq: first, lastSeq: first + count - 1, previousHash: prev, lastHash: last))
+                total += count
+            }
+            guard Set(origins.map(\.site)).count == origins.count else { throw DecodingFailure("an origin is listed twice") }
+            guard total == changes + skipped else { throw DecodingFailure("change counts disagree") }
+            sections.append(
+                BundleSection(
+                    recipients: recipients, payloadLength: payloadLength, plainLength: plainLength, payloadSHA256: sha,
+                    changeCount: changes, skippedCount: skipped, historyCount: history, tableCounts: tableCounts, origins: origins))
         }
         var extensions: [UInt64: [UInt8]] = [:]
         for _ in 0..<(try r.readCount(limit: 1024)) {
@@ -171,8 +217,7 @@ public struct BundleHeader: Hashable, Sendable {
         guard r.isAtEnd else { throw DecodingFailure("unexpected bytes after the header") }
         return BundleHeader(
             formatMajor: formatMajor, formatMinor: formatMinor, schemaVersion: schemaVersion, bundleID: bundleID,
-            createdAt: createdAt, sender: sender, recipients: recipients, payloadEncoding: encoding,
-            payloadLength: payloadLength, plainLength: plainLength, payloadSHA256: sha, changeCount: changeCount,
-            tableCounts: tableCounts, origins: origins, versionVector: vv, extensions: extensions)
+            createdAt: createdAt, sender: sender, directoryVersion: directoryVersion, directory: directory,
+            versionVector: vv, sections: sections, extensions: extensions)
     }
 }

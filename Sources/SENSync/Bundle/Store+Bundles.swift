@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import GRDB
 
@@ -19,14 +20,20 @@ public struct ImportReport: Sendable {
 
     public var result: Result
     public var header: BundleHeader
-    /// New changes merged.
+    /// New changes merged (in chain order and as history).
     public var applied: Int
     /// Changes this store already held.
     public var duplicates: Int
+    /// Changes summarised as out of this site's scope.
+    public var skipped: Int
     /// Changes kept in the log but not merged, with the reason.
     public var rejected: [(dot: Dot, reason: String)]
     public var conflictsOpened: Int
     public var conflictsClosed: Int
+    /// Pupils this site no longer sees and whose records it removed, now that its upstream holds them.
+    public var pupilsForgotten: Int
+    /// The directory version this bundle brought, if newer.
+    public var directoryUpdatedTo: UInt64?
     /// When the earlier import happened, for ``Result/alreadyApplied``.
     public var previousImportAt: String?
 }
@@ -34,200 +41,114 @@ public struct ImportReport: Sendable {
 /// What `bundle verify` found.
 public struct VerifyReport: Sendable {
     public var header: BundleHeader
-    /// Whether a store was used to check prerequisites.
+    /// Whether a store was used to check the signature, decrypt and check prerequisites.
     public var checkedAgainstStore: Bool
     /// Changes the store does not hold yet.
     public var newChanges: Int
     public var duplicates: Int
 }
 
+/// A bundle whose header, sender, signature and addressing have been checked, with this site's
+/// content key.
+struct OpenedBundle {
+    var url: URL
+    var layout: BundleFile.Layout
+    var section: Int
+    var key: SymmetricKey
+    var sender: SiteIdentity
+    /// A newer directory the bundle brought, verified against the pinned LA.
+    var newDirectory: AreaDirectory?
+    var header: BundleHeader { layout.header }
+}
+
 extension Store {
-    // MARK: Creating
+    // MARK: Opening and checking
 
-    /// Writes a bundle holding every change the recipients have not acknowledged.
-    ///
-    /// The file is written to a temporary name and renamed into place, so `url` never holds a
-    /// partial bundle.
-    @discardableResult
-    public func makeBundle(to recipients: [SiteID], at url: URL) throws -> BundleSummary {
-        guard !recipients.isEmpty else {
-            throw StoreError(.invalidInput, "A bundle needs at least one recipient.", hint: "Give --to SITE.")
+    /// Checks, in order: format and checksums of the header; the sender is in the directory (a
+    /// newer directory in the bundle is accepted only with the LA's signature); the sender's
+    /// signature; that the bundle is addressed to this site; then opens this site's section key.
+    func openBundle(at url: URL) throws -> OpenedBundle {
+        let layout = try BundleFile.readLayout(at: url)
+        let header = layout.header
+        guard header.sender.id != identity.id else {
+            throw BundleError(.notAddressedToThisSite, "This bundle was made by this site.", hint: "Apply it at the site it is addressed to.")
         }
-        guard !recipients.contains(identity.id) else {
-            throw StoreError(.invalidInput, "A bundle cannot be addressed to its own site.", hint: "Give another site.")
+        let (la, current) = try writer.read { db in (try Self.pinnedLAOrSelf(in: db), try Self.directory(in: db)) }
+        guard let la else {
+            throw BundleError(
+                .unknownSender, "This site has not pinned its LA's identity, so it cannot check who sent the bundle.",
+                hint: "Nothing was applied. Pin your LA with `sensync directory pin LA-IDENTITY-FILE`.")
         }
-        let folder = url.deletingLastPathComponent()
-        let payloadURL = folder.appendingPathComponent(".\(url.lastPathComponent).\(UUID128.v7().short).payload.sensync-tmp")
-        let fileURL = folder.appendingPathComponent(".\(url.lastPathComponent).\(UUID128.v7().short).sensync-tmp")
-        defer {
-            try? FileManager.default.removeItem(at: payloadURL)
-            try? FileManager.default.removeItem(at: fileURL)
-        }
-        guard FileManager.default.createFile(atPath: payloadURL.path, contents: nil) else {
-            throw StoreError(.invalidInput, "Cannot write in the folder for --out.", hint: "Check the folder exists and is writable.")
-        }
-        let payloadHandle = try FileHandle(forWritingTo: payloadURL)
-        var header = try writer.read { db -> BundleHeader in
-            let sites = try SiteOrdinals(db)
-            let vv = try Self.versionVector(in: db)
-            var known = VersionVector()
-            for (i, recipient) in recipients.enumerated() {
-                let ack = try Self.acknowledged(by: recipient, in: db)
-                if i == 0 {
-                    known = ack
-                } else {
-                    known = VersionVector(Dictionary(uniqueKeysWithValues: vv.map { ($0.key, min(known[$0.key], ack[$0.key])) }))
-                }
+        var newDirectory: AreaDirectory?
+        if !header.directory.isEmpty, header.directoryVersion > (current?.version ?? 0), identity.kind != .la {
+            do {
+                let candidate = try AreaDirectory.decode(header.directory, verifiedBy: la.keys, la: la.site.id)
+                guard candidate.version == header.directoryVersion else { throw SecurityError(.directoryInvalid, "", hint: "") }
+                newDirectory = candidate
+            } catch {
+                throw BundleError(
+                    .badSignature, "The area directory in this bundle is not signed by your LA.",
+                    hint: "Nothing was applied. Check the sender and the LA identity this site pinned.")
             }
-            var readers: [ChangeLogReader] = []
-            var origins: [OriginRange] = []
-            for (site, seq) in vv.entries where seq > known[site] {
-                var reader = try ChangeLogReader(site: site, range: (known[site] + 1)...seq, db: db, sites: sites)
-                origins.append(OriginRange(site: site, firstSeq: known[site] + 1, lastSeq: seq, previousHash: .zero, lastHash: .zero))
-                try reader.advance()
-                readers.append(reader)
-            }
-            var hasher = StreamingSHA256()
-            var payloadLength: UInt64 = 0
-            var plainLength: UInt64 = 0
-            var tableCounts: [String: UInt64] = [:]
-            let deflater = try ZlibDeflater()
-            let sink: ([UInt8]) throws -> Void = { bytes in
-                hasher.update(bytes)
-                payloadLength += UInt64(bytes.count)
-                try payloadHandle.write(contentsOf: bytes)
-            }
-            var pending = BinaryWriter(reservingCapacity: 128 * 1024)
-            pending.write(BundleFile.payloadVersion)
-            var count: UInt64 = 0
-            while true {
-                var best: Int?
-                for i in readers.indices where readers[i].current != nil {
-                    if let b = best {
-                        let (x, y) = (readers[i].current!, readers[b].current!)
-                        if (x.hlc, x.change.site) < (y.hlc, y.change.site) { best = i }
-                    } else {
-                        best = i
-                    }
-                }
-                guard let index = best else { break }
-                let item = readers[index].current!
-                if origins[index].firstSeq == item.change.seq { origins[index].previousHash = item.previousHash }
-                origins[index].lastHash = item.hash
-                for op in item.decoded.ops { tableCounts[op.table, default: 0] += 1 }
-                pending.writeVarint(UInt64(index) << 1)
-                pending.writeBytesWithLength(item.change.body)
-                count += 1
-                if pending.bytes.count >= 64 * 1024 {
-                    plainLength += UInt64(pending.bytes.count)
-                    try deflater.compress(pending.bytes, sink: sink)
-                    pending = BinaryWriter(reservingCapacity: 128 * 1024)
-                }
-                try readers[index].advance()
-            }
-            plainLength += UInt64(pending.bytes.count)
-            try deflater.compress(pending.bytes, sink: sink)
-            try deflater.finish(sink: sink)
-            return BundleHeader(
-                schemaVersion: RecordSchema.version, bundleID: .v7(milliseconds: now()), createdAt: now(), sender: identity,
-                recipients: recipients, payloadEncoding: .zlib, payloadLength: payloadLength, plainLength: plainLength,
-                payloadSHA256: hasher.finalize(), changeCount: count, tableCounts: tableCounts, origins: origins,
-                versionVector: vv)
         }
-        try payloadHandle.close()
-        header.formatMinor = BundleHeader.formatMinor
-        var prefix = BinaryWriter(reservingCapacity: 4096)
-        let headerBytes = header.encoded()
-        prefix.write(contentsOf: BundleFile.magic)
-        prefix.write(header.formatMajor)
-        prefix.write(header.formatMinor)
-        prefix.write(UInt32(headerBytes.count))
-        prefix.write(contentsOf: headerBytes)
-        prefix.write(contentsOf: Digest32.sha256(prefix.bytes).bytes)
-        prefix.write(UInt16(0))
-        guard FileManager.default.createFile(atPath: fileURL.path, contents: Data(prefix.bytes)) else {
-            throw StoreError(.invalidInput, "Cannot write in the folder for --out.", hint: "Check the folder exists and is writable.")
+        let directory = newDirectory ?? current
+        let senderKeys: PublicKeys
+        let sender: SiteIdentity
+        if header.sender.id == la.site.id {
+            senderKeys = la.keys
+            sender = la.site
+        } else if let entry = directory?.entry(header.sender.id) {
+            senderKeys = entry.identity.keys
+            sender = entry.site
+        } else {
+            throw BundleError(
+                .unknownSender, "This bundle comes from a site that is not in this site's area directory.",
+                hint: "Nothing was applied. If the sender is genuine, ask the LA to add it to the directory, then apply again.")
         }
-        let out = try FileHandle(forWritingTo: fileURL)
-        try out.seekToEnd()
-        let input = try FileHandle(forReadingFrom: payloadURL)
-        while let chunk = try input.read(upToCount: 1 << 20), !chunk.isEmpty { try out.write(contentsOf: chunk) }
-        try input.close()
-        try out.synchronize()
-        try out.close()
-        if FileManager.default.fileExists(atPath: url.path) { try FileManager.default.removeItem(at: url) }
-        try FileManager.default.moveItem(at: fileURL, to: url)
-        return BundleSummary(header: header, url: url, fileSize: UInt64(prefix.bytes.count) + header.payloadLength)
+        guard layout.signature.count == 64, senderKeys.isValidSignature(layout.signature, for: layout.headerDigest.bytes) else {
+            throw BundleError(
+                .badSignature, "This bundle's signature does not match its sender's key.",
+                hint: "Nothing was applied. The file was altered or not made by the site it names; ask the sender for it again.")
+        }
+        guard let section = header.sections.firstIndex(where: { $0.recipients.contains { $0.recipient == identity.id } }),
+            let sealed = header.sections[section].recipients.first(where: { $0.recipient == identity.id })
+        else {
+            throw BundleError(
+                .notAddressedToThisSite, "This bundle is addressed to other sites, not to this one.",
+                hint: "Nothing was applied. Ask the sender to make a bundle for this site (`sensync bundle create --to`).")
+        }
+        let keys: SiteKeys
+        do { keys = try self.keys() } catch let error as SecurityError {
+            throw BundleError(.cannotDecrypt, error.message, hint: error.hint)
+        }
+        let key: SymmetricKey
+        do {
+            key = try PayloadSealing.unwrap(
+                PayloadSealing.WrappedKey(recipient: sealed.recipient, encapsulated: sealed.encapsulated, sealedKey: sealed.sealedKey),
+                keys: keys, bundleID: header.bundleID)
+        } catch let error as SecurityError {
+            throw BundleError(.cannotDecrypt, error.message, hint: error.hint)
+        }
+        return OpenedBundle(url: url, layout: layout, section: section, key: key, sender: sender, newDirectory: newDirectory)
     }
-
-    // MARK: Reading
 
     /// Reads a bundle's header without its payload and without a store.
     public static func inspectBundle(at url: URL) throws -> BundleHeader {
         try BundleFile.readLayout(at: url).header
     }
 
-    /// Checks a bundle completely without applying it: format, header and payload checksums,
-    /// every site's hash chain, and — when a store is given — addressing, prerequisites, forks
-    /// and the clock guard.
+    /// Checks a bundle without applying it. Without a store: format, header checksum and every
+    /// section's payload checksum. With a store: also the sender, signature, addressing, and —
+    /// opening this site's section — every hash chain, prerequisites, forks and the clock guard.
     public static func verifyBundle(at url: URL, against store: Store? = nil) throws -> VerifyReport {
-        let layout = try BundleFile.readLayout(at: url)
         guard let store else {
-            try BundleFile.streamPayload(at: url, layout: layout) { _, change, _ in
-                do { _ = try change.decoded() } catch {
-                    throw BundleError(.unsupportedVersion, "A change in this bundle cannot be read (\((error as? DecodingFailure)?.reason ?? "unreadable")).", hint: "Install the latest SENSync.")
-                }
-            }
+            let layout = try BundleFile.readLayout(at: url)
+            for i in layout.header.sections.indices { try BundleFile.checkPayloadChecksum(at: url, layout: layout, section: i) }
             return VerifyReport(header: layout.header, checkedAgainstStore: false, newChanges: Int(layout.header.changeCount), duplicates: 0)
         }
-        try store.checkAddressing(layout.header)
-        let (fresh, duplicates) = try store.verifyPrerequisites(url: url, layout: layout)
-        return VerifyReport(header: layout.header, checkedAgainstStore: true, newChanges: fresh, duplicates: duplicates)
-    }
-
-    func checkAddressing(_ header: BundleHeader) throws(BundleError) {
-        guard header.sender.id != identity.id else {
-            throw BundleError(.notAddressedToThisSite, "This bundle was made by this site.", hint: "Apply it at the site it is addressed to.")
-        }
-        guard header.recipients.contains(identity.id) else {
-            throw BundleError(
-                .notAddressedToThisSite, "This bundle is addressed to other sites, not to this one.",
-                hint: "Nothing was applied. Ask the sender to make a bundle for this site (`sensync bundle create --to`).")
-        }
-    }
-
-    /// Pass 1: checks every change's prerequisites against the store without writing.
-    private func verifyPrerequisites(url: URL, layout: BundleFile.Layout) throws -> (fresh: Int, duplicates: Int) {
-        let applier = self.applier
-        return try writer.read { db in
-            var tx = try StoreTransaction(db)
-            var fresh = 0
-            var duplicates = 0
-            try BundleFile.streamPayload(at: url, layout: layout) { index, change, hash in
-                let origin = layout.header.origins[index]
-                let head = try tx.chainHead(of: change.site)
-                if change.seq <= head.seq {
-                    duplicates += 1
-                    if change.seq == head.seq || change.seq == origin.lastSeq {
-                        let stored = change.seq == head.seq ? head.hash : try Self.storedHash(of: change.dot, db: db, sites: tx.sites)
-                        if let stored, stored != hash { throw Self.forkError(change.site) }
-                    }
-                    return
-                }
-                do {
-                    guard let (decoded, expected) = try applier.checkPrerequisites(change, in: &tx) else { return }
-                    guard expected == hash else { throw Self.forkError(change.site) }
-                    try tx.setChainHead(ChainHead(seq: change.seq, hash: hash), of: change.site)
-                    var clock = try tx.scopeClock(of: decoded.scope)
-                    clock.advance(to: change.dot)
-                    try tx.setScopeClock(clock, of: decoded.scope)
-                    fresh += 1
-                } catch let error as MergeError {
-                    throw BundleError(error)
-                }
-            }
-            return (fresh, duplicates)
-        }
+        let opened = try store.openBundle(at: url)
+        let (fresh, duplicates) = try store.verifyPrerequisites(opened)
+        return VerifyReport(header: opened.header, checkedAgainstStore: true, newChanges: fresh, duplicates: duplicates)
     }
 
     static func forkError(_ site: SiteID) -> BundleError {
@@ -242,53 +163,167 @@ extension Store {
         return found
     }
 
+    /// Pass 1: checks every entry against the store without writing.
+    private func verifyPrerequisites(_ opened: OpenedBundle) throws -> (fresh: Int, duplicates: Int) {
+        let applier = self.applier
+        let section = opened.header.sections[opened.section]
+        return try writer.read { db in
+            var tx = try StoreTransaction(db)
+            var fresh = 0
+            var duplicates = 0
+            do {
+                try BundleFile.streamSection(at: opened.url, layout: opened.layout, section: opened.section, key: opened.key) { entry in
+                    switch entry {
+                    case .change(let index, let change, let hash, _):
+                        let head = try tx.chainHead(of: change.site)
+                        if change.seq <= head.seq {
+                            guard try tx.heldContent(change.dot) != nil else {
+                                // Held only as skipped: now in scope here, so it fills the gap as history.
+                                let decoded = try applier.checkHistory(change, in: &tx)
+                                var clock = try tx.scopeClock(of: decoded.scope)
+                                clock.advance(to: change.dot)
+                                try tx.setScopeClock(clock, of: decoded.scope)
+                                fresh += 1
+                                return
+                            }
+                            duplicates += 1
+                            if change.seq == head.seq || change.seq == section.origins[index].lastSeq {
+                                let stored = change.seq == head.seq ? head.hash : try Self.storedHash(of: change.dot, db: db, sites: tx.sites)
+                                if let stored, stored != hash { throw Self.forkError(change.site) }
+                            }
+                            return
+                        }
+                        guard let (decoded, expected) = try applier.checkPrerequisites(change, in: &tx) else { return }
+                        guard expected == hash else { throw Self.forkError(change.site) }
+                        try tx.setChainHead(ChainHead(seq: change.seq, hash: hash), of: change.site)
+                        var clock = try tx.scopeClock(of: decoded.scope)
+                        clock.advance(to: change.dot)
+                        try tx.setScopeClock(clock, of: decoded.scope)
+                        fresh += 1
+                    case .skip(let index, let first, let count, let last):
+                        try Self.checkSkip(site: section.origins[index].site, first: first, count: count, last: last, tx: &tx)
+                    case .history(let change, _, let hash):
+                        if let held = try tx.heldContent(change.dot) {
+                            duplicates += 1
+                            if held != hash { throw Self.forkError(change.site) }
+                            return
+                        }
+                        let decoded = try applier.checkHistory(change, in: &tx)
+                        var clock = try tx.scopeClock(of: decoded.scope)
+                        clock.advance(to: change.dot)
+                        try tx.setScopeClock(clock, of: decoded.scope)
+                        fresh += 1
+                    case .holdings:
+                        break
+                    }
+                }
+            } catch let error as MergeError {
+                throw BundleError(error)
+            }
+            return (fresh, duplicates)
+        }
+    }
+
+    /// A skip must continue the site's chain: it starts at or before the next change expected.
+    private static func checkSkip(
+        site: SiteID, first: UInt64, count: UInt64, last: Digest32, tx: inout StoreTransaction
+    ) throws {
+        let head = try tx.chainHead(of: site)
+        let lastSeq = first + count - 1
+        if first > head.seq + 1 {
+            let range = MissingRange(site: site, from: head.seq + 1, through: first - 1, isScopeHistory: false)
+            throw BundleError(
+                .missingPrerequisites, "Nothing was applied. Missing \(range).",
+                hint: "Ask that site, or the site that relays its changes, for a bundle that includes them; then apply this one again.",
+                missing: range)
+        }
+        if lastSeq > head.seq { try tx.setChainHead(ChainHead(seq: lastSeq, hash: last), of: site) }
+    }
+
     // MARK: Applying
 
     /// Verifies a bundle completely, then applies it in one transaction.
     ///
     /// - Returns: what happened, also recorded in the import log.
     /// - Throws: ``BundleError`` if anything is wrong; the store is then unchanged (a refusal of a
-    ///   well-formed bundle is recorded in the import log).
+    ///   well-formed, authentic bundle is recorded in the import log).
     @discardableResult
     public func apply(bundleAt url: URL) throws -> ImportReport {
-        let layout = try BundleFile.readLayout(at: url)
-        let header = layout.header
-        try checkAddressing(header)
+        let opened = try openBundle(at: url)
+        let header = opened.header
         if let previous = try writer.read({ db in
             try String.fetchOne(
                 db, sql: "SELECT imported_at FROM import_log WHERE header_digest = ? AND result = 'applied' ORDER BY id LIMIT 1",
-                arguments: [Data(layout.headerDigest.bytes)])
+                arguments: [Data(opened.layout.headerDigest.bytes)])
         }) {
             return ImportReport(
-                result: .alreadyApplied, header: header, applied: 0, duplicates: 0, rejected: [], conflictsOpened: 0,
-                conflictsClosed: 0, previousImportAt: previous)
+                result: .alreadyApplied, header: header, applied: 0, duplicates: 0, skipped: 0, rejected: [], conflictsOpened: 0,
+                conflictsClosed: 0, pupilsForgotten: 0, previousImportAt: previous)
         }
         do {
-            _ = try verifyPrerequisites(url: url, layout: layout)
+            _ = try verifyPrerequisites(opened)
         } catch let error as BundleError where [.missingPrerequisites, .clockAhead, .fork].contains(error.code) {
-            try? recordRefusal(layout, error)
+            try? recordRefusal(opened, error)
             throw error
         }
         let applier = self.applier
         return try writer.write { db in
             var tx = try StoreTransaction(db)
+            if let newDirectory = opened.newDirectory { tx.directoryCache = newDirectory }
             var report = ImportReport(
-                result: .applied, header: header, applied: 0, duplicates: 0, rejected: [], conflictsOpened: 0, conflictsClosed: 0)
-            try BundleFile.streamPayload(at: url, layout: layout) { _, change, _ in
-                let disposition: ChangeDisposition
-                do { disposition = try applier.apply(change, to: &tx) } catch let error as MergeError { throw BundleError(error) }
+                result: .applied, header: header, applied: 0, duplicates: 0, skipped: 0, rejected: [], conflictsOpened: 0,
+                conflictsClosed: 0, pupilsForgotten: 0, directoryUpdatedTo: opened.newDirectory?.version)
+            var holdings: [(RecordID, VersionVector)] = []
+            let section = header.sections[opened.section]
+            func record(_ disposition: ChangeDisposition, _ dot: Dot) {
                 switch disposition {
                 case .duplicate: report.duplicates += 1
                 case .applied(let opened, let closed):
                     report.applied += 1
                     report.conflictsOpened += opened
                     report.conflictsClosed += closed
-                case .rejected(let reason):
-                    report.rejected.append((change.dot, reason))
+                case .rejected(let reason): report.rejected.append((dot, reason))
                 }
+            }
+            if let newDirectory = opened.newDirectory { try Self.saveDirectory(newDirectory, in: db) }
+            do {
+                try BundleFile.streamSection(at: opened.url, layout: opened.layout, section: opened.section, key: opened.key) { entry in
+                    switch entry {
+                    case .change(_, let change, let hash, let previous):
+                        if change.seq <= (try tx.chainHead(of: change.site)).seq {
+                            if try tx.heldContent(change.dot) != nil {
+                                report.duplicates += 1
+                            } else {
+                                let decoded = try applier.checkHistory(change, in: &tx)
+                                record(
+                                    try applier.applyHistory(decoded, encoded: change, previousHash: previous, hash: hash, to: &tx),
+                                    change.dot)
+                            }
+                            return
+                        }
+                        record(try applier.apply(change, to: &tx), change.dot)
+                    case .skip(let index, let first, let count, let last):
+                        try tx.appendSkip(site: section.origins[index].site, firstSeq: first, count: count, lastHash: last)
+                        report.skipped += Int(count)
+                    case .history(let change, let previous, let hash):
+                        if try tx.heldContent(change.dot) != nil {
+                            report.duplicates += 1
+                            return
+                        }
+                        let decoded = try applier.checkHistory(change, in: &tx)
+                        record(try applier.applyHistory(decoded, encoded: change, previousHash: previous, hash: hash, to: &tx), change.dot)
+                    case .holdings(let pupil, let held):
+                        holdings.append((pupil, held))
+                    }
+                }
+            } catch let error as MergeError {
+                throw BundleError(error)
             }
             try tx.flush()
             let senderOrd = try Self.registerPeer(header.sender, in: db, sites: &tx.sites)
+            try db.execute(
+                sql: "UPDATE site SET directory_version = max(directory_version, ?) WHERE ord = ?",
+                arguments: [Int64(header.directoryVersion), senderOrd])
             let ack = try Self.acknowledged(by: header.sender.id, in: db)
             for (site, seq) in header.versionVector.entries where seq > ack[site] {
                 try db.execute(
@@ -297,6 +332,15 @@ extension Store {
                         ON CONFLICT (peer_ord, origin_ord) DO UPDATE SET seq = max(seq, excluded.seq)
                         """, arguments: [senderOrd, try tx.sites.ordinal(for: site, in: db), Int64(seq)])
             }
+            try db.execute(sql: "DELETE FROM peer_scope WHERE peer_ord = ?", arguments: [senderOrd])
+            let insert = try db.cachedStatement(sql: "INSERT OR REPLACE INTO peer_scope (peer_ord, pupil_id, origin_ord, seq) VALUES (?, ?, ?, ?)")
+            for (pupil, held) in holdings {
+                for (site, seq) in held.entries {
+                    try insert.execute(arguments: [senderOrd, pupil.description, try tx.sites.ordinal(for: site, in: db), Int64(seq)])
+                }
+            }
+            report.pupilsForgotten = try forgetPupilsNoLongerInScope(&tx)
+            try tx.flush()
             try db.execute(
                 sql: """
                     INSERT INTO import_log (bundle_id, header_digest, sender_ord, imported_at, result, change_count, applied,
@@ -304,8 +348,8 @@ extension Store {
                     VALUES (?, ?, ?, ?, 'applied', ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
-                    header.bundleID.description, Data(layout.headerDigest.bytes), senderOrd,
-                    HLC(milliseconds: now(), counter: 0).description, Int(header.changeCount), report.applied,
+                    header.bundleID.description, Data(opened.layout.headerDigest.bytes), senderOrd,
+                    HLC(milliseconds: now(), counter: 0).description, Int(section.changeCount + section.historyCount), report.applied,
                     report.duplicates, report.rejected.count, report.conflictsOpened, report.conflictsClosed,
                     report.rejected.isEmpty ? nil : report.rejected.map { "\($0.dot): \($0.reason)" }.joined(separator: "; "),
                 ])
@@ -321,10 +365,10 @@ extension Store {
         return ord
     }
 
-    private func recordRefusal(_ layout: BundleFile.Layout, _ error: BundleError) throws {
+    private func recordRefusal(_ opened: OpenedBundle, _ error: BundleError) throws {
         try writer.write { db in
             var sites = try SiteOrdinals(db)
-            let senderOrd = try Self.registerPeer(layout.header.sender, in: db, sites: &sites)
+            let senderOrd = try Self.registerPeer(opened.sender, in: db, sites: &sites)
             try db.execute(
                 sql: """
                     INSERT INTO import_log (bundle_id, header_digest, sender_ord, imported_at, result, change_count, applied,
@@ -332,77 +376,10 @@ extension Store {
                     VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0, 0, 0, ?)
                     """,
                 arguments: [
-                    layout.header.bundleID.description, Data(layout.headerDigest.bytes), senderOrd,
+                    opened.header.bundleID.description, Data(opened.layout.headerDigest.bytes), senderOrd,
                     HLC(milliseconds: now(), counter: 0).description, "refused: \(error.code.rawValue)",
-                    Int(layout.header.changeCount), error.message,
+                    Int(opened.header.sections[opened.section].changeCount), error.message,
                 ])
-        }
-    }
-}
-
-/// Reads one site's changes from the log in order, one at a time, with their chain hashes.
-struct ChangeLogReader {
-    struct Item {
-        var change: EncodedChange
-        var decoded: Change
-        var hash: Digest32
-        var previousHash: Digest32
-        var hlc: HLC { decoded.hlc }
-    }
-
-    let site: SiteID
-    let range: ClosedRange<UInt64>
-    private let cursor: RowCursor?
-    private var reader = BinaryReader([])
-    private var seq: UInt64 = 0
-    private var hash = Digest32.zero
-    private(set) var current: Item?
-
-    init(site: SiteID, range: ClosedRange<UInt64>, db: Database, sites: SiteOrdinals) throws {
-        self.site = site
-        self.range = range
-        guard let ord = sites.byID[site] else {
-            cursor = nil
-            return
-        }
-        cursor = try Row.fetchCursor(
-            db,
-            sql: "SELECT first_seq, prev_hash, changes FROM change_log WHERE site_ord = ? AND last_seq >= ? AND first_seq <= ? ORDER BY first_seq",
-            arguments: [ord, Int64(range.lowerBound), Int64(range.upperBound)])
-    }
-
-    mutating func advance() throws {
-        current = nil
-        guard let cursor else { return }
-        while true {
-            if reader.isAtEnd {
-                guard let row = try cursor.next() else { return }
-                let first = UInt64(row[0] as Int64)
-                guard first == seq || seq == 0 else {
-                    throw StoreError(.database, "The change log has a gap.", hint: "Run `sensync audit verify`.")
-                }
-                seq = first
-                hash = Digest32(Array(row[1] as Data)) ?? .zero
-                reader = BinaryReader(Array(row[2] as Data))
-                continue
-            }
-            guard seq <= range.upperBound else { return }
-            let body: [UInt8]
-            do { body = try reader.readBytesWithLength() } catch {
-                throw StoreError(.database, "The change log is damaged (\(error.reason)).", hint: "Run `sensync audit verify`.")
-            }
-            let change = EncodedChange(site: site, seq: seq, body: body)
-            let previous = hash
-            hash = change.chainHash(previous: previous)
-            seq += 1
-            if change.seq >= range.lowerBound {
-                let decoded: Change
-                do { decoded = try change.decoded() } catch {
-                    throw StoreError(.database, "A stored change cannot be read (\(error.reason)).", hint: "Run `sensync audit verify`.")
-                }
-                current = Item(change: change, decoded: decoded, hash: hash, previousHash: previous)
-                return
-            }
         }
     }
 }

@@ -157,12 +157,41 @@ public struct EncodedChange: Hashable, Sendable {
 
     /// Decodes the body.
     public func decoded() throws(DecodingFailure) -> Change {
-        try Change.decode(site: site, seq: seq, body: body)
+        guard !isRedacted else { throw DecodingFailure("the change's content was erased") }
+        return try Change.decode(site: site, seq: seq, body: body)
     }
 
     /// This change's chain hash given the hash of the site's previous change.
     public func chainHash(previous: Digest32) -> Digest32 {
-        ChainHash.link(site: site, seq: seq, previous: previous, bodyHash: .sha256(body))
+        ChainHash.link(site: site, seq: seq, previous: previous, bodyHash: bodyHash)
+    }
+
+    // MARK: Redaction
+
+    /// Stored-only marker that replaces a body whose content was erased or forgotten. Body
+    /// versions on the wire start at 1, so `0xFF` never collides with a real body.
+    static let redactionMarker: UInt8 = 0xFF
+
+    /// Whether the content was removed, keeping only what the chain and causality need.
+    public var isRedacted: Bool { body.first == Self.redactionMarker && body.count == 1 + 32 + 16 + 8 }
+
+    /// SHA-256 of the original body (kept inside a redacted body).
+    public var bodyHash: Digest32 {
+        isRedacted ? Digest32(unchecked: Array(body[1..<33])) : .sha256(body)
+    }
+
+    /// The pupil a redacted change was about.
+    var redactedScope: RecordID? { isRedacted ? RecordID(unchecked: Array(body[33..<49])) : nil }
+
+    /// The same change with its content removed: `0xFF ‖ SHA-256(body) ‖ scope ‖ hlc`.
+    func redacted(scope: RecordID, hlc: HLC) -> EncodedChange {
+        guard !isRedacted else { return self }
+        var w = BinaryWriter(reservingCapacity: 57)
+        w.write(Self.redactionMarker)
+        w.write(contentsOf: bodyHash.bytes)
+        w.write(contentsOf: scope.bytes)
+        w.write(hlc.rawValue)
+        return EncodedChange(site: site, seq: seq, body: w.bytes)
     }
 }
 

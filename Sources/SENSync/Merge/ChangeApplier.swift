@@ -13,7 +13,22 @@ package protocol ReplicaBackend {
     mutating func saveRecord(_ state: RecordState, for key: RecordKey, changedFields: Set<String>) throws
     /// Appends a change to the log, before the site's chain head moves to it. `rejection` is set
     /// when the change is kept but not merged.
-    mutating func appendChange(_ change: EncodedChange, hash: Digest32, hlc: HLC, rejection: String?) throws
+    mutating func appendChange(_ change: EncodedChange, hash: Digest32, hlc: HLC, scope: RecordID, rejection: String?) throws
+    /// Stores a change that arrived outside its site's chain order (a pupil's history). The chain
+    /// head does not move.
+    mutating func appendHistory(
+        _ change: EncodedChange, previousHash: Digest32, hash: Digest32, hlc: HLC, scope: RecordID, rejection: String?) throws
+    /// A site's own reason to keep a change without merging it: its origin was never entitled to
+    /// the pupil, or the pupil has been erased. `nil` to merge.
+    mutating func policyRejection(for change: Change) throws -> String?
+    /// Called after a change has been merged, for effects beyond the records (enrolment
+    /// history, erasure).
+    mutating func didMerge(_ change: Change) throws
+}
+
+extension ReplicaBackend {
+    package mutating func policyRejection(for change: Change) throws -> String? { nil }
+    package mutating func didMerge(_ change: Change) throws {}
 }
 
 /// What happened to one change.
@@ -66,6 +81,13 @@ package struct ChangeApplier {
                 code: .malformed, message: "Change \(change.seq) of site \(change.site) cannot be read: \(error.reason).",
                 hint: "The sending site may run a newer SENSync; update this one.", missing: nil)
         }
+        try checkDependencies(of: decoded, in: &backend)
+        return (decoded, change.chainHash(previous: head.hash))
+    }
+
+    /// Every dependency present; the clock guard.
+    private func checkDependencies<B: ReplicaBackend>(of decoded: Change, in backend: inout B) throws {
+        let change = decoded
         let scopeClock = try backend.scopeClock(of: decoded.scope)
         for (site, seq) in decoded.deps.entries where scopeClock[site] < seq {
             let chain = try backend.chainHead(of: site)
@@ -89,7 +111,6 @@ package struct ChangeApplier {
                 hint: "Check the clock on this machine and on the sending machine; apply again once they agree.",
                 missing: nil)
         }
-        return (decoded, change.chainHash(previous: head.hash))
     }
 
     /// Applies one change. Throws (applying nothing) if a prerequisite is missing.
@@ -99,13 +120,43 @@ package struct ChangeApplier {
         return try apply(decoded, encoded: change, hash: hash, to: &backend)
     }
 
+    /// Checks a history change (one outside its site's chain order): its dependencies and the
+    /// clock guard. Returns the decoded change.
+    package func checkHistory<B: ReplicaBackend>(_ change: EncodedChange, in backend: inout B) throws -> Change {
+        let decoded: Change
+        do {
+            decoded = try change.decoded()
+        } catch {
+            throw MergeError(
+                code: .malformed, message: "Change \(change.seq) of site \(change.site) cannot be read: \(error.reason).",
+                hint: "The sending site may run a newer SENSync; update this one.", missing: nil)
+        }
+        try checkDependencies(of: decoded, in: &backend)
+        return decoded
+    }
+
+    /// Applies a history change checked with ``checkHistory(_:in:)``.
+    @discardableResult
+    package func applyHistory<B: ReplicaBackend>(
+        _ decoded: Change, encoded: EncodedChange, previousHash: Digest32, hash: Digest32, to backend: inout B
+    ) throws -> ChangeDisposition {
+        try apply(decoded, encoded: encoded, hash: hash, history: previousHash, to: &backend)
+    }
+
     /// Applies a change whose prerequisites were checked.
     package func apply<B: ReplicaBackend>(
         _ decoded: Change, encoded: EncodedChange, hash: Digest32, to backend: inout B
     ) throws -> ChangeDisposition {
+        try apply(decoded, encoded: encoded, hash: hash, history: nil, to: &backend)
+    }
+
+    private func apply<B: ReplicaBackend>(
+        _ decoded: Change, encoded: EncodedChange, hash: Digest32, history previousHash: Digest32?, to backend: inout B
+    ) throws -> ChangeDisposition {
         var disposition: ChangeDisposition
         var loaded: [(RecordKey, RecordState)] = []
         var rejection = Self.statelessRejection(of: decoded)
+        if rejection == nil { rejection = try backend.policyRejection(for: decoded) }
         if rejection == nil {
             for op in decoded.ops {
                 let key = RecordKey(table: op.table, scope: decoded.scope, id: op.id)
@@ -135,11 +186,17 @@ package struct ChangeApplier {
             }
             disposition = .applied(conflictsOpened: opened, conflictsClosed: closed)
         }
-        try backend.appendChange(encoded, hash: hash, hlc: decoded.hlc, rejection: rejection)
+        if let previousHash {
+            try backend.appendHistory(
+                encoded, previousHash: previousHash, hash: hash, hlc: decoded.hlc, scope: decoded.scope, rejection: rejection)
+        } else {
+            try backend.appendChange(encoded, hash: hash, hlc: decoded.hlc, scope: decoded.scope, rejection: rejection)
+        }
+        if rejection == nil { try backend.didMerge(decoded) }
         var clock = try backend.scopeClock(of: decoded.scope)
         clock.advance(to: decoded.dot)
         try backend.setScopeClock(clock, of: decoded.scope)
-        try backend.setChainHead(ChainHead(seq: decoded.seq, hash: hash), of: decoded.site)
+        if previousHash == nil { try backend.setChainHead(ChainHead(seq: decoded.seq, hash: hash), of: decoded.site) }
         return disposition
     }
 

@@ -91,7 +91,13 @@ extension MemoryReplica: ReplicaBackend {
     package mutating func saveRecord(_ state: RecordState, for key: RecordKey, changedFields: Set<String>) {
         records[key] = state
     }
-    package mutating func appendChange(_ change: EncodedChange, hash: Digest32, hlc: HLC, rejection: String?) {
+    package mutating func appendHistory(
+        _ change: EncodedChange, previousHash: Digest32, hash: Digest32, hlc: HLC, scope: RecordID, rejection: String?
+    ) {
+        clock.observe(hlc)
+        if let rejection { rejected[change.dot] = rejection }
+    }
+    package mutating func appendChange(_ change: EncodedChange, hash: Digest32, hlc: HLC, scope: RecordID, rejection: String?) {
         log[change.site, default: []].append((change, hlc))
         clock.observe(hlc)
         if let rejection { rejected[change.dot] = rejection }

@@ -42,7 +42,7 @@ public struct TableSpec: Sendable, Hashable {
 /// unchanged.
 public enum RecordSchema {
     /// Bumped whenever a table or field is added. Bundles carry it.
-    public static let version: UInt16 = 1
+    public static let version: UInt16 = 2
 
     public static let pupil = TableSpec(
         name: "pupil",
@@ -88,9 +88,15 @@ public enum RecordSchema {
             FieldSpec("next_review_date"),
         ])
 
+    /// The proof that a pupil's personal content was erased everywhere: its id is the pupil's.
+    public static let erasure = TableSpec(
+        name: "erasure",
+        fields: [FieldSpec("reason"), FieldSpec("erased_on"), FieldSpec("erased_by")],
+        isAppendOnly: true)
+
     /// Every table, in a fixed order.
     public static let tables: [TableSpec] = [
-        pupil, enrolment, note, supportPlan, planOutcome, provisionItem, planReview,
+        pupil, enrolment, note, supportPlan, planOutcome, provisionItem, planReview, erasure,
     ]
 
     private static let byName: [String: TableSpec] = Dictionary(uniqueKeysWithValues: tables.map { ($0.name, $0) })

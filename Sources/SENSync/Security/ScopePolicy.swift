@@ -14,7 +14,8 @@ public struct EnrolmentFact: Hashable, Sendable {
         self.isDeleted = isDeleted
     }
 
-    /// Current on `today`: not deleted and not yet left.
+    /// Current on `today`: not deleted and not yet left. An enrolment that starts in the future
+    /// already counts, so the new school has the history before the pupil arrives.
     public func isCurrent(on today: CalendarDate) -> Bool {
         guard !isDeleted else { return false }
         guard let leaving = leavingDate.flatMap(CalendarDate.init) else { return true }
@@ -63,6 +64,17 @@ public enum ScopePolicy {
         case .trust:
             guard let directory else { return false }
             return schoolsSeen.contains { directory.entry($0)?.trust == origin.id }
+        }
+    }
+
+    /// Whether `site` is the school of an enrolment (or, for a trust, the trust of the academy).
+    /// Such a site receives the change that ends that enrolment, so it learns the pupil has left
+    /// and can forget them, though it no longer sees anything else about them.
+    public static func isParty(_ site: SiteIdentity, toEnrolmentAt school: SiteID, directory: AreaDirectory?) -> Bool {
+        switch site.kind {
+        case .la: return true
+        case .maintainedSchool, .academy: return school == site.id
+        case .trust: return directory?.entry(school)?.trust == site.id
         }
     }
 

@@ -38,8 +38,11 @@ struct SiteOrdinals {
     /// The ordinal for `site`, inserting the site if it is new.
     mutating func ordinal(for site: SiteID, in db: Database) throws -> Int64 {
         if let ord = byID[site] { return ord }
-        try db.execute(sql: "INSERT INTO site (site_id) VALUES (?)", arguments: [site.description])
-        let ord = db.lastInsertedRowID
+        // Other code (the directory) may have added the site since this cache was loaded.
+        try db.execute(sql: "INSERT OR IGNORE INTO site (site_id) VALUES (?)", arguments: [site.description])
+        guard let ord = try Int64.fetchOne(db, sql: "SELECT ord FROM site WHERE site_id = ?", arguments: [site.description]) else {
+            throw StoreError(.database, "A site could not be recorded.", hint: "Run `sensync audit verify`.")
+        }
         byID[site] = ord
         byOrdinal[ord] = site
         return ord

@@ -2,44 +2,57 @@ import Foundation
 import GRDB
 
 /// One site's SQLite store: its identity, readable record tables, change log, merge state,
-/// conflict queue, peer acknowledgements and import log.
+/// conflict queue, peer acknowledgements, import log, and — at the LA — the area directory.
 ///
-/// A store is one file (WAL mode, busy timeout), readable with the `sqlite3` shell. Every local
-/// write is one change in one transaction; every bundle is applied in one transaction.
+/// A store is one file (WAL mode, busy timeout, secure delete), readable with the `sqlite3` shell.
+/// Its private keys live in a key file beside it (`<store>.keys`, owner-only). Every local write is
+/// one change in one transaction; every bundle is applied in one transaction.
 ///
 /// ```swift
-/// let store = try Store.create(at: "/data/oakfield.sensync", name: "Oakfield Primary", kind: .maintainedSchool)
-/// let pupil = try store.addPupil(NewPupil(upn: "H801200001001", forename: "Ada", surname: "Example",
-///                                         dateOfBirth: "2016-04-01"), author: "SENCO")
+/// let la = try Store.create(at: "/data/northshire.sensync",
+///                           identity: SiteIdentity(id: .v7(), name: "Northshire", kind: .la))
+/// let school = try Store.create(at: "/data/oakfield.sensync",
+///                               identity: SiteIdentity(id: .v7(), name: "Oakfield Primary", kind: .maintainedSchool),
+///                               la: la.publicIdentity)
+/// try la.addToDirectory(school.publicIdentity)
 /// ```
 public final class Store: Sendable {
     let writer: any DatabaseWriter
     /// Who this site is.
     public let identity: SiteIdentity
+    /// This site's public keys.
+    public let publicKeys: PublicKeys
     /// The store file, or `nil` for an in-memory store.
     public let path: String?
     /// How far ahead of this machine's clock an incoming change may be stamped.
     public let clockGuardSeconds: Int
+    /// Keys of an in-memory store (a file store reads its key file when it needs them).
+    private let memoryKeys: SiteKeys?
 
     /// The wall clock, in Unix milliseconds. Replaceable for tests and the demo.
     let now: @Sendable () -> UInt64
 
-    private init(writer: any DatabaseWriter, path: String?, now: @escaping @Sendable () -> UInt64) throws {
+    private init(writer: any DatabaseWriter, path: String?, keys: SiteKeys?, now: @escaping @Sendable () -> UInt64) throws {
         self.writer = writer
         self.path = path
         self.now = now
-        let loaded = try writer.read { db -> (SiteIdentity, Int)? in
-            guard let row = try Row.fetchOne(
-                db, sql: "SELECT site_id, name, kind, urn, la_code, clock_guard_seconds FROM site_identity")
+        self.memoryKeys = keys
+        let loaded = try writer.read { db -> (SiteIdentity, Int, PublicKeys)? in
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: "SELECT site_id, name, kind, urn, la_code, clock_guard_seconds, signing_key, agreement_key FROM site_identity")
             else { return nil }
             guard let id = SiteID(row[0] as String), let kind = SiteKind(rawValue: row[2]) else { return nil }
-            return (SiteIdentity(id: id, name: row[1], kind: kind, urn: row[3], laCode: row[4]), row[5])
+            let keys = PublicKeys(signing: Array((row[6] as Data?) ?? Data()), agreement: Array((row[7] as Data?) ?? Data()))
+            return (SiteIdentity(id: id, name: row[1], kind: kind, urn: row[3], laCode: row[4]), row[5], keys)
         }
-        guard let (identity, guardSeconds) = loaded else {
+        guard let (identity, guardSeconds, publicKeys) = loaded else {
             throw StoreError(.notAStore, "This file is not a SENSync store.", hint: "Check the --store path.")
         }
         self.identity = identity
         self.clockGuardSeconds = guardSeconds
+        self.publicKeys = publicKeys
     }
 
     /// The system clock in Unix milliseconds: the default for `now`.
@@ -49,38 +62,58 @@ public final class Store: Sendable {
         var config = Configuration()
         config.busyMode = .timeout(10)
         config.label = "SENSync"
+        config.prepareDatabase { db in
+            // Deleted content (an erased pupil, a pupil who left) is overwritten, not left in
+            // free pages.
+            try db.execute(sql: "PRAGMA secure_delete = ON")
+        }
         return config
     }
 
-    /// Creates a new store file for a site.
+    /// Creates a new store file for a site, with new keys in a key file beside it.
     ///
-    /// - Throws: ``StoreError`` if the file exists, or the details are invalid.
+    /// - Parameters:
+    ///   - la: The LA's public identity, pinned so this site accepts only directories the LA
+    ///     signed. Not used when the site is itself an LA. Can be pinned later with ``pinLA(_:)``.
+    /// - Throws: ``StoreError`` if the store or key file exists, or the details are invalid.
     public static func create(
-        at path: String, identity: SiteIdentity, clockGuardSeconds: Int = 86_400,
+        at path: String, identity: SiteIdentity, la: PublicIdentity? = nil, clockGuardSeconds: Int = 86_400,
         now: @escaping @Sendable () -> UInt64 = Store.systemNow
     ) throws -> Store {
-        try validate(identity)
-        guard !FileManager.default.fileExists(atPath: path) else {
-            throw StoreError(.storeExists, "A file already exists at the store path.", hint: "Choose another --store path, or use the existing store.")
+        try validate(identity, la: la)
+        let keyPath = KeyFile.path(forStore: path)
+        guard !FileManager.default.fileExists(atPath: path), !FileManager.default.fileExists(atPath: keyPath) else {
+            throw StoreError(.storeExists, "A store or key file already exists at that path.", hint: "Choose another --store path, or use the existing store.")
+        }
+        let keys = SiteKeys.generate()
+        do {
+            try KeyFile.write(keys, site: identity.id, to: keyPath)
+        } catch {
+            throw StoreError(.database, "Could not create the key file beside the store.", hint: "Check the folder exists and is writable.")
         }
         let pool: DatabasePool
         do {
             pool = try DatabasePool(path: path, configuration: configuration())
+            try initialise(pool, identity: identity, keys: keys, la: la, clockGuardSeconds: clockGuardSeconds, now: now)
         } catch {
+            try? FileManager.default.removeItem(atPath: keyPath)
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+            if let error = error as? StoreError { throw error }
             throw StoreError(.database, "Could not create the store file (\(error)).", hint: "Check the folder exists and is writable.")
         }
-        try initialise(pool, identity: identity, clockGuardSeconds: clockGuardSeconds, now: now)
-        return try Store(writer: pool, path: path, now: now)
+        return try Store(writer: pool, path: path, keys: nil, now: now)
     }
 
-    /// Creates a store held in memory (tests, benchmarks).
+    /// Creates a store held in memory, keys included (tests, benchmarks).
     public static func inMemory(
-        identity: SiteIdentity, clockGuardSeconds: Int = 86_400, now: @escaping @Sendable () -> UInt64 = Store.systemNow
+        identity: SiteIdentity, la: PublicIdentity? = nil, clockGuardSeconds: Int = 86_400,
+        now: @escaping @Sendable () -> UInt64 = Store.systemNow
     ) throws -> Store {
-        try validate(identity)
+        try validate(identity, la: la)
+        let keys = SiteKeys.generate()
         let queue = try DatabaseQueue(configuration: configuration())
-        try initialise(queue, identity: identity, clockGuardSeconds: clockGuardSeconds, now: now)
-        return try Store(writer: queue, path: nil, now: now)
+        try initialise(queue, identity: identity, keys: keys, la: la, clockGuardSeconds: clockGuardSeconds, now: now)
+        return try Store(writer: queue, path: nil, keys: keys, now: now)
     }
 
     /// Opens an existing store, migrating it if this build is newer.
@@ -105,10 +138,10 @@ public final class Store: Sendable {
         } catch {
             throw StoreError(.notAStore, "This file is not a SENSync store, or it is damaged.", hint: "Check the --store path.")
         }
-        return try Store(writer: pool, path: path, now: now)
+        return try Store(writer: pool, path: path, keys: nil, now: now)
     }
 
-    private static func validate(_ identity: SiteIdentity) throws {
+    private static func validate(_ identity: SiteIdentity, la: PublicIdentity?) throws {
         guard !identity.name.trimmingCharacters(in: .whitespaces).isEmpty else {
             throw StoreError(.invalidInput, "The site name is empty.", hint: "Give --name.")
         }
@@ -118,27 +151,56 @@ public final class Store: Sendable {
         if let code = identity.laCode, !SiteRules.isValidLACode(code) {
             throw StoreError(.invalidInput, "An LA code is three digits.", hint: "Check --la-code.")
         }
+        if let la {
+            guard identity.kind != .la else {
+                throw StoreError(.invalidInput, "An LA does not pin another LA's identity.", hint: "Leave out --la-identity.")
+            }
+            guard la.site.kind == .la else {
+                throw StoreError(.invalidInput, "The identity given as the LA's is not an LA's.", hint: "Use the identity file your LA exported.")
+            }
+        }
     }
 
     private static func initialise(
-        _ writer: any DatabaseWriter, identity: SiteIdentity, clockGuardSeconds: Int, now: () -> UInt64
+        _ writer: any DatabaseWriter, identity: SiteIdentity, keys: SiteKeys, la: PublicIdentity?, clockGuardSeconds: Int,
+        now: () -> UInt64
     ) throws {
         try StoreSchema.migrator.migrate(writer)
         try writer.write { db in
             try db.execute(
                 sql: """
-                    INSERT INTO site_identity (singleton, site_id, name, kind, urn, la_code, created_at, clock_guard_seconds)
-                    VALUES (1, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO site_identity (singleton, site_id, name, kind, urn, la_code, created_at, clock_guard_seconds,
+                      signing_key, agreement_key)
+                    VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
                     identity.id.description, identity.name, identity.kind.rawValue, identity.urn, identity.laCode,
-                    HLC(milliseconds: now(), counter: 0).description, clockGuardSeconds,
+                    HLC(milliseconds: now(), counter: 0).description, clockGuardSeconds, Data(keys.publicKeys.signing),
+                    Data(keys.publicKeys.agreement),
                 ])
             try db.execute(
                 sql: "INSERT INTO site (site_id, name, kind) VALUES (?, ?, ?)",
                 arguments: [identity.id.description, identity.name, identity.kind.rawValue])
+            let me = PublicIdentity(site: identity, keys: keys.publicKeys)
+            if identity.kind == .la {
+                let directory = try AreaDirectory(la: identity.id, version: 1, issuedAt: now(), entries: [DirectoryEntry(identity: me)])
+                    .signed(with: keys)
+                try Self.saveDirectory(directory, in: db)
+            } else if let la {
+                try Self.savePinnedLA(la, in: db)
+            }
         }
     }
+
+    /// This site's private keys: from memory, or from the key file beside the store.
+    public func keys() throws -> SiteKeys {
+        if let memoryKeys { return memoryKeys }
+        guard let path else { throw StoreError(.database, "This store has no keys.") }
+        return try KeyFile.read(from: KeyFile.path(forStore: path), expectedSite: identity.id)
+    }
+
+    /// This site's public identity, as exported for the directory.
+    public var publicIdentity: PublicIdentity { PublicIdentity(site: identity, keys: publicKeys) }
 
     /// Writes the WAL back into the main file so the store is one self-contained file.
     public func checkpoint() throws {
@@ -182,6 +244,7 @@ extension Store {
             var tx = try StoreTransaction(db)
             try check(&tx)
             let ops = ops + opsAfterCheck()
+            try requireEntitled(to: scope, ops: ops, in: &tx)
             let head = try tx.chainHead(of: identity.id)
             let hlc = tx.clock.tick(now: now())
             let change = Change(

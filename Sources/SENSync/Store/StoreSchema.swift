@@ -5,12 +5,15 @@ import GRDB
 /// never use app types, so an old store always migrates the same way.
 enum StoreSchema {
     /// Identifiers of every migration this build knows, in order.
-    static var knownMigrations: [String] { ["v1"] }
+    static var knownMigrations: [String] { ["v1", "v2-trust-and-scope"] }
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
             try db.execute(sql: v1)
+        }
+        migrator.registerMigration("v2-trust-and-scope") { db in
+            try db.execute(sql: v2)
         }
         return migrator
     }
@@ -180,6 +183,65 @@ enum StoreSchema {
           decision TEXT,
           next_review_date TEXT,
           deleted INTEGER NOT NULL DEFAULT 0,
+          crdt_clock BLOB NOT NULL,
+          PRIMARY KEY (pupil_id, id)
+        ) WITHOUT ROWID;
+        """
+
+    /// Keys, the pinned LA and its directory; scope (skipped ranges, out-of-order history, a
+    /// per-pupil change index, enrolment history, what peers hold per pupil); erasure.
+    private static let v2 = """
+        ALTER TABLE site_identity ADD COLUMN signing_key BLOB;
+        ALTER TABLE site_identity ADD COLUMN agreement_key BLOB;
+        ALTER TABLE site_identity ADD COLUMN la_site_id TEXT;
+        ALTER TABLE site_identity ADD COLUMN la_identity BLOB;
+        ALTER TABLE site_identity ADD COLUMN retention_years INTEGER NOT NULL DEFAULT 31;
+        CREATE TABLE directory (
+          singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+          version INTEGER NOT NULL,
+          encoded BLOB NOT NULL
+        );
+        ALTER TABLE change_log ADD COLUMN is_skip INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE site ADD COLUMN directory_version INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE loose_change (
+          site_ord INTEGER NOT NULL REFERENCES site(ord),
+          seq INTEGER NOT NULL,
+          prev_hash BLOB NOT NULL,
+          hash BLOB NOT NULL,
+          hlc INTEGER NOT NULL,
+          body BLOB NOT NULL,
+          PRIMARY KEY (site_ord, seq)
+        ) WITHOUT ROWID;
+        CREATE TABLE scope_change (
+          scope TEXT NOT NULL,
+          site_ord INTEGER NOT NULL REFERENCES site(ord),
+          seq INTEGER NOT NULL,
+          PRIMARY KEY (scope, site_ord, seq)
+        ) WITHOUT ROWID;
+        CREATE TABLE enrolment_history (
+          pupil_id TEXT NOT NULL,
+          school_id TEXT NOT NULL,
+          site_ord INTEGER NOT NULL REFERENCES site(ord),
+          seq INTEGER NOT NULL,
+          PRIMARY KEY (pupil_id, school_id, site_ord, seq)
+        ) WITHOUT ROWID;
+        CREATE TABLE peer_scope (
+          peer_ord INTEGER NOT NULL REFERENCES site(ord),
+          pupil_id TEXT NOT NULL,
+          origin_ord INTEGER NOT NULL REFERENCES site(ord),
+          seq INTEGER NOT NULL,
+          PRIMARY KEY (peer_ord, pupil_id, origin_ord)
+        ) WITHOUT ROWID;
+        CREATE TABLE forgotten_pupil (
+          pupil_id TEXT PRIMARY KEY,
+          forgotten_at TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE erasure (
+          pupil_id TEXT NOT NULL,
+          id TEXT NOT NULL,
+          reason TEXT,
+          erased_on TEXT,
+          erased_by TEXT,
           crdt_clock BLOB NOT NULL,
           PRIMARY KEY (pupil_id, id)
         ) WITHOUT ROWID;

@@ -17,6 +17,13 @@ struct StoreTransaction: ReplicaBackend {
     private var dirtyScopes: Set<RecordID> = []
     private var logBuffers: [SiteID: LogBuffer] = [:]
     private var conflictedWhenLoaded: [RecordKey: Set<String>] = [:]
+    var identities: [SiteID: SiteIdentity?] = [:]
+    var directoryCache: AreaDirectory?
+    /// Pupils erased by changes merged in this transaction; purged at ``flush()``.
+    var pendingErasures: Set<RecordID> = []
+    /// Whether changes are checked against their origin's entitlement (off only before this site
+    /// has any directory, e.g. in merge-only tests).
+    var enforcesScope = true
 
     /// Changes to one site's chain waiting to be written as one `change_log` row.
     struct LogBuffer {
@@ -33,8 +40,11 @@ struct StoreTransaction: ReplicaBackend {
     init(_ db: Database) throws {
         self.db = db
         sites = try SiteOrdinals(db)
-        let raw = try Int64.fetchOne(db, sql: "SELECT hlc FROM site_identity") ?? 0
+        let row = try Row.fetchOne(db, sql: "SELECT hlc, kind, la_identity IS NOT NULL FROM site_identity")
+        let raw: Int64 = row?[0] ?? 0
         clock = HybridClock(last: HLC(rawValue: UInt64(bitPattern: raw)))
+        // A site with no LA (only possible in merge-only tests) has no directory to check origins against.
+        enforcesScope = (row?[1] as String?) == SiteKind.la.rawValue || (row?[2] as Bool?) == true
     }
 
     // MARK: ReplicaBackend
@@ -132,7 +142,10 @@ struct StoreTransaction: ReplicaBackend {
         }
     }
 
-    mutating func appendChange(_ change: EncodedChange, hash: Digest32, hlc: HLC, rejection: String?) throws {
+    mutating func appendChange(_ change: EncodedChange, hash: Digest32, hlc: HLC, scope: RecordID, rejection: String?) throws {
+        var change = change
+        if rejection != nil, try isErased(scope) { change = change.redacted(scope: scope, hlc: hlc) }
+        try indexScope(scope, of: change.dot)
         clock.observe(hlc)
         dirtyChains[change.site] = max(dirtyChains[change.site] ?? .zero, hlc)
         // Take the buffer out of the dictionary so it is uniquely referenced: appending to a
@@ -164,7 +177,7 @@ struct StoreTransaction: ReplicaBackend {
 
     // MARK: Flushing
 
-    private mutating func write(_ buffer: LogBuffer, of site: SiteID) throws {
+    mutating func write(_ buffer: LogBuffer, of site: SiteID) throws {
         let statement = try db.cachedStatement(
             sql: """
                 INSERT INTO change_log (site_ord, first_seq, last_seq, prev_hash, last_hash, max_hlc, changes)
@@ -177,10 +190,21 @@ struct StoreTransaction: ReplicaBackend {
         ])
     }
 
-    /// Writes everything buffered. Call once, at the end of the transaction.
-    mutating func flush() throws {
+    /// Removes and returns a site's pending change-log buffer.
+    mutating func takeLogBuffer(_ site: SiteID) -> LogBuffer? { logBuffers.removeValue(forKey: site) }
+
+    /// Writes buffered change-log rows.
+    mutating func flushLog() throws {
         for (site, buffer) in logBuffers { try write(buffer, of: site) }
         logBuffers.removeAll()
+    }
+
+    /// Writes everything buffered and purges erased pupils. Call once, at the end of the
+    /// transaction.
+    mutating func flush() throws {
+        try flushLog()
+        for pupil in pendingErasures.sorted() { try purge(pupil) }
+        pendingErasures.removeAll()
         for (site, hlc) in dirtyChains {
             let head = chainHeads[site]!
             let ord = try sites.ordinal(for: site, in: db)

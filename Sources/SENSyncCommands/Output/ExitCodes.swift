@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GRDB
 import SENSync
 
 /// The exit codes `sensync` documents (see the README).
@@ -19,6 +20,7 @@ public enum SENSyncExit: Int32, CaseIterable, Sendable {
     case fork = 12
     case io = 13
     case conflictsOpen = 14
+    case keys = 15
     case usage = 64
 
     public var meaning: String {
@@ -38,6 +40,7 @@ public enum SENSyncExit: Int32, CaseIterable, Sendable {
         case .fork: "a site's history disagrees with this store's; nothing was applied"
         case .io: "a file could not be read or written"
         case .conflictsOpen: "`conflicts list --fail-if-any` found open conflicts"
+        case .keys: "this site's key file is missing, readable by others, or does not open the bundle"
         case .usage: "the command line is wrong (see --help)"
         }
     }
@@ -87,12 +90,30 @@ struct ErrorReport: Encodable {
                 case .notABundle, .damaged: .bundleDamaged
                 case .unsupportedVersion: .unsupportedVersion
                 case .notAddressedToThisSite: .notAddressed
+                case .unknownSender: .unknownSender
+                case .badSignature: .badSignature
+                case .cannotDecrypt: .keys
                 case .missingPrerequisites: .missingPrerequisites
                 case .clockAhead: .clockAhead
                 case .fork: .fork
                 case .io: .io
                 }
             self.init(exit: exit, code: e.code.rawValue, message: e.message, hint: e.hint)
+        case let e as SecurityError:
+            let exit: SENSyncExit =
+                switch e.code {
+                case .keyFileMissing, .keyFileExposed, .keyFileInvalid, .cannotDecrypt: .keys
+                case .identityInvalid, .notTheLA, .unknownRecipient: .invalidInput
+                case .directoryInvalid, .badSignature: .badSignature
+                case .unknownSender: .unknownSender
+                }
+            self.init(exit: exit, code: e.code.rawValue, message: e.message, hint: e.hint)
+        case let e as DatabaseError:
+            // SQLite's own message names tables and constraints, never values.
+            self.init(
+                exit: .unexpected, code: "database",
+                message: "The store reported an error (SQLite \(e.resultCode.rawValue): \(e.message ?? "no message")).",
+                hint: "Nothing was changed. Run `sensync audit verify`, and report this with the command you ran.")
         case let e as CocoaError:
             self.init(exit: .io, code: "io", message: "A file could not be read or written (\(e.code.rawValue)).", hint: "Check the path and permissions.")
         default:

@@ -22,19 +22,30 @@ struct HeaderJSON: Encodable {
         var lastHash: String
     }
 
+    struct Section: Encodable {
+        var recipients: [String]
+        var payloadBytes: UInt64
+        var plainBytes: UInt64
+        var payloadSHA256: String
+        var changes: UInt64
+        var skipped: UInt64
+        var history: UInt64
+        var tableCounts: [String: UInt64]
+        var origins: [Origin]
+    }
+
     var format: String
     var schemaVersion: UInt16
     var bundleID: String
     var createdAt: String
     var sender: SiteJSON
     var recipients: [String]
-    var payloadEncoding: String
-    var payloadBytes: UInt64
-    var plainBytes: UInt64
-    var payloadSHA256: String
+    var directoryVersion: UInt64
+    var carriesDirectory: Bool
+    var signed: Bool
+    var encryption: String
     var changes: UInt64
-    var tableCounts: [String: UInt64]
-    var origins: [Origin]
+    var sections: [Section]
     var versionVector: [String: UInt64]
 
     init(_ h: BundleHeader) {
@@ -44,14 +55,21 @@ struct HeaderJSON: Encodable {
         createdAt = HLC(milliseconds: h.createdAt, counter: 0).description
         sender = SiteJSON(h.sender)
         recipients = h.recipients.map(\.description)
-        payloadEncoding = h.payloadEncoding == .zlib ? "zlib" : "zlib-sealed"
-        payloadBytes = h.payloadLength
-        plainBytes = h.plainLength
-        payloadSHA256 = h.payloadSHA256.hex
+        directoryVersion = h.directoryVersion
+        carriesDirectory = !h.directory.isEmpty
+        signed = true
+        encryption = "HPKE X25519-HKDF-SHA256 / ChaCha20-Poly1305, one sealed section per recipient"
         changes = h.changeCount
-        tableCounts = h.tableCounts
-        origins = h.origins.map {
-            Origin(site: $0.site.description, firstSeq: $0.firstSeq, lastSeq: $0.lastSeq, count: $0.count, previousHash: $0.previousHash.hex, lastHash: $0.lastHash.hex)
+        sections = h.sections.map { s in
+            Section(
+                recipients: s.recipients.map(\.recipient.description), payloadBytes: s.payloadLength, plainBytes: s.plainLength,
+                payloadSHA256: s.payloadSHA256.hex, changes: s.changeCount, skipped: s.skippedCount, history: s.historyCount,
+                tableCounts: s.tableCounts,
+                origins: s.origins.map {
+                    Origin(
+                        site: $0.site.description, firstSeq: $0.firstSeq, lastSeq: $0.lastSeq, count: $0.count,
+                        previousHash: $0.previousHash.hex, lastHash: $0.lastHash.hex)
+                })
         }
         versionVector = jsonVector(h.versionVector)
     }
@@ -85,8 +103,9 @@ extension SENSyncCommand.BundleCommand {
             if output.json {
                 try Terminal.printJSON(BundleCreated(file: out, bytes: summary.fileSize, header: HeaderJSON(summary.header)))
             } else {
+                let skipped = summary.header.sections.reduce(0) { $0 + $1.skippedCount }
                 Terminal.print(
-                    "Wrote \(out): \(summary.header.changeCount) change(s) from \(summary.header.origins.count) site(s), \(Terminal.bytes(summary.fileSize)), for \(sites.map(\.name).joined(separator: ", ")).")
+                    "Wrote \(out): \(summary.header.changeCount) change(s)\(skipped > 0 ? " (\(skipped) out of scope, skipped)" : ""), \(Terminal.bytes(summary.fileSize)), signed and sealed for \(sites.map(\.name).joined(separator: ", ")).")
             }
         }
 
@@ -187,7 +206,8 @@ extension SENSyncCommand.BundleCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show a bundle's header and counts without touching any store.",
             discussion: """
-                The header holds no personal data: site ids and names, sequence numbers, hashes and counts.
+                The header holds no personal data: site ids and names, sequence numbers, hashes and counts. The payload is
+                sealed to each recipient and is not read.
 
                 Example:
                   sensync bundle inspect oakfield-to-la.bundle --json
@@ -211,8 +231,9 @@ extension SENSyncCommand.BundleCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check a bundle completely without applying it.",
             discussion: """
-                Without --store: format, header and payload checksums, and every site's hash chain. With --store, also
-                whether it is addressed to this site, whether its prerequisites are present, forks and the clock guard.
+                Without --store: format, header checksum and every section's payload checksum (no keys needed). With
+                --store, also the sender (it must be in the area directory), its signature, that the bundle is addressed to
+                this site, and — opening this site's section — every hash chain, prerequisites, forks and the clock guard.
 
                 Example:
                   sensync bundle verify oakfield-to-la.bundle --store northshire-la.sensync
@@ -242,27 +263,26 @@ extension SENSyncCommand.BundleCommand {
             } else if report.checkedAgainstStore {
                 Terminal.print("\(file): valid. \(report.newChanges) new change(s), \(report.duplicates) already held; it can be applied.")
             } else {
-                Terminal.print("\(file): valid. \(report.header.changeCount) change(s); checksums and hash chains verify.")
+                Terminal.print("\(file): intact. Header and payload checksums verify; use --store to check the signature and contents.")
             }
         }
     }
 }
 
 private func printHeader(_ h: BundleHeader) {
-    Terminal.print("SENSync bundle, format \(h.formatMajor).\(h.formatMinor), record schema \(h.schemaVersion)")
+    Terminal.print("SENSync bundle, format \(h.formatMajor).\(h.formatMinor), record schema \(h.schemaVersion); signed by its sender")
     Terminal.print("Bundle id:   \(h.bundleID)")
     Terminal.print("Created:     \(HLC(milliseconds: h.createdAt, counter: 0))")
     Terminal.print("Sender:      \(h.sender.name) (\(h.sender.kind.label), \(h.sender.id))")
-    Terminal.print("Recipients:  \(h.recipients.map(\.description).joined(separator: ", "))")
-    Terminal.print("Payload:     \(h.payloadLength) bytes (\(h.plainLength) uncompressed), \(h.payloadEncoding == .zlib ? "zlib" : "zlib, sealed")")
-    Terminal.print("SHA-256:     \(h.payloadSHA256)")
-    Terminal.print("Changes:     \(h.changeCount)")
-    if !h.tableCounts.isEmpty {
-        Terminal.print("Records:     " + h.tableCounts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
-    }
-    if !h.origins.isEmpty {
-        Terminal.print("Changes by site:")
-        for o in h.origins { Terminal.print("  \(o.site)  \(o.firstSeq)–\(o.lastSeq)  (\(o.count))") }
+    Terminal.print("Directory:   version \(h.directoryVersion)\(h.directory.isEmpty ? "" : ", carried in this bundle")")
+    for (i, s) in h.sections.enumerated() {
+        Terminal.print("Section \(i + 1), sealed to \(s.recipients.map(\.recipient.description).joined(separator: ", "))")
+        Terminal.print("  payload \(s.payloadLength) bytes (\(s.plainLength) once opened), SHA-256 \(s.payloadSHA256)")
+        Terminal.print("  \(s.changeCount) change(s), \(s.historyCount) history change(s), \(s.skippedCount) out of scope (skipped)")
+        if !s.tableCounts.isEmpty {
+            Terminal.print("  records: " + s.tableCounts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+        }
+        for o in s.origins { Terminal.print("  \(o.site)  \(o.firstSeq)–\(o.lastSeq)  (\(o.count))") }
     }
     Terminal.print("Sender holds (version vector):")
     for e in h.versionVector.entries { Terminal.print("  \(e.site)  \(e.seq)") }

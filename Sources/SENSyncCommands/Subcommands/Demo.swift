@@ -53,31 +53,33 @@ private struct DemoRun {
         try Data("made by sensync demo\n".utf8).write(to: folder.appendingPathComponent(marker))
     }
 
-    func makeSite(_ name: String, _ kind: SiteKind, file: String, senco: String, urn: String? = nil) throws -> Site {
+    func makeSite(_ name: String, _ kind: SiteKind, file: String, senco: String, urn: String? = nil, la: Site? = nil) throws -> Site {
         let store = try Store.create(
             at: folder.appendingPathComponent(file).path,
-            identity: SiteIdentity(id: .v7(), name: name, kind: kind, urn: urn, laCode: "999"))
+            identity: SiteIdentity(id: .v7(), name: name, kind: kind, urn: urn, laCode: "999"), la: la?.store.publicIdentity)
         return Site(store: store, file: file, senco: senco)
     }
 
-    func connect(_ a: Site, _ b: Site) throws {
-        try a.store.addPeer(b.store.identity)
-        try b.store.addPeer(a.store.identity)
+    static func slug(_ s: String) -> String {
+        s.lowercased().replacingOccurrences(of: "'", with: "").replacingOccurrences(of: " ", with: "-")
     }
 
     /// Makes a bundle from `from` to `to`, applies it at `to`, and prints one line.
     @discardableResult
     func exchange(_ from: Site, _ to: Site, label: String = "", counter: inout Int) throws -> ImportReport {
         counter += 1
-        let slug = { (s: String) in s.lowercased().replacingOccurrences(of: "'", with: "").replacingOccurrences(of: " ", with: "-") }
-        let file = folder.appendingPathComponent("bundles/\(String(format: "%02d", counter))-\(slug(from.name))-to-\(slug(to.name)).bundle")
+        let file = folder.appendingPathComponent(
+            "bundles/\(String(format: "%02d", counter))-\(Self.slug(from.name))-to-\(Self.slug(to.name)).bundle")
         let summary = try from.store.makeBundle(to: [to.store.identity.id], at: file)
         let report = try to.store.apply(bundleAt: file)
-        var line = "  \(from.name) → \(to.name)\(label)".padding(toLength: 58, withPad: " ", startingAt: 0)
-        line += "bundles/\(file.lastPathComponent)  \(summary.header.changeCount) changes, \(Terminal.bytes(summary.fileSize))"
+        var line = "  \(from.name) → \(to.name)\(label)"
+        line += String(repeating: " ", count: max(1, 58 - line.count))
+        line += "\(summary.header.changeCount) changes, \(Terminal.bytes(summary.fileSize))"
         line += "; applied \(report.applied) new"
         if report.duplicates > 0 { line += ", \(report.duplicates) already held" }
+        if report.skipped > 0 { line += ", \(report.skipped) out of scope" }
         if report.conflictsOpened > 0 { line += ", \(report.conflictsOpened) conflict opened" }
+        if report.pupilsForgotten > 0 { line += ", \(report.pupilsForgotten) pupil(s) who left removed" }
         Terminal.print(line)
         return report
     }
@@ -88,27 +90,23 @@ private struct DemoRun {
         Terminal.print("SENSync demo: a synthetic area in \(folder.path)")
         Terminal.print("Every name and UPN below is invented.")
         Terminal.print()
-        Terminal.print("1. Sites, one store each")
+        Terminal.print("1. Sites, one store and one key file each; the LA signs the area directory")
         let la = try makeSite("Northshire Council", .la, file: "northshire-la.sensync", senco: "R Okoye (LA SEN officer)")
-        let trust = try makeSite("Riverside Learning Trust", .trust, file: "riverside-trust.sensync", senco: "D Marsh (trust admin)")
-        let riverside = try makeSite("Riverside Academy", .academy, file: "riverside-academy.sensync", senco: "A Khan (SENCO)", urn: "900001")
-        let hillview = try makeSite("Hillview Academy", .academy, file: "hillview-academy.sensync", senco: "B Lewis (SENCO)", urn: "900002")
-        let oakfield = try makeSite("Oakfield Primary", .maintainedSchool, file: "oakfield-primary.sensync", senco: "C Evans (SENCO)", urn: "900003")
-        let stAnnes = try makeSite("St Anne's Primary", .maintainedSchool, file: "st-annes-primary.sensync", senco: "E Novak (SENCO)", urn: "900004")
+        let trust = try makeSite("Riverside Learning Trust", .trust, file: "riverside-trust.sensync", senco: "D Marsh (trust admin)", la: la)
+        let riverside = try makeSite("Riverside Academy", .academy, file: "riverside-academy.sensync", senco: "A Khan (SENCO)", urn: "900001", la: la)
+        let hillview = try makeSite("Hillview Academy", .academy, file: "hillview-academy.sensync", senco: "B Lewis (SENCO)", urn: "900002", la: la)
+        let oakfield = try makeSite("Oakfield Primary", .maintainedSchool, file: "oakfield-primary.sensync", senco: "C Evans (SENCO)", urn: "900003", la: la)
+        let stAnnes = try makeSite("St Anne's Primary", .maintainedSchool, file: "st-annes-primary.sensync", senco: "E Novak (SENCO)", urn: "900004", la: la)
         let schools = [riverside, hillview, oakfield, stAnnes]
-        for site in [la, trust] + schools {
-            Terminal.print("  \(site.name.padding(toLength: 26, withPad: " ", startingAt: 0)) \(site.store.identity.kind.label.padding(toLength: 18, withPad: " ", startingAt: 0)) \(site.file)")
+        let all = [la, trust] + schools
+        try la.store.addToDirectory(trust.store.publicIdentity)
+        for academy in [riverside, hillview] { try la.store.addToDirectory(academy.store.publicIdentity, trust: trust.store.identity.id) }
+        for school in [oakfield, stAnnes] { try la.store.addToDirectory(school.store.publicIdentity) }
+        for site in all {
+            Terminal.print(
+                "  \(site.name.padding(toLength: 26, withPad: " ", startingAt: 0)) \(site.store.identity.kind.label.padding(toLength: 18, withPad: " ", startingAt: 0)) fingerprint \(site.store.publicIdentity.fingerprint.prefix(24))…")
         }
-        try connect(riverside, trust)
-        try connect(hillview, trust)
-        try connect(trust, la)
-        try connect(oakfield, la)
-        try connect(stAnnes, la)
-        for site in [la, trust] + schools {
-            for other in [la, trust] + schools where other.store.identity.id != site.store.identity.id {
-                try site.store.addKnownSite(other.store.identity)
-            }
-        }
+        Terminal.print("  Schools and the trust pinned the LA's identity; the LA listed every site (academies with their trust).")
 
         Terminal.print()
         Terminal.print("2. Each SENCO records offline")
@@ -120,48 +118,98 @@ private struct DemoRun {
         }
 
         Terminal.print()
-        Terminal.print("3. Bundle files travel: academies → trust → LA, maintained schools → LA")
+        Terminal.print("3. Signed, encrypted bundle files travel: academies → trust → LA, maintained schools → LA, and back")
         var n = 0
+        try exchange(la, trust, label: " (directory)", counter: &n)
+        try exchange(trust, riverside, label: " (directory)", counter: &n)
+        try exchange(trust, hillview, label: " (directory)", counter: &n)
         try exchange(riverside, trust, counter: &n)
         try exchange(hillview, trust, counter: &n)
         try exchange(trust, la, label: " (relay)", counter: &n)
         try exchange(oakfield, la, counter: &n)
         try exchange(stAnnes, la, counter: &n)
-        Terminal.print("  …and back, so every site knows what the others hold:")
         try exchange(la, trust, counter: &n)
-        try exchange(trust, riverside, counter: &n)
-        try exchange(trust, hillview, counter: &n)
         try exchange(la, oakfield, counter: &n)
         try exchange(la, stAnnes, counter: &n)
+        try exchange(trust, riverside, counter: &n)
+        try exchange(trust, hillview, counter: &n)
+        try exchange(riverside, trust, counter: &n)
+        try exchange(hillview, trust, counter: &n)
+        Terminal.print("  Who sees whom (pupils held):")
+        for site in all {
+            Terminal.print("    \(site.name.padding(toLength: 26, withPad: " ", startingAt: 0)) \(try site.store.pupils().count)")
+        }
 
         Terminal.print()
-        Terminal.print("4. A concurrent edit, made offline at two sites")
-        let planPupil = try riverside.store.pupils().first { !((try? riverside.store.plans(of: $0.id.description).isEmpty) ?? true) }!
-        let plan = try riverside.store.plans(of: planPupil.id.description)[0]
-        let schoolDate = today.adding(days: 14).description
-        let laDate = today.adding(days: 21).description
-        try riverside.store.recordReview(
-            plan: plan.id.description,
-            NewReview(heldOn: today.description, summary: "Reviewed with parents; continue.", decision: .continue, nextReviewDate: schoolDate),
-            author: riverside.senco)
-        try la.store.reschedulePlanReview(plan: plan.id.description, date: laDate, author: la.senco)
-        Terminal.print("  \(riverside.senco) at \(riverside.name) records a review and sets the next review to \(schoolDate);")
-        Terminal.print("  \(la.senco) at \(la.name), not having seen it, sets the same plan's review to \(laDate).")
-        try exchange(riverside, trust, counter: &n)
-        try exchange(trust, la, label: " (relay)", counter: &n)
+        Terminal.print("4. A refused bundle")
+        let misdirected = folder.appendingPathComponent("bundles/oakfield-primary-for-the-la-only.bundle")
+        try oakfield.store.makeBundle(to: [la.store.identity.id], at: misdirected)
+        do {
+            try stAnnes.store.apply(bundleAt: misdirected)
+            Terminal.print("  (unexpectedly applied)")
+        } catch let error as BundleError {
+            Terminal.print("  St Anne's Primary tries a bundle Oakfield Primary made for the LA: refused.")
+            Terminal.print("    \(error.message)")
+        }
+        var tampered = try Data(contentsOf: misdirected)
+        tampered[tampered.count / 2] ^= 0x01
+        let tamperedURL = folder.appendingPathComponent("bundles/oakfield-primary-tampered.bundle")
+        try tampered.write(to: tamperedURL)
+        do {
+            try la.store.apply(bundleAt: tamperedURL)
+        } catch let error as BundleError {
+            Terminal.print("  The LA is given a copy with one bit changed: refused.")
+            Terminal.print("    \(error.message)")
+        }
+
+        Terminal.print()
+        Terminal.print("5. A pupil moves school: the LA transfers them from Riverside Academy to Oakfield Primary")
+        let mover = try riverside.store.pupils().max { a, b in
+            let score = { (p: PupilRecord) in
+                ((try? riverside.store.notes(of: p.id.description).count) ?? 0) + 2 * ((try? riverside.store.plans(of: p.id.description).count) ?? 0)
+            }
+            return score(a) < score(b)
+        }!
+        let moverID = mover.id.description
+        let notesBefore = try riverside.store.notes(of: moverID).count
+        try la.store.transferPupil(moverID, to: oakfield.store.identity.id, on: today.description, author: la.senco)
+        try exchange(la, oakfield, label: " (with the pupil's history)", counter: &n)
+        Terminal.print(
+            "  Oakfield Primary now holds \(try oakfield.store.notes(of: moverID).count) of the pupil's \(notesBefore) notes and \(try oakfield.store.plans(of: moverID).count) plan(s): the full SEN history, not just codes.")
+        try oakfield.store.addNote(pupil: moverID, text: "Settling in; buddy assigned for the first fortnight.", area: .semh, author: oakfield.senco)
+        try exchange(oakfield, la, counter: &n)
         try exchange(la, trust, counter: &n)
         try exchange(trust, riverside, counter: &n)
+        try exchange(riverside, trust, counter: &n)
+        try exchange(trust, riverside, counter: &n)
+        let stillAtRiverside = try riverside.store.pupils().contains { $0.id == mover.id }
+        Terminal.print("  Riverside Academy received nothing new about the pupil and \(stillAtRiverside ? "still holds" : "no longer holds") their records.")
+
+        Terminal.print()
+        Terminal.print("6. A concurrent edit, made offline at two sites")
+        let planPupil = try hillview.store.pupils().first { !((try? hillview.store.plans(of: $0.id.description).isEmpty) ?? true) }!
+        let plan = try hillview.store.plans(of: planPupil.id.description)[0]
+        let schoolDate = today.adding(days: 14).description
+        let laDate = today.adding(days: 21).description
+        try hillview.store.recordReview(
+            plan: plan.id.description,
+            NewReview(heldOn: today.description, summary: "Reviewed with parents; continue.", decision: .continue, nextReviewDate: schoolDate),
+            author: hillview.senco)
+        try la.store.reschedulePlanReview(plan: plan.id.description, date: laDate, author: la.senco)
+        Terminal.print("  \(hillview.senco) at \(hillview.name) records a review and sets the next review to \(schoolDate);")
+        Terminal.print("  \(la.senco) at \(la.name), not having seen it, sets the same plan's review to \(laDate).")
+        try exchange(hillview, trust, counter: &n)
+        try exchange(trust, la, label: " (relay)", counter: &n)
+        try exchange(la, trust, counter: &n)
         try exchange(trust, hillview, counter: &n)
-        try exchange(la, oakfield, counter: &n)
-        try exchange(la, stAnnes, counter: &n)
         Terminal.print()
         Terminal.print("  Open conflict at \(la.name) (both values kept; option 1 is shown until someone resolves it):")
         for c in try la.store.conflicts() { printConflict(c, indent: 4) }
-        let same = try riverside.store.conflicts().count == la.store.conflicts().count
-        Terminal.print("  \(riverside.name) holds the same open conflict: \(same ? "yes" : "no")")
+        let same = try hillview.store.conflicts().count == la.store.conflicts().count
+        Terminal.print("  \(hillview.name) holds the same open conflict: \(same ? "yes" : "no")")
 
         Terminal.print()
-        Terminal.print("5. Area view at \(la.name)")
+        Terminal.print("7. Area view at \(la.name)")
         let summary = try la.store.areaSummary(today: today)
         Terminal.table(
             ["SCHOOL", "PUPILS", "EHC PLAN (E)", "SEN SUPPORT (K)", "NO SEN (N)"],
@@ -169,26 +217,29 @@ private struct DemoRun {
         Terminal.print()
         Terminal.print("  Top needs (primary / any rank):")
         for row in summary.needs.prefix(5) {
-            Terminal.print("    \(row.need.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0)) \(row.need.label.padding(toLength: 44, withPad: " ", startingAt: 0)) \(row.primary) / \(row.any)")
+            Terminal.print(
+                "    \(row.need.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0)) \(row.need.label.padding(toLength: 44, withPad: " ", startingAt: 0)) \(row.primary) / \(row.any)")
         }
         Terminal.print("  Active plans: \(summary.activePlans), reviews overdue: \(summary.overdueReviews), open conflicts: \(summary.openConflicts)")
 
         Terminal.print()
-        Terminal.print("6. Digests: one hash of each site's replicated state")
-        var digests: [String] = []
-        for site in [la, trust] + schools {
-            let digest = try site.store.digest().hex
-            digests.append(digest)
-            Terminal.print("  \(site.name.padding(toLength: 26, withPad: " ", startingAt: 0)) \(digest)")
+        Terminal.print("8. Digests: one hash of each site's replicated state")
+        for site in all {
+            Terminal.print("  \(site.name.padding(toLength: 26, withPad: " ", startingAt: 0)) \(try site.store.digest().hex)")
         }
-        Terminal.print(
-            Set(digests).count == 1
-                ? "  All six sites hold the same changes, so all six digests are equal."
-                : "  Digests differ: some site has not received every change yet.")
-        for site in [la, trust] + schools { try site.store.checkpoint() }
+        Terminal.print("  Each site holds only the pupils it may see, so digests differ between sites with different views.")
+        let copy = folder.appendingPathComponent("hillview-academy-replica.sensync")
+        try hillview.store.checkpoint()
+        try FileManager.default.copyItem(atPath: folder.appendingPathComponent(hillview.file).path, toPath: copy.path)
+        let replica = try Store.open(at: copy.path)
+        let equal = try replica.digest() == hillview.store.digest()
+        try? FileManager.default.removeItem(at: copy)
+        Terminal.print("  A second copy of Hillview Academy's store, holding the same changes, has \(equal ? "the same" : "a DIFFERENT") digest.")
+        for site in all { try site.store.checkpoint() }
         Terminal.print()
         Terminal.print("Explore: sensync status --store \(folder.appendingPathComponent(la.file).path)")
-        Terminal.print("         sensync conflicts list --store \(folder.appendingPathComponent(la.file).path)")
-        Terminal.print("         sensync bundle inspect \(folder.appendingPathComponent("bundles").path)/03-*.bundle")
+        Terminal.print("         sensync history \(moverID) --store \(folder.appendingPathComponent(oakfield.file).path)")
+        Terminal.print("         sensync bundle inspect \(folder.appendingPathComponent("bundles").path)/06-*.bundle")
+        Terminal.print("         sensync audit verify --store \(folder.appendingPathComponent(la.file).path)")
     }
 }

@@ -9,10 +9,14 @@ extension SENSyncCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create a store for this site.",
             discussion: """
-                Makes a new store file with a new, stable site id. Each school, academy, trust and LA has one store.
+                Makes a new store file with a new, stable site id, and this site's signing (Ed25519) and encryption
+                (X25519) keys in a key file beside it (`<store>.keys`, readable by its owner only). Each school, academy,
+                trust and LA has one store. Schools and trusts pin their LA's identity (confirm its fingerprint first).
 
                 Example:
-                  sensync init --store oakfield.sensync --name "Oakfield Primary" --kind maintained-school --urn 100001 --la-code 999
+                  sensync init --store northshire-la.sensync --name "Northshire Council" --kind la --la-code 999
+                  sensync init --store oakfield.sensync --name "Oakfield Primary" --kind maintained-school --urn 100001 \\
+                    --la-code 999 --la-identity northshire-la.identity
                 """)
 
         @OptionGroup var storeOptions: StoreOptions
@@ -20,9 +24,16 @@ extension SENSyncCommand {
         @Option(help: "maintained-school, academy, trust or la.") var kind: SiteKind
         @Option(help: "The school's six-digit URN.") var urn: String?
         @Option(name: .customLong("la-code"), help: "The three-digit DfE LA number.") var laCode: String?
+        @Option(name: .customLong("la-identity"), help: "The LA's identity file, to pin (schools and trusts).") var laIdentity: String?
         @Option(name: .customLong("clock-guard-hours"), help: "Refuse changes stamped this far ahead of this machine's clock.")
         var clockGuardHours: Int = 24
         @OptionGroup var output: OutputOptions
+
+        struct Created: Encodable {
+            var site: SiteJSON
+            var fingerprint: String
+            var la: SiteJSON?
+        }
 
         func validate() throws {
             guard (1...24 * 30).contains(clockGuardHours) else {
@@ -32,13 +43,28 @@ extension SENSyncCommand {
 
         func run() throws {
             let identity = SiteIdentity(id: .v7(), name: name, kind: kind, urn: urn, laCode: laCode)
-            let store = try Store.create(at: try storeOptions.path, identity: identity, clockGuardSeconds: clockGuardHours * 3600)
+            var la: PublicIdentity?
+            if let laIdentity {
+                guard let data = FileManager.default.contents(atPath: laIdentity) else {
+                    throw CommandFailure(code: .notFound, message: "The LA identity file cannot be read.", hint: "Check --la-identity.")
+                }
+                la = try PublicIdentity(fileContents: data)
+            }
+            let store = try Store.create(at: try storeOptions.path, identity: identity, la: la, clockGuardSeconds: clockGuardHours * 3600)
             if output.json {
-                try Terminal.printJSON(["site": SiteJSON(store.identity)])
+                try Terminal.printJSON(
+                    Created(site: SiteJSON(store.identity), fingerprint: store.publicIdentity.fingerprint, la: la.map { SiteJSON($0.site) }))
             } else {
                 Terminal.print("Created store for \(store.identity.name) (\(store.identity.kind.label)).")
-                Terminal.print("Site id: \(store.identity.id)")
-                Terminal.print("Share the site id with the sites you exchange bundles with (`sensync peer add`).")
+                Terminal.print("Site id:     \(store.identity.id)")
+                Terminal.print("Fingerprint: \(store.publicIdentity.fingerprint)")
+                Terminal.print("Keys:        \(KeyFile.path(forStore: try storeOptions.path)) (keep it private and backed up securely)")
+                if let la {
+                    Terminal.print("Pinned LA:   \(la.site.name), fingerprint \(la.fingerprint) — confirm it with the LA.")
+                }
+                if kind != .la {
+                    Terminal.print("Next: `sensync identity export` and send the file to your LA to be added to the area directory.")
+                }
             }
         }
     }

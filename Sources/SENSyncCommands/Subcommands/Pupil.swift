@@ -6,7 +6,7 @@ extension SENSyncCommand {
     struct Pupil: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Add, change and look up pupils.",
-            subcommands: [Add.self, Update.self, Show.self, List.self])
+            subcommands: [Add.self, Update.self, Show.self, List.self, Transfer.self, Erase.self])
     }
 }
 

@@ -1,0 +1,138 @@
+import Foundation
+import GRDB
+
+extension Store {
+    // MARK: The pinned LA
+
+    /// The LA whose signed directory this site accepts (the LA itself, at an LA).
+    public func pinnedLA() throws -> PublicIdentity? {
+        if identity.kind == .la { return publicIdentity }
+        return try writer.read { db in try Self.pinnedLA(in: db) }
+    }
+
+    static func pinnedLA(in db: Database) throws -> PublicIdentity? {
+        guard let data = try Data.fetchOne(db, sql: "SELECT la_identity FROM site_identity") else { return nil }
+        var r = BinaryReader(Array(data))
+        return try? PublicIdentity.decode(from: &r)
+    }
+
+    static func savePinnedLA(_ la: PublicIdentity, in db: Database) throws {
+        var w = BinaryWriter()
+        la.encode(into: &w)
+        try db.execute(
+            sql: "UPDATE site_identity SET la_site_id = ?, la_identity = ?", arguments: [la.site.id.description, Data(w.bytes)])
+        try db.execute(
+            sql: """
+                INSERT INTO site (site_id, name, kind, is_peer) VALUES (?, ?, ?, 0)
+                ON CONFLICT (site_id) DO UPDATE SET name = excluded.name, kind = excluded.kind
+                """, arguments: [la.site.id.description, la.site.name, la.site.kind.rawValue])
+    }
+
+    /// Pins the LA's identity (confirm its fingerprint with the LA first). A site pins one LA,
+    /// once.
+    public func pinLA(_ la: PublicIdentity) throws {
+        guard identity.kind != .la else {
+            throw StoreError(.invalidInput, "An LA does not pin another LA's identity.")
+        }
+        guard la.site.kind == .la else {
+            throw StoreError(.invalidInput, "That identity is not an LA's.", hint: "Use the identity file your LA exported.")
+        }
+        try writer.write { db in
+            if let pinned = try Self.pinnedLA(in: db) {
+                guard pinned == la else {
+                    throw StoreError(.invalidInput, "This site has already pinned a different LA identity.", hint: "A site belongs to one LA; make a new store to move.")
+                }
+                return
+            }
+            try Self.savePinnedLA(la, in: db)
+        }
+    }
+
+    // MARK: The directory
+
+    /// The newest directory this site holds.
+    public func directory() throws -> AreaDirectory? {
+        try writer.read { db in try Self.directory(in: db) }
+    }
+
+    static func directory(in db: Database) throws -> AreaDirectory? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT encoded FROM directory"),
+            let la = try pinnedLAOrSelf(in: db)
+        else { return nil }
+        return try? AreaDirectory.decode(Array(row[0] as Data), verifiedBy: la.keys, la: la.site.id)
+    }
+
+    static func pinnedLAOrSelf(in db: Database) throws -> PublicIdentity? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT site_id, name, kind, urn, la_code, signing_key, agreement_key FROM site_identity")
+        else { return nil }
+        if (row[2] as String) == SiteKind.la.rawValue, let id = SiteID(row[0] as String) {
+            return PublicIdentity(
+                site: SiteIdentity(id: id, name: row[1], kind: .la, urn: row[3], laCode: row[4]),
+                keys: PublicKeys(signing: Array(row[5] as Data), agreement: Array(row[6] as Data)))
+        }
+        return try pinnedLA(in: db)
+    }
+
+    /// Stores `directory` (already verified) and records its sites' names and kinds.
+    static func saveDirectory(_ directory: AreaDirectory, in db: Database) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO directory (singleton, version, encoded) VALUES (1, ?, ?)
+                ON CONFLICT (singleton) DO UPDATE SET version = excluded.version, encoded = excluded.encoded
+                """, arguments: [Int64(directory.version), Data(directory.encoded())])
+        for entry in directory.entries {
+            try db.execute(
+                sql: """
+                    INSERT INTO site (site_id, name, kind) VALUES (?, ?, ?)
+                    ON CONFLICT (site_id) DO UPDATE SET name = excluded.name, kind = excluded.kind
+                    """, arguments: [entry.site.id.description, entry.site.name, entry.site.kind.rawValue])
+        }
+    }
+
+    /// Adds (or updates) a site in the LA's directory, signing a new version. LA only.
+    ///
+    /// - Parameter trust: For an academy, the trust it belongs to (which must already be listed).
+    @discardableResult
+    public func addToDirectory(_ site: PublicIdentity, trust: SiteID? = nil) throws -> AreaDirectory {
+        guard identity.kind == .la else {
+            throw StoreError(.invalidInput, "Only the LA keeps the area directory.", hint: "Send your identity file to your LA.")
+        }
+        guard site.site.kind != .la || site.site.id == identity.id else {
+            throw StoreError(.invalidInput, "The directory lists one LA: this one.")
+        }
+        let keys = try keys()
+        return try writer.write { db in
+            guard let current = try Self.directory(in: db) else { throw StoreError(.database, "The LA's directory is missing.") }
+            if let trust {
+                guard site.site.kind == .academy else {
+                    throw StoreError(.invalidInput, "Only an academy belongs to a trust.", hint: "Leave out --trust.")
+                }
+                guard current.entry(trust)?.site.kind == .trust else {
+                    throw StoreError(.invalidInput, "The trust is not in the directory.", hint: "Add the trust first.")
+                }
+            }
+            let next = try current.adding(DirectoryEntry(identity: site, trust: trust), keys: keys, now: now())
+            try Self.saveDirectory(next, in: db)
+            return next
+        }
+    }
+
+    /// Removes a site from the LA's directory, signing a new version. LA only.
+    @discardableResult
+    public func removeFromDirectory(_ site: SiteID) throws -> AreaDirectory {
+        guard identity.kind == .la else {
+            throw StoreError(.invalidInput, "Only the LA keeps the area directory.")
+        }
+        guard site != identity.id else { throw StoreError(.invalidInput, "The LA cannot remove itself.") }
+        let keys = try keys()
+        return try writer.write { db in
+            guard let current = try Self.directory(in: db) else { throw StoreError(.database, "The LA's directory is missing.") }
+            guard current.entry(site) != nil else {
+                throw StoreError(.notFound, "That site is not in the directory.", hint: "See `sensync directory list`.")
+            }
+            let next = try current.removing(site, keys: keys, now: now())
+            try Self.saveDirectory(next, in: db)
+            return next
+        }
+    }
+}

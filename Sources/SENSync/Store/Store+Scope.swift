@@ -1,0 +1,175 @@
+import Foundation
+import GRDB
+
+extension Store {
+    var today: CalendarDate { CalendarDate.today(Date(timeIntervalSince1970: Double(now()) / 1000)) }
+
+    /// The site this one relies on to keep a pupil's history once it stops seeing them: an
+    /// academy's trust, otherwise the LA.
+    func upstream(in tx: inout StoreTransaction) throws -> SiteID? {
+        if identity.kind == .academy, let trust = try tx.directory()?.entry(identity.id)?.trust { return trust }
+        return try Self.pinnedLA(in: tx.db)?.site.id
+    }
+
+    /// Removes the records of pupils this site no longer sees (a pupil who moved school, or
+    /// content a stale sender passed on), once its upstream has acknowledged everything this site
+    /// held about them. Returns how many were forgotten.
+    func forgetPupilsNoLongerInScope(_ tx: inout StoreTransaction) throws -> Int {
+        guard identity.kind != .la, tx.enforcesScope, let upstream = try upstream(in: &tx) else { return 0 }
+        let view = try ScopeView.load(tx.db, me: identity, directory: try tx.directory(), today: today)
+        let ack = try Self.acknowledged(by: upstream, in: tx.db)
+        var forgotten = 0
+        for scope in try String.fetchAll(tx.db, sql: "SELECT DISTINCT scope FROM scope_clock ORDER BY scope") {
+            guard let pupil = RecordID(scope), !view.forgotten.contains(pupil), !view.erased.contains(pupil),
+                !view.isEntitled(identity, to: pupil)
+            else { continue }
+            let held = try tx.scopeClock(of: pupil)
+            guard held.allSatisfy({ ack[$0.key] >= $0.value }) else { continue }
+            // A trust passes the news of a leaver on to its academy: keep the pupil until the
+            // academy has acknowledged the change that ended its enrolment.
+            if identity.kind == .trust {
+                var waiting = false
+                for ending in view.endings[pupil] ?? [] where view.directory?.entry(ending.school)?.trust == identity.id {
+                    if try Self.acknowledged(by: ending.school, in: tx.db)[ending.change.site] < ending.change.seq { waiting = true }
+                }
+                if waiting { continue }
+            }
+            try tx.purge(pupil)
+            try tx.db.execute(
+                sql: "INSERT OR REPLACE INTO forgotten_pupil (pupil_id, forgotten_at) VALUES (?, ?)",
+                arguments: [scope, HLC(milliseconds: now(), counter: 0).description])
+            forgotten += 1
+        }
+        return forgotten
+    }
+
+    /// Refuses a local write about a pupil this site may not see, unless the change itself
+    /// enrols the pupil here.
+    func requireEntitled(to pupil: RecordID, ops: [RecordOp], in tx: inout StoreTransaction) throws {
+        guard tx.enforcesScope, identity.kind != .la else { return }
+        let view = try ScopeView.load(tx.db, me: identity, directory: try tx.directory(), today: today)
+        if view.isEntitled(identity, to: pupil) { return }
+        let directory = try tx.directory()
+        let enrolsHere = ops.contains { op in
+            op.table == RecordSchema.enrolment.name
+                && op.writes.contains { write in
+                    guard write.field == "school_id", let school = write.value.text.flatMap(SiteID.init) else { return false }
+                    return school == identity.id || (identity.kind == .trust && directory?.entry(school)?.trust == identity.id)
+                }
+        }
+        guard enrolsHere else {
+            throw StoreError(
+                .invalidInput, "This site no longer has, or never had, that pupil on roll, so it cannot change their records.",
+                hint: "The pupil's current school or the LA can.")
+        }
+    }
+
+    // MARK: Transfers
+
+    /// Moves a pupil to another school from `date`: ends their current enrolment and enrols them
+    /// at `school`. Run by the LA or by the school the pupil is leaving. The new school receives
+    /// the pupil's complete history in its next bundle; the old school stops receiving anything
+    /// about them.
+    @discardableResult
+    public func transferPupil(_ reference: String, to school: SiteID, on date: String, author: String) throws -> WriteReceipt {
+        let pupil = try pupilID(for: reference)
+        let day = try Check.date(date, "transfer date")
+        var transferOps: [RecordOp] = []
+        return try write(author: author, scope: pupil, ops: []) { tx in
+            _ = try Self.requireLive(RecordKey(table: "pupil", scope: pupil, id: pupil), noun: "pupil", in: &tx)
+            let directory = try tx.directory()
+            guard let target = (school == identity.id ? identity : directory?.entry(school)?.site), target.kind.isSchool else {
+                throw StoreError(.unknownSite, "The destination is not a school in the area directory.", hint: "See `sensync directory list`.")
+            }
+            let view = try ScopeView.load(tx.db, me: identity, directory: directory, today: today)
+            guard identity.kind == .la || (identity.kind.isSchool && view.isEntitled(identity, to: pupil)) else {
+                throw StoreError(.invalidInput, "Only the LA or the pupil's current school can transfer them.", hint: "Ask the LA.")
+            }
+            let current = try Row.fetchAll(
+                tx.db,
+                sql: "SELECT id, school_id FROM enrolment WHERE pupil_id = ? AND deleted = 0 AND (leaving_date IS NULL OR leaving_date > ?)",
+                arguments: [pupil.description, day])
+            guard !current.contains(where: { ($0[1] as String?) == school.description }) else {
+                throw StoreError(.invalidInput, "The pupil is already enrolled at that school.")
+            }
+            for row in current {
+                transferOps.append(
+                    RecordOp(table: "enrolment", id: RecordID(row[0] as String)!, writes: [FieldWrite("leaving_date", .text(day))]))
+            }
+            transferOps.append(
+                RecordOp(
+                    table: "enrolment", id: .v7(milliseconds: now()),
+                    writes: [FieldWrite("school_id", .text(school.description)), FieldWrite("entry_date", .text(day))]))
+        } opsAfterCheck: {
+            transferOps
+        }
+    }
+
+    // MARK: Erasure and retention
+
+    /// Erases a pupil everywhere: a replicated change that makes every store that receives it
+    /// delete the pupil's personal content, including from its change log, keeping only the
+    /// erasure record (pupil id, reason, date, site) and what convergence needs.
+    ///
+    /// - Parameter reason: Why (for example "retention: DOB + 31 years"). Do not put personal
+    ///   data in it: it is kept as proof.
+    @discardableResult
+    public func erasePupil(_ reference: String, reason: String, author: String) throws -> WriteReceipt {
+        let pupil = try pupilID(for: reference)
+        let why = try Check.text(reason, "erasure reason", max: 200)
+        return try write(
+            author: author, scope: pupil,
+            ops: [
+                RecordOp(
+                    table: RecordSchema.erasure.name, id: pupil,
+                    writes: [
+                        FieldWrite("reason", .text(why)), FieldWrite("erased_on", .text(today.description)),
+                        FieldWrite("erased_by", .text(identity.name)),
+                    ])
+            ]
+        ) { tx in
+            let view = try ScopeView.load(tx.db, me: identity, directory: try tx.directory(), today: today)
+            guard identity.kind == .la || (identity.kind.isSchool && view.isEntitled(identity, to: pupil)) else {
+                throw StoreError(.invalidInput, "Only the LA or the pupil's school can erase their records.", hint: "Ask the LA.")
+            }
+        }
+    }
+
+    /// Pupils whose SEN file has reached the end of its retention period (date of birth plus
+    /// `years`) and that this site may erase.
+    public func retentionDue(years: Int) throws -> [RecordID] {
+        return try writer.read { db in
+            let view = try ScopeView.load(db, me: identity, directory: try Self.directory(in: db), today: today)
+            return try Row.fetchAll(db, sql: "SELECT id, date_of_birth FROM pupil WHERE deleted = 0").compactMap { row in
+                guard let id = RecordID(row[0] as String), let dob = (row[1] as String?).flatMap(CalendarDate.init) else { return nil }
+                let due = CalendarDate(year: dob.year + years, month: dob.month, day: min(dob.day, CalendarDate.daysIn(month: dob.month, year: dob.year + years)))
+                guard due <= today, !view.erased.contains(id) else { return nil }
+                guard identity.kind == .la || view.isEntitled(identity, to: id) else { return nil }
+                return id
+            }
+        }
+    }
+
+    /// The retention period this site applies, in years after the date of birth (default 31).
+    public func retentionYears() throws -> Int {
+        try writer.read { db in try Int.fetchOne(db, sql: "SELECT retention_years FROM site_identity") ?? 31 }
+    }
+
+    /// Sets the retention period (years after the date of birth).
+    public func setRetentionYears(_ years: Int) throws {
+        guard (1...120).contains(years) else { throw StoreError(.invalidInput, "Retention must be between 1 and 120 years.") }
+        try writer.write { db in try db.execute(sql: "UPDATE site_identity SET retention_years = ?", arguments: [years]) }
+    }
+
+    /// Erases every pupil whose retention period has ended. Returns the pupils erased.
+    @discardableResult
+    public func runRetention(author: String, years: Int? = nil) throws -> [RecordID] {
+        let period = try years ?? retentionYears()
+        var erased: [RecordID] = []
+        for pupil in try retentionDue(years: period) {
+            try erasePupil(pupil.description, reason: "retention: SEN file kept to date of birth + \(period) years", author: author)
+            erased.append(pupil)
+        }
+        return erased
+    }
+}

@@ -1,0 +1,157 @@
+import Foundation
+import GRDB
+
+/// Scope, entitlement and erasure inside a write transaction.
+extension StoreTransaction {
+    /// Records that the change at `dot` is about `scope`.
+    mutating func indexScope(_ scope: RecordID, of dot: Dot) throws {
+        let statement = try db.cachedStatement(sql: "INSERT OR IGNORE INTO scope_change (scope, site_ord, seq) VALUES (?, ?, ?)")
+        try statement.execute(arguments: [scope.description, try sites.ordinal(for: dot.site, in: db), Int64(dot.seq)])
+    }
+
+    func isErased(_ pupil: RecordID) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM erasure WHERE pupil_id = ?)", arguments: [pupil.description]) ?? false
+    }
+
+    /// The identity of a site as this store knows it: itself, its pinned LA, or the directory.
+    mutating func knownIdentity(of site: SiteID) throws -> SiteIdentity? {
+        if let cached = identities[site] { return cached }
+        var found: SiteIdentity?
+        if let row = try Row.fetchOne(db, sql: "SELECT site_id, name, kind, urn, la_code FROM site_identity"),
+            (row[0] as String) == site.description, let kind = SiteKind(rawValue: row[2])
+        {
+            found = SiteIdentity(id: site, name: row[1], kind: kind, urn: row[3], laCode: row[4])
+        } else if let la = try Store.pinnedLA(in: db), la.site.id == site {
+            found = la.site
+        } else if let entry = try directory()?.entry(site) {
+            found = entry.site
+        }
+        identities[site] = found
+        return found
+    }
+
+    mutating func directory() throws -> AreaDirectory? {
+        if let directoryCache { return directoryCache }
+        directoryCache = try Store.directory(in: db)
+        return directoryCache
+    }
+
+    // MARK: ReplicaBackend policy
+
+    mutating func policyRejection(for change: Change) throws -> String? {
+        if try isErased(change.scope), !change.ops.allSatisfy({ $0.table == RecordSchema.erasure.name }) {
+            return "is about a pupil whose records were erased"
+        }
+        guard enforcesScope else { return nil }
+        guard let origin = try knownIdentity(of: change.site) else {
+            return "comes from a site that is not in this site's directory"
+        }
+        if origin.kind == .la { return nil }
+        var schools: Set<SiteID> = []
+        let rows = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT h.school_id, s.site_id, h.seq FROM enrolment_history h JOIN site s ON s.ord = h.site_ord
+                WHERE h.pupil_id = ?
+                """, arguments: [change.scope.description])
+        for row in rows {
+            guard let school = SiteID(row[0] as String), let site = SiteID(row[1] as String) else { continue }
+            if change.hasSeen(Dot(site: site, seq: UInt64(row[2] as Int64))) { schools.insert(school) }
+        }
+        for op in change.ops where op.table == RecordSchema.enrolment.name {
+            for write in op.writes where write.field == "school_id" {
+                if let school = write.value.text.flatMap(SiteID.init) { schools.insert(school) }
+            }
+        }
+        guard ScopePolicy.couldHaveBeenEntitled(origin, schoolsSeen: schools, directory: try directory()) else {
+            return "comes from a site that was never entitled to this pupil"
+        }
+        return nil
+    }
+
+    mutating func didMerge(_ change: Change) throws {
+        for op in change.ops {
+            if op.table == RecordSchema.enrolment.name {
+                for write in op.writes where write.field == "school_id" {
+                    guard let school = write.value.text.flatMap(SiteID.init) else { continue }
+                    try db.execute(
+                        sql: "INSERT OR IGNORE INTO enrolment_history (pupil_id, school_id, site_ord, seq) VALUES (?, ?, ?, ?)",
+                        arguments: [change.scope.description, school.description, try sites.ordinal(for: change.site, in: db), Int64(change.seq)])
+                }
+            }
+            if op.table == RecordSchema.erasure.name, op.id == change.scope {
+                pendingErasures.insert(change.scope)
+            }
+        }
+    }
+
+    // MARK: Purging a pupil's content
+
+    /// Removes a pupil's personal content from this store: every record row and, in the change
+    /// log, every body about them (kept as redacted entries, so chains and causality still hold).
+    /// The erasure record and the changes that wrote it are kept as proof.
+    mutating func purge(_ pupil: RecordID) throws {
+        try flushLog()
+        let scope = pupil.description
+        for table in RecordSchema.tables where table.name != RecordSchema.erasure.name {
+            try db.execute(sql: "DELETE FROM \(table.name) WHERE pupil_id = ?", arguments: [scope])
+        }
+        try db.execute(sql: "DELETE FROM generic_record WHERE pupil_id = ?", arguments: [scope])
+        try db.execute(sql: "DELETE FROM conflict WHERE pupil_id = ? AND table_name != ?", arguments: [scope, RecordSchema.erasure.name])
+        var bySite: [Int64: [UInt64]] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT site_ord, seq FROM scope_change WHERE scope = ?", arguments: [scope]) {
+            bySite[row[0], default: []].append(UInt64(row[1] as Int64))
+        }
+        for (ord, seqs) in bySite {
+            let wanted = Set(seqs)
+            let site = try sites.site(ord)
+            // Chain rows holding any of these changes.
+            for row in try Row.fetchAll(
+                db, sql: "SELECT first_seq, last_seq, changes FROM change_log WHERE site_ord = ? AND is_skip = 0 AND last_seq >= ? AND first_seq <= ?",
+                arguments: [ord, Int64(seqs.min()!), Int64(seqs.max()!)])
+            {
+                let first = UInt64(row[0] as Int64)
+                var reader = BinaryReader(Array(row[2] as Data))
+                var out = BinaryWriter(reservingCapacity: (row[2] as Data).count)
+                var seq = first
+                var changed = false
+                while !reader.isAtEnd {
+                    let body: [UInt8]
+                    do { body = try reader.readBytesWithLength() } catch {
+                        throw StoreError(.database, "The change log is damaged (\(error.reason)).", hint: "Run `sensync audit verify`.")
+                    }
+                    var entry = EncodedChange(site: site, seq: seq, body: body)
+                    if wanted.contains(seq), let redacted = Self.redactedUnlessErasure(entry, scope: pupil) {
+                        entry = redacted
+                        changed = true
+                    }
+                    out.writeBytesWithLength(entry.body)
+                    seq += 1
+                }
+                if changed {
+                    try db.execute(
+                        sql: "UPDATE change_log SET changes = ? WHERE site_ord = ? AND first_seq = ?",
+                        arguments: [Data(out.bytes), ord, Int64(first)])
+                }
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT seq, body FROM loose_change WHERE site_ord = ?", arguments: [ord]) {
+                let seq = UInt64(row[0] as Int64)
+                guard wanted.contains(seq) else { continue }
+                let entry = EncodedChange(site: site, seq: seq, body: Array(row[1] as Data))
+                if let redacted = Self.redactedUnlessErasure(entry, scope: pupil) {
+                    try db.execute(
+                        sql: "UPDATE loose_change SET body = ? WHERE site_ord = ? AND seq = ?",
+                        arguments: [Data(redacted.body), ord, Int64(seq)])
+                }
+            }
+        }
+    }
+
+    /// The redacted form of a stored change, or `nil` if it must be kept (already redacted, or
+    /// it only writes the erasure record).
+    static func redactedUnlessErasure(_ change: EncodedChange, scope: RecordID) -> EncodedChange? {
+        guard !change.isRedacted, let decoded = try? change.decoded() else { return nil }
+        if decoded.ops.allSatisfy({ $0.table == RecordSchema.erasure.name }) { return nil }
+        return change.redacted(scope: scope, hlc: decoded.hlc)
+    }
+}

@@ -1,0 +1,237 @@
+import ArgumentParser
+import Foundation
+import SENSync
+
+extension SENSyncCommand {
+    struct Identity: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "This site's public identity: id, name, kind and public keys.",
+            subcommands: [Export.self, Show.self])
+    }
+}
+
+extension SENSyncCommand.Identity {
+    struct Export: ParsableCommand, JSONOutputting {
+        static let configuration = CommandConfiguration(
+            abstract: "Write this site's public identity to a file, and print its fingerprint.",
+            discussion: """
+                Send the file to your LA (or, at the LA, to every site in the area). Read the fingerprint to the other
+                side by phone or in person: they must see the same one before trusting the file. The file holds only
+                public keys; the private keys stay in the key file beside the store.
+
+                Example:
+                  sensync identity export --store oakfield.sensync --out oakfield.identity
+                """)
+
+        @OptionGroup var storeOptions: StoreOptions
+        @Option(help: "The identity file to write.") var out: String
+        @OptionGroup var output: OutputOptions
+
+        struct Exported: Encodable {
+            var site: SiteJSON
+            var fingerprint: String
+            var file: String
+        }
+
+        func run() throws {
+            let store = try storeOptions.open()
+            let identity = store.publicIdentity
+            try identity.fileContents().write(to: URL(fileURLWithPath: out))
+            if output.json {
+                try Terminal.printJSON(Exported(site: SiteJSON(identity.site), fingerprint: identity.fingerprint, file: out))
+            } else {
+                Terminal.print("Wrote \(out) for \(identity.site.name) (\(identity.site.kind.label)).")
+                Terminal.print("Fingerprint: \(identity.fingerprint)")
+                Terminal.print("Confirm this fingerprint with the receiving site by phone or in person.")
+            }
+        }
+    }
+
+    struct Show: ParsableCommand, JSONOutputting {
+        static let configuration = CommandConfiguration(
+            abstract: "Show this site's identity, fingerprint and pinned LA.",
+            discussion: """
+                Example:
+                  sensync identity show --store oakfield.sensync
+                """)
+
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var output: OutputOptions
+
+        struct JSON: Encodable {
+            var site: SiteJSON
+            var fingerprint: String
+            var la: SiteJSON?
+            var laFingerprint: String?
+            var directoryVersion: UInt64?
+        }
+
+        func run() throws {
+            let store = try storeOptions.open()
+            let la = try store.pinnedLA()
+            let directory = try store.directory()
+            if output.json {
+                try Terminal.printJSON(
+                    JSON(
+                        site: SiteJSON(store.identity), fingerprint: store.publicIdentity.fingerprint, la: la.map { SiteJSON($0.site) },
+                        laFingerprint: la?.fingerprint, directoryVersion: directory?.version))
+                return
+            }
+            Terminal.print("\(store.identity.name) (\(store.identity.kind.label))  \(store.identity.id)")
+            Terminal.print("Fingerprint: \(store.publicIdentity.fingerprint)")
+            if let la, la.site.id != store.identity.id {
+                Terminal.print("Pinned LA:   \(la.site.name)  \(la.fingerprint)")
+            } else if la == nil {
+                Terminal.print("Pinned LA:   none yet (`sensync directory pin LA-IDENTITY-FILE`)")
+            }
+            Terminal.print("Directory:   \(directory.map { "version \($0.version), \($0.entries.count) site(s)" } ?? "not received yet")")
+        }
+    }
+}
+
+extension SENSyncCommand {
+    struct Directory: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The LA's signed directory of the sites in its area.",
+            subcommands: [Add.self, Remove.self, List.self, Pin.self])
+    }
+}
+
+extension SENSyncCommand.Directory {
+    struct Add: ParsableCommand, JSONOutputting {
+        static let configuration = CommandConfiguration(
+            abstract: "Add a site's identity file to the area directory (LA only).",
+            discussion: """
+                Confirm the fingerprint printed here with the site first. For an academy, give its trust (already listed).
+                The new directory, signed by the LA, travels to every site in the LA's next bundles.
+
+                Example:
+                  sensync directory add riverside-academy.identity --trust "Riverside Learning Trust" --store northshire-la.sensync
+                """)
+
+        @OptionGroup var storeOptions: StoreOptions
+        @Argument(help: "The site's identity file.") var file: String
+        @Option(help: "For an academy: its trust (site id or name).") var trust: String?
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let store = try storeOptions.open()
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw CommandFailure(code: .notFound, message: "The identity file cannot be read.", hint: "Check the path.")
+            }
+            let identity = try PublicIdentity(fileContents: data)
+            let trustID = try trust.map { try store.resolveSite($0).id }
+            let directory = try store.addToDirectory(identity, trust: trustID)
+            if output.json {
+                try Terminal.printJSON(["site": SiteJSON(identity.site)])
+            } else {
+                Terminal.print("Added \(identity.site.name) (\(identity.site.kind.label)) to the directory, now version \(directory.version).")
+                Terminal.print("Fingerprint: \(identity.fingerprint) — confirm it with the site.")
+            }
+        }
+    }
+
+    struct Remove: ParsableCommand, JSONOutputting {
+        static let configuration = CommandConfiguration(
+            abstract: "Remove a site from the area directory (LA only); its bundles are refused from then on.",
+            discussion: """
+                Example:
+                  sensync directory remove "Old Academy" --store northshire-la.sensync
+                """)
+
+        @OptionGroup var storeOptions: StoreOptions
+        @Argument(help: "Site id or name.") var site: String
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let store = try storeOptions.open()
+            let target = try store.resolveSite(site)
+            let directory = try store.removeFromDirectory(target.id)
+            if output.json {
+                try Terminal.printJSON(["removed": SiteJSON(target)])
+            } else {
+                Terminal.print("Removed \(target.name) from the directory, now version \(directory.version).")
+            }
+        }
+    }
+
+    struct List: ParsableCommand, JSONOutputting {
+        static let configuration = CommandConfiguration(
+            abstract: "List the sites in the area directory this site holds.",
+            discussion: """
+                Example:
+                  sensync directory list --store oakfield.sensync
+                """)
+
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var output: OutputOptions
+
+        struct Entry: Encodable {
+            var site: SiteJSON
+            var trust: String?
+            var fingerprint: String
+        }
+
+        struct Listing: Encodable {
+            var version: UInt64
+            var sites: [Entry]
+        }
+
+        func run() throws {
+            let store = try storeOptions.open()
+            guard let directory = try store.directory() else {
+                throw CommandFailure(
+                    code: .notFound, message: "This site has not received the area directory yet.",
+                    hint: "It arrives with the first bundle from your LA or trust.")
+            }
+            if output.json {
+                try Terminal.printJSON(
+                    Listing(
+                        version: directory.version,
+                        sites: directory.entries.map {
+                            Entry(site: SiteJSON($0.site), trust: $0.trust?.description, fingerprint: $0.identity.fingerprint)
+                        }))
+                return
+            }
+            Terminal.print("Area directory version \(directory.version), signed by the LA")
+            Terminal.table(
+                ["SITE", "KIND", "TRUST", "SITE ID", "FINGERPRINT"],
+                directory.entries.map { e in
+                    [
+                        e.site.name, e.site.kind.rawValue, e.trust.flatMap { directory.entry($0)?.site.name } ?? "", e.site.id.description,
+                        e.identity.fingerprint,
+                    ]
+                })
+        }
+    }
+
+    struct Pin: ParsableCommand, JSONOutputting {
+        static let configuration = CommandConfiguration(
+            abstract: "Pin the LA's identity: this site will accept only directories the LA signed.",
+            discussion: """
+                Confirm the printed fingerprint with the LA by phone or in person first. Can also be done at set-up with
+                `sensync init --la-identity FILE`.
+
+                Example:
+                  sensync directory pin northshire-la.identity --store oakfield.sensync
+                """)
+
+        @OptionGroup var storeOptions: StoreOptions
+        @Argument(help: "The LA's identity file.") var file: String
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let store = try storeOptions.open()
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw CommandFailure(code: .notFound, message: "The identity file cannot be read.", hint: "Check the path.")
+            }
+            let la = try PublicIdentity(fileContents: data)
+            try store.pinLA(la)
+            if output.json {
+                try Terminal.printJSON(["la": SiteJSON(la.site)])
+            } else {
+                Terminal.print("Pinned \(la.site.name) as this site's LA. Fingerprint: \(la.fingerprint)")
+            }
+        }
+    }
+}

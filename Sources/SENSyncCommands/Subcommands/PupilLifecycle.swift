@@ -1,0 +1,230 @@
+import ArgumentParser
+import Foundation
+import SENSync
+
+extension SENSyncCommand.Pupil {
+    struct Transfer: ParsableCommand, JSONOutputting {
+        static let configuration = CommandConfiguration(
+            abstract: "Move a pupil to another school (run by the LA or the school the pupil leaves).",
+            discussion: """
+                Ends the pupil's current enrolment and enrols them at SCHOOL from DATE. The new school receives the
+                pupil's complete SEN history — notes, plans, reviews — in its next bundle from the LA (or directly from the
+                old school); the old school stops receiving anything about the pupil and removes its copy once the LA holds
+                everything it had.
+
+                Example:
+                  sensync pupil transfer H801200001001 --to "Oakfield Primary" --date 2026-01-05 --store northshire-la.sensync --author "LA SEN officer"
+                """)
+
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var authorOptions: AuthorOptions
+        @Argument(help: "UPN or record id.") var pupil: String
+        @Option(help: "The school the pupil moves to (site id or name).") var to: String
+        @Option(help: "The day the move takes effect, YYYY-MM-DD.") var date: String
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let store = try storeOptions.open()
+            let school = try store.resolveSite(to)
+            try store.transferPupil(pupil, to: school.id, on: date, author: try authorOptions.name)
+            if output.json {
+                try Terminal.printJSON(["transferred": ["to": school.id.description, "date": date]])
+            } else {
+                Terminal.print("Transferred the pupil to \(school.name) from \(date). Their history travels in your next bundles.")
+            }
+        }
+    }
+
+    struct Erase: ParsableCommand, JSONOutputting {
+        static let configuration = CommandConfiguration(
+            abstract: "Erase a pupil's personal content everywhere (run by the LA or the pupil's school).",
+            discussion: """
+                The erasure replicates: every store that receives it deletes the pupil's records and the content of every
+                change about them, keeping only the pupil id, the reason, the date and the site — proof that the erasure
+                happened — and what sync needs to stay consistent. It cannot be undone. Do not put personal data in
+                --reason.
+
+                Example:
+                  sensync pupil erase 0193a1b2-7c4d-7e8f-9a0b-1c2d3e4f5a6b --reason "duplicate record" --store northshire-la.sensync --author "LA DPO"
+                """)
+
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var authorOptions: AuthorOptions
+        @Argument(help: "UPN or record id.") var pupil: String
+        @Option(help: "Why (kept as proof; no personal data).") var reason: String
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let store = try storeOptions.open()
+            let id = try store.pupilID(for: pupil)
+            try store.erasePupil(id.description, reason: reason, author: try authorOptions.name)
+            if output.json {
+                try Terminal.printJSON(["erased": id.description])
+            } else {
+                Terminal.print("Erased pupil \(id). The erasure reaches every other store with your next bundles.")
+            }
+        }
+    }
+}
+
+extension SENSyncCommand {
+    struct Retention: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Apply the retention policy (SEN files: date of birth + 31 years).",
+            subcommands: [Run.self])
+    }
+
+    struct Audit: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check the store's tamper-evident history.",
+            subcommands: [Verify.self])
+    }
+
+    struct History: ParsableCommand, JSONOutputting {
+        static let configuration = CommandConfiguration(
+            abstract: "Show who did what to a pupil's records, from which site, and when.",
+            discussion: """
+                Example:
+                  sensync history H801200001001 --store northshire-la.sensync
+                """)
+
+        @OptionGroup var storeOptions: StoreOptions
+        @Argument(help: "UPN or record id.") var pupil: String
+        @OptionGroup var output: OutputOptions
+
+        struct Entry: Encodable {
+            var site: String
+            var siteName: String?
+            var seq: UInt64
+            var author: String?
+            var at: String?
+            var erased: Bool
+            var rejected: String?
+            var writes: [[String: String]]
+        }
+
+        func run() throws {
+            let store = try storeOptions.open()
+            let entries = try store.history(of: pupil)
+            if output.json {
+                try Terminal.printJSON(
+                    [
+                        "history": entries.map { e in
+                            Entry(
+                                site: e.dot.site.description, siteName: e.siteName, seq: e.dot.seq, author: e.author, at: e.hlc?.description,
+                                erased: e.isRedacted, rejected: e.rejection,
+                                writes: e.writes.flatMap { w in
+                                    w.fields.map { ["table": w.table, "record": w.record.description, "field": $0.field, "value": $0.value.display] }
+                                })
+                        }
+                    ])
+                return
+            }
+            for e in entries {
+                let who = "\(e.author ?? "?") at \(e.siteName ?? e.dot.site.description)"
+                Terminal.print("\(e.hlc?.description ?? "?")  \(who)  (change \(e.dot.seq))\(e.rejection.map { "  REJECTED: \($0)" } ?? "")")
+                if e.isRedacted {
+                    Terminal.print("    content erased or no longer held here")
+                }
+                for w in e.writes {
+                    let fields = w.fields.map { "\($0.field)=\($0.value.display.prefix(40))" }.joined(separator: ", ")
+                    Terminal.print("    \(w.table) \(w.record): \(fields)")
+                }
+            }
+            Terminal.print("\(entries.count) change(s).")
+        }
+    }
+}
+
+extension SENSyncCommand.Retention {
+    struct Run: ParsableCommand, JSONOutputting {
+        static let configuration = CommandConfiguration(
+            abstract: "Erase every pupil whose SEN file has passed its retention period.",
+            discussion: """
+                The period is date of birth + 31 years unless --years is given (and saved with --save). Each erasure
+                replicates like `pupil erase`. Use --dry-run to list what is due.
+
+                Example:
+                  sensync retention run --store northshire-la.sensync --author "LA DPO" --dry-run
+                """)
+
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var authorOptions: AuthorOptions
+        @Option(help: "Years after the date of birth.") var years: Int?
+        @Flag(help: "Keep --years as this store's policy.") var save = false
+        @Flag(name: .customLong("dry-run"), help: "List pupils due; erase nothing.") var dryRun = false
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let store = try storeOptions.open()
+            if save, let years { try store.setRetentionYears(years) }
+            let period = try years ?? store.retentionYears()
+            let due = try store.retentionDue(years: period)
+            var erased: [RecordID] = []
+            if !dryRun { erased = try store.runRetention(author: try authorOptions.name, years: period) }
+            if output.json {
+                try Terminal.printJSON(["years": "\(period)", "due": "\(due.count)", "erased": "\(erased.count)"])
+            } else if dryRun {
+                Terminal.print("\(due.count) pupil(s) past date of birth + \(period) years:")
+                for id in due { Terminal.print("  \(id)") }
+            } else {
+                Terminal.print("Erased \(erased.count) pupil(s) past date of birth + \(period) years.")
+            }
+        }
+    }
+}
+
+extension SENSyncCommand.Audit {
+    struct Verify: ParsableCommand, JSONOutputting {
+        static let configuration = CommandConfiguration(
+            abstract: "Check every site's hash chain in this store for gaps, forks and altered changes.",
+            discussion: """
+                Exits 0 when every chain is whole, 1 with a list of problems otherwise.
+
+                Example:
+                  sensync audit verify --store northshire-la.sensync
+                """)
+
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var output: OutputOptions
+
+        struct JSON: Encodable {
+            struct Chain: Encodable {
+                var site: String
+                var name: String?
+                var length: UInt64
+                var withContent: Int
+                var redacted: Int
+                var outOfScope: UInt64
+            }
+            var clean: Bool
+            var chains: [Chain]
+            var historyChanges: Int
+            var problems: [String]
+        }
+
+        func run() throws {
+            let store = try storeOptions.open()
+            let report = try store.auditVerify()
+            if output.json {
+                try Terminal.printJSON(
+                    JSON(
+                        clean: report.isClean,
+                        chains: report.chains.map {
+                            .init(site: $0.site.description, name: $0.name, length: $0.length, withContent: $0.withContent, redacted: $0.redacted, outOfScope: $0.outOfScope)
+                        }, historyChanges: report.historyChanges, problems: report.problems.map(\.description)))
+            } else {
+                Terminal.table(
+                    ["SITE", "CHANGES", "HELD", "ERASED/LEFT", "OUT OF SCOPE"],
+                    report.chains.map { [$0.name ?? $0.site.description, String($0.length), String($0.withContent), String($0.redacted), String($0.outOfScope)] })
+                Terminal.print("History changes held outside chain order: \(report.historyChanges)")
+                if report.isClean {
+                    Terminal.print("Every chain is whole: no gaps, forks or altered changes.")
+                } else {
+                    for p in report.problems { Terminal.note("problem: \(p)") }
+                }
+            }
+            if !report.isClean { throw ExitCode(SENSyncExit.unexpected.rawValue) }
+        }
+    }
+}
