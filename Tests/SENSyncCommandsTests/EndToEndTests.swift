@@ -83,12 +83,10 @@ import Testing
 
     @Test func bundlesTravelBetweenStoresAsFiles() throws {
         try withCLI { cli in
-            let oakID = try initStore(cli, "oak.sensync", name: "Oakfield Primary", kind: "maintained-school")
-            let laID = try initStore(cli, "la.sensync", name: "Northshire", kind: "la")
-            let oak = ["--store", cli.path("oak.sensync")]
-            let la = ["--store", cli.path("la.sensync")]
-            #expect(try cli.run(["peer", "add", "--id", laID, "--name", "Northshire", "--kind", "la"] + oak).status == 0)
-            #expect(try cli.run(["peer", "add", "--id", oakID, "--name", "Oakfield Primary", "--kind", "maintained-school"] + la).status == 0)
+            var area = try CLIArea.make(cli)
+            let oakID = try area.add("oak", kind: "maintained-school")
+            let oak = area.store("oak")
+            let la = area.store("la")
             for i in 1...3 {
                 let r = try cli.run(["pupil", "add", "--upn", upn(i), "--forename", "P\(i)", "--surname", "S", "--dob", "2015-05-05", "--author", "SENCO"] + oak)
                 #expect(r.status == 0, "\(r.stderr)")
@@ -101,8 +99,10 @@ import Testing
             #expect(header["changes"] as? Int == 3)
             #expect((header["sender"] as? [String: Any])?["id"] as? String == oakID)
             #expect(!r.stdout.contains("P1"))
+            let raw = try Data(contentsOf: URL(fileURLWithPath: cli.path("oak-1.bundle")))
+            #expect(raw.range(of: Data("P1".utf8)) == nil && raw.range(of: Data(upn(1).utf8)) == nil, "personal data in the clear")
             r = try cli.run(["bundle", "verify", cli.path("oak-1.bundle")] + la)
-            #expect(r.status == 0)
+            #expect(r.status == 0, "\(r.stderr)")
             #expect(r.stdout.contains("3 new change(s)"))
             r = try cli.run(["bundle", "apply", cli.path("oak-1.bundle")] + la)
             #expect(r.status == 0, "\(r.stderr)")
@@ -110,81 +110,113 @@ import Testing
             r = try cli.run(["bundle", "apply", cli.path("oak-1.bundle")] + la)
             #expect(r.status == 0)
             #expect(r.stdout.contains("already applied"))
-            let d1 = try cli.run(["digest"] + oak).stdout
-            let d2 = try cli.run(["digest"] + la).stdout
-            #expect(d1 == d2 && d1.count == 65)
+            let d1 = try area.digest("oak")
+            #expect(d1 == (try area.digest("la")) && d1.count == 65)
             r = try cli.run(["status", "--json"] + oak)
             let status = try #require(r.json as? [String: Any])
             let site = try #require(status["site"] as? [String: Any])
-            #expect(site["id"] as? String == oakID && site["name"] as? String == "Oakfield Primary" && site["kind"] as? String == "maintained-school")
-            let peers = try #require(status["peers"] as? [[String: Any]])
-            #expect(peers.first?["lacks"] as? Int == 3)
-            // The LA answers; its bundle acknowledges the three changes.
-            r = try cli.run(["bundle", "create", "--to", oakID, "--out", cli.path("la-1.bundle")] + la)
-            #expect(r.status == 0, "\(r.stderr)")
-            r = try cli.run(["bundle", "apply", cli.path("la-1.bundle")] + oak)
+            #expect(site["id"] as? String == oakID && site["name"] as? String == "oak" && site["kind"] as? String == "maintained-school")
+            // The LA answers; its bundle brings the directory and acknowledges the three changes.
+            r = try area.send("la", "oak")
             #expect(r.status == 0, "\(r.stderr)")
             r = try cli.run(["status", "--json"] + oak)
-            #expect(((r.json as? [String: Any])?["peers"] as? [[String: Any]])?.first?["lacks"] as? Int == 0)
+            let peers = try #require((r.json as? [String: Any])?["peers"] as? [[String: Any]])
+            #expect(peers.first { ($0["site"] as? [String: Any])?["name"] as? String == "Northshire" }?["lacks"] as? Int == 0)
+            #expect(try cli.run(["directory", "list"] + oak).stdout.contains("Northshire"))
         }
     }
 
     @Test func refusedBundlesLeaveTheStoreUnchangedWithTheirOwnExitCodes() throws {
         try withCLI { cli in
-            let oakID = try initStore(cli, "oak.sensync", name: "Oakfield", kind: "maintained-school")
-            let laID = try initStore(cli, "la.sensync", name: "LA", kind: "la")
-            _ = try initStore(cli, "other.sensync", name: "Other", kind: "academy")
-            let oak = ["--store", cli.path("oak.sensync")]
-            let la = ["--store", cli.path("la.sensync")]
-            #expect(try cli.run(["peer", "add", "--id", laID, "--name", "LA", "--kind", "la"] + oak).status == 0)
-            #expect(try cli.run(["peer", "add", "--id", oakID, "--name", "Oakfield", "--kind", "maintained-school"] + la).status == 0)
+            var area = try CLIArea.make(cli)
+            try area.add("oak", kind: "maintained-school")
+            try area.add("elm", kind: "academy")
+            let oak = area.store("oak")
+            let la = area.store("la")
+            #expect(try area.send("la", "elm").status == 0)  // elm gets the directory: it knows oak
             #expect(try cli.run(["pupil", "add", "--upn", upn(1), "--forename", "A", "--surname", "B", "--dob", "2015-05-05", "--author", "S"] + oak).status == 0)
-            #expect(try cli.run(["bundle", "create", "--to", "LA", "--out", cli.path("b1.bundle")] + oak).status == 0)
-            let before = try cli.run(["digest"] + la).stdout
+            #expect(try cli.run(["bundle", "create", "--to", "Northshire", "--out", cli.path("b1.bundle")] + oak).status == 0)
+            let before = try area.digest("la")
             let bytes = try Data(contentsOf: URL(fileURLWithPath: cli.path("b1.bundle")))
-            try bytes.prefix(bytes.count - 7).write(to: URL(fileURLWithPath: cli.path("cut.bundle")))
-            var r = try cli.run(["bundle", "apply", cli.path("cut.bundle")] + la)
+            func attempt(_ data: Data, _ name: String, at store: [String]? = nil) throws -> CLI.Result {
+                try data.write(to: URL(fileURLWithPath: cli.path(name)))
+                return try cli.run(["bundle", "apply", cli.path(name)] + (store ?? la))
+            }
+            var r = try attempt(bytes.prefix(bytes.count - 7), "cut.bundle")
             #expect(r.status == 5)
             #expect(r.stderr.contains("damaged or incomplete"))
-            var flipped = bytes
-            flipped[flipped.count / 2] ^= 0x10
-            try flipped.write(to: URL(fileURLWithPath: cli.path("flip.bundle")))
-            r = try cli.run(["bundle", "apply", cli.path("flip.bundle")] + la)
-            #expect(r.status == 5)
-            r = try cli.run(["bundle", "verify", cli.path("flip.bundle")])
-            #expect(r.status == 5)
-            r = try cli.run(["bundle", "apply", cli.path("b1.bundle"), "--store", cli.path("other.sensync")])
+            for position in [30, bytes.count / 2, bytes.count - 3] {
+                var flipped = bytes
+                flipped[position] ^= 0x10
+                r = try attempt(flipped, "flip.bundle")
+                #expect([5, 8].contains(r.status), "flip at \(position): \(r.status) \(r.stderr)")
+            }
+            // The signature is the 64 bytes just before the (single) payload.
+            let inspected = try #require(try cli.run(["bundle", "inspect", cli.path("b1.bundle"), "--json"]).json as? [String: Any])
+            let sections = try #require(inspected["sections"] as? [[String: Any]])
+            let payloadBytes = try #require(sections.first?["payloadBytes"] as? Int)
+            var unsigned = bytes
+            unsigned[bytes.count - payloadBytes - 64 + 5] ^= 0xFF
+            r = try attempt(unsigned, "badsig.bundle")
+            #expect(r.status == 8)
+            #expect(r.stderr.contains("signature"))
+            r = try cli.run(["bundle", "apply", cli.path("b1.bundle")] + area.store("elm"))
             #expect(r.status == 6)
             #expect(r.stderr.contains("addressed to other sites"))
-            try Data("hello".utf8).write(to: URL(fileURLWithPath: cli.path("text.bundle")))
-            r = try cli.run(["bundle", "apply", cli.path("text.bundle")] + la)
+            r = try attempt(Data("hello".utf8), "text.bundle")
             #expect(r.status == 5)
             #expect(r.stderr.contains("not a SENSync bundle"))
-            #expect(try cli.run(["digest"] + la).stdout == before)
+            var future = bytes
+            future[13] = 2
+            r = try attempt(future, "future.bundle")
+            #expect(r.status == 9)
+            #expect(r.stderr.contains("format version 2"))
+            // A site outside the directory: its own LA, not ours.
+            #expect(try cli.run(["init", "--name", "Elsewhere LA", "--kind", "la"] + area.store("other-la")).status == 0)
+            #expect(try cli.run(["identity", "export", "--out", cli.path("other-la.identity")] + area.store("other-la")).status == 0)
+            #expect(try cli.run(["init", "--name", "Stranger", "--kind", "academy", "--la-identity", cli.path("other-la.identity")] + area.store("stranger")).status == 0)
+            #expect(try cli.run(["identity", "export", "--out", cli.path("stranger.identity")] + area.store("stranger")).status == 0)
+            #expect(try cli.run(["directory", "add", cli.path("stranger.identity")] + area.store("other-la")).status == 0)
+            #expect(try cli.run(["bundle", "create", "--to", "Elsewhere LA", "--out", cli.path("stranger.bundle")] + area.store("stranger")).status == 0)
+            r = try cli.run(["bundle", "apply", cli.path("stranger.bundle")] + la)
+            #expect([6, 7].contains(r.status), "\(r.status) \(r.stderr)")
+            #expect(try area.digest("la") == before)
             // The intact bundle still applies afterwards: the refusals lost nothing.
             r = try cli.run(["bundle", "apply", cli.path("b1.bundle")] + la)
             #expect(r.status == 0, "\(r.stderr)")
-            #expect(try cli.run(["digest"] + la).stdout == (try cli.run(["digest"] + oak).stdout))
+            #expect(try area.digest("la") == (try area.digest("oak")))
+        }
+    }
+
+    @Test func aKeyFileOthersCanReadIsRefused() throws {
+        try withCLI { cli in
+            var area = try CLIArea.make(cli)
+            try area.add("oak", kind: "maintained-school")
+            let keyFile = cli.path("oak.sensync.keys")
+            let attributes = try FileManager.default.attributesOfItem(atPath: keyFile)
+            #expect((attributes[.posixPermissions] as? Int) == 0o600)
+            try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: keyFile)
+            let r = try cli.run(["bundle", "create", "--to", "Northshire", "--out", cli.path("x.bundle")] + area.store("oak"))
+            #expect(r.status == 15)
+            #expect(r.stderr.contains("chmod 600"))
         }
     }
 
     @Test func missingPrerequisitesNameTheSiteAndRange() throws {
         try withCLI { cli in
-            let oakID = try initStore(cli, "oak.sensync", name: "Oakfield", kind: "maintained-school")
-            let laID = try initStore(cli, "la.sensync", name: "LA", kind: "la")
-            let oak = ["--store", cli.path("oak.sensync")]
-            let la = ["--store", cli.path("la.sensync")]
-            #expect(try cli.run(["peer", "add", "--id", laID, "--name", "LA", "--kind", "la"] + oak).status == 0)
-            #expect(try cli.run(["peer", "add", "--id", oakID, "--name", "Oakfield", "--kind", "maintained-school"] + la).status == 0)
+            var area = try CLIArea.make(cli)
+            let oakID = try area.add("oak", kind: "maintained-school")
+            let oak = area.store("oak")
+            let la = area.store("la")
             #expect(try cli.run(["pupil", "add", "--upn", upn(1), "--forename", "A", "--surname", "B", "--dob", "2015-05-05", "--author", "S"] + oak).status == 0)
-            #expect(try cli.run(["bundle", "create", "--to", "LA", "--out", cli.path("b1.bundle")] + oak).status == 0)
-            // Keep a copy of the LA store before it applies b1.
+            #expect(try cli.run(["bundle", "create", "--to", "Northshire", "--out", cli.path("b1.bundle")] + oak).status == 0)
+            // Keep a copy of the LA store (and its keys) before it applies b1.
             try FileManager.default.copyItem(atPath: cli.path("la.sensync"), toPath: cli.path("la-before.sensync"))
+            try FileManager.default.copyItem(atPath: cli.path("la.sensync.keys"), toPath: cli.path("la-before.sensync.keys"))
             #expect(try cli.run(["bundle", "apply", cli.path("b1.bundle")] + la).status == 0)
-            #expect(try cli.run(["bundle", "create", "--to", oakID, "--out", cli.path("ack.bundle")] + la).status == 0)
-            #expect(try cli.run(["bundle", "apply", cli.path("ack.bundle")] + oak).status == 0)
+            #expect(try area.send("la", "oak").status == 0)
             #expect(try cli.run(["note", "add", "--pupil", upn(1), "--text", "x", "--author", "S"] + oak).status == 0)
-            #expect(try cli.run(["bundle", "create", "--to", "LA", "--out", cli.path("b2.bundle")] + oak).status == 0)
+            #expect(try cli.run(["bundle", "create", "--to", "Northshire", "--out", cli.path("b2.bundle")] + oak).status == 0)
             let old = ["--store", cli.path("la-before.sensync")]
             let before = try cli.run(["digest"] + old).stdout
             let r = try cli.run(["bundle", "apply", cli.path("b2.bundle")] + old)
@@ -194,25 +226,22 @@ import Testing
             // Given both files in any order, apply retries and succeeds.
             let both = try cli.run(["bundle", "apply", cli.path("b2.bundle"), cli.path("b1.bundle")] + old)
             #expect(both.status == 0, "\(both.stderr)")
-            #expect(try cli.run(["digest"] + old).stdout == (try cli.run(["digest"] + oak).stdout))
+            #expect(try cli.run(["digest"] + old).stdout == (try area.digest("oak")))
         }
     }
 
     @Test func conflictsAreListedAndResolved() throws {
         try withCLI { cli in
-            let oakID = try initStore(cli, "oak.sensync", name: "Oakfield", kind: "maintained-school")
-            let laID = try initStore(cli, "la.sensync", name: "LA", kind: "la")
-            let oak = ["--store", cli.path("oak.sensync")]
-            let la = ["--store", cli.path("la.sensync")]
-            #expect(try cli.run(["peer", "add", "--id", laID, "--name", "LA", "--kind", "la"] + oak).status == 0)
-            #expect(try cli.run(["peer", "add", "--id", oakID, "--name", "Oakfield", "--kind", "maintained-school"] + la).status == 0)
+            var area = try CLIArea.make(cli)
+            try area.add("oak", kind: "maintained-school")
+            let oak = area.store("oak")
+            let la = area.store("la")
             #expect(try cli.run(["pupil", "add", "--upn", upn(1), "--forename", "A", "--surname", "B", "--dob", "2015-05-05", "--year-group", "5", "--author", "S"] + oak).status == 0)
-            #expect(try cli.run(["bundle", "create", "--to", "LA", "--out", cli.path("1.bundle")] + oak).status == 0)
-            #expect(try cli.run(["bundle", "apply", cli.path("1.bundle")] + la).status == 0)
+            #expect(try area.send("oak", "la").status == 0)
             #expect(try cli.run(["pupil", "update", upn(1), "--year-group", "6", "--author", "SENCO"] + oak).status == 0)
             #expect(try cli.run(["pupil", "update", upn(1), "--year-group", "4", "--author", "LA officer"] + la).status == 0)
-            #expect(try cli.run(["bundle", "create", "--to", "LA", "--out", cli.path("2.bundle")] + oak).status == 0)
-            #expect(try cli.run(["bundle", "create", "--to", "Oakfield", "--out", cli.path("3.bundle")] + la).status == 0)
+            #expect(try cli.run(["bundle", "create", "--to", "Northshire", "--out", cli.path("2.bundle")] + oak).status == 0)
+            #expect(try cli.run(["bundle", "create", "--to", "oak", "--out", cli.path("3.bundle")] + la).status == 0)
             #expect(try cli.run(["bundle", "apply", cli.path("2.bundle")] + la).stdout.contains("1 conflict(s) opened"))
             #expect(try cli.run(["bundle", "apply", cli.path("3.bundle")] + oak).status == 0)
             var r = try cli.run(["conflicts", "list", "--json"] + la)
@@ -225,16 +254,50 @@ import Testing
             #expect(Set(candidates.compactMap { $0["author"] as? String }) == ["SENCO", "LA officer"])
             r = try cli.run(["conflicts", "list", "--fail-if-any"] + oak)
             #expect(r.status == 14)
-            #expect(try cli.run(["digest"] + oak).stdout == (try cli.run(["digest"] + la).stdout))
+            #expect(try area.digest("oak") == (try area.digest("la")))
             let record = try #require(conflict["recordID"] as? String)
             let six = candidates.firstIndex { $0["value"] as? String == "6" }! + 1
             r = try cli.run(["conflicts", "resolve", record, "--field", "year_group", "--keep", "\(six)", "--author", "LA officer"] + la)
             #expect(r.status == 0, "\(r.stderr)")
             #expect(try cli.run(["conflicts", "list", "--fail-if-any"] + la).status == 0)
-            #expect(try cli.run(["bundle", "create", "--to", "Oakfield", "--out", cli.path("4.bundle")] + la).status == 0)
-            r = try cli.run(["bundle", "apply", cli.path("4.bundle")] + oak)
+            r = try area.send("la", "oak")
             #expect(r.stdout.contains("1 conflict(s) closed"))
             #expect(try cli.run(["conflicts", "list", "--fail-if-any"] + oak).status == 0)
+        }
+    }
+
+    @Test func aTransferredPupilsHistoryFollowsThemAndTheOldSchoolForgetsThem() throws {
+        try withCLI { cli in
+            var area = try CLIArea.make(cli)
+            try area.add("oak", kind: "maintained-school")
+            try area.add("elm", kind: "maintained-school")
+            let oak = area.store("oak")
+            #expect(try area.send("la", "oak").status == 0)
+            #expect(try area.send("la", "elm").status == 0)
+            #expect(try cli.run(["pupil", "add", "--upn", upn(1), "--forename", "Ada", "--surname", "Mover", "--dob", "2015-05-05", "--author", "S"] + oak).status == 0)
+            #expect(try cli.run(["note", "add", "--pupil", upn(1), "--text", "Needs a quiet space", "--author", "S"] + oak).status == 0)
+            #expect(try area.send("oak", "la").status == 0)
+            var r = try cli.run(["pupil", "transfer", upn(1), "--to", "elm", "--date", "2026-01-05", "--author", "LA officer"] + area.store("la"))
+            #expect(r.status == 0, "\(r.stderr)")
+            r = try area.send("la", "elm")
+            #expect(r.status == 0, "\(r.stderr)")
+            r = try cli.run(["note", "list", "--pupil", upn(1)] + area.store("elm"))
+            #expect(r.stdout.contains("Needs a quiet space"))
+            r = try cli.run(["history", upn(1), "--json"] + area.store("elm"))
+            #expect(((r.json as? [String: Any])?["history"] as? [Any])?.count == 3)
+            // The old school learns of the move, and forgets the pupil now that the LA holds everything.
+            r = try area.send("la", "oak")
+            #expect(r.status == 0, "\(r.stderr)")
+            r = try cli.run(["pupil", "list", "--json"] + oak)
+            #expect(((r.json as? [String: Any])?["pupils"] as? [Any])?.isEmpty == true)
+            #expect(try cli.run(["audit", "verify"] + oak).status == 0)
+            // Erasure by the LA reaches the new school; the pupil's data is gone there too.
+            r = try cli.run(["pupil", "erase", upn(1), "--reason", "duplicate record", "--author", "LA DPO"] + area.store("la"))
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(try area.send("la", "elm").status == 0)
+            r = try cli.run(["pupil", "list", "--json"] + area.store("elm"))
+            #expect(((r.json as? [String: Any])?["pupils"] as? [Any])?.isEmpty == true)
+            #expect(try cli.run(["audit", "verify"] + area.store("elm")).status == 0)
         }
     }
 
@@ -242,12 +305,14 @@ import Testing
         try withCLI { cli in
             let r = try cli.run(["demo", "--dir", cli.path("demo")])
             #expect(r.status == 0, "\(r.stderr)")
-            for step in ["1. Sites", "2. Each SENCO", "3. Bundle files travel", "4. A concurrent edit", "5. Area view", "6. Digests"] {
+            for step in ["1. Sites", "2. Each SENCO", "3. Signed, encrypted bundle files travel", "4. A refused bundle", "5. A pupil moves school", "6. A concurrent edit", "7. Area view", "8. Digests"] {
                 #expect(r.stdout.contains(step))
             }
             #expect(r.stdout.contains("(relay)"))
             #expect(r.stdout.contains("edited concurrently"))
-            #expect(r.stdout.contains("all six digests are equal"))
+            #expect(r.stdout.contains("addressed to other sites"))
+            #expect(r.stdout.contains("no longer holds their records"))
+            #expect(r.stdout.contains("has the same digest"))
             let again = try cli.run(["demo", "--dir", cli.path("demo")])
             #expect(again.status == 0)
             try FileManager.default.createDirectory(atPath: cli.path("notademo"), withIntermediateDirectories: true)
@@ -260,9 +325,11 @@ import Testing
     @Test(arguments: [
         ["init"], ["pupil", "add"], ["pupil", "update"], ["pupil", "show"], ["pupil", "list"], ["note", "add"], ["note", "list"],
         ["plan", "create"], ["plan", "add-outcome"], ["plan", "add-provision"], ["plan", "record-review"], ["plan", "list"],
-        ["record", "delete"], ["record", "restore"], ["peer", "add"], ["peer", "list"], ["bundle", "create"], ["bundle", "apply"],
+        ["record", "delete"], ["record", "restore"], ["peer", "list"], ["bundle", "create"], ["bundle", "apply"],
         ["bundle", "inspect"], ["bundle", "verify"], ["conflicts", "list"], ["conflicts", "resolve"], ["status"], ["digest"],
-        ["log"], ["demo"],
+        ["log"], ["demo"], ["identity", "export"], ["identity", "show"], ["directory", "add"], ["directory", "remove"],
+        ["directory", "list"], ["directory", "pin"], ["pupil", "transfer"], ["pupil", "erase"], ["retention", "run"],
+        ["audit", "verify"], ["history"],
     ])
     func everyCommandHasHelpWithAnExample(_ command: [String]) throws {
         try withCLI { cli in

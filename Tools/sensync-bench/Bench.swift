@@ -34,7 +34,7 @@ struct Bench {
         var summary: BundleSummary
         var seconds: Double
         var changes: Int { Int(summary.header.changeCount) }
-        var ops: Int { Int(summary.header.tableCounts.values.reduce(0, +)) }
+        var ops: Int { Int(summary.header.sections.reduce(0) { $0 + $1.tableCounts.values.reduce(0, +) }) }
     }
 
     /// Applying a set of bundles to the LA, with an outside-in breakdown of where the time goes.
@@ -94,18 +94,17 @@ struct Bench {
     /// Applies the bundles into the primary LA, then into `repeats − 1` fresh LA stores with the
     /// same identity (deleted afterwards). Returns the runs, primary first.
     static func applyRepeated(
-        _ bundles: [MadeBundle], la: SyntheticSite, schools: [SyntheticSite], repeats: Int, folder: URL, tag: String,
+        _ bundles: [MadeBundle], la: SyntheticSite, pristine: String, repeats: Int, folder: URL, tag: String,
         progress: Progress
     ) throws -> [ApplyRun] {
         var runs = [try applyAll(bundles, to: la.store, tag: "\(tag) 1/\(repeats)", progress: progress)]
         for r in stride(from: 2, through: repeats, by: 1) {
             let path = folder.appendingPathComponent("\(tag)-la-repeat-\(r).sensync").path
             do {
-                let replica = try Store.create(at: path, identity: la.identity)
-                for school in schools { try replica.addPeer(school.identity) }
+                let replica = try SyntheticArea.copyPristine(pristine, to: path)
                 runs.append(try applyAll(bundles, to: replica, tag: "\(tag) \(r)/\(repeats)", progress: progress))
             }
-            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+            for suffix in ["", "-wal", "-shm", ".keys"] { try? FileManager.default.removeItem(atPath: path + suffix) }
         }
         return runs
     }
@@ -156,23 +155,19 @@ struct Bench {
         }
 
         // 2. Each school makes a bundle for the LA.
-        for school in area.schools {
-            try school.store.addPeer(la.identity)
-            try la.store.addPeer(school.identity)
-        }
         let bundles = try makeBundles(area, folder: folder, tag: "main", progress: progress)
         let totalChanges = bundles.reduce(0) { $0 + $1.changes }
         let createSeconds = bundles.reduce(0) { $0 + $1.seconds }
         let bundleBytes = bundles.reduce(0) { $0 + Int($1.summary.fileSize) }
-        let bundlePlain = bundles.reduce(0) { $0 + Int($1.summary.header.plainLength) }
+        let bundlePlain = bundles.reduce(0) { $0 + $1.summary.header.sections.reduce(0) { $0 + Int($1.plainLength) } }
 
         // 3. The LA applies every school bundle.
         let applyRuns = try applyRepeated(
-            bundles, la: la, schools: area.schools, repeats: options.repeats, folder: folder, tag: "main", progress: progress)
+            bundles, la: la, pristine: area.pristineLA, repeats: options.repeats, folder: folder, tag: "main", progress: progress)
         let (apply, applyMin, applyMax) = medianRun(applyRuns)
         try la.store.checkpoint()
         let footprint = try StoreFootprint.measure(storeAt: la.path!)
-        let child = try ChildApply.measure(bundles, la: la, schools: area.schools, folder: folder, tag: "main", progress: progress)
+        let child = try ChildApply.measure(bundles, pristine: area.pristineLA, folder: folder, tag: "main", progress: progress)
         let openSeconds = try median((0..<5).map { _ in try measure { _ = try Store.open(at: la.path!) }.1 })
         let openSchoolSeconds = try median((0..<5).map { _ in try measure { _ = try Store.open(at: area.schools[0].path!) }.1 })
 
@@ -194,13 +189,12 @@ struct Bench {
                 try JSONLines.zlib(text, level: 9).count
             )
         }()
-        // 5. Size: a full LA bundle to a new peer that has acknowledged nothing.
-        let fresh = SiteIdentity(id: .v7(), name: "Synthetic New Peer", kind: .trust)
-        try la.store.addPeer(fresh)
-        progress.say("[main] full bundle LA -> new peer")
-        let (full, fullSeconds) = try measure {
-            try la.store.makeBundle(to: [fresh.id], at: folder.appendingPathComponent("main-la-to-new-peer.bundle"))
-        }
+        // 5. Size: the whole area's history as bundles, each school's full bundle to the LA (every
+        // final row travels exactly once, in scope for the LA).
+        let fullBytes = bundleBytes
+        let fullChanges = totalChanges
+        let fullPlain = bundlePlain
+        let fullSeconds = createSeconds
 
         // 6. Delta: the LA acknowledges to one school (LA -> school bundle), then 1% of the
         // area's pupils at that school get one more note, and the school makes a delta bundle.
@@ -211,7 +205,7 @@ struct Bench {
             try la.store.makeBundle(to: [school.identity.id], at: folder.appendingPathComponent("main-la-to-school-1.bundle"))
         }
         let (backReport, backApplySeconds) = try measure { try school.store.apply(bundleAt: back.url) }
-        guard backReport.applied == Int(back.header.changeCount) else {
+        guard backReport.applied + backReport.duplicates == Int(back.header.changeCount) else {
             throw BenchFailure("The school applied \(backReport.applied) of \(back.header.changeCount) changes from the LA.")
         }
         let heldAtDelta = Int(try school.store.versionVector().total)
@@ -255,17 +249,13 @@ struct Bench {
             let bigArea = try AreaBuilder.build(
                 pupils: big, schools: options.schools, seed: options.seed &+ 1, in: folder, tag: "scale",
                 fileBackedSchools: true, progress: progress)
-            for s in bigArea.schools {
-                try s.store.addPeer(bigArea.la.identity)
-                try bigArea.la.store.addPeer(s.identity)
-            }
             let bigBundles = try makeBundles(bigArea, folder: folder, tag: "scale", progress: progress)
             let bigRuns = try applyRepeated(
-                bigBundles, la: bigArea.la, schools: bigArea.schools, repeats: options.repeats, folder: folder, tag: "scale",
+                bigBundles, la: bigArea.la, pristine: bigArea.pristineLA, repeats: options.repeats, folder: folder, tag: "scale",
                 progress: progress)
             let (bigApply, bigMin, bigMax) = medianRun(bigRuns)
             let bigChild = try ChildApply.measure(
-                bigBundles, la: bigArea.la, schools: bigArea.schools, folder: folder, tag: "scale", progress: progress)
+                bigBundles, pristine: bigArea.pristineLA, folder: folder, tag: "scale", progress: progress)
             let (bigRowCount, bigRaw) = try {
                 let bigRows = try FinalRows.read(storeAt: bigArea.la.path!)
                 return (bigRows.rowCount, try RawBaseline.median(bigRows, folder: folder, name: "raw-scale", binding: .grdb, repeats: options.repeats).median)
@@ -351,14 +341,13 @@ struct Bench {
         report.add("capi_seconds_range", "  fastest – slowest run", .text(String(format: "%.3f – %.3f", rawCMin, rawCMax)), "s")
         report.add("apply_over_capi", "APPLY / RAW (C API)", .number(apply.seconds / rawC.seconds, digits: 2), "×")
 
-        let fullBytes = Int(full.fileSize)
         report.section("size", "5. Size: bundles vs the same final rows as zlib-compressed JSON Lines")
         report.add("jsonl_bytes", "JSON Lines", .int(jsonl), "B")
         report.add("jsonl_zlib6_bytes", "JSON Lines, zlib level 6 (bundle's level)", .int(jsonl6), "B")
         report.add("jsonl_zlib9_bytes", "JSON Lines, zlib level 9", .int(jsonl9), "B")
-        report.add("full_bundle_changes", "full bundle LA -> new peer: changes", .int(Int(full.header.changeCount)))
-        report.add("full_bundle_bytes", "full bundle LA -> new peer: bytes", .int(fullBytes), "B")
-        report.add("full_bundle_plain_bytes", "full bundle, uncompressed payload", .int(Int(full.header.plainLength)), "B")
+        report.add("full_bundle_changes", "full bundles (every school -> LA): changes", .int(fullChanges))
+        report.add("full_bundle_bytes", "full bundles (every school -> LA): bytes", .int(fullBytes), "B")
+        report.add("full_bundle_plain_bytes", "full bundles, uncompressed payloads", .int(fullPlain), "B")
         report.add("full_bundle_create_seconds", "full bundle create time", .number(fullSeconds, digits: 3), "s")
         report.add("full_over_jsonl_zlib", "FULL BUNDLE / JSONL.zlib", .number(Double(fullBytes) / Double(jsonl6), digits: 3), "×")
         report.add("school_bundles_bytes", "all school bundles: bytes", .int(bundleBytes), "B")

@@ -41,16 +41,15 @@ enum ChildApply {
     /// Makes a fresh copy of the LA store (same identity, the schools as peers), closes it, and
     /// runs the child on it with every bundle.
     static func measure(
-        _ bundles: [Bench.MadeBundle], la: SyntheticSite, schools: [SyntheticSite], folder: URL, tag: String,
+        _ bundles: [Bench.MadeBundle], pristine: String, folder: URL, tag: String,
         progress: Progress
     ) throws -> Result {
         let path = folder.appendingPathComponent("\(tag)-la-child.sensync").path
         do {
-            let replica = try Store.create(at: path, identity: la.identity)
-            for school in schools { try replica.addPeer(school.identity) }
+            let replica = try SyntheticArea.copyPristine(pristine, to: path)
             try replica.checkpoint()
         }
-        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        defer { for suffix in ["", "-wal", "-shm", ".keys"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
         let process = Process()
         process.executableURL = Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0])
         process.arguments = [flag, path] + bundles.map(\.summary.url.path)

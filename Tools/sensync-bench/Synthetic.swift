@@ -132,6 +132,15 @@ struct SyntheticArea {
     var schools: [SyntheticSite]
     var writes: WriteStats
     var pupils: Int
+    /// The LA store before any bundle was applied.
+    var pristineLA: String
+
+    /// A fresh copy of the LA store before any bundle, at `path` (with its key file).
+    static func copyPristine(_ pristine: String, to path: String) throws -> Store {
+        try FileManager.default.copyItem(atPath: pristine, toPath: path)
+        try FileManager.default.copyItem(atPath: KeyFile.path(forStore: pristine), toPath: KeyFile.path(forStore: path))
+        return try Store.open(at: path)
+    }
 }
 
 /// Builds the area: an LA store and school stores, with every pupil's SEN content written through
@@ -147,6 +156,7 @@ enum AreaBuilder {
         let laIdentity = SiteIdentity(id: .v7(), name: "Synthetic Local Authority", kind: .la, laCode: laCode)
         let laPath = folder.appendingPathComponent("\(tag)-la.sensync").path
         let la = SyntheticSite(identity: laIdentity, store: try Store.create(at: laPath, identity: laIdentity), path: laPath)
+        let laPublic = la.store.publicIdentity
         var schools: [SyntheticSite] = []
         for k in 1...schoolCount {
             let academy = k % 2 == 0
@@ -157,10 +167,11 @@ enum AreaBuilder {
             var path: String?
             if fileBackedSchools {
                 path = folder.appendingPathComponent("\(tag)-school-\(k).sensync").path
-                store = try Store.create(at: path!, identity: identity)
+                store = try Store.create(at: path!, identity: identity, la: laPublic)
             } else {
-                store = try Store.inMemory(identity: identity)
+                store = try Store.inMemory(identity: identity, la: laPublic)
             }
+            try la.store.addToDirectory(store.publicIdentity)
             schools.append(SyntheticSite(identity: identity, store: store, path: path))
         }
         // Uneven school sizes: weights 0.6–1.4, every school gets at least one pupil.
@@ -188,7 +199,13 @@ enum AreaBuilder {
             }
         }
         progress.say("[\(tag)] writing: \(done)/\(pupils) pupils, \(stats.changes) changes")
-        return SyntheticArea(la: la, schools: schools, writes: stats, pupils: pupils)
+        // A copy of the LA store as it is before any bundle (keys and directory included), so
+        // repeated applies can start from the same state.
+        try la.store.checkpoint()
+        let pristine = folder.appendingPathComponent("\(tag)-la-pristine.sensync").path
+        try FileManager.default.copyItem(atPath: laPath, toPath: pristine)
+        try FileManager.default.copyItem(atPath: KeyFile.path(forStore: laPath), toPath: KeyFile.path(forStore: pristine))
+        return SyntheticArea(la: la, schools: schools, writes: stats, pupils: pupils, pristineLA: pristine)
     }
 
     /// A valid synthetic UPN: LA 999, establishment 2000 + school, a five-digit serial.

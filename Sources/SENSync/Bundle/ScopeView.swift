@@ -12,6 +12,14 @@ struct ScopeView {
 
     /// For each pupil, the enrolments that have ended: the school and the change that ended it.
     let endings: [RecordID: [(school: SiteID, change: Dot)]]
+    /// For each erased pupil, every school they were ever enrolled at.
+    let schoolsEverOfErased: [RecordID: Set<SiteID>]
+
+    /// Whether `change` is the erasure of a pupil `site` may ever have held.
+    func isErasure(_ change: Change, for site: SiteIdentity) -> Bool {
+        guard erased.contains(change.scope), change.ops.allSatisfy({ $0.table == RecordSchema.erasure.name }) else { return false }
+        return ScopePolicy.receivesErasure(site, schoolsEver: schoolsEverOfErased[change.scope] ?? [], directory: directory)
+    }
 
     static func load(_ db: Database, me: SiteIdentity, directory: AreaDirectory?, today: CalendarDate) throws -> ScopeView {
         var enrolments: [RecordID: [EnrolmentFact]] = [:]
@@ -31,9 +39,16 @@ struct ScopeView {
             }
         }
         let erased = Set(try String.fetchAll(db, sql: "SELECT pupil_id FROM erasure").compactMap(RecordID.init))
+        var schoolsEver: [RecordID: Set<SiteID>] = [:]
+        for row in try Row.fetchAll(
+            db, sql: "SELECT h.pupil_id, h.school_id FROM enrolment_history h JOIN erasure e ON e.pupil_id = h.pupil_id")
+        {
+            if let pupil = RecordID(row[0] as String), let school = SiteID(row[1] as String) { schoolsEver[pupil, default: []].insert(school) }
+        }
         let forgotten = Set(try String.fetchAll(db, sql: "SELECT pupil_id FROM forgotten_pupil").compactMap(RecordID.init))
         return ScopeView(
-            me: me, directory: directory, today: today, enrolments: enrolments, erased: erased, forgotten: forgotten, endings: endings)
+            me: me, directory: directory, today: today, enrolments: enrolments, erased: erased, forgotten: forgotten, endings: endings,
+            schoolsEverOfErased: schoolsEver)
     }
 
     func isEntitled(_ site: SiteIdentity, to pupil: RecordID) -> Bool {

@@ -220,7 +220,7 @@ extension Store {
             }
         }
         func include(_ change: Change) -> Bool {
-            if entitled(change.scope) { return true }
+            if entitled(change.scope) || view.isErasure(change, for: site) { return true }
             guard let ending = endings[change.scope] else { return false }
             return change.dot == ending.end || ending.past.includes(change.dot)
         }

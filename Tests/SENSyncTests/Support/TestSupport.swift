@@ -274,10 +274,15 @@ extension Store {
 
 // MARK: - Reading bundles
 
-/// Every change in a bundle file, in payload order.
-func changes(inBundleAt url: URL) throws -> [EncodedChange] {
-    let layout = try BundleFile.readLayout(at: url)
+/// Every change in a bundle file that `recipient` can open, in payload order.
+func changes(inBundleAt url: URL, openedBy recipient: Store) throws -> [EncodedChange] {
+    let opened = try recipient.openBundle(at: url)
     var result: [EncodedChange] = []
-    try BundleFile.streamPayload(at: url, layout: layout) { _, change, _ in result.append(change) }
+    try BundleFile.streamSection(at: url, layout: opened.layout, section: opened.section, key: opened.key) { entry in
+        switch entry {
+        case .change(_, let change, _, _), .history(let change, _, _): result.append(change)
+        case .skip, .holdings: break
+        }
+    }
     return result
 }
