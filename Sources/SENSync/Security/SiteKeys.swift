@@ -28,6 +28,13 @@ public struct SiteKeys: Sendable {
         agreementRaw = Array(agreement.rawRepresentation)
     }
 
+    /// Keys from their 32-byte raw private forms (reproducible test fixtures).
+    public init(signingRaw: [UInt8], agreementRaw: [UInt8]) throws {
+        self.init(
+            signing: try Curve25519.Signing.PrivateKey(rawRepresentation: signingRaw),
+            agreement: try Curve25519.KeyAgreement.PrivateKey(rawRepresentation: agreementRaw))
+    }
+
     /// New random keys.
     public static func generate() -> SiteKeys {
         SiteKeys(signing: .init(), agreement: .init())

@@ -105,12 +105,14 @@ public final class Store: Sendable {
     }
 
     /// Creates a store held in memory, keys included (tests, benchmarks).
+    ///
+    /// - Parameter keys: Fixed keys for reproducible fixtures; new random keys when `nil`.
     public static func inMemory(
-        identity: SiteIdentity, la: PublicIdentity? = nil, clockGuardSeconds: Int = 86_400,
+        identity: SiteIdentity, la: PublicIdentity? = nil, clockGuardSeconds: Int = 86_400, keys fixedKeys: SiteKeys? = nil,
         now: @escaping @Sendable () -> UInt64 = Store.systemNow
     ) throws -> Store {
         try validate(identity, la: la)
-        let keys = SiteKeys.generate()
+        let keys = fixedKeys ?? SiteKeys.generate()
         let queue = try DatabaseQueue(configuration: configuration())
         try initialise(queue, identity: identity, keys: keys, la: la, clockGuardSeconds: clockGuardSeconds, now: now)
         return try Store(writer: queue, path: nil, keys: keys, now: now)
