@@ -9,8 +9,24 @@ extension StoreTransaction {
         try statement.execute(arguments: [scope.description, try sites.ordinal(for: dot.site, in: db), Int64(dot.seq)])
     }
 
-    func isErased(_ pupil: RecordID) throws -> Bool {
-        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM erasure WHERE pupil_id = ?)", arguments: [pupil.description]) ?? false
+    mutating func isErased(_ pupil: RecordID) throws -> Bool {
+        if erasedCache == nil {
+            erasedCache = Set(try String.fetchAll(db, sql: "SELECT pupil_id FROM erasure").compactMap(RecordID.init))
+        }
+        return erasedCache!.contains(pupil) || pendingErasures.contains(pupil)
+    }
+
+    /// Every recorded enrolment write of a pupil: the school and the change that wrote it.
+    mutating func enrolmentHistory(of pupil: RecordID) throws -> [(school: SiteID, dot: Dot)] {
+        if let cached = enrolmentHistoryCache[pupil] { return cached }
+        let statement = try db.cachedStatement(
+            sql: "SELECT h.school_id, s.site_id, h.seq FROM enrolment_history h JOIN site s ON s.ord = h.site_ord WHERE h.pupil_id = ?")
+        let rows = try Row.fetchAll(statement, arguments: [pupil.description]).compactMap { row -> (school: SiteID, dot: Dot)? in
+            guard let school = SiteID(row[0] as String), let site = SiteID(row[1] as String) else { return nil }
+            return (school, Dot(site: site, seq: UInt64(row[2] as Int64)))
+        }
+        enrolmentHistoryCache[pupil] = rows
+        return rows
     }
 
     /// The identity of a site as this store knows it: itself, its pinned LA, or the directory.
@@ -48,16 +64,7 @@ extension StoreTransaction {
         }
         if origin.kind == .la { return nil }
         var schools: Set<SiteID> = []
-        let rows = try Row.fetchAll(
-            db,
-            sql: """
-                SELECT h.school_id, s.site_id, h.seq FROM enrolment_history h JOIN site s ON s.ord = h.site_ord
-                WHERE h.pupil_id = ?
-                """, arguments: [change.scope.description])
-        for row in rows {
-            guard let school = SiteID(row[0] as String), let site = SiteID(row[1] as String) else { continue }
-            if change.hasSeen(Dot(site: site, seq: UInt64(row[2] as Int64))) { schools.insert(school) }
-        }
+        for (school, dot) in try enrolmentHistory(of: change.scope) where change.hasSeen(dot) { schools.insert(school) }
         for op in change.ops where op.table == RecordSchema.enrolment.name {
             for write in op.writes where write.field == "school_id" {
                 if let school = write.value.text.flatMap(SiteID.init) { schools.insert(school) }
@@ -77,6 +84,7 @@ extension StoreTransaction {
                     try db.execute(
                         sql: "INSERT OR IGNORE INTO enrolment_history (pupil_id, school_id, site_ord, seq) VALUES (?, ?, ?, ?)",
                         arguments: [change.scope.description, school.description, try sites.ordinal(for: change.site, in: db), Int64(change.seq)])
+                    enrolmentHistoryCache[change.scope] = nil
                 }
             }
             if op.table == RecordSchema.erasure.name, op.id == change.scope {

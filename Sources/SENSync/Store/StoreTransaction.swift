@@ -21,6 +21,8 @@ struct StoreTransaction: ReplicaBackend {
     var directoryCache: AreaDirectory?
     /// Pupils erased by changes merged in this transaction; purged at ``flush()``.
     var pendingErasures: Set<RecordID> = []
+    var erasedCache: Set<RecordID>?
+    var enrolmentHistoryCache: [RecordID: [(school: SiteID, dot: Dot)]] = [:]
     /// Whether changes are checked against their origin's entitlement (off only before this site
     /// has any directory, e.g. in merge-only tests).
     var enforcesScope = true
@@ -204,6 +206,7 @@ struct StoreTransaction: ReplicaBackend {
     mutating func flush() throws {
         try flushLog()
         for pupil in pendingErasures.sorted() { try purge(pupil) }
+        erasedCache = nil
         pendingErasures.removeAll()
         for (site, hlc) in dirtyChains {
             let head = chainHeads[site]!
