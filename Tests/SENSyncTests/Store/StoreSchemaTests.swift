@@ -4,23 +4,25 @@ import Testing
 
 @testable import SENSync
 
-/// Pins the store's SQL schema to `Schemas/store-v1.sql`.
+/// Pins the store's SQL schema, after each migration, to `Schemas/store-vN.sql`.
 ///
-/// The file holds every `sqlite_master` entry of a freshly migrated store that has SQL, ordered by
-/// type then name, one statement per entry, separated by ";\n\n". The comparison ignores
-/// whitespace differences. A migration that changes the schema must come with a new
-/// `Schemas/store-vN.sql`; to rewrite this one on purpose, run
+/// Each file holds every `sqlite_master` entry with SQL of a store migrated up to that migration,
+/// ordered by type then name, one statement per entry, separated by ";\n\n". The comparison ignores
+/// whitespace differences. Migrations are append-only, so a released file never changes; a new
+/// migration comes with a new file. To write them on purpose, run
 ///
-///     SENSYNC_REGENERATE_FIXTURES=1 swift test --scratch-path .build-libtests --filter StoreSchemaTests
+///     SENSYNC_REGENERATE_FIXTURES=1 swift test --filter StoreSchemaTests
 ///
 /// and review the diff.
 struct StoreSchemaTests {
-    static let schemaFile = repositoryRoot.appendingPathComponent("Schemas/store-v1.sql")
+    /// Each schema file and the migration it stops at.
+    static let files: [(name: String, upTo: String)] = [("store-v1.sql", "v1"), ("store-v2.sql", "v2-trust-and-scope")]
 
-    /// The schema statements of a fresh store, in the file's order.
-    static func migratedSchema() throws -> [String] {
-        let store = try Store.inMemory(identity: SiteIdentity(id: fixedID(1), name: "Schema", kind: .la))
-        return try store.writer.read { db in
+    /// The schema statements of a store migrated up to `migration`, in the file's order.
+    static func migratedSchema(upTo migration: String) throws -> [String] {
+        let queue = try DatabaseQueue()
+        try StoreSchema.migrator.migrate(queue, upTo: migration)
+        return try queue.read { db in
             try String.fetchAll(db, sql: "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type, name")
         }
     }
@@ -30,17 +32,24 @@ struct StoreSchemaTests {
             .replacingOccurrences(of: "( ", with: "(").replacingOccurrences(of: " )", with: ")")
     }
 
-    @Test func schemaMatchesTheCommittedFile() throws {
-        let statements = try Self.migratedSchema()
+    @Test(arguments: files.map(\.name))
+    func schemaMatchesTheCommittedFile(_ name: String) throws {
+        let migration = Self.files.first { $0.name == name }!.upTo
+        let file = repositoryRoot.appendingPathComponent("Schemas/\(name)")
+        let statements = try Self.migratedSchema(upTo: migration)
         if regenerateFixtures {
-            try FileManager.default.createDirectory(at: Self.schemaFile.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try (statements.joined(separator: ";\n\n") + ";\n").write(to: Self.schemaFile, atomically: true, encoding: .utf8)
-            print("regenerated \(Self.schemaFile.path)")
+            try (statements.joined(separator: ";\n\n") + ";\n").write(to: file, atomically: true, encoding: .utf8)
+            print("regenerated \(file.path)")
         }
-        let committed = try String(contentsOf: Self.schemaFile, encoding: .utf8)
+        let committed = try String(contentsOf: file, encoding: .utf8)
         let expected = committed.components(separatedBy: ";\n\n").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
             .map { $0.hasSuffix(";") ? String($0.dropLast()) : $0 }.filter { !$0.isEmpty }
         #expect(expected.map(Self.normalised) == statements.map(Self.normalised))
+    }
+
+    @Test func theLatestSchemaFileIsAFullyMigratedStore() throws {
+        #expect(Self.files.last!.upTo == StoreSchema.knownMigrations.last)
+        #expect(Self.files.map(\.upTo) == StoreSchema.knownMigrations)
     }
 
     @Test func schemaFileIsInTheDocumentedOrder() throws {
@@ -72,8 +81,11 @@ struct StoreSchemaTests {
 
     @Test func everyRecordTableHasACodec() {
         #expect(Set(TableCodec.all.keys) == Set(RecordSchema.tables.map(\.name)))
-        #expect(RecordSchema.tables.map(\.name) == ["pupil", "enrolment", "note", "support_plan", "plan_outcome", "provision_item", "plan_review"])
-        #expect(RecordSchema.version == 1)
+        #expect(
+            RecordSchema.tables.map(\.name) == [
+                "pupil", "enrolment", "note", "support_plan", "plan_outcome", "provision_item", "plan_review", "erasure",
+            ])
+        #expect(RecordSchema.version == 2)
     }
 
     @Test func aStoreWrittenByANewerVersionIsRefused() throws {
