@@ -117,34 +117,27 @@ struct StoreWriteTests {
     }
 
     @Test func resolvingAConflictIsAReplicatedChange() throws {
-        let clock = TestClock()
-        let school = try Self.store(clock: clock)
-        let la = try Self.store(Self.la, clock: clock)
-        let pupil = try school.addPupil(Self.newPupil(), author: "SENCO").description
         try withTemporaryDirectory { dir in
-            var n = 0
-            func send(_ a: Store, _ b: Store) throws {
-                n += 1
-                let url = dir.appendingPathComponent("\(n).bundle")
-                try a.makeBundle(to: [b.identity.id], at: url)
-                try b.apply(bundleAt: url)
-            }
-            try send(school, la)
+            let area = try TestArea(folder: dir)
+            let school = try area.add("Oakfield", .maintainedSchool)
+            let la = area.la
+            let pupil = try school.addPupil(Self.newPupil(), author: "SENCO").description
+            try area.send("Oakfield", "LA")
             try school.updatePupil(pupil, PupilUpdate(yearGroup: 5), author: "SENCO")
             try la.updatePupil(pupil, PupilUpdate(yearGroup: 6), author: "LA officer")
-            try send(school, la)
-            try send(la, school)
+            try area.send("Oakfield", "LA")
+            try area.send("LA", "Oakfield")
             let conflicts = try school.conflicts()
             #expect(conflicts.count == 1)
             #expect(conflicts.first?.field == "year_group")
             #expect(Set(conflicts.first?.candidates.map(\.value) ?? []) == [.integer(5), .integer(6)])
             #expect(Set(conflicts.first?.candidates.compactMap(\.author) ?? []) == ["SENCO", "LA officer"])
-            #expect(Set(conflicts.first?.candidates.compactMap(\.siteName) ?? []) == ["Oakfield", "Area LA"])
+            #expect(Set(conflicts.first?.candidates.compactMap(\.siteName) ?? []) == ["Oakfield", "LA"])
             Self.expectStoreError(.notFound) { try school.resolveConflict(record: pupil, field: "forename", value: .text("x"), author: "SENCO") }
             let receipt = try school.resolveConflict(record: pupil, field: "year_group", value: .integer(5), author: "SENCO")
             #expect(receipt.conflictsClosed == 1)
             #expect(try school.conflicts().isEmpty)
-            try send(school, la)
+            try area.send("Oakfield", "LA")
             #expect(try la.conflicts().isEmpty)
             #expect(try la.pupil(pupil).yearGroup == 5)
             #expect(try la.digest() == school.digest())
