@@ -97,12 +97,16 @@ extension Store {
         if header.sender.id == la.site.id {
             senderKeys = la.keys
             sender = la.site
-        } else if let entry = directory?.entry(header.sender.id) {
+        } else if let entry = directory?.activeEntry(header.sender.id) {
             senderKeys = entry.identity.keys
             sender = entry.site
         } else {
+            let revoked = directory?.entry(header.sender.id)?.isRevoked == true
             throw BundleError(
-                .unknownSender, "This bundle comes from a site that is not in this site's area directory.",
+                .unknownSender,
+                revoked
+                    ? "This bundle comes from a site the LA has removed from the area directory."
+                    : "This bundle comes from a site that is not in this site's area directory.",
                 hint: "Nothing was applied. If the sender is genuine, ask the LA to add it to the directory, then apply again.")
         }
         guard layout.signature.count == 64, senderKeys.isValidSignature(layout.signature, for: layout.headerDigest.bytes) else {

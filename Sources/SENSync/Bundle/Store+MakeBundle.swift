@@ -139,7 +139,7 @@ extension Store {
                 let recipient: PublicIdentity
                 if let la, la.site.id == recipientID {
                     recipient = la
-                } else if let entry = directory?.entry(recipientID) {
+                } else if let entry = directory?.activeEntry(recipientID) {
                     recipient = entry.identity
                 } else {
                     throw StoreError(

@@ -18,13 +18,46 @@ public struct UUID128: Hashable, Sendable, Comparable, CustomStringConvertible, 
 
     /// Parses the canonical 8-4-4-4-12 form (either case) or 32 bare hex digits.
     public init?(_ string: String) {
-        let hex = string.replacingOccurrences(of: "-", with: "")
-        guard hex.utf8.count == 32, let raw = SENSync.bytes(fromHex: hex) else { return nil }
-        if string.contains("-") {
-            let parts = string.split(separator: "-", omittingEmptySubsequences: false)
-            guard parts.map(\.count) == [8, 4, 4, 4, 12] else { return nil }
-        }
+        // Hot: every id read back from SQL is parsed here. Works on the UTF-8 bytes directly.
+        var raw = [UInt8](repeating: 0, count: 16)
+        let parsed =
+            string.utf8.withContiguousStorageIfAvailable { Self.parse($0, into: &raw) }
+            ?? Array(string.utf8).withUnsafeBufferPointer { Self.parse($0, into: &raw) }
+        guard parsed else { return nil }
         self.bytes = raw
+    }
+
+    /// 32 hex digits, or 36 characters with hyphens exactly at 8, 13, 18 and 23.
+    private static func parse(_ s: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) -> Bool {
+        let dashed: Bool
+        switch s.count {
+        case 32: dashed = false
+        case 36: dashed = true
+        default: return false
+        }
+        var i = 0
+        var o = 0
+        while i < s.count {
+            if dashed && (i == 8 || i == 13 || i == 18 || i == 23) {
+                guard s[i] == UInt8(ascii: "-") else { return false }
+                i += 1
+                continue
+            }
+            guard let hi = nibble(s[i]), let lo = nibble(s[i + 1]) else { return false }
+            out[o] = hi << 4 | lo
+            o += 1
+            i += 2
+        }
+        return o == 16
+    }
+
+    private static func nibble(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
+        default: nil
+        }
     }
 
     /// The all-zero id.

@@ -5,10 +5,14 @@ public struct DirectoryEntry: Hashable, Sendable {
     public var identity: PublicIdentity
     /// For an academy: the trust it belongs to.
     public var trust: SiteID?
+    /// Removed by the LA: its bundles are refused and nothing is sealed to it, but its identity is
+    /// kept so changes it made earlier, relayed by others, remain attributable.
+    public var isRevoked: Bool
 
-    public init(identity: PublicIdentity, trust: SiteID? = nil) {
+    public init(identity: PublicIdentity, trust: SiteID? = nil, isRevoked: Bool = false) {
         self.identity = identity
         self.trust = trust
+        self.isRevoked = isRevoked
     }
 
     public var site: SiteIdentity { identity.site }
@@ -38,8 +42,11 @@ public struct AreaDirectory: Hashable, Sendable {
         self.signature = signature
     }
 
-    /// The entry for `site`, if listed.
+    /// The entry for `site`, if listed (revoked entries included).
     public func entry(_ site: SiteID) -> DirectoryEntry? { entries.first { $0.identity.site.id == site } }
+
+    /// The entry for `site` if it is listed and not revoked: a site that may send and receive bundles.
+    public func activeEntry(_ site: SiteID) -> DirectoryEntry? { entry(site).flatMap { $0.isRevoked ? nil : $0 } }
 
     /// The academies whose trust is `trust`.
     public func academies(of trust: SiteID) -> [SiteID] {
@@ -56,12 +63,9 @@ public struct AreaDirectory: Hashable, Sendable {
         w.writeVarint(entries.count)
         for e in entries {
             e.identity.encode(into: &w)
-            if let trust = e.trust {
-                w.write(UInt8(1))
-                w.write(contentsOf: trust.bytes)
-            } else {
-                w.write(UInt8(0))
-            }
+            // Flags: 1 = a trust follows; 2 = revoked.
+            w.write(UInt8((e.trust != nil ? 1 : 0) | (e.isRevoked ? 2 : 0)))
+            if let trust = e.trust { w.write(contentsOf: trust.bytes) }
         }
         return w.bytes
     }
@@ -93,8 +97,10 @@ public struct AreaDirectory: Hashable, Sendable {
             var entries: [DirectoryEntry] = []
             for _ in 0..<(try r.readCount(limit: 100_000)) {
                 let identity = try PublicIdentity.decode(from: &r)
-                let trust = try r.readUInt8() == 1 ? SiteID(unchecked: Array(try r.readBytes(16))) : nil
-                entries.append(DirectoryEntry(identity: identity, trust: trust))
+                let flags = try r.readUInt8()
+                guard flags & ~3 == 0 else { throw invalid }
+                let trust = flags & 1 != 0 ? SiteID(unchecked: Array(try r.readBytes(16))) : nil
+                entries.append(DirectoryEntry(identity: identity, trust: trust, isRevoked: flags & 2 != 0))
             }
             guard r.isAtEnd else { throw invalid }
             return AreaDirectory(la: laID, version: version, issuedAt: issuedAt, entries: entries, signature: signature)
@@ -112,10 +118,11 @@ public struct AreaDirectory: Hashable, Sendable {
         return try AreaDirectory(la: la, version: version + 1, issuedAt: now, entries: list).signed(with: keys)
     }
 
-    /// A copy without `site`, a higher version, signed by the LA.
+    /// A copy with `site` revoked, a higher version, signed by the LA.
     public func removing(_ site: SiteID, keys: SiteKeys, now: UInt64) throws -> AreaDirectory {
-        let list = entries.filter { $0.identity.site.id != site && $0.trust != site }
-            + entries.filter { $0.trust == site }.map { DirectoryEntry(identity: $0.identity, trust: nil) }
+        let list = entries.map { e in
+            e.identity.site.id == site ? DirectoryEntry(identity: e.identity, trust: e.trust, isRevoked: true) : e
+        }
         return try AreaDirectory(la: la, version: version + 1, issuedAt: now, entries: list).signed(with: keys)
     }
 

@@ -107,7 +107,7 @@ extension Store {
                 guard site.site.kind == .academy else {
                     throw StoreError(.invalidInput, "Only an academy belongs to a trust.", hint: "Leave out --trust.")
                 }
-                guard current.entry(trust)?.site.kind == .trust else {
+                guard current.activeEntry(trust)?.site.kind == .trust else {
                     throw StoreError(.invalidInput, "The trust is not in the directory.", hint: "Add the trust first.")
                 }
             }
@@ -127,8 +127,8 @@ extension Store {
         let keys = try keys()
         return try writer.write { db in
             guard let current = try Self.directory(in: db) else { throw StoreError(.database, "The LA's directory is missing.") }
-            guard current.entry(site) != nil else {
-                throw StoreError(.notFound, "That site is not in the directory.", hint: "See `sensync directory list`.")
+            guard let entry = current.entry(site), !entry.isRevoked else {
+                throw StoreError(.notFound, "That site is not an active site in the directory.", hint: "See `sensync directory list`.")
             }
             let next = try current.removing(site, keys: keys, now: now())
             try Self.saveDirectory(next, in: db)

@@ -56,7 +56,11 @@ extension StoreTransaction {
             if !change.isRedacted { return Digest32(Array(row[0] as Data)) }
         }
         guard dot.seq <= (try chainHead(of: dot.site)).seq else { return nil }
-        try flushLog()
+        if let buffer = logBuffers[dot.site], buffer.firstSeq <= dot.seq, dot.seq <= buffer.lastSeq {
+            // Merged in this transaction, so held with content; its exact hash is only needed when
+            // checking a bundle, which happens before anything is buffered.
+            return buffer.lastSeq == dot.seq ? buffer.lastHash : try chainHead(of: dot.site).hash
+        }
         var found: Digest32?
         try Store.forEachChange(of: dot.site, in: dot.seq...dot.seq, db: db, sites: sites) { change, hash in
             if !change.isRedacted { found = hash }

@@ -15,7 +15,7 @@ struct StoreTransaction: ReplicaBackend {
     private var dirtyChains: [SiteID: HLC] = [:]
     private var scopeClocks: [RecordID: VersionVector] = [:]
     private var dirtyScopes: Set<RecordID> = []
-    private var logBuffers: [SiteID: LogBuffer] = [:]
+    private(set) var logBuffers: [SiteID: LogBuffer] = [:]
     private var conflictedWhenLoaded: [RecordKey: Set<String>] = [:]
     var identities: [SiteID: SiteIdentity?] = [:]
     var directoryCache: AreaDirectory?

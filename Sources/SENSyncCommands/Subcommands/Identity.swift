@@ -135,6 +135,9 @@ extension SENSyncCommand.Directory {
         static let configuration = CommandConfiguration(
             abstract: "Remove a site from the area directory (LA only); its bundles are refused from then on.",
             discussion: """
+                The site stays listed as removed, so changes it made before, relayed by other sites, are still accepted
+                and attributed to it.
+
                 Example:
                   sensync directory remove "Old Academy" --store northshire-la.sensync
                 """)
@@ -170,6 +173,7 @@ extension SENSyncCommand.Directory {
             var site: SiteJSON
             var trust: String?
             var fingerprint: String
+            var revoked: Bool
         }
 
         struct Listing: Encodable {
@@ -189,17 +193,19 @@ extension SENSyncCommand.Directory {
                     Listing(
                         version: directory.version,
                         sites: directory.entries.map {
-                            Entry(site: SiteJSON($0.site), trust: $0.trust?.description, fingerprint: $0.identity.fingerprint)
+                            Entry(
+                                site: SiteJSON($0.site), trust: $0.trust?.description, fingerprint: $0.identity.fingerprint,
+                                revoked: $0.isRevoked)
                         }))
                 return
             }
             Terminal.print("Area directory version \(directory.version), signed by the LA")
             Terminal.table(
-                ["SITE", "KIND", "TRUST", "SITE ID", "FINGERPRINT"],
+                ["SITE", "KIND", "TRUST", "STATUS", "SITE ID", "FINGERPRINT"],
                 directory.entries.map { e in
                     [
-                        e.site.name, e.site.kind.rawValue, e.trust.flatMap { directory.entry($0)?.site.name } ?? "", e.site.id.description,
-                        e.identity.fingerprint,
+                        e.site.name, e.site.kind.rawValue, e.trust.flatMap { directory.entry($0)?.site.name } ?? "",
+                        e.isRevoked ? "removed" : "active", e.site.id.description, e.identity.fingerprint,
                     ]
                 })
         }
