@@ -40,9 +40,11 @@ struct Bench {
     /// Applying a set of bundles to the LA, with an outside-in breakdown of where the time goes.
     struct ApplyRun {
         var seconds = 0.0
-        /// `Store.verifyBundle(at:)` without a store: read, SHA-256, inflate, parse, chain hashes, decode.
+        /// `Store.verifyBundle(at:)` without a store: layout, header and the payload checksum (sealed
+        /// sections cannot be opened without the recipient's key).
         var decodeSeconds = 0.0
-        /// `Store.verifyBundle(at:against:)`: the above plus the prerequisite pass apply runs first.
+        /// `Store.verifyBundle(at:against:)`: opening the bundle for this store (signature, unsealing)
+        /// and the prerequisite pass that apply runs first.
         var verifySeconds = 0.0
         var perBundle: [Double] = []
         var changes = 0
@@ -363,7 +365,7 @@ struct Bench {
         let emptyMedian = median(emptyTimes)
         report.section(
             "delta", "6. Delta bundle (\(school.identity.name) -> LA after a full sync)",
-            note: "create times are the median of 5; the school's store holds every area change at delta time")
+            note: "create times are the median of 5; the LA -> school bundle carries the LA's acknowledgement (and, with scoped sync, only what the school may see)")
         report.add("ack_bundle_changes", "ack round trip: LA -> school bundle, changes", .int(Int(back.header.changeCount)))
         report.add("ack_bundle_create_seconds", "ack round trip: create", .number(backCreateSeconds, digits: 3), "s")
         report.add("ack_bundle_apply_seconds", "ack round trip: apply at the school", .number(backApplySeconds, digits: 3), "s")
@@ -471,8 +473,8 @@ struct Bench {
         report.add("changes_per_second", "changes/s", .number(Double(apply.changes) / apply.seconds, digits: 0), "changes/s")
         report.add("rows_per_second", "final rows/s", .number(Double(rows) / apply.seconds, digits: 0), "rows/s")
         report.add("us_per_change", "per change", .number(apply.seconds / Double(apply.changes) * 1e6, digits: 1), "µs")
-        report.add("decode_seconds", "  of which read+inflate+hash+decode (verify, no store)", .number(apply.decodeSeconds, digits: 3), "s")
-        report.add("prereq_seconds", "  of which prerequisite pass (verify against store)", .number(apply.verifySeconds, digits: 3), "s")
+        report.add("decode_seconds", "  of which read + header + payload SHA-256 (verify, no store)", .number(apply.decodeSeconds, digits: 3), "s")
+        report.add("prereq_seconds", "  of which open (signature, unseal) + prerequisite pass (verify against store)", .number(apply.verifySeconds, digits: 3), "s")
         report.add("merge_write_seconds", "  of which merge + write + commit (apply − verify)", .number(apply.seconds - apply.verifySeconds, digits: 3), "s")
     }
 }
