@@ -1,0 +1,371 @@
+import Foundation
+import Testing
+
+@testable import SENSync
+
+/// Acceptance: in generated areas (several schools, trusts, an LA, transfers), every school's
+/// store holds exactly the pupils it is entitled to — checked on the store's contents, not on the
+/// bundle — and the LA's store holds all of them.
+///
+/// Each seed builds an area (an LA, 1–2 trusts with 1–3 academies each, 1–3 maintained schools),
+/// then runs a random schedule: pupils added at random schools; notes, plans, outcomes,
+/// provision, reviews and pupil updates written by whoever may; transfers by the LA and by the
+/// pupil's current school (often followed by a bundle straight from the old school to the new
+/// one); bundles made along the legal routes and delivered in random order, some never, some
+/// twice, old files re-delivered late. Then gossip along the legal routes until nothing moves,
+/// and read every store's tables.
+///
+/// `SENSYNC_PROPERTY_SCHEDULES` scales the number of areas (a quarter of it; 50 by default);
+/// `SENSYNC_PROPERTY_SEED` replays one; `SENSYNC_PROPERTY_VERBOSE=1` prints every schedule.
+struct ScopeRandomizedTests {
+    static let property = "scope: stores hold exactly what they may see"
+    static let baseSeed: UInt64 = 0x5C0_9E00_0000
+
+    /// Areas per run: a quarter of `SENSYNC_PROPERTY_SCHEDULES` (default 200, so 50).
+    static func seeds(shard: Int) -> [UInt64] {
+        let all: [UInt64]
+        if let seed = PropertySettings.replaySeed {
+            if shard == 0 { print("[\(property)] replaying seed \(PropertySettings.hex(seed)) (SENSYNC_PROPERTY_SEED)") }
+            all = [seed]
+        } else {
+            let count = max(1, PropertySettings.scheduleCount / 4)
+            if shard == 0 {
+                print(
+                    "[\(property)] base seed \(PropertySettings.hex(baseSeed)), \(count) areas (seeds \(PropertySettings.hex(baseSeed))…\(PropertySettings.hex(baseSeed + UInt64(count) - 1)); SENSYNC_PROPERTY_SCHEDULES=4×areas to change, SENSYNC_PROPERTY_SEED to replay one)"
+                )
+            }
+            all = (0..<UInt64(count)).map { baseSeed + $0 }
+        }
+        return all.enumerated().filter { $0.offset % PropertySettings.shards == shard }.map(\.element)
+    }
+
+    @Test(arguments: 0..<PropertySettings.shards)
+    func everyStoreHoldsExactlyThePupilsItIsEntitledTo(shard: Int) throws {
+        for seed in Self.seeds(shard: shard) {
+            var log = ScheduleLog(property: Self.property, seed: seed)
+            do {
+                try withTemporaryDirectory { dir in
+                    let schedule = try ScopeSchedule(folder: dir, seed: seed)
+                    defer { log = schedule.log }
+                    try schedule.run()
+                    try schedule.gossipUntilQuiet()
+                    try schedule.checkEveryStore()
+                }
+            } catch {
+                log.fail("threw \(error)")
+            }
+            log.report()
+        }
+    }
+}
+
+/// One generated area and its random schedule.
+final class ScopeSchedule {
+    let area: ScopeArea
+    var rng: SplitMix64
+    var log: ScheduleLog
+    let schools: [String]
+    let trusts: [String]
+    private(set) var created: [RecordID] = []
+    private var mailbox: [(from: String, to: String, url: URL, delivered: Bool)] = []
+    private var serial = 0
+    private(set) var transfers = 0
+    private(set) var directTransfers = 0
+    /// Bundles refused for missing prerequisites while gossiping.
+    private(set) var refusals = 0
+
+    init(folder: URL, seed: UInt64) throws {
+        rng = SplitMix64(seed: seed)
+        log = ScheduleLog(property: ScopeRandomizedTests.property, seed: seed)
+        area = try ScopeArea(folder: folder, seed: seed)
+        var schools: [String] = []
+        var trusts: [String] = []
+        for t in 1...rng.int(1...2) {
+            let trust = "T\(t)"
+            try area.add(trust, .trust)
+            trusts.append(trust)
+            for a in 1...rng.int(1...3) {
+                try area.add("\(trust)A\(a)", .academy, trust: trust)
+                schools.append("\(trust)A\(a)")
+            }
+        }
+        for m in 1...rng.int(1...3) {
+            try area.add("M\(m)", .maintainedSchool)
+            schools.append("M\(m)")
+        }
+        self.schools = schools
+        self.trusts = trusts
+        log.step("area: LA, trusts \(trusts), schools \(schools)")
+        try area.distributeDirectory()
+    }
+
+    // MARK: The random schedule
+
+    func run() throws {
+        let steps = rng.int(25...45)
+        // Every area starts with a few pupils so transfers have something to move.
+        for _ in 0..<3 { try addPupil() }
+        for _ in 0..<steps {
+            switch rng.below(100) {
+            case 0..<12: try addPupil()
+            case 12..<40: try write()
+            case 40..<46: try transferByLA()
+            case 46..<54: try transferBySchool()
+            case 54..<78: try makeBundle()
+            default: try deliver()
+            }
+        }
+        // Whatever is still in the post arrives, in random order (some twice).
+        for _ in 0..<mailbox.count where rng.chance(60) { try deliver() }
+    }
+
+    private func next() -> Int {
+        serial += 1
+        return serial
+    }
+
+    private func addPupil() throws {
+        let school = rng.pick(schools)!
+        let n = created.count + 1
+        let id = try area[school].addPupil(
+            NewPupil(
+                upn: syntheticUPN(n), forename: "Fore\(n)", surname: "Sur\(n)", dateOfBirth: "2016-0\(1 + n % 9)-1\(n % 10)",
+                yearGroup: rng.int(0...6)),
+            author: "SENCO \(school)")
+        created.append(id)
+        log.step("\(school) adds pupil \(n) \(id.short)")
+    }
+
+    /// The pupils `site` may write about, by its own store.
+    private func writable(at site: String) throws -> [PupilRecord] {
+        let store = area[site]
+        let all = try store.pupils()
+        switch store.identity.kind {
+        case .la: return all
+        case .trust:
+            let academies = Set(schools.filter { area.trustOf[$0] == site }.map(area.id))
+            return all.filter { !Set($0.schools).isDisjoint(with: academies) }
+        case .academy, .maintainedSchool: return all.filter { $0.schools.contains(store.identity.id) }
+        }
+    }
+
+    private func write() throws {
+        let site = rng.pick(area.names)!
+        guard let pupil = rng.pick(try writable(at: site)) else { return }
+        let store = area[site]
+        let p = pupil.id.description
+        let n = next()
+        let author = "author \(n) at \(site)"
+        let plans = try store.plans(of: p)
+        switch rng.below(6) {
+        case 0, 1:
+            try store.addNote(pupil: p, text: "note \(n) by \(site)", area: rng.pick(NoteArea.allCases), author: author)
+            log.step("\(site) notes \(n) on \(pupil.id.short)")
+        case 2:
+            try store.createPlan(
+                pupil: p, NewSupportPlan(title: "plan \(n)", reviewDate: "2026-0\(rng.int(2...9))-01", responsibleOrg: site), author: author)
+            log.step("\(site) plans \(n) for \(pupil.id.short)")
+        case 3:
+            guard let plan = rng.pick(plans) else { return }
+            if rng.chance(50) {
+                try store.addOutcome(plan: plan.id.description, description: "outcome \(n)", targetDate: "2026-07-01", author: author)
+            } else {
+                try store.addProvision(
+                    plan: plan.id.description,
+                    NewProvision(description: "provision \(n)", provider: "provider \(n)", frequency: "weekly", costPence: Int64(n * 100)),
+                    author: author)
+            }
+            log.step("\(site) adds outcome/provision \(n) to \(plan.id.short)")
+        case 4:
+            guard let plan = rng.pick(plans) else { return }
+            try store.recordReview(
+                plan: plan.id.description,
+                NewReview(heldOn: ScopeArea.today, summary: "review \(n)", decision: .continue, nextReviewDate: "2026-0\(rng.int(3...9))-15"),
+                author: author)
+            log.step("\(site) reviews \(plan.id.short) (\(n))")
+        default:
+            let update =
+                rng.chance(50)
+                ? PupilUpdate(senStatus: "K", senNeeds: rng.pick(["SPLD", "SLCN,ASD", "SEMH", "HI"]))
+                : PupilUpdate(yearGroup: rng.int(0...6))
+            try store.updatePupil(p, update, author: author)
+            log.step("\(site) updates \(pupil.id.short) (\(n))")
+        }
+    }
+
+    private func transferByLA() throws {
+        guard let pupil = rng.pick(try area.la.pupils()) else { return }
+        let targets = schools.filter { !pupil.schools.contains(area.id($0)) }
+        guard let target = rng.pick(targets) else { return }
+        try area.la.transferPupil(pupil.id.description, to: area.id(target), on: ScopeArea.today, author: "LA officer")
+        transfers += 1
+        log.step("LA transfers \(pupil.id.short) from \(pupil.schools.compactMap(area.name)) to \(target)")
+    }
+
+    private func transferBySchool() throws {
+        var candidates: [(String, PupilRecord)] = []
+        for school in schools {
+            for pupil in try writable(at: school) { candidates.append((school, pupil)) }
+        }
+        guard let (school, pupil) = rng.pick(candidates) else { return }
+        let targets = schools.filter { !pupil.schools.contains(area.id($0)) }
+        guard let target = rng.pick(targets) else { return }
+        try area[school].transferPupil(pupil.id.description, to: area.id(target), on: ScopeArea.today, author: "SENCO \(school)")
+        transfers += 1
+        log.step("\(school) transfers \(pupil.id.short) to \(target)")
+        if rng.chance(70) {
+            let url = try area.make(school, target)
+            mailbox.append((school, target, url, false))
+            directTransfers += 1
+            log.step("\(school) makes a bundle straight to \(target) (#\(mailbox.count - 1))")
+            if rng.chance(50) { try deliver(mailbox.count - 1) }
+        }
+    }
+
+    private func makeBundle() throws {
+        let (from, to) = rng.pick(area.routes)!
+        let url = try area.make(from, to)
+        mailbox.append((from, to, url, false))
+        log.step("\(from) makes a bundle for \(to) (#\(mailbox.count - 1))")
+    }
+
+    /// Delivers a bundle from the mailbox: usually one not yet delivered, sometimes an old file
+    /// again.
+    private func deliver(_ index: Int? = nil) throws {
+        let waiting = mailbox.indices.filter { !mailbox[$0].delivered }
+        let chosen: Int
+        if let index {
+            chosen = index
+        } else if !waiting.isEmpty, rng.chance(80) {
+            chosen = rng.pick(waiting)!
+        } else if let any = rng.pick(mailbox.indices) {
+            chosen = any
+        } else {
+            return
+        }
+        let (from, to, url, delivered) = mailbox[chosen]
+        mailbox[chosen].delivered = true
+        let again = delivered ? " again" : ""
+        do {
+            let report = try area[to].apply(bundleAt: url)
+            log.step(
+                "\(to) applies #\(chosen) from \(from)\(again): \(report.result.rawValue), applied \(report.applied), duplicates \(report.duplicates), skipped \(report.skipped), forgot \(report.pupilsForgotten)"
+            )
+            log.check(report.rejected.isEmpty, "\(to) rejected changes from \(from)'s bundle #\(chosen): \(report.rejected.map(\.reason))")
+        } catch let error as BundleError where error.code == .missingPrerequisites {
+            log.step("\(to) refuses #\(chosen) from \(from)\(again): \(named(error.message))")
+        } catch {
+            log.fail("\(to) could not apply #\(chosen) from \(from): \(named("\(error)"))")
+        }
+    }
+
+    /// Every route, upward links first (leaves before trusts), then downward (trusts last).
+    var upThenDown: [(String, String)] {
+        let depth: (String) -> Int = { $0 == "LA" ? 0 : self.trusts.contains($0) ? 1 : 2 }
+        let up = area.routes.filter { depth($0.0) > depth($0.1) }.sorted { depth($0.0) > depth($1.0) }
+        let down = area.routes.filter { depth($0.0) < depth($0.1) }.sorted { depth($0.0) < depth($1.0) }
+        return up + down
+    }
+
+    /// `text` with every site id replaced by the site's name.
+    func named(_ text: String) -> String {
+        area.names.reduce(text) { $0.replacingOccurrences(of: area.id($1).description, with: $1) }
+    }
+
+    // MARK: Gossip
+
+    /// Exchanges bundles along every legal route, in a random order each round, until a round in
+    /// which no bundle carries anything and no store forgets anyone.
+    func gossipUntilQuiet(maxRounds: Int = 12) throws {
+        for round in 1...maxRounds {
+            var moved = 0
+            // The first round in a random order; then up the tree (schools and academies first,
+            // then trusts) and back down, which settles in few rounds.
+            let order = round == 1 ? rng.shuffled(area.routes) : upThenDown
+            for (from, to) in order {
+                let url = try area.make(from, to)
+                let header = try Store.inspectBundle(at: url)
+                let section = try #require(header.sections.first)
+                let report: ImportReport
+                do {
+                    report = try area[to].apply(bundleAt: url)
+                } catch let error as BundleError where error.code == .missingPrerequisites {
+                    // Allowed by the causality rule (the bundle is refused, nothing applied, and
+                    // the message names what is missing); the gossip must still settle.
+                    refusals += 1
+                    moved += 1
+                    log.step("gossip \(round): \(to) refuses \(from)'s bundle: \(named(error.message))")
+                    continue
+                } catch {
+                    log.fail("gossip round \(round): \(to) could not apply \(from)'s bundle: \(named("\(error)"))")
+                    continue
+                }
+                log.check(report.rejected.isEmpty, "gossip: \(to) rejected changes from \(from): \(report.rejected.map(\.reason))")
+                let carried = section.changeCount + section.skippedCount + section.historyCount
+                if carried > 0 || !header.directory.isEmpty || report.pupilsForgotten > 0 {
+                    moved += 1
+                    if PropertySettings.verbose {
+                        log.step(
+                            "gossip \(round): \(from) → \(to): \(section.changeCount) changes, \(section.skippedCount) skipped, \(section.historyCount) history; applied \(report.applied), forgot \(report.pupilsForgotten)"
+                        )
+                    }
+                }
+            }
+            if moved == 0 {
+                log.step("gossip: quiet after \(round) rounds (\(refusals) bundles refused for missing prerequisites on the way)")
+                return
+            }
+        }
+        log.fail("gossip did not settle in \(maxRounds) rounds")
+    }
+
+    // MARK: The acceptance check
+
+    /// Reads every store's tables: each school holds exactly its current pupils, each trust its
+    /// academies' pupils, with every row the LA holds for them; the LA holds every pupil.
+    func checkEveryStore() throws {
+        let laRows = try area.la.recordRowsByPupil()
+        let current = try area.la.currentSchoolsByPupil()
+        log.check(
+            Set(laRows.keys) == Set(created),
+            "the LA holds \(laRows.count) pupils, \(created.count) were added (missing \(Set(created).subtracting(laRows.keys).map(\.short)))")
+        for pupil in created {
+            log.check(!(current[pupil] ?? []).isEmpty, "pupil \(pupil.short) has no current school at the LA")
+        }
+        let laAudit = try area.la.auditVerify()
+        log.check(laAudit.isClean, "the LA's audit: \(laAudit.problems)")
+        for name in area.names where name != "LA" {
+            let store = area[name]
+            let me = store.identity.id
+            let entitled: Set<RecordID>
+            if store.identity.kind == .trust {
+                let academies = Set(schools.filter { area.trustOf[$0] == name }.map(area.id))
+                entitled = Set(created.filter { !(current[$0] ?? []).isDisjoint(with: academies) })
+            } else {
+                entitled = Set(created.filter { (current[$0] ?? []).contains(me) })
+            }
+            let rows = try store.recordRowsByPupil()
+            let held = Set(rows.keys)
+            log.check(
+                held == entitled,
+                "\(name) holds records of \(held.count) pupils, is entitled to \(entitled.count): extra \(held.subtracting(entitled).map(\.short).sorted()), missing \(entitled.subtracting(held).map(\.short).sorted())"
+            )
+            for pupil in entitled.intersection(held).sorted() {
+                let mine = rows[pupil] ?? []
+                let la = laRows[pupil] ?? []
+                if mine != la {
+                    log.fail(
+                        "\(name)'s records of \(pupil.short) differ from the LA's: missing \(la.subtracting(mine).sorted().prefix(4)), extra \(mine.subtracting(la).sorted().prefix(4))"
+                    )
+                }
+            }
+            let bodies = Set(try store.changeBodiesByPupil().keys)
+            log.check(
+                bodies.isSubset(of: entitled),
+                "\(name) keeps change bodies about pupils it may not see: \(bodies.subtracting(entitled).map(\.short).sorted())")
+            let audit = try store.auditVerify()
+            log.check(audit.isClean, "\(name)'s audit: \(audit.problems)")
+        }
+        log.step("checked: \(created.count) pupils, \(transfers) transfers (\(directTransfers) with a direct bundle)")
+    }
+}

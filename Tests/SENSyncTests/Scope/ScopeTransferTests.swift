@@ -1,0 +1,193 @@
+import Foundation
+import Testing
+
+@testable import SENSync
+
+/// A transferred pupil's complete SEN history reaches the new school, whether the LA or the old
+/// school makes the transfer; the old school then hears nothing new about them and forgets them
+/// once its upstream has acknowledged everything it held.
+struct ScopeTransferTests {
+    /// Gives a pupil a complete record at `school`: two notes (one amending the other), SEN status
+    /// and needs, a plan with an outcome, a provision item and a review.
+    @discardableResult
+    static func recordFullHistory(of pupil: RecordID, at store: Store, tag: String) throws -> RecordID {
+        let p = pupil.description
+        let first = try store.addNote(pupil: p, text: "\(tag): finds phonics hard", area: .cognitionLearning, author: "SENCO \(tag)")
+        try store.addNote(pupil: p, text: "\(tag): phonics, corrected", amends: first.description, author: "SENCO \(tag)")
+        try store.updatePupil(p, PupilUpdate(senStatus: "K", senNeeds: "SPLD,SLCN"), author: "SENCO \(tag)")
+        let plan = try store.createPlan(
+            pupil: p,
+            NewSupportPlan(title: "\(tag) literacy plan", reviewDate: "2026-03-01", responsibleOrg: "School", responsiblePerson: "SENCO"),
+            author: "SENCO \(tag)")
+        try store.addOutcome(plan: plan.description, description: "\(tag): reads age-appropriate texts", targetDate: "2026-07-01", author: "SENCO \(tag)")
+        try store.addProvision(
+            plan: plan.description,
+            NewProvision(
+                description: "\(tag): small-group phonics", provider: "TA", frequency: "3 x 20 min weekly", responsibleOrg: "School",
+                responsiblePerson: "SENCO", costPence: 45_000),
+            author: "SENCO \(tag)")
+        try store.recordReview(
+            plan: plan.description,
+            NewReview(heldOn: ScopeArea.today, summary: "\(tag): progress good", decision: .continue, nextReviewDate: "2026-04-01"),
+            author: "SENCO \(tag)")
+        return plan
+    }
+
+    /// The pupil's rows at `store` (every table, by SQL), empty when it holds none.
+    static func rows(of pupil: RecordID, at store: Store) throws -> Set<RecordRow> {
+        try store.recordRowsByPupil()[pupil] ?? []
+    }
+
+    /// Asserts `store` holds exactly the pupil's record that `reference` holds, through SQL and
+    /// through the query API, and that it is complete (every kind of record present).
+    static func expectCompleteCopy(of pupil: RecordID, at store: Store, as reference: Store, sourceLocation: SourceLocation = #_sourceLocation)
+        throws
+    {
+        let mine = try rows(of: pupil, at: store)
+        let theirs = try rows(of: pupil, at: reference)
+        #expect(mine == theirs, "missing \(theirs.subtracting(mine).sorted()), extra \(mine.subtracting(theirs).sorted())", sourceLocation: sourceLocation)
+        let tables = Set(mine.map(\.table))
+        for table in ["pupil", "enrolment", "note", "support_plan", "plan_outcome", "provision_item", "plan_review"] {
+            #expect(tables.contains(table), "no \(table) row", sourceLocation: sourceLocation)
+        }
+        #expect(try store.notes(of: pupil.description) == reference.notes(of: pupil.description), sourceLocation: sourceLocation)
+        #expect(try store.plans(of: pupil.description) == reference.plans(of: pupil.description), sourceLocation: sourceLocation)
+        #expect(try store.pupil(pupil.description) == reference.pupil(pupil.description), sourceLocation: sourceLocation)
+    }
+
+    /// Asserts `store` holds nothing about the pupil: no record rows, no change bodies, and the
+    /// query API cannot find them.
+    static func expectForgotten(_ pupil: RecordID, at store: Store, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        #expect(try rows(of: pupil, at: store).isEmpty, sourceLocation: sourceLocation)
+        #expect(try store.changeBodiesByPupil()[pupil] == nil, sourceLocation: sourceLocation)
+        #expect(try !store.pupils().map(\.id).contains(pupil), sourceLocation: sourceLocation)
+        #expect(throws: StoreError.self, sourceLocation: sourceLocation) { try store.notes(of: pupil.description) }
+    }
+
+    @Test func theLATransfersAnAcademyPupilToAMaintainedSchool() throws {
+        try withTemporaryDirectory { dir in
+            let area = try ScopeArea(folder: dir)
+            try area.add("Trust", .trust)
+            try area.add("Old", .academy, trust: "Trust")
+            try area.add("New", .maintainedSchool)
+            try area.distributeDirectory()
+            let old = area["Old"]
+            let pupil = try old.addPupil(
+                NewPupil(upn: syntheticUPN(11), forename: "Ada", surname: "Moved", dateOfBirth: "2016-04-01"), author: "SENCO Old")
+            let stays = try old.addPupil(
+                NewPupil(upn: syntheticUPN(12), forename: "Bo", surname: "Stays", dateOfBirth: "2016-05-01"), author: "SENCO Old")
+            try Self.recordFullHistory(of: pupil, at: old, tag: "old")
+            try area.relay("Old", "Trust", "LA")
+            // The LA adds to the record too, and the academy hears of it.
+            try area.la.addNote(pupil: pupil.description, text: "LA: EP consulted", author: "LA officer")
+            try area.relay("LA", "Trust", "Old")
+            #expect(try old.notes(of: pupil.description).count == 3)
+
+            try area.la.transferPupil(pupil.description, to: area.id("New"), on: ScopeArea.today, author: "LA officer")
+            let arrival = try area.send("LA", "New")
+            #expect(arrival.rejected.isEmpty)
+            try Self.expectCompleteCopy(of: pupil, at: area["New"], as: area.la)
+            #expect(try Set(area["New"].recordRowsByPupil().keys) == [pupil])
+
+            // The trust hears of the move but keeps the pupil until the academy has acknowledged it.
+            try area.send("LA", "Trust")
+            #expect(try !Self.rows(of: pupil, at: area["Trust"]).isEmpty)
+            // The academy learns the pupil left and, its trust holding everything it had, forgets them.
+            #expect(try !Self.rows(of: pupil, at: old).isEmpty)
+            let news = try area.send("Trust", "Old")
+            #expect(news.pupilsForgotten == 1)
+            try Self.expectForgotten(pupil, at: old)
+            #expect(try Set(old.recordRowsByPupil().keys) == [stays])
+            // Now the academy has acknowledged the ending, the trust forgets them too.
+            try area.send("Old", "Trust")
+            try Self.expectForgotten(pupil, at: area["Trust"])
+            #expect(try Set(area["Trust"].recordRowsByPupil().keys) == [stays])
+
+            // Later work at the new school reaches the LA and never the old school or its trust.
+            try area["New"].addNote(pupil: pupil.description, text: "new: settling in", author: "SENCO New")
+            try area.send("New", "LA")
+            #expect(try area.la.notes(of: pupil.description).map(\.text).contains("new: settling in"))
+            try area.gossip(rounds: 2)
+            try Self.expectForgotten(pupil, at: old)
+            try Self.expectForgotten(pupil, at: area["Trust"])
+            try Self.expectCompleteCopy(of: pupil, at: area["New"], as: area.la)
+            #expect(try area["New"].notes(of: pupil.description).count == 4)
+            // The old school can no longer change the pupil's records.
+            #expect(throws: StoreError.self) { try old.addNote(pupil: pupil.description, text: "stale", author: "SENCO Old") }
+        }
+    }
+
+    @Test func theOldSchoolTransfersAPupilWithABundleStraightToTheNewSchool() throws {
+        try withTemporaryDirectory { dir in
+            let area = try ScopeArea(folder: dir)
+            try area.add("Old", .maintainedSchool)
+            try area.add("Trust", .trust)
+            try area.add("New", .academy, trust: "Trust")
+            try area.distributeDirectory()
+            let old = area["Old"]
+            let pupil = try old.addPupil(
+                NewPupil(upn: syntheticUPN(21), forename: "Cy", surname: "Moved", dateOfBirth: "2015-09-01"), author: "SENCO Old")
+            let stays = try old.addPupil(
+                NewPupil(upn: syntheticUPN(22), forename: "Di", surname: "Stays", dateOfBirth: "2015-10-01"), author: "SENCO Old")
+            try old.addNote(pupil: stays.description, text: "old: not for the new school", author: "SENCO Old")
+            try old.addNote(pupil: pupil.description, text: "old: first concern", author: "SENCO Old")
+            try area.send("Old", "LA")
+            // More history the LA has not seen yet when the pupil moves.
+            try Self.recordFullHistory(of: pupil, at: old, tag: "old")
+            try old.transferPupil(pupil.description, to: area.id("New"), on: ScopeArea.today, author: "SENCO Old")
+
+            let direct = try area.make("Old", "New")
+            let arrival = try area["New"].apply(bundleAt: direct)
+            #expect(arrival.rejected.isEmpty)
+            try Self.expectCompleteCopy(of: pupil, at: area["New"], as: old)
+            #expect(try Set(area["New"].recordRowsByPupil().keys) == [pupil])
+            #expect(try area["New"].changeBodiesByPupil()[stays] == nil)
+
+            // The old school keeps the pupil until its upstream, the LA, holds everything it had.
+            try area.send("LA", "Old")
+            #expect(try !Self.rows(of: pupil, at: old).isEmpty)
+            try area.send("Old", "LA")
+            #expect(try !Self.rows(of: pupil, at: old).isEmpty)
+            let ack = try area.send("LA", "Old")
+            #expect(ack.pupilsForgotten == 1)
+            try Self.expectForgotten(pupil, at: old)
+            #expect(try Set(old.recordRowsByPupil().keys) == [stays])
+
+            // The new school's later notes reach its trust and the LA, never the old school.
+            try area["New"].addNote(pupil: pupil.description, text: "new: settling in", author: "SENCO New")
+            try area.gossip(rounds: 3)
+            try Self.expectForgotten(pupil, at: old)
+            try Self.expectCompleteCopy(of: pupil, at: area.la, as: area["New"])
+            try Self.expectCompleteCopy(of: pupil, at: area["Trust"], as: area["New"])
+            #expect(try area["New"].notes(of: pupil.description).map(\.text).contains("new: settling in"))
+            #expect(try Set(area["Trust"].recordRowsByPupil().keys) == [pupil])
+        }
+    }
+
+    @Test func aPupilMovingBetweenTrustsKeepsTheirHistoryAndLeavesNothingBehind() throws {
+        try withTemporaryDirectory { dir in
+            let area = try ScopeArea(folder: dir)
+            try area.add("Trust1", .trust)
+            try area.add("Old", .academy, trust: "Trust1")
+            try area.add("Trust2", .trust)
+            try area.add("New", .academy, trust: "Trust2")
+            try area.distributeDirectory()
+            let pupil = try area["Old"].addPupil(
+                NewPupil(upn: syntheticUPN(31), forename: "Ed", surname: "Moved", dateOfBirth: "2014-02-01"), author: "SENCO Old")
+            try Self.recordFullHistory(of: pupil, at: area["Old"], tag: "old")
+            try area.gossip(rounds: 2)
+            // The old academy transfers the pupil and tells its trust; nothing goes direct.
+            try area["Old"].transferPupil(pupil.description, to: area.id("New"), on: ScopeArea.today, author: "SENCO Old")
+            try area.gossip(rounds: 4)
+            try Self.expectCompleteCopy(of: pupil, at: area["New"], as: area.la)
+            try Self.expectCompleteCopy(of: pupil, at: area["Trust2"], as: area.la)
+            try Self.expectForgotten(pupil, at: area["Old"])
+            try Self.expectForgotten(pupil, at: area["Trust1"])
+            try area["New"].addNote(pupil: pupil.description, text: "new: settling in", author: "SENCO New")
+            try area.gossip(rounds: 2)
+            try Self.expectForgotten(pupil, at: area["Old"])
+            try Self.expectForgotten(pupil, at: area["Trust1"])
+            try Self.expectCompleteCopy(of: pupil, at: area["Trust2"], as: area.la)
+        }
+    }
+}
