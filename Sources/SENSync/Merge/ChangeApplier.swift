@@ -89,7 +89,12 @@ package struct ChangeApplier {
     private func checkDependencies<B: ReplicaBackend>(of decoded: Change, in backend: inout B) throws {
         let change = decoded
         let scopeClock = try backend.scopeClock(of: decoded.scope)
-        for (site, seq) in decoded.deps.entries where scopeClock[site] < seq {
+        // An erasure waits for nothing: sites that stopped seeing the pupil (the old school, its
+        // trust) never receive the changes it was written after, and any of them that arrives
+        // later is refused as erased, so waiting would block the erasure, and every later bundle
+        // from its sender, for ever.
+        let isErasure = !decoded.ops.isEmpty && decoded.ops.allSatisfy { $0.table == RecordSchema.erasure.name }
+        for (site, seq) in decoded.deps.entries where !isErasure && scopeClock[site] < seq {
             let chain = try backend.chainHead(of: site)
             let range =
                 chain.seq < seq

@@ -166,8 +166,9 @@ extension Store {
     }
 
     /// The pupils whose changes this store holds with their content (in its chains or as
-    /// history), and how many such changes per pupil.
-    func changeBodiesByPupil() throws -> [RecordID: Int] {
+    /// history), and how many such changes per pupil. Erasures (which hold no personal data and
+    /// are kept as proof) are left out unless asked for.
+    func changeBodiesByPupil(includingErasures: Bool = false) throws -> [RecordID: Int] {
         try writer.read { db in
             let sites = try SiteOrdinals(db)
             var result: [RecordID: Int] = [:]
@@ -179,13 +180,17 @@ extension Store {
                     let change = EncodedChange(site: site, seq: seq, body: try reader.readBytesWithLength())
                     seq += 1
                     if change.isRedacted { continue }
-                    result[try change.decoded().scope, default: 0] += 1
+                    let decoded = try change.decoded()
+                    if !includingErasures, decoded.ops.allSatisfy({ $0.table == RecordSchema.erasure.name }) { continue }
+                    result[decoded.scope, default: 0] += 1
                 }
             }
             for row in try Row.fetchAll(db, sql: "SELECT site_ord, seq, body FROM loose_change") {
                 let change = EncodedChange(site: try sites.site(row[0]), seq: UInt64(row[1] as Int64), body: Array(row[2] as Data))
                 if change.isRedacted { continue }
-                result[try change.decoded().scope, default: 0] += 1
+                let decoded = try change.decoded()
+                if !includingErasures, decoded.ops.allSatisfy({ $0.table == RecordSchema.erasure.name }) { continue }
+                result[decoded.scope, default: 0] += 1
             }
             return result
         }
