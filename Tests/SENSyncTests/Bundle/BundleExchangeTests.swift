@@ -1,0 +1,420 @@
+import Foundation
+import GRDB
+import Testing
+
+@testable import SENSync
+
+/// Bundles between the stores of an area: acknowledgement, re-application, and refusals that name
+/// what to do (missing changes, wrong recipient, unknown sender, bad signature, fork, clock,
+/// versions).
+struct BundleExchangeTests {
+    /// An area (LA, a trust, an academy in it) where everyone has heard from the LA, and a pupil
+    /// at the academy with `extra` further changes: `1 + extra` changes of the academy.
+    static func area(_ dir: URL, extra: Int = 2, laInMemory: Bool = true, academyInMemory: Bool = true) throws -> (TestArea, RecordID) {
+        let area = try TestArea(folder: dir, inMemory: laInMemory)
+        try area.add("Trust", .trust)
+        try area.add("Academy", .academy, trust: "Trust", inMemory: academyInMemory)
+        try area.send("LA", "Trust")
+        try area.send("LA", "Academy")
+        let academy = area["Academy"]
+        let pupil = try academy.addPupil(Self.ada, author: "SENCO")
+        for i in 0..<extra { try academy.updatePupil(pupil.description, PupilUpdate(yearGroup: i % 7), author: "SENCO") }
+        return (area, pupil)
+    }
+
+    static let ada = NewPupil(upn: syntheticUPN(1), forename: "Ada", surname: "Example", dateOfBirth: "2016-04-01")
+
+    /// What a refusal before step 7 of the reading rules must leave alone.
+    struct Untouched: Equatable {
+        var digest: Digest32
+        var versionVector: VersionVector
+        var imports: [ImportLogEntry]
+        var directoryVersion: UInt64?
+
+        init(_ store: Store) throws {
+            digest = try store.digest()
+            versionVector = try store.versionVector()
+            imports = try store.importLog(limit: 1000)
+            directoryVersion = try store.directory()?.version
+        }
+    }
+
+    /// Applies `url` at `store`, expects a refusal with `code`, and checks the store is untouched
+    /// (`logged`: a refusal at step 7 is recorded in the import log, nothing else changes).
+    @discardableResult
+    static func expectRefusal(
+        _ code: BundleError.Code, applying url: URL, at store: Store, logged: Bool = false, sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> BundleError? {
+        let before = try Untouched(store)
+        let error = #expect(throws: BundleError.self, sourceLocation: sourceLocation) { try store.apply(bundleAt: url) }
+        #expect(error?.code == code, "\(error?.message ?? "")", sourceLocation: sourceLocation)
+        var after = try Untouched(store)
+        if logged {
+            #expect(after.imports.count == before.imports.count + 1, sourceLocation: sourceLocation)
+            #expect(after.imports.first?.result == "refused: \(code.rawValue)", sourceLocation: sourceLocation)
+            after.imports.removeFirst()
+        }
+        #expect(after == before, "the refusal changed the store", sourceLocation: sourceLocation)
+        return error
+    }
+
+    // MARK: Re-application and acknowledgement
+
+    @Test func reapplyingABundleChangesNothing() throws {
+        try withTemporaryDirectory { dir in
+            let (area, _) = try Self.area(dir)
+            let url = try area.make("Academy", "LA")
+            let first = try area.la.apply(bundleAt: url)
+            #expect(first.result == .applied)
+            #expect(first.applied == 3 && first.duplicates == 0 && first.skipped == 0)
+            let before = try Untouched(area.la)
+            let again = try area.la.apply(bundleAt: url)
+            #expect(again.result == .alreadyApplied)
+            #expect(again.applied == 0 && again.duplicates == 0)
+            #expect(again.previousImportAt != nil)
+            #expect(try Untouched(area.la) == before)
+            // The same changes in a new bundle (the academy has no acknowledgement yet): all duplicates.
+            let report = try area.send("Academy", "LA")
+            #expect(report.result == .applied)
+            #expect(report.applied == 0 && report.duplicates == 3)
+            #expect(try area.la.digest() == before.digest)
+        }
+    }
+
+    @Test func bundlesHoldExactlyWhatThePeerHasNotAcknowledged() throws {
+        try withTemporaryDirectory { dir in
+            let (area, pupil) = try Self.area(dir)
+            let academy = area["Academy"]
+            let academyID = academy.identity.id
+            let laID = area.la.identity.id
+            let first = try academy.makeBundle(to: [laID], at: dir.appendingPathComponent("1.bundle"))
+            #expect(first.header.changeCount == 3)
+            #expect(first.header.versionVector == VersionVector([academyID: 3]))
+            try area.la.apply(bundleAt: first.url)
+            // The LA's reply acknowledges the academy's three changes (and carries none of them back).
+            let reply = try area.la.makeBundle(to: [academyID], at: dir.appendingPathComponent("2.bundle"))
+            #expect(reply.header.versionVector == VersionVector([academyID: 3]))
+            #expect(reply.header.changeCount == 0)
+            try academy.apply(bundleAt: reply.url)
+            #expect(try academy.acknowledged(by: laID) == VersionVector([academyID: 3]))
+            try academy.updatePupil(pupil.description, PupilUpdate(forename: "Ada-May"), author: "SENCO")
+            let delta = try academy.makeBundle(to: [laID], at: dir.appendingPathComponent("3.bundle"))
+            #expect(delta.header.changeCount == 1)
+            #expect(delta.header.sections.map(\.origins) == [[OriginRange(site: academyID, firstSeq: 4, lastSeq: 4, previousHash: try #require(first.header.sections.first?.origins.first?.lastHash), lastHash: try #require(delta.header.sections.first?.origins.first?.lastHash))]])
+            #expect(delta.header.sections.first?.skippedCount == 0)
+            let report = try area.la.apply(bundleAt: delta.url)
+            #expect(report.applied == 1 && report.duplicates == 0)
+            #expect(try area.la.digest() == academy.digest())
+            #expect(try academy.status().peers.first { $0.site.id == laID }?.lacks == 1)
+            // The trust, which has acknowledged nothing, gets all four from the LA.
+            #expect(try area.send("LA", "Trust").applied == 4)
+            #expect(try area["Trust"].digest() == academy.digest())
+        }
+    }
+
+    /// The brief's example: the academy's second bundle to the LA, applied at a copy of the LA's
+    /// store taken before it applied the first, names the academy's site and the missing range.
+    @Test func missingPrerequisitesNameTheSiteAndRange() throws {
+        try withTemporaryDirectory { dir in
+            let (area, pupil) = try Self.area(dir, extra: 3, laInMemory: false)
+            let academy = area["Academy"]
+            let academyID = academy.identity.id
+            // The copy: the store file (checkpointed) and its key file.
+            let laPath = try #require(area.la.path)
+            let copyPath = dir.appendingPathComponent("la-copy.sensync").path
+            try area.la.checkpoint()
+            try FileManager.default.copyItem(atPath: laPath, toPath: copyPath)
+            try FileManager.default.copyItem(atPath: KeyFile.path(forStore: laPath), toPath: KeyFile.path(forStore: copyPath))
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: KeyFile.path(forStore: copyPath))
+
+            let first = try area.make("Academy", "LA")
+            try area.la.apply(bundleAt: first)
+            try area.send("LA", "Academy")
+            try academy.addNote(pupil: pupil.description, text: "Follow-up", author: "SENCO")
+            let second = try area.make("Academy", "LA")
+            #expect(try Store.inspectBundle(at: second).sections.first?.origins.first?.firstSeq == 5)
+
+            let rebuilt = try Store.open(at: copyPath, now: area.clock.now)
+            #expect(try rebuilt.versionVector().isEmpty)
+            let error = try Self.expectRefusal(.missingPrerequisites, applying: second, at: rebuilt, logged: true)
+            #expect(error?.missing == MissingRange(site: academyID, from: 1, through: 4, isScopeHistory: false))
+            #expect(error?.message.contains("changes 1–4 of site \(academyID)") == true)
+            #expect(error?.message.hasPrefix("Nothing was applied.") == true)
+            #expect(error?.hint.isEmpty == false)
+            // The refusal names no personal data.
+            for secret in ["Ada", "Example", syntheticUPN(1), "Follow-up"] {
+                #expect(error?.description.contains(secret) == false)
+                #expect(try rebuilt.importLog().first?.detail?.contains(secret) != true)
+            }
+            // Verifying says the same.
+            let verify = #expect(throws: BundleError.self) { try Store.verifyBundle(at: second, against: rebuilt) }
+            #expect(verify?.missing == error?.missing)
+            // Given the first bundle, the second applies.
+            #expect(try rebuilt.apply(bundleAt: first).applied == 4)
+            #expect(try rebuilt.apply(bundleAt: second).applied == 1)
+            #expect(try rebuilt.digest() == academy.digest())
+            #expect(try area.la.apply(bundleAt: second).applied == 1)
+            #expect(try rebuilt.digest() == area.la.digest())
+        }
+    }
+
+    // MARK: Who may send and receive
+
+    @Test func aBundleForAnotherSiteIsRefused() throws {
+        try withTemporaryDirectory { dir in
+            let (area, _) = try Self.area(dir)
+            let trust = area["Trust"]
+            let url = try area.make("Academy", "LA")
+            let error = try Self.expectRefusal(.notAddressedToThisSite, applying: url, at: trust)
+            #expect(error?.message.contains("addressed to other sites") == true)
+            let verify = #expect(throws: BundleError.self) { try Store.verifyBundle(at: url, against: trust) }
+            #expect(verify?.code == .notAddressedToThisSite)
+            // Nor does the sender apply its own bundle.
+            try Self.expectRefusal(.notAddressedToThisSite, applying: url, at: area["Academy"])
+            // A bundle for both sites has a section for each and applies at either.
+            let both = dir.appendingPathComponent("to-both.bundle")
+            let summary = try area["Academy"].makeBundle(to: [area.la.identity.id, trust.identity.id], at: both)
+            #expect(summary.header.sections.count == 2)
+            #expect(summary.header.sections.map { $0.recipients.map(\.recipient) } == [[area.la.identity.id], [trust.identity.id]])
+            #expect(try trust.apply(bundleAt: both).applied == 3)
+            #expect(try area.la.apply(bundleAt: both).applied == 3)
+            #expect(try trust.digest() == area.la.digest())
+        }
+    }
+
+    @Test func aSenderOutsideTheDirectoryIsRefused() throws {
+        try withTemporaryDirectory { dir in
+            let (area, _) = try Self.area(dir)
+            // A school that pinned the LA but that the LA never listed.
+            let unlisted = try Store.inMemory(identity: makeSite("Unlisted", .maintainedSchool), la: area.la.publicIdentity, now: area.clock.now)
+            try unlisted.addPupil(NewPupil(upn: syntheticUPN(3), forename: "Bo", surname: "Example", dateOfBirth: "2016-05-01"), author: "SENCO")
+            let fromUnlisted = dir.appendingPathComponent("unlisted.bundle")
+            try unlisted.makeBundle(to: [area.la.identity.id], at: fromUnlisted)
+            let error = try Self.expectRefusal(.unknownSender, applying: fromUnlisted, at: area.la)
+            #expect(error?.message.contains("not in this site's area directory") == true)
+            #expect(throws: BundleError.self) { try Store.verifyBundle(at: fromUnlisted, against: area.la) }
+
+            // A store that has pinned no LA cannot tell who sent anything.
+            let unpinned = try Store.inMemory(identity: makeSite("Unpinned", .trust), now: area.clock.now)
+            try Self.expectRefusal(.unknownSender, applying: try area.make("LA", "Trust"), at: unpinned)
+
+            // A site the LA has removed from the directory.
+            let beforeRemoval = try area.make("Academy", "LA")
+            try area.la.removeFromDirectory(area["Academy"].identity.id)
+            let removed = try Self.expectRefusal(.unknownSender, applying: beforeRemoval, at: area.la)
+            #expect(removed?.message.contains("removed") == true)
+        }
+    }
+
+    @Test func forgedAndAlteredSignaturesAreRefused() throws {
+        try withTemporaryDirectory { dir in
+            let (area, _) = try Self.area(dir)
+            let academy = area["Academy"]
+            let genuine = try area.make("Academy", "LA")
+            // An impostor using the academy's site id with keys of its own.
+            let impostor = try Store.inMemory(identity: academy.identity, la: area.la.publicIdentity, now: area.clock.now)
+            try impostor.addPupil(NewPupil(upn: syntheticUPN(4), forename: "Cy", surname: "Example", dateOfBirth: "2016-06-01"), author: "SENCO")
+            let forged = dir.appendingPathComponent("forged.bundle")
+            try impostor.makeBundle(to: [area.la.identity.id], at: forged)
+            let error = try Self.expectRefusal(.badSignature, applying: forged, at: area.la)
+            #expect(error?.message.contains("signature") == true)
+            // A header altered after signing (its checksum made right again).
+            let altered = dir.appendingPathComponent("altered.bundle")
+            try rewriteBundleHeader(of: genuine, to: altered, signer: nil) { $0.createdAt += 1 }
+            try Self.expectRefusal(.badSignature, applying: altered, at: area.la)
+            // Signed again with a key that is not the academy's.
+            let resigned = dir.appendingPathComponent("resigned.bundle")
+            try rewriteBundleHeader(of: genuine, to: resigned, signer: SiteKeys.generate())
+            try Self.expectRefusal(.badSignature, applying: resigned, at: area.la)
+            // The signature itself altered.
+            var bytes = [UInt8](try Data(contentsOf: genuine))
+            let layout = try BundleFile.readLayout(at: genuine)
+            bytes[Int(layout.payloadOffset) - 10] ^= 0x01
+            let flipped = dir.appendingPathComponent("flipped.bundle")
+            try Data(bytes).write(to: flipped)
+            try Self.expectRefusal(.badSignature, applying: flipped, at: area.la)
+            // A carried directory not signed by the pinned LA (here, a newer one signed by another key).
+            let rogueKeys = SiteKeys.generate()
+            let rogue = try AreaDirectory(
+                la: area.la.identity.id, version: 99, issuedAt: baseMilliseconds,
+                entries: [DirectoryEntry(identity: academy.publicIdentity), DirectoryEntry(identity: PublicIdentity(site: area["Trust"].identity, keys: rogueKeys.publicKeys))]
+            ).signed(with: rogueKeys)
+            let withRogueDirectory = dir.appendingPathComponent("rogue-directory.bundle")
+            try rewriteBundleHeader(of: try area.make("LA", "Trust"), to: withRogueDirectory, signer: try area.la.keys()) {
+                $0.directory = rogue.encoded()
+                $0.directoryVersion = 99
+            }
+            let rogueError = try Self.expectRefusal(.badSignature, applying: withRogueDirectory, at: area["Trust"])
+            #expect(rogueError?.message.contains("directory") == true)
+            // The genuine bundle still applies.
+            #expect(try area.la.apply(bundleAt: genuine).applied == 3)
+        }
+    }
+
+    /// An academy restored from a backup (store and key file) reuses its site id for a different
+    /// change: the LA, which holds the original, refuses the restored store's bundle as a fork.
+    @Test func aRestoredBackupThatWritesAgainIsAFork() throws {
+        try withTemporaryDirectory { dir in
+            let (area, pupil) = try Self.area(dir, extra: 1, academyInMemory: false)
+            let academy = area["Academy"]
+            let academyID = academy.identity.id
+            let path = try #require(academy.path)
+            try academy.checkpoint()
+            let backup = dir.appendingPathComponent("backup.sensync").path
+            try FileManager.default.copyItem(atPath: path, toPath: backup)
+            try FileManager.default.copyItem(atPath: KeyFile.path(forStore: path), toPath: KeyFile.path(forStore: backup))
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: KeyFile.path(forStore: backup))
+
+            try academy.updatePupil(pupil.description, PupilUpdate(yearGroup: 4), author: "SENCO")
+            try area.send("Academy", "LA")
+            #expect(try area.la.versionVector() == VersionVector([academyID: 3]))
+
+            let restored = try Store.open(at: backup, now: area.clock.now)
+            #expect(restored.identity == academy.identity)
+            try restored.updatePupil(pupil.description, PupilUpdate(yearGroup: 5), author: "SENCO")
+            let forked = dir.appendingPathComponent("forked.bundle")
+            let summary = try restored.makeBundle(to: [area.la.identity.id], at: forked)
+            #expect(summary.header.sections.first?.origins.first?.lastSeq == 3)
+            let error = try Self.expectRefusal(.fork, applying: forked, at: area.la, logged: true)
+            #expect(error?.message.contains("\(academyID)") == true)
+            #expect(error?.hint.contains("backup") == true)
+            let verify = #expect(throws: BundleError.self) { try Store.verifyBundle(at: forked, against: area.la) }
+            #expect(verify?.code == .fork)
+
+            // A fork further back is found too: the restored store writes on, the LA also has more.
+            try restored.updatePupil(pupil.description, PupilUpdate(yearGroup: 6), author: "SENCO")
+            try academy.updatePupil(pupil.description, PupilUpdate(yearGroup: 1), author: "SENCO")
+            try academy.updatePupil(pupil.description, PupilUpdate(yearGroup: 2), author: "SENCO")
+            try area.send("Academy", "LA")
+            let forkedAgain = dir.appendingPathComponent("forked-again.bundle")
+            try restored.makeBundle(to: [area.la.identity.id], at: forkedAgain)
+            try Self.expectRefusal(.fork, applying: forkedAgain, at: area.la, logged: true)
+            #expect(try area.la.versionVector() == VersionVector([academyID: 5]))
+            #expect(try area.la.digest() == academy.digest())
+        }
+    }
+
+    // MARK: Clock guard
+
+    @Test func clockAheadIsRefusedAndRecorded() throws {
+        try withTemporaryDirectory { dir in
+            let laIdentity = makeSite("LA", .la)
+            let laKeys = SiteKeys.generate()
+            let la = try Store.inMemory(identity: laIdentity, keys: laKeys, now: TestClock().now)
+            let aheadClock = TestClock(start: baseMilliseconds + 25 * 3_600_000)
+            let school = try Store.inMemory(identity: makeSite("School", .maintainedSchool), la: la.publicIdentity, now: aheadClock.now)
+            try la.addToDirectory(school.publicIdentity)
+            let fromLA = dir.appendingPathComponent("la.bundle")
+            try la.makeBundle(to: [school.identity.id], at: fromLA)
+            try school.apply(bundleAt: fromLA)
+            let pupil = try school.addPupil(Self.ada, author: "SENCO")
+            for year in 1...2 { try school.updatePupil(pupil.description, PupilUpdate(yearGroup: year), author: "SENCO") }
+            let url = dir.appendingPathComponent("ahead.bundle")
+            try school.makeBundle(to: [la.identity.id], at: url)
+            let error = try Self.expectRefusal(.clockAhead, applying: url, at: la, logged: true)
+            #expect(error?.message.contains("minutes ahead") == true)
+            #expect(try la.versionVector().isEmpty)
+            // The same LA (identity and keys) with a wider guard accepts it.
+            let lenient = try Store.inMemory(identity: laIdentity, clockGuardSeconds: 2 * 86_400, keys: laKeys, now: TestClock().now)
+            try lenient.addToDirectory(school.publicIdentity)
+            #expect(try lenient.apply(bundleAt: url).applied == 3)
+        }
+    }
+
+    // MARK: Verify
+
+    @Test func verifyChecksWithoutApplying() throws {
+        try withTemporaryDirectory { dir in
+            let (area, _) = try Self.area(dir)
+            let url = try area.make("Academy", "LA")
+            // Without a store: format, checksums and counts only (no keys, so no signature or payload).
+            let alone = try Store.verifyBundle(at: url)
+            #expect(!alone.checkedAgainstStore && alone.newChanges == 3)
+            #expect(alone.header.sender == area["Academy"].identity)
+            // With the recipient's store: everything, and nothing changes.
+            let before = try Untouched(area.la)
+            let checked = try Store.verifyBundle(at: url, against: area.la)
+            #expect(checked.checkedAgainstStore && checked.newChanges == 3 && checked.duplicates == 0)
+            #expect(try Untouched(area.la) == before)
+            try area.la.apply(bundleAt: url)
+            let after = try Store.verifyBundle(at: url, against: area.la)
+            #expect(after.newChanges == 0 && after.duplicates == 3)
+            // Without a store a forged signature goes unnoticed; with one it does not.
+            let resigned = dir.appendingPathComponent("resigned.bundle")
+            try rewriteBundleHeader(of: url, to: resigned, signer: SiteKeys.generate())
+            #expect(try Store.verifyBundle(at: resigned).newChanges == 3)
+            let forged = #expect(throws: BundleError.self) { try Store.verifyBundle(at: resigned, against: area.la) }
+            #expect(forged?.code == .badSignature)
+        }
+    }
+
+    @Test func headerHoldsNoPersonalData() throws {
+        try withTemporaryDirectory { dir in
+            let (area, pupil) = try Self.area(dir)
+            try area["Academy"].addNote(pupil: pupil.description, text: "Distinctive note text", author: "SENCO")
+            let url = try area.make("Academy", "LA")
+            let header = try Store.inspectBundle(at: url)
+            #expect(header.sender == area["Academy"].identity)
+            #expect(header.recipients == [area.la.identity.id])
+            #expect(header.sections.first?.tableCounts == ["pupil": 3, "enrolment": 1, "note": 1])
+            // Names, UPNs and note text are only in the sealed payload.
+            for bundle in [url, try area.make("LA", "Trust")] {
+                let bytes = try Data(contentsOf: bundle)
+                for secret in ["Ada", "Example", syntheticUPN(1), "Distinctive"] {
+                    #expect(bytes.range(of: Data(secret.utf8)) == nil, "\(secret) is readable in \(bundle.lastPathComponent)")
+                }
+            }
+        }
+    }
+
+    // MARK: Versions and extensions
+
+    @Test func unknownExtensionsAreKeptAndCriticalOnesRefused() throws {
+        try withTemporaryDirectory { dir in
+            let (area, _) = try Self.area(dir)
+            let url = try area.make("Academy", "LA")
+            let keys = try area["Academy"].keys()
+            let optional = dir.appendingPathComponent("optional.bundle")
+            try rewriteBundleHeader(of: url, to: optional, signer: keys) { $0.extensions[2] = [1, 2, 3] }
+            #expect(try Store.inspectBundle(at: optional).extensions == [2: [1, 2, 3]])
+            #expect(try area.la.apply(bundleAt: optional).applied == 3)
+
+            let critical = dir.appendingPathComponent("critical.bundle")
+            try rewriteBundleHeader(of: url, to: critical, signer: keys) { $0.extensions[3] = [9] }
+            let error = #expect(throws: BundleError.self) { try Store.inspectBundle(at: critical) }
+            #expect(error?.code == .unsupportedVersion)
+            #expect(error?.message.contains("critical extension 3") == true)
+            try Self.expectRefusal(.unsupportedVersion, applying: critical, at: area["Trust"])
+        }
+    }
+
+    @Test(arguments: [UInt16(0), 2, 300])
+    func otherFormatMajorVersionsAreRefusedNamingTheVersion(_ major: UInt16) throws {
+        try withTemporaryDirectory { dir in
+            let (area, _) = try Self.area(dir)
+            let url = try area.make("Academy", "LA")
+            let other = dir.appendingPathComponent("other.bundle")
+            try rewriteBundleHeader(of: url, to: other, signer: try area["Academy"].keys(), major: major)
+            let error = #expect(throws: BundleError.self) { try Store.inspectBundle(at: other) }
+            #expect(error?.code == .unsupportedVersion)
+            #expect(error?.message.contains("format version \(major)") == true)
+            #expect(error?.hint.contains(major > 1 ? "Install a SENSync release that reads bundle format \(major)" : "Ask the sender to update") == true)
+            try Self.expectRefusal(.unsupportedVersion, applying: other, at: area.la)
+        }
+    }
+
+    @Test func newerMinorFormatAndSchemaVersionsAreRead() throws {
+        try withTemporaryDirectory { dir in
+            let (area, _) = try Self.area(dir)
+            let url = try area.make("Academy", "LA")
+            let newer = dir.appendingPathComponent("newer.bundle")
+            try rewriteBundleHeader(of: url, to: newer, signer: try area["Academy"].keys()) {
+                $0.formatMinor = 7
+                $0.schemaVersion = RecordSchema.version + 7
+            }
+            let header = try Store.inspectBundle(at: newer)
+            #expect(header.formatMinor == 7 && header.schemaVersion == RecordSchema.version + 7)
+            #expect(try area.la.apply(bundleAt: newer).applied == 3)
+        }
+    }
+}
