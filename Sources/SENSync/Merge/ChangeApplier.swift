@@ -24,9 +24,13 @@ package protocol ReplicaBackend {
     /// Called after a change has been merged, for effects beyond the records (enrolment
     /// history, erasure).
     mutating func didMerge(_ change: Change) throws
+    /// Whether `change` waits until every change it depends on is present (the default), or,
+    /// exceptionally, applies without them.
+    mutating func awaitsDependencies(of change: Change) throws -> Bool
 }
 
 extension ReplicaBackend {
+    package mutating func awaitsDependencies(of change: Change) throws -> Bool { true }
     package mutating func policyRejection(for change: Change) throws -> String? { nil }
     package mutating func didMerge(_ change: Change) throws {}
 }
@@ -89,12 +93,8 @@ package struct ChangeApplier {
     private func checkDependencies<B: ReplicaBackend>(of decoded: Change, in backend: inout B) throws {
         let change = decoded
         let scopeClock = try backend.scopeClock(of: decoded.scope)
-        // An erasure waits for nothing: sites that stopped seeing the pupil (the old school, its
-        // trust) never receive the changes it was written after, and any of them that arrives
-        // later is refused as erased, so waiting would block the erasure, and every later bundle
-        // from its sender, for ever.
-        let isErasure = !decoded.ops.isEmpty && decoded.ops.allSatisfy { $0.table == RecordSchema.erasure.name }
-        for (site, seq) in decoded.deps.entries where !isErasure && scopeClock[site] < seq {
+        let awaits = try backend.awaitsDependencies(of: decoded)
+        for (site, seq) in decoded.deps.entries where awaits && scopeClock[site] < seq {
             let chain = try backend.chainHead(of: site)
             let range =
                 chain.seq < seq

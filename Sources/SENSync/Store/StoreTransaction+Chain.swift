@@ -8,7 +8,10 @@ extension StoreTransaction {
         _ change: EncodedChange, previousHash: Digest32, hash: Digest32, hlc: HLC, scope: RecordID, rejection: String?
     ) throws {
         var change = change
-        if rejection != nil, try isErased(scope) { change = change.redacted(scope: scope, hlc: hlc) }
+        if rejection != nil, try isErased(scope) {
+            if let decoded = try? change.decoded() { try recordEnrolments(of: decoded) }
+            change = change.redacted(scope: scope, hlc: hlc)
+        }
         clock.observe(hlc)
         try indexScope(scope, of: change.dot)
         try db.execute(

@@ -76,17 +76,35 @@ extension StoreTransaction {
         return nil
     }
 
-    mutating func didMerge(_ change: Change) throws {
-        for op in change.ops {
-            if op.table == RecordSchema.enrolment.name {
-                for write in op.writes where write.field == "school_id" {
-                    guard let school = write.value.text.flatMap(SiteID.init) else { continue }
-                    try db.execute(
-                        sql: "INSERT OR IGNORE INTO enrolment_history (pupil_id, school_id, site_ord, seq) VALUES (?, ?, ?, ?)",
-                        arguments: [change.scope.description, school.description, try sites.ordinal(for: change.site, in: db), Int64(change.seq)])
-                    enrolmentHistoryCache[change.scope] = nil
-                }
+    /// An erasure made by the LA waits for nothing. The LA may erase any pupil, so the changes it
+    /// was written after do not decide whether it is accepted; and the sites that stopped seeing
+    /// the pupil (the old school, its trust) never receive them, so waiting would block the
+    /// erasure, and every later bundle from its sender, for ever. Any of them that arrives later
+    /// is refused as erased.
+    mutating func awaitsDependencies(of change: Change) throws -> Bool {
+        guard !change.ops.isEmpty, change.ops.allSatisfy({ $0.table == RecordSchema.erasure.name }) else { return true }
+        return try knownIdentity(of: change.site)?.kind != .la
+    }
+
+    /// Records the schools `change` enrols its pupil at. For merged changes, and for changes
+    /// refused because the pupil was erased: an enrolment that arrives after the erasure still
+    /// names a school that may hold the pupil (moved there by a bundle from the old school), and
+    /// the erasure must reach it.
+    mutating func recordEnrolments(of change: Change) throws {
+        for op in change.ops where op.table == RecordSchema.enrolment.name {
+            for write in op.writes where write.field == "school_id" {
+                guard let school = write.value.text.flatMap(SiteID.init) else { continue }
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO enrolment_history (pupil_id, school_id, site_ord, seq) VALUES (?, ?, ?, ?)",
+                    arguments: [change.scope.description, school.description, try sites.ordinal(for: change.site, in: db), Int64(change.seq)])
+                enrolmentHistoryCache[change.scope] = nil
             }
+        }
+    }
+
+    mutating func didMerge(_ change: Change) throws {
+        try recordEnrolments(of: change)
+        for op in change.ops {
             if op.table == RecordSchema.erasure.name, op.id == change.scope {
                 pendingErasures.insert(change.scope)
             }

@@ -146,7 +146,10 @@ struct StoreTransaction: ReplicaBackend {
 
     mutating func appendChange(_ change: EncodedChange, hash: Digest32, hlc: HLC, scope: RecordID, rejection: String?) throws {
         var change = change
-        if rejection != nil, try isErased(scope) { change = change.redacted(scope: scope, hlc: hlc) }
+        if rejection != nil, try isErased(scope) {
+            if let decoded = try? change.decoded() { try recordEnrolments(of: decoded) }
+            change = change.redacted(scope: scope, hlc: hlc)
+        }
         try indexScope(scope, of: change.dot)
         clock.observe(hlc)
         dirtyChains[change.site] = max(dirtyChains[change.site] ?? .zero, hlc)

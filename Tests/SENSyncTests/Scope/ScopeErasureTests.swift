@@ -146,6 +146,37 @@ struct ScopeErasureTests {
         }
     }
 
+    /// The old school moves the pupil with a bundle straight to the new school while the LA,
+    /// not yet knowing, erases them. The transfer reaches the LA after the erasure (and is refused
+    /// as erased), but the new school and its trust hold the pupil: the erasure must reach them.
+    @Test func anErasureReachesASchoolThePupilMovedToBeforeTheLAHeard() throws {
+        try withTemporaryDirectory { dir in
+            let area = try ScopeArea(folder: dir)
+            try area.add("Old", .maintainedSchool)
+            try area.add("Trust", .trust)
+            try area.add("New", .academy, trust: "Trust")
+            try area.distributeDirectory()
+            let pupil = try area["Old"].addPupil(
+                NewPupil(upn: Self.upn, forename: Self.forename, surname: Self.surname, dateOfBirth: "2015-06-30"), author: "SENCO Old")
+            try area["Old"].addNote(pupil: pupil.description, text: Self.oldNote, author: "SENCO Old")
+            try area.send("Old", "LA")
+            try area["Old"].transferPupil(pupil.description, to: area.id("New"), on: ScopeArea.today, author: "SENCO Old")
+            try area.send("Old", "New")
+            try area.relay("New", "Trust")
+            #expect(try area["Trust"].pupilsWithRecords() == [pupil])
+            try area.la.erasePupil(pupil.description, reason: "parental request", author: "LA officer")
+            let late = try area.send("Old", "LA")
+            #expect(!late.rejected.isEmpty && late.rejected.allSatisfy { $0.reason.contains("erased") })
+            try area.gossip(rounds: 3)
+            for name in area.names {
+                #expect(try area[name].pupilsWithRecords().contains(pupil) == false, "\(name) still holds the erased pupil")
+                #expect(try area[name].changeBodiesByPupil()[pupil] == nil, "\(name) still holds change bodies")
+                #expect(try area[name].erasedPupils() == [pupil], "\(name) has no erasure record")
+                #expect(try area[name].auditVerify().isClean, "\(name)")
+            }
+        }
+    }
+
     @Test func aLateChangeAboutAnErasedPupilIsKeptWithoutContentAndNotMerged() throws {
         try withTemporaryDirectory { dir in
             let area = try ScopeArea(folder: dir)
