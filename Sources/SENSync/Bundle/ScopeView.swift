@@ -1,63 +1,138 @@
 import Foundation
 import GRDB
 
-/// What a store knows about who may see which pupil, loaded once for a bundle or a check.
-struct ScopeView {
+/// What a store knows about who may see which pupil, read lazily inside one transaction: each
+/// pupil's enrolments are read when first needed, and candidate pupils are found through the
+/// enrolment table's school index, so a check or a bundle costs in proportion to the pupils it
+/// concerns, not to the whole store.
+final class ScopeView {
+    let db: Database
     let me: SiteIdentity
     let directory: AreaDirectory?
     let today: CalendarDate
-    let enrolments: [RecordID: [EnrolmentFact]]
-    let erased: Set<RecordID>
-    let forgotten: Set<RecordID>
+    private let sites: SiteOrdinals
+    private var enrolmentCache: [RecordID: (facts: [EnrolmentFact], endings: [(school: SiteID, change: Dot)])] = [:]
+    private var erasedCache: Set<RecordID>?
+    private var forgottenCache: Set<RecordID>?
+    private var schoolsEverCache: [RecordID: Set<SiteID>] = [:]
 
-    /// For each pupil, the enrolments that have ended: the school and the change that ended it.
-    let endings: [RecordID: [(school: SiteID, change: Dot)]]
-    /// For each erased pupil, every school they were ever enrolled at.
-    let schoolsEverOfErased: [RecordID: Set<SiteID>]
-
-    /// Whether `change` is the erasure of a pupil `site` may ever have held.
-    func isErasure(_ change: Change, for site: SiteIdentity) -> Bool {
-        guard erased.contains(change.scope), change.ops.allSatisfy({ $0.table == RecordSchema.erasure.name }) else { return false }
-        return ScopePolicy.receivesErasure(site, schoolsEver: schoolsEverOfErased[change.scope] ?? [], directory: directory)
+    init(_ db: Database, me: SiteIdentity, directory: AreaDirectory?, today: CalendarDate) throws {
+        self.db = db
+        self.me = me
+        self.directory = directory
+        self.today = today
+        sites = try SiteOrdinals(db)
     }
 
     static func load(_ db: Database, me: SiteIdentity, directory: AreaDirectory?, today: CalendarDate) throws -> ScopeView {
-        var enrolments: [RecordID: [EnrolmentFact]] = [:]
-        var endings: [RecordID: [(school: SiteID, change: Dot)]] = [:]
-        let sites = try SiteOrdinals(db)
+        try ScopeView(db, me: me, directory: directory, today: today)
+    }
+
+    /// Pupils whose records were erased.
+    var erased: Set<RecordID> {
+        get throws {
+            if let erasedCache { return erasedCache }
+            let set = Set(try String.fetchAll(db, sql: "SELECT pupil_id FROM erasure").compactMap(RecordID.init))
+            erasedCache = set
+            return set
+        }
+    }
+
+    /// Pupils this store no longer sees and has removed.
+    var forgotten: Set<RecordID> {
+        get throws {
+            if let forgottenCache { return forgottenCache }
+            let set = Set(try String.fetchAll(db, sql: "SELECT pupil_id FROM forgotten_pupil").compactMap(RecordID.init))
+            forgottenCache = set
+            return set
+        }
+    }
+
+    private func load(_ pupil: RecordID) throws -> (facts: [EnrolmentFact], endings: [(school: SiteID, change: Dot)]) {
+        if let cached = enrolmentCache[pupil] { return cached }
         let codec = TableCodec.all[RecordSchema.enrolment.name]!
         let columns = codec.spec.fields.map(\.name).joined(separator: ", ")
-        for row in try Row.fetchAll(db, sql: "SELECT pupil_id, \(columns), crdt_clock FROM enrolment") {
-            guard let pupil = RecordID(row[0] as String) else { continue }
-            let state = try codec.state(from: row, offset: 1, sites: sites)
+        let statement = try db.cachedStatement(sql: "SELECT \(columns), crdt_clock FROM enrolment WHERE pupil_id = ?")
+        var facts: [EnrolmentFact] = []
+        var endings: [(school: SiteID, change: Dot)] = []
+        for row in try Row.fetchAll(statement, arguments: [pupil.description]) {
+            let state = try codec.state(from: row, sites: sites)
             guard let school = state["school_id"]?.text.flatMap(SiteID.init) else { continue }
             let fact = EnrolmentFact(
                 school: school, entryDate: state["entry_date"]?.text, leavingDate: state["leaving_date"]?.text, isDeleted: state.isDeleted)
-            enrolments[pupil, default: []].append(fact)
-            if !fact.isCurrent(on: today), let ended = state.fields["leaving_date"]?.winner.dot, fact.leavingDate != nil {
-                endings[pupil, default: []].append((school, ended))
+            facts.append(fact)
+            if !fact.isCurrent(on: today), fact.leavingDate != nil, let ended = state.fields["leaving_date"]?.winner.dot {
+                endings.append((school, ended))
             }
         }
-        let erased = Set(try String.fetchAll(db, sql: "SELECT pupil_id FROM erasure").compactMap(RecordID.init))
-        var schoolsEver: [RecordID: Set<SiteID>] = [:]
-        for row in try Row.fetchAll(
-            db, sql: "SELECT h.pupil_id, h.school_id FROM enrolment_history h JOIN erasure e ON e.pupil_id = h.pupil_id")
-        {
-            if let pupil = RecordID(row[0] as String), let school = SiteID(row[1] as String) { schoolsEver[pupil, default: []].insert(school) }
-        }
-        let forgotten = Set(try String.fetchAll(db, sql: "SELECT pupil_id FROM forgotten_pupil").compactMap(RecordID.init))
-        return ScopeView(
-            me: me, directory: directory, today: today, enrolments: enrolments, erased: erased, forgotten: forgotten, endings: endings,
-            schoolsEverOfErased: schoolsEver)
+        enrolmentCache[pupil] = (facts, endings)
+        return (facts, endings)
     }
 
-    func isEntitled(_ site: SiteIdentity, to pupil: RecordID) -> Bool {
-        ScopePolicy.isEntitled(site, enrolments: enrolments[pupil] ?? [], directory: directory, today: today)
+    func enrolments(of pupil: RecordID) throws -> [EnrolmentFact] { try load(pupil).facts }
+
+    /// The enrolments of `pupil` that have ended: the school and the change that ended each.
+    func endings(of pupil: RecordID) throws -> [(school: SiteID, change: Dot)] { try load(pupil).endings }
+
+    func isEntitled(_ site: SiteIdentity, to pupil: RecordID) throws -> Bool {
+        if site.kind == .la { return true }
+        return ScopePolicy.isEntitled(site, enrolments: try enrolments(of: pupil), directory: directory, today: today)
+    }
+
+    /// The schools whose enrolments concern `site` (`nil`: every school, for the LA).
+    private func schools(of site: SiteIdentity) -> [SiteID]? {
+        switch site.kind {
+        case .la: nil
+        case .maintainedSchool, .academy: [site.id]
+        case .trust: directory?.entries.filter { $0.trust == site.id }.map(\.site.id) ?? []
+        }
+    }
+
+    /// Pupils with an enrolment at one of `site`'s schools, optionally only ended ones.
+    private func candidates(of site: SiteIdentity, endedOnly: Bool) throws -> [RecordID] {
+        let ended = endedOnly ? " leaving_date IS NOT NULL" : ""
+        guard let schools = schools(of: site) else {
+            return try String.fetchAll(db, sql: "SELECT DISTINCT pupil_id FROM enrolment\(endedOnly ? " WHERE" + ended : "") ORDER BY pupil_id")
+                .compactMap(RecordID.init)
+        }
+        var result: Set<RecordID> = []
+        let statement = try db.cachedStatement(
+            sql: "SELECT DISTINCT pupil_id FROM enrolment WHERE school_id = ?\(endedOnly ? " AND" + ended : "")")
+        for school in schools {
+            for id in try String.fetchAll(statement, arguments: [school.description]) { if let pupil = RecordID(id) { result.insert(pupil) } }
+        }
+        return result.sorted()
     }
 
     /// Pupils this store knows of that `site` may see.
-    func pupils(visibleTo site: SiteIdentity) -> [RecordID] {
-        enrolments.keys.filter { isEntitled(site, to: $0) && !erased.contains($0) }.sorted()
+    func pupils(visibleTo site: SiteIdentity) throws -> [RecordID] {
+        let erased = try self.erased
+        return try candidates(of: site, endedOnly: false).filter { pupil in
+            if erased.contains(pupil) { return false }
+            return try isEntitled(site, to: pupil)
+        }
+    }
+
+    /// Pupils who have left `site` (or one of its academies): each with the changes that ended
+    /// those enrolments.
+    func leavers(of site: SiteIdentity) throws -> [(pupil: RecordID, endings: [(school: SiteID, change: Dot)])] {
+        let erased = try self.erased
+        return try candidates(of: site, endedOnly: true).compactMap { pupil in
+            guard !erased.contains(pupil), !(try isEntitled(site, to: pupil)) else { return nil }
+            let relevant = try endings(of: pupil).filter { ScopePolicy.isParty(site, toEnrolmentAt: $0.school, directory: directory) }
+            return relevant.isEmpty ? nil : (pupil, relevant)
+        }
+    }
+
+    /// Whether `change` is the erasure of a pupil `site` may ever have held.
+    func isErasure(_ change: Change, for site: SiteIdentity) throws -> Bool {
+        guard try erased.contains(change.scope), change.ops.allSatisfy({ $0.table == RecordSchema.erasure.name }) else { return false }
+        if schoolsEverCache[change.scope] == nil {
+            schoolsEverCache[change.scope] = Set(
+                try String.fetchAll(db, sql: "SELECT school_id FROM enrolment_history WHERE pupil_id = ?", arguments: [change.scope.description])
+                    .compactMap(SiteID.init))
+        }
+        return ScopePolicy.receivesErasure(site, schoolsEver: schoolsEverCache[change.scope]!, directory: directory)
     }
 }
 
@@ -89,9 +164,13 @@ struct ChainReader {
             db,
             sql: """
                 SELECT first_seq, last_seq, prev_hash, last_hash, changes, is_skip FROM change_log
-                WHERE site_ord = ? AND last_seq >= ? ORDER BY first_seq
+                WHERE site_ord = ?1 AND \(Self.seekRow) ORDER BY first_seq
                 """, arguments: [ord, Int64(from)])
     }
+
+    /// Starts at the log row holding sequence number `?2` of site `?1` (its first row when none
+    /// does), so reading a recent range does not walk the site's whole history.
+    static let seekRow = "first_seq >= (SELECT coalesce(max(first_seq), 0) FROM change_log WHERE site_ord = ?1 AND first_seq <= ?2)"
 
     static func damaged() -> StoreError {
         StoreError(.database, "The change log is damaged.", hint: "Run `sensync audit verify`.")

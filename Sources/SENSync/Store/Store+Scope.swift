@@ -19,9 +19,18 @@ extension Store {
         let view = try ScopeView.load(tx.db, me: identity, directory: try tx.directory(), today: today)
         let ack = try Self.acknowledged(by: upstream, in: tx.db)
         var forgotten = 0
-        for scope in try String.fetchAll(tx.db, sql: "SELECT DISTINCT scope FROM scope_clock ORDER BY scope") {
-            guard let pupil = RecordID(scope), !view.forgotten.contains(pupil), !view.erased.contains(pupil),
-                !view.isEntitled(identity, to: pupil)
+        let (alreadyForgotten, erased) = (try view.forgotten, try view.erased)
+        // Pupils held here (anything applied about them) that are not on roll here now.
+        let held = try String.fetchAll(
+            tx.db,
+            sql: """
+                SELECT DISTINCT scope FROM scope_clock
+                WHERE scope NOT IN (SELECT pupil_id FROM forgotten_pupil) AND scope NOT IN (SELECT pupil_id FROM erasure)
+                ORDER BY scope
+                """)
+        for scope in held {
+            guard let pupil = RecordID(scope), !alreadyForgotten.contains(pupil), !erased.contains(pupil),
+                !(try view.isEntitled(identity, to: pupil))
             else { continue }
             let held = try tx.scopeClock(of: pupil)
             guard held.allSatisfy({ ack[$0.key] >= $0.value }) else { continue }
@@ -29,7 +38,7 @@ extension Store {
             // academy has acknowledged the change that ended its enrolment.
             if identity.kind == .trust {
                 var waiting = false
-                for ending in view.endings[pupil] ?? [] where view.directory?.entry(ending.school)?.trust == identity.id {
+                for ending in try view.endings(of: pupil) where view.directory?.entry(ending.school)?.trust == identity.id {
                     if try Self.acknowledged(by: ending.school, in: tx.db)[ending.change.site] < ending.change.seq { waiting = true }
                 }
                 if waiting { continue }
@@ -48,7 +57,7 @@ extension Store {
     func requireEntitled(to pupil: RecordID, ops: [RecordOp], in tx: inout StoreTransaction) throws {
         guard tx.enforcesScope, identity.kind != .la else { return }
         let view = try ScopeView.load(tx.db, me: identity, directory: try tx.directory(), today: today)
-        if view.isEntitled(identity, to: pupil) { return }
+        if try view.isEntitled(identity, to: pupil) { return }
         let directory = try tx.directory()
         let enrolsHere = ops.contains { op in
             op.table == RecordSchema.enrolment.name
@@ -82,7 +91,8 @@ extension Store {
                 throw StoreError(.unknownSite, "The destination is not a school in the area directory.", hint: "See `sensync directory list`.")
             }
             let view = try ScopeView.load(tx.db, me: identity, directory: directory, today: today)
-            guard identity.kind == .la || (identity.kind.isSchool && view.isEntitled(identity, to: pupil)) else {
+            let onRoll = identity.kind.isSchool ? try view.isEntitled(identity, to: pupil) : false
+            guard identity.kind == .la || onRoll else {
                 throw StoreError(.invalidInput, "Only the LA or the pupil's current school can transfer them.", hint: "Ask the LA.")
             }
             let current = try Row.fetchAll(
@@ -129,7 +139,8 @@ extension Store {
             ]
         ) { tx in
             let view = try ScopeView.load(tx.db, me: identity, directory: try tx.directory(), today: today)
-            guard identity.kind == .la || (identity.kind.isSchool && view.isEntitled(identity, to: pupil)) else {
+            let onRoll = identity.kind.isSchool ? try view.isEntitled(identity, to: pupil) : false
+            guard identity.kind == .la || onRoll else {
                 throw StoreError(.invalidInput, "Only the LA or the pupil's school can erase their records.", hint: "Ask the LA.")
             }
         }
@@ -143,8 +154,9 @@ extension Store {
             return try Row.fetchAll(db, sql: "SELECT id, date_of_birth FROM pupil WHERE deleted = 0").compactMap { row in
                 guard let id = RecordID(row[0] as String), let dob = (row[1] as String?).flatMap(CalendarDate.init) else { return nil }
                 let due = CalendarDate(year: dob.year + years, month: dob.month, day: min(dob.day, CalendarDate.daysIn(month: dob.month, year: dob.year + years)))
-                guard due <= today, !view.erased.contains(id) else { return nil }
-                guard identity.kind == .la || view.isEntitled(identity, to: id) else { return nil }
+                guard due <= today, !(try view.erased).contains(id) else { return nil }
+                let mayErase = identity.kind == .la ? true : try view.isEntitled(identity, to: id)
+                guard mayErase else { return nil }
                 return id
             }
         }

@@ -298,8 +298,9 @@ extension Store {
     static func author(of dot: Dot, in db: Database, sites: SiteOrdinals) throws -> String? {
         guard let ord = sites.byID[dot.site],
             let row = try Row.fetchOne(
-                db, sql: "SELECT first_seq, changes FROM change_log WHERE site_ord = ? AND first_seq <= ? AND last_seq >= ?",
-                arguments: [ord, Int64(dot.seq), Int64(dot.seq)])
+                db,
+                sql: "SELECT first_seq, changes FROM change_log WHERE site_ord = ?1 AND \(ChainReader.seekRow) AND first_seq <= ?2 AND last_seq >= ?2",
+                arguments: [ord, Int64(dot.seq)])
         else { return nil }
         let first = UInt64(row[0] as Int64)
         var reader = BinaryReader(Array(row[1] as Data))
@@ -321,7 +322,7 @@ extension Store {
         guard let ord = sites.byID[site] else { return }
         let cursor = try Row.fetchCursor(
             db,
-            sql: "SELECT first_seq, last_seq, prev_hash, changes FROM change_log WHERE site_ord = ? AND last_seq >= ? AND first_seq <= ? ORDER BY first_seq",
+            sql: "SELECT first_seq, last_seq, prev_hash, changes FROM change_log WHERE site_ord = ?1 AND \(ChainReader.seekRow) AND first_seq <= ?3 ORDER BY first_seq",
             arguments: [ord, Int64(range.lowerBound), Int64(range.upperBound)])
         while let row = try cursor.next() {
             var seq = UInt64(row[0] as Int64)
