@@ -199,11 +199,12 @@ extension Store {
                         }
                         guard let (decoded, expected) = try applier.checkPrerequisites(change, in: &tx) else { return }
                         guard expected == hash else { throw Self.forkError(change.site) }
+                        let heldAsHistory = try tx.heldContent(change.dot) == hash
                         try tx.setChainHead(ChainHead(seq: change.seq, hash: hash), of: change.site)
                         var clock = try tx.scopeClock(of: decoded.scope)
                         clock.advance(to: change.dot)
                         try tx.setScopeClock(clock, of: decoded.scope)
-                        fresh += 1
+                        if heldAsHistory { duplicates += 1 } else { fresh += 1 }
                     case .skip(let index, let first, let count, let last):
                         try Self.checkSkip(site: section.origins[index].site, first: first, count: count, last: last, tx: &tx)
                     case .history(let change, _, let hash):
@@ -303,6 +304,16 @@ extension Store {
                                     try applier.applyHistory(decoded, encoded: change, previousHash: previous, hash: hash, to: &tx),
                                     change.dot)
                             }
+                            return
+                        }
+                        if try tx.heldContent(change.dot) == hash {
+                            // Held already as history: it takes its place in the chain without
+                            // being merged again, which would bring back values later changes
+                            // replaced.
+                            let decoded = try applier.checkHistory(change, in: &tx)
+                            try tx.appendChange(change, hash: hash, hlc: decoded.hlc, scope: decoded.scope, rejection: nil)
+                            try tx.setChainHead(ChainHead(seq: change.seq, hash: hash), of: change.site)
+                            report.duplicates += 1
                             return
                         }
                         record(try applier.apply(change, to: &tx), change.dot)

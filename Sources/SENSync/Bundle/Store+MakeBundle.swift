@@ -249,6 +249,27 @@ extension Store {
             }
             history.sort { ($0.hlc, $0.change.site) < ($1.hlc, $1.change.site) }
         }
+        // A sender that may not pass on skipped runs stops each chain at its first one (see
+        // `OriginCursor`). What it holds in full beyond that point about pupils the recipient may
+        // see can only travel as history, and must: its own later changes may depend on it.
+        if !mayForwardSkips {
+            var carried = Set(history.map(\.change.dot))
+            let count = history.count
+            for (origin, seq) in vv.entries where seq > ack[origin] {
+                guard let ord = sites.byID[origin],
+                    let stop = try Int64.fetchOne(
+                        db, sql: "SELECT min(first_seq) FROM change_log WHERE site_ord = ? AND is_skip = 1 AND last_seq > ?",
+                        arguments: [ord, Int64(ack[origin])])
+                else { continue }
+                var reader = try ChainReader(site: origin, from: max(UInt64(stop), ack[origin] + 1), db: db, sites: sites)
+                while let item = try reader.next() {
+                    guard case .full(let change, let decoded, _, let previous) = item, include(decoded), carried.insert(change.dot).inserted
+                    else { continue }
+                    history.append((change: change, decoded: decoded, previous: previous, hlc: decoded.hlc))
+                }
+            }
+            if history.count > count { history.sort { ($0.hlc, $0.change.site) < ($1.hlc, $1.change.site) } }
+        }
         var historyIndex = 0
         var origins: [OriginRange] = []
         var changeCount: UInt64 = 0

@@ -158,6 +158,57 @@ struct BundleExchangeTests {
         }
     }
 
+    // MARK: Relays and history
+
+    /// Found by `StoreBundlePropertyTests` (seed 0x5E45B01D). An academy holds one of the LA's
+    /// changes only as skipped (a pupil it does not see) and the LA's next change, about its own
+    /// pupil, in full; it then edits that pupil. It may not pass the skipped change on to its
+    /// trust (the trust may see more than it does), so its chain part for the LA stops there —
+    /// but its own edit depends on the LA's change behind that point, which must then travel as
+    /// history. It did not, and the trust refused the bundle for missing the LA's changes.
+    ///
+    /// When the LA's chain later reaches the trust in order, the change it already holds as
+    /// history is a duplicate: merging it again would bring back the value the academy's edit
+    /// replaced, as a conflict no other store has.
+    @Test func changesBehindASkippedRunTravelAsHistory() throws {
+        try withTemporaryDirectory { dir in
+            let (area, pupil) = try Self.area(dir, extra: 0)
+            let trust = area["Trust"]
+            let academy = area["Academy"]
+            try area.send("Academy", "Trust")
+            try area.send("Trust", "Academy")
+            try area.send("Trust", "LA")
+            // The LA records a pupil at no school (out of the academy's and the trust's view), then
+            // edits the academy's pupil.
+            try area.la.addPupil(NewPupil(upn: syntheticUPN(5), forename: "Bo", surname: "Example", dateOfBirth: "2016-05-01"), author: "LA officer")
+            try area.la.updatePupil(pupil.description, PupilUpdate(yearGroup: 2), author: "LA officer")
+            // The academy hears from the LA directly (the trust does not) and edits the same field.
+            let fromLA = try area.send("LA", "Academy")
+            #expect(fromLA.applied == 1 && fromLA.skipped == 1)
+            try academy.updatePupil(pupil.description, PupilUpdate(yearGroup: 3), author: "SENCO")
+
+            let url = try area.make("Academy", "Trust")
+            let section = try #require(try Store.inspectBundle(at: url).sections.first)
+            #expect(section.changeCount == 1 && section.historyCount == 1)
+            let report = try trust.apply(bundleAt: url)
+            #expect(report.applied == 2 && report.rejected.isEmpty)
+            #expect(try trust.digest() == academy.digest())
+            #expect(try trust.conflicts().isEmpty)
+
+            let later = try area.send("LA", "Trust")
+            #expect(later.applied == 0 && later.duplicates == 1 && later.skipped == 1)
+            #expect(try trust.conflicts().isEmpty)
+            #expect(try trust.digest() == academy.digest())
+            #expect(try trust.pupil(pupil.description).yearGroup == 3)
+            let replica = try MemoryReplica.replaying(try trust.storedChanges(), as: fixedID(0xEE))
+            #expect(try trust.digest() == replica.digest())
+            // And the LA, which gets the academy's edit by the trust, agrees.
+            try area.send("Trust", "LA")
+            #expect(try area.la.conflicts().isEmpty)
+            #expect(try area.la.pupil(pupil.description).yearGroup == 3)
+        }
+    }
+
     // MARK: Who may send and receive
 
     @Test func aBundleForAnotherSiteIsRefused() throws {
