@@ -177,6 +177,32 @@ struct ScopeErasureTests {
         }
     }
 
+    /// An academy adds a pupil and erases them before its first bundle. Its chain then starts
+    /// with changes it holds only redacted, which it sends as skipped. The erasure depends on
+    /// them, so the trust refuses every bundle from the academy (missing prerequisites) for
+    /// ever; and a trust may not pass skipped runs on to the LA anyway. Kept as a known issue:
+    /// redacted changes need a way to travel (a format decision).
+    @Test func aSchoolsErasureBeforeItsFirstBundleDoesNotBlockItsLaterChanges() throws {
+        try withTemporaryDirectory { dir in
+            let area = try ScopeArea(folder: dir)
+            try area.add("Trust", .trust)
+            try area.add("Academy", .academy, trust: "Trust")
+            try area.distributeDirectory()
+            let academy = area["Academy"]
+            let mistake = try academy.addPupil(
+                NewPupil(upn: Self.upn, forename: Self.forename, surname: Self.surname, dateOfBirth: "2015-06-30"), author: "SENCO")
+            try academy.erasePupil(mistake.description, reason: "added in error", author: "SENCO")
+            let later = try academy.addPupil(
+                NewPupil(upn: syntheticUPN(7322), forename: "Later", surname: "Pupil", dateOfBirth: "2016-01-01"), author: "SENCO")
+            withKnownIssue("a school's erasure waits for its own redacted changes, which travel only as skipped") {
+                try area.gossip(rounds: 3)
+                #expect(try area.la.pupilsWithRecords() == [later])
+                #expect(try area.la.versionVector()[area.id("Academy")] == 3)
+            }
+            #expect(try academy.pupilsWithRecords() == [later])
+        }
+    }
+
     @Test func aLateChangeAboutAnErasedPupilIsKeptWithoutContentAndNotMerged() throws {
         try withTemporaryDirectory { dir in
             let area = try ScopeArea(folder: dir)
