@@ -196,6 +196,12 @@ extension Store {
         }
     }
 
+    /// Pupils any change this store has logged (with content or redacted) was about: the pupils
+    /// it has held at some time.
+    func pupilsEverLogged() throws -> Set<RecordID> {
+        try writer.read { db in Set(try String.fetchAll(db, sql: "SELECT DISTINCT scope FROM scope_change").compactMap(RecordID.init)) }
+    }
+
     /// Pupils this store has recorded as erased.
     func erasedPupils() throws -> Set<RecordID> {
         try writer.read { db in Set(try String.fetchAll(db, sql: "SELECT pupil_id FROM erasure").compactMap(RecordID.init)) }

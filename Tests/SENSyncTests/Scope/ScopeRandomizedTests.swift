@@ -376,6 +376,9 @@ final class ScopeSchedule {
             let held = Set(rows.filter { $0.value.contains { $0.table != RecordSchema.erasure.name } }.keys)
             let erasedHere = try store.erasedPupils()
             log.check(erasedHere.isSubset(of: erased), "\(name) holds erasures the LA does not: \(erasedHere.subtracting(erased).map(\.short))")
+            // Every store that ever held an erased pupil has the erasure record.
+            let missed = erased.intersection(try store.pupilsEverLogged()).subtracting(erasedHere)
+            log.check(missed.isEmpty, "\(name) once held \(missed.map(\.short).sorted()) but has no erasure record")
             log.check(
                 held == entitled,
                 "\(name) holds records of \(held.count) pupils, is entitled to \(entitled.count): extra \(held.subtracting(entitled).map(\.short).sorted()), missing \(entitled.subtracting(held).map(\.short).sorted())"
