@@ -204,15 +204,15 @@ extension Store {
         var entitledCache: [RecordID: Bool] = [:]
         func entitled(_ pupil: RecordID) -> Bool {
             if let known = entitledCache[pupil] { return known }
-            let value = view.isEntitled(site, to: pupil)
+            let value = (try? view.isEntitled(site, to: pupil)) ?? false
             entitledCache[pupil] = value
             return value
         }
         // Pupils who have left the recipient: it still receives the change that ended its enrolment,
         // with that change's causal past (all from when the pupil was its own), until it acknowledges it.
         var endings: [RecordID: (end: Dot, past: VersionVector)] = [:]
-        for (pupil, list) in view.endings where !entitled(pupil) && !view.erased.contains(pupil) {
-            for ending in list where ScopePolicy.isParty(site, toEnrolmentAt: ending.school, directory: view.directory) {
+        for (pupil, list) in try view.leavers(of: site) {
+            for ending in list {
                 guard ack[ending.change.site] < ending.change.seq,
                     let decoded = try? storedChange(at: ending.change, db: db, sites: sites)?.decoded()
                 else { continue }
@@ -220,14 +220,15 @@ extension Store {
             }
         }
         func include(_ change: Change) -> Bool {
-            if entitled(change.scope) || view.isErasure(change, for: site) { return true }
+            if entitled(change.scope) || ((try? view.isErasure(change, for: site)) ?? false) { return true }
             guard let ending = endings[change.scope] else { return false }
             return change.dot == ending.end || ending.past.includes(change.dot)
         }
+        let erased = try view.erased
         var cursors: [OriginCursor] = []
         for (origin, seq) in vv.entries where seq > ack[origin] {
             var cursor = OriginCursor(reader: try ChainReader(site: origin, from: ack[origin] + 1, db: db, sites: sites), site: origin)
-            try cursor.advance(include: include, entitled: entitled, erased: view.erased, mayForwardSkips: mayForwardSkips)
+            try cursor.advance(include: include, entitled: entitled, erased: erased, mayForwardSkips: mayForwardSkips)
             cursors.append(cursor)
         }
         var history = try historyLacking(recipient: site, view: view, ack: ack, db: db, sites: sites, entitled: entitled)
@@ -333,7 +334,7 @@ extension Store {
                 origins[index].lastHash = item.hash
                 changeCount += 1
                 for op in item.decoded.ops { tableCounts[op.table, default: 0] += 1 }
-                try cursors[b].advance(include: include, entitled: entitled, erased: view.erased, mayForwardSkips: mayForwardSkips)
+                try cursors[b].advance(include: include, entitled: entitled, erased: erased, mayForwardSkips: mayForwardSkips)
             } else {
                 break
             }
@@ -341,8 +342,9 @@ extension Store {
         }
         for i in cursors.indices { emitSkip(&cursors[i]) }
         if identity.kind != .la {
-            for pupil in view.pupils(visibleTo: identity) where entitled(pupil) {
-                let held = view.forgotten.contains(pupil) ? VersionVector() : try scopeClock(of: pupil, db: db, sites: sites)
+            let forgotten = try view.forgotten
+            for pupil in try view.pupils(visibleTo: identity) where entitled(pupil) {
+                let held = forgotten.contains(pupil) ? VersionVector() : try scopeClock(of: pupil, db: db, sites: sites)
                 out.pending.writeVarint(PayloadEntry.Kind.holdings.rawValue)
                 out.pending.write(contentsOf: pupil.bytes)
                 out.pending.writeVarint(held.count)
@@ -392,7 +394,8 @@ extension Store {
         guard recipient.kind != .la else { return [] }  // nobody filters for the LA: it is never behind on history
         guard let peerOrd = sites.byID[recipient.id] else { return try allHistory(for: recipient, view: view, ack: ack, db: db, sites: sites) }
         var result: [(EncodedChange, Change, Digest32, HLC)] = []
-        for pupil in view.pupils(visibleTo: recipient) where !view.forgotten.contains(pupil) {
+        let forgotten = try view.forgotten
+        for pupil in try view.pupils(visibleTo: recipient) where !forgotten.contains(pupil) {
             let held = try scopeClock(of: pupil, db: db, sites: sites)
             var advertised = VersionVector()
             for row in try Row.fetchAll(
@@ -410,7 +413,8 @@ extension Store {
         for recipient: SiteIdentity, view: ScopeView, ack: VersionVector, db: Database, sites: SiteOrdinals
     ) throws -> [(change: EncodedChange, decoded: Change, previous: Digest32, hlc: HLC)] {
         var result: [(EncodedChange, Change, Digest32, HLC)] = []
-        for pupil in view.pupils(visibleTo: recipient) where !view.forgotten.contains(pupil) {
+        let forgotten = try view.forgotten
+        for pupil in try view.pupils(visibleTo: recipient) where !forgotten.contains(pupil) {
             result += try changes(about: pupil, after: VersionVector(), ack: ack, db: db, sites: sites)
         }
         return result.sorted { ($0.3, $0.0.site) < ($1.3, $1.0.site) }.map { ($0.0, $0.1, $0.2, $0.3) }

@@ -133,7 +133,8 @@ extension StoreTransaction {
             let site = try sites.site(ord)
             // Chain rows holding any of these changes.
             for row in try Row.fetchAll(
-                db, sql: "SELECT first_seq, last_seq, changes FROM change_log WHERE site_ord = ? AND is_skip = 0 AND last_seq >= ? AND first_seq <= ?",
+                db,
+                sql: "SELECT first_seq, last_seq, changes FROM change_log WHERE site_ord = ?1 AND \(ChainReader.seekRow) AND is_skip = 0 AND first_seq <= ?3",
                 arguments: [ord, Int64(seqs.min()!), Int64(seqs.max()!)])
             {
                 let first = UInt64(row[0] as Int64)
