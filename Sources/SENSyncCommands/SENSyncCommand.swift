@@ -11,7 +11,8 @@ protocol JSONOutputting {
 public struct SENSyncCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "sensync",
-        abstract: "Keep a school's SEN records offline and sync them between schools, trusts and the LA as bundle files.",
+        abstract:
+            "Keep a school's SEN records offline and sync them between schools, trusts and the LA as bundle files.",
         discussion: """
             Start with `sensync demo`, which builds a small synthetic area and exchanges real bundles.
 

@@ -1,2 +1,3 @@
 import SENSyncCommands
+
 SENSyncCommand.main()

@@ -11,7 +11,10 @@ struct CLIArea {
     /// `sensync init` for the LA and exports its identity.
     static func make(_ cli: CLI) throws -> CLIArea {
         var area = CLIArea(cli: cli)
-        let r = try cli.run(["init", "--store", cli.path("la.sensync"), "--name", "Northshire", "--kind", "la", "--la-code", "999", "--json"])
+        let r = try cli.run([
+            "init", "--store", cli.path("la.sensync"), "--name", "Northshire", "--kind", "la", "--la-code", "999",
+            "--json",
+        ])
         #expect(r.status == 0, "\(r.stderr)")
         area.ids["la"] = try #require(((r.json as? [String: Any])?["site"] as? [String: Any])?["id"] as? String)
         let e = try cli.run(["identity", "export", "--out", cli.path("la.identity")] + area.store("la"))
@@ -29,7 +32,8 @@ struct CLIArea {
         ids[name] = id
         r = try cli.run(["identity", "export", "--out", cli.path("\(name).identity")] + store(name))
         #expect(r.status == 0, "\(r.stderr)")
-        r = try cli.run(["directory", "add", cli.path("\(name).identity")] + (trust.map { ["--trust", $0] } ?? []) + store("la"))
+        r = try cli.run(
+            ["directory", "add", cli.path("\(name).identity")] + (trust.map { ["--trust", $0] } ?? []) + store("la"))
         #expect(r.status == 0, "\(r.stderr)")
         return id
     }

@@ -15,22 +15,49 @@ import Testing
         try withCLI { cli in
             _ = try initStore(cli, "oak.sensync", name: "Oakfield Primary", kind: "maintained-school")
             let store = ["--store", cli.path("oak.sensync"), "--author", "J Smith (SENCO)"]
-            var r = try cli.run(["pupil", "add", "--upn", upn(1), "--forename", "Ada", "--surname", "Example", "--dob", "2016-04-01", "--year-group", "4", "--json"] + store)
+            var r = try cli.run(
+                [
+                    "pupil", "add", "--upn", upn(1), "--forename", "Ada", "--surname", "Example", "--dob", "2016-04-01",
+                    "--year-group", "4", "--json",
+                ] + store)
             #expect(r.status == 0, "\(r.stderr)")
             let pupil = try #require(((r.json as? [String: Any])?["pupil"] as? [String: Any])?["id"] as? String)
             r = try cli.run(["pupil", "update", upn(1), "--sen-status", "K", "--needs", "SPLD,SLCN"] + store)
             #expect(r.status == 0, "\(r.stderr)")
-            r = try cli.run(["note", "add", "--pupil", upn(1), "--area", "cognition-learning", "--text", "Finds blending hard.", "--json"] + store)
+            r = try cli.run(
+                [
+                    "note", "add", "--pupil", upn(1), "--area", "cognition-learning", "--text", "Finds blending hard.",
+                    "--json",
+                ] + store)
             let note = try #require(((r.json as? [String: Any])?["note"] as? [String: Any])?["id"] as? String)
-            r = try cli.run(["note", "add", "--pupil", pupil, "--amends", note, "--text", "Correction: blending CVC words."] + store)
+            r = try cli.run(
+                ["note", "add", "--pupil", pupil, "--amends", note, "--text", "Correction: blending CVC words."] + store
+            )
             #expect(r.status == 0, "\(r.stderr)")
-            r = try cli.run(["plan", "create", "--pupil", upn(1), "--title", "Literacy", "--review-date", "2027-02-13", "--responsible-person", "J Smith", "--responsible-org", "Oakfield Primary", "--json"] + store)
+            r = try cli.run(
+                [
+                    "plan", "create", "--pupil", upn(1), "--title", "Literacy", "--review-date", "2027-02-13",
+                    "--responsible-person", "J Smith", "--responsible-org", "Oakfield Primary", "--json",
+                ] + store)
             let plan = try #require(((r.json as? [String: Any])?["plan"] as? [String: Any])?["id"] as? String)
-            r = try cli.run(["plan", "add-outcome", "--plan", plan, "--description", "Reads 40 words", "--target-date", "2027-02-13"] + store)
+            r = try cli.run(
+                [
+                    "plan", "add-outcome", "--plan", plan, "--description", "Reads 40 words", "--target-date",
+                    "2027-02-13",
+                ] + store)
             #expect(r.status == 0, "\(r.stderr)")
-            r = try cli.run(["plan", "add-provision", "--plan", String(plan.prefix(13)), "--description", "Phonics group", "--provider", "TA", "--frequency", "3 x 20 min weekly", "--responsible-org", "Oakfield", "--responsible-person", "SENCO", "--cost", "450.50"] + store)
+            r = try cli.run(
+                [
+                    "plan", "add-provision", "--plan", String(plan.prefix(13)), "--description", "Phonics group",
+                    "--provider", "TA", "--frequency", "3 x 20 min weekly", "--responsible-org", "Oakfield",
+                    "--responsible-person", "SENCO", "--cost", "450.50",
+                ] + store)
             #expect(r.status == 0, "\(r.stderr)")
-            r = try cli.run(["plan", "record-review", "--plan", plan, "--held-on", "2026-11-20", "--decision", "continue", "--next-review", "2027-03-01", "--summary", "Good progress."] + store)
+            r = try cli.run(
+                [
+                    "plan", "record-review", "--plan", plan, "--held-on", "2026-11-20", "--decision", "continue",
+                    "--next-review", "2027-03-01", "--summary", "Good progress.",
+                ] + store)
             #expect(r.status == 0, "\(r.stderr)")
             let read = ["--store", cli.path("oak.sensync")]
             r = try cli.run(["pupil", "show", upn(1)] + read)
@@ -56,19 +83,31 @@ import Testing
             _ = try initStore(cli, "oak.sensync", name: "Oakfield", kind: "maintained-school")
             let store = ["--store", cli.path("oak.sensync")]
             let wrong = "Z801200001001"
-            var r = try cli.run(["pupil", "add", "--upn", wrong, "--forename", "Zed", "--surname", "Secretname", "--dob", "2016-04-01", "--author", "SENCO"] + store)
+            var r = try cli.run(
+                [
+                    "pupil", "add", "--upn", wrong, "--forename", "Zed", "--surname", "Secretname", "--dob",
+                    "2016-04-01", "--author", "SENCO",
+                ] + store)
             #expect(r.status == 2)
             #expect(r.stderr.contains("wrong check letter"))
             #expect(!r.stderr.contains(wrong) && !r.stderr.contains("Secretname"))
-            r = try cli.run(["pupil", "add", "--upn", upn(2), "--forename", "A", "--surname", "B", "--dob", "2016-02-30", "--author", "SENCO"] + store)
+            r = try cli.run(
+                [
+                    "pupil", "add", "--upn", upn(2), "--forename", "A", "--surname", "B", "--dob", "2016-02-30",
+                    "--author", "SENCO",
+                ] + store)
             #expect(r.status == 2)
             #expect(r.stderr.contains("YYYY-MM-DD"))
-            r = try cli.run(["pupil", "add", "--upn", upn(2), "--forename", "A", "--surname", "B", "--dob", "2016-02-03"] + store)
+            r = try cli.run(
+                ["pupil", "add", "--upn", upn(2), "--forename", "A", "--surname", "B", "--dob", "2016-02-03"] + store)
             #expect(r.status == 64)
             #expect(r.stderr.contains("SENSYNC_AUTHOR"))
-            r = try cli.run(["pupil", "add", "--upn", upn(2), "--forename", "A", "--surname", "B", "--dob", "2016-02-03"] + store, environment: ["SENSYNC_AUTHOR": "SENCO"])
+            r = try cli.run(
+                ["pupil", "add", "--upn", upn(2), "--forename", "A", "--surname", "B", "--dob", "2016-02-03"] + store,
+                environment: ["SENSYNC_AUTHOR": "SENCO"])
             #expect(r.status == 0, "\(r.stderr)")
-            r = try cli.run(["pupil", "update", upn(2), "--sen-status", "E", "--needs", "NSA", "--author", "SENCO"] + store)
+            r = try cli.run(
+                ["pupil", "update", upn(2), "--sen-status", "E", "--needs", "NSA", "--author", "SENCO"] + store)
             #expect(r.status == 2)
             #expect(r.stderr.contains("NSA"))
             r = try cli.run(["pupil", "show", upn(3)] + store)
@@ -88,7 +127,11 @@ import Testing
             let oak = area.store("oak")
             let la = area.store("la")
             for i in 1...3 {
-                let r = try cli.run(["pupil", "add", "--upn", upn(i), "--forename", "P\(i)", "--surname", "S", "--dob", "2015-05-05", "--author", "SENCO"] + oak)
+                let r = try cli.run(
+                    [
+                        "pupil", "add", "--upn", upn(i), "--forename", "P\(i)", "--surname", "S", "--dob", "2015-05-05",
+                        "--author", "SENCO",
+                    ] + oak)
                 #expect(r.status == 0, "\(r.stderr)")
             }
             var r = try cli.run(["bundle", "create", "--to", "Northshire", "--out", cli.path("oak-1.bundle")] + oak)
@@ -100,7 +143,9 @@ import Testing
             #expect((header["sender"] as? [String: Any])?["id"] as? String == oakID)
             #expect(!r.stdout.contains("P1"))
             let raw = try Data(contentsOf: URL(fileURLWithPath: cli.path("oak-1.bundle")))
-            #expect(raw.range(of: Data("P1".utf8)) == nil && raw.range(of: Data(upn(1).utf8)) == nil, "personal data in the clear")
+            #expect(
+                raw.range(of: Data("P1".utf8)) == nil && raw.range(of: Data(upn(1).utf8)) == nil,
+                "personal data in the clear")
             r = try cli.run(["bundle", "verify", cli.path("oak-1.bundle")] + la)
             #expect(r.status == 0, "\(r.stderr)")
             #expect(r.stdout.contains("3 new change(s)"))
@@ -115,13 +160,17 @@ import Testing
             r = try cli.run(["status", "--json"] + oak)
             let status = try #require(r.json as? [String: Any])
             let site = try #require(status["site"] as? [String: Any])
-            #expect(site["id"] as? String == oakID && site["name"] as? String == "oak" && site["kind"] as? String == "maintained-school")
+            #expect(
+                site["id"] as? String == oakID && site["name"] as? String == "oak"
+                    && site["kind"] as? String == "maintained-school")
             // The LA answers; its bundle brings the directory and acknowledges the three changes.
             r = try area.send("la", "oak")
             #expect(r.status == 0, "\(r.stderr)")
             r = try cli.run(["status", "--json"] + oak)
             let peers = try #require((r.json as? [String: Any])?["peers"] as? [[String: Any]])
-            #expect(peers.first { ($0["site"] as? [String: Any])?["name"] as? String == "Northshire" }?["lacks"] as? Int == 0)
+            #expect(
+                peers.first { ($0["site"] as? [String: Any])?["name"] as? String == "Northshire" }?["lacks"] as? Int
+                    == 0)
             #expect(try cli.run(["directory", "list"] + oak).stdout.contains("Northshire"))
         }
     }
@@ -134,8 +183,16 @@ import Testing
             let oak = area.store("oak")
             let la = area.store("la")
             #expect(try area.send("la", "elm").status == 0)  // elm gets the directory: it knows oak
-            #expect(try cli.run(["pupil", "add", "--upn", upn(1), "--forename", "A", "--surname", "B", "--dob", "2015-05-05", "--author", "S"] + oak).status == 0)
-            #expect(try cli.run(["bundle", "create", "--to", "Northshire", "--out", cli.path("b1.bundle")] + oak).status == 0)
+            #expect(
+                try cli.run(
+                    [
+                        "pupil", "add", "--upn", upn(1), "--forename", "A", "--surname", "B", "--dob", "2015-05-05",
+                        "--author", "S",
+                    ] + oak
+                ).status == 0)
+            #expect(
+                try cli.run(["bundle", "create", "--to", "Northshire", "--out", cli.path("b1.bundle")] + oak).status
+                    == 0)
             let before = try area.digest("la")
             let bytes = try Data(contentsOf: URL(fileURLWithPath: cli.path("b1.bundle")))
             func attempt(_ data: Data, _ name: String, at store: [String]? = nil) throws -> CLI.Result {
@@ -152,7 +209,8 @@ import Testing
                 #expect([5, 8].contains(r.status), "flip at \(position): \(r.status) \(r.stderr)")
             }
             // The signature is the 64 bytes just before the (single) payload.
-            let inspected = try #require(try cli.run(["bundle", "inspect", cli.path("b1.bundle"), "--json"]).json as? [String: Any])
+            let inspected = try #require(
+                try cli.run(["bundle", "inspect", cli.path("b1.bundle"), "--json"]).json as? [String: Any])
             let sections = try #require(inspected["sections"] as? [[String: Any]])
             let payloadBytes = try #require(sections.first?["payloadBytes"] as? Int)
             var unsigned = bytes
@@ -172,12 +230,26 @@ import Testing
             #expect(r.status == 9)
             #expect(r.stderr.contains("format version 2"))
             // A site outside the directory: its own LA, not ours.
-            #expect(try cli.run(["init", "--name", "Elsewhere LA", "--kind", "la"] + area.store("other-la")).status == 0)
-            #expect(try cli.run(["identity", "export", "--out", cli.path("other-la.identity")] + area.store("other-la")).status == 0)
-            #expect(try cli.run(["init", "--name", "Stranger", "--kind", "academy", "--la-identity", cli.path("other-la.identity")] + area.store("stranger")).status == 0)
-            #expect(try cli.run(["identity", "export", "--out", cli.path("stranger.identity")] + area.store("stranger")).status == 0)
-            #expect(try cli.run(["directory", "add", cli.path("stranger.identity")] + area.store("other-la")).status == 0)
-            #expect(try cli.run(["bundle", "create", "--to", "Elsewhere LA", "--out", cli.path("stranger.bundle")] + area.store("stranger")).status == 0)
+            #expect(
+                try cli.run(["init", "--name", "Elsewhere LA", "--kind", "la"] + area.store("other-la")).status == 0)
+            #expect(
+                try cli.run(["identity", "export", "--out", cli.path("other-la.identity")] + area.store("other-la"))
+                    .status == 0)
+            #expect(
+                try cli.run(
+                    ["init", "--name", "Stranger", "--kind", "academy", "--la-identity", cli.path("other-la.identity")]
+                        + area.store("stranger")
+                ).status == 0)
+            #expect(
+                try cli.run(["identity", "export", "--out", cli.path("stranger.identity")] + area.store("stranger"))
+                    .status == 0)
+            #expect(
+                try cli.run(["directory", "add", cli.path("stranger.identity")] + area.store("other-la")).status == 0)
+            #expect(
+                try cli.run(
+                    ["bundle", "create", "--to", "Elsewhere LA", "--out", cli.path("stranger.bundle")]
+                        + area.store("stranger")
+                ).status == 0)
             r = try cli.run(["bundle", "apply", cli.path("stranger.bundle")] + la)
             #expect([6, 7].contains(r.status), "\(r.status) \(r.stderr)")
             #expect(try area.digest("la") == before)
@@ -196,7 +268,8 @@ import Testing
             let attributes = try FileManager.default.attributesOfItem(atPath: keyFile)
             #expect((attributes[.posixPermissions] as? Int) == 0o600)
             try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: keyFile)
-            let r = try cli.run(["bundle", "create", "--to", "Northshire", "--out", cli.path("x.bundle")] + area.store("oak"))
+            let r = try cli.run(
+                ["bundle", "create", "--to", "Northshire", "--out", cli.path("x.bundle")] + area.store("oak"))
             #expect(r.status == 15)
             #expect(r.stderr.contains("chmod 600"))
         }
@@ -208,15 +281,26 @@ import Testing
             let oakID = try area.add("oak", kind: "maintained-school")
             let oak = area.store("oak")
             let la = area.store("la")
-            #expect(try cli.run(["pupil", "add", "--upn", upn(1), "--forename", "A", "--surname", "B", "--dob", "2015-05-05", "--author", "S"] + oak).status == 0)
-            #expect(try cli.run(["bundle", "create", "--to", "Northshire", "--out", cli.path("b1.bundle")] + oak).status == 0)
+            #expect(
+                try cli.run(
+                    [
+                        "pupil", "add", "--upn", upn(1), "--forename", "A", "--surname", "B", "--dob", "2015-05-05",
+                        "--author", "S",
+                    ] + oak
+                ).status == 0)
+            #expect(
+                try cli.run(["bundle", "create", "--to", "Northshire", "--out", cli.path("b1.bundle")] + oak).status
+                    == 0)
             // Keep a copy of the LA store (and its keys) before it applies b1.
             try FileManager.default.copyItem(atPath: cli.path("la.sensync"), toPath: cli.path("la-before.sensync"))
-            try FileManager.default.copyItem(atPath: cli.path("la.sensync.keys"), toPath: cli.path("la-before.sensync.keys"))
+            try FileManager.default.copyItem(
+                atPath: cli.path("la.sensync.keys"), toPath: cli.path("la-before.sensync.keys"))
             #expect(try cli.run(["bundle", "apply", cli.path("b1.bundle")] + la).status == 0)
             #expect(try area.send("la", "oak").status == 0)
             #expect(try cli.run(["note", "add", "--pupil", upn(1), "--text", "x", "--author", "S"] + oak).status == 0)
-            #expect(try cli.run(["bundle", "create", "--to", "Northshire", "--out", cli.path("b2.bundle")] + oak).status == 0)
+            #expect(
+                try cli.run(["bundle", "create", "--to", "Northshire", "--out", cli.path("b2.bundle")] + oak).status
+                    == 0)
             let old = ["--store", cli.path("la-before.sensync")]
             let before = try cli.run(["digest"] + old).stdout
             let r = try cli.run(["bundle", "apply", cli.path("b2.bundle")] + old)
@@ -236,13 +320,25 @@ import Testing
             try area.add("oak", kind: "maintained-school")
             let oak = area.store("oak")
             let la = area.store("la")
-            #expect(try cli.run(["pupil", "add", "--upn", upn(1), "--forename", "A", "--surname", "B", "--dob", "2015-05-05", "--year-group", "5", "--author", "S"] + oak).status == 0)
+            #expect(
+                try cli.run(
+                    [
+                        "pupil", "add", "--upn", upn(1), "--forename", "A", "--surname", "B", "--dob", "2015-05-05",
+                        "--year-group", "5", "--author", "S",
+                    ] + oak
+                ).status == 0)
             #expect(try area.send("oak", "la").status == 0)
-            #expect(try cli.run(["pupil", "update", upn(1), "--year-group", "6", "--author", "SENCO"] + oak).status == 0)
-            #expect(try cli.run(["pupil", "update", upn(1), "--year-group", "4", "--author", "LA officer"] + la).status == 0)
-            #expect(try cli.run(["bundle", "create", "--to", "Northshire", "--out", cli.path("2.bundle")] + oak).status == 0)
+            #expect(
+                try cli.run(["pupil", "update", upn(1), "--year-group", "6", "--author", "SENCO"] + oak).status == 0)
+            #expect(
+                try cli.run(["pupil", "update", upn(1), "--year-group", "4", "--author", "LA officer"] + la).status == 0
+            )
+            #expect(
+                try cli.run(["bundle", "create", "--to", "Northshire", "--out", cli.path("2.bundle")] + oak).status == 0
+            )
             #expect(try cli.run(["bundle", "create", "--to", "oak", "--out", cli.path("3.bundle")] + la).status == 0)
-            #expect(try cli.run(["bundle", "apply", cli.path("2.bundle")] + la).stdout.contains("1 conflict(s) opened"))
+            #expect(
+                try cli.run(["bundle", "apply", cli.path("2.bundle")] + la).stdout.contains("1 conflict(s) opened"))
             #expect(try cli.run(["bundle", "apply", cli.path("3.bundle")] + oak).status == 0)
             var r = try cli.run(["conflicts", "list", "--json"] + la)
             let conflicts = try #require((r.json as? [String: Any])?["conflicts"] as? [[String: Any]])
@@ -257,7 +353,9 @@ import Testing
             #expect(try area.digest("oak") == (try area.digest("la")))
             let record = try #require(conflict["recordID"] as? String)
             let six = candidates.firstIndex { $0["value"] as? String == "6" }! + 1
-            r = try cli.run(["conflicts", "resolve", record, "--field", "year_group", "--keep", "\(six)", "--author", "LA officer"] + la)
+            r = try cli.run(
+                ["conflicts", "resolve", record, "--field", "year_group", "--keep", "\(six)", "--author", "LA officer"]
+                    + la)
             #expect(r.status == 0, "\(r.stderr)")
             #expect(try cli.run(["conflicts", "list", "--fail-if-any"] + la).status == 0)
             r = try area.send("la", "oak")
@@ -274,10 +372,20 @@ import Testing
             let oak = area.store("oak")
             #expect(try area.send("la", "oak").status == 0)
             #expect(try area.send("la", "elm").status == 0)
-            #expect(try cli.run(["pupil", "add", "--upn", upn(1), "--forename", "Ada", "--surname", "Mover", "--dob", "2015-05-05", "--author", "S"] + oak).status == 0)
-            #expect(try cli.run(["note", "add", "--pupil", upn(1), "--text", "Needs a quiet space", "--author", "S"] + oak).status == 0)
+            #expect(
+                try cli.run(
+                    [
+                        "pupil", "add", "--upn", upn(1), "--forename", "Ada", "--surname", "Mover", "--dob",
+                        "2015-05-05", "--author", "S",
+                    ] + oak
+                ).status == 0)
+            #expect(
+                try cli.run(["note", "add", "--pupil", upn(1), "--text", "Needs a quiet space", "--author", "S"] + oak)
+                    .status == 0)
             #expect(try area.send("oak", "la").status == 0)
-            var r = try cli.run(["pupil", "transfer", upn(1), "--to", "elm", "--date", "2026-01-05", "--author", "LA officer"] + area.store("la"))
+            var r = try cli.run(
+                ["pupil", "transfer", upn(1), "--to", "elm", "--date", "2026-01-05", "--author", "LA officer"]
+                    + area.store("la"))
             #expect(r.status == 0, "\(r.stderr)")
             r = try area.send("la", "elm")
             #expect(r.status == 0, "\(r.stderr)")
@@ -292,7 +400,8 @@ import Testing
             #expect(((r.json as? [String: Any])?["pupils"] as? [Any])?.isEmpty == true)
             #expect(try cli.run(["audit", "verify"] + oak).status == 0)
             // Erasure by the LA reaches the new school; the pupil's data is gone there too.
-            r = try cli.run(["pupil", "erase", upn(1), "--reason", "duplicate record", "--author", "LA DPO"] + area.store("la"))
+            r = try cli.run(
+                ["pupil", "erase", upn(1), "--reason", "duplicate record", "--author", "LA DPO"] + area.store("la"))
             #expect(r.status == 0, "\(r.stderr)")
             #expect(try area.send("la", "elm").status == 0)
             r = try cli.run(["pupil", "list", "--json"] + area.store("elm"))
@@ -305,7 +414,10 @@ import Testing
         try withCLI { cli in
             let r = try cli.run(["demo", "--dir", cli.path("demo")])
             #expect(r.status == 0, "\(r.stderr)")
-            for step in ["1. Sites", "2. Each SENCO", "3. Signed, encrypted bundle files travel", "4. A refused bundle", "5. A pupil moves school", "6. A concurrent edit", "7. Area view", "8. Digests"] {
+            for step in [
+                "1. Sites", "2. Each SENCO", "3. Signed, encrypted bundle files travel", "4. A refused bundle",
+                "5. A pupil moves school", "6. A concurrent edit", "7. Area view", "8. Digests",
+            ] {
                 #expect(r.stdout.contains(step))
             }
             #expect(r.stdout.contains("(relay)"))
@@ -323,10 +435,13 @@ import Testing
     }
 
     @Test(arguments: [
-        ["init"], ["pupil", "add"], ["pupil", "update"], ["pupil", "show"], ["pupil", "list"], ["note", "add"], ["note", "list"],
-        ["plan", "create"], ["plan", "add-outcome"], ["plan", "add-provision"], ["plan", "record-review"], ["plan", "list"],
+        ["init"], ["pupil", "add"], ["pupil", "update"], ["pupil", "show"], ["pupil", "list"], ["note", "add"],
+        ["note", "list"],
+        ["plan", "create"], ["plan", "add-outcome"], ["plan", "add-provision"], ["plan", "record-review"],
+        ["plan", "list"],
         ["record", "delete"], ["record", "restore"], ["peer", "list"], ["bundle", "create"], ["bundle", "apply"],
-        ["bundle", "inspect"], ["bundle", "verify"], ["conflicts", "list"], ["conflicts", "resolve"], ["status"], ["digest"],
+        ["bundle", "inspect"], ["bundle", "verify"], ["conflicts", "list"], ["conflicts", "resolve"], ["status"],
+        ["digest"],
         ["log"], ["demo"], ["identity", "export"], ["identity", "show"], ["directory", "add"], ["directory", "remove"],
         ["directory", "list"], ["directory", "pin"], ["pupil", "transfer"], ["pupil", "erase"], ["retention", "run"],
         ["audit", "verify"], ["history"],

@@ -13,10 +13,12 @@ struct SmokeTests {
             // Everyone first hears from the LA (the directory comes with it).
             for (from, to) in [("LA", "Trust"), ("Trust", "Academy"), ("LA", "School")] { try area.send(from, to) }
             let ada = try area["Academy"].addPupil(
-                NewPupil(upn: syntheticUPN(1), forename: "Ada", surname: "A", dateOfBirth: "2016-04-01"), author: "SENCO")
+                NewPupil(upn: syntheticUPN(1), forename: "Ada", surname: "A", dateOfBirth: "2016-04-01"),
+                author: "SENCO")
             try area["Academy"].addNote(pupil: ada.description, text: "Finds phonics hard", author: "SENCO")
             let bo = try area["School"].addPupil(
-                NewPupil(upn: syntheticUPN(2), forename: "Bo", surname: "B", dateOfBirth: "2016-05-01"), author: "SENCO")
+                NewPupil(upn: syntheticUPN(2), forename: "Bo", surname: "B", dateOfBirth: "2016-05-01"), author: "SENCO"
+            )
             // Academy → trust → LA (relay); school → LA.
             try area.send("Academy", "Trust")
             try area.send("Trust", "LA")
@@ -31,7 +33,8 @@ struct SmokeTests {
             #expect(try area.pupils(at: "Academy") == [ada])
             #expect(try area.pupils(at: "Trust") == [ada])
             // The LA transfers Ada to the maintained school; her full history goes with her.
-            try area.la.transferPupil(ada.description, to: area["School"].identity.id, on: "2026-01-05", author: "LA officer")
+            try area.la.transferPupil(
+                ada.description, to: area["School"].identity.id, on: "2026-01-05", author: "LA officer")
             let toSchool = try area.send("LA", "School")
             #expect(toSchool.applied >= 3)
             #expect(try area.pupils(at: "School") == [ada, bo])

@@ -8,13 +8,34 @@ import GRDBSQLite
 /// `PRAGMA table_info` before using them.
 enum PlainSchema {
     static let tables: [(name: String, columns: [String])] = [
-        ("pupil", ["pupil_id", "id", "upn", "forename", "surname", "date_of_birth", "year_group", "sen_status", "sen_needs", "deleted"]),
+        (
+            "pupil",
+            [
+                "pupil_id", "id", "upn", "forename", "surname", "date_of_birth", "year_group", "sen_status",
+                "sen_needs", "deleted",
+            ]
+        ),
         ("enrolment", ["pupil_id", "id", "school_id", "entry_date", "leaving_date", "deleted"]),
         ("note", ["pupil_id", "id", "text", "area", "amends_note_id", "recorded_at", "recorded_by"]),
-        ("support_plan", ["pupil_id", "id", "title", "status", "start_date", "review_date", "responsible_org", "responsible_person", "deleted"]),
+        (
+            "support_plan",
+            [
+                "pupil_id", "id", "title", "status", "start_date", "review_date", "responsible_org",
+                "responsible_person", "deleted",
+            ]
+        ),
         ("plan_outcome", ["pupil_id", "id", "plan_id", "description", "target_date", "status", "deleted"]),
-        ("provision_item", ["pupil_id", "id", "plan_id", "description", "provider", "frequency", "responsible_org", "responsible_person", "cost_pence", "deleted"]),
-        ("plan_review", ["pupil_id", "id", "plan_id", "held_on", "summary", "decision", "next_review_date", "deleted"]),
+        (
+            "provision_item",
+            [
+                "pupil_id", "id", "plan_id", "description", "provider", "frequency", "responsible_org",
+                "responsible_person", "cost_pence", "deleted",
+            ]
+        ),
+        (
+            "plan_review",
+            ["pupil_id", "id", "plan_id", "held_on", "summary", "decision", "next_review_date", "deleted"]
+        ),
     ]
 
     static let ddl = """
@@ -79,9 +100,11 @@ struct StoreFootprint {
         let queue = try DatabaseQueue(path: path, configuration: config)
         return try queue.read { db in
             var f = StoreFootprint(fileBytes: fileSize(path))
-            f.changeLogBytes = try Int.fetchOne(db, sql: "SELECT coalesce(sum(length(changes)), 0) FROM change_log") ?? 0
+            f.changeLogBytes =
+                try Int.fetchOne(db, sql: "SELECT coalesce(sum(length(changes)), 0) FROM change_log") ?? 0
             for (name, _) in PlainSchema.tables {
-                f.clockBytes += try Int.fetchOne(db, sql: "SELECT coalesce(sum(length(crdt_clock)), 0) FROM \(name)") ?? 0
+                f.clockBytes +=
+                    try Int.fetchOne(db, sql: "SELECT coalesce(sum(length(crdt_clock)), 0) FROM \(name)") ?? 0
             }
             f.scopeClockRows = try Int.fetchOne(db, sql: "SELECT count(*) FROM scope_clock") ?? 0
             return f
@@ -106,10 +129,14 @@ struct FinalRows {
                 let actual = try Row.fetchAll(db, sql: "PRAGMA table_info(\(name))").map { $0["name"] as String }
                     .filter { $0 != "crdt_clock" }
                 guard actual == columns else {
-                    throw BenchFailure("The store's \(name) columns \(actual) differ from the benchmark's copy \(columns); update PlainSchema.")
+                    throw BenchFailure(
+                        "The store's \(name) columns \(actual) differ from the benchmark's copy \(columns); update PlainSchema."
+                    )
                 }
-                let rows = try Row.fetchAll(db, sql: "SELECT \(columns.joined(separator: ", ")) FROM \(name) ORDER BY pupil_id, id")
-                    .map { Array($0.databaseValues) }
+                let rows = try Row.fetchAll(
+                    db, sql: "SELECT \(columns.joined(separator: ", ")) FROM \(name) ORDER BY pupil_id, id"
+                )
+                .map { Array($0.databaseValues) }
                 tables.append((name, columns, rows))
             }
             return FinalRows(tables: tables)
@@ -138,7 +165,9 @@ enum RawBaseline {
     }
 
     /// Runs the baseline `repeats` times, each on a fresh file; returns the median run.
-    static func median(_ rows: FinalRows, folder: URL, name: String, binding: Binding, repeats: Int) throws -> (median: Result, min: Double, max: Double) {
+    static func median(_ rows: FinalRows, folder: URL, name: String, binding: Binding, repeats: Int) throws -> (
+        median: Result, min: Double, max: Double
+    ) {
         var results: [Result] = []
         for r in 1...repeats {
             let path = folder.appendingPathComponent("\(name)-\(binding.rawValue)-\(r).sqlite").path
@@ -186,7 +215,9 @@ enum RawBaseline {
         let stored = try pool.read { db in
             try rows.tables.reduce(0) { $0 + (try Int.fetchOne(db, sql: "SELECT count(*) FROM \($1.name)") ?? 0) }
         }
-        guard stored == rows.rowCount else { throw BenchFailure("The raw baseline stored \(stored) rows, expected \(rows.rowCount).") }
+        guard stored == rows.rowCount else {
+            throw BenchFailure("The raw baseline stored \(stored) rows, expected \(rows.rowCount).")
+        }
         try pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
         return Result(
             seconds: seconds, rows: rows.rowCount, sqliteVersion: version, journalMode: mode, synchronous: sync,
@@ -210,7 +241,9 @@ enum RawBaseline {
                 case .double(let d): rc = sqlite3_bind_double(s, index, d)
                 case .string(let text): rc = sqlite3_bind_text(s, index, text, -1, transient)
                 case .blob(let data):
-                    rc = data.withUnsafeBytes { sqlite3_bind_blob(s, index, $0.baseAddress, Int32($0.count), transient) }
+                    rc = data.withUnsafeBytes {
+                        sqlite3_bind_blob(s, index, $0.baseAddress, Int32($0.count), transient)
+                    }
                 }
                 guard rc == SQLITE_OK else { throw BenchFailure("sqlite3_bind failed (\(rc)).") }
             }

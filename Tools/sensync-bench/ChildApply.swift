@@ -49,7 +49,9 @@ enum ChildApply {
             let replica = try SyntheticArea.copyPristine(pristine, to: path)
             try replica.checkpoint()
         }
-        defer { for suffix in ["", "-wal", "-shm", ".keys"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        defer {
+            for suffix in ["", "-wal", "-shm", ".keys"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        }
         let process = Process()
         process.executableURL = Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0])
         process.arguments = [flag, path] + bundles.map(\.summary.url.path)
@@ -60,13 +62,16 @@ enum ChildApply {
         let output = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         let fields = String(decoding: output, as: UTF8.self).split(whereSeparator: \.isWhitespace)
-        guard process.terminationStatus == 0, fields.count == 4, let open = Double(fields[0]), let peak = Double(fields[1]),
+        guard process.terminationStatus == 0, fields.count == 4, let open = Double(fields[0]),
+            let peak = Double(fields[1]),
             let seconds = Double(fields[2]), let applied = Int(fields[3])
         else {
             throw BenchFailure("The separate apply process failed (exit \(process.terminationStatus)).")
         }
         let expected = bundles.reduce(0) { $0 + $1.changes }
-        guard applied == expected else { throw BenchFailure("The separate apply process applied \(applied) of \(expected) changes.") }
+        guard applied == expected else {
+            throw BenchFailure("The separate apply process applied \(applied) of \(expected) changes.")
+        }
         return Result(openMiB: open / 1024, peakMiB: peak / 1024, seconds: seconds, applied: applied)
     }
 }

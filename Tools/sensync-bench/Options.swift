@@ -51,7 +51,9 @@ struct Options {
             return next
         }
         func positive(_ flag: String, _ text: String) throws(Problem) -> Int {
-            guard let n = Int(text), n > 0 else { throw Problem(description: "\(flag) must be a positive whole number, not '\(text)'.") }
+            guard let n = Int(text), n > 0 else {
+                throw Problem(description: "\(flag) must be a positive whole number, not '\(text)'.")
+            }
             return n
         }
         while let argument = rest.popFirst() {
@@ -66,7 +68,9 @@ struct Options {
             case "--schools": options.schools = try positive(flag, try value(flag, inline))
             case "--seed":
                 let text = try value(flag, inline)
-                guard let seed = UInt64(text) else { throw Problem(description: "--seed must be a whole number, not '\(text)'.") }
+                guard let seed = UInt64(text) else {
+                    throw Problem(description: "--seed must be a whole number, not '\(text)'.")
+                }
                 options.seed = seed
             case "--scaling": options.scaling = true
             case "--scaling-factor":

@@ -11,7 +11,9 @@ enum Figure {
         switch self {
         case .int(let n): Figure.grouped(n)
         case .number(let x, let digits):
-            x.isFinite ? (abs(x) >= 10_000 && digits <= 1 ? Figure.grouped(Int(x.rounded())) : String(format: "%.\(digits)f", x)) : "n/a"
+            x.isFinite
+                ? (abs(x) >= 10_000 && digits <= 1
+                    ? Figure.grouped(Int(x.rounded())) : String(format: "%.\(digits)f", x)) : "n/a"
         case .text(let s): s
         case .missing: "n/a"
         }
@@ -100,7 +102,8 @@ final class Report {
             let valueWidth = section.lines.map(\.figure.human.count).max() ?? 0
             for line in section.lines {
                 let value = String(repeating: " ", count: valueWidth - line.figure.human.count) + line.figure.human
-                out += "  \(line.label.padding(toLength: labelWidth, withPad: " ", startingAt: 0))  \(value) \(line.unit)"
+                out +=
+                    "  \(line.label.padding(toLength: labelWidth, withPad: " ", startingAt: 0))  \(value) \(line.unit)"
                     .trimmingTrailingSpaces() + "\n"
             }
             if let note = section.note { out += "  (\(note))\n" }
@@ -114,7 +117,8 @@ final class Report {
         let measuredWidth = bars.map(\.measured.count).max() ?? 0
         for bar in bars {
             let verdict = bar.pass.map { $0 ? "PASS" : "FAIL" } ?? "----"
-            out += "  \(verdict)  \(bar.label.padding(toLength: labelWidth, withPad: " ", startingAt: 0))  "
+            out +=
+                "  \(verdict)  \(bar.label.padding(toLength: labelWidth, withPad: " ", startingAt: 0))  "
                 + "\(bar.measured.padding(toLength: measuredWidth, withPad: " ", startingAt: 0))  bar: \(bar.target)\n"
         }
         return out
@@ -122,15 +126,25 @@ final class Report {
 
     private func render(_ table: Table) -> String {
         let cells = table.rows.map { $0.map(\.human) }
-        let widths = table.columns.indices.map { i in max(table.columns[i].title.count, cells.map { $0[i].count }.max() ?? 0) }
-        var out = "\n  " + table.columns.indices.map { i in
-            let t = table.columns[i].title
-            return i == 0 ? t.padding(toLength: widths[i], withPad: " ", startingAt: 0) : String(repeating: " ", count: widths[i] - t.count) + t
-        }.joined(separator: "  ").trimmingTrailingSpaces() + "\n"
-        for row in cells {
-            out += "  " + row.indices.map { i in
-                i == 0 ? row[i].padding(toLength: widths[i], withPad: " ", startingAt: 0) : String(repeating: " ", count: widths[i] - row[i].count) + row[i]
+        let widths = table.columns.indices.map { i in
+            max(table.columns[i].title.count, cells.map { $0[i].count }.max() ?? 0)
+        }
+        var out =
+            "\n  "
+            + table.columns.indices.map { i in
+                let t = table.columns[i].title
+                return i == 0
+                    ? t.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+                    : String(repeating: " ", count: widths[i] - t.count) + t
             }.joined(separator: "  ").trimmingTrailingSpaces() + "\n"
+        for row in cells {
+            out +=
+                "  "
+                + row.indices.map { i in
+                    i == 0
+                        ? row[i].padding(toLength: widths[i], withPad: " ", startingAt: 0)
+                        : String(repeating: " ", count: widths[i] - row[i].count) + row[i]
+                }.joined(separator: "  ").trimmingTrailingSpaces() + "\n"
         }
         return out
     }
@@ -156,7 +170,10 @@ final class Report {
             }
         }
         root["bars"] = bars.map { bar -> [String: Any] in
-            ["key": bar.key, "label": bar.label, "measured": bar.measured, "target": bar.target, "pass": bar.pass.map { $0 as Any } ?? NSNull()]
+            [
+                "key": bar.key, "label": bar.label, "measured": bar.measured, "target": bar.target,
+                "pass": bar.pass.map { $0 as Any } ?? NSNull(),
+            ]
         }
         let data = try JSONSerialization.data(withJSONObject: root, options: [.prettyPrinted, .sortedKeys])
         return String(decoding: data, as: UTF8.self)

@@ -67,7 +67,9 @@ enum Lexicon {
     static let needs: [SENNeed] = [.slcn, .asd, .semh, .spld, .mld, .sld, .hi, .vi, .pd, .oth, .nsa, .ds]
 
     /// Sentences of words from the list, between `minChars` and `maxChars` characters.
-    static func text<G: RandomNumberGenerator>(_ rng: inout G, minChars: Int, maxChars: Int, prefix: String = "") -> String {
+    static func text<G: RandomNumberGenerator>(_ rng: inout G, minChars: Int, maxChars: Int, prefix: String = "")
+        -> String
+    {
         let target = Int.random(in: minChars...maxChars, using: &rng)
         var out = prefix
         var startOfSentence = prefix.isEmpty
@@ -155,7 +157,8 @@ enum AreaBuilder {
         var rng = SplitMix64(seed: seed)
         let laIdentity = SiteIdentity(id: .v7(), name: "Synthetic Local Authority", kind: .la, laCode: laCode)
         let laPath = folder.appendingPathComponent("\(tag)-la.sensync").path
-        let la = SyntheticSite(identity: laIdentity, store: try Store.create(at: laPath, identity: laIdentity), path: laPath)
+        let la = SyntheticSite(
+            identity: laIdentity, store: try Store.create(at: laPath, identity: laIdentity), path: laPath)
         let laPublic = la.store.publicIdentity
         var schools: [SyntheticSite] = []
         for k in 1...schoolCount {
@@ -193,7 +196,8 @@ enum AreaBuilder {
                     nextReport += max(1, pupils / 10)
                 }
                 try writePupil(
-                    school: school, serial: serial, schoolIndex: k + 1, secondary: secondary, academicYear: academicYear,
+                    school: school, serial: serial, schoolIndex: k + 1, secondary: secondary,
+                    academicYear: academicYear,
                     today: today, rng: &rng, stats: &stats)
                 done += 1
             }
@@ -204,7 +208,8 @@ enum AreaBuilder {
         try la.store.checkpoint()
         let pristine = folder.appendingPathComponent("\(tag)-la-pristine.sensync").path
         try FileManager.default.copyItem(atPath: laPath, toPath: pristine)
-        try FileManager.default.copyItem(atPath: KeyFile.path(forStore: laPath), toPath: KeyFile.path(forStore: pristine))
+        try FileManager.default.copyItem(
+            atPath: KeyFile.path(forStore: laPath), toPath: KeyFile.path(forStore: pristine))
         return SyntheticArea(la: la, schools: schools, writes: stats, pupils: pupils, pristineLA: pristine)
     }
 
@@ -224,7 +229,8 @@ enum AreaBuilder {
         // Born between 1 September and 31 August of the cohort's year.
         let cohortStart = CalendarDate(year: academicYear - 5 - yearGroup - 1, month: 9, day: 1)
         let dob = cohortStart.adding(days: rng.int(0...364))
-        let entry = CalendarDate(year: academicYear - rng.int(0...(secondary ? yearGroup - 7 : yearGroup)), month: 9, day: rng.int(1...7))
+        let entry = CalendarDate(
+            year: academicYear - rng.int(0...(secondary ? yearGroup - 7 : yearGroup)), month: 9, day: rng.int(1...7))
 
         func timed<T>(_ kind: String, _ body: () throws -> T) rethrows -> T {
             let start = DispatchTime.now().uptimeNanoseconds

@@ -61,7 +61,8 @@ public enum BundleFile {
         do { start = Array(try handle.read(upToCount: 20) ?? Data()) } catch { throw ioError() }
         let known = min(start.count, 8)
         if start.isEmpty || Array(start[0..<known]) != Array(magic[0..<known]) {
-            throw BundleError(.notABundle, "This file is not a SENSync bundle.", hint: "Check you chose the right file.")
+            throw BundleError(
+                .notABundle, "This file is not a SENSync bundle.", hint: "Check you chose the right file.")
         }
         guard start.count == 20 else { throw .damaged("it ends early") }
         let preamble = start
@@ -77,7 +78,8 @@ public enum BundleFile {
                 .unsupportedVersion,
                 "This bundle is in format version \(major); this SENSync reads format \(BundleHeader.formatMajor).",
                 hint: major > BundleHeader.formatMajor
-                    ? "Install a SENSync release that reads bundle format \(major)." : "Ask the sender to update SENSync.")
+                    ? "Install a SENSync release that reads bundle format \(major)."
+                    : "Ask the sender to update SENSync.")
         }
         guard headerLength <= maxHeaderLength, UInt64(20 + headerLength + 34) <= fileLength else {
             throw .damaged("its header is incomplete")
@@ -102,9 +104,12 @@ public enum BundleFile {
         let signature = try read(sigLength)
         let payloadOffset = UInt64(20 + headerLength + 32 + 2 + sigLength)
         guard payloadOffset + header.payloadLength == fileLength else {
-            throw .damaged(payloadOffset + header.payloadLength > fileLength ? "it ends early" : "it has extra bytes at the end")
+            throw .damaged(
+                payloadOffset + header.payloadLength > fileLength ? "it ends early" : "it has extra bytes at the end")
         }
-        return Layout(header: header, headerDigest: digest, signature: signature, payloadOffset: payloadOffset, fileLength: fileLength)
+        return Layout(
+            header: header, headerDigest: digest, signature: signature, payloadOffset: payloadOffset,
+            fileLength: fileLength)
     }
 
     /// Reads section `index`'s payload as stored and compares its SHA-256 with the header's,
@@ -127,7 +132,9 @@ public enum BundleFile {
             hasher.update(data)
             remaining -= UInt64(want)
         }
-        guard hasher.finalize() == section.payloadSHA256 else { throw BundleError.damaged("its payload checksum does not match") }
+        guard hasher.finalize() == section.payloadSHA256 else {
+            throw BundleError.damaged("its payload checksum does not match")
+        }
     }
 
     /// Streams section `index`: checks its checksum, opens it with `key`, decompresses it, and
@@ -144,9 +151,12 @@ public enum BundleFile {
         } catch { throw ioError() }
         defer { try? handle.close() }
         var hasher = StreamingSHA256()
-        var opener = PayloadSealing.Opener(key: key, bundleID: layout.header.bundleID, sealedLength: section.payloadLength)
+        var opener = PayloadSealing.Opener(
+            key: key, bundleID: layout.header.bundleID, sealedLength: section.payloadLength)
         let inflater: ZlibInflater
-        do { inflater = try ZlibInflater() } catch { throw BundleError(.io, "zlib could not start.", hint: "Reinstall zlib.") }
+        do { inflater = try ZlibInflater() } catch {
+            throw BundleError(.io, "zlib could not start.", hint: "Reinstall zlib.")
+        }
         var parser = PayloadParser(section: section)
         var remaining = section.payloadLength
         while remaining > 0 {
@@ -171,7 +181,9 @@ public enum BundleFile {
                 throw BundleError.damaged("its payload is malformed: \(failure.reason)")
             }
         }
-        guard hasher.finalize() == section.payloadSHA256 else { throw BundleError.damaged("its payload checksum does not match") }
+        guard hasher.finalize() == section.payloadSHA256 else {
+            throw BundleError.damaged("its payload checksum does not match")
+        }
         guard opener.isFinished, inflater.isFinished, inflater.totalOut == section.plainLength else {
             throw BundleError.damaged("its payload is incomplete")
         }
@@ -224,14 +236,18 @@ struct PayloadParser {
         var reader = BinaryReader(buffer)
         if !sawVersion {
             guard let version = try? reader.readUInt8() else { return }
-            guard version == BundleFile.payloadVersion else { throw DecodingFailure("unknown payload version \(version)") }
+            guard version == BundleFile.payloadVersion else {
+                throw DecodingFailure("unknown payload version \(version)")
+            }
             sawVersion = true
         }
         var consumed = reader.offset
         while !reader.isAtEnd {
             do {
                 let tag = try reader.readVarint()
-                guard let kind = PayloadEntry.Kind(rawValue: tag & 3) else { throw DecodingFailure("unknown entry kind") }
+                guard let kind = PayloadEntry.Kind(rawValue: tag & 3) else {
+                    throw DecodingFailure("unknown entry kind")
+                }
                 let index = Int(tag >> 2)
                 let entry: PayloadEntry
                 switch kind {
@@ -241,7 +257,9 @@ struct PayloadParser {
                     let seq = nextSeq[index]
                     if kind == .change {
                         let body = try reader.readBytesWithLength(limit: 64 * 1024 * 1024)
-                        guard seq <= origin.lastSeq else { throw DecodingFailure("more changes than listed for an origin") }
+                        guard seq <= origin.lastSeq else {
+                            throw DecodingFailure("more changes than listed for an origin")
+                        }
                         let change = EncodedChange(site: origin.site, seq: seq, body: body)
                         guard !change.isRedacted else { throw DecodingFailure("a change without content") }
                         let previous = hashes[index]
@@ -253,7 +271,9 @@ struct PayloadParser {
                     } else {
                         let count = try reader.readVarint()
                         let last = Digest32(unchecked: Array(try reader.readBytes(32)))
-                        guard count >= 1, count <= origin.lastSeq - seq + 1 else { throw DecodingFailure("a skip runs past its origin") }
+                        guard count >= 1, count <= origin.lastSeq - seq + 1 else {
+                            throw DecodingFailure("a skip runs past its origin")
+                        }
                         hashes[index] = last
                         nextSeq[index] = seq + count
                         skipped += count
@@ -294,7 +314,9 @@ struct PayloadParser {
         }
         for (i, origin) in section.origins.enumerated() {
             guard nextSeq[i] == origin.lastSeq + 1 else { throw DecodingFailure("fewer changes than listed") }
-            guard hashes[i] == origin.lastHash else { throw DecodingFailure("a site's hash chain does not match the header") }
+            guard hashes[i] == origin.lastHash else {
+                throw DecodingFailure("a site's hash chain does not match the header")
+            }
         }
     }
 }

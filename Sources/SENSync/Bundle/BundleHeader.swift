@@ -149,17 +149,22 @@ public struct BundleHeader: Hashable, Sendable {
         return w.bytes
     }
 
-    static func decode(_ bytes: [UInt8], formatMajor: UInt16, formatMinor: UInt16) throws(DecodingFailure) -> BundleHeader {
+    static func decode(_ bytes: [UInt8], formatMajor: UInt16, formatMinor: UInt16) throws(DecodingFailure)
+        -> BundleHeader
+    {
         var r = BinaryReader(bytes)
         let schemaVersion = try r.readUInt16()
         let bundleID = UUID128(unchecked: Array(try r.readBytes(16)))
         let createdAt = try r.readUInt64()
         let senderID = SiteID(unchecked: Array(try r.readBytes(16)))
-        guard let kind = SiteKind(rawValue: try r.readString(limit: 64)) else { throw DecodingFailure("unknown sender kind") }
+        guard let kind = SiteKind(rawValue: try r.readString(limit: 64)) else {
+            throw DecodingFailure("unknown sender kind")
+        }
         let name = try r.readString(limit: 1024)
         let urn = try r.readString(limit: 64)
         let la = try r.readString(limit: 64)
-        let sender = SiteIdentity(id: senderID, name: name, kind: kind, urn: urn.isEmpty ? nil : urn, laCode: la.isEmpty ? nil : la)
+        let sender = SiteIdentity(
+            id: senderID, name: name, kind: kind, urn: urn.isEmpty ? nil : urn, laCode: la.isEmpty ? nil : la)
         let directoryVersion = try r.readUInt64()
         let directory = try r.readBytesWithLength(limit: 16 << 20)
         var vv = VersionVector()
@@ -175,7 +180,9 @@ public struct BundleHeader: Hashable, Sendable {
                 let site = SiteID(unchecked: Array(try r.readBytes(16)))
                 guard seenRecipients.insert(site).inserted else { throw DecodingFailure("a recipient is listed twice") }
                 recipients.append(
-                    SealedKey(recipient: site, encapsulated: Array(try r.readBytes(32)), sealedKey: Array(try r.readBytes(48))))
+                    SealedKey(
+                        recipient: site, encapsulated: Array(try r.readBytes(32)), sealedKey: Array(try r.readBytes(48))
+                    ))
             }
             let payloadLength = try r.readUInt64()
             let plainLength = try r.readUInt64()
@@ -194,18 +201,25 @@ public struct BundleHeader: Hashable, Sendable {
                 let site = SiteID(unchecked: Array(try r.readBytes(16)))
                 let first = try r.readVarint()
                 let count = try r.readVarint()
-                guard first >= 1, count >= 1, first <= UInt64.max - count else { throw DecodingFailure("bad origin range") }
+                guard first >= 1, count >= 1, first <= UInt64.max - count else {
+                    throw DecodingFailure("bad origin range")
+                }
                 let prev = Digest32(unchecked: Array(try r.readBytes(32)))
                 let last = Digest32(unchecked: Array(try r.readBytes(32)))
-                origins.append(OriginRange(site: site, firstSeq: first, lastSeq: first + count - 1, previousHash: prev, lastHash: last))
+                origins.append(
+                    OriginRange(
+                        site: site, firstSeq: first, lastSeq: first + count - 1, previousHash: prev, lastHash: last))
                 total += count
             }
-            guard Set(origins.map(\.site)).count == origins.count else { throw DecodingFailure("an origin is listed twice") }
+            guard Set(origins.map(\.site)).count == origins.count else {
+                throw DecodingFailure("an origin is listed twice")
+            }
             guard total == changes + skipped else { throw DecodingFailure("change counts disagree") }
             sections.append(
                 BundleSection(
                     recipients: recipients, payloadLength: payloadLength, plainLength: plainLength, payloadSHA256: sha,
-                    changeCount: changes, skippedCount: skipped, historyCount: history, tableCounts: tableCounts, origins: origins))
+                    changeCount: changes, skippedCount: skipped, historyCount: history, tableCounts: tableCounts,
+                    origins: origins))
         }
         var extensions: [UInt64: [UInt8]] = [:]
         for _ in 0..<(try r.readCount(limit: 1024)) {

@@ -24,7 +24,9 @@ final class ScopeView {
         sites = try SiteOrdinals(db)
     }
 
-    static func load(_ db: Database, me: SiteIdentity, directory: AreaDirectory?, today: CalendarDate) throws -> ScopeView {
+    static func load(_ db: Database, me: SiteIdentity, directory: AreaDirectory?, today: CalendarDate) throws
+        -> ScopeView
+    {
         try ScopeView(db, me: me, directory: directory, today: today)
     }
 
@@ -42,7 +44,8 @@ final class ScopeView {
     var forgotten: Set<RecordID> {
         get throws {
             if let forgottenCache { return forgottenCache }
-            let set = Set(try String.fetchAll(db, sql: "SELECT pupil_id FROM forgotten_pupil").compactMap(RecordID.init))
+            let set = Set(
+                try String.fetchAll(db, sql: "SELECT pupil_id FROM forgotten_pupil").compactMap(RecordID.init))
             forgottenCache = set
             return set
         }
@@ -59,9 +62,11 @@ final class ScopeView {
             let state = try codec.state(from: row, sites: sites)
             guard let school = state["school_id"]?.text.flatMap(SiteID.init) else { continue }
             let fact = EnrolmentFact(
-                school: school, entryDate: state["entry_date"]?.text, leavingDate: state["leaving_date"]?.text, isDeleted: state.isDeleted)
+                school: school, entryDate: state["entry_date"]?.text, leavingDate: state["leaving_date"]?.text,
+                isDeleted: state.isDeleted)
             facts.append(fact)
-            if !fact.isCurrent(on: today), fact.leavingDate != nil, let ended = state.fields["leaving_date"]?.winner.dot {
+            if !fact.isCurrent(on: today), fact.leavingDate != nil, let ended = state.fields["leaving_date"]?.winner.dot
+            {
                 endings.append((school, ended))
             }
         }
@@ -92,14 +97,18 @@ final class ScopeView {
     private func candidates(of site: SiteIdentity, endedOnly: Bool) throws -> [RecordID] {
         let ended = endedOnly ? " leaving_date IS NOT NULL" : ""
         guard let schools = schools(of: site) else {
-            return try String.fetchAll(db, sql: "SELECT DISTINCT pupil_id FROM enrolment\(endedOnly ? " WHERE" + ended : "") ORDER BY pupil_id")
-                .compactMap(RecordID.init)
+            return try String.fetchAll(
+                db, sql: "SELECT DISTINCT pupil_id FROM enrolment\(endedOnly ? " WHERE" + ended : "") ORDER BY pupil_id"
+            )
+            .compactMap(RecordID.init)
         }
         var result: Set<RecordID> = []
         let statement = try db.cachedStatement(
             sql: "SELECT DISTINCT pupil_id FROM enrolment WHERE school_id = ?\(endedOnly ? " AND" + ended : "")")
         for school in schools {
-            for id in try String.fetchAll(statement, arguments: [school.description]) { if let pupil = RecordID(id) { result.insert(pupil) } }
+            for id in try String.fetchAll(statement, arguments: [school.description]) {
+                if let pupil = RecordID(id) { result.insert(pupil) }
+            }
         }
         return result.sorted()
     }
@@ -119,18 +128,25 @@ final class ScopeView {
         let erased = try self.erased
         return try candidates(of: site, endedOnly: true).compactMap { pupil in
             guard !erased.contains(pupil), !(try isEntitled(site, to: pupil)) else { return nil }
-            let relevant = try endings(of: pupil).filter { ScopePolicy.isParty(site, toEnrolmentAt: $0.school, directory: directory) }
+            let relevant = try endings(of: pupil).filter {
+                ScopePolicy.isParty(site, toEnrolmentAt: $0.school, directory: directory)
+            }
             return relevant.isEmpty ? nil : (pupil, relevant)
         }
     }
 
     /// Whether `change` is the erasure of a pupil `site` may ever have held.
     func isErasure(_ change: Change, for site: SiteIdentity) throws -> Bool {
-        guard try erased.contains(change.scope), change.ops.allSatisfy({ $0.table == RecordSchema.erasure.name }) else { return false }
+        guard try erased.contains(change.scope), change.ops.allSatisfy({ $0.table == RecordSchema.erasure.name }) else {
+            return false
+        }
         if schoolsEverCache[change.scope] == nil {
             schoolsEverCache[change.scope] = Set(
-                try String.fetchAll(db, sql: "SELECT school_id FROM enrolment_history WHERE pupil_id = ?", arguments: [change.scope.description])
-                    .compactMap(SiteID.init))
+                try String.fetchAll(
+                    db, sql: "SELECT school_id FROM enrolment_history WHERE pupil_id = ?",
+                    arguments: [change.scope.description]
+                )
+                .compactMap(SiteID.init))
         }
         return ScopePolicy.receivesErasure(site, schoolsEver: schoolsEverCache[change.scope]!, directory: directory)
     }
@@ -170,7 +186,8 @@ struct ChainReader {
 
     /// Starts at the log row holding sequence number `?2` of site `?1` (its first row when none
     /// does), so reading a recent range does not walk the site's whole history.
-    static let seekRow = "first_seq >= (SELECT coalesce(max(first_seq), 0) FROM change_log WHERE site_ord = ?1 AND first_seq <= ?2)"
+    static let seekRow =
+        "first_seq >= (SELECT coalesce(max(first_seq), 0) FROM change_log WHERE site_ord = ?1 AND first_seq <= ?2)"
 
     static func damaged() -> StoreError {
         StoreError(.database, "The change log is damaged.", hint: "Run `sensync audit verify`.")

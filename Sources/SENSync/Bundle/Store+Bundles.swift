@@ -71,7 +71,9 @@ extension Store {
         let layout = try BundleFile.readLayout(at: url)
         let header = layout.header
         guard header.sender.id != identity.id else {
-            throw BundleError(.notAddressedToThisSite, "This bundle was made by this site.", hint: "Apply it at the site it is addressed to.")
+            throw BundleError(
+                .notAddressedToThisSite, "This bundle was made by this site.",
+                hint: "Apply it at the site it is addressed to.")
         }
         let (la, current) = try writer.read { db in (try Self.pinnedLAOrSelf(in: db), try Self.directory(in: db)) }
         guard let la else {
@@ -83,7 +85,9 @@ extension Store {
         if !header.directory.isEmpty, header.directoryVersion > (current?.version ?? 0), identity.kind != .la {
             do {
                 let candidate = try AreaDirectory.decode(header.directory, verifiedBy: la.keys, la: la.site.id)
-                guard candidate.version == header.directoryVersion else { throw SecurityError(.directoryInvalid, "", hint: "") }
+                guard candidate.version == header.directoryVersion else {
+                    throw SecurityError(.directoryInvalid, "", hint: "")
+                }
                 newDirectory = candidate
             } catch {
                 throw BundleError(
@@ -107,19 +111,28 @@ extension Store {
                 revoked
                     ? "This bundle comes from a site the LA has removed from the area directory."
                     : "This bundle comes from a site that is not in this site's area directory.",
-                hint: "Nothing was applied. If the sender is genuine, ask the LA to add it to the directory, then apply again.")
+                hint:
+                    "Nothing was applied. If the sender is genuine, ask the LA to add it to the directory, then apply again."
+            )
         }
-        guard layout.signature.count == 64, senderKeys.isValidSignature(layout.signature, for: layout.headerDigest.bytes) else {
+        guard layout.signature.count == 64,
+            senderKeys.isValidSignature(layout.signature, for: layout.headerDigest.bytes)
+        else {
             throw BundleError(
                 .badSignature, "This bundle's signature does not match its sender's key.",
-                hint: "Nothing was applied. The file was altered or not made by the site it names; ask the sender for it again.")
+                hint:
+                    "Nothing was applied. The file was altered or not made by the site it names; ask the sender for it again."
+            )
         }
-        guard let section = header.sections.firstIndex(where: { $0.recipients.contains { $0.recipient == identity.id } }),
+        guard
+            let section = header.sections.firstIndex(where: { $0.recipients.contains { $0.recipient == identity.id } }),
             let sealed = header.sections[section].recipients.first(where: { $0.recipient == identity.id })
         else {
             throw BundleError(
                 .notAddressedToThisSite, "This bundle is addressed to other sites, not to this one.",
-                hint: "Nothing was applied. Ask the sender to make a bundle for this site (`sensync bundle create --to`).")
+                hint:
+                    "Nothing was applied. Ask the sender to make a bundle for this site (`sensync bundle create --to`)."
+            )
         }
         let keys: SiteKeys
         do { keys = try self.keys() } catch let error as SecurityError {
@@ -128,12 +141,14 @@ extension Store {
         let key: SymmetricKey
         do {
             key = try PayloadSealing.unwrap(
-                PayloadSealing.WrappedKey(recipient: sealed.recipient, encapsulated: sealed.encapsulated, sealedKey: sealed.sealedKey),
+                PayloadSealing.WrappedKey(
+                    recipient: sealed.recipient, encapsulated: sealed.encapsulated, sealedKey: sealed.sealedKey),
                 keys: keys, bundleID: header.bundleID)
         } catch let error as SecurityError {
             throw BundleError(.cannotDecrypt, error.message, hint: error.hint)
         }
-        return OpenedBundle(url: url, layout: layout, section: section, key: key, sender: sender, newDirectory: newDirectory)
+        return OpenedBundle(
+            url: url, layout: layout, section: section, key: key, sender: sender, newDirectory: newDirectory)
     }
 
     /// Reads a bundle's header without its payload and without a store.
@@ -147,8 +162,12 @@ extension Store {
     public static func verifyBundle(at url: URL, against store: Store? = nil) throws -> VerifyReport {
         guard let store else {
             let layout = try BundleFile.readLayout(at: url)
-            for i in layout.header.sections.indices { try BundleFile.checkPayloadChecksum(at: url, layout: layout, section: i) }
-            return VerifyReport(header: layout.header, checkedAgainstStore: false, newChanges: Int(layout.header.changeCount), duplicates: 0)
+            for i in layout.header.sections.indices {
+                try BundleFile.checkPayloadChecksum(at: url, layout: layout, section: i)
+            }
+            return VerifyReport(
+                header: layout.header, checkedAgainstStore: false, newChanges: Int(layout.header.changeCount),
+                duplicates: 0)
         }
         let opened = try store.openBundle(at: url)
         let (fresh, duplicates) = try store.verifyPrerequisites(opened)
@@ -157,8 +176,11 @@ extension Store {
 
     static func forkError(_ site: SiteID) -> BundleError {
         BundleError(
-            .fork, "Nothing was applied. Site \(site)'s history in this bundle differs from the history this store holds.",
-            hint: "That site was probably restored from a backup and reused its identity. Contact its administrator before exchanging more bundles.")
+            .fork,
+            "Nothing was applied. Site \(site)'s history in this bundle differs from the history this store holds.",
+            hint:
+                "That site was probably restored from a backup and reused its identity. Contact its administrator before exchanging more bundles."
+        )
     }
 
     static func storedHash(of dot: Dot, db: Database, sites: SiteOrdinals) throws -> Digest32? {
@@ -176,7 +198,9 @@ extension Store {
             var fresh = 0
             var duplicates = 0
             do {
-                try BundleFile.streamSection(at: opened.url, layout: opened.layout, section: opened.section, key: opened.key) { entry in
+                try BundleFile.streamSection(
+                    at: opened.url, layout: opened.layout, section: opened.section, key: opened.key
+                ) { entry in
                     switch entry {
                     case .change(let index, let change, let hash, _):
                         let head = try tx.chainHead(of: change.site)
@@ -192,7 +216,9 @@ extension Store {
                             }
                             duplicates += 1
                             if change.seq == head.seq || change.seq == section.origins[index].lastSeq {
-                                let stored = change.seq == head.seq ? head.hash : try Self.storedHash(of: change.dot, db: db, sites: tx.sites)
+                                let stored =
+                                    change.seq == head.seq
+                                    ? head.hash : try Self.storedHash(of: change.dot, db: db, sites: tx.sites)
                                 if let stored, stored != hash { throw Self.forkError(change.site) }
                             }
                             return
@@ -206,7 +232,8 @@ extension Store {
                         try tx.setScopeClock(clock, of: decoded.scope)
                         if heldAsHistory { duplicates += 1 } else { fresh += 1 }
                     case .skip(let index, let first, let count, let last):
-                        try Self.checkSkip(site: section.origins[index].site, first: first, count: count, last: last, tx: &tx)
+                        try Self.checkSkip(
+                            site: section.origins[index].site, first: first, count: count, last: last, tx: &tx)
                     case .history(let change, _, let hash):
                         if let held = try tx.heldContent(change.dot) {
                             duplicates += 1
@@ -239,7 +266,8 @@ extension Store {
             let range = MissingRange(site: site, from: head.seq + 1, through: first - 1, isScopeHistory: false)
             throw BundleError(
                 .missingPrerequisites, "Nothing was applied. Missing \(range).",
-                hint: "Ask that site, or the site that relays its changes, for a bundle that includes them; then apply this one again.",
+                hint:
+                    "Ask that site, or the site that relays its changes, for a bundle that includes them; then apply this one again.",
                 missing: range)
         }
         if lastSeq > head.seq { try tx.setChainHead(ChainHead(seq: lastSeq, hash: last), of: site) }
@@ -258,11 +286,14 @@ extension Store {
         let header = opened.header
         if let previous = try writer.read({ db in
             try String.fetchOne(
-                db, sql: "SELECT imported_at FROM import_log WHERE header_digest = ? AND result = 'applied' ORDER BY id LIMIT 1",
+                db,
+                sql:
+                    "SELECT imported_at FROM import_log WHERE header_digest = ? AND result = 'applied' ORDER BY id LIMIT 1",
                 arguments: [Data(opened.layout.headerDigest.bytes)])
         }) {
             return ImportReport(
-                result: .alreadyApplied, header: header, applied: 0, duplicates: 0, skipped: 0, rejected: [], conflictsOpened: 0,
+                result: .alreadyApplied, header: header, applied: 0, duplicates: 0, skipped: 0, rejected: [],
+                conflictsOpened: 0,
                 conflictsClosed: 0, pupilsForgotten: 0, previousImportAt: previous)
         }
         do {
@@ -276,7 +307,8 @@ extension Store {
             var tx = try StoreTransaction(db)
             if let newDirectory = opened.newDirectory { tx.directoryCache = newDirectory }
             var report = ImportReport(
-                result: .applied, header: header, applied: 0, duplicates: 0, skipped: 0, rejected: [], conflictsOpened: 0,
+                result: .applied, header: header, applied: 0, duplicates: 0, skipped: 0, rejected: [],
+                conflictsOpened: 0,
                 conflictsClosed: 0, pupilsForgotten: 0, directoryUpdatedTo: opened.newDirectory?.version)
             var holdings: [(RecordID, VersionVector)] = []
             let section = header.sections[opened.section]
@@ -292,7 +324,9 @@ extension Store {
             }
             if let newDirectory = opened.newDirectory { try Self.saveDirectory(newDirectory, in: db) }
             do {
-                try BundleFile.streamSection(at: opened.url, layout: opened.layout, section: opened.section, key: opened.key) { entry in
+                try BundleFile.streamSection(
+                    at: opened.url, layout: opened.layout, section: opened.section, key: opened.key
+                ) { entry in
                     switch entry {
                     case .change(_, let change, let hash, let previous):
                         if change.seq <= (try tx.chainHead(of: change.site)).seq {
@@ -301,7 +335,8 @@ extension Store {
                             } else {
                                 let decoded = try applier.checkHistory(change, in: &tx)
                                 record(
-                                    try applier.applyHistory(decoded, encoded: change, previousHash: previous, hash: hash, to: &tx),
+                                    try applier.applyHistory(
+                                        decoded, encoded: change, previousHash: previous, hash: hash, to: &tx),
                                     change.dot)
                             }
                             return
@@ -311,14 +346,16 @@ extension Store {
                             // being merged again, which would bring back values later changes
                             // replaced.
                             let decoded = try applier.checkHistory(change, in: &tx)
-                            try tx.appendChange(change, hash: hash, hlc: decoded.hlc, scope: decoded.scope, rejection: nil)
+                            try tx.appendChange(
+                                change, hash: hash, hlc: decoded.hlc, scope: decoded.scope, rejection: nil)
                             try tx.setChainHead(ChainHead(seq: change.seq, hash: hash), of: change.site)
                             report.duplicates += 1
                             return
                         }
                         record(try applier.apply(change, to: &tx), change.dot)
                     case .skip(let index, let first, let count, let last):
-                        try tx.appendSkip(site: section.origins[index].site, firstSeq: first, count: count, lastHash: last)
+                        try tx.appendSkip(
+                            site: section.origins[index].site, firstSeq: first, count: count, lastHash: last)
                         report.skipped += Int(count)
                     case .history(let change, let previous, let hash):
                         if try tx.heldContent(change.dot) != nil {
@@ -326,7 +363,9 @@ extension Store {
                             return
                         }
                         let decoded = try applier.checkHistory(change, in: &tx)
-                        record(try applier.applyHistory(decoded, encoded: change, previousHash: previous, hash: hash, to: &tx), change.dot)
+                        record(
+                            try applier.applyHistory(
+                                decoded, encoded: change, previousHash: previous, hash: hash, to: &tx), change.dot)
                     case .holdings(let pupil, let held):
                         holdings.append((pupil, held))
                     }
@@ -348,10 +387,13 @@ extension Store {
                         """, arguments: [senderOrd, try tx.sites.ordinal(for: site, in: db), Int64(seq)])
             }
             try db.execute(sql: "DELETE FROM peer_scope WHERE peer_ord = ?", arguments: [senderOrd])
-            let insert = try db.cachedStatement(sql: "INSERT OR REPLACE INTO peer_scope (peer_ord, pupil_id, origin_ord, seq) VALUES (?, ?, ?, ?)")
+            let insert = try db.cachedStatement(
+                sql: "INSERT OR REPLACE INTO peer_scope (peer_ord, pupil_id, origin_ord, seq) VALUES (?, ?, ?, ?)")
             for (pupil, held) in holdings {
                 for (site, seq) in held.entries {
-                    try insert.execute(arguments: [senderOrd, pupil.description, try tx.sites.ordinal(for: site, in: db), Int64(seq)])
+                    try insert.execute(arguments: [
+                        senderOrd, pupil.description, try tx.sites.ordinal(for: site, in: db), Int64(seq),
+                    ])
                 }
             }
             report.pupilsForgotten = try forgetPupilsNoLongerInScope(&tx)
@@ -364,9 +406,11 @@ extension Store {
                     """,
                 arguments: [
                     header.bundleID.description, Data(opened.layout.headerDigest.bytes), senderOrd,
-                    HLC(milliseconds: now(), counter: 0).description, Int(section.changeCount + section.historyCount), report.applied,
+                    HLC(milliseconds: now(), counter: 0).description, Int(section.changeCount + section.historyCount),
+                    report.applied,
                     report.duplicates, report.rejected.count, report.conflictsOpened, report.conflictsClosed,
-                    report.rejected.isEmpty ? nil : report.rejected.map { "\($0.dot): \($0.reason)" }.joined(separator: "; "),
+                    report.rejected.isEmpty
+                        ? nil : report.rejected.map { "\($0.dot): \($0.reason)" }.joined(separator: "; "),
                 ])
             return report
         }

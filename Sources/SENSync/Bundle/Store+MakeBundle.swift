@@ -15,7 +15,9 @@ private final class SectionWriter {
 
     init(url: URL, key: SymmetricKey, bundleID: UUID128) throws {
         guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
-            throw StoreError(.invalidInput, "Cannot write in the folder for --out.", hint: "Check the folder exists and is writable.")
+            throw StoreError(
+                .invalidInput, "Cannot write in the folder for --out.", hint: "Check the folder exists and is writable."
+            )
         }
         handle = try FileHandle(forWritingTo: url)
         deflater = try ZlibDeflater()
@@ -143,13 +145,16 @@ extension Store {
                     recipient = entry.identity
                 } else {
                     throw StoreError(
-                        .unknownSite, "That site is not in this site's area directory, so no bundle can be sealed to it.",
+                        .unknownSite,
+                        "That site is not in this site's area directory, so no bundle can be sealed to it.",
                         hint: directory == nil
                             ? "Apply a bundle from your LA (or trust) first: it brings the directory."
                             : "Ask the LA to add the site to the directory.")
                 }
-                let known = try Int64.fetchOne(
-                    db, sql: "SELECT directory_version FROM site WHERE site_id = ?", arguments: [recipientID.description]) ?? 0
+                let known =
+                    try Int64.fetchOne(
+                        db, sql: "SELECT directory_version FROM site WHERE site_id = ?",
+                        arguments: [recipientID.description]) ?? 0
                 if let directory, UInt64(known) < directory.version { includeDirectory = true }
                 sections.append(
                     try writeSection(
@@ -157,7 +162,8 @@ extension Store {
             }
             return BundleHeader(
                 schemaVersion: RecordSchema.version, bundleID: bundleID, createdAt: now(), sender: identity,
-                directoryVersion: directory?.version ?? 0, directory: includeDirectory ? (directory?.encoded() ?? []) : [],
+                directoryVersion: directory?.version ?? 0,
+                directory: includeDirectory ? (directory?.encoded() ?? []) : [],
                 versionVector: try Self.versionVector(in: db), sections: sections)
         }
         header.formatMinor = BundleHeader.formatMinor
@@ -174,7 +180,9 @@ extension Store {
         prefix.write(UInt16(signature.count))
         prefix.write(contentsOf: signature)
         guard FileManager.default.createFile(atPath: fileURL.path, contents: Data(prefix.bytes)) else {
-            throw StoreError(.invalidInput, "Cannot write in the folder for --out.", hint: "Check the folder exists and is writable.")
+            throw StoreError(
+                .invalidInput, "Cannot write in the folder for --out.", hint: "Check the folder exists and is writable."
+            )
         }
         let out = try FileHandle(forWritingTo: fileURL)
         try out.seekToEnd()
@@ -227,11 +235,13 @@ extension Store {
         let erased = try view.erased
         var cursors: [OriginCursor] = []
         for (origin, seq) in vv.entries where seq > ack[origin] {
-            var cursor = OriginCursor(reader: try ChainReader(site: origin, from: ack[origin] + 1, db: db, sites: sites), site: origin)
+            var cursor = OriginCursor(
+                reader: try ChainReader(site: origin, from: ack[origin] + 1, db: db, sites: sites), site: origin)
             try cursor.advance(include: include, entitled: entitled, erased: erased, mayForwardSkips: mayForwardSkips)
             cursors.append(cursor)
         }
-        var history = try historyLacking(recipient: site, view: view, ack: ack, db: db, sites: sites, entitled: entitled)
+        var history = try historyLacking(
+            recipient: site, view: view, ack: ack, db: db, sites: sites, entitled: entitled)
         if !endings.isEmpty {
             let peerOrd = sites.byID[site.id]
             for (pupil, ending) in endings.sorted(by: { $0.key < $1.key }) {
@@ -259,12 +269,16 @@ extension Store {
             for (origin, seq) in vv.entries where seq > ack[origin] {
                 guard let ord = sites.byID[origin],
                     let stop = try Int64.fetchOne(
-                        db, sql: "SELECT min(first_seq) FROM change_log WHERE site_ord = ? AND is_skip = 1 AND last_seq > ?",
+                        db,
+                        sql:
+                            "SELECT min(first_seq) FROM change_log WHERE site_ord = ? AND is_skip = 1 AND last_seq > ?",
                         arguments: [ord, Int64(ack[origin])])
                 else { continue }
-                var reader = try ChainReader(site: origin, from: max(UInt64(stop), ack[origin] + 1), db: db, sites: sites)
+                var reader = try ChainReader(
+                    site: origin, from: max(UInt64(stop), ack[origin] + 1), db: db, sites: sites)
                 while let item = try reader.next() {
-                    guard case .full(let change, let decoded, _, let previous) = item, include(decoded), carried.insert(change.dot).inserted
+                    guard case .full(let change, let decoded, _, let previous) = item, include(decoded),
+                        carried.insert(change.dot).inserted
                     else { continue }
                     history.append((change: change, decoded: decoded, previous: previous, hlc: decoded.hlc))
                 }
@@ -280,7 +294,9 @@ extension Store {
         func register(_ cursor: inout OriginCursor, first: UInt64, previous: Digest32) -> Int {
             if let index = cursor.index { return index }
             cursor.index = origins.count
-            origins.append(OriginRange(site: cursor.site, firstSeq: first, lastSeq: first - 1, previousHash: previous, lastHash: previous))
+            origins.append(
+                OriginRange(
+                    site: cursor.site, firstSeq: first, lastSeq: first - 1, previousHash: previous, lastHash: previous))
             return cursor.index!
         }
         func emitSkip(_ cursor: inout OriginCursor) {
@@ -309,7 +325,10 @@ extension Store {
             let historyFirst: Bool
             if historyIndex < history.count {
                 if let b = best, let chain = cursors[b].next {
-                    historyFirst = (history[historyIndex].hlc, history[historyIndex].change.site) < (chain.decoded.hlc, chain.change.site)
+                    historyFirst =
+                        (history[historyIndex].hlc, history[historyIndex].change.site) < (
+                            chain.decoded.hlc, chain.change.site
+                        )
                 } else {
                     historyFirst = true
                 }
@@ -334,7 +353,8 @@ extension Store {
                 origins[index].lastHash = item.hash
                 changeCount += 1
                 for op in item.decoded.ops { tableCounts[op.table, default: 0] += 1 }
-                try cursors[b].advance(include: include, entitled: entitled, erased: erased, mayForwardSkips: mayForwardSkips)
+                try cursors[b].advance(
+                    include: include, entitled: entitled, erased: erased, mayForwardSkips: mayForwardSkips)
             } else {
                 break
             }
@@ -357,8 +377,11 @@ extension Store {
         }
         let (length, plain, sha) = try out.finish()
         return BundleSection(
-            recipients: [SealedKey(recipient: site.id, encapsulated: sealedKey.encapsulated, sealedKey: sealedKey.sealedKey)],
-            payloadLength: length, plainLength: plain, payloadSHA256: sha, changeCount: changeCount, skippedCount: skippedCount,
+            recipients: [
+                SealedKey(recipient: site.id, encapsulated: sealedKey.encapsulated, sealedKey: sealedKey.sealedKey)
+            ],
+            payloadLength: length, plainLength: plain, payloadSHA256: sha, changeCount: changeCount,
+            skippedCount: skippedCount,
             historyCount: UInt64(history.count), tableCounts: tableCounts, origins: origins)
     }
 
@@ -378,7 +401,9 @@ extension Store {
 
     private func scopeClock(of pupil: RecordID, db: Database, sites: SiteOrdinals) throws -> VersionVector {
         var clock = VersionVector()
-        for row in try Row.fetchAll(db, sql: "SELECT site_ord, seq FROM scope_clock WHERE scope = ?", arguments: [pupil.description]) {
+        for row in try Row.fetchAll(
+            db, sql: "SELECT site_ord, seq FROM scope_clock WHERE scope = ?", arguments: [pupil.description])
+        {
             clock[try sites.site(row[0])] = UInt64(row[1] as Int64)
         }
         return clock
@@ -392,14 +417,17 @@ extension Store {
         entitled: (RecordID) -> Bool
     ) throws -> [(change: EncodedChange, decoded: Change, previous: Digest32, hlc: HLC)] {
         guard recipient.kind != .la else { return [] }  // nobody filters for the LA: it is never behind on history
-        guard let peerOrd = sites.byID[recipient.id] else { return try allHistory(for: recipient, view: view, ack: ack, db: db, sites: sites) }
+        guard let peerOrd = sites.byID[recipient.id] else {
+            return try allHistory(for: recipient, view: view, ack: ack, db: db, sites: sites)
+        }
         var result: [(EncodedChange, Change, Digest32, HLC)] = []
         let forgotten = try view.forgotten
         for pupil in try view.pupils(visibleTo: recipient) where !forgotten.contains(pupil) {
             let held = try scopeClock(of: pupil, db: db, sites: sites)
             var advertised = VersionVector()
             for row in try Row.fetchAll(
-                db, sql: "SELECT origin_ord, seq FROM peer_scope WHERE peer_ord = ? AND pupil_id = ?", arguments: [peerOrd, pupil.description])
+                db, sql: "SELECT origin_ord, seq FROM peer_scope WHERE peer_ord = ? AND pupil_id = ?",
+                arguments: [peerOrd, pupil.description])
             {
                 advertised[try sites.site(row[0])] = UInt64(row[1] as Int64)
             }
@@ -426,13 +454,15 @@ extension Store {
     ) throws -> [(EncodedChange, Change, Digest32, HLC)] {
         var result: [(EncodedChange, Change, Digest32, HLC)] = []
         for row in try Row.fetchAll(
-            db, sql: "SELECT site_ord, seq FROM scope_change WHERE scope = ? ORDER BY site_ord, seq", arguments: [pupil.description])
+            db, sql: "SELECT site_ord, seq FROM scope_change WHERE scope = ? ORDER BY site_ord, seq",
+            arguments: [pupil.description])
         {
             let site = try sites.site(row[0])
             let seq = UInt64(row[1] as Int64)
             guard seq > advertised[site] else { continue }
             if let loose = try Row.fetchOne(
-                db, sql: "SELECT prev_hash, body FROM loose_change WHERE site_ord = ? AND seq = ?", arguments: [row[0] as Int64, Int64(seq)])
+                db, sql: "SELECT prev_hash, body FROM loose_change WHERE site_ord = ? AND seq = ?",
+                arguments: [row[0] as Int64, Int64(seq)])
             {
                 let change = EncodedChange(site: site, seq: seq, body: Array(loose[1] as Data))
                 if !change.isRedacted, let decoded = try? change.decoded() {

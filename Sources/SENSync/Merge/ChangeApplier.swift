@@ -13,11 +13,13 @@ package protocol ReplicaBackend {
     mutating func saveRecord(_ state: RecordState, for key: RecordKey, changedFields: Set<String>) throws
     /// Appends a change to the log, before the site's chain head moves to it. `rejection` is set
     /// when the change is kept but not merged.
-    mutating func appendChange(_ change: EncodedChange, hash: Digest32, hlc: HLC, scope: RecordID, rejection: String?) throws
+    mutating func appendChange(_ change: EncodedChange, hash: Digest32, hlc: HLC, scope: RecordID, rejection: String?)
+        throws
     /// Stores a change that arrived outside its site's chain order (a pupil's history). The chain
     /// head does not move.
     mutating func appendHistory(
-        _ change: EncodedChange, previousHash: Digest32, hash: Digest32, hlc: HLC, scope: RecordID, rejection: String?) throws
+        _ change: EncodedChange, previousHash: Digest32, hash: Digest32, hlc: HLC, scope: RecordID, rejection: String?)
+        throws
     /// A site's own reason to keep a change without merging it: its origin was never entitled to
     /// the pupil, or the pupil has been erased. `nil` to merge.
     mutating func policyRejection(for change: Change) throws -> String?
@@ -70,11 +72,13 @@ package struct ChangeApplier {
         let head = try backend.chainHead(of: change.site)
         if change.seq <= head.seq { return nil }
         guard change.seq == head.seq + 1 else {
-            let range = MissingRange(site: change.site, from: head.seq + 1, through: change.seq - 1, isScopeHistory: false)
+            let range = MissingRange(
+                site: change.site, from: head.seq + 1, through: change.seq - 1, isScopeHistory: false)
             throw MergeError(
                 code: .missingPrerequisites,
                 message: "Missing \(range).",
-                hint: "Ask that site, or the site that relays its changes, for a bundle that includes them; then apply this one again.",
+                hint:
+                    "Ask that site, or the site that relays its changes, for a bundle that includes them; then apply this one again.",
                 missing: range)
         }
         let decoded: Change
@@ -82,7 +86,8 @@ package struct ChangeApplier {
             decoded = try change.decoded()
         } catch {
             throw MergeError(
-                code: .malformed, message: "Change \(change.seq) of site \(change.site) cannot be read: \(error.reason).",
+                code: .malformed,
+                message: "Change \(change.seq) of site \(change.site) cannot be read: \(error.reason).",
                 hint: "The sending site may run a newer SENSync; update this one.", missing: nil)
         }
         try checkDependencies(of: decoded, in: &backend)
@@ -102,7 +107,8 @@ package struct ChangeApplier {
                 : MissingRange(site: site, from: scopeClock[site] + 1, through: seq, isScopeHistory: true)
             throw MergeError(
                 code: .missingPrerequisites,
-                message: "Change \(change.seq) of site \(change.site) depends on \(range), which this store does not hold.",
+                message:
+                    "Change \(change.seq) of site \(change.site) depends on \(range), which this store does not hold.",
                 hint: range.isScopeHistory
                     ? "The pupil's earlier history has not reached this store; it is requested automatically in the next bundle you send."
                     : "Ask that site, or the site that relays its changes, for a bundle that includes them; then apply this one again.",
@@ -112,7 +118,8 @@ package struct ChangeApplier {
             let ahead = (decoded.hlc.milliseconds - now) / 1000 / 60
             throw MergeError(
                 code: .clockAhead,
-                message: "Change \(change.seq) of site \(change.site) is stamped \(ahead) minutes ahead of this machine's clock (limit \(clockGuardMilliseconds / 60_000) minutes).",
+                message:
+                    "Change \(change.seq) of site \(change.site) is stamped \(ahead) minutes ahead of this machine's clock (limit \(clockGuardMilliseconds / 60_000) minutes).",
                 hint: "Check the clock on this machine and on the sending machine; apply again once they agree.",
                 missing: nil)
         }
@@ -133,7 +140,8 @@ package struct ChangeApplier {
             decoded = try change.decoded()
         } catch {
             throw MergeError(
-                code: .malformed, message: "Change \(change.seq) of site \(change.site) cannot be read: \(error.reason).",
+                code: .malformed,
+                message: "Change \(change.seq) of site \(change.site) cannot be read: \(error.reason).",
                 hint: "The sending site may run a newer SENSync; update this one.", missing: nil)
         }
         try checkDependencies(of: decoded, in: &backend)
@@ -193,7 +201,8 @@ package struct ChangeApplier {
         }
         if let previousHash {
             try backend.appendHistory(
-                encoded, previousHash: previousHash, hash: hash, hlc: decoded.hlc, scope: decoded.scope, rejection: rejection)
+                encoded, previousHash: previousHash, hash: hash, hlc: decoded.hlc, scope: decoded.scope,
+                rejection: rejection)
         } else {
             try backend.appendChange(encoded, hash: hash, hlc: decoded.hlc, scope: decoded.scope, rejection: rejection)
         }
@@ -223,7 +232,9 @@ package struct ChangeApplier {
                 guard let field = spec.field(write.field) else { continue }
                 switch (field.type, write.value) {
                 case (_, .null), (.text, .text), (.integer, .integer): break
-                default: return "writes a \(write.value) value to \(op.table).\(write.field), which holds \(field.type.rawValue)"
+                default:
+                    return
+                        "writes a \(write.value) value to \(op.table).\(write.field), which holds \(field.type.rawValue)"
                 }
                 if write.field == RecordState.deletedField, write.value != .integer(0), write.value != .integer(1) {
                     return "writes \(op.table).deleted with a value other than 0 or 1"

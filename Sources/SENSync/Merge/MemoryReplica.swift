@@ -97,7 +97,9 @@ extension MemoryReplica: ReplicaBackend {
         clock.observe(hlc)
         if let rejection { rejected[change.dot] = rejection }
     }
-    package mutating func appendChange(_ change: EncodedChange, hash: Digest32, hlc: HLC, scope: RecordID, rejection: String?) {
+    package mutating func appendChange(
+        _ change: EncodedChange, hash: Digest32, hlc: HLC, scope: RecordID, rejection: String?
+    ) {
         log[change.site, default: []].append((change, hlc))
         clock.observe(hlc)
         if let rejection { rejected[change.dot] = rejection }

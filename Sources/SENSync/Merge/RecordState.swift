@@ -125,11 +125,13 @@ public struct RecordState: Hashable, Sendable {
             let seen = tombstone.deps ?? VersionVector()
             for (field, state) in fields where field != Self.deletedField {
                 let unseen = state.heads.filter { head in
-                    head.dot != tombstone.dot && !(head.dot.site == tombstone.dot.site
-                        ? head.dot.seq < tombstone.dot.seq : seen.includes(head.dot))
+                    head.dot != tombstone.dot
+                        && !(head.dot.site == tombstone.dot.site
+                            ? head.dot.seq < tombstone.dot.seq : seen.includes(head.dot))
                 }
                 if !unseen.isEmpty {
-                    result.append(FieldConflict(field: field, kind: .editedWhileDeleted, winner: tombstone, losers: unseen))
+                    result.append(
+                        FieldConflict(field: field, kind: .editedWhileDeleted, winner: tombstone, losers: unseen))
                 }
             }
         }

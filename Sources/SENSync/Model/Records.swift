@@ -208,7 +208,9 @@ public enum PlanDecision: String, Sendable, Codable, CaseIterable {
 
 /// Plan statuses.
 public enum PlanStatus: String, Sendable, Codable, CaseIterable {
-    case draft, active, review = "under-review", closed
+    case draft, active
+    case review = "under-review"
+    case closed
 }
 
 /// Where an early-identification note's concern lies.

@@ -20,8 +20,20 @@ public enum SENStatus: String, Sendable, Codable, CaseIterable {
 
 /// The census SEN type codes (2024/25 onwards, with DS from January 2025).
 public enum SENNeed: String, Sendable, Codable, CaseIterable {
-    case spld = "SPLD", mld = "MLD", sld = "SLD", pmld = "PMLD", semh = "SEMH", slcn = "SLCN"
-    case hi = "HI", vi = "VI", msi = "MSI", pd = "PD", asd = "ASD", oth = "OTH", nsa = "NSA", ds = "DS"
+    case spld = "SPLD"
+    case mld = "MLD"
+    case sld = "SLD"
+    case pmld = "PMLD"
+    case semh = "SEMH"
+    case slcn = "SLCN"
+    case hi = "HI"
+    case vi = "VI"
+    case msi = "MSI"
+    case pd = "PD"
+    case asd = "ASD"
+    case oth = "OTH"
+    case nsa = "NSA"
+    case ds = "DS"
 
     public var label: String {
         switch self {
@@ -107,7 +119,9 @@ public struct SENProfile: Hashable, Sendable {
         if status == .none && !needs.isEmpty { throw .needsWithoutStatus }
         if status != .none && needs.isEmpty { throw .statusWithoutPrimaryNeed(status) }
         if status == .ehcPlan && needs.contains(.nsa) { throw .nsaWithEHCPlan }
-        if Set(needs).count != needs.count { throw .duplicateNeed(needs.first { n in needs.filter { $0 == n }.count > 1 }!) }
+        if Set(needs).count != needs.count {
+            throw .duplicateNeed(needs.first { n in needs.filter { $0 == n }.count > 1 }!)
+        }
         self.status = status
         self.needs = needs
     }

@@ -32,7 +32,8 @@ extension Store {
     /// Summarises what this store holds (at an LA: the whole area).
     public func areaSummary(today: CalendarDate) throws -> AreaSummary {
         let pupils = try self.pupils()
-        let sites = Dictionary(try knownSites().map { ($0.site, $0.name ?? $0.site.short) }, uniquingKeysWith: { a, _ in a })
+        let sites = Dictionary(
+            try knownSites().map { ($0.site, $0.name ?? $0.site.short) }, uniquingKeysWith: { a, _ in a })
         var rows: [String: AreaSummary.SchoolRow] = [:]
         var needs: [SENNeed: AreaSummary.NeedRow] = [:]
         for pupil in pupils {
@@ -55,15 +56,20 @@ extension Store {
         }
         let (active, overdue) = try writer.read { db in
             (
-                try Int.fetchOne(db, sql: "SELECT count(*) FROM support_plan WHERE deleted = 0 AND status = 'active'") ?? 0,
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM support_plan WHERE deleted = 0 AND status = 'active'")
+                    ?? 0,
                 try Int.fetchOne(
-                    db, sql: "SELECT count(*) FROM support_plan WHERE deleted = 0 AND status = 'active' AND review_date < ?",
+                    db,
+                    sql:
+                        "SELECT count(*) FROM support_plan WHERE deleted = 0 AND status = 'active' AND review_date < ?",
                     arguments: [today.description]) ?? 0
             )
         }
         return AreaSummary(
             schools: rows.values.sorted { $0.name < $1.name },
-            needs: needs.values.sorted { ($0.primary, $0.any, $1.need.rawValue) > ($1.primary, $1.any, $0.need.rawValue) },
+            needs: needs.values.sorted {
+                ($0.primary, $0.any, $1.need.rawValue) > ($1.primary, $1.any, $0.need.rawValue)
+            },
             activePlans: active, overdueReviews: overdue, openConflicts: try status().openConflicts)
     }
 }

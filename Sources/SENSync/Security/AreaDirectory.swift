@@ -84,7 +84,8 @@ public struct AreaDirectory: Hashable, Sendable {
             .directoryInvalid, "The area directory in this bundle is not signed by your LA.",
             hint: "Nothing was applied. Check the LA identity this site pinned at set-up.")
         var outer = BinaryReader(bytes)
-        guard let signed = try? outer.readBytesWithLength(limit: 16 << 20), let signature = try? outer.readBytesWithLength(limit: 128),
+        guard let signed = try? outer.readBytesWithLength(limit: 16 << 20),
+            let signature = try? outer.readBytesWithLength(limit: 128),
             outer.isAtEnd, laKeys.isValidSignature(signature, for: signed)
         else { throw invalid }
         var r = BinaryReader(signed)

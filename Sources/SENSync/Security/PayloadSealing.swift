@@ -26,9 +26,13 @@ enum PayloadSealing {
         var sealedKey: [UInt8]
     }
 
-    static func wrap(_ key: SymmetricKey, for recipient: SiteID, keys: PublicKeys, bundleID: UUID128) throws -> WrappedKey {
+    static func wrap(_ key: SymmetricKey, for recipient: SiteID, keys: PublicKeys, bundleID: UUID128) throws
+        -> WrappedKey
+    {
         guard let publicKey = keys.agreementKey else {
-            throw SecurityError(.unknownRecipient, "A recipient's encryption key is not valid.", hint: "Check the directory entry for that site.")
+            throw SecurityError(
+                .unknownRecipient, "A recipient's encryption key is not valid.",
+                hint: "Check the directory entry for that site.")
         }
         var sender = try HPKE.Sender(recipientKey: publicKey, ciphersuite: suite, info: info(bundleID: bundleID))
         let sealed = try key.withUnsafeBytes { try sender.seal(Data($0), authenticating: Data(bundleID.bytes)) }
@@ -92,7 +96,8 @@ enum PayloadSealing {
 
         private mutating func emit(_ segment: [UInt8], isLast: Bool, sink: ([UInt8]) throws -> Void) throws {
             let box = try ChaChaPoly.seal(
-                segment, using: key, nonce: try nonce(index), authenticating: aad(bundleID: bundleID, index: index, isLast: isLast))
+                segment, using: key, nonce: try nonce(index),
+                authenticating: aad(bundleID: bundleID, index: index, isLast: isLast))
             try sink(Array(box.ciphertext) + Array(box.tag))
             index += 1
         }
@@ -132,8 +137,10 @@ enum PayloadSealing {
             guard bytes.count >= 16 else { throw BundleError.damaged("an encrypted segment is incomplete") }
             do {
                 let box = try ChaChaPoly.SealedBox(
-                    nonce: try nonce(index), ciphertext: bytes[0..<(bytes.count - 16)], tag: bytes[(bytes.count - 16)...])
-                let plain = try ChaChaPoly.open(box, using: key, authenticating: aad(bundleID: bundleID, index: index, isLast: isLast))
+                    nonce: try nonce(index), ciphertext: bytes[0..<(bytes.count - 16)],
+                    tag: bytes[(bytes.count - 16)...])
+                let plain = try ChaChaPoly.open(
+                    box, using: key, authenticating: aad(bundleID: bundleID, index: index, isLast: isLast))
                 index += 1
                 return Array(plain)
             } catch {

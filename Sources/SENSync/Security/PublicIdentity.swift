@@ -25,14 +25,17 @@ public struct PublicIdentity: Hashable, Sendable {
 
     static func decode(from r: inout BinaryReader) throws(DecodingFailure) -> PublicIdentity {
         let id = SiteID(unchecked: Array(try r.readBytes(16)))
-        guard let kind = SiteKind(rawValue: try r.readString(limit: 64)) else { throw DecodingFailure("unknown site kind") }
+        guard let kind = SiteKind(rawValue: try r.readString(limit: 64)) else {
+            throw DecodingFailure("unknown site kind")
+        }
         let name = try r.readString(limit: 1024)
         let urn = try r.readString(limit: 64)
         let la = try r.readString(limit: 64)
         let signing = Array(try r.readBytes(32))
         let agreement = Array(try r.readBytes(32))
         return PublicIdentity(
-            site: SiteIdentity(id: id, name: name, kind: kind, urn: urn.isEmpty ? nil : urn, laCode: la.isEmpty ? nil : la),
+            site: SiteIdentity(
+                id: id, name: name, kind: kind, urn: urn.isEmpty ? nil : urn, laCode: la.isEmpty ? nil : la),
             keys: PublicKeys(signing: signing, agreement: agreement))
     }
 
@@ -64,7 +67,8 @@ public struct PublicIdentity: Hashable, Sendable {
     /// The identity file's JSON.
     public func fileContents() throws -> Data {
         let form = FileForm(
-            format: "sensync-identity/1", id: site.id.description, name: site.name, kind: site.kind.rawValue, urn: site.urn,
+            format: "sensync-identity/1", id: site.id.description, name: site.name, kind: site.kind.rawValue,
+            urn: site.urn,
             laCode: site.laCode, signingKey: Data(keys.signing).base64EncodedString(),
             agreementKey: Data(keys.agreement).base64EncodedString(), fingerprint: fingerprint)
         let encoder = JSONEncoder()
@@ -79,13 +83,17 @@ public struct PublicIdentity: Hashable, Sendable {
             let signing = Data(base64Encoded: form.signingKey), signing.count == 32,
             let agreement = Data(base64Encoded: form.agreementKey), agreement.count == 32
         else {
-            throw SecurityError(.identityInvalid, "This is not a SENSync identity file.", hint: "Ask the site to run `sensync identity export` again.")
+            throw SecurityError(
+                .identityInvalid, "This is not a SENSync identity file.",
+                hint: "Ask the site to run `sensync identity export` again.")
         }
         self.init(
             site: SiteIdentity(id: id, name: form.name, kind: kind, urn: form.urn, laCode: form.laCode),
             keys: PublicKeys(signing: Array(signing), agreement: Array(agreement)))
         if let claimed = form.fingerprint, claimed != fingerprint {
-            throw SecurityError(.identityInvalid, "The identity file's fingerprint does not match its contents.", hint: "The file was altered; ask for it again.")
+            throw SecurityError(
+                .identityInvalid, "The identity file's fingerprint does not match its contents.",
+                hint: "The file was altered; ask for it again.")
         }
     }
 }

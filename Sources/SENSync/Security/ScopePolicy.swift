@@ -80,13 +80,17 @@ public enum ScopePolicy {
 
     /// Whether `site` must receive a pupil's erasure: every site that may ever have held the pupil
     /// (the LA, each school they were ever enrolled at, and those schools' trusts).
-    public static func receivesErasure(_ site: SiteIdentity, schoolsEver: Set<SiteID>, directory: AreaDirectory?) -> Bool {
+    public static func receivesErasure(_ site: SiteIdentity, schoolsEver: Set<SiteID>, directory: AreaDirectory?)
+        -> Bool
+    {
         site.kind == .la || schoolsEver.contains { isParty(site, toEnrolmentAt: $0, directory: directory) }
     }
 
     /// Whether a site of kind `recipient` sees a subset of what `sender` sees, structurally, so the
     /// sender may forward changes it holds only in summary (out of its own scope).
-    public static func scope(of recipient: SiteIdentity, isWithin sender: SiteIdentity, directory: AreaDirectory?) -> Bool {
+    public static func scope(of recipient: SiteIdentity, isWithin sender: SiteIdentity, directory: AreaDirectory?)
+        -> Bool
+    {
         switch (sender.kind, recipient.kind) {
         case (.la, _): return true
         case (.trust, .academy): return directory?.entry(recipient.id)?.trust == sender.id

@@ -42,7 +42,9 @@ public struct SiteKeys: Sendable {
 
     /// The public halves.
     public var publicKeys: PublicKeys {
-        PublicKeys(signing: Array(signing.publicKey.rawRepresentation), agreement: Array(agreement.publicKey.rawRepresentation))
+        PublicKeys(
+            signing: Array(signing.publicKey.rawRepresentation), agreement: Array(agreement.publicKey.rawRepresentation)
+        )
     }
 
     /// Signs `bytes` (Ed25519).
@@ -108,7 +110,8 @@ public enum KeyFile {
         _ = fchmod(fd, 0o600)
         let written = data.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
         guard written == data.count, fsync(fd) == 0 else {
-            throw SecurityError(.keyFileInvalid, "The key file could not be written.", hint: "Check the disk has space.")
+            throw SecurityError(
+                .keyFileInvalid, "The key file could not be written.", hint: "Check the disk has space.")
         }
     }
 
@@ -118,7 +121,9 @@ public enum KeyFile {
         guard stat(path, &info) == 0 else {
             throw SecurityError(
                 .keyFileMissing, "This store's key file is missing.",
-                hint: "It should be beside the store as \((path as NSString).lastPathComponent). Restore it from your secure backup.")
+                hint:
+                    "It should be beside the store as \((path as NSString).lastPathComponent). Restore it from your secure backup."
+            )
         }
         guard info.st_mode & 0o077 == 0 else {
             throw SecurityError(
@@ -127,14 +132,18 @@ public enum KeyFile {
         }
         guard let data = FileManager.default.contents(atPath: path),
             let contents = try? JSONDecoder().decode(Contents.self, from: data), contents.format == format,
-            let signingRaw = Data(base64Encoded: contents.signing), let agreementRaw = Data(base64Encoded: contents.agreement),
+            let signingRaw = Data(base64Encoded: contents.signing),
+            let agreementRaw = Data(base64Encoded: contents.agreement),
             let signing = try? Curve25519.Signing.PrivateKey(rawRepresentation: signingRaw),
             let agreement = try? Curve25519.KeyAgreement.PrivateKey(rawRepresentation: agreementRaw)
         else {
-            throw SecurityError(.keyFileInvalid, "The key file cannot be read.", hint: "Restore it from your secure backup.")
+            throw SecurityError(
+                .keyFileInvalid, "The key file cannot be read.", hint: "Restore it from your secure backup.")
         }
         guard contents.site == expectedSite.description else {
-            throw SecurityError(.keyFileInvalid, "The key file belongs to a different site.", hint: "Use the key file made with this store.")
+            throw SecurityError(
+                .keyFileInvalid, "The key file belongs to a different site.",
+                hint: "Use the key file made with this store.")
         }
         return SiteKeys(signing: signing, agreement: agreement)
     }

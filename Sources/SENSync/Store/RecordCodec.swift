@@ -40,7 +40,10 @@ struct SiteOrdinals {
         if let ord = byID[site] { return ord }
         // Other code (the directory) may have added the site since this cache was loaded.
         try db.execute(sql: "INSERT OR IGNORE INTO site (site_id) VALUES (?)", arguments: [site.description])
-        guard let ord = try Int64.fetchOne(db, sql: "SELECT ord FROM site WHERE site_id = ?", arguments: [site.description]) else {
+        guard
+            let ord = try Int64.fetchOne(
+                db, sql: "SELECT ord FROM site WHERE site_id = ?", arguments: [site.description])
+        else {
             throw StoreError(.database, "A site could not be recorded.", hint: "Run `sensync audit verify`.")
         }
         byID[site] = ord
@@ -50,7 +53,9 @@ struct SiteOrdinals {
 
     func site(_ ordinal: Int64) throws -> SiteID {
         guard let site = byOrdinal[ordinal] else {
-            throw StoreError(.database, "The store refers to an unknown site number \(ordinal).", hint: "Run `sensync audit verify`.")
+            throw StoreError(
+                .database, "The store refers to an unknown site number \(ordinal).", hint: "Run `sensync audit verify`."
+            )
         }
         return site
     }
@@ -84,7 +89,9 @@ struct TableCodec {
         uniqueKeysWithValues: RecordSchema.tables.map { ($0.name, TableCodec($0)) })
 
     /// Column values and clock blob for `state`.
-    func columns(for state: RecordState, sites: inout SiteOrdinals, db: Database) throws -> (values: [DatabaseValue], clock: [UInt8]) {
+    func columns(for state: RecordState, sites: inout SiteOrdinals, db: Database) throws -> (
+        values: [DatabaseValue], clock: [UInt8]
+    ) {
         var values: [DatabaseValue] = []
         values.reserveCapacity(spec.fields.count)
         for field in spec.fields {
@@ -238,7 +245,9 @@ enum ClockCodec {
             }
             return RecordState(fields: fields)
         } catch let failure as DecodingFailure {
-            throw StoreError(.database, "A record's merge state is damaged (\(failure.reason)).", hint: "Run `sensync audit verify`.")
+            throw StoreError(
+                .database, "A record's merge state is damaged (\(failure.reason)).", hint: "Run `sensync audit verify`."
+            )
         }
     }
 }

@@ -56,24 +56,38 @@ extension Store {
             let sites = try SiteOrdinals(db)
             var chains: [AuditReport.Chain] = []
             var problems: [AuditReport.Problem] = []
-            for siteRow in try Row.fetchAll(db, sql: "SELECT ord, site_id, name, chain_seq, chain_hash FROM site WHERE chain_seq > 0 ORDER BY name, site_id") {
+            for siteRow in try Row.fetchAll(
+                db,
+                sql:
+                    "SELECT ord, site_id, name, chain_seq, chain_hash FROM site WHERE chain_seq > 0 ORDER BY name, site_id"
+            ) {
                 let ord: Int64 = siteRow[0]
                 guard let site = SiteID(siteRow[1] as String) else { continue }
-                var chain = AuditReport.Chain(site: site, name: siteRow[2], length: UInt64(siteRow[3] as Int64), withContent: 0, redacted: 0, outOfScope: 0)
+                var chain = AuditReport.Chain(
+                    site: site, name: siteRow[2], length: UInt64(siteRow[3] as Int64), withContent: 0, redacted: 0,
+                    outOfScope: 0)
                 var expected: UInt64 = 1
                 var hash = Digest32.zero
                 for row in try Row.fetchAll(
-                    db, sql: "SELECT first_seq, last_seq, prev_hash, last_hash, changes, is_skip FROM change_log WHERE site_ord = ? ORDER BY first_seq",
+                    db,
+                    sql:
+                        "SELECT first_seq, last_seq, prev_hash, last_hash, changes, is_skip FROM change_log WHERE site_ord = ? ORDER BY first_seq",
                     arguments: [ord])
                 {
                     let first = UInt64(row[0] as Int64)
                     let last = UInt64(row[1] as Int64)
                     if first != expected {
-                        problems.append(.init(kind: .gap, site: site, seq: expected, detail: "changes \(expected)–\(first - 1) are missing from the log"))
+                        problems.append(
+                            .init(
+                                kind: .gap, site: site, seq: expected,
+                                detail: "changes \(expected)–\(first - 1) are missing from the log"))
                     }
                     let previous = Digest32(Array(row[2] as Data)) ?? .zero
                     if previous != hash && first == expected {
-                        problems.append(.init(kind: .fork, site: site, seq: first, detail: "the change does not follow the one before it"))
+                        problems.append(
+                            .init(
+                                kind: .fork, site: site, seq: first,
+                                detail: "the change does not follow the one before it"))
                     }
                     hash = previous
                     if (row[5] as Int) != 0 {
@@ -84,7 +98,10 @@ extension Store {
                         var seq = first
                         while !reader.isAtEnd {
                             guard let body = try? reader.readBytesWithLength() else {
-                                problems.append(.init(kind: .altered, site: site, seq: seq, detail: "the stored change cannot be read"))
+                                problems.append(
+                                    .init(
+                                        kind: .altered, site: site, seq: seq, detail: "the stored change cannot be read"
+                                    ))
                                 break
                             }
                             let change = EncodedChange(site: site, seq: seq, body: body)
@@ -93,16 +110,25 @@ extension Store {
                             seq += 1
                         }
                         if seq != last + 1 || hash != Digest32(Array(row[3] as Data)) {
-                            problems.append(.init(kind: .altered, site: site, seq: last, detail: "the stored changes do not match their recorded hash"))
+                            problems.append(
+                                .init(
+                                    kind: .altered, site: site, seq: last,
+                                    detail: "the stored changes do not match their recorded hash"))
                             hash = Digest32(Array(row[3] as Data)) ?? hash
                         }
                     }
                     expected = last + 1
                 }
                 if expected != chain.length + 1 {
-                    problems.append(.init(kind: .gap, site: site, seq: expected, detail: "the log ends before the recorded head \(chain.length)"))
+                    problems.append(
+                        .init(
+                            kind: .gap, site: site, seq: expected,
+                            detail: "the log ends before the recorded head \(chain.length)"))
                 } else if hash != Digest32(Array(siteRow[4] as Data)) {
-                    problems.append(.init(kind: .altered, site: site, seq: chain.length, detail: "the chain does not end at the recorded head hash"))
+                    problems.append(
+                        .init(
+                            kind: .altered, site: site, seq: chain.length,
+                            detail: "the chain does not end at the recorded head hash"))
                 }
                 chains.append(chain)
             }
@@ -111,8 +137,13 @@ extension Store {
                 let site = try sites.site(row[0])
                 let change = EncodedChange(site: site, seq: UInt64(row[1] as Int64), body: Array(row[4] as Data))
                 history += 1
-                if change.chainHash(previous: Digest32(Array(row[2] as Data)) ?? .zero) != Digest32(Array(row[3] as Data)) {
-                    problems.append(.init(kind: .altered, site: site, seq: change.seq, detail: "a history change does not match its hash"))
+                if change.chainHash(previous: Digest32(Array(row[2] as Data)) ?? .zero)
+                    != Digest32(Array(row[3] as Data))
+                {
+                    problems.append(
+                        .init(
+                            kind: .altered, site: site, seq: change.seq,
+                            detail: "a history change does not match its hash"))
                 }
             }
             return AuditReport(chains: chains, historyChanges: history, problems: problems)
@@ -130,13 +161,16 @@ extension Store {
                 if let id = SiteID(row[0] as String), let name = row[1] as String? { names[id] = name }
             }
             var entries: [HistoryEntry] = []
-            for row in try Row.fetchAll(db, sql: "SELECT site_ord, seq FROM scope_change WHERE scope = ?", arguments: [pupil.description]) {
+            for row in try Row.fetchAll(
+                db, sql: "SELECT site_ord, seq FROM scope_change WHERE scope = ?", arguments: [pupil.description])
+            {
                 let site = try sites.site(row[0])
                 let seq = UInt64(row[1] as Int64)
                 let dot = Dot(site: site, seq: seq)
                 var change: EncodedChange?
                 if let body = try Data.fetchOne(
-                    db, sql: "SELECT body FROM loose_change WHERE site_ord = ? AND seq = ?", arguments: [row[0] as Int64, Int64(seq)])
+                    db, sql: "SELECT body FROM loose_change WHERE site_ord = ? AND seq = ?",
+                    arguments: [row[0] as Int64, Int64(seq)])
                 {
                     change = EncodedChange(site: site, seq: seq, body: Array(body))
                 }
@@ -146,17 +180,22 @@ extension Store {
                     }
                 }
                 let rejection = try String.fetchOne(
-                    db, sql: "SELECT reason FROM rejected_change WHERE site_ord = ? AND seq = ?", arguments: [row[0] as Int64, Int64(seq)])
+                    db, sql: "SELECT reason FROM rejected_change WHERE site_ord = ? AND seq = ?",
+                    arguments: [row[0] as Int64, Int64(seq)])
                 guard let change else { continue }
                 if let decoded = try? change.decoded() {
                     entries.append(
                         HistoryEntry(
                             dot: dot, siteName: names[site], author: decoded.author, hlc: decoded.hlc,
-                            writes: decoded.ops.map { ($0.table, $0.id, $0.writes) }, isRedacted: false, rejection: rejection))
+                            writes: decoded.ops.map { ($0.table, $0.id, $0.writes) }, isRedacted: false,
+                            rejection: rejection))
                 } else {
-                    let hlc = change.isRedacted ? HLC(rawValue: change.body[49..<57].reduce(0) { $0 << 8 | UInt64($1) }) : nil
+                    let hlc =
+                        change.isRedacted ? HLC(rawValue: change.body[49..<57].reduce(0) { $0 << 8 | UInt64($1) }) : nil
                     entries.append(
-                        HistoryEntry(dot: dot, siteName: names[site], author: nil, hlc: hlc, writes: [], isRedacted: true, rejection: rejection))
+                        HistoryEntry(
+                            dot: dot, siteName: names[site], author: nil, hlc: hlc, writes: [], isRedacted: true,
+                            rejection: rejection))
                 }
             }
             return entries.sorted { ($0.hlc ?? .zero, $0.dot) < ($1.hlc ?? .zero, $1.dot) }

@@ -20,7 +20,8 @@ extension Store {
         var w = BinaryWriter()
         la.encode(into: &w)
         try db.execute(
-            sql: "UPDATE site_identity SET la_site_id = ?, la_identity = ?", arguments: [la.site.id.description, Data(w.bytes)])
+            sql: "UPDATE site_identity SET la_site_id = ?, la_identity = ?",
+            arguments: [la.site.id.description, Data(w.bytes)])
         try db.execute(
             sql: """
                 INSERT INTO site (site_id, name, kind, is_peer) VALUES (?, ?, ?, 0)
@@ -35,12 +36,15 @@ extension Store {
             throw StoreError(.invalidInput, "An LA does not pin another LA's identity.")
         }
         guard la.site.kind == .la else {
-            throw StoreError(.invalidInput, "That identity is not an LA's.", hint: "Use the identity file your LA exported.")
+            throw StoreError(
+                .invalidInput, "That identity is not an LA's.", hint: "Use the identity file your LA exported.")
         }
         try writer.write { db in
             if let pinned = try Self.pinnedLA(in: db) {
                 guard pinned == la else {
-                    throw StoreError(.invalidInput, "This site has already pinned a different LA identity.", hint: "A site belongs to one LA; make a new store to move.")
+                    throw StoreError(
+                        .invalidInput, "This site has already pinned a different LA identity.",
+                        hint: "A site belongs to one LA; make a new store to move.")
                 }
                 return
             }
@@ -63,7 +67,9 @@ extension Store {
     }
 
     static func pinnedLAOrSelf(in db: Database) throws -> PublicIdentity? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT site_id, name, kind, urn, la_code, signing_key, agreement_key FROM site_identity")
+        guard
+            let row = try Row.fetchOne(
+                db, sql: "SELECT site_id, name, kind, urn, la_code, signing_key, agreement_key FROM site_identity")
         else { return nil }
         if (row[2] as String) == SiteKind.la.rawValue, let id = SiteID(row[0] as String) {
             return PublicIdentity(
@@ -95,14 +101,17 @@ extension Store {
     @discardableResult
     public func addToDirectory(_ site: PublicIdentity, trust: SiteID? = nil) throws -> AreaDirectory {
         guard identity.kind == .la else {
-            throw StoreError(.invalidInput, "Only the LA keeps the area directory.", hint: "Send your identity file to your LA.")
+            throw StoreError(
+                .invalidInput, "Only the LA keeps the area directory.", hint: "Send your identity file to your LA.")
         }
         guard site.site.kind != .la || site.site.id == identity.id else {
             throw StoreError(.invalidInput, "The directory lists one LA: this one.")
         }
         let keys = try keys()
         return try writer.write { db in
-            guard let current = try Self.directory(in: db) else { throw StoreError(.database, "The LA's directory is missing.") }
+            guard let current = try Self.directory(in: db) else {
+                throw StoreError(.database, "The LA's directory is missing.")
+            }
             if let trust {
                 guard site.site.kind == .academy else {
                     throw StoreError(.invalidInput, "Only an academy belongs to a trust.", hint: "Leave out --trust.")
@@ -126,9 +135,13 @@ extension Store {
         guard site != identity.id else { throw StoreError(.invalidInput, "The LA cannot remove itself.") }
         let keys = try keys()
         return try writer.write { db in
-            guard let current = try Self.directory(in: db) else { throw StoreError(.database, "The LA's directory is missing.") }
+            guard let current = try Self.directory(in: db) else {
+                throw StoreError(.database, "The LA's directory is missing.")
+            }
             guard let entry = current.entry(site), !entry.isRevoked else {
-                throw StoreError(.notFound, "That site is not an active site in the directory.", hint: "See `sensync directory list`.")
+                throw StoreError(
+                    .notFound, "That site is not an active site in the directory.",
+                    hint: "See `sensync directory list`.")
             }
             let next = try current.removing(site, keys: keys, now: now())
             try Self.saveDirectory(next, in: db)

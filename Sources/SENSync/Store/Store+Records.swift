@@ -6,7 +6,8 @@ import GRDB
 enum Check {
     static func date(_ value: String, _ what: String) throws -> String {
         guard let date = CalendarDate(value.trimmingCharacters(in: .whitespaces)) else {
-            throw StoreError(.invalidInput, "The \(what) is not a valid date.", hint: "Use YYYY-MM-DD, for example 2025-09-03.")
+            throw StoreError(
+                .invalidInput, "The \(what) is not a valid date.", hint: "Use YYYY-MM-DD, for example 2025-09-03.")
         }
         return date.description
     }
@@ -24,7 +25,8 @@ enum Check {
         do {
             return try UPN(value)
         } catch {
-            throw StoreError(.invalidInput, "\(error.rawValue).", hint: "Check the UPN against the pupil's record in your MIS.")
+            throw StoreError(
+                .invalidInput, "\(error.rawValue).", hint: "Check the UPN against the pupil's record in your MIS.")
         }
     }
 
@@ -59,7 +61,9 @@ extension Store {
                 throw StoreError(.notFound, "No pupil in this store has that UPN.", hint: "See `sensync pupil list`.")
             }
             guard ids.count == 1, let id = RecordID(ids[0]) else {
-                throw StoreError(.ambiguous, "More than one pupil record has that UPN.", hint: "Use the record id from `sensync pupil list`.")
+                throw StoreError(
+                    .ambiguous, "More than one pupil record has that UPN.",
+                    hint: "Use the record id from `sensync pupil list`.")
             }
             return id
         }
@@ -67,19 +71,25 @@ extension Store {
     }
 
     /// Finds a record by id or unique id prefix. Returns its pupil scope and id.
-    static func recordID(for reference: String, table: String, noun: String, in db: Database) throws -> (scope: RecordID, id: RecordID) {
+    static func recordID(for reference: String, table: String, noun: String, in db: Database) throws -> (
+        scope: RecordID, id: RecordID
+    ) {
         let ref = reference.trimmingCharacters(in: .whitespaces).lowercased()
         guard ref.count >= 8, ref.allSatisfy({ $0.isHexDigit || $0 == "-" }) else {
-            throw StoreError(.invalidInput, "'\(noun)' must be a record id (or its first 8 or more characters).", hint: "Copy the id from the list command.")
+            throw StoreError(
+                .invalidInput, "'\(noun)' must be a record id (or its first 8 or more characters).",
+                hint: "Copy the id from the list command.")
         }
         let rows = try Row.fetchAll(
             db, sql: "SELECT pupil_id, id FROM \(table) WHERE id >= ? AND id < ? ORDER BY id LIMIT 2",
             arguments: [ref, ref + "~"])
         guard let row = rows.first else {
-            throw StoreError(.notFound, "No \(noun) with that id is in this store.", hint: "Check the id with the list command.")
+            throw StoreError(
+                .notFound, "No \(noun) with that id is in this store.", hint: "Check the id with the list command.")
         }
         guard rows.count == 1 else {
-            throw StoreError(.ambiguous, "More than one \(noun) id starts with that prefix.", hint: "Give more of the id.")
+            throw StoreError(
+                .ambiguous, "More than one \(noun) id starts with that prefix.", hint: "Give more of the id.")
         }
         return (RecordID(row[0] as String)!, RecordID(row[1] as String)!)
     }
@@ -89,7 +99,9 @@ extension Store {
             throw StoreError(.notFound, "No \(noun) with that id is in this store.")
         }
         guard !state.isDeleted else {
-            throw StoreError(.recordDeleted, "That \(noun) has been deleted.", hint: "Restore it with `sensync record restore` first.")
+            throw StoreError(
+                .recordDeleted, "That \(noun) has been deleted.",
+                hint: "Restore it with `sensync record restore` first.")
         }
         return state
     }
@@ -110,7 +122,9 @@ extension Store {
         }
         let yearGroup = try pupil.yearGroup.map(Check.yearGroup)
         let school = pupil.school ?? (identity.kind.isSchool ? identity.id : nil)
-        let entry = try Check.date(pupil.entryDate ?? CalendarDate.today(Date(timeIntervalSince1970: Double(now()) / 1000)).description, "entry date")
+        let entry = try Check.date(
+            pupil.entryDate ?? CalendarDate.today(Date(timeIntervalSince1970: Double(now()) / 1000)).description,
+            "entry date")
         let id = RecordID.v7(milliseconds: now())
         var ops = [
             RecordOp(
@@ -125,13 +139,18 @@ extension Store {
             ops.append(
                 RecordOp(
                     table: "enrolment", id: RecordID.v7(milliseconds: now()),
-                    writes: [FieldWrite("school_id", .text(school.description)), FieldWrite("entry_date", .text(entry))]))
+                    writes: [
+                        FieldWrite("school_id", .text(school.description)), FieldWrite("entry_date", .text(entry)),
+                    ]))
         }
         try write(author: author, scope: id, ops: ops) { tx in
-            let clash = try Int.fetchOne(
-                tx.db, sql: "SELECT count(*) FROM pupil WHERE upn = ? AND deleted = 0", arguments: [upn.value]) ?? 0
+            let clash =
+                try Int.fetchOne(
+                    tx.db, sql: "SELECT count(*) FROM pupil WHERE upn = ? AND deleted = 0", arguments: [upn.value]) ?? 0
             guard clash == 0 else {
-                throw StoreError(.invalidInput, "A pupil with that UPN is already recorded in this store.", hint: "Use `sensync pupil update`, or check the UPN.")
+                throw StoreError(
+                    .invalidInput, "A pupil with that UPN is already recorded in this store.",
+                    hint: "Use `sensync pupil update`, or check the UPN.")
             }
         }
         return id
@@ -147,9 +166,15 @@ extension Store {
         let key = RecordKey(table: "pupil", scope: id, id: id)
         var writes: [FieldWrite] = []
         if let upn = update.upn { writes.append(FieldWrite("upn", .text(try Check.upn(upn).value))) }
-        if let f = update.forename { writes.append(FieldWrite("forename", .text(try Check.text(f, "forename", max: 100)))) }
-        if let s = update.surname { writes.append(FieldWrite("surname", .text(try Check.text(s, "surname", max: 100)))) }
-        if let d = update.dateOfBirth { writes.append(FieldWrite("date_of_birth", .text(try Check.date(d, "date of birth")))) }
+        if let f = update.forename {
+            writes.append(FieldWrite("forename", .text(try Check.text(f, "forename", max: 100))))
+        }
+        if let s = update.surname {
+            writes.append(FieldWrite("surname", .text(try Check.text(s, "surname", max: 100))))
+        }
+        if let d = update.dateOfBirth {
+            writes.append(FieldWrite("date_of_birth", .text(try Check.date(d, "date of birth"))))
+        }
         if let y = update.yearGroup { writes.append(FieldWrite("year_group", .integer(Int64(try Check.yearGroup(y))))) }
         return try write(author: author, scope: id, ops: []) { tx in
             let state = try Self.requireLive(key, noun: "pupil", in: &tx)
@@ -161,7 +186,9 @@ extension Store {
                 do {
                     profile = try SENProfile(status: status, needs: needs)
                 } catch {
-                    throw StoreError(.invalidInput, (error as? SENProfile.Problem)?.description ?? "The SEN status or needs are not valid.")
+                    throw StoreError(
+                        .invalidInput,
+                        (error as? SENProfile.Problem)?.description ?? "The SEN status or needs are not valid.")
                 }
                 writes.append(FieldWrite("sen_status", .text(profile.status.rawValue)))
                 writes.append(FieldWrite("sen_needs", profile.needs.isEmpty ? .null : .text(profile.needsField)))
@@ -191,7 +218,8 @@ extension Store {
         return try writer.read { db in
             let row = try Row.fetchOne(
                 db,
-                sql: "SELECT id, upn, forename, surname, date_of_birth, year_group, sen_status, sen_needs, deleted FROM pupil WHERE pupil_id = ? AND id = ?",
+                sql:
+                    "SELECT id, upn, forename, surname, date_of_birth, year_group, sen_status, sen_needs, deleted FROM pupil WHERE pupil_id = ? AND id = ?",
                 arguments: [id.description, id.description])!
             return Self.pupil(from: row, enrolments: try Self.currentEnrolments(in: db, pupil: id))
         }
@@ -203,7 +231,8 @@ extension Store {
         return try writer.read { db in
             try Row.fetchAll(
                 db,
-                sql: "SELECT id, school_id, entry_date, leaving_date FROM enrolment WHERE pupil_id = ? AND deleted = 0 ORDER BY entry_date, id",
+                sql:
+                    "SELECT id, school_id, entry_date, leaving_date FROM enrolment WHERE pupil_id = ? AND deleted = 0 ORDER BY entry_date, id",
                 arguments: [id.description]
             ).map { row in
                 EnrolmentRecord(
@@ -219,10 +248,13 @@ extension Store {
         let arguments: StatementArguments = pupil.map { [$0.description] } ?? []
         for row in try Row.fetchAll(
             db,
-            sql: "SELECT pupil_id, school_id FROM enrolment WHERE deleted = 0 AND leaving_date IS NULL \(filter) ORDER BY entry_date, id",
+            sql:
+                "SELECT pupil_id, school_id FROM enrolment WHERE deleted = 0 AND leaving_date IS NULL \(filter) ORDER BY entry_date, id",
             arguments: arguments)
         {
-            if let p = RecordID(row[0] as String), let s = (row[1] as String?).flatMap(SiteID.init) { result[p, default: []].append(s) }
+            if let p = RecordID(row[0] as String), let s = (row[1] as String?).flatMap(SiteID.init) {
+                result[p, default: []].append(s)
+            }
         }
         return result
     }
@@ -252,7 +284,8 @@ extension Store {
         if let amends {
             let found = try writer.read { db in try Self.recordID(for: amends, table: "note", noun: "note", in: db) }
             guard found.scope == pupilID else {
-                throw StoreError(.invalidInput, "The amended note belongs to a different pupil.", hint: "Check --amends.")
+                throw StoreError(
+                    .invalidInput, "The amended note belongs to a different pupil.", hint: "Check --amends.")
             }
             amendsID = found.id
         }
@@ -281,7 +314,8 @@ extension Store {
         return try writer.read { db in
             try Row.fetchAll(
                 db,
-                sql: "SELECT id, text, area, amends_note_id, recorded_at, recorded_by FROM note WHERE pupil_id = ? ORDER BY recorded_at, id",
+                sql:
+                    "SELECT id, text, area, amends_note_id, recorded_at, recorded_by FROM note WHERE pupil_id = ? ORDER BY recorded_at, id",
                 arguments: [pupilID.description]
             ).map { row in
                 NoteRecord(
@@ -300,7 +334,9 @@ extension Store {
     public func createPlan(pupil reference: String, _ plan: NewSupportPlan, author: String) throws -> RecordID {
         let pupilID = try pupilID(for: reference)
         guard PlanStatus(rawValue: plan.status) != nil else {
-            throw StoreError(.invalidInput, "Unknown plan status.", hint: "Use one of \(PlanStatus.allCases.map(\.rawValue).joined(separator: ", ")).")
+            throw StoreError(
+                .invalidInput, "Unknown plan status.",
+                hint: "Use one of \(PlanStatus.allCases.map(\.rawValue).joined(separator: ", ")).")
         }
         let today = CalendarDate.today(Date(timeIntervalSince1970: Double(now()) / 1000)).description
         let id = RecordID.v7(milliseconds: now())
@@ -309,23 +345,30 @@ extension Store {
             FieldWrite("status", .text(plan.status)),
             FieldWrite("start_date", .text(try Check.date(plan.startDate ?? today, "start date"))),
             FieldWrite("review_date", .text(try Check.date(plan.reviewDate, "review date"))),
-            FieldWrite("responsible_org", try plan.responsibleOrg.map { try Check.text($0, "responsible organisation") }.value),
-            FieldWrite("responsible_person", try plan.responsiblePerson.map { try Check.text($0, "responsible person") }.value),
+            FieldWrite(
+                "responsible_org", try plan.responsibleOrg.map { try Check.text($0, "responsible organisation") }.value),
+            FieldWrite(
+                "responsible_person", try plan.responsiblePerson.map { try Check.text($0, "responsible person") }.value),
         ]
-        try write(author: author, scope: pupilID, ops: [RecordOp(table: "support_plan", id: id, writes: writes)]) { tx in
+        try write(author: author, scope: pupilID, ops: [RecordOp(table: "support_plan", id: id, writes: writes)]) {
+            tx in
             _ = try Self.requireLive(RecordKey(table: "pupil", scope: pupilID, id: pupilID), noun: "pupil", in: &tx)
         }
         return id
     }
 
     private func livePlan(_ reference: String) throws -> RecordKey {
-        let found = try writer.read { db in try Self.recordID(for: reference, table: "support_plan", noun: "plan", in: db) }
+        let found = try writer.read { db in
+            try Self.recordID(for: reference, table: "support_plan", noun: "plan", in: db)
+        }
         return RecordKey(table: "support_plan", scope: found.scope, id: found.id)
     }
 
     /// Adds an outcome to a plan.
     @discardableResult
-    public func addOutcome(plan reference: String, description: String, targetDate: String?, author: String) throws -> RecordID {
+    public func addOutcome(plan reference: String, description: String, targetDate: String?, author: String) throws
+        -> RecordID
+    {
         let plan = try livePlan(reference)
         let id = RecordID.v7(milliseconds: now())
         let writes: [FieldWrite] = [
@@ -334,7 +377,8 @@ extension Store {
             FieldWrite("target_date", try targetDate.map { try Check.date($0, "target date") }.value),
             FieldWrite("status", .text("open")),
         ]
-        try write(author: author, scope: plan.scope, ops: [RecordOp(table: "plan_outcome", id: id, writes: writes)]) { tx in
+        try write(author: author, scope: plan.scope, ops: [RecordOp(table: "plan_outcome", id: id, writes: writes)]) {
+            tx in
             _ = try Self.requireLive(plan, noun: "plan", in: &tx)
         }
         return id
@@ -353,11 +397,16 @@ extension Store {
             FieldWrite("description", .text(try Check.text(provision.description, "provision", max: 2000))),
             FieldWrite("provider", try provision.provider.map { try Check.text($0, "provider") }.value),
             FieldWrite("frequency", try provision.frequency.map { try Check.text($0, "frequency") }.value),
-            FieldWrite("responsible_org", try provision.responsibleOrg.map { try Check.text($0, "responsible organisation") }.value),
-            FieldWrite("responsible_person", try provision.responsiblePerson.map { try Check.text($0, "responsible person") }.value),
+            FieldWrite(
+                "responsible_org",
+                try provision.responsibleOrg.map { try Check.text($0, "responsible organisation") }.value),
+            FieldWrite(
+                "responsible_person",
+                try provision.responsiblePerson.map { try Check.text($0, "responsible person") }.value),
             FieldWrite("cost_pence", provision.costPence.map { .integer($0) } ?? .null),
         ]
-        try write(author: author, scope: plan.scope, ops: [RecordOp(table: "provision_item", id: id, writes: writes)]) { tx in
+        try write(author: author, scope: plan.scope, ops: [RecordOp(table: "provision_item", id: id, writes: writes)]) {
+            tx in
             _ = try Self.requireLive(plan, noun: "plan", in: &tx)
         }
         return id
@@ -370,7 +419,9 @@ extension Store {
         let id = RecordID.v7(milliseconds: now())
         let next = try review.nextReviewDate.map { try Check.date($0, "next review date") }
         if review.decision != .close && next == nil {
-            throw StoreError(.invalidInput, "A review that keeps the plan open needs a next review date.", hint: "Give --next-review YYYY-MM-DD.")
+            throw StoreError(
+                .invalidInput, "A review that keeps the plan open needs a next review date.",
+                hint: "Give --next-review YYYY-MM-DD.")
         }
         var planWrites: [FieldWrite] = []
         if let next { planWrites.append(FieldWrite("review_date", .text(next))) }
@@ -400,21 +451,26 @@ extension Store {
             let scope = pupilID.description
             let outcomes = Dictionary(
                 grouping: try Row.fetchAll(
-                    db, sql: "SELECT plan_id, id, description, target_date, status FROM plan_outcome WHERE pupil_id = ? AND deleted = 0 ORDER BY id",
+                    db,
+                    sql:
+                        "SELECT plan_id, id, description, target_date, status FROM plan_outcome WHERE pupil_id = ? AND deleted = 0 ORDER BY id",
                     arguments: [scope]), by: { $0[0] as String? ?? "" })
             let provision = Dictionary(
                 grouping: try Row.fetchAll(
                     db,
-                    sql: "SELECT plan_id, id, description, provider, frequency, responsible_org, responsible_person, cost_pence FROM provision_item WHERE pupil_id = ? AND deleted = 0 ORDER BY id",
+                    sql:
+                        "SELECT plan_id, id, description, provider, frequency, responsible_org, responsible_person, cost_pence FROM provision_item WHERE pupil_id = ? AND deleted = 0 ORDER BY id",
                     arguments: [scope]), by: { $0[0] as String? ?? "" })
             let reviews = Dictionary(
                 grouping: try Row.fetchAll(
                     db,
-                    sql: "SELECT plan_id, id, held_on, summary, decision, next_review_date FROM plan_review WHERE pupil_id = ? AND deleted = 0 ORDER BY held_on, id",
+                    sql:
+                        "SELECT plan_id, id, held_on, summary, decision, next_review_date FROM plan_review WHERE pupil_id = ? AND deleted = 0 ORDER BY held_on, id",
                     arguments: [scope]), by: { $0[0] as String? ?? "" })
             return try Row.fetchAll(
                 db,
-                sql: "SELECT id, title, status, start_date, review_date, responsible_org, responsible_person FROM support_plan WHERE pupil_id = ? AND deleted = 0 ORDER BY start_date, id",
+                sql:
+                    "SELECT id, title, status, start_date, review_date, responsible_org, responsible_person FROM support_plan WHERE pupil_id = ? AND deleted = 0 ORDER BY start_date, id",
                 arguments: [scope]
             ).map { row in
                 let planID: String = row[0]
@@ -422,7 +478,8 @@ extension Store {
                     id: RecordID(planID)!, pupilID: pupilID, title: row[1], status: row[2], startDate: row[3],
                     reviewDate: row[4], responsibleOrg: row[5], responsiblePerson: row[6],
                     outcomes: (outcomes[planID] ?? []).map {
-                        OutcomeRecord(id: RecordID($0[1] as String)!, description: $0[2], targetDate: $0[3], status: $0[4])
+                        OutcomeRecord(
+                            id: RecordID($0[1] as String)!, description: $0[2], targetDate: $0[3], status: $0[4])
                     },
                     provision: (provision[planID] ?? []).map {
                         ProvisionRecord(
@@ -430,7 +487,9 @@ extension Store {
                             responsibleOrg: $0[5], responsiblePerson: $0[6], costPence: $0[7])
                     },
                     reviews: (reviews[planID] ?? []).map {
-                        ReviewRecord(id: RecordID($0[1] as String)!, heldOn: $0[2], summary: $0[3], decision: $0[4], nextReviewDate: $0[5])
+                        ReviewRecord(
+                            id: RecordID($0[1] as String)!, heldOn: $0[2], summary: $0[3], decision: $0[4],
+                            nextReviewDate: $0[5])
                     })
             }
         }
@@ -455,15 +514,25 @@ extension Store {
         try setDeleted(reference, deleted: false, author: author)
     }
 
-    private func setDeleted(_ reference: String, deleted: Bool, author: String) throws -> (table: String, receipt: WriteReceipt) {
+    private func setDeleted(_ reference: String, deleted: Bool, author: String) throws -> (
+        table: String, receipt: WriteReceipt
+    ) {
         let (key, _) = try findRecord(reference)
         guard Self.deletableTables.contains(key.table) else {
-            throw StoreError(.appendOnly, "Notes cannot be deleted.", hint: "Add a note that amends it (`sensync note add --amends`).")
+            throw StoreError(
+                .appendOnly, "Notes cannot be deleted.",
+                hint: "Add a note that amends it (`sensync note add --amends`).")
         }
-        let receipt = try write(author: author, scope: key.scope, ops: [RecordOp(table: key.table, id: key.id, writes: [FieldWrite("deleted", .integer(deleted ? 1 : 0))])]) { tx in
-            guard let state = try tx.record(key) else { throw StoreError(.notFound, "No record with that id is in this store.") }
+        let receipt = try write(
+            author: author, scope: key.scope,
+            ops: [RecordOp(table: key.table, id: key.id, writes: [FieldWrite("deleted", .integer(deleted ? 1 : 0))])]
+        ) { tx in
+            guard let state = try tx.record(key) else {
+                throw StoreError(.notFound, "No record with that id is in this store.")
+            }
             if state.isDeleted == deleted {
-                throw StoreError(.invalidInput, deleted ? "That record is already deleted." : "That record is not deleted.")
+                throw StoreError(
+                    .invalidInput, deleted ? "That record is already deleted." : "That record is not deleted.")
             }
         }
         return (key.table, receipt)
@@ -479,9 +548,14 @@ extension Store {
                 }
             }
             guard !matches.isEmpty else {
-                throw StoreError(.notFound, "No record with that id is in this store.", hint: "Copy the id from a list or show command.")
+                throw StoreError(
+                    .notFound, "No record with that id is in this store.",
+                    hint: "Copy the id from a list or show command.")
             }
-            guard matches.count == 1 else { throw StoreError(.ambiguous, "More than one record id starts with that prefix.", hint: "Give more of the id.") }
+            guard matches.count == 1 else {
+                throw StoreError(
+                    .ambiguous, "More than one record id starts with that prefix.", hint: "Give more of the id.")
+            }
             let key = RecordKey(table: matches[0].0, scope: matches[0].1.scope, id: matches[0].1.id)
             var tx = try StoreTransaction(db)
             return (key, try tx.record(key) ?? RecordState())
@@ -493,10 +567,15 @@ extension Store {
     /// Moves a plan's next review date (the LA or school rescheduling a review).
     @discardableResult
     public func reschedulePlanReview(plan reference: String, date: String, author: String) throws -> WriteReceipt {
-        let found = try writer.read { db in try Self.recordID(for: reference, table: "support_plan", noun: "plan", in: db) }
+        let found = try writer.read { db in
+            try Self.recordID(for: reference, table: "support_plan", noun: "plan", in: db)
+        }
         let key = RecordKey(table: "support_plan", scope: found.scope, id: found.id)
         let checked = try Check.date(date, "review date")
-        return try write(author: author, scope: key.scope, ops: [RecordOp(table: key.table, id: key.id, writes: [FieldWrite("review_date", .text(checked))])]) { tx in
+        return try write(
+            author: author, scope: key.scope,
+            ops: [RecordOp(table: key.table, id: key.id, writes: [FieldWrite("review_date", .text(checked))])]
+        ) { tx in
             _ = try Self.requireLive(key, noun: "plan", in: &tx)
         }
     }

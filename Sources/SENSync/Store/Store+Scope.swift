@@ -38,8 +38,11 @@ extension Store {
             // academy has acknowledged the change that ended its enrolment.
             if identity.kind == .trust {
                 var waiting = false
-                for ending in try view.endings(of: pupil) where view.directory?.entry(ending.school)?.trust == identity.id {
-                    if try Self.acknowledged(by: ending.school, in: tx.db)[ending.change.site] < ending.change.seq { waiting = true }
+                for ending in try view.endings(of: pupil)
+                where view.directory?.entry(ending.school)?.trust == identity.id {
+                    if try Self.acknowledged(by: ending.school, in: tx.db)[ending.change.site] < ending.change.seq {
+                        waiting = true
+                    }
                 }
                 if waiting { continue }
             }
@@ -62,13 +65,17 @@ extension Store {
         let enrolsHere = ops.contains { op in
             op.table == RecordSchema.enrolment.name
                 && op.writes.contains { write in
-                    guard write.field == "school_id", let school = write.value.text.flatMap(SiteID.init) else { return false }
-                    return school == identity.id || (identity.kind == .trust && directory?.entry(school)?.trust == identity.id)
+                    guard write.field == "school_id", let school = write.value.text.flatMap(SiteID.init) else {
+                        return false
+                    }
+                    return school == identity.id
+                        || (identity.kind == .trust && directory?.entry(school)?.trust == identity.id)
                 }
         }
         guard enrolsHere else {
             throw StoreError(
-                .invalidInput, "This site no longer has, or never had, that pupil on roll, so it cannot change their records.",
+                .invalidInput,
+                "This site no longer has, or never had, that pupil on roll, so it cannot change their records.",
                 hint: "The pupil's current school or the LA can.")
         }
     }
@@ -80,31 +87,40 @@ extension Store {
     /// the pupil's complete history in its next bundle; the old school stops receiving anything
     /// about them.
     @discardableResult
-    public func transferPupil(_ reference: String, to school: SiteID, on date: String, author: String) throws -> WriteReceipt {
+    public func transferPupil(_ reference: String, to school: SiteID, on date: String, author: String) throws
+        -> WriteReceipt
+    {
         let pupil = try pupilID(for: reference)
         let day = try Check.date(date, "transfer date")
         var transferOps: [RecordOp] = []
         return try write(author: author, scope: pupil, ops: []) { tx in
             _ = try Self.requireLive(RecordKey(table: "pupil", scope: pupil, id: pupil), noun: "pupil", in: &tx)
             let directory = try tx.directory()
-            guard let target = (school == identity.id ? identity : directory?.entry(school)?.site), target.kind.isSchool else {
-                throw StoreError(.unknownSite, "The destination is not a school in the area directory.", hint: "See `sensync directory list`.")
+            guard let target = (school == identity.id ? identity : directory?.entry(school)?.site), target.kind.isSchool
+            else {
+                throw StoreError(
+                    .unknownSite, "The destination is not a school in the area directory.",
+                    hint: "See `sensync directory list`.")
             }
             let view = try ScopeView.load(tx.db, me: identity, directory: directory, today: today)
             let onRoll = identity.kind.isSchool ? try view.isEntitled(identity, to: pupil) : false
             guard identity.kind == .la || onRoll else {
-                throw StoreError(.invalidInput, "Only the LA or the pupil's current school can transfer them.", hint: "Ask the LA.")
+                throw StoreError(
+                    .invalidInput, "Only the LA or the pupil's current school can transfer them.", hint: "Ask the LA.")
             }
             let current = try Row.fetchAll(
                 tx.db,
-                sql: "SELECT id, school_id FROM enrolment WHERE pupil_id = ? AND deleted = 0 AND (leaving_date IS NULL OR leaving_date > ?)",
+                sql:
+                    "SELECT id, school_id FROM enrolment WHERE pupil_id = ? AND deleted = 0 AND (leaving_date IS NULL OR leaving_date > ?)",
                 arguments: [pupil.description, day])
             guard !current.contains(where: { ($0[1] as String?) == school.description }) else {
                 throw StoreError(.invalidInput, "The pupil is already enrolled at that school.")
             }
             for row in current {
                 transferOps.append(
-                    RecordOp(table: "enrolment", id: RecordID(row[0] as String)!, writes: [FieldWrite("leaving_date", .text(day))]))
+                    RecordOp(
+                        table: "enrolment", id: RecordID(row[0] as String)!,
+                        writes: [FieldWrite("leaving_date", .text(day))]))
             }
             transferOps.append(
                 RecordOp(
@@ -141,7 +157,8 @@ extension Store {
             let view = try ScopeView.load(tx.db, me: identity, directory: try tx.directory(), today: today)
             let onRoll = identity.kind.isSchool ? try view.isEntitled(identity, to: pupil) : false
             guard identity.kind == .la || onRoll else {
-                throw StoreError(.invalidInput, "Only the LA or the pupil's school can erase their records.", hint: "Ask the LA.")
+                throw StoreError(
+                    .invalidInput, "Only the LA or the pupil's school can erase their records.", hint: "Ask the LA.")
             }
         }
     }
@@ -151,9 +168,13 @@ extension Store {
     public func retentionDue(years: Int) throws -> [RecordID] {
         return try writer.read { db in
             let view = try ScopeView.load(db, me: identity, directory: try Self.directory(in: db), today: today)
-            return try Row.fetchAll(db, sql: "SELECT id, date_of_birth FROM pupil WHERE deleted = 0").compactMap { row in
-                guard let id = RecordID(row[0] as String), let dob = (row[1] as String?).flatMap(CalendarDate.init) else { return nil }
-                let due = CalendarDate(year: dob.year + years, month: dob.month, day: min(dob.day, CalendarDate.daysIn(month: dob.month, year: dob.year + years)))
+            return try Row.fetchAll(db, sql: "SELECT id, date_of_birth FROM pupil WHERE deleted = 0").compactMap {
+                row in
+                guard let id = RecordID(row[0] as String), let dob = (row[1] as String?).flatMap(CalendarDate.init)
+                else { return nil }
+                let due = CalendarDate(
+                    year: dob.year + years, month: dob.month,
+                    day: min(dob.day, CalendarDate.daysIn(month: dob.month, year: dob.year + years)))
                 guard due <= today, !(try view.erased).contains(id) else { return nil }
                 let mayErase = identity.kind == .la ? true : try view.isEntitled(identity, to: id)
                 guard mayErase else { return nil }
@@ -169,8 +190,11 @@ extension Store {
 
     /// Sets the retention period (years after the date of birth).
     public func setRetentionYears(_ years: Int) throws {
-        guard (1...120).contains(years) else { throw StoreError(.invalidInput, "Retention must be between 1 and 120 years.") }
-        try writer.write { db in try db.execute(sql: "UPDATE site_identity SET retention_years = ?", arguments: [years]) }
+        guard (1...120).contains(years) else {
+            throw StoreError(.invalidInput, "Retention must be between 1 and 120 years.")
+        }
+        try writer.write { db in try db.execute(sql: "UPDATE site_identity SET retention_years = ?", arguments: [years])
+        }
     }
 
     /// Erases every pupil whose retention period has ended. Returns the pupils erased.
@@ -179,7 +203,9 @@ extension Store {
         let period = try years ?? retentionYears()
         var erased: [RecordID] = []
         for pupil in try retentionDue(years: period) {
-            try erasePupil(pupil.description, reason: "retention: SEN file kept to date of birth + \(period) years", author: author)
+            try erasePupil(
+                pupil.description, reason: "retention: SEN file kept to date of birth + \(period) years", author: author
+            )
             erased.append(pupil)
         }
         return erased

@@ -92,11 +92,14 @@ extension Store {
     /// Every site this store knows about (peers and origins of changes), excluding itself.
     public func knownSites() throws -> [(site: SiteID, name: String?, kind: SiteKind?, isPeer: Bool)] {
         try writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT site_id, name, kind, is_peer FROM site WHERE site_id != ? ORDER BY name, site_id", arguments: [identity.id.description])
-                .compactMap { row in
-                    guard let id = SiteID(row[0] as String) else { return nil }
-                    return (id, row[1], (row[2] as String?).flatMap(SiteKind.init), (row[3] as Int) != 0)
-                }
+            try Row.fetchAll(
+                db, sql: "SELECT site_id, name, kind, is_peer FROM site WHERE site_id != ? ORDER BY name, site_id",
+                arguments: [identity.id.description]
+            )
+            .compactMap { row in
+                guard let id = SiteID(row[0] as String) else { return nil }
+                return (id, row[1], (row[2] as String?).flatMap(SiteKind.init), (row[3] as Int) != 0)
+            }
         }
     }
 
@@ -108,13 +111,16 @@ extension Store {
             if let s = sites.first(where: { $0.site == id }) {
                 return SiteIdentity(id: id, name: s.name ?? id.short, kind: s.kind ?? .maintainedSchool)
             }
-            throw StoreError(.unknownSite, "This store does not know that site.", hint: "Add it with `sensync peer add`.")
+            throw StoreError(
+                .unknownSite, "This store does not know that site.", hint: "Add it with `sensync peer add`.")
         }
         let byName = sites.filter { $0.name?.lowercased() == ref.lowercased() }
         let byPrefix = ref.count >= 4 ? sites.filter { $0.site.description.hasPrefix(ref.lowercased()) } : []
         let matches = byName.isEmpty ? byPrefix : byName
         guard let match = matches.first else {
-            throw StoreError(.unknownSite, "No known site matches that name or id.", hint: "See `sensync peer list`, or add it with `sensync peer add`.")
+            throw StoreError(
+                .unknownSite, "No known site matches that name or id.",
+                hint: "See `sensync peer list`, or add it with `sensync peer add`.")
         }
         guard matches.count == 1 else {
             throw StoreError(.ambiguous, "More than one known site matches that name or id.", hint: "Use the site id.")
@@ -166,8 +172,16 @@ extension Store {
                     counts.append((table.name, try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table.name)") ?? 0))
                     tombstones.append((table.name, 0))
                 } else {
-                    counts.append((table.name, try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table.name) WHERE deleted = 0") ?? 0))
-                    tombstones.append((table.name, try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table.name) WHERE deleted = 1") ?? 0))
+                    counts.append(
+                        (
+                            table.name,
+                            try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table.name) WHERE deleted = 0") ?? 0
+                        ))
+                    tombstones.append(
+                        (
+                            table.name,
+                            try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table.name) WHERE deleted = 1") ?? 0
+                        ))
                 }
             }
             let vv = try Self.versionVector(in: db)
@@ -178,13 +192,21 @@ extension Store {
                 if let name = row[1] as String? { names[id] = name }
                 guard (row[3] as Int) != 0 else { continue }
                 let ack = try Self.acknowledged(by: id, in: db)
-                let lacks = vv.reduce(UInt64(0)) { sum, entry in sum + (entry.value > ack[entry.key] ? entry.value - ack[entry.key] : 0) }
+                let lacks = vv.reduce(UInt64(0)) { sum, entry in
+                    sum + (entry.value > ack[entry.key] ? entry.value - ack[entry.key] : 0)
+                }
                 peers.append(
                     PeerStatus(
-                        site: SiteIdentity(id: id, name: row[1] ?? id.short, kind: SiteKind(rawValue: row[2] ?? "") ?? .maintainedSchool),
+                        site: SiteIdentity(
+                            id: id, name: row[1] ?? id.short,
+                            kind: SiteKind(rawValue: row[2] ?? "") ?? .maintainedSchool),
                         acknowledged: ack, lacks: lacks))
             }
-            let conflicts = try Int.fetchOne(db, sql: "SELECT count(*) FROM (SELECT DISTINCT table_name, pupil_id, record_id, field FROM conflict)") ?? 0
+            let conflicts =
+                try Int.fetchOne(
+                    db,
+                    sql: "SELECT count(*) FROM (SELECT DISTINCT table_name, pupil_id, record_id, field FROM conflict)")
+                ?? 0
             let imports = try Int.fetchOne(db, sql: "SELECT count(*) FROM import_log") ?? 0
             return StoreStatus(
                 site: identity, recordCounts: counts, tombstoneCounts: tombstones, openConflicts: conflicts,
@@ -208,7 +230,8 @@ extension Store {
                 """, arguments: [limit]
         ).map { row in
             ImportLogEntry(
-                bundleID: row[0], sender: row[1], importedAt: row[2], result: row[3], changeCount: row[4], applied: row[5],
+                bundleID: row[0], sender: row[1], importedAt: row[2], result: row[3], changeCount: row[4],
+                applied: row[5],
                 duplicates: row[6], rejected: row[7], conflictsOpened: row[8], conflictsClosed: row[9], detail: row[10])
         }
     }
@@ -225,16 +248,22 @@ extension Store {
             for table in tables {
                 if let codec = TableCodec.all[table] {
                     let columns = codec.spec.fields.map(\.name).joined(separator: ", ")
-                    let cursor = try Row.fetchCursor(db, sql: "SELECT pupil_id, id, \(columns), crdt_clock FROM \(table) ORDER BY pupil_id, id")
+                    let cursor = try Row.fetchCursor(
+                        db, sql: "SELECT pupil_id, id, \(columns), crdt_clock FROM \(table) ORDER BY pupil_id, id")
                     while let row = try cursor.next() {
-                        let key = RecordKey(table: table, scope: RecordID(row[0] as String)!, id: RecordID(row[1] as String)!)
+                        let key = RecordKey(
+                            table: table, scope: RecordID(row[0] as String)!, id: RecordID(row[1] as String)!)
                         digester.add(try codec.state(from: row, offset: 2, sites: sites), for: key)
                     }
                 } else {
                     let cursor = try Row.fetchCursor(
-                        db, sql: "SELECT pupil_id, id, crdt_clock FROM generic_record WHERE table_name = ? ORDER BY pupil_id, id", arguments: [table])
+                        db,
+                        sql:
+                            "SELECT pupil_id, id, crdt_clock FROM generic_record WHERE table_name = ? ORDER BY pupil_id, id",
+                        arguments: [table])
                     while let row = try cursor.next() {
-                        let key = RecordKey(table: table, scope: RecordID(row[0] as String)!, id: RecordID(row[1] as String)!)
+                        let key = RecordKey(
+                            table: table, scope: RecordID(row[0] as String)!, id: RecordID(row[1] as String)!)
                         digester.add(try ClockCodec.decode(Array(row[2] as Data), sites: sites) { _ in nil }, for: key)
                     }
                 }
@@ -254,16 +283,22 @@ extension Store {
                     SiteID(row[0] as String).map { ($0, row[1] as String) }
                 }, uniquingKeysWith: { a, _ in a })
             var entries: [ConflictEntry] = []
-            for row in try Row.fetchAll(db, sql: "SELECT DISTINCT table_name, pupil_id, record_id FROM conflict ORDER BY table_name, pupil_id, record_id") {
+            for row in try Row.fetchAll(
+                db,
+                sql:
+                    "SELECT DISTINCT table_name, pupil_id, record_id FROM conflict ORDER BY table_name, pupil_id, record_id"
+            ) {
                 let key = RecordKey(table: row[0], scope: RecordID(row[1] as String)!, id: RecordID(row[2] as String)!)
                 guard let state = try tx.record(key) else { continue }
                 for conflict in state.conflicts {
                     let candidates = try ([conflict.winner] + conflict.losers).map { head in
                         ConflictEntry.Candidate(
                             value: head.value, site: head.dot.site, siteName: names[head.dot.site],
-                            author: try Self.author(of: head.dot, in: db, sites: tx.sites), hlc: head.hlc, seq: head.dot.seq)
+                            author: try Self.author(of: head.dot, in: db, sites: tx.sites), hlc: head.hlc,
+                            seq: head.dot.seq)
                     }
-                    entries.append(ConflictEntry(key: key, field: conflict.field, kind: conflict.kind, candidates: candidates))
+                    entries.append(
+                        ConflictEntry(key: key, field: conflict.field, kind: conflict.kind, candidates: candidates))
                 }
             }
             return entries
@@ -274,22 +309,28 @@ extension Store {
     /// competing value). For an edited-while-deleted conflict, `value` is `.integer(1)` to keep
     /// the deletion or `.integer(0)` to restore the record.
     @discardableResult
-    public func resolveConflict(record reference: String, field: String, value: Value, author: String) throws -> WriteReceipt {
+    public func resolveConflict(record reference: String, field: String, value: Value, author: String) throws
+        -> WriteReceipt
+    {
         let (key, state) = try findRecord(reference)
         let conflicts = state.conflicts.filter { $0.field == field }
         guard let conflict = conflicts.first else {
-            throw StoreError(.notFound, "That record has no open conflict on that field.", hint: "See `sensync conflicts list`.")
+            throw StoreError(
+                .notFound, "That record has no open conflict on that field.", hint: "See `sensync conflicts list`.")
         }
         let target = conflict.kind == .editedWhileDeleted ? RecordState.deletedField : field
         var writes = [FieldWrite(target, value)]
         if conflict.kind == .editedWhileDeleted {
             // Keeping the deletion re-deletes having seen the edits; restoring undeletes.
             guard value == .integer(0) || value == .integer(1) else {
-                throw StoreError(.invalidInput, "Choose to keep the deletion or restore the record.", hint: "Use --keep-deleted or --restore.")
+                throw StoreError(
+                    .invalidInput, "Choose to keep the deletion or restore the record.",
+                    hint: "Use --keep-deleted or --restore.")
             }
             writes = [FieldWrite(RecordState.deletedField, value)]
         }
-        return try write(author: author, scope: key.scope, ops: [RecordOp(table: key.table, id: key.id, writes: writes)])
+        return try write(
+            author: author, scope: key.scope, ops: [RecordOp(table: key.table, id: key.id, writes: writes)])
     }
 
     // MARK: Change log
@@ -299,7 +340,8 @@ extension Store {
         guard let ord = sites.byID[dot.site],
             let row = try Row.fetchOne(
                 db,
-                sql: "SELECT first_seq, changes FROM change_log WHERE site_ord = ?1 AND \(ChainReader.seekRow) AND first_seq <= ?2 AND last_seq >= ?2",
+                sql:
+                    "SELECT first_seq, changes FROM change_log WHERE site_ord = ?1 AND \(ChainReader.seekRow) AND first_seq <= ?2 AND last_seq >= ?2",
                 arguments: [ord, Int64(dot.seq)])
         else { return nil }
         let first = UInt64(row[0] as Int64)
@@ -322,7 +364,8 @@ extension Store {
         guard let ord = sites.byID[site] else { return }
         let cursor = try Row.fetchCursor(
             db,
-            sql: "SELECT first_seq, last_seq, prev_hash, changes FROM change_log WHERE site_ord = ?1 AND \(ChainReader.seekRow) AND first_seq <= ?3 ORDER BY first_seq",
+            sql:
+                "SELECT first_seq, last_seq, prev_hash, changes FROM change_log WHERE site_ord = ?1 AND \(ChainReader.seekRow) AND first_seq <= ?3 ORDER BY first_seq",
             arguments: [ord, Int64(range.lowerBound), Int64(range.upperBound)])
         while let row = try cursor.next() {
             var seq = UInt64(row[0] as Int64)
@@ -331,7 +374,8 @@ extension Store {
             while !reader.isAtEnd, seq <= range.upperBound {
                 let body: [UInt8]
                 do { body = try reader.readBytesWithLength() } catch {
-                    throw StoreError(.database, "The change log is damaged (\(error.reason)).", hint: "Run `sensync audit verify`.")
+                    throw StoreError(
+                        .database, "The change log is damaged (\(error.reason)).", hint: "Run `sensync audit verify`.")
                 }
                 let change = EncodedChange(site: site, seq: seq, body: body)
                 hash = change.chainHash(previous: hash)

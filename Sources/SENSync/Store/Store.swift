@@ -32,7 +32,9 @@ public final class Store: Sendable {
     /// The wall clock, in Unix milliseconds. Replaceable for tests and the demo.
     let now: @Sendable () -> UInt64
 
-    private init(writer: any DatabaseWriter, path: String?, keys: SiteKeys?, now: @escaping @Sendable () -> UInt64) throws {
+    private init(writer: any DatabaseWriter, path: String?, keys: SiteKeys?, now: @escaping @Sendable () -> UInt64)
+        throws
+    {
         self.writer = writer
         self.path = path
         self.now = now
@@ -41,10 +43,13 @@ public final class Store: Sendable {
             guard
                 let row = try Row.fetchOne(
                     db,
-                    sql: "SELECT site_id, name, kind, urn, la_code, clock_guard_seconds, signing_key, agreement_key FROM site_identity")
+                    sql:
+                        "SELECT site_id, name, kind, urn, la_code, clock_guard_seconds, signing_key, agreement_key FROM site_identity"
+                )
             else { return nil }
             guard let id = SiteID(row[0] as String), let kind = SiteKind(rawValue: row[2]) else { return nil }
-            let keys = PublicKeys(signing: Array((row[6] as Data?) ?? Data()), agreement: Array((row[7] as Data?) ?? Data()))
+            let keys = PublicKeys(
+                signing: Array((row[6] as Data?) ?? Data()), agreement: Array((row[7] as Data?) ?? Data()))
             return (SiteIdentity(id: id, name: row[1], kind: kind, urn: row[3], laCode: row[4]), row[5], keys)
         }
         guard let (identity, guardSeconds, publicKeys) = loaded else {
@@ -83,13 +88,17 @@ public final class Store: Sendable {
         try validate(identity, la: la)
         let keyPath = KeyFile.path(forStore: path)
         guard !FileManager.default.fileExists(atPath: path), !FileManager.default.fileExists(atPath: keyPath) else {
-            throw StoreError(.storeExists, "A store or key file already exists at that path.", hint: "Choose another --store path, or use the existing store.")
+            throw StoreError(
+                .storeExists, "A store or key file already exists at that path.",
+                hint: "Choose another --store path, or use the existing store.")
         }
         let keys = SiteKeys.generate()
         do {
             try KeyFile.write(keys, site: identity.id, to: keyPath)
         } catch {
-            throw StoreError(.database, "Could not create the key file beside the store.", hint: "Check the folder exists and is writable.")
+            throw StoreError(
+                .database, "Could not create the key file beside the store.",
+                hint: "Check the folder exists and is writable.")
         }
         let pool: DatabasePool
         do {
@@ -99,7 +108,9 @@ public final class Store: Sendable {
             try? FileManager.default.removeItem(atPath: keyPath)
             for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
             if let error = error as? StoreError { throw error }
-            throw StoreError(.database, "Could not create the store file (\(error)).", hint: "Check the folder exists and is writable.")
+            throw StoreError(
+                .database, "Could not create the store file (\(error)).",
+                hint: "Check the folder exists and is writable.")
         }
         return try Store(writer: pool, path: path, keys: nil, now: now)
     }
@@ -108,7 +119,8 @@ public final class Store: Sendable {
     ///
     /// - Parameter keys: Fixed keys for reproducible fixtures; new random keys when `nil`.
     public static func inMemory(
-        identity: SiteIdentity, la: PublicIdentity? = nil, clockGuardSeconds: Int = 86_400, keys fixedKeys: SiteKeys? = nil,
+        identity: SiteIdentity, la: PublicIdentity? = nil, clockGuardSeconds: Int = 86_400,
+        keys fixedKeys: SiteKeys? = nil,
         now: @escaping @Sendable () -> UInt64 = Store.systemNow
     ) throws -> Store {
         try validate(identity, la: la)
@@ -124,7 +136,9 @@ public final class Store: Sendable {
     ///   was written by a newer SENSync.
     public static func open(at path: String, now: @escaping @Sendable () -> UInt64 = Store.systemNow) throws -> Store {
         guard FileManager.default.fileExists(atPath: path) else {
-            throw StoreError(.storeNotFound, "There is no store at the given path.", hint: "Check --store, or create one with `sensync init`.")
+            throw StoreError(
+                .storeNotFound, "There is no store at the given path.",
+                hint: "Check --store, or create one with `sensync init`.")
         }
         let pool: DatabasePool
         do {
@@ -132,13 +146,16 @@ public final class Store: Sendable {
             let applied = try pool.read { db in try StoreSchema.migrator.appliedIdentifiers(db) }
             let unknown = applied.subtracting(StoreSchema.knownMigrations)
             guard unknown.isEmpty else {
-                throw StoreError(.newerStore, "This store was written by a newer version of SENSync.", hint: "Install the newer version to use it.")
+                throw StoreError(
+                    .newerStore, "This store was written by a newer version of SENSync.",
+                    hint: "Install the newer version to use it.")
             }
             try StoreSchema.migrator.migrate(pool)
         } catch let error as StoreError {
             throw error
         } catch {
-            throw StoreError(.notAStore, "This file is not a SENSync store, or it is damaged.", hint: "Check the --store path.")
+            throw StoreError(
+                .notAStore, "This file is not a SENSync store, or it is damaged.", hint: "Check the --store path.")
         }
         return try Store(writer: pool, path: path, keys: nil, now: now)
     }
@@ -155,16 +172,20 @@ public final class Store: Sendable {
         }
         if let la {
             guard identity.kind != .la else {
-                throw StoreError(.invalidInput, "An LA does not pin another LA's identity.", hint: "Leave out --la-identity.")
+                throw StoreError(
+                    .invalidInput, "An LA does not pin another LA's identity.", hint: "Leave out --la-identity.")
             }
             guard la.site.kind == .la else {
-                throw StoreError(.invalidInput, "The identity given as the LA's is not an LA's.", hint: "Use the identity file your LA exported.")
+                throw StoreError(
+                    .invalidInput, "The identity given as the LA's is not an LA's.",
+                    hint: "Use the identity file your LA exported.")
             }
         }
     }
 
     private static func initialise(
-        _ writer: any DatabaseWriter, identity: SiteIdentity, keys: SiteKeys, la: PublicIdentity?, clockGuardSeconds: Int,
+        _ writer: any DatabaseWriter, identity: SiteIdentity, keys: SiteKeys, la: PublicIdentity?,
+        clockGuardSeconds: Int,
         now: () -> UInt64
     ) throws {
         try StoreSchema.migrator.migrate(writer)
@@ -185,8 +206,10 @@ public final class Store: Sendable {
                 arguments: [identity.id.description, identity.name, identity.kind.rawValue])
             let me = PublicIdentity(site: identity, keys: keys.publicKeys)
             if identity.kind == .la {
-                let directory = try AreaDirectory(la: identity.id, version: 1, issuedAt: now(), entries: [DirectoryEntry(identity: me)])
-                    .signed(with: keys)
+                let directory = try AreaDirectory(
+                    la: identity.id, version: 1, issuedAt: now(), entries: [DirectoryEntry(identity: me)]
+                )
+                .signed(with: keys)
                 try Self.saveDirectory(directory, in: db)
             } else if let la {
                 try Self.savePinnedLA(la, in: db)
@@ -240,7 +263,9 @@ extension Store {
     ) throws -> WriteReceipt {
         let author = author.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !author.isEmpty else {
-            throw StoreError(.invalidInput, "No author was given for this change.", hint: "Pass --author NAME or set SENSYNC_AUTHOR.")
+            throw StoreError(
+                .invalidInput, "No author was given for this change.", hint: "Pass --author NAME or set SENSYNC_AUTHOR."
+            )
         }
         return try writer.write { db in
             var tx = try StoreTransaction(db)

@@ -20,7 +20,8 @@ extension StoreTransaction {
                 ON CONFLICT (site_ord, seq) DO UPDATE SET body = excluded.body, prev_hash = excluded.prev_hash, hash = excluded.hash
                 """,
             arguments: [
-                try sites.ordinal(for: change.site, in: db), Int64(change.seq), Data(previousHash.bytes), Data(hash.bytes),
+                try sites.ordinal(for: change.site, in: db), Int64(change.seq), Data(previousHash.bytes),
+                Data(hash.bytes),
                 Int64(bitPattern: hlc.rawValue), Data(change.body),
             ])
         if let rejection {
@@ -44,7 +45,10 @@ extension StoreTransaction {
                 INSERT INTO change_log (site_ord, first_seq, last_seq, prev_hash, last_hash, max_hlc, changes, is_skip)
                 VALUES (?, ?, ?, ?, ?, 0, x'', 1)
                 """,
-            arguments: [try sites.ordinal(for: site, in: db), Int64(from), Int64(lastSeq), Data(head.hash.bytes), Data(lastHash.bytes)])
+            arguments: [
+                try sites.ordinal(for: site, in: db), Int64(from), Int64(lastSeq), Data(head.hash.bytes),
+                Data(lastHash.bytes),
+            ])
         try setChainHead(ChainHead(seq: lastSeq, hash: lastHash), of: site)
     }
 
@@ -53,7 +57,8 @@ extension StoreTransaction {
     mutating func heldContent(_ dot: Dot) throws -> Digest32? {
         guard let ord = sites.byID[dot.site] else { return nil }
         if let row = try Row.fetchOne(
-            db, sql: "SELECT hash, body FROM loose_change WHERE site_ord = ? AND seq = ?", arguments: [ord, Int64(dot.seq)])
+            db, sql: "SELECT hash, body FROM loose_change WHERE site_ord = ? AND seq = ?",
+            arguments: [ord, Int64(dot.seq)])
         {
             let change = EncodedChange(site: dot.site, seq: dot.seq, body: Array(row[1] as Data))
             if !change.isRedacted { return Digest32(Array(row[0] as Data)) }

@@ -5,7 +5,8 @@ import GRDB
 extension StoreTransaction {
     /// Records that the change at `dot` is about `scope`.
     mutating func indexScope(_ scope: RecordID, of dot: Dot) throws {
-        let statement = try db.cachedStatement(sql: "INSERT OR IGNORE INTO scope_change (scope, site_ord, seq) VALUES (?, ?, ?)")
+        let statement = try db.cachedStatement(
+            sql: "INSERT OR IGNORE INTO scope_change (scope, site_ord, seq) VALUES (?, ?, ?)")
         try statement.execute(arguments: [scope.description, try sites.ordinal(for: dot.site, in: db), Int64(dot.seq)])
     }
 
@@ -20,8 +21,11 @@ extension StoreTransaction {
     mutating func enrolmentHistory(of pupil: RecordID) throws -> [(school: SiteID, dot: Dot)] {
         if let cached = enrolmentHistoryCache[pupil] { return cached }
         let statement = try db.cachedStatement(
-            sql: "SELECT h.school_id, s.site_id, h.seq FROM enrolment_history h JOIN site s ON s.ord = h.site_ord WHERE h.pupil_id = ?")
-        let rows = try Row.fetchAll(statement, arguments: [pupil.description]).compactMap { row -> (school: SiteID, dot: Dot)? in
+            sql:
+                "SELECT h.school_id, s.site_id, h.seq FROM enrolment_history h JOIN site s ON s.ord = h.site_ord WHERE h.pupil_id = ?"
+        )
+        let rows = try Row.fetchAll(statement, arguments: [pupil.description]).compactMap {
+            row -> (school: SiteID, dot: Dot)? in
             guard let school = SiteID(row[0] as String), let site = SiteID(row[1] as String) else { return nil }
             return (school, Dot(site: site, seq: UInt64(row[2] as Int64)))
         }
@@ -95,8 +99,12 @@ extension StoreTransaction {
             for write in op.writes where write.field == "school_id" {
                 guard let school = write.value.text.flatMap(SiteID.init) else { continue }
                 try db.execute(
-                    sql: "INSERT OR IGNORE INTO enrolment_history (pupil_id, school_id, site_ord, seq) VALUES (?, ?, ?, ?)",
-                    arguments: [change.scope.description, school.description, try sites.ordinal(for: change.site, in: db), Int64(change.seq)])
+                    sql:
+                        "INSERT OR IGNORE INTO enrolment_history (pupil_id, school_id, site_ord, seq) VALUES (?, ?, ?, ?)",
+                    arguments: [
+                        change.scope.description, school.description, try sites.ordinal(for: change.site, in: db),
+                        Int64(change.seq),
+                    ])
                 enrolmentHistoryCache[change.scope] = nil
             }
         }
@@ -123,9 +131,13 @@ extension StoreTransaction {
             try db.execute(sql: "DELETE FROM \(table.name) WHERE pupil_id = ?", arguments: [scope])
         }
         try db.execute(sql: "DELETE FROM generic_record WHERE pupil_id = ?", arguments: [scope])
-        try db.execute(sql: "DELETE FROM conflict WHERE pupil_id = ? AND table_name != ?", arguments: [scope, RecordSchema.erasure.name])
+        try db.execute(
+            sql: "DELETE FROM conflict WHERE pupil_id = ? AND table_name != ?",
+            arguments: [scope, RecordSchema.erasure.name])
         var bySite: [Int64: [UInt64]] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT site_ord, seq FROM scope_change WHERE scope = ?", arguments: [scope]) {
+        for row in try Row.fetchAll(
+            db, sql: "SELECT site_ord, seq FROM scope_change WHERE scope = ?", arguments: [scope])
+        {
             bySite[row[0], default: []].append(UInt64(row[1] as Int64))
         }
         for (ord, seqs) in bySite {
@@ -134,7 +146,8 @@ extension StoreTransaction {
             // Chain rows holding any of these changes.
             for row in try Row.fetchAll(
                 db,
-                sql: "SELECT first_seq, last_seq, changes FROM change_log WHERE site_ord = ?1 AND \(ChainReader.seekRow) AND is_skip = 0 AND first_seq <= ?3",
+                sql:
+                    "SELECT first_seq, last_seq, changes FROM change_log WHERE site_ord = ?1 AND \(ChainReader.seekRow) AND is_skip = 0 AND first_seq <= ?3",
                 arguments: [ord, Int64(seqs.min()!), Int64(seqs.max()!)])
             {
                 let first = UInt64(row[0] as Int64)
@@ -145,7 +158,9 @@ extension StoreTransaction {
                 while !reader.isAtEnd {
                     let body: [UInt8]
                     do { body = try reader.readBytesWithLength() } catch {
-                        throw StoreError(.database, "The change log is damaged (\(error.reason)).", hint: "Run `sensync audit verify`.")
+                        throw StoreError(
+                            .database, "The change log is damaged (\(error.reason)).",
+                            hint: "Run `sensync audit verify`.")
                     }
                     var entry = EncodedChange(site: site, seq: seq, body: body)
                     if wanted.contains(seq), let redacted = Self.redactedUnlessErasure(entry, scope: pupil) {
@@ -161,7 +176,9 @@ extension StoreTransaction {
                         arguments: [Data(out.bytes), ord, Int64(first)])
                 }
             }
-            for row in try Row.fetchAll(db, sql: "SELECT seq, body FROM loose_change WHERE site_ord = ?", arguments: [ord]) {
+            for row in try Row.fetchAll(
+                db, sql: "SELECT seq, body FROM loose_change WHERE site_ord = ?", arguments: [ord])
+            {
                 let seq = UInt64(row[0] as Int64)
                 guard wanted.contains(seq) else { continue }
                 let entry = EncodedChange(site: site, seq: seq, body: Array(row[1] as Data))

@@ -55,7 +55,8 @@ struct StoreTransaction: ReplicaBackend {
         if let head = chainHeads[site] { return head }
         var head = ChainHead.empty
         if let ord = sites.byID[site],
-            let row = try Row.fetchOne(db, sql: "SELECT chain_seq, chain_hash FROM site WHERE ord = ?", arguments: [ord])
+            let row = try Row.fetchOne(
+                db, sql: "SELECT chain_seq, chain_hash FROM site WHERE ord = ?", arguments: [ord])
         {
             let seq: Int64 = row[0]
             head = ChainHead(seq: UInt64(seq), hash: Digest32(Array(row[1] as Data)) ?? .zero)
@@ -144,7 +145,9 @@ struct StoreTransaction: ReplicaBackend {
         }
     }
 
-    mutating func appendChange(_ change: EncodedChange, hash: Digest32, hlc: HLC, scope: RecordID, rejection: String?) throws {
+    mutating func appendChange(_ change: EncodedChange, hash: Digest32, hlc: HLC, scope: RecordID, rejection: String?)
+        throws
+    {
         var change = change
         if rejection != nil, try isErased(scope) {
             if let decoded = try? change.decoded() { try recordEnrolments(of: decoded) }

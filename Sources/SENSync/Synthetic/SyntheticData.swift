@@ -29,21 +29,28 @@ public struct SyntheticData: Sendable {
     }
 
     static let forenames = [
-        "Amara", "Ben", "Chloe", "Dev", "Ella", "Finn", "Grace", "Hamza", "Isla", "Jack", "Kemi", "Leo", "Maya", "Noah", "Olivia",
+        "Amara", "Ben", "Chloe", "Dev", "Ella", "Finn", "Grace", "Hamza", "Isla", "Jack", "Kemi", "Leo", "Maya", "Noah",
+        "Olivia",
         "Priya", "Quinn", "Ruby", "Sami", "Tom", "Uma", "Vikram", "Willow", "Yusuf", "Zara",
     ]
     static let surnames = [
-        "Ashworth", "Begum", "Carter", "Dlamini", "Evans", "Fletcher", "Gallagher", "Hussain", "Iqbal", "Jones", "Kowalski",
-        "Lewis", "Mensah", "Nowak", "Okafor", "Patel", "Quinlan", "Reid", "Shah", "Taylor", "Usman", "Vaughan", "Wright", "Young",
+        "Ashworth", "Begum", "Carter", "Dlamini", "Evans", "Fletcher", "Gallagher", "Hussain", "Iqbal", "Jones",
+        "Kowalski",
+        "Lewis", "Mensah", "Nowak", "Okafor", "Patel", "Quinlan", "Reid", "Shah", "Taylor", "Usman", "Vaughan",
+        "Wright", "Young",
     ]
     static let observations = [
-        "finds it hard to follow two-step instructions", "avoids reading aloud and becomes upset", "struggles to blend CVC words",
+        "finds it hard to follow two-step instructions", "avoids reading aloud and becomes upset",
+        "struggles to blend CVC words",
         "is often alone at break and lunch", "has difficulty holding a pencil", "reverses letters when writing",
-        "responds well to visual timetables", "needs movement breaks during long tasks", "is anxious at transitions between lessons",
-        "speech is hard for peers to understand", "number bonds to ten not yet secure", "loses focus after a few minutes",
+        "responds well to visual timetables", "needs movement breaks during long tasks",
+        "is anxious at transitions between lessons",
+        "speech is hard for peers to understand", "number bonds to ten not yet secure",
+        "loses focus after a few minutes",
     ]
     static let strategies = [
-        "Seated near the front with a visual timetable", "Pre-teaching of key vocabulary", "Five-minute movement break each hour",
+        "Seated near the front with a visual timetable", "Pre-teaching of key vocabulary",
+        "Five-minute movement break each hour",
         "Now/next board at transitions", "Coloured overlay trial", "Buddy system at lunchtime",
     ]
     static let provision = [
@@ -69,7 +76,8 @@ public struct SyntheticData: Sendable {
     /// A synthetic UPN: LA `laCode`, establishment 9xxx (not a real school), a serial, valid check letter.
     public mutating func upn(laCode: String) -> String {
         serial += 1
-        let body = laCode + String(format: "9%03d", int(0...999)) + String(format: "%02d%03d", today.year % 100, serial % 1000)
+        let body =
+            laCode + String(format: "9%03d", int(0...999)) + String(format: "%02d%03d", today.year % 100, serial % 1000)
         return String(UPN.checkLetter(for: body)!) + body
     }
 
@@ -78,7 +86,8 @@ public struct SyntheticData: Sendable {
         let birthYear = today.year - yearGroup - 5 - (today.month >= 9 ? 0 : 1)
         let dob = CalendarDate(year: birthYear, month: 9, day: 1).adding(days: int(0...364))
         return NewPupil(
-            upn: upn(laCode: laCode), forename: pick(Self.forenames), surname: pick(Self.surnames), dateOfBirth: dob.description,
+            upn: upn(laCode: laCode), forename: pick(Self.forenames), surname: pick(Self.surnames),
+            dateOfBirth: dob.description,
             yearGroup: yearGroup)
     }
 
@@ -106,7 +115,8 @@ public struct SyntheticData: Sendable {
     public mutating func provisionItem(school: String) -> NewProvision {
         let (what, often, cost) = pick(Self.provision)
         return NewProvision(
-            description: what, provider: pick(["Teaching assistant", "Class teacher", "SALT service", "ELSA", "Outreach teacher"]),
+            description: what,
+            provider: pick(["Teaching assistant", "Class teacher", "SALT service", "ELSA", "Outreach teacher"]),
             frequency: often, responsibleOrg: school, responsiblePerson: "SENCO", costPence: Int64(cost))
     }
 }
@@ -125,7 +135,9 @@ extension SyntheticData {
     /// Records `count` synthetic pupils with SEN status, notes, plans, outcomes, provision and
     /// reviews in `store`, as a SENCO would, one change per action.
     @discardableResult
-    public mutating func record(pupils count: Int, in store: Store, laCode: String, author: String) throws -> SyntheticTally {
+    public mutating func record(pupils count: Int, in store: Store, laCode: String, author: String) throws
+        -> SyntheticTally
+    {
         var tally = SyntheticTally()
         for _ in 0..<count {
             let pupil = try store.addPupil(pupil(laCode: laCode, yearGroup: int(0...6)), author: author).description
@@ -154,7 +166,9 @@ extension SyntheticData {
             tally.plans += 1
             tally.changes += 1
             for _ in 0..<int(1...2) {
-                try store.addOutcome(plan: plan, description: outcome(), targetDate: today.adding(days: int(30...120)).description, author: author)
+                try store.addOutcome(
+                    plan: plan, description: outcome(), targetDate: today.adding(days: int(30...120)).description,
+                    author: author)
                 tally.changes += 1
             }
             try store.addProvision(plan: plan, provisionItem(school: store.identity.name), author: author)
@@ -163,7 +177,8 @@ extension SyntheticData {
                 try store.recordReview(
                     plan: plan,
                     NewReview(
-                        heldOn: start.adding(days: 42).description, summary: "Progress reviewed with parents; targets adjusted.",
+                        heldOn: start.adding(days: 42).description,
+                        summary: "Progress reviewed with parents; targets adjusted.",
                         decision: .continue, nextReviewDate: today.adding(days: int(20...100)).description),
                     author: author)
                 tally.changes += 1

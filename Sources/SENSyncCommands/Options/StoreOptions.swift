@@ -13,7 +13,8 @@ struct StoreOptions: ParsableArguments {
         get throws {
             if let store { return store }
             if let env = ProcessInfo.processInfo.environment["SENSYNC_STORE"], !env.isEmpty { return env }
-            throw CommandFailure(code: .usage, message: "No store given.", hint: "Pass --store PATH or set SENSYNC_STORE.")
+            throw CommandFailure(
+                code: .usage, message: "No store given.", hint: "Pass --store PATH or set SENSYNC_STORE.")
         }
     }
 
@@ -24,14 +25,17 @@ struct StoreOptions: ParsableArguments {
 struct AuthorOptions: ParsableArguments {
     @Option(
         name: .long,
-        help: ArgumentHelp("Who is making the change (role or name).", discussion: "Defaults to $SENSYNC_AUTHOR.", valueName: "name"))
+        help: ArgumentHelp(
+            "Who is making the change (role or name).", discussion: "Defaults to $SENSYNC_AUTHOR.", valueName: "name"))
     var author: String?
 
     var name: String {
         get throws {
             if let author, !author.isEmpty { return author }
             if let env = ProcessInfo.processInfo.environment["SENSYNC_AUTHOR"], !env.isEmpty { return env }
-            throw CommandFailure(code: .usage, message: "No author given for this change.", hint: "Pass --author NAME or set SENSYNC_AUTHOR.")
+            throw CommandFailure(
+                code: .usage, message: "No author given for this change.",
+                hint: "Pass --author NAME or set SENSYNC_AUTHOR.")
         }
     }
 }

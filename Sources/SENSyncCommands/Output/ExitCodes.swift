@@ -115,9 +115,13 @@ struct ErrorReport: Encodable {
                 message: "The store reported an error (SQLite \(e.resultCode.rawValue): \(e.message ?? "no message")).",
                 hint: "Nothing was changed. Run `sensync audit verify`, and report this with the command you ran.")
         case let e as CocoaError:
-            self.init(exit: .io, code: "io", message: "A file could not be read or written (\(e.code.rawValue)).", hint: "Check the path and permissions.")
+            self.init(
+                exit: .io, code: "io", message: "A file could not be read or written (\(e.code.rawValue)).",
+                hint: "Check the path and permissions.")
         default:
-            self.init(exit: .unexpected, code: "unexpected", message: "Unexpected failure: \(type(of: error)).", hint: "Please report this with the command you ran.")
+            self.init(
+                exit: .unexpected, code: "unexpected", message: "Unexpected failure: \(type(of: error)).",
+                hint: "Please report this with the command you ran.")
         }
     }
 

@@ -22,10 +22,15 @@ enum Terminal {
     static func table(_ header: [String], _ rows: [[String]], indent: Int = 0) {
         let all = [header] + rows
         var widths = [Int](repeating: 0, count: header.count)
-        for row in all { for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) } }
+        for row in all {
+            for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) }
+        }
         let pad = String(repeating: " ", count: indent)
         func line(_ row: [String]) -> String {
-            pad + row.enumerated().map { i, cell in i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
+            pad
+                + row.enumerated().map { i, cell in
+                    i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+                }
                 .joined(separator: "  ")
         }
         print(line(header))

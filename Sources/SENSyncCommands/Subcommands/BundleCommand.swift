@@ -62,8 +62,10 @@ struct HeaderJSON: Encodable {
         changes = h.changeCount
         sections = h.sections.map { s in
             Section(
-                recipients: s.recipients.map(\.recipient.description), payloadBytes: s.payloadLength, plainBytes: s.plainLength,
-                payloadSHA256: s.payloadSHA256.hex, changes: s.changeCount, skipped: s.skippedCount, history: s.historyCount,
+                recipients: s.recipients.map(\.recipient.description), payloadBytes: s.payloadLength,
+                plainBytes: s.plainLength,
+                payloadSHA256: s.payloadSHA256.hex, changes: s.changeCount, skipped: s.skippedCount,
+                history: s.historyCount,
                 tableCounts: s.tableCounts,
                 origins: s.origins.map {
                     Origin(
@@ -101,11 +103,13 @@ extension SENSyncCommand.BundleCommand {
             let sites = try recipients.map { try store.resolveSite($0) }
             let summary = try store.makeBundle(to: sites.map(\.id), at: URL(fileURLWithPath: out))
             if output.json {
-                try Terminal.printJSON(BundleCreated(file: out, bytes: summary.fileSize, header: HeaderJSON(summary.header)))
+                try Terminal.printJSON(
+                    BundleCreated(file: out, bytes: summary.fileSize, header: HeaderJSON(summary.header)))
             } else {
                 let skipped = summary.header.sections.reduce(0) { $0 + $1.skippedCount }
                 Terminal.print(
-                    "Wrote \(out): \(summary.header.changeCount) change(s)\(skipped > 0 ? " (\(skipped) out of scope, skipped)" : ""), \(Terminal.bytes(summary.fileSize)), signed and sealed for \(sites.map(\.name).joined(separator: ", ")).")
+                    "Wrote \(out): \(summary.header.changeCount) change(s)\(skipped > 0 ? " (\(skipped) out of scope, skipped)" : ""), \(Terminal.bytes(summary.fileSize)), signed and sealed for \(sites.map(\.name).joined(separator: ", "))."
+                )
             }
         }
 
@@ -161,7 +165,8 @@ extension SENSyncCommand.BundleCommand {
                         results[file] = Result(
                             file: file, result: report.result.rawValue, bundleID: report.header.bundleID.description,
                             sender: report.header.sender.name, applied: report.applied, duplicates: report.duplicates,
-                            rejected: report.rejected.map { "\($0.dot): \($0.reason)" }, conflictsOpened: report.conflictsOpened,
+                            rejected: report.rejected.map { "\($0.dot): \($0.reason)" },
+                            conflictsOpened: report.conflictsOpened,
                             conflictsClosed: report.conflictsClosed)
                         if !output.json { describe(file, report) }
                     } catch let error as BundleError where error.code == .missingPrerequisites && files.count > 1 {
@@ -170,7 +175,9 @@ extension SENSyncCommand.BundleCommand {
                     } catch {
                         let report = ErrorReport(error)
                         results[file] = Result(file: file, result: "refused", error: report)
-                        if !output.json { Terminal.note("\(file): refused. \(report.message)\(report.hint.map { " " + $0 } ?? "")") }
+                        if !output.json {
+                            Terminal.note("\(file): refused. \(report.message)\(report.hint.map { " " + $0 } ?? "")")
+                        }
                         firstFailure = firstFailure ?? report.exit
                     }
                 }
@@ -258,29 +265,41 @@ extension SENSyncCommand.BundleCommand {
             if output.json {
                 try Terminal.printJSON(
                     Verified(
-                        file: file, valid: true, checkedAgainstStore: report.checkedAgainstStore, changes: report.header.changeCount,
+                        file: file, valid: true, checkedAgainstStore: report.checkedAgainstStore,
+                        changes: report.header.changeCount,
                         newChanges: report.newChanges, duplicates: report.duplicates))
             } else if report.checkedAgainstStore {
-                Terminal.print("\(file): valid. \(report.newChanges) new change(s), \(report.duplicates) already held; it can be applied.")
+                Terminal.print(
+                    "\(file): valid. \(report.newChanges) new change(s), \(report.duplicates) already held; it can be applied."
+                )
             } else {
-                Terminal.print("\(file): intact. Header and payload checksums verify; use --store to check the signature and contents.")
+                Terminal.print(
+                    "\(file): intact. Header and payload checksums verify; use --store to check the signature and contents."
+                )
             }
         }
     }
 }
 
 private func printHeader(_ h: BundleHeader) {
-    Terminal.print("SENSync bundle, format \(h.formatMajor).\(h.formatMinor), record schema \(h.schemaVersion); signed by its sender")
+    Terminal.print(
+        "SENSync bundle, format \(h.formatMajor).\(h.formatMinor), record schema \(h.schemaVersion); signed by its sender"
+    )
     Terminal.print("Bundle id:   \(h.bundleID)")
     Terminal.print("Created:     \(HLC(milliseconds: h.createdAt, counter: 0))")
     Terminal.print("Sender:      \(h.sender.name) (\(h.sender.kind.label), \(h.sender.id))")
     Terminal.print("Directory:   version \(h.directoryVersion)\(h.directory.isEmpty ? "" : ", carried in this bundle")")
     for (i, s) in h.sections.enumerated() {
-        Terminal.print("Section \(i + 1), sealed to \(s.recipients.map(\.recipient.description).joined(separator: ", "))")
+        Terminal.print(
+            "Section \(i + 1), sealed to \(s.recipients.map(\.recipient.description).joined(separator: ", "))")
         Terminal.print("  payload \(s.payloadLength) bytes (\(s.plainLength) once opened), SHA-256 \(s.payloadSHA256)")
-        Terminal.print("  \(s.changeCount) change(s), \(s.historyCount) history change(s), \(s.skippedCount) out of scope (skipped)")
+        Terminal.print(
+            "  \(s.changeCount) change(s), \(s.historyCount) history change(s), \(s.skippedCount) out of scope (skipped)"
+        )
         if !s.tableCounts.isEmpty {
-            Terminal.print("  records: " + s.tableCounts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+            Terminal.print(
+                "  records: "
+                    + s.tableCounts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
         }
         for o in s.origins { Terminal.print("  \(o.site)  \(o.firstSeq)–\(o.lastSeq)  (\(o.count))") }
     }

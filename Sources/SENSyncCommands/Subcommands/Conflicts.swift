@@ -54,7 +54,8 @@ extension SENSyncCommand.Conflicts {
                 """)
 
         @OptionGroup var storeOptions: StoreOptions
-        @Flag(name: .customLong("fail-if-any"), help: "Exit with code 14 if any conflict is open.") var failIfAny = false
+        @Flag(name: .customLong("fail-if-any"), help: "Exit with code 14 if any conflict is open.") var failIfAny =
+            false
         @OptionGroup var output: OutputOptions
 
         func run() throws {
@@ -68,7 +69,9 @@ extension SENSyncCommand.Conflicts {
                 for c in conflicts {
                     printConflict(c)
                 }
-                Terminal.print("\(conflicts.count) open conflict(s). Resolve with `sensync conflicts resolve RECORD --field FIELD --keep N`.")
+                Terminal.print(
+                    "\(conflicts.count) open conflict(s). Resolve with `sensync conflicts resolve RECORD --field FIELD --keep N`."
+                )
             }
             if failIfAny && !conflicts.isEmpty { throw ExitCode(SENSyncExit.conflictsOpen.rawValue) }
         }
@@ -98,42 +101,61 @@ extension SENSyncCommand.Conflicts {
 
         func validate() throws {
             let chosen = [keep != nil, value != nil, keepDeleted, restore].filter { $0 }.count
-            guard chosen == 1 else { throw ValidationError("Choose exactly one of --keep N, --value V, --keep-deleted, --restore.") }
+            guard chosen == 1 else {
+                throw ValidationError("Choose exactly one of --keep N, --value V, --keep-deleted, --restore.")
+            }
         }
 
         func run() throws {
             let store = try storeOptions.open()
             let (key, _) = try store.findRecord(record)
             guard let conflict = try store.conflicts().first(where: { $0.key == key && $0.field == field }) else {
-                throw CommandFailure(code: .notFound, message: "That record has no open conflict on that field.", hint: "See `sensync conflicts list`.")
+                throw CommandFailure(
+                    code: .notFound, message: "That record has no open conflict on that field.",
+                    hint: "See `sensync conflicts list`.")
             }
             let chosen: Value
             if keepDeleted || restore {
                 guard conflict.kind == .editedWhileDeleted else {
-                    throw CommandFailure(code: .invalidInput, message: "This conflict is between values, not about a deletion.", hint: "Use --keep N or --value V.")
+                    throw CommandFailure(
+                        code: .invalidInput, message: "This conflict is between values, not about a deletion.",
+                        hint: "Use --keep N or --value V.")
                 }
                 chosen = .integer(keepDeleted ? 1 : 0)
             } else if conflict.kind == .editedWhileDeleted {
-                throw CommandFailure(code: .invalidInput, message: "This record was deleted while it was being edited.", hint: "Use --keep-deleted or --restore.")
+                throw CommandFailure(
+                    code: .invalidInput, message: "This record was deleted while it was being edited.",
+                    hint: "Use --keep-deleted or --restore.")
             } else if let keep {
                 guard (1...conflict.candidates.count).contains(keep) else {
-                    throw CommandFailure(code: .invalidInput, message: "There is no option \(keep).", hint: "Choose 1 to \(conflict.candidates.count).")
+                    throw CommandFailure(
+                        code: .invalidInput, message: "There is no option \(keep).",
+                        hint: "Choose 1 to \(conflict.candidates.count).")
                 }
                 chosen = conflict.candidates[keep - 1].value
             } else {
                 let type = RecordSchema.table(key.table)?.field(field)?.type ?? .text
                 if type == .integer {
-                    guard let n = Int64(value!) else { throw CommandFailure(code: .invalidInput, message: "This field holds a whole number.", hint: "Give --value as a number.") }
+                    guard let n = Int64(value!) else {
+                        throw CommandFailure(
+                            code: .invalidInput, message: "This field holds a whole number.",
+                            hint: "Give --value as a number.")
+                    }
                     chosen = .integer(n)
                 } else {
                     chosen = .text(value!)
                 }
             }
-            let receipt = try store.resolveConflict(record: record, field: field, value: chosen, author: try authorOptions.name)
+            let receipt = try store.resolveConflict(
+                record: record, field: field, value: chosen, author: try authorOptions.name)
             if output.json {
-                try Terminal.printJSON(["resolved": ["record": key.id.description, "field": field, "change": "\(receipt.dot.seq)"]])
+                try Terminal.printJSON([
+                    "resolved": ["record": key.id.description, "field": field, "change": "\(receipt.dot.seq)"]
+                ])
             } else {
-                Terminal.print("Resolved: \(key.table).\(field) of \(key.id) now \(chosen.display). The resolution travels in your next bundles.")
+                Terminal.print(
+                    "Resolved: \(key.table).\(field) of \(key.id) now \(chosen.display). The resolution travels in your next bundles."
+                )
             }
         }
     }
@@ -145,6 +167,8 @@ func printConflict(_ c: ConflictEntry, indent: Int = 0) {
     Terminal.print("\(pad)\(c.key.table) \(c.key.id)  field \(c.field): \(what)")
     for (i, x) in c.candidates.enumerated() {
         let value = c.kind == .editedWhileDeleted && i == 0 ? "(deleted)" : x.value.display
-        Terminal.print("\(pad)  \(i + 1)\(i == 0 ? "*" : " ") \(value)   — \(x.author ?? "?") at \(x.siteName ?? x.site.description), \(x.hlc)")
+        Terminal.print(
+            "\(pad)  \(i + 1)\(i == 0 ? "*" : " ") \(value)   — \(x.author ?? "?") at \(x.siteName ?? x.site.description), \(x.hlc)"
+        )
     }
 }

@@ -53,10 +53,13 @@ private struct DemoRun {
         try Data("made by sensync demo\n".utf8).write(to: folder.appendingPathComponent(marker))
     }
 
-    func makeSite(_ name: String, _ kind: SiteKind, file: String, senco: String, urn: String? = nil, la: Site? = nil) throws -> Site {
+    func makeSite(_ name: String, _ kind: SiteKind, file: String, senco: String, urn: String? = nil, la: Site? = nil)
+        throws -> Site
+    {
         let store = try Store.create(
             at: folder.appendingPathComponent(file).path,
-            identity: SiteIdentity(id: .v7(), name: name, kind: kind, urn: urn, laCode: "999"), la: la?.store.publicIdentity)
+            identity: SiteIdentity(id: .v7(), name: name, kind: kind, urn: urn, laCode: "999"),
+            la: la?.store.publicIdentity)
         return Site(store: store, file: file, senco: senco)
     }
 
@@ -91,22 +94,36 @@ private struct DemoRun {
         Terminal.print("Every name and UPN below is invented.")
         Terminal.print()
         Terminal.print("1. Sites, one store and one key file each; the LA signs the area directory")
-        let la = try makeSite("Northshire Council", .la, file: "northshire-la.sensync", senco: "R Okoye (LA SEN officer)")
-        let trust = try makeSite("Riverside Learning Trust", .trust, file: "riverside-trust.sensync", senco: "D Marsh (trust admin)", la: la)
-        let riverside = try makeSite("Riverside Academy", .academy, file: "riverside-academy.sensync", senco: "A Khan (SENCO)", urn: "900001", la: la)
-        let hillview = try makeSite("Hillview Academy", .academy, file: "hillview-academy.sensync", senco: "B Lewis (SENCO)", urn: "900002", la: la)
-        let oakfield = try makeSite("Oakfield Primary", .maintainedSchool, file: "oakfield-primary.sensync", senco: "C Evans (SENCO)", urn: "900003", la: la)
-        let stAnnes = try makeSite("St Anne's Primary", .maintainedSchool, file: "st-annes-primary.sensync", senco: "E Novak (SENCO)", urn: "900004", la: la)
+        let la = try makeSite(
+            "Northshire Council", .la, file: "northshire-la.sensync", senco: "R Okoye (LA SEN officer)")
+        let trust = try makeSite(
+            "Riverside Learning Trust", .trust, file: "riverside-trust.sensync", senco: "D Marsh (trust admin)", la: la)
+        let riverside = try makeSite(
+            "Riverside Academy", .academy, file: "riverside-academy.sensync", senco: "A Khan (SENCO)", urn: "900001",
+            la: la)
+        let hillview = try makeSite(
+            "Hillview Academy", .academy, file: "hillview-academy.sensync", senco: "B Lewis (SENCO)", urn: "900002",
+            la: la)
+        let oakfield = try makeSite(
+            "Oakfield Primary", .maintainedSchool, file: "oakfield-primary.sensync", senco: "C Evans (SENCO)",
+            urn: "900003", la: la)
+        let stAnnes = try makeSite(
+            "St Anne's Primary", .maintainedSchool, file: "st-annes-primary.sensync", senco: "E Novak (SENCO)",
+            urn: "900004", la: la)
         let schools = [riverside, hillview, oakfield, stAnnes]
         let all = [la, trust] + schools
         try la.store.addToDirectory(trust.store.publicIdentity)
-        for academy in [riverside, hillview] { try la.store.addToDirectory(academy.store.publicIdentity, trust: trust.store.identity.id) }
+        for academy in [riverside, hillview] {
+            try la.store.addToDirectory(academy.store.publicIdentity, trust: trust.store.identity.id)
+        }
         for school in [oakfield, stAnnes] { try la.store.addToDirectory(school.store.publicIdentity) }
         for site in all {
             Terminal.print(
-                "  \(site.name.padding(toLength: 26, withPad: " ", startingAt: 0)) \(site.store.identity.kind.label.padding(toLength: 18, withPad: " ", startingAt: 0)) fingerprint \(site.store.publicIdentity.fingerprint.prefix(24))…")
+                "  \(site.name.padding(toLength: 26, withPad: " ", startingAt: 0)) \(site.store.identity.kind.label.padding(toLength: 18, withPad: " ", startingAt: 0)) fingerprint \(site.store.publicIdentity.fingerprint.prefix(24))…"
+            )
         }
-        Terminal.print("  Schools and the trust pinned the LA's identity; the LA listed every site (academies with their trust).")
+        Terminal.print(
+            "  Schools and the trust pinned the LA's identity; the LA listed every site (academies with their trust).")
 
         Terminal.print()
         Terminal.print("2. Each SENCO records offline")
@@ -114,11 +131,13 @@ private struct DemoRun {
         for (i, school) in schools.enumerated() {
             let tally = try data.record(pupils: 7 + i, in: school.store, laCode: "999", author: school.senco)
             Terminal.print(
-                "  \(school.name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(tally.pupils) pupils (\(tally.ehcPlans) EHC plan, \(tally.senSupport) SEN support), \(tally.notes) notes, \(tally.plans) plans: \(tally.changes) changes")
+                "  \(school.name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(tally.pupils) pupils (\(tally.ehcPlans) EHC plan, \(tally.senSupport) SEN support), \(tally.notes) notes, \(tally.plans) plans: \(tally.changes) changes"
+            )
         }
 
         Terminal.print()
-        Terminal.print("3. Signed, encrypted bundle files travel: academies → trust → LA, maintained schools → LA, and back")
+        Terminal.print(
+            "3. Signed, encrypted bundle files travel: academies → trust → LA, maintained schools → LA, and back")
         var n = 0
         try exchange(la, trust, label: " (directory)", counter: &n)
         try exchange(trust, riverside, label: " (directory)", counter: &n)
@@ -137,7 +156,8 @@ private struct DemoRun {
         try exchange(hillview, trust, counter: &n)
         Terminal.print("  Who sees whom (pupils held):")
         for site in all {
-            Terminal.print("    \(site.name.padding(toLength: 26, withPad: " ", startingAt: 0)) \(try site.store.pupils().count)")
+            Terminal.print(
+                "    \(site.name.padding(toLength: 26, withPad: " ", startingAt: 0)) \(try site.store.pupils().count)")
         }
 
         Terminal.print()
@@ -166,7 +186,8 @@ private struct DemoRun {
         Terminal.print("5. A pupil moves school: the LA transfers them from Riverside Academy to Oakfield Primary")
         let mover = try riverside.store.pupils().max { a, b in
             let score = { (p: PupilRecord) in
-                ((try? riverside.store.notes(of: p.id.description).count) ?? 0) + 2 * ((try? riverside.store.plans(of: p.id.description).count) ?? 0)
+                ((try? riverside.store.notes(of: p.id.description).count) ?? 0) + 2
+                    * ((try? riverside.store.plans(of: p.id.description).count) ?? 0)
             }
             return score(a) < score(b)
         }!
@@ -175,28 +196,38 @@ private struct DemoRun {
         try la.store.transferPupil(moverID, to: oakfield.store.identity.id, on: today.description, author: la.senco)
         try exchange(la, oakfield, label: " (with the pupil's history)", counter: &n)
         Terminal.print(
-            "  Oakfield Primary now holds \(try oakfield.store.notes(of: moverID).count) of the pupil's \(notesBefore) notes and \(try oakfield.store.plans(of: moverID).count) plan(s): the full SEN history, not just codes.")
-        try oakfield.store.addNote(pupil: moverID, text: "Settling in; buddy assigned for the first fortnight.", area: .semh, author: oakfield.senco)
+            "  Oakfield Primary now holds \(try oakfield.store.notes(of: moverID).count) of the pupil's \(notesBefore) notes and \(try oakfield.store.plans(of: moverID).count) plan(s): the full SEN history, not just codes."
+        )
+        try oakfield.store.addNote(
+            pupil: moverID, text: "Settling in; buddy assigned for the first fortnight.", area: .semh,
+            author: oakfield.senco)
         try exchange(oakfield, la, counter: &n)
         try exchange(la, trust, counter: &n)
         try exchange(trust, riverside, counter: &n)
         try exchange(riverside, trust, counter: &n)
         try exchange(trust, riverside, counter: &n)
         let stillAtRiverside = try riverside.store.pupils().contains { $0.id == mover.id }
-        Terminal.print("  Riverside Academy received nothing new about the pupil and \(stillAtRiverside ? "still holds" : "no longer holds") their records.")
+        Terminal.print(
+            "  Riverside Academy received nothing new about the pupil and \(stillAtRiverside ? "still holds" : "no longer holds") their records."
+        )
 
         Terminal.print()
         Terminal.print("6. A concurrent edit, made offline at two sites")
-        let planPupil = try hillview.store.pupils().first { !((try? hillview.store.plans(of: $0.id.description).isEmpty) ?? true) }!
+        let planPupil = try hillview.store.pupils().first {
+            !((try? hillview.store.plans(of: $0.id.description).isEmpty) ?? true)
+        }!
         let plan = try hillview.store.plans(of: planPupil.id.description)[0]
         let schoolDate = today.adding(days: 14).description
         let laDate = today.adding(days: 21).description
         try hillview.store.recordReview(
             plan: plan.id.description,
-            NewReview(heldOn: today.description, summary: "Reviewed with parents; continue.", decision: .continue, nextReviewDate: schoolDate),
+            NewReview(
+                heldOn: today.description, summary: "Reviewed with parents; continue.", decision: .continue,
+                nextReviewDate: schoolDate),
             author: hillview.senco)
         try la.store.reschedulePlanReview(plan: plan.id.description, date: laDate, author: la.senco)
-        Terminal.print("  \(hillview.senco) at \(hillview.name) records a review and sets the next review to \(schoolDate);")
+        Terminal.print(
+            "  \(hillview.senco) at \(hillview.name) records a review and sets the next review to \(schoolDate);")
         Terminal.print("  \(la.senco) at \(la.name), not having seen it, sets the same plan's review to \(laDate).")
         try exchange(hillview, trust, counter: &n)
         try exchange(trust, la, label: " (relay)", counter: &n)
@@ -213,32 +244,42 @@ private struct DemoRun {
         let summary = try la.store.areaSummary(today: today)
         Terminal.table(
             ["SCHOOL", "PUPILS", "EHC PLAN (E)", "SEN SUPPORT (K)", "NO SEN (N)"],
-            summary.schools.map { [$0.name, String($0.total), String($0.ehcPlan), String($0.senSupport), String($0.noSEN)] }, indent: 2)
+            summary.schools.map {
+                [$0.name, String($0.total), String($0.ehcPlan), String($0.senSupport), String($0.noSEN)]
+            }, indent: 2)
         Terminal.print()
         Terminal.print("  Top needs (primary / any rank):")
         for row in summary.needs.prefix(5) {
             Terminal.print(
-                "    \(row.need.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0)) \(row.need.label.padding(toLength: 44, withPad: " ", startingAt: 0)) \(row.primary) / \(row.any)")
+                "    \(row.need.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0)) \(row.need.label.padding(toLength: 44, withPad: " ", startingAt: 0)) \(row.primary) / \(row.any)"
+            )
         }
-        Terminal.print("  Active plans: \(summary.activePlans), reviews overdue: \(summary.overdueReviews), open conflicts: \(summary.openConflicts)")
+        Terminal.print(
+            "  Active plans: \(summary.activePlans), reviews overdue: \(summary.overdueReviews), open conflicts: \(summary.openConflicts)"
+        )
 
         Terminal.print()
         Terminal.print("8. Digests: one hash of each site's replicated state")
         for site in all {
-            Terminal.print("  \(site.name.padding(toLength: 26, withPad: " ", startingAt: 0)) \(try site.store.digest().hex)")
+            Terminal.print(
+                "  \(site.name.padding(toLength: 26, withPad: " ", startingAt: 0)) \(try site.store.digest().hex)")
         }
-        Terminal.print("  Each site holds only the pupils it may see, so digests differ between sites with different views.")
+        Terminal.print(
+            "  Each site holds only the pupils it may see, so digests differ between sites with different views.")
         let copy = folder.appendingPathComponent("hillview-academy-replica.sensync")
         try hillview.store.checkpoint()
         try FileManager.default.copyItem(atPath: folder.appendingPathComponent(hillview.file).path, toPath: copy.path)
         let replica = try Store.open(at: copy.path)
         let equal = try replica.digest() == hillview.store.digest()
         try? FileManager.default.removeItem(at: copy)
-        Terminal.print("  A second copy of Hillview Academy's store, holding the same changes, has \(equal ? "the same" : "a DIFFERENT") digest.")
+        Terminal.print(
+            "  A second copy of Hillview Academy's store, holding the same changes, has \(equal ? "the same" : "a DIFFERENT") digest."
+        )
         for site in all { try site.store.checkpoint() }
         Terminal.print()
         Terminal.print("Explore: sensync status --store \(folder.appendingPathComponent(la.file).path)")
-        Terminal.print("         sensync history \(moverID) --store \(folder.appendingPathComponent(oakfield.file).path)")
+        Terminal.print(
+            "         sensync history \(moverID) --store \(folder.appendingPathComponent(oakfield.file).path)")
         Terminal.print("         sensync bundle inspect \(folder.appendingPathComponent("bundles").path)/06-*.bundle")
         Terminal.print("         sensync audit verify --store \(folder.appendingPathComponent(la.file).path)")
     }

@@ -38,7 +38,8 @@ extension SENSyncCommand.Identity {
             let identity = store.publicIdentity
             try identity.fileContents().write(to: URL(fileURLWithPath: out))
             if output.json {
-                try Terminal.printJSON(Exported(site: SiteJSON(identity.site), fingerprint: identity.fingerprint, file: out))
+                try Terminal.printJSON(
+                    Exported(site: SiteJSON(identity.site), fingerprint: identity.fingerprint, file: out))
             } else {
                 Terminal.print("Wrote \(out) for \(identity.site.name) (\(identity.site.kind.label)).")
                 Terminal.print("Fingerprint: \(identity.fingerprint)")
@@ -73,7 +74,8 @@ extension SENSyncCommand.Identity {
             if output.json {
                 try Terminal.printJSON(
                     JSON(
-                        site: SiteJSON(store.identity), fingerprint: store.publicIdentity.fingerprint, la: la.map { SiteJSON($0.site) },
+                        site: SiteJSON(store.identity), fingerprint: store.publicIdentity.fingerprint,
+                        la: la.map { SiteJSON($0.site) },
                         laFingerprint: la?.fingerprint, directoryVersion: directory?.version))
                 return
             }
@@ -84,7 +86,9 @@ extension SENSyncCommand.Identity {
             } else if la == nil {
                 Terminal.print("Pinned LA:   none yet (`sensync directory pin LA-IDENTITY-FILE`)")
             }
-            Terminal.print("Directory:   \(directory.map { "version \($0.version), \($0.entries.count) site(s)" } ?? "not received yet")")
+            Terminal.print(
+                "Directory:   \(directory.map { "version \($0.version), \($0.entries.count) site(s)" } ?? "not received yet")"
+            )
         }
     }
 }
@@ -117,7 +121,8 @@ extension SENSyncCommand.Directory {
         func run() throws {
             let store = try storeOptions.open()
             guard let data = FileManager.default.contents(atPath: file) else {
-                throw CommandFailure(code: .notFound, message: "The identity file cannot be read.", hint: "Check the path.")
+                throw CommandFailure(
+                    code: .notFound, message: "The identity file cannot be read.", hint: "Check the path.")
             }
             let identity = try PublicIdentity(fileContents: data)
             let trustID = try trust.map { try store.resolveSite($0).id }
@@ -125,7 +130,9 @@ extension SENSyncCommand.Directory {
             if output.json {
                 try Terminal.printJSON(["site": SiteJSON(identity.site)])
             } else {
-                Terminal.print("Added \(identity.site.name) (\(identity.site.kind.label)) to the directory, now version \(directory.version).")
+                Terminal.print(
+                    "Added \(identity.site.name) (\(identity.site.kind.label)) to the directory, now version \(directory.version)."
+                )
                 Terminal.print("Fingerprint: \(identity.fingerprint) — confirm it with the site.")
             }
         }
@@ -194,7 +201,8 @@ extension SENSyncCommand.Directory {
                         version: directory.version,
                         sites: directory.entries.map {
                             Entry(
-                                site: SiteJSON($0.site), trust: $0.trust?.description, fingerprint: $0.identity.fingerprint,
+                                site: SiteJSON($0.site), trust: $0.trust?.description,
+                                fingerprint: $0.identity.fingerprint,
                                 revoked: $0.isRevoked)
                         }))
                 return
@@ -229,7 +237,8 @@ extension SENSyncCommand.Directory {
         func run() throws {
             let store = try storeOptions.open()
             guard let data = FileManager.default.contents(atPath: file) else {
-                throw CommandFailure(code: .notFound, message: "The identity file cannot be read.", hint: "Check the path.")
+                throw CommandFailure(
+                    code: .notFound, message: "The identity file cannot be read.", hint: "Check the path.")
             }
             let la = try PublicIdentity(fileContents: data)
             try store.pinLA(la)

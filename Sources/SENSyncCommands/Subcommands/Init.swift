@@ -24,8 +24,11 @@ extension SENSyncCommand {
         @Option(help: "maintained-school, academy, trust or la.") var kind: SiteKind
         @Option(help: "The school's six-digit URN.") var urn: String?
         @Option(name: .customLong("la-code"), help: "The three-digit DfE LA number.") var laCode: String?
-        @Option(name: .customLong("la-identity"), help: "The LA's identity file, to pin (schools and trusts).") var laIdentity: String?
-        @Option(name: .customLong("clock-guard-hours"), help: "Refuse changes stamped this far ahead of this machine's clock.")
+        @Option(name: .customLong("la-identity"), help: "The LA's identity file, to pin (schools and trusts).")
+        var laIdentity: String?
+        @Option(
+            name: .customLong("clock-guard-hours"),
+            help: "Refuse changes stamped this far ahead of this machine's clock.")
         var clockGuardHours: Int = 24
         @OptionGroup var output: OutputOptions
 
@@ -46,24 +49,33 @@ extension SENSyncCommand {
             var la: PublicIdentity?
             if let laIdentity {
                 guard let data = FileManager.default.contents(atPath: laIdentity) else {
-                    throw CommandFailure(code: .notFound, message: "The LA identity file cannot be read.", hint: "Check --la-identity.")
+                    throw CommandFailure(
+                        code: .notFound, message: "The LA identity file cannot be read.", hint: "Check --la-identity.")
                 }
                 la = try PublicIdentity(fileContents: data)
             }
-            let store = try Store.create(at: try storeOptions.path, identity: identity, la: la, clockGuardSeconds: clockGuardHours * 3600)
+            let store = try Store.create(
+                at: try storeOptions.path, identity: identity, la: la, clockGuardSeconds: clockGuardHours * 3600)
             if output.json {
                 try Terminal.printJSON(
-                    Created(site: SiteJSON(store.identity), fingerprint: store.publicIdentity.fingerprint, la: la.map { SiteJSON($0.site) }))
+                    Created(
+                        site: SiteJSON(store.identity), fingerprint: store.publicIdentity.fingerprint,
+                        la: la.map { SiteJSON($0.site) }))
             } else {
                 Terminal.print("Created store for \(store.identity.name) (\(store.identity.kind.label)).")
                 Terminal.print("Site id:     \(store.identity.id)")
                 Terminal.print("Fingerprint: \(store.publicIdentity.fingerprint)")
-                Terminal.print("Keys:        \(KeyFile.path(forStore: try storeOptions.path)) (keep it private and backed up securely)")
+                Terminal.print(
+                    "Keys:        \(KeyFile.path(forStore: try storeOptions.path)) (keep it private and backed up securely)"
+                )
                 if let la {
-                    Terminal.print("Pinned LA:   \(la.site.name), fingerprint \(la.fingerprint) — confirm it with the LA.")
+                    Terminal.print(
+                        "Pinned LA:   \(la.site.name), fingerprint \(la.fingerprint) — confirm it with the LA.")
                 }
                 if kind != .la {
-                    Terminal.print("Next: `sensync identity export` and send the file to your LA to be added to the area directory.")
+                    Terminal.print(
+                        "Next: `sensync identity export` and send the file to your LA to be added to the area directory."
+                    )
                 }
             }
         }

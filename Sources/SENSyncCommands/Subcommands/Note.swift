@@ -36,7 +36,8 @@ extension SENSyncCommand.Note {
 
         func run() throws {
             let store = try storeOptions.open()
-            let id = try store.addNote(pupil: pupil, text: text, area: area, amends: amends, author: try authorOptions.name)
+            let id = try store.addNote(
+                pupil: pupil, text: text, area: area, amends: amends, author: try authorOptions.name)
             if output.json {
                 try Terminal.printJSON(["note": ["id": id.description]])
             } else {
@@ -66,7 +67,8 @@ extension SENSyncCommand.Note {
             }
             for n in notes {
                 let amends = n.amendsNoteID.map { " amends \($0)" } ?? ""
-                Terminal.print("\(n.id)  \(n.recordedAt ?? "?")  \(n.recordedBy ?? "?")  \(n.area ?? "general")\(amends)")
+                Terminal.print(
+                    "\(n.id)  \(n.recordedAt ?? "?")  \(n.recordedBy ?? "?")  \(n.area ?? "general")\(amends)")
                 Terminal.print("  \(n.text)")
             }
             Terminal.print("\(notes.count) note(s).")

@@ -33,12 +33,18 @@ extension SENSyncCommand.Peer {
             let store = try storeOptions.open()
             let sites = try store.knownSites()
             if output.json {
-                try Terminal.printJSON(["sites": sites.map { Entry(id: $0.site.description, name: $0.name, kind: $0.kind?.rawValue, isPeer: $0.isPeer) }])
+                try Terminal.printJSON([
+                    "sites": sites.map {
+                        Entry(id: $0.site.description, name: $0.name, kind: $0.kind?.rawValue, isPeer: $0.isPeer)
+                    }
+                ])
                 return
             }
             Terminal.table(
                 ["SITE ID", "NAME", "KIND", "PEER"],
-                sites.map { [$0.site.description, $0.name ?? "-", $0.kind?.rawValue ?? "-", $0.isPeer ? "yes" : "origin only"] })
+                sites.map {
+                    [$0.site.description, $0.name ?? "-", $0.kind?.rawValue ?? "-", $0.isPeer ? "yes" : "origin only"]
+                })
         }
     }
 }

@@ -14,11 +14,14 @@ extension SENSyncCommand {
 
 /// Parses "450", "450.5" or "450.00" pounds into pence.
 func pence(fromPounds text: String) throws -> Int64 {
-    let parts = text.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "£", with: "").split(separator: ".", omittingEmptySubsequences: false)
+    let parts = text.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "£", with: "").split(
+        separator: ".", omittingEmptySubsequences: false)
     guard (1...2).contains(parts.count), let pounds = Int64(parts[0]), pounds >= 0,
         parts.count == 1 || (parts[1].count <= 2 && parts[1].allSatisfy(\.isNumber) && !parts[1].isEmpty)
     else {
-        throw CommandFailure(code: .invalidInput, message: "The cost is not an amount in pounds.", hint: "Use a number like 450 or 450.00.")
+        throw CommandFailure(
+            code: .invalidInput, message: "The cost is not an amount in pounds.",
+            hint: "Use a number like 450 or 450.00.")
     }
     let fraction = parts.count == 2 ? Int64(parts[1].padding(toLength: 2, withPad: "0", startingAt: 0))! : 0
     return pounds * 100 + fraction
@@ -38,7 +41,8 @@ extension SENSyncCommand.Plan {
         @OptionGroup var authorOptions: AuthorOptions
         @Option(help: "UPN or record id.") var pupil: String
         @Option var title: String
-        @Option(name: .customLong("review-date"), help: "When the plan is next reviewed, YYYY-MM-DD.") var reviewDate: String
+        @Option(name: .customLong("review-date"), help: "When the plan is next reviewed, YYYY-MM-DD.") var reviewDate:
+            String
         @Option(name: .customLong("start-date"), help: "Defaults to today.") var startDate: String?
         @Option(name: .customLong("responsible-org")) var responsibleOrg: String?
         @Option(name: .customLong("responsible-person")) var responsiblePerson: String?
@@ -53,7 +57,11 @@ extension SENSyncCommand.Plan {
                     title: title, startDate: startDate, reviewDate: reviewDate, responsibleOrg: responsibleOrg,
                     responsiblePerson: responsiblePerson, status: status),
                 author: try authorOptions.name)
-            if output.json { try Terminal.printJSON(["plan": ["id": id.description]]) } else { Terminal.print("Created plan \(id).") }
+            if output.json {
+                try Terminal.printJSON(["plan": ["id": id.description]])
+            } else {
+                Terminal.print("Created plan \(id).")
+            }
         }
     }
 
@@ -76,8 +84,13 @@ extension SENSyncCommand.Plan {
 
         func run() throws {
             let store = try storeOptions.open()
-            let id = try store.addOutcome(plan: plan, description: description, targetDate: targetDate, author: try authorOptions.name)
-            if output.json { try Terminal.printJSON(["outcome": ["id": id.description]]) } else { Terminal.print("Added outcome \(id).") }
+            let id = try store.addOutcome(
+                plan: plan, description: description, targetDate: targetDate, author: try authorOptions.name)
+            if output.json {
+                try Terminal.printJSON(["outcome": ["id": id.description]])
+            } else {
+                Terminal.print("Added outcome \(id).")
+            }
         }
     }
 
@@ -111,7 +124,11 @@ extension SENSyncCommand.Plan {
                     description: description, provider: provider, frequency: frequency, responsibleOrg: responsibleOrg,
                     responsiblePerson: responsiblePerson, costPence: try cost.map(pence(fromPounds:))),
                 author: try authorOptions.name)
-            if output.json { try Terminal.printJSON(["provision": ["id": id.description]]) } else { Terminal.print("Added provision \(id).") }
+            if output.json {
+                try Terminal.printJSON(["provision": ["id": id.description]])
+            } else {
+                Terminal.print("Added provision \(id).")
+            }
         }
     }
 
@@ -141,7 +158,11 @@ extension SENSyncCommand.Plan {
             let id = try store.recordReview(
                 plan: plan, NewReview(heldOn: heldOn, summary: summary, decision: decision, nextReviewDate: nextReview),
                 author: try authorOptions.name)
-            if output.json { try Terminal.printJSON(["review": ["id": id.description]]) } else { Terminal.print("Recorded review \(id).") }
+            if output.json {
+                try Terminal.printJSON(["review": ["id": id.description]])
+            } else {
+                Terminal.print("Recorded review \(id).")
+            }
         }
     }
 
@@ -165,8 +186,11 @@ extension SENSyncCommand.Plan {
                 return
             }
             for plan in plans {
-                Terminal.print("\(plan.id)  \(plan.title ?? "-")  [\(plan.status ?? "-")]  review due \(plan.reviewDate ?? "-")")
-                Terminal.print("  \(plan.outcomes.count) outcome(s), \(plan.provision.count) provision item(s), \(plan.reviews.count) review(s)")
+                Terminal.print(
+                    "\(plan.id)  \(plan.title ?? "-")  [\(plan.status ?? "-")]  review due \(plan.reviewDate ?? "-")")
+                Terminal.print(
+                    "  \(plan.outcomes.count) outcome(s), \(plan.provision.count) provision item(s), \(plan.reviews.count) review(s)"
+                )
             }
             Terminal.print("\(plans.count) plan(s).")
         }

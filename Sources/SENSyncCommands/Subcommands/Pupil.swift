@@ -59,15 +59,19 @@ extension SENSyncCommand.Pupil {
         @Option(help: "Legal surname.") var surname: String
         @Option(help: "Date of birth, YYYY-MM-DD.") var dob: String
         @Option(name: .customLong("year-group"), help: "National curriculum year (0 = reception).") var yearGroup: Int?
-        @Option(help: "Enrol at this school (site id or name). Defaults to this site if it is a school.") var school: String?
-        @Option(name: .customLong("entry-date"), help: "Enrolment start, YYYY-MM-DD. Defaults to today.") var entryDate: String?
+        @Option(help: "Enrol at this school (site id or name). Defaults to this site if it is a school.") var school:
+            String?
+        @Option(name: .customLong("entry-date"), help: "Enrolment start, YYYY-MM-DD. Defaults to today.") var entryDate:
+            String?
         @OptionGroup var output: OutputOptions
 
         func run() throws {
             let store = try storeOptions.open()
             let schoolID = try school.map { try store.resolveSite($0).id }
             let id = try store.addPupil(
-                NewPupil(upn: upn, forename: forename, surname: surname, dateOfBirth: dob, yearGroup: yearGroup, school: schoolID, entryDate: entryDate),
+                NewPupil(
+                    upn: upn, forename: forename, surname: surname, dateOfBirth: dob, yearGroup: yearGroup,
+                    school: schoolID, entryDate: entryDate),
                 author: try authorOptions.name)
             if output.json {
                 try Terminal.printJSON(["pupil": PupilJSON(try store.pupil(id.description))])
@@ -98,7 +102,8 @@ extension SENSyncCommand.Pupil {
         @Option var surname: String?
         @Option(help: "Date of birth, YYYY-MM-DD.") var dob: String?
         @Option(name: .customLong("year-group")) var yearGroup: Int?
-        @Option(name: .customLong("sen-status"), help: "E (EHC plan), K (SEN support) or N (no SEN).") var senStatus: String?
+        @Option(name: .customLong("sen-status"), help: "E (EHC plan), K (SEN support) or N (no SEN).") var senStatus:
+            String?
         @Option(help: "Ranked census need codes, comma-separated, e.g. SEMH,SLCN.") var needs: String?
         @OptionGroup var output: OutputOptions
 
@@ -106,13 +111,17 @@ extension SENSyncCommand.Pupil {
             let store = try storeOptions.open()
             let receipt = try store.updatePupil(
                 pupil,
-                PupilUpdate(upn: upn, forename: forename, surname: surname, dateOfBirth: dob, yearGroup: yearGroup, senStatus: senStatus, senNeeds: needs),
+                PupilUpdate(
+                    upn: upn, forename: forename, surname: surname, dateOfBirth: dob, yearGroup: yearGroup,
+                    senStatus: senStatus, senNeeds: needs),
                 author: try authorOptions.name)
             if output.json {
                 try Terminal.printJSON(["pupil": PupilJSON(try store.pupil(pupil))])
             } else {
                 Terminal.print("Updated pupil \(try store.pupilID(for: pupil)).")
-                if receipt.conflictsClosed > 0 { Terminal.print("This resolved \(receipt.conflictsClosed) open conflict(s).") }
+                if receipt.conflictsClosed > 0 {
+                    Terminal.print("This resolved \(receipt.conflictsClosed) open conflict(s).")
+                }
             }
         }
     }
@@ -143,36 +152,52 @@ extension SENSyncCommand.Pupil {
             let plans = try store.plans(of: pupil)
             let enrolments = try store.enrolments(of: pupil)
             if output.json {
-                try Terminal.printJSON(FullJSON(pupil: PupilJSON(record), enrolments: enrolments, notes: notes, plans: plans))
+                try Terminal.printJSON(
+                    FullJSON(pupil: PupilJSON(record), enrolments: enrolments, notes: notes, plans: plans))
                 return
             }
             Terminal.print("\(record.displayName)  (\(record.id))")
-            Terminal.print("  UPN \(record.upn ?? "-")   born \(record.dateOfBirth ?? "-")   year \(record.yearGroup.map(String.init) ?? "-")")
+            Terminal.print(
+                "  UPN \(record.upn ?? "-")   born \(record.dateOfBirth ?? "-")   year \(record.yearGroup.map(String.init) ?? "-")"
+            )
             let status = record.senStatus.flatMap(SENStatus.init) ?? .none
-            Terminal.print("  SEN: \(status.rawValue) (\(status.label))\(record.senNeeds.isEmpty ? "" : "   needs by rank: " + record.senNeeds.joined(separator: ", "))")
+            Terminal.print(
+                "  SEN: \(status.rawValue) (\(status.label))\(record.senNeeds.isEmpty ? "" : "   needs by rank: " + record.senNeeds.joined(separator: ", "))"
+            )
             for e in enrolments {
-                Terminal.print("  Enrolled at \(e.schoolID.map { siteName($0, in: store) } ?? "?") from \(e.entryDate ?? "?")\(e.leavingDate.map { " to \($0)" } ?? "")")
+                Terminal.print(
+                    "  Enrolled at \(e.schoolID.map { siteName($0, in: store) } ?? "?") from \(e.entryDate ?? "?")\(e.leavingDate.map { " to \($0)" } ?? "")"
+                )
             }
             Terminal.print()
             Terminal.print("Early-identification notes (\(notes.count)):")
             for n in notes {
                 let amends = n.amendsNoteID.map { " [amends \($0)]" } ?? ""
-                Terminal.print("  \(n.recordedAt?.prefix(10) ?? "?")  \(n.recordedBy ?? "?")  \(n.area ?? "general")\(amends)  (\(n.id))")
+                Terminal.print(
+                    "  \(n.recordedAt?.prefix(10) ?? "?")  \(n.recordedBy ?? "?")  \(n.area ?? "general")\(amends)  (\(n.id))"
+                )
                 Terminal.print("    \(n.text)")
             }
             for plan in plans {
                 Terminal.print()
                 Terminal.print("Plan: \(plan.title ?? "-")  [\(plan.status ?? "-")]  (\(plan.id))")
-                Terminal.print("  from \(plan.startDate ?? "?"), review due \(plan.reviewDate ?? "?"); responsible: \(plan.responsiblePerson ?? "-") (\(plan.responsibleOrg ?? "-"))")
+                Terminal.print(
+                    "  from \(plan.startDate ?? "?"), review due \(plan.reviewDate ?? "?"); responsible: \(plan.responsiblePerson ?? "-") (\(plan.responsibleOrg ?? "-"))"
+                )
                 for o in plan.outcomes {
-                    Terminal.print("  Outcome: \(o.description ?? "-") (target \(o.targetDate ?? "-"), \(o.status ?? "-"))")
+                    Terminal.print(
+                        "  Outcome: \(o.description ?? "-") (target \(o.targetDate ?? "-"), \(o.status ?? "-"))")
                 }
                 for p in plan.provision {
                     let cost = p.costPence.map { String(format: "£%.2f", Double($0) / 100) } ?? "-"
-                    Terminal.print("  Provision: \(p.description ?? "-"); \(p.frequency ?? "-"); by \(p.provider ?? "-"); responsible \(p.responsiblePerson ?? "-") (\(p.responsibleOrg ?? "-")); cost \(cost)")
+                    Terminal.print(
+                        "  Provision: \(p.description ?? "-"); \(p.frequency ?? "-"); by \(p.provider ?? "-"); responsible \(p.responsiblePerson ?? "-") (\(p.responsibleOrg ?? "-")); cost \(cost)"
+                    )
                 }
                 for r in plan.reviews {
-                    Terminal.print("  Review \(r.heldOn ?? "?"): \(r.decision ?? "-"); next \(r.nextReviewDate ?? "-"). \(r.summary ?? "")")
+                    Terminal.print(
+                        "  Review \(r.heldOn ?? "?"): \(r.decision ?? "-"); next \(r.nextReviewDate ?? "-"). \(r.summary ?? "")"
+                    )
                 }
             }
         }
@@ -187,7 +212,8 @@ extension SENSyncCommand.Pupil {
                 """)
 
         @OptionGroup var storeOptions: StoreOptions
-        @Option(name: .customLong("sen-status"), help: "Only pupils with this SEN status (E, K or N).") var senStatus: String?
+        @Option(name: .customLong("sen-status"), help: "Only pupils with this SEN status (E, K or N).") var senStatus:
+            String?
         @OptionGroup var output: OutputOptions
 
         func run() throws {
@@ -207,8 +233,10 @@ extension SENSyncCommand.Pupil {
                 ["ID", "UPN", "NAME", "YEAR", "SEN", "NEEDS", "SCHOOL"],
                 pupils.map { p in
                     [
-                        p.id.description, p.upn ?? "-", p.displayName, p.yearGroup.map(String.init) ?? "-", p.senStatus ?? "-",
-                        p.senNeeds.joined(separator: ","), p.schools.map { siteName($0, in: store) }.joined(separator: ", "),
+                        p.id.description, p.upn ?? "-", p.displayName, p.yearGroup.map(String.init) ?? "-",
+                        p.senStatus ?? "-",
+                        p.senNeeds.joined(separator: ","),
+                        p.schools.map { siteName($0, in: store) }.joined(separator: ", "),
                     ]
                 })
             Terminal.print("\(pupils.count) pupil(s).")

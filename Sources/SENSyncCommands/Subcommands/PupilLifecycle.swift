@@ -30,7 +30,8 @@ extension SENSyncCommand.Pupil {
             if output.json {
                 try Terminal.printJSON(["transferred": ["to": school.id.description, "date": date]])
             } else {
-                Terminal.print("Transferred the pupil to \(school.name) from \(date). Their history travels in your next bundles.")
+                Terminal.print(
+                    "Transferred the pupil to \(school.name) from \(date). Their history travels in your next bundles.")
             }
         }
     }
@@ -111,10 +112,16 @@ extension SENSyncCommand {
                     [
                         "history": entries.map { e in
                             Entry(
-                                site: e.dot.site.description, siteName: e.siteName, seq: e.dot.seq, author: e.author, at: e.hlc?.description,
+                                site: e.dot.site.description, siteName: e.siteName, seq: e.dot.seq, author: e.author,
+                                at: e.hlc?.description,
                                 erased: e.isRedacted, rejected: e.rejection,
                                 writes: e.writes.flatMap { w in
-                                    w.fields.map { ["table": w.table, "record": w.record.description, "field": $0.field, "value": $0.value.display] }
+                                    w.fields.map {
+                                        [
+                                            "table": w.table, "record": w.record.description, "field": $0.field,
+                                            "value": $0.value.display,
+                                        ]
+                                    }
                                 })
                         }
                     ])
@@ -122,7 +129,9 @@ extension SENSyncCommand {
             }
             for e in entries {
                 let who = "\(e.author ?? "?") at \(e.siteName ?? e.dot.site.description)"
-                Terminal.print("\(e.hlc?.description ?? "?")  \(who)  (change \(e.dot.seq))\(e.rejection.map { "  REJECTED: \($0)" } ?? "")")
+                Terminal.print(
+                    "\(e.hlc?.description ?? "?")  \(who)  (change \(e.dot.seq))\(e.rejection.map { "  REJECTED: \($0)" } ?? "")"
+                )
                 if e.isRedacted {
                     Terminal.print("    content erased or no longer held here")
                 }
@@ -211,12 +220,19 @@ extension SENSyncCommand.Audit {
                     JSON(
                         clean: report.isClean,
                         chains: report.chains.map {
-                            .init(site: $0.site.description, name: $0.name, length: $0.length, withContent: $0.withContent, redacted: $0.redacted, outOfScope: $0.outOfScope)
+                            .init(
+                                site: $0.site.description, name: $0.name, length: $0.length,
+                                withContent: $0.withContent, redacted: $0.redacted, outOfScope: $0.outOfScope)
                         }, historyChanges: report.historyChanges, problems: report.problems.map(\.description)))
             } else {
                 Terminal.table(
                     ["SITE", "CHANGES", "HELD", "ERASED/LEFT", "OUT OF SCOPE"],
-                    report.chains.map { [$0.name ?? $0.site.description, String($0.length), String($0.withContent), String($0.redacted), String($0.outOfScope)] })
+                    report.chains.map {
+                        [
+                            $0.name ?? $0.site.description, String($0.length), String($0.withContent),
+                            String($0.redacted), String($0.outOfScope),
+                        ]
+                    })
                 Terminal.print("History changes held outside chain order: \(report.historyChanges)")
                 if report.isClean {
                     Terminal.print("Every chain is whole: no gaps, forks or altered changes.")

@@ -13,7 +13,8 @@ extension SENSyncCommand {
 extension SENSyncCommand.Record {
     struct Delete: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
-            abstract: "Delete a record: a pupil, enrolment, plan, outcome, provision item or review. Notes cannot be deleted.",
+            abstract:
+                "Delete a record: a pupil, enrolment, plan, outcome, provision item or review. Notes cannot be deleted.",
             discussion: """
                 The record is kept as a tombstone so the deletion reaches every site; `record restore` undoes it.
 
@@ -29,7 +30,11 @@ extension SENSyncCommand.Record {
         func run() throws {
             let store = try storeOptions.open()
             let (table, _) = try store.deleteRecord(record, author: try authorOptions.name)
-            if output.json { try Terminal.printJSON(["deleted": ["table": table]]) } else { Terminal.print("Deleted the \(table) record.") }
+            if output.json {
+                try Terminal.printJSON(["deleted": ["table": table]])
+            } else {
+                Terminal.print("Deleted the \(table) record.")
+            }
         }
     }
 
@@ -49,7 +54,11 @@ extension SENSyncCommand.Record {
         func run() throws {
             let store = try storeOptions.open()
             let (table, _) = try store.restoreRecord(record, author: try authorOptions.name)
-            if output.json { try Terminal.printJSON(["restored": ["table": table]]) } else { Terminal.print("Restored the \(table) record.") }
+            if output.json {
+                try Terminal.printJSON(["restored": ["table": table]])
+            } else {
+                Terminal.print("Restored the \(table) record.")
+            }
         }
     }
 }

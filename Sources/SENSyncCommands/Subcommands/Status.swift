@@ -37,15 +37,21 @@ extension SENSyncCommand {
             if output.json {
                 try Terminal.printJSON(
                     JSON(
-                        site: SiteJSON(s.site), records: Dictionary(uniqueKeysWithValues: s.recordCounts.map { ($0.table, $0.count) }),
+                        site: SiteJSON(s.site),
+                        records: Dictionary(uniqueKeysWithValues: s.recordCounts.map { ($0.table, $0.count) }),
                         tombstones: Dictionary(uniqueKeysWithValues: s.tombstoneCounts.map { ($0.table, $0.count) }),
                         openConflicts: s.openConflicts, versionVector: jsonVector(s.versionVector),
-                        peers: s.peers.map { JSON.Peer(site: SiteJSON($0.site), acknowledged: jsonVector($0.acknowledged), lacks: $0.lacks) },
+                        peers: s.peers.map {
+                            JSON.Peer(
+                                site: SiteJSON($0.site), acknowledged: jsonVector($0.acknowledged), lacks: $0.lacks)
+                        },
                         imports: s.imports, lastImport: s.lastImport))
                 return
             }
             Terminal.print("\(s.site.name) (\(s.site.kind.label))")
-            Terminal.print("Site id: \(s.site.id)\(s.site.urn.map { "   URN \($0)" } ?? "")\(s.site.laCode.map { "   LA \($0)" } ?? "")")
+            Terminal.print(
+                "Site id: \(s.site.id)\(s.site.urn.map { "   URN \($0)" } ?? "")\(s.site.laCode.map { "   LA \($0)" } ?? "")"
+            )
             Terminal.print()
             Terminal.table(
                 ["TABLE", "RECORDS", "DELETED"],
@@ -54,17 +60,25 @@ extension SENSyncCommand {
             Terminal.print("Open conflicts: \(s.openConflicts)")
             Terminal.print("Changes held, by site of origin:")
             for e in s.versionVector.entries {
-                Terminal.print("  \((s.siteNames[e.site] ?? e.site.description).padding(toLength: 32, withPad: " ", startingAt: 0)) \(e.seq)")
+                Terminal.print(
+                    "  \((s.siteNames[e.site] ?? e.site.description).padding(toLength: 32, withPad: " ", startingAt: 0)) \(e.seq)"
+                )
             }
             if !s.peers.isEmpty {
                 Terminal.print()
                 Terminal.table(
                     ["PEER", "KIND", "ACKNOWLEDGED", "STILL LACKS"],
-                    s.peers.map { [$0.site.name, $0.site.kind.rawValue, "\($0.acknowledged.total) change(s)", "\($0.lacks) change(s)"] })
+                    s.peers.map {
+                        [
+                            $0.site.name, $0.site.kind.rawValue, "\($0.acknowledged.total) change(s)",
+                            "\($0.lacks) change(s)",
+                        ]
+                    })
             }
             if let last = s.lastImport {
                 Terminal.print()
-                Terminal.print("Imports: \(s.imports); last from \(last.sender ?? "?") at \(last.importedAt): \(last.result)")
+                Terminal.print(
+                    "Imports: \(s.imports); last from \(last.sender ?? "?") at \(last.importedAt): \(last.result)")
             }
         }
     }
@@ -117,7 +131,8 @@ extension SENSyncCommand {
                 ["WHEN", "FROM", "RESULT", "CHANGES", "NEW", "HELD", "REJECTED", "CONFLICTS"],
                 entries.map {
                     [
-                        $0.importedAt, $0.sender ?? "?", $0.result, String($0.changeCount), String($0.applied), String($0.duplicates),
+                        $0.importedAt, $0.sender ?? "?", $0.result, String($0.changeCount), String($0.applied),
+                        String($0.duplicates),
                         String($0.rejected), "+\($0.conflictsOpened)/-\($0.conflictsClosed)",
                     ]
                 })

@@ -15,7 +15,8 @@ struct BundleDamageTests {
             let school = try area.add("School", .maintainedSchool)
             try area.send("LA", "School")
             let pupil = try school.addPupil(
-                NewPupil(upn: syntheticUPN(7), forename: "Ada", surname: "Example", dateOfBirth: "2016-04-01"), author: "SENCO")
+                NewPupil(upn: syntheticUPN(7), forename: "Ada", surname: "Example", dateOfBirth: "2016-04-01"),
+                author: "SENCO")
             try area.send("School", "LA")
             try school.updatePupil(pupil.description, PupilUpdate(senStatus: "K", senNeeds: "SPLD"), author: "SENCO")
             try school.addNote(pupil: pupil.description, text: "Short note", author: "SENCO")
@@ -89,11 +90,15 @@ struct BundleDamageTests {
                 }
                 #expect(throws: BundleError.self, "inspect, length \(length)") { try Store.inspectBundle(at: damaged) }
                 #expect(throws: BundleError.self, "verify, length \(length)") { try Store.verifyBundle(at: damaged) }
-                #expect(throws: BundleError.self, "verify with the store, length \(length)") { try Store.verifyBundle(at: damaged, against: la) }
+                #expect(throws: BundleError.self, "verify with the store, length \(length)") {
+                    try Store.verifyBundle(at: damaged, against: la)
+                }
             }
             #expect(try Fingerprint(la) == before)
             #expect(codes[.damaged, default: 0] > 0 && codes[.notABundle, default: 0] > 0)
-            print("[truncations] \(bytes.count) lengths, refusals by code: \(codes.sorted { $0.key.rawValue < $1.key.rawValue })")
+            print(
+                "[truncations] \(bytes.count) lengths, refusals by code: \(codes.sorted { $0.key.rawValue < $1.key.rawValue })"
+            )
             // The intact bundle still applies afterwards.
             try Data(bytes).write(to: damaged)
             #expect(try la.apply(bundleAt: damaged).applied == 2)
@@ -138,8 +143,12 @@ struct BundleDamageTests {
                     Issue.record("\(at) was applied")
                 } catch let error as BundleError {
                     codes[error.code.rawValue, default: 0] += 1
-                    #expect([.damaged, .notABundle, .badSignature, .unsupportedVersion].contains(error.code), "\(at): \(error.code.rawValue)")
-                    #expect(regions.expected(offset).contains(error.code), "\(at) gave \(error.code.rawValue): \(error.message)")
+                    #expect(
+                        [.damaged, .notABundle, .badSignature, .unsupportedVersion].contains(error.code),
+                        "\(at): \(error.code.rawValue)")
+                    #expect(
+                        regions.expected(offset).contains(error.code),
+                        "\(at) gave \(error.code.rawValue): \(error.message)")
                     if regions.payloads.contains(offset) {
                         // The payload checksum is checked before anything in the payload is read.
                         #expect(error.message.contains("payload checksum"), "\(at): \(error.message)")
@@ -173,7 +182,9 @@ struct BundleDamageTests {
             var pupils: [RecordID] = []
             for i in 0..<10 {
                 pupils.append(
-                    try school.addPupil(NewPupil(upn: syntheticUPN(i), forename: "A", surname: "B", dateOfBirth: "2016-01-01"), author: "SENCO"))
+                    try school.addPupil(
+                        NewPupil(upn: syntheticUPN(i), forename: "A", surname: "B", dateOfBirth: "2016-01-01"),
+                        author: "SENCO"))
             }
             // Text that compresses poorly, so the sealed payload spans several 64 KiB segments.
             let alphabet = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .")
@@ -222,13 +233,17 @@ struct BundleDamageTests {
 
     @Test func otherFilesAreNotBundles() throws {
         try withTemporaryDirectory { dir in
-            for (name, content) in [("empty", Data()), ("text", Data("hello, world\n".utf8)), ("zeros", Data(count: 4096))] {
+            for (name, content) in [
+                ("empty", Data()), ("text", Data("hello, world\n".utf8)), ("zeros", Data(count: 4096)),
+            ] {
                 let url = dir.appendingPathComponent(name)
                 try content.write(to: url)
                 let error = #expect(throws: BundleError.self) { try Store.inspectBundle(at: url) }
                 #expect(error?.code == .notABundle, "\(name)")
             }
-            let missing = #expect(throws: BundleError.self) { try Store.inspectBundle(at: dir.appendingPathComponent("missing")) }
+            let missing = #expect(throws: BundleError.self) {
+                try Store.inspectBundle(at: dir.appendingPathComponent("missing"))
+            }
             #expect(missing?.code == .io)
         }
     }

@@ -10,7 +10,9 @@ import Testing
 struct BundleExchangeTests {
     /// An area (LA, a trust, an academy in it) where everyone has heard from the LA, and a pupil
     /// at the academy with `extra` further changes: `1 + extra` changes of the academy.
-    static func area(_ dir: URL, extra: Int = 2, laInMemory: Bool = true, academyInMemory: Bool = true) throws -> (TestArea, RecordID) {
+    static func area(_ dir: URL, extra: Int = 2, laInMemory: Bool = true, academyInMemory: Bool = true) throws -> (
+        TestArea, RecordID
+    ) {
         let area = try TestArea(folder: dir, inMemory: laInMemory)
         try area.add("Trust", .trust)
         try area.add("Academy", .academy, trust: "Trust", inMemory: academyInMemory)
@@ -18,7 +20,9 @@ struct BundleExchangeTests {
         try area.send("LA", "Academy")
         let academy = area["Academy"]
         let pupil = try academy.addPupil(Self.ada, author: "SENCO")
-        for i in 0..<extra { try academy.updatePupil(pupil.description, PupilUpdate(yearGroup: i % 7), author: "SENCO") }
+        for i in 0..<extra {
+            try academy.updatePupil(pupil.description, PupilUpdate(yearGroup: i % 7), author: "SENCO")
+        }
         return (area, pupil)
     }
 
@@ -43,7 +47,8 @@ struct BundleExchangeTests {
     /// (`logged`: a refusal at step 7 is recorded in the import log, nothing else changes).
     @discardableResult
     static func expectRefusal(
-        _ code: BundleError.Code, applying url: URL, at store: Store, logged: Bool = false, sourceLocation: SourceLocation = #_sourceLocation
+        _ code: BundleError.Code, applying url: URL, at store: Store, logged: Bool = false,
+        sourceLocation: SourceLocation = #_sourceLocation
     ) throws -> BundleError? {
         let before = try Untouched(store)
         let error = #expect(throws: BundleError.self, sourceLocation: sourceLocation) { try store.apply(bundleAt: url) }
@@ -100,7 +105,15 @@ struct BundleExchangeTests {
             try academy.updatePupil(pupil.description, PupilUpdate(forename: "Ada-May"), author: "SENCO")
             let delta = try academy.makeBundle(to: [laID], at: dir.appendingPathComponent("3.bundle"))
             #expect(delta.header.changeCount == 1)
-            #expect(delta.header.sections.map(\.origins) == [[OriginRange(site: academyID, firstSeq: 4, lastSeq: 4, previousHash: try #require(first.header.sections.first?.origins.first?.lastHash), lastHash: try #require(delta.header.sections.first?.origins.first?.lastHash))]])
+            #expect(
+                delta.header.sections.map(\.origins) == [
+                    [
+                        OriginRange(
+                            site: academyID, firstSeq: 4, lastSeq: 4,
+                            previousHash: try #require(first.header.sections.first?.origins.first?.lastHash),
+                            lastHash: try #require(delta.header.sections.first?.origins.first?.lastHash))
+                    ]
+                ])
             #expect(delta.header.sections.first?.skippedCount == 0)
             let report = try area.la.apply(bundleAt: delta.url)
             #expect(report.applied == 1 && report.duplicates == 0)
@@ -124,8 +137,10 @@ struct BundleExchangeTests {
             let copyPath = dir.appendingPathComponent("la-copy.sensync").path
             try area.la.checkpoint()
             try FileManager.default.copyItem(atPath: laPath, toPath: copyPath)
-            try FileManager.default.copyItem(atPath: KeyFile.path(forStore: laPath), toPath: KeyFile.path(forStore: copyPath))
-            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: KeyFile.path(forStore: copyPath))
+            try FileManager.default.copyItem(
+                atPath: KeyFile.path(forStore: laPath), toPath: KeyFile.path(forStore: copyPath))
+            try FileManager.default.setAttributes(
+                [.posixPermissions: 0o600], ofItemAtPath: KeyFile.path(forStore: copyPath))
 
             let first = try area.make("Academy", "LA")
             try area.la.apply(bundleAt: first)
@@ -180,7 +195,9 @@ struct BundleExchangeTests {
             try area.send("Trust", "LA")
             // The LA records a pupil at no school (out of the academy's and the trust's view), then
             // edits the academy's pupil.
-            try area.la.addPupil(NewPupil(upn: syntheticUPN(5), forename: "Bo", surname: "Example", dateOfBirth: "2016-05-01"), author: "LA officer")
+            try area.la.addPupil(
+                NewPupil(upn: syntheticUPN(5), forename: "Bo", surname: "Example", dateOfBirth: "2016-05-01"),
+                author: "LA officer")
             try area.la.updatePupil(pupil.description, PupilUpdate(yearGroup: 2), author: "LA officer")
             // The academy hears from the LA directly (the trust does not) and edits the same field.
             let fromLA = try area.send("LA", "Academy")
@@ -226,7 +243,10 @@ struct BundleExchangeTests {
             let both = dir.appendingPathComponent("to-both.bundle")
             let summary = try area["Academy"].makeBundle(to: [area.la.identity.id, trust.identity.id], at: both)
             #expect(summary.header.sections.count == 2)
-            #expect(summary.header.sections.map { $0.recipients.map(\.recipient) } == [[area.la.identity.id], [trust.identity.id]])
+            #expect(
+                summary.header.sections.map { $0.recipients.map(\.recipient) } == [
+                    [area.la.identity.id], [trust.identity.id],
+                ])
             #expect(try trust.apply(bundleAt: both).applied == 3)
             #expect(try area.la.apply(bundleAt: both).applied == 3)
             #expect(try trust.digest() == area.la.digest())
@@ -237,8 +257,11 @@ struct BundleExchangeTests {
         try withTemporaryDirectory { dir in
             let (area, _) = try Self.area(dir)
             // A school that pinned the LA but that the LA never listed.
-            let unlisted = try Store.inMemory(identity: makeSite("Unlisted", .maintainedSchool), la: area.la.publicIdentity, now: area.clock.now)
-            try unlisted.addPupil(NewPupil(upn: syntheticUPN(3), forename: "Bo", surname: "Example", dateOfBirth: "2016-05-01"), author: "SENCO")
+            let unlisted = try Store.inMemory(
+                identity: makeSite("Unlisted", .maintainedSchool), la: area.la.publicIdentity, now: area.clock.now)
+            try unlisted.addPupil(
+                NewPupil(upn: syntheticUPN(3), forename: "Bo", surname: "Example", dateOfBirth: "2016-05-01"),
+                author: "SENCO")
             let fromUnlisted = dir.appendingPathComponent("unlisted.bundle")
             try unlisted.makeBundle(to: [area.la.identity.id], at: fromUnlisted)
             let error = try Self.expectRefusal(.unknownSender, applying: fromUnlisted, at: area.la)
@@ -263,8 +286,11 @@ struct BundleExchangeTests {
             let academy = area["Academy"]
             let genuine = try area.make("Academy", "LA")
             // An impostor using the academy's site id with keys of its own.
-            let impostor = try Store.inMemory(identity: academy.identity, la: area.la.publicIdentity, now: area.clock.now)
-            try impostor.addPupil(NewPupil(upn: syntheticUPN(4), forename: "Cy", surname: "Example", dateOfBirth: "2016-06-01"), author: "SENCO")
+            let impostor = try Store.inMemory(
+                identity: academy.identity, la: area.la.publicIdentity, now: area.clock.now)
+            try impostor.addPupil(
+                NewPupil(upn: syntheticUPN(4), forename: "Cy", surname: "Example", dateOfBirth: "2016-06-01"),
+                author: "SENCO")
             let forged = dir.appendingPathComponent("forged.bundle")
             try impostor.makeBundle(to: [area.la.identity.id], at: forged)
             let error = try Self.expectRefusal(.badSignature, applying: forged, at: area.la)
@@ -288,10 +314,15 @@ struct BundleExchangeTests {
             let rogueKeys = SiteKeys.generate()
             let rogue = try AreaDirectory(
                 la: area.la.identity.id, version: 99, issuedAt: baseMilliseconds,
-                entries: [DirectoryEntry(identity: academy.publicIdentity), DirectoryEntry(identity: PublicIdentity(site: area["Trust"].identity, keys: rogueKeys.publicKeys))]
+                entries: [
+                    DirectoryEntry(identity: academy.publicIdentity),
+                    DirectoryEntry(identity: PublicIdentity(site: area["Trust"].identity, keys: rogueKeys.publicKeys)),
+                ]
             ).signed(with: rogueKeys)
             let withRogueDirectory = dir.appendingPathComponent("rogue-directory.bundle")
-            try rewriteBundleHeader(of: try area.make("LA", "Trust"), to: withRogueDirectory, signer: try area.la.keys()) {
+            try rewriteBundleHeader(
+                of: try area.make("LA", "Trust"), to: withRogueDirectory, signer: try area.la.keys()
+            ) {
                 $0.directory = rogue.encoded()
                 $0.directoryVersion = 99
             }
@@ -313,8 +344,10 @@ struct BundleExchangeTests {
             try academy.checkpoint()
             let backup = dir.appendingPathComponent("backup.sensync").path
             try FileManager.default.copyItem(atPath: path, toPath: backup)
-            try FileManager.default.copyItem(atPath: KeyFile.path(forStore: path), toPath: KeyFile.path(forStore: backup))
-            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: KeyFile.path(forStore: backup))
+            try FileManager.default.copyItem(
+                atPath: KeyFile.path(forStore: path), toPath: KeyFile.path(forStore: backup))
+            try FileManager.default.setAttributes(
+                [.posixPermissions: 0o600], ofItemAtPath: KeyFile.path(forStore: backup))
 
             try academy.updatePupil(pupil.description, PupilUpdate(yearGroup: 4), author: "SENCO")
             try area.send("Academy", "LA")
@@ -353,20 +386,24 @@ struct BundleExchangeTests {
             let laKeys = SiteKeys.generate()
             let la = try Store.inMemory(identity: laIdentity, keys: laKeys, now: TestClock().now)
             let aheadClock = TestClock(start: baseMilliseconds + 25 * 3_600_000)
-            let school = try Store.inMemory(identity: makeSite("School", .maintainedSchool), la: la.publicIdentity, now: aheadClock.now)
+            let school = try Store.inMemory(
+                identity: makeSite("School", .maintainedSchool), la: la.publicIdentity, now: aheadClock.now)
             try la.addToDirectory(school.publicIdentity)
             let fromLA = dir.appendingPathComponent("la.bundle")
             try la.makeBundle(to: [school.identity.id], at: fromLA)
             try school.apply(bundleAt: fromLA)
             let pupil = try school.addPupil(Self.ada, author: "SENCO")
-            for year in 1...2 { try school.updatePupil(pupil.description, PupilUpdate(yearGroup: year), author: "SENCO") }
+            for year in 1...2 {
+                try school.updatePupil(pupil.description, PupilUpdate(yearGroup: year), author: "SENCO")
+            }
             let url = dir.appendingPathComponent("ahead.bundle")
             try school.makeBundle(to: [la.identity.id], at: url)
             let error = try Self.expectRefusal(.clockAhead, applying: url, at: la, logged: true)
             #expect(error?.message.contains("minutes ahead") == true)
             #expect(try la.versionVector().isEmpty)
             // The same LA (identity and keys) with a wider guard accepts it.
-            let lenient = try Store.inMemory(identity: laIdentity, clockGuardSeconds: 2 * 86_400, keys: laKeys, now: TestClock().now)
+            let lenient = try Store.inMemory(
+                identity: laIdentity, clockGuardSeconds: 2 * 86_400, keys: laKeys, now: TestClock().now)
             try lenient.addToDirectory(school.publicIdentity)
             #expect(try lenient.apply(bundleAt: url).applied == 3)
         }
@@ -412,7 +449,9 @@ struct BundleExchangeTests {
             for bundle in [url, try area.make("LA", "Trust")] {
                 let bytes = try Data(contentsOf: bundle)
                 for secret in ["Ada", "Example", syntheticUPN(1), "Distinctive"] {
-                    #expect(bytes.range(of: Data(secret.utf8)) == nil, "\(secret) is readable in \(bundle.lastPathComponent)")
+                    #expect(
+                        bytes.range(of: Data(secret.utf8)) == nil,
+                        "\(secret) is readable in \(bundle.lastPathComponent)")
                 }
             }
         }
@@ -449,7 +488,11 @@ struct BundleExchangeTests {
             let error = #expect(throws: BundleError.self) { try Store.inspectBundle(at: other) }
             #expect(error?.code == .unsupportedVersion)
             #expect(error?.message.contains("format version \(major)") == true)
-            #expect(error?.hint.contains(major > 1 ? "Install a SENSync release that reads bundle format \(major)" : "Ask the sender to update") == true)
+            #expect(
+                error?.hint.contains(
+                    major > 1
+                        ? "Install a SENSync release that reads bundle format \(major)" : "Ask the sender to update")
+                    == true)
             try Self.expectRefusal(.unsupportedVersion, applying: other, at: area.la)
         }
     }

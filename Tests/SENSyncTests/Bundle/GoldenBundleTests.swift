@@ -53,7 +53,8 @@ struct GoldenBundleTests {
             let manifest = try GoldenManifest(bundle: bundle, recipients: made.recipients)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            try (encoder.encode(manifest) + Data("\n".utf8)).write(to: sourceFolder.appendingPathComponent("golden-v1.json"))
+            try (encoder.encode(manifest) + Data("\n".utf8)).write(
+                to: sourceFolder.appendingPathComponent("golden-v1.json"))
             print("regenerated \(bundle.path) and golden-v1.json")
         }
     }
@@ -88,9 +89,14 @@ struct GoldenBundleTests {
             #expect(section.changeCount + section.skippedCount == header.versionVector.total)
         }
         // The directory it carries is the LA's, signed with the LA's fixed key.
-        let directory = try AreaDirectory.decode(header.directory, verifiedBy: try GoldenFixture.publicIdentity(GoldenFixture.la).keys, la: GoldenFixture.la.id)
+        let directory = try AreaDirectory.decode(
+            header.directory, verifiedBy: try GoldenFixture.publicIdentity(GoldenFixture.la).keys,
+            la: GoldenFixture.la.id)
         #expect(directory.version == header.directoryVersion)
-        #expect(Set(directory.entries.map(\.site)) == [GoldenFixture.la, GoldenFixture.trust, GoldenFixture.academy, GoldenFixture.school])
+        #expect(
+            Set(directory.entries.map(\.site)) == [
+                GoldenFixture.la, GoldenFixture.trust, GoldenFixture.academy, GoldenFixture.school,
+            ])
         #expect(directory.entry(GoldenFixture.academy.id)?.trust == GoldenFixture.trust.id)
         let verified = try Store.verifyBundle(at: url)
         #expect(verified.newChanges == Int(header.changeCount))
@@ -101,7 +107,8 @@ struct GoldenBundleTests {
         let url = try Self.fixture("golden-v1", "bundle")
         let expected = try #require(try Self.manifest().recipients.first { $0.site == site })
         let store = try GoldenFixture.recipientStore(site)
-        let section = try #require(try Store.inspectBundle(at: url).sections.first { $0.recipients.contains { $0.recipient == site.id } })
+        let section = try #require(
+            try Store.inspectBundle(at: url).sections.first { $0.recipients.contains { $0.recipient == site.id } })
         let carried = try storedChanges(inBundleAt: url, openedBy: store)
         let report = try store.apply(bundleAt: url)
         #expect(report.result == .applied)
@@ -151,10 +158,12 @@ struct GoldenBundleTests {
 /// plan while the academy edits it, with a null write. The LA records a pupil at the maintained
 /// school and one with no school. The LA then sends one bundle to the trust and the school.
 enum GoldenFixture {
-    static let academy = SiteIdentity(id: fixedID(0x0A, tail: 0xA0), name: "Golden Academy", kind: .academy, urn: "100001", laCode: "801")
+    static let academy = SiteIdentity(
+        id: fixedID(0x0A, tail: 0xA0), name: "Golden Academy", kind: .academy, urn: "100001", laCode: "801")
     static let la = SiteIdentity(id: fixedID(0x0B, tail: 0xB0), name: "Golden LA", kind: .la, laCode: "801")
     static let trust = SiteIdentity(id: fixedID(0x0C, tail: 0xC0), name: "Golden Trust", kind: .trust)
-    static let school = SiteIdentity(id: fixedID(0x0D, tail: 0xD0), name: "Golden School", kind: .maintainedSchool, urn: "100002", laCode: "801")
+    static let school = SiteIdentity(
+        id: fixedID(0x0D, tail: 0xD0), name: "Golden School", kind: .maintainedSchool, urn: "100002", laCode: "801")
 
     /// Fixed keys for each site, derived from a byte of its id. TEST ONLY: anyone can read them
     /// here, so they protect nothing; they exist so the fixture can be made and opened again.
@@ -185,7 +194,8 @@ enum GoldenFixture {
         var rng = SplitMix64(seed: 0x5E45_601D)
         func id() -> RecordID { .v7(milliseconds: baseMilliseconds, using: &rng) }
         let la = try Store.inMemory(identity: Self.la, keys: try keys(Self.la), now: clock.now)
-        let academy = try Store.inMemory(identity: Self.academy, la: la.publicIdentity, keys: try keys(Self.academy), now: clock.now)
+        let academy = try Store.inMemory(
+            identity: Self.academy, la: la.publicIdentity, keys: try keys(Self.academy), now: clock.now)
         try la.addToDirectory(try publicIdentity(trust))
         try la.addToDirectory(academy.publicIdentity, trust: trust.id)
         try la.addToDirectory(try publicIdentity(school))
@@ -193,72 +203,121 @@ enum GoldenFixture {
 
         let pupil = id()
         let plan = id()
-        func write(_ store: Store, _ scope: RecordID, _ ops: [RecordOp]) throws { try store.write(author: "Golden author", scope: scope, ops: ops) }
-        try write(academy, pupil, [
-            RecordOp(
-                table: "pupil", id: pupil,
-                writes: [
-                    FieldWrite("upn", .text("H801200001001")), FieldWrite("forename", .text("Zoë")),
-                    FieldWrite("surname", .text("Example-测试")), FieldWrite("date_of_birth", .text("2016-04-01")),
-                    FieldWrite("year_group", .integer(-1)), FieldWrite("sen_status", .text("K")),
-                    FieldWrite("sen_needs", .text("SPLD,SLCN")), FieldWrite("deleted", .integer(0)),
-                ]),
-            RecordOp(
-                table: "enrolment", id: id(),
-                writes: [FieldWrite("school_id", .text(Self.academy.id.description)), FieldWrite("entry_date", .text("2025-09-03")), FieldWrite("deleted", .integer(0))]),
-        ])
-        try write(academy, pupil, [
-            RecordOp(
-                table: "note", id: id(),
-                writes: [FieldWrite("text", .text("Finds phonics hard 📚\nline two")), FieldWrite("area", .text("cognition-learning")), FieldWrite("amends_note_id", .null)])
-        ])
-        try write(academy, pupil, [
-            RecordOp(
-                table: "support_plan", id: plan,
-                writes: [
-                    FieldWrite("title", .text("Literacy")), FieldWrite("status", .text("active")), FieldWrite("start_date", .text("2026-01-05")),
-                    FieldWrite("review_date", .text("2026-03-02")), FieldWrite("responsible_org", .text("Golden Academy")),
-                    FieldWrite("responsible_person", .text("SENCO")), FieldWrite("deleted", .integer(0)),
-                ])
-        ])
-        try write(academy, pupil, [
-            RecordOp(
-                table: "provision_item", id: id(),
-                writes: [
-                    FieldWrite("plan_id", .text(plan.description)), FieldWrite("description", .text("Small-group phonics")),
-                    FieldWrite("cost_pence", .integer(45_000)), FieldWrite("x_funding_code", .text("F1")), FieldWrite("deleted", .integer(0)),
-                ]),
-            RecordOp(table: "x_future_table", id: id(), writes: [FieldWrite("flag", .integer(-3)), FieldWrite("label", .text("kept as is"))]),
-        ])
+        func write(_ store: Store, _ scope: RecordID, _ ops: [RecordOp]) throws {
+            try store.write(author: "Golden author", scope: scope, ops: ops)
+        }
+        try write(
+            academy, pupil,
+            [
+                RecordOp(
+                    table: "pupil", id: pupil,
+                    writes: [
+                        FieldWrite("upn", .text("H801200001001")), FieldWrite("forename", .text("Zoë")),
+                        FieldWrite("surname", .text("Example-测试")), FieldWrite("date_of_birth", .text("2016-04-01")),
+                        FieldWrite("year_group", .integer(-1)), FieldWrite("sen_status", .text("K")),
+                        FieldWrite("sen_needs", .text("SPLD,SLCN")), FieldWrite("deleted", .integer(0)),
+                    ]),
+                RecordOp(
+                    table: "enrolment", id: id(),
+                    writes: [
+                        FieldWrite("school_id", .text(Self.academy.id.description)),
+                        FieldWrite("entry_date", .text("2025-09-03")), FieldWrite("deleted", .integer(0)),
+                    ]),
+            ])
+        try write(
+            academy, pupil,
+            [
+                RecordOp(
+                    table: "note", id: id(),
+                    writes: [
+                        FieldWrite("text", .text("Finds phonics hard 📚\nline two")),
+                        FieldWrite("area", .text("cognition-learning")), FieldWrite("amends_note_id", .null),
+                    ])
+            ])
+        try write(
+            academy, pupil,
+            [
+                RecordOp(
+                    table: "support_plan", id: plan,
+                    writes: [
+                        FieldWrite("title", .text("Literacy")), FieldWrite("status", .text("active")),
+                        FieldWrite("start_date", .text("2026-01-05")),
+                        FieldWrite("review_date", .text("2026-03-02")),
+                        FieldWrite("responsible_org", .text("Golden Academy")),
+                        FieldWrite("responsible_person", .text("SENCO")), FieldWrite("deleted", .integer(0)),
+                    ])
+            ])
+        try write(
+            academy, pupil,
+            [
+                RecordOp(
+                    table: "provision_item", id: id(),
+                    writes: [
+                        FieldWrite("plan_id", .text(plan.description)),
+                        FieldWrite("description", .text("Small-group phonics")),
+                        FieldWrite("cost_pence", .integer(45_000)), FieldWrite("x_funding_code", .text("F1")),
+                        FieldWrite("deleted", .integer(0)),
+                    ]),
+                RecordOp(
+                    table: "x_future_table", id: id(),
+                    writes: [FieldWrite("flag", .integer(-3)), FieldWrite("label", .text("kept as is"))]),
+            ])
         try exchange(academy, la, in: folder, "2")
 
         // The LA's own pupils: one at the maintained school, one at no school.
         let schoolPupil = id()
-        try write(la, schoolPupil, [
-            RecordOp(
-                table: "pupil", id: schoolPupil,
-                writes: [
-                    FieldWrite("upn", .text("A801200001002")), FieldWrite("forename", .text("Bo")), FieldWrite("surname", .text("Example")),
-                    FieldWrite("date_of_birth", .text("2017-02-28")), FieldWrite("sen_status", .text("E")),
-                ]),
-            RecordOp(table: "enrolment", id: id(), writes: [FieldWrite("school_id", .text(Self.school.id.description)), FieldWrite("entry_date", .text("2025-09-03"))]),
-        ])
+        try write(
+            la, schoolPupil,
+            [
+                RecordOp(
+                    table: "pupil", id: schoolPupil,
+                    writes: [
+                        FieldWrite("upn", .text("A801200001002")), FieldWrite("forename", .text("Bo")),
+                        FieldWrite("surname", .text("Example")),
+                        FieldWrite("date_of_birth", .text("2017-02-28")), FieldWrite("sen_status", .text("E")),
+                    ]),
+                RecordOp(
+                    table: "enrolment", id: id(),
+                    writes: [
+                        FieldWrite("school_id", .text(Self.school.id.description)),
+                        FieldWrite("entry_date", .text("2025-09-03")),
+                    ]),
+            ])
         let unplaced = id()
-        try write(la, unplaced, [
-            RecordOp(
-                table: "pupil", id: unplaced,
-                writes: [FieldWrite("upn", .text("B801200001003")), FieldWrite("forename", .text("Cy")), FieldWrite("date_of_birth", .text("2015-12-01"))])
-        ])
+        try write(
+            la, unplaced,
+            [
+                RecordOp(
+                    table: "pupil", id: unplaced,
+                    writes: [
+                        FieldWrite("upn", .text("B801200001003")), FieldWrite("forename", .text("Cy")),
+                        FieldWrite("date_of_birth", .text("2015-12-01")),
+                    ])
+            ])
         // Concurrent: both change the year group; the LA deletes the plan while the academy edits it.
         try write(la, pupil, [RecordOp(table: "pupil", id: pupil, writes: [FieldWrite("year_group", .integer(0))])])
-        try write(academy, pupil, [RecordOp(table: "pupil", id: pupil, writes: [FieldWrite("year_group", .integer(1))])])
+        try write(
+            academy, pupil, [RecordOp(table: "pupil", id: pupil, writes: [FieldWrite("year_group", .integer(1))])])
         try write(la, pupil, [RecordOp(table: "support_plan", id: plan, writes: [FieldWrite("deleted", .integer(1))])])
-        try write(academy, pupil, [
-            RecordOp(table: "support_plan", id: plan, writes: [FieldWrite("title", .text("Literacy and numeracy")), FieldWrite("responsible_person", .null)])
-        ])
-        try write(la, schoolPupil, [
-            RecordOp(table: "note", id: id(), writes: [FieldWrite("text", .text("Referred to speech and language therapy")), FieldWrite("area", .text("communication-interaction"))])
-        ])
+        try write(
+            academy, pupil,
+            [
+                RecordOp(
+                    table: "support_plan", id: plan,
+                    writes: [
+                        FieldWrite("title", .text("Literacy and numeracy")), FieldWrite("responsible_person", .null),
+                    ])
+            ])
+        try write(
+            la, schoolPupil,
+            [
+                RecordOp(
+                    table: "note", id: id(),
+                    writes: [
+                        FieldWrite("text", .text("Referred to speech and language therapy")),
+                        FieldWrite("area", .text("communication-interaction")),
+                    ])
+            ])
         try exchange(academy, la, in: folder, "3")
 
         let url = folder.appendingPathComponent("golden-v1.bundle")
@@ -269,10 +328,12 @@ enum GoldenFixture {
             let report = try store.apply(bundleAt: url)
             recipients.append(
                 GoldenManifest.Recipient(
-                    site: site, directoryVersion: report.directoryUpdatedTo, applied: report.applied, skipped: report.skipped,
+                    site: site, directoryVersion: report.directoryUpdatedTo, applied: report.applied,
+                    skipped: report.skipped,
                     digest: try store.digest(), openConflicts: try store.conflicts().count,
                     pupils: try store.pupils(includeDeleted: true).map(\.id).sorted(),
-                    versionVector: Dictionary(uniqueKeysWithValues: try store.versionVector().entries.map { ($0.site.description, $0.seq) })))
+                    versionVector: Dictionary(
+                        uniqueKeysWithValues: try store.versionVector().entries.map { ($0.site.description, $0.seq) })))
         }
         return Made(url: url, recipients: recipients)
     }
@@ -311,9 +372,12 @@ struct GoldenManifest: Codable, Equatable {
             sender = h.sender
             directoryVersion = h.directoryVersion
             // Checked against the fixture LA's fixed key: the directory must be the one it signed.
-            directorySites = try AreaDirectory.decode(h.directory, verifiedBy: try GoldenFixture.publicIdentity(GoldenFixture.la).keys, la: h.sender.id)
-                .entries.map(\.site.id)
-            versionVector = Dictionary(uniqueKeysWithValues: h.versionVector.entries.map { ($0.site.description, $0.seq) })
+            directorySites = try AreaDirectory.decode(
+                h.directory, verifiedBy: try GoldenFixture.publicIdentity(GoldenFixture.la).keys, la: h.sender.id
+            )
+            .entries.map(\.site.id)
+            versionVector = Dictionary(
+                uniqueKeysWithValues: h.versionVector.entries.map { ($0.site.description, $0.seq) })
             sections = h.sections.map(SectionFields.init)
             extensions = Dictionary(uniqueKeysWithValues: h.extensions.map { (String($0.key), $0.value.hexString) })
         }
@@ -361,7 +425,8 @@ struct GoldenManifest: Codable, Equatable {
         }
     }
 
-    var note = "Pinned by Tests/SENSyncTests/Bundle/GoldenBundleTests.swift; regenerate only with SENSYNC_REGENERATE_FIXTURES=1."
+    var note =
+        "Pinned by Tests/SENSyncTests/Bundle/GoldenBundleTests.swift; regenerate only with SENSYNC_REGENERATE_FIXTURES=1."
     var header: HeaderFields
     var fileSize: Int
     var fileSHA256: Digest32

@@ -75,7 +75,8 @@ struct StoreSchedule {
     /// holds, so later bundles to it (which its rebuilt copy receives) leave out its own history.
     /// School ↔ trust bundles carry only skipped changes (neither sees the other's pupils).
     static let routes = [
-        (academy, trust), (trust, la), (la, trust), (trust, academy), (la, academy), (academy, la), (school, la), (la, school),
+        (academy, trust), (trust, la), (la, trust), (trust, academy), (la, academy), (academy, la), (school, la),
+        (la, school),
         (academy, trust), (academy, la), (school, trust), (trust, school),
     ]
     static let words = ["Literacy", "Numeracy", "Zoë’s plan", "Speech 📣", "测试", "Motor skills", "nul\u{0}in title"]
@@ -153,7 +154,9 @@ struct StoreSchedule {
 
         /// The conflicts in the form of ``MemoryReplica/conflictLines``.
         var conflictLines: [String] {
-            conflicts.map { "\($0.key) \($0.field) \($0.kind) \($0.candidates.map { Dot(site: $0.site, seq: $0.seq) })" }.sorted()
+            conflicts.map {
+                "\($0.key) \($0.field) \($0.kind) \($0.candidates.map { Dot(site: $0.site, seq: $0.seq) })"
+            }.sorted()
         }
     }
 
@@ -189,7 +192,8 @@ struct StoreSchedule {
         let kinds: [SiteKind] = [.la, .trust, .academy, .maintainedSchool]
         var identities: [SiteIdentity] = []
         for i in 0..<4 {
-            identities.append(SiteIdentity(id: .v7(milliseconds: clock.now, using: &rng), name: Self.names[i], kind: kinds[i]))
+            identities.append(
+                SiteIdentity(id: .v7(milliseconds: clock.now, using: &rng), name: Self.names[i], kind: kinds[i]))
         }
         let academyKeys = SiteKeys.generate()
         for i in 0..<5 {
@@ -199,7 +203,9 @@ struct StoreSchedule {
                 switch i {
                 case Self.la: try Store.inMemory(identity: identities[i], now: now)
                 case Self.academy, Self.rebuilt:
-                    try Store.inMemory(identity: identities[Self.academy], la: stores[Self.la].publicIdentity, keys: academyKeys, now: now)
+                    try Store.inMemory(
+                        identity: identities[Self.academy], la: stores[Self.la].publicIdentity, keys: academyKeys,
+                        now: now)
                 default: try Store.inMemory(identity: identities[i], la: stores[Self.la].publicIdentity, now: now)
                 }
             stores.append(store)
@@ -216,7 +222,10 @@ struct StoreSchedule {
         // Mostly, the pupils reach every site that may see them before the schedule starts, so
         // concurrent edits are possible from the first step.
         if rng.chance(30) {
-            for (from, to) in [(Self.academy, Self.trust), (Self.trust, Self.la), (Self.school, Self.la), (Self.la, Self.trust), (Self.la, Self.school), (Self.trust, Self.academy)] {
+            for (from, to) in [
+                (Self.academy, Self.trust), (Self.trust, Self.la), (Self.school, Self.la), (Self.la, Self.trust),
+                (Self.la, Self.school), (Self.trust, Self.academy),
+            ] {
                 try send(from: from, to: to, deliverNow: true)
             }
         }
@@ -231,7 +240,9 @@ struct StoreSchedule {
 
     mutating func snapshot(_ s: Int) throws -> Snapshot {
         if let cached = snapshots[s] { return cached }
-        let fresh = Snapshot(digest: try stores[s].digest(), conflicts: try stores[s].conflictSnapshot, pupils: try stores[s].heldPupils())
+        let fresh = Snapshot(
+            digest: try stores[s].digest(), conflicts: try stores[s].conflictSnapshot,
+            pupils: try stores[s].heldPupils())
         snapshots[s] = fresh
         return fresh
     }
@@ -239,11 +250,15 @@ struct StoreSchedule {
     mutating func holding(_ s: Int) throws -> Holdings {
         if let h = holdings[s] { return h }
         let h = try stores[s].writer.read { db in
-            func ids(_ sql: String) throws -> Set<RecordID> { Set(try String.fetchAll(db, sql: sql).compactMap(RecordID.init)) }
+            func ids(_ sql: String) throws -> Set<RecordID> {
+                Set(try String.fetchAll(db, sql: sql).compactMap(RecordID.init))
+            }
             return Holdings(
                 livePupils: try ids("SELECT id FROM pupil WHERE deleted = 0"),
                 livePlans: try ids("SELECT id FROM support_plan WHERE deleted = 0"),
-                all: try ids("SELECT id FROM pupil UNION SELECT id FROM support_plan UNION SELECT id FROM plan_outcome UNION SELECT id FROM provision_item"))
+                all: try ids(
+                    "SELECT id FROM pupil UNION SELECT id FROM support_plan UNION SELECT id FROM plan_outcome UNION SELECT id FROM provision_item"
+                ))
         }
         holdings[s] = h
         return h
@@ -282,7 +297,9 @@ struct StoreSchedule {
         case 64..<84:
             let (from, to) = rng.pick(Self.routes)!
             // A bundle that would carry no change and no news of acknowledgement is mostly not sent.
-            if try hasNews(from: from, to: to) || rng.chance(20) { try send(from: from, to: to, deliverNow: rng.chance(70)) }
+            if try hasNews(from: from, to: to) || rng.chance(20) {
+                try send(from: from, to: to, deliverNow: rng.chance(70))
+            }
         case 84..<90:
             // The relay: academy → trust → LA.
             try send(from: Self.academy, to: Self.trust, deliverNow: true)
@@ -325,7 +342,8 @@ struct StoreSchedule {
             default: nil
             }
         let new = NewPupil(
-            upn: syntheticUPN(n), forename: "Pupil", surname: "Number \(n)", dateOfBirth: "2016-0\(1 + n % 9)-1\(n % 10)",
+            upn: syntheticUPN(n), forename: "Pupil", surname: "Number \(n)",
+            dateOfBirth: "2016-0\(1 + n % 9)-1\(n % 10)",
             yearGroup: rng.int(0...6), school: school)
         var id: RecordID?
         try domain(at: s, "add pupil" + (school.map { " at \($0.short)" } ?? "")) { store in
@@ -355,7 +373,8 @@ struct StoreSchedule {
     mutating func createPlan(at s: Int) throws {
         guard let pupil = rng.pick(try pupils(at: s)) else { return }
         let plan = NewSupportPlan(
-            title: rng.pick(Self.words)!, reviewDate: "2026-0\(rng.int(2...9))-01", responsibleOrg: "School", responsiblePerson: "SENCO")
+            title: rng.pick(Self.words)!, reviewDate: "2026-0\(rng.int(2...9))-01", responsibleOrg: "School",
+            responsiblePerson: "SENCO")
         var id: RecordID?
         try domain(at: s, "create plan for \(pupil.short)") { store in
             id = try store.createPlan(pupil: pupil.description, plan, author: "SENCO")
@@ -377,15 +396,21 @@ struct StoreSchedule {
         try domain(at: s, ["outcome", "provision", "review"][kind] + " on plan \(plan.short)") { store in
             switch kind {
             case 0:
-                id = try store.addOutcome(plan: plan.description, description: "Reads \(number % 50) words", targetDate: "2026-07-01", author: "SENCO")
+                id = try store.addOutcome(
+                    plan: plan.description, description: "Reads \(number % 50) words", targetDate: "2026-07-01",
+                    author: "SENCO")
             case 1:
                 id = try store.addProvision(
                     plan: plan.description,
-                    NewProvision(description: "Small group", provider: "TA", frequency: "weekly", costPence: Int64(number)), author: "SENCO")
+                    NewProvision(
+                        description: "Small group", provider: "TA", frequency: "weekly", costPence: Int64(number)),
+                    author: "SENCO")
             default:
                 id = try store.recordReview(
                     plan: plan.description,
-                    NewReview(heldOn: "2026-01-10", summary: "Progress", decision: close ? .close : .continue, nextReviewDate: close ? nil : "2026-0\(month)-15"),
+                    NewReview(
+                        heldOn: "2026-01-10", summary: "Progress", decision: close ? .close : .continue,
+                        nextReviewDate: close ? nil : "2026-0\(month)-15"),
                     author: "SENCO")
             }
             return id.map { "\($0.short)" }
@@ -398,7 +423,10 @@ struct StoreSchedule {
         guard let id = rng.pick(deletable.filter(held.contains)) else { return }
         let restore = rng.chance(40)
         try domain(at: s, restore ? "restore \(id.short)" : "delete \(id.short)") { store in
-            let result = restore ? try store.restoreRecord(id.description, author: "SENCO") : try store.deleteRecord(id.description, author: "SENCO")
+            let result =
+                restore
+                ? try store.restoreRecord(id.description, author: "SENCO")
+                : try store.deleteRecord(id.description, author: "SENCO")
             return "\(result.table) → \(result.receipt.dot)"
         }
     }
@@ -411,7 +439,10 @@ struct StoreSchedule {
         }
         guard let conflict = rng.pick(conflicts), let candidate = rng.pick(conflict.candidates) else { return }
         let value: Value = conflict.kind == .editedWhileDeleted ? .integer(rng.chance(50) ? 1 : 0) : candidate.value
-        try domain(at: s, "resolve \(conflict.key.table)/\(conflict.key.id.short).\(conflict.field) (\(conflict.kind.rawValue)) = \(value)") { store in
+        try domain(
+            at: s,
+            "resolve \(conflict.key.table)/\(conflict.key.id.short).\(conflict.field) (\(conflict.kind.rawValue)) = \(value)"
+        ) { store in
             "→ \(try store.resolveConflict(record: conflict.key.id.description, field: conflict.field, value: value, author: "SENCO").dot)"
         }
     }
@@ -423,7 +454,9 @@ struct StoreSchedule {
         let flag = Int64(rng.int(-5...5))
         try domain(at: s, "generic write plan \(plan.short)") { store in
             let key = try store.findRecord(plan.description).key
-            let op = RecordOp(table: key.table, id: key.id, writes: [FieldWrite("title", .text(title)), FieldWrite("future_flag", .integer(flag))])
+            let op = RecordOp(
+                table: key.table, id: key.id,
+                writes: [FieldWrite("title", .text(title)), FieldWrite("future_flag", .integer(flag))])
             return "→ \(try store.write(author: "LA officer", scope: key.scope, ops: [op]).dot)"
         }
     }
@@ -465,14 +498,16 @@ struct StoreSchedule {
 
     mutating func send(from: Int, to recipients: [Int], deliverNow: Bool) throws {
         counter += 1
-        let url = folder.appendingPathComponent("\(counter)-\(Self.names[from])-to-\(recipients.map { Self.names[$0] }.joined(separator: "-")).bundle")
+        let url = folder.appendingPathComponent(
+            "\(counter)-\(Self.names[from])-to-\(recipients.map { Self.names[$0] }.joined(separator: "-")).bundle")
         let summary = try stores[from].makeBundle(to: recipients.map { stores[$0].identity.id }, at: url)
         counts.bundles += 1
         for (to, section) in zip(recipients, summary.header.sections) {
             pool.append((url, from, to, recipients))
             counts.history += Int(section.historyCount)
             log.step(
-                "bundle #\(pool.count - 1) \(Self.names[from]) → \(Self.names[to]): \(section.changeCount) changes, \(section.skippedCount) skipped, \(section.historyCount) history")
+                "bundle #\(pool.count - 1) \(Self.names[from]) → \(Self.names[to]): \(section.changeCount) changes, \(section.skippedCount) skipped, \(section.historyCount) history"
+            )
             if deliverNow { try deliver(pool.count - 1, at: to, late: false) }
         }
     }
@@ -505,9 +540,11 @@ struct StoreSchedule {
         do {
             let report = try store.apply(bundleAt: entry.url)
             log.step(
-                "\(label): \(report.result.rawValue), \(report.applied) new, \(report.duplicates) duplicates, \(report.skipped) skipped, \(report.rejected.count) rejected")
+                "\(label): \(report.result.rawValue), \(report.applied) new, \(report.duplicates) duplicates, \(report.skipped) skipped, \(report.rejected.count) rejected"
+            )
             log.check(addressed, "a bundle was applied at a store it is not addressed to")
-            log.check(report.rejected.isEmpty, "changes were rejected: \(report.rejected.map { "\($0.dot): \($0.reason)" })")
+            log.check(
+                report.rejected.isEmpty, "changes were rejected: \(report.rejected.map { "\($0.dot): \($0.reason)" })")
             counts.applied += report.applied
             counts.skipped += report.skipped
             counts.duplicates += report.duplicates
@@ -522,20 +559,30 @@ struct StoreSchedule {
                 // Each chain the bundle carried now reaches at least as far as the bundle did;
                 // no other chain moved.
                 var expected = vv
-                for origin in report.header.sections.first(where: { $0.recipients.contains { $0.recipient == store.identity.id } })?.origins ?? [] {
+                for origin in report.header.sections.first(where: {
+                    $0.recipients.contains { $0.recipient == store.identity.id }
+                })?.origins ?? [] {
                     expected.advance(to: Dot(site: origin.site, seq: origin.lastSeq))
                 }
-                log.check(versionVectors[target] == expected, "the version vector is \(versionVectors[target].entries), expected \(expected.entries)")
+                log.check(
+                    versionVectors[target] == expected,
+                    "the version vector is \(versionVectors[target].entries), expected \(expected.entries)")
                 // Skipped changes move chains but no record: only merged ones can change the state.
-                if report.applied + report.rejected.count + report.pupilsForgotten > 0 { try checkAgainstReplica(target) }
+                if report.applied + report.rejected.count + report.pupilsForgotten > 0 {
+                    try checkAgainstReplica(target)
+                }
             }
-        } catch let error as BundleError where target == Self.rebuilt && [.missingPrerequisites, .unknownSender].contains(error.code) {
+        } catch let error as BundleError
+            where target == Self.rebuilt && [.missingPrerequisites, .unknownSender].contains(error.code)
+        {
             // Out of order at the rebuilt copy: its own earlier changes (or the directory) have not reached it.
             log.step("\(label): refused, \(error.code.rawValue) \(error.missing.map(String.init(describing:)) ?? "")")
             counts.refusedOutOfOrder += 1
             applied = false
             log.check(late, "a new bundle was refused")
-            log.check(error.code != .missingPrerequisites || error.missing != nil, "a missing-prerequisites refusal named no range")
+            log.check(
+                error.code != .missingPrerequisites || error.missing != nil,
+                "a missing-prerequisites refusal named no range")
             log.check(try store.digest() == before?.digest, "a refused bundle changed the digest")
             log.check(try store.versionVector() == vv, "a refused bundle changed the version vector")
         } catch let error as BundleError where error.code == .notAddressedToThisSite && !addressed {
@@ -583,8 +630,12 @@ struct StoreSchedule {
             log.fail("\(Self.names[s]): a memory replica refused the changes the store holds: \(error)")
             return
         }
-        log.check(replica.digest() == (try snapshot(s).digest), "\(Self.names[s])'s state differs from a memory replica's fed the changes it holds")
-        log.check(replica.conflictLines == (try snapshot(s).conflictLines), "\(Self.names[s])'s conflicts differ from a memory replica's fed the changes it holds")
+        log.check(
+            replica.digest() == (try snapshot(s).digest),
+            "\(Self.names[s])'s state differs from a memory replica's fed the changes it holds")
+        log.check(
+            replica.conflictLines == (try snapshot(s).conflictLines),
+            "\(Self.names[s])'s conflicts differ from a memory replica's fed the changes it holds")
     }
 
     /// Every store (the rebuilt one included) that has seen the same changes as store `s` — the
@@ -597,10 +648,12 @@ struct StoreSchedule {
         for t in candidates {
             let other = try snapshot(t)
             guard other.pupils == mine.pupils else { continue }
-            log.check(other.digest == mine.digest, "\(Self.names[s]) and \(Self.names[t]) hold the same changes but differ")
+            log.check(
+                other.digest == mine.digest, "\(Self.names[s]) and \(Self.names[t]) hold the same changes but differ")
             log.check(
                 other.conflicts == mine.conflicts,
-                "\(Self.names[s]) and \(Self.names[t]) hold the same changes but have different conflicts: \(mine.conflicts) vs \(other.conflicts)")
+                "\(Self.names[s]) and \(Self.names[t]) hold the same changes but have different conflicts: \(mine.conflicts) vs \(other.conflicts)"
+            )
         }
     }
 
@@ -608,7 +661,8 @@ struct StoreSchedule {
     /// site's whole chain, then checks the end state.
     mutating func finalGossip() throws {
         let star = [
-            (Self.academy, [Self.trust]), (Self.trust, [Self.la]), (Self.school, [Self.la]), (Self.la, [Self.trust, Self.school]),
+            (Self.academy, [Self.trust]), (Self.trust, [Self.la]), (Self.school, [Self.la]),
+            (Self.la, [Self.trust, Self.school]),
             (Self.trust, [Self.academy]),
         ]
         var rounds = 0
@@ -616,7 +670,9 @@ struct StoreSchedule {
             rounds += 1
             for (a, to) in star {
                 // The first round also sends the academy a last bundle, for its rebuilt copy.
-                let needed = to.filter { !versionVectors[a].isCovered(by: versionVectors[$0]) || ($0 == Self.academy && rounds == 1) }
+                let needed = to.filter {
+                    !versionVectors[a].isCovered(by: versionVectors[$0]) || ($0 == Self.academy && rounds == 1)
+                }
                 guard !needed.isEmpty else { continue }
                 try send(from: a, to: needed, deliverNow: true)
                 if log.failed { return }
@@ -628,14 +684,19 @@ struct StoreSchedule {
         counts.schedules = 1
         counts.changes = Int(vv.total)
         counts.openAtEnd = try snapshot(Self.la).conflicts.count
-        log.step("final gossip: \(rounds) rounds, \(vv.total) changes, \(try la.conflicts().count) open conflicts at the LA")
-        for s in active { log.check(versionVectors[s] == vv, "\(Self.names[s]) did not receive every chain: \(versionVectors[s].entries)") }
+        log.step(
+            "final gossip: \(rounds) rounds, \(vv.total) changes, \(try la.conflicts().count) open conflicts at the LA")
+        for s in active {
+            log.check(
+                versionVectors[s] == vv, "\(Self.names[s]) did not receive every chain: \(versionVectors[s].entries)")
+        }
 
         // Every change made anywhere: each site's own chain, from its own store.
         var every: [StoredChange] = []
         for s in active { every += try stores[s].storedChanges().filter { $0.change.site == stores[s].identity.id } }
         every.sort { ($0.decoded.hlc, $0.change.site) < ($1.decoded.hlc, $1.change.site) }
-        log.check(UInt64(every.count) == vv.total, "\(every.count) changes were made but the LA's chains hold \(vv.total)")
+        log.check(
+            UInt64(every.count) == vv.total, "\(every.count) changes were made but the LA's chains hold \(vv.total)")
 
         // Who may see which pupil, from the LA's enrolments.
         var enrolledAt: [RecordID: Set<SiteID>] = [:]
@@ -653,19 +714,28 @@ struct StoreSchedule {
         for s in active {
             let name = Self.names[s]
             let held = try snapshot(s).pupils
-            log.check(held == entitled[s], "\(name) holds pupils \(held.map(\.short).sorted()) but may see \(entitled[s].map(\.short).sorted())")
+            log.check(
+                held == entitled[s],
+                "\(name) holds pupils \(held.map(\.short).sorted()) but may see \(entitled[s].map(\.short).sorted())")
             let replica: MemoryReplica
             do {
-                replica = try MemoryReplica.replaying(every.filter { entitled[s].contains($0.decoded.scope) }, as: stores[s].identity.id)
+                replica = try MemoryReplica.replaying(
+                    every.filter { entitled[s].contains($0.decoded.scope) }, as: stores[s].identity.id)
             } catch {
                 log.fail("a memory replica refused the changes about \(name)'s pupils: \(error)")
                 continue
             }
-            log.check(replica.digest() == (try snapshot(s).digest), "\(name)'s state differs from a memory replica's fed every change about its pupils")
-            log.check(replica.conflictLines == (try snapshot(s).conflictLines), "\(name)'s conflicts differ from a memory replica's fed every change about its pupils")
+            log.check(
+                replica.digest() == (try snapshot(s).digest),
+                "\(name)'s state differs from a memory replica's fed every change about its pupils")
+            log.check(
+                replica.conflictLines == (try snapshot(s).conflictLines),
+                "\(name)'s conflicts differ from a memory replica's fed every change about its pupils")
             let restricted = laConflicts.filter { entitled[s].contains($0.key.scope) }
             let conflicts = try snapshot(s).conflicts
-            log.check(conflicts == restricted, "\(name)'s open conflicts are not the LA's restricted to its pupils: \(conflicts) vs \(restricted)")
+            log.check(
+                conflicts == restricted,
+                "\(name)'s open conflicts are not the LA's restricted to its pupils: \(conflicts) vs \(restricted)")
         }
         if log.failed { return }
         let full = try MemoryReplica.replaying(every, as: fixedID(0xEE))

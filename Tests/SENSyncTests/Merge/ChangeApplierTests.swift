@@ -18,7 +18,9 @@ struct ChangeApplierTests {
         var r = MemoryReplica(site: a)
         try r.write(author: "t", scope: pupil, ops: [pupilOp([FieldWrite("forename", .text("Ada"))])], now: now)
         for i in 1..<count {
-            try r.write(author: "t", scope: pupil, ops: [pupilOp([FieldWrite("year_group", .integer(Int64(i)))])], now: now + UInt64(i))
+            try r.write(
+                author: "t", scope: pupil, ops: [pupilOp([FieldWrite("year_group", .integer(Int64(i)))])],
+                now: now + UInt64(i))
         }
         return r
     }
@@ -61,7 +63,9 @@ struct ChangeApplierTests {
         var a = try Self.replicaWithChanges(3)
         var b = MemoryReplica(site: Self.b)
         try b.apply(a.changes(after: VersionVector()), now: Self.now)
-        try b.write(author: "t", scope: Self.pupil, ops: [Self.pupilOp([FieldWrite("surname", .text("Lovelace"))])], now: Self.now + 10)
+        try b.write(
+            author: "t", scope: Self.pupil, ops: [Self.pupilOp([FieldWrite("surname", .text("Lovelace"))])],
+            now: Self.now + 10)
         let fromB = b.changes(after: VersionVector([Self.a: 3]))
         #expect(fromB.count == 1)
         var c = MemoryReplica(site: Self.c)
@@ -89,7 +93,8 @@ struct ChangeApplierTests {
         try b.apply(a.changes(after: VersionVector()), now: Self.now)
         let other = fixedID(0x51)
         let change = try b.write(
-            author: "t", scope: other, ops: [RecordOp(table: "pupil", id: other, writes: [FieldWrite("forename", .text("Bo"))])],
+            author: "t", scope: other,
+            ops: [RecordOp(table: "pupil", id: other, writes: [FieldWrite("forename", .text("Bo"))])],
             now: Self.now + 5)
         #expect(change.deps.isEmpty)
         var c = MemoryReplica(site: Self.c)
@@ -100,7 +105,9 @@ struct ChangeApplierTests {
     @Test(arguments: [(UInt64(23), true), (24, true), (25, false), (240, false)])
     func clockGuard(hoursAhead: UInt64, accepted: Bool) throws {
         var a = MemoryReplica(site: Self.a)
-        try a.write(author: "t", scope: Self.pupil, ops: [Self.pupilOp([FieldWrite("forename", .text("Ada"))])], now: Self.now + hoursAhead * Self.hour)
+        try a.write(
+            author: "t", scope: Self.pupil, ops: [Self.pupilOp([FieldWrite("forename", .text("Ada"))])],
+            now: Self.now + hoursAhead * Self.hour)
         var b = MemoryReplica(site: Self.b)
         let before = b
         do {
@@ -118,24 +125,33 @@ struct ChangeApplierTests {
 
     @Test func clockGuardIsExactToTheMillisecond() throws {
         var a = MemoryReplica(site: Self.a)
-        try a.write(author: "t", scope: Self.pupil, ops: [Self.pupilOp([FieldWrite("forename", .text("Ada"))])], now: Self.now + 24 * Self.hour + 1)
+        try a.write(
+            author: "t", scope: Self.pupil, ops: [Self.pupilOp([FieldWrite("forename", .text("Ada"))])],
+            now: Self.now + 24 * Self.hour + 1)
         var b = MemoryReplica(site: Self.b)
         #expect(throws: MergeError.self) { try b.apply(a.changes(after: VersionVector()), now: Self.now) }
         try b.apply(a.changes(after: VersionVector()), now: Self.now + 1)
         var strict = MemoryReplica(site: Self.c)
         strict.clockGuardMilliseconds = 60_000
-        #expect(throws: MergeError.self) { try strict.apply(a.changes(after: VersionVector()), now: Self.now + 24 * Self.hour - 60_000) }
+        #expect(throws: MergeError.self) {
+            try strict.apply(a.changes(after: VersionVector()), now: Self.now + 24 * Self.hour - 60_000)
+        }
     }
 
     @Test func changingANoteIsRejectedButKeptInTheChain() throws {
         var a = MemoryReplica(site: Self.a)
         let note = fixedID(0x70)
-        try a.write(author: "t", scope: Self.pupil, ops: [Self.pupilOp([FieldWrite("forename", .text("Ada"))])], now: Self.now)
         try a.write(
-            author: "t", scope: Self.pupil, ops: [RecordOp(table: "note", id: note, writes: [FieldWrite("text", .text("first"))])], now: Self.now + 1)
+            author: "t", scope: Self.pupil, ops: [Self.pupilOp([FieldWrite("forename", .text("Ada"))])], now: Self.now)
+        try a.write(
+            author: "t", scope: Self.pupil,
+            ops: [RecordOp(table: "note", id: note, writes: [FieldWrite("text", .text("first"))])], now: Self.now + 1)
         let edit = try a.write(
-            author: "t", scope: Self.pupil, ops: [RecordOp(table: "note", id: note, writes: [FieldWrite("text", .text("changed"))])], now: Self.now + 2)
-        try a.write(author: "t", scope: Self.pupil, ops: [Self.pupilOp([FieldWrite("surname", .text("Lovelace"))])], now: Self.now + 3)
+            author: "t", scope: Self.pupil,
+            ops: [RecordOp(table: "note", id: note, writes: [FieldWrite("text", .text("changed"))])], now: Self.now + 2)
+        try a.write(
+            author: "t", scope: Self.pupil, ops: [Self.pupilOp([FieldWrite("surname", .text("Lovelace"))])],
+            now: Self.now + 3)
         #expect(a.rejected[edit.dot]?.contains("append-only") == true)
 
         var b = MemoryReplica(site: Self.b)
@@ -151,7 +167,8 @@ struct ChangeApplierTests {
         #expect(result[3] == .applied(conflictsOpened: 0, conflictsClosed: 0))
         #expect(b.versionVector == VersionVector([Self.a: 4]))
         #expect(b.records[RecordKey(table: "note", scope: Self.pupil, id: note)]?["text"] == .text("first"))
-        #expect(b.records[RecordKey(table: "pupil", scope: Self.pupil, id: Self.pupil)]?["surname"] == .text("Lovelace"))
+        #expect(
+            b.records[RecordKey(table: "pupil", scope: Self.pupil, id: Self.pupil)]?["surname"] == .text("Lovelace"))
         #expect(b.rejected == a.rejected)
         #expect(b.digest() == a.digest())
     }
@@ -161,8 +178,12 @@ struct ChangeApplierTests {
         let note = fixedID(0x70)
         var a = MemoryReplica(site: Self.a)
         var b = MemoryReplica(site: Self.b)
-        try a.write(author: "t", scope: Self.pupil, ops: [RecordOp(table: "note", id: note, writes: [FieldWrite("text", .text("a"))])], now: Self.now)
-        try b.write(author: "t", scope: Self.pupil, ops: [RecordOp(table: "note", id: note, writes: [FieldWrite("text", .text("b"))])], now: Self.now)
+        try a.write(
+            author: "t", scope: Self.pupil,
+            ops: [RecordOp(table: "note", id: note, writes: [FieldWrite("text", .text("a"))])], now: Self.now)
+        try b.write(
+            author: "t", scope: Self.pupil,
+            ops: [RecordOp(table: "note", id: note, writes: [FieldWrite("text", .text("b"))])], now: Self.now)
         let fromA = a.changes(after: VersionVector())
         try a.apply(b.changes(after: VersionVector()), now: Self.now)
         try b.apply(fromA, now: Self.now)
@@ -179,17 +200,26 @@ struct ChangeApplierTests {
     @Test func statelessRules() {
         let plan = fixedID(0x71)
         #expect(Self.rejection(of: [Self.pupilOp([FieldWrite("forename", .text("Ada"))])]) == nil)
-        #expect(Self.rejection(of: [RecordOp(table: "pupil", id: fixedID(0x99), writes: [FieldWrite("forename", .text("x"))])])?.contains("outside its own scope") == true)
+        #expect(
+            Self.rejection(of: [
+                RecordOp(table: "pupil", id: fixedID(0x99), writes: [FieldWrite("forename", .text("x"))])
+            ])?.contains("outside its own scope") == true)
         #expect(Self.rejection(of: [])?.contains("no writes") == true)
-        #expect(Self.rejection(of: [RecordOp(table: "support_plan", id: plan, writes: [])])?.contains("empty write") == true)
+        #expect(
+            Self.rejection(of: [RecordOp(table: "support_plan", id: plan, writes: [])])?.contains("empty write") == true
+        )
         #expect(
             Self.rejection(of: [
                 RecordOp(table: "support_plan", id: plan, writes: [FieldWrite("title", .text("x"))]),
                 RecordOp(table: "support_plan", id: plan, writes: [FieldWrite("status", .text("x"))]),
             ])?.contains("same record twice") == true)
         #expect(
-            Self.rejection(of: [RecordOp(table: "support_plan", id: plan, writes: [FieldWrite("title", .text("x")), FieldWrite("title", .text("y"))])])?
-                .contains("field title twice") == true)
+            Self.rejection(of: [
+                RecordOp(
+                    table: "support_plan", id: plan,
+                    writes: [FieldWrite("title", .text("x")), FieldWrite("title", .text("y"))])
+            ])?
+            .contains("field title twice") == true)
     }
 
     @Test(arguments: [
@@ -214,7 +244,8 @@ struct ChangeApplierTests {
     @Test func rejectedChangesAdvanceTheChainAndDoNotMerge() throws {
         var a = MemoryReplica(site: Self.a)
         let change = try a.write(
-            author: "t", scope: Self.pupil, ops: [RecordOp(table: "pupil", id: fixedID(0x99), writes: [FieldWrite("forename", .text("x"))])],
+            author: "t", scope: Self.pupil,
+            ops: [RecordOp(table: "pupil", id: fixedID(0x99), writes: [FieldWrite("forename", .text("x"))])],
             now: Self.now)
         #expect(a.rejected[change.dot] != nil)
         #expect(a.records.isEmpty)
@@ -233,7 +264,9 @@ struct ChangeApplierTests {
         // A different change numbered 2 from the same site is a fork.
         var restored = MemoryReplica(site: Self.a)
         try restored.apply([all[0]], now: Self.now)
-        try restored.write(author: "t", scope: Self.pupil, ops: [Self.pupilOp([FieldWrite("surname", .text("Other"))])], now: Self.now + 9)
+        try restored.write(
+            author: "t", scope: Self.pupil, ops: [Self.pupilOp([FieldWrite("surname", .text("Other"))])],
+            now: Self.now + 9)
         do {
             try b.apply(restored.changes(after: VersionVector()), now: Self.now)
             Issue.record("a fork was accepted")
@@ -258,9 +291,12 @@ struct ChangeApplierTests {
         var a = MemoryReplica(site: Self.a)
         var b = MemoryReplica(site: Self.b)
         // b's clock runs an hour ahead; a's later change must still follow b's in the output.
-        try b.write(author: "t", scope: Self.pupil, ops: [Self.pupilOp([FieldWrite("forename", .text("B"))])], now: Self.now + Self.hour)
+        try b.write(
+            author: "t", scope: Self.pupil, ops: [Self.pupilOp([FieldWrite("forename", .text("B"))])],
+            now: Self.now + Self.hour)
         try a.apply(b.changes(after: VersionVector()), now: Self.now)
-        let later = try a.write(author: "t", scope: Self.pupil, ops: [Self.pupilOp([FieldWrite("forename", .text("A"))])], now: Self.now)
+        let later = try a.write(
+            author: "t", scope: Self.pupil, ops: [Self.pupilOp([FieldWrite("forename", .text("A"))])], now: Self.now)
         #expect(later.hlc > HLC(milliseconds: Self.now + Self.hour, counter: 0))
         let out = a.changes(after: VersionVector())
         #expect(out.map(\.dot) == [Dot(site: Self.b, seq: 1), Dot(site: Self.a, seq: 1)])

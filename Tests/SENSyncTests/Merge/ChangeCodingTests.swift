@@ -26,7 +26,9 @@ struct ChangeCodingTests {
                         FieldWrite("description", .text("e\u{301} combining, tab\t, newline\n")),
                     ]),
                 RecordOp(table: "future_table", id: fixedID(0x61), writes: [FieldWrite("n", .integer(Int64.max))]),
-                RecordOp(table: "note", id: fixedID(0x62), writes: [FieldWrite("text", .text(String(repeating: "long ", count: 400)))]),
+                RecordOp(
+                    table: "note", id: fixedID(0x62),
+                    writes: [FieldWrite("text", .text(String(repeating: "long ", count: 400)))]),
             ])
     }
 

@@ -26,7 +26,10 @@ struct MemoryReplicaPropertyTests {
     /// printed seed means the same schedule everywhere.
     @Test func generatorIsSplitMix64() {
         var rng = SplitMix64(seed: 0)
-        #expect([rng.next(), rng.next(), rng.next()] == [0xE220_A839_7B1D_CDAF, 0x6E78_9E6A_A1B9_65F4, 0x06C4_5D18_8009_454F])
+        #expect(
+            [rng.next(), rng.next(), rng.next()] == [
+                0xE220_A839_7B1D_CDAF, 0x6E78_9E6A_A1B9_65F4, 0x06C4_5D18_8009_454F,
+            ])
         var bounded = SplitMix64(seed: 42)
         var seen = Set<Int>()
         for _ in 0..<1000 {
@@ -141,7 +144,9 @@ struct MemorySchedule {
                     FieldWrite("forename", .text("Pupil \(pupils.count)")), FieldWrite("sen_status", .text("N")),
                     FieldWrite("year_group", .integer(Int64(rng.int(0...6)))), FieldWrite("deleted", .integer(0)),
                 ]),
-            RecordOp(table: "enrolment", id: .v7(milliseconds: wall, using: &rng), writes: [FieldWrite("school_id", .text("\(replicas[r].site)"))]),
+            RecordOp(
+                table: "enrolment", id: .v7(milliseconds: wall, using: &rng),
+                writes: [FieldWrite("school_id", .text("\(replicas[r].site)"))]),
         ]
         write(at: r, scope: id, ops: ops, "create pupil \(id.short)")
     }
@@ -162,7 +167,10 @@ struct MemorySchedule {
     mutating func editOp(for key: RecordKey) -> (RecordOp, String)? {
         guard let fields = Self.editableFields[key.table], let field = rng.pick(fields) else { return nil }
         let value = nextValue(for: field.type)
-        return (RecordOp(table: key.table, id: key.id, writes: [FieldWrite(field.name, value)]), "\(key.table)/\(key.id.short).\(field.name) = \(value)")
+        return (
+            RecordOp(table: key.table, id: key.id, writes: [FieldWrite(field.name, value)]),
+            "\(key.table)/\(key.id.short).\(field.name) = \(value)"
+        )
     }
 
     mutating func edit(at r: Int) {
@@ -171,7 +179,9 @@ struct MemorySchedule {
         var ops = [op]
         var text = "edit " + what
         // Sometimes one change edits two records of the same pupil.
-        if rng.chance(20), let other = rng.pick(candidates.filter { $0.scope == key.scope && $0 != key }), let (op2, what2) = editOp(for: other) {
+        if rng.chance(20), let other = rng.pick(candidates.filter { $0.scope == key.scope && $0 != key }),
+            let (op2, what2) = editOp(for: other)
+        {
             ops.append(op2)
             text += " and " + what2
         }
@@ -182,15 +192,23 @@ struct MemorySchedule {
         guard let pupil = rng.pick(knownPupils(at: r)), let table = rng.pick(Self.creatableTables) else { return }
         let id = RecordID.v7(milliseconds: wall, using: &rng)
         var writes = [FieldWrite("deleted", .integer(0))]
-        for field in Self.editableFields[table] ?? [] where rng.chance(70) { writes.append(FieldWrite(field.name, nextValue(for: field.type))) }
-        write(at: r, scope: pupil, ops: [RecordOp(table: table, id: id, writes: writes)], "create \(table)/\(id.short) for \(pupil.short)")
+        for field in Self.editableFields[table] ?? [] where rng.chance(70) {
+            writes.append(FieldWrite(field.name, nextValue(for: field.type)))
+        }
+        write(
+            at: r, scope: pupil, ops: [RecordOp(table: table, id: id, writes: writes)],
+            "create \(table)/\(id.short) for \(pupil.short)")
     }
 
     mutating func addNote(at r: Int) {
         guard let pupil = rng.pick(knownPupils(at: r)) else { return }
         let id = RecordID.v7(milliseconds: wall, using: &rng)
         valueCounter += 1
-        let ops = [RecordOp(table: "note", id: id, writes: [FieldWrite("text", .text("note \(valueCounter) ✎")), FieldWrite("area", .text("semh"))])]
+        let ops = [
+            RecordOp(
+                table: "note", id: id,
+                writes: [FieldWrite("text", .text("note \(valueCounter) ✎")), FieldWrite("area", .text("semh"))])
+        ]
         write(at: r, scope: pupil, ops: ops, "note \(id.short) for \(pupil.short)")
     }
 
@@ -199,7 +217,8 @@ struct MemorySchedule {
         guard let key = rng.pick(candidates), let state = replicas[r].records[key] else { return }
         let value: Int64 = state.isDeleted ? 0 : 1
         write(
-            at: r, scope: key.scope, ops: [RecordOp(table: key.table, id: key.id, writes: [FieldWrite("deleted", .integer(value))])],
+            at: r, scope: key.scope,
+            ops: [RecordOp(table: key.table, id: key.id, writes: [FieldWrite("deleted", .integer(value))])],
             "\(value == 1 ? "delete" : "restore") \(key.table)/\(key.id.short)")
     }
 
@@ -216,12 +235,18 @@ struct MemorySchedule {
         for r in chosen {
             if rng.chance(20) {
                 write(
-                    at: r, scope: key.scope, ops: [RecordOp(table: key.table, id: key.id, writes: [FieldWrite("deleted", .integer(rng.chance(70) ? 1 : 0))])],
+                    at: r, scope: key.scope,
+                    ops: [
+                        RecordOp(
+                            table: key.table, id: key.id,
+                            writes: [FieldWrite("deleted", .integer(rng.chance(70) ? 1 : 0))])
+                    ],
                     "burst delete/restore \(key.table)/\(key.id.short)")
             } else if let field {
                 let value = nextValue(for: field.type)
                 write(
-                    at: r, scope: key.scope, ops: [RecordOp(table: key.table, id: key.id, writes: [FieldWrite(field.name, value)])],
+                    at: r, scope: key.scope,
+                    ops: [RecordOp(table: key.table, id: key.id, writes: [FieldWrite(field.name, value)])],
                     "burst \(key.table)/\(key.id.short).\(field.name) = \(value)")
             }
         }
@@ -231,9 +256,15 @@ struct MemorySchedule {
     mutating func invalidChange(at r: Int) {
         let notes = keys(at: r) { key, _ in key.table == "note" }
         if rng.chance(50), let note = rng.pick(notes) {
-            write(at: r, scope: note.scope, ops: [RecordOp(table: "note", id: note.id, writes: [FieldWrite("text", .text("changed"))])], "invalid: edit note \(note.id.short)")
+            write(
+                at: r, scope: note.scope,
+                ops: [RecordOp(table: "note", id: note.id, writes: [FieldWrite("text", .text("changed"))])],
+                "invalid: edit note \(note.id.short)")
         } else if let pupil = rng.pick(knownPupils(at: r)) {
-            write(at: r, scope: pupil, ops: [RecordOp(table: "pupil", id: pupil, writes: [FieldWrite("year_group", .text("four"))])], "invalid: text year_group")
+            write(
+                at: r, scope: pupil,
+                ops: [RecordOp(table: "pupil", id: pupil, writes: [FieldWrite("year_group", .text("four"))])],
+                "invalid: text year_group")
         }
     }
 
@@ -247,7 +278,9 @@ struct MemorySchedule {
         pool.append((a, b, batch))
         do {
             let result = try replicas[b].apply(batch, now: now(b))
-            log.step("\(label) r\(a) → r\(b): \(batch.count) changes, \(result.filter { $0 == .duplicate }.count) duplicates")
+            log.step(
+                "\(label) r\(a) → r\(b): \(batch.count) changes, \(result.filter { $0 == .duplicate }.count) duplicates"
+            )
         } catch {
             log.step("\(label) r\(a) → r\(b): \(batch.count) changes threw")
             log.fail("a complete batch was refused: \(error)")
@@ -283,13 +316,18 @@ struct MemorySchedule {
         let before = replicas[target]
         do {
             let result = try replicas[target].apply(batch, now: now(target))
-            log.step("late r\(entry.from)→r\(entry.to) batch (\(part), \(batch.count)) at r\(target): applied, \(result.filter { $0 == .duplicate }.count) duplicates")
+            log.step(
+                "late r\(entry.from)→r\(entry.to) batch (\(part), \(batch.count)) at r\(target): applied, \(result.filter { $0 == .duplicate }.count) duplicates"
+            )
             checkEqualKnowledge()
         } catch let error as MergeError where error.code == .missingPrerequisites {
-            log.step("late r\(entry.from)→r\(entry.to) batch (\(part), \(batch.count)) at r\(target): refused, \(error.missing.map(String.init(describing:)) ?? "?")")
+            log.step(
+                "late r\(entry.from)→r\(entry.to) batch (\(part), \(batch.count)) at r\(target): refused, \(error.missing.map(String.init(describing:)) ?? "?")"
+            )
             log.check(error.missing != nil, "a missing-prerequisites refusal named no range")
             log.check(replicas[target].digest() == before.digest(), "a refused batch changed the state")
-            log.check(replicas[target].versionVector == before.versionVector, "a refused batch changed the version vector")
+            log.check(
+                replicas[target].versionVector == before.versionVector, "a refused batch changed the version vector")
         } catch {
             log.step("late batch at r\(target) threw")
             log.fail("an old batch was refused with \(error)")
@@ -339,7 +377,8 @@ struct MemorySchedule {
                 log.check(replicas[r].digest() == digest, "r\(group[0]) and r\(r) saw the same changes but differ")
                 log.check(
                     replicas[r].conflictSnapshot == conflicts,
-                    "r\(group[0]) and r\(r) saw the same changes but have different conflicts: \(conflicts) vs \(replicas[r].conflictSnapshot)")
+                    "r\(group[0]) and r\(r) saw the same changes but have different conflicts: \(conflicts) vs \(replicas[r].conflictSnapshot)"
+                )
                 log.check(replicas[r].rejected == first.rejected, "r\(group[0]) and r\(r) rejected different changes")
             }
         }
@@ -364,7 +403,9 @@ struct MemorySchedule {
             }
         }
         let vv = replicas[0].versionVector
-        log.step("final gossip: \(rounds) rounds, \(vv.total) changes, \(replicas[0].openConflicts.count) open conflicts, \(replicas[0].records.count) records")
+        log.step(
+            "final gossip: \(rounds) rounds, \(vv.total) changes, \(replicas[0].openConflicts.count) open conflicts, \(replicas[0].records.count) records"
+        )
         for r in replicas.indices { log.check(replicas[r].versionVector == vv, "r\(r) did not receive everything") }
         checkEqualKnowledge()
         let all = replicas[0].changes(after: VersionVector())
@@ -413,7 +454,8 @@ struct MemorySchedule {
             return
         }
         log.check(fresh.digest() == replicas[0].digest(), "a random causal order gives a different state")
-        log.check(fresh.conflictSnapshot == replicas[0].conflictSnapshot, "a random causal order gives different conflicts")
+        log.check(
+            fresh.conflictSnapshot == replicas[0].conflictSnapshot, "a random causal order gives different conflicts")
         log.check(fresh.rejected == replicas[0].rejected, "a random causal order rejects different changes")
     }
 }

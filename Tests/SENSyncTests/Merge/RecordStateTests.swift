@@ -16,7 +16,9 @@ struct RecordStateTests {
         _ site: SiteID, _ seq: UInt64, at time: HLC, deps: [SiteID: UInt64] = [:], _ writes: [FieldWrite]
     ) -> (Change, RecordOp) {
         let op = RecordOp(table: "support_plan", id: plan, writes: writes)
-        return (Change(site: site, seq: seq, hlc: time, author: "t", scope: pupil, deps: VersionVector(deps), ops: [op]), op)
+        return (
+            Change(site: site, seq: seq, hlc: time, author: "t", scope: pupil, deps: VersionVector(deps), ops: [op]), op
+        )
     }
 
     static func title(_ s: String) -> [FieldWrite] { [FieldWrite("title", .text(s))] }
@@ -104,7 +106,8 @@ struct RecordStateTests {
     }
 
     @Test func conflictsAreTrackedPerField() {
-        let fromA = Self.change(Self.a, 1, at: hlc(10), [FieldWrite("title", .text("x")), FieldWrite("status", .text("active"))])
+        let fromA = Self.change(
+            Self.a, 1, at: hlc(10), [FieldWrite("title", .text("x")), FieldWrite("status", .text("active"))])
         let fromB = Self.change(Self.b, 1, at: hlc(20), [FieldWrite("title", .text("y"))])
         let state = Self.merged([fromA, fromB])
         #expect(state.conflicts.map(\.field) == ["title"])
@@ -123,7 +126,8 @@ struct RecordStateTests {
 
     @Test func mergeReportsTheFieldsWhoseWinnerChanged() {
         var state = RecordState()
-        let first = Self.change(Self.a, 1, at: hlc(10), [FieldWrite("title", .text("x")), FieldWrite("status", .text("draft"))])
+        let first = Self.change(
+            Self.a, 1, at: hlc(10), [FieldWrite("title", .text("x")), FieldWrite("status", .text("draft"))])
         #expect(state.merge(first.1, of: first.0) == ["title", "status"])
         let loser = Self.change(Self.b, 1, at: hlc(5), Self.title("older"))
         #expect(state.merge(loser.1, of: loser.0).isEmpty)  // a new head, but not the winner
@@ -133,7 +137,8 @@ struct RecordStateTests {
 
     // MARK: Deletion
 
-    static let created = change(Self.a, 1, at: hlc(10), [FieldWrite("title", .text("plan")), FieldWrite("deleted", .integer(0))])
+    static let created = change(
+        Self.a, 1, at: hlc(10), [FieldWrite("title", .text("plan")), FieldWrite("deleted", .integer(0))])
 
     @Test func deleteAgainstAConcurrentEditIsEditedWhileDeleted() {
         let delete = Self.change(Self.b, 1, at: hlc(30), deps: [Self.a: 1], [FieldWrite("deleted", .integer(1))])
@@ -176,13 +181,15 @@ struct RecordStateTests {
     @Test func restoreUndeletesAndClosesTheConflict() {
         let delete = Self.change(Self.b, 1, at: hlc(30), deps: [Self.a: 1], [FieldWrite("deleted", .integer(1))])
         let edit = Self.change(Self.a, 2, at: hlc(20), Self.title("edited"))
-        let restore = Self.change(Self.c, 1, at: hlc(40), deps: [Self.a: 2, Self.b: 1], [FieldWrite("deleted", .integer(0))])
+        let restore = Self.change(
+            Self.c, 1, at: hlc(40), deps: [Self.a: 2, Self.b: 1], [FieldWrite("deleted", .integer(0))])
         let state = Self.merged([Self.created, delete, edit, restore])
         #expect(!state.isDeleted)
         #expect(state["title"] == .text("edited"))
         #expect(state.conflicts.isEmpty)
         // Keeping the deletion having seen the edit closes it the other way.
-        let keep = Self.change(Self.c, 1, at: hlc(40), deps: [Self.a: 2, Self.b: 1], [FieldWrite("deleted", .integer(1))])
+        let keep = Self.change(
+            Self.c, 1, at: hlc(40), deps: [Self.a: 2, Self.b: 1], [FieldWrite("deleted", .integer(1))])
         let kept = Self.merged([Self.created, delete, edit, keep])
         #expect(kept.isDeleted)
         #expect(kept.conflicts.isEmpty)
@@ -203,7 +210,9 @@ struct RecordStateTests {
     @Test func concurrentWritesCommuteInEveryOrder() {
         let writes = [
             Self.change(Self.a, 2, at: hlc(20), deps: [Self.a: 1], Self.title("a")),
-            Self.change(Self.b, 1, at: hlc(20), deps: [Self.a: 1], [FieldWrite("title", .text("b")), FieldWrite("status", .text("closed"))]),
+            Self.change(
+                Self.b, 1, at: hlc(20), deps: [Self.a: 1],
+                [FieldWrite("title", .text("b")), FieldWrite("status", .text("closed"))]),
             Self.change(Self.c, 1, at: hlc(15), deps: [Self.a: 1], [FieldWrite("deleted", .integer(1))]),
         ]
         let expected = Self.merged([Self.created] + writes)

@@ -48,7 +48,8 @@ struct CalendarDateTests {
             let days = rng.int(-25_567...376_199)  // 1900-01-01 … 2999-12-31
             let date = Date(timeIntervalSince1970: Double(days) * 86_400)
             let c = calendar.dateComponents([.year, .month, .day], from: date)
-            let expected = CalendarDate(year: try #require(c.year), month: try #require(c.month), day: try #require(c.day))
+            let expected = CalendarDate(
+                year: try #require(c.year), month: try #require(c.month), day: try #require(c.day))
             #expect(CalendarDate(year: 1970, month: 1, day: 1).adding(days: days) == expected)
             #expect(expected.daysSinceEpoch == days)
             #expect(CalendarDate(expected.description) == expected)
@@ -56,7 +57,9 @@ struct CalendarDateTests {
     }
 
     @Test func orderFollowsTheCalendar() throws {
-        let dates = try ["2024-12-31", "2025-01-01", "2025-01-10", "2025-02-01", "2025-10-01"].map { try #require(CalendarDate($0)) }
+        let dates = try ["2024-12-31", "2025-01-01", "2025-01-10", "2025-02-01", "2025-10-01"].map {
+            try #require(CalendarDate($0))
+        }
         #expect(dates == dates.sorted())
         for (a, b) in zip(dates, dates.dropFirst()) { #expect(a.daysSinceEpoch < b.daysSinceEpoch) }
     }
@@ -64,8 +67,11 @@ struct CalendarDateTests {
     @Test func codableUsesTheTextFormAndValidates() throws {
         let data = try JSONEncoder().encode([CalendarDate(year: 2024, month: 2, day: 29)])
         #expect(String(decoding: data, as: UTF8.self) == #"["2024-02-29"]"#)
-        #expect(try JSONDecoder().decode([CalendarDate].self, from: data) == [CalendarDate(year: 2024, month: 2, day: 29)])
-        #expect(throws: DecodingError.self) { try JSONDecoder().decode([CalendarDate].self, from: Data(#"["2025-02-29"]"#.utf8)) }
+        #expect(
+            try JSONDecoder().decode([CalendarDate].self, from: data) == [CalendarDate(year: 2024, month: 2, day: 29)])
+        #expect(throws: DecodingError.self) {
+            try JSONDecoder().decode([CalendarDate].self, from: Data(#"["2025-02-29"]"#.utf8))
+        }
     }
 
     @Test func todayIsInUTC() {

@@ -79,10 +79,14 @@ struct SENProfileTests {
     }
 
     @Test func typedInitialiserAppliesTheSameRules() {
-        #expect(throws: SENProfile.Problem.duplicateNeed(.asd)) { try SENProfile(status: .senSupport, needs: [.asd, .hi, .asd]) }
+        #expect(throws: SENProfile.Problem.duplicateNeed(.asd)) {
+            try SENProfile(status: .senSupport, needs: [.asd, .hi, .asd])
+        }
         #expect(throws: SENProfile.Problem.needsWithoutStatus) { try SENProfile(status: .none, needs: [.hi]) }
         #expect(throws: SENProfile.Problem.nsaWithEHCPlan) { try SENProfile(status: .ehcPlan, needs: [.nsa]) }
-        #expect(throws: SENProfile.Problem.statusWithoutPrimaryNeed(.ehcPlan)) { try SENProfile(status: .ehcPlan, needs: []) }
+        #expect(throws: SENProfile.Problem.statusWithoutPrimaryNeed(.ehcPlan)) {
+            try SENProfile(status: .ehcPlan, needs: [])
+        }
     }
 
     @Test func problemsNameNoPersonalDataAndSayWhatToDo() {

@@ -77,7 +77,9 @@ struct UPNTests {
         #expect(throws: problem) { try UPN(raw) }
     }
 
-    @Test(arguments: [("h801200001001", "H801200001001"), ("g80120000101a", "G80120000101A"), ("  k80120002401t ", "K80120002401T")])
+    @Test(arguments: [
+        ("h801200001001", "H801200001001"), ("g80120000101a", "G80120000101A"), ("  k80120002401t ", "K80120002401T"),
+    ])
     func lowerCaseAndSpacesAreAccepted(_ raw: String, _ expected: String) throws {
         #expect(try UPN(raw).value == expected)
     }

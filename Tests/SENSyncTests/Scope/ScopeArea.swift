@@ -154,7 +154,8 @@ extension Store {
             }
             for row in try Row.fetchAll(db, sql: "SELECT table_name, pupil_id, id FROM generic_record") {
                 guard let pupil = RecordID(row[1] as String) else { continue }
-                result[pupil, default: []].insert(RecordRow(table: row[0], pupil: pupil, text: "id=\(row[2] as String)"))
+                result[pupil, default: []].insert(
+                    RecordRow(table: row[0], pupil: pupil, text: "id=\(row[2] as String)"))
             }
             return result
         }
@@ -172,7 +173,9 @@ extension Store {
         try writer.read { db in
             let sites = try SiteOrdinals(db)
             var result: [RecordID: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT site_ord, first_seq, changes FROM change_log WHERE is_skip = 0") {
+            for row in try Row.fetchAll(
+                db, sql: "SELECT site_ord, first_seq, changes FROM change_log WHERE is_skip = 0")
+            {
                 let site = try sites.site(row[0])
                 var reader = BinaryReader(Array(row[2] as Data))
                 var seq = UInt64(row[1] as Int64)
@@ -181,12 +184,15 @@ extension Store {
                     seq += 1
                     if change.isRedacted { continue }
                     let decoded = try change.decoded()
-                    if !includingErasures, decoded.ops.allSatisfy({ $0.table == RecordSchema.erasure.name }) { continue }
+                    if !includingErasures, decoded.ops.allSatisfy({ $0.table == RecordSchema.erasure.name }) {
+                        continue
+                    }
                     result[decoded.scope, default: 0] += 1
                 }
             }
             for row in try Row.fetchAll(db, sql: "SELECT site_ord, seq, body FROM loose_change") {
-                let change = EncodedChange(site: try sites.site(row[0]), seq: UInt64(row[1] as Int64), body: Array(row[2] as Data))
+                let change = EncodedChange(
+                    site: try sites.site(row[0]), seq: UInt64(row[1] as Int64), body: Array(row[2] as Data))
                 if change.isRedacted { continue }
                 let decoded = try change.decoded()
                 if !includingErasures, decoded.ops.allSatisfy({ $0.table == RecordSchema.erasure.name }) { continue }
@@ -199,17 +205,23 @@ extension Store {
     /// Pupils any change this store has logged (with content or redacted) was about: the pupils
     /// it has held at some time.
     func pupilsEverLogged() throws -> Set<RecordID> {
-        try writer.read { db in Set(try String.fetchAll(db, sql: "SELECT DISTINCT scope FROM scope_change").compactMap(RecordID.init)) }
+        try writer.read { db in
+            Set(try String.fetchAll(db, sql: "SELECT DISTINCT scope FROM scope_change").compactMap(RecordID.init))
+        }
     }
 
     /// Pupils this store has recorded as erased.
     func erasedPupils() throws -> Set<RecordID> {
-        try writer.read { db in Set(try String.fetchAll(db, sql: "SELECT pupil_id FROM erasure").compactMap(RecordID.init)) }
+        try writer.read { db in
+            Set(try String.fetchAll(db, sql: "SELECT pupil_id FROM erasure").compactMap(RecordID.init))
+        }
     }
 
     /// Pupils this store has forgotten (moved away, upstream holds them).
     func forgottenPupils() throws -> Set<RecordID> {
-        try writer.read { db in Set(try String.fetchAll(db, sql: "SELECT pupil_id FROM forgotten_pupil").compactMap(RecordID.init)) }
+        try writer.read { db in
+            Set(try String.fetchAll(db, sql: "SELECT pupil_id FROM forgotten_pupil").compactMap(RecordID.init))
+        }
     }
 
     /// The schools each pupil is currently enrolled at, as this store sees it (the scope rules'
@@ -218,7 +230,9 @@ extension Store {
         try writer.read { db in
             var result: [RecordID: Set<SiteID>] = [:]
             for row in try Row.fetchAll(
-                db, sql: "SELECT pupil_id, school_id FROM enrolment WHERE deleted = 0 AND (leaving_date IS NULL OR leaving_date > ?)",
+                db,
+                sql:
+                    "SELECT pupil_id, school_id FROM enrolment WHERE deleted = 0 AND (leaving_date IS NULL OR leaving_date > ?)",
                 arguments: [today])
             {
                 if let pupil = RecordID(row[0] as String), let school = (row[1] as String?).flatMap(SiteID.init) {

@@ -19,10 +19,12 @@ struct ScopeAuditTests {
         try area.add("New", .academy, trust: "Trust")
         try area.distributeDirectory()
         let pupil = try area["Old"].addPupil(
-            NewPupil(upn: syntheticUPN(6101), forename: "Audit", surname: "Trail", dateOfBirth: "2015-11-11"), author: "SENCO Old")
+            NewPupil(upn: syntheticUPN(6101), forename: "Audit", surname: "Trail", dateOfBirth: "2015-11-11"),
+            author: "SENCO Old")
         try area["Old"].addNote(pupil: pupil.description, text: tamperedText, author: "SENCO Old")
         try area["Old"].addPupil(
-            NewPupil(upn: syntheticUPN(6102), forename: "Stays", surname: "Put", dateOfBirth: "2015-12-12"), author: "SENCO Old")
+            NewPupil(upn: syntheticUPN(6102), forename: "Stays", surname: "Put", dateOfBirth: "2015-12-12"),
+            author: "SENCO Old")
         try area.send("Old", "LA")
         try area.la.addNote(pupil: pupil.description, text: "LA: consulted EP", author: "LA officer")
         // Everyone now holds the old school's chain, the academy and its trust only as skipped.
@@ -47,7 +49,8 @@ struct ScopeAuditTests {
             // in part as out of scope.
             #expect(try area["Old"].pupilsWithRecords().contains(pupil) == false)
             let old = try area["Old"].auditVerify()
-            #expect(old.chains.first { $0.site == area.id("Old") }.map { $0.redacted > 0 && $0.withContent > 0 } == true)
+            #expect(
+                old.chains.first { $0.site == area.id("Old") }.map { $0.redacted > 0 && $0.withContent > 0 } == true)
             let new = try area["New"].auditVerify()
             #expect(new.historyChanges > 0)
             #expect(new.chains.first { $0.site == area.id("Old") }.map { $0.outOfScope > 0 } == true)
@@ -108,8 +111,13 @@ struct ScopeAuditTests {
             let (area, _) = try Self.movedPupil(dir)
             let la = area.la
             try la.writer.write { db in
-                let ord = try #require(try Int64.fetchOne(db, sql: "SELECT ord FROM site WHERE site_id = ?", arguments: [area.id("Old").description]))
-                try db.execute(sql: "DELETE FROM change_log WHERE site_ord = ? AND first_seq = (SELECT min(first_seq) FROM change_log WHERE site_ord = ?)", arguments: [ord, ord])
+                let ord = try #require(
+                    try Int64.fetchOne(
+                        db, sql: "SELECT ord FROM site WHERE site_id = ?", arguments: [area.id("Old").description]))
+                try db.execute(
+                    sql:
+                        "DELETE FROM change_log WHERE site_ord = ? AND first_seq = (SELECT min(first_seq) FROM change_log WHERE site_ord = ?)",
+                    arguments: [ord, ord])
             }
             let report = try la.auditVerify()
             #expect(report.problems.contains { $0.kind == .gap && $0.site == area.id("Old") }, "\(report.problems)")
@@ -146,7 +154,8 @@ struct ScopeAuditTests {
                 let after = try area[name].history(of: pupil.description)
                 #expect(after.last?.writes.map(\.table) == ["erasure"], "\(name)")
                 #expect(after.last?.author == "LA officer")
-                #expect(after.dropLast().allSatisfy { $0.isRedacted && $0.author == nil && $0.writes.isEmpty }, "\(name)")
+                #expect(
+                    after.dropLast().allSatisfy { $0.isRedacted && $0.author == nil && $0.writes.isEmpty }, "\(name)")
                 #expect(try area[name].auditVerify().isClean, "\(name)")
             }
             let after = try la.history(of: pupil.description)

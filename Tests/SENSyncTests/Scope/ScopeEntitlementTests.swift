@@ -26,7 +26,10 @@ struct ScopeEntitlementTests {
                 ops: [
                     RecordOp(
                         table: "enrolment", id: .v7(milliseconds: baseMilliseconds),
-                        writes: [FieldWrite("school_id", .text(elsewhere.description)), FieldWrite("entry_date", .text(ScopeArea.today))])
+                        writes: [
+                            FieldWrite("school_id", .text(elsewhere.description)),
+                            FieldWrite("entry_date", .text(ScopeArea.today)),
+                        ])
                 ])
         }
         try rogue.write(
@@ -47,7 +50,8 @@ struct ScopeEntitlementTests {
             try area.add("Home", .maintainedSchool)
             try area.distributeDirectory()
             let target = try area["Home"].addPupil(
-                NewPupil(upn: syntheticUPN(5101), forename: "Target", surname: "Pupil", dateOfBirth: "2016-01-01"), author: "SENCO Home")
+                NewPupil(upn: syntheticUPN(5101), forename: "Target", surname: "Pupil", dateOfBirth: "2016-01-01"),
+                author: "SENCO Home")
             try area["Home"].addNote(pupil: target.description, text: "Home: genuine note", author: "SENCO Home")
             try area.send("Home", "LA")
             let targetRows = try area.la.recordRowsByPupil()[target]
@@ -57,7 +61,8 @@ struct ScopeEntitlementTests {
             try area.la.makeBundle(to: [rogue.identity.id], at: directory)
             try rogue.apply(bundleAt: directory)
             let own = try rogue.addPupil(
-                NewPupil(upn: syntheticUPN(5102), forename: "Own", surname: "Pupil", dateOfBirth: "2016-02-01"), author: "SENCO Rogue")
+                NewPupil(upn: syntheticUPN(5102), forename: "Own", surname: "Pupil", dateOfBirth: "2016-02-01"),
+                author: "SENCO Rogue")
 
             let bundle = dir.appendingPathComponent("bundles/rogue-to-la.bundle")
             try rogue.makeBundle(to: [area.la.identity.id], at: bundle)
@@ -97,7 +102,8 @@ struct ScopeEntitlementTests {
             try area.add("Sibling", .academy, trust: "Trust")
             try area.add("Home", .maintainedSchool)
             let target = try area["Home"].addPupil(
-                NewPupil(upn: syntheticUPN(5201), forename: "Target", surname: "Pupil", dateOfBirth: "2016-01-01"), author: "SENCO Home")
+                NewPupil(upn: syntheticUPN(5201), forename: "Target", surname: "Pupil", dateOfBirth: "2016-01-01"),
+                author: "SENCO Home")
             try area.send("Home", "LA")
             // The rogue academy claims the pupil is at its sister academy (so its own store sends
             // the changes to the trust in full), then writes a note about them.
@@ -108,7 +114,8 @@ struct ScopeEntitlementTests {
             try area["Trust"].makeBundle(to: [rogue.identity.id], at: directory)
             try rogue.apply(bundleAt: directory)
             let own = try rogue.addPupil(
-                NewPupil(upn: syntheticUPN(5202), forename: "Own", surname: "Pupil", dateOfBirth: "2016-02-01"), author: "SENCO Rogue")
+                NewPupil(upn: syntheticUPN(5202), forename: "Own", surname: "Pupil", dateOfBirth: "2016-02-01"),
+                author: "SENCO Rogue")
             let before = try area.la.recordRowsByPupil()[target]
 
             let up = dir.appendingPathComponent("bundles/rogue-to-trust.bundle")
@@ -146,12 +153,17 @@ struct ScopeEntitlementTests {
             try area.add("Other", .maintainedSchool)
             try area.distributeDirectory()
             let target = try area["Home"].addPupil(
-                NewPupil(upn: syntheticUPN(5301), forename: "Target", surname: "Pupil", dateOfBirth: "2016-01-01"), author: "SENCO Home")
+                NewPupil(upn: syntheticUPN(5301), forename: "Target", surname: "Pupil", dateOfBirth: "2016-01-01"),
+                author: "SENCO Home")
             let other = area["Other"]
             #expect(throws: StoreError.self) {
                 try other.write(
                     author: "intruder", scope: target,
-                    ops: [RecordOp(table: "note", id: .v7(milliseconds: baseMilliseconds), writes: [FieldWrite("text", .text(Self.intrusion))])])
+                    ops: [
+                        RecordOp(
+                            table: "note", id: .v7(milliseconds: baseMilliseconds),
+                            writes: [FieldWrite("text", .text(Self.intrusion))])
+                    ])
             }
             #expect(try other.versionVector()[other.identity.id] == 0)
         }

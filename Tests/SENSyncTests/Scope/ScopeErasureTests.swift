@@ -30,11 +30,14 @@ struct ScopeErasureTests {
         let pupil = try old.addPupil(
             NewPupil(upn: upn, forename: forename, surname: surname, dateOfBirth: "2015-06-30"), author: "SENCO Old")
         try old.addPupil(
-            NewPupil(upn: syntheticUPN(7320), forename: "Kept", surname: keptSurname, dateOfBirth: "2015-07-01"), author: "SENCO Old")
+            NewPupil(upn: syntheticUPN(7320), forename: "Kept", surname: keptSurname, dateOfBirth: "2015-07-01"),
+            author: "SENCO Old")
         try old.addNote(pupil: pupil.description, text: oldNote, author: "SENCO Old")
-        let plan = try old.createPlan(pupil: pupil.description, NewSupportPlan(title: "Plan", reviewDate: "2026-03-01"), author: "SENCO Old")
+        let plan = try old.createPlan(
+            pupil: pupil.description, NewSupportPlan(title: "Plan", reviewDate: "2026-03-01"), author: "SENCO Old")
         try old.recordReview(
-            plan: plan.description, NewReview(heldOn: ScopeArea.today, summary: review, decision: .continue, nextReviewDate: "2026-04-01"),
+            plan: plan.description,
+            NewReview(heldOn: ScopeArea.today, summary: review, decision: .continue, nextReviewDate: "2026-04-01"),
             author: "SENCO Old")
         try area.relay("Old", "Trust", "LA")
         try area.la.transferPupil(pupil.description, to: area.id("New"), on: ScopeArea.today, author: "LA officer")
@@ -60,17 +63,23 @@ struct ScopeErasureTests {
             // scan below would see them if purging were skipped.
             try Self.checkpointAll(area)
             for name in holders {
-                let found = try scan([URL(fileURLWithPath: try #require(area[name].path))], for: [Self.forename, Self.surname, Self.upn])
-                #expect(found.count == 3, "\(name) should hold the pupil's name and UPN before erasure, found \(found.keys.sorted())")
+                let found = try scan(
+                    [URL(fileURLWithPath: try #require(area[name].path))], for: [Self.forename, Self.surname, Self.upn])
+                #expect(
+                    found.count == 3,
+                    "\(name) should hold the pupil's name and UPN before erasure, found \(found.keys.sorted())")
             }
             let before = try scan(try area.storeFiles(), for: Self.needles)
             #expect(Set(before.keys) == Set(Self.needles), "before erasure, every needle is somewhere: \(before)")
             #expect(before[Self.oldNote]?.contains("Old.sensync") == true)
             #expect(before[Self.newNote]?.contains("New.sensync") == true)
-            #expect(try scan(try area.storeFiles(), for: [Self.forename])[Self.forename]?.contains("Bystander.sensync") != true)
+            #expect(
+                try scan(try area.storeFiles(), for: [Self.forename])[Self.forename]?.contains("Bystander.sensync")
+                    != true)
 
             // The LA erases; gossip until the erasure has reached every store that held the pupil.
-            try area.la.erasePupil(pupil.description, reason: "parental request under UK GDPR art. 17", author: "LA officer")
+            try area.la.erasePupil(
+                pupil.description, reason: "parental request under UK GDPR art. 17", author: "LA officer")
             try area.gossip(rounds: 3)
             for name in holders {
                 #expect(try area[name].erasedPupils().contains(pupil), "\(name) has no erasure record")
@@ -118,7 +127,9 @@ struct ScopeErasureTests {
             #expect(erasure.writes.map(\.table) == ["erasure"])
             #expect(entries.dropLast().allSatisfy { $0.isRedacted && $0.author == nil && $0.writes.isEmpty })
             // Erased pupils stay erased: a late write from a school that had not heard is refused.
-            #expect(throws: StoreError.self) { try area.la.addNote(pupil: pupil.description, text: "late", author: "LA officer") }
+            #expect(throws: StoreError.self) {
+                try area.la.addNote(pupil: pupil.description, text: "late", author: "LA officer")
+            }
         }
     }
 
@@ -138,7 +149,8 @@ struct ScopeErasureTests {
             #expect(try area["Old"].pupilsWithRecords().contains(pupil) == false)
             // Later traffic still flows.
             let other = try area["Old"].addPupil(
-                NewPupil(upn: syntheticUPN(7321), forename: "Later", surname: "Pupil", dateOfBirth: "2016-01-01"), author: "SENCO Old")
+                NewPupil(upn: syntheticUPN(7321), forename: "Later", surname: "Pupil", dateOfBirth: "2016-01-01"),
+                author: "SENCO Old")
             try area.relay("Old", "Trust", "LA")
             try area.la.addNote(pupil: other.description, text: "LA: seen", author: "LA officer")
             try area.relay("LA", "Trust", "Old")
@@ -157,10 +169,12 @@ struct ScopeErasureTests {
             try area.add("New", .academy, trust: "Trust")
             try area.distributeDirectory()
             let pupil = try area["Old"].addPupil(
-                NewPupil(upn: Self.upn, forename: Self.forename, surname: Self.surname, dateOfBirth: "2015-06-30"), author: "SENCO Old")
+                NewPupil(upn: Self.upn, forename: Self.forename, surname: Self.surname, dateOfBirth: "2015-06-30"),
+                author: "SENCO Old")
             try area["Old"].addNote(pupil: pupil.description, text: Self.oldNote, author: "SENCO Old")
             try area.send("Old", "LA")
-            try area["Old"].transferPupil(pupil.description, to: area.id("New"), on: ScopeArea.today, author: "SENCO Old")
+            try area["Old"].transferPupil(
+                pupil.description, to: area.id("New"), on: ScopeArea.today, author: "SENCO Old")
             try area.send("Old", "New")
             try area.relay("New", "Trust")
             #expect(try area["Trust"].pupilsWithRecords() == [pupil])
@@ -169,7 +183,8 @@ struct ScopeErasureTests {
             #expect(!late.rejected.isEmpty && late.rejected.allSatisfy { $0.reason.contains("erased") })
             try area.gossip(rounds: 3)
             for name in area.names {
-                #expect(try area[name].pupilsWithRecords().contains(pupil) == false, "\(name) still holds the erased pupil")
+                #expect(
+                    try area[name].pupilsWithRecords().contains(pupil) == false, "\(name) still holds the erased pupil")
                 #expect(try area[name].changeBodiesByPupil()[pupil] == nil, "\(name) still holds change bodies")
                 #expect(try area[name].erasedPupils() == [pupil], "\(name) has no erasure record")
                 #expect(try area[name].auditVerify().isClean, "\(name)")
@@ -190,10 +205,12 @@ struct ScopeErasureTests {
             try area.distributeDirectory()
             let academy = area["Academy"]
             let mistake = try academy.addPupil(
-                NewPupil(upn: Self.upn, forename: Self.forename, surname: Self.surname, dateOfBirth: "2015-06-30"), author: "SENCO")
+                NewPupil(upn: Self.upn, forename: Self.forename, surname: Self.surname, dateOfBirth: "2015-06-30"),
+                author: "SENCO")
             try academy.erasePupil(mistake.description, reason: "added in error", author: "SENCO")
             let later = try academy.addPupil(
-                NewPupil(upn: syntheticUPN(7322), forename: "Later", surname: "Pupil", dateOfBirth: "2016-01-01"), author: "SENCO")
+                NewPupil(upn: syntheticUPN(7322), forename: "Later", surname: "Pupil", dateOfBirth: "2016-01-01"),
+                author: "SENCO")
             withKnownIssue("a school's erasure waits for its own redacted changes, which travel only as skipped") {
                 try area.gossip(rounds: 3)
                 #expect(try area.la.pupilsWithRecords() == [later])
@@ -208,7 +225,8 @@ struct ScopeErasureTests {
             let area = try ScopeArea(folder: dir)
             let pupil = try Self.spreadHistory(in: area)
             // The new school writes before it hears of the erasure.
-            try area["New"].addNote(pupil: pupil.description, text: "Erasable late note (marker QQ9LT)", author: "SENCO New")
+            try area["New"].addNote(
+                pupil: pupil.description, text: "Erasable late note (marker QQ9LT)", author: "SENCO New")
             let late = Dot(site: area.id("New"), seq: try area["New"].versionVector()[area.id("New")])
             try area.la.erasePupil(pupil.description, reason: "parental request", author: "LA officer")
             let report = try area.send("New", "LA")

@@ -25,7 +25,9 @@ struct ScopeRandomizedTests {
     static func seeds(shard: Int) -> [UInt64] {
         let all: [UInt64]
         if let seed = PropertySettings.replaySeed {
-            if shard == 0 { print("[\(property)] replaying seed \(PropertySettings.hex(seed)) (SENSYNC_PROPERTY_SEED)") }
+            if shard == 0 {
+                print("[\(property)] replaying seed \(PropertySettings.hex(seed)) (SENSYNC_PROPERTY_SEED)")
+            }
             all = [seed]
         } else {
             let count = max(1, PropertySettings.scheduleCount / 4)
@@ -132,7 +134,8 @@ final class ScopeSchedule {
         let n = created.count + 1
         let id = try area[school].addPupil(
             NewPupil(
-                upn: syntheticUPN(n), forename: "Fore\(n)", surname: "Sur\(n)", dateOfBirth: "2016-0\(1 + n % 9)-1\(n % 10)",
+                upn: syntheticUPN(n), forename: "Fore\(n)", surname: "Sur\(n)",
+                dateOfBirth: "2016-0\(1 + n % 9)-1\(n % 10)",
                 yearGroup: rng.int(0...6)),
             author: "SENCO \(school)")
         created.append(id)
@@ -166,16 +169,21 @@ final class ScopeSchedule {
             log.step("\(site) notes \(n) on \(pupil.id.short)")
         case 2:
             try store.createPlan(
-                pupil: p, NewSupportPlan(title: "plan \(n)", reviewDate: "2026-0\(rng.int(2...9))-01", responsibleOrg: site), author: author)
+                pupil: p,
+                NewSupportPlan(title: "plan \(n)", reviewDate: "2026-0\(rng.int(2...9))-01", responsibleOrg: site),
+                author: author)
             log.step("\(site) plans \(n) for \(pupil.id.short)")
         case 3:
             guard let plan = rng.pick(plans) else { return }
             if rng.chance(50) {
-                try store.addOutcome(plan: plan.id.description, description: "outcome \(n)", targetDate: "2026-07-01", author: author)
+                try store.addOutcome(
+                    plan: plan.id.description, description: "outcome \(n)", targetDate: "2026-07-01", author: author)
             } else {
                 try store.addProvision(
                     plan: plan.id.description,
-                    NewProvision(description: "provision \(n)", provider: "provider \(n)", frequency: "weekly", costPence: Int64(n * 100)),
+                    NewProvision(
+                        description: "provision \(n)", provider: "provider \(n)", frequency: "weekly",
+                        costPence: Int64(n * 100)),
                     author: author)
             }
             log.step("\(site) adds outcome/provision \(n) to \(plan.id.short)")
@@ -183,7 +191,9 @@ final class ScopeSchedule {
             guard let plan = rng.pick(plans) else { return }
             try store.recordReview(
                 plan: plan.id.description,
-                NewReview(heldOn: ScopeArea.today, summary: "review \(n)", decision: .continue, nextReviewDate: "2026-0\(rng.int(3...9))-15"),
+                NewReview(
+                    heldOn: ScopeArea.today, summary: "review \(n)", decision: .continue,
+                    nextReviewDate: "2026-0\(rng.int(3...9))-15"),
                 author: author)
             log.step("\(site) reviews \(plan.id.short) (\(n))")
         default:
@@ -213,7 +223,8 @@ final class ScopeSchedule {
         guard let (school, pupil) = rng.pick(candidates) else { return }
         let targets = schools.filter { !pupil.schools.contains(area.id($0)) }
         guard let target = rng.pick(targets) else { return }
-        try area[school].transferPupil(pupil.id.description, to: area.id(target), on: ScopeArea.today, author: "SENCO \(school)")
+        try area[school].transferPupil(
+            pupil.id.description, to: area.id(target), on: ScopeArea.today, author: "SENCO \(school)")
         transfers += 1
         log.step("\(school) transfers \(pupil.id.short) to \(target)")
         if rng.chance(70) {
@@ -273,7 +284,9 @@ final class ScopeSchedule {
             log.step(
                 "\(to) applies #\(chosen) from \(from)\(again): \(report.result.rawValue), applied \(report.applied), duplicates \(report.duplicates), skipped \(report.skipped), forgot \(report.pupilsForgotten)"
             )
-            log.check(unexpected(report.rejected).isEmpty, "\(to) rejected changes from \(from)'s bundle #\(chosen): \(unexpected(report.rejected))")
+            log.check(
+                unexpected(report.rejected).isEmpty,
+                "\(to) rejected changes from \(from)'s bundle #\(chosen): \(unexpected(report.rejected))")
         } catch let error as BundleError where error.code == .missingPrerequisites {
             log.step("\(to) refuses #\(chosen) from \(from)\(again): \(named(error.message))")
         } catch {
@@ -322,7 +335,9 @@ final class ScopeSchedule {
                     log.fail("gossip round \(round): \(to) could not apply \(from)'s bundle: \(named("\(error)"))")
                     continue
                 }
-                log.check(unexpected(report.rejected).isEmpty, "gossip: \(to) rejected changes from \(from): \(unexpected(report.rejected))")
+                log.check(
+                    unexpected(report.rejected).isEmpty,
+                    "gossip: \(to) rejected changes from \(from): \(unexpected(report.rejected))")
                 let carried = section.changeCount + section.skippedCount + section.historyCount
                 if carried > 0 || !header.directory.isEmpty || report.pupilsForgotten > 0 {
                     moved += 1
@@ -334,7 +349,9 @@ final class ScopeSchedule {
                 }
             }
             if moved == 0 {
-                log.step("gossip: quiet after \(round) rounds (\(refusals) bundles refused for missing prerequisites on the way)")
+                log.step(
+                    "gossip: quiet after \(round) rounds (\(refusals) bundles refused for missing prerequisites on the way)"
+                )
                 return
             }
         }
@@ -349,11 +366,14 @@ final class ScopeSchedule {
         let laRows = try area.la.recordRowsByPupil()
         let current = try area.la.currentSchoolsByPupil()
         let erased = try area.la.erasedPupils()
-        log.check(erased == erasures, "the LA has erased \(erased.map(\.short).sorted()), the schedule erased \(erasures.map(\.short).sorted())")
+        log.check(
+            erased == erasures,
+            "the LA has erased \(erased.map(\.short).sorted()), the schedule erased \(erasures.map(\.short).sorted())")
         let live = created.filter { !erased.contains($0) }
         log.check(
             Set(laRows.keys) == Set(created),
-            "the LA holds \(laRows.count) pupils, \(created.count) were added (missing \(Set(created).subtracting(laRows.keys).map(\.short)))")
+            "the LA holds \(laRows.count) pupils, \(created.count) were added (missing \(Set(created).subtracting(laRows.keys).map(\.short)))"
+        )
         let laLive = try area.la.pupilsWithRecords()
         log.check(laLive == Set(live), "the LA holds records of \(laLive.count) pupils; \(live.count) are not erased")
         for pupil in live {
@@ -375,7 +395,9 @@ final class ScopeSchedule {
             // An erased pupil leaves only the erasure record behind.
             let held = Set(rows.filter { $0.value.contains { $0.table != RecordSchema.erasure.name } }.keys)
             let erasedHere = try store.erasedPupils()
-            log.check(erasedHere.isSubset(of: erased), "\(name) holds erasures the LA does not: \(erasedHere.subtracting(erased).map(\.short))")
+            log.check(
+                erasedHere.isSubset(of: erased),
+                "\(name) holds erasures the LA does not: \(erasedHere.subtracting(erased).map(\.short))")
             // Every store that ever held an erased pupil has the erasure record.
             let missed = erased.intersection(try store.pupilsEverLogged()).subtracting(erasedHere)
             log.check(missed.isEmpty, "\(name) once held \(missed.map(\.short).sorted()) but has no erasure record")
@@ -395,10 +417,13 @@ final class ScopeSchedule {
             let bodies = Set(try store.changeBodiesByPupil().keys)
             log.check(
                 bodies.isSubset(of: entitled),
-                "\(name) keeps change bodies about pupils it may not see: \(bodies.subtracting(entitled).map(\.short).sorted())")
+                "\(name) keeps change bodies about pupils it may not see: \(bodies.subtracting(entitled).map(\.short).sorted())"
+            )
             let audit = try store.auditVerify()
             log.check(audit.isClean, "\(name)'s audit: \(audit.problems)")
         }
-        log.step("checked: \(created.count) pupils, \(transfers) transfers (\(directTransfers) with a direct bundle), \(erasures.count) erased")
+        log.step(
+            "checked: \(created.count) pupils, \(transfers) transfers (\(directTransfers) with a direct bundle), \(erasures.count) erased"
+        )
     }
 }

@@ -34,20 +34,26 @@ struct ScopeRefusalTests {
     /// the message holds no personal data. Returns the error.
     @discardableResult
     static func expectRefusal(
-        _ url: URL, at store: Store, _ code: BundleError.Code, saying phrase: String? = nil, saysNothingApplied: Bool = true,
+        _ url: URL, at store: Store, _ code: BundleError.Code, saying phrase: String? = nil,
+        saysNothingApplied: Bool = true,
         sourceLocation: SourceLocation = #_sourceLocation
     ) throws -> BundleError? {
         let before = try Snapshot(store)
         var refusal: BundleError?
         do {
             let report = try store.apply(bundleAt: url)
-            Issue.record("applied (\(report.result.rawValue), \(report.applied) changes) instead of being refused", sourceLocation: sourceLocation)
+            Issue.record(
+                "applied (\(report.result.rawValue), \(report.applied) changes) instead of being refused",
+                sourceLocation: sourceLocation)
         } catch let error as BundleError {
             refusal = error
             #expect(error.code == code, "\(error.code.rawValue): \(error.message)", sourceLocation: sourceLocation)
-            if let phrase { #expect(error.message.contains(phrase), "\(error.message)", sourceLocation: sourceLocation) }
+            if let phrase {
+                #expect(error.message.contains(phrase), "\(error.message)", sourceLocation: sourceLocation)
+            }
             if saysNothingApplied {
-                #expect("\(error.message) \(error.hint)".contains("Nothing was applied"), sourceLocation: sourceLocation)
+                #expect(
+                    "\(error.message) \(error.hint)".contains("Nothing was applied"), sourceLocation: sourceLocation)
             }
             expectNoPersonalData(in: error, sourceLocation: sourceLocation)
         }
@@ -57,7 +63,9 @@ struct ScopeRefusalTests {
 
     static func expectNoPersonalData(in error: BundleError, sourceLocation: SourceLocation = #_sourceLocation) {
         let text = "\(error.message) \(error.hint) \(error.description)"
-        for needle in personal { #expect(!text.contains(needle), "the message names \(needle)", sourceLocation: sourceLocation) }
+        for needle in personal {
+            #expect(!text.contains(needle), "the message names \(needle)", sourceLocation: sourceLocation)
+        }
     }
 
     /// An LA and two maintained schools that have heard from the LA; school A has a pupil with
@@ -139,10 +147,14 @@ struct ScopeRefusalTests {
                 }
                 #expect(try la.importLogCount() == before.imports, "byte \(position) was logged")
                 #expect(try la.versionVector() == before.versionVector, "byte \(position) moved a chain")
-                if position % 16 == 0 { #expect(try la.digest() == before.digest, "byte \(position) changed the records") }
+                if position % 16 == 0 {
+                    #expect(try la.digest() == before.digest, "byte \(position) changed the records")
+                }
             }
             #expect(accepted.isEmpty, "bytes whose change was accepted: \(accepted)")
-            #expect(wrongCodes.isEmpty, "\(wrongCodes.count) positions refused with an unexpected code: \(wrongCodes.prefix(10))")
+            #expect(
+                wrongCodes.isEmpty,
+                "\(wrongCodes.count) positions refused with an unexpected code: \(wrongCodes.prefix(10))")
             #expect(try Snapshot(la) == before)
             // The file as sent still applies.
             let report = try la.apply(bundleAt: url)
@@ -194,7 +206,8 @@ struct ScopeRefusalTests {
             let forLA = try area.make("A", "LA")
             try Self.expectRefusal(forLA, at: area["B"], .notAddressedToThisSite, saying: "addressed to other sites")
             // A site's own bundle, applied at home.
-            try Self.expectRefusal(forLA, at: area["A"], .notAddressedToThisSite, saying: "made by this site", saysNothingApplied: false)
+            try Self.expectRefusal(
+                forLA, at: area["A"], .notAddressedToThisSite, saying: "made by this site", saysNothingApplied: false)
             // The right recipients apply them.
             #expect(try area["A"].apply(bundleAt: forA).applied == 1)
             #expect(try area.la.apply(bundleAt: forLA).result == .applied)
@@ -211,7 +224,8 @@ struct ScopeRefusalTests {
             try other.add("X", .maintainedSchool)
             try other.distributeDirectory()
             try other["X"].addPupil(
-                NewPupil(upn: syntheticUPN(4413), forename: "Other", surname: "Area", dateOfBirth: "2016-01-01"), author: "SENCO X")
+                NewPupil(upn: syntheticUPN(4413), forename: "Other", surname: "Area", dateOfBirth: "2016-01-01"),
+                author: "SENCO X")
             try other.send("X", "LA")
             // A school of the other area, and the other LA (which is not the LA these sites pinned).
             let fromX = try other.make("X", "LA")
@@ -219,8 +233,10 @@ struct ScopeRefusalTests {
             let fromOtherLA = try other.make("LA", "X")
             #expect(try Store.inspectBundle(at: fromOtherLA).directory.isEmpty)
             for name in ["LA", "A"] {
-                try Self.expectRefusal(fromX, at: area[name], .unknownSender, saying: "not in this site's area directory")
-                try Self.expectRefusal(fromOtherLA, at: area[name], .unknownSender, saying: "not in this site's area directory")
+                try Self.expectRefusal(
+                    fromX, at: area[name], .unknownSender, saying: "not in this site's area directory")
+                try Self.expectRefusal(
+                    fromOtherLA, at: area[name], .unknownSender, saying: "not in this site's area directory")
             }
         }
     }
@@ -230,7 +246,8 @@ struct ScopeRefusalTests {
             let (area, pupil) = try Self.makeArea(dir)
             let b = area["B"]
             let bPupil = try b.addPupil(
-                NewPupil(upn: syntheticUPN(4414), forename: "Closing", surname: "School", dateOfBirth: "2016-03-01"), author: "SENCO B")
+                NewPupil(upn: syntheticUPN(4414), forename: "Closing", surname: "School", dateOfBirth: "2016-03-01"),
+                author: "SENCO B")
             try b.addNote(pupil: bPupil.description, text: "B: history that must survive", author: "SENCO B")
             try area.send("B", "LA")
             let late = try area.make("B", "LA")
@@ -239,7 +256,9 @@ struct ScopeRefusalTests {
 
             try Self.expectRefusal(late, at: area.la, .unknownSender, saying: "removed")
             // Nothing is sealed to a removed site.
-            #expect(throws: StoreError.self) { try area.la.makeBundle(to: [area.id("B")], at: dir.appendingPathComponent("to-b.bundle")) }
+            #expect(throws: StoreError.self) {
+                try area.la.makeBundle(to: [area.id("B")], at: dir.appendingPathComponent("to-b.bundle"))
+            }
             // School A hears of the removal from the LA, then refuses B too.
             let news = try area.send("LA", "A")
             #expect(news.directoryUpdatedTo != nil)
@@ -260,16 +279,19 @@ struct ScopeRefusalTests {
             let pinned = try #require(try a.directory())
             // An impostor claims the LA's site id with keys of its own and signs a newer directory.
             let impostor = try Store.inMemory(
-                identity: SiteIdentity(id: area.la.identity.id, name: "LA", kind: .la, laCode: "999"), now: area.clock.now)
+                identity: SiteIdentity(id: area.la.identity.id, name: "LA", kind: .la, laCode: "999"),
+                now: area.clock.now)
             while try impostor.directory()!.version <= pinned.version { try impostor.addToDirectory(a.publicIdentity) }
             let forged = dir.appendingPathComponent("bundles/forged.bundle")
             try impostor.makeBundle(to: [a.identity.id], at: forged)
             #expect(try !Store.inspectBundle(at: forged).directory.isEmpty)
-            try Self.expectRefusal(forged, at: a, .badSignature, saying: "directory in this bundle is not signed by your LA")
+            try Self.expectRefusal(
+                forged, at: a, .badSignature, saying: "directory in this bundle is not signed by your LA")
             #expect(try a.directory() == pinned)
             // Without a newer directory the impostor's own signature is what fails.
             let quiet = try Store.inMemory(
-                identity: SiteIdentity(id: area.la.identity.id, name: "LA", kind: .la, laCode: "999"), now: area.clock.now)
+                identity: SiteIdentity(id: area.la.identity.id, name: "LA", kind: .la, laCode: "999"),
+                now: area.clock.now)
             try quiet.addToDirectory(a.publicIdentity)
             #expect(try quiet.directory()!.version <= pinned.version)
             let unsigned = dir.appendingPathComponent("bundles/unsigned.bundle")

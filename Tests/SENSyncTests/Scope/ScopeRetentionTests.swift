@@ -16,7 +16,8 @@ struct ScopeRetentionTests {
             let school = area["School"]
             func add(_ n: Int, born: String, at store: Store) throws -> RecordID {
                 let id = try store.addPupil(
-                    NewPupil(upn: syntheticUPN(8100 + n), forename: "Former\(n)", surname: "Pupil", dateOfBirth: born), author: "SENCO")
+                    NewPupil(upn: syntheticUPN(8100 + n), forename: "Former\(n)", surname: "Pupil", dateOfBirth: born),
+                    author: "SENCO")
                 try store.addNote(pupil: id.description, text: "retention note \(n)", author: "SENCO")
                 return id
             }
@@ -31,14 +32,18 @@ struct ScopeRetentionTests {
             #expect(try area.la.retentionDue(years: 31) == [born32YearsAgo, academy32].sorted())
             let erased = try area.la.runRetention(author: "LA records officer")
             #expect(Set(erased) == [born32YearsAgo, academy32])
-            #expect(try area.la.runRetention(author: "LA records officer").isEmpty, "retention runs again without erasing twice")
+            #expect(
+                try area.la.runRetention(author: "LA records officer").isEmpty,
+                "retention runs again without erasing twice")
             try area.gossip(rounds: 3)
 
             for name in area.names {
                 let store = area[name]
                 let kept = try store.pupilsWithRecords()
                 #expect(kept.isDisjoint(with: [born32YearsAgo, academy32]), "\(name) still holds an erased pupil")
-                #expect(try store.changeBodiesByPupil()[born32YearsAgo] == nil && store.changeBodiesByPupil()[academy32] == nil)
+                #expect(
+                    try store.changeBodiesByPupil()[born32YearsAgo] == nil
+                        && store.changeBodiesByPupil()[academy32] == nil)
                 #expect(try store.auditVerify().isClean, "\(name)")
             }
             // Each store that held an erased pupil keeps the erasure record, with its reason.
@@ -61,7 +66,8 @@ struct ScopeRetentionTests {
             try area.add("School", .maintainedSchool)
             try area.distributeDirectory()
             let pupil = try area["School"].addPupil(
-                NewPupil(upn: syntheticUPN(8201), forename: "Short", surname: "Retention", dateOfBirth: "2000-01-01"), author: "SENCO")
+                NewPupil(upn: syntheticUPN(8201), forename: "Short", surname: "Retention", dateOfBirth: "2000-01-01"),
+                author: "SENCO")
             try area.send("School", "LA")
             #expect(try area.la.runRetention(author: "LA").isEmpty)
             try area.la.setRetentionYears(25)

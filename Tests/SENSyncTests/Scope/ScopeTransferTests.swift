@@ -12,23 +12,32 @@ struct ScopeTransferTests {
     @discardableResult
     static func recordFullHistory(of pupil: RecordID, at store: Store, tag: String) throws -> RecordID {
         let p = pupil.description
-        let first = try store.addNote(pupil: p, text: "\(tag): finds phonics hard", area: .cognitionLearning, author: "SENCO \(tag)")
-        try store.addNote(pupil: p, text: "\(tag): phonics, corrected", amends: first.description, author: "SENCO \(tag)")
+        let first = try store.addNote(
+            pupil: p, text: "\(tag): finds phonics hard", area: .cognitionLearning, author: "SENCO \(tag)")
+        try store.addNote(
+            pupil: p, text: "\(tag): phonics, corrected", amends: first.description, author: "SENCO \(tag)")
         try store.updatePupil(p, PupilUpdate(senStatus: "K", senNeeds: "SPLD,SLCN"), author: "SENCO \(tag)")
         let plan = try store.createPlan(
             pupil: p,
-            NewSupportPlan(title: "\(tag) literacy plan", reviewDate: "2026-03-01", responsibleOrg: "School", responsiblePerson: "SENCO"),
+            NewSupportPlan(
+                title: "\(tag) literacy plan", reviewDate: "2026-03-01", responsibleOrg: "School",
+                responsiblePerson: "SENCO"),
             author: "SENCO \(tag)")
-        try store.addOutcome(plan: plan.description, description: "\(tag): reads age-appropriate texts", targetDate: "2026-07-01", author: "SENCO \(tag)")
+        try store.addOutcome(
+            plan: plan.description, description: "\(tag): reads age-appropriate texts", targetDate: "2026-07-01",
+            author: "SENCO \(tag)")
         try store.addProvision(
             plan: plan.description,
             NewProvision(
-                description: "\(tag): small-group phonics", provider: "TA", frequency: "3 x 20 min weekly", responsibleOrg: "School",
+                description: "\(tag): small-group phonics", provider: "TA", frequency: "3 x 20 min weekly",
+                responsibleOrg: "School",
                 responsiblePerson: "SENCO", costPence: 45_000),
             author: "SENCO \(tag)")
         try store.recordReview(
             plan: plan.description,
-            NewReview(heldOn: ScopeArea.today, summary: "\(tag): progress good", decision: .continue, nextReviewDate: "2026-04-01"),
+            NewReview(
+                heldOn: ScopeArea.today, summary: "\(tag): progress good", decision: .continue,
+                nextReviewDate: "2026-04-01"),
             author: "SENCO \(tag)")
         return plan
     }
@@ -40,24 +49,35 @@ struct ScopeTransferTests {
 
     /// Asserts `store` holds exactly the pupil's record that `reference` holds, through SQL and
     /// through the query API, and that it is complete (every kind of record present).
-    static func expectCompleteCopy(of pupil: RecordID, at store: Store, as reference: Store, sourceLocation: SourceLocation = #_sourceLocation)
+    static func expectCompleteCopy(
+        of pupil: RecordID, at store: Store, as reference: Store, sourceLocation: SourceLocation = #_sourceLocation
+    )
         throws
     {
         let mine = try rows(of: pupil, at: store)
         let theirs = try rows(of: pupil, at: reference)
-        #expect(mine == theirs, "missing \(theirs.subtracting(mine).sorted()), extra \(mine.subtracting(theirs).sorted())", sourceLocation: sourceLocation)
+        #expect(
+            mine == theirs, "missing \(theirs.subtracting(mine).sorted()), extra \(mine.subtracting(theirs).sorted())",
+            sourceLocation: sourceLocation)
         let tables = Set(mine.map(\.table))
         for table in ["pupil", "enrolment", "note", "support_plan", "plan_outcome", "provision_item", "plan_review"] {
             #expect(tables.contains(table), "no \(table) row", sourceLocation: sourceLocation)
         }
-        #expect(try store.notes(of: pupil.description) == reference.notes(of: pupil.description), sourceLocation: sourceLocation)
-        #expect(try store.plans(of: pupil.description) == reference.plans(of: pupil.description), sourceLocation: sourceLocation)
-        #expect(try store.pupil(pupil.description) == reference.pupil(pupil.description), sourceLocation: sourceLocation)
+        #expect(
+            try store.notes(of: pupil.description) == reference.notes(of: pupil.description),
+            sourceLocation: sourceLocation)
+        #expect(
+            try store.plans(of: pupil.description) == reference.plans(of: pupil.description),
+            sourceLocation: sourceLocation)
+        #expect(
+            try store.pupil(pupil.description) == reference.pupil(pupil.description), sourceLocation: sourceLocation)
     }
 
     /// Asserts `store` holds nothing about the pupil: no record rows, no change bodies, and the
     /// query API cannot find them.
-    static func expectForgotten(_ pupil: RecordID, at store: Store, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    static func expectForgotten(_ pupil: RecordID, at store: Store, sourceLocation: SourceLocation = #_sourceLocation)
+        throws
+    {
         #expect(try rows(of: pupil, at: store).isEmpty, sourceLocation: sourceLocation)
         #expect(try store.changeBodiesByPupil()[pupil] == nil, sourceLocation: sourceLocation)
         #expect(try !store.pupils().map(\.id).contains(pupil), sourceLocation: sourceLocation)
@@ -73,9 +93,11 @@ struct ScopeTransferTests {
             try area.distributeDirectory()
             let old = area["Old"]
             let pupil = try old.addPupil(
-                NewPupil(upn: syntheticUPN(11), forename: "Ada", surname: "Moved", dateOfBirth: "2016-04-01"), author: "SENCO Old")
+                NewPupil(upn: syntheticUPN(11), forename: "Ada", surname: "Moved", dateOfBirth: "2016-04-01"),
+                author: "SENCO Old")
             let stays = try old.addPupil(
-                NewPupil(upn: syntheticUPN(12), forename: "Bo", surname: "Stays", dateOfBirth: "2016-05-01"), author: "SENCO Old")
+                NewPupil(upn: syntheticUPN(12), forename: "Bo", surname: "Stays", dateOfBirth: "2016-05-01"),
+                author: "SENCO Old")
             try Self.recordFullHistory(of: pupil, at: old, tag: "old")
             try area.relay("Old", "Trust", "LA")
             // The LA adds to the record too, and the academy hears of it.
@@ -113,7 +135,9 @@ struct ScopeTransferTests {
             try Self.expectCompleteCopy(of: pupil, at: area["New"], as: area.la)
             #expect(try area["New"].notes(of: pupil.description).count == 4)
             // The old school can no longer change the pupil's records.
-            #expect(throws: StoreError.self) { try old.addNote(pupil: pupil.description, text: "stale", author: "SENCO Old") }
+            #expect(throws: StoreError.self) {
+                try old.addNote(pupil: pupil.description, text: "stale", author: "SENCO Old")
+            }
         }
     }
 
@@ -126,9 +150,11 @@ struct ScopeTransferTests {
             try area.distributeDirectory()
             let old = area["Old"]
             let pupil = try old.addPupil(
-                NewPupil(upn: syntheticUPN(21), forename: "Cy", surname: "Moved", dateOfBirth: "2015-09-01"), author: "SENCO Old")
+                NewPupil(upn: syntheticUPN(21), forename: "Cy", surname: "Moved", dateOfBirth: "2015-09-01"),
+                author: "SENCO Old")
             let stays = try old.addPupil(
-                NewPupil(upn: syntheticUPN(22), forename: "Di", surname: "Stays", dateOfBirth: "2015-10-01"), author: "SENCO Old")
+                NewPupil(upn: syntheticUPN(22), forename: "Di", surname: "Stays", dateOfBirth: "2015-10-01"),
+                author: "SENCO Old")
             try old.addNote(pupil: stays.description, text: "old: not for the new school", author: "SENCO Old")
             try old.addNote(pupil: pupil.description, text: "old: first concern", author: "SENCO Old")
             try area.send("Old", "LA")
@@ -173,11 +199,13 @@ struct ScopeTransferTests {
             try area.add("New", .academy, trust: "Trust2")
             try area.distributeDirectory()
             let pupil = try area["Old"].addPupil(
-                NewPupil(upn: syntheticUPN(31), forename: "Ed", surname: "Moved", dateOfBirth: "2014-02-01"), author: "SENCO Old")
+                NewPupil(upn: syntheticUPN(31), forename: "Ed", surname: "Moved", dateOfBirth: "2014-02-01"),
+                author: "SENCO Old")
             try Self.recordFullHistory(of: pupil, at: area["Old"], tag: "old")
             try area.gossip(rounds: 2)
             // The old academy transfers the pupil and tells its trust; nothing goes direct.
-            try area["Old"].transferPupil(pupil.description, to: area.id("New"), on: ScopeArea.today, author: "SENCO Old")
+            try area["Old"].transferPupil(
+                pupil.description, to: area.id("New"), on: ScopeArea.today, author: "SENCO Old")
             try area.gossip(rounds: 4)
             try Self.expectCompleteCopy(of: pupil, at: area["New"], as: area.la)
             try Self.expectCompleteCopy(of: pupil, at: area["Trust2"], as: area.la)

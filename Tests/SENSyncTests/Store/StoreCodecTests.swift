@@ -29,24 +29,35 @@ struct StoreCodecTests {
             RecordOp(
                 table: "pupil", id: pupil,
                 writes: [
-                    FieldWrite("upn", .text(syntheticUPN(1))), FieldWrite("forename", .text("Ada")), FieldWrite("surname", .text("Example")),
+                    FieldWrite("upn", .text(syntheticUPN(1))), FieldWrite("forename", .text("Ada")),
+                    FieldWrite("surname", .text("Example")),
                     FieldWrite("date_of_birth", .text("2016-04-01")),
                 ]),
-            RecordOp(table: "enrolment", id: enrolment, writes: [FieldWrite("school_id", .text(school.description)), FieldWrite("entry_date", .text("2025-09-03"))]),
+            RecordOp(
+                table: "enrolment", id: enrolment,
+                writes: [
+                    FieldWrite("school_id", .text(school.description)), FieldWrite("entry_date", .text("2025-09-03")),
+                ]),
         ]
     }
 
     @Test(arguments: [
         Value.text("plain"), .text(""), .text("0012"), .text("123"), .text("1e5"), .text("NULL"), .text(" padded "),
-        .text("Zoë 测试 📚 e\u{301}"), .text("line\nbreak\ttab"), .text("nul\u{0}inside"), .text(String(repeating: "x", count: 10_000)), .null,
+        .text("Zoë 测试 📚 e\u{301}"), .text("line\nbreak\ttab"), .text("nul\u{0}inside"),
+        .text(String(repeating: "x", count: 10_000)), .null,
     ])
     func textValuesSurviveTheStore(_ value: Value) throws {
         let (store, replica) = try Self.both([
-            [RecordOp(table: "support_plan", id: Self.plan, writes: [FieldWrite("title", value), FieldWrite("deleted", .integer(0))])]
+            [
+                RecordOp(
+                    table: "support_plan", id: Self.plan,
+                    writes: [FieldWrite("title", value), FieldWrite("deleted", .integer(0))])
+            ]
         ])
         #expect(try store.digest() == replica.digest())
         let title = try store.writer.read { db in
-            try DatabaseValue.fetchOne(db, sql: "SELECT title FROM support_plan WHERE id = ?", arguments: [Self.plan.description])
+            try DatabaseValue.fetchOne(
+                db, sql: "SELECT title FROM support_plan WHERE id = ?", arguments: [Self.plan.description])
         }
         // The column is for readers such as the sqlite3 shell; text with a NUL shows up to it.
         let shown = value.text.map { Value.text(String($0.prefix { $0 != "\u{0}" })) } ?? value
@@ -73,14 +84,21 @@ struct StoreCodecTests {
             ops.append(
                 RecordOp(
                     table: "enrolment", id: fixedID(0x62),
-                    writes: [FieldWrite("school_id", .text(area["School"].identity.id.description)), FieldWrite("entry_date", .text("2025-09-03"))]))
+                    writes: [
+                        FieldWrite("school_id", .text(area["School"].identity.id.description)),
+                        FieldWrite("entry_date", .text("2025-09-03")),
+                    ]))
             try area.la.write(author: "LA officer", scope: pupil, ops: ops)
             for to in ["Trust", "Academy", "School"] { try area.send("LA", to) }
             #expect(try area["Trust"].heldPupils() == [pupil])
 
             let note = fixedID(0x63)
-            try area["Trust"].write(author: "Trust", scope: pupil, ops: [RecordOp(table: "note", id: note, writes: [FieldWrite("text", .text("nul\u{0}inside"))])])
-            try area.la.write(author: "LA officer", scope: pupil, ops: [RecordOp(table: "note", id: note, writes: [FieldWrite("text", .text("later"))])])
+            try area["Trust"].write(
+                author: "Trust", scope: pupil,
+                ops: [RecordOp(table: "note", id: note, writes: [FieldWrite("text", .text("nul\u{0}inside"))])])
+            try area.la.write(
+                author: "LA officer", scope: pupil,
+                ops: [RecordOp(table: "note", id: note, writes: [FieldWrite("text", .text("later"))])])
             let trustToAcademy = try area.make("Trust", "Academy")
             let laToAcademy = try area.make("LA", "Academy")
             let laToSchool = try area.make("LA", "School")
@@ -105,7 +123,8 @@ struct StoreCodecTests {
             }
             #expect(carried.count == 3)
             let replica = try MemoryReplica.replaying(
-                carried.values.sorted { ($0.decoded.hlc, $0.change.site) < ($1.decoded.hlc, $1.change.site) }, as: fixedID(0xE3))
+                carried.values.sorted { ($0.decoded.hlc, $0.change.site) < ($1.decoded.hlc, $1.change.site) },
+                as: fixedID(0xE3))
             #expect(try academy.digest() == replica.digest())
             #expect(try academy.conflictLines == replica.conflictLines)
             #expect(try area.la.digest() == replica.digest())
@@ -126,12 +145,18 @@ struct StoreCodecTests {
         try withTemporaryDirectory { dir in
             let area = try TestArea(folder: dir)
             let school = try area.add("School", .maintainedSchool)
-            try area.la.write(author: "LA officer", scope: Self.pupil, ops: Self.pupilOps(Self.pupil, at: school.identity.id, enrolment: fixedID(0x53)))
+            try area.la.write(
+                author: "LA officer", scope: Self.pupil,
+                ops: Self.pupilOps(Self.pupil, at: school.identity.id, enrolment: fixedID(0x53)))
             try area.la.write(
                 author: "LA officer", scope: Self.pupil,
                 ops: [
-                    RecordOp(table: "support_plan", id: Self.plan, writes: [FieldWrite("title", .text("t")), FieldWrite("future_field", .text("kept"))]),
-                    RecordOp(table: "future_table", id: future, writes: [FieldWrite("a", .integer(-7)), FieldWrite("b", .null)]),
+                    RecordOp(
+                        table: "support_plan", id: Self.plan,
+                        writes: [FieldWrite("title", .text("t")), FieldWrite("future_field", .text("kept"))]),
+                    RecordOp(
+                        table: "future_table", id: future,
+                        writes: [FieldWrite("a", .integer(-7)), FieldWrite("b", .null)]),
                 ])
             let replica = try MemoryReplica.replaying(try area.la.storedChanges(), as: fixedID(0xEE))
             #expect(try area.la.digest() == replica.digest())
@@ -154,16 +179,28 @@ struct StoreCodecTests {
             let a = try area.add("School", .maintainedSchool)
             let b = area.la
             try area.send("LA", "School")
-            let pupil = try a.addPupil(NewPupil(upn: syntheticUPN(2), forename: "Ada", surname: "Example", dateOfBirth: "2016-04-01"), author: "SENCO")
+            let pupil = try a.addPupil(
+                NewPupil(upn: syntheticUPN(2), forename: "Ada", surname: "Example", dateOfBirth: "2016-04-01"),
+                author: "SENCO")
             try a.write(
                 author: "SENCO", scope: pupil,
-                ops: [RecordOp(table: "support_plan", id: Self.plan, writes: [FieldWrite("title", .text("x")), FieldWrite("deleted", .integer(0))])])
+                ops: [
+                    RecordOp(
+                        table: "support_plan", id: Self.plan,
+                        writes: [FieldWrite("title", .text("x")), FieldWrite("deleted", .integer(0))])
+                ])
             try area.send("School", "LA")
             // Concurrently: the school edits the title, the LA deletes the plan and edits the title.
-            try a.write(author: "SENCO", scope: pupil, ops: [RecordOp(table: "support_plan", id: Self.plan, writes: [FieldWrite("title", .text("y"))])])
+            try a.write(
+                author: "SENCO", scope: pupil,
+                ops: [RecordOp(table: "support_plan", id: Self.plan, writes: [FieldWrite("title", .text("y"))])])
             try b.write(
                 author: "LA", scope: pupil,
-                ops: [RecordOp(table: "support_plan", id: Self.plan, writes: [FieldWrite("deleted", .integer(1)), FieldWrite("title", .text("z"))])])
+                ops: [
+                    RecordOp(
+                        table: "support_plan", id: Self.plan,
+                        writes: [FieldWrite("deleted", .integer(1)), FieldWrite("title", .text("z"))])
+                ])
             let toB = try area.make("School", "LA")
             let toA = try area.make("LA", "School")
             try b.apply(bundleAt: toB)

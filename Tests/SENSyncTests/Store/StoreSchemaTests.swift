@@ -42,8 +42,10 @@ struct StoreSchemaTests {
             print("regenerated \(file.path)")
         }
         let committed = try String(contentsOf: file, encoding: .utf8)
-        let expected = committed.components(separatedBy: ";\n\n").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
-            .map { $0.hasSuffix(";") ? String($0.dropLast()) : $0 }.filter { !$0.isEmpty }
+        let expected = committed.components(separatedBy: ";\n\n").map {
+            $0.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        .map { $0.hasSuffix(";") ? String($0.dropLast()) : $0 }.filter { !$0.isEmpty }
         #expect(expected.map(Self.normalised) == statements.map(Self.normalised))
     }
 
@@ -83,7 +85,8 @@ struct StoreSchemaTests {
         #expect(Set(TableCodec.all.keys) == Set(RecordSchema.tables.map(\.name)))
         #expect(
             RecordSchema.tables.map(\.name) == [
-                "pupil", "enrolment", "note", "support_plan", "plan_outcome", "provision_item", "plan_review", "erasure",
+                "pupil", "enrolment", "note", "support_plan", "plan_outcome", "provision_item", "plan_review",
+                "erasure",
             ])
         #expect(RecordSchema.version == 2)
     }
@@ -108,7 +111,8 @@ struct StoreSchemaTests {
     @Test func openingAStoreKeepsItsIdentity() throws {
         try withTemporaryDirectory { dir in
             let path = dir.appendingPathComponent("site.sensync").path
-            let identity = SiteIdentity(id: fixedID(7), name: "Oakfield", kind: .maintainedSchool, urn: "123456", laCode: "801")
+            let identity = SiteIdentity(
+                id: fixedID(7), name: "Oakfield", kind: .maintainedSchool, urn: "123456", laCode: "801")
             _ = try Store.create(at: path, identity: identity)
             #expect(try Store.open(at: path).identity == identity)
             #expect(throws: StoreError.self) { try Store.create(at: path, identity: identity) }

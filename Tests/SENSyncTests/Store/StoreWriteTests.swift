@@ -16,7 +16,9 @@ struct StoreWriteTests {
         NewPupil(upn: syntheticUPN(n), forename: "Ada", surname: "Test", dateOfBirth: dob, yearGroup: 4)
     }
 
-    static func expectStoreError(_ code: StoreError.Code, _ body: () throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) {
+    static func expectStoreError(
+        _ code: StoreError.Code, _ body: () throws -> Void, sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         let error = #expect(throws: StoreError.self, sourceLocation: sourceLocation) { try body() }
         #expect(error?.code == code, "\(error?.message ?? "")", sourceLocation: sourceLocation)
     }
@@ -37,10 +39,16 @@ struct StoreWriteTests {
 
     @Test func pupilDetailsAreValidated() throws {
         let store = try Self.store()
-        Self.expectStoreError(.invalidInput) { try store.addPupil(NewPupil(upn: "Z801200001001", forename: "A", surname: "B", dateOfBirth: "2016-01-01"), author: "SENCO") }
+        Self.expectStoreError(.invalidInput) {
+            try store.addPupil(
+                NewPupil(upn: "Z801200001001", forename: "A", surname: "B", dateOfBirth: "2016-01-01"), author: "SENCO")
+        }
         Self.expectStoreError(.invalidInput) { try store.addPupil(Self.newPupil(dob: "2016-02-30"), author: "SENCO") }
         Self.expectStoreError(.invalidInput) { try store.addPupil(Self.newPupil(dob: "2027-01-01"), author: "SENCO") }
-        Self.expectStoreError(.invalidInput) { try store.addPupil(NewPupil(upn: syntheticUPN(1), forename: " ", surname: "B", dateOfBirth: "2016-01-01"), author: "SENCO") }
+        Self.expectStoreError(.invalidInput) {
+            try store.addPupil(
+                NewPupil(upn: syntheticUPN(1), forename: " ", surname: "B", dateOfBirth: "2016-01-01"), author: "SENCO")
+        }
         Self.expectStoreError(.invalidInput) { try store.addPupil(Self.newPupil(), author: "  ") }
         #expect(try store.versionVector().isEmpty)
         try store.addPupil(Self.newPupil(), author: "SENCO")
@@ -54,7 +62,9 @@ struct StoreWriteTests {
         Self.expectStoreError(.invalidInput) { try store.updatePupil(id, PupilUpdate(senStatus: "K"), author: "SENCO") }
         try store.updatePupil(id, PupilUpdate(senStatus: "K", senNeeds: "spld, slcn"), author: "SENCO")
         #expect(try store.pupil(id).senNeeds == ["SPLD", "SLCN"])
-        Self.expectStoreError(.invalidInput) { try store.updatePupil(id, PupilUpdate(senStatus: "E", senNeeds: "NSA"), author: "SENCO") }
+        Self.expectStoreError(.invalidInput) {
+            try store.updatePupil(id, PupilUpdate(senStatus: "E", senNeeds: "NSA"), author: "SENCO")
+        }
         try store.updatePupil(id, PupilUpdate(senStatus: "E"), author: "SENCO")  // keeps the needs
         #expect(try store.pupil(id).senStatus == "E")
         try store.updatePupil(id, PupilUpdate(senStatus: "N"), author: "SENCO")  // clears them
@@ -72,13 +82,17 @@ struct StoreWriteTests {
         let amendment = try store.addNote(pupil: ada, text: "Correction", amends: note.description, author: "SENCO")
         #expect(try store.notes(of: ada).map(\.id) == [note, amendment])
         #expect(try store.notes(of: ada).last?.amendsNoteID == note)
-        Self.expectStoreError(.invalidInput) { try store.addNote(pupil: bo, text: "Wrong pupil", amends: note.description, author: "SENCO") }
+        Self.expectStoreError(.invalidInput) {
+            try store.addNote(pupil: bo, text: "Wrong pupil", amends: note.description, author: "SENCO")
+        }
         Self.expectStoreError(.appendOnly) { try store.deleteRecord(note.description, author: "SENCO") }
         // A change that rewrites the note is refused before it is made: every site would reject it.
         let vv = try store.versionVector()
         let pupilID = try store.pupilID(for: ada)
         Self.expectStoreError(.invalidInput) {
-            try store.write(author: "SENCO", scope: pupilID, ops: [RecordOp(table: "note", id: note, writes: [FieldWrite("text", .text("rewritten"))])])
+            try store.write(
+                author: "SENCO", scope: pupilID,
+                ops: [RecordOp(table: "note", id: note, writes: [FieldWrite("text", .text("rewritten"))])])
         }
         #expect(try store.versionVector() == vv)
         #expect(try store.notes(of: ada).first?.text == "First concern")
@@ -87,33 +101,49 @@ struct StoreWriteTests {
     @Test func deletedRecordsCannotBeChangedUntilRestored() throws {
         let store = try Self.store()
         let pupil = try store.addPupil(Self.newPupil(), author: "SENCO").description
-        let plan = try store.createPlan(pupil: pupil, NewSupportPlan(title: "Literacy", reviewDate: "2026-03-02"), author: "SENCO").description
+        let plan = try store.createPlan(
+            pupil: pupil, NewSupportPlan(title: "Literacy", reviewDate: "2026-03-02"), author: "SENCO"
+        ).description
         #expect(try store.deleteRecord(plan, author: "SENCO").table == "support_plan")
         Self.expectStoreError(.invalidInput) { try store.deleteRecord(plan, author: "SENCO") }
-        Self.expectStoreError(.recordDeleted) { try store.addOutcome(plan: plan, description: "Reads", targetDate: nil, author: "SENCO") }
+        Self.expectStoreError(.recordDeleted) {
+            try store.addOutcome(plan: plan, description: "Reads", targetDate: nil, author: "SENCO")
+        }
         #expect(try store.plans(of: pupil).isEmpty)
         try store.restoreRecord(plan, author: "SENCO")
         Self.expectStoreError(.invalidInput) { try store.restoreRecord(plan, author: "SENCO") }
         try store.addOutcome(plan: plan, description: "Reads 40 words", targetDate: "2026-03-02", author: "SENCO")
         #expect(try store.plans(of: pupil).first?.outcomes.count == 1)
         try store.deleteRecord(pupil, author: "SENCO")
-        Self.expectStoreError(.recordDeleted) { try store.createPlan(pupil: pupil, NewSupportPlan(title: "x", reviewDate: "2026-03-02"), author: "SENCO") }
+        Self.expectStoreError(.recordDeleted) {
+            try store.createPlan(pupil: pupil, NewSupportPlan(title: "x", reviewDate: "2026-03-02"), author: "SENCO")
+        }
         #expect(try store.status().tombstoneCounts.first { $0.table == "pupil" }?.count == 1)
     }
 
     @Test func reviewsMoveThePlanOnOrCloseIt() throws {
         let store = try Self.store()
         let pupil = try store.addPupil(Self.newPupil(), author: "SENCO").description
-        let plan = try store.createPlan(pupil: pupil, NewSupportPlan(title: "Literacy", reviewDate: "2026-03-02"), author: "SENCO").description
+        let plan = try store.createPlan(
+            pupil: pupil, NewSupportPlan(title: "Literacy", reviewDate: "2026-03-02"), author: "SENCO"
+        ).description
         Self.expectStoreError(.invalidInput) {
-            try store.recordReview(plan: plan, NewReview(heldOn: "2026-03-02", summary: "Going well", decision: .continue), author: "SENCO")
+            try store.recordReview(
+                plan: plan, NewReview(heldOn: "2026-03-02", summary: "Going well", decision: .continue), author: "SENCO"
+            )
         }
-        try store.recordReview(plan: plan, NewReview(heldOn: "2026-03-02", summary: "Going well", decision: .modify, nextReviewDate: "2026-06-01"), author: "SENCO")
+        try store.recordReview(
+            plan: plan,
+            NewReview(heldOn: "2026-03-02", summary: "Going well", decision: .modify, nextReviewDate: "2026-06-01"),
+            author: "SENCO")
         #expect(try store.plans(of: pupil).first?.reviewDate == "2026-06-01")
-        try store.recordReview(plan: plan, NewReview(heldOn: "2026-06-01", summary: "Targets met", decision: .close), author: "SENCO")
+        try store.recordReview(
+            plan: plan, NewReview(heldOn: "2026-06-01", summary: "Targets met", decision: .close), author: "SENCO")
         let closed = try #require(try store.plans(of: pupil).first)
         #expect(closed.status == "closed" && closed.reviews.count == 2)
-        Self.expectStoreError(.invalidInput) { try store.addProvision(plan: plan, NewProvision(description: "x", costPence: -1), author: "SENCO") }
+        Self.expectStoreError(.invalidInput) {
+            try store.addProvision(plan: plan, NewProvision(description: "x", costPence: -1), author: "SENCO")
+        }
     }
 
     @Test func resolvingAConflictIsAReplicatedChange() throws {
@@ -133,8 +163,11 @@ struct StoreWriteTests {
             #expect(Set(conflicts.first?.candidates.map(\.value) ?? []) == [.integer(5), .integer(6)])
             #expect(Set(conflicts.first?.candidates.compactMap(\.author) ?? []) == ["SENCO", "LA officer"])
             #expect(Set(conflicts.first?.candidates.compactMap(\.siteName) ?? []) == ["Oakfield", "LA"])
-            Self.expectStoreError(.notFound) { try school.resolveConflict(record: pupil, field: "forename", value: .text("x"), author: "SENCO") }
-            let receipt = try school.resolveConflict(record: pupil, field: "year_group", value: .integer(5), author: "SENCO")
+            Self.expectStoreError(.notFound) {
+                try school.resolveConflict(record: pupil, field: "forename", value: .text("x"), author: "SENCO")
+            }
+            let receipt = try school.resolveConflict(
+                record: pupil, field: "year_group", value: .integer(5), author: "SENCO")
             #expect(receipt.conflictsClosed == 1)
             #expect(try school.conflicts().isEmpty)
             try area.send("Oakfield", "LA")
@@ -174,7 +207,8 @@ struct LocalClockTests {
     @Test func localWritesStillWorkAfterTheWallClockIsSetBackMoreThanTheGuard() throws {
         let start: UInt64 = 1_767_603_600_000
         let clock = SettableClock(start)
-        let store = try Store.inMemory(identity: makeSite("Oak", .maintainedSchool), clockGuardSeconds: 3600, now: clock.now)
+        let store = try Store.inMemory(
+            identity: makeSite("Oak", .maintainedSchool), clockGuardSeconds: 3600, now: clock.now)
         let pupil = try store.addPupil(
             NewPupil(upn: syntheticUPN(1), forename: "A", surname: "B", dateOfBirth: "2016-01-01"), author: "SENCO")
         clock.set(start + 3 * 86_400_000)  // three days ahead: the HLC follows

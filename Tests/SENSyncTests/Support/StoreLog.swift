@@ -44,11 +44,14 @@ extension Store {
                 }
             }
             for row in try Row.fetchAll(db, sql: "SELECT site_ord, seq, prev_hash, hash, body FROM loose_change") {
-                let change = EncodedChange(site: try sites.site(row[0]), seq: UInt64(row[1] as Int64), body: Array(row[4] as Data))
+                let change = EncodedChange(
+                    site: try sites.site(row[0]), seq: UInt64(row[1] as Int64), body: Array(row[4] as Data))
                 guard !change.isRedacted, byDot[change.dot] == nil else { continue }
                 byDot[change.dot] = StoredChange(
-                    change: change, decoded: try change.decoded(), previousHash: try #require(Digest32(Array(row[2] as Data))),
-                    hash: try #require(Digest32(Array(row[3] as Data))), isHistory: true, isRejected: rejected.contains(change.dot))
+                    change: change, decoded: try change.decoded(),
+                    previousHash: try #require(Digest32(Array(row[2] as Data))),
+                    hash: try #require(Digest32(Array(row[3] as Data))), isHistory: true,
+                    isRejected: rejected.contains(change.dot))
             }
             return byDot.values.sorted { ($0.decoded.hlc, $0.change.site) < ($1.decoded.hlc, $1.change.site) }
         }
@@ -87,7 +90,8 @@ extension MemoryReplica {
                 replica.setScopeClock(clock, of: item.decoded.scope)
             } else if item.isHistory {
                 let decoded = try applier.checkHistory(item.change, in: &replica)
-                try applier.applyHistory(decoded, encoded: item.change, previousHash: item.previousHash, hash: item.hash, to: &replica)
+                try applier.applyHistory(
+                    decoded, encoded: item.change, previousHash: item.previousHash, hash: item.hash, to: &replica)
             } else {
                 try applier.apply(item.change, to: &replica)
             }
@@ -97,8 +101,10 @@ extension MemoryReplica {
 
     /// Open conflicts as comparable strings: record, field, kind, and the dots of every candidate.
     var conflictLines: [String] {
-        openConflicts.map { "\($0.key) \($0.conflict.field) \($0.conflict.kind) \(([$0.conflict.winner] + $0.conflict.losers).map(\.dot))" }
-            .sorted()
+        openConflicts.map {
+            "\($0.key) \($0.conflict.field) \($0.conflict.kind) \(([$0.conflict.winner] + $0.conflict.losers).map(\.dot))"
+        }
+        .sorted()
     }
 }
 
@@ -106,7 +112,9 @@ extension Store {
     /// Open conflicts in the form of ``MemoryReplica/conflictLines``.
     var conflictLines: [String] {
         get throws {
-            try conflicts().map { "\($0.key) \($0.field) \($0.kind) \($0.candidates.map { Dot(site: $0.site, seq: $0.seq) })" }.sorted()
+            try conflicts().map {
+                "\($0.key) \($0.field) \($0.kind) \($0.candidates.map { Dot(site: $0.site, seq: $0.seq) })"
+            }.sorted()
         }
     }
 }
@@ -122,10 +130,14 @@ func storedChanges(inBundleAt url: URL, openedBy recipient: Store) throws -> [St
         switch entry {
         case .change(_, let change, let hash, let previous):
             result.append(
-                StoredChange(change: change, decoded: try change.decoded(), previousHash: previous, hash: hash, isHistory: false, isRejected: false))
+                StoredChange(
+                    change: change, decoded: try change.decoded(), previousHash: previous, hash: hash, isHistory: false,
+                    isRejected: false))
         case .history(let change, let previous, let hash):
             result.append(
-                StoredChange(change: change, decoded: try change.decoded(), previousHash: previous, hash: hash, isHistory: true, isRejected: false))
+                StoredChange(
+                    change: change, decoded: try change.decoded(), previousHash: previous, hash: hash, isHistory: true,
+                    isRejected: false))
         case .skip, .holdings: break
         }
     }

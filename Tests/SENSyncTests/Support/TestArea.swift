@@ -15,7 +15,8 @@ final class TestArea {
         self.folder = folder
         self.clock = clock
         let identity = SiteIdentity(id: .v7(), name: "LA", kind: .la, laCode: "999")
-        la = inMemory
+        la =
+            inMemory
             ? try Store.inMemory(identity: identity, now: clock.now)
             : try Store.create(at: folder.appendingPathComponent("la.sensync").path, identity: identity, now: clock.now)
         sites["LA"] = la
@@ -25,10 +26,12 @@ final class TestArea {
     @discardableResult
     func add(_ name: String, _ kind: SiteKind, trust: String? = nil, inMemory: Bool = true) throws -> Store {
         let identity = SiteIdentity(id: .v7(), name: name, kind: kind)
-        let store = inMemory
+        let store =
+            inMemory
             ? try Store.inMemory(identity: identity, la: la.publicIdentity, now: clock.now)
             : try Store.create(
-                at: folder.appendingPathComponent("\(name).sensync").path, identity: identity, la: la.publicIdentity, now: clock.now)
+                at: folder.appendingPathComponent("\(name).sensync").path, identity: identity, la: la.publicIdentity,
+                now: clock.now)
         try la.addToDirectory(store.publicIdentity, trust: trust.map { sites[$0]!.identity.id })
         sites[name] = store
         return store

@@ -147,7 +147,11 @@ enum PropertySettings {
             return [seed]
         }
         let count = scheduleCount
-        if announce { print("[\(property)] base seed \(hex(base)), \(count) schedules (seeds \(hex(base))…\(hex(base + UInt64(max(count, 1)) - 1)); set SENSYNC_PROPERTY_SCHEDULES to change, SENSYNC_PROPERTY_SEED to replay one)") }
+        if announce {
+            print(
+                "[\(property)] base seed \(hex(base)), \(count) schedules (seeds \(hex(base))…\(hex(base + UInt64(max(count, 1)) - 1)); set SENSYNC_PROPERTY_SCHEDULES to change, SENSYNC_PROPERTY_SEED to replay one)"
+            )
+        }
         return (0..<UInt64(count)).map { base + $0 }
     }
 
@@ -204,16 +208,21 @@ struct ScheduleLog {
     /// step, and records an issue.
     func report(sourceLocation: SourceLocation = #_sourceLocation) {
         if !failed, PropertySettings.verbose {
-            print("[\(property)] seed \(PropertySettings.hex(seed)) passed:\n" + steps.map { "    \($0)" }.joined(separator: "\n"))
+            print(
+                "[\(property)] seed \(PropertySettings.hex(seed)) passed:\n"
+                    + steps.map { "    \($0)" }.joined(separator: "\n"))
         }
         guard failed else { return }
-        var text = "[\(property)] FAILED seed \(PropertySettings.hex(seed)) — replay with SENSYNC_PROPERTY_SEED=\(PropertySettings.hex(seed))\n"
+        var text =
+            "[\(property)] FAILED seed \(PropertySettings.hex(seed)) — replay with SENSYNC_PROPERTY_SEED=\(PropertySettings.hex(seed))\n"
         text += failures.prefix(20).map { "  ✗ \($0)" }.joined(separator: "\n")
         if Self.printed.next() <= 3 {
             text += "\n  schedule:\n" + steps.map { "    \($0)" }.joined(separator: "\n")
         }
         print(text)
-        Issue.record("\(property): seed \(PropertySettings.hex(seed)) failed: \(failures.first ?? "")", sourceLocation: sourceLocation)
+        Issue.record(
+            "\(property): seed \(PropertySettings.hex(seed)) failed: \(failures.first ?? "")",
+            sourceLocation: sourceLocation)
     }
 }
 
@@ -230,7 +239,9 @@ struct ConflictSnapshot: Hashable, CustomStringConvertible {
 }
 
 extension MemoryReplica {
-    var conflictSnapshot: [ConflictSnapshot] { openConflicts.map { ConflictSnapshot(key: $0.key, conflict: $0.conflict) } }
+    var conflictSnapshot: [ConflictSnapshot] {
+        openConflicts.map { ConflictSnapshot(key: $0.key, conflict: $0.conflict) }
+    }
 }
 
 /// A store's open conflict, without the site names that differ between stores.
@@ -252,7 +263,9 @@ struct StoreConflictSnapshot: Hashable, CustomStringConvertible {
         key = entry.key
         field = entry.field
         kind = entry.kind
-        candidates = entry.candidates.map { Candidate(value: $0.value, site: $0.site, author: $0.author, hlc: $0.hlc, seq: $0.seq) }
+        candidates = entry.candidates.map {
+            Candidate(value: $0.value, site: $0.site, author: $0.author, hlc: $0.hlc, seq: $0.seq)
+        }
     }
 
     var description: String {
