@@ -198,8 +198,10 @@ enum PayloadEntry {
     /// A change in its site's chain order.
     case change(origin: Int, EncodedChange, hash: Digest32, previousHash: Digest32)
     /// `count` consecutive changes of a site, out of the recipient's scope: only the chain hash of
-    /// the last is carried.
-    case skip(origin: Int, firstSeq: UInt64, count: UInt64, lastHash: Digest32)
+    /// the last is carried. `erased` when they are about erased pupils: nobody holds their content
+    /// any more, so any site may pass such a run on, and the erasure written after them need not
+    /// wait for them.
+    case skip(origin: Int, firstSeq: UInt64, count: UInt64, lastHash: Digest32, erased: Bool)
     /// A change outside chain order: part of a pupil's history the recipient lacks.
     case history(EncodedChange, previousHash: Digest32, hash: Digest32)
     /// What the sender holds of one pupil's changes (per site, the highest sequence number).
@@ -269,7 +271,8 @@ struct PayloadParser {
                         full += 1
                         entry = .change(origin: index, change, hash: hash, previousHash: previous)
                     } else {
-                        let count = try reader.readVarint()
+                        let countAndFlag = try reader.readVarint()
+                        let count = countAndFlag >> 1
                         let last = Digest32(unchecked: Array(try reader.readBytes(32)))
                         guard count >= 1, count <= origin.lastSeq - seq + 1 else {
                             throw DecodingFailure("a skip runs past its origin")
@@ -277,7 +280,9 @@ struct PayloadParser {
                         hashes[index] = last
                         nextSeq[index] = seq + count
                         skipped += count
-                        entry = .skip(origin: index, firstSeq: seq, count: count, lastHash: last)
+                        entry = .skip(
+                            origin: index, firstSeq: seq, count: count, lastHash: last,
+                            erased: countAndFlag & 1 == 1)
                     }
                 case .history:
                     let site = SiteID(unchecked: Array(try reader.readBytes(16)))

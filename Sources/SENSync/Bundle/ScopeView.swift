@@ -156,7 +156,8 @@ final class ScopeView {
 enum ChainItem {
     case full(EncodedChange, Change, hash: Digest32, previous: Digest32)
     case redacted(EncodedChange, scope: RecordID, hash: Digest32, previous: Digest32)
-    case skipRun(first: UInt64, last: UInt64, lastHash: Digest32, previous: Digest32)
+    /// Changes held only as skipped; `erased` when they were about erased pupils.
+    case skipRun(first: UInt64, last: UInt64, lastHash: Digest32, previous: Digest32, erased: Bool)
 }
 
 /// Reads one site's chain from a sequence number on: changes, redacted changes and skipped runs.
@@ -189,6 +190,11 @@ struct ChainReader {
     static let seekRow =
         "first_seq >= (SELECT coalesce(max(first_seq), 0) FROM change_log WHERE site_ord = ?1 AND first_seq <= ?2)"
 
+    /// `change_log.is_skip`: 0 for changes, 1 for a run held only as skipped (out of scope), 2 for
+    /// a run skipped because it was about erased pupils.
+    static let skip = 1
+    static let erasedSkip = 2
+
     static func damaged() -> StoreError {
         StoreError(.database, "The change log is damaged.", hint: "Run `sensync audit verify`.")
     }
@@ -203,9 +209,12 @@ struct ChainReader {
                 if let expectedFirst, first != expectedFirst { throw Self.damaged() }
                 expectedFirst = last + 1
                 let previous = Digest32(Array(row[2] as Data)) ?? .zero
-                if (row[5] as Int) != 0 {
+                let kind = row[5] as Int
+                if kind != 0 {
                     let lastHash = Digest32(Array(row[3] as Data)) ?? .zero
-                    return .skipRun(first: first, last: last, lastHash: lastHash, previous: previous)
+                    return .skipRun(
+                        first: first, last: last, lastHash: lastHash, previous: previous,
+                        erased: kind == Self.erasedSkip)
                 }
                 seq = first
                 hash = previous

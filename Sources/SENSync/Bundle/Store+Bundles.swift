@@ -225,13 +225,14 @@ extension Store {
                         }
                         guard let (decoded, expected) = try applier.checkPrerequisites(change, in: &tx) else { return }
                         guard expected == hash else { throw Self.forkError(change.site) }
+                        tx.noteErasure(in: decoded)
                         let heldAsHistory = try tx.heldContent(change.dot) == hash
                         try tx.setChainHead(ChainHead(seq: change.seq, hash: hash), of: change.site)
                         var clock = try tx.scopeClock(of: decoded.scope)
                         clock.advance(to: change.dot)
                         try tx.setScopeClock(clock, of: decoded.scope)
                         if heldAsHistory { duplicates += 1 } else { fresh += 1 }
-                    case .skip(let index, let first, let count, let last):
+                    case .skip(let index, let first, let count, let last, _):
                         try Self.checkSkip(
                             site: section.origins[index].site, first: first, count: count, last: last, tx: &tx)
                     case .history(let change, _, let hash):
@@ -241,6 +242,7 @@ extension Store {
                             return
                         }
                         let decoded = try applier.checkHistory(change, in: &tx)
+                        tx.noteErasure(in: decoded)
                         var clock = try tx.scopeClock(of: decoded.scope)
                         clock.advance(to: change.dot)
                         try tx.setScopeClock(clock, of: decoded.scope)
@@ -353,9 +355,10 @@ extension Store {
                             return
                         }
                         record(try applier.apply(change, to: &tx), change.dot)
-                    case .skip(let index, let first, let count, let last):
+                    case .skip(let index, let first, let count, let last, let erased):
                         try tx.appendSkip(
-                            site: section.origins[index].site, firstSeq: first, count: count, lastHash: last)
+                            site: section.origins[index].site, firstSeq: first, count: count, lastHash: last,
+                            erased: erased)
                         report.skipped += Int(count)
                     case .history(let change, let previous, let hash):
                         if try tx.heldContent(change.dot) != nil {

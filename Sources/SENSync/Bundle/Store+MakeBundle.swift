@@ -58,7 +58,9 @@ private final class SectionWriter {
 private struct OriginCursor {
     var reader: ChainReader
     let site: SiteID
-    var pendingSkip: (first: UInt64, count: UInt64, last: Digest32, previous: Digest32)?
+    /// Runs to send as skipped before the next change, in order; neighbours of the same kind are
+    /// joined.
+    var pendingSkips: [(first: UInt64, count: UInt64, last: Digest32, previous: Digest32, erased: Bool)] = []
     var next: (change: EncodedChange, decoded: Change, hash: Digest32, previous: Digest32)?
     var range: OriginRange?
     var index: Int?
@@ -79,24 +81,26 @@ private struct OriginCursor {
                     next = (change, decoded, hash, previous)
                     return
                 }
-                addSkip(first: change.seq, count: 1, last: hash, previous: previous)
+                addSkip(first: change.seq, count: 1, last: hash, previous: previous, erased: false)
             case .redacted(let change, let scope, let hash, let previous):
-                if entitled(scope) && !erased.contains(scope) { return }  // content the recipient needs is not here
-                addSkip(first: change.seq, count: 1, last: hash, previous: previous)
-            case .skipRun(let first, let last, let lastHash, let previous):
-                guard mayForwardSkips else { return }
-                addSkip(first: first, count: last - first + 1, last: lastHash, previous: previous)
+                let isErased = erased.contains(scope)
+                if entitled(scope) && !isErased { return }  // content the recipient needs is not here
+                addSkip(first: change.seq, count: 1, last: hash, previous: previous, erased: isErased)
+            case .skipRun(let first, let last, let lastHash, let previous, let isErased):
+                // Any site may pass on a run of erased pupils' changes: nobody can send their
+                // content any more.
+                guard mayForwardSkips || isErased else { return }
+                addSkip(first: first, count: last - first + 1, last: lastHash, previous: previous, erased: isErased)
             }
         }
     }
 
-    private mutating func addSkip(first: UInt64, count: UInt64, last: Digest32, previous: Digest32) {
-        if var skip = pendingSkip {
-            skip.count += count
-            skip.last = last
-            pendingSkip = skip
+    private mutating func addSkip(first: UInt64, count: UInt64, last: Digest32, previous: Digest32, erased: Bool) {
+        if let end = pendingSkips.indices.last, pendingSkips[end].erased == erased {
+            pendingSkips[end].count += count
+            pendingSkips[end].last = last
         } else {
-            pendingSkip = (first, count, last, previous)
+            pendingSkips.append((first, count, last, previous, erased))
         }
     }
 }
@@ -300,15 +304,16 @@ extension Store {
             return cursor.index!
         }
         func emitSkip(_ cursor: inout OriginCursor) {
-            guard let skip = cursor.pendingSkip else { return }
-            let index = register(&cursor, first: skip.first, previous: skip.previous)
-            out.pending.writeVarint(UInt64(index) << 2 | PayloadEntry.Kind.skip.rawValue)
-            out.pending.writeVarint(skip.count)
-            out.pending.write(contentsOf: skip.last.bytes)
-            origins[index].lastSeq = skip.first + skip.count - 1
-            origins[index].lastHash = skip.last
-            skippedCount += skip.count
-            cursor.pendingSkip = nil
+            for skip in cursor.pendingSkips {
+                let index = register(&cursor, first: skip.first, previous: skip.previous)
+                out.pending.writeVarint(UInt64(index) << 2 | PayloadEntry.Kind.skip.rawValue)
+                out.pending.writeVarint(skip.count << 1 | (skip.erased ? 1 : 0))
+                out.pending.write(contentsOf: skip.last.bytes)
+                origins[index].lastSeq = skip.first + skip.count - 1
+                origins[index].lastHash = skip.last
+                skippedCount += skip.count
+            }
+            cursor.pendingSkips = []
         }
 
         while true {

@@ -26,13 +26,23 @@ package protocol ReplicaBackend {
     /// Called after a change has been merged, for effects beyond the records (enrolment
     /// history, erasure).
     mutating func didMerge(_ change: Change) throws
-    /// Whether `change` waits until every change it depends on is present (the default), or,
-    /// exceptionally, applies without them.
-    mutating func awaitsDependencies(of change: Change) throws -> Bool
+    /// Which of the changes `change` depends on must be present before it applies: all of them
+    /// (the default), or, exceptionally, fewer.
+    mutating func dependencyWait(for change: Change) throws -> DependencyWait
+}
+
+/// Which dependencies a change waits for.
+package enum DependencyWait: Sendable {
+    /// Every change it depends on must be held (the rule).
+    case all
+    /// Only its place in each site's chain: the changes it depends on may be held as skipped.
+    case chainOnly
+    /// Nothing.
+    case none
 }
 
 extension ReplicaBackend {
-    package mutating func awaitsDependencies(of change: Change) throws -> Bool { true }
+    package mutating func dependencyWait(for change: Change) throws -> DependencyWait { .all }
     package mutating func policyRejection(for change: Change) throws -> String? { nil }
     package mutating func didMerge(_ change: Change) throws {}
 }
@@ -98,9 +108,10 @@ package struct ChangeApplier {
     private func checkDependencies<B: ReplicaBackend>(of decoded: Change, in backend: inout B) throws {
         let change = decoded
         let scopeClock = try backend.scopeClock(of: decoded.scope)
-        let awaits = try backend.awaitsDependencies(of: decoded)
-        for (site, seq) in decoded.deps.entries where awaits && scopeClock[site] < seq {
+        let wait = try backend.dependencyWait(for: decoded)
+        for (site, seq) in decoded.deps.entries where wait != .none && scopeClock[site] < seq {
             let chain = try backend.chainHead(of: site)
+            if wait == .chainOnly && chain.seq >= seq { continue }
             let range =
                 chain.seq < seq
                 ? MissingRange(site: site, from: chain.seq + 1, through: seq, isScopeHistory: false)

@@ -34,7 +34,7 @@ extension StoreTransaction {
 
     /// Moves a site's chain over `count` changes this store does not receive (out of its scope),
     /// recording only the last one's hash. The part already held is ignored.
-    mutating func appendSkip(site: SiteID, firstSeq: UInt64, count: UInt64, lastHash: Digest32) throws {
+    mutating func appendSkip(site: SiteID, firstSeq: UInt64, count: UInt64, lastHash: Digest32, erased: Bool) throws {
         let head = try chainHead(of: site)
         let lastSeq = firstSeq + count - 1
         guard lastSeq > head.seq else { return }
@@ -43,11 +43,11 @@ extension StoreTransaction {
         try db.execute(
             sql: """
                 INSERT INTO change_log (site_ord, first_seq, last_seq, prev_hash, last_hash, max_hlc, changes, is_skip)
-                VALUES (?, ?, ?, ?, ?, 0, x'', 1)
+                VALUES (?, ?, ?, ?, ?, 0, x'', ?)
                 """,
             arguments: [
                 try sites.ordinal(for: site, in: db), Int64(from), Int64(lastSeq), Data(head.hash.bytes),
-                Data(lastHash.bytes),
+                Data(lastHash.bytes), erased ? ChainReader.erasedSkip : ChainReader.skip,
             ])
         try setChainHead(ChainHead(seq: lastSeq, hash: lastHash), of: site)
     }

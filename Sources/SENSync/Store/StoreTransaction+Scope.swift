@@ -17,6 +17,14 @@ extension StoreTransaction {
         return erasedCache!.contains(pupil) || pendingErasures.contains(pupil)
     }
 
+    /// While checking a bundle without applying it: the changes after an erasure in the bundle
+    /// are checked as they will be applied, with the pupil erased.
+    mutating func noteErasure(in change: Change) {
+        if change.ops.contains(where: { $0.table == RecordSchema.erasure.name && $0.id == change.scope }) {
+            pendingErasures.insert(change.scope)
+        }
+    }
+
     /// Every recorded enrolment write of a pupil: the school and the change that wrote it.
     mutating func enrolmentHistory(of pupil: RecordID) throws -> [(school: SiteID, dot: Dot)] {
         if let cached = enrolmentHistoryCache[pupil] { return cached }
@@ -67,8 +75,15 @@ extension StoreTransaction {
             return "comes from a site that is not in this site's directory"
         }
         if origin.kind == .la { return nil }
+        let history = try enrolmentHistory(of: change.scope)
+        if history.isEmpty, change.ops.allSatisfy({ $0.table == RecordSchema.erasure.name }) {
+            // An erasure of a pupil this store has never seen enrolled: it holds nothing the
+            // erasure could wrongly remove, and it must refuse any of the pupil's content that
+            // arrives later.
+            return nil
+        }
         var schools: Set<SiteID> = []
-        for (school, dot) in try enrolmentHistory(of: change.scope) where change.hasSeen(dot) { schools.insert(school) }
+        for (school, dot) in history where change.hasSeen(dot) { schools.insert(school) }
         for op in change.ops where op.table == RecordSchema.enrolment.name {
             for write in op.writes where write.field == "school_id" {
                 if let school = write.value.text.flatMap(SiteID.init) { schools.insert(school) }
@@ -83,11 +98,20 @@ extension StoreTransaction {
     /// An erasure made by the LA waits for nothing. The LA may erase any pupil, so the changes it
     /// was written after do not decide whether it is accepted; and the sites that stopped seeing
     /// the pupil (the old school, its trust) never receive them, so waiting would block the
-    /// erasure, and every later bundle from its sender, for ever. Any of them that arrives later
-    /// is refused as erased.
-    mutating func awaitsDependencies(of change: Change) throws -> Bool {
-        guard !change.ops.isEmpty, change.ops.allSatisfy({ $0.table == RecordSchema.erasure.name }) else { return true }
-        return try knownIdentity(of: change.site)?.kind != .la
+    /// erasure, and every later bundle from its sender, for ever.
+    ///
+    /// Any other site's erasure waits only for its place in each site's chain. The pupil's history
+    /// it was written after may reach this store only as skipped: the site that erased redacts
+    /// it, so nobody can send it again, and waiting for it would block the erasure and every later
+    /// change from that site for ever. Any of it that arrives later is refused as erased.
+    ///
+    /// A change about a pupil already erased here is refused, so it too waits only for its place
+    /// in each chain.
+    mutating func dependencyWait(for change: Change) throws -> DependencyWait {
+        guard !change.ops.isEmpty, change.ops.allSatisfy({ $0.table == RecordSchema.erasure.name }) else {
+            return try isErased(change.scope) ? .chainOnly : .all
+        }
+        return try knownIdentity(of: change.site)?.kind == .la ? .none : .chainOnly
     }
 
     /// Records the schools `change` enrols its pupil at. For merged changes, and for changes
