@@ -51,18 +51,6 @@ let package = Package(
             path: "Tools/sensync-bench",
             swiftSettings: strict
         ),
-        .executableTarget(
-            name: "generate-fixtures",
-            dependencies: ["SENSync"],
-            path: "Tools/generate-fixtures",
-            swiftSettings: strict
-        ),
-        .executableTarget(
-            name: "dump-schema",
-            dependencies: ["SENSync"],
-            path: "Tools/dump-schema",
-            swiftSettings: strict
-        ),
         .testTarget(
             name: "SENSyncTests",
             dependencies: ["SENSync"],
