@@ -56,10 +56,10 @@ extension StoreTransaction {
     /// and its chain hash when it does.
     mutating func heldContent(_ dot: Dot) throws -> Digest32? {
         guard let ord = sites.byID[dot.site] else { return nil }
-        if let row = try Row.fetchOne(
-            db, sql: "SELECT hash, body FROM loose_change WHERE site_ord = ? AND seq = ?",
-            arguments: [ord, Int64(dot.seq)])
-        {
+        // Asked for every change a bundle carries, so the statement is prepared once.
+        let statement = try db.cachedStatement(
+            sql: "SELECT hash, body FROM loose_change WHERE site_ord = ? AND seq = ?")
+        if let row = try Row.fetchOne(statement, arguments: [ord, Int64(dot.seq)]) {
             let change = EncodedChange(site: dot.site, seq: dot.seq, body: Array(row[1] as Data))
             if !change.isRedacted { return Digest32(Array(row[0] as Data)) }
         }
