@@ -4,17 +4,12 @@ import SENSync
 /// A small, fast, seedable generator (SplitMix64), so the synthetic content is reproducible.
 /// Record ids still use the store's own UUIDv7s, so ids differ between runs; sizes do not.
 struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
+    /// The library's SplitMix64, so a seed means the same sequence everywhere.
+    private var base: SeededGenerator
 
-    init(seed: UInt64) { state = seed }
+    init(seed: UInt64) { base = SeededGenerator(seed: seed) }
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    mutating func next() -> UInt64 { base.next() }
 
     mutating func int(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &self) }
     mutating func chance(_ p: Double) -> Bool { Double.random(in: 0..<1, using: &self) < p }

@@ -137,7 +137,7 @@ final class ScopeView {
 
     /// Whether `change` is the erasure of a pupil `site` may ever have held.
     func isErasure(_ change: Change, for site: SiteIdentity) throws -> Bool {
-        guard try erased.contains(change.scope), change.ops.allSatisfy({ $0.table == RecordSchema.erasure.name }) else {
+        guard change.isErasure, try erased.contains(change.scope) else {
             return false
         }
         if schoolsEverCache[change.scope] == nil {

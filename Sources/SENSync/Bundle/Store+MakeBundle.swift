@@ -275,7 +275,7 @@ extension Store {
                     let stop = try Int64.fetchOne(
                         db,
                         sql:
-                            "SELECT min(first_seq) FROM change_log WHERE site_ord = ? AND is_skip = 1 AND last_seq > ?",
+                            "SELECT min(first_seq) FROM change_log WHERE site_ord = ? AND is_skip = \(ChainReader.skip) AND last_seq > ?",
                         arguments: [ord, Int64(ack[origin])])
                 else { continue }
                 var reader = try ChainReader(

@@ -223,3 +223,12 @@ public struct ChainHead: Hashable, Sendable {
     }
     public static let empty = ChainHead(seq: 0, hash: .zero)
 }
+
+extension Change {
+    /// A change that writes only erasure records. It holds no personal data and is kept, with
+    /// content, everywhere it reaches.
+    package var isErasure: Bool { !ops.isEmpty && ops.allSatisfy { $0.table == RecordSchema.erasure.name } }
+
+    /// Whether the change writes its own pupil's erasure record: merging it purges the pupil.
+    package var erasesItsPupil: Bool { ops.contains { $0.table == RecordSchema.erasure.name && $0.id == scope } }
+}

@@ -91,17 +91,7 @@ package struct ChangeApplier {
                     "Ask that site, or the site that relays its changes, for a bundle that includes them; then apply this one again.",
                 missing: range)
         }
-        let decoded: Change
-        do {
-            decoded = try change.decoded()
-        } catch {
-            throw MergeError(
-                code: .malformed,
-                message: "Change \(change.seq) of site \(change.site) cannot be read: \(error.reason).",
-                hint: "The sending site may run a newer SENSync; update this one.", missing: nil)
-        }
-        try checkDependencies(of: decoded, in: &backend)
-        return (decoded, change.chainHash(previous: head.hash))
+        return (try checkHistory(change, in: &backend), change.chainHash(previous: head.hash))
     }
 
     /// Every dependency present; the clock guard.
@@ -143,8 +133,9 @@ package struct ChangeApplier {
         return try apply(decoded, encoded: change, hash: hash, to: &backend)
     }
 
-    /// Checks a history change (one outside its site's chain order): its dependencies and the
-    /// clock guard. Returns the decoded change.
+    /// Checks a change's content: that it can be read, its dependencies and the clock guard.
+    /// Used alone for a history change (one outside its site's chain order). Returns the decoded
+    /// change.
     package func checkHistory<B: ReplicaBackend>(_ change: EncodedChange, in backend: inout B) throws -> Change {
         let decoded: Change
         do {

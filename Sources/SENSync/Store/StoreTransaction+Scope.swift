@@ -20,9 +20,7 @@ extension StoreTransaction {
     /// While checking a bundle without applying it: the changes after an erasure in the bundle
     /// are checked as they will be applied, with the pupil erased.
     mutating func noteErasure(in change: Change) {
-        if change.ops.contains(where: { $0.table == RecordSchema.erasure.name && $0.id == change.scope }) {
-            pendingErasures.insert(change.scope)
-        }
+        if change.erasesItsPupil { pendingErasures.insert(change.scope) }
     }
 
     /// Every recorded enrolment write of a pupil: the school and the change that wrote it.
@@ -67,7 +65,7 @@ extension StoreTransaction {
     // MARK: ReplicaBackend policy
 
     mutating func policyRejection(for change: Change) throws -> String? {
-        if try isErased(change.scope), !change.ops.allSatisfy({ $0.table == RecordSchema.erasure.name }) {
+        if try isErased(change.scope), !change.isErasure {
             return "is about a pupil whose records were erased"
         }
         guard enforcesScope else { return nil }
@@ -76,7 +74,7 @@ extension StoreTransaction {
         }
         if origin.kind == .la { return nil }
         let history = try enrolmentHistory(of: change.scope)
-        if history.isEmpty, change.ops.allSatisfy({ $0.table == RecordSchema.erasure.name }) {
+        if history.isEmpty, change.isErasure {
             // An erasure of a pupil this store has never seen enrolled: it holds nothing the
             // erasure could wrongly remove, and it must refuse any of the pupil's content that
             // arrives later.
@@ -108,7 +106,7 @@ extension StoreTransaction {
     /// A change about a pupil already erased here is refused, so it too waits only for its place
     /// in each chain.
     mutating func dependencyWait(for change: Change) throws -> DependencyWait {
-        guard !change.ops.isEmpty, change.ops.allSatisfy({ $0.table == RecordSchema.erasure.name }) else {
+        guard change.isErasure else {
             return try isErased(change.scope) ? .chainOnly : .all
         }
         return try knownIdentity(of: change.site)?.kind == .la ? .none : .chainOnly
@@ -136,11 +134,7 @@ extension StoreTransaction {
 
     mutating func didMerge(_ change: Change) throws {
         try recordEnrolments(of: change)
-        for op in change.ops {
-            if op.table == RecordSchema.erasure.name, op.id == change.scope {
-                pendingErasures.insert(change.scope)
-            }
-        }
+        if change.erasesItsPupil { pendingErasures.insert(change.scope) }
     }
 
     // MARK: Purging a pupil's content
@@ -219,7 +213,7 @@ extension StoreTransaction {
     /// it only writes the erasure record).
     static func redactedUnlessErasure(_ change: EncodedChange, scope: RecordID) -> EncodedChange? {
         guard !change.isRedacted, let decoded = try? change.decoded() else { return nil }
-        if decoded.ops.allSatisfy({ $0.table == RecordSchema.erasure.name }) { return nil }
+        if decoded.isErasure { return nil }
         return change.redacted(scope: scope, hlc: decoded.hlc)
     }
 }

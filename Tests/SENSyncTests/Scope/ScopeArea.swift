@@ -184,7 +184,7 @@ extension Store {
                     seq += 1
                     if change.isRedacted { continue }
                     let decoded = try change.decoded()
-                    if !includingErasures, decoded.ops.allSatisfy({ $0.table == RecordSchema.erasure.name }) {
+                    if !includingErasures, decoded.isErasure {
                         continue
                     }
                     result[decoded.scope, default: 0] += 1
@@ -195,7 +195,7 @@ extension Store {
                     site: try sites.site(row[0]), seq: UInt64(row[1] as Int64), body: Array(row[2] as Data))
                 if change.isRedacted { continue }
                 let decoded = try change.decoded()
-                if !includingErasures, decoded.ops.allSatisfy({ $0.table == RecordSchema.erasure.name }) { continue }
+                if !includingErasures, decoded.isErasure { continue }
                 result[decoded.scope, default: 0] += 1
             }
             return result

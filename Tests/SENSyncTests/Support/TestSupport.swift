@@ -72,17 +72,12 @@ func hlc(_ seconds: UInt64, _ counter: UInt16 = 0) -> HLC {
 /// The helpers below deliberately avoid the standard library's `random(in:using:)`, whose
 /// algorithm is not specified, so a seed means the same schedule on every Swift release.
 struct SplitMix64: RandomNumberGenerator {
-    private(set) var state: UInt64
+    /// The library's SplitMix64, so a seed means the same sequence everywhere.
+    private var base: SeededGenerator
 
-    init(seed: UInt64) { state = seed }
+    init(seed: UInt64) { base = SeededGenerator(seed: seed) }
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    mutating func next() -> UInt64 { base.next() }
 
     /// A value in `0..<bound` (bound > 0), by rejection so every value is equally likely.
     mutating func below(_ bound: Int) -> Int {
