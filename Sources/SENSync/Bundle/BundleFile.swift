@@ -1,11 +1,11 @@
 import Crypto
 import Foundation
 
-/// The bundle file layout (see `Schemas/bundle-v1.md`):
+/// The bundle file layout (see `Schemas/bundle-v2.md`):
 ///
 /// ```
 /// magic      12 bytes  89 53 45 4E 53 59 4E 43 0D 0A 1A 0A  ("\x89SENSYNC\r\n\x1A\n")
-/// major      u16       format major version (1)
+/// major      u16       format major version (2)
 /// minor      u16       format minor version (0)
 /// headerLen  u32       bytes of header
 /// header     headerLen bytes (BundleHeader)
@@ -16,9 +16,11 @@ import Foundation
 /// ```
 public enum BundleFile {
     static let magic: [UInt8] = [0x89, 0x53, 0x45, 0x4E, 0x53, 0x59, 0x4E, 0x43, 0x0D, 0x0A, 0x1A, 0x0A]
-    static let maxHeaderLength = 16 * 1024 * 1024
+    static let maxHeaderLength: UInt64 = 16 * 1024 * 1024
     /// Payload (plain) version this build writes and reads.
-    static let payloadVersion: UInt8 = 1
+    static let payloadVersion: UInt8 = 2
+    /// The largest change (header plus content) a payload may carry.
+    static let maxEntryLength = 64 << 20
 
     /// Where the parts of a bundle file are.
     struct Layout {
@@ -29,16 +31,16 @@ public enum BundleFile {
         var fileLength: UInt64
 
         /// Where section `i`'s payload starts.
-        func offset(ofSection i: Int) -> UInt64 {
-            payloadOffset + header.sections[0..<i].reduce(0) { $0 + $1.payloadLength }
-        }
+        func offset(ofSection i: Int) -> UInt64 { payloadOffset + header.offset(ofSection: i) }
     }
 
     static func ioError() -> BundleError {
         BundleError(.io, "The bundle file cannot be read.", hint: "Check the path and permissions.")
     }
 
-    /// Reads and checks everything before the payloads, and the file length.
+    /// Reads and checks everything before the payloads, and the file length. Every length read from
+    /// the file is compared with the file before it is used, so a crafted header cannot make the
+    /// reader overflow or allocate without bound.
     static func readLayout(at url: URL) throws(BundleError) -> Layout {
         let handle: FileHandle
         do { handle = try FileHandle(forReadingFrom: url) } catch {
@@ -65,29 +67,31 @@ public enum BundleFile {
                 .notABundle, "This file is not a SENSync bundle.", hint: "Check you chose the right file.")
         }
         guard start.count == 20 else { throw .damaged("it ends early") }
-        let preamble = start
-        guard Array(preamble[0..<12]) == magic else {
+        guard Array(start[0..<12]) == magic else {
             throw .damaged("its first bytes were altered, as happens when a file is copied as text")
         }
-        var r = BinaryReader(preamble, offset: 12)
+        var r = BinaryReader(start, offset: 12)
         let major = (try? r.readUInt16()) ?? 0
         let minor = (try? r.readUInt16()) ?? 0
-        let headerLength = Int((try? r.readUInt32()) ?? 0)
+        let headerLength = UInt64((try? r.readUInt32()) ?? 0)
         guard major == BundleHeader.formatMajor else {
             throw BundleError(
                 .unsupportedVersion,
-                "This bundle is in format version \(major); this SENSync reads format \(BundleHeader.formatMajor).",
+                major < BundleHeader.formatMajor
+                    ? "This bundle was made by an older SENSync (bundle format \(major)); this SENSync reads format \(BundleHeader.formatMajor)."
+                    : "This bundle is in format version \(major); this SENSync reads format \(BundleHeader.formatMajor).",
                 hint: major > BundleHeader.formatMajor
                     ? "Install a SENSync release that reads bundle format \(major)."
-                    : "Ask the sender to update SENSync.")
+                    : "Nothing was applied. Ask the sender to update SENSync and make the bundle again.")
         }
-        guard headerLength <= maxHeaderLength, UInt64(20 + headerLength + 34) <= fileLength else {
+        // Preamble, header, digest and signature length must fit in the file.
+        guard headerLength <= maxHeaderLength, 20 + headerLength + 34 <= fileLength else {
             throw .damaged("its header is incomplete")
         }
-        let headerBytes = try read(headerLength)
+        let headerBytes = try read(Int(headerLength))
         let digestBytes = try read(32)
         var hasher = StreamingSHA256()
-        hasher.update(preamble)
+        hasher.update(start)
         hasher.update(headerBytes)
         let digest = hasher.finalize()
         guard digest.bytes == digestBytes else { throw .damaged("its header checksum does not match") }
@@ -100,12 +104,17 @@ public enum BundleFile {
                 hint: "It was probably made by a newer SENSync; install the latest release.")
         }
         var sigReader = BinaryReader(try read(2))
-        let sigLength = Int((try? sigReader.readUInt16()) ?? 0)
-        let signature = try read(sigLength)
-        let payloadOffset = UInt64(20 + headerLength + 32 + 2 + sigLength)
-        guard payloadOffset + header.payloadLength == fileLength else {
-            throw .damaged(
-                payloadOffset + header.payloadLength > fileLength ? "it ends early" : "it has extra bytes at the end")
+        let sigLength = UInt64((try? sigReader.readUInt16()) ?? 0)
+        guard sigLength == 64, 20 + headerLength + 34 + sigLength <= fileLength else {
+            throw .damaged("its signature is incomplete")
+        }
+        let signature = try read(64)
+        let payloadOffset = 20 + headerLength + 34 + sigLength
+        // Each section length is bounded when decoded, so the sum cannot overflow; compare
+        // before subtracting.
+        let (end, overflow) = payloadOffset.addingReportingOverflow(header.payloadLength)
+        guard !overflow, end == fileLength else {
+            throw .damaged(overflow || end > fileLength ? "it ends early" : "it has extra bytes at the end")
         }
         return Layout(
             header: header, headerDigest: digest, signature: signature, payloadOffset: payloadOffset,
@@ -116,33 +125,22 @@ public enum BundleFile {
     /// before anything in it is interpreted.
     static func checkPayloadChecksum(at url: URL, layout: Layout, section index: Int) throws(BundleError) {
         let section = layout.header.sections[index]
-        let handle: FileHandle
-        do {
-            handle = try FileHandle(forReadingFrom: url)
-            try handle.seek(toOffset: layout.offset(ofSection: index))
-        } catch { throw ioError() }
-        defer { try? handle.close() }
         var hasher = StreamingSHA256()
-        var remaining = section.payloadLength
-        while remaining > 0 {
-            let want = Int(min(remaining, 256 * 1024))
-            let data: Data?
-            do { data = try handle.read(upToCount: want) } catch { throw ioError() }
-            guard let data, data.count == want else { throw BundleError.damaged("it ends early") }
-            hasher.update(data)
-            remaining -= UInt64(want)
+        do {
+            try readSealed(at: url, layout: layout, section: index) { bytes in hasher.update(bytes) }
+        } catch let error as BundleError {
+            throw error
+        } catch {
+            throw ioError()
         }
         guard hasher.finalize() == section.payloadSHA256 else {
             throw BundleError.damaged("its payload checksum does not match")
         }
     }
 
-    /// Streams section `index`: checks its checksum, opens it with `key`, decompresses it, and
-    /// hands each entry to `visit` in payload order. Checks every structural rule of the payload.
-    static func streamSection(
-        at url: URL, layout: Layout, section index: Int, key: SymmetricKey, visit: (PayloadEntry) throws -> Void
+    private static func readSealed(
+        at url: URL, layout: Layout, section index: Int, _ visit: ([UInt8]) throws -> Void
     ) throws {
-        try checkPayloadChecksum(at: url, layout: layout, section: index)
         let section = layout.header.sections[index]
         let handle: FileHandle
         do {
@@ -150,14 +148,6 @@ public enum BundleFile {
             try handle.seek(toOffset: layout.offset(ofSection: index))
         } catch { throw ioError() }
         defer { try? handle.close() }
-        var hasher = StreamingSHA256()
-        var opener = PayloadSealing.Opener(
-            key: key, bundleID: layout.header.bundleID, sealedLength: section.payloadLength)
-        let inflater: ZlibInflater
-        do { inflater = try ZlibInflater() } catch {
-            throw BundleError(.io, "zlib could not start.", hint: "Reinstall zlib.")
-        }
-        var parser = PayloadParser(section: section)
         var remaining = section.payloadLength
         while remaining > 0 {
             let want = Int(min(remaining, 256 * 1024))
@@ -165,21 +155,37 @@ public enum BundleFile {
             do { data = try handle.read(upToCount: want) } catch { throw ioError() }
             guard let data, data.count == want else { throw BundleError.damaged("it ends early") }
             remaining -= UInt64(want)
-            let bytes = Array(data)
-            hasher.update(bytes)
-            do {
+            try visit(Array(data))
+        }
+    }
+
+    /// Streams section `index`: opens it with `key`, decompresses it, checks every structural
+    /// rule and every origin signature (``PayloadParser``), and hands each entry to `visit` in
+    /// payload order. The sealed bytes are hashed as they are read and must match the header.
+    static func streamSection(
+        at url: URL, layout: Layout, section index: Int, key: SymmetricKey,
+        originKeys: @escaping (SiteID) -> PublicKeys?, visit: (PayloadEntry) throws -> Void
+    ) throws {
+        let section = layout.header.sections[index]
+        var hasher = StreamingSHA256()
+        var opener = PayloadSealing.Opener(
+            key: key, bundleID: layout.header.bundleID, sealedLength: section.payloadLength)
+        let inflater: ZlibInflater
+        do { inflater = try ZlibInflater() } catch {
+            throw BundleError(.io, "zlib could not start.", hint: "Reinstall zlib.")
+        }
+        var parser = PayloadParser(section: section, originKeys: originKeys)
+        do {
+            try readSealed(at: url, layout: layout, section: index) { bytes in
+                hasher.update(bytes)
                 try opener.open(bytes) { plain in
                     try inflater.decompress(plain, limit: section.plainLength) { inflated in
                         try parser.feed(inflated, visit: visit)
                     }
                 }
-            } catch let error as BundleError {
-                throw error
-            } catch is ZlibFailure {
-                throw BundleError.damaged("its payload does not decompress")
-            } catch let failure as DecodingFailure {
-                throw BundleError.damaged("its payload is malformed: \(failure.reason)")
             }
+        } catch {
+            throw Self.bundleError(error)
         }
         guard hasher.finalize() == section.payloadSHA256 else {
             throw BundleError.damaged("its payload checksum does not match")
@@ -187,50 +193,78 @@ public enum BundleFile {
         guard opener.isFinished, inflater.isFinished, inflater.totalOut == section.plainLength else {
             throw BundleError.damaged("its payload is incomplete")
         }
-        do { try parser.finish() } catch let failure as DecodingFailure {
-            throw BundleError.damaged("its payload is malformed: \(failure.reason)")
+        do { try parser.finish() } catch { throw Self.bundleError(error) }
+    }
+
+    /// Maps what a payload can fail with to the bundle error a user sees.
+    static func bundleError(_ error: any Error) -> any Error {
+        switch error {
+        case is ZlibFailure: return BundleError.damaged("its payload does not decompress")
+        case let failure as DecodingFailure: return BundleError.damaged("its payload is malformed: \(failure.reason)")
+        case let failure as PayloadParser.Failure:
+            switch failure {
+            case .unknownOrigin(let site):
+                return BundleError(
+                    .missingPrerequisites,
+                    "Nothing was applied. The bundle carries changes made by site \(site), which this site's area directory does not list.",
+                    hint: "Apply a bundle from your LA (or trust) first: it brings the newer directory. Then apply this one again.")
+            case .forged(let site, let detail):
+                return BundleError(
+                    .badSignature,
+                    "Nothing was applied. The bundle carries changes said to be made by site \(site) that its signature does not cover (\(detail)): they were forged or altered.",
+                    hint: "Do not apply bundles from this sender until it is checked; tell your LA.")
+            }
+        default: return error
         }
     }
 }
 
 /// One entry of a payload.
 enum PayloadEntry {
-    /// A change in its site's chain order.
-    case change(origin: Int, EncodedChange, hash: Digest32, previousHash: Digest32)
-    /// `count` consecutive changes of a site, out of the recipient's scope: only the chain hash of
-    /// the last is carried. `erased` when they are about erased pupils: nobody holds their content
-    /// any more, so any site may pass such a run on, and the erasure written after them need not
-    /// wait for them.
-    case skip(origin: Int, firstSeq: UInt64, count: UInt64, lastHash: Digest32, erased: Bool)
-    /// A change outside chain order: part of a pupil's history the recipient lacks.
-    case history(EncodedChange, previousHash: Digest32, hash: Digest32)
+    /// An origin's signed checkpoint (already verified), and whether every change it covers
+    /// follows in this payload.
+    case checkpoint(index: Int, Checkpoint, isComplete: Bool)
+    /// A change, proved against checkpoint `checkpoint` (by its audit path, or — for a complete
+    /// checkpoint — once every leaf has arrived, at the end of the payload).
+    case change(EncodedChange, checkpoint: Int, path: [Digest32]?)
     /// What the sender holds of one pupil's changes (per site, the highest sequence number).
     case holdings(pupil: RecordID, VersionVector)
 
     enum Kind: UInt64 {
-        case change = 0
-        case skip = 1
-        case history = 2
-        case holdings = 3
+        case checkpoint = 0
+        case change = 1
+        case holdings = 2
     }
 }
 
-/// Splits a decompressed payload into entries and checks it matches its section: every origin's
-/// entries in order with the exact counts, and each origin's chain ending at the header's hash.
+/// Splits a decompressed payload into entries and checks it: entry kinds in order (checkpoints,
+/// then changes, then holdings), every checkpoint signed by its origin, every change proved to a
+/// checkpoint of its site, no change twice, and counts as the header states.
 struct PayloadParser {
+    /// Why a payload was refused, beyond malformed bytes.
+    enum Failure: Error {
+        /// A checkpoint's site is not in this store's directory.
+        case unknownOrigin(SiteID)
+        /// A checkpoint's signature, or a change's proof, does not verify.
+        case forged(SiteID, String)
+    }
+
     let section: BundleSection
+    let originKeys: (SiteID) -> PublicKeys?
     private var buffer: [UInt8] = []
     private var sawVersion = false
-    private var nextSeq: [UInt64]
-    private var hashes: [Digest32]
-    private var full: UInt64 = 0
-    private var skipped: UInt64 = 0
-    private var history: UInt64 = 0
+    private var lastKind: UInt64 = 0
+    private var checkpoints: [(checkpoint: Checkpoint, isComplete: Bool)] = []
+    /// Leaves of complete checkpoints, by checkpoint index and offset.
+    private var leaves: [Int: [Digest32?]] = [:]
+    private var seen: Set<Dot> = []
+    private var changes: UInt64 = 0
+    private var redacted: UInt64 = 0
+    private var holdings: UInt64 = 0
 
-    init(section: BundleSection) {
+    init(section: BundleSection, originKeys: @escaping (SiteID) -> PublicKeys?) {
         self.section = section
-        nextSeq = section.origins.map(\.firstSeq)
-        hashes = section.origins.map(\.previousHash)
+        self.originKeys = originKeys
     }
 
     mutating func feed(_ bytes: [UInt8], visit: (PayloadEntry) throws -> Void) throws {
@@ -245,82 +279,95 @@ struct PayloadParser {
         }
         var consumed = reader.offset
         while !reader.isAtEnd {
+            let entry: PayloadEntry
             do {
-                let tag = try reader.readVarint()
-                guard let kind = PayloadEntry.Kind(rawValue: tag & 3) else {
-                    throw DecodingFailure("unknown entry kind")
-                }
-                let index = Int(tag >> 2)
-                let entry: PayloadEntry
-                switch kind {
-                case .change, .skip:
-                    guard index < section.origins.count else { throw DecodingFailure("entry for an unlisted origin") }
-                    let origin = section.origins[index]
-                    let seq = nextSeq[index]
-                    if kind == .change {
-                        let body = try reader.readBytesWithLength(limit: 64 * 1024 * 1024)
-                        guard seq <= origin.lastSeq else {
-                            throw DecodingFailure("more changes than listed for an origin")
-                        }
-                        let change = EncodedChange(site: origin.site, seq: seq, body: body)
-                        guard !change.isRedacted else { throw DecodingFailure("a change without content") }
-                        let previous = hashes[index]
-                        let hash = change.chainHash(previous: previous)
-                        hashes[index] = hash
-                        nextSeq[index] = seq + 1
-                        full += 1
-                        entry = .change(origin: index, change, hash: hash, previousHash: previous)
-                    } else {
-                        let countAndFlag = try reader.readVarint()
-                        let count = countAndFlag >> 1
-                        let last = Digest32(unchecked: Array(try reader.readBytes(32)))
-                        guard count >= 1, count <= origin.lastSeq - seq + 1 else {
-                            throw DecodingFailure("a skip runs past its origin")
-                        }
-                        hashes[index] = last
-                        nextSeq[index] = seq + count
-                        skipped += count
-                        entry = .skip(
-                            origin: index, firstSeq: seq, count: count, lastHash: last,
-                            erased: countAndFlag & 1 == 1)
-                    }
-                case .history:
-                    let site = SiteID(unchecked: Array(try reader.readBytes(16)))
-                    let seq = try reader.readVarint()
-                    let previous = Digest32(unchecked: Array(try reader.readBytes(32)))
-                    let body = try reader.readBytesWithLength(limit: 64 * 1024 * 1024)
-                    guard seq >= 1 else { throw DecodingFailure("a history change numbered 0") }
-                    let change = EncodedChange(site: site, seq: seq, body: body)
-                    guard !change.isRedacted else { throw DecodingFailure("a change without content") }
-                    history += 1
-                    entry = .history(change, previousHash: previous, hash: change.chainHash(previous: previous))
-                case .holdings:
-                    let pupil = RecordID(unchecked: Array(try reader.readBytes(16)))
-                    var vv = VersionVector()
-                    for _ in 0..<(try reader.readCount(limit: 1 << 16)) {
-                        let site = SiteID(unchecked: Array(try reader.readBytes(16)))
-                        vv[site] = try reader.readVarint()
-                    }
-                    entry = .holdings(pupil: pupil, vv)
-                }
-                consumed = reader.offset
-                try visit(entry)
+                entry = try next(&reader)
             } catch let failure as DecodingFailure where failure.reason == "unexpected end of data" {
                 break
             }
+            consumed = reader.offset
+            try visit(entry)
         }
         buffer.removeFirst(consumed)
     }
 
+    /// Reads and checks one entry.
+    private mutating func next(_ reader: inout BinaryReader) throws -> PayloadEntry {
+        let tag = try reader.readVarint()
+        guard let kind = PayloadEntry.Kind(rawValue: tag) else { throw DecodingFailure("unknown entry kind") }
+        guard tag >= lastKind else { throw DecodingFailure("entries are out of order") }
+        switch kind {
+        case .checkpoint:
+            let checkpoint = try Checkpoint.decode(from: &reader)
+            let flag = try reader.readUInt8()
+            guard flag <= 1 else { throw DecodingFailure("a checkpoint flag is invalid") }
+            guard UInt64(checkpoints.count) < section.checkpointCount else {
+                throw DecodingFailure("more checkpoints than the header lists")
+            }
+            guard let keys = originKeys(checkpoint.site) else { throw Failure.unknownOrigin(checkpoint.site) }
+            guard checkpoint.isSigned(by: keys) else {
+                throw Failure.forged(checkpoint.site, "a checkpoint's signature does not verify")
+            }
+            lastKind = tag
+            let index = checkpoints.count
+            checkpoints.append((checkpoint, flag == 1))
+            if flag == 1 { leaves[index] = Array(repeating: nil, count: checkpoint.count) }
+            return .checkpoint(index: index, checkpoint, isComplete: flag == 1)
+        case .change:
+            let index = try reader.readCount(limit: checkpoints.count)
+            guard index < checkpoints.count else { throw DecodingFailure("a change names an unlisted checkpoint") }
+            let (checkpoint, isComplete) = checkpoints[index]
+            let seq = try reader.readVarint()
+            guard checkpoint.covers(seq) else { throw DecodingFailure("a change lies outside its checkpoint") }
+            var path: [Digest32]?
+            if !isComplete {
+                let count = try reader.readCount(limit: 64)
+                var hashes: [Digest32] = []
+                for _ in 0..<count { hashes.append(Digest32(unchecked: Array(try reader.readBytes(32)))) }
+                path = hashes
+            }
+            let change = try EncodedChange.read(site: checkpoint.site, seq: seq, from: &reader)
+            guard seen.insert(change.dot).inserted else { throw DecodingFailure("a change is listed twice") }
+            let leaf = change.leaf
+            if let path {
+                guard checkpoint.proves(leaf, at: seq, path: path) else {
+                    throw Failure.forged(checkpoint.site, "a change is not in the run its site signed")
+                }
+            } else {
+                leaves[index]?[Int(seq - checkpoint.first)] = leaf
+            }
+            if change.isRedacted { redacted += 1 } else { changes += 1 }
+            guard changes <= section.changeCount, redacted <= section.redactedCount else {
+                throw DecodingFailure("more changes than the header lists")
+            }
+            lastKind = tag
+            return .change(change, checkpoint: index, path: path)
+        case .holdings:
+            let pupil = RecordID(unchecked: Array(try reader.readBytes(16)))
+            let held = try VersionVector.decode(from: &reader)
+            holdings += 1
+            guard holdings <= section.holdingsCount else { throw DecodingFailure("more holdings than listed") }
+            lastKind = tag
+            return .holdings(pupil: pupil, held)
+        }
+    }
+
+    /// Checks the end of the payload: counts, and every complete checkpoint's root.
     func finish() throws {
         guard sawVersion, buffer.isEmpty else { throw DecodingFailure("trailing bytes") }
-        guard full == section.changeCount, skipped == section.skippedCount, history == section.historyCount else {
+        guard UInt64(checkpoints.count) == section.checkpointCount, changes == section.changeCount,
+            redacted == section.redactedCount, holdings == section.holdingsCount
+        else {
             throw DecodingFailure("entry counts disagree with the header")
         }
-        for (i, origin) in section.origins.enumerated() {
-            guard nextSeq[i] == origin.lastSeq + 1 else { throw DecodingFailure("fewer changes than listed") }
-            guard hashes[i] == origin.lastHash else {
-                throw DecodingFailure("a site's hash chain does not match the header")
+        for (index, run) in leaves {
+            let checkpoint = checkpoints[index].checkpoint
+            let present = run.compactMap { $0 }
+            guard present.count == run.count else {
+                throw DecodingFailure("a checkpoint said to be complete lacks some of its changes")
+            }
+            guard Merkle.root(present) == checkpoint.root else {
+                throw Failure.forged(checkpoint.site, "changes do not match the run their site signed")
             }
         }
     }

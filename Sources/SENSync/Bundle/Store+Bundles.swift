@@ -20,14 +20,20 @@ public struct ImportReport: Sendable {
 
     public var result: Result
     public var header: BundleHeader
-    /// New changes merged (in chain order and as history).
+    /// New changes merged.
     public var applied: Int
     /// Changes this store already held.
     public var duplicates: Int
-    /// Changes summarised as out of this site's scope.
+    /// Changes not taken: about pupils this site does not hold or has passed on, or without
+    /// content this site needs.
     public var skipped: Int
+    /// Changes held without content (about erased pupils).
+    public var heldWithoutContent: Int
     /// Changes kept in the log but not merged, with the reason.
     public var rejected: [(dot: Dot, reason: String)]
+    /// Changes refused and not kept: carried by a site that may not pass them on, or from a site
+    /// whose history forked.
+    public var refused: [(dot: Dot, reason: String)]
     public var conflictsOpened: Int
     public var conflictsClosed: Int
     /// Pupils this site no longer sees and whose records it removed, now that its upstream holds them.
@@ -36,6 +42,20 @@ public struct ImportReport: Sendable {
     public var directoryUpdatedTo: UInt64?
     /// When the earlier import happened, for ``Result/alreadyApplied``.
     public var previousImportAt: String?
+
+    init(result: Result, header: BundleHeader) {
+        self.result = result
+        self.header = header
+        applied = 0
+        duplicates = 0
+        skipped = 0
+        heldWithoutContent = 0
+        rejected = []
+        refused = []
+        conflictsOpened = 0
+        conflictsClosed = 0
+        pupilsForgotten = 0
+    }
 }
 
 /// What `bundle verify` found.
@@ -43,7 +63,7 @@ public struct VerifyReport: Sendable {
     public var header: BundleHeader
     /// Whether a store was used to check the signature, decrypt and check prerequisites.
     public var checkedAgainstStore: Bool
-    /// Changes the store does not hold yet.
+    /// Changes the store does not hold yet that it would take.
     public var newChanges: Int
     public var duplicates: Int
 }
@@ -58,7 +78,18 @@ struct OpenedBundle {
     var sender: SiteIdentity
     /// A newer directory the bundle brought, verified against the pinned LA.
     var newDirectory: AreaDirectory?
+    /// The public keys of every site this store can check a signature of.
+    var originKeys: [SiteID: PublicKeys]
     var header: BundleHeader { layout.header }
+}
+
+/// What the first, read-only pass over a payload learned for the second.
+struct PayloadScan {
+    /// Pupils an erasure in the bundle erases: their changes may come without content.
+    var erasedInBundle: Set<RecordID> = []
+    /// For each pupil, the causal context of every change in the bundle that enrols it here (or,
+    /// at a trust, at one of its academies), own change included.
+    var enrolmentsHere: [RecordID: [VersionVector]] = [:]
 }
 
 extension Store {
@@ -66,7 +97,8 @@ extension Store {
 
     /// Checks, in order: format and checksums of the header; the sender is in the directory (a
     /// newer directory in the bundle is accepted only with the LA's signature); the sender's
-    /// signature; that the bundle is addressed to this site; then opens this site's section key.
+    /// signature; that the bundle is addressed to this site; then opens this site's section key,
+    /// which only the named sender could have sealed.
     func openBundle(at url: URL) throws -> OpenedBundle {
         let layout = try BundleFile.readLayout(at: url)
         let header = layout.header
@@ -115,19 +147,14 @@ extension Store {
                     "Nothing was applied. If the sender is genuine, ask the LA to add it to the directory, then apply again."
             )
         }
-        guard layout.signature.count == 64,
-            senderKeys.isValidSignature(layout.signature, for: layout.headerDigest.bytes)
-        else {
+        guard senderKeys.isValidSignature(layout.signature, for: layout.headerDigest.bytes) else {
             throw BundleError(
                 .badSignature, "This bundle's signature does not match its sender's key.",
                 hint:
                     "Nothing was applied. The file was altered or not made by the site it names; ask the sender for it again."
             )
         }
-        guard
-            let section = header.sections.firstIndex(where: { $0.recipients.contains { $0.recipient == identity.id } }),
-            let sealed = header.sections[section].recipients.first(where: { $0.recipient == identity.id })
-        else {
+        guard let section = header.sections.firstIndex(where: { $0.recipient == identity.id }) else {
             throw BundleError(
                 .notAddressedToThisSite, "This bundle is addressed to other sites, not to this one.",
                 hint:
@@ -138,17 +165,26 @@ extension Store {
         do { keys = try self.keys() } catch let error as SecurityError {
             throw BundleError(.cannotDecrypt, error.message, hint: error.hint)
         }
+        let part = header.sections[section]
         let key: SymmetricKey
         do {
             key = try PayloadSealing.unwrap(
-                PayloadSealing.WrappedKey(
-                    recipient: sealed.recipient, encapsulated: sealed.encapsulated, sealedKey: sealed.sealedKey),
-                keys: keys, bundleID: header.bundleID)
+                PayloadSealing.WrappedKey(encapsulated: part.encapsulated, sealedKey: part.sealedKey),
+                keys: keys, senderKeys: senderKeys,
+                binding: PayloadSealing.Binding(
+                    bundleID: header.bundleID, sender: header.sender.id, recipient: identity.id,
+                    payloadLength: part.payloadLength, plainLength: part.plainLength,
+                    payloadSHA256: part.payloadSHA256))
         } catch let error as SecurityError {
             throw BundleError(.cannotDecrypt, error.message, hint: error.hint)
         }
+        var originKeys: [SiteID: PublicKeys] = [:]
+        for entry in directory?.entries ?? [] { originKeys[entry.site.id] = entry.identity.keys }
+        originKeys[la.site.id] = la.keys
+        originKeys[identity.id] = publicKeys
         return OpenedBundle(
-            url: url, layout: layout, section: section, key: key, sender: sender, newDirectory: newDirectory)
+            url: url, layout: layout, section: section, key: key, sender: sender, newDirectory: newDirectory,
+            originKeys: originKeys)
     }
 
     /// Reads a bundle's header without its payload and without a store.
@@ -157,8 +193,9 @@ extension Store {
     }
 
     /// Checks a bundle without applying it. Without a store: format, header checksum and every
-    /// section's payload checksum. With a store: also the sender, signature, addressing, and —
-    /// opening this site's section — every hash chain, prerequisites, forks and the clock guard.
+    /// section's payload checksum. With a store: also the sender, signature, addressing, every
+    /// origin signature, and — by applying it in a transaction that is then rolled back —
+    /// prerequisites, forks and the clock guard.
     public static func verifyBundle(at url: URL, against store: Store? = nil) throws -> VerifyReport {
         guard let store else {
             let layout = try BundleFile.readLayout(at: url)
@@ -170,109 +207,19 @@ extension Store {
                 duplicates: 0)
         }
         let opened = try store.openBundle(at: url)
-        let (fresh, duplicates) = try store.verifyPrerequisites(opened)
-        return VerifyReport(header: opened.header, checkedAgainstStore: true, newChanges: fresh, duplicates: duplicates)
-    }
-
-    static func forkError(_ site: SiteID) -> BundleError {
-        BundleError(
-            .fork,
-            "Nothing was applied. Site \(site)'s history in this bundle differs from the history this store holds.",
-            hint:
-                "That site was probably restored from a backup and reused its identity. Contact its administrator before exchanging more bundles."
-        )
-    }
-
-    static func storedHash(of dot: Dot, db: Database, sites: SiteOrdinals) throws -> Digest32? {
-        var found: Digest32?
-        try forEachChange(of: dot.site, in: dot.seq...dot.seq, db: db, sites: sites) { _, hash in found = hash }
-        return found
-    }
-
-    /// Pass 1: checks every entry against the store without writing.
-    private func verifyPrerequisites(_ opened: OpenedBundle) throws -> (fresh: Int, duplicates: Int) {
-        let applier = self.applier
-        let section = opened.header.sections[opened.section]
-        return try writer.read { db in
-            var tx = try StoreTransaction(db)
-            var fresh = 0
-            var duplicates = 0
-            do {
-                try BundleFile.streamSection(
-                    at: opened.url, layout: opened.layout, section: opened.section, key: opened.key
-                ) { entry in
-                    switch entry {
-                    case .change(let index, let change, let hash, _):
-                        let head = try tx.chainHead(of: change.site)
-                        if change.seq <= head.seq {
-                            guard try tx.heldContent(change.dot) != nil else {
-                                // Held only as skipped: now in scope here, so it fills the gap as history.
-                                let decoded = try applier.checkHistory(change, in: &tx)
-                                var clock = try tx.scopeClock(of: decoded.scope)
-                                clock.advance(to: change.dot)
-                                try tx.setScopeClock(clock, of: decoded.scope)
-                                fresh += 1
-                                return
-                            }
-                            duplicates += 1
-                            if change.seq == head.seq || change.seq == section.origins[index].lastSeq {
-                                let stored =
-                                    change.seq == head.seq
-                                    ? head.hash : try Self.storedHash(of: change.dot, db: db, sites: tx.sites)
-                                if let stored, stored != hash { throw Self.forkError(change.site) }
-                            }
-                            return
-                        }
-                        guard let (decoded, expected) = try applier.checkPrerequisites(change, in: &tx) else { return }
-                        guard expected == hash else { throw Self.forkError(change.site) }
-                        tx.noteErasure(in: decoded)
-                        let heldAsHistory = try tx.heldContent(change.dot) == hash
-                        try tx.setChainHead(ChainHead(seq: change.seq, hash: hash), of: change.site)
-                        var clock = try tx.scopeClock(of: decoded.scope)
-                        clock.advance(to: change.dot)
-                        try tx.setScopeClock(clock, of: decoded.scope)
-                        if heldAsHistory { duplicates += 1 } else { fresh += 1 }
-                    case .skip(let index, let first, let count, let last, _):
-                        try Self.checkSkip(
-                            site: section.origins[index].site, first: first, count: count, last: last, tx: &tx)
-                    case .history(let change, _, let hash):
-                        if let held = try tx.heldContent(change.dot) {
-                            duplicates += 1
-                            if held != hash { throw Self.forkError(change.site) }
-                            return
-                        }
-                        let decoded = try applier.checkHistory(change, in: &tx)
-                        tx.noteErasure(in: decoded)
-                        var clock = try tx.scopeClock(of: decoded.scope)
-                        clock.advance(to: change.dot)
-                        try tx.setScopeClock(clock, of: decoded.scope)
-                        fresh += 1
-                    case .holdings:
-                        break
-                    }
-                }
-            } catch let error as MergeError {
-                throw BundleError(error)
+        let scan = try store.scan(opened)
+        let report = try store.writer.writeWithoutTransaction { db -> ImportReport in
+            var result: ImportReport?
+            try db.inTransaction {
+                var tx = try StoreTransaction(db)
+                result = try store.applyEntries(opened, scan: scan, tx: &tx)
+                return .rollback
             }
-            return (fresh, duplicates)
+            return result!
         }
-    }
-
-    /// A skip must continue the site's chain: it starts at or before the next change expected.
-    private static func checkSkip(
-        site: SiteID, first: UInt64, count: UInt64, last: Digest32, tx: inout StoreTransaction
-    ) throws {
-        let head = try tx.chainHead(of: site)
-        let lastSeq = first + count - 1
-        if first > head.seq + 1 {
-            let range = MissingRange(site: site, from: head.seq + 1, through: first - 1, isScopeHistory: false)
-            throw BundleError(
-                .missingPrerequisites, "Nothing was applied. Missing \(range).",
-                hint:
-                    "Ask that site, or the site that relays its changes, for a bundle that includes them; then apply this one again.",
-                missing: range)
-        }
-        if lastSeq > head.seq { try tx.setChainHead(ChainHead(seq: lastSeq, hash: last), of: site) }
+        return VerifyReport(
+            header: opened.header, checkedAgainstStore: true, newChanges: report.applied + report.rejected.count,
+            duplicates: report.duplicates)
     }
 
     // MARK: Applying
@@ -280,8 +227,8 @@ extension Store {
     /// Verifies a bundle completely, then applies it in one transaction.
     ///
     /// - Returns: what happened, also recorded in the import log.
-    /// - Throws: ``BundleError`` if anything is wrong; the store is then unchanged (a refusal of a
-    ///   well-formed, authentic bundle is recorded in the import log).
+    /// - Throws: ``BundleError`` if anything is wrong; the store is then unchanged but for the
+    ///   refusal recorded in the import log (for a well-formed, authentic bundle).
     @discardableResult
     public func apply(bundleAt url: URL) throws -> ImportReport {
         let opened = try openBundle(at: url)
@@ -293,130 +240,232 @@ extension Store {
                     "SELECT imported_at FROM import_log WHERE header_digest = ? AND result = 'applied' ORDER BY id LIMIT 1",
                 arguments: [Data(opened.layout.headerDigest.bytes)])
         }) {
-            return ImportReport(
-                result: .alreadyApplied, header: header, applied: 0, duplicates: 0, skipped: 0, rejected: [],
-                conflictsOpened: 0,
-                conflictsClosed: 0, pupilsForgotten: 0, previousImportAt: previous)
+            var report = ImportReport(result: .alreadyApplied, header: header)
+            report.previousImportAt = previous
+            return report
+        }
+        let scan: PayloadScan
+        do {
+            scan = try self.scan(opened)
+        } catch let error as BundleError where [.badSignature, .missingPrerequisites].contains(error.code) {
+            try? recordRefusal(opened, error)
+            throw error
         }
         do {
-            _ = try verifyPrerequisites(opened)
+            return try writer.write { db in
+                var tx = try StoreTransaction(db)
+                var report = try applyEntries(opened, scan: scan, tx: &tx)
+                let senderOrd = try Self.registerPeer(header.sender, in: db, sites: &tx.sites)
+                try db.execute(
+                    sql: "UPDATE site SET directory_version = max(directory_version, ?) WHERE ord = ?",
+                    arguments: [Int64(header.directoryVersion), senderOrd])
+                try db.execute(sql: "DELETE FROM peer_ack WHERE peer_ord = ?", arguments: [senderOrd])
+                for (site, seq) in header.versionVector.entries {
+                    try db.execute(
+                        sql: "INSERT INTO peer_ack (peer_ord, origin_ord, seq) VALUES (?, ?, ?)",
+                        arguments: [senderOrd, try tx.sites.ordinal(for: site, in: db), Int64(seq)])
+                }
+                report.pupilsForgotten = try forgetPupilsNoLongerInScope(&tx)
+                try tx.flush()
+                let section = header.sections[opened.section]
+                let notes = report.rejected.map { "\($0.dot): \($0.reason)" }
+                    + report.refused.map { "\($0.dot) refused: \($0.reason)" }
+                try db.execute(
+                    sql: """
+                        INSERT INTO import_log (bundle_id, header_digest, sender_ord, sender_id, sender_name, imported_at,
+                          result, change_count, applied, duplicates, rejected, conflicts_opened, conflicts_closed, detail)
+                        VALUES (?, ?, ?, ?, ?, ?, 'applied', ?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [
+                        header.bundleID.description, Data(opened.layout.headerDigest.bytes), senderOrd,
+                        header.sender.id.description, opened.sender.name,
+                        HLC(milliseconds: now(), counter: 0).description,
+                        Int(section.changeCount + section.redactedCount), report.applied, report.duplicates,
+                        report.rejected.count + report.refused.count, report.conflictsOpened, report.conflictsClosed,
+                        notes.isEmpty ? nil : notes.joined(separator: "; "),
+                    ])
+                return report
+            }
         } catch let error as BundleError where [.missingPrerequisites, .clockAhead, .fork].contains(error.code) {
             try? recordRefusal(opened, error)
             throw error
         }
+    }
+
+    /// Pass 1, read-only: streams the payload once to check every origin signature and proof and
+    /// the payload's structure, and notes what pass 2 needs to know before it starts.
+    func scan(_ opened: OpenedBundle) throws -> PayloadScan {
+        var scan = PayloadScan()
+        let here: Set<SiteID> = try writer.read { db in
+            guard identity.kind == .trust else { return [identity.id] }
+            return Set((try Self.directory(in: db))?.academies(of: identity.id) ?? [])
+        }
+        let keys = opened.originKeys
+        try BundleFile.streamSection(
+            at: opened.url, layout: opened.layout, section: opened.section, key: opened.key,
+            originKeys: { keys[$0] }
+        ) { entry in
+            guard case .change(let change, _, _) = entry, let header = try? change.decodedHeader() else { return }
+            if !header.schools.isEmpty, !here.isDisjoint(with: header.schools) {
+                var seen = header.deps
+                seen.advance(to: change.dot)
+                scan.enrolmentsHere[header.scope, default: []].append(seen)
+            }
+            if header.schools.isEmpty, let decoded = try? change.decoded(), decoded.erasesItsPupil {
+                scan.erasedInBundle.insert(header.scope)
+            }
+        }
+        return scan
+    }
+
+    /// Pass 2, inside a write transaction: applies every entry. Anything that refuses the bundle
+    /// throws, and the transaction rolls back.
+    func applyEntries(_ opened: OpenedBundle, scan: PayloadScan, tx: inout StoreTransaction) throws -> ImportReport {
+        let db = tx.db
         let applier = self.applier
-        return try writer.write { db in
-            var tx = try StoreTransaction(db)
-            if let newDirectory = opened.newDirectory { tx.directoryCache = newDirectory }
-            var report = ImportReport(
-                result: .applied, header: header, applied: 0, duplicates: 0, skipped: 0, rejected: [],
-                conflictsOpened: 0,
-                conflictsClosed: 0, pupilsForgotten: 0, directoryUpdatedTo: opened.newDirectory?.version)
-            var holdings: [(RecordID, VersionVector)] = []
-            let section = header.sections[opened.section]
-            func record(_ disposition: ChangeDisposition, _ dot: Dot) {
-                switch disposition {
+        let sender = opened.sender
+        var report = ImportReport(result: .applied, header: opened.header)
+        report.directoryUpdatedTo = opened.newDirectory?.version
+        if let newDirectory = opened.newDirectory {
+            try Self.saveDirectory(newDirectory, in: db)
+            tx.directoryCache = newDirectory
+            tx.identities.removeAll()
+        }
+        let directory = try tx.directory()
+        // Pupils passed on stay so unless the bundle enrols them here again, written by a site
+        // that had seen everything this store held of them when it passed them on.
+        var forgotten: [RecordID: VersionVector] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT pupil_id, held FROM forgotten_pupil") {
+            guard let pupil = RecordID(row[0] as String) else { continue }
+            var reader = BinaryReader(Array(row[1] as Data))
+            forgotten[pupil] = (try? VersionVector.decode(from: &reader)) ?? VersionVector()
+        }
+        for (pupil, held) in forgotten {
+            guard scan.enrolmentsHere[pupil]?.contains(where: { $0.dominates(held) }) == true else { continue }
+            try db.execute(sql: "DELETE FROM forgotten_pupil WHERE pupil_id = ?", arguments: [pupil.description])
+            forgotten[pupil] = nil
+        }
+        var forkedFrom: [SiteID: UInt64] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT site_ord, min(seq) FROM fork GROUP BY site_ord") {
+            forkedFrom[try tx.sites.site(row[0])] = UInt64(row[1] as Int64)
+        }
+        var holdings: [(RecordID, VersionVector)] = []
+        var checkpoints: [Checkpoint] = []
+        try BundleFile.streamSection(
+            at: opened.url, layout: opened.layout, section: opened.section, key: opened.key,
+            originKeys: { opened.originKeys[$0] }
+        ) { entry in
+            switch entry {
+            case .checkpoint(_, let checkpoint, _):
+                checkpoints.append(checkpoint)
+                try Self.saveCheckpoint(checkpoint, ord: try tx.sites.ordinal(for: checkpoint.site, in: db), db: db)
+            case .holdings(let pupil, let held):
+                holdings.append((pupil, held))
+            case .change(let change, _, let path):
+                let header: ChangeHeader
+                do { header = try change.decodedHeader() } catch let error as DecodingFailure {
+                    throw BundleError(
+                        .unsupportedVersion,
+                        "Nothing was applied. Change \(change.seq) of site \(change.site) cannot be read (\(error.reason)).",
+                        hint: "The sending site may run a newer SENSync; update this one.")
+                }
+                let pupil = header.scope
+                if let fork = forkedFrom[change.site], change.seq >= fork {
+                    report.refused.append((change.dot, "its site's history forked at change \(fork)"))
+                    return
+                }
+                var schools = Set(try tx.enrolmentHistory(of: pupil).map(\.school))
+                schools.formUnion(header.schools)
+                guard
+                    ScopePolicy.mayCarry(
+                        sender, changeFrom: change.site, schoolsEver: schools, directory: directory)
+                else {
+                    report.refused.append((change.dot, "carried by a site that never had this pupil"))
+                    return
+                }
+                let erasing = try scan.erasedInBundle.contains(pupil) || tx.isErased(pupil)
+                if forgotten[pupil] != nil, !erasing {
+                    report.skipped += 1
+                    return
+                }
+                var change = change
+                if erasing, !change.isRedacted, try tx.scopeClock(of: pupil).isEmpty,
+                    (try? change.decoded())?.erasesItsPupil != true
+                {
+                    // A pupil this site does not hold, being erased: only the headers are kept.
+                    change = change.redacted()
+                }
+                if change.isRedacted, !erasing {
+                    report.skipped += 1
+                    return
+                }
+                let checked: ChangeApplier.Checked
+                do {
+                    checked = try applier.check(change, in: &tx)
+                } catch let error as MergeError where error.code == .fork {
+                    guard change.site != sender.id else { throw BundleError(error) }
+                    // A relay passed on one of two histories of another site: keep the one held,
+                    // refuse the site's changes from here on, and report it.
+                    try recordFork(change, in: &tx)
+                    forkedFrom[change.site] = min(forkedFrom[change.site] ?? .max, change.seq)
+                    report.refused.append((change.dot, "its site has two different changes with this number"))
+                    return
+                } catch let error as MergeError where error.code == .missingPrerequisites {
+                    // A pupil this site does not hold: what it lacks of them arrives with the rest
+                    // of their history, once the sender learns what this site holds.
+                    if identity.kind != .la, try tx.scopeClock(of: pupil).isEmpty, error.missing != nil {
+                        report.skipped += 1
+                        return
+                    }
+                    throw BundleError(error)
+                } catch let error as MergeError {
+                    throw BundleError(error)
+                }
+                switch try applier.apply(checked, encoded: change, to: &tx) {
                 case .duplicate: report.duplicates += 1
                 case .applied(let opened, let closed):
                     report.applied += 1
                     report.conflictsOpened += opened
                     report.conflictsClosed += closed
-                case .rejected(let reason): report.rejected.append((dot, reason))
+                case .rejected(let reason): report.rejected.append((change.dot, reason))
+                case .heldWithoutContent: report.heldWithoutContent += 1
+                }
+                if let path, !path.isEmpty {
+                    try db.execute(
+                        sql: "INSERT OR REPLACE INTO change_proof (site_ord, seq, path) VALUES (?, ?, ?)",
+                        arguments: [
+                            try tx.sites.ordinal(for: change.site, in: db), Int64(change.seq),
+                            Data(path.flatMap(\.bytes)),
+                        ])
                 }
             }
-            if let newDirectory = opened.newDirectory { try Self.saveDirectory(newDirectory, in: db) }
-            do {
-                try BundleFile.streamSection(
-                    at: opened.url, layout: opened.layout, section: opened.section, key: opened.key
-                ) { entry in
-                    switch entry {
-                    case .change(_, let change, let hash, let previous):
-                        if change.seq <= (try tx.chainHead(of: change.site)).seq {
-                            if try tx.heldContent(change.dot) != nil {
-                                report.duplicates += 1
-                            } else {
-                                let decoded = try applier.checkHistory(change, in: &tx)
-                                record(
-                                    try applier.applyHistory(
-                                        decoded, encoded: change, previousHash: previous, hash: hash, to: &tx),
-                                    change.dot)
-                            }
-                            return
-                        }
-                        if try tx.heldContent(change.dot) == hash {
-                            // Held already as history: it takes its place in the chain without
-                            // being merged again, which would bring back values later changes
-                            // replaced.
-                            let decoded = try applier.checkHistory(change, in: &tx)
-                            try tx.appendChange(
-                                change, hash: hash, hlc: decoded.hlc, scope: decoded.scope, rejection: nil)
-                            try tx.setChainHead(ChainHead(seq: change.seq, hash: hash), of: change.site)
-                            report.duplicates += 1
-                            return
-                        }
-                        record(try applier.apply(change, to: &tx), change.dot)
-                    case .skip(let index, let first, let count, let last, let erased):
-                        try tx.appendSkip(
-                            site: section.origins[index].site, firstSeq: first, count: count, lastHash: last,
-                            erased: erased)
-                        report.skipped += Int(count)
-                    case .history(let change, let previous, let hash):
-                        if try tx.heldContent(change.dot) != nil {
-                            report.duplicates += 1
-                            return
-                        }
-                        let decoded = try applier.checkHistory(change, in: &tx)
-                        record(
-                            try applier.applyHistory(
-                                decoded, encoded: change, previousHash: previous, hash: hash, to: &tx), change.dot)
-                    case .holdings(let pupil, let held):
-                        holdings.append((pupil, held))
-                    }
-                }
-            } catch let error as MergeError {
-                throw BundleError(error)
-            }
-            try tx.flush()
-            let senderOrd = try Self.registerPeer(header.sender, in: db, sites: &tx.sites)
-            try db.execute(
-                sql: "UPDATE site SET directory_version = max(directory_version, ?) WHERE ord = ?",
-                arguments: [Int64(header.directoryVersion), senderOrd])
-            let ack = try Self.acknowledged(by: header.sender.id, in: db)
-            for (site, seq) in header.versionVector.entries where seq > ack[site] {
-                try db.execute(
-                    sql: """
-                        INSERT INTO peer_ack (peer_ord, origin_ord, seq) VALUES (?, ?, ?)
-                        ON CONFLICT (peer_ord, origin_ord) DO UPDATE SET seq = max(seq, excluded.seq)
-                        """, arguments: [senderOrd, try tx.sites.ordinal(for: site, in: db), Int64(seq)])
-            }
-            try db.execute(sql: "DELETE FROM peer_scope WHERE peer_ord = ?", arguments: [senderOrd])
-            let insert = try db.cachedStatement(
-                sql: "INSERT OR REPLACE INTO peer_scope (peer_ord, pupil_id, origin_ord, seq) VALUES (?, ?, ?, ?)")
-            for (pupil, held) in holdings {
-                for (site, seq) in held.entries {
-                    try insert.execute(arguments: [
-                        senderOrd, pupil.description, try tx.sites.ordinal(for: site, in: db), Int64(seq),
-                    ])
-                }
-            }
-            report.pupilsForgotten = try forgetPupilsNoLongerInScope(&tx)
-            try tx.flush()
-            try db.execute(
-                sql: """
-                    INSERT INTO import_log (bundle_id, header_digest, sender_ord, imported_at, result, change_count, applied,
-                      duplicates, rejected, conflicts_opened, conflicts_closed, detail)
-                    VALUES (?, ?, ?, ?, 'applied', ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    header.bundleID.description, Data(opened.layout.headerDigest.bytes), senderOrd,
-                    HLC(milliseconds: now(), counter: 0).description, Int(section.changeCount + section.historyCount),
-                    report.applied,
-                    report.duplicates, report.rejected.count, report.conflictsOpened, report.conflictsClosed,
-                    report.rejected.isEmpty
-                        ? nil : report.rejected.map { "\($0.dot): \($0.reason)" }.joined(separator: "; "),
-                ])
-            return report
         }
+        try tx.flush()
+        let senderOrd = try tx.sites.ordinal(for: sender.id, in: db)
+        try db.execute(sql: "DELETE FROM peer_scope WHERE peer_ord = ?", arguments: [senderOrd])
+        let insert = try db.cachedStatement(
+            sql: "INSERT OR REPLACE INTO peer_scope (peer_ord, pupil_id, origin_ord, seq) VALUES (?, ?, ?, ?)")
+        for (pupil, held) in holdings {
+            for (site, seq) in held.entries {
+                try insert.execute(arguments: [
+                    senderOrd, pupil.description, try tx.sites.ordinal(for: site, in: db), Int64(seq),
+                ])
+            }
+        }
+        return report
+    }
+
+    /// Keeps the evidence that a site signed two different changes under one number.
+    func recordFork(_ change: EncodedChange, in tx: inout StoreTransaction) throws {
+        guard let held = try tx.heldChange(change.dot) else { return }
+        try tx.db.execute(
+            sql: """
+                INSERT OR IGNORE INTO fork (site_ord, seq, held_leaf, other_leaf, detected_at) VALUES (?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                try tx.sites.ordinal(for: change.site, in: tx.db), Int64(change.seq), Data(held.leaf.bytes),
+                Data(change.leaf.bytes), HLC(milliseconds: now(), counter: 0).description,
+            ])
     }
 
     static func registerPeer(_ site: SiteIdentity, in db: Database, sites: inout SiteOrdinals) throws -> Int64 {
@@ -427,20 +476,23 @@ extension Store {
         return ord
     }
 
+    /// Records a refused bundle in the import log, and nothing else: the sender is named, not
+    /// registered as a peer.
     private func recordRefusal(_ opened: OpenedBundle, _ error: BundleError) throws {
         try writer.write { db in
-            var sites = try SiteOrdinals(db)
-            let senderOrd = try Self.registerPeer(opened.sender, in: db, sites: &sites)
+            let senderOrd = try Int64.fetchOne(
+                db, sql: "SELECT ord FROM site WHERE site_id = ?", arguments: [opened.sender.id.description])
             try db.execute(
                 sql: """
-                    INSERT INTO import_log (bundle_id, header_digest, sender_ord, imported_at, result, change_count, applied,
-                      duplicates, rejected, conflicts_opened, conflicts_closed, detail)
-                    VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0, 0, 0, ?)
+                    INSERT INTO import_log (bundle_id, header_digest, sender_ord, sender_id, sender_name, imported_at, result,
+                      change_count, applied, duplicates, rejected, conflicts_opened, conflicts_closed, detail)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, 0, 0, ?)
                     """,
                 arguments: [
                     opened.header.bundleID.description, Data(opened.layout.headerDigest.bytes), senderOrd,
-                    HLC(milliseconds: now(), counter: 0).description, "refused: \(error.code.rawValue)",
-                    Int(opened.header.sections[opened.section].changeCount), error.message,
+                    opened.sender.id.description, opened.sender.name, HLC(milliseconds: now(), counter: 0).description,
+                    "refused: \(error.code.rawValue)", Int(opened.header.sections[opened.section].changeCount),
+                    error.message,
                 ])
         }
     }

@@ -52,63 +52,39 @@ private final class SectionWriter {
     }
 }
 
-/// One origin's part of a section: walks the chain from what the recipient has acknowledged,
-/// turning changes out of the recipient's scope into skipped runs, and stopping where this site
-/// holds no content that the recipient may need.
-private struct OriginCursor {
-    var reader: ChainReader
-    let site: SiteID
-    /// Runs to send as skipped before the next change, in order; neighbours of the same kind are
-    /// joined.
-    var pendingSkips: [(first: UInt64, count: UInt64, last: Digest32, previous: Digest32, erased: Bool)] = []
-    var next: (change: EncodedChange, decoded: Change, hash: Digest32, previous: Digest32)?
-    var range: OriginRange?
-    var index: Int?
+/// A change chosen for a section: where it is and when it was made.
+private struct Planned: Comparable {
+    var dot: Dot
+    var hlc: HLC
+    static func < (a: Planned, b: Planned) -> Bool { (a.hlc, a.dot.site, a.dot.seq) < (b.hlc, b.dot.site, b.dot.seq) }
+}
 
-    init(reader: ChainReader, site: SiteID) {
-        self.reader = reader
-        self.site = site
-    }
+/// One origin's checkpoints as this store holds them, for finding the one covering a change.
+private struct CheckpointIndex {
+    var bySite: [SiteID: [Checkpoint]] = [:]
 
-    mutating func advance(
-        include: (Change) -> Bool, entitled: (RecordID) -> Bool, erased: Set<RecordID>, mayForwardSkips: Bool
-    ) throws {
-        next = nil
-        while let item = try reader.next() {
-            switch item {
-            case .full(let change, let decoded, let hash, let previous):
-                if include(decoded) {
-                    next = (change, decoded, hash, previous)
-                    return
-                }
-                addSkip(first: change.seq, count: 1, last: hash, previous: previous, erased: false)
-            case .redacted(let change, let scope, let hash, let previous):
-                let isErased = erased.contains(scope)
-                if entitled(scope) && !isErased { return }  // content the recipient needs is not here
-                addSkip(first: change.seq, count: 1, last: hash, previous: previous, erased: isErased)
-            case .skipRun(let first, let last, let lastHash, let previous, let isErased):
-                // Any site may pass on a run of erased pupils' changes: nobody can send their
-                // content any more.
-                guard mayForwardSkips || isErased else { return }
-                addSkip(first: first, count: last - first + 1, last: lastHash, previous: previous, erased: isErased)
-            }
+    mutating func checkpoint(covering dot: Dot, db: Database, sites: SiteOrdinals) throws -> Checkpoint? {
+        if bySite[dot.site] == nil { bySite[dot.site] = try Store.checkpoints(of: dot.site, db: db, sites: sites) }
+        let list = bySite[dot.site]!
+        // The latest checkpoint starting at or before the change.
+        var low = 0
+        var high = list.count
+        while low < high {
+            let mid = (low + high) / 2
+            if list[mid].first <= dot.seq { low = mid + 1 } else { high = mid }
         }
-    }
-
-    private mutating func addSkip(first: UInt64, count: UInt64, last: Digest32, previous: Digest32, erased: Bool) {
-        if let end = pendingSkips.indices.last, pendingSkips[end].erased == erased {
-            pendingSkips[end].count += count
-            pendingSkips[end].last = last
-        } else {
-            pendingSkips.append((first, count, last, previous, erased))
-        }
+        guard low > 0, list[low - 1].covers(dot.seq) else { return nil }
+        return list[low - 1]
     }
 }
 
 extension Store {
-    /// Writes a bundle to `recipients`: for each, every change it has not acknowledged that it may
-    /// see (the rest summarised as skipped), the history it lacks of pupils it may see, and what
-    /// this site holds. Signed by this site; each recipient's part sealed to its key.
+    /// Writes a bundle to `recipients`: for each, every change it lacks that it may see — the LA
+    /// everything beyond what it acknowledged, any other site its pupils' changes beyond what it
+    /// said it holds, the change that ended an enrolment of its own, and the erasure of any pupil
+    /// it ever held — each proved against its origin's signed checkpoint; and what this site holds
+    /// of the pupils concerned. Signs this site's own new changes first. Signed by this site; each
+    /// recipient's part sealed to it from this site.
     ///
     /// The file is written under a temporary name and renamed into place, so `url` never holds a
     /// partial bundle.
@@ -133,10 +109,11 @@ extension Store {
             try? FileManager.default.removeItem(at: fileURL)
             for u in sectionURLs { try? FileManager.default.removeItem(at: u) }
         }
-        let today = CalendarDate.today(Date(timeIntervalSince1970: Double(now()) / 1000))
-        var header = try writer.read { db -> BundleHeader in
-            let sites = try SiteOrdinals(db)
-            let directory = try Self.directory(in: db)
+        let today = self.today
+        var header = try writer.write { db -> BundleHeader in
+            var tx = try StoreTransaction(db)
+            try signOwnChanges(&tx, keys: keys)
+            let directory = try tx.directory()
             let la = try Self.pinnedLAOrSelf(in: db)
             let view = try ScopeView.load(db, me: identity, directory: directory, today: today)
             var sections: [BundleSection] = []
@@ -162,7 +139,7 @@ extension Store {
                 if let directory, UInt64(known) < directory.version { includeDirectory = true }
                 sections.append(
                     try writeSection(
-                        to: recipient, url: sectionURLs[i], bundleID: bundleID, view: view, db: db, sites: sites))
+                        to: recipient, url: sectionURLs[i], bundleID: bundleID, keys: keys, view: view, tx: &tx))
             }
             return BundleHeader(
                 schemaVersion: RecordSchema.version, bundleID: bundleID, createdAt: now(), sender: identity,
@@ -202,285 +179,275 @@ extension Store {
         return BundleSummary(header: header, url: url, fileSize: UInt64(prefix.bytes.count) + header.payloadLength)
     }
 
-    /// Writes one recipient's section and returns its header entry.
-    private func writeSection(
-        to recipient: PublicIdentity, url: URL, bundleID: UUID128, view: ScopeView, db: Database, sites: SiteOrdinals
-    ) throws -> BundleSection {
-        let site = recipient.site
-        let key = SymmetricKey(size: .bits256)
-        let sealedKey = try PayloadSealing.wrap(key, for: site.id, keys: recipient.keys, bundleID: bundleID)
-        let out = try SectionWriter(url: url, key: key, bundleID: bundleID)
-        let vv = try Self.versionVector(in: db)
-        let ack = try Self.acknowledged(by: site.id, in: db)
-        let mayForwardSkips = ScopePolicy.scope(of: site, isWithin: identity, directory: view.directory)
-        var entitledCache: [RecordID: Bool] = [:]
-        func entitled(_ pupil: RecordID) -> Bool {
-            if let known = entitledCache[pupil] { return known }
-            let value = (try? view.isEntitled(site, to: pupil)) ?? false
-            entitledCache[pupil] = value
-            return value
-        }
-        // Pupils who have left the recipient: it still receives the change that ended its enrolment,
-        // with that change's causal past (all from when the pupil was its own), until it acknowledges it.
-        var endings: [RecordID: (end: Dot, past: VersionVector)] = [:]
-        for (pupil, list) in try view.leavers(of: site) {
-            for ending in list {
-                guard ack[ending.change.site] < ending.change.seq,
-                    let decoded = try? storedChange(at: ending.change, db: db, sites: sites)?.decoded()
-                else { continue }
-                endings[pupil] = (ending.change, decoded.deps)
-            }
-        }
-        func include(_ change: Change) -> Bool {
-            if entitled(change.scope) || ((try? view.isErasure(change, for: site)) ?? false) { return true }
-            guard let ending = endings[change.scope] else { return false }
-            return change.dot == ending.end || ending.past.includes(change.dot)
-        }
-        let erased = try view.erased
-        var cursors: [OriginCursor] = []
-        for (origin, seq) in vv.entries where seq > ack[origin] {
-            var cursor = OriginCursor(
-                reader: try ChainReader(site: origin, from: ack[origin] + 1, db: db, sites: sites), site: origin)
-            try cursor.advance(include: include, entitled: entitled, erased: erased, mayForwardSkips: mayForwardSkips)
-            cursors.append(cursor)
-        }
-        var history = try historyLacking(
-            recipient: site, view: view, ack: ack, db: db, sites: sites, entitled: entitled)
-        if !endings.isEmpty {
-            let peerOrd = sites.byID[site.id]
-            for (pupil, ending) in endings.sorted(by: { $0.key < $1.key }) {
-                var advertised = VersionVector()
-                if let peerOrd {
-                    for row in try Row.fetchAll(
-                        db, sql: "SELECT origin_ord, seq FROM peer_scope WHERE peer_ord = ? AND pupil_id = ?",
-                        arguments: [peerOrd, pupil.description])
-                    {
-                        advertised[try sites.site(row[0])] = UInt64(row[1] as Int64)
-                    }
-                }
-                history += try changes(about: pupil, after: advertised, ack: ack, db: db, sites: sites)
-                    .filter { ending.past.includes($0.0.dot) }
-                    .map { (change: $0.0, decoded: $0.1, previous: $0.2, hlc: $0.3) }
-            }
-            history.sort { ($0.hlc, $0.change.site) < ($1.hlc, $1.change.site) }
-        }
-        // A sender that may not pass on skipped runs stops each chain at its first one (see
-        // `OriginCursor`). What it holds in full beyond that point about pupils the recipient may
-        // see can only travel as history, and must: its own later changes may depend on it.
-        if !mayForwardSkips {
-            var carried = Set(history.map(\.change.dot))
-            let count = history.count
-            for (origin, seq) in vv.entries where seq > ack[origin] {
-                guard let ord = sites.byID[origin],
-                    let stop = try Int64.fetchOne(
-                        db,
-                        sql:
-                            "SELECT min(first_seq) FROM change_log WHERE site_ord = ? AND is_skip = \(ChainReader.skip) AND last_seq > ?",
-                        arguments: [ord, Int64(ack[origin])])
-                else { continue }
-                var reader = try ChainReader(
-                    site: origin, from: max(UInt64(stop), ack[origin] + 1), db: db, sites: sites)
-                while let item = try reader.next() {
-                    guard case .full(let change, let decoded, _, let previous) = item, include(decoded),
-                        carried.insert(change.dot).inserted
-                    else { continue }
-                    history.append((change: change, decoded: decoded, previous: previous, hlc: decoded.hlc))
-                }
-            }
-            if history.count > count { history.sort { ($0.hlc, $0.change.site) < ($1.hlc, $1.change.site) } }
-        }
-        var historyIndex = 0
-        var origins: [OriginRange] = []
-        var changeCount: UInt64 = 0
-        var skippedCount: UInt64 = 0
-        var tableCounts: [String: UInt64] = [:]
+    // MARK: Signing
 
-        func register(_ cursor: inout OriginCursor, first: UInt64, previous: Digest32) -> Int {
-            if let index = cursor.index { return index }
-            cursor.index = origins.count
-            origins.append(
-                OriginRange(
-                    site: cursor.site, firstSeq: first, lastSeq: first - 1, previousHash: previous, lastHash: previous))
-            return cursor.index!
+    /// Signs this site's changes made since it last signed, in checkpoints of at most
+    /// ``Checkpoint/maxLeaves`` changes, each naming the one before it.
+    func signOwnChanges(_ tx: inout StoreTransaction, keys: SiteKeys) throws {
+        let db = tx.db
+        let signed = UInt64(try Int64.fetchOne(db, sql: "SELECT signed_seq FROM site_identity") ?? 0)
+        let head = try tx.prefix(of: identity.id)
+        guard head > signed else { return }
+        let ord = try tx.sites.ordinal(for: identity.id, in: db)
+        var previous =
+            try Self.checkpoints(of: identity.id, db: db, sites: tx.sites).last?.digest ?? .zero
+        var reader = try LogReader(site: identity.id, from: signed + 1, db: db, sites: tx.sites)
+        var first = signed + 1
+        var leaves: [Digest32] = []
+        func seal() throws {
+            let checkpoint = try Checkpoint.make(
+                site: identity.id, first: first, leaves: leaves, previous: previous, keys: keys)
+            try Self.saveCheckpoint(checkpoint, ord: ord, db: db)
+            previous = checkpoint.digest
+            first = checkpoint.last + 1
+            leaves.removeAll(keepingCapacity: true)
         }
-        func emitSkip(_ cursor: inout OriginCursor) {
-            for skip in cursor.pendingSkips {
-                let index = register(&cursor, first: skip.first, previous: skip.previous)
-                out.pending.writeVarint(UInt64(index) << 2 | PayloadEntry.Kind.skip.rawValue)
-                out.pending.writeVarint(skip.count << 1 | (skip.erased ? 1 : 0))
-                out.pending.write(contentsOf: skip.last.bytes)
-                origins[index].lastSeq = skip.first + skip.count - 1
-                origins[index].lastHash = skip.last
-                skippedCount += skip.count
-            }
-            cursor.pendingSkips = []
+        while let change = try reader.next(), change.seq <= head {
+            guard change.seq == first + UInt64(leaves.count) else { throw LogReader.damaged() }
+            leaves.append(change.leaf)
+            if leaves.count == Checkpoint.maxLeaves { try seal() }
         }
+        if !leaves.isEmpty { try seal() }
+        guard first == head + 1 else { throw LogReader.damaged() }
+        try db.execute(sql: "UPDATE site_identity SET signed_seq = ?", arguments: [Int64(head)])
+    }
 
-        while true {
-            var best: Int?
-            for i in cursors.indices {
-                guard let candidate = cursors[i].next else { continue }
-                if let b = best, let current = cursors[b].next,
-                    (current.decoded.hlc, current.change.site) <= (candidate.decoded.hlc, candidate.change.site)
-                {
+    static func saveCheckpoint(_ checkpoint: Checkpoint, ord: Int64, db: Database) throws {
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT OR IGNORE INTO checkpoint (site_ord, first_seq, last_seq, root, previous, signature)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """)
+        try statement.execute(arguments: [
+            ord, Int64(checkpoint.first), Int64(checkpoint.last), Data(checkpoint.root.bytes),
+            Data(checkpoint.previous.bytes), Data(checkpoint.signature),
+        ])
+    }
+
+    /// A site's checkpoints held here, by first change.
+    static func checkpoints(of site: SiteID, db: Database, sites: SiteOrdinals) throws -> [Checkpoint] {
+        guard let ord = sites.byID[site] else { return [] }
+        return try Row.fetchAll(
+            db,
+            sql:
+                "SELECT first_seq, last_seq, root, previous, signature FROM checkpoint WHERE site_ord = ? ORDER BY first_seq",
+            arguments: [ord]
+        ).map { row in
+            Checkpoint(
+                site: site, first: UInt64(row[0] as Int64), last: UInt64(row[1] as Int64),
+                root: Digest32(Array(row[2] as Data)) ?? .zero, previous: Digest32(Array(row[3] as Data)) ?? .zero,
+                signature: Array(row[4] as Data))
+        }
+    }
+
+    // MARK: Choosing what a recipient gets
+
+    /// Every change held beyond what the LA acknowledged, with content or without.
+    private func planForLA(_ la: SiteID, tx: inout StoreTransaction) throws -> [Planned] {
+        let ack = try Self.acknowledged(by: la, in: tx.db)
+        var plan: [Planned] = []
+        for row in try Row.fetchAll(tx.db, sql: "SELECT DISTINCT site_ord FROM change_log") {
+            let site = try tx.sites.site(row[0])
+            guard try tx.highestHeld(of: site) > ack[site] else { continue }
+            var reader = try LogReader(site: site, from: ack[site] + 1, db: tx.db, sites: tx.sites)
+            while let change = try reader.next() {
+                plan.append(Planned(dot: change.dot, hlc: try Self.hlc(of: change)))
+            }
+        }
+        return plan
+    }
+
+    private static func hlc(of change: EncodedChange) throws -> HLC {
+        do { return try change.decodedHeader().hlc } catch { throw LogReader.damaged() }
+    }
+
+    /// For a site that sees only some pupils: per pupil, the changes it lacks by what it last said
+    /// it holds.
+    private func planForScoped(_ site: SiteIdentity, view: ScopeView, tx: inout StoreTransaction) throws -> [Planned] {
+        var chosen: [Dot: HLC] = [:]
+        let ack = try Self.acknowledged(by: site.id, in: tx.db)
+        // `filter` decides, for a change held with content, whether to send it; changes held
+        // without content are sent only about an erased pupil.
+        func add(pupil: RecordID, erased: Bool, filter: (Dot) -> Bool) throws {
+            let holds = try Self.holdings(of: site.id, pupil: pupil, in: tx.db, sites: tx.sites)
+            for dot in try Self.changes(about: pupil, db: tx.db, sites: tx.sites)
+            where dot.seq > holds[dot.site] && dot.seq > (erased ? ack[dot.site] : 0) && chosen[dot] == nil
+                && filter(dot)
+            {
+                guard let change = try tx.heldChange(dot), !change.isRedacted || erased else { continue }
+                chosen[dot] = try Self.hlc(of: change)
+            }
+        }
+        for pupil in try view.pupils(visibleTo: site) {
+            try add(pupil: pupil, erased: false) { _ in true }
+        }
+        // A site a pupil left receives the change that ended its enrolment, with what that change
+        // was written after, until it holds it: then it can pass the pupil on.
+        for (pupil, endings) in try view.leavers(of: site) {
+            let holds = try Self.holdings(of: site.id, pupil: pupil, in: tx.db, sites: tx.sites)
+            for ending in endings where holds[ending.change.site] < ending.change.seq && ack[ending.change.site] < ending.change.seq {
+                guard let change = try tx.heldChange(ending.change), let header = try? change.decodedHeader() else {
                     continue
                 }
-                best = i
-            }
-            let historyFirst: Bool
-            if historyIndex < history.count {
-                if let b = best, let chain = cursors[b].next {
-                    historyFirst =
-                        (history[historyIndex].hlc, history[historyIndex].change.site) < (
-                            chain.decoded.hlc, chain.change.site
-                        )
-                } else {
-                    historyFirst = true
+                try add(pupil: pupil, erased: false) { dot in
+                    dot == ending.change || header.deps.includes(dot)
+                        || (dot.site == ending.change.site && dot.seq < ending.change.seq)
                 }
-            } else {
-                historyFirst = false
             }
-            if historyFirst {
-                let item = history[historyIndex]
-                historyIndex += 1
-                out.pending.writeVarint(PayloadEntry.Kind.history.rawValue)
-                out.pending.write(contentsOf: item.change.site.bytes)
-                out.pending.writeVarint(item.change.seq)
-                out.pending.write(contentsOf: item.previous.bytes)
-                out.pending.writeBytesWithLength(item.change.body)
-                for op in item.decoded.ops { tableCounts[op.table, default: 0] += 1 }
-            } else if let b = best, let item = cursors[b].next {
-                emitSkip(&cursors[b])
-                let index = register(&cursors[b], first: item.change.seq, previous: item.previous)
-                out.pending.writeVarint(UInt64(index) << 2 | PayloadEntry.Kind.change.rawValue)
-                out.pending.writeBytesWithLength(item.change.body)
-                origins[index].lastSeq = item.change.seq
-                origins[index].lastHash = item.hash
-                changeCount += 1
-                for op in item.decoded.ops { tableCounts[op.table, default: 0] += 1 }
-                try cursors[b].advance(
-                    include: include, entitled: entitled, erased: erased, mayForwardSkips: mayForwardSkips)
+        }
+        for pupil in try view.erased.sorted() where try view.receivesErasure(site, of: pupil) {
+            try add(pupil: pupil, erased: true) { _ in true }
+        }
+        return chosen.map { Planned(dot: $0.key, hlc: $0.value) }
+    }
+
+    /// The changes this store has logged about `pupil`.
+    static func changes(about pupil: RecordID, db: Database, sites: SiteOrdinals) throws -> [Dot] {
+        let statement = try db.cachedStatement(
+            sql: "SELECT site_ord, seq FROM scope_change WHERE scope = ? ORDER BY site_ord, seq")
+        return try Row.fetchAll(statement, arguments: [pupil.description]).map { row in
+            Dot(site: try sites.site(row[0]), seq: UInt64(row[1] as Int64))
+        }
+    }
+
+    /// The pupils whose holdings go to `site`: those it may see, those that left it, and erased
+    /// pupils it may have held.
+    private func pupilsToReport(to site: SiteIdentity, view: ScopeView) throws -> [RecordID] {
+        var pupils = Set(try view.pupils(visibleTo: site))
+        for (pupil, _) in try view.leavers(of: site) { pupils.insert(pupil) }
+        for pupil in try view.erased where try view.receivesErasure(site, of: pupil) { pupils.insert(pupil) }
+        return pupils.sorted()
+    }
+
+    // MARK: Writing a section
+
+    /// Writes one recipient's section and returns its header entry.
+    private func writeSection(
+        to recipient: PublicIdentity, url: URL, bundleID: UUID128, keys: SiteKeys, view: ScopeView,
+        tx: inout StoreTransaction
+    ) throws -> BundleSection {
+        let site = recipient.site
+        let db = tx.db
+        var plan =
+            site.kind == .la ? try planForLA(site.id, tx: &tx) : try planForScoped(site, view: view, tx: &tx)
+        plan.sort()
+
+        // Group by checkpoint; a checkpoint is complete when every change it covers is sent.
+        var index = CheckpointIndex()
+        var checkpoints: [Checkpoint] = []
+        var checkpointOf: [Dot: Int] = [:]
+        var members: [Int: Int] = [:]
+        var positions: [SiteID: [UInt64: Int]] = [:]
+        var proved: [Planned] = []
+        for item in plan {
+            guard let checkpoint = try index.checkpoint(covering: item.dot, db: db, sites: tx.sites) else { continue }
+            let key = checkpoint.first
+            let position: Int
+            if let known = positions[item.dot.site]?[key] {
+                position = known
             } else {
-                break
+                position = checkpoints.count
+                checkpoints.append(checkpoint)
+                positions[item.dot.site, default: [:]][key] = position
+            }
+            checkpointOf[item.dot] = position
+            members[position, default: 0] += 1
+            proved.append(item)
+        }
+        let complete = checkpoints.indices.map { members[$0] == checkpoints[$0].count }
+
+        let key = SymmetricKey(size: .bits256)
+        let out = try SectionWriter(url: url, key: key, bundleID: bundleID)
+        for (i, checkpoint) in checkpoints.enumerated() {
+            out.pending.writeVarint(PayloadEntry.Kind.checkpoint.rawValue)
+            checkpoint.encode(into: &out.pending)
+            out.pending.write(UInt8(complete[i] ? 1 : 0))
+        }
+        var leafCache: [Int: [Digest32]?] = [:]
+        var changeCount: UInt64 = 0
+        var redactedCount: UInt64 = 0
+        var origins: [SiteID: UInt64] = [:]
+        var tableCounts: [String: UInt64] = [:]
+        for item in proved {
+            guard let position = checkpointOf[item.dot], let change = try tx.heldChange(item.dot) else { continue }
+            var path: [Digest32]?
+            if !complete[position] {
+                let checkpoint = checkpoints[position]
+                if leafCache[position] == nil {
+                    leafCache[position] = try heldLeaves(of: checkpoint, tx: &tx)
+                }
+                if let leaves = leafCache[position] ?? nil {
+                    path = Merkle.path(for: Int(item.dot.seq - checkpoint.first), in: leaves)
+                } else if let stored = try Self.storedProof(of: item.dot, db: db, sites: tx.sites) {
+                    path = stored
+                } else {
+                    continue  // held without a way to prove it: it travels from another site
+                }
+            }
+            out.pending.writeVarint(PayloadEntry.Kind.change.rawValue)
+            out.pending.writeVarint(UInt64(position))
+            out.pending.writeVarint(item.dot.seq)
+            if let path {
+                out.pending.writeVarint(path.count)
+                for hash in path { out.pending.write(contentsOf: hash.bytes) }
+            }
+            change.write(into: &out.pending)
+            origins[item.dot.site, default: 0] += 1
+            if change.isRedacted {
+                redactedCount += 1
+            } else {
+                changeCount += 1
+                if let decoded = try? change.decoded() {
+                    for op in decoded.ops { tableCounts[op.table, default: 0] += 1 }
+                }
             }
             try out.flushIfLarge()
         }
-        for i in cursors.indices { emitSkip(&cursors[i]) }
-        if identity.kind != .la {
-            let forgotten = try view.forgotten
-            for pupil in try view.pupils(visibleTo: identity) where entitled(pupil) {
-                let held = forgotten.contains(pupil) ? VersionVector() : try scopeClock(of: pupil, db: db, sites: sites)
-                out.pending.writeVarint(PayloadEntry.Kind.holdings.rawValue)
-                out.pending.write(contentsOf: pupil.bytes)
-                out.pending.writeVarint(held.count)
-                for e in held.entries {
-                    out.pending.write(contentsOf: e.site.bytes)
-                    out.pending.writeVarint(e.seq)
-                }
-                try out.flushIfLarge()
-            }
+        var holdingsCount: UInt64 = 0
+        for pupil in try pupilsToReport(to: site, view: view) {
+            let held = try tx.scopeClock(of: pupil)
+            guard !held.isEmpty else { continue }
+            out.pending.writeVarint(PayloadEntry.Kind.holdings.rawValue)
+            out.pending.write(contentsOf: pupil.bytes)
+            held.encode(into: &out.pending)
+            holdingsCount += 1
+            try out.flushIfLarge()
         }
         let (length, plain, sha) = try out.finish()
+        let wrapped = try PayloadSealing.wrap(
+            key, to: recipient.keys, from: keys,
+            binding: PayloadSealing.Binding(
+                bundleID: bundleID, sender: identity.id, recipient: site.id, payloadLength: length,
+                plainLength: plain, payloadSHA256: sha))
+        // Only checkpoints that proved a change written are listed; one whose changes were all
+        // dropped above still counts, harmlessly.
         return BundleSection(
-            recipients: [
-                SealedKey(recipient: site.id, encapsulated: sealedKey.encapsulated, sealedKey: sealedKey.sealedKey)
-            ],
-            payloadLength: length, plainLength: plain, payloadSHA256: sha, changeCount: changeCount,
-            skippedCount: skippedCount,
-            historyCount: UInt64(history.count), tableCounts: tableCounts, origins: origins)
+            recipient: site.id, encapsulated: wrapped.encapsulated, sealedKey: wrapped.sealedKey,
+            payloadLength: length, plainLength: plain, payloadSHA256: sha, checkpointCount: UInt64(checkpoints.count),
+            changeCount: changeCount, redactedCount: redactedCount, holdingsCount: holdingsCount, origins: origins,
+            tableCounts: tableCounts)
     }
 
-    /// A change this store holds with its content, from the history table or the chain.
-    func storedChange(at dot: Dot, db: Database, sites: SiteOrdinals) throws -> EncodedChange? {
-        guard let ord = sites.byID[dot.site] else { return nil }
-        if let body = try Data.fetchOne(
-            db, sql: "SELECT body FROM loose_change WHERE site_ord = ? AND seq = ?", arguments: [ord, Int64(dot.seq)])
-        {
-            let change = EncodedChange(site: dot.site, seq: dot.seq, body: Array(body))
-            if !change.isRedacted { return change }
+    /// Every leaf of `checkpoint` when this store holds every change it covers, else `nil`.
+    private func heldLeaves(of checkpoint: Checkpoint, tx: inout StoreTransaction) throws -> [Digest32]? {
+        var leaves: [Digest32] = []
+        leaves.reserveCapacity(checkpoint.count)
+        for seq in checkpoint.first...checkpoint.last {
+            guard let change = try tx.heldChange(Dot(site: checkpoint.site, seq: seq)) else { return nil }
+            leaves.append(change.leaf)
         }
-        var reader = try ChainReader(site: dot.site, from: dot.seq, db: db, sites: sites)
-        if case .full(let change, _, _, _) = try reader.next(), change.seq == dot.seq { return change }
-        return nil
+        return Merkle.root(leaves) == checkpoint.root ? leaves : nil
     }
 
-    private func scopeClock(of pupil: RecordID, db: Database, sites: SiteOrdinals) throws -> VersionVector {
-        var clock = VersionVector()
-        for row in try Row.fetchAll(
-            db, sql: "SELECT site_ord, seq FROM scope_clock WHERE scope = ?", arguments: [pupil.description])
-        {
-            clock[try sites.site(row[0])] = UInt64(row[1] as Int64)
-        }
-        return clock
-    }
-
-    /// Changes about pupils `recipient` may see that it has said it lacks, and that the chain part
-    /// of the bundle will not carry: a transferred pupil's earlier history, or what a stale sender
-    /// summarised as out of scope. Sorted by HLC.
-    private func historyLacking(
-        recipient: SiteIdentity, view: ScopeView, ack: VersionVector, db: Database, sites: SiteOrdinals,
-        entitled: (RecordID) -> Bool
-    ) throws -> [(change: EncodedChange, decoded: Change, previous: Digest32, hlc: HLC)] {
-        guard recipient.kind != .la else { return [] }  // nobody filters for the LA: it is never behind on history
-        guard let peerOrd = sites.byID[recipient.id] else {
-            return try allHistory(for: recipient, view: view, ack: ack, db: db, sites: sites)
-        }
-        var result: [(EncodedChange, Change, Digest32, HLC)] = []
-        let forgotten = try view.forgotten
-        for pupil in try view.pupils(visibleTo: recipient) where !forgotten.contains(pupil) {
-            let held = try scopeClock(of: pupil, db: db, sites: sites)
-            var advertised = VersionVector()
-            for row in try Row.fetchAll(
-                db, sql: "SELECT origin_ord, seq FROM peer_scope WHERE peer_ord = ? AND pupil_id = ?",
-                arguments: [peerOrd, pupil.description])
-            {
-                advertised[try sites.site(row[0])] = UInt64(row[1] as Int64)
-            }
-            if held.allSatisfy({ advertised[$0.key] >= $0.value }) { continue }
-            result += try changes(about: pupil, after: advertised, ack: ack, db: db, sites: sites)
-        }
-        return result.sorted { ($0.3, $0.0.site) < ($1.3, $1.0.site) }.map { ($0.0, $0.1, $0.2, $0.3) }
-    }
-
-    private func allHistory(
-        for recipient: SiteIdentity, view: ScopeView, ack: VersionVector, db: Database, sites: SiteOrdinals
-    ) throws -> [(change: EncodedChange, decoded: Change, previous: Digest32, hlc: HLC)] {
-        var result: [(EncodedChange, Change, Digest32, HLC)] = []
-        let forgotten = try view.forgotten
-        for pupil in try view.pupils(visibleTo: recipient) where !forgotten.contains(pupil) {
-            result += try changes(about: pupil, after: VersionVector(), ack: ack, db: db, sites: sites)
-        }
-        return result.sorted { ($0.3, $0.0.site) < ($1.3, $1.0.site) }.map { ($0.0, $0.1, $0.2, $0.3) }
-    }
-
-    /// This site's changes about `pupil` beyond `advertised` that the chain part will not carry.
-    private func changes(
-        about pupil: RecordID, after advertised: VersionVector, ack: VersionVector, db: Database, sites: SiteOrdinals
-    ) throws -> [(EncodedChange, Change, Digest32, HLC)] {
-        var result: [(EncodedChange, Change, Digest32, HLC)] = []
-        for row in try Row.fetchAll(
-            db, sql: "SELECT site_ord, seq FROM scope_change WHERE scope = ? ORDER BY site_ord, seq",
-            arguments: [pupil.description])
-        {
-            let site = try sites.site(row[0])
-            let seq = UInt64(row[1] as Int64)
-            guard seq > advertised[site] else { continue }
-            if let loose = try Row.fetchOne(
-                db, sql: "SELECT prev_hash, body FROM loose_change WHERE site_ord = ? AND seq = ?",
-                arguments: [row[0] as Int64, Int64(seq)])
-            {
-                let change = EncodedChange(site: site, seq: seq, body: Array(loose[1] as Data))
-                if !change.isRedacted, let decoded = try? change.decoded() {
-                    result.append((change, decoded, Digest32(Array(loose[0] as Data)) ?? .zero, decoded.hlc))
-                    continue
-                }
-            }
-            guard seq <= ack[site] else { continue }  // the chain part carries it
-            var reader = try ChainReader(site: site, from: seq, db: db, sites: sites)
-            if case .full(let change, let decoded, _, let previous) = try reader.next(), change.seq == seq {
-                result.append((change, decoded, previous, decoded.hlc))
-            }
-        }
-        return result
+    /// The audit path this store was given with a change it holds without the rest of its run.
+    static func storedProof(of dot: Dot, db: Database, sites: SiteOrdinals) throws -> [Digest32]? {
+        guard let ord = sites.byID[dot.site],
+            let blob = try Data.fetchOne(
+                db, sql: "SELECT path FROM change_proof WHERE site_ord = ? AND seq = ?",
+                arguments: [ord, Int64(dot.seq)])
+        else { return nil }
+        let bytes = Array(blob)
+        guard bytes.count % 32 == 0 else { return nil }
+        return stride(from: 0, to: bytes.count, by: 32).map { Digest32(unchecked: Array(bytes[$0..<($0 + 32)])) }
     }
 }

@@ -13,7 +13,7 @@ public struct FieldWrite: Hashable, Sendable {
 
 /// The writes a change makes to one record.
 public struct RecordOp: Hashable, Sendable {
-    /// The record's table, e.g. `pupil` or `note`.
+    /// The record's table, e.g. `pupil` or `note` (`#n` for a table this build does not know).
     public var table: String
     /// The record's id.
     public var id: RecordID
@@ -26,12 +26,17 @@ public struct RecordOp: Hashable, Sendable {
     }
 }
 
+/// A change that cannot be put on the wire: it names a table or field this build has no number for.
+public struct ChangeEncodingError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+}
+
 /// One local transaction: made by one author at one site, about one pupil.
 ///
 /// A change is immutable once made. It names its site and sequence number, its HLC, its author,
 /// the pupil it is about (its *scope*), the pupil-scoped causal context it was written in
-/// (``deps``), and the cell writes it made. Changes are content-hashed and chained per site; see
-/// ``EncodedChange``.
+/// (``deps``), the directory version its site held, and the cell writes it made. It travels as
+/// an ``EncodedChange``: a header that is kept for ever, and content that erasure can remove.
 public struct Change: Hashable, Sendable {
     public var site: SiteID
     public var seq: UInt64
@@ -41,13 +46,17 @@ public struct Change: Hashable, Sendable {
     /// The pupil every record in this change belongs to.
     public var scope: RecordID
     /// For each site, the latest change about ``scope`` the author had applied when writing,
-    /// including the author's own site. Everything it covers is in this change's causal past.
+    /// including the author's own site's previous change about it. Everything it covers is in
+    /// this change's causal past.
     public var deps: VersionVector
+    /// The version of the LA's area directory the writing site held: who belonged to which trust
+    /// is judged at this version, so the judgement is the same at every store.
+    public var directoryVersion: UInt64
     public var ops: [RecordOp]
 
     public init(
         site: SiteID, seq: UInt64, hlc: HLC, author: String, scope: RecordID, deps: VersionVector,
-        ops: [RecordOp]
+        directoryVersion: UInt64 = 0, ops: [RecordOp]
     ) {
         self.site = site
         self.seq = seq
@@ -55,6 +64,7 @@ public struct Change: Hashable, Sendable {
         self.author = author
         self.scope = scope
         self.deps = deps
+        self.directoryVersion = directoryVersion
         self.ops = ops
     }
 
@@ -65,50 +75,127 @@ public struct Change: Hashable, Sendable {
         other.site == site ? other.seq < seq : deps.includes(other)
     }
 
-    /// The body version this build writes and reads.
-    static let bodyVersion: UInt8 = 1
-
-    /// The canonical body bytes: what is hashed, stored and shipped. Site and sequence number are
-    /// not in the body; they are bound by the chain hash.
-    public func encodedBody() -> [UInt8] {
-        var w = BinaryWriter(reservingCapacity: 96 + ops.count * 64)
-        w.write(Self.bodyVersion)
-        w.write(hlc.rawValue)
-        w.writeString(author)
-        w.write(contentsOf: scope.bytes)
-        let deps = self.deps.entries
-        w.writeVarint(deps.count)
-        for entry in deps {
-            w.write(contentsOf: entry.site.bytes)
-            w.writeVarint(entry.seq)
+    /// The schools this change enrols its pupil at: every `enrolment.school_id` it writes.
+    public var enrolledSchools: [SiteID] {
+        var schools: Set<SiteID> = []
+        for op in ops where op.table == RecordSchema.enrolment.name {
+            for write in op.writes where write.field == "school_id" {
+                if let school = write.value.text.flatMap(SiteID.init) { schools.insert(school) }
+            }
         }
+        return schools.sorted()
+    }
+
+    /// The header: what is kept of the change when its content is erased.
+    public var header: ChangeHeader {
+        ChangeHeader(
+            hlc: hlc, scope: scope, directoryVersion: directoryVersion, deps: deps, schools: enrolledSchools)
+    }
+
+    /// The canonical content bytes: author and writes, tables and fields by number.
+    func encodedContent() throws(ChangeEncodingError) -> [UInt8] {
+        var w = BinaryWriter(reservingCapacity: 64 + ops.count * 64)
+        w.writeString(author)
         w.writeVarint(ops.count)
         for op in ops {
-            w.writeString(op.table)
+            guard let table = RecordSchema.number(ofTable: op.table), table > 0 else {
+                throw ChangeEncodingError(description: "table \(op.table) has no number in this schema")
+            }
+            w.writeVarint(table)
             w.write(contentsOf: op.id.bytes)
             w.writeVarint(op.writes.count)
             for write in op.writes {
-                w.writeString(write.field)
+                guard let field = RecordSchema.number(ofField: write.field, inTable: op.table) else {
+                    throw ChangeEncodingError(description: "field \(op.table).\(write.field) has no number")
+                }
+                w.writeVarint(field)
                 write.value.encode(into: &w)
             }
         }
         return w.bytes
     }
 
-    /// Decodes a body written by ``encodedBody()``.
-    public static func decode(site: SiteID, seq: UInt64, body: [UInt8]) throws(DecodingFailure) -> Change {
-        var r = BinaryReader(body)
+    /// The change as stored and shipped.
+    public func encoded() throws(ChangeEncodingError) -> EncodedChange {
+        EncodedChange(site: site, seq: seq, header: header.encoded(), content: try encodedContent())
+    }
+
+    /// Decodes a change from its header and content.
+    static func decode(site: SiteID, seq: UInt64, header: ChangeHeader, content: [UInt8]) throws(DecodingFailure)
+        -> Change
+    {
+        var r = BinaryReader(content)
+        let author = try r.readString(limit: 4096)
+        let opCount = try r.readCount(limit: 1 << 20)
+        var ops: [RecordOp] = []
+        ops.reserveCapacity(min(opCount, 1024))
+        for _ in 0..<opCount {
+            let table = RecordSchema.tableName(try r.readVarint())
+            let id = RecordID(unchecked: Array(try r.readBytes(16)))
+            let writeCount = try r.readCount(limit: 1 << 16)
+            var writes: [FieldWrite] = []
+            writes.reserveCapacity(min(writeCount, 256))
+            for _ in 0..<writeCount {
+                let field = RecordSchema.fieldName(try r.readVarint(), inTable: table)
+                writes.append(FieldWrite(field, try Value.decode(from: &r)))
+            }
+            ops.append(RecordOp(table: table, id: id, writes: writes))
+        }
+        guard r.isAtEnd else { throw DecodingFailure("\(r.remaining) unexpected bytes after the change content") }
+        let change = Change(
+            site: site, seq: seq, hlc: header.hlc, author: author, scope: header.scope, deps: header.deps,
+            directoryVersion: header.directoryVersion, ops: ops)
+        guard change.enrolledSchools == header.schools else {
+            throw DecodingFailure("the change's header does not match its content")
+        }
+        return change
+    }
+}
+
+/// What is kept of a change for ever, even once its content is erased: when it was made, which
+/// pupil it is about, its causal context, the directory version its site held, and the schools it
+/// enrols the pupil at. Holds no personal data — ids, numbers and clocks only.
+public struct ChangeHeader: Hashable, Sendable {
+    /// The header format this build writes and reads.
+    static let version: UInt8 = 2
+
+    public var hlc: HLC
+    public var scope: RecordID
+    public var directoryVersion: UInt64
+    public var deps: VersionVector
+    /// Sorted school ids written to `enrolment.school_id` (routing and entitlement need them
+    /// after erasure).
+    public var schools: [SiteID]
+
+    public func encoded() -> [UInt8] {
+        var w = BinaryWriter(reservingCapacity: 48 + deps.count * 20 + schools.count * 16)
+        w.write(Self.version)
+        w.write(hlc.rawValue)
+        w.write(contentsOf: scope.bytes)
+        w.writeVarint(directoryVersion)
+        let entries = deps.entries
+        w.writeVarint(entries.count)
+        for entry in entries {
+            w.write(contentsOf: entry.site.bytes)
+            w.writeVarint(entry.seq)
+        }
+        w.writeVarint(schools.count)
+        for school in schools { w.write(contentsOf: school.bytes) }
+        return w.bytes
+    }
+
+    public static func decode(_ bytes: [UInt8]) throws(DecodingFailure) -> ChangeHeader {
+        var r = BinaryReader(bytes)
         let version = try r.readUInt8()
-        guard version == bodyVersion else {
-            throw DecodingFailure("change body version \(version) is not supported (this build reads \(bodyVersion))")
+        guard version == Self.version else {
+            throw DecodingFailure("change header version \(version) is not supported (this build reads \(Self.version))")
         }
         let hlc = HLC(rawValue: try r.readUInt64())
-        let author = try r.readString(limit: 4096)
         let scope = RecordID(unchecked: Array(try r.readBytes(16)))
-        let depCount = try r.readCount(limit: 1 << 16)
+        let directoryVersion = try r.readVarint()
         var deps = VersionVector()
         var previous: SiteID?
-        for _ in 0..<depCount {
+        for _ in 0..<(try r.readCount(limit: 1 << 16)) {
             let site = SiteID(unchecked: Array(try r.readBytes(16)))
             if let previous, !(previous < site) { throw DecodingFailure("dependencies are not in canonical order") }
             previous = site
@@ -116,112 +203,106 @@ public struct Change: Hashable, Sendable {
             guard seq > 0 else { throw DecodingFailure("dependency with sequence 0") }
             deps[site] = seq
         }
-        let opCount = try r.readCount(limit: 1 << 20)
-        var ops: [RecordOp] = []
-        ops.reserveCapacity(opCount)
-        for _ in 0..<opCount {
-            let table = try r.readString(limit: 256)
-            let id = RecordID(unchecked: Array(try r.readBytes(16)))
-            let writeCount = try r.readCount(limit: 1 << 16)
-            var writes: [FieldWrite] = []
-            writes.reserveCapacity(writeCount)
-            for _ in 0..<writeCount {
-                let field = try r.readString(limit: 256)
-                writes.append(FieldWrite(field, try Value.decode(from: &r)))
-            }
-            ops.append(RecordOp(table: table, id: id, writes: writes))
+        var schools: [SiteID] = []
+        for _ in 0..<(try r.readCount(limit: 1 << 10)) {
+            let school = SiteID(unchecked: Array(try r.readBytes(16)))
+            if let last = schools.last, !(last < school) { throw DecodingFailure("schools are not in canonical order") }
+            schools.append(school)
         }
-        guard r.isAtEnd else { throw DecodingFailure("\(r.remaining) unexpected bytes after the change body") }
-        return Change(site: site, seq: seq, hlc: hlc, author: author, scope: scope, deps: deps, ops: ops)
+        guard r.isAtEnd else { throw DecodingFailure("\(r.remaining) unexpected bytes after the change header") }
+        return ChangeHeader(hlc: hlc, scope: scope, directoryVersion: directoryVersion, deps: deps, schools: schools)
     }
 }
 
-/// A change as stored and shipped: its body bytes and its place in its site's hash chain.
+/// A change as stored and shipped: its header bytes, and its content bytes or, once erased, only
+/// their hash.
+///
+/// Its ``leaf`` binds site, sequence number, header and content hash; the origin's
+/// ``Checkpoint`` signs the Merkle root of its leaves, so a change whose content was removed
+/// still proves its place.
 public struct EncodedChange: Hashable, Sendable {
     public var site: SiteID
     public var seq: UInt64
-    /// The canonical body (see ``Change/encodedBody()``).
-    public var body: [UInt8]
+    /// The canonical header (see ``ChangeHeader``).
+    public var header: [UInt8]
+    /// The canonical content, or `nil` once it was erased or forgotten.
+    public var content: [UInt8]?
+    /// SHA-256 of the content (kept when the content is removed).
+    public var contentHash: Digest32
 
-    public init(site: SiteID, seq: UInt64, body: [UInt8]) {
+    public init(site: SiteID, seq: UInt64, header: [UInt8], content: [UInt8]) {
         self.site = site
         self.seq = seq
-        self.body = body
+        self.header = header
+        self.content = content
+        self.contentHash = .sha256(content)
     }
 
-    public init(_ change: Change) {
-        self.init(site: change.site, seq: change.seq, body: change.encodedBody())
+    public init(site: SiteID, seq: UInt64, header: [UInt8], redactedContentHash: Digest32) {
+        self.site = site
+        self.seq = seq
+        self.header = header
+        self.content = nil
+        self.contentHash = redactedContentHash
     }
 
     public var dot: Dot { Dot(site: site, seq: seq) }
 
-    /// Decodes the body.
-    public func decoded() throws(DecodingFailure) -> Change {
-        guard !isRedacted else { throw DecodingFailure("the change's content was erased") }
-        return try Change.decode(site: site, seq: seq, body: body)
-    }
+    /// Whether the content was removed, keeping only what proofs and causality need.
+    public var isRedacted: Bool { content == nil }
 
-    /// This change's chain hash given the hash of the site's previous change.
-    public func chainHash(previous: Digest32) -> Digest32 {
-        ChainHash.link(site: site, seq: seq, previous: previous, bodyHash: bodyHash)
-    }
+    private static let leafTag = Array("SENSync leaf v2\u{0}".utf8)
 
-    // MARK: Redaction
-
-    /// Stored-only marker that replaces a body whose content was erased or forgotten. Body
-    /// versions on the wire start at 1, so `0xFF` never collides with a real body.
-    static let redactionMarker: UInt8 = 0xFF
-
-    /// Whether the content was removed, keeping only what the chain and causality need.
-    public var isRedacted: Bool { body.first == Self.redactionMarker && body.count == 1 + 32 + 16 + 8 }
-
-    /// SHA-256 of the original body (kept inside a redacted body).
-    public var bodyHash: Digest32 {
-        isRedacted ? Digest32(unchecked: Array(body[1..<33])) : .sha256(body)
-    }
-
-    /// The pupil a redacted change was about.
-    var redactedScope: RecordID? { isRedacted ? RecordID(unchecked: Array(body[33..<49])) : nil }
-
-    /// The same change with its content removed: `0xFF ‖ SHA-256(body) ‖ scope ‖ hlc`.
-    func redacted(scope: RecordID, hlc: HLC) -> EncodedChange {
-        guard !isRedacted else { return self }
-        var w = BinaryWriter(reservingCapacity: 57)
-        w.write(Self.redactionMarker)
-        w.write(contentsOf: bodyHash.bytes)
-        w.write(contentsOf: scope.bytes)
-        w.write(hlc.rawValue)
-        return EncodedChange(site: site, seq: seq, body: w.bytes)
-    }
-}
-
-/// The per-site hash chain: `SHA-256("SENSync change v1\0" ‖ site ‖ seq ‖ previous ‖ SHA-256(body))`.
-///
-/// Binding the body by its own hash lets a later erasure drop a body while the chain still
-/// verifies.
-public enum ChainHash {
-    private static let tag = Array("SENSync change v1\u{0}".utf8)
-
-    public static func link(site: SiteID, seq: UInt64, previous: Digest32, bodyHash: Digest32) -> Digest32 {
-        var w = BinaryWriter(reservingCapacity: 128)
-        w.write(contentsOf: tag)
+    /// `SHA-256("SENSync leaf v2\0" ‖ site ‖ seq ‖ SHA-256(header) ‖ SHA-256(content))`: what the
+    /// origin's checkpoint signs, the same whether or not the content is still here.
+    public var leaf: Digest32 {
+        var w = BinaryWriter(reservingCapacity: 104)
+        w.write(contentsOf: Self.leafTag)
         w.write(contentsOf: site.bytes)
         w.write(seq)
-        w.write(contentsOf: previous.bytes)
-        w.write(contentsOf: bodyHash.bytes)
+        w.write(contentsOf: Digest32.sha256(header).bytes)
+        w.write(contentsOf: contentHash.bytes)
         return .sha256(w.bytes)
     }
-}
 
-/// The last change a store holds from one site.
-public struct ChainHead: Hashable, Sendable {
-    public var seq: UInt64
-    public var hash: Digest32
-    public init(seq: UInt64, hash: Digest32) {
-        self.seq = seq
-        self.hash = hash
+    public func decodedHeader() throws(DecodingFailure) -> ChangeHeader { try ChangeHeader.decode(header) }
+
+    /// Decodes header and content.
+    public func decoded() throws(DecodingFailure) -> Change {
+        guard let content else { throw DecodingFailure("the change's content was erased") }
+        return try Change.decode(site: site, seq: seq, header: try decodedHeader(), content: content)
     }
-    public static let empty = ChainHead(seq: 0, hash: .zero)
+
+    /// The same change with its content removed.
+    public func redacted() -> EncodedChange {
+        EncodedChange(site: site, seq: seq, header: header, redactedContentHash: contentHash)
+    }
+
+    // MARK: Storage form
+
+    /// `varint(header length) ‖ header ‖ 0 ‖ varint(content length) ‖ content`, or
+    /// `… ‖ 1 ‖ content hash` when redacted: how changes sit in the store's log and payloads.
+    func write(into w: inout BinaryWriter) {
+        w.writeBytesWithLength(header)
+        if let content {
+            w.write(UInt8(0))
+            w.writeBytesWithLength(content)
+        } else {
+            w.write(UInt8(1))
+            w.write(contentsOf: contentHash.bytes)
+        }
+    }
+
+    static func read(site: SiteID, seq: UInt64, from r: inout BinaryReader) throws(DecodingFailure) -> EncodedChange {
+        let header = try r.readBytesWithLength(limit: 1 << 20)
+        switch try r.readUInt8() {
+        case 0: return EncodedChange(site: site, seq: seq, header: header, content: try r.readBytesWithLength(limit: 64 << 20))
+        case 1:
+            return EncodedChange(
+                site: site, seq: seq, header: header, redactedContentHash: Digest32(unchecked: Array(try r.readBytes(32))))
+        case let kind: throw DecodingFailure("unknown change form \(kind)")
+        }
+    }
 }
 
 extension Change {
@@ -229,6 +310,6 @@ extension Change {
     /// content, everywhere it reaches.
     package var isErasure: Bool { !ops.isEmpty && ops.allSatisfy { $0.table == RecordSchema.erasure.name } }
 
-    /// Whether the change writes its own pupil's erasure record: merging it purges the pupil.
-    package var erasesItsPupil: Bool { ops.contains { $0.table == RecordSchema.erasure.name && $0.id == scope } }
+    /// Whether the change writes an erasure record of its pupil: merging it purges the pupil.
+    package var erasesItsPupil: Bool { ops.contains { $0.table == RecordSchema.erasure.name } }
 }

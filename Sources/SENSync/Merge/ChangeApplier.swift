@@ -5,63 +5,53 @@ import Foundation
 /// Implemented by the in-memory ``MemoryReplica`` (used to property-test the merge laws) and by
 /// the SQLite store's transaction, so both run exactly the same rules.
 package protocol ReplicaBackend {
-    mutating func chainHead(of site: SiteID) throws -> ChainHead
-    mutating func setChainHead(_ head: ChainHead, of site: SiteID) throws
+    /// The change this replica holds at `dot`, with its content or redacted, if any.
+    mutating func heldChange(_ dot: Dot) throws -> EncodedChange?
+    /// For each site, the latest change about `scope` held with its content (or, for an erased
+    /// pupil, held at all), such that every earlier change of that site about `scope` is held too.
     mutating func scopeClock(of scope: RecordID) throws -> VersionVector
     mutating func setScopeClock(_ clock: VersionVector, of scope: RecordID) throws
     mutating func record(_ key: RecordKey) throws -> RecordState?
     mutating func saveRecord(_ state: RecordState, for key: RecordKey, changedFields: Set<String>) throws
-    /// Appends a change to the log, before the site's chain head moves to it. `rejection` is set
-    /// when the change is kept but not merged.
-    mutating func appendChange(_ change: EncodedChange, hash: Digest32, hlc: HLC, scope: RecordID, rejection: String?)
-        throws
-    /// Stores a change that arrived outside its site's chain order (a pupil's history). The chain
-    /// head does not move.
-    mutating func appendHistory(
-        _ change: EncodedChange, previousHash: Digest32, hash: Digest32, hlc: HLC, scope: RecordID, rejection: String?)
+    /// Stores a change (with its content, or redacted). `replacing` is true when the same change
+    /// is already held redacted and now gains its content. `rejection` is set when the change is
+    /// kept but not merged.
+    mutating func storeChange(_ change: EncodedChange, header: ChangeHeader, replacing: Bool, rejection: String?)
         throws
     /// A site's own reason to keep a change without merging it: its origin was never entitled to
     /// the pupil, or the pupil has been erased. `nil` to merge.
     mutating func policyRejection(for change: Change) throws -> String?
-    /// Called after a change has been merged, for effects beyond the records (enrolment
-    /// history, erasure).
+    /// Called after a change has been merged, for effects beyond the records (erasure).
     mutating func didMerge(_ change: Change) throws
-    /// Which of the changes `change` depends on must be present before it applies: all of them
-    /// (the default), or, exceptionally, fewer.
-    mutating func dependencyWait(for change: Change) throws -> DependencyWait
-}
-
-/// Which dependencies a change waits for.
-package enum DependencyWait: Sendable {
-    /// Every change it depends on must be held (the rule).
-    case all
-    /// Only its place in each site's chain: the changes it depends on may be held as skipped.
-    case chainOnly
-    /// Nothing.
-    case none
+    /// Whether `scope` has been erased here: its changes may then be held without content.
+    mutating func isErased(_ scope: RecordID) throws -> Bool
 }
 
 extension ReplicaBackend {
-    package mutating func dependencyWait(for change: Change) throws -> DependencyWait { .all }
     package mutating func policyRejection(for change: Change) throws -> String? { nil }
     package mutating func didMerge(_ change: Change) throws {}
+    package mutating func isErased(_ scope: RecordID) throws -> Bool { false }
 }
 
 /// What happened to one change.
 public enum ChangeDisposition: Hashable, Sendable {
     /// Merged. Counts the conflicts it opened and closed.
     case applied(conflictsOpened: Int, conflictsClosed: Int)
-    /// Already held (same chain hash).
+    /// Already held.
     case duplicate
-    /// Held in the log (the chain stays whole) but not merged, for the given reason.
+    /// Held in the log but not merged, for the given reason.
     case rejected(reason: String)
+    /// Held without its content: the pupil was erased, so only the header is kept.
+    case heldWithoutContent
 }
 
 /// The merge rules, in one place, with no storage of their own.
 ///
-/// For each change, in order: the site's chain must continue exactly (a gap names the missing
-/// range); every dependency must be present; the HLC must not be ahead of the local clock by
-/// more than the guard; then the change is validated and merged record by record.
+/// For each change, in order: a change already held is a duplicate, and one held with a
+/// different leaf under the same number is a fork; every change it depends on about its pupil
+/// must be present; its HLC must not be ahead of the local clock by more than the guard; then it
+/// is validated and merged record by record. A change whose content was erased is held only when
+/// its pupil is erased here.
 package struct ChangeApplier {
     /// How far ahead of the local clock a change may be stamped.
     package var clockGuardMilliseconds: UInt64
@@ -73,100 +63,126 @@ package struct ChangeApplier {
         self.now = now
     }
 
-    /// Checks that `change` can follow what `backend` holds: chain position and hash,
-    /// dependencies, clock guard. Returns `nil` for a duplicate, else the decoded change and its
-    /// chain hash.
-    package func checkPrerequisites<B: ReplicaBackend>(
-        _ change: EncodedChange, in backend: inout B
-    ) throws -> (change: Change, hash: Digest32)? {
-        let head = try backend.chainHead(of: change.site)
-        if change.seq <= head.seq { return nil }
-        guard change.seq == head.seq + 1 else {
+    /// What ``check(_:in:)`` found.
+    package enum Checked {
+        /// Already held in the same form (or better).
+        case duplicate
+        /// A change without content, to hold as a header (its pupil is erased, or being erased).
+        case header(ChangeHeader, replacing: Bool)
+        /// A change with content whose prerequisites are met.
+        case content(Change, replacing: Bool)
+    }
+
+    /// Decodes `change` and checks it against what `backend` holds: fork, dependencies, clock
+    /// guard. Throws (changing nothing) if a prerequisite is missing.
+    package func check<B: ReplicaBackend>(_ change: EncodedChange, in backend: inout B) throws -> Checked {
+        let header: ChangeHeader
+        do { header = try change.decodedHeader() } catch {
+            throw Self.malformed(change.dot, error)
+        }
+        var replacing = false
+        if let held = try backend.heldChange(change.dot) {
+            guard held.leaf == change.leaf else {
+                throw MergeError(
+                    code: .fork,
+                    message: "Site \(change.site) has two different changes numbered \(change.seq).",
+                    hint:
+                        "That site was probably restored from a backup and reused its identity. Contact its administrator before exchanging more bundles.",
+                    missing: nil)
+            }
+            if !held.isRedacted || change.isRedacted { return .duplicate }
+            replacing = true
+        }
+        guard change.content != nil else { return .header(header, replacing: false) }
+        let decoded: Change
+        do { decoded = try change.decoded() } catch { throw Self.malformed(change.dot, error) }
+        try checkDependencies(of: decoded, in: &backend)
+        try checkClock(decoded)
+        return .content(decoded, replacing: replacing)
+    }
+
+    private static func malformed(_ dot: Dot, _ error: DecodingFailure) -> MergeError {
+        MergeError(
+            code: .malformed, message: "Change \(dot.seq) of site \(dot.site) cannot be read: \(error.reason).",
+            hint: "The sending site may run a newer SENSync; update this one.", missing: nil)
+    }
+
+    /// Every change about the pupil that `change` depends on must be held: with content, or for an
+    /// erasure (which removes content anyway) at least its header.
+    private func checkDependencies<B: ReplicaBackend>(of change: Change, in backend: inout B) throws {
+        let scopeClock = try backend.scopeClock(of: change.scope)
+        for (site, seq) in change.deps.entries where scopeClock[site] < seq {
+            if change.erasesItsPupil,
+                try headersHeld(site: site, through: seq, scope: change.scope, clock: scopeClock, in: &backend)
+            {
+                continue
+            }
             let range = MissingRange(
-                site: change.site, from: head.seq + 1, through: change.seq - 1, isScopeHistory: false)
+                site: site, from: scopeClock[site] + 1, through: seq, isScopeHistory: true)
             throw MergeError(
                 code: .missingPrerequisites,
-                message: "Missing \(range).",
+                message:
+                    "Change \(change.seq) of site \(change.site) depends on a pupil's \(range), which this store does not hold.",
                 hint:
-                    "Ask that site, or the site that relays its changes, for a bundle that includes them; then apply this one again.",
+                    "Send a bundle to the site this one came from (it tells that site what this store holds), then apply its next bundle.",
                 missing: range)
-        }
-        return (try checkHistory(change, in: &backend), change.chainHash(previous: head.hash))
-    }
-
-    /// Every dependency present; the clock guard.
-    private func checkDependencies<B: ReplicaBackend>(of decoded: Change, in backend: inout B) throws {
-        let change = decoded
-        let scopeClock = try backend.scopeClock(of: decoded.scope)
-        let wait = try backend.dependencyWait(for: decoded)
-        for (site, seq) in decoded.deps.entries where wait != .none && scopeClock[site] < seq {
-            let chain = try backend.chainHead(of: site)
-            if wait == .chainOnly && chain.seq >= seq { continue }
-            let range =
-                chain.seq < seq
-                ? MissingRange(site: site, from: chain.seq + 1, through: seq, isScopeHistory: false)
-                : MissingRange(site: site, from: scopeClock[site] + 1, through: seq, isScopeHistory: true)
-            throw MergeError(
-                code: .missingPrerequisites,
-                message:
-                    "Change \(change.seq) of site \(change.site) depends on \(range), which this store does not hold.",
-                hint: range.isScopeHistory
-                    ? "The pupil's earlier history has not reached this store; it is requested automatically in the next bundle you send."
-                    : "Ask that site, or the site that relays its changes, for a bundle that includes them; then apply this one again.",
-                missing: range)
-        }
-        if decoded.hlc.milliseconds > now + clockGuardMilliseconds {
-            let ahead = (decoded.hlc.milliseconds - now) / 1000 / 60
-            throw MergeError(
-                code: .clockAhead,
-                message:
-                    "Change \(change.seq) of site \(change.site) is stamped \(ahead) minutes ahead of this machine's clock (limit \(clockGuardMilliseconds / 60_000) minutes).",
-                hint: "Check the clock on this machine and on the sending machine; apply again once they agree.",
-                missing: nil)
         }
     }
 
-    /// Applies one change. Throws (applying nothing) if a prerequisite is missing.
+    /// Whether every change of `site` about `scope` up to `seq` is held, with or without content:
+    /// walks back through each change's own-site dependency.
+    private func headersHeld<B: ReplicaBackend>(
+        site: SiteID, through seq: UInt64, scope: RecordID, clock: VersionVector, in backend: inout B
+    ) throws -> Bool {
+        var next = seq
+        while next > clock[site] {
+            guard let held = try backend.heldChange(Dot(site: site, seq: next)),
+                let header = try? held.decodedHeader(), header.scope == scope
+            else { return false }
+            next = header.deps[site]
+        }
+        return true
+    }
+
+    private func checkClock(_ change: Change) throws {
+        guard change.hlc.milliseconds > now, change.hlc.milliseconds - now > clockGuardMilliseconds else { return }
+        let ahead = (change.hlc.milliseconds - now) / 1000 / 60
+        throw MergeError(
+            code: .clockAhead,
+            message:
+                "Change \(change.seq) of site \(change.site) is stamped \(ahead) minutes ahead of this machine's clock (limit \(clockGuardMilliseconds / 60_000) minutes).",
+            hint: "Check the clock on this machine and on the sending machine; apply again once they agree.",
+            missing: nil)
+    }
+
+    /// Checks and applies one change. Throws (applying nothing) if a prerequisite is missing.
     @discardableResult
     package func apply<B: ReplicaBackend>(_ change: EncodedChange, to backend: inout B) throws -> ChangeDisposition {
-        guard let (decoded, hash) = try checkPrerequisites(change, in: &backend) else { return .duplicate }
-        return try apply(decoded, encoded: change, hash: hash, to: &backend)
+        try apply(check(change, in: &backend), encoded: change, to: &backend)
     }
 
-    /// Checks a change's content: that it can be read, its dependencies and the clock guard.
-    /// Used alone for a history change (one outside its site's chain order). Returns the decoded
-    /// change.
-    package func checkHistory<B: ReplicaBackend>(_ change: EncodedChange, in backend: inout B) throws -> Change {
-        let decoded: Change
-        do {
-            decoded = try change.decoded()
-        } catch {
-            throw MergeError(
-                code: .malformed,
-                message: "Change \(change.seq) of site \(change.site) cannot be read: \(error.reason).",
-                hint: "The sending site may run a newer SENSync; update this one.", missing: nil)
+    /// Applies a change checked with ``check(_:in:)``.
+    package func apply<B: ReplicaBackend>(_ checked: Checked, encoded: EncodedChange, to backend: inout B) throws
+        -> ChangeDisposition
+    {
+        switch checked {
+        case .duplicate:
+            return .duplicate
+        case .header(let header, let replacing):
+            try backend.storeChange(encoded, header: header, replacing: replacing, rejection: nil)
+            if try backend.isErased(header.scope) {
+                var clock = try backend.scopeClock(of: header.scope)
+                clock.advance(to: encoded.dot)
+                try backend.setScopeClock(clock, of: header.scope)
+            }
+            return .heldWithoutContent
+        case .content(let decoded, let replacing):
+            return try merge(decoded, encoded: encoded, replacing: replacing, to: &backend)
         }
-        try checkDependencies(of: decoded, in: &backend)
-        return decoded
     }
 
-    /// Applies a history change checked with ``checkHistory(_:in:)``.
-    @discardableResult
-    package func applyHistory<B: ReplicaBackend>(
-        _ decoded: Change, encoded: EncodedChange, previousHash: Digest32, hash: Digest32, to backend: inout B
-    ) throws -> ChangeDisposition {
-        try apply(decoded, encoded: encoded, hash: hash, history: previousHash, to: &backend)
-    }
-
-    /// Applies a change whose prerequisites were checked.
-    package func apply<B: ReplicaBackend>(
-        _ decoded: Change, encoded: EncodedChange, hash: Digest32, to backend: inout B
-    ) throws -> ChangeDisposition {
-        try apply(decoded, encoded: encoded, hash: hash, history: nil, to: &backend)
-    }
-
-    private func apply<B: ReplicaBackend>(
-        _ decoded: Change, encoded: EncodedChange, hash: Digest32, history previousHash: Digest32?, to backend: inout B
+    private func merge<B: ReplicaBackend>(
+        _ decoded: Change, encoded: EncodedChange, replacing: Bool, to backend: inout B
     ) throws -> ChangeDisposition {
         var disposition: ChangeDisposition
         var loaded: [(RecordKey, RecordState)] = []
@@ -201,18 +217,11 @@ package struct ChangeApplier {
             }
             disposition = .applied(conflictsOpened: opened, conflictsClosed: closed)
         }
-        if let previousHash {
-            try backend.appendHistory(
-                encoded, previousHash: previousHash, hash: hash, hlc: decoded.hlc, scope: decoded.scope,
-                rejection: rejection)
-        } else {
-            try backend.appendChange(encoded, hash: hash, hlc: decoded.hlc, scope: decoded.scope, rejection: rejection)
-        }
+        try backend.storeChange(encoded, header: decoded.header, replacing: replacing, rejection: rejection)
         if rejection == nil { try backend.didMerge(decoded) }
         var clock = try backend.scopeClock(of: decoded.scope)
         clock.advance(to: decoded.dot)
         try backend.setScopeClock(clock, of: decoded.scope)
-        if previousHash == nil { try backend.setChainHead(ChainHead(seq: decoded.seq, hash: hash), of: decoded.site) }
         return disposition
     }
 

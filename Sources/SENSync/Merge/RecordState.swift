@@ -54,7 +54,11 @@ public struct FieldState: Hashable, Sendable {
 
     /// The value readers see.
     public var winner: Head { heads[0] }
-    public var isConflicted: Bool { heads.count > 1 }
+    /// Heads holding a value other than the winner's: the values a reviewer must choose between.
+    /// Concurrent writes of the same value are all kept (so the state does not depend on arrival
+    /// order) but are not a conflict.
+    public var losers: [Head] { heads.dropFirst().filter { $0.value != heads[0].value } }
+    public var isConflicted: Bool { heads.dropFirst().contains { $0.value != heads[0].value } }
 
     /// Adds a write, dropping every head its change had seen. Returns `false` if the write was
     /// already present (re-delivery).
@@ -116,10 +120,7 @@ public struct RecordState: Hashable, Sendable {
     public var conflicts: [FieldConflict] {
         var result: [FieldConflict] = []
         for (field, state) in fields where state.isConflicted {
-            result.append(
-                FieldConflict(
-                    field: field, kind: .concurrentEdit, winner: state.winner,
-                    losers: Array(state.heads.dropFirst())))
+            result.append(FieldConflict(field: field, kind: .concurrentEdit, winner: state.winner, losers: state.losers))
         }
         if isDeleted, let tombstone = fields[Self.deletedField]?.winner {
             let seen = tombstone.deps ?? VersionVector()

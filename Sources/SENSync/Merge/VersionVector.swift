@@ -63,4 +63,29 @@ public struct VersionVector: Hashable, Sendable, Sequence {
 
     /// The total number of changes covered.
     public var total: UInt64 { storage.values.reduce(0, +) }
+
+    /// Whether every entry of `other` is covered by this vector.
+    public func dominates(_ other: VersionVector) -> Bool { other.allSatisfy { self[$0.key] >= $0.value } }
+
+    /// `varint(count)` then each entry as `site ‖ varint(seq)`, in site order.
+    func encode(into w: inout BinaryWriter) {
+        let entries = self.entries
+        w.writeVarint(entries.count)
+        for entry in entries {
+            w.write(contentsOf: entry.site.bytes)
+            w.writeVarint(entry.seq)
+        }
+    }
+
+    static func decode(from r: inout BinaryReader) throws(DecodingFailure) -> VersionVector {
+        var vv = VersionVector()
+        var previous: SiteID?
+        for _ in 0..<(try r.readCount(limit: 1 << 20)) {
+            let site = SiteID(unchecked: Array(try r.readBytes(16)))
+            if let previous, !(previous < site) { throw DecodingFailure("a version vector is not in site order") }
+            previous = site
+            vv[site] = try r.readVarint()
+        }
+        return vv
+    }
 }

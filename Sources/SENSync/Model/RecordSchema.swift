@@ -10,6 +10,9 @@ public enum FieldType: String, Sendable {
 public struct FieldSpec: Sendable, Hashable {
     public var name: String
     public var type: FieldType
+    /// The field's number on the wire: its position in the table (from 1), or 0 for the
+    /// deletion marker. Fields are only appended, so numbers never change.
+    public internal(set) var number: UInt64 = 0
 
     public init(_ name: String, _ type: FieldType = .text) {
         self.name = name
@@ -20,19 +23,27 @@ public struct FieldSpec: Sendable, Hashable {
 /// One replicated table: its fields and the rules the merge enforces for it.
 public struct TableSpec: Sendable, Hashable {
     public var name: String
+    /// The table's number on the wire. Never reused.
+    public var number: UInt64
     /// Fields in schema order. Fields are only ever appended between releases.
     public var fields: [FieldSpec]
     /// Records can be created but never changed afterwards (notes).
     public var isAppendOnly: Bool
 
-    public init(name: String, fields: [FieldSpec], isAppendOnly: Bool = false) {
+    public init(name: String, number: UInt64, fields: [FieldSpec], isAppendOnly: Bool = false) {
         self.name = name
+        self.number = number
         self.isAppendOnly = isAppendOnly
-        self.fields = isAppendOnly ? fields : fields + [FieldSpec(RecordState.deletedField, .integer)]
+        var numbered = fields
+        for i in numbered.indices { numbered[i].number = UInt64(i + 1) }
+        self.fields = isAppendOnly ? numbered : numbered + [FieldSpec(RecordState.deletedField, .integer)]
     }
 
     /// The field named `name`, if this schema knows it.
     public func field(_ name: String) -> FieldSpec? { fields.first { $0.name == name } }
+
+    /// The field numbered `number`, if this schema knows it.
+    public func field(number: UInt64) -> FieldSpec? { fields.first { $0.number == number } }
 }
 
 /// The replicated record schema: every table and field a change may write.
@@ -42,21 +53,21 @@ public struct TableSpec: Sendable, Hashable {
 /// unchanged.
 public enum RecordSchema {
     /// Bumped whenever a table or field is added. Bundles carry it.
-    public static let version: UInt16 = 2
+    public static let version: UInt16 = 3
 
     public static let pupil = TableSpec(
-        name: "pupil",
+        name: "pupil", number: 1,
         fields: [
             FieldSpec("upn"), FieldSpec("forename"), FieldSpec("surname"), FieldSpec("date_of_birth"),
             FieldSpec("year_group", .integer), FieldSpec("sen_status"), FieldSpec("sen_needs"),
         ])
 
     public static let enrolment = TableSpec(
-        name: "enrolment",
+        name: "enrolment", number: 2,
         fields: [FieldSpec("school_id"), FieldSpec("entry_date"), FieldSpec("leaving_date")])
 
     public static let note = TableSpec(
-        name: "note",
+        name: "note", number: 3,
         fields: [
             FieldSpec("text"), FieldSpec("area"), FieldSpec("amends_note_id"), FieldSpec("recorded_at"),
             FieldSpec("recorded_by"),
@@ -64,25 +75,25 @@ public enum RecordSchema {
         isAppendOnly: true)
 
     public static let supportPlan = TableSpec(
-        name: "support_plan",
+        name: "support_plan", number: 4,
         fields: [
             FieldSpec("title"), FieldSpec("status"), FieldSpec("start_date"), FieldSpec("review_date"),
             FieldSpec("responsible_org"), FieldSpec("responsible_person"),
         ])
 
     public static let planOutcome = TableSpec(
-        name: "plan_outcome",
+        name: "plan_outcome", number: 5,
         fields: [FieldSpec("plan_id"), FieldSpec("description"), FieldSpec("target_date"), FieldSpec("status")])
 
     public static let provisionItem = TableSpec(
-        name: "provision_item",
+        name: "provision_item", number: 6,
         fields: [
             FieldSpec("plan_id"), FieldSpec("description"), FieldSpec("provider"), FieldSpec("frequency"),
             FieldSpec("responsible_org"), FieldSpec("responsible_person"), FieldSpec("cost_pence", .integer),
         ])
 
     public static let planReview = TableSpec(
-        name: "plan_review",
+        name: "plan_review", number: 7,
         fields: [
             FieldSpec("plan_id"), FieldSpec("held_on"), FieldSpec("summary"), FieldSpec("decision"),
             FieldSpec("next_review_date"),
@@ -90,7 +101,7 @@ public enum RecordSchema {
 
     /// The proof that a pupil's personal content was erased everywhere: its id is the pupil's.
     public static let erasure = TableSpec(
-        name: "erasure",
+        name: "erasure", number: 8,
         fields: [FieldSpec("reason"), FieldSpec("erased_on"), FieldSpec("erased_by")],
         isAppendOnly: true)
 
@@ -100,7 +111,39 @@ public enum RecordSchema {
     ]
 
     private static let byName: [String: TableSpec] = Dictionary(uniqueKeysWithValues: tables.map { ($0.name, $0) })
+    private static let byNumber: [UInt64: TableSpec] = Dictionary(
+        uniqueKeysWithValues: tables.map { ($0.number, $0) })
 
     /// The table named `name`, if this build knows it.
     public static func table(_ name: String) -> TableSpec? { byName[name] }
+
+    /// The table numbered `number`, if this build knows it.
+    public static func table(number: UInt64) -> TableSpec? { byNumber[number] }
+
+    /// How a table or field this build does not know is named: `#` and its number.
+    static func unknownName(_ number: UInt64) -> String { "#\(number)" }
+
+    /// The number of an unknown table or field named by ``unknownName(_:)``.
+    static func unknownNumber(_ name: String) -> UInt64? {
+        guard name.first == "#" else { return nil }
+        return UInt64(name.dropFirst())
+    }
+
+    /// A table's wire number, or `nil` for a name that is neither known nor `#n`.
+    static func number(ofTable name: String) -> UInt64? { byName[name]?.number ?? unknownNumber(name) }
+
+    /// A field's wire number in `table`, or `nil` for a name that is neither known nor `#n`.
+    static func number(ofField field: String, inTable table: String) -> UInt64? {
+        if field == RecordState.deletedField { return 0 }
+        return byName[table]?.field(field)?.number ?? unknownNumber(field)
+    }
+
+    /// The name of table `number`: its schema name, or `#n`.
+    static func tableName(_ number: UInt64) -> String { byNumber[number]?.name ?? unknownName(number) }
+
+    /// The name of field `number` of `table`: its schema name, or `#n`.
+    static func fieldName(_ number: UInt64, inTable table: String) -> String {
+        if number == 0 { return RecordState.deletedField }
+        return byName[table]?.field(number: number)?.name ?? unknownName(number)
+    }
 }

@@ -1,21 +1,61 @@
 import Foundation
 
+/// An academy's membership of a trust from one directory version on.
+public struct TrustMembership: Hashable, Sendable {
+    /// The directory version from which it holds.
+    public var since: UInt64
+    /// The trust, or `nil` when the academy left its trust.
+    public var trust: SiteID?
+
+    public init(since: UInt64, trust: SiteID?) {
+        self.since = since
+        self.trust = trust
+    }
+}
+
 /// One site in the LA's directory.
+///
+/// The entry keeps its history: the version it was added at, every change of trust, and the
+/// version it was removed at. So the latest directory answers "was this academy in that trust at
+/// version v?" for every earlier version, and a change is judged against the version its author
+/// held, at every store alike.
 public struct DirectoryEntry: Hashable, Sendable {
     public var identity: PublicIdentity
-    /// For an academy: the trust it belongs to.
-    public var trust: SiteID?
-    /// Removed by the LA: its bundles are refused and nothing is sealed to it, but its identity is
-    /// kept so changes it made earlier, relayed by others, remain attributable.
-    public var isRevoked: Bool
+    /// The directory version that first listed the site.
+    public var addedAt: UInt64
+    /// For an academy: its trust memberships, oldest first.
+    public var memberships: [TrustMembership]
+    /// The version that removed the site: its bundles are refused and nothing is sealed to it, but
+    /// its identity is kept so changes it made earlier, relayed by others, remain attributable.
+    public var revokedAt: UInt64?
 
-    public init(identity: PublicIdentity, trust: SiteID? = nil, isRevoked: Bool = false) {
+    public init(identity: PublicIdentity, addedAt: UInt64 = 0, memberships: [TrustMembership] = [], revokedAt: UInt64? = nil) {
         self.identity = identity
-        self.trust = trust
-        self.isRevoked = isRevoked
+        self.addedAt = addedAt
+        self.memberships = memberships
+        self.revokedAt = revokedAt
+    }
+
+    /// An entry with one membership from `addedAt` on.
+    public init(identity: PublicIdentity, trust: SiteID?, addedAt: UInt64 = 0) {
+        self.init(
+            identity: identity, addedAt: addedAt,
+            memberships: trust.map { [TrustMembership(since: addedAt, trust: $0)] } ?? [])
     }
 
     public var site: SiteIdentity { identity.site }
+
+    /// The academy's trust now.
+    public var trust: SiteID? { memberships.last?.trust }
+
+    /// The academy's trust at directory version `version`.
+    public func trust(atVersion version: UInt64) -> SiteID? { memberships.last { $0.since <= version }?.trust }
+
+    /// Whether the LA has removed the site.
+    public var isRevoked: Bool { revokedAt != nil }
+
+    /// Whether the site had been removed by directory version `version`.
+    public func isRevoked(atVersion version: UInt64) -> Bool { revokedAt.map { version >= $0 } ?? false }
 }
 
 /// The LA's signed list of the sites in its area: ids, names, kinds, URNs, LA codes, trust
@@ -55,20 +95,31 @@ public struct AreaDirectory: Hashable, Sendable {
 
     /// What the signature covers.
     func signedBytes() -> [UInt8] {
-        var w = BinaryWriter(reservingCapacity: 64 + entries.count * 160)
-        w.write(contentsOf: Array("SENSync directory v1\u{0}".utf8))
+        var w = BinaryWriter(reservingCapacity: 64 + entries.count * 180)
+        w.write(contentsOf: Self.tag)
         w.write(contentsOf: la.bytes)
         w.write(version)
         w.write(issuedAt)
         w.writeVarint(entries.count)
         for e in entries {
             e.identity.encode(into: &w)
-            // Flags: 1 = a trust follows; 2 = revoked.
-            w.write(UInt8((e.trust != nil ? 1 : 0) | (e.isRevoked ? 2 : 0)))
-            if let trust = e.trust { w.write(contentsOf: trust.bytes) }
+            w.writeVarint(e.addedAt)
+            w.writeVarint(e.revokedAt.map { $0 + 1 } ?? 0)
+            w.writeVarint(e.memberships.count)
+            for m in e.memberships {
+                w.writeVarint(m.since)
+                if let trust = m.trust {
+                    w.write(UInt8(1))
+                    w.write(contentsOf: trust.bytes)
+                } else {
+                    w.write(UInt8(0))
+                }
+            }
         }
         return w.bytes
     }
+
+    private static let tag = Array("SENSync directory v2\u{0}".utf8)
 
     /// The complete encoding: signed bytes then the signature.
     public func encoded() -> [UInt8] {
@@ -90,7 +141,7 @@ public struct AreaDirectory: Hashable, Sendable {
         else { throw invalid }
         var r = BinaryReader(signed)
         do {
-            guard Array(try r.readBytes(21)) == Array("SENSync directory v1\u{0}".utf8) else { throw invalid }
+            guard Array(try r.readBytes(tag.count)) == tag else { throw invalid }
             let laID = SiteID(unchecked: Array(try r.readBytes(16)))
             guard laID == la else { throw invalid }
             let version = try r.readUInt64()
@@ -98,10 +149,21 @@ public struct AreaDirectory: Hashable, Sendable {
             var entries: [DirectoryEntry] = []
             for _ in 0..<(try r.readCount(limit: 100_000)) {
                 let identity = try PublicIdentity.decode(from: &r)
-                let flags = try r.readUInt8()
-                guard flags & ~3 == 0 else { throw invalid }
-                let trust = flags & 1 != 0 ? SiteID(unchecked: Array(try r.readBytes(16))) : nil
-                entries.append(DirectoryEntry(identity: identity, trust: trust, isRevoked: flags & 2 != 0))
+                let addedAt = try r.readVarint()
+                let revoked = try r.readVarint()
+                var memberships: [TrustMembership] = []
+                for _ in 0..<(try r.readCount(limit: 10_000)) {
+                    let since = try r.readVarint()
+                    guard memberships.last.map({ $0.since < since }) ?? true else { throw invalid }
+                    let flag = try r.readUInt8()
+                    guard flag <= 1 else { throw invalid }
+                    let trust = flag == 1 ? SiteID(unchecked: Array(try r.readBytes(16))) : nil
+                    memberships.append(TrustMembership(since: since, trust: trust))
+                }
+                entries.append(
+                    DirectoryEntry(
+                        identity: identity, addedAt: addedAt, memberships: memberships,
+                        revokedAt: revoked == 0 ? nil : revoked - 1))
             }
             guard r.isAtEnd else { throw invalid }
             return AreaDirectory(la: laID, version: version, issuedAt: issuedAt, entries: entries, signature: signature)
@@ -112,19 +174,30 @@ public struct AreaDirectory: Hashable, Sendable {
         }
     }
 
-    /// A copy with `entry` added or replaced, a higher version, signed by the LA.
-    public func adding(_ entry: DirectoryEntry, keys: SiteKeys, now: UInt64) throws -> AreaDirectory {
-        var list = entries.filter { $0.identity.site.id != entry.identity.site.id }
-        list.append(entry)
-        return try AreaDirectory(la: la, version: version + 1, issuedAt: now, entries: list).signed(with: keys)
+    /// A copy with `site` added, or its trust changed, at a higher version, signed by the LA. A
+    /// site already listed keeps its history; a trust change is appended to it.
+    public func adding(_ site: PublicIdentity, trust: SiteID?, keys: SiteKeys, now: UInt64) throws -> AreaDirectory {
+        let next = version + 1
+        var list = entries.filter { $0.identity.site.id != site.site.id }
+        if var existing = entry(site.site.id) {
+            existing.identity = site
+            if existing.trust != trust { existing.memberships.append(TrustMembership(since: next, trust: trust)) }
+            list.append(existing)
+        } else {
+            list.append(DirectoryEntry(identity: site, trust: trust, addedAt: next))
+        }
+        return try AreaDirectory(la: la, version: next, issuedAt: now, entries: list).signed(with: keys)
     }
 
     /// A copy with `site` revoked, a higher version, signed by the LA.
     public func removing(_ site: SiteID, keys: SiteKeys, now: UInt64) throws -> AreaDirectory {
+        let next = version + 1
         let list = entries.map { e in
-            e.identity.site.id == site ? DirectoryEntry(identity: e.identity, trust: e.trust, isRevoked: true) : e
+            var e = e
+            if e.identity.site.id == site, e.revokedAt == nil { e.revokedAt = next }
+            return e
         }
-        return try AreaDirectory(la: la, version: version + 1, issuedAt: now, entries: list).signed(with: keys)
+        return try AreaDirectory(la: la, version: next, issuedAt: now, entries: list).signed(with: keys)
     }
 
     /// This directory signed with the LA's keys.

@@ -4,53 +4,82 @@ import Foundation
 /// Encryption of a bundle payload to its recipients.
 ///
 /// One random 256-bit content key per payload. For each recipient, the key is sealed with HPKE
-/// (RFC 9180, base mode, DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, ChaCha20-Poly1305) to the
-/// recipient's X25519 key, with `info` binding the bundle id. The payload is encrypted with
-/// ChaCha20-Poly1305 in segments of 64 KiB of plaintext; segment `i` uses the nonce
-/// `00000000 ‖ u64(i)` and the additional data `"SENSync payload v1\0" ‖ bundleID ‖ u64(i) ‖ last`,
-/// so reordering, dropping or truncating segments is detected.
+/// (RFC 9180) in *auth* mode — DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, ChaCha20-Poly1305 —
+/// from the sender's X25519 key to the recipient's, so only the site named as sender could have
+/// sealed it: a site that re-signs another site's bundle as its own cannot make it open. `info`
+/// binds the bundle id, the sender and the recipient; the additional data binds the section it
+/// opens (payload lengths and SHA-256). The payload is encrypted with ChaCha20-Poly1305 in
+/// segments of 64 KiB of plaintext; segment `i` uses the nonce `00000000 ‖ u64(i)` and the
+/// additional data `"SENSync payload v2\0" ‖ bundleID ‖ u64(i) ‖ last`, so reordering, dropping or
+/// truncating segments is detected.
 enum PayloadSealing {
     static let segmentSize = 64 * 1024
     static var suite: HPKE.Ciphersuite { .Curve25519_SHA256_ChachaPoly }
 
-    static func info(bundleID: UUID128) -> Data {
-        Data(Array("SENSync bundle key v1\u{0}".utf8) + bundleID.bytes)
+    /// What a sealed content key is bound to.
+    struct Binding {
+        var bundleID: UUID128
+        var sender: SiteID
+        var recipient: SiteID
+        var payloadLength: UInt64
+        var plainLength: UInt64
+        var payloadSHA256: Digest32
+
+        var info: Data {
+            Data(Array("SENSync bundle key v2\u{0}".utf8) + bundleID.bytes + sender.bytes + recipient.bytes)
+        }
+
+        var additionalData: Data {
+            var w = BinaryWriter(reservingCapacity: 96)
+            w.write(contentsOf: bundleID.bytes)
+            w.write(payloadLength)
+            w.write(plainLength)
+            w.write(contentsOf: payloadSHA256.bytes)
+            return Data(w.bytes)
+        }
     }
 
     /// A recipient's sealed copy of the content key.
     struct WrappedKey: Hashable, Sendable {
-        var recipient: SiteID
         /// HPKE encapsulated key (32 bytes).
         var encapsulated: [UInt8]
         /// The sealed content key (32 + 16 bytes).
         var sealedKey: [UInt8]
     }
 
-    static func wrap(_ key: SymmetricKey, for recipient: SiteID, keys: PublicKeys, bundleID: UUID128) throws
+    static func wrap(_ key: SymmetricKey, to recipientKeys: PublicKeys, from sender: SiteKeys, binding: Binding) throws
         -> WrappedKey
     {
-        guard let publicKey = keys.agreementKey else {
+        guard let publicKey = recipientKeys.agreementKey else {
             throw SecurityError(
                 .unknownRecipient, "A recipient's encryption key is not valid.",
                 hint: "Check the directory entry for that site.")
         }
-        var sender = try HPKE.Sender(recipientKey: publicKey, ciphersuite: suite, info: info(bundleID: bundleID))
-        let sealed = try key.withUnsafeBytes { try sender.seal(Data($0), authenticating: Data(bundleID.bytes)) }
-        return WrappedKey(recipient: recipient, encapsulated: Array(sender.encapsulatedKey), sealedKey: Array(sealed))
+        var hpke = try HPKE.Sender(
+            recipientKey: publicKey, ciphersuite: suite, info: binding.info, authenticatedBy: sender.agreement)
+        let sealed = try key.withUnsafeBytes { try hpke.seal(Data($0), authenticating: binding.additionalData) }
+        return WrappedKey(encapsulated: Array(hpke.encapsulatedKey), sealedKey: Array(sealed))
     }
 
-    static func unwrap(_ wrapped: WrappedKey, keys: SiteKeys, bundleID: UUID128) throws -> SymmetricKey {
+    static func unwrap(_ wrapped: WrappedKey, keys: SiteKeys, senderKeys: PublicKeys, binding: Binding) throws
+        -> SymmetricKey
+    {
+        let failure = SecurityError(
+            .cannotDecrypt,
+            "This bundle's payload could not be opened with this site's key, as sealed by the site it names as sender.",
+            hint:
+                "Nothing was applied. The key file may not match this store, or the bundle was altered or re-signed by another site."
+        )
+        guard let senderKey = senderKeys.agreementKey else { throw failure }
         do {
             var recipient = try HPKE.Recipient(
-                privateKey: keys.agreement, ciphersuite: suite, info: info(bundleID: bundleID),
-                encapsulatedKey: Data(wrapped.encapsulated))
-            let key = try recipient.open(Data(wrapped.sealedKey), authenticating: Data(bundleID.bytes))
-            guard key.count == 32 else { throw SecurityError(.cannotDecrypt, "", hint: "") }
+                privateKey: keys.agreement, ciphersuite: suite, info: binding.info,
+                encapsulatedKey: Data(wrapped.encapsulated), authenticatedBy: senderKey)
+            let key = try recipient.open(Data(wrapped.sealedKey), authenticating: binding.additionalData)
+            guard key.count == 32 else { throw failure }
             return SymmetricKey(data: key)
         } catch {
-            throw SecurityError(
-                .cannotDecrypt, "This bundle's payload could not be opened with this site's key.",
-                hint: "Nothing was applied. The key file may not match this store, or the bundle was altered.")
+            throw failure
         }
     }
 
@@ -62,7 +91,7 @@ enum PayloadSealing {
 
     static func aad(bundleID: UUID128, index: UInt64, isLast: Bool) -> [UInt8] {
         var w = BinaryWriter()
-        w.write(contentsOf: Array("SENSync payload v1\u{0}".utf8))
+        w.write(contentsOf: Array("SENSync payload v2\u{0}".utf8))
         w.write(contentsOf: bundleID.bytes)
         w.write(index)
         w.write(UInt8(isLast ? 1 : 0))

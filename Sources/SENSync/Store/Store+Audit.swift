@@ -3,23 +3,32 @@ import GRDB
 
 /// What `audit verify` found.
 public struct AuditReport: Sendable {
-    /// One site's chain as this store holds it.
+    /// One site's changes as this store holds them.
     public struct Chain: Sendable {
         public var site: SiteID
         public var name: String?
-        /// The last change held (the chain's length).
+        /// The highest change held.
         public var length: UInt64
         /// Changes held with their content.
         public var withContent: Int
         /// Changes held without content: erased, or about a pupil this site no longer sees.
         public var redacted: Int
-        /// Changes known only by hash: never in this site's scope.
+        /// Changes up to ``length`` not held here: never in this site's scope.
         public var outOfScope: UInt64
+        /// The site's signed checkpoints held.
+        public var checkpoints: Int
     }
 
     /// A problem found.
     public struct Problem: Sendable, CustomStringConvertible {
-        public enum Kind: String, Sendable { case gap, fork, altered }
+        public enum Kind: String, Sendable {
+            /// This store's own history has a hole.
+            case gap
+            /// The site signed two different changes with one number.
+            case fork
+            /// A stored change or checkpoint does not match its site's signature.
+            case altered
+        }
         public var kind: Kind
         public var site: SiteID
         public var seq: UInt64
@@ -28,8 +37,6 @@ public struct AuditReport: Sendable {
     }
 
     public var chains: [Chain]
-    /// Changes held outside chain order (pupils' history), each checked against its own hash.
-    public var historyChanges: Int
     public var problems: [Problem]
     public var isClean: Bool { problems.isEmpty }
 }
@@ -49,104 +56,103 @@ public struct HistoryEntry: Sendable {
 }
 
 extension Store {
-    /// Checks every site's hash chain in this store: each log row continues the previous one,
-    /// every change's hash links to the next, and each chain ends at the head the store records.
+    /// Checks every change this store holds against its origin's signature: each checkpoint's
+    /// signature and its link to the one before, each run held whole against its checkpoint's
+    /// root, each change held alone against the proof it came with; that this site's own history
+    /// has no holes; and reports every fork recorded.
     public func auditVerify() throws -> AuditReport {
         try writer.read { db in
             let sites = try SiteOrdinals(db)
+            var keys: [SiteID: PublicKeys] = [identity.id: publicKeys]
+            if let la = try Self.pinnedLAOrSelf(in: db) { keys[la.site.id] = la.keys }
+            for entry in try Self.directory(in: db)?.entries ?? [] { keys[entry.site.id] = entry.identity.keys }
+            let signed = UInt64(try Int64.fetchOne(db, sql: "SELECT signed_seq FROM site_identity") ?? 0)
             var chains: [AuditReport.Chain] = []
             var problems: [AuditReport.Problem] = []
             for siteRow in try Row.fetchAll(
                 db,
-                sql:
-                    "SELECT ord, site_id, name, chain_seq, chain_hash FROM site WHERE chain_seq > 0 ORDER BY name, site_id"
-            ) {
-                let ord: Int64 = siteRow[0]
+                sql: """
+                    SELECT DISTINCT s.ord, s.site_id, s.name FROM change_log l JOIN site s ON s.ord = l.site_ord
+                    ORDER BY s.name, s.site_id
+                    """)
+            {
                 guard let site = SiteID(siteRow[1] as String) else { continue }
+                var held: [UInt64: EncodedChange] = [:]
+                var reader = try LogReader(site: site, from: 1, db: db, sites: sites)
                 var chain = AuditReport.Chain(
-                    site: site, name: siteRow[2], length: UInt64(siteRow[3] as Int64), withContent: 0, redacted: 0,
-                    outOfScope: 0)
-                var expected: UInt64 = 1
-                var hash = Digest32.zero
-                for row in try Row.fetchAll(
-                    db,
-                    sql:
-                        "SELECT first_seq, last_seq, prev_hash, last_hash, changes, is_skip FROM change_log WHERE site_ord = ? ORDER BY first_seq",
-                    arguments: [ord])
-                {
-                    let first = UInt64(row[0] as Int64)
-                    let last = UInt64(row[1] as Int64)
-                    if first != expected {
+                    site: site, name: siteRow[2], length: 0, withContent: 0, redacted: 0, outOfScope: 0, checkpoints: 0)
+                while let change = try reader.next() {
+                    held[change.seq] = change
+                    chain.length = max(chain.length, change.seq)
+                    if change.isRedacted { chain.redacted += 1 } else { chain.withContent += 1 }
+                    if (try? change.decodedHeader()) == nil {
+                        problems.append(
+                            .init(kind: .altered, site: site, seq: change.seq, detail: "the stored change cannot be read"))
+                    }
+                }
+                chain.outOfScope = chain.length - UInt64(held.count)
+                if site == identity.id, chain.outOfScope > 0 {
+                    let missing = (1...chain.length).first { held[$0] == nil } ?? 1
+                    problems.append(
+                        .init(kind: .gap, site: site, seq: missing, detail: "this site's own change is missing from the log"))
+                }
+                let checkpoints = try Self.checkpoints(of: site, db: db, sites: sites)
+                chain.checkpoints = checkpoints.count
+                var covered: Set<UInt64> = []
+                for (i, checkpoint) in checkpoints.enumerated() {
+                    guard let siteKeys = keys[site], checkpoint.isSigned(by: siteKeys) else {
                         problems.append(
                             .init(
-                                kind: .gap, site: site, seq: expected,
-                                detail: "changes \(expected)–\(first - 1) are missing from the log"))
+                                kind: .altered, site: site, seq: checkpoint.first,
+                                detail: "a checkpoint is not signed by its site"))
+                        continue
                     }
-                    let previous = Digest32(Array(row[2] as Data)) ?? .zero
-                    if previous != hash && first == expected {
+                    if i > 0, checkpoints[i - 1].last + 1 == checkpoint.first,
+                        checkpoint.previous != checkpoints[i - 1].digest
+                    {
                         problems.append(
                             .init(
-                                kind: .fork, site: site, seq: first,
-                                detail: "the change does not follow the one before it"))
+                                kind: .fork, site: site, seq: checkpoint.first,
+                                detail: "the site's signed history does not follow on from its previous checkpoint"))
                     }
-                    hash = previous
-                    if (row[5] as Int) != 0 {
-                        chain.outOfScope += last - first + 1
-                        hash = Digest32(Array(row[3] as Data)) ?? .zero
-                    } else {
-                        var reader = BinaryReader(Array(row[4] as Data))
-                        var seq = first
-                        while !reader.isAtEnd {
-                            guard let body = try? reader.readBytesWithLength() else {
-                                problems.append(
-                                    .init(
-                                        kind: .altered, site: site, seq: seq, detail: "the stored change cannot be read"
-                                    ))
-                                break
-                            }
-                            let change = EncodedChange(site: site, seq: seq, body: body)
-                            hash = change.chainHash(previous: hash)
-                            if change.isRedacted { chain.redacted += 1 } else { chain.withContent += 1 }
-                            seq += 1
-                        }
-                        if seq != last + 1 || hash != Digest32(Array(row[3] as Data)) {
+                    let inRange = (checkpoint.first...checkpoint.last).compactMap { held[$0] }
+                    if inRange.count == checkpoint.count {
+                        if Merkle.root(inRange.map(\.leaf)) != checkpoint.root {
                             problems.append(
                                 .init(
-                                    kind: .altered, site: site, seq: last,
-                                    detail: "the stored changes do not match their recorded hash"))
-                            hash = Digest32(Array(row[3] as Data)) ?? hash
+                                    kind: .altered, site: site, seq: checkpoint.first,
+                                    detail: "the stored changes do not match what their site signed"))
+                        }
+                    } else {
+                        for change in inRange {
+                            guard let path = try Self.storedProof(of: change.dot, db: db, sites: sites),
+                                checkpoint.proves(change.leaf, at: change.seq, path: path)
+                            else {
+                                problems.append(
+                                    .init(
+                                        kind: .altered, site: site, seq: change.seq,
+                                        detail: "the stored change does not match what its site signed"))
+                                continue
+                            }
                         }
                     }
-                    expected = last + 1
+                    for seq in checkpoint.first...checkpoint.last { covered.insert(seq) }
                 }
-                if expected != chain.length + 1 {
+                for seq in held.keys.sorted() where !covered.contains(seq) && !(site == identity.id && seq > signed) {
                     problems.append(
-                        .init(
-                            kind: .gap, site: site, seq: expected,
-                            detail: "the log ends before the recorded head \(chain.length)"))
-                } else if hash != Digest32(Array(siteRow[4] as Data)) {
-                    problems.append(
-                        .init(
-                            kind: .altered, site: site, seq: chain.length,
-                            detail: "the chain does not end at the recorded head hash"))
+                        .init(kind: .altered, site: site, seq: seq, detail: "the change carries no signature of its site"))
                 }
                 chains.append(chain)
             }
-            var history = 0
-            for row in try Row.fetchAll(db, sql: "SELECT site_ord, seq, prev_hash, hash, body FROM loose_change") {
-                let site = try sites.site(row[0])
-                let change = EncodedChange(site: site, seq: UInt64(row[1] as Int64), body: Array(row[4] as Data))
-                history += 1
-                if change.chainHash(previous: Digest32(Array(row[2] as Data)) ?? .zero)
-                    != Digest32(Array(row[3] as Data))
-                {
-                    problems.append(
-                        .init(
-                            kind: .altered, site: site, seq: change.seq,
-                            detail: "a history change does not match its hash"))
-                }
+            for row in try Row.fetchAll(db, sql: "SELECT site_ord, seq FROM fork ORDER BY site_ord, seq") {
+                problems.append(
+                    .init(
+                        kind: .fork, site: try sites.site(row[0]), seq: UInt64(row[1] as Int64),
+                        detail:
+                            "the site signed two different changes with this number (restored from a backup, or its key is misused)"
+                    ))
             }
-            return AuditReport(chains: chains, historyChanges: history, problems: problems)
+            return AuditReport(chains: chains, problems: problems)
         }
     }
 
@@ -161,41 +167,23 @@ extension Store {
                 if let id = SiteID(row[0] as String), let name = row[1] as String? { names[id] = name }
             }
             var entries: [HistoryEntry] = []
-            for row in try Row.fetchAll(
-                db, sql: "SELECT site_ord, seq FROM scope_change WHERE scope = ?", arguments: [pupil.description])
-            {
-                let site = try sites.site(row[0])
-                let seq = UInt64(row[1] as Int64)
-                let dot = Dot(site: site, seq: seq)
-                var change: EncodedChange?
-                if let body = try Data.fetchOne(
-                    db, sql: "SELECT body FROM loose_change WHERE site_ord = ? AND seq = ?",
-                    arguments: [row[0] as Int64, Int64(seq)])
-                {
-                    change = EncodedChange(site: site, seq: seq, body: Array(body))
-                }
-                if change == nil || change!.isRedacted {
-                    try Self.forEachChange(of: site, in: seq...seq, db: db, sites: sites) { found, _ in
-                        if change == nil || !found.isRedacted { change = found }
-                    }
-                }
+            for dot in try Self.changes(about: pupil, db: db, sites: sites) {
+                guard let change = try Self.storedChange(at: dot, db: db, sites: sites) else { continue }
+                let ord = sites.byID[dot.site] ?? 0
                 let rejection = try String.fetchOne(
                     db, sql: "SELECT reason FROM rejected_change WHERE site_ord = ? AND seq = ?",
-                    arguments: [row[0] as Int64, Int64(seq)])
-                guard let change else { continue }
+                    arguments: [ord, Int64(dot.seq)])
                 if let decoded = try? change.decoded() {
                     entries.append(
                         HistoryEntry(
-                            dot: dot, siteName: names[site], author: decoded.author, hlc: decoded.hlc,
+                            dot: dot, siteName: names[dot.site], author: decoded.author, hlc: decoded.hlc,
                             writes: decoded.ops.map { ($0.table, $0.id, $0.writes) }, isRedacted: false,
                             rejection: rejection))
                 } else {
-                    let hlc =
-                        change.isRedacted ? HLC(rawValue: change.body[49..<57].reduce(0) { $0 << 8 | UInt64($1) }) : nil
                     entries.append(
                         HistoryEntry(
-                            dot: dot, siteName: names[site], author: nil, hlc: hlc, writes: [], isRedacted: true,
-                            rejection: rejection))
+                            dot: dot, siteName: names[dot.site], author: nil, hlc: (try? change.decodedHeader())?.hlc,
+                            writes: [], isRedacted: true, rejection: rejection))
                 }
             }
             return entries.sorted { ($0.hlc ?? .zero, $0.dot) < ($1.hlc ?? .zero, $1.dot) }

@@ -112,6 +112,18 @@ extension Store {
             guard let current = try Self.directory(in: db) else {
                 throw StoreError(.database, "The LA's directory is missing.")
             }
+            if let existing = current.entry(site.site.id) {
+                guard existing.identity.keys == site.keys, existing.site.kind == site.site.kind else {
+                    throw StoreError(
+                        .invalidInput, "The directory already lists that site with other keys or another kind.",
+                        hint: "A site whose keys changed joins as a new site: remove the old one first.")
+                }
+                guard !existing.isRevoked else {
+                    throw StoreError(
+                        .invalidInput, "That site was removed from the directory and cannot be added again.",
+                        hint: "Initialise a new store for it and add that.")
+                }
+            }
             if let trust {
                 guard site.site.kind == .academy else {
                     throw StoreError(.invalidInput, "Only an academy belongs to a trust.", hint: "Leave out --trust.")
@@ -120,7 +132,7 @@ extension Store {
                     throw StoreError(.invalidInput, "The trust is not in the directory.", hint: "Add the trust first.")
                 }
             }
-            let next = try current.adding(DirectoryEntry(identity: site, trust: trust), keys: keys, now: now())
+            let next = try current.adding(site, trust: trust, keys: keys, now: now())
             try Self.saveDirectory(next, in: db)
             return next
         }

@@ -12,14 +12,17 @@ extension Store {
     }
 
     /// Removes the records of pupils this site no longer sees (a pupil who moved school, or
-    /// content a stale sender passed on), once its upstream has acknowledged everything this site
-    /// held about them. Returns how many were forgotten.
+    /// content a stale sender passed on), once its upstream holds everything this site held
+    /// about them. Returns how many were forgotten.
+    ///
+    /// Whether the upstream holds it is read from what the upstream said in its bundles: its
+    /// holdings of the pupil, or the prefix of each site's changes it holds.
     func forgetPupilsNoLongerInScope(_ tx: inout StoreTransaction) throws -> Int {
         guard identity.kind != .la, tx.enforcesScope, let upstream = try upstream(in: &tx) else { return 0 }
         let view = try ScopeView.load(tx.db, me: identity, directory: try tx.directory(), today: today)
         let ack = try Self.acknowledged(by: upstream, in: tx.db)
         var forgotten = 0
-        let (alreadyForgotten, erased) = (try view.forgotten, try view.erased)
+        let erased = try view.erased
         // Pupils held here (anything applied about them) that are not on roll here now.
         let held = try String.fetchAll(
             tx.db,
@@ -29,30 +32,50 @@ extension Store {
                 ORDER BY scope
                 """)
         for scope in held {
-            guard let pupil = RecordID(scope), !alreadyForgotten.contains(pupil), !erased.contains(pupil),
-                !(try view.isEntitled(identity, to: pupil))
+            guard let pupil = RecordID(scope), !erased.contains(pupil), !(try view.isEntitled(identity, to: pupil))
             else { continue }
-            let held = try tx.scopeClock(of: pupil)
-            guard held.allSatisfy({ ack[$0.key] >= $0.value }) else { continue }
+            let clock = try tx.scopeClock(of: pupil)
+            let upstreamHolds = try Self.holdings(of: upstream, pupil: pupil, in: tx.db, sites: tx.sites)
+            guard clock.allSatisfy({ upstreamHolds[$0.key] >= $0.value || ack[$0.key] >= $0.value }) else { continue }
             // A trust passes the news of a leaver on to its academy: keep the pupil until the
-            // academy has acknowledged the change that ended its enrolment.
+            // academy holds the change that ended its enrolment.
             if identity.kind == .trust {
                 var waiting = false
                 for ending in try view.endings(of: pupil)
                 where view.directory?.entry(ending.school)?.trust == identity.id {
-                    if try Self.acknowledged(by: ending.school, in: tx.db)[ending.change.site] < ending.change.seq {
+                    let academyHolds = try Self.holdings(of: ending.school, pupil: pupil, in: tx.db, sites: tx.sites)
+                    let academyAck = try Self.acknowledged(by: ending.school, in: tx.db)
+                    if academyHolds[ending.change.site] < ending.change.seq
+                        && academyAck[ending.change.site] < ending.change.seq
+                    {
                         waiting = true
                     }
                 }
                 if waiting { continue }
             }
-            try tx.purge(pupil)
+            try tx.purge(pupil, erased: false)
+            var w = BinaryWriter()
+            clock.encode(into: &w)
             try tx.db.execute(
-                sql: "INSERT OR REPLACE INTO forgotten_pupil (pupil_id, forgotten_at) VALUES (?, ?)",
-                arguments: [scope, HLC(milliseconds: now(), counter: 0).description])
+                sql: "INSERT OR REPLACE INTO forgotten_pupil (pupil_id, forgotten_at, held) VALUES (?, ?, ?)",
+                arguments: [scope, HLC(milliseconds: now(), counter: 0).description, Data(w.bytes)])
             forgotten += 1
         }
         return forgotten
+    }
+
+    /// What `peer` last said it holds of `pupil`'s changes.
+    static func holdings(of peer: SiteID, pupil: RecordID, in db: Database, sites: SiteOrdinals) throws
+        -> VersionVector
+    {
+        var held = VersionVector()
+        guard let peerOrd = sites.byID[peer] else { return held }
+        let statement = try db.cachedStatement(
+            sql: "SELECT origin_ord, seq FROM peer_scope WHERE peer_ord = ? AND pupil_id = ?")
+        for row in try Row.fetchAll(statement, arguments: [peerOrd, pupil.description]) {
+            held[try sites.site(row[0])] = UInt64(row[1] as Int64)
+        }
+        return held
     }
 
     /// Refuses a local write about a pupil this site may not see, unless the change itself
@@ -146,8 +169,9 @@ extension Store {
         return try write(
             author: author, scope: pupil,
             ops: [
+                // Each erasure is its own record: two sites erasing the same pupil make two.
                 RecordOp(
-                    table: RecordSchema.erasure.name, id: pupil,
+                    table: RecordSchema.erasure.name, id: .v7(milliseconds: now()),
                     writes: [
                         FieldWrite("reason", .text(why)), FieldWrite("erased_on", .text(today.description)),
                         FieldWrite("erased_by", .text(identity.name)),

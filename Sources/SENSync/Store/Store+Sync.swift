@@ -337,51 +337,13 @@ extension Store {
 
     /// Reads the author of the change at `dot` from the change log.
     static func author(of dot: Dot, in db: Database, sites: SiteOrdinals) throws -> String? {
-        guard let ord = sites.byID[dot.site],
-            let row = try Row.fetchOne(
-                db,
-                sql:
-                    "SELECT first_seq, changes FROM change_log WHERE site_ord = ?1 AND \(ChainReader.seekRow) AND first_seq <= ?2 AND last_seq >= ?2",
-                arguments: [ord, Int64(dot.seq)])
-        else { return nil }
-        let first = UInt64(row[0] as Int64)
-        var reader = BinaryReader(Array(row[1] as Data))
-        var seq = first
-        while !reader.isAtEnd {
-            guard let body = try? reader.readBytesWithLength() else { return nil }
-            if seq == dot.seq { return (try? Change.decode(site: dot.site, seq: seq, body: body))?.author }
-            seq += 1
-        }
-        return nil
+        try storedChange(at: dot, db: db, sites: sites).flatMap { try? $0.decoded() }?.author
     }
 
-    /// Streams a site's stored changes with sequence numbers in `range`, in order, with each
-    /// change's chain hash.
-    static func forEachChange(
-        of site: SiteID, in range: ClosedRange<UInt64>, db: Database, sites: SiteOrdinals,
-        _ visit: (EncodedChange, Digest32) throws -> Void
-    ) throws {
-        guard let ord = sites.byID[site] else { return }
-        let cursor = try Row.fetchCursor(
-            db,
-            sql:
-                "SELECT first_seq, last_seq, prev_hash, changes FROM change_log WHERE site_ord = ?1 AND \(ChainReader.seekRow) AND first_seq <= ?3 ORDER BY first_seq",
-            arguments: [ord, Int64(range.lowerBound), Int64(range.upperBound)])
-        while let row = try cursor.next() {
-            var seq = UInt64(row[0] as Int64)
-            var hash = Digest32(Array(row[2] as Data)) ?? .zero
-            var reader = BinaryReader(Array(row[3] as Data))
-            while !reader.isAtEnd, seq <= range.upperBound {
-                let body: [UInt8]
-                do { body = try reader.readBytesWithLength() } catch {
-                    throw StoreError(
-                        .database, "The change log is damaged (\(error.reason)).", hint: "Run `sensync audit verify`.")
-                }
-                let change = EncodedChange(site: site, seq: seq, body: body)
-                hash = change.chainHash(previous: hash)
-                if seq >= range.lowerBound { try visit(change, hash) }
-                seq += 1
-            }
-        }
+    /// The change this store holds at `dot`, with its content or redacted.
+    static func storedChange(at dot: Dot, db: Database, sites: SiteOrdinals) throws -> EncodedChange? {
+        var reader = try LogReader(site: dot.site, from: dot.seq, db: db, sites: sites)
+        guard let change = try reader.next(), change.seq == dot.seq else { return nil }
+        return change
     }
 }

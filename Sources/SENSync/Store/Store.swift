@@ -143,12 +143,25 @@ public final class Store: Sendable {
         let pool: DatabasePool
         do {
             pool = try DatabasePool(path: path, configuration: configuration())
-            let applied = try pool.read { db in try StoreSchema.migrator.appliedIdentifiers(db) }
+            let (applied, oldChanges) = try pool.read { db in
+                let applied = try StoreSchema.migrator.appliedIdentifiers(db)
+                let old =
+                    applied.contains("v1") && !applied.contains("v3-origin-signed")
+                    ? try Int.fetchOne(db, sql: "SELECT count(*) FROM change_log") ?? 0 : 0
+                return (applied, old)
+            }
             let unknown = applied.subtracting(StoreSchema.knownMigrations)
             guard unknown.isEmpty else {
                 throw StoreError(
                     .newerStore, "This store was written by a newer version of SENSync.",
                     hint: "Install the newer version to use it.")
+            }
+            guard oldChanges == 0 else {
+                throw StoreError(
+                    .olderStore,
+                    "This store was made by an older SENSync whose change history carries no origin signatures, so it cannot be upgraded.",
+                    hint: "Initialise a new store with `sensync init` and record the pupils again, or keep using the older SENSync release."
+                )
             }
             try StoreSchema.migrator.migrate(pool)
         } catch let error as StoreError {
@@ -207,7 +220,7 @@ public final class Store: Sendable {
             let me = PublicIdentity(site: identity, keys: keys.publicKeys)
             if identity.kind == .la {
                 let directory = try AreaDirectory(
-                    la: identity.id, version: 1, issuedAt: now(), entries: [DirectoryEntry(identity: me)]
+                    la: identity.id, version: 1, issuedAt: now(), entries: [DirectoryEntry(identity: me, addedAt: 1)]
                 )
                 .signed(with: keys)
                 try Self.saveDirectory(directory, in: db)
@@ -272,16 +285,23 @@ extension Store {
             try check(&tx)
             let ops = ops + opsAfterCheck()
             try requireEntitled(to: scope, ops: ops, in: &tx)
-            let head = try tx.chainHead(of: identity.id)
             let hlc = tx.clock.tick(now: now())
+            var deps = try tx.scopeClock(of: scope)
+            // This site's own previous change about the pupil, even one whose content it no longer
+            // holds (a pupil it passed on and has again): every store must hold it before this one.
+            deps[identity.id] = max(deps[identity.id], try tx.lastOwnChange(about: scope, site: identity.id))
             let change = Change(
-                site: identity.id, seq: head.seq + 1, hlc: hlc, author: author, scope: scope,
-                deps: try tx.scopeClock(of: scope), ops: ops)
+                site: identity.id, seq: try tx.prefix(of: identity.id) + 1, hlc: hlc, author: author, scope: scope,
+                deps: deps, directoryVersion: try tx.directoryVersion(), ops: ops)
+            let encoded: EncodedChange
+            do { encoded = try change.encoded() } catch {
+                throw StoreError(.invalidInput, "This change cannot be recorded: \(String(describing: error)).")
+            }
             // The clock guard protects against other machines' clocks; this site's own HLC never
             // goes backwards, so after the wall clock is set back it may legitimately run ahead.
             var local = applier
             local.clockGuardMilliseconds = .max - local.now
-            let disposition = try local.apply(EncodedChange(change), to: &tx)
+            let disposition = try local.apply(encoded, to: &tx)
             guard case .applied(_, let closed) = disposition else {
                 if case .rejected(let reason) = disposition {
                     throw StoreError(.invalidInput, "This change would be refused by every site: it \(reason).")

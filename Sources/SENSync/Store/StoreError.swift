@@ -7,6 +7,7 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         case storeExists = "store-exists"
         case notAStore = "not-a-store"
         case newerStore = "newer-store"
+        case olderStore = "older-store"
         case invalidInput = "invalid-input"
         case notFound = "not-found"
         case ambiguous

@@ -5,7 +5,7 @@ import GRDB
 /// never use app types, so an old store always migrates the same way.
 enum StoreSchema {
     /// Identifiers of every migration this build knows, in order.
-    static var knownMigrations: [String] { ["v1", "v2-trust-and-scope"] }
+    static var knownMigrations: [String] { ["v1", "v2-trust-and-scope", "v3-origin-signed"] }
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -14,6 +14,12 @@ enum StoreSchema {
         }
         migrator.registerMigration("v2-trust-and-scope") { db in
             try db.execute(sql: v2)
+        }
+        migrator.registerMigration("v3-origin-signed") { db in
+            // Changes logged before v3 carry no origin signature and cannot be carried forward; no
+            // store with changes was ever deployed, and `Store.open` refuses such a store before
+            // migrating it.
+            try db.execute(sql: v3)
         }
         return migrator
     }
@@ -245,5 +251,91 @@ enum StoreSchema {
           crdt_clock BLOB NOT NULL,
           PRIMARY KEY (pupil_id, id)
         ) WITHOUT ROWID;
+        """
+
+    /// Origin-signed history: changes held by number with gaps allowed (header and content, the
+    /// content removable), each origin's signed checkpoints and the audit paths of changes held
+    /// without the rest of their checkpoint; forks; what each store held of a pupil it passed on;
+    /// the import log names senders without registering them.
+    private static let v3 = """
+        DROP TABLE change_log;
+        DROP TABLE loose_change;
+        DROP TABLE rejected_change;
+        DROP TABLE scope_change;
+        DROP TABLE scope_clock;
+        DROP TABLE enrolment_history;
+        DROP TABLE peer_scope;
+        DROP TABLE forgotten_pupil;
+        CREATE TABLE change_log (
+          site_ord INTEGER NOT NULL REFERENCES site(ord),
+          first_seq INTEGER NOT NULL,
+          last_seq INTEGER NOT NULL,
+          max_hlc INTEGER NOT NULL,
+          changes BLOB NOT NULL,
+          PRIMARY KEY (site_ord, first_seq)
+        ) WITHOUT ROWID;
+        CREATE TABLE checkpoint (
+          site_ord INTEGER NOT NULL REFERENCES site(ord),
+          first_seq INTEGER NOT NULL,
+          last_seq INTEGER NOT NULL,
+          root BLOB NOT NULL,
+          previous BLOB NOT NULL,
+          signature BLOB NOT NULL,
+          PRIMARY KEY (site_ord, first_seq)
+        ) WITHOUT ROWID;
+        CREATE TABLE change_proof (
+          site_ord INTEGER NOT NULL REFERENCES site(ord),
+          seq INTEGER NOT NULL,
+          path BLOB NOT NULL,
+          PRIMARY KEY (site_ord, seq)
+        ) WITHOUT ROWID;
+        CREATE TABLE rejected_change (
+          site_ord INTEGER NOT NULL REFERENCES site(ord),
+          seq INTEGER NOT NULL,
+          reason TEXT NOT NULL,
+          PRIMARY KEY (site_ord, seq)
+        ) WITHOUT ROWID;
+        CREATE TABLE scope_change (
+          scope TEXT NOT NULL,
+          site_ord INTEGER NOT NULL REFERENCES site(ord),
+          seq INTEGER NOT NULL,
+          PRIMARY KEY (scope, site_ord, seq)
+        ) WITHOUT ROWID;
+        CREATE TABLE scope_clock (
+          scope TEXT NOT NULL,
+          site_ord INTEGER NOT NULL REFERENCES site(ord),
+          seq INTEGER NOT NULL,
+          PRIMARY KEY (scope, site_ord)
+        ) WITHOUT ROWID;
+        CREATE TABLE enrolment_history (
+          pupil_id TEXT NOT NULL,
+          school_id TEXT NOT NULL,
+          site_ord INTEGER NOT NULL REFERENCES site(ord),
+          seq INTEGER NOT NULL,
+          PRIMARY KEY (pupil_id, school_id, site_ord, seq)
+        ) WITHOUT ROWID;
+        CREATE TABLE peer_scope (
+          peer_ord INTEGER NOT NULL REFERENCES site(ord),
+          pupil_id TEXT NOT NULL,
+          origin_ord INTEGER NOT NULL REFERENCES site(ord),
+          seq INTEGER NOT NULL,
+          PRIMARY KEY (peer_ord, pupil_id, origin_ord)
+        ) WITHOUT ROWID;
+        CREATE TABLE forgotten_pupil (
+          pupil_id TEXT PRIMARY KEY,
+          forgotten_at TEXT NOT NULL,
+          held BLOB NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE fork (
+          site_ord INTEGER NOT NULL REFERENCES site(ord),
+          seq INTEGER NOT NULL,
+          held_leaf BLOB NOT NULL,
+          other_leaf BLOB NOT NULL,
+          detected_at TEXT NOT NULL,
+          PRIMARY KEY (site_ord, seq)
+        ) WITHOUT ROWID;
+        ALTER TABLE site_identity ADD COLUMN signed_seq INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE import_log ADD COLUMN sender_id TEXT;
+        ALTER TABLE import_log ADD COLUMN sender_name TEXT;
         """
 }

@@ -3,27 +3,17 @@ import GRDB
 
 /// Scope, entitlement and erasure inside a write transaction.
 extension StoreTransaction {
-    /// Records that the change at `dot` is about `scope`.
-    mutating func indexScope(_ scope: RecordID, of dot: Dot) throws {
-        let statement = try db.cachedStatement(
-            sql: "INSERT OR IGNORE INTO scope_change (scope, site_ord, seq) VALUES (?, ?, ?)")
-        try statement.execute(arguments: [scope.description, try sites.ordinal(for: dot.site, in: db), Int64(dot.seq)])
-    }
+    static let erasedReason = "is about a pupil whose records were erased"
 
     mutating func isErased(_ pupil: RecordID) throws -> Bool {
         if erasedCache == nil {
-            erasedCache = Set(try String.fetchAll(db, sql: "SELECT pupil_id FROM erasure").compactMap(RecordID.init))
+            erasedCache = Set(
+                try String.fetchAll(db, sql: "SELECT DISTINCT pupil_id FROM erasure").compactMap(RecordID.init))
         }
         return erasedCache!.contains(pupil) || pendingErasures.contains(pupil)
     }
 
-    /// While checking a bundle without applying it: the changes after an erasure in the bundle
-    /// are checked as they will be applied, with the pupil erased.
-    mutating func noteErasure(in change: Change) {
-        if change.erasesItsPupil { pendingErasures.insert(change.scope) }
-    }
-
-    /// Every recorded enrolment write of a pupil: the school and the change that wrote it.
+    /// Every recorded enrolment of a pupil: the school and the change that wrote it.
     mutating func enrolmentHistory(of pupil: RecordID) throws -> [(school: SiteID, dot: Dot)] {
         if let cached = enrolmentHistoryCache[pupil] { return cached }
         let statement = try db.cachedStatement(
@@ -37,6 +27,19 @@ extension StoreTransaction {
         }
         enrolmentHistoryCache[pupil] = rows
         return rows
+    }
+
+    /// Records the schools a change enrols its pupil at. Kept even once the pupil is erased: an
+    /// erasure must reach every school the pupil was ever at.
+    mutating func recordEnrolments(_ schools: [SiteID], pupil: RecordID, dot: Dot) throws {
+        let statement = try db.cachedStatement(
+            sql: "INSERT OR IGNORE INTO enrolment_history (pupil_id, school_id, site_ord, seq) VALUES (?, ?, ?, ?)")
+        for school in schools {
+            try statement.execute(arguments: [
+                pupil.description, school.description, try sites.ordinal(for: dot.site, in: db), Int64(dot.seq),
+            ])
+        }
+        enrolmentHistoryCache[pupil] = nil
     }
 
     /// The identity of a site as this store knows it: itself, its pinned LA, or the directory.
@@ -62,158 +65,129 @@ extension StoreTransaction {
         return directoryCache
     }
 
-    // MARK: ReplicaBackend policy
+    /// The directory version this store holds (0 before it has one).
+    mutating func directoryVersion() throws -> UInt64 { try directory()?.version ?? 0 }
 
-    mutating func policyRejection(for change: Change) throws -> String? {
-        if try isErased(change.scope), !change.isErasure {
-            return "is about a pupil whose records were erased"
-        }
+    /// Whether the change described by `header` was entitled, judged from the change alone: its
+    /// site, the directory version its author held, and the enrolments in its causal past (and
+    /// its own, for a change that creates the pupil). The same at every store.
+    ///
+    /// - Returns: `nil` when entitled, else the reason it was not.
+    mutating func entitlement(of site: SiteID, seq: UInt64, header: ChangeHeader) throws -> String? {
         guard enforcesScope else { return nil }
-        guard let origin = try knownIdentity(of: change.site) else {
+        guard header.directoryVersion <= (try directoryVersion()) else {
+            throw MergeError(
+                code: .missingPrerequisites,
+                message:
+                    "Change \(seq) of site \(site) was made with version \(header.directoryVersion) of the area directory; this store holds version \(try directoryVersion()).",
+                hint: "Apply a bundle from your LA or trust first: it brings the newer directory. Then apply this one again.",
+                missing: nil)
+        }
+        guard let origin = try knownIdentity(of: site) else {
             return "comes from a site that is not in this site's directory"
         }
         if origin.kind == .la { return nil }
-        let history = try enrolmentHistory(of: change.scope)
-        if history.isEmpty, change.isErasure {
-            // An erasure of a pupil this store has never seen enrolled: it holds nothing the
-            // erasure could wrongly remove, and it must refuse any of the pupil's content that
-            // arrives later.
-            return nil
+        let directory = try directory()
+        if let entry = directory?.entry(site), entry.isRevoked(atVersion: header.directoryVersion) {
+            return "was made after its site was removed from the area directory"
         }
         var schools: Set<SiteID> = []
-        for (school, dot) in history where change.hasSeen(dot) { schools.insert(school) }
-        for op in change.ops where op.table == RecordSchema.enrolment.name {
-            for write in op.writes where write.field == "school_id" {
-                if let school = write.value.text.flatMap(SiteID.init) { schools.insert(school) }
-            }
+        // A change that has seen nothing about the pupil creates it: the enrolment it writes counts.
+        if header.deps.isEmpty { schools.formUnion(header.schools) }
+        for (school, dot) in try enrolmentHistory(of: header.scope)
+        where dot.site == site ? dot.seq < seq : header.deps.includes(dot) {
+            schools.insert(school)
         }
-        guard ScopePolicy.couldHaveBeenEntitled(origin, schoolsSeen: schools, directory: try directory()) else {
+        guard
+            ScopePolicy.couldHaveBeenEntitled(
+                origin, schoolsSeen: schools, directory: directory, atVersion: header.directoryVersion)
+        else {
             return "comes from a site that was never entitled to this pupil"
         }
         return nil
     }
 
-    /// An erasure made by the LA waits for nothing. The LA may erase any pupil, so the changes it
-    /// was written after do not decide whether it is accepted; and the sites that stopped seeing
-    /// the pupil (the old school, its trust) never receive them, so waiting would block the
-    /// erasure, and every later bundle from its sender, for ever.
-    ///
-    /// Any other site's erasure waits only for its place in each site's chain. The pupil's history
-    /// it was written after may reach this store only as skipped: the site that erased redacts
-    /// it, so nobody can send it again, and waiting for it would block the erasure and every later
-    /// change from that site for ever. Any of it that arrives later is refused as erased.
-    ///
-    /// A change about a pupil already erased here is refused, so it too waits only for its place
-    /// in each chain.
-    mutating func dependencyWait(for change: Change) throws -> DependencyWait {
-        guard change.isErasure else {
-            return try isErased(change.scope) ? .chainOnly : .all
-        }
-        return try knownIdentity(of: change.site)?.kind == .la ? .none : .chainOnly
-    }
+    // MARK: ReplicaBackend policy
 
-    /// Records the schools `change` enrols its pupil at. For merged changes, and for changes
-    /// refused because the pupil was erased: an enrolment that arrives after the erasure still
-    /// names a school that may hold the pupil (moved there by a bundle from the old school), and
-    /// the erasure must reach it.
-    mutating func recordEnrolments(of change: Change) throws {
-        for op in change.ops where op.table == RecordSchema.enrolment.name {
-            for write in op.writes where write.field == "school_id" {
-                guard let school = write.value.text.flatMap(SiteID.init) else { continue }
-                try db.execute(
-                    sql:
-                        "INSERT OR IGNORE INTO enrolment_history (pupil_id, school_id, site_ord, seq) VALUES (?, ?, ?, ?)",
-                    arguments: [
-                        change.scope.description, school.description, try sites.ordinal(for: change.site, in: db),
-                        Int64(change.seq),
-                    ])
-                enrolmentHistoryCache[change.scope] = nil
-            }
-        }
+    /// Entitlement first (so a change refused as erased is known to have been entitled: its
+    /// enrolments still route the erasure), then erasure.
+    mutating func policyRejection(for change: Change) throws -> String? {
+        if let reason = try entitlement(of: change.site, seq: change.seq, header: change.header) { return reason }
+        if try isErased(change.scope), !change.isErasure { return Self.erasedReason }
+        return nil
     }
 
     mutating func didMerge(_ change: Change) throws {
-        try recordEnrolments(of: change)
         if change.erasesItsPupil { pendingErasures.insert(change.scope) }
     }
 
-    // MARK: Purging a pupil's content
+    // MARK: Removing a pupil's content
 
     /// Removes a pupil's personal content from this store: every record row and, in the change
-    /// log, every body about them (kept as redacted entries, so chains and causality still hold).
-    /// The erasure record and the changes that wrote it are kept as proof.
-    mutating func purge(_ pupil: RecordID) throws {
+    /// log, every change's content (kept as headers, so proofs and causality still hold). When
+    /// `erased`, the erasure records and the changes that wrote them are kept as proof.
+    mutating func purge(_ pupil: RecordID, erased: Bool) throws {
         try flushLog()
         let scope = pupil.description
-        for table in RecordSchema.tables where table.name != RecordSchema.erasure.name {
+        for table in RecordSchema.tables where !(erased && table.name == RecordSchema.erasure.name) {
             try db.execute(sql: "DELETE FROM \(table.name) WHERE pupil_id = ?", arguments: [scope])
         }
         try db.execute(sql: "DELETE FROM generic_record WHERE pupil_id = ?", arguments: [scope])
         try db.execute(
             sql: "DELETE FROM conflict WHERE pupil_id = ? AND table_name != ?",
-            arguments: [scope, RecordSchema.erasure.name])
+            arguments: [scope, erased ? RecordSchema.erasure.name : ""])
         var bySite: [Int64: [UInt64]] = [:]
         for row in try Row.fetchAll(
             db, sql: "SELECT site_ord, seq FROM scope_change WHERE scope = ?", arguments: [scope])
         {
             bySite[row[0], default: []].append(UInt64(row[1] as Int64))
         }
+        var clock = VersionVector()
         for (ord, seqs) in bySite {
-            let wanted = Set(seqs)
             let site = try sites.site(ord)
-            // Chain rows holding any of these changes.
-            for row in try Row.fetchAll(
-                db,
-                sql:
-                    "SELECT first_seq, last_seq, changes FROM change_log WHERE site_ord = ?1 AND \(ChainReader.seekRow) AND is_skip = 0 AND first_seq <= ?3",
-                arguments: [ord, Int64(seqs.min()!), Int64(seqs.max()!)])
-            {
-                let first = UInt64(row[0] as Int64)
-                var reader = BinaryReader(Array(row[2] as Data))
-                var out = BinaryWriter(reservingCapacity: (row[2] as Data).count)
-                var seq = first
+            var wanted = Set(seqs)
+            clock[site] = seqs.max() ?? 0
+            // Each log row holding any of these changes, rewritten once.
+            for seq in seqs.sorted() where wanted.contains(seq) {
+                guard var row = try loadLogRow(site: site, holding: seq) else { continue }
                 var changed = false
-                while !reader.isAtEnd {
-                    let body: [UInt8]
-                    do { body = try reader.readBytesWithLength() } catch {
-                        throw StoreError(
-                            .database, "The change log is damaged (\(error.reason)).",
-                            hint: "Run `sensync audit verify`.")
-                    }
-                    var entry = EncodedChange(site: site, seq: seq, body: body)
-                    if wanted.contains(seq), let redacted = Self.redactedUnlessErasure(entry, scope: pupil) {
-                        entry = redacted
-                        changed = true
-                    }
-                    out.writeBytesWithLength(entry.body)
-                    seq += 1
+                for i in row.entries.indices {
+                    let entry = row.entries[i]
+                    guard wanted.remove(entry.seq) != nil, !entry.isRedacted else { continue }
+                    if erased, let decoded = try? entry.decoded(), decoded.isErasure { continue }
+                    row.entries[i] = entry.redacted()
+                    changed = true
                 }
-                if changed {
-                    try db.execute(
-                        sql: "UPDATE change_log SET changes = ? WHERE site_ord = ? AND first_seq = ?",
-                        arguments: [Data(out.bytes), ord, Int64(first)])
-                }
+                if changed { try rewrite(row, of: site) }
             }
-            for row in try Row.fetchAll(
-                db, sql: "SELECT seq, body FROM loose_change WHERE site_ord = ?", arguments: [ord])
-            {
-                let seq = UInt64(row[0] as Int64)
-                guard wanted.contains(seq) else { continue }
-                let entry = EncodedChange(site: site, seq: seq, body: Array(row[1] as Data))
-                if let redacted = Self.redactedUnlessErasure(entry, scope: pupil) {
-                    try db.execute(
-                        sql: "UPDATE loose_change SET body = ? WHERE site_ord = ? AND seq = ?",
-                        arguments: [Data(redacted.body), ord, Int64(seq)])
-                }
-            }
+        }
+        if erased {
+            // Nothing about an erased pupil will ever travel with content again: its headers are
+            // all there is to hold.
+            try setScopeClock(clock, of: pupil)
+        } else {
+            try clearScopeClock(of: pupil)
         }
     }
 
-    /// The redacted form of a stored change, or `nil` if it must be kept (already redacted, or
-    /// it only writes the erasure record).
-    static func redactedUnlessErasure(_ change: EncodedChange, scope: RecordID) -> EncodedChange? {
-        guard !change.isRedacted, let decoded = try? change.decoded() else { return nil }
-        if decoded.isErasure { return nil }
-        return change.redacted(scope: scope, hlc: decoded.hlc)
+    /// The latest change `site` made about `pupil` that this store has logged (0 for none).
+    mutating func lastOwnChange(about pupil: RecordID, site: SiteID) throws -> UInt64 {
+        guard let ord = sites.byID[site] else { return 0 }
+        let statement = try db.cachedStatement(
+            sql: "SELECT max(seq) FROM scope_change WHERE scope = ? AND site_ord = ?")
+        return UInt64(try Int64.fetchOne(statement, arguments: [pupil.description, ord]) ?? 0)
+    }
+
+    /// The stored row holding change `seq` of `site`.
+    mutating func loadLogRow(site: SiteID, holding seq: UInt64) throws -> LogRow? {
+        guard let ord = sites.byID[site],
+            let row = try Row.fetchOne(
+                db,
+                sql:
+                    "SELECT first_seq, last_seq, changes FROM change_log WHERE site_ord = ? AND first_seq <= ? ORDER BY first_seq DESC LIMIT 1",
+                arguments: [ord, Int64(seq)]),
+            UInt64(row[1] as Int64) >= seq
+        else { return nil }
+        return try Self.decodeRow(site: site, first: UInt64(row[0] as Int64), bytes: Array(row[2] as Data))
     }
 }

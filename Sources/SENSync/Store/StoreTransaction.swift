@@ -4,18 +4,23 @@ import GRDB
 /// The store seen from inside one write transaction: the ``ReplicaBackend`` the merge rules run
 /// against.
 ///
-/// Chain heads, per-pupil clocks and the change log are buffered and written once by
-/// ``flush()``, so applying a bundle costs about one read and one upsert per record plus one
-/// log row per run of changes.
+/// Per-pupil clocks, each site's held prefix and the change log are buffered and written once by
+/// ``flush()``, so applying a bundle costs about one read and one upsert per record plus one log
+/// row per run of consecutive changes.
 struct StoreTransaction: ReplicaBackend {
     let db: Database
     var sites: SiteOrdinals
     var clock: HybridClock
-    private var chainHeads: [SiteID: ChainHead] = [:]
-    private var dirtyChains: [SiteID: HLC] = [:]
+    /// For each site, how far this store holds its changes without a gap (`site.chain_seq`).
+    private var prefixes: [SiteID: UInt64] = [:]
+    /// For each site, the highest change held.
+    private var maxHeld: [SiteID: UInt64] = [:]
+    private var dirtyPrefixes: [SiteID: HLC] = [:]
     private var scopeClocks: [RecordID: VersionVector] = [:]
     private var dirtyScopes: Set<RecordID> = []
     private(set) var logBuffers: [SiteID: LogBuffer] = [:]
+    /// The last log row read, per site, decoded (consecutive lookups hit it).
+    private var rowCache: [SiteID: LogRow] = [:]
     private var conflictedWhenLoaded: [RecordKey: Set<String>] = [:]
     var identities: [SiteID: SiteIdentity?] = [:]
     var directoryCache: AreaDirectory?
@@ -27,14 +32,20 @@ struct StoreTransaction: ReplicaBackend {
     /// has any directory, e.g. in merge-only tests).
     var enforcesScope = true
 
-    /// Changes to one site's chain waiting to be written as one `change_log` row.
+    /// Consecutive changes of one site waiting to be written as one `change_log` row.
     struct LogBuffer {
         var firstSeq: UInt64
-        var lastSeq: UInt64
-        var prevHash: Digest32
-        var lastHash: Digest32
+        var entries: [EncodedChange] = []
         var maxHLC: HLC
         var writer = BinaryWriter(reservingCapacity: 4096)
+        var lastSeq: UInt64 { firstSeq + UInt64(entries.count) - 1 }
+    }
+
+    /// One stored `change_log` row, decoded.
+    struct LogRow {
+        var firstSeq: UInt64
+        var entries: [EncodedChange]
+        var lastSeq: UInt64 { firstSeq + UInt64(entries.count) - 1 }
     }
 
     static let maxLogRowBytes = 256 * 1024
@@ -49,26 +60,182 @@ struct StoreTransaction: ReplicaBackend {
         enforcesScope = (row?[1] as String?) == SiteKind.la.rawValue || (row?[2] as Bool?) == true
     }
 
-    // MARK: ReplicaBackend
+    // MARK: The change log
 
-    mutating func chainHead(of site: SiteID) throws -> ChainHead {
-        if let head = chainHeads[site] { return head }
-        var head = ChainHead.empty
+    /// How far this store holds `site`'s changes without a gap.
+    mutating func prefix(of site: SiteID) throws -> UInt64 {
+        if let known = prefixes[site] { return known }
+        var value: UInt64 = 0
         if let ord = sites.byID[site],
-            let row = try Row.fetchOne(
-                db, sql: "SELECT chain_seq, chain_hash FROM site WHERE ord = ?", arguments: [ord])
+            let seq = try Int64.fetchOne(db, sql: "SELECT chain_seq FROM site WHERE ord = ?", arguments: [ord])
         {
-            let seq: Int64 = row[0]
-            head = ChainHead(seq: UInt64(seq), hash: Digest32(Array(row[1] as Data)) ?? .zero)
+            value = UInt64(seq)
         }
-        chainHeads[site] = head
-        return head
+        prefixes[site] = value
+        return value
     }
 
-    mutating func setChainHead(_ head: ChainHead, of site: SiteID) throws {
-        chainHeads[site] = head
-        if dirtyChains[site] == nil { dirtyChains[site] = .zero }
+    /// The highest change of `site` held.
+    mutating func highestHeld(of site: SiteID) throws -> UInt64 {
+        if let known = maxHeld[site] { return known }
+        var value = try prefix(of: site)
+        if let ord = sites.byID[site],
+            let seq = try Int64.fetchOne(
+                db, sql: "SELECT max(last_seq) FROM change_log WHERE site_ord = ?", arguments: [ord])
+        {
+            value = max(value, UInt64(seq))
+        }
+        maxHeld[site] = value
+        return value
     }
+
+    mutating func heldChange(_ dot: Dot) throws -> EncodedChange? {
+        if let buffer = logBuffers[dot.site], buffer.firstSeq <= dot.seq, dot.seq <= buffer.lastSeq {
+            return buffer.entries[Int(dot.seq - buffer.firstSeq)]
+        }
+        guard dot.seq >= 1, dot.seq <= (try highestHeld(of: dot.site)) else { return nil }
+        if let row = rowCache[dot.site], row.firstSeq <= dot.seq, dot.seq <= row.lastSeq {
+            return row.entries[Int(dot.seq - row.firstSeq)]
+        }
+        guard let row = try loadRow(holding: dot) else { return nil }
+        rowCache[dot.site] = row
+        return row.entries[Int(dot.seq - row.firstSeq)]
+    }
+
+    /// The stored row holding `dot`, decoded.
+    private func loadRow(holding dot: Dot) throws -> LogRow? {
+        guard let ord = sites.byID[dot.site] else { return nil }
+        let statement = try db.cachedStatement(
+            sql: """
+                SELECT first_seq, last_seq, changes FROM change_log
+                WHERE site_ord = ? AND first_seq <= ? ORDER BY first_seq DESC LIMIT 1
+                """)
+        guard let row = try Row.fetchOne(statement, arguments: [ord, Int64(dot.seq)]),
+            UInt64(row[1] as Int64) >= dot.seq
+        else { return nil }
+        return try Self.decodeRow(site: dot.site, first: UInt64(row[0] as Int64), bytes: Array(row[2] as Data))
+    }
+
+    static func decodeRow(site: SiteID, first: UInt64, bytes: [UInt8]) throws -> LogRow {
+        var reader = BinaryReader(bytes)
+        var entries: [EncodedChange] = []
+        var seq = first
+        while !reader.isAtEnd {
+            do { entries.append(try EncodedChange.read(site: site, seq: seq, from: &reader)) } catch {
+                throw LogReader.damaged()
+            }
+            seq += 1
+        }
+        return LogRow(firstSeq: first, entries: entries)
+    }
+
+    mutating func storeChange(_ change: EncodedChange, header: ChangeHeader, replacing: Bool, rejection: String?)
+        throws
+    {
+        // Enrolments of entitled changes only: an entitled change refused because its pupil is
+        // erased still names a school the erasure must reach; a change without content is judged
+        // from its header, which is all entitlement needs.
+        if !header.schools.isEmpty,
+            change.isRedacted
+                ? try entitlement(of: change.site, seq: change.seq, header: header) == nil
+                : rejection == nil || rejection == Self.erasedReason
+        {
+            try recordEnrolments(header.schools, pupil: header.scope, dot: change.dot)
+        }
+        var change = change
+        if rejection != nil, !change.isRedacted, try isErased(header.scope) { change = change.redacted() }
+        if replacing {
+            try replaceHeld(change)
+        } else {
+            try append(change, hlc: header.hlc)
+        }
+        try indexScope(header.scope, of: change.dot)
+        clock.observe(header.hlc)
+        dirtyPrefixes[change.site] = max(dirtyPrefixes[change.site] ?? .zero, header.hlc)
+        if let rejection {
+            let statement = try db.cachedStatement(
+                sql: "INSERT OR REPLACE INTO rejected_change (site_ord, seq, reason) VALUES (?, ?, ?)")
+            try statement.execute(arguments: [try sites.ordinal(for: change.site, in: db), Int64(change.seq), rejection])
+        }
+    }
+
+    /// Adds a change not held yet, to the site's pending run when it continues it.
+    private mutating func append(_ change: EncodedChange, hlc: HLC) throws {
+        let site = change.site
+        // Take the buffer out of the dictionary so it is uniquely referenced: appending to a
+        // copy would copy its bytes (up to 256 KiB) for every change.
+        var pending = logBuffers.removeValue(forKey: site)
+        if var buffer = pending, buffer.lastSeq + 1 == change.seq, buffer.writer.bytes.count < Self.maxLogRowBytes {
+            pending = nil
+            change.write(into: &buffer.writer)
+            buffer.entries.append(change)
+            buffer.maxHLC = max(buffer.maxHLC, hlc)
+            logBuffers[site] = buffer
+        } else {
+            if let full = pending { try write(full, of: site) }
+            var buffer = LogBuffer(firstSeq: change.seq, maxHLC: hlc)
+            change.write(into: &buffer.writer)
+            buffer.entries.append(change)
+            logBuffers[site] = buffer
+        }
+        maxHeld[site] = max(try highestHeld(of: site), change.seq)
+        var prefix = try prefix(of: site)
+        if change.seq == prefix + 1 {
+            prefix = change.seq
+            // Rows held beyond a gap join the prefix once the gap is filled.
+            while prefix < maxHeld[site]!, let next = try heldRunEnd(site: site, startingAt: prefix + 1) {
+                prefix = next
+            }
+            prefixes[site] = prefix
+        }
+    }
+
+    /// The last change of the stored run that starts at `first`, if one does.
+    private mutating func heldRunEnd(site: SiteID, startingAt first: UInt64) throws -> UInt64? {
+        if let buffer = logBuffers[site], buffer.firstSeq == first { return buffer.lastSeq }
+        guard let ord = sites.byID[site] else { return nil }
+        let statement = try db.cachedStatement(
+            sql: "SELECT last_seq FROM change_log WHERE site_ord = ? AND first_seq = ?")
+        return try Int64.fetchOne(statement, arguments: [ord, Int64(first)]).map(UInt64.init)
+    }
+
+    /// Replaces a held change (its content arrives, or is removed) in place.
+    mutating func replaceHeld(_ change: EncodedChange) throws {
+        if var buffer = logBuffers.removeValue(forKey: change.site), buffer.firstSeq <= change.seq,
+            change.seq <= buffer.lastSeq
+        {
+            buffer.entries[Int(change.seq - buffer.firstSeq)] = change
+            var writer = BinaryWriter(reservingCapacity: buffer.writer.bytes.count + 64)
+            for entry in buffer.entries { entry.write(into: &writer) }
+            buffer.writer = writer
+            logBuffers[change.site] = buffer
+            return
+        } else if let buffer = logBuffers.removeValue(forKey: change.site) {
+            logBuffers[change.site] = buffer
+        }
+        guard var row = try loadRow(holding: change.dot) else { throw LogReader.damaged() }
+        row.entries[Int(change.seq - row.firstSeq)] = change
+        try rewrite(row, of: change.site)
+    }
+
+    /// Writes a decoded row back.
+    mutating func rewrite(_ row: LogRow, of site: SiteID) throws {
+        var writer = BinaryWriter(reservingCapacity: 4096)
+        for entry in row.entries { entry.write(into: &writer) }
+        try db.execute(
+            sql: "UPDATE change_log SET changes = ? WHERE site_ord = ? AND first_seq = ?",
+            arguments: [Data(writer.bytes), try sites.ordinal(for: site, in: db), Int64(row.firstSeq)])
+        rowCache[site] = nil
+    }
+
+    /// Records that the change at `dot` is about `scope`.
+    mutating func indexScope(_ scope: RecordID, of dot: Dot) throws {
+        let statement = try db.cachedStatement(
+            sql: "INSERT OR IGNORE INTO scope_change (scope, site_ord, seq) VALUES (?, ?, ?)")
+        try statement.execute(arguments: [scope.description, try sites.ordinal(for: dot.site, in: db), Int64(dot.seq)])
+    }
+
+    // MARK: ReplicaBackend
 
     mutating func scopeClock(of scope: RecordID) throws -> VersionVector {
         if let clock = scopeClocks[scope] { return clock }
@@ -84,6 +251,13 @@ struct StoreTransaction: ReplicaBackend {
     mutating func setScopeClock(_ clock: VersionVector, of scope: RecordID) throws {
         scopeClocks[scope] = clock
         dirtyScopes.insert(scope)
+    }
+
+    /// Forgets the per-pupil clock of `scope` (the pupil was passed on).
+    mutating func clearScopeClock(of scope: RecordID) throws {
+        try db.execute(sql: "DELETE FROM scope_clock WHERE scope = ?", arguments: [scope.description])
+        scopeClocks[scope] = VersionVector()
+        dirtyScopes.remove(scope)
     }
 
     mutating func record(_ key: RecordKey) throws -> RecordState? {
@@ -145,83 +319,38 @@ struct StoreTransaction: ReplicaBackend {
         }
     }
 
-    mutating func appendChange(_ change: EncodedChange, hash: Digest32, hlc: HLC, scope: RecordID, rejection: String?)
-        throws
-    {
-        var change = change
-        if rejection != nil, try isErased(scope) {
-            if let decoded = try? change.decoded() { try recordEnrolments(of: decoded) }
-            change = change.redacted(scope: scope, hlc: hlc)
-        }
-        try indexScope(scope, of: change.dot)
-        clock.observe(hlc)
-        dirtyChains[change.site] = max(dirtyChains[change.site] ?? .zero, hlc)
-        // Take the buffer out of the dictionary so it is uniquely referenced: appending to a
-        // copy would copy its bytes (up to 256 KiB) for every change.
-        var pending = logBuffers.removeValue(forKey: change.site)
-        if var buffer = pending, buffer.lastSeq + 1 == change.seq,
-            buffer.writer.bytes.count + change.body.count < Self.maxLogRowBytes
-        {
-            pending = nil
-            buffer.writer.writeBytesWithLength(change.body)
-            buffer.lastSeq = change.seq
-            buffer.lastHash = hash
-            buffer.maxHLC = max(buffer.maxHLC, hlc)
-            logBuffers[change.site] = buffer
-        } else {
-            if let full = pending { try write(full, of: change.site) }
-            var buffer = LogBuffer(
-                firstSeq: change.seq, lastSeq: change.seq, prevHash: try chainHead(of: change.site).hash,
-                lastHash: hash, maxHLC: hlc)
-            buffer.writer.writeBytesWithLength(change.body)
-            logBuffers[change.site] = buffer
-        }
-        if let rejection {
-            try db.execute(
-                sql: "INSERT OR REPLACE INTO rejected_change (site_ord, seq, reason) VALUES (?, ?, ?)",
-                arguments: [try sites.ordinal(for: change.site, in: db), Int64(change.seq), rejection])
-        }
-    }
-
     // MARK: Flushing
 
     mutating func write(_ buffer: LogBuffer, of site: SiteID) throws {
         let statement = try db.cachedStatement(
-            sql: """
-                INSERT INTO change_log (site_ord, first_seq, last_seq, prev_hash, last_hash, max_hlc, changes)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                """)
+            sql: "INSERT INTO change_log (site_ord, first_seq, last_seq, max_hlc, changes) VALUES (?, ?, ?, ?, ?)")
         try statement.execute(arguments: [
             try sites.ordinal(for: site, in: db), Int64(buffer.firstSeq), Int64(buffer.lastSeq),
-            Data(buffer.prevHash.bytes), Data(buffer.lastHash.bytes), Int64(bitPattern: buffer.maxHLC.rawValue),
-            Data(buffer.writer.bytes),
+            Int64(bitPattern: buffer.maxHLC.rawValue), Data(buffer.writer.bytes),
         ])
     }
-
-    /// Removes and returns a site's pending change-log buffer.
-    mutating func takeLogBuffer(_ site: SiteID) -> LogBuffer? { logBuffers.removeValue(forKey: site) }
 
     /// Writes buffered change-log rows.
     mutating func flushLog() throws {
         for (site, buffer) in logBuffers { try write(buffer, of: site) }
         logBuffers.removeAll()
+        rowCache.removeAll()
     }
 
     /// Writes everything buffered and purges erased pupils. Call once, at the end of the
     /// transaction.
     mutating func flush() throws {
         try flushLog()
-        for pupil in pendingErasures.sorted() { try purge(pupil) }
+        for pupil in pendingErasures.sorted() { try purge(pupil, erased: true) }
         erasedCache = nil
         pendingErasures.removeAll()
-        for (site, hlc) in dirtyChains {
-            let head = chainHeads[site]!
+        for (site, hlc) in dirtyPrefixes {
             let ord = try sites.ordinal(for: site, in: db)
             try db.execute(
-                sql: "UPDATE site SET chain_seq = ?, chain_hash = ?, chain_hlc = max(chain_hlc, ?) WHERE ord = ?",
-                arguments: [Int64(head.seq), Data(head.hash.bytes), Int64(bitPattern: hlc.rawValue), ord])
+                sql: "UPDATE site SET chain_seq = ?, chain_hlc = max(chain_hlc, ?) WHERE ord = ?",
+                arguments: [Int64(try prefix(of: site)), Int64(bitPattern: hlc.rawValue), ord])
         }
-        dirtyChains.removeAll()
+        dirtyPrefixes.removeAll()
         let statement = try db.cachedStatement(
             sql: """
                 INSERT INTO scope_clock (scope, site_ord, seq) VALUES (?, ?, ?)

@@ -80,7 +80,7 @@ struct ErrorReport: Encodable {
                 case .invalidInput, .recordDeleted, .appendOnly, .storeExists: .invalidInput
                 case .storeNotFound, .notFound, .unknownSite, .notAStore: .notFound
                 case .ambiguous: .ambiguous
-                case .newerStore: .unsupportedVersion
+                case .newerStore, .olderStore: .unsupportedVersion
                 case .database: .unexpected
                 }
             self.init(exit: exit, code: e.code.rawValue, message: e.message, hint: e.hint)

@@ -15,21 +15,18 @@ extension SENSyncCommand {
 struct HeaderJSON: Encodable {
     struct Origin: Encodable {
         var site: String
-        var firstSeq: UInt64
-        var lastSeq: UInt64
-        var count: UInt64
-        var previousHash: String
-        var lastHash: String
+        var changes: UInt64
     }
 
     struct Section: Encodable {
-        var recipients: [String]
+        var recipient: String
         var payloadBytes: UInt64
         var plainBytes: UInt64
         var payloadSHA256: String
+        var checkpoints: UInt64
         var changes: UInt64
-        var skipped: UInt64
-        var history: UInt64
+        var withoutContent: UInt64
+        var holdings: UInt64
         var tableCounts: [String: UInt64]
         var origins: [Origin]
     }
@@ -58,19 +55,16 @@ struct HeaderJSON: Encodable {
         directoryVersion = h.directoryVersion
         carriesDirectory = !h.directory.isEmpty
         signed = true
-        encryption = "HPKE X25519-HKDF-SHA256 / ChaCha20-Poly1305, one sealed section per recipient"
+        encryption =
+            "HPKE auth mode X25519-HKDF-SHA256 / ChaCha20-Poly1305 from the sender, one sealed section per recipient"
         changes = h.changeCount
         sections = h.sections.map { s in
             Section(
-                recipients: s.recipients.map(\.recipient.description), payloadBytes: s.payloadLength,
-                plainBytes: s.plainLength,
-                payloadSHA256: s.payloadSHA256.hex, changes: s.changeCount, skipped: s.skippedCount,
-                history: s.historyCount,
-                tableCounts: s.tableCounts,
-                origins: s.origins.map {
-                    Origin(
-                        site: $0.site.description, firstSeq: $0.firstSeq, lastSeq: $0.lastSeq, count: $0.count,
-                        previousHash: $0.previousHash.hex, lastHash: $0.lastHash.hex)
+                recipient: s.recipient.description, payloadBytes: s.payloadLength, plainBytes: s.plainLength,
+                payloadSHA256: s.payloadSHA256.hex, checkpoints: s.checkpointCount, changes: s.changeCount,
+                withoutContent: s.redactedCount, holdings: s.holdingsCount, tableCounts: s.tableCounts,
+                origins: s.origins.sorted { $0.key < $1.key }.map {
+                    Origin(site: $0.key.description, changes: $0.value)
                 })
         }
         versionVector = jsonVector(h.versionVector)
@@ -106,9 +100,9 @@ extension SENSyncCommand.BundleCommand {
                 try Terminal.printJSON(
                     BundleCreated(file: out, bytes: summary.fileSize, header: HeaderJSON(summary.header)))
             } else {
-                let skipped = summary.header.sections.reduce(0) { $0 + $1.skippedCount }
+                let withoutContent = summary.header.sections.reduce(0) { $0 + $1.redactedCount }
                 Terminal.print(
-                    "Wrote \(out): \(summary.header.changeCount) change(s)\(skipped > 0 ? " (\(skipped) out of scope, skipped)" : ""), \(Terminal.bytes(summary.fileSize)), signed and sealed for \(sites.map(\.name).joined(separator: ", "))."
+                    "Wrote \(out): \(summary.header.changeCount) change(s)\(withoutContent > 0 ? " and \(withoutContent) erased one(s) by their headers" : ""), \(Terminal.bytes(summary.fileSize)), signed and sealed for \(sites.map(\.name).joined(separator: ", "))."
                 )
             }
         }
@@ -205,6 +199,9 @@ extension SENSyncCommand.BundleCommand {
                 for (dot, reason) in report.rejected {
                     Terminal.print("  rejected change \(dot.seq) of site \(dot.site): it \(reason).")
                 }
+                for (dot, reason) in report.refused {
+                    Terminal.print("  refused change \(dot.seq) of site \(dot.site): \(reason).")
+                }
             }
         }
     }
@@ -240,7 +237,8 @@ extension SENSyncCommand.BundleCommand {
             discussion: """
                 Without --store: format, header checksum and every section's payload checksum (no keys needed). With
                 --store, also the sender (it must be in the area directory), its signature, that the bundle is addressed to
-                this site, and — opening this site's section — every hash chain, prerequisites, forks and the clock guard.
+                this site, and — opening this site's section — every change against its origin's signature, prerequisites, forks
+                and the clock guard.
 
                 Example:
                   sensync bundle verify oakfield-to-la.bundle --store northshire-la.sensync
@@ -290,18 +288,17 @@ private func printHeader(_ h: BundleHeader) {
     Terminal.print("Sender:      \(h.sender.name) (\(h.sender.kind.label), \(h.sender.id))")
     Terminal.print("Directory:   version \(h.directoryVersion)\(h.directory.isEmpty ? "" : ", carried in this bundle")")
     for (i, s) in h.sections.enumerated() {
-        Terminal.print(
-            "Section \(i + 1), sealed to \(s.recipients.map(\.recipient.description).joined(separator: ", "))")
+        Terminal.print("Section \(i + 1), sealed to \(s.recipient)")
         Terminal.print("  payload \(s.payloadLength) bytes (\(s.plainLength) once opened), SHA-256 \(s.payloadSHA256)")
         Terminal.print(
-            "  \(s.changeCount) change(s), \(s.historyCount) history change(s), \(s.skippedCount) out of scope (skipped)"
+            "  \(s.changeCount) change(s), \(s.redactedCount) without content (erased), \(s.checkpointCount) origin checkpoint(s), holdings of \(s.holdingsCount) pupil(s)"
         )
         if !s.tableCounts.isEmpty {
             Terminal.print(
                 "  records: "
                     + s.tableCounts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
         }
-        for o in s.origins { Terminal.print("  \(o.site)  \(o.firstSeq)–\(o.lastSeq)  (\(o.count))") }
+        for (site, count) in s.origins.sorted(by: { $0.key < $1.key }) { Terminal.print("  from \(site): \(count)") }
     }
     Terminal.print("Sender holds (version vector):")
     for e in h.versionVector.entries { Terminal.print("  \(e.site)  \(e.seq)") }

@@ -205,10 +205,10 @@ extension SENSyncCommand.Audit {
                 var withContent: Int
                 var redacted: Int
                 var outOfScope: UInt64
+                var checkpoints: Int
             }
             var clean: Bool
             var chains: [Chain]
-            var historyChanges: Int
             var problems: [String]
         }
 
@@ -222,20 +222,21 @@ extension SENSyncCommand.Audit {
                         chains: report.chains.map {
                             .init(
                                 site: $0.site.description, name: $0.name, length: $0.length,
-                                withContent: $0.withContent, redacted: $0.redacted, outOfScope: $0.outOfScope)
-                        }, historyChanges: report.historyChanges, problems: report.problems.map(\.description)))
+                                withContent: $0.withContent, redacted: $0.redacted, outOfScope: $0.outOfScope,
+                                checkpoints: $0.checkpoints)
+                        }, problems: report.problems.map(\.description)))
             } else {
                 Terminal.table(
-                    ["SITE", "CHANGES", "HELD", "ERASED/LEFT", "OUT OF SCOPE"],
+                    ["SITE", "CHANGES", "HELD", "ERASED/LEFT", "OUT OF SCOPE", "SIGNED RUNS"],
                     report.chains.map {
                         [
                             $0.name ?? $0.site.description, String($0.length), String($0.withContent),
-                            String($0.redacted), String($0.outOfScope),
+                            String($0.redacted), String($0.outOfScope), String($0.checkpoints),
                         ]
                     })
-                Terminal.print("History changes held outside chain order: \(report.historyChanges)")
                 if report.isClean {
-                    Terminal.print("Every chain is whole: no gaps, forks or altered changes.")
+                    Terminal.print(
+                        "Every change held matches its site's signature; no forks, and this site's own history is whole.")
                 } else {
                     for p in report.problems { Terminal.note("problem: \(p)") }
                 }

@@ -50,11 +50,12 @@ public enum ScopePolicy {
         }
     }
 
-    /// Whether `origin` could ever have been entitled to a pupil, given every school the pupil has
-    /// been enrolled at that the change had seen (`schoolsSeen`). A change from a site that never
-    /// was is rejected on apply.
+    /// Whether `origin` was entitled to write about a pupil, judged only from the change: the
+    /// schools the pupil had been enrolled at in its causal past (or that it enrols the pupil at
+    /// itself), `schoolsSeen`, and trust membership at the directory version its author held. A
+    /// change from a site that was not is rejected on apply, the same at every store.
     public static func couldHaveBeenEntitled(
-        _ origin: SiteIdentity, schoolsSeen: Set<SiteID>, directory: AreaDirectory?
+        _ origin: SiteIdentity, schoolsSeen: Set<SiteID>, directory: AreaDirectory?, atVersion version: UInt64
     ) -> Bool {
         switch origin.kind {
         case .la:
@@ -63,7 +64,7 @@ public enum ScopePolicy {
             return schoolsSeen.contains(origin.id)
         case .trust:
             guard let directory else { return false }
-            return schoolsSeen.contains { directory.entry($0)?.trust == origin.id }
+            return schoolsSeen.contains { directory.entry($0)?.trust(atVersion: version) == origin.id }
         }
     }
 
@@ -86,15 +87,22 @@ public enum ScopePolicy {
         site.kind == .la || schoolsEver.contains { isParty(site, toEnrolmentAt: $0, directory: directory) }
     }
 
-    /// Whether a site of kind `recipient` sees a subset of what `sender` sees, structurally, so the
-    /// sender may forward changes it holds only in summary (out of its own scope).
-    public static func scope(of recipient: SiteIdentity, isWithin sender: SiteIdentity, directory: AreaDirectory?)
-        -> Bool
-    {
-        switch (sender.kind, recipient.kind) {
-        case (.la, _): return true
-        case (.trust, .academy): return directory?.entry(recipient.id)?.trust == sender.id
-        default: return recipient.id == sender.id
+    /// Whether `sender` may pass on a change of `origin` about a pupil. Every change is checked
+    /// against its origin's signature wherever it comes from; this rule limits which pupils a site
+    /// can push anyone's changes about. The origin and the LA may carry any change; any other site
+    /// only changes about a pupil it has had: one enrolled at it, or (for a trust) at an academy
+    /// that was ever in it (`schoolsEver`: every enrolment of the pupil the receiver knows of).
+    public static func mayCarry(
+        _ sender: SiteIdentity, changeFrom origin: SiteID, schoolsEver: Set<SiteID>, directory: AreaDirectory?
+    ) -> Bool {
+        if sender.id == origin || sender.kind == .la { return true }
+        switch sender.kind {
+        case .la: return true
+        case .maintainedSchool, .academy: return schoolsEver.contains(sender.id)
+        case .trust:
+            return schoolsEver.contains { school in
+                directory?.entry(school)?.memberships.contains { $0.trust == sender.id } ?? false
+            }
         }
     }
 }

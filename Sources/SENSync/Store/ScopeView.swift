@@ -34,7 +34,7 @@ final class ScopeView {
     var erased: Set<RecordID> {
         get throws {
             if let erasedCache { return erasedCache }
-            let set = Set(try String.fetchAll(db, sql: "SELECT pupil_id FROM erasure").compactMap(RecordID.init))
+            let set = Set(try String.fetchAll(db, sql: "SELECT DISTINCT pupil_id FROM erasure").compactMap(RecordID.init))
             erasedCache = set
             return set
         }
@@ -135,40 +135,32 @@ final class ScopeView {
         }
     }
 
-    /// Whether `change` is the erasure of a pupil `site` may ever have held.
-    func isErasure(_ change: Change, for site: SiteIdentity) throws -> Bool {
-        guard change.isErasure, try erased.contains(change.scope) else {
-            return false
-        }
-        if schoolsEverCache[change.scope] == nil {
-            schoolsEverCache[change.scope] = Set(
-                try String.fetchAll(
-                    db, sql: "SELECT school_id FROM enrolment_history WHERE pupil_id = ?",
-                    arguments: [change.scope.description]
-                )
-                .compactMap(SiteID.init))
-        }
-        return ScopePolicy.receivesErasure(site, schoolsEver: schoolsEverCache[change.scope]!, directory: directory)
+    /// Every school `pupil` was ever enrolled at, as this store knows.
+    func schoolsEver(_ pupil: RecordID) throws -> Set<SiteID> {
+        if let cached = schoolsEverCache[pupil] { return cached }
+        let schools = Set(
+            try String.fetchAll(
+                db, sql: "SELECT school_id FROM enrolment_history WHERE pupil_id = ?", arguments: [pupil.description]
+            )
+            .compactMap(SiteID.init))
+        schoolsEverCache[pupil] = schools
+        return schools
+    }
+
+    /// Whether `site` must receive `pupil`'s erasure: it may ever have held the pupil.
+    func receivesErasure(_ site: SiteIdentity, of pupil: RecordID) throws -> Bool {
+        ScopePolicy.receivesErasure(site, schoolsEver: try schoolsEver(pupil), directory: directory)
     }
 }
 
-/// One entry of a site's chain as stored.
-enum ChainItem {
-    case full(EncodedChange, Change, hash: Digest32, previous: Digest32)
-    case redacted(EncodedChange, scope: RecordID, hash: Digest32, previous: Digest32)
-    /// Changes held only as skipped; `erased` when they were about erased pupils.
-    case skipRun(first: UInt64, last: UInt64, lastHash: Digest32, previous: Digest32, erased: Bool)
-}
-
-/// Reads one site's chain from a sequence number on: changes, redacted changes and skipped runs.
-struct ChainReader {
+/// Reads the changes this store holds of one site, from a sequence number on, in order: with
+/// their content or redacted, skipping numbers it does not hold.
+struct LogReader {
     let site: SiteID
     let from: UInt64
     private let cursor: RowCursor?
-    private var reader = BinaryReader([])
-    private var seq: UInt64 = 0
-    private var hash = Digest32.zero
-    private var expectedFirst: UInt64?
+    private var row: StoreTransaction.LogRow?
+    private var index = 0
 
     init(site: SiteID, from: UInt64, db: Database, sites: SiteOrdinals) throws {
         self.site = site
@@ -180,7 +172,7 @@ struct ChainReader {
         cursor = try Row.fetchCursor(
             db,
             sql: """
-                SELECT first_seq, last_seq, prev_hash, last_hash, changes, is_skip FROM change_log
+                SELECT first_seq, changes FROM change_log
                 WHERE site_ord = ?1 AND \(Self.seekRow) ORDER BY first_seq
                 """, arguments: [ord, Int64(from)])
     }
@@ -190,49 +182,23 @@ struct ChainReader {
     static let seekRow =
         "first_seq >= (SELECT coalesce(max(first_seq), 0) FROM change_log WHERE site_ord = ?1 AND first_seq <= ?2)"
 
-    /// `change_log.is_skip`: 0 for changes, 1 for a run held only as skipped (out of scope), 2 for
-    /// a run skipped because it was about erased pupils.
-    static let skip = 1
-    static let erasedSkip = 2
-
     static func damaged() -> StoreError {
         StoreError(.database, "The change log is damaged.", hint: "Run `sensync audit verify`.")
     }
 
-    mutating func next() throws -> ChainItem? {
+    mutating func next() throws -> EncodedChange? {
         guard let cursor else { return nil }
         while true {
-            if reader.isAtEnd {
-                guard let row = try cursor.next() else { return nil }
-                let first = UInt64(row[0] as Int64)
-                let last = UInt64(row[1] as Int64)
-                if let expectedFirst, first != expectedFirst { throw Self.damaged() }
-                expectedFirst = last + 1
-                let previous = Digest32(Array(row[2] as Data)) ?? .zero
-                let kind = row[5] as Int
-                if kind != 0 {
-                    let lastHash = Digest32(Array(row[3] as Data)) ?? .zero
-                    return .skipRun(
-                        first: first, last: last, lastHash: lastHash, previous: previous,
-                        erased: kind == Self.erasedSkip)
-                }
-                seq = first
-                hash = previous
-                reader = BinaryReader(Array(row[4] as Data))
+            if let row, index < row.entries.count {
+                let entry = row.entries[index]
+                index += 1
+                if entry.seq >= from { return entry }
                 continue
             }
-            let body: [UInt8]
-            do { body = try reader.readBytesWithLength() } catch { throw Self.damaged() }
-            let change = EncodedChange(site: site, seq: seq, body: body)
-            let previous = hash
-            hash = change.chainHash(previous: previous)
-            seq += 1
-            guard change.seq >= from else { continue }
-            if change.isRedacted {
-                return .redacted(change, scope: change.redactedScope!, hash: hash, previous: previous)
-            }
-            guard let decoded = try? change.decoded() else { throw Self.damaged() }
-            return .full(change, decoded, hash: hash, previous: previous)
+            guard let next = try cursor.next() else { return nil }
+            row = try StoreTransaction.decodeRow(
+                site: site, first: UInt64(next[0] as Int64), bytes: Array(next[1] as Data))
+            index = 0
         }
     }
 }
