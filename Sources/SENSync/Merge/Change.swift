@@ -246,6 +246,9 @@ public struct EncodedChange: Hashable, Sendable {
         self.contentHash = redactedContentHash
     }
 
+    /// The encoded form of `change`.
+    public init(_ change: Change) throws(ChangeEncodingError) { self = try change.encoded() }
+
     public var dot: Dot { Dot(site: site, seq: seq) }
 
     /// Whether the content was removed, keeping only what proofs and causality need.

@@ -122,7 +122,7 @@ package struct ChangeApplier {
             throw MergeError(
                 code: .missingPrerequisites,
                 message:
-                    "Change \(change.seq) of site \(change.site) depends on a pupil's \(range), which this store does not hold.",
+                    "Change \(change.seq) of site \(change.site) depends on \(range), which this store does not hold.",
                 hint:
                     "Send a bundle to the site this one came from (it tells that site what this store holds), then apply its next bundle.",
                 missing: range)

@@ -28,11 +28,12 @@ public struct MissingRange: Hashable, Sendable, Codable, CustomStringConvertible
     public var site: SiteID
     public var from: UInt64
     public var through: UInt64
-    /// The changes exist in this store's view of the site's chain but were out of its scope; they
-    /// arrive with the pupil's history rather than by asking for a range.
+    /// Only the site's changes in the range that are about one pupil are needed; they arrive with
+    /// the pupil's history once the sender learns what this store holds.
     public var isScopeHistory: Bool
 
     public var description: String {
-        from == through ? "change \(from) of site \(site)" : "changes \(from)–\(through) of site \(site)"
+        let range = from == through ? "change \(from) of site \(site)" : "changes \(from)–\(through) of site \(site)"
+        return isScopeHistory ? "\(range) about the same pupil (those it has)" : range
     }
 }

@@ -3,15 +3,15 @@ import Testing
 
 @testable import SENSync
 
-/// Pins bundle format 1 with a committed file: `Fixtures/golden-v1.bundle` and its manifest
-/// `Fixtures/golden-v1.json` (header fields, and for each recipient what applying it must give:
+/// Pins bundle format 2 with a committed file: `Fixtures/golden-v2.bundle` and its manifest
+/// `Fixtures/golden-v2.json` (header fields, and for each recipient what applying it must give:
 /// counts, version vector, open conflicts, pupils and state digest).
 ///
 /// The fixture is an LA's bundle to a trust and a maintained school, made by
 /// ``GoldenFixture/make(in:)`` from synthetic data with fixed site and record ids, a test clock,
 /// and fixed test-only keys for every site (they are part of the generator, below). Each recipient
-/// has its own sealed section and sees only its own pupil; the rest of the area's changes reach it
-/// as skipped. The test rebuilds each recipient's store from the same identity and keys, pinned
+/// has its own sealed section and sees only its own pupil: its changes, each proved against the
+/// checkpoint its origin signed, and the LA's holdings of it. The test rebuilds each recipient's store from the same identity and keys, pinned
 /// to the same LA, applies the committed file and checks what it means. A build that can no
 /// longer read the file, or that merges it into a different state, fails here.
 ///
@@ -39,7 +39,7 @@ struct GoldenBundleTests {
     }
 
     static func manifest() throws -> GoldenManifest {
-        try JSONDecoder().decode(GoldenManifest.self, from: Data(contentsOf: try fixture("golden-v1", "json")))
+        try JSONDecoder().decode(GoldenManifest.self, from: Data(contentsOf: try fixture("golden-v2", "json")))
     }
 
     /// Writes the fixture and its manifest into the source tree; runs once, before any test of
@@ -47,15 +47,15 @@ struct GoldenBundleTests {
     static let regeneration: Result<Void, any Error> = Result {
         try withTemporaryDirectory { dir in
             let made = try GoldenFixture.make(in: dir)
-            let bundle = sourceFolder.appendingPathComponent("golden-v1.bundle")
+            let bundle = sourceFolder.appendingPathComponent("golden-v2.bundle")
             if FileManager.default.fileExists(atPath: bundle.path) { try FileManager.default.removeItem(at: bundle) }
             try FileManager.default.copyItem(at: made.url, to: bundle)
             let manifest = try GoldenManifest(bundle: bundle, recipients: made.recipients)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             try (encoder.encode(manifest) + Data("\n".utf8)).write(
-                to: sourceFolder.appendingPathComponent("golden-v1.json"))
-            print("regenerated \(bundle.path) and golden-v1.json")
+                to: sourceFolder.appendingPathComponent("golden-v2.json"))
+            print("regenerated \(bundle.path) and golden-v2.json")
         }
     }
 
@@ -66,27 +66,28 @@ struct GoldenBundleTests {
 
     /// The committed file is the one the manifest describes (it was not edited on its own).
     @Test func fileIsTheCommittedOne() throws {
-        let data = try Data(contentsOf: try Self.fixture("golden-v1", "bundle"))
+        let data = try Data(contentsOf: try Self.fixture("golden-v2", "bundle"))
         let manifest = try Self.manifest()
         #expect(data.count == manifest.fileSize)
         #expect(Digest32.sha256(data) == manifest.fileSHA256)
     }
 
     @Test func headerMatchesTheManifest() throws {
-        let url = try Self.fixture("golden-v1", "bundle")
+        let url = try Self.fixture("golden-v2", "bundle")
         let header = try Store.inspectBundle(at: url)
         let manifest = try Self.manifest()
         #expect(try GoldenManifest.HeaderFields(header) == manifest.header)
-        #expect(header.formatMajor == 1 && header.formatMinor == 0)
+        #expect(header.formatMajor == 2 && header.formatMinor == 0)
         #expect(header.schemaVersion == RecordSchema.version)
         #expect(header.sender == GoldenFixture.la)
         #expect(header.recipients == [GoldenFixture.trust.id, GoldenFixture.school.id])
         #expect(manifest.recipients.map(\.site) == [GoldenFixture.trust, GoldenFixture.school])
-        // Every section starts every chain from the beginning and carries some of it only as skipped.
+        // Each section carries only its recipient's pupil's changes, with the origin checkpoints
+        // that prove them, and none without content.
         for section in header.sections {
-            #expect(section.origins.allSatisfy { $0.firstSeq == 1 && $0.previousHash == .zero })
-            #expect(section.changeCount > 0 && section.skippedCount > 0)
-            #expect(section.changeCount + section.skippedCount == header.versionVector.total)
+            #expect(section.changeCount > 0 && section.checkpointCount > 0 && section.redactedCount == 0)
+            #expect(section.changeCount < header.versionVector.total)
+            #expect(section.origins.values.reduce(0, +) == section.changeCount)
         }
         // The directory it carries is the LA's, signed with the LA's fixed key.
         let directory = try AreaDirectory.decode(
@@ -104,18 +105,17 @@ struct GoldenBundleTests {
 
     @Test(arguments: [GoldenFixture.trust, GoldenFixture.school])
     func applyingItGivesTheExpectedState(_ site: SiteIdentity) throws {
-        let url = try Self.fixture("golden-v1", "bundle")
+        let url = try Self.fixture("golden-v2", "bundle")
         let expected = try #require(try Self.manifest().recipients.first { $0.site == site })
         let store = try GoldenFixture.recipientStore(site)
-        let section = try #require(
-            try Store.inspectBundle(at: url).sections.first { $0.recipients.contains { $0.recipient == site.id } })
+        let section = try #require(try Store.inspectBundle(at: url).sections.first { $0.recipient == site.id })
         let carried = try storedChanges(inBundleAt: url, openedBy: store)
         let report = try store.apply(bundleAt: url)
         #expect(report.result == .applied)
         #expect(report.directoryUpdatedTo == expected.directoryVersion)
-        #expect(report.applied == expected.applied && report.applied == Int(section.changeCount + section.historyCount))
-        #expect(report.skipped == expected.skipped && report.skipped == Int(section.skippedCount))
-        #expect(report.duplicates == 0 && report.rejected.isEmpty)
+        #expect(report.applied == expected.applied && report.applied == Int(section.changeCount))
+        #expect(report.skipped == expected.skipped && report.skipped == 0)
+        #expect(report.duplicates == 0 && report.rejected.isEmpty && report.refused.isEmpty)
         #expect(try store.digest() == expected.digest)
         #expect(try store.conflicts().count == expected.openConflicts)
         #expect(try store.pupils(includeDeleted: true).map(\.id).sorted() == expected.pupils)
@@ -255,12 +255,12 @@ enum GoldenFixture {
                     writes: [
                         FieldWrite("plan_id", .text(plan.description)),
                         FieldWrite("description", .text("Small-group phonics")),
-                        FieldWrite("cost_pence", .integer(45_000)), FieldWrite("x_funding_code", .text("F1")),
+                        FieldWrite("cost_pence", .integer(45_000)), FieldWrite("#40", .text("F1")),
                         FieldWrite("deleted", .integer(0)),
                     ]),
                 RecordOp(
-                    table: "x_future_table", id: id(),
-                    writes: [FieldWrite("flag", .integer(-3)), FieldWrite("label", .text("kept as is"))]),
+                    table: "#99", id: id(),
+                    writes: [FieldWrite("#1", .integer(-3)), FieldWrite("#2", .text("kept as is"))]),
             ])
         try exchange(academy, la, in: folder, "2")
 
@@ -320,7 +320,7 @@ enum GoldenFixture {
             ])
         try exchange(academy, la, in: folder, "3")
 
-        let url = folder.appendingPathComponent("golden-v1.bundle")
+        let url = folder.appendingPathComponent("golden-v2.bundle")
         try la.makeBundle(to: [trust.id, school.id], at: url)
         var recipients: [GoldenManifest.Recipient] = []
         for site in [trust, school] {
@@ -345,7 +345,7 @@ enum GoldenFixture {
     }
 }
 
-/// `Fixtures/golden-v1.json`.
+/// `Fixtures/golden-v2.json`.
 struct GoldenManifest: Codable, Equatable {
     /// The header as JSON-friendly values.
     struct HeaderFields: Codable, Equatable {
@@ -384,26 +384,29 @@ struct GoldenManifest: Codable, Equatable {
     }
 
     struct SectionFields: Codable, Equatable {
-        var recipients: [SiteID]
+        var recipient: SiteID
         var payloadLength: UInt64
         var plainLength: UInt64
         var payloadSHA256: Digest32
+        var checkpointCount: UInt64
         var changeCount: UInt64
-        var skippedCount: UInt64
-        var historyCount: UInt64
+        var redactedCount: UInt64
+        var holdingsCount: UInt64
         var tableCounts: [String: UInt64]
-        var origins: [OriginRange]
+        /// Site id → changes carried.
+        var origins: [String: UInt64]
 
         init(_ s: BundleSection) {
-            recipients = s.recipients.map(\.recipient)
+            recipient = s.recipient
             payloadLength = s.payloadLength
             plainLength = s.plainLength
             payloadSHA256 = s.payloadSHA256
+            checkpointCount = s.checkpointCount
             changeCount = s.changeCount
-            skippedCount = s.skippedCount
-            historyCount = s.historyCount
+            redactedCount = s.redactedCount
+            holdingsCount = s.holdingsCount
             tableCounts = s.tableCounts
-            origins = s.origins
+            origins = Dictionary(uniqueKeysWithValues: s.origins.map { ($0.key.description, $0.value) })
         }
     }
 

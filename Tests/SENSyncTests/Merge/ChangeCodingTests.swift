@@ -11,7 +11,7 @@ struct ChangeCodingTests {
     static func sampleChange(author: String = "SENCO") -> Change {
         Change(
             site: siteB, seq: 7, hlc: hlc(90, 3), author: author, scope: pupil,
-            deps: VersionVector([siteC: 2, siteA: 300, siteB: 6]),
+            deps: VersionVector([siteC: 2, siteA: 300, siteB: 6]), directoryVersion: 4,
             ops: [
                 RecordOp(
                     table: "pupil", id: pupil,
@@ -25,164 +25,277 @@ struct ChangeCodingTests {
                         FieldWrite("cost_pence", .integer(Int64.min)), FieldWrite("frequency", .text("")),
                         FieldWrite("description", .text("e\u{301} combining, tab\t, newline\n")),
                     ]),
-                RecordOp(table: "future_table", id: fixedID(0x61), writes: [FieldWrite("n", .integer(Int64.max))]),
+                // A table and a field a later release added: kept by number.
+                RecordOp(table: "#99", id: fixedID(0x61), writes: [FieldWrite("#3", .integer(Int64.max))]),
+                RecordOp(
+                    table: "enrolment", id: fixedID(0x63),
+                    writes: [FieldWrite("school_id", .text(siteA.description)), FieldWrite("#40", .text("later"))]),
                 RecordOp(
                     table: "note", id: fixedID(0x62),
                     writes: [FieldWrite("text", .text(String(repeating: "long ", count: 400)))]),
             ])
     }
 
-    @Test func roundTripsThroughTheBody() throws {
+    @Test func roundTripsThroughHeaderAndContent() throws {
         let change = Self.sampleChange(author: "Mx Ünïcode ✓")
-        let body = change.encodedBody()
-        let decoded = try Change.decode(site: change.site, seq: change.seq, body: body)
-        #expect(decoded == change)
-        #expect(decoded.encodedBody() == body)
-        #expect(try EncodedChange(change).decoded() == change)
+        let encoded = try change.encoded()
+        #expect(try encoded.decoded() == change)
+        #expect(try encoded.decodedHeader() == change.header)
+        #expect(change.header.schools == [Self.siteA])
+        #expect(try change.encoded() == encoded)
     }
 
     @Test(arguments: [Int64.min, -1_000_000_000_000, -65, -64, -1, 0, 1, 63, 64, 1_000_000, Int64.max])
     func integersRoundTrip(_ n: Int64) throws {
         var change = Self.sampleChange()
         change.ops = [RecordOp(table: "pupil", id: Self.pupil, writes: [FieldWrite("year_group", .integer(n))])]
-        #expect(try Change.decode(site: change.site, seq: change.seq, body: change.encodedBody()) == change)
+        #expect(try change.encoded().decoded() == change)
     }
 
-    @Test func bodyLeavesOutSiteAndSequence() throws {
+    @Test func tablesAndFieldsTravelByNumber() throws {
+        var change = Self.sampleChange()
+        change.ops = [RecordOp(table: "pupil", id: Self.pupil, writes: [FieldWrite("forename", .text("A"))])]
+        let content = try change.encodedContent()
+        // author, op count, table 1 (pupil), id, one write, field 2 (forename), text "A".
+        let author = Array("SENCO".utf8)
+        #expect(content == [UInt8(author.count)] + author + [1, 1] + Self.pupil.bytes + [1, 2, 2, 1, 0x41])
+        var unknown = change
+        unknown.ops[0].table = "no_such_table"
+        #expect(throws: ChangeEncodingError.self) { try unknown.encoded() }
+    }
+
+    @Test func contentLeavesOutSiteAndSequence() throws {
         var moved = Self.sampleChange()
         moved.site = Self.siteC
         moved.seq = 99
-        #expect(moved.encodedBody() == Self.sampleChange().encodedBody())
-        let decoded = try Change.decode(site: Self.siteA, seq: 1, body: moved.encodedBody())
+        let a = try moved.encoded()
+        let b = try Self.sampleChange().encoded()
+        #expect(a.header == b.header && a.content == b.content)
+        #expect(a.leaf != b.leaf)
+        let decoded = try EncodedChange(site: Self.siteA, seq: 1, header: b.header, content: b.content!).decoded()
         #expect(decoded.site == Self.siteA && decoded.seq == 1)
     }
 
-    @Test func rejectsTrailingBytes() {
-        let body = Self.sampleChange().encodedBody()
-        #expect(throws: DecodingFailure.self) { try Change.decode(site: Self.siteB, seq: 7, body: body + [0]) }
+    @Test func rejectsTrailingBytes() throws {
+        let encoded = try Self.sampleChange().encoded()
+        var content = encoded
+        content.content! += [1, 2, 3]
+        content.contentHash = .sha256(content.content!)
         do {
-            _ = try Change.decode(site: Self.siteB, seq: 7, body: body + [1, 2, 3])
+            _ = try content.decoded()
             Issue.record("trailing bytes were accepted")
         } catch {
             #expect(error.reason.contains("3 unexpected bytes"))
         }
+        #expect(throws: DecodingFailure.self) { try ChangeHeader.decode(encoded.header + [0]) }
     }
 
-    @Test(arguments: [UInt8(0), 2, 255])
-    func rejectsUnknownBodyVersion(_ version: UInt8) {
-        var body = Self.sampleChange().encodedBody()
-        body[0] = version
+    @Test(arguments: [UInt8(0), 1, 3, 255])
+    func rejectsUnknownHeaderVersion(_ version: UInt8) throws {
+        var header = try Self.sampleChange().encoded().header
+        header[0] = version
         do {
-            _ = try Change.decode(site: Self.siteB, seq: 7, body: body)
-            Issue.record("body version \(version) was accepted")
+            _ = try ChangeHeader.decode(header)
+            Issue.record("header version \(version) was accepted")
         } catch {
             #expect(error.reason.contains("version \(version)"))
         }
     }
 
-    @Test func everyTruncationIsRejected() {
-        let body = Self.sampleChange().encodedBody()
-        for length in 0..<body.count {
-            #expect(throws: DecodingFailure.self, "length \(length)") {
-                try Change.decode(site: Self.siteB, seq: 7, body: Array(body.prefix(length)))
+    @Test func everyTruncationIsRejected() throws {
+        let encoded = try Self.sampleChange().encoded()
+        for length in 0..<encoded.header.count {
+            #expect(throws: DecodingFailure.self, "header length \(length)") {
+                try ChangeHeader.decode(Array(encoded.header.prefix(length)))
+            }
+        }
+        let content = try #require(encoded.content)
+        for length in 0..<content.count {
+            #expect(throws: DecodingFailure.self, "content length \(length)") {
+                try EncodedChange(site: Self.siteB, seq: 7, header: encoded.header, content: Array(content.prefix(length)))
+                    .decoded()
             }
         }
     }
 
-    /// The offset of the first dependency entry: version, HLC, author, scope, dependency count.
-    private static func depsOffset(author: String) -> Int { 1 + 8 + 1 + author.utf8.count + 16 + 1 }
+    /// The offset of the first dependency entry: version, HLC, scope, directory version, count.
+    private static let depsOffset = 1 + 8 + 16 + 1 + 1
 
-    @Test func rejectsUnsortedDependencies() {
-        let change = Self.sampleChange()
-        var body = change.encodedBody()
-        let start = Self.depsOffset(author: change.author)
+    @Test func rejectsUnsortedDependencies() throws {
+        var header = try Self.sampleChange().encoded().header
+        let start = Self.depsOffset
         // Entries are 16 bytes of site then a varint; siteA's seq (300) takes two bytes.
-        let a = Array(body[start..<(start + 18)])
-        let b = Array(body[(start + 18)..<(start + 35)])
+        let a = Array(header[start..<(start + 18)])
+        let b = Array(header[(start + 18)..<(start + 35)])
         #expect(a[0] == 0x0A && b[0] == 0x0B)
-        body.replaceSubrange(start..<(start + 35), with: b + a)
+        header.replaceSubrange(start..<(start + 35), with: b + a)
         do {
-            _ = try Change.decode(site: Self.siteB, seq: 7, body: body)
+            _ = try ChangeHeader.decode(header)
             Issue.record("unsorted dependencies were accepted")
         } catch {
             #expect(error.reason.contains("canonical order"))
         }
     }
 
-    @Test func rejectsRepeatedDependencyAndSequenceZero() {
+    @Test func rejectsRepeatedDependencyAndSequenceZero() throws {
         var change = Self.sampleChange()
         change.deps = VersionVector([Self.siteA: 5, Self.siteC: 6])
-        let start = Self.depsOffset(author: change.author)
-        var repeated = change.encodedBody()
+        let start = Self.depsOffset
+        var repeated = change.header.encoded()
         repeated.replaceSubrange((start + 17)..<(start + 33), with: Self.siteA.bytes)
-        #expect(throws: DecodingFailure.self) { try Change.decode(site: Self.siteB, seq: 7, body: repeated) }
-        var zero = change.encodedBody()
+        #expect(throws: DecodingFailure.self) { try ChangeHeader.decode(repeated) }
+        var zero = change.header.encoded()
         zero[start + 16] = 0
         do {
-            _ = try Change.decode(site: Self.siteB, seq: 7, body: zero)
+            _ = try ChangeHeader.decode(zero)
             Issue.record("a dependency with sequence 0 was accepted")
         } catch {
             #expect(error.reason.contains("sequence 0"))
         }
     }
 
-    @Test func rejectsUnknownValueTagAndInvalidText() {
+    @Test func headerMustMatchContent() throws {
+        var change = Self.sampleChange()
+        let content = try change.encodedContent()
+        change.ops.removeAll { $0.table == "enrolment" }
+        // A header that hides the enrolment its content writes.
+        let lying = EncodedChange(site: change.site, seq: change.seq, header: change.header.encoded(), content: content)
+        do {
+            _ = try lying.decoded()
+            Issue.record("a header that does not match its content was accepted")
+        } catch {
+            #expect(error.reason.contains("does not match"))
+        }
+    }
+
+    @Test func rejectsUnknownValueTagAndInvalidText() throws {
         var change = Self.sampleChange()
         change.ops = [RecordOp(table: "pupil", id: Self.pupil, writes: [FieldWrite("forename", .text("ab"))])]
-        let body = change.encodedBody()
+        let encoded = try change.encoded()
+        let content = try #require(encoded.content)
         // The value is the last four bytes: tag 2, length 2, "a", "b".
-        #expect(Array(body.suffix(4)) == [2, 2, 0x61, 0x62])
-        var badTag = body
-        badTag[body.count - 4] = 3
-        #expect(throws: DecodingFailure.self) { try Change.decode(site: Self.siteB, seq: 7, body: badTag) }
-        var badUTF8 = body
-        badUTF8[body.count - 1] = 0xFF
-        #expect(throws: DecodingFailure.self) { try Change.decode(site: Self.siteB, seq: 7, body: badUTF8) }
+        #expect(Array(content.suffix(4)) == [2, 2, 0x61, 0x62])
+        var badTag = content
+        badTag[content.count - 4] = 3
+        #expect(throws: DecodingFailure.self) {
+            try EncodedChange(site: Self.siteB, seq: 7, header: encoded.header, content: badTag).decoded()
+        }
+        var badUTF8 = content
+        badUTF8[content.count - 1] = 0xFF
+        #expect(throws: DecodingFailure.self) {
+            try EncodedChange(site: Self.siteB, seq: 7, header: encoded.header, content: badUTF8).decoded()
+        }
     }
 
-    // MARK: Chain hash
+    // MARK: Leaves, redaction and storage
 
-    @Test func chainHashIsTheDocumentedConstruction() {
-        let change = EncodedChange(Self.sampleChange())
-        let previous = Digest32.sha256(Array("previous".utf8))
-        var input = Array("SENSync change v1\u{0}".utf8) + change.site.bytes
+    @Test func leafIsTheDocumentedConstruction() throws {
+        let change = try Self.sampleChange().encoded()
+        var input = Array("SENSync leaf v2\u{0}".utf8) + change.site.bytes
         input += (0..<8).reversed().map { UInt8(truncatingIfNeeded: change.seq >> (8 * UInt64($0))) }
-        input += previous.bytes + Digest32.sha256(change.body).bytes
-        #expect(change.chainHash(previous: previous) == Digest32.sha256(input))
+        input += Digest32.sha256(change.header).bytes + Digest32.sha256(try #require(change.content)).bytes
+        #expect(change.leaf == Digest32.sha256(input))
     }
 
-    @Test func chainHashChangesWithEveryInput() {
-        let base = EncodedChange(Self.sampleChange())
-        let previous = Digest32.sha256(Array("previous".utf8))
-        let reference = base.chainHash(previous: previous)
+    @Test func leafChangesWithEveryInputAndSurvivesRedaction() throws {
+        let base = try Self.sampleChange().encoded()
         var otherSite = base
         otherSite.site = Self.siteC
         var otherSeq = base
         otherSeq.seq += 1
-        var otherBody = base
-        otherBody.body[otherBody.body.count - 1] ^= 0x01
-        let hashes = [
-            otherSite.chainHash(previous: previous), otherSeq.chainHash(previous: previous),
-            otherBody.chainHash(previous: previous), base.chainHash(previous: .zero),
-        ]
-        #expect(!hashes.contains(reference))
-        #expect(Set(hashes).count == hashes.count)
-        #expect(base.chainHash(previous: previous) == reference)
+        var otherHeader = base
+        otherHeader.header[otherHeader.header.count - 1] ^= 0x01
+        var otherContent = base
+        otherContent.content![otherContent.content!.count - 1] ^= 0x01
+        otherContent.contentHash = .sha256(otherContent.content!)
+        let leaves = [otherSite.leaf, otherSeq.leaf, otherHeader.leaf, otherContent.leaf]
+        #expect(!leaves.contains(base.leaf))
+        #expect(Set(leaves).count == leaves.count)
+        let redacted = base.redacted()
+        #expect(redacted.isRedacted && redacted.content == nil)
+        #expect(redacted.leaf == base.leaf)
+        #expect(try redacted.decodedHeader() == Self.sampleChange().header)
+        #expect(throws: DecodingFailure.self) { try redacted.decoded() }
     }
 
-    @Test func chainLinksEachChangeToItsPredecessor() {
-        let bodies = (1...3).map { i -> EncodedChange in
-            var c = Self.sampleChange()
-            c.seq = UInt64(i)
-            return EncodedChange(c)
+    @Test func storageFormRoundTrips() throws {
+        let full = try Self.sampleChange().encoded()
+        for change in [full, full.redacted()] {
+            var w = BinaryWriter()
+            change.write(into: &w)
+            var r = BinaryReader(w.bytes)
+            #expect(try EncodedChange.read(site: full.site, seq: full.seq, from: &r) == change)
+            #expect(r.isAtEnd)
         }
-        let h1 = bodies[0].chainHash(previous: .zero)
-        let h2 = bodies[1].chainHash(previous: h1)
-        let h3 = bodies[2].chainHash(previous: h2)
-        // Same bodies, same positions, a different first link: every later hash differs.
-        let forked = bodies[0].chainHash(previous: Digest32.sha256([1]))
-        #expect(bodies[1].chainHash(previous: forked) != h2)
-        #expect(bodies[2].chainHash(previous: bodies[1].chainHash(previous: forked)) != h3)
+    }
+
+    // MARK: Merkle trees and checkpoints
+
+    static func leaves(_ n: Int) -> [Digest32] { (0..<n).map { Digest32.sha256([UInt8(truncatingIfNeeded: $0), 7]) } }
+
+    @Test func merkleShapeFollowsRFC6962() {
+        let l = Self.leaves(5)
+        let left = Merkle.parent(Merkle.parent(l[0], l[1]), Merkle.parent(l[2], l[3]))
+        #expect(Merkle.root(l) == Merkle.parent(left, l[4]))
+        #expect(Merkle.root([l[0]]) == l[0])
+        #expect(Merkle.root(Array(l[0..<3])) == Merkle.parent(Merkle.parent(l[0], l[1]), l[2]))
+    }
+
+    @Test(arguments: [1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 100, 255, 256])
+    func everyAuditPathProvesItsLeafAndNoOther(count: Int) {
+        let l = Self.leaves(count)
+        let root = Merkle.root(l)
+        for i in 0..<count {
+            let path = Merkle.path(for: i, in: l)
+            #expect(path.count == Merkle.pathLength(index: i, count: count))
+            #expect(path.count <= 8)
+            #expect(Merkle.root(leaf: l[i], index: i, count: count, path: path) == root)
+            // The wrong leaf, the wrong place, or a path cut short or lengthened does not prove it.
+            #expect(Merkle.root(leaf: Digest32.sha256([1]), index: i, count: count, path: path) != root)
+            if count > 1 {
+                #expect(Merkle.root(leaf: l[i], index: (i + 1) % count, count: count, path: path) != root)
+                #expect(Merkle.root(leaf: l[i], index: i, count: count, path: Array(path.dropLast())) == nil)
+            }
+            #expect(Merkle.root(leaf: l[i], index: i, count: count, path: path + [root]) == nil)
+        }
+        #expect(Merkle.root(leaf: l[0], index: count, count: count, path: []) == nil)
+    }
+
+    @Test func checkpointsAreSignedByTheirSiteOnly() throws {
+        let keys = SiteKeys.generate()
+        let other = SiteKeys.generate()
+        let l = Self.leaves(10)
+        let checkpoint = try Checkpoint.make(site: Self.siteA, first: 5, leaves: l, previous: .zero, keys: keys)
+        #expect(checkpoint.first == 5 && checkpoint.last == 14 && checkpoint.count == 10)
+        #expect(checkpoint.isSigned(by: keys.publicKeys))
+        #expect(!checkpoint.isSigned(by: other.publicKeys))
+        #expect(checkpoint.proves(l[3], at: 8, path: Merkle.path(for: 3, in: l)))
+        #expect(!checkpoint.proves(l[3], at: 9, path: Merkle.path(for: 3, in: l)))
+        #expect(!checkpoint.proves(l[3], at: 4, path: Merkle.path(for: 3, in: l)))
+        for mutate in [
+            { (c: inout Checkpoint) in c.site = Self.siteB }, { $0.first += 1 }, { $0.last -= 1 },
+            { $0.root = .zero }, { $0.previous = Digest32.sha256([9]) },
+        ] {
+            var altered = checkpoint
+            mutate(&altered)
+            #expect(!altered.isSigned(by: keys.publicKeys))
+        }
+        var w = BinaryWriter()
+        checkpoint.encode(into: &w)
+        var r = BinaryReader(w.bytes)
+        #expect(try Checkpoint.decode(from: &r) == checkpoint)
+    }
+
+    @Test func checkpointRangesAtTheirExtremesAreRefused() {
+        for (first, count) in [(UInt64(0), UInt64(1)), (1, 0), (1, 257), (UInt64.max, 1), (UInt64.max - 3, 5)] {
+            var w = BinaryWriter()
+            w.write(contentsOf: Self.siteA.bytes)
+            w.writeVarint(first)
+            w.writeVarint(count)
+            w.write(contentsOf: [UInt8](repeating: 0, count: 32 + 32 + 64))
+            var r = BinaryReader(w.bytes)
+            #expect(throws: DecodingFailure.self, "first \(first), count \(count)") { try Checkpoint.decode(from: &r) }
+        }
     }
 
     @Test func dotsAndCausalPast() {

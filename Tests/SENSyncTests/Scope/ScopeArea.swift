@@ -170,36 +170,12 @@ extension Store {
     /// history), and how many such changes per pupil. Erasures (which hold no personal data and
     /// are kept as proof) are left out unless asked for.
     func changeBodiesByPupil(includingErasures: Bool = false) throws -> [RecordID: Int] {
-        try writer.read { db in
-            let sites = try SiteOrdinals(db)
-            var result: [RecordID: Int] = [:]
-            for row in try Row.fetchAll(
-                db, sql: "SELECT site_ord, first_seq, changes FROM change_log WHERE is_skip = 0")
-            {
-                let site = try sites.site(row[0])
-                var reader = BinaryReader(Array(row[2] as Data))
-                var seq = UInt64(row[1] as Int64)
-                while !reader.isAtEnd {
-                    let change = EncodedChange(site: site, seq: seq, body: try reader.readBytesWithLength())
-                    seq += 1
-                    if change.isRedacted { continue }
-                    let decoded = try change.decoded()
-                    if !includingErasures, decoded.isErasure {
-                        continue
-                    }
-                    result[decoded.scope, default: 0] += 1
-                }
-            }
-            for row in try Row.fetchAll(db, sql: "SELECT site_ord, seq, body FROM loose_change") {
-                let change = EncodedChange(
-                    site: try sites.site(row[0]), seq: UInt64(row[1] as Int64), body: Array(row[2] as Data))
-                if change.isRedacted { continue }
-                let decoded = try change.decoded()
-                if !includingErasures, decoded.isErasure { continue }
-                result[decoded.scope, default: 0] += 1
-            }
-            return result
+        var result: [RecordID: Int] = [:]
+        for item in try storedChanges(includingRedacted: false) {
+            if !includingErasures, try item.decoded.isErasure { continue }
+            result[item.header.scope, default: 0] += 1
         }
+        return result
     }
 
     /// Pupils any change this store has logged (with content or redacted) was about: the pupils

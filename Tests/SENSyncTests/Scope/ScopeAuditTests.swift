@@ -45,14 +45,12 @@ struct ScopeAuditTests {
                 #expect(!report.chains.isEmpty)
             }
             // What each holds is described: the old school kept its changes about the pupil only
-            // redacted; the new school holds the history outside chain order and others' chains
-            // in part as out of scope.
+            // redacted; the new school holds others' changes in part, the rest out of its scope.
             #expect(try area["Old"].pupilsWithRecords().contains(pupil) == false)
             let old = try area["Old"].auditVerify()
             #expect(
                 old.chains.first { $0.site == area.id("Old") }.map { $0.redacted > 0 && $0.withContent > 0 } == true)
             let new = try area["New"].auditVerify()
-            #expect(new.historyChanges > 0)
             #expect(new.chains.first { $0.site == area.id("Old") }.map { $0.outOfScope > 0 } == true)
             let la = try area.la.auditVerify()
             #expect(la.chains.allSatisfy { $0.outOfScope == 0 && $0.redacted == 0 })

@@ -338,12 +338,12 @@ final class ScopeSchedule {
                 log.check(
                     unexpected(report.rejected).isEmpty,
                     "gossip: \(to) rejected changes from \(from): \(unexpected(report.rejected))")
-                let carried = section.changeCount + section.skippedCount + section.historyCount
+                let carried = section.changeCount + section.redactedCount
                 if carried > 0 || !header.directory.isEmpty || report.pupilsForgotten > 0 {
                     moved += 1
                     if PropertySettings.verbose {
                         log.step(
-                            "gossip \(round): \(from) → \(to): \(section.changeCount) changes, \(section.skippedCount) skipped, \(section.historyCount) history; applied \(report.applied), forgot \(report.pupilsForgotten)"
+                            "gossip \(round): \(from) → \(to): \(section.changeCount) changes, \(section.redactedCount) without content; applied \(report.applied), forgot \(report.pupilsForgotten)"
                         )
                     }
                 }

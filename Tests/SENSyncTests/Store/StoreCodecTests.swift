@@ -123,7 +123,7 @@ struct StoreCodecTests {
             }
             #expect(carried.count == 3)
             let replica = try MemoryReplica.replaying(
-                carried.values.sorted { ($0.decoded.hlc, $0.change.site) < ($1.decoded.hlc, $1.change.site) },
+                carried.values.sorted { ($0.header.hlc, $0.change.site) < ($1.header.hlc, $1.change.site) },
                 as: fixedID(0xE3))
             #expect(try academy.digest() == replica.digest())
             #expect(try academy.conflictLines == replica.conflictLines)

@@ -16,7 +16,9 @@ import Testing
 /// and review the diff.
 struct StoreSchemaTests {
     /// Each schema file and the migration it stops at.
-    static let files: [(name: String, upTo: String)] = [("store-v1.sql", "v1"), ("store-v2.sql", "v2-trust-and-scope")]
+    static let files: [(name: String, upTo: String)] = [
+        ("store-v1.sql", "v1"), ("store-v2.sql", "v2-trust-and-scope"), ("store-v3.sql", "v3-origin-signed"),
+    ]
 
     /// The schema statements of a store migrated up to `migration`, in the file's order.
     static func migratedSchema(upTo migration: String) throws -> [String] {
@@ -61,7 +63,7 @@ struct StoreSchemaTests {
             try Row.fetchAll(db, sql: "SELECT type, name FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type, name")
                 .map { "\($0[0] as String) \($0[1] as String)" }
         }
-        #expect(rows.first == "index change_log_by_last_seq")
+        #expect(rows.first == "index enrolment_by_school")
         #expect(rows.contains("table grdb_migrations"))
         #expect(rows.last == "table support_plan")
     }
@@ -88,7 +90,14 @@ struct StoreSchemaTests {
                 "pupil", "enrolment", "note", "support_plan", "plan_outcome", "provision_item", "plan_review",
                 "erasure",
             ])
-        #expect(RecordSchema.version == 2)
+        #expect(RecordSchema.version == 3)
+        // Tables and fields travel by number: the numbers are part of the format.
+        #expect(RecordSchema.tables.map(\.number) == Array(1...8))
+        for table in RecordSchema.tables {
+            let numbers = table.fields.map(\.number)
+            #expect(Set(numbers).count == numbers.count, "\(table.name)")
+            #expect(table.field(RecordState.deletedField).map { $0.number == 0 } ?? table.isAppendOnly)
+        }
     }
 
     @Test func aStoreWrittenByANewerVersionIsRefused() throws {
@@ -105,6 +114,45 @@ struct StoreSchemaTests {
             } catch let error as StoreError {
                 #expect(error.code == .newerStore)
             }
+        }
+    }
+
+    /// A store from before origin-signed history that holds changes cannot be carried forward:
+    /// it is refused with what to do, and left as it was.
+    @Test func aStoreWithUnsignedHistoryIsRefused() throws {
+        try withTemporaryDirectory { dir in
+            let path = dir.appendingPathComponent("older.sensync").path
+            let queue = try DatabasePool(path: path)
+            try StoreSchema.migrator.migrate(queue, upTo: "v2-trust-and-scope")
+            try queue.write { db in
+                try db.execute(
+                    sql: """
+                        INSERT INTO site_identity (singleton, site_id, name, kind, created_at)
+                        VALUES (1, '\(fixedID(3))', 'Older', 'la', '2026-01-01');
+                        INSERT INTO site (site_id) VALUES ('\(fixedID(3))');
+                        INSERT INTO change_log (site_ord, first_seq, last_seq, prev_hash, last_hash, max_hlc, changes)
+                        VALUES (1, 1, 1, zeroblob(32), zeroblob(32), 0, x'00');
+                        """)
+            }
+            try queue.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+            try queue.close()
+            do {
+                _ = try Store.open(at: path)
+                Issue.record("a store with unsigned history opened")
+            } catch let error as StoreError {
+                #expect(error.code == .olderStore)
+                #expect(error.hint?.contains("sensync init") == true)
+            }
+            // Nothing was migrated or lost: the old history is still there for the older release.
+            let check = try DatabaseQueue(path: path)
+            let (migrations, changes) = try check.read { db in
+                (
+                    try StoreSchema.migrator.appliedIdentifiers(db),
+                    try Int.fetchOne(db, sql: "SELECT count(*) FROM change_log") ?? 0
+                )
+            }
+            #expect(migrations == ["v1", "v2-trust-and-scope"])
+            #expect(changes == 1)
         }
     }
 

@@ -6,54 +6,42 @@ import Testing
 
 // MARK: - Reading a store's log
 
-/// One change a store holds with its content, read back from its log.
+/// One change a store holds (with its content, or only its header), read back from its log.
 struct StoredChange {
     var change: EncodedChange
-    var decoded: Change
-    /// The chain hash of the site's previous change.
-    var previousHash: Digest32
-    /// This change's chain hash.
-    var hash: Digest32
-    /// Held outside its site's chain order (`loose_change`): part of a pupil's history.
-    var isHistory: Bool
+    var header: ChangeHeader
     /// Kept in the log but not merged (`rejected_change`).
     var isRejected: Bool
 
     var dot: Dot { change.dot }
+    /// The decoded change; only for one held with content.
+    var decoded: Change {
+        get throws { try change.decoded() }
+    }
 }
 
 extension Store {
-    /// Every change this store holds with its content — its chains in `change_log` (runs held only
-    /// as skipped, and redacted bodies, left out) and its history in `loose_change` — in
-    /// `(HLC, site)` order, which is a causal order. No bundle is involved.
-    func storedChanges() throws -> [StoredChange] {
+    /// Every change this store holds — with content or, for erased and passed-on pupils, only its
+    /// header — in `(HLC, site)` order, which is a causal order. No bundle is involved.
+    func storedChanges(includingRedacted: Bool = true) throws -> [StoredChange] {
         try writer.read { db in
             let sites = try SiteOrdinals(db)
             var rejected: Set<Dot> = []
             for row in try Row.fetchAll(db, sql: "SELECT site_ord, seq FROM rejected_change") {
                 rejected.insert(Dot(site: try sites.site(row[0]), seq: UInt64(row[1] as Int64)))
             }
-            var byDot: [Dot: StoredChange] = [:]
-            for (site, _) in try Self.versionVector(in: db).entries {
-                var reader = try ChainReader(site: site, from: 1, db: db, sites: sites)
-                while let item = try reader.next() {
-                    guard case .full(let change, let decoded, let hash, let previous) = item else { continue }
-                    byDot[change.dot] = StoredChange(
-                        change: change, decoded: decoded, previousHash: previous, hash: hash, isHistory: false,
-                        isRejected: rejected.contains(change.dot))
+            var result: [StoredChange] = []
+            for row in try Row.fetchAll(db, sql: "SELECT site_ord, first_seq, changes FROM change_log") {
+                let log = try StoreTransaction.decodeRow(
+                    site: try sites.site(row[0]), first: UInt64(row[1] as Int64), bytes: Array(row[2] as Data))
+                for change in log.entries where includingRedacted || !change.isRedacted {
+                    result.append(
+                        StoredChange(
+                            change: change, header: try change.decodedHeader(),
+                            isRejected: rejected.contains(change.dot)))
                 }
             }
-            for row in try Row.fetchAll(db, sql: "SELECT site_ord, seq, prev_hash, hash, body FROM loose_change") {
-                let change = EncodedChange(
-                    site: try sites.site(row[0]), seq: UInt64(row[1] as Int64), body: Array(row[4] as Data))
-                guard !change.isRedacted, byDot[change.dot] == nil else { continue }
-                byDot[change.dot] = StoredChange(
-                    change: change, decoded: try change.decoded(),
-                    previousHash: try #require(Digest32(Array(row[2] as Data))),
-                    hash: try #require(Digest32(Array(row[3] as Data))), isHistory: true,
-                    isRejected: rejected.contains(change.dot))
-            }
-            return byDot.values.sorted { ($0.decoded.hlc, $0.change.site) < ($1.decoded.hlc, $1.change.site) }
+            return result.sorted { ($0.header.hlc, $0.change.site) < ($1.header.hlc, $1.change.site) }
         }
     }
 
@@ -68,9 +56,8 @@ extension Store {
 // MARK: - A reference replica fed what a store holds
 
 extension MemoryReplica {
-    /// A memory replica fed exactly `changes`, in order, the way a scoped store holds them: runs of
-    /// a site's chain that are missing (held only as skipped) are stepped over, history changes are
-    /// applied outside chain order, and rejected changes move the chain without being merged.
+    /// A memory replica fed exactly `changes`, in order, the way a store holds them: changes
+    /// without content are held as headers, rejected changes are held without being merged.
     ///
     /// Comparing a store's digest and conflicts with this replica's checks that the store keeps
     /// exactly the merge state of the changes it holds, whatever route they came by.
@@ -79,19 +66,13 @@ extension MemoryReplica {
         // No clock guard: the changes were accepted once already.
         let applier = ChangeApplier(clockGuardMilliseconds: UInt64.max / 2, now: 0)
         for item in changes {
-            let site = item.change.site
-            if !item.isHistory, replica.chainHead(of: site).seq + 1 < item.change.seq {
-                replica.setChainHead(ChainHead(seq: item.change.seq - 1, hash: item.previousHash), of: site)
-            }
-            if item.isRejected {
-                if !item.isHistory { replica.setChainHead(ChainHead(seq: item.change.seq, hash: item.hash), of: site) }
-                var clock = replica.scopeClock(of: item.decoded.scope)
-                clock.advance(to: item.dot)
-                replica.setScopeClock(clock, of: item.decoded.scope)
-            } else if item.isHistory {
-                let decoded = try applier.checkHistory(item.change, in: &replica)
-                try applier.applyHistory(
-                    decoded, encoded: item.change, previousHash: item.previousHash, hash: item.hash, to: &replica)
+            if item.isRejected || item.change.isRedacted {
+                replica.storeChange(item.change, header: item.header, replacing: false, rejection: item.isRejected ? "rejected" : nil)
+                if !item.change.isRedacted {
+                    var clock = replica.scopeClock(of: item.header.scope)
+                    clock.advance(to: item.dot)
+                    replica.setScopeClock(clock, of: item.header.scope)
+                }
             } else {
                 try applier.apply(item.change, to: &replica)
             }
@@ -121,27 +102,12 @@ extension Store {
 
 // MARK: - Reading and rewriting bundle files
 
-/// Every entry of the section of a bundle that `recipient` can open, in payload order, as stored
-/// changes (skips and holdings left out), so a memory replica can be fed a bundle's content.
+/// Every change in the section of a bundle that `recipient` can open, in payload order, as stored
+/// changes, so a memory replica can be fed a bundle's content.
 func storedChanges(inBundleAt url: URL, openedBy recipient: Store) throws -> [StoredChange] {
-    let opened = try recipient.openBundle(at: url)
-    var result: [StoredChange] = []
-    try BundleFile.streamSection(at: url, layout: opened.layout, section: opened.section, key: opened.key) { entry in
-        switch entry {
-        case .change(_, let change, let hash, let previous):
-            result.append(
-                StoredChange(
-                    change: change, decoded: try change.decoded(), previousHash: previous, hash: hash, isHistory: false,
-                    isRejected: false))
-        case .history(let change, let previous, let hash):
-            result.append(
-                StoredChange(
-                    change: change, decoded: try change.decoded(), previousHash: previous, hash: hash, isHistory: true,
-                    isRejected: false))
-        case .skip, .holdings: break
-        }
+    try changes(inBundleAt: url, openedBy: recipient).map {
+        StoredChange(change: $0, header: try $0.decodedHeader(), isRejected: false)
     }
-    return result
 }
 
 /// Writes a copy of the bundle at `url` to `out` with its header changed by `change`, keeping its

@@ -286,11 +286,10 @@ extension Store {
 func changes(inBundleAt url: URL, openedBy recipient: Store) throws -> [EncodedChange] {
     let opened = try recipient.openBundle(at: url)
     var result: [EncodedChange] = []
-    try BundleFile.streamSection(at: url, layout: opened.layout, section: opened.section, key: opened.key) { entry in
-        switch entry {
-        case .change(_, let change, _, _), .history(let change, _, _): result.append(change)
-        case .skip, .holdings: break
-        }
+    try BundleFile.streamSection(
+        at: url, layout: opened.layout, section: opened.section, key: opened.key, originKeys: { opened.originKeys[$0] }
+    ) { entry in
+        if case .change(let change, _, _) = entry { result.append(change) }
     }
     return result
 }
