@@ -185,6 +185,8 @@ public enum BundleFile {
                 }
             }
         } catch {
+            // A payload that fails to open or parse may simply be damaged: say so when it is.
+            if !(error is PayloadParser.Failure) { try checkPayloadChecksum(at: url, layout: layout, section: index) }
             throw Self.bundleError(error)
         }
         guard hasher.finalize() == section.payloadSHA256 else {

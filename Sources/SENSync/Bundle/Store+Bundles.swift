@@ -90,6 +90,9 @@ struct PayloadScan {
     /// For each pupil, the causal context of every change in the bundle that enrols it here (or,
     /// at a trust, at one of its academies), own change included.
     var enrolmentsHere: [RecordID: [VersionVector]] = [:]
+    /// For each pupil, every school a change in the bundle enrols it at (the headers are checked
+    /// against their origins' signatures, so these are facts).
+    var schools: [RecordID: Set<SiteID>] = [:]
 }
 
 extension Store {
@@ -306,6 +309,7 @@ extension Store {
             originKeys: { keys[$0] }
         ) { entry in
             guard case .change(let change, _, _) = entry, let header = try? change.decodedHeader() else { return }
+            if !header.schools.isEmpty { scan.schools[header.scope, default: []].formUnion(header.schools) }
             if !header.schools.isEmpty, !here.isDisjoint(with: header.schools) {
                 var seen = header.deps
                 seen.advance(to: change.dot)
@@ -374,8 +378,9 @@ extension Store {
                     report.refused.append((change.dot, "its site's history forked at change \(fork)"))
                     return
                 }
+                // Every school the pupil was at, as this store knows, and as the bundle shows.
                 var schools = Set(try tx.enrolmentHistory(of: pupil).map(\.school))
-                schools.formUnion(header.schools)
+                schools.formUnion(scan.schools[pupil] ?? [])
                 guard
                     ScopePolicy.mayCarry(
                         sender, changeFrom: change.site, schoolsEver: schools, directory: directory)

@@ -310,13 +310,29 @@ extension Store {
         }
     }
 
-    /// The pupils whose holdings go to `site`: those it may see, those that left it, and erased
-    /// pupils it may have held.
-    private func pupilsToReport(to site: SiteIdentity, view: ScopeView) throws -> [RecordID] {
+    /// What this store tells `site` it holds, per pupil: of those `site` may see, what it holds;
+    /// of those that left `site` (and erased ones it may have held), also what it passed on
+    /// upstream when it forgot them — held safely there, so `site` may forget them too.
+    private func holdingsToReport(to site: SiteIdentity, view: ScopeView, tx: inout StoreTransaction) throws
+        -> [(RecordID, VersionVector)]
+    {
         var pupils = Set(try view.pupils(visibleTo: site))
         for (pupil, _) in try view.leavers(of: site) { pupils.insert(pupil) }
         for pupil in try view.erased where try view.receivesErasure(site, of: pupil) { pupils.insert(pupil) }
-        return pupils.sorted()
+        var result: [(RecordID, VersionVector)] = []
+        for pupil in pupils.sorted() {
+            let held = try tx.scopeClock(of: pupil)
+            if !held.isEmpty { result.append((pupil, held)) }
+        }
+        for row in try Row.fetchAll(tx.db, sql: "SELECT pupil_id, held FROM forgotten_pupil ORDER BY pupil_id") {
+            guard let pupil = RecordID(row[0] as String), !pupils.contains(pupil),
+                try view.receivesErasure(site, of: pupil)
+            else { continue }
+            var reader = BinaryReader(Array(row[1] as Data))
+            guard let held = try? VersionVector.decode(from: &reader), !held.isEmpty else { continue }
+            result.append((pupil, held))
+        }
+        return result
     }
 
     // MARK: Writing a section
@@ -404,9 +420,7 @@ extension Store {
             try out.flushIfLarge()
         }
         var holdingsCount: UInt64 = 0
-        for pupil in try pupilsToReport(to: site, view: view) {
-            let held = try tx.scopeClock(of: pupil)
-            guard !held.isEmpty else { continue }
+        for (pupil, held) in try holdingsToReport(to: site, view: view, tx: &tx) {
             out.pending.writeVarint(PayloadEntry.Kind.holdings.rawValue)
             out.pending.write(contentsOf: pupil.bytes)
             held.encode(into: &out.pending)

@@ -58,8 +58,8 @@ public struct HistoryEntry: Sendable {
 extension Store {
     /// Checks every change this store holds against its origin's signature: each checkpoint's
     /// signature and its link to the one before, each run held whole against its checkpoint's
-    /// root, each change held alone against the proof it came with; that this site's own history
-    /// has no holes; and reports every fork recorded.
+    /// root, each change held alone against the proof it came with; that nothing is missing below
+    /// what the store records as held without a gap; and reports every fork recorded.
     public func auditVerify() throws -> AuditReport {
         try writer.read { db in
             let sites = try SiteOrdinals(db)
@@ -72,7 +72,8 @@ extension Store {
             for siteRow in try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT DISTINCT s.ord, s.site_id, s.name FROM change_log l JOIN site s ON s.ord = l.site_ord
+                    SELECT s.ord, s.site_id, s.name FROM site s
+                    WHERE s.chain_seq > 0 OR EXISTS (SELECT 1 FROM change_log l WHERE l.site_ord = s.ord)
                     ORDER BY s.name, s.site_id
                     """)
             {
@@ -91,10 +92,16 @@ extension Store {
                     }
                 }
                 chain.outOfScope = chain.length - UInt64(held.count)
-                if site == identity.id, chain.outOfScope > 0 {
-                    let missing = (1...chain.length).first { held[$0] == nil } ?? 1
+                // Everything up to the prefix the store records (its own history, and what it
+                // acknowledges holding) must be in the log.
+                let prefix = UInt64(
+                    try Int64.fetchOne(db, sql: "SELECT chain_seq FROM site WHERE ord = ?", arguments: [siteRow[0] as Int64])
+                        ?? 0)
+                if let missing = prefix > 0 ? (1...prefix).first(where: { held[$0] == nil }) : nil {
                     problems.append(
-                        .init(kind: .gap, site: site, seq: missing, detail: "this site's own change is missing from the log"))
+                        .init(
+                            kind: .gap, site: site, seq: missing,
+                            detail: "the log lacks a change this store records as held"))
                 }
                 let checkpoints = try Self.checkpoints(of: site, db: db, sites: sites)
                 chain.checkpoints = checkpoints.count

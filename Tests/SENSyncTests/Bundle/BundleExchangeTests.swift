@@ -346,7 +346,7 @@ struct BundleExchangeTests {
             try restored.updatePupil(pupil.description, PupilUpdate(yearGroup: 5), author: "SENCO")
             let forked = dir.appendingPathComponent("forked.bundle")
             let summary = try restored.makeBundle(to: [area.la.identity.id], at: forked)
-            #expect(summary.header.sections.first?.origins[academyID] == 1)
+            #expect(summary.header.sections.first?.origins[academyID] == 3)
             let error = try Self.expectRefusal(.fork, applying: forked, at: area.la, logged: true)
             #expect(error?.message.contains("\(academyID)") == true)
             #expect(error?.hint.contains("backup") == true)

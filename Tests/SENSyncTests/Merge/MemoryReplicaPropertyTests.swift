@@ -68,7 +68,7 @@ struct MemorySchedule {
     /// The few fields each table's edits choose from, so concurrent edits collide often.
     static let editableFields: [String: [FieldSpec]] = [
         "pupil": [FieldSpec("forename"), FieldSpec("year_group", .integer), FieldSpec("sen_status")],
-        "support_plan": [FieldSpec("title"), FieldSpec("status"), FieldSpec("future_flag", .integer)],
+        "support_plan": [FieldSpec("title"), FieldSpec("status"), FieldSpec("#50", .integer)],
         "provision_item": [FieldSpec("frequency"), FieldSpec("cost_pence", .integer)],
         "enrolment": [FieldSpec("leaving_date")],
     ]

@@ -51,9 +51,12 @@ struct ScopeAuditTests {
             #expect(
                 old.chains.first { $0.site == area.id("Old") }.map { $0.redacted > 0 && $0.withContent > 0 } == true)
             let new = try area["New"].auditVerify()
-            #expect(new.chains.first { $0.site == area.id("Old") }.map { $0.outOfScope > 0 } == true)
             let la = try area.la.auditVerify()
             #expect(la.chains.allSatisfy { $0.outOfScope == 0 && $0.redacted == 0 })
+            // The new school holds only the old school's changes about the pupil it took on.
+            let oldAtNew = try #require(new.chains.first { $0.site == area.id("Old") })
+            let oldAtLA = try #require(la.chains.first { $0.site == area.id("Old") })
+            #expect(oldAtNew.withContent > 0 && oldAtNew.withContent < oldAtLA.withContent)
         }
     }
 
@@ -91,16 +94,17 @@ struct ScopeAuditTests {
         }
     }
 
-    @Test func anAlteredHistoryChangeIsReported() throws {
+    @Test func anAlteredChangeHeldWithoutItsRunIsReported() throws {
         try withTemporaryDirectory { dir in
             let (area, _) = try Self.movedPupil(dir)
             let new = area["New"]
             #expect(try new.auditVerify().isClean)
-            // The new school holds the pupil's earlier record as history (outside chain order).
-            try Self.alter(Self.tamperedText, in: "loose_change", column: "body", at: new)
+            // The new school holds the old school's changes about the pupil, each with its proof.
+            try Self.alter(Self.tamperedText, in: "change_log", column: "changes", at: new)
             let report = try new.auditVerify()
             #expect(report.problems.map(\.kind) == [.altered], "\(report.problems)")
-            #expect(report.problems.first?.detail.contains("history") == true)
+            #expect(report.problems.first?.site == area.id("Old"))
+            #expect(report.problems.first?.detail.contains("signed") == true)
         }
     }
 

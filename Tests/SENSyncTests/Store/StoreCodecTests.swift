@@ -153,23 +153,23 @@ struct StoreCodecTests {
                 ops: [
                     RecordOp(
                         table: "support_plan", id: Self.plan,
-                        writes: [FieldWrite("title", .text("t")), FieldWrite("future_field", .text("kept"))]),
+                        writes: [FieldWrite("title", .text("t")), FieldWrite("#50", .text("kept"))]),
                     RecordOp(
-                        table: "future_table", id: future,
-                        writes: [FieldWrite("a", .integer(-7)), FieldWrite("b", .null)]),
+                        table: "#90", id: future,
+                        writes: [FieldWrite("#1", .integer(-7)), FieldWrite("#2", .null)]),
                 ])
             let replica = try MemoryReplica.replaying(try area.la.storedChanges(), as: fixedID(0xEE))
             #expect(try area.la.digest() == replica.digest())
-            #expect(try area.la.findRecord(Self.plan.description).state["future_field"] == .text("kept"))
+            #expect(try area.la.findRecord(Self.plan.description).state["#50"] == .text("kept"))
             let generic = try area.la.writer.read { db in
-                try Int.fetchOne(db, sql: "SELECT count(*) FROM generic_record WHERE table_name = 'future_table'")
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM generic_record WHERE table_name = '#90'")
             }
             #expect(generic == 1)
             // And they travel on: the school, which sees the pupil, holds them too.
             let report = try area.send("LA", "School")
             #expect(report.applied == 2 && report.rejected.isEmpty)
             #expect(try school.digest() == area.la.digest())
-            #expect(try school.findRecord(Self.plan.description).state["future_field"] == .text("kept"))
+            #expect(try school.findRecord(Self.plan.description).state["#50"] == .text("kept"))
         }
     }
 
