@@ -225,10 +225,16 @@ import Testing
             #expect(r.status == 5)
             #expect(r.stderr.contains("not a SENSync bundle"))
             var future = bytes
-            future[13] = 2
+            future[13] = 3
             r = try attempt(future, "future.bundle")
             #expect(r.status == 9)
-            #expect(r.stderr.contains("format version 2"))
+            #expect(r.stderr.contains("format version 3"))
+            // A bundle from an older SENSync is refused, saying to update the sender.
+            var older = bytes
+            older[13] = 1
+            r = try attempt(older, "older.bundle")
+            #expect(r.status == 9)
+            #expect(r.stderr.contains("older SENSync") && r.stderr.contains("update"))
             // A site outside the directory: its own LA, not ours.
             #expect(
                 try cli.run(["init", "--name", "Elsewhere LA", "--kind", "la"] + area.store("other-la")).status == 0)
@@ -305,7 +311,7 @@ import Testing
             let before = try cli.run(["digest"] + old).stdout
             let r = try cli.run(["bundle", "apply", cli.path("b2.bundle")] + old)
             #expect(r.status == 10)
-            #expect(r.stderr.contains("Missing change 1 of site \(oakID)"))
+            #expect(r.stderr.contains("depends on change 1 of site \(oakID)"))
             #expect(try cli.run(["digest"] + old).stdout == before)
             // Given both files in any order, apply retries and succeeds.
             let both = try cli.run(["bundle", "apply", cli.path("b2.bundle"), cli.path("b1.bundle")] + old)
