@@ -145,6 +145,9 @@ public struct BundleHeader: Hashable, Sendable {
         let sender = SiteIdentity(
             id: senderID, name: name, kind: kind, urn: urn.isEmpty ? nil : urn, laCode: la.isEmpty ? nil : la)
         let directoryVersion = try r.readUInt64()
+        guard directoryVersion <= BinaryReader.maxSequence else {
+            throw DecodingFailure("the directory version is out of range")
+        }
         let directory = try r.readBytesWithLength(limit: 16 << 20)
         let vv = try VersionVector.decode(from: &r)
         var sections: [BundleSection] = []

@@ -192,14 +192,14 @@ public struct ChangeHeader: Hashable, Sendable {
         }
         let hlc = HLC(rawValue: try r.readUInt64())
         let scope = RecordID(unchecked: Array(try r.readBytes(16)))
-        let directoryVersion = try r.readVarint()
+        let directoryVersion = try r.readSequenceNumber()
         var deps = VersionVector()
         var previous: SiteID?
         for _ in 0..<(try r.readCount(limit: 1 << 16)) {
             let site = SiteID(unchecked: Array(try r.readBytes(16)))
             if let previous, !(previous < site) { throw DecodingFailure("dependencies are not in canonical order") }
             previous = site
-            let seq = try r.readVarint()
+            let seq = try r.readSequenceNumber()
             guard seq > 0 else { throw DecodingFailure("dependency with sequence 0") }
             deps[site] = seq
         }

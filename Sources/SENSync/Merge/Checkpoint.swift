@@ -90,7 +90,7 @@ public struct Checkpoint: Hashable, Sendable {
         let site = SiteID(unchecked: Array(try r.readBytes(16)))
         let first = try r.readVarint()
         let count = try r.readVarint()
-        guard first >= 1, count >= 1, count <= UInt64(maxLeaves), first <= UInt64.max - count else {
+        guard first >= 1, count >= 1, count <= UInt64(maxLeaves), first <= BinaryReader.maxSequence - count + 1 else {
             throw DecodingFailure("a checkpoint's range is invalid")
         }
         let root = Digest32(unchecked: Array(try r.readBytes(32)))

@@ -17,6 +17,19 @@ public struct Dot: Hashable, Sendable, Comparable, CustomStringConvertible {
     public var description: String { "\(site.short):\(seq)" }
 }
 
+extension BinaryReader {
+    /// The largest sequence number (or version) a file may hold: the store keeps them as SQLite
+    /// integers.
+    package static let maxSequence = UInt64(Int64.max)
+
+    /// A varint that is a sequence number or version: at most ``maxSequence``.
+    package mutating func readSequenceNumber() throws(DecodingFailure) -> UInt64 {
+        let value = try readVarint()
+        guard value <= Self.maxSequence else { throw DecodingFailure("a sequence number is out of range") }
+        return value
+    }
+}
+
 /// For each site, the highest sequence number known: a version vector.
 ///
 /// Used three ways: a store's knowledge of every site's chain; a peer's acknowledgement; and, per
@@ -84,7 +97,7 @@ public struct VersionVector: Hashable, Sendable, Sequence {
             let site = SiteID(unchecked: Array(try r.readBytes(16)))
             if let previous, !(previous < site) { throw DecodingFailure("a version vector is not in site order") }
             previous = site
-            vv[site] = try r.readVarint()
+            vv[site] = try r.readSequenceNumber()
         }
         return vv
     }
