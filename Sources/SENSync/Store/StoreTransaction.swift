@@ -201,17 +201,14 @@ struct StoreTransaction: ReplicaBackend {
 
     /// Replaces a held change (its content arrives, or is removed) in place.
     mutating func replaceHeld(_ change: EncodedChange) throws {
-        if var buffer = logBuffers.removeValue(forKey: change.site), buffer.firstSeq <= change.seq,
-            change.seq <= buffer.lastSeq
-        {
+        if let held = logBuffers[change.site], held.firstSeq <= change.seq, change.seq <= held.lastSeq {
+            var buffer = logBuffers.removeValue(forKey: change.site)!
             buffer.entries[Int(change.seq - buffer.firstSeq)] = change
             var writer = BinaryWriter(reservingCapacity: buffer.writer.bytes.count + 64)
             for entry in buffer.entries { entry.write(into: &writer) }
             buffer.writer = writer
             logBuffers[change.site] = buffer
             return
-        } else if let buffer = logBuffers.removeValue(forKey: change.site) {
-            logBuffers[change.site] = buffer
         }
         guard var row = try loadRow(holding: change.dot) else { throw LogReader.damaged() }
         row.entries[Int(change.seq - row.firstSeq)] = change

@@ -65,6 +65,13 @@ final class ScopeArea {
 
     func id(_ name: String) -> SiteID { self[name].identity.id }
 
+    /// The LA moves an academy to another trust (a new directory version): from now on the academy
+    /// exchanges with its new trust.
+    func moveAcademy(_ name: String, to trust: String) throws {
+        try la.addToDirectory(self[name].publicIdentity, trust: id(trust))
+        trustOf[name] = trust
+    }
+
     func name(of site: SiteID) -> String? { names.first { stores[$0]!.identity.id == site } }
 
     /// Makes a bundle from `from` to `to` and returns its file.
