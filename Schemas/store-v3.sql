@@ -138,6 +138,7 @@ CREATE TABLE peer_scope (
   pupil_id TEXT NOT NULL,
   origin_ord INTEGER NOT NULL REFERENCES site(ord),
   seq INTEGER NOT NULL,
+  passed_on INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (peer_ord, pupil_id, origin_ord)
 ) WITHOUT ROWID;
 
@@ -200,6 +201,12 @@ CREATE TABLE rejected_change (
   site_ord INTEGER NOT NULL REFERENCES site(ord),
   seq INTEGER NOT NULL,
   reason TEXT NOT NULL,
+  PRIMARY KEY (site_ord, seq)
+) WITHOUT ROWID;
+
+CREATE TABLE relayed_change (
+  site_ord INTEGER NOT NULL REFERENCES site(ord),
+  seq INTEGER NOT NULL,
   PRIMARY KEY (site_ord, seq)
 ) WITHOUT ROWID;
 

@@ -229,8 +229,9 @@ enum PayloadEntry {
     /// A change, proved against checkpoint `checkpoint` (by its audit path, or — for a complete
     /// checkpoint — once every leaf has arrived, at the end of the payload).
     case change(EncodedChange, checkpoint: Int, path: [Digest32]?)
-    /// What the sender holds of one pupil's changes (per site, the highest sequence number).
-    case holdings(pupil: RecordID, VersionVector)
+    /// What the sender holds of one pupil's changes (per site, the highest sequence number), or,
+    /// `passedOn`, held when it passed the pupil on to its upstream (it no longer holds them).
+    case holdings(pupil: RecordID, VersionVector, passedOn: Bool)
 
     enum Kind: UInt64 {
         case checkpoint = 0
@@ -347,10 +348,12 @@ struct PayloadParser {
         case .holdings:
             let pupil = RecordID(unchecked: Array(try reader.readBytes(16)))
             let held = try VersionVector.decode(from: &reader)
+            let flag = try reader.readUInt8()
+            guard flag <= 1 else { throw DecodingFailure("a holdings flag is invalid") }
             holdings += 1
             guard holdings <= section.holdingsCount else { throw DecodingFailure("more holdings than listed") }
             lastKind = tag
-            return .holdings(pupil: pupil, held)
+            return .holdings(pupil: pupil, held, passedOn: flag == 1)
         }
     }
 

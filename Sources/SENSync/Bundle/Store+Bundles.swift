@@ -29,6 +29,9 @@ public struct ImportReport: Sendable {
     public var skipped: Int
     /// Changes held without content (about erased pupils).
     public var heldWithoutContent: Int
+    /// Changes a trust holds only to relay them to the LA (its academy's, about pupils it does
+    /// not hold).
+    public var relayed: Int
     /// Changes kept in the log but not merged, with the reason.
     public var rejected: [(dot: Dot, reason: String)]
     /// Changes refused and not kept: carried by a site that may not pass them on, or from a site
@@ -50,6 +53,7 @@ public struct ImportReport: Sendable {
         duplicates = 0
         skipped = 0
         heldWithoutContent = 0
+        relayed = 0
         rejected = []
         refused = []
         conflictsOpened = 0
@@ -87,9 +91,9 @@ struct OpenedBundle {
 struct PayloadScan {
     /// Pupils an erasure in the bundle erases: their changes may come without content.
     var erasedInBundle: Set<RecordID> = []
-    /// For each pupil, the causal context of every change in the bundle that enrols it here (or,
-    /// at a trust, at one of its academies), own change included.
-    var enrolmentsHere: [RecordID: [VersionVector]] = [:]
+    /// For each pupil, every change in the bundle that enrols it here (or, at a trust, at one of
+    /// its academies).
+    var enrolmentsHere: [RecordID: [Dot]] = [:]
     /// For each pupil, every school a change in the bundle enrols it at (the headers are checked
     /// against their origins' signatures, so these are facts).
     var schools: [RecordID: Set<SiteID>] = [:]
@@ -247,10 +251,11 @@ extension Store {
             report.previousImportAt = previous
             return report
         }
+        // From here the sender is authenticated: every refusal is recorded in the import log.
         let scan: PayloadScan
         do {
             scan = try self.scan(opened)
-        } catch let error as BundleError where [.badSignature, .missingPrerequisites].contains(error.code) {
+        } catch let error as BundleError {
             try? recordRefusal(opened, error)
             throw error
         }
@@ -289,7 +294,7 @@ extension Store {
                     ])
                 return report
             }
-        } catch let error as BundleError where [.missingPrerequisites, .clockAhead, .fork].contains(error.code) {
+        } catch let error as BundleError {
             try? recordRefusal(opened, error)
             throw error
         }
@@ -311,9 +316,7 @@ extension Store {
             guard case .change(let change, _, _) = entry, let header = try? change.decodedHeader() else { return }
             if !header.schools.isEmpty { scan.schools[header.scope, default: []].formUnion(header.schools) }
             if !header.schools.isEmpty, !here.isDisjoint(with: header.schools) {
-                var seen = header.deps
-                seen.advance(to: change.dot)
-                scan.enrolmentsHere[header.scope, default: []].append(seen)
+                scan.enrolmentsHere[header.scope, default: []].append(change.dot)
             }
             if header.schools.isEmpty, let decoded = try? change.decoded(), decoded.erasesItsPupil {
                 scan.erasedInBundle.insert(header.scope)
@@ -336,25 +339,37 @@ extension Store {
             tx.identities.removeAll()
         }
         let directory = try tx.directory()
-        // Pupils passed on stay so unless the bundle enrols them here again, written by a site
-        // that had seen everything this store held of them when it passed them on.
-        var forgotten: [RecordID: VersionVector] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT pupil_id, held FROM forgotten_pupil") {
-            guard let pupil = RecordID(row[0] as String) else { continue }
-            var reader = BinaryReader(Array(row[1] as Data))
-            forgotten[pupil] = (try? VersionVector.decode(from: &reader)) ?? VersionVector()
-        }
-        for (pupil, held) in forgotten {
-            guard scan.enrolmentsHere[pupil]?.contains(where: { $0.dominates(held) }) == true else { continue }
-            try db.execute(sql: "DELETE FROM forgotten_pupil WHERE pupil_id = ?", arguments: [pupil.description])
-            forgotten[pupil] = nil
+        // Pupils passed on stay so unless the bundle enrols them here again: an enrolment here
+        // this store has not seen (the history of the pupil's time here, sent back by a site that
+        // has not heard they left, is no reason to take them back).
+        var forgotten: Set<RecordID> = []
+        for id in try String.fetchAll(db, sql: "SELECT pupil_id FROM forgotten_pupil") {
+            guard let pupil = RecordID(id) else { continue }
+            if try scan.enrolmentsHere[pupil]?.contains(where: { try tx.storedEntry($0) == nil }) == true {
+                try db.execute(sql: "DELETE FROM forgotten_pupil WHERE pupil_id = ?", arguments: [id])
+            } else {
+                forgotten.insert(pupil)
+            }
         }
         var forkedFrom: [SiteID: UInt64] = [:]
         for row in try Row.fetchAll(db, sql: "SELECT site_ord, min(seq) FROM fork GROUP BY site_ord") {
             forkedFrom[try tx.sites.site(row[0])] = UInt64(row[1] as Int64)
         }
-        var holdings: [(RecordID, VersionVector)] = []
+        var holdings: [(RecordID, VersionVector, passedOn: Bool)] = []
         var checkpoints: [Checkpoint] = []
+        // A trust relays everything its academies make to the LA: what it cannot take for itself
+        // it holds only to pass on.
+        let fromMyAcademy = directory?.entry(sender.id)?.trust == identity.id
+        func relay(_ change: EncodedChange, _ header: ChangeHeader) throws -> Bool {
+            guard fromMyAcademy, change.site == sender.id, !change.isRedacted else { return false }
+            if let held = try tx.storedEntry(change.dot) {
+                guard held.leaf == change.leaf else { return false }
+                if !held.isRedacted { return true }
+            }
+            try tx.storeRelayed(change, header: header)
+            report.relayed += 1
+            return true
+        }
         try BundleFile.streamSection(
             at: opened.url, layout: opened.layout, section: opened.section, key: opened.key,
             originKeys: { opened.originKeys[$0] }
@@ -363,8 +378,8 @@ extension Store {
             case .checkpoint(_, let checkpoint, _):
                 checkpoints.append(checkpoint)
                 try Self.saveCheckpoint(checkpoint, ord: try tx.sites.ordinal(for: checkpoint.site, in: db), db: db)
-            case .holdings(let pupil, let held):
-                holdings.append((pupil, held))
+            case .holdings(let pupil, let held, let passedOn):
+                holdings.append((pupil, held, passedOn))
             case .change(let change, _, let path):
                 let header: ChangeHeader
                 do { header = try change.decodedHeader() } catch let error as DecodingFailure {
@@ -389,8 +404,9 @@ extension Store {
                     return
                 }
                 let erasing = try scan.erasedInBundle.contains(pupil) || tx.isErased(pupil)
-                if forgotten[pupil] != nil, !erasing {
-                    report.skipped += 1
+                if forgotten.contains(pupil), !erasing {
+                    if ProcessInfo.processInfo.environment["SENSYNC_DEBUG"] != nil { print("SKIP forgotten \(change.dot) \(pupil.short) at \(identity.name)") }
+                    if try !relay(change, header) { report.skipped += 1 }
                     return
                 }
                 var change = change
@@ -419,13 +435,15 @@ extension Store {
                     // A pupil this site does not hold: what it lacks of them arrives with the rest
                     // of their history, once the sender learns what this site holds.
                     if identity.kind != .la, try tx.scopeClock(of: pupil).isEmpty, error.missing != nil {
-                        report.skipped += 1
+                        if ProcessInfo.processInfo.environment["SENSYNC_DEBUG"] != nil { print("SKIP deps \(change.dot) \(pupil.short) at \(identity.name) \(error.message)") }
+                        if try !relay(change, header) { report.skipped += 1 }
                         return
                     }
                     throw BundleError(error)
                 } catch let error as MergeError {
                     throw BundleError(error)
                 }
+                if ProcessInfo.processInfo.environment["SENSYNC_DEBUG"] != nil { print("CHECKED \(change.dot) \(pupil.short) at \(identity.name): \(checked)") }
                 switch try applier.apply(checked, encoded: change, to: &tx) {
                 case .duplicate: report.duplicates += 1
                 case .applied(let opened, let closed):
@@ -449,11 +467,13 @@ extension Store {
         let senderOrd = try tx.sites.ordinal(for: sender.id, in: db)
         try db.execute(sql: "DELETE FROM peer_scope WHERE peer_ord = ?", arguments: [senderOrd])
         let insert = try db.cachedStatement(
-            sql: "INSERT OR REPLACE INTO peer_scope (peer_ord, pupil_id, origin_ord, seq) VALUES (?, ?, ?, ?)")
-        for (pupil, held) in holdings {
+            sql: """
+                INSERT OR REPLACE INTO peer_scope (peer_ord, pupil_id, origin_ord, seq, passed_on) VALUES (?, ?, ?, ?, ?)
+                """)
+        for (pupil, held, passedOn) in holdings {
             for (site, seq) in held.entries {
                 try insert.execute(arguments: [
-                    senderOrd, pupil.description, try tx.sites.ordinal(for: site, in: db), Int64(seq),
+                    senderOrd, pupil.description, try tx.sites.ordinal(for: site, in: db), Int64(seq), passedOn,
                 ])
             }
         }

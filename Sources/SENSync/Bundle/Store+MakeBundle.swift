@@ -284,7 +284,8 @@ extension Store {
         // A site a pupil left receives the change that ended its enrolment, with what that change
         // was written after, until it holds it: then it can pass the pupil on.
         for (pupil, endings) in try view.leavers(of: site) {
-            let holds = try Self.holdings(of: site.id, pupil: pupil, in: tx.db, sites: tx.sites)
+            // Once it has passed the pupil on, it had the ending.
+            let holds = try Self.holdings(of: site.id, pupil: pupil, passedOn: true, in: tx.db, sites: tx.sites)
             for ending in endings where holds[ending.change.site] < ending.change.seq && ack[ending.change.site] < ending.change.seq {
                 guard let change = try tx.heldChange(ending.change), let header = try? change.decodedHeader() else {
                     continue
@@ -297,6 +298,16 @@ extension Store {
         }
         for pupil in try view.erased.sorted() where try view.receivesErasure(site, of: pupil) {
             try add(pupil: pupil, erased: true) { _ in true }
+        }
+        // A site's upstream (an academy's trust) relays its whole history to the LA, so it gets
+        // every change this site made that it does not hold yet, whoever the change is about; it
+        // keeps only what it may see.
+        if try upstream(in: &tx) == site.id, try tx.highestHeld(of: identity.id) > ack[identity.id] {
+            var reader = try LogReader(site: identity.id, from: ack[identity.id] + 1, db: tx.db, sites: tx.sites)
+            while let change = try reader.next() {
+                guard chosen[change.dot] == nil else { continue }
+                chosen[change.dot] = try Self.hlc(of: change)
+            }
         }
         return chosen.map { Planned(dot: $0.key, hlc: $0.value) }
     }
@@ -314,15 +325,15 @@ extension Store {
     /// of those that left `site` (and erased ones it may have held), also what it passed on
     /// upstream when it forgot them — held safely there, so `site` may forget them too.
     private func holdingsToReport(to site: SiteIdentity, view: ScopeView, tx: inout StoreTransaction) throws
-        -> [(RecordID, VersionVector)]
+        -> [(RecordID, VersionVector, passedOn: Bool)]
     {
         var pupils = Set(try view.pupils(visibleTo: site))
         for (pupil, _) in try view.leavers(of: site) { pupils.insert(pupil) }
         for pupil in try view.erased where try view.receivesErasure(site, of: pupil) { pupils.insert(pupil) }
-        var result: [(RecordID, VersionVector)] = []
+        var result: [(RecordID, VersionVector, passedOn: Bool)] = []
         for pupil in pupils.sorted() {
             let held = try tx.scopeClock(of: pupil)
-            if !held.isEmpty { result.append((pupil, held)) }
+            if !held.isEmpty { result.append((pupil, held, false)) }
         }
         for row in try Row.fetchAll(tx.db, sql: "SELECT pupil_id, held FROM forgotten_pupil ORDER BY pupil_id") {
             guard let pupil = RecordID(row[0] as String), !pupils.contains(pupil),
@@ -330,7 +341,7 @@ extension Store {
             else { continue }
             var reader = BinaryReader(Array(row[1] as Data))
             guard let held = try? VersionVector.decode(from: &reader), !held.isEmpty else { continue }
-            result.append((pupil, held))
+            result.append((pupil, held, true))
         }
         return result
     }
@@ -385,7 +396,8 @@ extension Store {
         var origins: [SiteID: UInt64] = [:]
         var tableCounts: [String: UInt64] = [:]
         for item in proved {
-            guard let position = checkpointOf[item.dot], let change = try tx.heldChange(item.dot) else { continue }
+            // As stored: a change held only to relay it goes to the LA with its content.
+            guard let position = checkpointOf[item.dot], let change = try tx.storedEntry(item.dot) else { continue }
             var path: [Digest32]?
             if !complete[position] {
                 let checkpoint = checkpoints[position]
@@ -420,10 +432,11 @@ extension Store {
             try out.flushIfLarge()
         }
         var holdingsCount: UInt64 = 0
-        for (pupil, held) in try holdingsToReport(to: site, view: view, tx: &tx) {
+        for (pupil, held, passedOn) in try holdingsToReport(to: site, view: view, tx: &tx) {
             out.pending.writeVarint(PayloadEntry.Kind.holdings.rawValue)
             out.pending.write(contentsOf: pupil.bytes)
             held.encode(into: &out.pending)
+            out.pending.write(UInt8(passedOn ? 1 : 0))
             holdingsCount += 1
             try out.flushIfLarge()
         }

@@ -80,29 +80,33 @@ public enum ScopePolicy {
     }
 
     /// Whether `site` must receive a pupil's erasure: every site that may ever have held the pupil
-    /// (the LA, each school they were ever enrolled at, and those schools' trusts).
+    /// (the LA, each school they were ever enrolled at, and every trust those schools were ever in).
     public static func receivesErasure(_ site: SiteIdentity, schoolsEver: Set<SiteID>, directory: AreaDirectory?)
         -> Bool
     {
-        site.kind == .la || schoolsEver.contains { isParty(site, toEnrolmentAt: $0, directory: directory) }
+        switch site.kind {
+        case .la: return true
+        case .maintainedSchool, .academy: return schoolsEver.contains(site.id)
+        case .trust:
+            return schoolsEver.contains { school in
+                directory?.entry(school)?.memberships.contains { $0.trust == site.id } ?? false
+            }
+        }
     }
 
     /// Whether `sender` may pass on a change of `origin` about a pupil. Every change is checked
     /// against its origin's signature wherever it comes from; this rule limits which pupils a site
-    /// can push anyone's changes about. The origin and the LA may carry any change; any other site
-    /// only changes about a pupil it has had: one enrolled at it, or (for a trust) at an academy
-    /// that was ever in it (`schoolsEver`: every enrolment of the pupil the receiver knows of).
+    /// can push anyone's changes about. The origin, the LA and the origin's trust (which relays
+    /// everything its academies make) may carry any change; any other site only changes about a
+    /// pupil it has had: one enrolled at it, or (for a trust) at an academy that was ever in it
+    /// (`schoolsEver`: every enrolment of the pupil the receiver knows of).
     public static func mayCarry(
         _ sender: SiteIdentity, changeFrom origin: SiteID, schoolsEver: Set<SiteID>, directory: AreaDirectory?
     ) -> Bool {
-        if sender.id == origin || sender.kind == .la { return true }
-        switch sender.kind {
-        case .la: return true
-        case .maintainedSchool, .academy: return schoolsEver.contains(sender.id)
-        case .trust:
-            return schoolsEver.contains { school in
-                directory?.entry(school)?.memberships.contains { $0.trust == sender.id } ?? false
-            }
+        if sender.id == origin { return true }
+        if sender.kind == .trust, directory?.entry(origin)?.memberships.contains(where: { $0.trust == sender.id }) == true {
+            return true
         }
+        return receivesErasure(sender, schoolsEver: schoolsEver, directory: directory)
     }
 }

@@ -35,7 +35,8 @@ extension Store {
             guard let pupil = RecordID(scope), !erased.contains(pupil), !(try view.isEntitled(identity, to: pupil))
             else { continue }
             let clock = try tx.scopeClock(of: pupil)
-            let upstreamHolds = try Self.holdings(of: upstream, pupil: pupil, in: tx.db, sites: tx.sites)
+            let upstreamHolds = try Self.holdings(
+                of: upstream, pupil: pupil, passedOn: true, in: tx.db, sites: tx.sites)
             guard clock.allSatisfy({ upstreamHolds[$0.key] >= $0.value || ack[$0.key] >= $0.value }) else { continue }
             // A trust passes the news of a leaver on to its academy: keep the pupil until the
             // academy holds the change that ended its enrolment.
@@ -43,7 +44,8 @@ extension Store {
                 var waiting = false
                 for ending in try view.endings(of: pupil)
                 where view.directory?.entry(ending.school)?.trust == identity.id {
-                    let academyHolds = try Self.holdings(of: ending.school, pupil: pupil, in: tx.db, sites: tx.sites)
+                    let academyHolds = try Self.holdings(
+                        of: ending.school, pupil: pupil, passedOn: true, in: tx.db, sites: tx.sites)
                     let academyAck = try Self.acknowledged(by: ending.school, in: tx.db)
                     if academyHolds[ending.change.site] < ending.change.seq
                         && academyAck[ending.change.site] < ending.change.seq
@@ -61,18 +63,27 @@ extension Store {
                 arguments: [scope, HLC(milliseconds: now(), counter: 0).description, Data(w.bytes)])
             forgotten += 1
         }
+        // Changes held only to relay them: once the upstream holds them, their content goes.
+        for row in try Row.fetchAll(tx.db, sql: "SELECT site_ord, seq FROM relayed_change") {
+            let dot = Dot(site: try tx.sites.site(row[0]), seq: UInt64(row[1] as Int64))
+            guard ack[dot.site] >= dot.seq, let held = try tx.storedEntry(dot) else { continue }
+            try tx.replaceHeld(held.redacted())
+            try tx.clearRelayOnly(dot)
+        }
         return forgotten
     }
 
-    /// What `peer` last said it holds of `pupil`'s changes.
-    static func holdings(of peer: SiteID, pupil: RecordID, in db: Database, sites: SiteOrdinals) throws
-        -> VersionVector
-    {
+    /// What `peer` last said it holds of `pupil`'s changes; with `passedOn`, also what it said it
+    /// held when it passed the pupil on upstream (held safely there: enough to forget by, not to
+    /// leave out of what is sent to it).
+    static func holdings(
+        of peer: SiteID, pupil: RecordID, passedOn: Bool = false, in db: Database, sites: SiteOrdinals
+    ) throws -> VersionVector {
         var held = VersionVector()
         guard let peerOrd = sites.byID[peer] else { return held }
         let statement = try db.cachedStatement(
-            sql: "SELECT origin_ord, seq FROM peer_scope WHERE peer_ord = ? AND pupil_id = ?")
-        for row in try Row.fetchAll(statement, arguments: [peerOrd, pupil.description]) {
+            sql: "SELECT origin_ord, seq FROM peer_scope WHERE peer_ord = ? AND pupil_id = ? AND passed_on <= ?")
+        for row in try Row.fetchAll(statement, arguments: [peerOrd, pupil.description, passedOn]) {
             held[try sites.site(row[0])] = UInt64(row[1] as Int64)
         }
         return held

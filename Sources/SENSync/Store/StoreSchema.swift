@@ -255,8 +255,9 @@ enum StoreSchema {
 
     /// Origin-signed history: changes held by number with gaps allowed (header and content, the
     /// content removable), each origin's signed checkpoints and the audit paths of changes held
-    /// without the rest of their checkpoint; forks; what each store held of a pupil it passed on;
-    /// the import log names senders without registering them.
+    /// without the rest of their checkpoint; changes a trust holds only to relay them to the LA;
+    /// forks; what each store held of a pupil it passed on; the import log names senders without
+    /// registering them.
     private static let v3 = """
         DROP TABLE change_log;
         DROP TABLE loose_change;
@@ -319,12 +320,18 @@ enum StoreSchema {
           pupil_id TEXT NOT NULL,
           origin_ord INTEGER NOT NULL REFERENCES site(ord),
           seq INTEGER NOT NULL,
+          passed_on INTEGER NOT NULL DEFAULT 0,
           PRIMARY KEY (peer_ord, pupil_id, origin_ord)
         ) WITHOUT ROWID;
         CREATE TABLE forgotten_pupil (
           pupil_id TEXT PRIMARY KEY,
           forgotten_at TEXT NOT NULL,
           held BLOB NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE relayed_change (
+          site_ord INTEGER NOT NULL REFERENCES site(ord),
+          seq INTEGER NOT NULL,
+          PRIMARY KEY (site_ord, seq)
         ) WITHOUT ROWID;
         CREATE TABLE fork (
           site_ord INTEGER NOT NULL REFERENCES site(ord),

@@ -31,6 +31,8 @@ struct StoreTransaction: ReplicaBackend {
     /// Whether changes are checked against their origin's entitlement (off only before this site
     /// has any directory, e.g. in merge-only tests).
     var enforcesScope = true
+    /// Changes held only to relay them upstream (`relayed_change`): not merged here.
+    private var relayOnly: Set<Dot>?
 
     /// Consecutive changes of one site waiting to be written as one `change_log` row.
     struct LogBuffer {
@@ -89,7 +91,15 @@ struct StoreTransaction: ReplicaBackend {
         return value
     }
 
+    /// The change held at `dot`. One held only to relay it is returned without its content: this
+    /// store has not merged it.
     mutating func heldChange(_ dot: Dot) throws -> EncodedChange? {
+        guard let held = try storedEntry(dot) else { return nil }
+        return try isRelayOnly(dot) ? held.redacted() : held
+    }
+
+    /// The change held at `dot`, as stored (with its content if it has it).
+    mutating func storedEntry(_ dot: Dot) throws -> EncodedChange? {
         if let buffer = logBuffers[dot.site], buffer.firstSeq <= dot.seq, dot.seq <= buffer.lastSeq {
             return buffer.entries[Int(dot.seq - buffer.firstSeq)]
         }
@@ -100,6 +110,44 @@ struct StoreTransaction: ReplicaBackend {
         guard let row = try loadRow(holding: dot) else { return nil }
         rowCache[dot.site] = row
         return row.entries[Int(dot.seq - row.firstSeq)]
+    }
+
+    mutating func isRelayOnly(_ dot: Dot) throws -> Bool {
+        if relayOnly == nil {
+            var set: Set<Dot> = []
+            for row in try Row.fetchAll(db, sql: "SELECT site_ord, seq FROM relayed_change") {
+                set.insert(Dot(site: try sites.site(row[0]), seq: UInt64(row[1] as Int64)))
+            }
+            relayOnly = set
+        }
+        return relayOnly!.contains(dot)
+    }
+
+    /// Holds a change only to relay it upstream: its content is kept (the LA needs it) but not
+    /// merged here, and it counts for nothing this store holds of its pupil.
+    mutating func storeRelayed(_ change: EncodedChange, header: ChangeHeader) throws {
+        if try storedEntry(change.dot) != nil {
+            try replaceHeld(change)
+        } else {
+            try append(change, hlc: header.hlc)
+        }
+        try indexScope(header.scope, of: change.dot)
+        clock.observe(header.hlc)
+        dirtyPrefixes[change.site] = max(dirtyPrefixes[change.site] ?? .zero, header.hlc)
+        _ = try isRelayOnly(change.dot)
+        relayOnly?.insert(change.dot)
+        try db.execute(
+            sql: "INSERT OR IGNORE INTO relayed_change (site_ord, seq) VALUES (?, ?)",
+            arguments: [try sites.ordinal(for: change.site, in: db), Int64(change.seq)])
+    }
+
+    /// Ends a change's relay-only status (it was merged, or its content removed).
+    mutating func clearRelayOnly(_ dot: Dot) throws {
+        guard try isRelayOnly(dot) else { return }
+        relayOnly?.remove(dot)
+        try db.execute(
+            sql: "DELETE FROM relayed_change WHERE site_ord = ? AND seq = ?",
+            arguments: [try sites.ordinal(for: dot.site, in: db), Int64(dot.seq)])
     }
 
     /// The stored row holding `dot`, decoded.
@@ -146,6 +194,7 @@ struct StoreTransaction: ReplicaBackend {
         if rejection != nil, !change.isRedacted, try isErased(header.scope) { change = change.redacted() }
         if replacing {
             try replaceHeld(change)
+            try clearRelayOnly(change.dot)
         } else {
             try append(change, hlc: header.hlc)
         }

@@ -193,6 +193,16 @@ extension Store {
         }
     }
 
+    /// Every school the store knows `pupil` was ever enrolled at.
+    func schoolsEver(_ pupil: RecordID) throws -> Set<SiteID> {
+        try writer.read { db in
+            Set(
+                try String.fetchAll(
+                    db, sql: "SELECT school_id FROM enrolment_history WHERE pupil_id = ?", arguments: [pupil.description]
+                ).compactMap(SiteID.init))
+        }
+    }
+
     /// Pupils this store has recorded as erased.
     func erasedPupils() throws -> Set<RecordID> {
         try writer.read { db in

@@ -90,9 +90,9 @@ final class ScopeSchedule {
     /// Bundles refused for missing prerequisites while gossiping.
     private(set) var refusals = 0
 
-    init(folder: URL, seed: UInt64) throws {
+    init(folder: URL, seed: UInt64, property: String = ScopeRandomizedTests.property) throws {
         rng = SplitMix64(seed: seed)
-        log = ScheduleLog(property: ScopeRandomizedTests.property, seed: seed)
+        log = ScheduleLog(property: property, seed: seed)
         area = try ScopeArea(folder: folder, seed: seed)
         var schools: [String] = []
         var trusts: [String] = []
@@ -453,9 +453,17 @@ final class ScopeSchedule {
             log.check(
                 erasedHere.isSubset(of: erased),
                 "\(name) holds erasures the LA does not: \(erasedHere.subtracting(erased).map(\.short))")
-            // Every store that ever held an erased pupil has the erasure record.
-            let missed = erased.intersection(try store.pupilsEverLogged()).subtracting(erasedHere)
-            log.check(missed.isEmpty, "\(name) once held \(missed.map(\.short).sorted()) but has no erasure record")
+            // Every store that may ever have held an erased pupil (a school the pupil was ever at,
+            // a trust such a school was ever in) has the erasure record.
+            let mayHaveHeld = try erased.filter { pupil in
+                ScopePolicy.receivesErasure(
+                    store.identity, schoolsEver: try area.la.schoolsEver(pupil), directory: try area.la.directory())
+            }
+            let missed = mayHaveHeld.subtracting(erasedHere)
+            log.check(missed.isEmpty, "\(name) may have held \(missed.map(\.short).sorted()) but has no erasure record")
+            // No store keeps the content of an erased pupil's changes.
+            let erasedContent = erased.intersection(try store.changeBodiesByPupil().keys)
+            log.check(erasedContent.isEmpty, "\(name) keeps change content about erased \(erasedContent.map(\.short))")
             log.check(
                 held == entitled,
                 "\(name) holds records of \(held.count) pupils, is entitled to \(entitled.count): extra \(held.subtracting(entitled).map(\.short).sorted()), missing \(entitled.subtracting(held).map(\.short).sorted())"

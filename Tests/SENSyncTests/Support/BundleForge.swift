@@ -51,6 +51,7 @@ struct BundleForge {
                 w.writeVarint(PayloadEntry.Kind.holdings.rawValue)
                 w.write(contentsOf: pupil.bytes)
                 held.encode(into: &w)
+                w.write(UInt8(0))
             }
         }
         return w.bytes
