@@ -91,9 +91,6 @@ struct OpenedBundle {
 struct PayloadScan {
     /// Pupils an erasure in the bundle erases: their changes may come without content.
     var erasedInBundle: Set<RecordID> = []
-    /// For each pupil, every change in the bundle that enrols it here (or, at a trust, at one of
-    /// its academies).
-    var enrolmentsHere: [RecordID: [Dot]] = [:]
     /// For each pupil, every school a change in the bundle enrols it at (the headers are checked
     /// against their origins' signatures, so these are facts).
     var schools: [RecordID: Set<SiteID>] = [:]
@@ -304,10 +301,6 @@ extension Store {
     /// the payload's structure, and notes what pass 2 needs to know before it starts.
     func scan(_ opened: OpenedBundle) throws -> PayloadScan {
         var scan = PayloadScan()
-        let here: Set<SiteID> = try writer.read { db in
-            guard identity.kind == .trust else { return [identity.id] }
-            return Set((try Self.directory(in: db))?.academies(of: identity.id) ?? [])
-        }
         let keys = opened.originKeys
         try BundleFile.streamSection(
             at: opened.url, layout: opened.layout, section: opened.section, key: opened.key,
@@ -315,9 +308,6 @@ extension Store {
         ) { entry in
             guard case .change(let change, _, _) = entry, let header = try? change.decodedHeader() else { return }
             if !header.schools.isEmpty { scan.schools[header.scope, default: []].formUnion(header.schools) }
-            if !header.schools.isEmpty, !here.isDisjoint(with: header.schools) {
-                scan.enrolmentsHere[header.scope, default: []].append(change.dot)
-            }
             if header.schools.isEmpty, let decoded = try? change.decoded(), decoded.erasesItsPupil {
                 scan.erasedInBundle.insert(header.scope)
             }
@@ -339,18 +329,12 @@ extension Store {
             tx.identities.removeAll()
         }
         let directory = try tx.directory()
-        // Pupils passed on stay so unless the bundle enrols them here again: an enrolment here
-        // this store has not seen (the history of the pupil's time here, sent back by a site that
-        // has not heard they left, is no reason to take them back).
-        var forgotten: Set<RecordID> = []
-        for id in try String.fetchAll(db, sql: "SELECT pupil_id FROM forgotten_pupil") {
-            guard let pupil = RecordID(id) else { continue }
-            if try scan.enrolmentsHere[pupil]?.contains(where: { try tx.storedEntry($0) == nil }) == true {
-                try db.execute(sql: "DELETE FROM forgotten_pupil WHERE pupil_id = ?", arguments: [id])
-            } else {
-                forgotten.insert(pupil)
-            }
-        }
+        // Pupils passed on are taken back when their history comes again — all of it: if a
+        // change this site held about them (its own transfer, say) is still without content at the
+        // end, the sender has not heard of it, and the pupil stays passed on.
+        let forgotten = Set(
+            try String.fetchAll(db, sql: "SELECT pupil_id FROM forgotten_pupil").compactMap(RecordID.init))
+        var reacquired: Set<RecordID> = []
         var forkedFrom: [SiteID: UInt64] = [:]
         for row in try Row.fetchAll(db, sql: "SELECT site_ord, min(seq) FROM fork GROUP BY site_ord") {
             forkedFrom[try tx.sites.site(row[0])] = UInt64(row[1] as Int64)
@@ -404,11 +388,6 @@ extension Store {
                     return
                 }
                 let erasing = try scan.erasedInBundle.contains(pupil) || tx.isErased(pupil)
-                if forgotten.contains(pupil), !erasing {
-                    if ProcessInfo.processInfo.environment["SENSYNC_DEBUG"] != nil { print("SKIP forgotten \(change.dot) \(pupil.short) at \(identity.name)") }
-                    if try !relay(change, header) { report.skipped += 1 }
-                    return
-                }
                 var change = change
                 if erasing, !change.isRedacted, try tx.scopeClock(of: pupil).isEmpty,
                     (try? change.decoded())?.erasesItsPupil != true
@@ -435,7 +414,6 @@ extension Store {
                     // A pupil this site does not hold: what it lacks of them arrives with the rest
                     // of their history, once the sender learns what this site holds.
                     if identity.kind != .la, try tx.scopeClock(of: pupil).isEmpty, error.missing != nil {
-                        if ProcessInfo.processInfo.environment["SENSYNC_DEBUG"] != nil { print("SKIP deps \(change.dot) \(pupil.short) at \(identity.name) \(error.message)") }
                         if try !relay(change, header) { report.skipped += 1 }
                         return
                     }
@@ -443,7 +421,6 @@ extension Store {
                 } catch let error as MergeError {
                     throw BundleError(error)
                 }
-                if ProcessInfo.processInfo.environment["SENSYNC_DEBUG"] != nil { print("CHECKED \(change.dot) \(pupil.short) at \(identity.name): \(checked)") }
                 switch try applier.apply(checked, encoded: change, to: &tx) {
                 case .duplicate: report.duplicates += 1
                 case .applied(let opened, let closed):
@@ -453,6 +430,7 @@ extension Store {
                 case .rejected(let reason): report.rejected.append((change.dot, reason))
                 case .heldWithoutContent: report.heldWithoutContent += 1
                 }
+                if forgotten.contains(pupil), !change.isRedacted { reacquired.insert(pupil) }
                 if let path, !path.isEmpty {
                     try db.execute(
                         sql: "INSERT OR REPLACE INTO change_proof (site_ord, seq, path) VALUES (?, ?, ?)",
@@ -461,6 +439,17 @@ extension Store {
                             Data(path.flatMap(\.bytes)),
                         ])
                 }
+            }
+        }
+        for pupil in reacquired.sorted() where try !tx.isErased(pupil) {
+            let incomplete = try Self.changes(about: pupil, db: db, sites: tx.sites).contains { dot in
+                guard let held = try tx.storedEntry(dot) else { return false }
+                return held.isRedacted
+            }
+            if incomplete {
+                try tx.purge(pupil, erased: false)
+            } else {
+                try db.execute(sql: "DELETE FROM forgotten_pupil WHERE pupil_id = ?", arguments: [pupil.description])
             }
         }
         try tx.flush()

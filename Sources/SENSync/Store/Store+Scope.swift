@@ -12,8 +12,9 @@ extension Store {
     }
 
     /// Removes the records of pupils this site no longer sees (a pupil who moved school, or
-    /// content a stale sender passed on), once its upstream holds everything this site held
-    /// about them. Returns how many were forgotten.
+    /// content a stale sender passed on), once its upstream holds every change about them that
+    /// this site made (or, at a trust, relays for its academies): other sites' changes are held
+    /// where they came from. Returns how many were forgotten.
     ///
     /// Whether the upstream holds it is read from what the upstream said in its bundles: its
     /// holdings of the pupil, or the prefix of each site's changes it holds.
@@ -23,6 +24,14 @@ extension Store {
         let ack = try Self.acknowledged(by: upstream, in: tx.db)
         var forgotten = 0
         let erased = try view.erased
+        // The sites whose changes this store must see safely upstream before it forgets: its own,
+        // and (at a trust) those of every academy that was ever in it.
+        var keepsFor: Set<SiteID> = [identity.id]
+        if identity.kind == .trust {
+            for entry in view.directory?.entries ?? [] where entry.memberships.contains(where: { $0.trust == identity.id }) {
+                keepsFor.insert(entry.site.id)
+            }
+        }
         // Pupils held here (anything applied about them) that are not on roll here now.
         let held = try String.fetchAll(
             tx.db,
@@ -34,10 +43,16 @@ extension Store {
         for scope in held {
             guard let pupil = RecordID(scope), !erased.contains(pupil), !(try view.isEntitled(identity, to: pupil))
             else { continue }
+            // Every other site's changes are safe where they came from; this site's own, and
+            // those it relays for its academies, only once its upstream holds them.
             let clock = try tx.scopeClock(of: pupil)
             let upstreamHolds = try Self.holdings(
                 of: upstream, pupil: pupil, passedOn: true, in: tx.db, sites: tx.sites)
-            guard clock.allSatisfy({ upstreamHolds[$0.key] >= $0.value || ack[$0.key] >= $0.value }) else { continue }
+            guard
+                clock.allSatisfy({
+                    !keepsFor.contains($0.key) || upstreamHolds[$0.key] >= $0.value || ack[$0.key] >= $0.value
+                })
+            else { continue }
             // A trust passes the news of a leaver on to its academy: keep the pupil until the
             // academy holds the change that ended its enrolment.
             if identity.kind == .trust {
