@@ -341,6 +341,10 @@ extension Store {
         }
         var holdings: [(RecordID, VersionVector, passedOn: Bool)] = []
         var checkpoints: [Checkpoint] = []
+        // The leaves of each complete checkpoint, and which of its changes were not taken: the
+        // ones taken then need their own proofs, for this store to relay them or audit them.
+        var completeLeaves: [Int: [Dot: Digest32]] = [:]
+        var partlyTaken: Set<Int> = []
         // A trust relays everything its academies make to the LA: what it cannot take for itself
         // it holds only to pass on.
         let fromMyAcademy = directory?.entry(sender.id)?.trust == identity.id
@@ -359,12 +363,17 @@ extension Store {
             originKeys: { opened.originKeys[$0] }
         ) { entry in
             switch entry {
-            case .checkpoint(_, let checkpoint, _):
+            case .checkpoint(let index, let checkpoint, let isComplete):
                 checkpoints.append(checkpoint)
+                if isComplete { completeLeaves[index] = [:] }
                 try Self.saveCheckpoint(checkpoint, ord: try tx.sites.ordinal(for: checkpoint.site, in: db), db: db)
             case .holdings(let pupil, let held, let passedOn):
                 holdings.append((pupil, held, passedOn))
-            case .change(let change, _, let path):
+            case .change(let change, let index, let path):
+                if completeLeaves[index] != nil {
+                    completeLeaves[index]?[change.dot] = change.leaf
+                    partlyTaken.insert(index)
+                }
                 let header: ChangeHeader
                 do { header = try change.decodedHeader() } catch let error as DecodingFailure {
                     throw BundleError(
@@ -441,13 +450,34 @@ extension Store {
                 }
             }
         }
+        for index in partlyTaken.sorted() {
+            let checkpoint = checkpoints[index]
+            guard let byDot = completeLeaves[index], byDot.count == checkpoint.count else { continue }
+            let leaves = (checkpoint.first...checkpoint.last).compactMap { byDot[Dot(site: checkpoint.site, seq: $0)] }
+            let allHeld = try (checkpoint.first...checkpoint.last).allSatisfy {
+                try tx.storedEntry(Dot(site: checkpoint.site, seq: $0)) != nil
+            }
+            if allHeld { continue }
+            for seq in checkpoint.first...checkpoint.last {
+                let dot = Dot(site: checkpoint.site, seq: seq)
+                guard let held = try tx.storedEntry(dot), held.leaf == byDot[dot] else { continue }
+                let path = Merkle.path(for: Int(seq - checkpoint.first), in: leaves)
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO change_proof (site_ord, seq, path) VALUES (?, ?, ?)",
+                    arguments: [try tx.sites.ordinal(for: dot.site, in: db), Int64(seq), Data(path.flatMap(\.bytes))])
+            }
+        }
         for pupil in reacquired.sorted() where try !tx.isErased(pupil) {
             let incomplete = try Self.changes(about: pupil, db: db, sites: tx.sites).contains { dot in
                 guard let held = try tx.storedEntry(dot) else { return false }
                 return held.isRedacted
             }
             if incomplete {
-                try tx.purge(pupil, erased: false)
+                // Passed on again; what this site (or an academy it relays for) made and its
+                // upstream does not hold yet is kept, only to relay it.
+                let keeps = try relaysFor(&tx)
+                let upstreamAck = try upstream(in: &tx).map { try Self.acknowledged(by: $0, in: db) } ?? VersionVector()
+                try tx.purge(pupil, erased: false) { dot in keeps.contains(dot.site) && upstreamAck[dot.site] < dot.seq }
             } else {
                 try db.execute(sql: "DELETE FROM forgotten_pupil WHERE pupil_id = ?", arguments: [pupil.description])
             }

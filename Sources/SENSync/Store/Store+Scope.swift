@@ -24,14 +24,7 @@ extension Store {
         let ack = try Self.acknowledged(by: upstream, in: tx.db)
         var forgotten = 0
         let erased = try view.erased
-        // The sites whose changes this store must see safely upstream before it forgets: its own,
-        // and (at a trust) those of every academy that was ever in it.
-        var keepsFor: Set<SiteID> = [identity.id]
-        if identity.kind == .trust {
-            for entry in view.directory?.entries ?? [] where entry.memberships.contains(where: { $0.trust == identity.id }) {
-                keepsFor.insert(entry.site.id)
-            }
-        }
+        let keepsFor = try relaysFor(&tx)
         // Pupils held here (anything applied about them) that are not on roll here now.
         let held = try String.fetchAll(
             tx.db,
@@ -86,6 +79,19 @@ extension Store {
             try tx.clearRelayOnly(dot)
         }
         return forgotten
+    }
+
+    /// The sites whose changes this store must see safely upstream before it lets their content go:
+    /// its own, and (at a trust) those of every academy that was ever in it.
+    func relaysFor(_ tx: inout StoreTransaction) throws -> Set<SiteID> {
+        var sites: Set<SiteID> = [identity.id]
+        if identity.kind == .trust {
+            for entry in try tx.directory()?.entries ?? []
+            where entry.memberships.contains(where: { $0.trust == identity.id }) {
+                sites.insert(entry.site.id)
+            }
+        }
+        return sites
     }
 
     /// What `peer` last said it holds of `pupil`'s changes; with `passedOn`, also what it said it

@@ -126,7 +126,10 @@ extension StoreTransaction {
     /// Removes a pupil's personal content from this store: every record row and, in the change
     /// log, every change's content (kept as headers, so proofs and causality still hold). When
     /// `erased`, the erasure records and the changes that wrote them are kept as proof.
-    mutating func purge(_ pupil: RecordID, erased: Bool) throws {
+    ///
+    /// - Parameter relaying: For a pupil passed on, the changes whose content this store must keep
+    ///   (held only to relay them) because its upstream does not hold them yet.
+    mutating func purge(_ pupil: RecordID, erased: Bool, relaying: (Dot) -> Bool = { _ in false }) throws {
         try flushLog()
         let scope = pupil.description
         for table in RecordSchema.tables where !(erased && table.name == RecordSchema.erasure.name) {
@@ -155,6 +158,15 @@ extension StoreTransaction {
                     let entry = row.entries[i]
                     guard wanted.remove(entry.seq) != nil, !entry.isRedacted else { continue }
                     if erased, let decoded = try? entry.decoded(), decoded.isErasure { continue }
+                    // A change held only to relay it stays until the upstream holds it (unless
+                    // the pupil is erased: then nothing is relayed with content).
+                    if try isRelayOnly(entry.dot) {
+                        guard erased else { continue }
+                        try clearRelayOnly(entry.dot)
+                    } else if !erased, relaying(entry.dot) {
+                        try markRelayOnly(entry.dot)
+                        continue
+                    }
                     row.entries[i] = entry.redacted()
                     changed = true
                 }

@@ -134,11 +134,16 @@ struct StoreTransaction: ReplicaBackend {
         try indexScope(header.scope, of: change.dot)
         clock.observe(header.hlc)
         dirtyPrefixes[change.site] = max(dirtyPrefixes[change.site] ?? .zero, header.hlc)
-        _ = try isRelayOnly(change.dot)
-        relayOnly?.insert(change.dot)
+        try markRelayOnly(change.dot)
+    }
+
+    /// Marks a held change as held only to relay it (its pupil was passed on here).
+    mutating func markRelayOnly(_ dot: Dot) throws {
+        _ = try isRelayOnly(dot)
+        relayOnly?.insert(dot)
         try db.execute(
             sql: "INSERT OR IGNORE INTO relayed_change (site_ord, seq) VALUES (?, ?)",
-            arguments: [try sites.ordinal(for: change.site, in: db), Int64(change.seq)])
+            arguments: [try sites.ordinal(for: dot.site, in: db), Int64(dot.seq)])
     }
 
     /// Ends a change's relay-only status (it was merged, or its content removed).
