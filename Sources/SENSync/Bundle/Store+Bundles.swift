@@ -248,11 +248,13 @@ extension Store {
             report.previousImportAt = previous
             return report
         }
-        // From here the sender is authenticated: every refusal is recorded in the import log.
+        // From here the sender is authenticated. A refusal for what its content is (forged,
+        // missing prerequisites, clock, fork) is recorded in the import log; a damaged file changes
+        // nothing at all.
         let scan: PayloadScan
         do {
             scan = try self.scan(opened)
-        } catch let error as BundleError {
+        } catch let error as BundleError where error.code != .damaged {
             try? recordRefusal(opened, error)
             throw error
         }
@@ -291,7 +293,7 @@ extension Store {
                     ])
                 return report
             }
-        } catch let error as BundleError {
+        } catch let error as BundleError where error.code != .damaged {
             try? recordRefusal(opened, error)
             throw error
         }
