@@ -164,7 +164,7 @@ public enum BundleFile {
     /// payload order. The sealed bytes are hashed as they are read and must match the header.
     static func streamSection(
         at url: URL, layout: Layout, section index: Int, key: SymmetricKey,
-        originKeys: @escaping (SiteID) -> PublicKeys?, visit: (PayloadEntry) throws -> Void
+        originKeys: [SiteID: PublicKeys], visit: (PayloadEntry) throws -> Void
     ) throws {
         let section = layout.header.sections[index]
         var hasher = StreamingSHA256()
@@ -209,7 +209,9 @@ public enum BundleFile {
                 return BundleError(
                     .missingPrerequisites,
                     "Nothing was applied. The bundle carries changes made by site \(site), which this site's area directory does not list.",
-                    hint: "Apply a bundle from your LA (or trust) first: it brings the newer directory. Then apply this one again.")
+                    hint:
+                        "Apply a bundle from your LA (or trust) first: it brings the newer directory. Then apply this one again."
+                )
             case .forged(let site, let detail):
                 return BundleError(
                     .badSignature,
@@ -253,7 +255,7 @@ struct PayloadParser {
     }
 
     let section: BundleSection
-    let originKeys: (SiteID) -> PublicKeys?
+    let originKeys: [SiteID: PublicKeys]
     private var buffer: [UInt8] = []
     private var sawVersion = false
     private var lastKind: UInt64 = 0
@@ -265,7 +267,7 @@ struct PayloadParser {
     private var redacted: UInt64 = 0
     private var holdings: UInt64 = 0
 
-    init(section: BundleSection, originKeys: @escaping (SiteID) -> PublicKeys?) {
+    init(section: BundleSection, originKeys: [SiteID: PublicKeys]) {
         self.section = section
         self.originKeys = originKeys
     }
@@ -307,7 +309,7 @@ struct PayloadParser {
             guard UInt64(checkpoints.count) < section.checkpointCount else {
                 throw DecodingFailure("more checkpoints than the header lists")
             }
-            guard let keys = originKeys(checkpoint.site) else { throw Failure.unknownOrigin(checkpoint.site) }
+            guard let keys = originKeys[checkpoint.site] else { throw Failure.unknownOrigin(checkpoint.site) }
             guard checkpoint.isSigned(by: keys) else {
                 throw Failure.forged(checkpoint.site, "a checkpoint's signature does not verify")
             }

@@ -154,7 +154,9 @@ public struct BundleHeader: Hashable, Sendable {
         var seenRecipients: Set<SiteID> = []
         for _ in 0..<(try r.readCount(limit: 4096)) {
             let recipient = SiteID(unchecked: Array(try r.readBytes(16)))
-            guard seenRecipients.insert(recipient).inserted else { throw DecodingFailure("a recipient is listed twice") }
+            guard seenRecipients.insert(recipient).inserted else {
+                throw DecodingFailure("a recipient is listed twice")
+            }
             let encapsulated = Array(try r.readBytes(32))
             let sealedKey = Array(try r.readBytes(48))
             let payloadLength = try r.readUInt64()

@@ -275,7 +275,8 @@ extension Store {
                 report.pupilsForgotten = try forgetPupilsNoLongerInScope(&tx)
                 try tx.flush()
                 let section = header.sections[opened.section]
-                let notes = report.rejected.map { "\($0.dot): \($0.reason)" }
+                let notes =
+                    report.rejected.map { "\($0.dot): \($0.reason)" }
                     + report.refused.map { "\($0.dot) refused: \($0.reason)" }
                 try db.execute(
                     sql: """
@@ -303,10 +304,9 @@ extension Store {
     /// the payload's structure, and notes what pass 2 needs to know before it starts.
     func scan(_ opened: OpenedBundle) throws -> PayloadScan {
         var scan = PayloadScan()
-        let keys = opened.originKeys
         try BundleFile.streamSection(
             at: opened.url, layout: opened.layout, section: opened.section, key: opened.key,
-            originKeys: { keys[$0] }
+            originKeys: opened.originKeys
         ) { entry in
             guard case .change(let change, _, _) = entry, let header = try? change.decodedHeader() else { return }
             if !header.schools.isEmpty { scan.schools[header.scope, default: []].formUnion(header.schools) }
@@ -362,7 +362,7 @@ extension Store {
         }
         try BundleFile.streamSection(
             at: opened.url, layout: opened.layout, section: opened.section, key: opened.key,
-            originKeys: { opened.originKeys[$0] }
+            originKeys: opened.originKeys
         ) { entry in
             switch entry {
             case .checkpoint(let index, let checkpoint, let isComplete):
@@ -479,7 +479,8 @@ extension Store {
                 // upstream does not hold yet is kept, only to relay it.
                 let keeps = try relaysFor(&tx)
                 let upstreamAck = try upstream(in: &tx).map { try Self.acknowledged(by: $0, in: db) } ?? VersionVector()
-                try tx.purge(pupil, erased: false) { dot in keeps.contains(dot.site) && upstreamAck[dot.site] < dot.seq }
+                try tx.purge(pupil, erased: false) { dot in keeps.contains(dot.site) && upstreamAck[dot.site] < dot.seq
+                }
             } else {
                 try db.execute(sql: "DELETE FROM forgotten_pupil WHERE pupil_id = ?", arguments: [pupil.description])
             }

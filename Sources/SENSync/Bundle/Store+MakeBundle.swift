@@ -286,7 +286,8 @@ extension Store {
         for (pupil, endings) in try view.leavers(of: site) {
             // Once it has passed the pupil on, it had the ending.
             let holds = try Self.holdings(of: site.id, pupil: pupil, passedOn: true, in: tx.db, sites: tx.sites)
-            for ending in endings where holds[ending.change.site] < ending.change.seq && ack[ending.change.site] < ending.change.seq {
+            for ending in endings
+            where holds[ending.change.site] < ending.change.seq && ack[ending.change.site] < ending.change.seq {
                 guard let change = try tx.heldChange(ending.change), let header = try? change.decodedHeader() else {
                     continue
                 }

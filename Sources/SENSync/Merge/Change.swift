@@ -188,7 +188,8 @@ public struct ChangeHeader: Hashable, Sendable {
         var r = BinaryReader(bytes)
         let version = try r.readUInt8()
         guard version == Self.version else {
-            throw DecodingFailure("change header version \(version) is not supported (this build reads \(Self.version))")
+            throw DecodingFailure(
+                "change header version \(version) is not supported (this build reads \(Self.version))")
         }
         let hlc = HLC(rawValue: try r.readUInt64())
         let scope = RecordID(unchecked: Array(try r.readBytes(16)))
@@ -299,10 +300,13 @@ public struct EncodedChange: Hashable, Sendable {
     static func read(site: SiteID, seq: UInt64, from r: inout BinaryReader) throws(DecodingFailure) -> EncodedChange {
         let header = try r.readBytesWithLength(limit: 1 << 20)
         switch try r.readUInt8() {
-        case 0: return EncodedChange(site: site, seq: seq, header: header, content: try r.readBytesWithLength(limit: 64 << 20))
+        case 0:
+            return EncodedChange(
+                site: site, seq: seq, header: header, content: try r.readBytesWithLength(limit: 64 << 20))
         case 1:
             return EncodedChange(
-                site: site, seq: seq, header: header, redactedContentHash: Digest32(unchecked: Array(try r.readBytes(32))))
+                site: site, seq: seq, header: header,
+                redactedContentHash: Digest32(unchecked: Array(try r.readBytes(32))))
         case let kind: throw DecodingFailure("unknown change form \(kind)")
         }
     }

@@ -120,7 +120,8 @@ public struct RecordState: Hashable, Sendable {
     public var conflicts: [FieldConflict] {
         var result: [FieldConflict] = []
         for (field, state) in fields where state.isConflicted {
-            result.append(FieldConflict(field: field, kind: .concurrentEdit, winner: state.winner, losers: state.losers))
+            result.append(
+                FieldConflict(field: field, kind: .concurrentEdit, winner: state.winner, losers: state.losers))
         }
         if isDeleted, let tombstone = fields[Self.deletedField]?.winner {
             let seen = tombstone.deps ?? VersionVector()

@@ -104,7 +104,9 @@ public enum ScopePolicy {
         _ sender: SiteIdentity, changeFrom origin: SiteID, schoolsEver: Set<SiteID>, directory: AreaDirectory?
     ) -> Bool {
         if sender.id == origin { return true }
-        if sender.kind == .trust, directory?.entry(origin)?.memberships.contains(where: { $0.trust == sender.id }) == true {
+        if sender.kind == .trust,
+            directory?.entry(origin)?.memberships.contains(where: { $0.trust == sender.id }) == true
+        {
             return true
         }
         return receivesErasure(sender, schoolsEver: schoolsEver, directory: directory)

@@ -29,7 +29,9 @@ public struct DirectoryEntry: Hashable, Sendable {
     /// its identity is kept so changes it made earlier, relayed by others, remain attributable.
     public var revokedAt: UInt64?
 
-    public init(identity: PublicIdentity, addedAt: UInt64 = 0, memberships: [TrustMembership] = [], revokedAt: UInt64? = nil) {
+    public init(
+        identity: PublicIdentity, addedAt: UInt64 = 0, memberships: [TrustMembership] = [], revokedAt: UInt64? = nil
+    ) {
         self.identity = identity
         self.addedAt = addedAt
         self.memberships = memberships

@@ -34,7 +34,8 @@ final class ScopeView {
     var erased: Set<RecordID> {
         get throws {
             if let erasedCache { return erasedCache }
-            let set = Set(try String.fetchAll(db, sql: "SELECT DISTINCT pupil_id FROM erasure").compactMap(RecordID.init))
+            let set = Set(
+                try String.fetchAll(db, sql: "SELECT DISTINCT pupil_id FROM erasure").compactMap(RecordID.init))
             erasedCache = set
             return set
         }

@@ -88,14 +88,17 @@ extension Store {
                     if change.isRedacted { chain.redacted += 1 } else { chain.withContent += 1 }
                     if (try? change.decodedHeader()) == nil {
                         problems.append(
-                            .init(kind: .altered, site: site, seq: change.seq, detail: "the stored change cannot be read"))
+                            .init(
+                                kind: .altered, site: site, seq: change.seq, detail: "the stored change cannot be read")
+                        )
                     }
                 }
                 chain.outOfScope = chain.length - UInt64(held.count)
                 // Everything up to the prefix the store records (its own history, and what it
                 // acknowledges holding) must be in the log.
                 let prefix = UInt64(
-                    try Int64.fetchOne(db, sql: "SELECT chain_seq FROM site WHERE ord = ?", arguments: [siteRow[0] as Int64])
+                    try Int64.fetchOne(
+                        db, sql: "SELECT chain_seq FROM site WHERE ord = ?", arguments: [siteRow[0] as Int64])
                         ?? 0)
                 if let missing = prefix > 0 ? (1...prefix).first(where: { held[$0] == nil }) : nil {
                     problems.append(
@@ -147,7 +150,9 @@ extension Store {
                 }
                 for seq in held.keys.sorted() where !covered.contains(seq) && !(site == identity.id && seq > signed) {
                     problems.append(
-                        .init(kind: .altered, site: site, seq: seq, detail: "the change carries no signature of its site"))
+                        .init(
+                            kind: .altered, site: site, seq: seq, detail: "the change carries no signature of its site")
+                    )
                 }
                 chains.append(chain)
             }

@@ -160,7 +160,8 @@ public final class Store: Sendable {
                 throw StoreError(
                     .olderStore,
                     "This store was made by an older SENSync whose change history carries no origin signatures, so it cannot be upgraded.",
-                    hint: "Initialise a new store with `sensync init` and record the pupils again, or keep using the older SENSync release."
+                    hint:
+                        "Initialise a new store with `sensync init` and record the pupils again, or keep using the older SENSync release."
                 )
             }
             try StoreSchema.migrator.migrate(pool)

@@ -80,7 +80,8 @@ extension StoreTransaction {
                 code: .missingPrerequisites,
                 message:
                     "Change \(seq) of site \(site) was made with version \(header.directoryVersion) of the area directory; this store holds version \(try directoryVersion()).",
-                hint: "Apply a bundle from your LA or trust first: it brings the newer directory. Then apply this one again.",
+                hint:
+                    "Apply a bundle from your LA or trust first: it brings the newer directory. Then apply this one again.",
                 missing: nil)
         }
         guard let origin = try knownIdentity(of: site) else {

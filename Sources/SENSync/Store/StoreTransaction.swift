@@ -209,7 +209,9 @@ struct StoreTransaction: ReplicaBackend {
         if let rejection {
             let statement = try db.cachedStatement(
                 sql: "INSERT OR REPLACE INTO rejected_change (site_ord, seq, reason) VALUES (?, ?, ?)")
-            try statement.execute(arguments: [try sites.ordinal(for: change.site, in: db), Int64(change.seq), rejection])
+            try statement.execute(arguments: [
+                try sites.ordinal(for: change.site, in: db), Int64(change.seq), rejection,
+            ])
         }
     }
 

@@ -80,7 +80,7 @@ private struct DemoRun {
         line += "\(summary.header.changeCount) changes, \(Terminal.bytes(summary.fileSize))"
         line += "; applied \(report.applied) new"
         if report.duplicates > 0 { line += ", \(report.duplicates) already held" }
-        if report.skipped > 0 { line += ", \(report.skipped) out of scope" }
+        if report.skipped > 0 { line += ", \(report.skipped) not for this site" }
         if report.conflictsOpened > 0 { line += ", \(report.conflictsOpened) conflict opened" }
         if report.pupilsForgotten > 0 { line += ", \(report.pupilsForgotten) pupil(s) who left removed" }
         Terminal.print(line)

@@ -236,7 +236,8 @@ extension SENSyncCommand.Audit {
                     })
                 if report.isClean {
                     Terminal.print(
-                        "Every change held matches its site's signature; no forks, and this site's own history is whole.")
+                        "Every change held matches its site's signature; no forks, and this site's own history is whole."
+                    )
                 } else {
                     for p in report.problems { Terminal.note("problem: \(p)") }
                 }

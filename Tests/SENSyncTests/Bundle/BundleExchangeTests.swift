@@ -476,7 +476,8 @@ struct BundleExchangeTests {
             let error = #expect(throws: BundleError.self) { try Store.inspectBundle(at: other) }
             #expect(error?.code == .unsupportedVersion)
             #expect(
-                error?.message.contains(major > 2 ? "format version \(major)" : "older SENSync (bundle format \(major))")
+                error?.message.contains(
+                    major > 2 ? "format version \(major)" : "older SENSync (bundle format \(major))")
                     == true)
             #expect(
                 error?.hint.contains(

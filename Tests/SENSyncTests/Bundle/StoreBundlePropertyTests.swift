@@ -244,7 +244,8 @@ struct StoreSchedule {
         if let cached = snapshots[s] { return cached }
         let fresh = Snapshot(
             digest: try stores[s].digest(), conflicts: try stores[s].conflictSnapshot,
-            pupils: try stores[s].heldPupils(), held: Set(try stores[s].storedChanges(includingRedacted: false).map(\.dot)))
+            pupils: try stores[s].heldPupils(),
+            held: Set(try stores[s].storedChanges(includingRedacted: false).map(\.dot)))
         snapshots[s] = fresh
         return fresh
     }
@@ -677,7 +678,8 @@ struct StoreSchedule {
         log.step(
             "final gossip: \(rounds) rounds, \(vv.total) changes, \(try la.conflicts().count) open conflicts at the LA")
         // The LA holds every site's whole history, with nothing left pending.
-        let heads = try active.map { s in (stores[s].identity.id, try stores[s].versionVector()[stores[s].identity.id]) }
+        let heads = try active.map { s in (stores[s].identity.id, try stores[s].versionVector()[stores[s].identity.id])
+        }
         for (site, head) in heads where head > 0 {
             log.check(vv[site] == head, "the LA holds \(vv[site]) of \(site.short)'s \(head) changes")
         }

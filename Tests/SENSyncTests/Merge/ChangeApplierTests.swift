@@ -279,7 +279,8 @@ struct ChangeApplierTests {
     @Test func malformedBodyIsRefused() throws {
         var b = MemoryReplica(site: Self.b)
         do {
-            try b.apply([EncodedChange(site: Self.a, seq: 1, header: [2, 1, 2, 3], content: [1, 2, 3])], now: Self.now)
+            try b.apply(
+                [EncodedChange(site: Self.a, seq: 1, header: [2, 1, 2, 3], content: [1, 2, 3])], now: Self.now)
             Issue.record("a malformed change was accepted")
         } catch let error as MergeError {
             #expect(error.code == .malformed)

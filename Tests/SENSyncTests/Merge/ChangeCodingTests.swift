@@ -112,8 +112,10 @@ struct ChangeCodingTests {
         let content = try #require(encoded.content)
         for length in 0..<content.count {
             #expect(throws: DecodingFailure.self, "content length \(length)") {
-                try EncodedChange(site: Self.siteB, seq: 7, header: encoded.header, content: Array(content.prefix(length)))
-                    .decoded()
+                try EncodedChange(
+                    site: Self.siteB, seq: 7, header: encoded.header, content: Array(content.prefix(length))
+                )
+                .decoded()
             }
         }
     }

@@ -198,7 +198,8 @@ extension Store {
         try writer.read { db in
             Set(
                 try String.fetchAll(
-                    db, sql: "SELECT school_id FROM enrolment_history WHERE pupil_id = ?", arguments: [pupil.description]
+                    db, sql: "SELECT school_id FROM enrolment_history WHERE pupil_id = ?",
+                    arguments: [pupil.description]
                 ).compactMap(SiteID.init))
         }
     }

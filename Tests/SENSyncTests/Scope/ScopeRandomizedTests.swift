@@ -434,7 +434,8 @@ final class ScopeSchedule {
         let laHolds = try area.la.versionVector()
         for name in area.names where name != "LA" {
             let own = try area[name].versionVector()[area.id(name)]
-            log.check(laHolds[area.id(name)] == own, "the LA holds \(laHolds[area.id(name)]) of \(name)'s \(own) changes")
+            log.check(
+                laHolds[area.id(name)] == own, "the LA holds \(laHolds[area.id(name)]) of \(name)'s \(own) changes")
         }
         for name in area.names where name != "LA" && name != attacker {
             let store = area[name]

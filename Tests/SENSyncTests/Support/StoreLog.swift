@@ -67,7 +67,8 @@ extension MemoryReplica {
         let applier = ChangeApplier(clockGuardMilliseconds: UInt64.max / 2, now: 0)
         for item in changes {
             if item.isRejected || item.change.isRedacted {
-                replica.storeChange(item.change, header: item.header, replacing: false, rejection: item.isRejected ? "rejected" : nil)
+                replica.storeChange(
+                    item.change, header: item.header, replacing: false, rejection: item.isRejected ? "rejected" : nil)
                 if !item.change.isRedacted {
                     var clock = replica.scopeClock(of: item.header.scope)
                     clock.advance(to: item.dot)

@@ -287,7 +287,7 @@ func changes(inBundleAt url: URL, openedBy recipient: Store) throws -> [EncodedC
     let opened = try recipient.openBundle(at: url)
     var result: [EncodedChange] = []
     try BundleFile.streamSection(
-        at: url, layout: opened.layout, section: opened.section, key: opened.key, originKeys: { opened.originKeys[$0] }
+        at: url, layout: opened.layout, section: opened.section, key: opened.key, originKeys: opened.originKeys
     ) { entry in
         if case .change(let change, _, _) = entry { result.append(change) }
     }

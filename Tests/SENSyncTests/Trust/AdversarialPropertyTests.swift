@@ -37,8 +37,10 @@ struct AdversarialPropertyTests {
                 "[\(property)] base seed \(PropertySettings.hex(baseSeed)), \(count) areas (seeds \(PropertySettings.hex(baseSeed))…\(PropertySettings.hex(baseSeed + UInt64(count) - 1)); SENSYNC_PROPERTY_SCHEDULES=4×areas, SENSYNC_PROPERTY_SEED to replay one)"
             )
         }
-        return (0..<UInt64(count)).map { baseSeed + $0 }.enumerated().filter { $0.offset % PropertySettings.shards == shard }
-            .map(\.element)
+        return (0..<UInt64(count)).map { baseSeed + $0 }.enumerated().filter {
+            $0.offset % PropertySettings.shards == shard
+        }
+        .map(\.element)
     }
 
     @Test(arguments: 0..<PropertySettings.shards)
@@ -252,7 +254,8 @@ final class Adversary {
         for entry in entries {
             switch entry {
             case .checkpoint: checkpoints.append(entry)
-            case .change(let change, _, let path): changes.append(.change(change, checkpoint: changes.count, path: path))
+            case .change(let change, _, let path):
+                changes.append(.change(change, checkpoint: changes.count, path: path))
             case .holdings: changes.append(entry)
             }
         }
@@ -318,9 +321,12 @@ final class Adversary {
             let rejected = report.rejected.contains { $0.dot == dot && $0.reason.contains("never entitled") }
             // Held anywhere, it is held as rejected, never merged.
             let held = try target.storedChanges().first { $0.dot == dot }
-            s.log.check(held.map { $0.isRejected || $0.change.isRedacted } ?? true, "\(victim) merged \(name)'s planted change")
+            s.log.check(
+                held.map { $0.isRejected || $0.change.isRedacted } ?? true, "\(victim) merged \(name)'s planted change")
             if rejected { counts.ownRejected += 1 }
-            s.log.step("\(name) plants \(dot) about \(pupil.short) and sends it to \(victim): \(rejected ? "rejected" : "not taken")")
+            s.log.step(
+                "\(name) plants \(dot) about \(pupil.short) and sends it to \(victim): \(rejected ? "rejected" : "not taken")"
+            )
         } catch let error as BundleError where error.code == .missingPrerequisites {
             s.log.step("\(name) plants \(dot) and sends it to \(victim): refused, missing prerequisites")
         }
@@ -334,7 +340,8 @@ final class Adversary {
         counts.strayBundles += 1
         do {
             let report = try target.apply(bundleAt: file)
-            s.log.step("\(name) sends a stray bundle to \(victim): applied \(report.applied), refused \(report.refused.count)")
+            s.log.step(
+                "\(name) sends a stray bundle to \(victim): applied \(report.applied), refused \(report.refused.count)")
         } catch let error as BundleError where error.code == .missingPrerequisites {
             s.log.step("\(name) sends a stray bundle to \(victim): refused, missing prerequisites")
         }

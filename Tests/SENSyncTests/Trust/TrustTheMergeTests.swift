@@ -168,7 +168,8 @@ struct TrustTheMergeTests {
             let toBURL = dir.appendingPathComponent("own-hidden.bundle")
             try toB.write(to: area["B"].publicIdentity, at: toBURL)
             _ = try area["B"].apply(bundleAt: toBURL)
-            let forged = try Self.erasure(site: victim, seq: genuine.last + 1, pupil: pupilB, deps: VersionVector([victim: genuine.last]))
+            let forged = try Self.erasure(
+                site: victim, seq: genuine.last + 1, pupil: pupilB, deps: VersionVector([victim: genuine.last]))
             var forgedOwn = BundleForge(sender: area["A"].identity, keys: attacker)
             forgedOwn.entries = [
                 .checkpoint(
@@ -231,7 +232,8 @@ struct TrustTheMergeTests {
             let area = try ScopeArea(folder: dir, fileBased: true)
             try area.add("Home", .maintainedSchool)
             try area.distributeDirectory()
-            let laCopy = try Self.copyOfStore(area.la, to: dir.appendingPathComponent("la-copy.sensync"), clock: area.clock)
+            let laCopy = try Self.copyOfStore(
+                area.la, to: dir.appendingPathComponent("la-copy.sensync"), clock: area.clock)
             let pupil = try area["Home"].addPupil(Self.pupilA, author: "SENCO")
             // A school that never had the pupil erases it (made before it pinned the LA, so its
             // own store checked nothing), then joins the area.
@@ -272,7 +274,8 @@ struct TrustTheMergeTests {
         try store.checkpoint()
         try FileManager.default.copyItem(atPath: path, toPath: url.path)
         try FileManager.default.copyItem(atPath: KeyFile.path(forStore: path), toPath: KeyFile.path(forStore: url.path))
-        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: KeyFile.path(forStore: url.path))
+        try FileManager.default.setAttributes(
+            [.posixPermissions: 0o600], ofItemAtPath: KeyFile.path(forStore: url.path))
         return try Store.open(at: url.path, now: clock.now)
     }
 
@@ -386,7 +389,8 @@ struct TrustTheMergeTests {
             let headerBytes = layout.header.encoded()
             for (name, patch) in Self.varintPatches(of: headerBytes) {
                 let file = dir.appendingPathComponent("patched-\(name).bundle")
-                try BundleForge.writeFile(header: layout.header, payload: payload, keys: keys, to: file, headerBytes: patch)
+                try BundleForge.writeFile(
+                    header: layout.header, payload: payload, keys: keys, to: file, headerBytes: patch)
                 Self.expectRefusedOrHarmless(file, at: area.la, name, mayApply: true)
             }
         }
@@ -400,7 +404,8 @@ struct TrustTheMergeTests {
             let keys = try area["A"].keys()
             let site = area.id("A")
             let change = try Self.erasure(site: site, seq: 5, pupil: pupilB, deps: VersionVector())
-            let checkpoint = try Checkpoint.make(site: site, first: 5, leaves: [change.leaf], previous: .zero, keys: keys)
+            let checkpoint = try Checkpoint.make(
+                site: site, first: 5, leaves: [change.leaf], previous: .zero, keys: keys)
             var cases: [(String, [UInt8])] = []
             func payload(_ build: (inout BinaryWriter) -> Void) -> [UInt8] {
                 var w = BinaryWriter()
@@ -482,11 +487,15 @@ struct TrustTheMergeTests {
                     ))
             }
             cases.append(("unknown kind", payload { w in w.writeVarint(9) }))
-            cases.append(("holdings count", payload { w in
-                w.writeVarint(2)
-                w.write(contentsOf: pupilB.bytes)
-                w.writeVarint(UInt64.max)
-            }))
+            cases.append(
+                (
+                    "holdings count",
+                    payload { w in
+                        w.writeVarint(2)
+                        w.write(contentsOf: pupilB.bytes)
+                        w.writeVarint(UInt64.max)
+                    }
+                ))
             let before = try Untouched(area.la)
             for (name, plain) in cases {
                 var forge = BundleForge(sender: area["A"].identity, keys: keys)
