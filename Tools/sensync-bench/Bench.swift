@@ -364,6 +364,22 @@ struct Bench {
         report.add(
             "plain_bytes_per_change", "uncompressed payload per change",
             .number(Double(bundlePlain) / Double(totalChanges), digits: 1), "B")
+        // Origin signatures: what a checkpoint costs to make (at the origin, once) and to check (at
+        // every receiver, once per run of up to 256 changes), and per change at full runs.
+        let signing = try SigningCost.measure()
+        report.add(
+            "checkpoint_sign_us", "origin checkpoint: sign (Merkle root of 256 + Ed25519)",
+            .number(signing.signSeconds * 1e6, digits: 1), "µs")
+        report.add(
+            "checkpoint_verify_us", "origin checkpoint: verify (root of 256 + Ed25519)",
+            .number(signing.verifySeconds * 1e6, digits: 1), "µs")
+        report.add(
+            "signature_us_per_change", "origin signatures per change, full runs (sign + verify)",
+            .number((signing.signSeconds + signing.verifySeconds) / Double(Checkpoint.maxLeaves) * 1e6, digits: 2),
+            "µs")
+        report.add(
+            "audit_path_us", "one change proved alone (audit path of 8 hashes)",
+            .number(signing.pathSeconds * 1e6, digits: 2), "µs")
         report.table(
             Report.Table(
                 key: "bundle_create", title: "per school",

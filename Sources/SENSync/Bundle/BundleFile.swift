@@ -34,6 +34,24 @@ public enum BundleFile {
         func offset(ofSection i: Int) -> UInt64 { payloadOffset + header.offset(ofSection: i) }
     }
 
+    /// Everything before the payloads: preamble, `header` (or `headerBytes`, as given), the digest,
+    /// and the signature of the digest with `keys`.
+    static func signedPrefix(header: BundleHeader, keys: SiteKeys, headerBytes: [UInt8]? = nil) throws -> [UInt8] {
+        let bytes = headerBytes ?? header.encoded()
+        var w = BinaryWriter(reservingCapacity: bytes.count + 128)
+        w.write(contentsOf: magic)
+        w.write(header.formatMajor)
+        w.write(header.formatMinor)
+        w.write(UInt32(bytes.count))
+        w.write(contentsOf: bytes)
+        let digest = Digest32.sha256(w.bytes)
+        w.write(contentsOf: digest.bytes)
+        let signature = try keys.sign(digest.bytes)
+        w.write(UInt16(signature.count))
+        w.write(contentsOf: signature)
+        return w.bytes
+    }
+
     static func ioError() -> BundleError {
         BundleError(.io, "The bundle file cannot be read.", hint: "Check the path and permissions.")
     }

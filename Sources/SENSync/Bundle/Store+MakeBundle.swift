@@ -148,19 +148,8 @@ extension Store {
                 versionVector: try Self.versionVector(in: db), sections: sections)
         }
         header.formatMinor = BundleHeader.formatMinor
-        var prefix = BinaryWriter(reservingCapacity: 4096)
-        let headerBytes = header.encoded()
-        prefix.write(contentsOf: BundleFile.magic)
-        prefix.write(header.formatMajor)
-        prefix.write(header.formatMinor)
-        prefix.write(UInt32(headerBytes.count))
-        prefix.write(contentsOf: headerBytes)
-        let digest = Digest32.sha256(prefix.bytes)
-        prefix.write(contentsOf: digest.bytes)
-        let signature = try keys.sign(digest.bytes)
-        prefix.write(UInt16(signature.count))
-        prefix.write(contentsOf: signature)
-        guard FileManager.default.createFile(atPath: fileURL.path, contents: Data(prefix.bytes)) else {
+        let prefix = try BundleFile.signedPrefix(header: header, keys: keys)
+        guard FileManager.default.createFile(atPath: fileURL.path, contents: Data(prefix)) else {
             throw StoreError(
                 .invalidInput, "Cannot write in the folder for --out.", hint: "Check the folder exists and is writable."
             )
@@ -176,7 +165,7 @@ extension Store {
         try out.close()
         if FileManager.default.fileExists(atPath: url.path) { try FileManager.default.removeItem(at: url) }
         try FileManager.default.moveItem(at: fileURL, to: url)
-        return BundleSummary(header: header, url: url, fileSize: UInt64(prefix.bytes.count) + header.payloadLength)
+        return BundleSummary(header: header, url: url, fileSize: UInt64(prefix.count) + header.payloadLength)
     }
 
     // MARK: Signing

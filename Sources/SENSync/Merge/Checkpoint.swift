@@ -59,11 +59,17 @@ public struct Checkpoint: Hashable, Sendable {
         -> Checkpoint
     {
         precondition(!leaves.isEmpty && leaves.count <= maxLeaves, "a checkpoint covers 1...\(maxLeaves) changes")
-        var checkpoint = Checkpoint(
+        return try Checkpoint(
             site: site, first: first, last: first + UInt64(leaves.count) - 1, root: Merkle.root(leaves),
-            previous: previous, signature: [])
-        checkpoint.signature = try keys.sign(checkpoint.signedBytes())
-        return checkpoint
+            previous: previous, signature: []
+        ).signed(with: keys)
+    }
+
+    /// This checkpoint signed with `keys` (the site's own).
+    public func signed(with keys: SiteKeys) throws -> Checkpoint {
+        var copy = self
+        copy.signature = try keys.sign(signedBytes())
+        return copy
     }
 
     /// Whether the signature is `keys`' signature of this checkpoint.

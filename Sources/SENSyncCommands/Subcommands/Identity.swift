@@ -107,7 +107,9 @@ extension SENSyncCommand.Directory {
             abstract: "Add a site's identity file to the area directory (LA only).",
             discussion: """
                 Confirm the fingerprint printed here with the site first. For an academy, give its trust (already listed).
-                The new directory, signed by the LA, travels to every site in the LA's next bundles.
+                To move an academy to another trust, add it again with the new --trust: the directory keeps every
+                membership, so what its old trust wrote while it was a member stays valid. The new directory, signed
+                by the LA, travels to every site in the LA's next bundles.
 
                 Example:
                   sensync directory add riverside-academy.identity --trust "Riverside Learning Trust" --store northshire-la.sensync

@@ -104,19 +104,8 @@ struct BundleForge {
     static func writeFile(
         header: BundleHeader, payload: [UInt8], keys: SiteKeys, to url: URL, headerBytes: [UInt8]? = nil
     ) throws {
-        let bytes = headerBytes ?? header.encoded()
-        var w = BinaryWriter()
-        w.write(contentsOf: BundleFile.magic)
-        w.write(header.formatMajor)
-        w.write(header.formatMinor)
-        w.write(UInt32(bytes.count))
-        w.write(contentsOf: bytes)
-        let digest = Digest32.sha256(w.bytes)
-        w.write(contentsOf: digest.bytes)
-        let signature = try keys.sign(digest.bytes)
-        w.write(UInt16(signature.count))
-        w.write(contentsOf: signature)
-        try Data(w.bytes + payload).write(to: url)
+        let prefix = try BundleFile.signedPrefix(header: header, keys: keys, headerBytes: headerBytes)
+        try Data(prefix + payload).write(to: url)
     }
 }
 

@@ -123,17 +123,14 @@ func rewriteBundleHeader(
     change(&header)
     let bytes = [UInt8](try Data(contentsOf: url))
     let payloads = bytes[Int(layout.payloadOffset)...]
-    var w = BinaryWriter()
-    let headerBytes = header.encoded()
-    w.write(contentsOf: BundleFile.magic)
-    w.write(major ?? header.formatMajor)
-    w.write(header.formatMinor)
-    w.write(UInt32(headerBytes.count))
-    w.write(contentsOf: headerBytes)
-    let digest = Digest32.sha256(w.bytes)
-    w.write(contentsOf: digest.bytes)
-    let signature = try signer.map { try $0.sign(digest.bytes) } ?? layout.signature
-    w.write(UInt16(signature.count))
-    w.write(contentsOf: signature)
-    try Data(w.bytes + payloads).write(to: out)
+    if let major { header.formatMajor = major }
+    let prefix: [UInt8]
+    if let signer {
+        prefix = try BundleFile.signedPrefix(header: header, keys: signer)
+    } else {
+        // Keep the original signature over a header that has changed (an altered bundle).
+        let resigned = try BundleFile.signedPrefix(header: header, keys: SiteKeys.generate())
+        prefix = Array(resigned.dropLast(64)) + layout.signature
+    }
+    try Data(prefix + payloads).write(to: out)
 }
