@@ -81,9 +81,13 @@ struct StoreTransaction: ReplicaBackend {
     mutating func highestHeld(of site: SiteID) throws -> UInt64 {
         if let known = maxHeld[site] { return known }
         var value = try prefix(of: site)
+        // Runs never overlap, so the run that starts last ends last: one seek on the primary key
+        // (a max over last_seq would read every run of the site: a write would cost O(history)).
         if let ord = sites.byID[site],
             let seq = try Int64.fetchOne(
-                db, sql: "SELECT max(last_seq) FROM change_log WHERE site_ord = ?", arguments: [ord])
+                try db.cachedStatement(
+                    sql: "SELECT last_seq FROM change_log WHERE site_ord = ? ORDER BY first_seq DESC LIMIT 1"),
+                arguments: [ord])
         {
             value = max(value, UInt64(seq))
         }
