@@ -343,10 +343,10 @@ extension Store {
         }
         var holdings: [(RecordID, VersionVector, passedOn: Bool)] = []
         var checkpoints: [Checkpoint] = []
-        // The leaves of each complete checkpoint, and which of its changes were not taken: the
-        // ones taken then need their own proofs, for this store to relay them or audit them.
+        // The leaves of each complete checkpoint, and how many of its changes were taken: if not
+        // all, the ones taken need their own proofs, for this store to relay them or audit them.
         var completeLeaves: [Int: [Dot: Digest32]] = [:]
-        var partlyTaken: Set<Int> = []
+        var taken: [Int: Int] = [:]
         // A trust relays everything its academies make to the LA: what it cannot take for itself
         // it holds only to pass on.
         let fromMyAcademy = directory?.entry(sender.id)?.trust == identity.id
@@ -372,10 +372,7 @@ extension Store {
             case .holdings(let pupil, let held, let passedOn):
                 holdings.append((pupil, held, passedOn))
             case .change(let change, let index, let path):
-                if completeLeaves[index] != nil {
-                    completeLeaves[index]?[change.dot] = change.leaf
-                    partlyTaken.insert(index)
-                }
+                if completeLeaves[index] != nil { completeLeaves[index]?[change.dot] = change.leaf }
                 let header: ChangeHeader
                 do { header = try change.decodedHeader() } catch let error as DecodingFailure {
                     throw BundleError(
@@ -442,6 +439,7 @@ extension Store {
                 case .heldWithoutContent: report.heldWithoutContent += 1
                 }
                 if forgotten.contains(pupil), !change.isRedacted { reacquired.insert(pupil) }
+                taken[index, default: 0] += 1
                 if let path, !path.isEmpty {
                     try db.execute(
                         sql: "INSERT OR REPLACE INTO change_proof (site_ord, seq, path) VALUES (?, ?, ?)",
@@ -452,14 +450,10 @@ extension Store {
                 }
             }
         }
-        for index in partlyTaken.sorted() {
+        for (index, byDot) in completeLeaves.sorted(by: { $0.key < $1.key }) {
             let checkpoint = checkpoints[index]
-            guard let byDot = completeLeaves[index], byDot.count == checkpoint.count else { continue }
+            guard byDot.count == checkpoint.count, taken[index, default: 0] < checkpoint.count else { continue }
             let leaves = (checkpoint.first...checkpoint.last).compactMap { byDot[Dot(site: checkpoint.site, seq: $0)] }
-            let allHeld = try (checkpoint.first...checkpoint.last).allSatisfy {
-                try tx.storedEntry(Dot(site: checkpoint.site, seq: $0)) != nil
-            }
-            if allHeld { continue }
             for seq in checkpoint.first...checkpoint.last {
                 let dot = Dot(site: checkpoint.site, seq: seq)
                 guard let held = try tx.storedEntry(dot), held.leaf == byDot[dot] else { continue }
