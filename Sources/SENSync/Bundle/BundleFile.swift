@@ -19,8 +19,6 @@ public enum BundleFile {
     static let maxHeaderLength: UInt64 = 16 * 1024 * 1024
     /// Payload (plain) version this build writes and reads.
     static let payloadVersion: UInt8 = 2
-    /// The largest change (header plus content) a payload may carry.
-    static let maxEntryLength = 64 << 20
 
     /// Where the parts of a bundle file are.
     struct Layout {

@@ -153,7 +153,7 @@ extension StoreTransaction {
             clock[site] = seqs.max() ?? 0
             // Each log row holding any of these changes, rewritten once.
             for seq in seqs.sorted() where wanted.contains(seq) {
-                guard var row = try loadLogRow(site: site, holding: seq) else { continue }
+                guard var row = try loadRow(holding: Dot(site: site, seq: seq)) else { continue }
                 var changed = false
                 for i in row.entries.indices {
                     let entry = row.entries[i]
@@ -189,18 +189,5 @@ extension StoreTransaction {
         let statement = try db.cachedStatement(
             sql: "SELECT max(seq) FROM scope_change WHERE scope = ? AND site_ord = ?")
         return UInt64(try Int64.fetchOne(statement, arguments: [pupil.description, ord]) ?? 0)
-    }
-
-    /// The stored row holding change `seq` of `site`.
-    mutating func loadLogRow(site: SiteID, holding seq: UInt64) throws -> LogRow? {
-        guard let ord = sites.byID[site],
-            let row = try Row.fetchOne(
-                db,
-                sql:
-                    "SELECT first_seq, last_seq, changes FROM change_log WHERE site_ord = ? AND first_seq <= ? ORDER BY first_seq DESC LIMIT 1",
-                arguments: [ord, Int64(seq)]),
-            UInt64(row[1] as Int64) >= seq
-        else { return nil }
-        return try Self.decodeRow(site: site, first: UInt64(row[0] as Int64), bytes: Array(row[2] as Data))
     }
 }

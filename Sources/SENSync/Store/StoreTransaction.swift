@@ -160,7 +160,7 @@ struct StoreTransaction: ReplicaBackend {
     }
 
     /// The stored row holding `dot`, decoded.
-    private func loadRow(holding dot: Dot) throws -> LogRow? {
+    func loadRow(holding dot: Dot) throws -> LogRow? {
         guard let ord = sites.byID[dot.site] else { return nil }
         let statement = try db.cachedStatement(
             sql: """
