@@ -29,6 +29,8 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
+            // Code lists (`Schemas/codes` links here): versioned data, loaded at run time.
+            resources: [.copy("Codes")],
             swiftSettings: strict
         ),
         .target(
@@ -49,6 +51,12 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             path: "Tools/sensync-bench",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "sensync-schema",
+            dependencies: ["SENSync"],
+            path: "Tools/sensync-schema",
             swiftSettings: strict
         ),
         .testTarget(

@@ -53,62 +53,34 @@ public struct TableSpec: Sendable, Hashable {
 /// unchanged.
 public enum RecordSchema {
     /// Bumped whenever a table or field is added. Bundles carry it.
-    public static let version: UInt16 = 3
+    public static let version: UInt16 = 4
 
-    public static let pupil = TableSpec(
-        name: "pupil", number: 1,
-        fields: [
-            FieldSpec("upn"), FieldSpec("forename"), FieldSpec("surname"), FieldSpec("date_of_birth"),
-            FieldSpec("year_group", .integer), FieldSpec("sen_status"), FieldSpec("sen_needs"),
-        ])
-
-    public static let enrolment = TableSpec(
-        name: "enrolment", number: 2,
-        fields: [FieldSpec("school_id"), FieldSpec("entry_date"), FieldSpec("leaving_date")])
-
-    public static let note = TableSpec(
-        name: "note", number: 3,
-        fields: [
-            FieldSpec("text"), FieldSpec("area"), FieldSpec("amends_note_id"), FieldSpec("recorded_at"),
-            FieldSpec("recorded_by"),
-        ],
-        isAppendOnly: true)
-
-    public static let supportPlan = TableSpec(
-        name: "support_plan", number: 4,
-        fields: [
-            FieldSpec("title"), FieldSpec("status"), FieldSpec("start_date"), FieldSpec("review_date"),
-            FieldSpec("responsible_org"), FieldSpec("responsible_person"),
-        ])
-
-    public static let planOutcome = TableSpec(
-        name: "plan_outcome", number: 5,
-        fields: [FieldSpec("plan_id"), FieldSpec("description"), FieldSpec("target_date"), FieldSpec("status")])
-
-    public static let provisionItem = TableSpec(
-        name: "provision_item", number: 6,
-        fields: [
-            FieldSpec("plan_id"), FieldSpec("description"), FieldSpec("provider"), FieldSpec("frequency"),
-            FieldSpec("responsible_org"), FieldSpec("responsible_person"), FieldSpec("cost_pence", .integer),
-        ])
-
-    public static let planReview = TableSpec(
-        name: "plan_review", number: 7,
-        fields: [
-            FieldSpec("plan_id"), FieldSpec("held_on"), FieldSpec("summary"), FieldSpec("decision"),
-            FieldSpec("next_review_date"),
-        ])
-
-    /// The proof that a pupil's personal content was erased everywhere: its id is the pupil's.
-    public static let erasure = TableSpec(
-        name: "erasure", number: 8,
-        fields: [FieldSpec("reason"), FieldSpec("erased_on"), FieldSpec("erased_by")],
-        isAppendOnly: true)
-
-    /// Every table, in a fixed order.
-    public static let tables: [TableSpec] = [
-        pupil, enrolment, note, supportPlan, planOutcome, provisionItem, planReview, erasure,
+    /// Every record kind this build knows, in wire-number order. A new kind is appended here.
+    public static let kinds: [KindSpec] = [
+        Pupil.spec, Enrolment.spec, Note.spec, SupportPlan.spec, PlanOutcome.spec, ProvisionItem.spec,
+        PlanReview.spec, Erasure.spec, Concern.spec, ConcernAction.spec, Referral.spec, Escalation.spec,
+        SENEpisode.spec, SENNeedRecord.spec, EHCAssessment.spec, EHCAdvice.spec, EHCException.spec, EHCPlan.spec,
+        EHCSection.spec, EHCReview.spec,
     ]
+
+    /// The kind named `name` (its table name, or its noun).
+    public static func kind(_ name: String) -> KindSpec? {
+        let wanted = name.lowercased().replacingOccurrences(of: "-", with: "_")
+        return kinds.first { $0.name == wanted } ?? kinds.first { $0.noun.lowercased() == name.lowercased() }
+    }
+
+    public static let pupil = Pupil.spec.table
+    public static let enrolment = Enrolment.spec.table
+    public static let note = Note.spec.table
+    public static let supportPlan = SupportPlan.spec.table
+    public static let planOutcome = PlanOutcome.spec.table
+    public static let provisionItem = ProvisionItem.spec.table
+    public static let planReview = PlanReview.spec.table
+    /// The proof that a pupil's personal content was erased everywhere: its id is the pupil's.
+    public static let erasure = Erasure.spec.table
+
+    /// Every table, in wire-number order.
+    public static let tables: [TableSpec] = kinds.map(\.table)
 
     private static let byName: [String: TableSpec] = Dictionary(uniqueKeysWithValues: tables.map { ($0.name, $0) })
     private static let byNumber: [UInt64: TableSpec] = Dictionary(

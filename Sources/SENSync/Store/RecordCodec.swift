@@ -68,20 +68,32 @@ struct SiteOrdinals {
 /// `crdt_clock` blob, so a merge is one point read and one upsert per record.
 struct TableCodec {
     let spec: TableSpec
-    let fieldIndex: [String: Int]
+    /// Each field's key in the clock blob: its wire number + 1 (the deletion marker, wire number 0,
+    /// is key 1). Keys never move when fields are appended.
+    let clockKeys: [String: Int]
+    /// The column index (into `spec.fields`) of each clock key.
+    let columnOfKey: [Int: Int]
     let selectSQL: String
     let upsertSQL: String
 
     init(_ spec: TableSpec) {
         self.spec = spec
-        fieldIndex = Dictionary(uniqueKeysWithValues: spec.fields.enumerated().map { ($1.name, $0) })
-        let columns = spec.fields.map(\.name)
+        var keys: [String: Int] = [:]
+        var columns: [Int: Int] = [:]
+        for (index, field) in spec.fields.enumerated() {
+            let key = field.name == RecordState.deletedField ? 1 : Int(field.number) + 1
+            keys[field.name] = key
+            columns[key] = index
+        }
+        clockKeys = keys
+        columnOfKey = columns
+        let columnNames = spec.fields.map(\.name)
         selectSQL =
-            "SELECT \(columns.joined(separator: ", ")), crdt_clock FROM \(spec.name) WHERE pupil_id = ? AND id = ?"
-        let all = ["pupil_id", "id"] + columns + ["crdt_clock"]
+            "SELECT \(columnNames.joined(separator: ", ")), crdt_clock FROM \(spec.name) WHERE pupil_id = ? AND id = ?"
+        let all = ["pupil_id", "id"] + columnNames + ["crdt_clock"]
         upsertSQL = """
             INSERT INTO \(spec.name) (\(all.joined(separator: ", "))) VALUES (\(all.map { _ in "?" }.joined(separator: ", ")))
-            ON CONFLICT (pupil_id, id) DO UPDATE SET \((columns + ["crdt_clock"]).map { "\($0) = excluded.\($0)" }.joined(separator: ", "))
+            ON CONFLICT (pupil_id, id) DO UPDATE SET \((columnNames + ["crdt_clock"]).map { "\($0) = excluded.\($0)" }.joined(separator: ", "))
             """
     }
 
@@ -101,7 +113,7 @@ struct TableCodec {
                 values.append(field.name == RecordState.deletedField ? 0.databaseValue : .null)
             }
         }
-        let clock = try ClockCodec.encode(state, columnIndex: fieldIndex, sites: &sites, db: db)
+        let clock = try ClockCodec.encode(state, keys: clockKeys, sites: &sites, db: db)
         return (values, clock)
     }
 
@@ -109,9 +121,16 @@ struct TableCodec {
     /// columns are the fields in schema order followed by the clock).
     func state(from row: Row, offset: Int = 0, sites: SiteOrdinals) throws -> RecordState {
         let clock: [UInt8] = Array(row[offset + spec.fields.count] as Data)
-        return try ClockCodec.decode(clock, sites: sites) { index in
-            guard index < spec.fields.count else { return nil }
+        return try ClockCodec.decode(clock, sites: sites, legacyFieldCount: ClockCodec.v1FieldCounts[spec.name]) {
+            key in
+            guard let index = columnOfKey[key] else { return nil }
             return (spec.fields[index].name, Value(row[offset + index] as DatabaseValue))
+        } knownName: { name in
+            // A field written by a newer build before this one knew it ("#n"), now known.
+            guard let number = RecordSchema.unknownNumber(name), let field = spec.field(number: number) else {
+                return name
+            }
+            return field.name
         }
     }
 }
@@ -119,10 +138,11 @@ struct TableCodec {
 /// The `crdt_clock` blob.
 ///
 /// ```
-/// u8 version = 1
+/// u8 version = 2
 /// varint dotCount, then per dot: varint siteOrdinal, varint seq, u64 hlc
 /// varint fieldCount, then per field:
-///   varint key          (0: a name follows as a string; k > 0: the table's field k − 1)
+///   varint key          (0: a name follows as a string; 1: the deletion marker;
+///                        k > 1: the table's field with wire number k − 1)
 ///   varint headCount, then per head (winner first):
 ///     varint dotIndex
 ///     u8 flags          (1: value follows inline; 2: causal context follows)
@@ -130,9 +150,17 @@ struct TableCodec {
 /// ```
 /// The winner of a field that has a column keeps its value in the column; every other value is
 /// inline, as is a winning text that holds U+0000 (which SQLite's text binding would cut).
+/// Version 1 (before fields could be appended to a table) keyed fields by column position.
 enum ClockCodec {
+    /// How many fields each table declared while clocks were version 1: a version-1 key k is the
+    /// field with wire number k when k ≤ that count, and the deletion marker when k is one more.
+    static let v1FieldCounts: [String: Int] = [
+        "pupil": 7, "enrolment": 3, "note": 5, "support_plan": 6, "plan_outcome": 4, "provision_item": 7,
+        "plan_review": 5, "erasure": 3,
+    ]
+
     static func encode(
-        _ state: RecordState, columnIndex: [String: Int], sites: inout SiteOrdinals, db: Database
+        _ state: RecordState, keys columnIndex: [String: Int], sites: inout SiteOrdinals, db: Database
     ) throws -> [UInt8] {
         var dots: [Dot: Int] = [:]
         var dotList: [(Dot, HLC)] = []
@@ -151,7 +179,7 @@ enum ClockCodec {
             }
         }
         var w = BinaryWriter(reservingCapacity: 16 + dotList.count * 14 + fields.count * 4)
-        w.write(UInt8(1))
+        w.write(UInt8(2))
         w.writeVarint(dotList.count)
         for (dot, hlc) in dotList {
             w.writeVarint(UInt64(try sites.ordinal(for: dot.site, in: db)))
@@ -162,7 +190,7 @@ enum ClockCodec {
         for (name, field) in fields {
             let column = columnIndex[name]
             if let column {
-                w.writeVarint(column + 1)
+                w.writeVarint(column)
             } else {
                 w.writeVarint(0)
                 w.writeString(name)
@@ -187,13 +215,16 @@ enum ClockCodec {
         return w.bytes
     }
 
-    /// Decodes a clock. `column(k)` returns the name and column value of the table's field `k`.
+    /// Decodes a clock. `column(k)` returns the name and column value of the field with clock key
+    /// `k`; `knownName` renames a field stored by name.
     static func decode(
-        _ bytes: [UInt8], sites: SiteOrdinals, column: (Int) -> (String, Value)?
+        _ bytes: [UInt8], sites: SiteOrdinals, legacyFieldCount: Int? = nil, column: (Int) -> (String, Value)?,
+        knownName: (String) -> String = { $0 }
     ) throws -> RecordState {
         do {
             var r = BinaryReader(bytes)
-            guard try r.readUInt8() == 1 else { throw DecodingFailure("unknown clock version") }
+            let version = try r.readUInt8()
+            guard version == 1 || version == 2 else { throw DecodingFailure("unknown clock version") }
             let dotCount = try r.readCount(limit: 1 << 16)
             var dots: [(Dot, HLC)] = []
             dots.reserveCapacity(dotCount)
@@ -210,9 +241,14 @@ enum ClockCodec {
                 let name: String
                 var columnValue: Value?
                 if key == 0 {
-                    name = try r.readString()
+                    name = knownName(try r.readString())
                 } else {
-                    guard let (n, v) = column(key - 1) else { throw DecodingFailure("unknown column \(key)") }
+                    var key = key
+                    if version == 1 {
+                        guard let count = legacyFieldCount else { throw DecodingFailure("unknown column \(key)") }
+                        key = key <= count ? key + 1 : 1
+                    }
+                    guard let (n, v) = column(key) else { throw DecodingFailure("unknown column \(key)") }
                     name = n
                     columnValue = v
                 }

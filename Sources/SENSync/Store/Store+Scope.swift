@@ -2,7 +2,8 @@ import Foundation
 import GRDB
 
 extension Store {
-    var today: CalendarDate { CalendarDate.today(Date(timeIntervalSince1970: Double(now()) / 1000)) }
+    /// Today in England (Europe/London), where every school date is kept.
+    var today: CalendarDate { StatutoryClock.localDate(at: Date(timeIntervalSince1970: Double(now()) / 1000)) }
 
     /// The site this one relies on to keep a pupil's history once it stops seeing them: an
     /// academy's trust, otherwise the LA.

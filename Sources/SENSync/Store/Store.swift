@@ -165,6 +165,9 @@ public final class Store: Sendable {
                 )
             }
             try StoreSchema.migrator.migrate(pool)
+            if !applied.isEmpty && applied.count < StoreSchema.knownMigrations.count {
+                try pool.write { db in try adoptNewlyKnownFields(in: db) }
+            }
         } catch let error as StoreError {
             throw error
         } catch {
@@ -172,6 +175,50 @@ public final class Store: Sendable {
                 .notAStore, "This file is not a SENSync store, or it is damaged.", hint: "Check the --store path.")
         }
         return try Store(writer: pool, path: path, keys: nil, now: now)
+    }
+
+    /// After a migration that taught this store new tables or fields: records of those tables that
+    /// arrived earlier (kept whole, by number) move into their tables, and fields kept as `#n` take
+    /// their names and columns, so old and new writes of a field merge as one.
+    static func adoptNewlyKnownFields(in db: Database) throws {
+        var tx = try StoreTransaction(db)
+        let known = Set(RecordSchema.tables.map(\.name))
+        for row in try Row.fetchAll(db, sql: "SELECT table_name, pupil_id, id FROM generic_record") {
+            let number = RecordSchema.unknownNumber(row[0] as String)
+            guard let table = number.flatMap({ RecordSchema.table(number: $0) })?.name ?? (known.contains(row[0]) ? row[0] : nil),
+                let scope = RecordID(row[1] as String), let id = RecordID(row[2] as String)
+            else { continue }
+            let old = RecordKey(table: row[0], scope: scope, id: id)
+            guard let state = try tx.record(old) else { continue }
+            try db.execute(
+                sql: "DELETE FROM generic_record WHERE table_name = ? AND pupil_id = ? AND id = ?",
+                arguments: [old.table, scope.description, id.description])
+            try db.execute(
+                sql: "UPDATE conflict SET table_name = ? WHERE table_name = ? AND pupil_id = ? AND record_id = ?",
+                arguments: [table, old.table, scope.description, id.description])
+            try tx.saveRecord(renamed(state, in: table), for: RecordKey(table: table, scope: scope, id: id), changedFields: [])
+        }
+        for spec in RecordSchema.tables {
+            for row in try Row.fetchAll(db, sql: "SELECT pupil_id, id FROM \(spec.name)") {
+                guard let scope = RecordID(row[0] as String), let id = RecordID(row[1] as String) else { continue }
+                let key = RecordKey(table: spec.name, scope: scope, id: id)
+                guard let state = try tx.record(key) else { continue }
+                try tx.saveRecord(state, for: key, changedFields: [])
+            }
+            for field in spec.fields where field.number > 0 {
+                try db.execute(
+                    sql: "UPDATE conflict SET field = ? WHERE table_name = ? AND field = ?",
+                    arguments: [field.name, spec.name, RecordSchema.unknownName(field.number)])
+            }
+        }
+    }
+
+    private static func renamed(_ state: RecordState, in table: String) -> RecordState {
+        var fields: [String: FieldState] = [:]
+        for (name, field) in state.fields {
+            fields[RecordSchema.unknownNumber(name).map { RecordSchema.fieldName($0, inTable: table) } ?? name] = field
+        }
+        return RecordState(fields: fields)
     }
 
     private static func validate(_ identity: SiteIdentity, la: PublicIdentity?) throws {

@@ -5,7 +5,7 @@ import GRDB
 /// never use app types, so an old store always migrates the same way.
 enum StoreSchema {
     /// Identifiers of every migration this build knows, in order.
-    static var knownMigrations: [String] { ["v1", "v2-trust-and-scope", "v3-origin-signed"] }
+    static var knownMigrations: [String] { ["v1", "v2-trust-and-scope", "v3-origin-signed", "v4-record-kinds"] }
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -20,6 +20,9 @@ enum StoreSchema {
             // store with changes was ever deployed, and `Store.open` refuses such a store before
             // migrating it.
             try db.execute(sql: v3)
+        }
+        migrator.registerMigration("v4-record-kinds") { db in
+            try db.execute(sql: v4)
         }
         return migrator
     }
@@ -344,5 +347,188 @@ enum StoreSchema {
         ALTER TABLE site_identity ADD COLUMN signed_seq INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE import_log ADD COLUMN sender_id TEXT;
         ALTER TABLE import_log ADD COLUMN sender_name TEXT;
+        """
+
+    /// Record kinds declared once (`Model/Kinds/`): fields appended to plans, provision, reviews and
+    /// pupils; concerns and their actions, referrals, escalations, SEN provision episodes and ranked
+    /// needs, and the LA's EHC needs assessments, advice, exceptions, plans, sections and reviews.
+    /// Printed by `swift run sensync-schema`.
+    private static let v4 = """
+        ALTER TABLE pupil ADD COLUMN former_upns TEXT;
+        ALTER TABLE support_plan ADD COLUMN plan_type TEXT;
+        ALTER TABLE support_plan ADD COLUMN closed_on TEXT;
+        ALTER TABLE provision_item ADD COLUMN sessions_per_week INTEGER;
+        ALTER TABLE provision_item ADD COLUMN minutes_per_session INTEGER;
+        ALTER TABLE provision_item ADD COLUMN weeks_per_year INTEGER;
+        ALTER TABLE provision_item ADD COLUMN group_size INTEGER;
+        ALTER TABLE provision_item ADD COLUMN staff_role TEXT;
+        ALTER TABLE provision_item ADD COLUMN outcome_id TEXT;
+        ALTER TABLE plan_review ADD COLUMN attendees TEXT;
+        ALTER TABLE plan_review ADD COLUMN parent_view TEXT;
+        ALTER TABLE plan_review ADD COLUMN pupil_view TEXT;
+        ALTER TABLE plan_review ADD COLUMN progress TEXT;
+        CREATE TABLE concern (
+          pupil_id TEXT NOT NULL,
+          id TEXT NOT NULL,
+          raised_on TEXT,
+          raised_by_role TEXT,
+          raised_by TEXT,
+          areas TEXT,
+          observations TEXT,
+          strategies_tried TEXT,
+          parent_informed_on TEXT,
+          parent_view TEXT,
+          pupil_voice TEXT,
+          review_date TEXT,
+          status TEXT,
+          closed_on TEXT,
+          deleted INTEGER NOT NULL DEFAULT 0,
+          crdt_clock BLOB NOT NULL,
+          PRIMARY KEY (pupil_id, id)
+        ) WITHOUT ROWID;
+        CREATE TABLE concern_action (
+          pupil_id TEXT NOT NULL,
+          id TEXT NOT NULL,
+          concern_id TEXT,
+          action TEXT,
+          owner TEXT,
+          owner_org TEXT,
+          due_on TEXT,
+          done_on TEXT,
+          deleted INTEGER NOT NULL DEFAULT 0,
+          crdt_clock BLOB NOT NULL,
+          PRIMARY KEY (pupil_id, id)
+        ) WITHOUT ROWID;
+        CREATE TABLE referral (
+          pupil_id TEXT NOT NULL,
+          id TEXT NOT NULL,
+          agency TEXT,
+          reason TEXT,
+          referred_on TEXT,
+          referred_by TEXT,
+          agency_contact TEXT,
+          accepted_on TEXT,
+          declined_on TEXT,
+          first_seen_on TEXT,
+          closed_on TEXT,
+          outcome TEXT,
+          deleted INTEGER NOT NULL DEFAULT 0,
+          crdt_clock BLOB NOT NULL,
+          PRIMARY KEY (pupil_id, id)
+        ) WITHOUT ROWID;
+        CREATE TABLE escalation (
+          pupil_id TEXT NOT NULL,
+          id TEXT NOT NULL,
+          stage TEXT,
+          opened_on TEXT,
+          raised_by TEXT,
+          summary TEXT,
+          response_due_on TEXT,
+          responding_org TEXT,
+          outcome TEXT,
+          closed_on TEXT,
+          deleted INTEGER NOT NULL DEFAULT 0,
+          crdt_clock BLOB NOT NULL,
+          PRIMARY KEY (pupil_id, id)
+        ) WITHOUT ROWID;
+        CREATE TABLE sen_episode (
+          pupil_id TEXT NOT NULL,
+          id TEXT NOT NULL,
+          provision TEXT,
+          school_id TEXT,
+          start_date TEXT,
+          end_date TEXT,
+          deleted INTEGER NOT NULL DEFAULT 0,
+          crdt_clock BLOB NOT NULL,
+          PRIMARY KEY (pupil_id, id)
+        ) WITHOUT ROWID;
+        CREATE TABLE sen_need (
+          pupil_id TEXT NOT NULL,
+          id TEXT NOT NULL,
+          need TEXT,
+          rank INTEGER,
+          start_date TEXT,
+          end_date TEXT,
+          deleted INTEGER NOT NULL DEFAULT 0,
+          crdt_clock BLOB NOT NULL,
+          PRIMARY KEY (pupil_id, id)
+        ) WITHOUT ROWID;
+        CREATE TABLE ehc_assessment (
+          pupil_id TEXT NOT NULL,
+          id TEXT NOT NULL,
+          request_received_on TEXT,
+          request_source TEXT,
+          is_reassessment INTEGER,
+          case_officer TEXT,
+          decision TEXT,
+          decided_on TEXT,
+          no_plan_on TEXT,
+          draft_served_on TEXT,
+          final_issued_on TEXT,
+          withdrawn_on TEXT,
+          deleted INTEGER NOT NULL DEFAULT 0,
+          crdt_clock BLOB NOT NULL,
+          PRIMARY KEY (pupil_id, id)
+        ) WITHOUT ROWID;
+        CREATE TABLE ehc_advice (
+          pupil_id TEXT NOT NULL,
+          id TEXT NOT NULL,
+          assessment_id TEXT,
+          agency TEXT,
+          requested_on TEXT,
+          received_on TEXT,
+          deleted INTEGER NOT NULL DEFAULT 0,
+          crdt_clock BLOB NOT NULL,
+          PRIMARY KEY (pupil_id, id)
+        ) WITHOUT ROWID;
+        CREATE TABLE ehc_exception (
+          pupil_id TEXT NOT NULL,
+          id TEXT NOT NULL,
+          assessment_id TEXT,
+          step TEXT,
+          reason TEXT,
+          from_date TEXT,
+          to_date TEXT,
+          detail TEXT,
+          deleted INTEGER NOT NULL DEFAULT 0,
+          crdt_clock BLOB NOT NULL,
+          PRIMARY KEY (pupil_id, id)
+        ) WITHOUT ROWID;
+        CREATE TABLE ehc_plan (
+          pupil_id TEXT NOT NULL,
+          id TEXT NOT NULL,
+          assessment_id TEXT,
+          issued_on TEXT,
+          case_officer TEXT,
+          phase_transfer_year INTEGER,
+          phase_transfer_to_post16 INTEGER,
+          ceased_on TEXT,
+          deleted INTEGER NOT NULL DEFAULT 0,
+          crdt_clock BLOB NOT NULL,
+          PRIMARY KEY (pupil_id, id)
+        ) WITHOUT ROWID;
+        CREATE TABLE ehc_section (
+          pupil_id TEXT NOT NULL,
+          id TEXT NOT NULL,
+          plan_id TEXT,
+          section TEXT,
+          content TEXT,
+          owner_agency TEXT,
+          deleted INTEGER NOT NULL DEFAULT 0,
+          crdt_clock BLOB NOT NULL,
+          PRIMARY KEY (pupil_id, id)
+        ) WITHOUT ROWID;
+        CREATE TABLE ehc_review (
+          pupil_id TEXT NOT NULL,
+          id TEXT NOT NULL,
+          plan_id TEXT,
+          meeting_on TEXT,
+          outcome TEXT,
+          decided_on TEXT,
+          amended_issued_on TEXT,
+          deleted INTEGER NOT NULL DEFAULT 0,
+          crdt_clock BLOB NOT NULL,
+          PRIMARY KEY (pupil_id, id)
+        ) WITHOUT ROWID;
         """
 }

@@ -352,7 +352,7 @@ struct StoreTransaction: ReplicaBackend {
             arguments.append(Data(clock))
             try statement.execute(arguments: StatementArguments(arguments))
         } else {
-            let clock = try ClockCodec.encode(state, columnIndex: [:], sites: &sites, db: db)
+            let clock = try ClockCodec.encode(state, keys: [:], sites: &sites, db: db)
             try db.execute(
                 sql: """
                     INSERT INTO generic_record (table_name, pupil_id, id, crdt_clock) VALUES (?, ?, ?, ?)

@@ -1,0 +1,55 @@
+import Foundation
+
+/// A versioned list of codes (needs, agencies, stages), loaded from `Schemas/codes/NAME.json`.
+///
+/// Each file names its source; DfE lists keep the DfE's codes, and census and SEN2 lists stay
+/// apart where they differ.
+public struct CodeList: Sendable, Hashable, Decodable {
+    public struct Code: Sendable, Hashable, Decodable {
+        public var code: String
+        public var label: String
+        /// The code this historic code maps to on import (CTF S/A/P).
+        public var maps: String?
+        /// The SEN2 code this code is reported as, where it has one.
+        public var sen2: String?
+    }
+
+    public var list: String
+    public var version: String
+    public var source: String
+    public var codes: [Code]
+
+    /// The code matching `input` (case-insensitive, by code or by label).
+    public func code(matching input: String) -> Code? {
+        let wanted = input.trimmingCharacters(in: .whitespaces).lowercased()
+        return codes.first { $0.code.lowercased() == wanted } ?? codes.first { $0.label.lowercased() == wanted }
+    }
+
+    /// The label of `code`, or the code itself if the list does not have it.
+    public func label(of code: String) -> String { codes.first { $0.code == code }?.label ?? code }
+
+    /// The codes, comma-separated, for an error's hint.
+    public var codeSummary: String { codes.map(\.code).joined(separator: ", ") }
+}
+
+/// The code lists this build ships.
+public enum CodeLists {
+    /// Every list, by name.
+    public static let all: [String: CodeList] = load()
+
+    /// The list named `name`.
+    public static func named(_ name: String) -> CodeList? { all[name] }
+
+    private static func load() -> [String: CodeList] {
+        guard let directory = Bundle.module.url(forResource: "Codes", withExtension: nil),
+            let files = try? FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)
+        else { return [:] }
+        var lists: [String: CodeList] = [:]
+        for file in files where file.pathExtension == "json" {
+            guard let data = try? Data(contentsOf: file), let list = try? JSONDecoder().decode(CodeList.self, from: data)
+            else { continue }
+            lists[list.list] = list
+        }
+        return lists
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+
+/// An EHC needs assessment (LA only): from the request to the final plan or a decision not to
+/// issue one. The statutory deadlines follow from these dates (see ``StatutoryClock``).
+public enum EHCAssessment: RecordKind {
+    public static let name = "ehc_assessment"
+    public static let number: UInt64 = 15
+    public static let noun = "EHC needs assessment"
+    public static let owner = KindOwner.localAuthority
+    public static let orderedBy: Field? = .requestReceivedOn
+
+    public enum Field: String, KindField {
+        case requestReceivedOn = "request_received_on"
+        case requestSource = "request_source"
+        case isReassessment = "is_reassessment"
+        case caseOfficer = "case_officer"
+        case decision
+        case decidedOn = "decided_on"
+        case noPlanOn = "no_plan_on"
+        case draftServedOn = "draft_served_on"
+        case finalIssuedOn = "final_issued_on"
+        case withdrawnOn = "withdrawn_on"
+
+        public var definition: FieldDefinition {
+            switch self {
+            case .requestReceivedOn: field("Request received on", .date, required: true, sen2: "ReceivedDate")
+            case .requestSource: field("Request from", .code("ehc-request-source"), required: true, sen2: "RequestSource")
+            case .isReassessment: field("Re-assessment", .flag)
+            case .caseOfficer: field("Case officer", .text(maxLength: 200))
+            case .decision: field("Decision whether to assess", .code("ehc-decision"), sen2: "RequestOutcome")
+            case .decidedOn: field("Decided on", .date, sen2: "RequestOutcomeDate")
+            case .noPlanOn: field("Decided not to issue a plan on", .date)
+            case .draftServedOn: field("Draft plan served on", .date)
+            case .finalIssuedOn: field("Final plan issued on", .date, sen2: "StartDate")
+            case .withdrawnOn: field("Withdrawn on", .date)
+            }
+        }
+    }
+
+    public static func check(_ record: KindValues) throws(RecordRuleViolation) {
+        try record.requireOrder(Field.requestReceivedOn, .decidedOn)
+        try record.requireOrder(Field.decidedOn, .noPlanOn)
+        try record.requireOrder(Field.decidedOn, .draftServedOn)
+        try record.requireOrder(Field.draftServedOn, .finalIssuedOn)
+        try record.requireOrder(Field.requestReceivedOn, .finalIssuedOn)
+        if let served = record.date(Field.draftServedOn), let final = record.date(Field.finalIssuedOn),
+            final < StatutoryClock.earliestFinalPlan(draftServedOn: served)
+        {
+            throw RecordRuleViolation(
+                "The family has at least 15 days, beginning with the day the draft was served, to comment: the final plan cannot be issued before \(StatutoryClock.earliestFinalPlan(draftServedOn: served)).",
+                hint: "SEND Regulations 2014 reg 13(1). Check --final-issued-on.")
+        }
+        if record.integer(Field.isReassessment) != 1, record[Field.decision] != nil, record[Field.decidedOn] == nil {
+            throw RecordRuleViolation("A decision whether to assess needs its date.", hint: "Give --decided-on.")
+        }
+        if record.text(Field.decision) == "N", record[Field.draftServedOn] != nil || record[Field.finalIssuedOn] != nil {
+            throw RecordRuleViolation(
+                "The LA decided not to assess, so there is no draft or final plan.", hint: "Check --decision.")
+        }
+        if record[Field.noPlanOn] != nil, record[Field.finalIssuedOn] != nil {
+            throw RecordRuleViolation(
+                "An assessment ends either with a decision not to issue a plan or with a final plan, not both.")
+        }
+    }
+}

@@ -1,0 +1,27 @@
+import Foundation
+
+/// A pupil's time on roll at a school.
+public enum Enrolment: RecordKind {
+    public static let name = "enrolment"
+    public static let number: UInt64 = 2
+    public static let noun = "enrolment"
+    public static let orderedBy: Field? = .entryDate
+
+    public enum Field: String, KindField {
+        case schoolID = "school_id"
+        case entryDate = "entry_date"
+        case leavingDate = "leaving_date"
+
+        public var definition: FieldDefinition {
+            switch self {
+            case .schoolID: field("School", .site, required: true, system: true)
+            case .entryDate: field("Entry date", .date, required: true, system: true, ctf: "EntryDate")
+            case .leavingDate: field("Leaving date", .date, system: true, ctf: "LeavingDate")
+            }
+        }
+    }
+
+    public static func check(_ record: KindValues) throws(RecordRuleViolation) {
+        try record.requireOrder(Field.entryDate, .leavingDate)
+    }
+}

@@ -1,0 +1,38 @@
+import Foundation
+
+/// A family's complaint or appeal, at one stage of the redress route.
+public enum Escalation: RecordKind {
+    public static let name = "escalation"
+    public static let number: UInt64 = 12
+    public static let noun = "escalation"
+    public static let orderedBy: Field? = .openedOn
+
+    public enum Field: String, KindField {
+        case stage
+        case openedOn = "opened_on"
+        case raisedBy = "raised_by"
+        case summary
+        case responseDueOn = "response_due_on"
+        case respondingOrg = "responding_org"
+        case outcome
+        case closedOn = "closed_on"
+
+        public var definition: FieldDefinition {
+            switch self {
+            case .stage: field("Stage", .code("escalation-stage"), required: true)
+            case .openedOn: field("Opened on", .date, required: true)
+            case .raisedBy: field("Raised by", .text(maxLength: 200), required: true)
+            case .summary: field("Summary", .text(maxLength: 20_000), required: true)
+            case .responseDueOn: field("Response due on", .date)
+            case .respondingOrg: field("Responding organisation", .text(maxLength: 200), required: true)
+            case .outcome: field("Outcome", .text(maxLength: 20_000))
+            case .closedOn: field("Closed on", .date)
+            }
+        }
+    }
+
+    public static func check(_ record: KindValues) throws(RecordRuleViolation) {
+        try record.requireOrder(Field.openedOn, .responseDueOn)
+        try record.requireOrder(Field.openedOn, .closedOn)
+    }
+}

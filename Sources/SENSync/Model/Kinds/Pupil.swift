@@ -1,0 +1,32 @@
+import Foundation
+
+/// A pupil: identity and the census SEN summary.
+public enum Pupil: RecordKind {
+    public static let name = "pupil"
+    public static let number: UInt64 = 1
+    public static let noun = "pupil"
+
+    public enum Field: String, KindField {
+        case upn, forename, surname
+        case dateOfBirth = "date_of_birth"
+        case yearGroup = "year_group"
+        case senStatus = "sen_status"
+        case senNeeds = "sen_needs"
+        case formerUPNs = "former_upns"
+
+        public var definition: FieldDefinition {
+            switch self {
+            case .upn: field("UPN", .text(maxLength: 13), required: true, csv: "UPN", ctf: "UPN", census: "UPN")
+            case .forename:
+                field("Forename", .text(maxLength: 100), required: true, csv: "Forename", ctf: "Forename")
+            case .surname: field("Surname", .text(maxLength: 100), required: true, csv: "Surname", ctf: "Surname")
+            case .dateOfBirth: field("Date of birth", .date, required: true, csv: "DOB", ctf: "DOB", sen2: "BirthDate")
+            case .yearGroup: field("Year group", .integer(-2...14), csv: "NCyearActual", ctf: "NCyearActual")
+            case .senStatus:
+                field("SEN provision", .code("census-sen-provision"), system: true, ctf: "SENprovision", census: "SENprovision")
+            case .senNeeds: field("SEN needs by rank", .codes("census-sen-type"), system: true, census: "SENtype")
+            case .formerUPNs: field("Former UPNs", .text(maxLength: 200), system: true, ctf: "FormerUPN")
+            }
+        }
+    }
+}

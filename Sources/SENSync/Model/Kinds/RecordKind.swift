@@ -1,0 +1,252 @@
+import Foundation
+
+/// How a field's values are checked and stored.
+public enum FieldRule: Sendable, Hashable {
+    /// Free text of at most `maxLength` characters, trimmed; never empty.
+    case text(maxLength: Int)
+    /// A calendar date, `YYYY-MM-DD`.
+    case date
+    /// One code from a code list in `Schemas/codes/`.
+    case code(String)
+    /// Several codes from a code list, comma-separated, each at most once.
+    case codes(String)
+    /// A whole number in a range.
+    case integer(ClosedRange<Int64>)
+    /// Money: given in pounds (`450.00`), stored in pence.
+    case pence
+    /// Yes or no, stored as 1 or 0.
+    case flag
+    /// Another record of the same pupil, of the named kind: its id.
+    case reference(String)
+    /// A site of the area: its id (a name or id is accepted).
+    case site
+
+    /// The type of the field's values on the wire and in the store.
+    public var wireType: FieldType {
+        switch self {
+        case .integer, .pence, .flag: .integer
+        default: .text
+        }
+    }
+}
+
+/// The names a field has in the formats SENSync reads and writes, where it has one.
+public struct InterchangeNames: Sendable, Hashable {
+    public var csv: String?
+    public var ctf: String?
+    public var census: String?
+    public var sen2: String?
+
+    public init(csv: String? = nil, ctf: String? = nil, census: String? = nil, sen2: String? = nil) {
+        self.csv = csv
+        self.ctf = ctf
+        self.census = census
+        self.sen2 = sen2
+    }
+}
+
+/// Everything SENSync knows about one field of a record kind.
+public struct FieldDefinition: Sendable, Hashable {
+    /// The field's name: its column in the store, its key in bundles and its option on the command
+    /// line (`referred_on` is `--referred-on`).
+    public let name: String
+    /// What people call it.
+    public let label: String
+    public let rule: FieldRule
+    /// Must be given when a record is created.
+    public let isRequired: Bool
+    /// Set by the library (an author, a timestamp, a status a command moves on): never by a flag.
+    public let isSystem: Bool
+    public let interchange: InterchangeNames
+
+    public init(
+        name: String, label: String, rule: FieldRule, isRequired: Bool = false, isSystem: Bool = false,
+        interchange: InterchangeNames = InterchangeNames()
+    ) {
+        self.name = name
+        self.label = label
+        self.rule = rule
+        self.isRequired = isRequired
+        self.isSystem = isSystem
+        self.interchange = interchange
+    }
+
+    /// The command-line option: `--referred-on`.
+    public var option: String { "--" + name.replacingOccurrences(of: "_", with: "-") }
+
+    /// The key in JSON output: `referredOn`.
+    public var jsonKey: String {
+        let parts = name.split(separator: "_")
+        return (parts.first.map(String.init) ?? "") + parts.dropFirst().map { $0.prefix(1).uppercased() + $0.dropFirst() }
+            .joined()
+    }
+}
+
+/// A field of a record kind: a typed key whose raw value is the field's name.
+public protocol KindField: RawRepresentable, CaseIterable, Hashable, Sendable where RawValue == String {
+    /// The field's label, rule and interchange names.
+    var definition: FieldDefinition { get }
+}
+
+extension KindField {
+    /// Declares this field.
+    public func field(
+        _ label: String, _ rule: FieldRule, required: Bool = false, system: Bool = false,
+        csv: String? = nil, ctf: String? = nil, census: String? = nil, sen2: String? = nil
+    ) -> FieldDefinition {
+        FieldDefinition(
+            name: rawValue, label: label, rule: rule, isRequired: required, isSystem: system,
+            interchange: InterchangeNames(csv: csv, ctf: ctf, census: census, sen2: sen2))
+    }
+}
+
+/// Which sites may write records of a kind.
+public enum KindOwner: String, Sendable, Hashable {
+    /// Any site entitled to the pupil.
+    case anySite
+    /// Only the local authority (statutory EHC work).
+    case localAuthority
+}
+
+/// A rule that a record's fields broke, in words a SENCO can act on.
+public struct RecordRuleViolation: Error, Sendable, Hashable, CustomStringConvertible {
+    public var message: String
+    public var hint: String?
+
+    public init(_ message: String, hint: String? = nil) {
+        self.message = message
+        self.hint = hint
+    }
+
+    public var description: String { hint.map { "\(message) \($0)" } ?? message }
+}
+
+/// A record's current values by field name, as a kind's rules see them.
+public struct KindValues: Sendable, Hashable {
+    public var values: [String: Value]
+
+    public init(_ values: [String: Value] = [:]) { self.values = values }
+
+    public subscript(_ name: String) -> Value? {
+        get { values[name].flatMap { $0.isNull ? nil : $0 } }
+        set { values[name] = newValue }
+    }
+
+    public func text(_ name: String) -> String? { self[name]?.text }
+    public func date(_ name: String) -> CalendarDate? { text(name).flatMap(CalendarDate.init) }
+    public func integer(_ name: String) -> Int64? { self[name]?.integer }
+
+    public subscript<F: KindField>(_ field: F) -> Value? { self[field.rawValue] }
+    public func text<F: KindField>(_ field: F) -> String? { text(field.rawValue) }
+    public func date<F: KindField>(_ field: F) -> CalendarDate? { date(field.rawValue) }
+    public func integer<F: KindField>(_ field: F) -> Int64? { integer(field.rawValue) }
+
+    /// Requires `later` not to be before `earlier` when both are set.
+    public func requireOrder<F: KindField>(_ earlier: F, _ later: F) throws(RecordRuleViolation) {
+        guard let a = date(earlier), let b = date(later) else { return }
+        guard a <= b else {
+            throw RecordRuleViolation(
+                "The \(later.definition.label.lowercased()) (\(b)) is before the \(earlier.definition.label.lowercased()) (\(a)).",
+                hint: "Check \(later.definition.option) and \(earlier.definition.option).")
+        }
+    }
+}
+
+/// A kind of record SENSync keeps about a pupil: one declaration from which the store's table, the
+/// wire numbers, validation, reads, generic writes, `pupil show` and the JSON shapes are derived.
+///
+/// To add a kind: declare it in `Model/Kinds/`, add it to ``RecordSchema/kinds``, print its
+/// table with `swift run sensync-schema ddl KIND` into a new migration in `StoreSchema`, and
+/// regenerate the pinned schema (see the README).
+public protocol RecordKind: Sendable {
+    associatedtype Field: KindField
+    /// The table's name in the store and in bundles.
+    static var name: String { get }
+    /// The table's number on the wire. Never reused.
+    static var number: UInt64 { get }
+    /// What one record is called ("referral").
+    static var noun: String { get }
+    /// What several are called ("referrals").
+    static var plural: String { get }
+    /// Records are never changed once made (notes, erasures).
+    static var isAppendOnly: Bool { get }
+    static var owner: KindOwner { get }
+    /// The field naming the record this one belongs to (a plan's outcome names its plan), if any.
+    static var parent: Field? { get }
+    /// The date field records are listed by, oldest first.
+    static var orderedBy: Field? { get }
+    /// Rules across fields (dates in order), checked on every local write against the record as it
+    /// will be.
+    static func check(_ record: KindValues) throws(RecordRuleViolation)
+}
+
+extension RecordKind {
+    public static var plural: String { noun + "s" }
+    public static var isAppendOnly: Bool { false }
+    public static var owner: KindOwner { .anySite }
+    public static var parent: Field? { nil }
+    public static var orderedBy: Field? { nil }
+    public static func check(_ record: KindValues) throws(RecordRuleViolation) {}
+
+    /// The kind as a value.
+    public static var spec: KindSpec {
+        KindSpec(
+            name: name, number: number, noun: noun, plural: plural, fields: Field.allCases.map(\.definition),
+            isAppendOnly: isAppendOnly, owner: owner, parent: parent?.rawValue, orderedBy: orderedBy?.rawValue,
+            check: { values throws(RecordRuleViolation) in try check(values) })
+    }
+}
+
+/// A record kind as a value: what generic code (the store, the commands, `pupil show`) works with.
+public struct KindSpec: Sendable, CustomStringConvertible {
+    public let name: String
+    public let number: UInt64
+    public let noun: String
+    public let plural: String
+    /// The declared fields, in wire order (fields are only appended).
+    public let fields: [FieldDefinition]
+    public let isAppendOnly: Bool
+    public let owner: KindOwner
+    public let parent: String?
+    public let orderedBy: String?
+    let check: @Sendable (KindValues) throws(RecordRuleViolation) -> Void
+
+    public var description: String { name }
+
+    /// The declared field named `name`.
+    public func field(_ name: String) -> FieldDefinition? { fields.first { $0.name == name } }
+
+    /// The replicated table: the declared fields, then the deletion marker (unless append-only).
+    public var table: TableSpec {
+        TableSpec(
+            name: name, number: number, fields: fields.map { FieldSpec($0.name, $0.rule.wireType) },
+            isAppendOnly: isAppendOnly)
+    }
+
+    /// Checks the rules across fields.
+    public func checkRules(_ values: KindValues) throws(RecordRuleViolation) { try check(values) }
+
+    /// The `CREATE TABLE` statement for this kind's readable table, for a new migration. Migrations
+    /// keep the printed SQL, never a call to this.
+    public var createTableSQL: String {
+        var lines = ["  pupil_id TEXT NOT NULL,", "  id TEXT NOT NULL,"]
+        for field in table.fields {
+            if field.name == RecordState.deletedField {
+                lines.append("  deleted INTEGER NOT NULL DEFAULT 0,")
+            } else {
+                lines.append("  \(field.name) \(field.type == .integer ? "INTEGER" : "TEXT"),")
+            }
+        }
+        lines.append("  crdt_clock BLOB NOT NULL,")
+        lines.append("  PRIMARY KEY (pupil_id, id)")
+        return "CREATE TABLE \(name) (\n\(lines.joined(separator: "\n"))\n) WITHOUT ROWID;"
+    }
+
+    /// `ALTER TABLE … ADD COLUMN` statements for fields declared after `existing` (the table's
+    /// columns in an older migration).
+    public func addColumnsSQL(after existing: [String]) -> [String] {
+        fields.filter { !existing.contains($0.name) }.map {
+            "ALTER TABLE \(name) ADD COLUMN \($0.name) \($0.rule.wireType == .integer ? "INTEGER" : "TEXT");"
+        }
+    }
+}

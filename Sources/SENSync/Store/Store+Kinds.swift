@@ -1,0 +1,378 @@
+import Foundation
+import GRDB
+
+/// A record of any kind, as this store holds it.
+public struct KindRecord: Sendable, Hashable {
+    /// The kind's name (its table).
+    public let kind: String
+    public let id: RecordID
+    public let pupilID: RecordID
+    public var values: KindValues
+    public var isDeleted: Bool
+
+    /// The kind's declaration.
+    public var spec: KindSpec? { RecordSchema.kind(kind) }
+}
+
+/// A record of kind `K`, read by GRDB from its table by column name.
+public struct Record<K: RecordKind>: FetchableRecord, Sendable, Hashable {
+    public let id: RecordID
+    public let pupilID: RecordID
+    public var values: KindValues
+    public var isDeleted: Bool
+
+    public init(row: Row) throws {
+        guard let id = RecordID(row[Column("id")] as String), let pupil = RecordID(row[Column("pupil_id")] as String)
+        else {
+            throw StoreError(.database, "A \(K.noun) record has a damaged id.", hint: "Run `sensync audit verify`.")
+        }
+        self.id = id
+        self.pupilID = pupil
+        var values: [String: Value] = [:]
+        for field in K.Field.allCases {
+            values[field.rawValue] = Value(row[Column(field.rawValue)] as DatabaseValue)
+        }
+        self.values = KindValues(values)
+        isDeleted = K.isAppendOnly ? false : (row[Column(RecordState.deletedField)] as Int64? ?? 0) != 0
+    }
+
+    public subscript(_ field: K.Field) -> Value? { values[field] }
+    public func text(_ field: K.Field) -> String? { values.text(field) }
+    public func date(_ field: K.Field) -> CalendarDate? { values.date(field) }
+    public func integer(_ field: K.Field) -> Int64? { values.integer(field) }
+
+    /// The same record, untyped.
+    public var untyped: KindRecord {
+        KindRecord(kind: K.name, id: id, pupilID: pupilID, values: values, isDeleted: isDeleted)
+    }
+}
+
+extension Check {
+    static func pence(_ text: String, _ what: String) throws -> Int64 {
+        let parts = text.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "£", with: "").split(
+            separator: ".", omittingEmptySubsequences: false)
+        guard (1...2).contains(parts.count), let pounds = Int64(parts[0]), pounds >= 0, pounds < 1_000_000_000,
+            parts.count == 1 || (parts[1].count <= 2 && parts[1].allSatisfy(\.isNumber) && !parts[1].isEmpty)
+        else {
+            throw StoreError(
+                .invalidInput, "The \(what) is not an amount in pounds.", hint: "Use a number like 450 or 450.00.")
+        }
+        let fraction = parts.count == 2 ? Int64(parts[1].padding(toLength: 2, withPad: "0", startingAt: 0)) ?? 0 : 0
+        return pounds * 100 + fraction
+    }
+
+    static func code(_ text: String, list name: String, _ what: String) throws -> String {
+        guard let list = CodeLists.named(name) else {
+            throw StoreError(
+                .database, "The code list '\(name)' is missing from this installation.",
+                hint: "Reinstall SENSync with its resources (`swift build` puts them beside the binary).")
+        }
+        guard let code = list.code(matching: text) else {
+            throw StoreError(.invalidInput, "'\(text)' is not a valid \(what).", hint: "Use one of: \(list.codeSummary).")
+        }
+        return code.code
+    }
+}
+
+extension Store {
+    /// Turns what a person typed for `field` into the value stored, checking it against the
+    /// field's rule. An empty text clears the field. References resolve within `pupil`.
+    func parse(
+        _ text: String, for field: FieldDefinition, kind: KindSpec, pupil: RecordID?, in db: Database
+    ) throws -> Value {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        if trimmed.isEmpty {
+            guard !field.isRequired else {
+                throw StoreError(
+                    .invalidInput, "The \(field.label.lowercased()) of a \(kind.noun) cannot be cleared.",
+                    hint: "Give a value for \(field.option).")
+            }
+            return .null
+        }
+        let what = field.label.lowercased()
+        switch field.rule {
+        case .text(let max): return .text(try Check.text(trimmed, what, max: max))
+        case .date: return .text(try Check.date(trimmed, what))
+        case .code(let list): return .text(try Check.code(trimmed, list: list, what))
+        case .codes(let list):
+            var codes: [String] = []
+            for part in trimmed.split(separator: ",") {
+                let code = try Check.code(String(part), list: list, what)
+                if !codes.contains(code) { codes.append(code) }
+            }
+            return .text(codes.joined(separator: ","))
+        case .integer(let range):
+            guard let n = Int64(trimmed), range.contains(n) else {
+                throw StoreError(
+                    .invalidInput, "The \(what) must be a whole number from \(range.lowerBound) to \(range.upperBound).",
+                    hint: "Check \(field.option).")
+            }
+            return .integer(n)
+        case .pence: return .integer(try Check.pence(trimmed, what))
+        case .flag:
+            switch trimmed.lowercased() {
+            case "yes", "y", "true", "1": return .integer(1)
+            case "no", "n", "false", "0": return .integer(0)
+            default: throw StoreError(.invalidInput, "The \(what) is yes or no.", hint: "Check \(field.option).")
+            }
+        case .reference(let table):
+            let noun = RecordSchema.kind(table)?.noun ?? table
+            let found = try Self.recordID(for: trimmed, table: table, noun: noun, in: db)
+            if let pupil, found.scope != pupil {
+                throw StoreError(
+                    .invalidInput, "That \(noun) belongs to a different pupil.", hint: "Check \(field.option).")
+            }
+            return .text(found.id.description)
+        case .site:
+            return .text(try Self.site(named: trimmed, in: db).description)
+        }
+    }
+
+    /// A site by id or by the name the directory gives it.
+    static func site(named reference: String, in db: Database) throws -> SiteID {
+        if let id = SiteID(reference) { return id }
+        let ids = try String.fetchAll(
+            db, sql: "SELECT site_id FROM site WHERE lower(name) = lower(?)", arguments: [reference])
+        guard ids.count == 1, let id = SiteID(ids[0]) else {
+            throw StoreError(
+                ids.isEmpty ? .unknownSite : .ambiguous,
+                ids.isEmpty ? "No site of that name is known here." : "More than one site has that name.",
+                hint: "Use the site id from `sensync directory show`.")
+        }
+        return id
+    }
+
+    private func requireOwner(_ kind: KindSpec) throws {
+        if kind.owner == .localAuthority && identity.kind != .la {
+            throw StoreError(
+                .invalidInput, "Only the local authority records \(kind.plural).",
+                hint: "Ask the LA's SEN team; they will see this pupil's records when you next sync.")
+        }
+    }
+
+    private func definitions(_ fields: [String: String], of kind: KindSpec) throws -> [(FieldDefinition, String)] {
+        try fields.sorted { $0.key < $1.key }.map { name, text in
+            let key = name.replacingOccurrences(of: "-", with: "_").trimmingCharacters(in: CharacterSet(charactersIn: "_"))
+            guard let field = kind.field(key) else {
+                throw StoreError(
+                    .invalidInput, "A \(kind.noun) has no field '\(name)'.",
+                    hint: "Its fields are: \(kind.fields.filter { !$0.isSystem }.map(\.name).joined(separator: ", ")).")
+            }
+            guard !field.isSystem else {
+                throw StoreError(
+                    .invalidInput, "The \(field.label.lowercased()) of a \(kind.noun) is set by SENSync, not by hand.")
+            }
+            return (field, text)
+        }
+    }
+
+    /// Records a new record of `kind` about a pupil. `fields` are keyed by field name (or option
+    /// name without the dashes) and given as a person would type them. A kind that belongs to a
+    /// parent record (an outcome to its plan) takes its pupil from the parent.
+    @discardableResult
+    public func addRecord(_ kind: KindSpec, pupil reference: String?, fields: [String: String], author: String) throws
+        -> RecordID
+    {
+        try requireOwner(kind)
+        let given = try definitions(fields, of: kind)
+        let missing = kind.fields.filter { field in
+            field.isRequired && !field.isSystem && !given.contains { $0.0.name == field.name }
+        }
+        guard missing.isEmpty else {
+            throw StoreError(
+                .invalidInput, "A \(kind.noun) needs \(missing.map(\.label).joined(separator: ", ").lowercased()).",
+                hint: "Give \(missing.map(\.option).joined(separator: " ")).")
+        }
+        let (pupilID, values) = try writer.read { db -> (RecordID, [String: Value]) in
+            var pupilID = try reference.map { try Self.pupilID(for: $0, in: db) }
+            if let parent = kind.parent, let parentField = kind.field(parent), case .reference(let table) = parentField.rule,
+                let text = fields[parent] ?? fields[parentField.option.dropFirst(2).description]
+            {
+                let found = try Self.recordID(for: text, table: table, noun: RecordSchema.kind(table)?.noun ?? table, in: db)
+                if let pupilID, pupilID != found.scope {
+                    throw StoreError(
+                        .invalidInput, "That \(RecordSchema.kind(table)?.noun ?? table) belongs to a different pupil.",
+                        hint: "Leave out --pupil; it follows from \(parentField.option).")
+                }
+                pupilID = found.scope
+            }
+            guard let pupilID else {
+                throw StoreError(.invalidInput, "Which pupil is this \(kind.noun) about?", hint: "Give --pupil UPN.")
+            }
+            var values: [String: Value] = [:]
+            for (field, text) in given {
+                values[field.name] = try self.parse(text, for: field, kind: kind, pupil: pupilID, in: db)
+            }
+            return (pupilID, values)
+        }
+        let id = RecordID.v7(milliseconds: now())
+        try writeChecked(kind, key: RecordKey(table: kind.name, scope: pupilID, id: id), writes: values, isNew: true, author: author)
+        return id
+    }
+
+    /// Changes fields of an existing record. An empty value clears a field that is not required.
+    @discardableResult
+    public func updateRecord(_ reference: String, kind: KindSpec, fields: [String: String], author: String) throws
+        -> WriteReceipt
+    {
+        try requireOwner(kind)
+        guard !kind.isAppendOnly else {
+            throw StoreError(.appendOnly, "A \(kind.noun) cannot be changed once recorded.")
+        }
+        let given = try definitions(fields, of: kind)
+        guard !given.isEmpty else {
+            throw StoreError(.invalidInput, "Nothing to change.", hint: "Give at least one field to update.")
+        }
+        let (key, values) = try writer.read { db -> (RecordKey, [String: Value]) in
+            let found = try Self.recordID(for: reference, table: kind.name, noun: kind.noun, in: db)
+            var values: [String: Value] = [:]
+            for (field, text) in given {
+                values[field.name] = try self.parse(text, for: field, kind: kind, pupil: found.scope, in: db)
+            }
+            return (RecordKey(table: kind.name, scope: found.scope, id: found.id), values)
+        }
+        return try writeChecked(kind, key: key, writes: values, isNew: false, author: author)
+    }
+
+    /// Writes `writes` to one record after checking the kind's rules against the record as it
+    /// will be. Used by every generic write and by the kind-specific commands.
+    @discardableResult
+    func writeChecked(
+        _ kind: KindSpec, key: RecordKey, writes: [String: Value], isNew: Bool, author: String,
+        extraOps: [RecordOp] = []
+    ) throws -> WriteReceipt {
+        let ordered = kind.fields.compactMap { field in writes[field.name].map { FieldWrite(field.name, $0) } }
+        return try write(
+            author: author, scope: key.scope,
+            ops: [RecordOp(table: kind.name, id: key.id, writes: ordered)] + extraOps
+        ) { tx in
+            _ = try Self.requireLive(
+                RecordKey(table: RecordSchema.pupil.name, scope: key.scope, id: key.scope), noun: "pupil", in: &tx)
+            var current: [String: Value] = [:]
+            if !isNew {
+                let state = try Self.requireLive(key, noun: kind.noun, in: &tx)
+                for field in kind.fields { current[field.name] = state[field.name] ?? .null }
+            }
+            for (name, value) in writes { current[name] = value }
+            let values = KindValues(current)
+            do {
+                try kind.checkRules(values)
+            } catch let violation as RecordRuleViolation {
+                throw StoreError(.invalidInput, violation.message, hint: violation.hint)
+            }
+            try Self.checkStoreRules(kind, key: key, values: values, in: tx.db)
+        }
+    }
+
+    /// Rules that look at other records of the pupil.
+    static func checkStoreRules(_ kind: KindSpec, key: RecordKey, values: KindValues, in db: Database) throws {
+        switch kind.name {
+        case SENEpisode.name:
+            guard values[SENEpisode.Field.endDate] == nil, let school = values.text(SENEpisode.Field.schoolID) else { return }
+            let open = try Int.fetchOne(
+                db,
+                sql: """
+                    SELECT count(*) FROM sen_episode WHERE pupil_id = ? AND id != ? AND deleted = 0
+                      AND school_id = ? AND end_date IS NULL
+                    """, arguments: [key.scope.description, key.id.description, school]) ?? 0
+            if open > 0 {
+                throw StoreError(
+                    .invalidInput, "This pupil already has an open SEN provision episode at that school.",
+                    hint: "End it first (`sensync sen-episode update ID --end-date DATE`).")
+            }
+        case SENNeedRecord.name:
+            let episodes = try Record<SENEpisode>.fetchAll(
+                db, Table(SENEpisode.name).filter(Column("pupil_id") == key.scope.description && Column("deleted") == 0))
+            let needs = try Record<SENNeedRecord>.fetchAll(
+                db,
+                Table(SENNeedRecord.name).filter(
+                    Column("pupil_id") == key.scope.description && Column("deleted") == 0
+                        && Column("id") != key.id.description))
+            var proposed = needs.map(\.values)
+            if values.integer(RecordState.deletedField) != 1 { proposed.append(values) }
+            if let problem = CensusRules.needProblem(
+                needs: proposed.filter { $0[SENNeedRecord.Field.endDate] == nil },
+                openProvision: episodes.filter { $0[.endDate] == nil }.compactMap { $0.text(.provision) })
+            {
+                throw StoreError(.invalidInput, problem.message, hint: problem.hint)
+            }
+        default: break
+        }
+    }
+
+    /// The records of `kind` about a pupil, in the kind's order (deleted ones left out).
+    public func records(_ kind: KindSpec, of pupil: String, includeDeleted: Bool = false) throws -> [KindRecord] {
+        let pupilID = try pupilID(for: pupil)
+        return try writer.read { db in try Self.records(kind, pupil: pupilID, includeDeleted: includeDeleted, in: db) }
+    }
+
+    static func records(_ kind: KindSpec, pupil: RecordID?, includeDeleted: Bool = false, in db: Database) throws
+        -> [KindRecord]
+    {
+        var request = Table(kind.name).all()
+        if let pupil { request = request.filter(Column("pupil_id") == pupil.description) }
+        if !kind.isAppendOnly && !includeDeleted { request = request.filter(Column(RecordState.deletedField) == 0) }
+        if let order = kind.orderedBy { request = request.order(Column(order), Column("id")) } else {
+            request = request.order(Column("id"))
+        }
+        return try Row.fetchAll(db, request).compactMap { row in
+            guard let id = RecordID(row[Column("id")] as String), let scope = RecordID(row[Column("pupil_id")] as String)
+            else { return nil }
+            var values: [String: Value] = [:]
+            for field in kind.fields { values[field.name] = Value(row[Column(field.name)] as DatabaseValue) }
+            let deleted = kind.isAppendOnly ? false : (row[Column(RecordState.deletedField)] as Int64? ?? 0) != 0
+            return KindRecord(kind: kind.name, id: id, pupilID: scope, values: KindValues(values), isDeleted: deleted)
+        }
+    }
+
+    /// One record of `kind` by id or unique id prefix.
+    public func record(_ reference: String, kind: KindSpec) throws -> KindRecord {
+        try writer.read { db in
+            let found = try Self.recordID(for: reference, table: kind.name, noun: kind.noun, in: db)
+            guard
+                let record = try Self.records(kind, pupil: found.scope, includeDeleted: true, in: db).first(where: {
+                    $0.id == found.id
+                })
+            else { throw StoreError(.notFound, "No \(kind.noun) with that id is in this store.") }
+            return record
+        }
+    }
+
+    // MARK: Typed forms
+
+    /// Records a new record of kind `K`.
+    @discardableResult
+    public func addRecord<K: RecordKind>(_ kind: K.Type, pupil: String?, _ fields: [K.Field: String], author: String)
+        throws -> RecordID
+    {
+        try addRecord(
+            K.spec, pupil: pupil, fields: Dictionary(uniqueKeysWithValues: fields.map { ($0.rawValue, $1) }), author: author)
+    }
+
+    /// Changes fields of a record of kind `K`.
+    @discardableResult
+    public func updateRecord<K: RecordKind>(_ kind: K.Type, _ reference: String, _ fields: [K.Field: String], author: String)
+        throws -> WriteReceipt
+    {
+        try updateRecord(
+            reference, kind: K.spec, fields: Dictionary(uniqueKeysWithValues: fields.map { ($0.rawValue, $1) }),
+            author: author)
+    }
+
+    /// The records of kind `K` about a pupil (all pupils when `pupil` is nil).
+    public func records<K: RecordKind>(_ kind: K.Type, of pupil: String? = nil) throws -> [Record<K>] {
+        let scope = try pupil.map { try self.pupilID(for: $0) }
+        return try writer.read { db in
+            var request = Table(K.name).all()
+            if let scope { request = request.filter(Column("pupil_id") == scope.description) }
+            if !K.isAppendOnly { request = request.filter(Column(RecordState.deletedField) == 0) }
+            if let order = K.orderedBy {
+                request = request.order(Column(order.rawValue), Column("id"))
+            } else {
+                request = request.order(Column("id"))
+            }
+            let records: [Record<K>] = try Record<K>.fetchAll(db, request)
+            return records
+        }
+    }
+}
