@@ -31,6 +31,8 @@ public struct SENSyncCommand: ParsableCommand {
     /// Parses and runs `arguments`, printing errors itself. Returns the process exit code.
     public static func run(_ arguments: [String]? = nil) -> Int32 {
         var command: any ParsableCommand
+        let reserved = Set(configuration.subcommands.map { $0._commandName })
+        let arguments = KindCommandLine.rewrite(arguments ?? Array(CommandLine.arguments.dropFirst()), reserved: reserved)
         do {
             command = try parseAsRoot(arguments)
         } catch {

@@ -124,8 +124,18 @@ extension Store {
             }
             return .text(found.id.description)
         case .site:
+            if trimmed.lowercased() == identity.name.lowercased() || trimmed.lowercased() == "here" {
+                return .text(identity.id.description)
+            }
             return .text(try Self.site(named: trimmed, in: db).description)
         }
+    }
+
+    /// Shows records with the names of the sites this store knows.
+    public func presenter() throws -> RecordPresenter {
+        var names: [SiteID: String] = [identity.id: identity.name]
+        for site in try knownSites() { names[site.site] = site.name ?? "another site" }
+        return RecordPresenter(siteNames: names)
     }
 
     /// A site by id or by the name the directory gives it.
@@ -174,6 +184,11 @@ extension Store {
         -> RecordID
     {
         try requireOwner(kind)
+        var fields = fields
+        for field in kind.fields where field.defaultValue != nil && !field.isSystem {
+            let given = fields.keys.contains { $0.replacingOccurrences(of: "-", with: "_") == field.name }
+            if !given { fields[field.name] = field.defaultValue }
+        }
         let given = try definitions(fields, of: kind)
         let missing = kind.fields.filter { field in
             field.isRequired && !field.isSystem && !given.contains { $0.0.name == field.name }

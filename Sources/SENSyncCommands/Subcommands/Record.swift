@@ -5,8 +5,12 @@ import SENSync
 extension SENSyncCommand {
     struct Record: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Delete or restore any record (deletion replicates as a tombstone).",
-            subcommands: [Delete.self, Restore.self])
+            abstract: "Record, change, list, show, delete or restore records of any kind.",
+            discussion: """
+                Every kind of record also has its own command: `sensync referral add …` is `sensync record add referral …`.
+                Kinds: \(KindCommandLine.kindNames.joined(separator: ", ")).
+                """,
+            subcommands: [Add.self, Update.self, List.self, Show.self, Fields.self, Delete.self, Restore.self])
     }
 }
 

@@ -33,7 +33,7 @@ public enum Concern: RecordKind {
             case .parentView: field("Parent's view", .text(maxLength: 20_000))
             case .pupilVoice: field("Pupil's voice", .text(maxLength: 20_000))
             case .reviewDate: field("Review date", .date)
-            case .status: field("Status", .code("concern-status"), required: true)
+            case .status: field("Status", .code("concern-status"), required: true, default: "open")
             case .closedOn: field("Closed on", .date)
             }
         }

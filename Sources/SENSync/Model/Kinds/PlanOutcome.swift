@@ -18,7 +18,7 @@ public enum PlanOutcome: RecordKind {
             case .planID: field("Plan", .reference("support_plan"), required: true)
             case .description: field("Outcome", .text(maxLength: 2000), required: true)
             case .targetDate: field("Target date", .date)
-            case .status: field("Status", .code("outcome-status"), required: true)
+            case .status: field("Status", .code("outcome-status"), required: true, default: "open")
             }
         }
     }

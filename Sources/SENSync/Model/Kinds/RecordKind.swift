@@ -57,17 +57,20 @@ public struct FieldDefinition: Sendable, Hashable {
     public let isRequired: Bool
     /// Set by the library (an author, a timestamp, a status a command moves on): never by a flag.
     public let isSystem: Bool
+    /// What a new record gets when the field is not given (as a person would type it).
+    public let defaultValue: String?
     public let interchange: InterchangeNames
 
     public init(
         name: String, label: String, rule: FieldRule, isRequired: Bool = false, isSystem: Bool = false,
-        interchange: InterchangeNames = InterchangeNames()
+        defaultValue: String? = nil, interchange: InterchangeNames = InterchangeNames()
     ) {
         self.name = name
         self.label = label
         self.rule = rule
         self.isRequired = isRequired
         self.isSystem = isSystem
+        self.defaultValue = defaultValue
         self.interchange = interchange
     }
 
@@ -91,11 +94,11 @@ public protocol KindField: RawRepresentable, CaseIterable, Hashable, Sendable wh
 extension KindField {
     /// Declares this field.
     public func field(
-        _ label: String, _ rule: FieldRule, required: Bool = false, system: Bool = false,
+        _ label: String, _ rule: FieldRule, required: Bool = false, system: Bool = false, default value: String? = nil,
         csv: String? = nil, ctf: String? = nil, census: String? = nil, sen2: String? = nil
     ) -> FieldDefinition {
         FieldDefinition(
-            name: rawValue, label: label, rule: rule, isRequired: required, isSystem: system,
+            name: rawValue, label: label, rule: rule, isRequired: required, isSystem: system, defaultValue: value,
             interchange: InterchangeNames(csv: csv, ctf: ctf, census: census, sen2: sen2))
     }
 }

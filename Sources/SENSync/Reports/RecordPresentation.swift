@@ -1,0 +1,73 @@
+import Foundation
+
+/// How a record's values read to people: codes as their labels, sites and records by name, money
+/// in pounds, dates as dates. Never a bare id where a name is known.
+public struct RecordPresenter: Sendable {
+    public var siteNames: [SiteID: String]
+
+    public init(siteNames: [SiteID: String]) { self.siteNames = siteNames }
+
+    /// `value` of `field`, for people.
+    public func text(_ value: Value?, of field: FieldDefinition) -> String? {
+        guard let value, !value.isNull else { return nil }
+        switch (field.rule, value) {
+        case (.code(let list), .text(let code)): return CodeLists.named(list)?.label(of: code) ?? code
+        case (.codes(let list), .text(let codes)):
+            let labels = codes.split(separator: ",").map { CodeLists.named(list)?.label(of: String($0)) ?? String($0) }
+            return labels.joined(separator: "; ")
+        case (.pence, .integer(let pence)): return String(format: "£%.2f", Double(pence) / 100)
+        case (.flag, .integer(let flag)): return flag != 0 ? "yes" : "no"
+        case (.site, .text(let id)): return SiteID(id).flatMap { siteNames[$0] } ?? "another site"
+        case (.reference(let table), .text(let id)):
+            return "\(RecordSchema.kind(table)?.noun ?? table) \(id.prefix(8))"
+        case (_, .text(let text)): return text
+        case (_, .integer(let n)): return String(n)
+        case (_, .null): return nil
+        }
+    }
+
+    /// Each field that has a value, as (label, text), in declaration order.
+    public func lines(_ record: KindRecord) -> [(label: String, text: String)] {
+        guard let spec = record.spec else { return [] }
+        return spec.fields.compactMap { field in
+            text(record.values[field.name], of: field).map { (field.label, $0) }
+        }
+    }
+}
+
+/// The JSON shape of any record: `kind`, `id`, `pupil`, then each field by its camel-case name
+/// (`referredOn`), null when unset.
+extension KindRecord: Encodable {
+    private struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(_ string: String) { stringValue = string }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encode(kind, forKey: Key("kind"))
+        try container.encode(id.description, forKey: Key("id"))
+        try container.encode(pupilID.description, forKey: Key("pupil"))
+        for field in spec?.fields ?? [] {
+            switch values[field.name] {
+            case .text(let text)?:
+                if case .codes = field.rule {
+                    try container.encode(text.split(separator: ",").map(String.init), forKey: Key(field.jsonKey))
+                } else {
+                    try container.encode(text, forKey: Key(field.jsonKey))
+                }
+            case .integer(let n)?:
+                if case .flag = field.rule {
+                    try container.encode(n != 0, forKey: Key(field.jsonKey))
+                } else {
+                    try container.encode(n, forKey: Key(field.jsonKey))
+                }
+            default: try container.encodeNil(forKey: Key(field.jsonKey))
+            }
+        }
+        if !(spec?.isAppendOnly ?? true) { try container.encode(isDeleted, forKey: Key("deleted")) }
+    }
+}

@@ -1,0 +1,243 @@
+import ArgumentParser
+import Foundation
+import SENSync
+
+/// Commands for every record kind, derived from its declaration: `sensync KIND add|update|list|show`
+/// (`sensync referral add --pupil UPN --agency speech-language-therapy …`) is `sensync record
+/// add KIND …`. A new kind needs no command code.
+enum KindCommandLine {
+    /// The command-line name of a kind: `concern_action` is `concern-action`.
+    static func commandName(_ kind: KindSpec) -> String { kind.name.replacingOccurrences(of: "_", with: "-") }
+
+    /// Kinds that have their own commands elsewhere are still reachable as `record add KIND`.
+    static var kindNames: [String] { RecordSchema.kinds.map(commandName) }
+
+    /// `sensync referral add …` → `sensync record add referral …`, for a kind with no command of
+    /// its own.
+    static func rewrite(_ arguments: [String], reserved: Set<String>) -> [String] {
+        guard let first = arguments.first, !reserved.contains(first), kindNames.contains(first), arguments.count >= 2,
+            ["add", "update", "list", "show"].contains(arguments[1])
+        else { return arguments }
+        return ["record", arguments[1], first] + arguments.dropFirst(2)
+    }
+
+    static func kind(_ name: String) throws -> KindSpec {
+        guard let kind = RecordSchema.kind(name) else {
+            throw CommandFailure(
+                code: .invalidInput, message: "There is no record kind '\(name)'.",
+                hint: "Kinds: \(kindNames.joined(separator: ", ")).")
+        }
+        return kind
+    }
+
+    /// Pairs `--field value` (or `--field=value`) arguments.
+    static func fields(_ arguments: [String], of kind: KindSpec) throws -> [String: String] {
+        var fields: [String: String] = [:]
+        var i = 0
+        while i < arguments.count {
+            let argument = arguments[i]
+            guard argument.hasPrefix("--"), argument.count > 2 else {
+                throw CommandFailure(
+                    code: .usage, message: "Expected a field option such as --\(commandName(kind)) value, not a bare value.",
+                    hint: "Run `sensync record fields \(commandName(kind))` for its fields.")
+            }
+            var name = String(argument.dropFirst(2))
+            let value: String
+            if let equals = name.firstIndex(of: "=") {
+                value = String(name[name.index(after: equals)...])
+                name = String(name[..<equals])
+            } else {
+                guard i + 1 < arguments.count else {
+                    throw CommandFailure(code: .usage, message: "--\(name) needs a value.", hint: "Give --\(name) VALUE.")
+                }
+                i += 1
+                value = arguments[i]
+            }
+            guard fields[name] == nil else {
+                throw CommandFailure(code: .usage, message: "--\(name) is given twice.", hint: "Give it once.")
+            }
+            fields[name] = value
+            i += 1
+        }
+        return fields
+    }
+
+    /// The field list for help: option, what it takes, required or not, and its codes.
+    static func fieldHelp(_ kind: KindSpec) -> String {
+        kind.fields.filter { !$0.isSystem }.map { field in
+            let takes: String
+            switch field.rule {
+            case .text: takes = "TEXT"
+            case .date: takes = "YYYY-MM-DD"
+            case .code(let list): takes = CodeLists.named(list)?.codeSummary ?? "CODE"
+            case .codes(let list): takes = "one or more of " + (CodeLists.named(list)?.codeSummary ?? "CODE")
+            case .integer(let range): takes = "\(range.lowerBound)–\(range.upperBound)"
+            case .pence: takes = "POUNDS, e.g. 450.00"
+            case .flag: takes = "yes or no"
+            case .reference(let table): takes = "\(RecordSchema.kind(table)?.noun ?? table) id"
+            case .site: takes = "site name or id"
+            }
+            return "  \(field.option)  \(field.label)\(field.isRequired ? " (required)" : ""): \(takes)"
+        }.joined(separator: "\n")
+    }
+
+    static func printRecord(_ record: KindRecord, store: Store) throws {
+        let presenter = try store.presenter()
+        let spec = record.spec
+        Terminal.print("\((spec?.noun ?? record.kind).capitalizedFirst)  \(record.id)\(record.isDeleted ? "  [deleted]" : "")")
+        for (label, text) in presenter.lines(record) { Terminal.print("  \(label): \(text)") }
+    }
+}
+
+extension String {
+    var capitalizedFirst: String { prefix(1).uppercased() + dropFirst() }
+}
+
+extension SENSyncCommand.Record {
+    struct Add: ParsableCommand, JSONOutputting {
+        static let configuration = CommandConfiguration(
+            abstract: "Record a new record of any kind (also `sensync KIND add`).",
+            discussion: """
+                Fields are given as options named after the kind's fields; `sensync record fields KIND` lists them
+                with their codes. A kind that belongs to another record (an action to its concern) takes its pupil
+                from that record.
+
+                Example:
+                  sensync referral add --store oakfield.sensync --author SENCO --pupil H801200001001 \\
+                    --agency speech-language-therapy --referred-on 2026-01-12 --referred-by "J Smith (SENCO)" \\
+                    --reason "Unclear speech; not improving with small-group work"
+                """)
+
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var authorOptions: AuthorOptions
+        @Argument(help: "The kind of record (concern, referral, escalation, sen-episode, sen-need, …).") var kind: String
+        @Option(help: "UPN or record id of the pupil.") var pupil: String?
+        @OptionGroup var output: OutputOptions
+        @Argument(parsing: .allUnrecognized, help: ArgumentHelp("--FIELD VALUE for each field.", valueName: "fields"))
+        var fieldArguments: [String] = []
+
+        func run() throws {
+            let spec = try KindCommandLine.kind(kind)
+            let store = try storeOptions.open()
+            let id = try store.addRecord(
+                spec, pupil: pupil, fields: try KindCommandLine.fields(fieldArguments, of: spec),
+                author: try authorOptions.name)
+            let record = try store.record(id.description, kind: spec)
+            if output.json {
+                try Terminal.printJSON([spec.name: record])
+            } else {
+                Terminal.print("Recorded \(spec.noun) \(id).")
+            }
+        }
+    }
+
+    struct Update: ParsableCommand, JSONOutputting {
+        static let configuration = CommandConfiguration(
+            abstract: "Change fields of a record of any kind (also `sensync KIND update`).",
+            discussion: """
+                An empty value clears a field that is not required. Changing a field that is in conflict resolves
+                the conflict with the new value.
+
+                Example:
+                  sensync referral update 0193a1b2 --store oakfield.sensync --author SENCO --accepted-on 2026-01-30
+                  sensync record update plan_outcome 0193a1b3 --store oakfield.sensync --author SENCO --status met
+                """)
+
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var authorOptions: AuthorOptions
+        @Argument(help: "The kind of record.") var kind: String
+        @Argument(help: "Record id (or its first 8+ characters).") var record: String
+        @OptionGroup var output: OutputOptions
+        @Argument(parsing: .allUnrecognized, help: ArgumentHelp("--FIELD VALUE for each field.", valueName: "fields"))
+        var fieldArguments: [String] = []
+
+        func run() throws {
+            let spec = try KindCommandLine.kind(kind)
+            let store = try storeOptions.open()
+            let receipt = try store.updateRecord(
+                record, kind: spec, fields: try KindCommandLine.fields(fieldArguments, of: spec),
+                author: try authorOptions.name)
+            let updated = try store.record(record, kind: spec)
+            if output.json {
+                try Terminal.printJSON([spec.name: updated])
+            } else {
+                Terminal.print("Updated \(spec.noun) \(updated.id).")
+                if receipt.conflictsClosed > 0 { Terminal.print("This resolved \(receipt.conflictsClosed) open conflict(s).") }
+            }
+        }
+    }
+
+    struct List: ParsableCommand, JSONOutputting {
+        static let configuration = CommandConfiguration(
+            abstract: "List a pupil's records of one kind (also `sensync KIND list`).",
+            discussion: """
+                Example:
+                  sensync referral list --store oakfield.sensync --pupil H801200001001
+                """)
+
+        @OptionGroup var storeOptions: StoreOptions
+        @Argument(help: "The kind of record.") var kind: String
+        @Option(help: "UPN or record id of the pupil.") var pupil: String
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let spec = try KindCommandLine.kind(kind)
+            let store = try storeOptions.open()
+            let records = try store.records(spec, of: pupil)
+            if output.json {
+                try Terminal.printJSON([spec.plural.replacingOccurrences(of: " ", with: "_"): records])
+                return
+            }
+            for record in records { try KindCommandLine.printRecord(record, store: store) }
+            Terminal.print("\(records.count) \(records.count == 1 ? spec.noun : spec.plural).")
+        }
+    }
+
+    struct Show: ParsableCommand, JSONOutputting {
+        static let configuration = CommandConfiguration(
+            abstract: "Show one record of any kind (also `sensync KIND show`).",
+            discussion: """
+                Example:
+                  sensync referral show 0193a1b2 --store oakfield.sensync
+                """)
+
+        @OptionGroup var storeOptions: StoreOptions
+        @Argument(help: "The kind of record.") var kind: String
+        @Argument(help: "Record id (or its first 8+ characters).") var record: String
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let spec = try KindCommandLine.kind(kind)
+            let store = try storeOptions.open()
+            let found = try store.record(record, kind: spec)
+            if output.json {
+                try Terminal.printJSON([spec.name: found])
+            } else {
+                try KindCommandLine.printRecord(found, store: store)
+            }
+        }
+    }
+
+    struct Fields: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List the kinds of record, or one kind's fields with their codes.",
+            discussion: """
+                Example:
+                  sensync record fields referral
+                """)
+
+        @Argument(help: "The kind of record.") var kind: String?
+
+        func run() throws {
+            guard let kind else {
+                for spec in RecordSchema.kinds {
+                    Terminal.print("\(KindCommandLine.commandName(spec))  (\(spec.plural)\(spec.owner == .localAuthority ? ", LA only" : ""))")
+                }
+                return
+            }
+            let spec = try KindCommandLine.kind(kind)
+            Terminal.print("Fields of a \(spec.noun):")
+            Terminal.print(KindCommandLine.fieldHelp(spec))
+        }
+    }
+}
