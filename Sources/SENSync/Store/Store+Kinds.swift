@@ -133,8 +133,15 @@ extension Store {
 
     /// Shows records with the names of the sites this store knows.
     public func presenter() throws -> RecordPresenter {
-        var names: [SiteID: String] = [identity.id: identity.name]
-        for site in try knownSites() { names[site.site] = site.name ?? "another site" }
+        try writer.read { db in try presenter(in: db) }
+    }
+
+    func presenter(in db: Database) throws -> RecordPresenter {
+        var names: [SiteID: String] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT site_id, name FROM site") {
+            if let id = SiteID(row[0] as String) { names[id] = (row[1] as String?) ?? "another site" }
+        }
+        names[identity.id] = identity.name
         return RecordPresenter(siteNames: names)
     }
 

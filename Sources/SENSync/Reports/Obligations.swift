@@ -1,0 +1,212 @@
+import Foundation
+
+/// A dated duty: what must happen, about which pupil, by when, and whose it is.
+public struct Obligation: Sendable, Hashable {
+    /// What kind of duty (`plan-review`, `ehc-final-plan`, …).
+    public var kind: String
+    public var pupil: RecordID
+    /// The record the duty comes from.
+    public var record: RecordID
+    /// The duty in plain words.
+    public var what: String
+    public var dueOn: CalendarDate
+    public var responsibleOrg: String
+    public var responsibleRole: String?
+    /// The rule that sets the date, where it is statutory.
+    public var statute: String?
+    /// An exception to the time limit is recorded for it (regs 5(4), 8(2), 10(4), 13(3), 27(3)).
+    public var exceptionApplies: Bool
+
+    public func isOverdue(asOf today: CalendarDate) -> Bool { dueOn < today }
+}
+
+/// Everything about one pupil that duties are derived from.
+public struct PupilFile: Sendable {
+    public var pupil: RecordID
+    public var dateOfBirth: CalendarDate?
+    /// The school the pupil is on roll at now, by name.
+    public var currentSchool: String?
+    /// Records by kind name.
+    public var records: [String: [KindRecord]]
+
+    public init(pupil: RecordID, dateOfBirth: CalendarDate?, currentSchool: String?, records: [String: [KindRecord]]) {
+        self.pupil = pupil
+        self.dateOfBirth = dateOfBirth
+        self.currentSchool = currentSchool
+        self.records = records
+    }
+
+    func of<K: RecordKind>(_ kind: K.Type) -> [KindRecord] { (records[K.name] ?? []).filter { !$0.isDeleted } }
+}
+
+/// Derives every open duty from a pupil's records: pure, no store, no clock.
+public enum ObligationRules {
+    /// How long SENSync waits for an agency to answer a referral before listing a follow-up. Not
+    /// statutory: services set their own response times.
+    public static let referralFollowUpDays = 42
+
+    public static func obligations(of file: PupilFile, localAuthority: String) -> [Obligation] {
+        var out: [Obligation] = []
+        let school = file.currentSchool ?? "The pupil's school"
+        func add(
+            _ kind: String, _ record: KindRecord, _ what: String, _ due: CalendarDate?, org: String, role: String? = nil,
+            statute: String? = nil, exception: Bool = false
+        ) {
+            guard let due else { return }
+            out.append(
+                Obligation(
+                    kind: kind, pupil: file.pupil, record: record.id, what: what, dueOn: due, responsibleOrg: org,
+                    responsibleRole: role, statute: statute, exceptionApplies: exception))
+        }
+        let agencies = CodeLists.named("referral-agency")
+
+        for plan in file.of(SupportPlan.self) where plan.values.text(SupportPlan.Field.status) != "closed" {
+            add(
+                "plan-review", plan, "Review the support plan \"\(plan.values.text(SupportPlan.Field.title) ?? "")\"",
+                plan.values.date(SupportPlan.Field.reviewDate),
+                org: plan.values.text(SupportPlan.Field.responsibleOrg) ?? school,
+                role: plan.values.text(SupportPlan.Field.responsiblePerson))
+        }
+        for concern in file.of(Concern.self) {
+            let status = concern.values.text(Concern.Field.status)
+            guard status == "open" || status == "monitoring" else { continue }
+            add(
+                "concern-review", concern, "Review the concern raised on \(concern.values.text(Concern.Field.raisedOn) ?? "?")",
+                concern.values.date(Concern.Field.reviewDate), org: school, role: "SENCO")
+        }
+        for action in file.of(ConcernAction.self) where action.values[ConcernAction.Field.doneOn] == nil {
+            add(
+                "concern-action", action, action.values.text(ConcernAction.Field.action) ?? "Action",
+                action.values.date(ConcernAction.Field.dueOn),
+                org: action.values.text(ConcernAction.Field.ownerOrg) ?? school,
+                role: action.values.text(ConcernAction.Field.owner))
+        }
+        for referral in file.of(Referral.self) {
+            let v = referral.values
+            guard v[Referral.Field.acceptedOn] == nil, v[Referral.Field.declinedOn] == nil, v[Referral.Field.closedOn] == nil
+            else { continue }
+            let agency = agencies?.label(of: v.text(Referral.Field.agency) ?? "") ?? "The agency"
+            add(
+                "referral-response", referral, "Answer to the referral to \(agency.lowercased()) (follow up if none)",
+                v.date(Referral.Field.referredOn)?.adding(days: referralFollowUpDays), org: agency)
+        }
+        for escalation in file.of(Escalation.self) where escalation.values[Escalation.Field.closedOn] == nil {
+            let stage = CodeLists.named("escalation-stage")?.label(of: escalation.values.text(Escalation.Field.stage) ?? "")
+            add(
+                "escalation-response", escalation, "Respond to the family: \(stage ?? "complaint")",
+                escalation.values.date(Escalation.Field.responseDueOn),
+                org: escalation.values.text(Escalation.Field.respondingOrg) ?? localAuthority)
+        }
+        out += ehcObligations(of: file, localAuthority: localAuthority)
+        return out.sorted { ($0.dueOn, $0.kind, $0.record.description) < ($1.dueOn, $1.kind, $1.record.description) }
+    }
+
+    private static func ehcObligations(of file: PupilFile, localAuthority la: String) -> [Obligation] {
+        var out: [Obligation] = []
+        let exceptions = file.of(EHCException.self)
+        func excepted(_ assessment: RecordID, _ step: String) -> Bool {
+            exceptions.contains {
+                $0.values.text(EHCException.Field.assessmentID) == assessment.description
+                    && $0.values.text(EHCException.Field.step) == step
+            }
+        }
+        func add(
+            _ kind: String, _ record: KindRecord, _ what: String, _ due: CalendarDate, org: String = "",
+            role: String? = nil, statute: String, exception: Bool = false
+        ) {
+            out.append(
+                Obligation(
+                    kind: kind, pupil: file.pupil, record: record.id, what: what, dueOn: due,
+                    responsibleOrg: org.isEmpty ? la : org, responsibleRole: role, statute: statute,
+                    exceptionApplies: exception))
+        }
+        for assessment in file.of(EHCAssessment.self) {
+            let v = assessment.values
+            guard let request = v.date(EHCAssessment.Field.requestReceivedOn), v[EHCAssessment.Field.withdrawnOn] == nil
+            else { continue }
+            let officer = v.text(EHCAssessment.Field.caseOfficer)
+            let reassessment = v.integer(EHCAssessment.Field.isReassessment) == 1
+            let finished = v[EHCAssessment.Field.finalIssuedOn] != nil || v[EHCAssessment.Field.noPlanOn] != nil
+            if !reassessment && v[EHCAssessment.Field.decidedOn] == nil {
+                add(
+                    "ehc-decision", assessment, "Decide whether to carry out an EHC needs assessment",
+                    StatutoryClock.decisionToAssessDue(requestReceived: request), role: officer,
+                    statute: "SEND Regulations 2014 reg 5(1)", exception: excepted(assessment.id, "decision"))
+            }
+            let assessing = reassessment || v.text(EHCAssessment.Field.decision) == "Y"
+            if assessing && !finished {
+                if v[EHCAssessment.Field.draftServedOn] == nil {
+                    add(
+                        "ehc-no-plan", assessment, "Decide whether to issue an EHC plan (notify by then if not)",
+                        StatutoryClock.noPlanDecisionDue(requestReceived: request), role: officer,
+                        statute: "SEND Regulations 2014 reg 10(1)", exception: excepted(assessment.id, "no-plan"))
+                }
+                if let served = v.date(EHCAssessment.Field.draftServedOn) {
+                    add(
+                        "ehc-draft-comments", assessment, "Family's 15 days to comment on the draft plan end",
+                        StatutoryClock.draftCommentsClose(draftServedOn: served), org: "The family",
+                        statute: "SEND Regulations 2014 reg 13(1)")
+                }
+                add(
+                    "ehc-final-plan", assessment, "Issue the final EHC plan",
+                    StatutoryClock.finalPlanDue(requestReceived: request, reassessment: reassessment), role: officer,
+                    statute: reassessment ? "SEND Regulations 2014 reg 27(2)" : "SEND Regulations 2014 reg 13(2)",
+                    exception: excepted(assessment.id, "final-plan"))
+            }
+            for advice in file.of(EHCAdvice.self)
+            where advice.values.text(EHCAdvice.Field.assessmentID) == assessment.id.description
+                && advice.values[EHCAdvice.Field.receivedOn] == nil && !finished
+            {
+                guard let requested = advice.values.date(EHCAdvice.Field.requestedOn) else { continue }
+                let agency = CodeLists.named("referral-agency")?.label(of: advice.values.text(EHCAdvice.Field.agency) ?? "")
+                add(
+                    "ehc-advice", advice, "Give advice for the EHC needs assessment",
+                    StatutoryClock.adviceDue(requested: requested), org: agency ?? "The agency",
+                    statute: "SEND Regulations 2014 reg 8", exception: excepted(assessment.id, "advice"))
+            }
+        }
+        let reviews = file.of(EHCReview.self)
+        for plan in file.of(EHCPlan.self) where plan.values[EHCPlan.Field.ceasedOn] == nil {
+            guard let issued = plan.values.date(EHCPlan.Field.issuedOn) else { continue }
+            let officer = plan.values.text(EHCPlan.Field.caseOfficer)
+            let mine = reviews.filter { $0.values.text(EHCReview.Field.planID) == plan.id.description }
+            let lastMeeting = mine.compactMap { $0.values.date(EHCReview.Field.meetingOn) }.max()
+            let from = max(issued, lastMeeting ?? issued)
+            let underFive = file.dateOfBirth.map { from < StatutoryClock.adding(months: 60, to: $0) } ?? false
+            add(
+                "ehc-annual-review", plan, "Hold the annual review of the EHC plan",
+                StatutoryClock.annualReviewDue(issuedOrLastReviewed: from, dateOfBirth: file.dateOfBirth), role: officer,
+                statute: underFive ? "SEND Code of Practice 9.178 (under five)" : "Children and Families Act 2014 s44")
+            for review in mine {
+                guard let meeting = review.values.date(EHCReview.Field.meetingOn) else { continue }
+                if review.values[EHCReview.Field.decidedOn] == nil {
+                    add(
+                        "ehc-review-decision", review, "Decide to maintain, amend or cease the plan after the review",
+                        StatutoryClock.reviewDecisionDue(meeting: meeting), role: officer,
+                        statute: "SEND Regulations 2014 reg 20(10)")
+                }
+                if review.values.text(EHCReview.Field.outcome) == "A", review.values[EHCReview.Field.amendedIssuedOn] == nil {
+                    add(
+                        "ehc-amended-plan", review, "Issue the amended EHC plan",
+                        StatutoryClock.amendedPlanDue(meeting: meeting), role: officer,
+                        statute: "SEND Regulations 2014 reg 22; R (L) v Devon CC [2022] EWHC 493 (Admin)")
+                }
+            }
+            if let year = plan.values.integer(EHCPlan.Field.phaseTransferYear) {
+                let toPost16 = plan.values.integer(EHCPlan.Field.phaseTransferToPost16) == 1
+                let due = StatutoryClock.phaseTransferDue(year: Int(year), toPost16: toPost16)
+                let yearBefore = StatutoryClock.adding(months: -12, to: due)
+                let done = mine.contains { review in
+                    guard let decided = review.values.date(EHCReview.Field.decidedOn) else { return false }
+                    return decided > yearBefore && decided <= due
+                }
+                if !done {
+                    add(
+                        "ehc-phase-transfer", plan, "Review and amend the plan for the phase transfer", due, role: officer,
+                        statute: "SEND Regulations 2014 reg 18")
+                }
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import GRDB
+
+/// A duty as `sensync due` lists it: the obligation and the pupil's name and UPN.
+public struct DueItem: Sendable, Hashable {
+    public var obligation: Obligation
+    public var pupilName: String
+    public var upn: String?
+    public var overdue: Bool
+}
+
+extension Store {
+    /// Today in England.
+    public var localToday: CalendarDate { today }
+
+    /// Every pupil's file (records by kind), for duties, summaries and reports.
+    func pupilFiles(only pupil: RecordID? = nil, in db: Database) throws -> [PupilFile] {
+        let pupils = try Self.records(Pupil.spec, pupil: pupil, in: db)
+        var byPupil: [RecordID: [String: [KindRecord]]] = [:]
+        for kind in RecordSchema.kinds where kind.name != Pupil.name && kind.name != Erasure.name {
+            for record in try Self.records(kind, pupil: pupil, in: db) {
+                byPupil[record.pupilID, default: [:]][kind.name, default: []].append(record)
+            }
+        }
+        let enrolments = try Self.currentEnrolments(in: db, pupil: pupil)
+        let names = try presenter(in: db).siteNames
+        return pupils.filter { $0.id == $0.pupilID }.map { record in
+            PupilFile(
+                pupil: record.pupilID, dateOfBirth: record.values.date(Pupil.Field.dateOfBirth),
+                currentSchool: enrolments[record.pupilID]?.first.map { names[$0] ?? "another school" },
+                records: byPupil[record.pupilID] ?? [:])
+        }
+    }
+
+    /// The name of this area's LA, as this store knows it.
+    func localAuthorityName(in db: Database) throws -> String {
+        if identity.kind == .la { return identity.name }
+        return try String.fetchOne(db, sql: "SELECT name FROM site WHERE kind = 'la' AND name IS NOT NULL LIMIT 1")
+            ?? "The local authority"
+    }
+
+    /// What is due or overdue at this site, soonest first: every open duty of every pupil this store
+    /// holds, up to `within` days after `asOf` (today in England by default). Overdue duties are
+    /// always listed.
+    public func due(asOf: CalendarDate? = nil, within days: Int? = nil) throws -> [DueItem] {
+        let today = asOf ?? self.today
+        return try writer.read { db in
+            let la = try localAuthorityName(in: db)
+            let pupils = Dictionary(
+                try Self.records(Pupil.spec, pupil: nil, in: db).map { ($0.pupilID, $0) }, uniquingKeysWith: { a, _ in a })
+            var items: [DueItem] = []
+            for file in try pupilFiles(in: db) {
+                let pupil = pupils[file.pupil]
+                let name = "\(pupil?.values.text(Pupil.Field.forename) ?? "?") \(pupil?.values.text(Pupil.Field.surname) ?? "?")"
+                for obligation in ObligationRules.obligations(of: file, localAuthority: la) {
+                    if let days, obligation.dueOn > today.adding(days: days) { continue }
+                    items.append(
+                        DueItem(
+                            obligation: obligation, pupilName: name, upn: pupil?.values.text(Pupil.Field.upn),
+                            overdue: obligation.isOverdue(asOf: today)))
+                }
+            }
+            return items.sorted {
+                ($0.obligation.dueOn, $0.pupilName, $0.obligation.kind) < ($1.obligation.dueOn, $1.pupilName, $1.obligation.kind)
+            }
+        }
+    }
+}

@@ -1,0 +1,129 @@
+import Foundation
+import GRDB
+
+extension Store {
+    /// Issues the final EHC plan of an assessment: records the issue date on the assessment and
+    /// creates the plan, in one change.
+    @discardableResult
+    public func issueEHCPlan(assessment reference: String, on date: String, caseOfficer: String?, author: String) throws
+        -> RecordID
+    {
+        let kind = EHCAssessment.spec
+        guard identity.kind == .la else {
+            throw StoreError(.invalidInput, "Only the local authority issues EHC plans.", hint: "Ask the LA's SEN team.")
+        }
+        let (key, issued, officer) = try writer.read { db -> (RecordKey, Value, Value) in
+            let found = try Self.recordID(for: reference, table: kind.name, noun: kind.noun, in: db)
+            let issued = try parse(date, for: kind.field(EHCAssessment.Field.finalIssuedOn.rawValue)!, kind: kind, pupil: nil, in: db)
+            // The plan keeps the assessment's case officer unless another is named.
+            let current = try Self.records(kind, pupil: found.scope, in: db).first { $0.id == found.id }
+            let officer =
+                try caseOfficer.map {
+                    try parse($0, for: kind.field(EHCAssessment.Field.caseOfficer.rawValue)!, kind: kind, pupil: nil, in: db)
+                } ?? current?.values[EHCAssessment.Field.caseOfficer] ?? .null
+            return (RecordKey(table: kind.name, scope: found.scope, id: found.id), issued, officer)
+        }
+        let existing = try records(EHCPlan.self, of: key.scope.description)
+        if existing.contains(where: { $0.text(.assessmentID) == key.id.description }) {
+            throw StoreError(
+                .invalidInput, "A plan has already been issued from this assessment.",
+                hint: "Change it with `sensync ehc-plan update`.")
+        }
+        let plan = RecordID.v7(milliseconds: now())
+        var planWrites = [
+            FieldWrite(EHCPlan.Field.assessmentID.rawValue, .text(key.id.description)),
+            FieldWrite(EHCPlan.Field.issuedOn.rawValue, issued),
+        ]
+        if !officer.isNull { planWrites.append(FieldWrite(EHCPlan.Field.caseOfficer.rawValue, officer)) }
+        try writeChecked(
+            kind, key: key, writes: [EHCAssessment.Field.finalIssuedOn.rawValue: issued], isNew: false, author: author,
+            extraOps: [RecordOp(table: EHCPlan.name, id: plan, writes: planWrites)])
+        return plan
+    }
+}
+
+/// One step of an EHC needs assessment against its statutory deadline.
+public struct EHCStep: Sendable, Hashable {
+    public var step: String
+    public var what: String
+    public var dueOn: CalendarDate
+    public var doneOn: CalendarDate?
+    /// Done by the deadline (nil while still open and not yet late).
+    public var onTime: Bool?
+    public var exceptionApplies: Bool
+    public var statute: String
+}
+
+/// An assessment's statutory timeline: every deadline with when it was met, for `pupil show`,
+/// `ehc show` and timeliness reports (with and without exceptions).
+public enum EHCTimeline {
+    public static func steps(
+        of assessment: KindRecord, exceptions: [KindRecord], advice: [KindRecord], asOf today: CalendarDate
+    ) -> [EHCStep] {
+        let v = assessment.values
+        guard let request = v.date(EHCAssessment.Field.requestReceivedOn) else { return [] }
+        let reassessment = v.integer(EHCAssessment.Field.isReassessment) == 1
+        func excepted(_ step: String) -> Bool {
+            exceptions.contains {
+                $0.values.text(EHCException.Field.assessmentID) == assessment.id.description
+                    && $0.values.text(EHCException.Field.step) == step && !$0.isDeleted
+            }
+        }
+        func step(_ code: String, _ what: String, _ due: CalendarDate, _ done: CalendarDate?, _ statute: String) -> EHCStep {
+            let onTime: Bool? = done.map { $0 <= due } ?? (today > due ? false : nil)
+            return EHCStep(
+                step: code, what: what, dueOn: due, doneOn: done, onTime: onTime, exceptionApplies: excepted(code),
+                statute: statute)
+        }
+        var steps: [EHCStep] = []
+        if !reassessment {
+            steps.append(
+                step(
+                    "decision", "Decision whether to assess", StatutoryClock.decisionToAssessDue(requestReceived: request),
+                    v.date(EHCAssessment.Field.decidedOn), "reg 5(1)"))
+        }
+        for a in advice where a.values.text(EHCAdvice.Field.assessmentID) == assessment.id.description && !a.isDeleted {
+            guard let requested = a.values.date(EHCAdvice.Field.requestedOn) else { continue }
+            let agency = CodeLists.named("referral-agency")?.label(of: a.values.text(EHCAdvice.Field.agency) ?? "") ?? "Agency"
+            steps.append(
+                step(
+                    "advice", "Advice from \(agency.lowercased())", StatutoryClock.adviceDue(requested: requested),
+                    a.values.date(EHCAdvice.Field.receivedOn), "reg 8"))
+        }
+        if let noPlan = v.date(EHCAssessment.Field.noPlanOn) {
+            steps.append(
+                step(
+                    "no-plan", "Decision not to issue a plan", StatutoryClock.noPlanDecisionDue(requestReceived: request),
+                    noPlan, "reg 10(1)"))
+        }
+        if let served = v.date(EHCAssessment.Field.draftServedOn) {
+            steps.append(
+                EHCStep(
+                    step: "draft-comments", what: "Family's 15 days to comment on the draft",
+                    dueOn: StatutoryClock.draftCommentsClose(draftServedOn: served), doneOn: nil, onTime: nil,
+                    exceptionApplies: false, statute: "reg 13(1)"))
+        }
+        if v.text(EHCAssessment.Field.decision) != "N" && v[EHCAssessment.Field.noPlanOn] == nil {
+            steps.append(
+                step(
+                    "final-plan", "Final EHC plan issued",
+                    StatutoryClock.finalPlanDue(requestReceived: request, reassessment: reassessment),
+                    v.date(EHCAssessment.Field.finalIssuedOn), reassessment ? "reg 27(2)" : "reg 13(2)"))
+        }
+        return steps
+    }
+}
+
+extension Store {
+    /// A pupil's EHC needs assessments, each with its statutory timeline as of today in England.
+    public func ehcTimelines(of pupil: String, asOf: CalendarDate? = nil) throws -> [(
+        assessment: KindRecord, steps: [EHCStep]
+    )] {
+        let assessments = try records(EHCAssessment.spec, of: pupil)
+        let exceptions = try records(EHCException.spec, of: pupil)
+        let advice = try records(EHCAdvice.spec, of: pupil)
+        return assessments.map {
+            ($0, EHCTimeline.steps(of: $0, exceptions: exceptions, advice: advice, asOf: asOf ?? today))
+        }
+    }
+}

@@ -1,0 +1,91 @@
+import ArgumentParser
+import Foundation
+import SENSync
+
+extension SENSyncCommand {
+    struct Due: ParsableCommand, JSONOutputting {
+        static let configuration = CommandConfiguration(
+            abstract: "What is due or overdue, whose it is, soonest first.",
+            discussion: """
+                Lists every dated duty in this store: plan and concern reviews, agreed actions, referrals awaiting an
+                answer, complaints awaiting a response and, at the LA, every statutory EHC deadline (decision to
+                assess, advice, final plan, annual reviews, phase transfers). Dates are days in England
+                (Europe/London). Overdue duties are always listed.
+
+                Example:
+                  sensync due --store oakfield.sensync --within 30
+                  sensync due --store northshire-la.sensync --as-of 2026-03-01 --json
+                """)
+
+        @OptionGroup var storeOptions: StoreOptions
+        @Option(help: "Only duties due within this many days (overdue ones always show).") var within: Int?
+        @Option(name: .customLong("as-of"), help: "Count from this date, YYYY-MM-DD. Defaults to today.") var asOf: String?
+        @OptionGroup var output: OutputOptions
+
+        struct ItemJSON: Encodable {
+            var kind: String
+            var pupil: String
+            var pupilId: String
+            var upn: String?
+            var what: String
+            var dueOn: String
+            var overdue: Bool
+            var responsibleOrg: String
+            var responsibleRole: String?
+            var statute: String?
+            var exceptionApplies: Bool
+            var record: String
+        }
+
+        struct DueJSON: Encodable {
+            var asOf: String
+            var items: [ItemJSON]
+        }
+
+        func run() throws {
+            if let within, within < 0 {
+                throw CommandFailure(code: .invalidInput, message: "--within cannot be negative.", hint: "Give a number of days.")
+            }
+            let date = try asOf.map { text in
+                guard let date = CalendarDate(text) else {
+                    throw CommandFailure(code: .invalidInput, message: "--as-of is not a date.", hint: "Use YYYY-MM-DD.")
+                }
+                return date
+            }
+            let store = try storeOptions.open()
+            let items = try store.due(asOf: date, within: within)
+            if output.json {
+                try Terminal.printJSON(
+                    DueJSON(
+                        asOf: (date ?? store.localToday).description,
+                        items: items.map { item in
+                            let o = item.obligation
+                            return ItemJSON(
+                                kind: o.kind, pupil: item.pupilName, pupilId: o.pupil.description, upn: item.upn,
+                                what: o.what, dueOn: o.dueOn.description, overdue: item.overdue,
+                                responsibleOrg: o.responsibleOrg, responsibleRole: o.responsibleRole, statute: o.statute,
+                                exceptionApplies: o.exceptionApplies, record: o.record.description)
+                        }))
+                return
+            }
+            let today = date ?? store.localToday
+            if items.isEmpty {
+                Terminal.print("Nothing is due\(within.map { " in the next \($0) days" } ?? "") as of \(today).")
+                return
+            }
+            Terminal.table(
+                ["DUE", "", "PUPIL", "WHAT", "WHOSE"],
+                items.map { item in
+                    let o = item.obligation
+                    let whose = [o.responsibleRole, o.responsibleOrg].compactMap { $0 }.joined(separator: ", ")
+                    return [
+                        o.dueOn.description, item.overdue ? "OVERDUE" : "",
+                        "\(item.pupilName) (\(item.upn ?? "no UPN"))",
+                        o.what + (o.exceptionApplies ? " [exception recorded]" : ""), whose,
+                    ]
+                })
+            let overdue = items.filter(\.overdue).count
+            Terminal.print("\(items.count) due, \(overdue) overdue, as of \(today).")
+        }
+    }
+}

@@ -1,0 +1,348 @@
+import ArgumentParser
+import Foundation
+import SENSync
+
+extension SENSyncCommand {
+    struct EHC: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "ehc",
+            abstract: "The LA's EHC needs assessments and plans, against their statutory deadlines.",
+            discussion: """
+                The steps of an assessment, each recorded with its date: request, decide (6 weeks, reg 5), advice
+                (6 weeks, reg 8), draft (the family has 15 days beginning with the day it is served, reg 13(1)), issue
+                (20 weeks from the request, reg 13(2); 14 after a re-assessment, reg 27) or no-plan (16 weeks,
+                reg 10), and exceptions (regs 5(4), 8(2), 10(4), 13(3), 27(3)). Plans are reviewed every 12 months
+                (6 under five); record each review with `ehc review`. Every date shows in `sensync due` and in
+                `sensync pupil show`. LA stores only.
+                """,
+            subcommands: [
+                Request.self, Decide.self, Advice.self, Draft.self, Issue.self, NoPlan.self, Exception.self,
+                Section.self, Review.self, Show.self,
+            ])
+    }
+}
+
+/// Adds or updates a record through the generic path and prints what happened.
+private func record(
+    _ kind: KindSpec, add pupil: String?, update reference: String?, fields: [String: String?],
+    store: StoreOptions, author: AuthorOptions, output: OutputOptions, done: String
+) throws {
+    let opened = try store.open()
+    let given = fields.compactMapValues { $0 }
+    let id: String
+    if let reference {
+        id = try opened.record(reference, kind: kind).id.description
+        try opened.updateRecord(id, kind: kind, fields: given, author: try author.name)
+    } else {
+        id = try opened.addRecord(kind, pupil: pupil, fields: given, author: try author.name).description
+    }
+    let saved = try opened.record(id, kind: kind)
+    if output.json {
+        try Terminal.printJSON([kind.name: saved])
+    } else {
+        Terminal.print("\(done) (\(kind.noun) \(saved.id)).")
+    }
+}
+
+extension SENSyncCommand.EHC {
+    struct Request: ParsableCommand, JSONOutputting {
+        static let configuration = CommandConfiguration(
+            abstract: "Record a request for an EHC needs assessment (starts the 20-week clock).",
+            discussion: """
+                Example:
+                  sensync ehc request --store northshire-la.sensync --author "EHC team" --pupil H801200001001 \\
+                    --received 2026-01-05 --source school --case-officer "R Patel"
+                """)
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var authorOptions: AuthorOptions
+        @Option(help: "UPN or record id.") var pupil: String
+        @Option(help: "The day the LA received the request, YYYY-MM-DD.") var received: String
+        @Option(help: "parent, young-person, school, health, social-care or other.") var source: String
+        @Flag(help: "A re-assessment of a pupil with a plan (14 weeks, reg 27).") var reassessment = false
+        @Option(name: .customLong("case-officer")) var caseOfficer: String?
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            try record(
+                EHCAssessment.spec, add: pupil, update: nil,
+                fields: [
+                    "request_received_on": received, "request_source": source,
+                    "is_reassessment": reassessment ? "yes" : nil, "case_officer": caseOfficer,
+                ], store: storeOptions, author: authorOptions, output: output, done: "Recorded the request")
+        }
+    }
+
+    struct Decide: ParsableCommand, JSONOutputting {
+        static let configuration = CommandConfiguration(
+            abstract: "Record the decision whether to assess (due 6 weeks from the request).",
+            discussion: """
+                DECISION is assess or not-assess (or a SEN2 code: Y, N, W withdrawn, H on hold).
+
+                Example:
+                  sensync ehc decide 0193a1b2 --store northshire-la.sensync --author "EHC team" --decision assess --on 2026-02-10
+                """)
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var authorOptions: AuthorOptions
+        @Argument(help: "Assessment id (or its first 8+ characters).") var assessment: String
+        @Option var decision: String
+        @Option(help: "YYYY-MM-DD.") var on: String
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let code: String
+            switch decision.lowercased() {
+            case "assess", "yes": code = "Y"
+            case "not-assess", "no": code = "N"
+            default: code = decision
+            }
+            try record(
+                EHCAssessment.spec, add: nil, update: assessment, fields: ["decision": code, "decided_on": on],
+                store: storeOptions, author: authorOptions, output: output, done: "Recorded the decision")
+        }
+    }
+
+    struct Advice: ParsableCommand, JSONOutputting {
+        static let configuration = CommandConfiguration(
+            abstract: "Record advice asked of an agency (due in 6 weeks), or its arrival.",
+            discussion: """
+                Example:
+                  sensync ehc advice 0193a1b2 --store northshire-la.sensync --author "EHC team" \\
+                    --agency educational-psychology --requested-on 2026-02-12
+                  sensync ehc-advice update 0193a1c4 --store northshire-la.sensync --author "EHC team" --received-on 2026-03-20
+                """)
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var authorOptions: AuthorOptions
+        @Argument(help: "Assessment id (or its first 8+ characters).") var assessment: String
+        @Option var agency: String
+        @Option(name: .customLong("requested-on")) var requestedOn: String
+        @Option(name: .customLong("received-on")) var receivedOn: String?
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            try record(
+                EHCAdvice.spec, add: nil, update: nil,
+                fields: [
+                    "assessment_id": assessment, "agency": agency, "requested_on": requestedOn, "received_on": receivedOn,
+                ], store: storeOptions, author: authorOptions, output: output, done: "Recorded the advice request")
+        }
+    }
+
+    struct Draft: ParsableCommand, JSONOutputting {
+        static let configuration = CommandConfiguration(
+            abstract: "Record the day the draft plan was served (the family then has 15 days).",
+            discussion: """
+                Example:
+                  sensync ehc draft 0193a1b2 --store northshire-la.sensync --author "EHC team" --served-on 2026-04-13
+                """)
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var authorOptions: AuthorOptions
+        @Argument(help: "Assessment id (or its first 8+ characters).") var assessment: String
+        @Option(name: .customLong("served-on")) var servedOn: String
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            try record(
+                EHCAssessment.spec, add: nil, update: assessment, fields: ["draft_served_on": servedOn],
+                store: storeOptions, author: authorOptions, output: output, done: "Recorded the draft plan")
+        }
+    }
+
+    struct Issue: ParsableCommand, JSONOutputting {
+        static let configuration = CommandConfiguration(
+            abstract: "Issue the final EHC plan (due 20 weeks from the request).",
+            discussion: """
+                Creates the plan, whose annual review then falls due within 12 months.
+
+                Example:
+                  sensync ehc issue 0193a1b2 --store northshire-la.sensync --author "EHC team" --on 2026-05-18
+                """)
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var authorOptions: AuthorOptions
+        @Argument(help: "Assessment id (or its first 8+ characters).") var assessment: String
+        @Option(help: "YYYY-MM-DD.") var on: String
+        @Option(name: .customLong("case-officer")) var caseOfficer: String?
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let store = try storeOptions.open()
+            let plan = try store.issueEHCPlan(
+                assessment: assessment, on: on, caseOfficer: caseOfficer, author: try authorOptions.name)
+            if output.json {
+                try Terminal.printJSON([EHCPlan.name: try store.record(plan.description, kind: EHCPlan.spec)])
+            } else {
+                Terminal.print("Issued EHC plan \(plan).")
+            }
+        }
+    }
+
+    struct NoPlan: ParsableCommand, JSONOutputting {
+        static let configuration = CommandConfiguration(
+            commandName: "no-plan",
+            abstract: "Record a decision not to issue a plan after assessing (due 16 weeks from the request).",
+            discussion: """
+                Example:
+                  sensync ehc no-plan 0193a1b2 --store northshire-la.sensync --author "EHC team" --on 2026-04-20
+                """)
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var authorOptions: AuthorOptions
+        @Argument(help: "Assessment id (or its first 8+ characters).") var assessment: String
+        @Option(help: "YYYY-MM-DD.") var on: String
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            try record(
+                EHCAssessment.spec, add: nil, update: assessment, fields: ["no_plan_on": on], store: storeOptions,
+                author: authorOptions, output: output, done: "Recorded the decision not to issue a plan")
+        }
+    }
+
+    struct Exception: ParsableCommand, JSONOutputting {
+        static let configuration = CommandConfiguration(
+            abstract: "Record an exception to a time limit, with its dates.",
+            discussion: """
+                STEP is decision, advice, no-plan or final-plan. REASON is school-closure, early-years-closure,
+                personal-circumstances, away-from-area or (advice only) missed-appointment.
+
+                Example:
+                  sensync ehc exception 0193a1b2 --store northshire-la.sensync --author "EHC team" \\
+                    --step final-plan --reason away-from-area --from 2026-03-02 --to 2026-04-10
+                """)
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var authorOptions: AuthorOptions
+        @Argument(help: "Assessment id (or its first 8+ characters).") var assessment: String
+        @Option var step: String
+        @Option var reason: String
+        @Option(help: "YYYY-MM-DD.") var from: String
+        @Option(help: "YYYY-MM-DD.") var to: String?
+        @Option var detail: String?
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            try record(
+                EHCException.spec, add: nil, update: nil,
+                fields: [
+                    "assessment_id": assessment, "step": step, "reason": reason, "from_date": from, "to_date": to,
+                    "detail": detail,
+                ], store: storeOptions, author: authorOptions, output: output, done: "Recorded the exception")
+        }
+    }
+
+    struct Section: ParsableCommand, JSONOutputting {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a section (A to K) of an EHC plan, naming the agency that owns it.",
+            discussion: """
+                Example:
+                  sensync ehc section 0193a1d0 --store northshire-la.sensync --author "EHC team" --section F \\
+                    --owner-agency "Northshire SEN team" --content "Speech and language therapy, 3 x 30 minutes a week"
+                """)
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var authorOptions: AuthorOptions
+        @Argument(help: "EHC plan id (or its first 8+ characters).") var plan: String
+        @Option var section: String
+        @Option(name: .customLong("owner-agency")) var ownerAgency: String
+        @Option var content: String
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            try record(
+                EHCSection.spec, add: nil, update: nil,
+                fields: ["plan_id": plan, "section": section, "owner_agency": ownerAgency, "content": content],
+                store: storeOptions, author: authorOptions, output: output, done: "Recorded the section")
+        }
+    }
+
+    struct Review: ParsableCommand, JSONOutputting {
+        static let configuration = CommandConfiguration(
+            abstract: "Record an annual review meeting, and the LA's decision (within 4 weeks).",
+            discussion: """
+                OUTCOME is the SEN2 review outcome: M (maintain), A (amend) or C (cease). An amended plan is due
+                12 weeks after the meeting; record it with `sensync ehc-review update ID --amended-issued-on DATE`.
+
+                Example:
+                  sensync ehc review 0193a1d0 --store northshire-la.sensync --author "EHC team" --meeting-on 2027-05-10 \\
+                    --outcome M --decided-on 2027-05-24
+                """)
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var authorOptions: AuthorOptions
+        @Argument(help: "EHC plan id (or its first 8+ characters).") var plan: String
+        @Option(name: .customLong("meeting-on")) var meetingOn: String
+        @Option var outcome: String?
+        @Option(name: .customLong("decided-on")) var decidedOn: String?
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            try record(
+                EHCReview.spec, add: nil, update: nil,
+                fields: ["plan_id": plan, "meeting_on": meetingOn, "outcome": outcome, "decided_on": decidedOn],
+                store: storeOptions, author: authorOptions, output: output, done: "Recorded the review")
+        }
+    }
+
+    struct Show: ParsableCommand, JSONOutputting {
+        static let configuration = CommandConfiguration(
+            abstract: "Show a pupil's EHC needs assessments against their deadlines.",
+            discussion: """
+                Example:
+                  sensync ehc show H801200001001 --store northshire-la.sensync
+                """)
+        @OptionGroup var storeOptions: StoreOptions
+        @Argument(help: "UPN or record id of the pupil.") var pupil: String
+        @OptionGroup var output: OutputOptions
+
+        struct StepJSON: Encodable {
+            var step: String
+            var what: String
+            var dueOn: String
+            var doneOn: String?
+            var onTime: Bool?
+            var exceptionApplies: Bool
+            var statute: String
+        }
+
+        func run() throws {
+            let store = try storeOptions.open()
+            let timelines = try store.ehcTimelines(of: pupil)
+            if output.json {
+                try Terminal.printJSON(
+                    timelines.map { t in
+                        [
+                            "assessment": t.assessment.id.description as (any Encodable),
+                            "steps": t.steps.map {
+                                StepJSON(
+                                    step: $0.step, what: $0.what, dueOn: $0.dueOn.description, doneOn: $0.doneOn?.description,
+                                    onTime: $0.onTime, exceptionApplies: $0.exceptionApplies, statute: $0.statute)
+                            },
+                        ].mapValues { AnyEncodable($0) }
+                    })
+                return
+            }
+            if timelines.isEmpty { Terminal.print("No EHC needs assessment is recorded for this pupil.") }
+            for t in timelines {
+                Terminal.print(
+                    "EHC needs assessment \(t.assessment.id): request received \(t.assessment.values.text(EHCAssessment.Field.requestReceivedOn) ?? "?")")
+                for line in timelineLines(t.steps) { Terminal.print("  " + line) }
+            }
+        }
+    }
+}
+
+/// The lines of an assessment's timeline, for people.
+func timelineLines(_ steps: [EHCStep]) -> [String] {
+    steps.map { s in
+        let state: String
+        switch (s.doneOn, s.onTime) {
+        case (let done?, true): state = "done \(done), on time"
+        case (let done?, _): state = "done \(done), late"
+        case (nil, false): state = "OVERDUE"
+        default: state = "open"
+        }
+        return "\(s.what): due \(s.dueOn) (\(s.statute)) — \(state)\(s.exceptionApplies ? "; exception recorded" : "")"
+    }
+}
+
+/// Wraps any encodable value.
+struct AnyEncodable: Encodable {
+    let value: any Encodable
+    init(_ value: any Encodable) { self.value = value }
+    func encode(to encoder: any Encoder) throws { try value.encode(to: encoder) }
+}
