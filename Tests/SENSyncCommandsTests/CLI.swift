@@ -61,7 +61,7 @@ func withCLI<T>(_ body: (CLI) throws -> T) throws -> T {
 
 /// Synthetic UPNs with a valid check letter.
 func upn(_ n: Int) -> String {
-    let body = String(format: "99990002%04d", n)
+    let body = String(format: "80190002%04d", n)
     let letters = Array("ABCDEFGHJKLMNPQRTUVWXYZ")
     let sum = body.enumerated().reduce(0) { $0 + Int(String($1.element))! * ($1.offset + 2) }
     return String(letters[sum % 23]) + body

@@ -23,6 +23,14 @@ public struct UPN: Hashable, Sendable, CustomStringConvertible {
         case notNumeric = "UPN invalid (characters 2-12 not all numeric)"
         case badLastCharacter = "UPN invalid (character 13 not a recognised value)"
         case wrongCheckLetter = "UPN invalid (wrong check letter at character 1)"
+        case unknownLA = "UPN invalid (characters 2-4 not a recognised LA code)"
+    }
+
+    /// DfE rule 1530: characters 2–4 must be a recognised LA number (`Schemas/codes/la-number.json`).
+    /// Checked on local writes; UPNs arriving from other sites or old files are kept as they are.
+    public var laProblem: Problem? {
+        guard let list = CodeLists.named("la-number") else { return nil }
+        return list.codes.contains { $0.code == laNumber } ? nil : .unknownLA
     }
 
     /// Validates `string` (surrounding spaces ignored, letters upper-cased).

@@ -71,3 +71,53 @@ extension KindRecord: Encodable {
         if !(spec?.isAppendOnly ?? true) { try container.encode(isDeleted, forKey: Key("deleted")) }
     }
 }
+
+extension RecordPresenter {
+    /// A field write as people read it: its label and value (a field from a newer SENSync is named
+    /// as such).
+    public func describe(_ write: FieldWrite, in table: String) -> (label: String, text: String) {
+        if write.field == RecordState.deletedField {
+            return ("Deleted", write.value.integer == 1 ? "yes" : "no (restored)")
+        }
+        guard let field = RecordSchema.kind(table)?.field(write.field) else {
+            return ("A field from a newer SENSync", write.value.isNull ? "cleared" : "set")
+        }
+        return (field.label, text(write.value, of: field) ?? "cleared")
+    }
+
+    /// What a table's records are called.
+    public func noun(of table: String) -> String {
+        RecordSchema.kind(table)?.noun ?? "record kept for a newer SENSync"
+    }
+}
+
+/// A pupil's records of every kind, with each record's child records (a plan's outcomes) under it.
+public struct RecordTree: Sendable {
+    public struct Node: Sendable {
+        public var record: KindRecord
+        public var children: [Node]
+    }
+
+    /// Top-level records by kind, in `RecordSchema.kinds` order (kinds with no records left out).
+    public var sections: [(kind: KindSpec, nodes: [Node])]
+
+    /// Builds the tree: a record whose kind has a parent field hangs under the record it names.
+    public init(records: [KindRecord], leaving excluded: Set<String> = []) {
+        var byParent: [String: [KindRecord]] = [:]
+        var roots: [String: [KindRecord]] = [:]
+        for record in records where !excluded.contains(record.kind) {
+            if let spec = record.spec, let parent = spec.parent, let id = record.values.text(parent) {
+                byParent[id, default: []].append(record)
+            } else {
+                roots[record.kind, default: []].append(record)
+            }
+        }
+        func node(_ record: KindRecord) -> Node {
+            Node(record: record, children: (byParent[record.id.description] ?? []).map(node))
+        }
+        sections = RecordSchema.kinds.compactMap { kind in
+            guard let records = roots[kind.name], !records.isEmpty else { return nil }
+            return (kind, records.map(node))
+        }
+    }
+}

@@ -66,3 +66,23 @@ extension Store {
         }
     }
 }
+
+extension Store {
+    /// One pupil's file: every record of every kind this store holds about them.
+    public func pupilFile(of reference: String) throws -> PupilFile {
+        let id = try pupilID(for: reference)
+        return try writer.read { db in
+            guard let file = try pupilFiles(only: id, in: db).first else {
+                throw StoreError(.notFound, "No pupil with that id is in this store.", hint: "See `sensync pupil list`.")
+            }
+            return file
+        }
+    }
+
+    /// A pupil's open duties, soonest first.
+    public func obligations(of reference: String) throws -> [Obligation] {
+        let file = try pupilFile(of: reference)
+        let la = try writer.read { db in try localAuthorityName(in: db) }
+        return ObligationRules.obligations(of: file, localAuthority: la)
+    }
+}

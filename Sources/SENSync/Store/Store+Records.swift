@@ -21,13 +21,21 @@ enum Check {
         return trimmed
     }
 
+    /// A UPN a person typed: structure and check letter (rule 1510), then the LA number (rule 1530).
     static func upn(_ value: String) throws -> UPN {
+        let upn: UPN
         do {
-            return try UPN(value)
+            upn = try UPN(value)
         } catch {
             throw StoreError(
                 .invalidInput, "\(error.rawValue).", hint: "Check the UPN against the pupil's record in your MIS.")
         }
+        if let problem = upn.laProblem {
+            throw StoreError(
+                .invalidInput, "\(problem.rawValue).",
+                hint: "Characters 2-4 are the DfE number of the LA that issued it (Schemas/codes/la-number.json).")
+        }
+        return upn
     }
 
     static func yearGroup(_ value: Int) throws -> Int {

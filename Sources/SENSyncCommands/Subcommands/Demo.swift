@@ -129,7 +129,7 @@ private struct DemoRun {
         Terminal.print("2. Each SENCO records offline")
         var data = SyntheticData(seed: seed, today: today)
         for (i, school) in schools.enumerated() {
-            let tally = try data.record(pupils: 7 + i, in: school.store, laCode: "999", author: school.senco)
+            let tally = try data.record(pupils: 7 + i, in: school.store, laCode: "801", author: school.senco)
             Terminal.print(
                 "  \(school.name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(tally.pupils) pupils (\(tally.ehcPlans) EHC plan, \(tally.senSupport) SEN support), \(tally.notes) notes, \(tally.plans) plans: \(tally.changes) changes"
             )
