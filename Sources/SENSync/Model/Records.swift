@@ -14,6 +14,8 @@ public struct PupilRecord: Hashable, Sendable, Codable {
     /// Current enrolments' school site ids.
     public var schools: [SiteID]
     public var isDeleted: Bool
+    /// UPNs this pupil had before (a temporary UPN replaced, a correction).
+    public var formerUPNs: [String] = []
 
     /// "Surname, Forename".
     public var displayName: String { "\(surname ?? "?"), \(forename ?? "?")" }

@@ -256,8 +256,8 @@ extension Store {
         return try writeChecked(kind, key: key, writes: values, isNew: false, author: author)
     }
 
-    /// Writes `writes` to one record after checking the kind's rules against the record as it
-    /// will be. Used by every generic write and by the kind-specific commands.
+    /// Writes `writes` to one record of a live pupil (and, for an update, a live record); the
+    /// kind's rules are checked by ``write(author:scope:ops:check:opsAfterCheck:)``.
     @discardableResult
     func writeChecked(
         _ kind: KindSpec, key: RecordKey, writes: [String: Value], isNew: Bool, author: String,
@@ -270,19 +270,32 @@ extension Store {
         ) { tx in
             _ = try Self.requireLive(
                 RecordKey(table: RecordSchema.pupil.name, scope: key.scope, id: key.scope), noun: "pupil", in: &tx)
+            if !isNew { _ = try Self.requireLive(key, noun: kind.noun, in: &tx) }
+        }
+    }
+
+    /// Every local write keeps the rules its kinds declare: each record as it will be after `ops`
+    /// (rules across fields, then rules across the pupil's records). Deletions and restores are
+    /// not checked.
+    static func checkDeclaredRules(_ ops: [RecordOp], scope: RecordID, in tx: inout StoreTransaction) throws {
+        for op in ops {
+            guard let kind = RecordSchema.kind(op.table), kind.name == op.table,
+                !op.writes.allSatisfy({ $0.field == RecordState.deletedField })
+            else { continue }
+            let key = RecordKey(table: op.table, scope: scope, id: op.id)
             var current: [String: Value] = [:]
-            if !isNew {
-                let state = try Self.requireLive(key, noun: kind.noun, in: &tx)
+            if let state = try tx.record(key) {
                 for field in kind.fields { current[field.name] = state[field.name] ?? .null }
+                if state.isDeleted { current[RecordState.deletedField] = .integer(1) }
             }
-            for (name, value) in writes { current[name] = value }
+            for write in op.writes { current[write.field] = write.value }
             let values = KindValues(current)
             do {
                 try kind.checkRules(values)
-            } catch let violation as RecordRuleViolation {
+            } catch let violation {
                 throw StoreError(.invalidInput, violation.message, hint: violation.hint)
             }
-            try Self.checkStoreRules(kind, key: key, values: values, in: tx.db)
+            try checkStoreRules(kind, key: key, values: values, in: tx.db)
         }
     }
 
@@ -317,6 +330,16 @@ extension Store {
                 openProvision: episodes.filter { $0[.endDate] == nil }.compactMap { $0.text(.provision) })
             {
                 throw StoreError(.invalidInput, problem.message, hint: problem.hint)
+            }
+        case PlanReview.name:
+            // A review cannot be held before its plan starts.
+            guard let held = values.date(PlanReview.Field.heldOn), let plan = values.text(PlanReview.Field.planID) else { return }
+            let start = try String.fetchOne(
+                db, sql: "SELECT start_date FROM support_plan WHERE pupil_id = ? AND id = ?",
+                arguments: [key.scope.description, plan]).flatMap(CalendarDate.init)
+            if let start, held < start {
+                throw StoreError(
+                    .invalidInput, "The review (\(held)) is before the plan started (\(start)).", hint: "Check --held-on.")
             }
         default: break
         }

@@ -152,14 +152,7 @@ extension Store {
                     ]))
         }
         try write(author: author, scope: id, ops: ops) { tx in
-            let clash =
-                try Int.fetchOne(
-                    tx.db, sql: "SELECT count(*) FROM pupil WHERE upn = ? AND deleted = 0", arguments: [upn.value]) ?? 0
-            guard clash == 0 else {
-                throw StoreError(
-                    .invalidInput, "A pupil with that UPN is already recorded in this store.",
-                    hint: "Use `sensync pupil update`, or check the UPN.")
-            }
+            try Self.requireUnusedUPN(upn.value, except: nil, in: tx.db)
         }
         return id
     }
@@ -184,8 +177,21 @@ extension Store {
             writes.append(FieldWrite("date_of_birth", .text(try Check.date(d, "date of birth"))))
         }
         if let y = update.yearGroup { writes.append(FieldWrite("year_group", .integer(Int64(try Check.yearGroup(y))))) }
+        let newUPN = try update.upn.map { try Check.upn($0).value }
         return try write(author: author, scope: id, ops: []) { tx in
             let state = try Self.requireLive(key, noun: "pupil", in: &tx)
+            if let newUPN, newUPN != state["upn"]?.text {
+                // DfE rule 1520: one pupil record per UPN. The replaced UPN is kept as a former UPN.
+                try Self.requireUnusedUPN(newUPN, except: id, in: tx.db)
+                if let old = state["upn"]?.text {
+                    var former = (state[Pupil.Field.formerUPNs.rawValue]?.text ?? "").split(separator: ",").map(String.init)
+                    if !former.contains(old) { former.append(old) }
+                    former.removeAll { $0 == newUPN }
+                    writes.append(
+                        FieldWrite(
+                            Pupil.Field.formerUPNs.rawValue, former.isEmpty ? .null : .text(former.joined(separator: ","))))
+                }
+            }
             if update.senStatus != nil || update.senNeeds != nil {
                 let status = update.senStatus ?? state["sen_status"]?.text ?? "N"
                 var needs = update.senNeeds ?? state["sen_needs"]?.text ?? ""
@@ -206,6 +212,29 @@ extension Store {
         }
     }
 
+    /// DfE rule 1520: a UPN belongs to one pupil record.
+    static func requireUnusedUPN(_ upn: String, except pupil: RecordID?, in db: Database) throws {
+        let clash =
+            try Int.fetchOne(
+                db, sql: "SELECT count(*) FROM pupil WHERE upn = ? AND deleted = 0 AND id != ?",
+                arguments: [upn, pupil?.description ?? ""]) ?? 0
+        guard clash == 0 else {
+            throw StoreError(
+                .invalidInput, "Another pupil record in this store already has that UPN.",
+                hint: "Check the UPN; if both records are the same child, see `sensync pupil duplicates`.")
+        }
+    }
+
+    /// Pupils that share a UPN (DfE rule 1520): two schools recorded the same child, or a UPN was
+    /// mistyped. Found after merges; each group is listed so one record can be deleted or corrected.
+    public func duplicatePupils() throws -> [(upn: String, pupils: [PupilRecord])] {
+        let all = try pupils()
+        return Dictionary(grouping: all.filter { $0.upn != nil }, by: { $0.upn! })
+            .filter { $0.value.count > 1 }
+            .map { (upn: $0.key, pupils: $0.value.sorted { $0.id < $1.id }) }
+            .sorted { $0.upn < $1.upn }
+    }
+
     /// All pupils in this store that are not deleted, by surname.
     public func pupils(includeDeleted: Bool = false) throws -> [PupilRecord] {
         try writer.read { db in
@@ -213,7 +242,7 @@ extension Store {
             return try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT id, upn, forename, surname, date_of_birth, year_group, sen_status, sen_needs, deleted
+                    SELECT id, upn, forename, surname, date_of_birth, year_group, sen_status, sen_needs, deleted, former_upns
                     FROM pupil \(includeDeleted ? "" : "WHERE deleted = 0") ORDER BY surname, forename, id
                     """
             ).map { Self.pupil(from: $0, enrolments: enrolments) }
@@ -227,7 +256,7 @@ extension Store {
             let row = try Row.fetchOne(
                 db,
                 sql:
-                    "SELECT id, upn, forename, surname, date_of_birth, year_group, sen_status, sen_needs, deleted FROM pupil WHERE pupil_id = ? AND id = ?",
+                    "SELECT id, upn, forename, surname, date_of_birth, year_group, sen_status, sen_needs, deleted, former_upns FROM pupil WHERE pupil_id = ? AND id = ?",
                 arguments: [id.description, id.description])!
             return Self.pupil(from: row, enrolments: try Self.currentEnrolments(in: db, pupil: id))
         }
@@ -272,7 +301,8 @@ extension Store {
         return PupilRecord(
             id: id, upn: row[1], forename: row[2], surname: row[3], dateOfBirth: row[4], yearGroup: row[5],
             senStatus: row[6], senNeeds: (row[7] as String?)?.split(separator: ",").map(String.init) ?? [],
-            schools: enrolments[id] ?? [], isDeleted: (row[8] as Int) != 0)
+            schools: enrolments[id] ?? [], isDeleted: (row[8] as Int) != 0,
+            formerUPNs: (row[9] as String?)?.split(separator: ",").map(String.init) ?? [])
     }
 }
 

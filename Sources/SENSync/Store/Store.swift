@@ -333,6 +333,7 @@ extension Store {
             try check(&tx)
             let ops = ops + opsAfterCheck()
             try requireEntitled(to: scope, ops: ops, in: &tx)
+            try Self.checkDeclaredRules(ops, scope: scope, in: &tx)
             let hlc = tx.clock.tick(now: now())
             var deps = try tx.scopeClock(of: scope)
             // This site's own previous change about the pupil, even one whose content it no longer

@@ -6,7 +6,7 @@ extension SENSyncCommand {
     struct Pupil: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Add, change and look up pupils.",
-            subcommands: [Add.self, Update.self, Show.self, List.self, Transfer.self, Erase.self])
+            subcommands: [Add.self, Update.self, Show.self, List.self, Duplicates.self, Transfer.self, Erase.self])
     }
 }
 
@@ -21,6 +21,7 @@ struct PupilJSON: Encodable {
     var senStatus: String?
     var senNeeds: [String]
     var schools: [String]
+    var formerUPNs: [String]
 
     init(_ p: PupilRecord) {
         id = p.id.description
@@ -32,6 +33,7 @@ struct PupilJSON: Encodable {
         senStatus = p.senStatus
         senNeeds = p.senNeeds
         schools = p.schools.map(\.description)
+        formerUPNs = p.formerUPNs
     }
 }
 
@@ -109,16 +111,18 @@ extension SENSyncCommand.Pupil {
 
         func run() throws {
             let store = try storeOptions.open()
+            // Resolve first: a new UPN would no longer find the pupil by the old one.
+            let id = try store.pupilID(for: pupil).description
             let receipt = try store.updatePupil(
-                pupil,
+                id,
                 PupilUpdate(
                     upn: upn, forename: forename, surname: surname, dateOfBirth: dob, yearGroup: yearGroup,
                     senStatus: senStatus, senNeeds: needs),
                 author: try authorOptions.name)
             if output.json {
-                try Terminal.printJSON(["pupil": PupilJSON(try store.pupil(pupil))])
+                try Terminal.printJSON(["pupil": PupilJSON(try store.pupil(id))])
             } else {
-                Terminal.print("Updated pupil \(try store.pupilID(for: pupil)).")
+                Terminal.print("Updated pupil \(id).")
                 if receipt.conflictsClosed > 0 {
                     Terminal.print("This resolved \(receipt.conflictsClosed) open conflict(s).")
                 }
@@ -128,8 +132,11 @@ extension SENSyncCommand.Pupil {
 
     struct Show: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
-            abstract: "Show a pupil's full SEN record: details, enrolments, notes and plans.",
+            abstract: "Show a pupil's whole record: details, SEN, every kind of record, EHC deadlines and what is due.",
             discussion: """
+                Records appear under the record they belong to (a plan's outcomes, provision and reviews under the plan).
+                Sites and people are named; ids are shown only so a record can be changed.
+
                 Example:
                   sensync pupil show H801200001001 --store oakfield.sensync
                 """)
@@ -143,60 +150,127 @@ extension SENSyncCommand.Pupil {
             var enrolments: [EnrolmentRecord]
             var notes: [NoteRecord]
             var plans: [SupportPlanRecord]
+            /// Every record of every kind, by kind name.
+            var records: [String: [KindRecord]]
+            var due: [DueJSON]
+            var censusProblems: [String]
+        }
+
+        struct DueJSON: Encodable {
+            var kind: String
+            var what: String
+            var dueOn: String
+            var responsibleOrg: String
+            var responsibleRole: String?
+            var statute: String?
+            var exceptionApplies: Bool
         }
 
         func run() throws {
             let store = try storeOptions.open()
             let record = try store.pupil(pupil)
-            let notes = try store.notes(of: pupil)
-            let plans = try store.plans(of: pupil)
-            let enrolments = try store.enrolments(of: pupil)
+            let file = try store.pupilFile(of: pupil)
+            let obligations = try store.obligations(of: pupil)
+            let problems = censusProblems(file)
             if output.json {
                 try Terminal.printJSON(
-                    FullJSON(pupil: PupilJSON(record), enrolments: enrolments, notes: notes, plans: plans))
+                    FullJSON(
+                        pupil: PupilJSON(record), enrolments: try store.enrolments(of: pupil),
+                        notes: try store.notes(of: pupil), plans: try store.plans(of: pupil), records: file.records,
+                        due: obligations.map {
+                            DueJSON(
+                                kind: $0.kind, what: $0.what, dueOn: $0.dueOn.description, responsibleOrg: $0.responsibleOrg,
+                                responsibleRole: $0.responsibleRole, statute: $0.statute,
+                                exceptionApplies: $0.exceptionApplies)
+                        }, censusProblems: problems.map(\.description)))
                 return
             }
+            let presenter = try store.presenter()
             Terminal.print("\(record.displayName)  (\(record.id))")
             Terminal.print(
-                "  UPN \(record.upn ?? "-")   born \(record.dateOfBirth ?? "-")   year \(record.yearGroup.map(String.init) ?? "-")"
+                "  UPN \(record.upn ?? "-")\(record.formerUPNs.isEmpty ? "" : " (formerly \(record.formerUPNs.joined(separator: ", ")))")   born \(record.dateOfBirth ?? "-")   year \(record.yearGroup.map(String.init) ?? "-")"
             )
             let status = record.senStatus.flatMap(SENStatus.init) ?? .none
             Terminal.print(
-                "  SEN: \(status.rawValue) (\(status.label))\(record.senNeeds.isEmpty ? "" : "   needs by rank: " + record.senNeeds.joined(separator: ", "))"
+                "  SEN: \(status.label)\(record.senNeeds.isEmpty ? "" : "; needs by rank: " + record.senNeeds.map { SENNeed(rawValue: $0)?.label ?? $0 }.joined(separator: ", "))"
             )
-            for e in enrolments {
-                Terminal.print(
-                    "  Enrolled at \(e.schoolID.map { siteName($0, in: store) } ?? "?") from \(e.entryDate ?? "?")\(e.leavingDate.map { " to \($0)" } ?? "")"
-                )
+            for problem in problems { Terminal.print("  Census check: \(problem.description)") }
+            let tree = RecordTree(records: file.records.values.flatMap { $0 })
+            for (kind, nodes) in tree.sections {
+                Terminal.print()
+                Terminal.print("\(kind.plural.capitalizedFirst) (\(nodes.count)):")
+                for node in nodes { printNode(node, presenter: presenter, indent: "  ") }
+            }
+            let timelines = try store.ehcTimelines(of: pupil)
+            for t in timelines {
+                Terminal.print()
+                Terminal.print("EHC needs assessment deadlines (\(t.assessment.id)):")
+                for line in timelineLines(t.steps) { Terminal.print("  " + line) }
             }
             Terminal.print()
-            Terminal.print("Early-identification notes (\(notes.count)):")
-            for n in notes {
-                let amends = n.amendsNoteID.map { " [amends \($0)]" } ?? ""
+            Terminal.print(obligations.isEmpty ? "Nothing is due." : "Due:")
+            for o in obligations {
+                let whose = [o.responsibleRole, o.responsibleOrg].compactMap { $0 }.joined(separator: ", ")
                 Terminal.print(
-                    "  \(n.recordedAt?.prefix(10) ?? "?")  \(n.recordedBy ?? "?")  \(n.area ?? "general")\(amends)  (\(n.id))"
+                    "  \(o.dueOn)\(o.isOverdue(asOf: store.localToday) ? " OVERDUE" : "")  \(o.what) — \(whose)\(o.statute.map { " (\($0))" } ?? "")"
                 )
-                Terminal.print("    \(n.text)")
             }
-            for plan in plans {
-                Terminal.print()
-                Terminal.print("Plan: \(plan.title ?? "-")  [\(plan.status ?? "-")]  (\(plan.id))")
-                Terminal.print(
-                    "  from \(plan.startDate ?? "?"), review due \(plan.reviewDate ?? "?"); responsible: \(plan.responsiblePerson ?? "-") (\(plan.responsibleOrg ?? "-"))"
-                )
-                for o in plan.outcomes {
-                    Terminal.print(
-                        "  Outcome: \(o.description ?? "-") (target \(o.targetDate ?? "-"), \(o.status ?? "-"))")
+        }
+
+        private func printNode(_ node: RecordTree.Node, presenter: RecordPresenter, indent: String) {
+            let noun = node.record.spec?.noun ?? node.record.kind
+            Terminal.print("\(indent)\(noun.capitalizedFirst) \(node.record.id)\(node.record.isDeleted ? " [deleted]" : "")")
+            for (label, text) in presenter.lines(node.record) where !label.isEmpty {
+                if case .reference = node.record.spec?.fields.first(where: { $0.label == label })?.rule,
+                    node.record.spec?.parent != nil
+                {
+                    continue
                 }
-                for p in plan.provision {
-                    let cost = p.costPence.map { String(format: "£%.2f", Double($0) / 100) } ?? "-"
-                    Terminal.print(
-                        "  Provision: \(p.description ?? "-"); \(p.frequency ?? "-"); by \(p.provider ?? "-"); responsible \(p.responsiblePerson ?? "-") (\(p.responsibleOrg ?? "-")); cost \(cost)"
-                    )
+                Terminal.print("\(indent)  \(label): \(text)")
+            }
+            for child in node.children { printNode(child, presenter: presenter, indent: indent + "  ") }
+        }
+
+        private func censusProblems(_ file: PupilFile) -> [RecordRuleViolation] {
+            let episodes = (file.records[SENEpisode.name] ?? []).filter { $0.values[SENEpisode.Field.endDate] == nil }
+            let needs = (file.records[SENNeedRecord.name] ?? []).filter { $0.values[SENNeedRecord.Field.endDate] == nil }
+            guard !episodes.isEmpty || !needs.isEmpty else { return [] }
+            return CensusRules.problems(
+                openProvision: episodes.compactMap { $0.values.text(SENEpisode.Field.provision) }, needs: needs.map(\.values))
+        }
+    }
+
+    struct Duplicates: ParsableCommand, JSONOutputting {
+        static let configuration = CommandConfiguration(
+            abstract: "List pupil records that share a UPN (found after merges).",
+            discussion: """
+                Two schools may record the same child before they sync, or a UPN may be mistyped. Each group lists the
+                records so one can be corrected (`sensync pupil update`) or deleted (`sensync record delete`).
+
+                Example:
+                  sensync pupil duplicates --store northshire-la.sensync
+                """)
+
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let store = try storeOptions.open()
+            let groups = try store.duplicatePupils()
+            if output.json {
+                struct Group: Encodable {
+                    var upn: String
+                    var pupils: [String]
                 }
-                for r in plan.reviews {
+                try Terminal.printJSON(["duplicates": groups.map { Group(upn: $0.upn, pupils: $0.pupils.map(\.id.description)) }])
+                return
+            }
+            if groups.isEmpty { Terminal.print("No two pupil records share a UPN.") }
+            for group in groups {
+                Terminal.print("UPN \(group.upn):")
+                for p in group.pupils {
                     Terminal.print(
-                        "  Review \(r.heldOn ?? "?"): \(r.decision ?? "-"); next \(r.nextReviewDate ?? "-"). \(r.summary ?? "")"
+                        "  \(p.id)  \(p.displayName), born \(p.dateOfBirth ?? "?")\(p.schools.isEmpty ? "" : ", at " + p.schools.map { siteName($0, in: store) }.joined(separator: ", "))"
                     )
                 }
             }
