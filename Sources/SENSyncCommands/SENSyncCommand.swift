@@ -21,7 +21,7 @@ public struct SENSyncCommand: ParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            Init.self, Identity.self, Directory.self, Pupil.self, Note.self, Plan.self, Record.self, Due.self, EHC.self,
+            Init.self, Identity.self, Directory.self, Pupil.self, Note.self, Plan.self, Record.self, Due.self, EHC.self, Summary.self,
             Peer.self,
             BundleCommand.self, Conflicts.self, Status.self, Digest.self, ImportLog.self, History.self, Audit.self,
             Retention.self, Demo.self,
@@ -69,6 +69,7 @@ public struct SENSyncCommand: ParsableCommand {
         let report = ErrorReport(error)
         Terminal.note("error: \(report.message)")
         if let hint = report.hint { Terminal.note("hint: \(hint)") }
+        for candidate in report.candidates { Terminal.note("  \(candidate)") }
         if json { try? Terminal.printJSON(["error": report]) }
         return report.exit.rawValue
     }

@@ -36,8 +36,8 @@ import Testing
             #expect(r.status == 0, "\(r.stderr)")
             r = try cli.run(
                 [
-                    "plan", "create", "--pupil", upn(1), "--title", "Literacy", "--review-date", "2027-02-13",
-                    "--responsible-person", "J Smith", "--responsible-org", "Oakfield Primary", "--json",
+                    "plan", "create", "--pupil", upn(1), "--title", "Literacy", "--start-date", "2026-09-01",
+                    "--review-date", "2027-02-13", "--responsible-person", "J Smith", "--responsible-org", "Oakfield Primary", "--json",
                 ] + store)
             let plan = try #require(((r.json as? [String: Any])?["plan"] as? [String: Any])?["id"] as? String)
             r = try cli.run(
@@ -63,10 +63,10 @@ import Testing
             r = try cli.run(["pupil", "show", upn(1)] + read)
             #expect(r.status == 0, "\(r.stderr)")
             #expect(r.stdout.contains("Example, Ada"))
-            #expect(r.stdout.contains("needs by rank: SPLD, SLCN"))
-            #expect(r.stdout.contains("amends \(note)"))
+            #expect(r.stdout.contains("needs by rank: Specific learning difficulty, Speech, language and communication needs"))
+            #expect(r.stdout.contains("Amends note: note \(note)"))
             #expect(r.stdout.contains("£450.50"))
-            #expect(r.stdout.contains("review due 2027-03-01"))
+            #expect(r.stdout.contains("Review date: 2027-03-01"))
             r = try cli.run(["pupil", "show", upn(1), "--json"] + read)
             let full = try #require(r.json as? [String: Any])
             #expect((full["notes"] as? [Any])?.count == 2)

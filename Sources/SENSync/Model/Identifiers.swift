@@ -78,6 +78,12 @@ public struct UUID128: Hashable, Sendable, Comparable, CustomStringConvertible, 
     /// The all-zero id.
     public static let nil128 = UUID128(unchecked: [UInt8](repeating: 0, count: 16))
 
+    /// When a UUIDv7 was made (its first 48 bits, Unix milliseconds).
+    public var createdAt: Date {
+        let ms = bytes.prefix(6).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        return Date(timeIntervalSince1970: Double(ms) / 1000)
+    }
+
     /// A new UUIDv7: 48-bit Unix milliseconds, version 7, 74 random bits.
     public static func v7(milliseconds: UInt64 = UInt64(Date().timeIntervalSince1970 * 1000)) -> UUID128 {
         var generator = SystemRandomNumberGenerator()

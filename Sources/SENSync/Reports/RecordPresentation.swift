@@ -19,7 +19,7 @@ public struct RecordPresenter: Sendable {
         case (.flag, .integer(let flag)): return flag != 0 ? "yes" : "no"
         case (.site, .text(let id)): return SiteID(id).flatMap { siteNames[$0] } ?? "another site"
         case (.reference(let table), .text(let id)):
-            return "\(RecordSchema.kind(table)?.noun ?? table) \(id.prefix(8))"
+            return "\(RecordSchema.kind(table)?.noun ?? table) \(id)"
         case (_, .text(let text)): return text
         case (_, .integer(let n)): return String(n)
         case (_, .null): return nil

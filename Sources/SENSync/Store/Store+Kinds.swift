@@ -278,6 +278,11 @@ extension Store {
     /// (rules across fields, then rules across the pupil's records). Deletions and restores are
     /// not checked.
     static func checkDeclaredRules(_ ops: [RecordOp], scope: RecordID, in tx: inout StoreTransaction) throws {
+        // What the change writes, by record: other records' rules see the pupil as it will be.
+        var overlay: [RecordID: [String: Value]] = [:]
+        for op in ops {
+            for write in op.writes { overlay[op.id, default: [:]][write.field] = write.value }
+        }
         for op in ops {
             guard let kind = RecordSchema.kind(op.table), kind.name == op.table,
                 !op.writes.allSatisfy({ $0.field == RecordState.deletedField })
@@ -295,22 +300,33 @@ extension Store {
             } catch let violation {
                 throw StoreError(.invalidInput, violation.message, hint: violation.hint)
             }
-            try checkStoreRules(kind, key: key, values: values, in: tx.db)
+            try checkStoreRules(kind, key: key, values: values, overlay: overlay, in: tx.db)
         }
     }
 
     /// Rules that look at other records of the pupil.
-    static func checkStoreRules(_ kind: KindSpec, key: RecordKey, values: KindValues, in db: Database) throws {
+    static func checkStoreRules(
+        _ kind: KindSpec, key: RecordKey, values: KindValues, overlay: [RecordID: [String: Value]] = [:], in db: Database
+    ) throws {
+        /// Another record's values as they will be after this change.
+        func after(_ id: RecordID, _ values: KindValues) -> KindValues {
+            var values = values
+            for (name, value) in overlay[id] ?? [:] { values[name] = value }
+            return values
+        }
         switch kind.name {
         case SENEpisode.name:
             guard values[SENEpisode.Field.endDate] == nil, let school = values.text(SENEpisode.Field.schoolID) else { return }
-            let open = try Int.fetchOne(
+            let others = try Record<SENEpisode>.fetchAll(
                 db,
-                sql: """
-                    SELECT count(*) FROM sen_episode WHERE pupil_id = ? AND id != ? AND deleted = 0
-                      AND school_id = ? AND end_date IS NULL
-                    """, arguments: [key.scope.description, key.id.description, school]) ?? 0
-            if open > 0 {
+                Table(SENEpisode.name).filter(
+                    Column("pupil_id") == key.scope.description && Column("id") != key.id.description
+                        && Column("deleted") == 0))
+            let open = others.map { after($0.id, $0.values) }.filter {
+                $0.text(SENEpisode.Field.schoolID) == school && $0[SENEpisode.Field.endDate] == nil
+                    && $0.integer(RecordState.deletedField) != 1
+            }
+            if !open.isEmpty {
                 throw StoreError(
                     .invalidInput, "This pupil already has an open SEN provision episode at that school.",
                     hint: "End it first (`sensync sen-episode update ID --end-date DATE`).")
@@ -323,11 +339,17 @@ extension Store {
                 Table(SENNeedRecord.name).filter(
                     Column("pupil_id") == key.scope.description && Column("deleted") == 0
                         && Column("id") != key.id.description))
-            var proposed = needs.map(\.values)
+            var proposed = needs.map { after($0.id, $0.values) }
             if values.integer(RecordState.deletedField) != 1 { proposed.append(values) }
+            let provision = episodes.map { after($0.id, $0.values) }
             if let problem = CensusRules.needProblem(
                 needs: proposed.filter { $0[SENNeedRecord.Field.endDate] == nil },
-                openProvision: episodes.filter { $0[.endDate] == nil }.compactMap { $0.text(.provision) })
+                openProvision: provision.filter { $0[SENEpisode.Field.endDate] == nil }.compactMap {
+                    $0.text(SENEpisode.Field.provision)
+                } + overlay.values.compactMap { writes in
+                    // An episode this change opens.
+                    writes[SENEpisode.Field.endDate.rawValue] == nil ? writes[SENEpisode.Field.provision.rawValue]?.text : nil
+                })
             {
                 throw StoreError(.invalidInput, problem.message, hint: problem.hint)
             }

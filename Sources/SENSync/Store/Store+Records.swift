@@ -89,7 +89,7 @@ extension Store {
                 hint: "Copy the id from the list command.")
         }
         let rows = try Row.fetchAll(
-            db, sql: "SELECT pupil_id, id FROM \(table) WHERE id >= ? AND id < ? ORDER BY id LIMIT 2",
+            db, sql: "SELECT pupil_id, id FROM \(table) WHERE id >= ? AND id < ? ORDER BY id LIMIT 11",
             arguments: [ref, ref + "~"])
         guard let row = rows.first else {
             throw StoreError(
@@ -97,9 +97,22 @@ extension Store {
         }
         guard rows.count == 1 else {
             throw StoreError(
-                .ambiguous, "More than one \(noun) id starts with that prefix.", hint: "Give more of the id.")
+                .ambiguous, "More than one \(noun) id starts with that prefix.",
+                hint: "Give more of the id; the records it could mean are below.",
+                candidates: try candidates(rows.prefix(10).map { ($0[0], $0[1]) }, table: table, in: db)
+                    + (rows.count > 10 ? ["…and more"] : []))
         }
         return (RecordID(row[0] as String)!, RecordID(row[1] as String)!)
+    }
+
+    /// One line per record an ambiguous id could mean: its id, kind, pupil's UPN and the day it
+    /// was created (from its time-ordered id).
+    static func candidates(_ rows: [(scope: String, id: String)], table: String, in db: Database) throws -> [String] {
+        try rows.map { scope, id in
+            let upn = try String.fetchOne(db, sql: "SELECT upn FROM pupil WHERE id = ?", arguments: [scope]) ?? "no UPN"
+            let created = RecordID(id).map { StatutoryClock.localDate(at: $0.createdAt).description } ?? "?"
+            return "\(id)  \(RecordSchema.kind(table)?.noun ?? table)  pupil \(upn)  created \(created)"
+        }
     }
 
     static func requireLive(_ key: RecordKey, noun: String, in tx: inout StoreTransaction) throws -> RecordState {
@@ -178,6 +191,7 @@ extension Store {
         }
         if let y = update.yearGroup { writes.append(FieldWrite("year_group", .integer(Int64(try Check.yearGroup(y))))) }
         let newUPN = try update.upn.map { try Check.upn($0).value }
+        var senOps: [RecordOp] = []
         return try write(author: author, scope: id, ops: []) { tx in
             let state = try Self.requireLive(key, noun: "pupil", in: &tx)
             if let newUPN, newUPN != state["upn"]?.text {
@@ -206,10 +220,73 @@ extension Store {
                 }
                 writes.append(FieldWrite("sen_status", .text(profile.status.rawValue)))
                 writes.append(FieldWrite("sen_needs", profile.needs.isEmpty ? .null : .text(profile.needsField)))
+                senOps = try self.senRecordOps(for: profile, pupil: id, in: tx.db)
             }
         } opsAfterCheck: {
-            [RecordOp(table: "pupil", id: id, writes: writes)]
+            [RecordOp(table: "pupil", id: id, writes: writes)] + senOps
         }
+    }
+
+    /// The school a pupil's SEN provision is recorded at: this school, or the pupil's current one.
+    func senSchool(of pupil: RecordID, in db: Database) throws -> SiteID? {
+        if identity.kind.isSchool { return identity.id }
+        return try Self.currentEnrolments(in: db, pupil: pupil)[pupil]?.first
+    }
+
+    /// Keeps the provision episodes and ranked needs in step with a new census SEN status and
+    /// needs: the open episode at the school ends today and, for E or K, a new one starts; needs
+    /// no longer held end today and new ones start today.
+    func senRecordOps(for profile: SENProfile, pupil: RecordID, in db: Database) throws -> [RecordOp] {
+        guard let school = try senSchool(of: pupil, in: db) else { return [] }
+        let today = self.today
+        var ops: [RecordOp] = []
+        func end(_ start: CalendarDate?) -> Value { .text(max(start ?? today, today).description) }
+        let episodes = try Record<SENEpisode>.fetchAll(
+            db,
+            Table(SENEpisode.name).filter(
+                Column("pupil_id") == pupil.description && Column("deleted") == 0
+                    && Column("school_id") == school.description && Column("end_date") == nil))
+        let wanted: String? = profile.status == .none ? nil : profile.status.rawValue
+        if episodes.map({ $0.text(.provision) }) != [wanted].compactMap({ $0 }) {
+            for episode in episodes {
+                ops.append(
+                    RecordOp(
+                        table: SENEpisode.name, id: episode.id,
+                        writes: [FieldWrite(SENEpisode.Field.endDate.rawValue, end(episode.date(.startDate)))]))
+            }
+            if let wanted {
+                ops.append(
+                    RecordOp(
+                        table: SENEpisode.name, id: .v7(milliseconds: now()),
+                        writes: [
+                            FieldWrite(SENEpisode.Field.provision.rawValue, .text(wanted)),
+                            FieldWrite(SENEpisode.Field.schoolID.rawValue, .text(school.description)),
+                            FieldWrite(SENEpisode.Field.startDate.rawValue, .text(today.description)),
+                        ]))
+            }
+        }
+        let open = try Record<SENNeedRecord>.fetchAll(
+            db,
+            Table(SENNeedRecord.name).filter(
+                Column("pupil_id") == pupil.description && Column("deleted") == 0 && Column("end_date") == nil))
+        let desired = profile.needs.enumerated().map { (need: $1.rawValue, rank: Int64($0 + 1)) }
+        for need in open where !desired.contains(where: { $0.need == need.text(.need) && $0.rank == need.integer(.rank) }) {
+            ops.append(
+                RecordOp(
+                    table: SENNeedRecord.name, id: need.id,
+                    writes: [FieldWrite(SENNeedRecord.Field.endDate.rawValue, end(need.date(.startDate)))]))
+        }
+        for need in desired where !open.contains(where: { $0.text(.need) == need.need && $0.integer(.rank) == need.rank }) {
+            ops.append(
+                RecordOp(
+                    table: SENNeedRecord.name, id: .v7(milliseconds: now()),
+                    writes: [
+                        FieldWrite(SENNeedRecord.Field.need.rawValue, .text(need.need)),
+                        FieldWrite(SENNeedRecord.Field.rank.rawValue, .integer(need.rank)),
+                        FieldWrite(SENNeedRecord.Field.startDate.rawValue, .text(today.description)),
+                    ]))
+        }
+        return ops
     }
 
     /// DfE rule 1520: a UPN belongs to one pupil record.
@@ -581,8 +658,14 @@ extension Store {
         try writer.read { db in
             var matches: [(String, (scope: RecordID, id: RecordID))] = []
             for table in RecordSchema.tables.map(\.name) {
-                if let found = try? Self.recordID(for: reference, table: table, noun: "record", in: db) {
-                    matches.append((table, found))
+                do {
+                    matches.append((table, try Self.recordID(for: reference, table: table, noun: "record", in: db)))
+                } catch let error as StoreError where error.code == .ambiguous {
+                    throw StoreError(
+                        .ambiguous, "More than one record id starts with that prefix.", hint: error.hint,
+                        candidates: error.candidates)
+                } catch let error as StoreError where error.code == .notFound {
+                    continue
                 }
             }
             guard !matches.isEmpty else {
@@ -592,7 +675,11 @@ extension Store {
             }
             guard matches.count == 1 else {
                 throw StoreError(
-                    .ambiguous, "More than one record id starts with that prefix.", hint: "Give more of the id.")
+                    .ambiguous, "More than one record id starts with that prefix.",
+                    hint: "Give more of the id; the records it could mean are below.",
+                    candidates: try matches.flatMap { table, found in
+                        try Self.candidates([(found.scope.description, found.id.description)], table: table, in: db)
+                    })
             }
             let key = RecordKey(table: matches[0].0, scope: matches[0].1.scope, id: matches[0].1.id)
             var tx = try StoreTransaction(db)

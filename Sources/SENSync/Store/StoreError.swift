@@ -22,11 +22,15 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     public var message: String
     /// What to do next.
     public var hint: String?
+    /// What an ambiguous reference could mean, one line each, for the person to pick from
+    /// (shown on their terminal; never logged).
+    public var candidates: [String] = []
 
-    public init(_ code: Code, _ message: String, hint: String? = nil) {
+    public init(_ code: Code, _ message: String, hint: String? = nil, candidates: [String] = []) {
         self.code = code
         self.message = message
         self.hint = hint
+        self.candidates = candidates
     }
 
     public var description: String { hint.map { "\(message) \($0)" } ?? message }

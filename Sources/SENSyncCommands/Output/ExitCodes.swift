@@ -60,14 +60,16 @@ struct ErrorReport: Encodable {
     var code: String
     var message: String
     var hint: String?
+    var candidates: [String] = []
 
-    enum CodingKeys: String, CodingKey { case code, message, hint, exitCode }
+    enum CodingKeys: String, CodingKey { case code, message, hint, exitCode, candidates }
     func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(code, forKey: .code)
         try c.encode(message, forKey: .message)
         try c.encodeIfPresent(hint, forKey: .hint)
         try c.encode(exit.rawValue, forKey: .exitCode)
+        if !candidates.isEmpty { try c.encode(candidates, forKey: .candidates) }
     }
 
     init(_ error: any Error) {
@@ -83,7 +85,7 @@ struct ErrorReport: Encodable {
                 case .newerStore, .olderStore: .unsupportedVersion
                 case .database: .unexpected
                 }
-            self.init(exit: exit, code: e.code.rawValue, message: e.message, hint: e.hint)
+            self.init(exit: exit, code: e.code.rawValue, message: e.message, hint: e.hint, candidates: e.candidates)
         case let e as BundleError:
             let exit: SENSyncExit =
                 switch e.code {
@@ -125,10 +127,11 @@ struct ErrorReport: Encodable {
         }
     }
 
-    init(exit: SENSyncExit, code: String, message: String, hint: String?) {
+    init(exit: SENSyncExit, code: String, message: String, hint: String?, candidates: [String] = []) {
         self.exit = exit
         self.code = code
         self.message = message
         self.hint = hint
+        self.candidates = candidates
     }
 }

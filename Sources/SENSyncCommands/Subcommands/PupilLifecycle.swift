@@ -127,8 +127,9 @@ extension SENSyncCommand {
                     ])
                 return
             }
+            let presenter = try store.presenter()
             for e in entries {
-                let who = "\(e.author ?? "?") at \(e.siteName ?? e.dot.site.description)"
+                let who = "\(e.author ?? "?") at \(e.siteName ?? presenter.siteNames[e.dot.site] ?? "a site not in the directory")"
                 Terminal.print(
                     "\(e.hlc?.description ?? "?")  \(who)  (change \(e.dot.seq))\(e.rejection.map { "  REJECTED: \($0)" } ?? "")"
                 )
@@ -136,8 +137,12 @@ extension SENSyncCommand {
                     Terminal.print("    content erased or no longer held here")
                 }
                 for w in e.writes {
-                    let fields = w.fields.map { "\($0.field)=\($0.value.display.prefix(40))" }.joined(separator: ", ")
-                    Terminal.print("    \(w.table) \(w.record): \(fields)")
+                    let fields = w.fields.map { write -> String in
+                        let (label, text) = presenter.describe(write, in: w.table)
+                        let shown: String = text.count > 60 ? String(text.prefix(57)) + "..." : text
+                        return label + ": " + shown
+                    }.joined(separator: "; ")
+                    Terminal.print("    \(presenter.noun(of: w.table).capitalizedFirst) \(w.record): \(fields)")
                 }
             }
             Terminal.print("\(entries.count) change(s).")

@@ -473,6 +473,11 @@ struct StoreSchedule {
             if holders.count >= 2 { shared.append((pupil, holders)) }
         }
         guard let (pupil, holders) = rng.pick(shared) else { return }
+        if rng.chance(35) {
+            // Concurrent edits of one record of a declared kind (every kind is covered).
+            try kindBurst(pupil: pupil, holders: Array(rng.shuffled(holders).prefix(rng.int(2...3))))
+            return
+        }
         for s in rng.shuffled(holders).prefix(rng.int(2...3)) {
             if rng.chance(70) {
                 let year = rng.int(0...6)
@@ -481,6 +486,57 @@ struct StoreSchedule {
                 }
             } else {
                 try deleteOrRestore(at: s)
+            }
+        }
+    }
+
+    /// A value a person could type for `field` (dates mostly the same day, so date-order rules
+    /// mostly hold; when they do not, the refusal is a legitimate outcome).
+    mutating func typedValue(for field: FieldDefinition) -> String? {
+        switch field.rule {
+        case .text: return rng.pick(Self.words.filter { !$0.isEmpty })
+        case .date: return rng.chance(70) ? "2026-01-05" : "2026-01-\(10 + rng.below(18))"
+        case .code(let list): return CodeLists.named(list).flatMap { rng.pick($0.codes)?.code }
+        case .codes(let list):
+            guard let codes = CodeLists.named(list)?.codes else { return nil }
+            return rng.shuffled(codes).prefix(rng.int(1...2)).map(\.code).joined(separator: ",")
+        case .integer(let range): return String(range.lowerBound + Int64(rng.below(Int(min(range.count, 5)))))
+        case .pence: return "\(rng.below(500)).50"
+        case .flag: return rng.chance(50) ? "yes" : "no"
+        case .site: return "here"
+        case .reference: return nil
+        }
+    }
+
+    /// Creates a record of a declared kind about `pupil` at the first holder (with its parent, if
+    /// it has one), or edits one record all holders see, each on one of two fields.
+    mutating func kindBurst(pupil: RecordID, holders: [Int]) throws {
+        let kinds = SchemaCoverage.creatableKinds.compactMap { RecordSchema.kind($0) }
+        guard let kind = rng.pick(kinds), let first = holders.first else { return }
+        let existing = try stores[first].records(kind, of: pupil.description).map(\.id)
+        guard let target = rng.pick(existing), rng.chance(70) else {
+            var fields: [String: String] = [:]
+            for field in kind.fields where field.isRequired && !field.isSystem {
+                if case .reference(let table) = field.rule {
+                    guard let parentKind = RecordSchema.kind(table),
+                        let parent = rng.pick(try stores[first].records(parentKind, of: pupil.description))
+                    else { return }
+                    fields[field.name] = parent.id.description
+                } else if let value = typedValue(for: field) {
+                    fields[field.name] = value
+                }
+            }
+            try domain(at: first, "add \(kind.name) for \(pupil.short)") { store in
+                "→ \(try store.addRecord(kind, pupil: pupil.description, fields: fields, author: "SENCO").short)"
+            }
+            return
+        }
+        let editable = SchemaCoverage.editableFields[kind.name] ?? []
+        for s in holders {
+            guard let spec = rng.pick(editable), let field = kind.field(spec.name), let value = typedValue(for: field)
+            else { continue }
+            try domain(at: s, "burst \(kind.name)/\(target.short).\(field.name) = \(value)") { store in
+                "→ \(try store.updateRecord(target.description, kind: kind, fields: [field.name: value], author: "SENCO").dot)"
             }
         }
     }

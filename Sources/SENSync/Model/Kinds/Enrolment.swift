@@ -1,6 +1,8 @@
 import Foundation
 
-/// A pupil's time on roll at a school.
+/// A pupil's time on roll at a school. Written only by SENSync (adding and transferring pupils);
+/// a transfer may be dated before the enrolment it ends was recorded, so the dates are not
+/// checked against each other.
 public enum Enrolment: RecordKind {
     public static let name = "enrolment"
     public static let number: UInt64 = 2
@@ -19,9 +21,5 @@ public enum Enrolment: RecordKind {
             case .leavingDate: field("Leaving date", .date, system: true, ctf: "LeavingDate")
             }
         }
-    }
-
-    public static func check(_ record: KindValues) throws(RecordRuleViolation) {
-        try record.requireOrder(Field.entryDate, .leavingDate)
     }
 }
