@@ -116,8 +116,13 @@ struct StoreSchedule {
         var openAtEnd = 0
         var refusedOutOfOrder = 0
         var refusedMisaddressed = 0
+        /// Records of declared kinds created or edited through the generic writes, and refused.
+        var kindWrites = 0
+        var kindRefusals = 0
 
         mutating func add(_ other: Counts) {
+            kindWrites += other.kindWrites
+            kindRefusals += other.kindRefusals
             schedules += other.schedules
             bundles += other.bundles
             changes += other.changes
@@ -136,7 +141,7 @@ struct StoreSchedule {
             "\(schedules) schedules, \(changes) changes, \(bundles) bundles; applied \(applied) changes (\(history) as history), "
                 + "\(skipped) skipped, \(duplicates) duplicates, \(alreadyApplied) bundles already applied; "
                 + "\(conflictsOpened) conflicts opened, \(openAtEnd) open at the end; refused \(refusedOutOfOrder) out of order at the rebuilt store, "
-                + "\(refusedMisaddressed) mis-addressed"
+                + "\(refusedMisaddressed) mis-addressed; \(kindWrites) writes of declared kinds (\(kindRefusals) refused by their rules)"
         }
     }
     var counts = Counts()
@@ -284,7 +289,11 @@ struct StoreSchedule {
         let s = rng.below(4)
         switch rng.below(100) {
         case 0..<5: try addPupil(at: s)
-        case 5..<17: try updatePupil(at: s)
+        case 5..<11: try updatePupil(at: s)
+        case 11..<17:
+            // A record of a declared kind created or edited at one site.
+            guard let pupil = rng.pick(try pupils(at: s)) else { return }
+            for _ in 0..<rng.int(1...3) { try kindBurst(pupil: pupil, holders: [s]) }
         case 17..<22:
             guard let pupil = rng.pick(try pupils(at: s)) else { return }
             let text = "Concern \(rng.below(100)) — ✎"
@@ -473,7 +482,7 @@ struct StoreSchedule {
             if holders.count >= 2 { shared.append((pupil, holders)) }
         }
         guard let (pupil, holders) = rng.pick(shared) else { return }
-        if rng.chance(35) {
+        if rng.chance(50) {
             // Concurrent edits of one record of a declared kind (every kind is covered).
             try kindBurst(pupil: pupil, holders: Array(rng.shuffled(holders).prefix(rng.int(2...3))))
             return
@@ -511,8 +520,12 @@ struct StoreSchedule {
     /// Creates a record of a declared kind about `pupil` at the first holder (with its parent, if
     /// it has one), or edits one record all holders see, each on one of two fields.
     mutating func kindBurst(pupil: RecordID, holders: [Int]) throws {
-        let kinds = SchemaCoverage.creatableKinds.compactMap { RecordSchema.kind($0) }
-        guard let kind = rng.pick(kinds), let first = holders.first else { return }
+        guard let first = holders.first else { return }
+        // LA-only kinds where every holder is the LA.
+        let kinds = SchemaCoverage.creatableKinds.compactMap { RecordSchema.kind($0) }.filter {
+            $0.owner == .anySite || holders.allSatisfy { stores[$0].identity.kind == .la }
+        }
+        guard let kind = rng.pick(kinds) else { return }
         let existing = try stores[first].records(kind, of: pupil.description).map(\.id)
         guard let target = rng.pick(existing), rng.chance(70) else {
             var fields: [String: String] = [:]
@@ -526,18 +539,26 @@ struct StoreSchedule {
                     fields[field.name] = value
                 }
             }
+            var wrote = false
             try domain(at: first, "add \(kind.name) for \(pupil.short)") { store in
-                "→ \(try store.addRecord(kind, pupil: pupil.description, fields: fields, author: "SENCO").short)"
+                let id = try store.addRecord(kind, pupil: pupil.description, fields: fields, author: "SENCO")
+                wrote = true
+                return "→ \(id.short)"
             }
+            if wrote { counts.kindWrites += 1 } else { counts.kindRefusals += 1 }
             return
         }
         let editable = SchemaCoverage.editableFields[kind.name] ?? []
         for s in holders {
             guard let spec = rng.pick(editable), let field = kind.field(spec.name), let value = typedValue(for: field)
             else { continue }
+            var wrote = false
             try domain(at: s, "burst \(kind.name)/\(target.short).\(field.name) = \(value)") { store in
-                "→ \(try store.updateRecord(target.description, kind: kind, fields: [field.name: value], author: "SENCO").dot)"
+                let receipt = try store.updateRecord(target.description, kind: kind, fields: [field.name: value], author: "SENCO")
+                wrote = true
+                return "→ \(receipt.dot)"
             }
+            if wrote { counts.kindWrites += 1 } else { counts.kindRefusals += 1 }
         }
     }
 
