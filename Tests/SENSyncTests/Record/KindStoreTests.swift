@@ -1,0 +1,205 @@
+import Foundation
+import GRDB
+import Testing
+
+@testable import SENSync
+
+/// Records of every kind through the store: generic writes from the declarations, the rules they
+/// keep, UPNs, SEN provision episodes and needs, and replication.
+struct KindStoreTests {
+    static let upn = syntheticUPN(7001)
+
+    func school() throws -> (TestArea, Store, RecordID) {
+        let area = try TestArea(folder: FileManager.default.temporaryDirectory)
+        let store = try area.add("Oakfield", .maintainedSchool)
+        let pupil = try store.addPupil(
+            NewPupil(upn: Self.upn, forename: "Ada", surname: "Example", dateOfBirth: "2016-04-01"), author: "SENCO")
+        return (area, store, pupil)
+    }
+
+    @Test func everyWritableKindCanBeRecordedUpdatedAndRead() throws {
+        let (_, store, pupil) = try school()
+        let referral = try store.addRecord(
+            Referral.self, pupil: Self.upn,
+            [.agency: "Speech and language therapy", .referredOn: "2026-01-05", .referredBy: "SENCO", .reason: "Speech"],
+            author: "SENCO")
+        try store.updateRecord(Referral.self, referral.description, [.acceptedOn: "2026-01-20"], author: "SENCO")
+        let read = try #require(try store.records(Referral.self, of: Self.upn).first)
+        #expect(read.id == referral && read.pupilID == pupil)
+        #expect(read.text(.agency) == "speech-language-therapy")  // a label is accepted and stored as its code
+        #expect(read.date(.acceptedOn) == CalendarDate("2026-01-20"))
+        // Clearing a field that is not required.
+        try store.updateRecord(Referral.self, referral.description, [.acceptedOn: ""], author: "SENCO")
+        #expect(try store.records(Referral.self, of: Self.upn).first?[.acceptedOn] == nil)
+        // Children take their pupil from their parent.
+        let concern = try store.addRecord(
+            Concern.self, pupil: Self.upn,
+            [.raisedOn: "2026-01-05", .raisedByRole: "senco", .areas: "semh,semh,general", .observations: "Withdrawn"],
+            author: "SENCO")
+        #expect(try store.records(Concern.self, of: Self.upn).first?.text(.areas) == "semh,general")
+        #expect(try store.records(Concern.self, of: Self.upn).first?.text(.status) == "open")  // the declared default
+        try store.addRecord(
+            ConcernAction.self, pupil: nil, [.concernID: concern.description, .action: "Call home", .owner: "Teacher", .dueOn: "2026-01-09"],
+            author: "SENCO")
+        #expect(try store.records(ConcernAction.self, of: Self.upn).count == 1)
+    }
+
+    @Test func writesTheDeclarationDoesNotAllowAreRefusedWithAReason() throws {
+        let (_, store, _) = try school()
+        func refused(_ fields: [String: String], kind: KindSpec = Referral.spec, _ fragment: String) {
+            do {
+                try store.addRecord(kind, pupil: Self.upn, fields: fields, author: "SENCO")
+                Issue.record("accepted \(fields)")
+            } catch let error as StoreError {
+                #expect(error.code == .invalidInput)
+                #expect("\(error.message) \(error.hint ?? "")".contains(fragment), "\(error)")
+            } catch { Issue.record("\(error)") }
+        }
+        let base = ["agency": "camhs", "referred_on": "2026-01-05", "referred_by": "SENCO", "reason": "r"]
+        refused(base.merging(["agnecy": "x"]) { $1 }, "no field 'agnecy'")  // a typo is not an invisible field
+        refused(base.merging(["agency": "dentist"]) { $1 }, "educational-psychology")  // the valid codes are listed
+        refused(base.filter { $0.key != "reason" }, "--reason")
+        refused(base.merging(["accepted_on": "2026-01-04"]) { $1 }, "--accepted-on")
+        refused(base.merging(["referred_on": "5/1/2026"]) { $1 }, "YYYY-MM-DD")
+        refused(
+            ["text": "x", "recorded_by": "someone"], kind: Note.spec, "set by SENSync")
+        refused(
+            ["request_received_on": "2026-01-05", "request_source": "parent"], kind: EHCAssessment.spec,
+            "Only the local authority")
+    }
+
+    @Test func upnsAreUniqueOnUpdateAndTheReplacedOneIsKept() throws {
+        let (_, store, pupil) = try school()
+        let other = try store.addPupil(
+            NewPupil(upn: syntheticUPN(7002), forename: "Ben", surname: "Other", dateOfBirth: "2016-05-01"), author: "SENCO")
+        #expect(throws: StoreError.self) {
+            try store.updatePupil(pupil.description, PupilUpdate(upn: syntheticUPN(7002)), author: "SENCO")
+        }
+        #expect(try store.pupil(pupil.description).upn == Self.upn)
+        try store.updatePupil(pupil.description, PupilUpdate(upn: syntheticUPN(7003)), author: "SENCO")
+        #expect(try store.pupil(pupil.description).upn == syntheticUPN(7003))
+        #expect(try store.pupil(pupil.description).formerUPNs == [Self.upn])
+        // Changing back drops it from the former UPNs and keeps the other.
+        try store.updatePupil(pupil.description, PupilUpdate(upn: Self.upn), author: "SENCO")
+        #expect(try store.pupil(pupil.description).formerUPNs == [syntheticUPN(7003)])
+        #expect(try store.duplicatePupils().isEmpty)
+        _ = other
+    }
+
+    /// DfE rule 1530: characters 2-4 are a recognised LA number (sen-domain.md §7 items 3, 5).
+    @Test(arguments: ["R900400001001", "A950000178301", "H243278544154"])
+    func aUPNFromAnUnknownLAIsRefused(_ upn: String) throws {
+        let (_, store, _) = try school()
+        #expect(try UPN(upn).laProblem == .unknownLA)
+        do {
+            try store.addPupil(NewPupil(upn: upn, forename: "A", surname: "B", dateOfBirth: "2016-01-01"), author: "SENCO")
+            Issue.record("accepted \(upn)")
+        } catch let error as StoreError {
+            #expect(error.message.contains("characters 2-4 not a recognised LA code"))
+            #expect(!error.message.contains(upn))
+        }
+    }
+
+    @Test(arguments: ["H801200001001", "N94100002415Z", "N83840012307K", "B942000000001"])
+    func listedLANumbersPass(_ upn: String) throws {
+        let body = String(upn.dropFirst())
+        let valid = String(UPN.checkLetter(for: body)!) + body
+        #expect(try UPN(valid).laProblem == nil)
+    }
+
+    @Test func duplicatePupilsAreFoundAfterAMerge() throws {
+        let area = try TestArea(folder: FileManager.default.temporaryDirectory)
+        let a = try area.add("A", .maintainedSchool)
+        let b = try area.add("B", .maintainedSchool)
+        for store in [a, b] {
+            try store.addPupil(
+                NewPupil(upn: syntheticUPN(7010), forename: "Same", surname: "Child", dateOfBirth: "2016-01-01"),
+                author: "SENCO")
+        }
+        try area.send("A", "LA")
+        try area.send("B", "LA")
+        let groups = try area.la.duplicatePupils()
+        #expect(groups.count == 1 && groups[0].upn == syntheticUPN(7010) && groups[0].pupils.count == 2)
+    }
+
+    @Test func theCensusStatusKeepsEpisodesAndNeedsInStep() throws {
+        let (_, store, pupil) = try school()
+        try store.updatePupil(pupil.description, PupilUpdate(senStatus: "K", senNeeds: "SLCN,SEMH"), author: "SENCO")
+        var episodes = try store.records(SENEpisode.self, of: Self.upn)
+        #expect(episodes.map { $0.text(.provision) } == ["K"])
+        #expect(episodes.first?.text(.schoolID) == store.identity.id.description)
+        var needs = try store.records(SENNeedRecord.self, of: Self.upn).filter { $0[.endDate] == nil }
+        #expect(Set(needs.map { "\($0.text(.need)!)\($0.integer(.rank)!)" }) == ["SLCN1", "SEMH2"])
+        // E replaces K; SEMH becomes the primary need.
+        try store.updatePupil(pupil.description, PupilUpdate(senStatus: "E", senNeeds: "SEMH"), author: "SENCO")
+        episodes = try store.records(SENEpisode.self, of: Self.upn)
+        #expect(episodes.count == 2)
+        #expect(episodes.filter { $0[.endDate] == nil }.map { $0.text(.provision) } == ["E"])
+        needs = try store.records(SENNeedRecord.self, of: Self.upn).filter { $0[.endDate] == nil }
+        #expect(needs.map { "\($0.text(.need)!)\($0.integer(.rank)!)" } == ["SEMH1"])
+        // N ends everything; nothing is deleted, so the history stays.
+        try store.updatePupil(pupil.description, PupilUpdate(senStatus: "N"), author: "SENCO")
+        #expect(try store.records(SENEpisode.self, of: Self.upn).allSatisfy { $0[.endDate] != nil })
+        #expect(try store.records(SENNeedRecord.self, of: Self.upn).count == 3)
+        // NSA only with K, and alone.
+        try store.updatePupil(pupil.description, PupilUpdate(senStatus: "K", senNeeds: "NSA"), author: "SENCO")
+        #expect(throws: StoreError.self) {
+            try store.addRecord(SENNeedRecord.self, pupil: Self.upn, [.need: "ASD", .rank: "2", .startDate: "2026-01-05"], author: "SENCO")
+        }
+        // A second open episode at the same school is refused.
+        #expect(throws: StoreError.self) {
+            try store.addRecord(
+                SENEpisode.self, pupil: Self.upn, [.provision: "E", .schoolID: "here", .startDate: "2026-01-05"], author: "SENCO")
+        }
+    }
+
+    @Test func recordsOfNewKindsReplicateToTheLAAndBack() throws {
+        let (area, store, _) = try school()
+        try store.addRecord(
+            Escalation.self, pupil: Self.upn,
+            [.stage: "school-complaint", .openedOn: "2026-01-05", .raisedBy: "Parent", .summary: "No support", .respondingOrg: "Oakfield", .responseDueOn: "2026-01-19"],
+            author: "SENCO")
+        try area.send("Oakfield", "LA")
+        #expect(try area.la.records(Escalation.self, of: Self.upn).count == 1)
+        let assessment = try area.la.addRecord(
+            EHCAssessment.self, pupil: Self.upn, [.requestReceivedOn: "2026-01-06", .requestSource: "parent"], author: "LA")
+        try area.send("LA", "Oakfield")
+        #expect(try store.records(EHCAssessment.self, of: Self.upn).map(\.id) == [assessment])
+        #expect(try store.digest() == area.la.digest())
+        let due = try store.due(asOf: CalendarDate("2026-01-10"))
+        #expect(due.map(\.obligation.kind) == ["escalation-response", "ehc-decision"])
+        #expect(due.last?.obligation.responsibleOrg == "LA")
+    }
+
+    /// A store that kept a newer site's records by number (`#9`, `#n` fields) adopts them when a
+    /// migration teaches it the kind: they move into the kind's table under their names.
+    @Test func recordsKeptByNumberAreAdoptedWhenTheirKindBecomesKnown() throws {
+        let (_, store, pupil) = try school()
+        let id = RecordID.v7()
+        let planID = RecordID.v7()
+        let dot = Dot(site: store.identity.id, seq: 99)
+        let hlc = HLC(milliseconds: baseMilliseconds, counter: 0)
+        try store.writer.write { db in
+            var tx = try StoreTransaction(db)
+            // As an older build stored them: an unknown table, and an unknown field of a known one.
+            try tx.saveRecord(
+                RecordState(fields: [
+                    "#1": FieldState(heads: [Head(dot: dot, hlc: hlc, value: .text("2026-01-05"))]),
+                    "#2": FieldState(heads: [Head(dot: dot, hlc: hlc, value: .text("senco"))]),
+                ]), for: RecordKey(table: "#9", scope: pupil, id: id), changedFields: [])
+            let plan = RecordKey(table: "support_plan", scope: pupil, id: planID)
+            try tx.saveRecord(
+                RecordState(fields: [
+                    "title": FieldState(heads: [Head(dot: dot, hlc: hlc, value: .text("Plan"))]),
+                    "#7": FieldState(heads: [Head(dot: dot, hlc: hlc, value: .text("ehc-plan"))]),
+                ]), for: plan, changedFields: [])
+            try Store.adoptNewlyKnownFields(in: db)
+        }
+        let concern = try #require(try store.records(Concern.self, of: Self.upn).first)
+        #expect(concern.id == id && concern.text(.raisedOn) == "2026-01-05" && concern.text(.raisedByRole) == "senco")
+        #expect(try store.writer.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM generic_record") } == 0)
+        let plan = try #require(try store.records(SupportPlan.self, of: Self.upn).first)
+        #expect(plan.text(.planType) == "ehc-plan")
+        #expect(try store.findRecord(planID.description).state.fields["#7"] == nil)
+    }
+}
