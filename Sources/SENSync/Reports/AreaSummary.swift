@@ -26,6 +26,16 @@ public struct AreaSummary: Sendable {
     /// Active plans whose review date has passed.
     public var overdueReviews: Int
     public var openConflicts: Int
+    /// Early-identification concerns still open or being monitored.
+    public var openConcerns = 0
+    /// Referrals to outside agencies with no answer yet.
+    public var referralsAwaiting = 0
+    /// EHC needs assessments with no final plan, no decision not to issue, not withdrawn, and not
+    /// refused at the decision whether to assess.
+    public var assessmentsOpen = 0
+    /// Duties due in the next 28 days, and overdue ones.
+    public var dueSoon = 0
+    public var overdue = 0
 }
 
 extension Store {
@@ -65,11 +75,32 @@ extension Store {
                     arguments: [today.description]) ?? 0
             )
         }
+        let due = try self.due(asOf: today, within: 28)
+        let (concerns, referrals, assessments) = try writer.read { db in
+            (
+                try Int.fetchOne(
+                    db, sql: "SELECT count(*) FROM concern WHERE deleted = 0 AND status IN ('open', 'monitoring')") ?? 0,
+                try Int.fetchOne(
+                    db,
+                    sql: """
+                        SELECT count(*) FROM referral WHERE deleted = 0 AND accepted_on IS NULL AND declined_on IS NULL
+                          AND closed_on IS NULL
+                        """) ?? 0,
+                try Int.fetchOne(
+                    db,
+                    sql: """
+                        SELECT count(*) FROM ehc_assessment WHERE deleted = 0 AND final_issued_on IS NULL AND no_plan_on IS NULL
+                          AND withdrawn_on IS NULL AND (decision IS NULL OR decision != 'N')
+                        """) ?? 0
+            )
+        }
         return AreaSummary(
             schools: rows.values.sorted { $0.name < $1.name },
             needs: needs.values.sorted {
                 ($0.primary, $0.any, $1.need.rawValue) > ($1.primary, $1.any, $0.need.rawValue)
             },
-            activePlans: active, overdueReviews: overdue, openConflicts: try status().openConflicts)
+            activePlans: active, overdueReviews: overdue, openConflicts: try status().openConflicts,
+            openConcerns: concerns, referralsAwaiting: referrals, assessmentsOpen: assessments,
+            dueSoon: due.filter { !$0.overdue }.count, overdue: due.filter(\.overdue).count)
     }
 }

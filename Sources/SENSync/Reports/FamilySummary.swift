@@ -172,7 +172,7 @@ public struct FamilySummary: Sendable {
                 .list(
                     coming.prefix(10).map { o in
                         let whose = [o.responsibleRole, o.responsibleOrg].compactMap { $0 }.joined(separator: ", ")
-                        return "By \(Self.words(o.dueOn)): \(Self.plain(o.what)) (\(whose))."
+                        return "By \(Self.words(o.dueOn)): \(Self.plain(o)) (\(whose))."
                     }))
         }
         self.blocks = blocks
@@ -197,9 +197,22 @@ public struct FamilySummary: Sendable {
         }
     }
 
-    /// An obligation's wording without regulation numbers.
-    static func plain(_ what: String) -> String {
-        what.replacingOccurrences(of: "EHC", with: "education, health and care")
+    /// A duty in a family's words (the titles people gave plans are kept as written).
+    static func plain(_ obligation: Obligation) -> String {
+        switch obligation.kind {
+        case "ehc-decision": "The local authority decides whether to carry out an education, health and care needs assessment"
+        case "ehc-advice": "Advice for the assessment is due"
+        case "ehc-no-plan": "The local authority decides whether to issue an education, health and care plan"
+        case "ehc-draft-comments": "Last day for the family to comment on the draft plan"
+        case "ehc-final-plan": "The final education, health and care plan is due"
+        case "ehc-annual-review": "Annual review of the education, health and care plan"
+        case "ehc-review-decision": "The local authority's decision after the annual review"
+        case "ehc-amended-plan": "The amended education, health and care plan is due"
+        case "ehc-phase-transfer": "The plan is reviewed for the move to the next school or college"
+        case "referral-response": "An answer to the referral is expected"
+        case "escalation-response": "A response to the complaint is due"
+        default: obligation.what
+        }
     }
 
     static func provisionSentence(_ v: KindValues) -> String {

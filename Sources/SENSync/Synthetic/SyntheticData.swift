@@ -128,6 +128,9 @@ public struct SyntheticTally: Sendable {
     public var senSupport = 0
     public var notes = 0
     public var plans = 0
+    public var concerns = 0
+    public var referrals = 0
+    public var assessments = 0
     public var changes = 0
 }
 
@@ -144,6 +147,29 @@ extension SyntheticData {
             tally.pupils += 1
             tally.changes += 1
             let (status, needs) = senProfile()
+            if status != "E" && chance(45) {
+                // An early-identification concern, with the action agreed on it.
+                let raised = today.adding(days: -int(60...240))
+                let concern = try store.addRecord(
+                    Concern.self, pupil: pupil,
+                    [
+                        .raisedOn: raised.description, .raisedByRole: pick(["class-teacher", "teaching-assistant", "parent"]),
+                        .areas: pick(["communication-interaction", "cognition-learning", "semh", "sensory-physical"]),
+                        .observations: noteText(), .strategiesTried: "Seating near the front; visual timetable.",
+                        .parentInformedOn: raised.adding(days: int(1...10)).description,
+                        .status: status == "K" ? "sen-support" : pick(["open", "monitoring"]),
+                        .reviewDate: today.adding(days: int(-10...40)).description,
+                    ], author: author)
+                try store.addRecord(
+                    ConcernAction.self, pupil: nil,
+                    [
+                        .concernID: concern.description, .action: "Observe in small-group work and share with parents",
+                        .owner: "Class teacher", .dueOn: raised.adding(days: 21).description,
+                        .doneOn: raised.adding(days: int(14...28)).description,
+                    ], author: author)
+                tally.concerns += 1
+                tally.changes += 2
+            }
             let notes = status == "N" ? int(0...1) : int(1...3)
             for _ in 0..<notes {
                 try store.addNote(pupil: pupil, text: noteText(), area: pick(NoteArea.allCases), author: author)
@@ -173,6 +199,21 @@ extension SyntheticData {
             }
             try store.addProvision(plan: plan, provisionItem(school: store.identity.name), author: author)
             tally.changes += 1
+            if chance(55) {
+                let referred = today.adding(days: -int(20...150))
+                var fields: [Referral.Field: String] = [
+                    .agency: pick(["speech-language-therapy", "educational-psychology", "occupational-therapy", "camhs"]),
+                    .referredOn: referred.description, .referredBy: author, .reason: "Progress below expected despite support.",
+                ]
+                if chance(60) {
+                    fields[.acceptedOn] = referred.adding(days: int(7...20)).description
+                    let seen = referred.adding(days: int(21...59))
+                    if seen <= today, chance(70) { fields[.firstSeenOn] = seen.description }
+                }
+                try store.addRecord(Referral.self, pupil: pupil, fields, author: author)
+                tally.referrals += 1
+                tally.changes += 1
+            }
             if chance(40) {
                 try store.recordReview(
                     plan: plan,
@@ -183,6 +224,57 @@ extension SyntheticData {
                     author: author)
                 tally.changes += 1
             }
+        }
+        return tally
+    }
+}
+
+extension SyntheticData {
+    /// The LA's statutory work on pupils it holds: an EHC needs assessment carried through to a
+    /// plan (with sections naming their owners) for up to two pupils with E, and a new request
+    /// awaiting the decision whether to assess for one pupil on SEN support.
+    @discardableResult
+    public mutating func recordStatutoryWork(in store: Store, author: String) throws -> SyntheticTally {
+        var tally = SyntheticTally()
+        let pupils = try store.pupils()
+        for pupil in pupils.filter({ $0.senStatus == "E" }).prefix(2) {
+            let received = today.adding(days: -int(200...260))
+            let id = pupil.id.description
+            let assessment = try store.addRecord(
+                EHCAssessment.self, pupil: id,
+                [.requestReceivedOn: received.description, .requestSource: pick(["parent", "school"]), .caseOfficer: author],
+                author: author)
+            try store.updateRecord(
+                EHCAssessment.self, assessment.description,
+                [.decision: "Y", .decidedOn: received.adding(days: int(28...41)).description], author: author)
+            try store.addRecord(
+                EHCAdvice.self, pupil: nil,
+                [
+                    .assessmentID: assessment.description, .agency: "educational-psychology",
+                    .requestedOn: received.adding(days: 42).description, .receivedOn: received.adding(days: 80).description,
+                ], author: author)
+            try store.updateRecord(
+                EHCAssessment.self, assessment.description, [.draftServedOn: received.adding(days: 105).description],
+                author: author)
+            let plan = try store.issueEHCPlan(
+                assessment: assessment.description, on: received.adding(days: int(125...150)).description, caseOfficer: nil,
+                author: author)
+            for (section, owner) in [("B", "LA SEN team"), ("F", "LA SEN team"), ("G", "Integrated care board")] {
+                try store.addRecord(
+                    EHCSection.self, pupil: nil,
+                    [.planID: plan.description, .section: section, .ownerAgency: owner, .content: "Agreed at the assessment."],
+                    author: author)
+            }
+            tally.assessments += 1
+            tally.changes += 8
+        }
+        if let pupil = pupils.first(where: { $0.senStatus == "K" }) {
+            try store.addRecord(
+                EHCAssessment.self, pupil: pupil.id.description,
+                [.requestReceivedOn: today.adding(days: -int(10...30)).description, .requestSource: "school", .caseOfficer: author],
+                author: author)
+            tally.assessments += 1
+            tally.changes += 1
         }
         return tally
     }

@@ -131,7 +131,7 @@ private struct DemoRun {
         for (i, school) in schools.enumerated() {
             let tally = try data.record(pupils: 7 + i, in: school.store, laCode: "801", author: school.senco)
             Terminal.print(
-                "  \(school.name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(tally.pupils) pupils (\(tally.ehcPlans) EHC plan, \(tally.senSupport) SEN support), \(tally.notes) notes, \(tally.plans) plans: \(tally.changes) changes"
+                "  \(school.name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(tally.pupils) pupils (\(tally.ehcPlans) EHC plan, \(tally.senSupport) SEN support), \(tally.concerns) concerns, \(tally.notes) notes, \(tally.plans) plans, \(tally.referrals) referrals: \(tally.changes) changes"
             )
         }
 
@@ -154,6 +154,9 @@ private struct DemoRun {
         try exchange(trust, hillview, counter: &n)
         try exchange(riverside, trust, counter: &n)
         try exchange(hillview, trust, counter: &n)
+        let statutory = try data.recordStatutoryWork(in: la.store, author: la.senco)
+        Terminal.print(
+            "  \(la.name) records \(statutory.assessments) EHC needs assessment(s) against their statutory deadlines; the schools receive them next time.")
         Terminal.print("  Who sees whom (pupils held):")
         for site in all {
             Terminal.print(
@@ -257,6 +260,10 @@ private struct DemoRun {
         Terminal.print(
             "  Active plans: \(summary.activePlans), reviews overdue: \(summary.overdueReviews), open conflicts: \(summary.openConflicts)"
         )
+        Terminal.print(
+            "  Open concerns: \(summary.openConcerns), referrals awaiting an answer: \(summary.referralsAwaiting), EHC needs assessments open: \(summary.assessmentsOpen)"
+        )
+        Terminal.print("  Duties due in the next 28 days: \(summary.dueSoon), overdue: \(summary.overdue) (see `sensync due`)")
 
         Terminal.print()
         Terminal.print("8. Digests: one hash of each site's replicated state")
@@ -282,5 +289,8 @@ private struct DemoRun {
             "         sensync history \(moverID) --store \(folder.appendingPathComponent(oakfield.file).path)")
         Terminal.print("         sensync bundle inspect \(folder.appendingPathComponent("bundles").path)/06-*.bundle")
         Terminal.print("         sensync audit verify --store \(folder.appendingPathComponent(la.file).path)")
+        Terminal.print("         sensync due --store \(folder.appendingPathComponent(la.file).path)")
+        Terminal.print(
+            "         sensync summary \(moverID) --store \(folder.appendingPathComponent(oakfield.file).path)")
     }
 }
