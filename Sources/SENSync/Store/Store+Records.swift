@@ -705,3 +705,89 @@ extension Store {
         }
     }
 }
+
+// MARK: - SEN history into episodes
+
+extension Store {
+    /// Turns the census SEN status and needs a pupil has had (`pupil.sen_status` and `sen_needs`,
+    /// as written over time) into provision episodes and ranked needs with their dates, for pupils
+    /// on roll here that have none yet. Each status or needs change starts a record on the day it
+    /// was made and ends the one before. Returns how many pupils were given records.
+    ///
+    /// Run at each school (for its own pupils) once after upgrading; from then on
+    /// `updatePupil` keeps episodes and needs in step itself.
+    @discardableResult
+    public func migrateSENHistory(author: String, dryRun: Bool = false) throws -> Int {
+        let candidates = try writer.read { db -> [RecordID] in
+            let enrolments = try Self.currentEnrolments(in: db)
+            return try Self.records(Pupil.spec, pupil: nil, in: db).map(\.pupilID).filter { pupil in
+                let here = identity.kind.isSchool ? enrolments[pupil]?.contains(identity.id) == true : true
+                let has = try Int.fetchOne(
+                    db,
+                    sql: "SELECT (SELECT count(*) FROM sen_episode WHERE pupil_id = ?) + (SELECT count(*) FROM sen_need WHERE pupil_id = ?)",
+                    arguments: [pupil.description, pupil.description]) ?? 0
+                return here && has == 0
+            }
+        }
+        var migrated = 0
+        for pupil in candidates {
+            let ops = try senHistoryOps(for: pupil)
+            guard !ops.isEmpty else { continue }
+            migrated += 1
+            if !dryRun { try write(author: author, scope: pupil, ops: ops) }
+        }
+        return migrated
+    }
+
+    private func senHistoryOps(for pupil: RecordID) throws -> [RecordOp] {
+        guard let school = try writer.read({ db in try senSchool(of: pupil, in: db) }) else { return [] }
+        var statuses: [(CalendarDate, String)] = []
+        var needLists: [(CalendarDate, [String])] = []
+        for entry in try history(of: pupil.description).sorted(by: { ($0.hlc?.rawValue ?? 0) < ($1.hlc?.rawValue ?? 0) }) {
+            guard entry.rejection == nil, let hlc = entry.hlc else { continue }
+            let day = StatutoryClock.localDate(at: hlc.date)
+            for write in entry.writes where write.table == Pupil.name {
+                for field in write.fields {
+                    if field.field == Pupil.Field.senStatus.rawValue, let status = field.value.text {
+                        statuses.append((day, status))
+                    }
+                    if field.field == Pupil.Field.senNeeds.rawValue {
+                        needLists.append((day, field.value.text?.split(separator: ",").map(String.init) ?? []))
+                    }
+                }
+            }
+        }
+        var ops: [RecordOp] = []
+        for (index, (start, status)) in statuses.enumerated() where status == "E" || status == "K" {
+            // A repeated status continues the episode.
+            if index > 0 && statuses[index - 1].1 == status { continue }
+            let end = statuses[(index + 1)...].first { $0.1 != status }?.0
+            var writes = [
+                FieldWrite(SENEpisode.Field.provision.rawValue, .text(status)),
+                FieldWrite(SENEpisode.Field.schoolID.rawValue, .text(school.description)),
+                FieldWrite(SENEpisode.Field.startDate.rawValue, .text(start.description)),
+            ]
+            if let end { writes.append(FieldWrite(SENEpisode.Field.endDate.rawValue, .text(end.description))) }
+            ops.append(RecordOp(table: SENEpisode.name, id: .v7(milliseconds: now()), writes: writes))
+        }
+        var open: [String: (rank: Int, start: CalendarDate)] = [:]
+        func close(_ need: String, on day: CalendarDate?) {
+            guard let (rank, start) = open.removeValue(forKey: need) else { return }
+            var writes = [
+                FieldWrite(SENNeedRecord.Field.need.rawValue, .text(need)),
+                FieldWrite(SENNeedRecord.Field.rank.rawValue, .integer(Int64(rank))),
+                FieldWrite(SENNeedRecord.Field.startDate.rawValue, .text(start.description)),
+            ]
+            if let day { writes.append(FieldWrite(SENNeedRecord.Field.endDate.rawValue, .text(day.description))) }
+            ops.append(RecordOp(table: SENNeedRecord.name, id: .v7(milliseconds: now()), writes: writes))
+        }
+        for (day, needs) in needLists {
+            for (need, current) in open where needs.firstIndex(of: need).map({ $0 + 1 }) != current.rank {
+                close(need, on: day)
+            }
+            for (index, need) in needs.enumerated() where open[need] == nil { open[need] = (index + 1, day) }
+        }
+        for need in open.keys.sorted() { close(need, on: nil) }
+        return ops
+    }
+}

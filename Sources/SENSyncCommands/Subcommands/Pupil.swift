@@ -6,7 +6,9 @@ extension SENSyncCommand {
     struct Pupil: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Add, change and look up pupils.",
-            subcommands: [Add.self, Update.self, Show.self, List.self, Duplicates.self, Transfer.self, Erase.self])
+            subcommands: [
+                Add.self, Update.self, Show.self, List.self, Duplicates.self, MigrateSEN.self, Transfer.self, Erase.self,
+            ])
     }
 }
 
@@ -237,6 +239,38 @@ extension SENSyncCommand.Pupil {
             guard !episodes.isEmpty || !needs.isEmpty else { return [] }
             return CensusRules.problems(
                 openProvision: episodes.compactMap { $0.values.text(SENEpisode.Field.provision) }, needs: needs.map(\.values))
+        }
+    }
+
+    struct MigrateSEN: ParsableCommand, JSONOutputting {
+        static let configuration = CommandConfiguration(
+            commandName: "migrate-sen",
+            abstract: "Turn each pupil's past SEN status and needs into dated provision episodes and ranked needs.",
+            discussion: """
+                For pupils on roll here that have no episodes or needs yet (recorded before SENSync kept them): every
+                change of SEN status or needs in the pupil's history starts a record on its day and ends the one before,
+                so no history is lost. Run once at each school after upgrading; `pupil update` keeps them in step after.
+
+                Example:
+                  sensync pupil migrate-sen --store oakfield.sensync --author SENCO --dry-run
+                """)
+
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var authorOptions: AuthorOptions
+        @Flag(name: .customLong("dry-run"), help: "Count the pupils without writing anything.") var dryRun = false
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let store = try storeOptions.open()
+            let count = try store.migrateSENHistory(author: try authorOptions.name, dryRun: dryRun)
+            if output.json {
+                try Terminal.printJSON(["pupils": count])
+            } else {
+                Terminal.print(
+                    dryRun
+                        ? "\(count) pupil(s) would be given provision episodes and needs from their history."
+                        : "Gave \(count) pupil(s) provision episodes and needs from their history.")
+            }
         }
     }
 

@@ -203,3 +203,43 @@ struct KindStoreTests {
         #expect(try store.findRecord(planID.description).state.fields["#7"] == nil)
     }
 }
+
+/// Census SEN status written before episodes existed becomes dated episodes and needs.
+struct SENHistoryMigrationTests {
+    @Test func pastStatusesAndNeedsBecomeEpisodesWithoutLosingHistory() throws {
+        let clock = TestClock()
+        let area = try TestArea(folder: FileManager.default.temporaryDirectory, clock: clock)
+        let store = try area.add("Oakfield", .maintainedSchool)
+        let pupil = try store.addPupil(
+            NewPupil(upn: syntheticUPN(7100), forename: "Ada", surname: "Example", dateOfBirth: "2016-04-01"),
+            author: "SENCO")
+        // As an older build wrote them: the census fields alone, on three days.
+        func census(_ status: String, _ needs: String?) throws {
+            try store.write(
+                author: "SENCO", scope: pupil,
+                ops: [
+                    RecordOp(
+                        table: "pupil", id: pupil,
+                        writes: [FieldWrite("sen_status", .text(status)), FieldWrite("sen_needs", needs.map(Value.text) ?? .null)])
+                ])
+        }
+        try census("K", "SLCN")  // 2026-01-05
+        clock.advance(seconds: 30 * 86_400)
+        try census("K", "SLCN,SEMH")  // 2026-02-04
+        clock.advance(seconds: 30 * 86_400)
+        try census("E", "SEMH,SLCN")  // 2026-03-06
+        #expect(try store.migrateSENHistory(author: "SENCO", dryRun: true) == 1)
+        #expect(try store.records(SENEpisode.self, of: pupil.description).isEmpty)
+        #expect(try store.migrateSENHistory(author: "SENCO") == 1)
+        let episodes = try store.records(SENEpisode.self, of: pupil.description)
+        #expect(episodes.map { "\($0.text(.provision)!) \($0.text(.startDate)!)–\($0.text(.endDate) ?? "")" } == [
+            "K 2026-01-05–2026-03-06", "E 2026-03-06–",
+        ])
+        let needs = try store.records(SENNeedRecord.self, of: pupil.description)
+        #expect(Set(needs.map { "\($0.text(.need)!)#\($0.integer(.rank)!) \($0.text(.startDate)!)–\($0.text(.endDate) ?? "")" }) == [
+            "SLCN#1 2026-01-05–2026-03-06", "SEMH#2 2026-02-04–2026-03-06", "SEMH#1 2026-03-06–", "SLCN#2 2026-03-06–",
+        ])
+        // Once is enough: the pupil now has records.
+        #expect(try store.migrateSENHistory(author: "SENCO") == 0)
+    }
+}
