@@ -21,7 +21,8 @@ public struct SENSyncCommand: ParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            Init.self, Identity.self, Directory.self, Pupil.self, Note.self, Plan.self, Record.self, Due.self, EHC.self, Summary.self,
+            Init.self, Identity.self, Directory.self, Pupil.self, Note.self, Plan.self, Record.self, Due.self, EHC.self,
+            Summary.self,
             Peer.self,
             BundleCommand.self, Conflicts.self, Status.self, Digest.self, ImportLog.self, History.self, Audit.self,
             Retention.self, Demo.self,
@@ -33,7 +34,8 @@ public struct SENSyncCommand: ParsableCommand {
     public static func run(_ arguments: [String]? = nil) -> Int32 {
         var command: any ParsableCommand
         let reserved = Set(configuration.subcommands.map { $0._commandName })
-        let arguments = KindCommandLine.rewrite(arguments ?? Array(CommandLine.arguments.dropFirst()), reserved: reserved)
+        let arguments = KindCommandLine.rewrite(
+            arguments ?? Array(CommandLine.arguments.dropFirst()), reserved: reserved)
         do {
             command = try parseAsRoot(arguments)
         } catch {

@@ -37,7 +37,8 @@ import Testing
             r = try cli.run(
                 [
                     "plan", "create", "--pupil", upn(1), "--title", "Literacy", "--start-date", "2026-09-01",
-                    "--review-date", "2027-02-13", "--responsible-person", "J Smith", "--responsible-org", "Oakfield Primary", "--json",
+                    "--review-date", "2027-02-13", "--responsible-person", "J Smith", "--responsible-org",
+                    "Oakfield Primary", "--json",
                 ] + store)
             let plan = try #require(((r.json as? [String: Any])?["plan"] as? [String: Any])?["id"] as? String)
             r = try cli.run(
@@ -63,7 +64,9 @@ import Testing
             r = try cli.run(["pupil", "show", upn(1)] + read)
             #expect(r.status == 0, "\(r.stderr)")
             #expect(r.stdout.contains("Example, Ada"))
-            #expect(r.stdout.contains("needs by rank: Specific learning difficulty, Speech, language and communication needs"))
+            #expect(
+                r.stdout.contains(
+                    "needs by rank: Specific learning difficulty, Speech, language and communication needs"))
             #expect(r.stdout.contains("Amends note: note \(note)"))
             #expect(r.stdout.contains("£450.50"))
             #expect(r.stdout.contains("Review date: 2027-03-01"))

@@ -19,13 +19,27 @@ struct RecordCommandsTests {
             let s = area.store("Oakfield")
             let author = ["--author", "J Smith (SENCO)"]
             let pupil = upn(41)
-            ok(try cli.run(["pupil", "add", "--upn", pupil, "--forename", "Ada", "--surname", "Example", "--dob", "2016-04-01"] + s + author))
+            ok(
+                try cli.run(
+                    [
+                        "pupil", "add", "--upn", pupil, "--forename", "Ada", "--surname", "Example", "--dob",
+                        "2016-04-01",
+                    ] + s + author))
             let concern = try id(
                 try cli.run(
-                    ["concern", "add", "--pupil", pupil, "--raised-on", "2026-01-05", "--raised-by-role", "class-teacher",
-                     "--areas", "communication-interaction", "--observations", "Rarely speaks in class", "--review-date", "2026-02-02", "--json"] + s + author),
+                    [
+                        "concern", "add", "--pupil", pupil, "--raised-on", "2026-01-05", "--raised-by-role",
+                        "class-teacher",
+                        "--areas", "communication-interaction", "--observations", "Rarely speaks in class",
+                        "--review-date", "2026-02-02", "--json",
+                    ] + s + author),
                 "concern")
-            ok(try cli.run(["concern-action", "add", "--concern-id", concern, "--action", "Speak to parents", "--owner", "Class teacher", "--due-on", "2026-01-12"] + s + author))
+            ok(
+                try cli.run(
+                    [
+                        "concern-action", "add", "--concern-id", concern, "--action", "Speak to parents", "--owner",
+                        "Class teacher", "--due-on", "2026-01-12",
+                    ] + s + author))
             // A wrong code lists the valid ones; nothing is written.
             let bad = try cli.run(["concern", "update", concern, "--status", "done"] + s + author)
             #expect(bad.status == 2)
@@ -36,24 +50,50 @@ struct RecordCommandsTests {
             ok(try cli.run(["concern", "update", concern, "--status", "sen-support"] + s + author))
             let plan = try id(
                 try cli.run(
-                    ["plan", "create", "--pupil", pupil, "--title", "Speaking and listening", "--start-date", "2026-02-02",
-                     "--review-date", "2026-04-20", "--responsible-org", "Oakfield", "--responsible-person", "J Smith", "--json"] + s + author),
+                    [
+                        "plan", "create", "--pupil", pupil, "--title", "Speaking and listening", "--start-date",
+                        "2026-02-02",
+                        "--review-date", "2026-04-20", "--responsible-org", "Oakfield", "--responsible-person",
+                        "J Smith", "--json",
+                    ] + s + author),
                 "plan")
             let outcome = try id(
-                try cli.run(["record", "add", "plan_outcome", "--plan-id", plan, "--description", "Answers a question in class", "--json"] + s + author),
+                try cli.run(
+                    [
+                        "record", "add", "plan_outcome", "--plan-id", plan, "--description",
+                        "Answers a question in class", "--json",
+                    ] + s + author),
                 "plan_outcome")
-            ok(try cli.run(
-                ["record", "add", "provision-item", "--plan-id", plan, "--description", "Talk boost group", "--sessions-per-week", "3",
-                 "--minutes-per-session", "20", "--group-size", "4", "--staff-role", "teaching-assistant", "--responsible-org", "Oakfield",
-                 "--responsible-person", "K Jones"] + s + author))
+            ok(
+                try cli.run(
+                    [
+                        "record", "add", "provision-item", "--plan-id", plan, "--description", "Talk boost group",
+                        "--sessions-per-week", "3",
+                        "--minutes-per-session", "20", "--group-size", "4", "--staff-role", "teaching-assistant",
+                        "--responsible-org", "Oakfield",
+                        "--responsible-person", "K Jones",
+                    ] + s + author))
             // A review before the plan started is refused.
-            let before = try cli.run(["plan", "record-review", "--plan", plan, "--held-on", "2026-01-20", "--decision", "continue", "--next-review", "2026-07-01", "--summary", "x"] + s + author)
+            let before = try cli.run(
+                [
+                    "plan", "record-review", "--plan", plan, "--held-on", "2026-01-20", "--decision", "continue",
+                    "--next-review", "2026-07-01", "--summary", "x",
+                ] + s + author)
             #expect(before.status == 2, "\(before.stderr)")
-            ok(try cli.run(["plan", "record-review", "--plan", plan, "--held-on", "2026-04-20", "--decision", "continue", "--next-review", "2026-07-13", "--summary", "Good progress"] + s + author))
+            ok(
+                try cli.run(
+                    [
+                        "plan", "record-review", "--plan", plan, "--held-on", "2026-04-20", "--decision", "continue",
+                        "--next-review", "2026-07-13", "--summary", "Good progress",
+                    ] + s + author))
             ok(try cli.run(["record", "update", "plan_outcome", outcome, "--status", "partly-met"] + s + author))
-            ok(try cli.run(
-                ["referral", "add", "--pupil", pupil, "--agency", "speech-language-therapy", "--referred-on", "2026-04-21",
-                 "--referred-by", "J Smith", "--reason", "Speech unclear"] + s + author))
+            ok(
+                try cli.run(
+                    [
+                        "referral", "add", "--pupil", pupil, "--agency", "speech-language-therapy", "--referred-on",
+                        "2026-04-21",
+                        "--referred-by", "J Smith", "--reason", "Speech unclear",
+                    ] + s + author))
 
             // `due` lists the plan review, the referral follow-up and the overdue action, soonest first.
             let due = try cli.run(["due", "--as-of", "2026-05-01", "--json"] + s)
@@ -74,15 +114,20 @@ struct RecordCommandsTests {
             // `pupil show` names sites and people and shows every kind, with records under their parents.
             let show = try cli.run(["pupil", "show", pupil] + s)
             ok(show)
-            for expected in ["Concerns (1)", "Communication and interaction", "Speak to parents", "Speaking and listening",
-                             "Answers a question in class", "Partly met", "Talk boost group", "Teaching assistant",
-                             "Speech and language therapy", "School: Oakfield"]
-            {
+            for expected in [
+                "Concerns (1)", "Communication and interaction", "Speak to parents", "Speaking and listening",
+                "Answers a question in class", "Partly met", "Talk boost group", "Teaching assistant",
+                "Speech and language therapy", "School: Oakfield",
+            ] {
                 #expect(show.stdout.contains(expected), "pupil show lacks \(expected)")
             }
             let json = try cli.run(["pupil", "show", pupil, "--json"] + s)
             let records = try #require((json.json as? [String: Any])?["records"] as? [String: Any])
-            #expect(Set(records.keys).isSuperset(of: ["concern", "concern_action", "support_plan", "plan_outcome", "provision_item", "plan_review", "referral"]))
+            #expect(
+                Set(records.keys).isSuperset(of: [
+                    "concern", "concern_action", "support_plan", "plan_outcome", "provision_item", "plan_review",
+                    "referral",
+                ]))
 
             // `history` names who did what, with labels rather than field names.
             let history = try cli.run(["history", pupil] + s)
@@ -97,7 +142,9 @@ struct RecordCommandsTests {
             #expect(md.stdout.contains("Talk boost group: 3 sessions a week, 20 minutes each, in a group of 4"))
             #expect(md.stdout.contains("Speech and language therapy: asked for on 21 April 2026"))
             #expect(md.stdout.contains("keep the plan as it is"))
-            #expect(!md.stdout.contains(plan) && !md.stdout.contains("speech-language-therapy") && !md.stdout.contains(pupil))
+            #expect(
+                !md.stdout.contains(plan) && !md.stdout.contains("speech-language-therapy")
+                    && !md.stdout.contains(pupil))
             let out = cli.path("ada.html")
             ok(try cli.run(["summary", pupil, "--format", "html", "--out", out] + s))
             let html = try String(contentsOfFile: out, encoding: .utf8)
@@ -114,11 +161,22 @@ struct RecordCommandsTests {
             let la = area.store("la")
             let author = ["--author", "EHC team"]
             let pupil = upn(42)
-            ok(try cli.run(["pupil", "add", "--upn", pupil, "--forename", "Ben", "--surname", "Sample", "--dob", "2015-02-01", "--school", "Oakfield"] + la + author))
+            ok(
+                try cli.run(
+                    [
+                        "pupil", "add", "--upn", pupil, "--forename", "Ben", "--surname", "Sample", "--dob",
+                        "2015-02-01", "--school", "Oakfield",
+                    ] + la + author))
             // Schools cannot record statutory EHC work.
-            let school = try cli.run(["ehc", "request", "--pupil", pupil, "--received", "2025-01-06", "--source", "school"] + area.store("Oakfield") + author)
+            let school = try cli.run(
+                ["ehc", "request", "--pupil", pupil, "--received", "2025-01-06", "--source", "school"]
+                    + area.store("Oakfield") + author)
             #expect(school.status != 0)
-            let request = try cli.run(["ehc", "request", "--pupil", pupil, "--received", "2025-01-06", "--source", "school", "--case-officer", "R Patel", "--json"] + la + author)
+            let request = try cli.run(
+                [
+                    "ehc", "request", "--pupil", pupil, "--received", "2025-01-06", "--source", "school",
+                    "--case-officer", "R Patel", "--json",
+                ] + la + author)
             let assessment = try id(request, "ehc_assessment")
             var due = try cli.run(["due", "--as-of", "2025-01-07", "--json"] + la)
             var items = try #require((due.json as? [String: Any])?["items"] as? [[String: Any]])
@@ -126,14 +184,27 @@ struct RecordCommandsTests {
             #expect(items.first?["dueOn"] as? String == "2025-02-17")
             #expect(items.first?["responsibleOrg"] as? String == "Northshire")
             ok(try cli.run(["ehc", "decide", assessment, "--decision", "assess", "--on", "2025-02-10"] + la + author))
-            ok(try cli.run(["ehc", "advice", assessment, "--agency", "educational-psychology", "--requested-on", "2025-02-12"] + la + author))
+            ok(
+                try cli.run(
+                    ["ehc", "advice", assessment, "--agency", "educational-psychology", "--requested-on", "2025-02-12"]
+                        + la + author))
             due = try cli.run(["due", "--as-of", "2025-02-11", "--json"] + la)
             items = try #require((due.json as? [String: Any])?["items"] as? [[String: Any]])
-            #expect(items.map { "\($0["kind"] ?? ""):\($0["dueOn"] ?? "")" } == [
-                "ehc-advice:2025-03-26", "ehc-no-plan:2025-04-28", "ehc-final-plan:2025-05-26",
-            ])
-            ok(try cli.run(["ehc", "exception", assessment, "--step", "final-plan", "--reason", "away-from-area", "--from", "2025-03-03", "--to", "2025-04-04"] + la + author))
-            let wrongException = try cli.run(["ehc", "exception", assessment, "--step", "final-plan", "--reason", "missed-appointment", "--from", "2025-03-03"] + la + author)
+            #expect(
+                items.map { "\($0["kind"] ?? ""):\($0["dueOn"] ?? "")" } == [
+                    "ehc-advice:2025-03-26", "ehc-no-plan:2025-04-28", "ehc-final-plan:2025-05-26",
+                ])
+            ok(
+                try cli.run(
+                    [
+                        "ehc", "exception", assessment, "--step", "final-plan", "--reason", "away-from-area", "--from",
+                        "2025-03-03", "--to", "2025-04-04",
+                    ] + la + author))
+            let wrongException = try cli.run(
+                [
+                    "ehc", "exception", assessment, "--step", "final-plan", "--reason", "missed-appointment", "--from",
+                    "2025-03-03",
+                ] + la + author)
             #expect(wrongException.status == 2)
             ok(try cli.run(["ehc", "draft", assessment, "--served-on", "2025-04-14"] + la + author))
             // Inside the family's 15 days (14–28 April) the final plan is refused.
@@ -141,7 +212,12 @@ struct RecordCommandsTests {
             #expect(early.status == 2 && early.stderr.contains("2025-04-29"))
             let issued = try cli.run(["ehc", "issue", assessment, "--on", "2025-06-02", "--json"] + la + author)
             let plan = try id(issued, "ehc_plan")
-            ok(try cli.run(["ehc", "section", plan, "--section", "F", "--owner-agency", "Northshire SEN team", "--content", "Speech therapy weekly"] + la + author))
+            ok(
+                try cli.run(
+                    [
+                        "ehc", "section", plan, "--section", "F", "--owner-agency", "Northshire SEN team", "--content",
+                        "Speech therapy weekly",
+                    ] + la + author))
             let show = try cli.run(["ehc", "show", pupil, "--json"] + la)
             let steps = try #require((show.json as? [[String: Any]])?.first?["steps"] as? [[String: Any]])
             let final = try #require(steps.first { $0["step"] as? String == "final-plan" })
@@ -151,16 +227,31 @@ struct RecordCommandsTests {
             // The plan's annual review then falls due within 12 months, in `due` and `pupil show`.
             due = try cli.run(["due", "--as-of", "2025-06-03", "--json"] + la)
             items = try #require((due.json as? [String: Any])?["items"] as? [[String: Any]])
-            #expect(items.contains { $0["kind"] as? String == "ehc-annual-review" && $0["dueOn"] as? String == "2026-06-02" })
+            #expect(
+                items.contains {
+                    $0["kind"] as? String == "ehc-annual-review" && $0["dueOn"] as? String == "2026-06-02"
+                })
             #expect(items.contains { $0["kind"] as? String == "ehc-advice" && $0["overdue"] as? Bool == true } == false)
             let pupilShow = try cli.run(["pupil", "show", pupil] + la)
-            #expect(pupilShow.stdout.contains("Final EHC plan issued: due 2025-05-26 (reg 13(2)) — done 2025-06-02, late; exception recorded"))
+            #expect(
+                pupilShow.stdout.contains(
+                    "Final EHC plan issued: due 2025-05-26 (reg 13(2)) — done 2025-06-02, late; exception recorded"))
             #expect(pupilShow.stdout.contains("Hold the annual review of the EHC plan"))
-            ok(try cli.run(["ehc", "review", plan, "--meeting-on", "2026-05-11", "--outcome", "A", "--decided-on", "2026-05-25"] + la + author))
+            ok(
+                try cli.run(
+                    [
+                        "ehc", "review", plan, "--meeting-on", "2026-05-11", "--outcome", "A", "--decided-on",
+                        "2026-05-25",
+                    ] + la + author))
             due = try cli.run(["due", "--as-of", "2026-05-26", "--json"] + la)
             items = try #require((due.json as? [String: Any])?["items"] as? [[String: Any]])
-            #expect(items.contains { $0["kind"] as? String == "ehc-amended-plan" && $0["dueOn"] as? String == "2026-08-03" })
-            #expect(items.contains { $0["kind"] as? String == "ehc-annual-review" && $0["dueOn"] as? String == "2027-05-11" })
+            #expect(
+                items.contains { $0["kind"] as? String == "ehc-amended-plan" && $0["dueOn"] as? String == "2026-08-03" }
+            )
+            #expect(
+                items.contains {
+                    $0["kind"] as? String == "ehc-annual-review" && $0["dueOn"] as? String == "2027-05-11"
+                })
             // The school sees the LA's EHC work once they sync.
             try area.send("la", "Oakfield")
             let atSchool = try cli.run(["pupil", "show", pupil, "--json"] + area.store("Oakfield"))
@@ -176,17 +267,27 @@ struct RecordCommandsTests {
             let s = area.store("Oakfield")
             let author = ["--author", "SENCO"]
             let pupil = upn(43)
-            ok(try cli.run(["pupil", "add", "--upn", pupil, "--forename", "Cy", "--surname", "Test", "--dob", "2016-04-01"] + s + author))
+            ok(
+                try cli.run(
+                    ["pupil", "add", "--upn", pupil, "--forename", "Cy", "--surname", "Test", "--dob", "2016-04-01"] + s
+                        + author))
             var ids: [String] = []
             for day in ["2026-01-05", "2026-01-06"] {
-                ids.append(try id(try cli.run(
-                    ["referral", "add", "--pupil", pupil, "--agency", "camhs", "--referred-on", day, "--referred-by", "SENCO", "--reason", "r", "--json"] + s + author), "referral"))
+                ids.append(
+                    try id(
+                        try cli.run(
+                            [
+                                "referral", "add", "--pupil", pupil, "--agency", "camhs", "--referred-on", day,
+                                "--referred-by", "SENCO", "--reason", "r", "--json",
+                            ] + s + author), "referral"))
             }
             let shared = String(zip(ids[0], ids[1]).prefix { $0 == $1 }.map(\.0))
             #expect(shared.count >= 8)
             let ambiguous = try cli.run(["referral", "show", String(shared.prefix(8))] + s)
             #expect(ambiguous.status == 4)
-            #expect(ambiguous.stderr.contains(ids[0]) && ambiguous.stderr.contains(ids[1]) && ambiguous.stderr.contains(pupil))
+            #expect(
+                ambiguous.stderr.contains(ids[0]) && ambiguous.stderr.contains(ids[1])
+                    && ambiguous.stderr.contains(pupil))
             let unique = try cli.run(["referral", "show", String(ids[1].prefix(shared.count + 1))] + s)
             ok(unique)
             #expect(unique.stdout.contains("2026-01-06"))

@@ -46,7 +46,8 @@ public enum CodeLists {
         else { return [:] }
         var lists: [String: CodeList] = [:]
         for file in files where file.pathExtension == "json" {
-            guard let data = try? Data(contentsOf: file), let list = try? JSONDecoder().decode(CodeList.self, from: data)
+            guard let data = try? Data(contentsOf: file),
+                let list = try? JSONDecoder().decode(CodeList.self, from: data)
             else { continue }
             lists[list.list] = list
         }

@@ -79,7 +79,8 @@ extension Store {
         let (concerns, referrals, assessments) = try writer.read { db in
             (
                 try Int.fetchOne(
-                    db, sql: "SELECT count(*) FROM concern WHERE deleted = 0 AND status IN ('open', 'monitoring')") ?? 0,
+                    db, sql: "SELECT count(*) FROM concern WHERE deleted = 0 AND status IN ('open', 'monitoring')")
+                    ?? 0,
                 try Int.fetchOne(
                     db,
                     sql: """

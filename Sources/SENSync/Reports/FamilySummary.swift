@@ -23,13 +23,17 @@ public struct FamilySummary: Sendable {
         var blocks: [Block] = [.title("A summary of \(forename) \(surname)'s support")]
         blocks.append(.paragraph("Prepared by \(preparedBy) on \(Self.words(today))."))
         let child = forename
-        func label(_ list: String, _ code: String?) -> String? { code.map { CodeLists.named(list)?.label(of: $0) ?? $0 } }
+        func label(_ list: String, _ code: String?) -> String? {
+            code.map { CodeLists.named(list)?.label(of: $0) ?? $0 }
+        }
         func live(_ kind: String) -> [KindRecord] { (file.records[kind] ?? []).filter { !$0.isDeleted } }
 
         // Needs.
         blocks.append(.heading("What \(child) finds difficult"))
         let needs = live(SENNeedRecord.name).filter { $0.values[SENNeedRecord.Field.endDate] == nil }
-            .sorted { ($0.values.integer(SENNeedRecord.Field.rank) ?? 9) < ($1.values.integer(SENNeedRecord.Field.rank) ?? 9) }
+            .sorted {
+                ($0.values.integer(SENNeedRecord.Field.rank) ?? 9) < ($1.values.integer(SENNeedRecord.Field.rank) ?? 9)
+            }
         if needs.isEmpty {
             blocks.append(.paragraph("No special educational needs are recorded for \(child) at the moment."))
         } else {
@@ -58,16 +62,24 @@ public struct FamilySummary: Sendable {
             var lines: [String] = []
             if let person = v.text(SupportPlan.Field.responsiblePerson) ?? v.text(SupportPlan.Field.responsibleOrg) {
                 let org = v.text(SupportPlan.Field.responsibleOrg).map { " at \($0)" } ?? ""
-                lines.append("Responsible for this plan: \(person)\(v.text(SupportPlan.Field.responsiblePerson) == nil ? "" : org).")
+                lines.append(
+                    "Responsible for this plan: \(person)\(v.text(SupportPlan.Field.responsiblePerson) == nil ? "" : org)."
+                )
             }
-            if let review = v.date(SupportPlan.Field.reviewDate) { lines.append("Next review by \(Self.words(review)).") }
+            if let review = v.date(SupportPlan.Field.reviewDate) {
+                lines.append("Next review by \(Self.words(review)).")
+            }
             blocks.append(.paragraph(lines.joined(separator: " ")))
-            let items = live(ProvisionItem.name).filter { $0.values.text(ProvisionItem.Field.planID) == plan.id.description }
+            let items = live(ProvisionItem.name).filter {
+                $0.values.text(ProvisionItem.Field.planID) == plan.id.description
+            }
             if !items.isEmpty {
                 blocks.append(.paragraph("What is provided:"))
                 blocks.append(.list(items.map { Self.provisionSentence($0.values) }))
             }
-            let outcomes = live(PlanOutcome.name).filter { $0.values.text(PlanOutcome.Field.planID) == plan.id.description }
+            let outcomes = live(PlanOutcome.name).filter {
+                $0.values.text(PlanOutcome.Field.planID) == plan.id.description
+            }
             if !outcomes.isEmpty {
                 blocks.append(.paragraph("What we hope \(child) will achieve:"))
                 blocks.append(
@@ -97,7 +109,9 @@ public struct FamilySummary: Sendable {
                         ]
                         if let d = v.date(Referral.Field.acceptedOn) { parts.append("accepted on \(Self.words(d))") }
                         if let d = v.date(Referral.Field.declinedOn) { parts.append("not taken on (\(Self.words(d)))") }
-                        if let d = v.date(Referral.Field.firstSeenOn) { parts.append("first appointment on \(Self.words(d))") }
+                        if let d = v.date(Referral.Field.firstSeenOn) {
+                            parts.append("first appointment on \(Self.words(d))")
+                        }
                         if let d = v.date(Referral.Field.closedOn) { parts.append("finished on \(Self.words(d))") }
                         if v[Referral.Field.acceptedOn] == nil && v[Referral.Field.declinedOn] == nil
                             && v[Referral.Field.closedOn] == nil
@@ -119,7 +133,9 @@ public struct FamilySummary: Sendable {
                         let plan = plans.first { $0.id.description == v.text(PlanReview.Field.planID) }
                         var text =
                             "\(v.date(PlanReview.Field.heldOn).map(Self.words) ?? "Undated"): review of \(plan?.values.text(SupportPlan.Field.title).map { "\"\($0)\"" } ?? "a support plan") — \(Self.decisionWords(v.text(PlanReview.Field.decision)))."
-                        if let next = v.date(PlanReview.Field.nextReviewDate) { text += " Next review by \(Self.words(next))." }
+                        if let next = v.date(PlanReview.Field.nextReviewDate) {
+                            text += " Next review by \(Self.words(next))."
+                        }
                         return text
                     }))
         }
@@ -142,17 +158,22 @@ public struct FamilySummary: Sendable {
                 }
                 if let d = v.date(EHCAssessment.Field.draftServedOn) {
                     sentences.append(
-                        "A draft plan was sent on \(Self.words(d)); the family had until \(Self.words(StatutoryClock.draftCommentsClose(draftServedOn: d))) to comment.")
+                        "A draft plan was sent on \(Self.words(d)); the family had until \(Self.words(StatutoryClock.draftCommentsClose(draftServedOn: d))) to comment."
+                    )
                 }
                 if let d = v.date(EHCAssessment.Field.noPlanOn) {
                     sentences.append("On \(Self.words(d)) it decided not to issue a plan.")
                 }
-                if let d = v.date(EHCAssessment.Field.finalIssuedOn) { sentences.append("The final plan was issued on \(Self.words(d)).") }
+                if let d = v.date(EHCAssessment.Field.finalIssuedOn) {
+                    sentences.append("The final plan was issued on \(Self.words(d)).")
+                }
                 blocks.append(.paragraph(sentences.joined(separator: " ")))
             }
         }
         for plan in live(EHCPlan.name) {
-            let sections = live(EHCSection.name).filter { $0.values.text(EHCSection.Field.planID) == plan.id.description }
+            let sections = live(EHCSection.name).filter {
+                $0.values.text(EHCSection.Field.planID) == plan.id.description
+            }
             guard !sections.isEmpty else { continue }
             blocks.append(.subheading("Who is responsible for each part of the EHC plan"))
             blocks.append(
@@ -181,7 +202,8 @@ public struct FamilySummary: Sendable {
     /// "12 January 2026".
     public static func words(_ date: CalendarDate) -> String {
         let months = [
-            "January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November",
+            "January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+            "November",
             "December",
         ]
         return "\(date.day) \(months[date.month - 1]) \(date.year)"
@@ -200,7 +222,8 @@ public struct FamilySummary: Sendable {
     /// A duty in a family's words (the titles people gave plans are kept as written).
     static func plain(_ obligation: Obligation) -> String {
         switch obligation.kind {
-        case "ehc-decision": "The local authority decides whether to carry out an education, health and care needs assessment"
+        case "ehc-decision":
+            "The local authority decides whether to carry out an education, health and care needs assessment"
         case "ehc-advice": "Advice for the assessment is due"
         case "ehc-no-plan": "The local authority decides whether to issue an education, health and care plan"
         case "ehc-draft-comments": "Last day for the family to comment on the draft plan"
@@ -218,7 +241,9 @@ public struct FamilySummary: Sendable {
     static func provisionSentence(_ v: KindValues) -> String {
         var text = v.text(ProvisionItem.Field.description) ?? "Support"
         var how: [String] = []
-        if let n = v.integer(ProvisionItem.Field.sessionsPerWeek) { how.append("\(n) session\(n == 1 ? "" : "s") a week") }
+        if let n = v.integer(ProvisionItem.Field.sessionsPerWeek) {
+            how.append("\(n) session\(n == 1 ? "" : "s") a week")
+        }
         if let m = v.integer(ProvisionItem.Field.minutesPerSession) { how.append("\(m) minutes each") }
         if let g = v.integer(ProvisionItem.Field.groupSize) { how.append(g == 1 ? "one to one" : "in a group of \(g)") }
         if let w = v.integer(ProvisionItem.Field.weeksPerYear) { how.append("\(w) weeks a year") }
@@ -263,7 +288,8 @@ public struct FamilySummary: Sendable {
             case .heading(let t): return "<h2>\(e(t))</h2>"
             case .subheading(let t): return "<h3>\(e(t))</h3>"
             case .paragraph(let t): return "<p>\(e(t))</p>"
-            case .list(let items): return "<ul>\n" + items.map { "  <li>\(e($0))</li>" }.joined(separator: "\n") + "\n</ul>"
+            case .list(let items):
+                return "<ul>\n" + items.map { "  <li>\(e($0))</li>" }.joined(separator: "\n") + "\n</ul>"
             }
         }.joined(separator: "\n")
         return """

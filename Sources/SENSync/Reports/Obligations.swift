@@ -49,7 +49,8 @@ public enum ObligationRules {
         var out: [Obligation] = []
         let school = file.currentSchool ?? "The pupil's school"
         func add(
-            _ kind: String, _ record: KindRecord, _ what: String, _ due: CalendarDate?, org: String, role: String? = nil,
+            _ kind: String, _ record: KindRecord, _ what: String, _ due: CalendarDate?, org: String,
+            role: String? = nil,
             statute: String? = nil, exception: Bool = false
         ) {
             guard let due else { return }
@@ -71,7 +72,8 @@ public enum ObligationRules {
             let status = concern.values.text(Concern.Field.status)
             guard status == "open" || status == "monitoring" else { continue }
             add(
-                "concern-review", concern, "Review the concern raised on \(concern.values.text(Concern.Field.raisedOn) ?? "?")",
+                "concern-review", concern,
+                "Review the concern raised on \(concern.values.text(Concern.Field.raisedOn) ?? "?")",
                 concern.values.date(Concern.Field.reviewDate), org: school, role: "SENCO")
         }
         for action in file.of(ConcernAction.self) where action.values[ConcernAction.Field.doneOn] == nil {
@@ -83,7 +85,8 @@ public enum ObligationRules {
         }
         for referral in file.of(Referral.self) {
             let v = referral.values
-            guard v[Referral.Field.acceptedOn] == nil, v[Referral.Field.declinedOn] == nil, v[Referral.Field.closedOn] == nil
+            guard v[Referral.Field.acceptedOn] == nil, v[Referral.Field.declinedOn] == nil,
+                v[Referral.Field.closedOn] == nil
             else { continue }
             let agency = agencies?.label(of: v.text(Referral.Field.agency) ?? "") ?? "The agency"
             add(
@@ -91,7 +94,8 @@ public enum ObligationRules {
                 v.date(Referral.Field.referredOn)?.adding(days: referralFollowUpDays), org: agency)
         }
         for escalation in file.of(Escalation.self) where escalation.values[Escalation.Field.closedOn] == nil {
-            let stage = CodeLists.named("escalation-stage")?.label(of: escalation.values.text(Escalation.Field.stage) ?? "")
+            let stage = CodeLists.named("escalation-stage")?.label(
+                of: escalation.values.text(Escalation.Field.stage) ?? "")
             add(
                 "escalation-response", escalation, "Respond to the family: \(stage ?? "complaint")",
                 escalation.values.date(Escalation.Field.responseDueOn),
@@ -158,7 +162,8 @@ public enum ObligationRules {
                 && advice.values[EHCAdvice.Field.receivedOn] == nil && !finished
             {
                 guard let requested = advice.values.date(EHCAdvice.Field.requestedOn) else { continue }
-                let agency = CodeLists.named("referral-agency")?.label(of: advice.values.text(EHCAdvice.Field.agency) ?? "")
+                let agency = CodeLists.named("referral-agency")?.label(
+                    of: advice.values.text(EHCAdvice.Field.agency) ?? "")
                 add(
                     "ehc-advice", advice, "Give advice for the EHC needs assessment",
                     StatutoryClock.adviceDue(requested: requested), org: agency ?? "The agency",
@@ -175,7 +180,8 @@ public enum ObligationRules {
             let underFive = file.dateOfBirth.map { from < StatutoryClock.adding(months: 60, to: $0) } ?? false
             add(
                 "ehc-annual-review", plan, "Hold the annual review of the EHC plan",
-                StatutoryClock.annualReviewDue(issuedOrLastReviewed: from, dateOfBirth: file.dateOfBirth), role: officer,
+                StatutoryClock.annualReviewDue(issuedOrLastReviewed: from, dateOfBirth: file.dateOfBirth),
+                role: officer,
                 statute: underFive ? "SEND Code of Practice 9.178 (under five)" : "Children and Families Act 2014 s44")
             for review in mine {
                 guard let meeting = review.values.date(EHCReview.Field.meetingOn) else { continue }
@@ -185,7 +191,9 @@ public enum ObligationRules {
                         StatutoryClock.reviewDecisionDue(meeting: meeting), role: officer,
                         statute: "SEND Regulations 2014 reg 20(10)")
                 }
-                if review.values.text(EHCReview.Field.outcome) == "A", review.values[EHCReview.Field.amendedIssuedOn] == nil {
+                if review.values.text(EHCReview.Field.outcome) == "A",
+                    review.values[EHCReview.Field.amendedIssuedOn] == nil
+                {
                     add(
                         "ehc-amended-plan", review, "Issue the amended EHC plan",
                         StatutoryClock.amendedPlanDue(meeting: meeting), role: officer,
@@ -202,7 +210,8 @@ public enum ObligationRules {
                 }
                 if !done {
                     add(
-                        "ehc-phase-transfer", plan, "Review and amend the plan for the phase transfer", due, role: officer,
+                        "ehc-phase-transfer", plan, "Review and amend the plan for the phase transfer", due,
+                        role: officer,
                         statute: "SEND Regulations 2014 reg 18")
                 }
             }

@@ -47,11 +47,13 @@ extension Store {
         return try writer.read { db in
             let la = try localAuthorityName(in: db)
             let pupils = Dictionary(
-                try Self.records(Pupil.spec, pupil: nil, in: db).map { ($0.pupilID, $0) }, uniquingKeysWith: { a, _ in a })
+                try Self.records(Pupil.spec, pupil: nil, in: db).map { ($0.pupilID, $0) },
+                uniquingKeysWith: { a, _ in a })
             var items: [DueItem] = []
             for file in try pupilFiles(in: db) {
                 let pupil = pupils[file.pupil]
-                let name = "\(pupil?.values.text(Pupil.Field.forename) ?? "?") \(pupil?.values.text(Pupil.Field.surname) ?? "?")"
+                let name =
+                    "\(pupil?.values.text(Pupil.Field.forename) ?? "?") \(pupil?.values.text(Pupil.Field.surname) ?? "?")"
                 for obligation in ObligationRules.obligations(of: file, localAuthority: la) {
                     if let days, obligation.dueOn > today.adding(days: days) { continue }
                     items.append(
@@ -61,7 +63,9 @@ extension Store {
                 }
             }
             return items.sorted {
-                ($0.obligation.dueOn, $0.pupilName, $0.obligation.kind) < ($1.obligation.dueOn, $1.pupilName, $1.obligation.kind)
+                ($0.obligation.dueOn, $0.pupilName, $0.obligation.kind) < (
+                    $1.obligation.dueOn, $1.pupilName, $1.obligation.kind
+                )
             }
         }
     }
@@ -73,7 +77,8 @@ extension Store {
         let id = try pupilID(for: reference)
         return try writer.read { db in
             guard let file = try pupilFiles(only: id, in: db).first else {
-                throw StoreError(.notFound, "No pupil with that id is in this store.", hint: "See `sensync pupil list`.")
+                throw StoreError(
+                    .notFound, "No pupil with that id is in this store.", hint: "See `sensync pupil list`.")
             }
             return file
         }

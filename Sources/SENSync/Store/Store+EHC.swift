@@ -10,16 +10,19 @@ extension Store {
     {
         let kind = EHCAssessment.spec
         guard identity.kind == .la else {
-            throw StoreError(.invalidInput, "Only the local authority issues EHC plans.", hint: "Ask the LA's SEN team.")
+            throw StoreError(
+                .invalidInput, "Only the local authority issues EHC plans.", hint: "Ask the LA's SEN team.")
         }
         let (key, issued, officer) = try writer.read { db -> (RecordKey, Value, Value) in
             let found = try Self.recordID(for: reference, table: kind.name, noun: kind.noun, in: db)
-            let issued = try parse(date, for: kind.field(EHCAssessment.Field.finalIssuedOn.rawValue)!, kind: kind, pupil: nil, in: db)
+            let issued = try parse(
+                date, for: kind.field(EHCAssessment.Field.finalIssuedOn.rawValue)!, kind: kind, pupil: nil, in: db)
             // The plan keeps the assessment's case officer unless another is named.
             let current = try Self.records(kind, pupil: found.scope, in: db).first { $0.id == found.id }
             let officer =
                 try caseOfficer.map {
-                    try parse($0, for: kind.field(EHCAssessment.Field.caseOfficer.rawValue)!, kind: kind, pupil: nil, in: db)
+                    try parse(
+                        $0, for: kind.field(EHCAssessment.Field.caseOfficer.rawValue)!, kind: kind, pupil: nil, in: db)
                 } ?? current?.values[EHCAssessment.Field.caseOfficer] ?? .null
             return (RecordKey(table: kind.name, scope: found.scope, id: found.id), issued, officer)
         }
@@ -69,7 +72,9 @@ public enum EHCTimeline {
                     && $0.values.text(EHCException.Field.step) == step && !$0.isDeleted
             }
         }
-        func step(_ code: String, _ what: String, _ due: CalendarDate, _ done: CalendarDate?, _ statute: String) -> EHCStep {
+        func step(_ code: String, _ what: String, _ due: CalendarDate, _ done: CalendarDate?, _ statute: String)
+            -> EHCStep
+        {
             let onTime: Bool? = done.map { $0 <= due } ?? (today > due ? false : nil)
             return EHCStep(
                 step: code, what: what, dueOn: due, doneOn: done, onTime: onTime, exceptionApplies: excepted(code),
@@ -79,12 +84,14 @@ public enum EHCTimeline {
         if !reassessment {
             steps.append(
                 step(
-                    "decision", "Decision whether to assess", StatutoryClock.decisionToAssessDue(requestReceived: request),
+                    "decision", "Decision whether to assess",
+                    StatutoryClock.decisionToAssessDue(requestReceived: request),
                     v.date(EHCAssessment.Field.decidedOn), "reg 5(1)"))
         }
         for a in advice where a.values.text(EHCAdvice.Field.assessmentID) == assessment.id.description && !a.isDeleted {
             guard let requested = a.values.date(EHCAdvice.Field.requestedOn) else { continue }
-            let agency = CodeLists.named("referral-agency")?.label(of: a.values.text(EHCAdvice.Field.agency) ?? "") ?? "Agency"
+            let agency =
+                CodeLists.named("referral-agency")?.label(of: a.values.text(EHCAdvice.Field.agency) ?? "") ?? "Agency"
             steps.append(
                 step(
                     "advice", "Advice from \(agency.lowercased())", StatutoryClock.adviceDue(requested: requested),
@@ -93,7 +100,8 @@ public enum EHCTimeline {
         if let noPlan = v.date(EHCAssessment.Field.noPlanOn) {
             steps.append(
                 step(
-                    "no-plan", "Decision not to issue a plan", StatutoryClock.noPlanDecisionDue(requestReceived: request),
+                    "no-plan", "Decision not to issue a plan",
+                    StatutoryClock.noPlanDecisionDue(requestReceived: request),
                     noPlan, "reg 10(1)"))
         }
         if let served = v.date(EHCAssessment.Field.draftServedOn) {

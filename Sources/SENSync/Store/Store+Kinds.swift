@@ -68,7 +68,8 @@ extension Check {
                 hint: "Reinstall SENSync with its resources (`swift build` puts them beside the binary).")
         }
         guard let code = list.code(matching: text) else {
-            throw StoreError(.invalidInput, "'\(text)' is not a valid \(what).", hint: "Use one of: \(list.codeSummary).")
+            throw StoreError(
+                .invalidInput, "'\(text)' is not a valid \(what).", hint: "Use one of: \(list.codeSummary).")
         }
         return code.code
     }
@@ -104,7 +105,8 @@ extension Store {
         case .integer(let range):
             guard let n = Int64(trimmed), range.contains(n) else {
                 throw StoreError(
-                    .invalidInput, "The \(what) must be a whole number from \(range.lowerBound) to \(range.upperBound).",
+                    .invalidInput,
+                    "The \(what) must be a whole number from \(range.lowerBound) to \(range.upperBound).",
                     hint: "Check \(field.option).")
             }
             return .integer(n)
@@ -169,7 +171,8 @@ extension Store {
 
     private func definitions(_ fields: [String: String], of kind: KindSpec) throws -> [(FieldDefinition, String)] {
         try fields.sorted { $0.key < $1.key }.map { name, text in
-            let key = name.replacingOccurrences(of: "-", with: "_").trimmingCharacters(in: CharacterSet(charactersIn: "_"))
+            let key = name.replacingOccurrences(of: "-", with: "_").trimmingCharacters(
+                in: CharacterSet(charactersIn: "_"))
             guard let field = kind.field(key) else {
                 throw StoreError(
                     .invalidInput, "A \(kind.noun) has no field '\(name)'.",
@@ -207,10 +210,12 @@ extension Store {
         }
         let (pupilID, values) = try writer.read { db -> (RecordID, [String: Value]) in
             var pupilID = try reference.map { try Self.pupilID(for: $0, in: db) }
-            if let parent = kind.parent, let parentField = kind.field(parent), case .reference(let table) = parentField.rule,
+            if let parent = kind.parent, let parentField = kind.field(parent),
+                case .reference(let table) = parentField.rule,
                 let text = fields[parent] ?? fields[parentField.option.dropFirst(2).description]
             {
-                let found = try Self.recordID(for: text, table: table, noun: RecordSchema.kind(table)?.noun ?? table, in: db)
+                let found = try Self.recordID(
+                    for: text, table: table, noun: RecordSchema.kind(table)?.noun ?? table, in: db)
                 if let pupilID, pupilID != found.scope {
                     throw StoreError(
                         .invalidInput, "That \(RecordSchema.kind(table)?.noun ?? table) belongs to a different pupil.",
@@ -228,7 +233,8 @@ extension Store {
             return (pupilID, values)
         }
         let id = RecordID.v7(milliseconds: now())
-        try writeChecked(kind, key: RecordKey(table: kind.name, scope: pupilID, id: id), writes: values, isNew: true, author: author)
+        try writeChecked(
+            kind, key: RecordKey(table: kind.name, scope: pupilID, id: id), writes: values, isNew: true, author: author)
         return id
     }
 
@@ -306,7 +312,8 @@ extension Store {
 
     /// Rules that look at other records of the pupil.
     static func checkStoreRules(
-        _ kind: KindSpec, key: RecordKey, values: KindValues, overlay: [RecordID: [String: Value]] = [:], in db: Database
+        _ kind: KindSpec, key: RecordKey, values: KindValues, overlay: [RecordID: [String: Value]] = [:],
+        in db: Database
     ) throws {
         /// Another record's values as they will be after this change.
         func after(_ id: RecordID, _ values: KindValues) -> KindValues {
@@ -316,7 +323,9 @@ extension Store {
         }
         switch kind.name {
         case SENEpisode.name:
-            guard values[SENEpisode.Field.endDate] == nil, let school = values.text(SENEpisode.Field.schoolID) else { return }
+            guard values[SENEpisode.Field.endDate] == nil, let school = values.text(SENEpisode.Field.schoolID) else {
+                return
+            }
             let others = try Record<SENEpisode>.fetchAll(
                 db,
                 Table(SENEpisode.name).filter(
@@ -333,7 +342,8 @@ extension Store {
             }
         case SENNeedRecord.name:
             let episodes = try Record<SENEpisode>.fetchAll(
-                db, Table(SENEpisode.name).filter(Column("pupil_id") == key.scope.description && Column("deleted") == 0))
+                db, Table(SENEpisode.name).filter(Column("pupil_id") == key.scope.description && Column("deleted") == 0)
+            )
             let needs = try Record<SENNeedRecord>.fetchAll(
                 db,
                 Table(SENNeedRecord.name).filter(
@@ -346,22 +356,27 @@ extension Store {
                 needs: proposed.filter { $0[SENNeedRecord.Field.endDate] == nil },
                 openProvision: provision.filter { $0[SENEpisode.Field.endDate] == nil }.compactMap {
                     $0.text(SENEpisode.Field.provision)
-                } + overlay.values.compactMap { writes in
-                    // An episode this change opens.
-                    writes[SENEpisode.Field.endDate.rawValue] == nil ? writes[SENEpisode.Field.provision.rawValue]?.text : nil
-                })
+                }
+                    + overlay.values.compactMap { writes in
+                        // An episode this change opens.
+                        writes[SENEpisode.Field.endDate.rawValue] == nil
+                            ? writes[SENEpisode.Field.provision.rawValue]?.text : nil
+                    })
             {
                 throw StoreError(.invalidInput, problem.message, hint: problem.hint)
             }
         case PlanReview.name:
             // A review cannot be held before its plan starts.
-            guard let held = values.date(PlanReview.Field.heldOn), let plan = values.text(PlanReview.Field.planID) else { return }
+            guard let held = values.date(PlanReview.Field.heldOn), let plan = values.text(PlanReview.Field.planID)
+            else { return }
             let start = try String.fetchOne(
                 db, sql: "SELECT start_date FROM support_plan WHERE pupil_id = ? AND id = ?",
-                arguments: [key.scope.description, plan]).flatMap(CalendarDate.init)
+                arguments: [key.scope.description, plan]
+            ).flatMap(CalendarDate.init)
             if let start, held < start {
                 throw StoreError(
-                    .invalidInput, "The review (\(held)) is before the plan started (\(start)).", hint: "Check --held-on.")
+                    .invalidInput, "The review (\(held)) is before the plan started (\(start)).",
+                    hint: "Check --held-on.")
             }
         default: break
         }
@@ -379,11 +394,14 @@ extension Store {
         var request = Table(kind.name).all()
         if let pupil { request = request.filter(Column("pupil_id") == pupil.description) }
         if !kind.isAppendOnly && !includeDeleted { request = request.filter(Column(RecordState.deletedField) == 0) }
-        if let order = kind.orderedBy { request = request.order(Column(order), Column("id")) } else {
+        if let order = kind.orderedBy {
+            request = request.order(Column(order), Column("id"))
+        } else {
             request = request.order(Column("id"))
         }
         return try Row.fetchAll(db, request).compactMap { row in
-            guard let id = RecordID(row[Column("id")] as String), let scope = RecordID(row[Column("pupil_id")] as String)
+            guard let id = RecordID(row[Column("id")] as String),
+                let scope = RecordID(row[Column("pupil_id")] as String)
             else { return nil }
             var values: [String: Value] = [:]
             for field in kind.fields { values[field.name] = Value(row[Column(field.name)] as DatabaseValue) }
@@ -413,12 +431,15 @@ extension Store {
         throws -> RecordID
     {
         try addRecord(
-            K.spec, pupil: pupil, fields: Dictionary(uniqueKeysWithValues: fields.map { ($0.rawValue, $1) }), author: author)
+            K.spec, pupil: pupil, fields: Dictionary(uniqueKeysWithValues: fields.map { ($0.rawValue, $1) }),
+            author: author)
     }
 
     /// Changes fields of a record of kind `K`.
     @discardableResult
-    public func updateRecord<K: RecordKind>(_ kind: K.Type, _ reference: String, _ fields: [K.Field: String], author: String)
+    public func updateRecord<K: RecordKind>(
+        _ kind: K.Type, _ reference: String, _ fields: [K.Field: String], author: String
+    )
         throws -> WriteReceipt
     {
         try updateRecord(

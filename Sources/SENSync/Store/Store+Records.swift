@@ -198,12 +198,14 @@ extension Store {
                 // DfE rule 1520: one pupil record per UPN. The replaced UPN is kept as a former UPN.
                 try Self.requireUnusedUPN(newUPN, except: id, in: tx.db)
                 if let old = state["upn"]?.text {
-                    var former = (state[Pupil.Field.formerUPNs.rawValue]?.text ?? "").split(separator: ",").map(String.init)
+                    var former = (state[Pupil.Field.formerUPNs.rawValue]?.text ?? "").split(separator: ",").map(
+                        String.init)
                     if !former.contains(old) { former.append(old) }
                     former.removeAll { $0 == newUPN }
                     writes.append(
                         FieldWrite(
-                            Pupil.Field.formerUPNs.rawValue, former.isEmpty ? .null : .text(former.joined(separator: ","))))
+                            Pupil.Field.formerUPNs.rawValue,
+                            former.isEmpty ? .null : .text(former.joined(separator: ","))))
                 }
             }
             if update.senStatus != nil || update.senNeeds != nil {
@@ -270,13 +272,15 @@ extension Store {
             Table(SENNeedRecord.name).filter(
                 Column("pupil_id") == pupil.description && Column("deleted") == 0 && Column("end_date") == nil))
         let desired = profile.needs.enumerated().map { (need: $1.rawValue, rank: Int64($0 + 1)) }
-        for need in open where !desired.contains(where: { $0.need == need.text(.need) && $0.rank == need.integer(.rank) }) {
+        for need in open
+        where !desired.contains(where: { $0.need == need.text(.need) && $0.rank == need.integer(.rank) }) {
             ops.append(
                 RecordOp(
                     table: SENNeedRecord.name, id: need.id,
                     writes: [FieldWrite(SENNeedRecord.Field.endDate.rawValue, end(need.date(.startDate)))]))
         }
-        for need in desired where !open.contains(where: { $0.text(.need) == need.need && $0.integer(.rank) == need.rank }) {
+        for need in desired
+        where !open.contains(where: { $0.text(.need) == need.need && $0.integer(.rank) == need.rank }) {
             ops.append(
                 RecordOp(
                     table: SENNeedRecord.name, id: .v7(milliseconds: now()),
@@ -722,10 +726,12 @@ extension Store {
             let enrolments = try Self.currentEnrolments(in: db)
             return try Self.records(Pupil.spec, pupil: nil, in: db).map(\.pupilID).filter { pupil in
                 let here = identity.kind.isSchool ? enrolments[pupil]?.contains(identity.id) == true : true
-                let has = try Int.fetchOne(
-                    db,
-                    sql: "SELECT (SELECT count(*) FROM sen_episode WHERE pupil_id = ?) + (SELECT count(*) FROM sen_need WHERE pupil_id = ?)",
-                    arguments: [pupil.description, pupil.description]) ?? 0
+                let has =
+                    try Int.fetchOne(
+                        db,
+                        sql:
+                            "SELECT (SELECT count(*) FROM sen_episode WHERE pupil_id = ?) + (SELECT count(*) FROM sen_need WHERE pupil_id = ?)",
+                        arguments: [pupil.description, pupil.description]) ?? 0
                 return here && has == 0
             }
         }
@@ -743,7 +749,8 @@ extension Store {
         guard let school = try writer.read({ db in try senSchool(of: pupil, in: db) }) else { return [] }
         var statuses: [(CalendarDate, String)] = []
         var needLists: [(CalendarDate, [String])] = []
-        for entry in try history(of: pupil.description).sorted(by: { ($0.hlc?.rawValue ?? 0) < ($1.hlc?.rawValue ?? 0) }) {
+        for entry in try history(of: pupil.description).sorted(by: { ($0.hlc?.rawValue ?? 0) < ($1.hlc?.rawValue ?? 0) }
+        ) {
             guard entry.rejection == nil, let hlc = entry.hlc else { continue }
             let day = StatutoryClock.localDate(at: hlc.date)
             for write in entry.writes where write.table == Pupil.name {

@@ -185,7 +185,9 @@ public final class Store: Sendable {
         let known = Set(RecordSchema.tables.map(\.name))
         for row in try Row.fetchAll(db, sql: "SELECT table_name, pupil_id, id FROM generic_record") {
             let number = RecordSchema.unknownNumber(row[0] as String)
-            guard let table = number.flatMap({ RecordSchema.table(number: $0) })?.name ?? (known.contains(row[0]) ? row[0] : nil),
+            guard
+                let table = number.flatMap({ RecordSchema.table(number: $0) })?.name
+                    ?? (known.contains(row[0]) ? row[0] : nil),
                 let scope = RecordID(row[1] as String), let id = RecordID(row[2] as String)
             else { continue }
             let old = RecordKey(table: row[0], scope: scope, id: id)
@@ -196,7 +198,8 @@ public final class Store: Sendable {
             try db.execute(
                 sql: "UPDATE conflict SET table_name = ? WHERE table_name = ? AND pupil_id = ? AND record_id = ?",
                 arguments: [table, old.table, scope.description, id.description])
-            try tx.saveRecord(renamed(state, in: table), for: RecordKey(table: table, scope: scope, id: id), changedFields: [])
+            try tx.saveRecord(
+                renamed(state, in: table), for: RecordKey(table: table, scope: scope, id: id), changedFields: [])
         }
         for spec in RecordSchema.tables {
             for row in try Row.fetchAll(db, sql: "SELECT pupil_id, id FROM \(spec.name)") {

@@ -153,7 +153,8 @@ extension SyntheticData {
                 let concern = try store.addRecord(
                     Concern.self, pupil: pupil,
                     [
-                        .raisedOn: raised.description, .raisedByRole: pick(["class-teacher", "teaching-assistant", "parent"]),
+                        .raisedOn: raised.description,
+                        .raisedByRole: pick(["class-teacher", "teaching-assistant", "parent"]),
                         .areas: pick(["communication-interaction", "cognition-learning", "semh", "sensory-physical"]),
                         .observations: noteText(), .strategiesTried: "Seating near the front; visual timetable.",
                         .parentInformedOn: raised.adding(days: int(1...10)).description,
@@ -202,8 +203,11 @@ extension SyntheticData {
             if chance(55) {
                 let referred = today.adding(days: -int(20...150))
                 var fields: [Referral.Field: String] = [
-                    .agency: pick(["speech-language-therapy", "educational-psychology", "occupational-therapy", "camhs"]),
-                    .referredOn: referred.description, .referredBy: author, .reason: "Progress below expected despite support.",
+                    .agency: pick([
+                        "speech-language-therapy", "educational-psychology", "occupational-therapy", "camhs",
+                    ]),
+                    .referredOn: referred.description, .referredBy: author,
+                    .reason: "Progress below expected despite support.",
                 ]
                 if chance(60) {
                     fields[.acceptedOn] = referred.adding(days: int(7...20)).description
@@ -242,7 +246,10 @@ extension SyntheticData {
             let id = pupil.id.description
             let assessment = try store.addRecord(
                 EHCAssessment.self, pupil: id,
-                [.requestReceivedOn: received.description, .requestSource: pick(["parent", "school"]), .caseOfficer: author],
+                [
+                    .requestReceivedOn: received.description, .requestSource: pick(["parent", "school"]),
+                    .caseOfficer: author,
+                ],
                 author: author)
             try store.updateRecord(
                 EHCAssessment.self, assessment.description,
@@ -251,18 +258,23 @@ extension SyntheticData {
                 EHCAdvice.self, pupil: nil,
                 [
                     .assessmentID: assessment.description, .agency: "educational-psychology",
-                    .requestedOn: received.adding(days: 42).description, .receivedOn: received.adding(days: 80).description,
+                    .requestedOn: received.adding(days: 42).description,
+                    .receivedOn: received.adding(days: 80).description,
                 ], author: author)
             try store.updateRecord(
                 EHCAssessment.self, assessment.description, [.draftServedOn: received.adding(days: 105).description],
                 author: author)
             let plan = try store.issueEHCPlan(
-                assessment: assessment.description, on: received.adding(days: int(125...150)).description, caseOfficer: nil,
+                assessment: assessment.description, on: received.adding(days: int(125...150)).description,
+                caseOfficer: nil,
                 author: author)
             for (section, owner) in [("B", "LA SEN team"), ("F", "LA SEN team"), ("G", "Integrated care board")] {
                 try store.addRecord(
                     EHCSection.self, pupil: nil,
-                    [.planID: plan.description, .section: section, .ownerAgency: owner, .content: "Agreed at the assessment."],
+                    [
+                        .planID: plan.description, .section: section, .ownerAgency: owner,
+                        .content: "Agreed at the assessment.",
+                    ],
                     author: author)
             }
             tally.assessments += 1
@@ -271,7 +283,10 @@ extension SyntheticData {
         if let pupil = pupils.first(where: { $0.senStatus == "K" }) {
             try store.addRecord(
                 EHCAssessment.self, pupil: pupil.id.description,
-                [.requestReceivedOn: today.adding(days: -int(10...30)).description, .requestSource: "school", .caseOfficer: author],
+                [
+                    .requestReceivedOn: today.adding(days: -int(10...30)).description, .requestSource: "school",
+                    .caseOfficer: author,
+                ],
                 author: author)
             tally.assessments += 1
             tally.changes += 1

@@ -156,7 +156,8 @@ private struct DemoRun {
         try exchange(hillview, trust, counter: &n)
         let statutory = try data.recordStatutoryWork(in: la.store, author: la.senco)
         Terminal.print(
-            "  \(la.name) records \(statutory.assessments) EHC needs assessment(s) against their statutory deadlines; the schools receive them next time.")
+            "  \(la.name) records \(statutory.assessments) EHC needs assessment(s) against their statutory deadlines; the schools receive them next time."
+        )
         Terminal.print("  Who sees whom (pupils held):")
         for site in all {
             Terminal.print(
@@ -263,7 +264,8 @@ private struct DemoRun {
         Terminal.print(
             "  Open concerns: \(summary.openConcerns), referrals awaiting an answer: \(summary.referralsAwaiting), EHC needs assessments open: \(summary.assessmentsOpen)"
         )
-        Terminal.print("  Duties due in the next 28 days: \(summary.dueSoon), overdue: \(summary.overdue) (see `sensync due`)")
+        Terminal.print(
+            "  Duties due in the next 28 days: \(summary.dueSoon), overdue: \(summary.overdue) (see `sensync due`)")
 
         Terminal.print()
         Terminal.print("8. Digests: one hash of each site's replicated state")

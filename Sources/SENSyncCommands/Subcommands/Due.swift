@@ -19,7 +19,8 @@ extension SENSyncCommand {
 
         @OptionGroup var storeOptions: StoreOptions
         @Option(help: "Only duties due within this many days (overdue ones always show).") var within: Int?
-        @Option(name: .customLong("as-of"), help: "Count from this date, YYYY-MM-DD. Defaults to today.") var asOf: String?
+        @Option(name: .customLong("as-of"), help: "Count from this date, YYYY-MM-DD. Defaults to today.") var asOf:
+            String?
         @OptionGroup var output: OutputOptions
 
         struct ItemJSON: Encodable {
@@ -44,11 +45,13 @@ extension SENSyncCommand {
 
         func run() throws {
             if let within, within < 0 {
-                throw CommandFailure(code: .invalidInput, message: "--within cannot be negative.", hint: "Give a number of days.")
+                throw CommandFailure(
+                    code: .invalidInput, message: "--within cannot be negative.", hint: "Give a number of days.")
             }
             let date = try asOf.map { text in
                 guard let date = CalendarDate(text) else {
-                    throw CommandFailure(code: .invalidInput, message: "--as-of is not a date.", hint: "Use YYYY-MM-DD.")
+                    throw CommandFailure(
+                        code: .invalidInput, message: "--as-of is not a date.", hint: "Use YYYY-MM-DD.")
                 }
                 return date
             }
@@ -63,7 +66,8 @@ extension SENSyncCommand {
                             return ItemJSON(
                                 kind: o.kind, pupil: item.pupilName, pupilId: o.pupil.description, upn: item.upn,
                                 what: o.what, dueOn: o.dueOn.description, overdue: item.overdue,
-                                responsibleOrg: o.responsibleOrg, responsibleRole: o.responsibleRole, statute: o.statute,
+                                responsibleOrg: o.responsibleOrg, responsibleRole: o.responsibleRole,
+                                statute: o.statute,
                                 exceptionApplies: o.exceptionApplies, record: o.record.description)
                         }))
                 return

@@ -122,7 +122,8 @@ extension SENSyncCommand.EHC {
             try record(
                 EHCAdvice.spec, add: nil, update: nil,
                 fields: [
-                    "assessment_id": assessment, "agency": agency, "requested_on": requestedOn, "received_on": receivedOn,
+                    "assessment_id": assessment, "agency": agency, "requested_on": requestedOn,
+                    "received_on": receivedOn,
                 ], store: storeOptions, author: authorOptions, output: output, done: "Recorded the advice request")
         }
     }
@@ -309,7 +310,8 @@ extension SENSyncCommand.EHC {
                             "assessment": t.assessment.id.description as (any Encodable),
                             "steps": t.steps.map {
                                 StepJSON(
-                                    step: $0.step, what: $0.what, dueOn: $0.dueOn.description, doneOn: $0.doneOn?.description,
+                                    step: $0.step, what: $0.what, dueOn: $0.dueOn.description,
+                                    doneOn: $0.doneOn?.description,
                                     onTime: $0.onTime, exceptionApplies: $0.exceptionApplies, statute: $0.statute)
                             },
                         ].mapValues { AnyEncodable($0) }
@@ -319,7 +321,8 @@ extension SENSyncCommand.EHC {
             if timelines.isEmpty { Terminal.print("No EHC needs assessment is recorded for this pupil.") }
             for t in timelines {
                 Terminal.print(
-                    "EHC needs assessment \(t.assessment.id): request received \(t.assessment.values.text(EHCAssessment.Field.requestReceivedOn) ?? "?")")
+                    "EHC needs assessment \(t.assessment.id): request received \(t.assessment.values.text(EHCAssessment.Field.requestReceivedOn) ?? "?")"
+                )
                 for line in timelineLines(t.steps) { Terminal.print("  " + line) }
             }
         }

@@ -38,7 +38,8 @@ enum KindCommandLine {
             let argument = arguments[i]
             guard argument.hasPrefix("--"), argument.count > 2 else {
                 throw CommandFailure(
-                    code: .usage, message: "Expected a field option such as --\(commandName(kind)) value, not a bare value.",
+                    code: .usage,
+                    message: "Expected a field option such as --\(commandName(kind)) value, not a bare value.",
                     hint: "Run `sensync record fields \(commandName(kind))` for its fields.")
             }
             var name = String(argument.dropFirst(2))
@@ -48,7 +49,8 @@ enum KindCommandLine {
                 name = String(name[..<equals])
             } else {
                 guard i + 1 < arguments.count else {
-                    throw CommandFailure(code: .usage, message: "--\(name) needs a value.", hint: "Give --\(name) VALUE.")
+                    throw CommandFailure(
+                        code: .usage, message: "--\(name) needs a value.", hint: "Give --\(name) VALUE.")
                 }
                 i += 1
                 value = arguments[i]
@@ -84,7 +86,8 @@ enum KindCommandLine {
     static func printRecord(_ record: KindRecord, store: Store) throws {
         let presenter = try store.presenter()
         let spec = record.spec
-        Terminal.print("\((spec?.noun ?? record.kind).capitalizedFirst)  \(record.id)\(record.isDeleted ? "  [deleted]" : "")")
+        Terminal.print(
+            "\((spec?.noun ?? record.kind).capitalizedFirst)  \(record.id)\(record.isDeleted ? "  [deleted]" : "")")
         for (label, text) in presenter.lines(record) { Terminal.print("  \(label): \(text)") }
     }
 }
@@ -110,7 +113,8 @@ extension SENSyncCommand.Record {
 
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var authorOptions: AuthorOptions
-        @Argument(help: "The kind of record (concern, referral, escalation, sen-episode, sen-need, …).") var kind: String
+        @Argument(help: "The kind of record (concern, referral, escalation, sen-episode, sen-need, …).") var kind:
+            String
         @Option(help: "UPN or record id of the pupil.") var pupil: String?
         @OptionGroup var output: OutputOptions
         @Argument(parsing: .allUnrecognized, help: ArgumentHelp("--FIELD VALUE for each field.", valueName: "fields"))
@@ -162,7 +166,9 @@ extension SENSyncCommand.Record {
                 try Terminal.printJSON([spec.name: updated])
             } else {
                 Terminal.print("Updated \(spec.noun) \(updated.id).")
-                if receipt.conflictsClosed > 0 { Terminal.print("This resolved \(receipt.conflictsClosed) open conflict(s).") }
+                if receipt.conflictsClosed > 0 {
+                    Terminal.print("This resolved \(receipt.conflictsClosed) open conflict(s).")
+                }
             }
         }
     }
@@ -231,7 +237,9 @@ extension SENSyncCommand.Record {
         func run() throws {
             guard let kind else {
                 for spec in RecordSchema.kinds {
-                    Terminal.print("\(KindCommandLine.commandName(spec))  (\(spec.plural)\(spec.owner == .localAuthority ? ", LA only" : ""))")
+                    Terminal.print(
+                        "\(KindCommandLine.commandName(spec))  (\(spec.plural)\(spec.owner == .localAuthority ? ", LA only" : ""))"
+                    )
                 }
                 return
             }

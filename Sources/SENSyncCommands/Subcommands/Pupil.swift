@@ -7,7 +7,8 @@ extension SENSyncCommand {
         static let configuration = CommandConfiguration(
             abstract: "Add, change and look up pupils.",
             subcommands: [
-                Add.self, Update.self, Show.self, List.self, Duplicates.self, MigrateSEN.self, Transfer.self, Erase.self,
+                Add.self, Update.self, Show.self, List.self, Duplicates.self, MigrateSEN.self, Transfer.self,
+                Erase.self,
             ])
     }
 }
@@ -181,7 +182,8 @@ extension SENSyncCommand.Pupil {
                         notes: try store.notes(of: pupil), plans: try store.plans(of: pupil), records: file.records,
                         due: obligations.map {
                             DueJSON(
-                                kind: $0.kind, what: $0.what, dueOn: $0.dueOn.description, responsibleOrg: $0.responsibleOrg,
+                                kind: $0.kind, what: $0.what, dueOn: $0.dueOn.description,
+                                responsibleOrg: $0.responsibleOrg,
                                 responsibleRole: $0.responsibleRole, statute: $0.statute,
                                 exceptionApplies: $0.exceptionApplies)
                         }, censusProblems: problems.map(\.description)))
@@ -221,7 +223,8 @@ extension SENSyncCommand.Pupil {
 
         private func printNode(_ node: RecordTree.Node, presenter: RecordPresenter, indent: String) {
             let noun = node.record.spec?.noun ?? node.record.kind
-            Terminal.print("\(indent)\(noun.capitalizedFirst) \(node.record.id)\(node.record.isDeleted ? " [deleted]" : "")")
+            Terminal.print(
+                "\(indent)\(noun.capitalizedFirst) \(node.record.id)\(node.record.isDeleted ? " [deleted]" : "")")
             for (label, text) in presenter.lines(node.record) where !label.isEmpty {
                 if case .reference = node.record.spec?.fields.first(where: { $0.label == label })?.rule,
                     node.record.spec?.parent != nil
@@ -235,10 +238,13 @@ extension SENSyncCommand.Pupil {
 
         private func censusProblems(_ file: PupilFile) -> [RecordRuleViolation] {
             let episodes = (file.records[SENEpisode.name] ?? []).filter { $0.values[SENEpisode.Field.endDate] == nil }
-            let needs = (file.records[SENNeedRecord.name] ?? []).filter { $0.values[SENNeedRecord.Field.endDate] == nil }
+            let needs = (file.records[SENNeedRecord.name] ?? []).filter {
+                $0.values[SENNeedRecord.Field.endDate] == nil
+            }
             guard !episodes.isEmpty || !needs.isEmpty else { return [] }
             return CensusRules.problems(
-                openProvision: episodes.compactMap { $0.values.text(SENEpisode.Field.provision) }, needs: needs.map(\.values))
+                openProvision: episodes.compactMap { $0.values.text(SENEpisode.Field.provision) },
+                needs: needs.map(\.values))
         }
     }
 
@@ -296,7 +302,9 @@ extension SENSyncCommand.Pupil {
                     var upn: String
                     var pupils: [String]
                 }
-                try Terminal.printJSON(["duplicates": groups.map { Group(upn: $0.upn, pupils: $0.pupils.map(\.id.description)) }])
+                try Terminal.printJSON([
+                    "duplicates": groups.map { Group(upn: $0.upn, pupils: $0.pupils.map(\.id.description)) }
+                ])
                 return
             }
             if groups.isEmpty { Terminal.print("No two pupil records share a UPN.") }

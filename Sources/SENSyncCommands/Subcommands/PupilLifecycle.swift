@@ -129,7 +129,8 @@ extension SENSyncCommand {
             }
             let presenter = try store.presenter()
             for e in entries {
-                let who = "\(e.author ?? "?") at \(e.siteName ?? presenter.siteNames[e.dot.site] ?? "a site not in the directory")"
+                let who =
+                    "\(e.author ?? "?") at \(e.siteName ?? presenter.siteNames[e.dot.site] ?? "a site not in the directory")"
                 Terminal.print(
                     "\(e.hlc?.description ?? "?")  \(who)  (change \(e.dot.seq))\(e.rejection.map { "  REJECTED: \($0)" } ?? "")"
                 )

@@ -27,7 +27,8 @@ extension SENSyncCommand {
             let store = try storeOptions.open()
             let record = try store.pupil(pupil)
             let summary = FamilySummary(
-                forename: record.forename ?? "The pupil", surname: record.surname ?? "", file: try store.pupilFile(of: pupil),
+                forename: record.forename ?? "The pupil", surname: record.surname ?? "",
+                file: try store.pupilFile(of: pupil),
                 preparedBy: store.identity.name, on: store.localToday, obligations: try store.obligations(of: pupil))
             let text = format == .html ? summary.html : summary.markdown
             if let out {

@@ -554,7 +554,8 @@ struct StoreSchedule {
             else { continue }
             var wrote = false
             try domain(at: s, "burst \(kind.name)/\(target.short).\(field.name) = \(value)") { store in
-                let receipt = try store.updateRecord(target.description, kind: kind, fields: [field.name: value], author: "SENCO")
+                let receipt = try store.updateRecord(
+                    target.description, kind: kind, fields: [field.name: value], author: "SENCO")
                 wrote = true
                 return "→ \(receipt.dot)"
             }

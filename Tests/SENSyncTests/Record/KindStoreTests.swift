@@ -21,7 +21,10 @@ struct KindStoreTests {
         let (_, store, pupil) = try school()
         let referral = try store.addRecord(
             Referral.self, pupil: Self.upn,
-            [.agency: "Speech and language therapy", .referredOn: "2026-01-05", .referredBy: "SENCO", .reason: "Speech"],
+            [
+                .agency: "Speech and language therapy", .referredOn: "2026-01-05", .referredBy: "SENCO",
+                .reason: "Speech",
+            ],
             author: "SENCO")
         try store.updateRecord(Referral.self, referral.description, [.acceptedOn: "2026-01-20"], author: "SENCO")
         let read = try #require(try store.records(Referral.self, of: Self.upn).first)
@@ -39,7 +42,8 @@ struct KindStoreTests {
         #expect(try store.records(Concern.self, of: Self.upn).first?.text(.areas) == "semh,general")
         #expect(try store.records(Concern.self, of: Self.upn).first?.text(.status) == "open")  // the declared default
         try store.addRecord(
-            ConcernAction.self, pupil: nil, [.concernID: concern.description, .action: "Call home", .owner: "Teacher", .dueOn: "2026-01-09"],
+            ConcernAction.self, pupil: nil,
+            [.concernID: concern.description, .action: "Call home", .owner: "Teacher", .dueOn: "2026-01-09"],
             author: "SENCO")
         #expect(try store.records(ConcernAction.self, of: Self.upn).count == 1)
     }
@@ -71,7 +75,8 @@ struct KindStoreTests {
     @Test func upnsAreUniqueOnUpdateAndTheReplacedOneIsKept() throws {
         let (_, store, pupil) = try school()
         let other = try store.addPupil(
-            NewPupil(upn: syntheticUPN(7002), forename: "Ben", surname: "Other", dateOfBirth: "2016-05-01"), author: "SENCO")
+            NewPupil(upn: syntheticUPN(7002), forename: "Ben", surname: "Other", dateOfBirth: "2016-05-01"),
+            author: "SENCO")
         #expect(throws: StoreError.self) {
             try store.updatePupil(pupil.description, PupilUpdate(upn: syntheticUPN(7002)), author: "SENCO")
         }
@@ -92,7 +97,8 @@ struct KindStoreTests {
         let (_, store, _) = try school()
         #expect(try UPN(upn).laProblem == .unknownLA)
         do {
-            try store.addPupil(NewPupil(upn: upn, forename: "A", surname: "B", dateOfBirth: "2016-01-01"), author: "SENCO")
+            try store.addPupil(
+                NewPupil(upn: upn, forename: "A", surname: "B", dateOfBirth: "2016-01-01"), author: "SENCO")
             Issue.record("accepted \(upn)")
         } catch let error as StoreError {
             #expect(error.message.contains("characters 2-4 not a recognised LA code"))
@@ -144,12 +150,15 @@ struct KindStoreTests {
         // NSA only with K, and alone.
         try store.updatePupil(pupil.description, PupilUpdate(senStatus: "K", senNeeds: "NSA"), author: "SENCO")
         #expect(throws: StoreError.self) {
-            try store.addRecord(SENNeedRecord.self, pupil: Self.upn, [.need: "ASD", .rank: "2", .startDate: "2026-01-05"], author: "SENCO")
+            try store.addRecord(
+                SENNeedRecord.self, pupil: Self.upn, [.need: "ASD", .rank: "2", .startDate: "2026-01-05"],
+                author: "SENCO")
         }
         // A second open episode at the same school is refused.
         #expect(throws: StoreError.self) {
             try store.addRecord(
-                SENEpisode.self, pupil: Self.upn, [.provision: "E", .schoolID: "here", .startDate: "2026-01-05"], author: "SENCO")
+                SENEpisode.self, pupil: Self.upn, [.provision: "E", .schoolID: "here", .startDate: "2026-01-05"],
+                author: "SENCO")
         }
     }
 
@@ -157,12 +166,16 @@ struct KindStoreTests {
         let (area, store, _) = try school()
         try store.addRecord(
             Escalation.self, pupil: Self.upn,
-            [.stage: "school-complaint", .openedOn: "2026-01-05", .raisedBy: "Parent", .summary: "No support", .respondingOrg: "Oakfield", .responseDueOn: "2026-01-19"],
+            [
+                .stage: "school-complaint", .openedOn: "2026-01-05", .raisedBy: "Parent", .summary: "No support",
+                .respondingOrg: "Oakfield", .responseDueOn: "2026-01-19",
+            ],
             author: "SENCO")
         try area.send("Oakfield", "LA")
         #expect(try area.la.records(Escalation.self, of: Self.upn).count == 1)
         let assessment = try area.la.addRecord(
-            EHCAssessment.self, pupil: Self.upn, [.requestReceivedOn: "2026-01-06", .requestSource: "parent"], author: "LA")
+            EHCAssessment.self, pupil: Self.upn, [.requestReceivedOn: "2026-01-06", .requestSource: "parent"],
+            author: "LA")
         try area.send("LA", "Oakfield")
         #expect(try store.records(EHCAssessment.self, of: Self.upn).map(\.id) == [assessment])
         #expect(try store.digest() == area.la.digest())
@@ -220,7 +233,10 @@ struct SENHistoryMigrationTests {
                 ops: [
                     RecordOp(
                         table: "pupil", id: pupil,
-                        writes: [FieldWrite("sen_status", .text(status)), FieldWrite("sen_needs", needs.map(Value.text) ?? .null)])
+                        writes: [
+                            FieldWrite("sen_status", .text(status)),
+                            FieldWrite("sen_needs", needs.map(Value.text) ?? .null),
+                        ])
                 ])
         }
         try census("K", "SLCN")  // 2026-01-05
@@ -232,13 +248,19 @@ struct SENHistoryMigrationTests {
         #expect(try store.records(SENEpisode.self, of: pupil.description).isEmpty)
         #expect(try store.migrateSENHistory(author: "SENCO") == 1)
         let episodes = try store.records(SENEpisode.self, of: pupil.description)
-        #expect(episodes.map { "\($0.text(.provision)!) \($0.text(.startDate)!)–\($0.text(.endDate) ?? "")" } == [
-            "K 2026-01-05–2026-03-06", "E 2026-03-06–",
-        ])
+        #expect(
+            episodes.map { "\($0.text(.provision)!) \($0.text(.startDate)!)–\($0.text(.endDate) ?? "")" } == [
+                "K 2026-01-05–2026-03-06", "E 2026-03-06–",
+            ])
         let needs = try store.records(SENNeedRecord.self, of: pupil.description)
-        #expect(Set(needs.map { "\($0.text(.need)!)#\($0.integer(.rank)!) \($0.text(.startDate)!)–\($0.text(.endDate) ?? "")" }) == [
-            "SLCN#1 2026-01-05–2026-03-06", "SEMH#2 2026-02-04–2026-03-06", "SEMH#1 2026-03-06–", "SLCN#2 2026-03-06–",
-        ])
+        #expect(
+            Set(
+                needs.map {
+                    "\($0.text(.need)!)#\($0.integer(.rank)!) \($0.text(.startDate)!)–\($0.text(.endDate) ?? "")"
+                }) == [
+                    "SLCN#1 2026-01-05–2026-03-06", "SEMH#2 2026-02-04–2026-03-06", "SEMH#1 2026-03-06–",
+                    "SLCN#2 2026-03-06–",
+                ])
         // Once is enough: the pupil now has records.
         #expect(try store.migrateSENHistory(author: "SENCO") == 0)
     }

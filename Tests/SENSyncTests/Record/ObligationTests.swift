@@ -23,17 +23,32 @@ struct ObligationTests {
 
     @Test func openPlansConcernsActionsReferralsAndComplaintsAreDue() {
         let due = obligations([
-            record(SupportPlan.spec, ["title": "P", "status": "active", "review_date": "2026-03-01", "responsible_org": "Oakfield", "responsible_person": "J Smith"]),
+            record(
+                SupportPlan.spec,
+                [
+                    "title": "P", "status": "active", "review_date": "2026-03-01", "responsible_org": "Oakfield",
+                    "responsible_person": "J Smith",
+                ]),
             record(SupportPlan.spec, ["title": "Old", "status": "closed", "review_date": "2025-03-01"]),
             record(Concern.spec, ["raised_on": "2026-01-05", "status": "monitoring", "review_date": "2026-02-02"]),
             record(Concern.spec, ["raised_on": "2026-01-05", "status": "closed", "review_date": "2026-02-02"]),
             record(ConcernAction.spec, ["action": "Call", "owner": "Teacher", "due_on": "2026-01-12"]),
-            record(ConcernAction.spec, ["action": "Done", "owner": "Teacher", "due_on": "2026-01-12", "done_on": "2026-01-10"]),
+            record(
+                ConcernAction.spec,
+                ["action": "Done", "owner": "Teacher", "due_on": "2026-01-12", "done_on": "2026-01-10"]),
             record(Referral.spec, ["agency": "camhs", "referred_on": "2026-01-05"]),
             record(Referral.spec, ["agency": "camhs", "referred_on": "2026-01-05", "accepted_on": "2026-01-06"]),
-            record(Escalation.spec, ["stage": "la-complaint", "opened_on": "2026-01-05", "response_due_on": "2026-02-02", "responding_org": "Northshire"]),
+            record(
+                Escalation.spec,
+                [
+                    "stage": "la-complaint", "opened_on": "2026-01-05", "response_due_on": "2026-02-02",
+                    "responding_org": "Northshire",
+                ]),
         ])
-        #expect(due.map(\.kind) == ["concern-action", "concern-review", "escalation-response", "referral-response", "plan-review"])
+        #expect(
+            due.map(\.kind) == [
+                "concern-action", "concern-review", "escalation-response", "referral-response", "plan-review",
+            ])
         #expect(due.map(\.dueOn.description) == ["2026-01-12", "2026-02-02", "2026-02-02", "2026-02-16", "2026-03-01"])
         #expect(due.last?.responsibleRole == "J Smith" && due.last?.responsibleOrg == "Oakfield")
         #expect(due.first?.responsibleOrg == "Oakfield")  // the pupil's school when the action names none
@@ -42,28 +57,56 @@ struct ObligationTests {
 
     @Test func anAssessmentsDeadlinesFollowItsSteps() {
         let id = RecordID.v7()
-        let requested = record(EHCAssessment.spec, ["request_received_on": "2025-01-06", "request_source": "parent"], id: id)
+        let requested = record(
+            EHCAssessment.spec, ["request_received_on": "2025-01-06", "request_source": "parent"], id: id)
         #expect(obligations([requested]).map { "\($0.kind) \($0.dueOn)" } == ["ehc-decision 2025-02-17"])
         let assessing = record(
             EHCAssessment.spec,
-            ["request_received_on": "2025-01-06", "request_source": "parent", "decision": "Y", "decided_on": "2025-02-10"], id: id)
-        let advice = record(EHCAdvice.spec, ["assessment_id": id.description, "agency": "educational-psychology", "requested_on": "2025-02-12"])
-        let exception = record(EHCException.spec, ["assessment_id": id.description, "step": "final-plan", "reason": "away-from-area", "from_date": "2025-03-01"])
+            [
+                "request_received_on": "2025-01-06", "request_source": "parent", "decision": "Y",
+                "decided_on": "2025-02-10",
+            ], id: id)
+        let advice = record(
+            EHCAdvice.spec,
+            ["assessment_id": id.description, "agency": "educational-psychology", "requested_on": "2025-02-12"])
+        let exception = record(
+            EHCException.spec,
+            [
+                "assessment_id": id.description, "step": "final-plan", "reason": "away-from-area",
+                "from_date": "2025-03-01",
+            ])
         let due = obligations([assessing, advice, exception])
-        #expect(due.map { "\($0.kind) \($0.dueOn)" } == ["ehc-advice 2025-03-26", "ehc-no-plan 2025-04-28", "ehc-final-plan 2025-05-26"])
+        #expect(
+            due.map { "\($0.kind) \($0.dueOn)" } == [
+                "ehc-advice 2025-03-26", "ehc-no-plan 2025-04-28", "ehc-final-plan 2025-05-26",
+            ])
         #expect(due.first { $0.kind == "ehc-final-plan" }?.exceptionApplies == true)
         #expect(due.first { $0.kind == "ehc-advice" }?.exceptionApplies == false)
         #expect(due.first { $0.kind == "ehc-advice" }?.responsibleOrg == "Educational psychology service")
         let drafted = record(
             EHCAssessment.spec,
-            ["request_received_on": "2025-01-06", "request_source": "parent", "decision": "Y", "decided_on": "2025-02-10", "draft_served_on": "2025-04-14"],
+            [
+                "request_received_on": "2025-01-06", "request_source": "parent", "decision": "Y",
+                "decided_on": "2025-02-10", "draft_served_on": "2025-04-14",
+            ],
             id: id)
-        #expect(obligations([drafted]).map { "\($0.kind) \($0.dueOn)" } == ["ehc-draft-comments 2025-04-28", "ehc-final-plan 2025-05-26"])
+        #expect(
+            obligations([drafted]).map { "\($0.kind) \($0.dueOn)" } == [
+                "ehc-draft-comments 2025-04-28", "ehc-final-plan 2025-05-26",
+            ])
         let reassessment = record(
-            EHCAssessment.spec, ["request_received_on": "2025-01-06", "request_source": "school", "is_reassessment": "1"], id: id)
-        #expect(obligations([reassessment]).map { "\($0.kind) \($0.dueOn)" } == ["ehc-final-plan 2025-04-14", "ehc-no-plan 2025-04-28"])
+            EHCAssessment.spec,
+            ["request_received_on": "2025-01-06", "request_source": "school", "is_reassessment": "1"], id: id)
+        #expect(
+            obligations([reassessment]).map { "\($0.kind) \($0.dueOn)" } == [
+                "ehc-final-plan 2025-04-14", "ehc-no-plan 2025-04-28",
+            ])
         let refused = record(
-            EHCAssessment.spec, ["request_received_on": "2025-01-06", "request_source": "parent", "decision": "N", "decided_on": "2025-02-10"], id: id)
+            EHCAssessment.spec,
+            [
+                "request_received_on": "2025-01-06", "request_source": "parent", "decision": "N",
+                "decided_on": "2025-02-10",
+            ], id: id)
         #expect(obligations([refused]).isEmpty)
     }
 
@@ -71,14 +114,30 @@ struct ObligationTests {
         let plan = RecordID.v7()
         let issued = record(EHCPlan.spec, ["issued_on": "2025-03-03"], id: plan)
         #expect(obligations([issued]).map { "\($0.kind) \($0.dueOn)" } == ["ehc-annual-review 2026-03-03"])
-        #expect(obligations([issued], dob: "2021-06-01").map { "\($0.kind) \($0.dueOn)" } == ["ehc-annual-review 2025-09-03"])
-        let review = record(EHCReview.spec, ["plan_id": plan.description, "meeting_on": "2026-02-23", "outcome": "A", "decided_on": "2026-03-09"])
-        #expect(obligations([issued, review]).map { "\($0.kind) \($0.dueOn)" } == ["ehc-amended-plan 2026-05-18", "ehc-annual-review 2027-02-23"])
+        #expect(
+            obligations([issued], dob: "2021-06-01").map { "\($0.kind) \($0.dueOn)" } == [
+                "ehc-annual-review 2025-09-03"
+            ])
+        let review = record(
+            EHCReview.spec,
+            ["plan_id": plan.description, "meeting_on": "2026-02-23", "outcome": "A", "decided_on": "2026-03-09"])
+        #expect(
+            obligations([issued, review]).map { "\($0.kind) \($0.dueOn)" } == [
+                "ehc-amended-plan 2026-05-18", "ehc-annual-review 2027-02-23",
+            ])
         let undecided = record(EHCReview.spec, ["plan_id": plan.description, "meeting_on": "2026-02-23"])
-        #expect(obligations([issued, undecided]).map { "\($0.kind) \($0.dueOn)" } == ["ehc-review-decision 2026-03-23", "ehc-annual-review 2027-02-23"])
+        #expect(
+            obligations([issued, undecided]).map { "\($0.kind) \($0.dueOn)" } == [
+                "ehc-review-decision 2026-03-23", "ehc-annual-review 2027-02-23",
+            ])
         let transfer = record(EHCPlan.spec, ["issued_on": "2025-03-03", "phase_transfer_year": "2026"], id: plan)
-        #expect(obligations([transfer]).map { "\($0.kind) \($0.dueOn)" } == ["ehc-phase-transfer 2026-02-15", "ehc-annual-review 2026-03-03"])
-        let reviewedInTime = record(EHCReview.spec, ["plan_id": plan.description, "meeting_on": "2026-01-12", "outcome": "M", "decided_on": "2026-02-02"])
+        #expect(
+            obligations([transfer]).map { "\($0.kind) \($0.dueOn)" } == [
+                "ehc-phase-transfer 2026-02-15", "ehc-annual-review 2026-03-03",
+            ])
+        let reviewedInTime = record(
+            EHCReview.spec,
+            ["plan_id": plan.description, "meeting_on": "2026-01-12", "outcome": "M", "decided_on": "2026-02-02"])
         #expect(obligations([transfer, reviewedInTime]).map(\.kind) == ["ehc-annual-review"])
         let ceased = record(EHCPlan.spec, ["issued_on": "2025-03-03", "ceased_on": "2025-09-01"], id: plan)
         #expect(obligations([ceased]).isEmpty)
@@ -88,15 +147,28 @@ struct ObligationTests {
         let id = RecordID.v7()
         let assessment = record(
             EHCAssessment.spec,
-            ["request_received_on": "2025-01-06", "request_source": "parent", "decision": "Y", "decided_on": "2025-02-20", "final_issued_on": "2025-05-20"],
+            [
+                "request_received_on": "2025-01-06", "request_source": "parent", "decision": "Y",
+                "decided_on": "2025-02-20", "final_issued_on": "2025-05-20",
+            ],
             id: id)
-        let exception = record(EHCException.spec, ["assessment_id": id.description, "step": "decision", "reason": "personal-circumstances", "from_date": "2025-01-20"])
-        let steps = EHCTimeline.steps(of: assessment, exceptions: [exception], advice: [], asOf: CalendarDate("2025-06-01")!)
+        let exception = record(
+            EHCException.spec,
+            [
+                "assessment_id": id.description, "step": "decision", "reason": "personal-circumstances",
+                "from_date": "2025-01-20",
+            ])
+        let steps = EHCTimeline.steps(
+            of: assessment, exceptions: [exception], advice: [], asOf: CalendarDate("2025-06-01")!)
         #expect(steps.map(\.step) == ["decision", "final-plan"])
         #expect(steps[0].onTime == false && steps[0].exceptionApplies)
         #expect(steps[1].onTime == true && !steps[1].exceptionApplies)
-        let open = record(EHCAssessment.spec, ["request_received_on": "2025-01-06", "request_source": "parent"], id: id)
-        #expect(EHCTimeline.steps(of: open, exceptions: [], advice: [], asOf: CalendarDate("2025-02-17")!)[0].onTime == nil)
-        #expect(EHCTimeline.steps(of: open, exceptions: [], advice: [], asOf: CalendarDate("2025-02-18")!)[0].onTime == false)
+        let open = record(
+            EHCAssessment.spec, ["request_received_on": "2025-01-06", "request_source": "parent"], id: id)
+        #expect(
+            EHCTimeline.steps(of: open, exceptions: [], advice: [], asOf: CalendarDate("2025-02-17")!)[0].onTime == nil)
+        #expect(
+            EHCTimeline.steps(of: open, exceptions: [], advice: [], asOf: CalendarDate("2025-02-18")!)[0].onTime
+                == false)
     }
 }

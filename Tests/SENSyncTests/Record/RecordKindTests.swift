@@ -54,7 +54,10 @@ struct RecordKindTests {
     @Test func censusAndSEN2ListsKeepTheirDifferences() throws {
         let census = try #require(CodeLists.named("census-sen-type")).codes.map(\.code)
         let sen2 = try #require(CodeLists.named("sen2-sen-type")).codes.map(\.code)
-        #expect(Set(census) == ["SPLD", "MLD", "SLD", "PMLD", "SEMH", "SLCN", "HI", "VI", "MSI", "PD", "ASD", "OTH", "NSA", "DS"])
+        #expect(
+            Set(census) == [
+                "SPLD", "MLD", "SLD", "PMLD", "SEMH", "SLCN", "HI", "VI", "MSI", "PD", "ASD", "OTH", "NSA", "DS",
+            ])
         #expect(Set(sen2) == Set(census).subtracting(["NSA"]))
         #expect(try #require(CodeLists.named("census-sen-provision")).codes.map(\.code).sorted() == ["E", "K", "N"])
         #expect(try #require(CodeLists.named("ehc-review-outcome")).codes.map(\.code).sorted() == ["A", "C", "M"])
@@ -65,16 +68,24 @@ struct RecordKindTests {
 
     @Test func theTableAndItsMigrationSQLFollowFromTheDeclaration() throws {
         let referral = Referral.spec
-        #expect(referral.table.fields.map(\.name) == Referral.Field.allCases.map(\.rawValue) + [RecordState.deletedField])
+        #expect(
+            referral.table.fields.map(\.name) == Referral.Field.allCases.map(\.rawValue) + [RecordState.deletedField])
         #expect(referral.table.fields.first { $0.name == "agency" }?.number == 1)
-        #expect(referral.createTableSQL.hasPrefix("CREATE TABLE referral (\n  pupil_id TEXT NOT NULL,\n  id TEXT NOT NULL,\n  agency TEXT,"))
-        #expect(ProvisionItem.spec.addColumnsSQL(after: ["plan_id", "description", "provider", "frequency", "responsible_org", "responsible_person", "cost_pence", "sessions_per_week", "minutes_per_session", "weeks_per_year", "group_size", "staff_role"]) == ["ALTER TABLE provision_item ADD COLUMN outcome_id TEXT;"])
+        #expect(
+            referral.createTableSQL.hasPrefix(
+                "CREATE TABLE referral (\n  pupil_id TEXT NOT NULL,\n  id TEXT NOT NULL,\n  agency TEXT,"))
+        #expect(
+            ProvisionItem.spec.addColumnsSQL(after: [
+                "plan_id", "description", "provider", "frequency", "responsible_org", "responsible_person",
+                "cost_pence", "sessions_per_week", "minutes_per_session", "weeks_per_year", "group_size", "staff_role",
+            ]) == ["ALTER TABLE provision_item ADD COLUMN outcome_id TEXT;"])
         // The printed table is the table the migrations made.
         let queue = try DatabaseQueue()
         try StoreSchema.migrator.migrate(queue)
         for kind in RecordSchema.kinds {
             let columns = try queue.read { db in try db.columns(in: kind.name).map(\.name) }
-            #expect(Set(columns) == Set(["pupil_id", "id", "crdt_clock"] + kind.table.fields.map(\.name)), "\(kind.name)")
+            #expect(
+                Set(columns) == Set(["pupil_id", "id", "crdt_clock"] + kind.table.fields.map(\.name)), "\(kind.name)")
         }
     }
 
@@ -98,7 +109,8 @@ struct RecordKindTests {
         #expect(throws: RecordRuleViolation.self) {
             try Referral.check(
                 values([
-                    "referred_on": .text("2026-01-12"), "accepted_on": .text("2026-01-20"), "declined_on": .text("2026-01-21"),
+                    "referred_on": .text("2026-01-12"), "accepted_on": .text("2026-01-20"),
+                    "declined_on": .text("2026-01-21"),
                 ]))
         }
     }
@@ -129,20 +141,35 @@ struct RecordKindTests {
     }
 
     @Test func exceptionsFollowTheRegulations() throws {
-        try EHCException.check(values(["step": .text("final-plan"), "reason": .text("school-closure"), "from_date": .text("2025-07-20")]))
-        try EHCException.check(values(["step": .text("advice"), "reason": .text("missed-appointment"), "from_date": .text("2025-03-01")]))
+        try EHCException.check(
+            values(["step": .text("final-plan"), "reason": .text("school-closure"), "from_date": .text("2025-07-20")]))
+        try EHCException.check(
+            values(["step": .text("advice"), "reason": .text("missed-appointment"), "from_date": .text("2025-03-01")]))
         #expect(throws: RecordRuleViolation.self) {
-            try EHCException.check(values(["step": .text("final-plan"), "reason": .text("missed-appointment"), "from_date": .text("2025-03-01")]))
+            try EHCException.check(
+                values([
+                    "step": .text("final-plan"), "reason": .text("missed-appointment"),
+                    "from_date": .text("2025-03-01"),
+                ]))
         }
         #expect(throws: RecordRuleViolation.self) {
-            try EHCException.check(values(["step": .text("advice"), "reason": .text("school-closure"), "from_date": .text("2025-03-01")]))
+            try EHCException.check(
+                values(["step": .text("advice"), "reason": .text("school-closure"), "from_date": .text("2025-03-01")]))
         }
     }
 
     @Test func anAmendedPlanFollowsOnlyADecisionToAmend() throws {
-        try EHCReview.check(values(["meeting_on": .text("2026-03-02"), "outcome": .text("A"), "decided_on": .text("2026-03-20"), "amended_issued_on": .text("2026-05-01")]))
+        try EHCReview.check(
+            values([
+                "meeting_on": .text("2026-03-02"), "outcome": .text("A"), "decided_on": .text("2026-03-20"),
+                "amended_issued_on": .text("2026-05-01"),
+            ]))
         #expect(throws: RecordRuleViolation.self) {
-            try EHCReview.check(values(["meeting_on": .text("2026-03-02"), "outcome": .text("M"), "decided_on": .text("2026-03-20"), "amended_issued_on": .text("2026-05-01")]))
+            try EHCReview.check(
+                values([
+                    "meeting_on": .text("2026-03-02"), "outcome": .text("M"), "decided_on": .text("2026-03-20"),
+                    "amended_issued_on": .text("2026-05-01"),
+                ]))
         }
         #expect(throws: RecordRuleViolation.self) {
             try EHCReview.check(values(["meeting_on": .text("2026-03-02"), "outcome": .text("M")]))
@@ -152,7 +179,8 @@ struct RecordKindTests {
     @Test func downSyndromeIsACensusNeedOnlyFromJanuary2025() throws {
         try SENNeedRecord.check(values(["need": .text("DS"), "rank": .integer(1), "start_date": .text("2025-01-16")]))
         #expect(throws: RecordRuleViolation.self) {
-            try SENNeedRecord.check(values(["need": .text("DS"), "rank": .integer(1), "start_date": .text("2024-10-03")]))
+            try SENNeedRecord.check(
+                values(["need": .text("DS"), "rank": .integer(1), "start_date": .text("2024-10-03")]))
         }
     }
 }

@@ -34,13 +34,20 @@ struct StatutoryClockTests {
     }
 
     @Test func annualReviewsAreDueWithinTwelveMonthsOrSixUnderFive() {
-        #expect(StatutoryClock.annualReviewDue(issuedOrLastReviewed: d("2025-03-03"), dateOfBirth: d("2015-01-01")) == d("2026-03-03"))
+        #expect(
+            StatutoryClock.annualReviewDue(issuedOrLastReviewed: d("2025-03-03"), dateOfBirth: d("2015-01-01"))
+                == d("2026-03-03"))
         // 29 February has no anniversary: the last day of February.
-        #expect(StatutoryClock.annualReviewDue(issuedOrLastReviewed: d("2024-02-29"), dateOfBirth: nil) == d("2025-02-28"))
+        #expect(
+            StatutoryClock.annualReviewDue(issuedOrLastReviewed: d("2024-02-29"), dateOfBirth: nil) == d("2025-02-28"))
         // A three-year-old: every 3 to 6 months, so within 6.
-        #expect(StatutoryClock.annualReviewDue(issuedOrLastReviewed: d("2025-03-03"), dateOfBirth: d("2021-06-01")) == d("2025-09-03"))
+        #expect(
+            StatutoryClock.annualReviewDue(issuedOrLastReviewed: d("2025-03-03"), dateOfBirth: d("2021-06-01"))
+                == d("2025-09-03"))
         // Five on the day of the review: the 12-month rule.
-        #expect(StatutoryClock.annualReviewDue(issuedOrLastReviewed: d("2026-06-01"), dateOfBirth: d("2021-06-01")) == d("2027-06-01"))
+        #expect(
+            StatutoryClock.annualReviewDue(issuedOrLastReviewed: d("2026-06-01"), dateOfBirth: d("2021-06-01"))
+                == d("2027-06-01"))
         #expect(StatutoryClock.adding(months: 1, to: d("2025-01-31")) == d("2025-02-28"))
         #expect(StatutoryClock.adding(months: -12, to: d("2026-02-15")) == d("2025-02-15"))
     }

@@ -17,7 +17,8 @@ import Testing
 struct StoreSchemaTests {
     /// Each schema file and the migration it stops at.
     static let files: [(name: String, upTo: String)] = [
-        ("store-v1.sql", "v1"), ("store-v2.sql", "v2-trust-and-scope"), ("store-v3.sql", "v3-origin-signed"), ("store-v4.sql", "v4-record-kinds"),
+        ("store-v1.sql", "v1"), ("store-v2.sql", "v2-trust-and-scope"), ("store-v3.sql", "v3-origin-signed"),
+        ("store-v4.sql", "v4-record-kinds"),
     ]
 
     /// The schema statements of a store migrated up to `migration`, in the file's order.

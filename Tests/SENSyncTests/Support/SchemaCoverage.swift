@@ -9,8 +9,10 @@ enum SchemaCoverage {
     static let ownSteps: Set<String> = ["pupil", "enrolment", "note", "erasure"]
 
     static var creatableKinds: [String] {
-        RecordSchema.kinds.filter { !$0.isAppendOnly && !ownSteps.contains($0.name) && $0.name != "support_plan" && $0.name != "provision_item" }
-            .map(\.name)
+        RecordSchema.kinds.filter {
+            !$0.isAppendOnly && !ownSteps.contains($0.name) && $0.name != "support_plan" && $0.name != "provision_item"
+        }
+        .map(\.name)
     }
 
     /// Two fields per kind, skipping references (they name other records): few fields, so

@@ -24,7 +24,8 @@ public enum EHCAssessment: RecordKind {
         public var definition: FieldDefinition {
             switch self {
             case .requestReceivedOn: field("Request received on", .date, required: true, sen2: "ReceivedDate")
-            case .requestSource: field("Request from", .code("ehc-request-source"), required: true, sen2: "RequestSource")
+            case .requestSource:
+                field("Request from", .code("ehc-request-source"), required: true, sen2: "RequestSource")
             case .isReassessment: field("Re-assessment", .flag)
             case .caseOfficer: field("Case officer", .text(maxLength: 200))
             case .decision: field("Decision whether to assess", .code("ehc-decision"), sen2: "RequestOutcome")
@@ -53,7 +54,8 @@ public enum EHCAssessment: RecordKind {
         if record.integer(Field.isReassessment) != 1, record[Field.decision] != nil, record[Field.decidedOn] == nil {
             throw RecordRuleViolation("A decision whether to assess needs its date.", hint: "Give --decided-on.")
         }
-        if record.text(Field.decision) == "N", record[Field.draftServedOn] != nil || record[Field.finalIssuedOn] != nil {
+        if record.text(Field.decision) == "N", record[Field.draftServedOn] != nil || record[Field.finalIssuedOn] != nil
+        {
             throw RecordRuleViolation(
                 "The LA decided not to assess, so there is no draft or final plan.", hint: "Check --decision.")
         }

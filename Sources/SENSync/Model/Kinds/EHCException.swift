@@ -33,7 +33,8 @@ public enum EHCException: RecordKind {
         try record.requireOrder(Field.fromDate, .toDate)
         if record.text(Field.reason) == "missed-appointment", let step = record.text(Field.step), step != "advice" {
             throw RecordRuleViolation(
-                "A missed appointment is an exception only to the advice deadline (reg 8(2)).", hint: "Use --step advice.")
+                "A missed appointment is an exception only to the advice deadline (reg 8(2)).",
+                hint: "Use --step advice.")
         }
         if record.text(Field.step) == "advice", record.text(Field.reason)?.hasSuffix("closure") == true {
             throw RecordRuleViolation(

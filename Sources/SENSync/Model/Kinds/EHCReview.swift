@@ -35,7 +35,8 @@ public enum EHCReview: RecordKind {
             throw RecordRuleViolation("The LA's decision needs its date.", hint: "Give --decided-on.")
         }
         if record[Field.amendedIssuedOn] != nil, record.text(Field.outcome) != "A" {
-            throw RecordRuleViolation("Only a decision to amend (A) leads to an amended plan.", hint: "Check --outcome.")
+            throw RecordRuleViolation(
+                "Only a decision to amend (A) leads to an amended plan.", hint: "Check --outcome.")
         }
     }
 }

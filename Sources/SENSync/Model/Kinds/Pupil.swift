@@ -23,7 +23,9 @@ public enum Pupil: RecordKind {
             case .dateOfBirth: field("Date of birth", .date, required: true, csv: "DOB", ctf: "DOB", sen2: "BirthDate")
             case .yearGroup: field("Year group", .integer(-2...14), csv: "NCyearActual", ctf: "NCyearActual")
             case .senStatus:
-                field("SEN provision", .code("census-sen-provision"), system: true, ctf: "SENprovision", census: "SENprovision")
+                field(
+                    "SEN provision", .code("census-sen-provision"), system: true, ctf: "SENprovision",
+                    census: "SENprovision")
             case .senNeeds: field("SEN needs by rank", .codes("census-sen-type"), system: true, census: "SENtype")
             case .formerUPNs: field("Former UPNs", .text(maxLength: 200), system: true, ctf: "FormerUPN")
             }

@@ -80,7 +80,8 @@ public struct FieldDefinition: Sendable, Hashable {
     /// The key in JSON output: `referredOn`.
     public var jsonKey: String {
         let parts = name.split(separator: "_")
-        return (parts.first.map(String.init) ?? "") + parts.dropFirst().map { $0.prefix(1).uppercased() + $0.dropFirst() }
+        return (parts.first.map(String.init) ?? "")
+            + parts.dropFirst().map { $0.prefix(1).uppercased() + $0.dropFirst() }
             .joined()
     }
 }

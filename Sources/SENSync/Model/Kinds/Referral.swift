@@ -43,7 +43,8 @@ public enum Referral: RecordKind {
         try record.requireOrder(Field.referredOn, .closedOn)
         if record[Field.acceptedOn] != nil, record[Field.declinedOn] != nil {
             throw RecordRuleViolation(
-                "A referral cannot be both accepted and declined.", hint: "Clear one of --accepted-on or --declined-on.")
+                "A referral cannot be both accepted and declined.", hint: "Clear one of --accepted-on or --declined-on."
+            )
         }
         if record[Field.declinedOn] != nil, record[Field.firstSeenOn] != nil {
             throw RecordRuleViolation("A declined referral has no first appointment.", hint: "Check --first-seen-on.")

@@ -16,7 +16,9 @@ public enum SENEpisode: RecordKind {
         public var definition: FieldDefinition {
             switch self {
             case .provision:
-                field("SEN provision", .code("census-sen-provision"), required: true, ctf: "SENprovision", census: "SENprovision")
+                field(
+                    "SEN provision", .code("census-sen-provision"), required: true, ctf: "SENprovision",
+                    census: "SENprovision")
             case .schoolID: field("School", .site, required: true)
             case .startDate: field("Start date", .date, required: true, ctf: "StartDate")
             case .endDate: field("End date", .date)

@@ -14,8 +14,14 @@ public enum SENNeedRecord: RecordKind {
 
         public var definition: FieldDefinition {
             switch self {
-            case .need: field("Need", .code("census-sen-type"), required: true, ctf: "SENtype", census: "SENtype", sen2: "SENtype")
-            case .rank: field("Rank", .integer(1...9), required: true, ctf: "SENtypeRank", census: "SENtypeRank", sen2: "SENtypeRank")
+            case .need:
+                field(
+                    "Need", .code("census-sen-type"), required: true, ctf: "SENtype", census: "SENtype", sen2: "SENtype"
+                )
+            case .rank:
+                field(
+                    "Rank", .integer(1...9), required: true, ctf: "SENtypeRank", census: "SENtypeRank",
+                    sen2: "SENtypeRank")
             case .startDate: field("Start date", .date, required: true)
             case .endDate: field("End date", .date)
             }
