@@ -280,6 +280,19 @@ extension Store {
         }
     }
 
+    /// Refuses a new record of `kind` that lacks a field its declaration requires (for the
+    /// hand-written domain writes; generic writes check this as they parse).
+    static func requireDeclaredFields(_ kind: KindSpec, in writes: [FieldWrite]) throws {
+        let missing = kind.fields.filter { field in
+            field.isRequired && !writes.contains { $0.field == field.name && !$0.value.isNull }
+        }
+        guard missing.isEmpty else {
+            throw StoreError(
+                .invalidInput, "A \(kind.noun) needs \(missing.map(\.label).joined(separator: ", ").lowercased()).",
+                hint: "Give \(missing.map(\.option).joined(separator: " ")).")
+        }
+    }
+
     /// Every local write keeps the rules its kinds declare: each record as it will be after `ops`
     /// (rules across fields, then rules across the pupil's records). Deletions and restores are
     /// not checked.

@@ -469,6 +469,7 @@ extension Store {
             FieldWrite(
                 "responsible_person", try plan.responsiblePerson.map { try Check.text($0, "responsible person") }.value),
         ]
+        try Self.requireDeclaredFields(SupportPlan.spec, in: writes)
         try write(author: author, scope: pupilID, ops: [RecordOp(table: "support_plan", id: id, writes: writes)]) {
             tx in
             _ = try Self.requireLive(RecordKey(table: "pupil", scope: pupilID, id: pupilID), noun: "pupil", in: &tx)
@@ -524,6 +525,7 @@ extension Store {
                 try provision.responsiblePerson.map { try Check.text($0, "responsible person") }.value),
             FieldWrite("cost_pence", provision.costPence.map { .integer($0) } ?? .null),
         ]
+        try Self.requireDeclaredFields(ProvisionItem.spec, in: writes)
         try write(author: author, scope: plan.scope, ops: [RecordOp(table: "provision_item", id: id, writes: writes)]) {
             tx in
             _ = try Self.requireLive(plan, noun: "plan", in: &tx)

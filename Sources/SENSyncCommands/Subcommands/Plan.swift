@@ -111,8 +111,10 @@ extension SENSyncCommand.Plan {
         @Option var description: String
         @Option(help: "Who delivers it.") var provider: String?
         @Option(help: "How often, e.g. \"3 x 20 min weekly\".") var frequency: String?
-        @Option(name: .customLong("responsible-org")) var responsibleOrg: String?
-        @Option(name: .customLong("responsible-person")) var responsiblePerson: String?
+        @Option(name: .customLong("responsible-org"), help: "Required: the organisation responsible.")
+        var responsibleOrg: String?
+        @Option(name: .customLong("responsible-person"), help: "Required: the person responsible.")
+        var responsiblePerson: String?
         @Option(help: "Cost in pounds, e.g. 450.00.") var cost: String?
         @OptionGroup var output: OutputOptions
 

@@ -415,7 +415,8 @@ struct StoreSchedule {
                 id = try store.addProvision(
                     plan: plan.description,
                     NewProvision(
-                        description: "Small group", provider: "TA", frequency: "weekly", costPence: Int64(number)),
+                        description: "Small group", provider: "TA", frequency: "weekly", responsibleOrg: "School",
+                        responsiblePerson: "SENCO", costPence: Int64(number)),
                     author: "SENCO")
             default:
                 id = try store.recordReview(

@@ -200,7 +200,7 @@ final class ScopeSchedule {
                     plan: plan.id.description,
                     NewProvision(
                         description: "provision \(n)", provider: "provider \(n)", frequency: "weekly",
-                        costPence: Int64(n * 100)),
+                        responsibleOrg: "School", responsiblePerson: "SENCO", costPence: Int64(n * 100)),
                     author: author)
             }
             log.step("\(site) adds outcome/provision \(n) to \(plan.id.short)")

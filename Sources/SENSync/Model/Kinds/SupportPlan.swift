@@ -22,8 +22,8 @@ public enum SupportPlan: RecordKind {
             case .status: field("Status", .code("plan-status"), required: true, default: "active")
             case .startDate: field("Start date", .date, required: true)
             case .reviewDate: field("Review date", .date, required: true)
-            case .responsibleOrg: field("Responsible organisation", .text(maxLength: 200), required: true)
-            case .responsiblePerson: field("Responsible person", .text(maxLength: 200), required: true)
+            case .responsibleOrg: field("Responsible organisation", .text(maxLength: 200))
+            case .responsiblePerson: field("Responsible person", .text(maxLength: 200))
             case .planType: field("Plan type", .code("plan-type"), default: "sen-support")
             case .closedOn: field("Closed on", .date)
             }
