@@ -225,13 +225,10 @@ extension SENSyncCommand.Pupil {
             let noun = node.record.spec?.noun ?? node.record.kind
             Terminal.print(
                 "\(indent)\(noun.capitalizedFirst) \(node.record.id)\(node.record.isDeleted ? " [deleted]" : "")")
-            for (label, text) in presenter.lines(node.record) where !label.isEmpty {
-                if case .reference = node.record.spec?.fields.first(where: { $0.label == label })?.rule,
-                    node.record.spec?.parent != nil
-                {
-                    continue
-                }
-                Terminal.print("\(indent)  \(label): \(text)")
+            // Every field with a value but the one naming the parent it is shown under.
+            for field in node.record.spec?.fields ?? [] where field.name != node.record.spec?.parent {
+                guard let text = presenter.text(node.record.values[field.name], of: field) else { continue }
+                Terminal.print("\(indent)  \(field.label): \(text)")
             }
             for child in node.children { printNode(child, presenter: presenter, indent: indent + "  ") }
         }
