@@ -53,14 +53,14 @@ public struct TableSpec: Sendable, Hashable {
 /// unchanged.
 public enum RecordSchema {
     /// Bumped whenever a table or field is added. Bundles carry it.
-    public static let version: UInt16 = 4
+    public static let version: UInt16 = 5
 
     /// Every record kind this build knows, in wire-number order. A new kind is appended here.
     public static let kinds: [KindSpec] = [
         Pupil.spec, Enrolment.spec, Note.spec, SupportPlan.spec, PlanOutcome.spec, ProvisionItem.spec,
         PlanReview.spec, Erasure.spec, Concern.spec, ConcernAction.spec, Referral.spec, Escalation.spec,
         SENEpisode.spec, SENNeedRecord.spec, EHCAssessment.spec, EHCAdvice.spec, EHCException.spec, EHCPlan.spec,
-        EHCSection.spec, EHCReview.spec,
+        EHCSection.spec, EHCReview.spec, ReviewProgress.spec,
     ]
 
     /// The kind named `name` (its table name, or its noun).

@@ -5,7 +5,9 @@ import GRDB
 /// never use app types, so an old store always migrates the same way.
 enum StoreSchema {
     /// Identifiers of every migration this build knows, in order.
-    static var knownMigrations: [String] { ["v1", "v2-trust-and-scope", "v3-origin-signed", "v4-record-kinds"] }
+    static var knownMigrations: [String] {
+        ["v1", "v2-trust-and-scope", "v3-origin-signed", "v4-record-kinds", "v5-review-progress"]
+    }
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -23,6 +25,9 @@ enum StoreSchema {
         }
         migrator.registerMigration("v4-record-kinds") { db in
             try db.execute(sql: v4)
+        }
+        migrator.registerMigration("v5-review-progress") { db in
+            try db.execute(sql: v5)
         }
         return migrator
     }
@@ -526,6 +531,21 @@ enum StoreSchema {
           outcome TEXT,
           decided_on TEXT,
           amended_issued_on TEXT,
+          deleted INTEGER NOT NULL DEFAULT 0,
+          crdt_clock BLOB NOT NULL,
+          PRIMARY KEY (pupil_id, id)
+        ) WITHOUT ROWID;
+        """
+
+    /// Progress towards each outcome at a plan review. Printed by `swift run sensync-schema ddl review_progress`.
+    private static let v5 = """
+        CREATE TABLE review_progress (
+          pupil_id TEXT NOT NULL,
+          id TEXT NOT NULL,
+          review_id TEXT,
+          outcome_id TEXT,
+          progress TEXT,
+          comment TEXT,
           deleted INTEGER NOT NULL DEFAULT 0,
           crdt_clock BLOB NOT NULL,
           PRIMARY KEY (pupil_id, id)
