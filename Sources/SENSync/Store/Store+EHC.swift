@@ -135,3 +135,60 @@ extension Store {
         }
     }
 }
+
+/// How many of the area's EHC deadlines were met, with and without the cases where an exception
+/// applied (as LAs publish 20-week timeliness).
+public struct EHCTimeliness: Sendable, Hashable {
+    public struct Step: Sendable, Hashable {
+        public var step: String
+        /// Steps done (or overdue and still open) in the period.
+        public var due = 0
+        public var onTime = 0
+        /// Late, but an exception to the time limit is recorded.
+        public var lateWithException = 0
+        public var late = 0
+        /// Done on time, as a share of all due.
+        public var percentIncludingExceptions: Double? { due == 0 ? nil : 100 * Double(onTime) / Double(due) }
+        /// Done on time, leaving out the cases an exception excused.
+        public var percentExcludingExceptions: Double? {
+            let counted = due - lateWithException
+            return counted == 0 ? nil : 100 * Double(onTime) / Double(counted)
+        }
+    }
+
+    public var steps: [Step]
+}
+
+extension Store {
+    /// Timeliness of every assessment this store holds whose deadlines fall in `from...to`:
+    /// per step, how many were met, missed with an exception recorded, and missed.
+    public func ehcTimeliness(from: CalendarDate, to: CalendarDate, asOf: CalendarDate? = nil) throws -> EHCTimeliness {
+        let today = asOf ?? self.today
+        let (assessments, exceptions, advice) = try writer.read { db in
+            (
+                try Self.records(EHCAssessment.spec, pupil: nil, in: db),
+                try Self.records(EHCException.spec, pupil: nil, in: db),
+                try Self.records(EHCAdvice.spec, pupil: nil, in: db)
+            )
+        }
+        var steps: [String: EHCTimeliness.Step] = [:]
+        let order = ["decision", "advice", "no-plan", "final-plan"]
+        for assessment in assessments {
+            for step in EHCTimeline.steps(of: assessment, exceptions: exceptions, advice: advice, asOf: today)
+            where step.dueOn >= from && step.dueOn <= to && order.contains(step.step) {
+                guard let onTime = step.onTime else { continue }  // still open, not yet late
+                var row = steps[step.step] ?? EHCTimeliness.Step(step: step.step)
+                row.due += 1
+                if onTime {
+                    row.onTime += 1
+                } else if step.exceptionApplies {
+                    row.lateWithException += 1
+                } else {
+                    row.late += 1
+                }
+                steps[step.step] = row
+            }
+        }
+        return EHCTimeliness(steps: order.compactMap { steps[$0] })
+    }
+}

@@ -7,9 +7,9 @@ extension SENSyncCommand {
         static let configuration = CommandConfiguration(
             abstract: "What is due or overdue, whose it is, soonest first.",
             discussion: """
-                Lists every dated duty in this store: plan and concern reviews, agreed actions, referrals awaiting an
-                answer, complaints awaiting a response and, at the LA, every statutory EHC deadline (decision to
-                assess, advice, final plan, annual reviews, phase transfers). Dates are days in England
+                Lists every dated duty in this store: plan and concern reviews, agreed actions, referrals awaiting an \
+                answer, complaints awaiting a response and, at the LA, every statutory EHC deadline (decision to \
+                assess, advice, final plan, annual reviews, phase transfers). Dates are days in England \
                 (Europe/London). Overdue duties are always listed.
 
                 Example:

@@ -8,16 +8,16 @@ extension SENSyncCommand {
             commandName: "ehc",
             abstract: "The LA's EHC needs assessments and plans, against their statutory deadlines.",
             discussion: """
-                The steps of an assessment, each recorded with its date: request, decide (6 weeks, reg 5), advice
-                (6 weeks, reg 8), draft (the family has 15 days beginning with the day it is served, reg 13(1)), issue
-                (20 weeks from the request, reg 13(2); 14 after a re-assessment, reg 27) or no-plan (16 weeks,
-                reg 10), and exceptions (regs 5(4), 8(2), 10(4), 13(3), 27(3)). Plans are reviewed every 12 months
-                (6 under five); record each review with `ehc review`. Every date shows in `sensync due` and in
+                The steps of an assessment, each recorded with its date: request, decide (6 weeks, reg 5), advice \
+                (6 weeks, reg 8), draft (the family has 15 days beginning with the day it is served, reg 13(1)), issue \
+                (20 weeks from the request, reg 13(2); 14 after a re-assessment, reg 27) or no-plan (16 weeks, \
+                reg 10), and exceptions (regs 5(4), 8(2), 10(4), 13(3), 27(3)). Plans are reviewed every 12 months \
+                (6 under five); record each review with `ehc review`. Every date shows in `sensync due` and in \
                 `sensync pupil show`. LA stores only.
                 """,
             subcommands: [
                 Request.self, Decide.self, Advice.self, Draft.self, Issue.self, NoPlan.self, Exception.self,
-                Section.self, Review.self, Show.self,
+                Section.self, Review.self, Show.self, Timeliness.self,
             ])
     }
 }
@@ -201,7 +201,7 @@ extension SENSyncCommand.EHC {
         static let configuration = CommandConfiguration(
             abstract: "Record an exception to a time limit, with its dates.",
             discussion: """
-                STEP is decision, advice, no-plan or final-plan. REASON is school-closure, early-years-closure,
+                STEP is decision, advice, no-plan or final-plan. REASON is school-closure, early-years-closure, \
                 personal-circumstances, away-from-area or (advice only) missed-appointment.
 
                 Example:
@@ -256,7 +256,7 @@ extension SENSyncCommand.EHC {
         static let configuration = CommandConfiguration(
             abstract: "Record an annual review meeting, and the LA's decision (within 4 weeks).",
             discussion: """
-                OUTCOME is the SEN2 review outcome: M (maintain), A (amend) or C (cease). An amended plan is due
+                OUTCOME is the SEN2 review outcome: M (maintain), A (amend) or C (cease). An amended plan is due \
                 12 weeks after the meeting; record it with `sensync ehc-review update ID --amended-issued-on DATE`.
 
                 Example:
@@ -325,6 +325,64 @@ extension SENSyncCommand.EHC {
                 )
                 for line in timelineLines(t.steps) { Terminal.print("  " + line) }
             }
+        }
+    }
+}
+
+extension SENSyncCommand.EHC {
+    struct Timeliness: ParsableCommand, JSONOutputting {
+        static let configuration = CommandConfiguration(
+            abstract: "How many statutory deadlines were met, with and without exceptions.",
+            discussion: """
+                For every assessment in this store whose deadline falls between --from and --to: per step (decision                 whether to assess, advice, decision not to issue, final plan), how many were met, missed with an                 exception recorded, and missed; and the share met including and excluding the excepted cases.
+
+                Example:
+                  sensync ehc timeliness --store northshire-la.sensync --from 2025-01-01 --to 2025-12-31
+                """)
+        @OptionGroup var storeOptions: StoreOptions
+        @Option(help: "First deadline date counted, YYYY-MM-DD.") var from: String
+        @Option(help: "Last deadline date counted, YYYY-MM-DD.") var to: String
+        @OptionGroup var output: OutputOptions
+
+        struct StepJSON: Encodable {
+            var step: String
+            var due: Int
+            var onTime: Int
+            var lateWithException: Int
+            var late: Int
+            var percentIncludingExceptions: Double?
+            var percentExcludingExceptions: Double?
+        }
+
+        func run() throws {
+            guard let start = CalendarDate(from), let end = CalendarDate(to), start <= end else {
+                throw CommandFailure(
+                    code: .invalidInput, message: "--from and --to must be dates, --from first.",
+                    hint: "Use YYYY-MM-DD.")
+            }
+            let store = try storeOptions.open()
+            let report = try store.ehcTimeliness(from: start, to: end)
+            if output.json {
+                try Terminal.printJSON([
+                    "steps": report.steps.map {
+                        StepJSON(
+                            step: $0.step, due: $0.due, onTime: $0.onTime, lateWithException: $0.lateWithException,
+                            late: $0.late, percentIncludingExceptions: $0.percentIncludingExceptions,
+                            percentExcludingExceptions: $0.percentExcludingExceptions)
+                    }
+                ])
+                return
+            }
+            func percent(_ p: Double?) -> String { p.map { String(format: "%.0f%%", $0) } ?? "-" }
+            Terminal.table(
+                ["STEP", "DUE", "ON TIME", "LATE (EXCEPTION)", "LATE", "MET", "MET EXCL. EXCEPTIONS"],
+                report.steps.map {
+                    [
+                        $0.step, String($0.due), String($0.onTime), String($0.lateWithException), String($0.late),
+                        percent($0.percentIncludingExceptions), percent($0.percentExcludingExceptions),
+                    ]
+                })
+            if report.steps.isEmpty { Terminal.print("No deadline fell in that period.") }
         }
     }
 }

@@ -101,8 +101,8 @@ extension SENSyncCommand.Record {
         static let configuration = CommandConfiguration(
             abstract: "Record a new record of any kind (also `sensync KIND add`).",
             discussion: """
-                Fields are given as options named after the kind's fields; `sensync record fields KIND` lists them
-                with their codes. A kind that belongs to another record (an action to its concern) takes its pupil
+                Fields are given as options named after the kind's fields; `sensync record fields KIND` lists them \
+                with their codes. A kind that belongs to another record (an action to its concern) takes its pupil \
                 from that record.
 
                 Example:
@@ -139,7 +139,7 @@ extension SENSyncCommand.Record {
         static let configuration = CommandConfiguration(
             abstract: "Change fields of a record of any kind (also `sensync KIND update`).",
             discussion: """
-                An empty value clears a field that is not required. Changing a field that is in conflict resolves
+                An empty value clears a field that is not required. Changing a field that is in conflict resolves \
                 the conflict with the new value.
 
                 Example:

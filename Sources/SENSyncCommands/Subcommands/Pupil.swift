@@ -92,7 +92,7 @@ extension SENSyncCommand.Pupil {
         static let configuration = CommandConfiguration(
             abstract: "Change a pupil's details, SEN status or ranked needs.",
             discussion: """
-                PUPIL is a UPN or a record id. Needs are census codes in rank order, the first being the primary need.
+                PUPIL is a UPN or a record id. Needs are census codes in rank order, the first being the primary need. \
                 Changing a field that is in conflict resolves the conflict with the new value.
 
                 Example:
@@ -137,7 +137,7 @@ extension SENSyncCommand.Pupil {
         static let configuration = CommandConfiguration(
             abstract: "Show a pupil's whole record: details, SEN, every kind of record, EHC deadlines and what is due.",
             discussion: """
-                Records appear under the record they belong to (a plan's outcomes, provision and reviews under the plan).
+                Records appear under the record they belong to (a plan's outcomes, provision and reviews under the plan). \
                 Sites and people are named; ids are shown only so a record can be changed.
 
                 Example:
@@ -250,8 +250,8 @@ extension SENSyncCommand.Pupil {
             commandName: "migrate-sen",
             abstract: "Turn each pupil's past SEN status and needs into dated provision episodes and ranked needs.",
             discussion: """
-                For pupils on roll here that have no episodes or needs yet (recorded before SENSync kept them): every
-                change of SEN status or needs in the pupil's history starts a record on its day and ends the one before,
+                For pupils on roll here that have no episodes or needs yet (recorded before SENSync kept them): every \
+                change of SEN status or needs in the pupil's history starts a record on its day and ends the one before, \
                 so no history is lost. Run once at each school after upgrading; `pupil update` keeps them in step after.
 
                 Example:
@@ -281,7 +281,7 @@ extension SENSyncCommand.Pupil {
         static let configuration = CommandConfiguration(
             abstract: "List pupil records that share a UPN (found after merges).",
             discussion: """
-                Two schools may record the same child before they sync, or a UPN may be mistyped. Each group lists the
+                Two schools may record the same child before they sync, or a UPN may be mistyped. Each group lists the \
                 records so one can be corrected (`sensync pupil update`) or deleted (`sensync record delete`).
 
                 Example:

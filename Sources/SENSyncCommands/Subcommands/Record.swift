@@ -7,7 +7,7 @@ extension SENSyncCommand {
         static let configuration = CommandConfiguration(
             abstract: "Record, change, list, show, delete or restore records of any kind.",
             discussion: """
-                Every kind of record also has its own command: `sensync referral add …` is `sensync record add referral …`.
+                Every kind of record also has its own command: `sensync referral add …` is `sensync record add referral …`. \
                 Kinds: \(KindCommandLine.kindNames.joined(separator: ", ")).
                 """,
             subcommands: [Add.self, Update.self, List.self, Show.self, Fields.self, Delete.self, Restore.self])

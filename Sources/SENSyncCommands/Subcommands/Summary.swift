@@ -11,7 +11,7 @@ extension SENSyncCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write a plain-English summary of a pupil's support that a family could read.",
             discussion: """
-                Needs, the support in place, who is responsible for each part, what was decided and what happens next,
+                Needs, the support in place, who is responsible for each part, what was decided and what happens next, \
                 without codes, ids or internal terms. Markdown by default; --format html writes a standalone page.
 
                 Example:

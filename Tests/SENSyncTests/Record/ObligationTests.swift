@@ -172,3 +172,41 @@ struct ObligationTests {
                 == false)
     }
 }
+
+/// 20-week timeliness with and without exceptions, across an LA's assessments.
+struct EHCTimelinessTests {
+    @Test func finalPlansOnTimeLateAndExcused() throws {
+        let area = try TestArea(folder: FileManager.default.temporaryDirectory)
+        let la = area.la
+        var assessments: [RecordID] = []
+        for n in 0..<4 {
+            let pupil = try la.addPupil(
+                NewPupil(upn: syntheticUPN(7200 + n), forename: "P\(n)", surname: "T", dateOfBirth: "2015-01-01"),
+                author: "LA")
+            let a = try la.addRecord(
+                EHCAssessment.self, pupil: pupil.description,
+                [.requestReceivedOn: "2025-01-06", .requestSource: "parent", .decision: "Y", .decidedOn: "2025-02-10"],
+                author: "LA")
+            assessments.append(a)
+        }
+        // Due 2025-05-26: one on time, one late with an exception, one late, one still open (late by now).
+        try la.issueEHCPlan(assessment: assessments[0].description, on: "2025-05-20", caseOfficer: nil, author: "LA")
+        try la.issueEHCPlan(assessment: assessments[1].description, on: "2025-06-20", caseOfficer: nil, author: "LA")
+        try la.addRecord(
+            EHCException.self, pupil: nil,
+            [
+                .assessmentID: assessments[1].description, .step: "final-plan", .reason: "away-from-area",
+                .fromDate: "2025-03-01",
+            ],
+            author: "LA")
+        try la.issueEHCPlan(assessment: assessments[2].description, on: "2025-07-01", caseOfficer: nil, author: "LA")
+        let report = try la.ehcTimeliness(
+            from: CalendarDate("2025-01-01")!, to: CalendarDate("2025-12-31")!, asOf: CalendarDate("2025-08-01"))
+        let final = try #require(report.steps.first { $0.step == "final-plan" })
+        #expect(final.due == 4 && final.onTime == 1 && final.lateWithException == 1 && final.late == 2)
+        #expect(final.percentIncludingExceptions == 25)
+        #expect(abs((final.percentExcludingExceptions ?? 0) - 100.0 / 3) < 0.001)
+        let decision = try #require(report.steps.first { $0.step == "decision" })
+        #expect(decision.due == 4 && decision.onTime == 4)
+    }
+}
