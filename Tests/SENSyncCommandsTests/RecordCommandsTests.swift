@@ -149,6 +149,10 @@ struct RecordCommandsTests {
             ok(try cli.run(["summary", pupil, "--format", "html", "--out", out] + s))
             let html = try String(contentsOfFile: out, encoding: .utf8)
             #expect(html.hasPrefix("<!DOCTYPE html>") && html.contains("<h2>The support in place</h2>"))
+            let again = try cli.run(["summary", pupil, "--format", "html", "--out", out] + s)
+            #expect(again.status == 13 && again.stderr.contains("--force"))
+            ok(try cli.run(["summary", pupil, "--out", out, "--force"] + s))
+            #expect(try String(contentsOfFile: out, encoding: .utf8).hasPrefix("# A summary"))
             let unwritable = try cli.run(["summary", pupil, "--out", cli.path("missing/folder/x.md")] + s)
             #expect(unwritable.status == 13)
         }

@@ -22,6 +22,7 @@ extension SENSyncCommand {
         @Argument(help: "UPN or record id.") var pupil: String
         @Option(help: "md or html.") var format: Format = .md
         @Option(help: "Write to this file instead of printing.") var out: String?
+        @Flag(help: "Replace the --out file if it exists.") var force = false
 
         func run() throws {
             let store = try storeOptions.open()
@@ -32,6 +33,11 @@ extension SENSyncCommand {
                 preparedBy: store.identity.name, on: store.localToday, obligations: try store.obligations(of: pupil))
             let text = format == .html ? summary.html : summary.markdown
             if let out {
+                if FileManager.default.fileExists(atPath: out) && !force {
+                    throw CommandFailure(
+                        code: .io, message: "The --out file already exists; it was left as it is.",
+                        hint: "Choose another name, or add --force to replace it.")
+                }
                 do {
                     try Data(text.utf8).write(to: URL(fileURLWithPath: out), options: .atomic)
                 } catch {
