@@ -111,6 +111,20 @@ struct RecordCommandsTests {
             let text = try cli.run(["due", "--as-of", "2026-05-01"] + s)
             #expect(text.stdout.contains("OVERDUE") && text.stdout.contains("3 due, 1 overdue"))
 
+            // The area report, as values: one pupil, one referral still waiting (10 days on 1 May).
+            let report = try cli.run(["report", "area", "--as-of", "2026-05-01", "--format", "json"] + s)
+            ok(report)
+            let values = try #require(report.json as? [String: Any])
+            let schools = try #require(values["schools"] as? [[String: Any]])
+            #expect(schools.first?["name"] as? String == "Oakfield" && schools.first?["pupils"] as? Int == 1)
+            let agency = try #require((values["agencies"] as? [[String: Any]])?.first)
+            #expect(agency["agency"] as? String == "speech-language-therapy")
+            #expect((agency["waiting"] as? [String: Any])?["longestDays"] as? Int == 10)
+            let reportFile = cli.path("area.txt")
+            ok(try cli.run(["report", "area", "--out", reportFile] + s))
+            #expect(try cli.run(["report", "area", "--out", reportFile] + s).status == 13)
+            #expect(try String(contentsOfFile: reportFile, encoding: .utf8).contains("Speech and language therapy"))
+
             // `pupil show` names sites and people and shows every kind, with records under their parents.
             let show = try cli.run(["pupil", "show", pupil] + s)
             ok(show)

@@ -1,0 +1,171 @@
+import Foundation
+
+/// Medians and percentiles as the area report states them: the nearest-rank method (the value at
+/// rank ⌈p/100 × n⌉ of the sorted values), so every figure is one of the observed values and can be
+/// worked out by hand.
+public enum Percentile {
+    public static func of(_ values: [Int], _ p: Double) -> Int? {
+        guard !values.isEmpty, p > 0, p <= 100 else { return nil }
+        let sorted = values.sorted()
+        let rank = Int((p / 100 * Double(sorted.count)).rounded(.up))
+        return sorted[max(1, min(rank, sorted.count)) - 1]
+    }
+}
+
+/// Waiting times in days: how many, the median, the 90th percentile and the longest.
+public struct WaitSummary: Sendable, Hashable {
+    public var count: Int
+    public var median: Int?
+    public var p90: Int?
+    public var longest: Int?
+
+    public init(_ days: [Int]) {
+        count = days.count
+        median = Percentile.of(days, 50)
+        p90 = Percentile.of(days, 90)
+        longest = days.max()
+    }
+}
+
+/// "Where in my area are children waiting, and whose move is it?" — the LA's view of a merged
+/// store, as values (rendered by the commands). Built from pupils' files by ``AreaReport/init``,
+/// with no store: every figure can be checked on a hand-built area.
+public struct AreaReport: Sendable {
+    public struct School: Sendable, Hashable {
+        public var name: String
+        public var pupils = 0
+        public var senSupport = 0
+        public var ehcPlans = 0
+        /// Days from a pupil's first concern to the start of their SEN support (K or E).
+        public var concernToSupport = WaitSummary([])
+        /// Concerns still open (or monitored) whose review date has passed.
+        public var concernsPastReview = 0
+        public var overdueDuties = 0
+    }
+
+    public struct Agency: Sendable, Hashable {
+        public var agency: String
+        /// Referred → first seen, for referrals seen.
+        public var seen: WaitSummary
+        /// Referrals not yet answered, seen, declined or closed, and how long they have waited.
+        public var waiting: WaitSummary
+        /// Seen within 6, 12, 18 weeks, and later.
+        public var distribution: [Int]
+    }
+
+    public struct Stage: Sendable, Hashable {
+        public var stage: String
+        public var open = 0
+        public var overdue = 0
+    }
+
+    public var asOf: CalendarDate
+    public var schools: [School]
+    /// Pupils by primary need (rank 1, current), census code → count.
+    public var primaryNeeds: [(code: String, count: Int)]
+    public var agencies: [Agency]
+    public var escalations: [Stage]
+    /// Overdue duties by the organisation responsible for them.
+    public var overdueByOrganisation: [(organisation: String, count: Int)]
+
+    /// Builds the report from every pupil's file and their open duties.
+    public init(
+        asOf today: CalendarDate, files: [PupilFile], obligations: [RecordID: [Obligation]]
+    ) {
+        asOf = today
+        var schools: [String: School] = [:]
+        var needs: [String: Int] = [:]
+        var seen: [String: [Int]] = [:]
+        var waiting: [String: [Int]] = [:]
+        var referredTo: Set<String> = []
+        var stages: [String: Stage] = [:]
+        var byOrganisation: [String: Int] = [:]
+        var concernDays: [String: [Int]] = [:]
+        func live(_ file: PupilFile, _ kind: String) -> [KindRecord] {
+            (file.records[kind] ?? []).filter { !$0.isDeleted }
+        }
+        for file in files {
+            let name = file.currentSchool ?? "Not on roll at a school"
+            var school = schools[name] ?? School(name: name)
+            school.pupils += 1
+            let episodes = live(file, SENEpisode.name)
+            let open = episodes.filter { $0.values[SENEpisode.Field.endDate] == nil }.compactMap {
+                $0.values.text(SENEpisode.Field.provision)
+            }
+            if open.contains("E") {
+                school.ehcPlans += 1
+            } else if open.contains("K") {
+                school.senSupport += 1
+            }
+            for need in live(file, SENNeedRecord.name)
+            where need.values[SENNeedRecord.Field.endDate] == nil && need.values.integer(SENNeedRecord.Field.rank) == 1
+            {
+                if let code = need.values.text(SENNeedRecord.Field.need) { needs[code, default: 0] += 1 }
+            }
+            let concerns = live(file, Concern.name)
+            if let first = concerns.compactMap({ $0.values.date(Concern.Field.raisedOn) }).min(),
+                let support = episodes.filter({ ["K", "E"].contains($0.values.text(SENEpisode.Field.provision)) })
+                    .compactMap({ $0.values.date(SENEpisode.Field.startDate) }).filter({ $0 >= first }).min()
+            {
+                concernDays[name, default: []].append(support.daysSinceEpoch - first.daysSinceEpoch)
+            }
+            school.concernsPastReview +=
+                concerns.filter {
+                    ["open", "monitoring"].contains($0.values.text(Concern.Field.status))
+                        && ($0.values.date(Concern.Field.reviewDate).map { $0 < today } ?? false)
+                }.count
+            let overdue = (obligations[file.pupil] ?? []).filter { $0.isOverdue(asOf: today) }
+            school.overdueDuties += overdue.count
+            for o in overdue { byOrganisation[o.responsibleOrg, default: 0] += 1 }
+            schools[name] = school
+            for referral in live(file, Referral.name) {
+                let v = referral.values
+                guard let agency = v.text(Referral.Field.agency), let referred = v.date(Referral.Field.referredOn)
+                else { continue }
+                referredTo.insert(agency)
+                if let first = v.date(Referral.Field.firstSeenOn) {
+                    seen[agency, default: []].append(first.daysSinceEpoch - referred.daysSinceEpoch)
+                } else if v[Referral.Field.declinedOn] == nil && v[Referral.Field.closedOn] == nil {
+                    waiting[agency, default: []].append(today.daysSinceEpoch - referred.daysSinceEpoch)
+                }
+            }
+            for escalation in live(file, Escalation.name) where escalation.values[Escalation.Field.closedOn] == nil {
+                let stage = escalation.values.text(Escalation.Field.stage) ?? "unknown"
+                var row = stages[stage] ?? Stage(stage: stage)
+                row.open += 1
+                if let due = escalation.values.date(Escalation.Field.responseDueOn), due < today { row.overdue += 1 }
+                stages[stage] = row
+            }
+        }
+        for (name, days) in concernDays { schools[name]?.concernToSupport = WaitSummary(days) }
+        self.schools = schools.values.sorted { $0.name < $1.name }
+        primaryNeeds = needs.map { ($0.key, $0.value) }.sorted { ($0.count, $1.code) > ($1.count, $0.code) }
+        agencies = referredTo.sorted().map { agency in
+            let days = seen[agency] ?? []
+            return Agency(
+                agency: agency, seen: WaitSummary(days), waiting: WaitSummary(waiting[agency] ?? []),
+                distribution: [
+                    days.filter { $0 <= 42 }.count, days.filter { $0 > 42 && $0 <= 84 }.count,
+                    days.filter { $0 > 84 && $0 <= 126 }.count, days.filter { $0 > 126 }.count,
+                ])
+        }
+        let order = CodeLists.named("escalation-stage")?.codes.map(\.code) ?? []
+        escalations = stages.values.sorted {
+            (order.firstIndex(of: $0.stage) ?? 99) < (order.firstIndex(of: $1.stage) ?? 99)
+        }
+        overdueByOrganisation = byOrganisation.map { ($0.key, $0.value) }.sorted {
+            ($0.count, $1.organisation) > ($1.count, $0.organisation)
+        }
+    }
+}
+
+extension Store {
+    /// The area report over everything this store holds (at the LA: the whole area).
+    public func areaReport(asOf: CalendarDate? = nil) throws -> AreaReport {
+        let today = asOf ?? self.today
+        let (files, la) = try writer.read { db in (try pupilFiles(in: db), try localAuthorityName(in: db)) }
+        var obligations: [RecordID: [Obligation]] = [:]
+        for file in files { obligations[file.pupil] = ObligationRules.obligations(of: file, localAuthority: la) }
+        return AreaReport(asOf: today, files: files, obligations: obligations)
+    }
+}

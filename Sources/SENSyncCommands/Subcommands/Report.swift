@@ -1,0 +1,219 @@
+import ArgumentParser
+import Foundation
+import SENSync
+
+extension SENSyncCommand {
+    struct Report: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Reports computed from the store: the area report.",
+            subcommands: [Area.self])
+    }
+}
+
+extension SENSyncCommand.Report {
+    struct Area: ParsableCommand {
+        enum Format: String, ExpressibleByArgument, CaseIterable {
+            case table, json
+        }
+
+        static let configuration = CommandConfiguration(
+            abstract: "Where in the area children are waiting, and whose move it is.",
+            discussion: """
+                From everything this store holds (at the LA: the merged area): pupils with SEN support and EHC plans \
+                by school, time from first concern to SEN support (median and 90th percentile, nearest rank), concerns \
+                past their review date, overdue duties by school and by responsible organisation, referral waits by \
+                agency (referred to first seen, and still waiting), EHC timeliness over the year to the as-of date \
+                with and without exceptions, complaints by stage, and possible duplicate pupils.
+
+                Example:
+                  sensync report area --store northshire-la.sensync --as-of 2026-03-31
+                  sensync report area --store northshire-la.sensync --format json --out area.json
+                """)
+
+        @OptionGroup var storeOptions: StoreOptions
+        @Option(name: .customLong("as-of"), help: "Count from this date, YYYY-MM-DD. Defaults to today.") var asOf:
+            String?
+        @Option(help: "table or json.") var format: Format = .table
+        @Option(help: "Write to this file instead of printing.") var out: String?
+        @Flag(help: "Replace the --out file if it exists.") var force = false
+
+        func run() throws {
+            let date = try asOf.map { text in
+                guard let date = CalendarDate(text) else {
+                    throw CommandFailure(
+                        code: .invalidInput, message: "--as-of is not a date.", hint: "Use YYYY-MM-DD.")
+                }
+                return date
+            }
+            let store = try storeOptions.open()
+            let report = try store.areaReport(asOf: date)
+            let timeliness = try store.ehcTimeliness(
+                from: StatutoryClock.adding(months: -12, to: report.asOf).adding(days: 1), to: report.asOf,
+                asOf: report.asOf)
+            let duplicates = try store.duplicatePupils().count
+            let text =
+                format == .json
+                ? try json(report, timeliness: timeliness, duplicates: duplicates)
+                : table(report, timeliness: timeliness, duplicates: duplicates, site: store.identity.name)
+            if let out {
+                if FileManager.default.fileExists(atPath: out) && !force {
+                    throw CommandFailure(
+                        code: .io, message: "The --out file already exists; it was left as it is.",
+                        hint: "Choose another name, or add --force to replace it.")
+                }
+                do {
+                    try Data(text.utf8).write(to: URL(fileURLWithPath: out), options: .atomic)
+                } catch {
+                    throw CommandFailure(
+                        code: .io, message: "The report could not be written to that file.",
+                        hint: "Check the folder exists and can be written.")
+                }
+                Terminal.print("Wrote the area report to \(out).")
+            } else {
+                Terminal.print(text)
+            }
+        }
+
+        func label(_ list: String, _ code: String) -> String { CodeLists.named(list)?.label(of: code) ?? code }
+        func days(_ n: Int?) -> String { n.map { "\($0) d" } ?? "-" }
+
+        func table(_ r: AreaReport, timeliness: EHCTimeliness, duplicates: Int, site: String) -> String {
+            var lines = ["Area report for \(site), as of \(r.asOf)", ""]
+            func add(_ header: [String], _ rows: [[String]]) {
+                let widths = header.indices.map { i in ([header[i]] + rows.map { $0[i] }).map(\.count).max() ?? 0 }
+                func line(_ cells: [String]) -> String {
+                    cells.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }
+                        .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+                }
+                lines.append(line(header))
+                lines.append(line(widths.map { String(repeating: "-", count: $0) }))
+                lines += rows.map(line)
+                lines.append("")
+            }
+            lines.append("Schools")
+            add(
+                [
+                    "SCHOOL", "PUPILS", "SEN SUPPORT", "EHC PLAN", "CONCERN→SUPPORT MEDIAN", "P90",
+                    "CONCERNS PAST REVIEW", "OVERDUE",
+                ],
+                r.schools.map {
+                    [
+                        $0.name, String($0.pupils), String($0.senSupport), String($0.ehcPlans),
+                        days($0.concernToSupport.median),
+                        days($0.concernToSupport.p90), String($0.concernsPastReview), String($0.overdueDuties),
+                    ]
+                })
+            lines.append("Primary needs")
+            add(["NEED", "PUPILS"], r.primaryNeeds.map { [label("census-sen-type", $0.code), String($0.count)] })
+            lines.append("Referrals to outside agencies (referred → first seen)")
+            add(
+                ["AGENCY", "SEEN", "MEDIAN", "P90", "≤6 WK", "6–12", "12–18", ">18", "WAITING", "LONGEST WAIT"],
+                r.agencies.map {
+                    [
+                        label("referral-agency", $0.agency), String($0.seen.count), days($0.seen.median),
+                        days($0.seen.p90),
+                    ]
+                        + $0.distribution.map(String.init) + [String($0.waiting.count), days($0.waiting.longest)]
+                })
+            lines.append("EHC deadlines falling in the year to \(r.asOf)")
+            add(
+                ["STEP", "DUE", "ON TIME", "LATE (EXCEPTION)", "LATE", "MET", "MET EXCL. EXCEPTIONS"],
+                timeliness.steps.map {
+                    [
+                        $0.step, String($0.due), String($0.onTime), String($0.lateWithException), String($0.late),
+                        $0.percentIncludingExceptions.map { String(format: "%.0f%%", $0) } ?? "-",
+                        $0.percentExcludingExceptions.map { String(format: "%.0f%%", $0) } ?? "-",
+                    ]
+                })
+            lines.append("Overdue duties by responsible organisation")
+            add(["ORGANISATION", "OVERDUE"], r.overdueByOrganisation.map { [$0.organisation, String($0.count)] })
+            lines.append("Complaints and appeals open")
+            add(
+                ["STAGE", "OPEN", "PAST RESPONSE DATE"],
+                r.escalations.map { [label("escalation-stage", $0.stage), String($0.open), String($0.overdue)] })
+            lines.append(
+                "Possible duplicate pupils (same UPN, different records): \(duplicates) (see `sensync pupil duplicates`)"
+            )
+            return lines.joined(separator: "\n")
+        }
+
+        struct WaitJSON: Encodable {
+            var count: Int
+            var medianDays: Int?
+            var p90Days: Int?
+            var longestDays: Int?
+            init(_ w: WaitSummary) {
+                count = w.count
+                medianDays = w.median
+                p90Days = w.p90
+                longestDays = w.longest
+            }
+        }
+
+        struct ReportJSON: Encodable {
+            struct School: Encodable {
+                var name: String
+                var pupils, senSupport, ehcPlans, concernsPastReview, overdueDuties: Int
+                var concernToSupport: WaitJSON
+            }
+            struct Agency: Encodable {
+                var agency: String
+                var seen: WaitJSON
+                var waiting: WaitJSON
+                var seenWithinWeeks: [String: Int]
+            }
+            struct Count: Encodable {
+                var name: String
+                var count: Int
+            }
+            struct Stage: Encodable {
+                var stage: String
+                var open, overdue: Int
+            }
+            struct Step: Encodable {
+                var step: String
+                var due, onTime, lateWithException, late: Int
+                var percentIncludingExceptions, percentExcludingExceptions: Double?
+            }
+            var asOf: String
+            var schools: [School]
+            var primaryNeeds: [Count]
+            var agencies: [Agency]
+            var ehcTimeliness: [Step]
+            var overdueByOrganisation: [Count]
+            var escalations: [Stage]
+            var possibleDuplicatePupils: Int
+        }
+
+        func json(_ r: AreaReport, timeliness: EHCTimeliness, duplicates: Int) throws -> String {
+            let value = ReportJSON(
+                asOf: r.asOf.description,
+                schools: r.schools.map {
+                    .init(
+                        name: $0.name, pupils: $0.pupils, senSupport: $0.senSupport, ehcPlans: $0.ehcPlans,
+                        concernsPastReview: $0.concernsPastReview, overdueDuties: $0.overdueDuties,
+                        concernToSupport: WaitJSON($0.concernToSupport))
+                },
+                primaryNeeds: r.primaryNeeds.map { .init(name: $0.code, count: $0.count) },
+                agencies: r.agencies.map {
+                    .init(
+                        agency: $0.agency, seen: WaitJSON($0.seen), waiting: WaitJSON($0.waiting),
+                        seenWithinWeeks: Dictionary(
+                            uniqueKeysWithValues: zip(["0-6", "6-12", "12-18", "18+"], $0.distribution)))
+                },
+                ehcTimeliness: timeliness.steps.map {
+                    .init(
+                        step: $0.step, due: $0.due, onTime: $0.onTime, lateWithException: $0.lateWithException,
+                        late: $0.late,
+                        percentIncludingExceptions: $0.percentIncludingExceptions,
+                        percentExcludingExceptions: $0.percentExcludingExceptions)
+                },
+                overdueByOrganisation: r.overdueByOrganisation.map { .init(name: $0.organisation, count: $0.count) },
+                escalations: r.escalations.map { .init(stage: $0.stage, open: $0.open, overdue: $0.overdue) },
+                possibleDuplicatePupils: duplicates)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            return String(decoding: try encoder.encode(value), as: UTF8.self)
+        }
+    }
+}

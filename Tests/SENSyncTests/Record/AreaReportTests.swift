@@ -1,0 +1,109 @@
+import Foundation
+import Testing
+
+@testable import SENSync
+
+/// The area report's figures on a small hand-built area; every answer is worked out in the test.
+struct AreaReportTests {
+    @Test func percentilesUseTheNearestRank() {
+        #expect(Percentile.of(Array(1...10), 50) == 5)  // rank ⌈5⌉ = 5
+        #expect(Percentile.of(Array(1...10), 90) == 9)  // rank ⌈9⌉ = 9
+        #expect(Percentile.of([3, 1, 2], 50) == 2)  // rank ⌈1.5⌉ = 2 of 1, 2, 3
+        #expect(Percentile.of([3, 1, 2], 90) == 3)  // rank ⌈2.7⌉ = 3
+        #expect(Percentile.of([7], 90) == 7)
+        #expect(Percentile.of([], 50) == nil)
+    }
+
+    func record(_ kind: KindSpec, _ pupil: RecordID, _ values: [String: String]) -> KindRecord {
+        KindRecord(
+            kind: kind.name, id: .v7(), pupilID: pupil,
+            values: KindValues(values.mapValues { Int64($0).map(Value.integer) ?? .text($0) }), isDeleted: false)
+    }
+
+    @Test func anAreaWorkedOutByHand() {
+        let p = (0..<4).map { _ in RecordID.v7() }
+        func file(_ i: Int, _ records: [KindRecord]) -> PupilFile {
+            PupilFile(
+                pupil: p[i], dateOfBirth: nil, currentSchool: "Oakfield",
+                records: Dictionary(grouping: records, by: \.kind))
+        }
+        let files = [
+            // Concern 5 Jan → SEN support 2 Feb: 28 days. Speech therapy seen after 42 days.
+            file(
+                0,
+                [
+                    record(Concern.spec, p[0], ["raised_on": "2026-01-05", "status": "sen-support"]),
+                    record(SENEpisode.spec, p[0], ["provision": "K", "start_date": "2026-02-02"]),
+                    record(SENNeedRecord.spec, p[0], ["need": "SLCN", "rank": "1", "start_date": "2026-02-02"]),
+                    record(
+                        Referral.spec, p[0],
+                        [
+                            "agency": "speech-language-therapy", "referred_on": "2026-01-05",
+                            "first_seen_on": "2026-02-16",
+                        ]),
+                ]),
+            // Concern 10 Jan → SEN support 21 Mar: 70 days. Seen after 91 days.
+            file(
+                1,
+                [
+                    record(Concern.spec, p[1], ["raised_on": "2026-01-10", "status": "sen-support"]),
+                    record(SENEpisode.spec, p[1], ["provision": "K", "start_date": "2026-03-21"]),
+                    record(SENNeedRecord.spec, p[1], ["need": "SLCN", "rank": "1", "start_date": "2026-03-21"]),
+                    record(
+                        Referral.spec, p[1],
+                        [
+                            "agency": "speech-language-therapy", "referred_on": "2026-01-05",
+                            "first_seen_on": "2026-04-06",
+                        ]),
+                ]),
+            // An open concern past its review date; a referral waiting 30 days.
+            file(
+                2,
+                [
+                    record(
+                        Concern.spec, p[2], ["raised_on": "2026-02-01", "status": "open", "review_date": "2026-02-15"]),
+                    record(Referral.spec, p[2], ["agency": "speech-language-therapy", "referred_on": "2026-03-01"]),
+                ]),
+            // An EHC plan; a declined referral (not waiting); an open LA complaint past its deadline.
+            file(
+                3,
+                [
+                    record(SENEpisode.spec, p[3], ["provision": "E", "start_date": "2025-09-01"]),
+                    record(SENNeedRecord.spec, p[3], ["need": "ASD", "rank": "1", "start_date": "2025-09-01"]),
+                    record(
+                        Referral.spec, p[3],
+                        ["agency": "educational-psychology", "referred_on": "2026-01-01", "declined_on": "2026-01-20"]),
+                    record(
+                        Escalation.spec, p[3],
+                        ["stage": "la-complaint", "opened_on": "2026-02-01", "response_due_on": "2026-03-01"]),
+                    record(
+                        Escalation.spec, p[3],
+                        ["stage": "school-complaint", "opened_on": "2026-01-01", "closed_on": "2026-01-20"]),
+                ]),
+        ]
+        let overdue = Obligation(
+            kind: "plan-review", pupil: p[0], record: .v7(), what: "Review", dueOn: CalendarDate("2026-03-01")!,
+            responsibleOrg: "Oakfield", responsibleRole: nil, statute: nil, exceptionApplies: false)
+        var later = overdue
+        later.dueOn = CalendarDate("2026-05-01")!
+        let report = AreaReport(asOf: CalendarDate("2026-03-31")!, files: files, obligations: [p[0]: [overdue, later]])
+
+        let school = try! #require(report.schools.first)
+        #expect(report.schools.count == 1 && school.pupils == 4)
+        #expect(school.senSupport == 2 && school.ehcPlans == 1)
+        #expect(school.concernToSupport == WaitSummary([28, 70]))
+        #expect(school.concernToSupport.median == 28 && school.concernToSupport.p90 == 70)
+        #expect(school.concernsPastReview == 1)
+        #expect(school.overdueDuties == 1)
+        #expect(report.overdueByOrganisation.map { "\($0.organisation) \($0.count)" } == ["Oakfield 1"])
+        #expect(report.primaryNeeds.map { "\($0.code) \($0.count)" } == ["SLCN 2", "ASD 1"])
+
+        let speech = try! #require(report.agencies.first { $0.agency == "speech-language-therapy" })
+        #expect(speech.seen.count == 2 && speech.seen.median == 42 && speech.seen.p90 == 91)
+        #expect(speech.distribution == [1, 0, 1, 0])  // within 6 weeks; 12–18 weeks
+        #expect(speech.waiting.count == 1 && speech.waiting.longest == 30)
+        let ep = try! #require(report.agencies.first { $0.agency == "educational-psychology" })
+        #expect(ep.seen.count == 0 && ep.waiting.count == 0)
+        #expect(report.escalations.map { "\($0.stage) \($0.open) \($0.overdue)" } == ["la-complaint 1 1"])
+    }
+}
