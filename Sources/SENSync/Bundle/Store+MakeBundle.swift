@@ -165,6 +165,16 @@ extension Store {
         try out.close()
         if FileManager.default.fileExists(atPath: url.path) { try FileManager.default.removeItem(at: url) }
         try FileManager.default.moveItem(at: fileURL, to: url)
+        try writer.write { db in
+            for (recipient, section) in zip(recipients, header.sections) {
+                try db.execute(
+                    sql: "INSERT INTO bundle_sent (bundle_id, recipient_id, made_at, change_count) VALUES (?, ?, ?, ?)",
+                    arguments: [
+                        bundleID.description, recipient.description, HLC(milliseconds: now(), counter: 0).description,
+                        Int(section.changeCount + section.redactedCount),
+                    ])
+            }
+        }
         return BundleSummary(header: header, url: url, fileSize: UInt64(prefix.count) + header.payloadLength)
     }
 
@@ -466,5 +476,26 @@ extension Store {
         let bytes = Array(blob)
         guard bytes.count % 32 == 0 else { return nil }
         return stride(from: 0, to: bytes.count, by: 32).map { Digest32(unchecked: Array(bytes[$0..<($0 + 32)])) }
+    }
+}
+
+extension Store {
+    /// How many changes a bundle made now to `recipient` would carry: what it lacks that it may see.
+    /// Plans in a transaction that is rolled back, so nothing is signed or written.
+    func pendingChanges(for recipient: SiteIdentity) throws -> Int {
+        let today = self.today
+        return try writer.writeWithoutTransaction { db in
+            var count = 0
+            try db.inTransaction {
+                var tx = try StoreTransaction(db)
+                let view = try ScopeView.load(db, me: identity, directory: try tx.directory(), today: today)
+                count =
+                    recipient.kind == .la
+                    ? try planForLA(recipient.id, tx: &tx).count
+                    : try planForScoped(recipient, view: view, tx: &tx).count
+                return .rollback
+            }
+            return count
+        }
     }
 }

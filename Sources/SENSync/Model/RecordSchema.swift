@@ -52,8 +52,8 @@ public struct TableSpec: Sendable, Hashable {
 /// Changes that write a table or field this build does not know are kept, merged and forwarded
 /// unchanged.
 public enum RecordSchema {
-    /// Bumped whenever a table or field is added. Bundles carry it.
-    public static let version: UInt16 = 5
+    /// Bumped with every store migration (a table or field added, or a local table). Bundles carry it.
+    public static let version: UInt16 = 6
 
     /// Every record kind this build knows, in wire-number order. A new kind is appended here.
     public static let kinds: [KindSpec] = [

@@ -4,10 +4,8 @@ import GRDB
 /// The store's migrations. Append-only: a released migration is never edited, and migrations
 /// never use app types, so an old store always migrates the same way.
 enum StoreSchema {
-    /// Identifiers of every migration this build knows, in order.
-    static var knownMigrations: [String] {
-        ["v1", "v2-trust-and-scope", "v3-origin-signed", "v4-record-kinds", "v5-review-progress"]
-    }
+    /// Identifiers of every migration this build knows, in order (those registered below).
+    static var knownMigrations: [String] { migrator.migrations }
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -28,6 +26,9 @@ enum StoreSchema {
         }
         migrator.registerMigration("v5-review-progress") { db in
             try db.execute(sql: v5)
+        }
+        migrator.registerMigration("v6-bundles-sent") { db in
+            try db.execute(sql: v6)
         }
         return migrator
     }
@@ -550,5 +551,17 @@ enum StoreSchema {
           crdt_clock BLOB NOT NULL,
           PRIMARY KEY (pupil_id, id)
         ) WITHOUT ROWID;
+        """
+
+    /// Each bundle made, per recipient: when, and how many changes it carried (for sync health).
+    private static let v6 = """
+        CREATE TABLE bundle_sent (
+          id INTEGER PRIMARY KEY,
+          bundle_id TEXT NOT NULL,
+          recipient_id TEXT NOT NULL,
+          made_at TEXT NOT NULL,
+          change_count INTEGER NOT NULL
+        );
+        CREATE INDEX bundle_sent_by_recipient ON bundle_sent(recipient_id, id);
         """
 }

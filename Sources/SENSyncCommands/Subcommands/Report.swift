@@ -5,8 +5,8 @@ import SENSync
 extension SENSyncCommand {
     struct Report: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Reports computed from the store: the area report.",
-            subcommands: [Area.self])
+            abstract: "Reports computed from the store: the area report and sync health.",
+            subcommands: [Area.self, Sync.self])
     }
 }
 
@@ -214,6 +214,65 @@ extension SENSyncCommand.Report {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             return String(decoding: try encoder.encode(value), as: UTF8.self)
+        }
+    }
+}
+
+extension SENSyncCommand.Report {
+    struct Sync: ParsableCommand, JSONOutputting {
+        static let configuration = CommandConfiguration(
+            abstract: "Which site is behind, and what is stuck: one line per site this store exchanges with.",
+            discussion: """
+                For each site: when its last bundle was applied here and when this store last made one for it, how \
+                many changes it lacks that it may see (what a bundle made now would carry), how many of its own it \
+                holds that this store has not received, bundles from it refused since the last one applied, and a \
+                verdict: in step, behind, or needs attention and why.
+
+                Example:
+                  sensync report sync --store riverside-trust.sensync
+                """)
+
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var output: OutputOptions
+
+        struct PeerJSON: Encodable {
+            var site: String
+            var name: String
+            var kind: String
+            var lastReceived: String?
+            var lastSent: String?
+            var theyLack: Int
+            var weLack: Int?
+            var refusedSinceLastApplied: Int
+            var lastRefusal: String?
+            var verdict: String
+        }
+
+        func run() throws {
+            let store = try storeOptions.open()
+            let peers = try store.syncHealth()
+            if output.json {
+                try Terminal.printJSON([
+                    "peers": peers.map {
+                        PeerJSON(
+                            site: $0.site.id.description, name: $0.site.name, kind: $0.site.kind.rawValue,
+                            lastReceived: $0.lastReceived, lastSent: $0.lastSent, theyLack: $0.theyLack,
+                            weLack: $0.weLack,
+                            refusedSinceLastApplied: $0.refusedSinceLastApplied, lastRefusal: $0.lastRefusal,
+                            verdict: $0.verdictText)
+                    }
+                ])
+                return
+            }
+            if peers.isEmpty { Terminal.print("This store exchanges with no other site yet.") }
+            Terminal.table(
+                ["SITE", "LAST RECEIVED", "LAST SENT", "THEY LACK", "WE LACK", "VERDICT"],
+                peers.map {
+                    [
+                        $0.site.name, $0.lastReceived ?? "never", $0.lastSent ?? "never", String($0.theyLack),
+                        $0.weLack.map(String.init) ?? "-", $0.verdictText,
+                    ]
+                })
         }
     }
 }

@@ -63,7 +63,7 @@ struct StoreSchemaTests {
             try Row.fetchAll(db, sql: "SELECT type, name FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type, name")
                 .map { "\($0[0] as String) \($0[1] as String)" }
         }
-        #expect(rows.first == "index enrolment_by_school")
+        #expect(rows.first == "index bundle_sent_by_recipient")
         #expect(rows.contains("table grdb_migrations"))
         #expect(rows.last == "table support_plan")  // the last table by name
     }

@@ -1,0 +1,135 @@
+import Foundation
+import GRDB
+
+/// "Which site is behind, and what is stuck?" — one line per site this store exchanges with.
+public struct PeerHealth: Sendable, Hashable {
+    public enum Verdict: Sendable, Hashable {
+        case inStep
+        /// It lacks changes from here (that it may see), or we lack some of its own.
+        case behind(theyLack: Int, weLack: Int, since: String?)
+        case needsAttention(String)
+        /// An academy that exchanges with the LA through its trust, not directly.
+        case throughTrust(String)
+    }
+
+    public var site: SiteIdentity
+    /// When its latest bundle was applied here, and when this store last made one for it
+    /// (`YYYY-MM-DD`, in UTC as logged).
+    public var lastReceived: String?
+    public var lastSent: String?
+    /// Changes this store holds that it lacks and may see (what a bundle made now would carry).
+    public var theyLack: Int
+    /// At the LA (which receives every site's whole history): the site's own changes it said it
+    /// holds beyond what the LA holds. `nil` elsewhere: a site sends others only what they may see,
+    /// so its count would not say what is missing.
+    public var weLack: Int?
+    /// Its bundles refused here since the last one applied, and the last reason.
+    public var refusedSinceLastApplied: Int
+    public var lastRefusal: String?
+    public var verdict: Verdict
+
+    /// The verdict in words.
+    public var verdictText: String {
+        switch verdict {
+        case .inStep: "in step"
+        case .behind(let they, let we, let since):
+            [
+                they > 0
+                    ? "lacks \(they) change(s) from here\(since.map { " (last bundle made for it \($0))" } ?? ", no bundle made for it yet")"
+                    : nil,
+                we > 0 ? "holds up to \(we) of its own change(s) this store has not received" : nil,
+            ].compactMap { $0 }.joined(separator: "; ")
+        case .needsAttention(let why): "needs attention: \(why)"
+        case .throughTrust(let trust): "exchanges through \(trust)"
+        }
+    }
+}
+
+extension Store {
+    /// Sync health for every site this store exchanges with: at the LA every site in the
+    /// directory; elsewhere the LA, its trust or academies, and any site it has exchanged with.
+    public func syncHealth() throws -> [PeerHealth] {
+        let peers = try writer.read { db -> [SiteIdentity] in
+            let directory = try Self.directory(in: db)
+            let la = try Self.pinnedLAOrSelf(in: db)
+            var sites: [SiteIdentity] = []
+            func add(_ site: SiteIdentity?) {
+                guard let site, site.id != identity.id, !sites.contains(where: { $0.id == site.id }) else { return }
+                sites.append(site)
+            }
+            add(la?.site)
+            for entry in directory?.entries ?? [] where !entry.isRevoked {
+                let related =
+                    identity.kind == .la || entry.trust == identity.id
+                    || directory?.entry(identity.id)?.trust == entry.identity.site.id
+                let exchanged =
+                    try Int.fetchOne(
+                        db,
+                        sql: """
+                            SELECT (SELECT count(*) FROM import_log WHERE sender_id = ?) + (SELECT count(*) FROM bundle_sent WHERE recipient_id = ?)
+                            """, arguments: [entry.identity.site.id.description, entry.identity.site.id.description])
+                    ?? 0
+                if related || exchanged > 0 { add(entry.identity.site) }
+            }
+            return sites
+        }
+        var out: [PeerHealth] = []
+        for site in peers {
+            let theyLack = try pendingChanges(for: site)
+            let row = try writer.read { db in
+                let id = site.id.description
+                let received = try String.fetchOne(
+                    db, sql: "SELECT max(imported_at) FROM import_log WHERE sender_id = ? AND result = 'applied'",
+                    arguments: [id])
+                let sent = try String.fetchOne(
+                    db, sql: "SELECT max(made_at) FROM bundle_sent WHERE recipient_id = ?", arguments: [id])
+                let lastAppliedID =
+                    try Int64.fetchOne(
+                        db, sql: "SELECT max(id) FROM import_log WHERE sender_id = ? AND result = 'applied'",
+                        arguments: [id]) ?? 0
+                let refusals = try Row.fetchAll(
+                    db,
+                    sql:
+                        "SELECT result, detail FROM import_log WHERE sender_id = ? AND result LIKE 'refused%' AND id > ? ORDER BY id",
+                    arguments: [id, lastAppliedID])
+                let theirs =
+                    try Int64.fetchOne(
+                        db,
+                        sql: """
+                            SELECT a.seq FROM peer_ack a JOIN site p ON p.ord = a.peer_ord
+                            WHERE p.site_id = ? AND a.origin_ord = a.peer_ord
+                            """, arguments: [id]) ?? 0
+                let held =
+                    try Int64.fetchOne(db, sql: "SELECT chain_seq FROM site WHERE site_id = ?", arguments: [id]) ?? 0
+                let trust = try Self.directory(in: db)?.activeEntry(site.id)?.trust.flatMap { trust in
+                    try String.fetchOne(
+                        db, sql: "SELECT name FROM site WHERE site_id = ?", arguments: [trust.description])
+                }
+                return (
+                    received: received.map { String($0.prefix(10)) }, sent: sent.map { String($0.prefix(10)) },
+                    refusals: refusals.count,
+                    lastRefusal: refusals.last.map { ($0[1] as String?) ?? ($0[0] as String) },
+                    weLack: identity.kind == .la ? Int(max(0, theirs - held)) : nil, trust: trust
+                )
+            }
+            let verdict: PeerHealth.Verdict
+            if row.refusals > 0 {
+                verdict = .needsAttention(
+                    "its last \(row.refusals) bundle(s) were refused (\(row.lastRefusal ?? "see `sensync log`"))")
+            } else if row.received == nil && row.sent == nil, identity.kind == .la, let trust = row.trust {
+                verdict = .throughTrust(trust)
+            } else if row.received == nil && row.sent == nil {
+                verdict = .needsAttention("no bundle exchanged yet")
+            } else if theyLack == 0 && (row.weLack ?? 0) == 0 {
+                verdict = .inStep
+            } else {
+                verdict = .behind(theyLack: theyLack, weLack: row.weLack ?? 0, since: row.sent)
+            }
+            out.append(
+                PeerHealth(
+                    site: site, lastReceived: row.received, lastSent: row.sent, theyLack: theyLack, weLack: row.weLack,
+                    refusedSinceLastApplied: row.refusals, lastRefusal: row.lastRefusal, verdict: verdict))
+        }
+        return out.sorted { $0.site.name < $1.site.name }
+    }
+}
