@@ -124,6 +124,10 @@ struct RecordCommandsTests {
             ok(try cli.run(["report", "area", "--out", reportFile] + s))
             #expect(try cli.run(["report", "area", "--out", reportFile] + s).status == 13)
             #expect(try String(contentsOfFile: reportFile, encoding: .utf8).contains("Speech and language therapy"))
+            let page = cli.path("area.html")
+            ok(try cli.run(["report", "area", "--format", "html", "--out", page] + s))
+            let pageText = try String(contentsOfFile: page, encoding: .utf8)
+            #expect(pageText.contains("<svg role=\"img\"") && pageText.contains("Speech and language therapy"))
 
             // `pupil show` names sites and people and shows every kind, with records under their parents.
             let show = try cli.run(["pupil", "show", pupil] + s)

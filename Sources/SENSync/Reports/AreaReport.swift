@@ -169,3 +169,127 @@ extension Store {
         return AreaReport(asOf: today, files: files, obligations: obligations)
     }
 }
+
+extension AreaReport {
+    /// The report as a page: a headline panel, then per section a chart (with its text
+    /// alternative) and the table of the same values.
+    public func document(
+        site: String, timeliness: EHCTimeliness, duplicates: Int, sites: [String]
+    ) -> HTMLDocument {
+        func label(_ list: String, _ code: String) -> String { CodeLists.named(list)?.label(of: code) ?? code }
+        func days(_ n: Int?) -> String { n.map { "\($0) days" } ?? "–" }
+        func percent(_ p: Double?) -> String { p.map { String(format: "%.0f%%", $0) } ?? "–" }
+        var blocks: [HTMLDocument.Block] = []
+        blocks.append(
+            .paragraph(
+                "As of \(asOf), from the records held by \(site). Sites included: \(sites.joined(separator: ", "))."))
+        blocks.append(
+            .panel([
+                ["Pupils", String(schools.map(\.pupils).reduce(0, +))],
+                ["SEN support", String(schools.map(\.senSupport).reduce(0, +))],
+                ["EHC plans", String(schools.map(\.ehcPlans).reduce(0, +))],
+                ["Duties overdue", String(schools.map(\.overdueDuties).reduce(0, +))],
+                ["Referrals waiting", String(agencies.map(\.waiting.count).reduce(0, +))],
+                ["Possible duplicate pupils", String(duplicates)],
+            ]))
+        blocks.append(.heading("SEN support and EHC plans by school"))
+        blocks.append(
+            .chart(
+                HTMLDocument.BarChart(
+                    title: "Pupils with SEN support or an EHC plan, by school",
+                    summary: schools.map { "\($0.name): \($0.senSupport) SEN support, \($0.ehcPlans) EHC plans" }
+                        .joined(separator: "; ") + ".",
+                    bars: schools.map {
+                        (
+                            $0.name, Double($0.senSupport + $0.ehcPlans),
+                            "\($0.senSupport) K + \($0.ehcPlans) E of \($0.pupils)"
+                        )
+                    })))
+        blocks.append(
+            .table(
+                caption: "Pupils by school", header: ["School", "Pupils", "SEN support", "EHC plan", "Overdue duties"],
+                rows: schools.map {
+                    [$0.name, String($0.pupils), String($0.senSupport), String($0.ehcPlans), String($0.overdueDuties)]
+                }))
+        blocks.append(.heading("Early identification"))
+        blocks.append(
+            .chart(
+                HTMLDocument.BarChart(
+                    title: "Median days from first concern to SEN support, by school",
+                    summary: schools.map {
+                        "\($0.name): median \(days($0.concernToSupport.median)), 90th percentile \(days($0.concernToSupport.p90)) over \($0.concernToSupport.count) pupils"
+                    }
+                    .joined(separator: "; ") + ".",
+                    bars: schools.map {
+                        ($0.name, Double($0.concernToSupport.median ?? 0), days($0.concernToSupport.median))
+                    })))
+        blocks.append(
+            .table(
+                caption: "First concern to SEN support (nearest-rank percentiles)",
+                header: ["School", "Pupils", "Median", "90th percentile", "Concerns past review"],
+                rows: schools.map {
+                    [
+                        $0.name, String($0.concernToSupport.count), days($0.concernToSupport.median),
+                        days($0.concernToSupport.p90), String($0.concernsPastReview),
+                    ]
+                }))
+        blocks.append(.heading("Waiting for outside agencies"))
+        blocks.append(
+            .chart(
+                HTMLDocument.BarChart(
+                    title: "Median days from referral to first appointment, by agency",
+                    summary: agencies.map {
+                        "\(label("referral-agency", $0.agency)): \(days($0.seen.median)) over \($0.seen.count) seen; \($0.waiting.count) still waiting"
+                    }
+                    .joined(separator: "; ") + ".",
+                    bars: agencies.map {
+                        (label("referral-agency", $0.agency), Double($0.seen.median ?? 0), days($0.seen.median))
+                    })))
+        blocks.append(
+            .table(
+                caption: "Referral waits (referred to first seen)",
+                header: [
+                    "Agency", "Seen", "Median", "90th percentile", "Within 6 weeks", "6–12", "12–18", "Over 18",
+                    "Waiting", "Longest wait",
+                ],
+                rows: agencies.map {
+                    [
+                        label("referral-agency", $0.agency), String($0.seen.count), days($0.seen.median),
+                        days($0.seen.p90),
+                    ]
+                        + $0.distribution.map(String.init) + [String($0.waiting.count), days($0.waiting.longest)]
+                }))
+        blocks.append(.heading("EHC needs assessments: statutory timeliness"))
+        blocks.append(
+            .chart(
+                HTMLDocument.BarChart(
+                    title: "Deadlines met in the year to \(asOf), by step",
+                    summary: timeliness.steps.map {
+                        "\($0.step): \(percent($0.percentIncludingExceptions)) met, \(percent($0.percentExcludingExceptions)) leaving out excepted cases"
+                    }
+                    .joined(separator: "; ") + ".",
+                    bars: timeliness.steps.map {
+                        ($0.step, $0.percentIncludingExceptions ?? 0, percent($0.percentIncludingExceptions))
+                    })))
+        blocks.append(
+            .table(
+                caption: "Timeliness with and without exceptions",
+                header: ["Step", "Due", "On time", "Late (exception)", "Late", "Met", "Met excluding exceptions"],
+                rows: timeliness.steps.map {
+                    [
+                        $0.step, String($0.due), String($0.onTime), String($0.lateWithException), String($0.late),
+                        percent($0.percentIncludingExceptions), percent($0.percentExcludingExceptions),
+                    ]
+                }))
+        blocks.append(.heading("Whose move is it"))
+        blocks.append(
+            .table(
+                caption: "Overdue duties by responsible organisation", header: ["Organisation", "Overdue"],
+                rows: overdueByOrganisation.map { [$0.organisation, String($0.count)] }))
+        blocks.append(
+            .table(
+                caption: "Complaints and appeals open", header: ["Stage", "Open", "Past response date"],
+                rows: escalations.map { [label("escalation-stage", $0.stage), String($0.open), String($0.overdue)] }))
+        return HTMLDocument(title: "Area report: \(site)", blocks: blocks)
+    }
+}

@@ -275,37 +275,18 @@ public struct FamilySummary: Sendable {
 
     /// A standalone HTML page.
     public var html: String {
-        func e(_ s: String) -> String {
-            s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-                .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-        }
         var title = "Support summary"
-        let body = blocks.map { block -> String in
+        let page: [HTMLDocument.Block] = blocks.compactMap { block in
             switch block {
             case .title(let t):
                 title = t
-                return "<h1>\(e(t))</h1>"
-            case .heading(let t): return "<h2>\(e(t))</h2>"
-            case .subheading(let t): return "<h3>\(e(t))</h3>"
-            case .paragraph(let t): return "<p>\(e(t))</p>"
-            case .list(let items):
-                return "<ul>\n" + items.map { "  <li>\(e($0))</li>" }.joined(separator: "\n") + "\n</ul>"
+                return nil
+            case .heading(let t): return .heading(t)
+            case .subheading(let t): return .subheading(t)
+            case .paragraph(let t): return .paragraph(t)
+            case .list(let items): return .list(items)
             }
-        }.joined(separator: "\n")
-        return """
-            <!DOCTYPE html>
-            <html lang="en-GB">
-            <head>
-            <meta charset="utf-8">
-            <meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>\(e(title))</title>
-            <style>body{font-family:system-ui,sans-serif;max-width:42rem;margin:2rem auto;padding:0 1rem;line-height:1.5}</style>
-            </head>
-            <body>
-            \(body)
-            </body>
-            </html>
-
-            """
+        }
+        return HTMLDocument(title: title, blocks: page).html
     }
 }

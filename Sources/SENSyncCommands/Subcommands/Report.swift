@@ -13,7 +13,7 @@ extension SENSyncCommand {
 extension SENSyncCommand.Report {
     struct Area: ParsableCommand {
         enum Format: String, ExpressibleByArgument, CaseIterable {
-            case table, json
+            case table, json, html
         }
 
         static let configuration = CommandConfiguration(
@@ -28,12 +28,14 @@ extension SENSyncCommand.Report {
                 Example:
                   sensync report area --store northshire-la.sensync --as-of 2026-03-31
                   sensync report area --store northshire-la.sensync --format json --out area.json
+                  sensync report area --store northshire-la.sensync --format html --out area.html
                 """)
 
         @OptionGroup var storeOptions: StoreOptions
         @Option(name: .customLong("as-of"), help: "Count from this date, YYYY-MM-DD. Defaults to today.") var asOf:
             String?
-        @Option(help: "table or json.") var format: Format = .table
+        @Option(help: "table, json or html (one self-contained page with charts, printable on A4).") var format:
+            Format = .table
         @Option(help: "Write to this file instead of printing.") var out: String?
         @Flag(help: "Replace the --out file if it exists.") var force = false
 
@@ -51,10 +53,17 @@ extension SENSyncCommand.Report {
                 from: StatutoryClock.adding(months: -12, to: report.asOf).adding(days: 1), to: report.asOf,
                 asOf: report.asOf)
             let duplicates = try store.duplicatePupils().count
-            let text =
-                format == .json
-                ? try json(report, timeliness: timeliness, duplicates: duplicates)
-                : table(report, timeliness: timeliness, duplicates: duplicates, site: store.identity.name)
+            let text: String
+            switch format {
+            case .json: text = try json(report, timeliness: timeliness, duplicates: duplicates)
+            case .table: text = table(report, timeliness: timeliness, duplicates: duplicates, site: store.identity.name)
+            case .html:
+                let sites = [store.identity.name] + (try store.knownSites().compactMap(\.name))
+                text =
+                    report.document(
+                        site: store.identity.name, timeliness: timeliness, duplicates: duplicates, sites: sites
+                    ).html
+            }
             if let out {
                 if FileManager.default.fileExists(atPath: out) && !force {
                     throw CommandFailure(

@@ -107,3 +107,32 @@ struct AreaReportTests {
         #expect(report.escalations.map { "\($0.stage) \($0.open) \($0.overdue)" } == ["la-complaint 1 1"])
     }
 }
+
+/// The HTML page: self-contained, accessible, escaped.
+struct HTMLDocumentTests {
+    @Test func chartsHaveTextAlternativesAndThePageFetchesNothing() {
+        let chart = HTMLDocument.BarChart(
+            title: "Waits <by> agency", summary: "A & B waited 10 and 20 days.",
+            bars: [("A <school>", 10, "10 days"), ("B", 20, "20 days"), ("C", 0, "none")])
+        let page = HTMLDocument(
+            title: "Report & more",
+            blocks: [
+                .panel([["Pupils", "3"]]), .chart(chart),
+                .table(caption: "Waits", header: ["Agency", "Days"], rows: [["A <school>", "10"]]),
+            ]
+        ).html
+        #expect(page.hasPrefix("<!DOCTYPE html>") && page.contains("<html lang=\"en-GB\">"))
+        #expect(page.contains("<title>Report &amp; more</title>"))
+        #expect(!page.contains("<script") && !page.contains("http://") && !page.contains("https://"))
+        #expect(page.contains("<svg role=\"img\" aria-labelledby=\"chart1-title chart1-desc\""))
+        #expect(page.contains("<title id=\"chart1-title\">Waits &lt;by&gt; agency</title>"))
+        #expect(page.contains("<desc id=\"chart1-desc\">A &amp; B waited 10 and 20 days.</desc>"))
+        #expect(page.contains("A &lt;school&gt;") && !page.contains("A <school>"))
+        // The longest bar fills the bar area; values are written beside the bars, not only drawn.
+        #expect(page.contains("width=\"300.0\""))
+        #expect(page.contains(">20 days</text>") && page.contains(">none</text>"))
+        #expect(
+            page.contains("<th scope=\"col\">Agency</th>") && page.contains("<th scope=\"row\">A &lt;school&gt;</th>"))
+        #expect(page.contains("@page{size:A4"))
+    }
+}
