@@ -76,7 +76,7 @@ extension SENSyncCommand.BundleCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write a bundle of every change the recipients have not acknowledged.",
             discussion: """
-                SITE is a site id or the name of a site this store knows. The bundle also acknowledges everything this
+                SITE is a site id or the name of a site this store knows. The bundle also acknowledges everything this \
                 store holds, so the recipients' next bundles back hold only what this site lacks.
 
                 Example:
@@ -118,8 +118,8 @@ extension SENSyncCommand.BundleCommand {
         static let configuration = CommandConfiguration(
             abstract: "Verify and apply bundle files, each all-or-nothing.",
             discussion: """
-                Every bundle is checked completely before anything is applied, then applied in one transaction. Files are
-                tried in the order given; a bundle refused for missing prerequisites is retried after the others, so a
+                Every bundle is checked completely before anything is applied, then applied in one transaction. Files are \
+                tried in the order given; a bundle refused for missing prerequisites is retried after the others, so a \
                 folder of bundles can be applied in any order. Re-applying a bundle changes nothing.
 
                 Example:
@@ -210,7 +210,7 @@ extension SENSyncCommand.BundleCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show a bundle's header and counts without touching any store.",
             discussion: """
-                The header holds no personal data: site ids and names, sequence numbers, hashes and counts. The payload is
+                The header holds no personal data: site ids and names, sequence numbers, hashes and counts. The payload is \
                 sealed to each recipient and is not read.
 
                 Example:
@@ -237,7 +237,7 @@ extension SENSyncCommand.BundleCommand {
             discussion: """
                 Without --store: format, header checksum and every section's payload checksum (no keys needed). With
                 --store, also the sender (it must be in the area directory), its signature, that the bundle is addressed to
-                this site, and — opening this site's section — every change against its origin's signature, prerequisites, forks
+                this site, and — opening this site's section — every change against its origin's signature, prerequisites, forks \
                 and the clock guard.
 
                 Example:

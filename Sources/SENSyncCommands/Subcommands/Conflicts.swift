@@ -81,7 +81,7 @@ extension SENSyncCommand.Conflicts {
         static let configuration = CommandConfiguration(
             abstract: "Resolve a conflict by choosing a value; the resolution replicates like any change.",
             discussion: """
-                Choose one of the listed options with --keep N, or give a new --value. For an edit made while the record
+                Choose one of the listed options with --keep N, or give a new --value. For an edit made while the record \
                 was being deleted, choose --keep-deleted or --restore.
 
                 Example:

@@ -7,9 +7,9 @@ extension SENSyncCommand {
         static let configuration = CommandConfiguration(
             abstract: "Build a small synthetic area, exchange real bundle files, and show the area view.",
             discussion: """
-                Creates one store per site in DIR (an LA, a trust with two academies, two maintained schools), has each
-                SENCO record invented pupils offline, exchanges bundle files (academies → trust → LA, maintained schools →
-                LA, and back), makes one concurrent edit so a conflict appears, and prints each step, the conflict, an area
+                Creates one store per site in DIR (an LA, a trust with two academies, two maintained schools), has each \
+                SENCO record invented pupils offline, exchanges bundle files (academies → trust → LA, maintained schools → \
+                LA, and back), makes one concurrent edit so a conflict appears, and prints each step, the conflict, an area \
                 summary and every site's digest. Everything is synthetic. Re-running replaces an earlier demo in DIR.
 
                 Example:

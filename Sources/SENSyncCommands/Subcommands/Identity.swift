@@ -15,8 +15,8 @@ extension SENSyncCommand.Identity {
         static let configuration = CommandConfiguration(
             abstract: "Write this site's public identity to a file, and print its fingerprint.",
             discussion: """
-                Send the file to your LA (or, at the LA, to every site in the area). Read the fingerprint to the other
-                side by phone or in person: they must see the same one before trusting the file. The file holds only
+                Send the file to your LA (or, at the LA, to every site in the area). Read the fingerprint to the other \
+                side by phone or in person: they must see the same one before trusting the file. The file holds only \
                 public keys; the private keys stay in the key file beside the store.
 
                 Example:
@@ -106,9 +106,9 @@ extension SENSyncCommand.Directory {
         static let configuration = CommandConfiguration(
             abstract: "Add a site's identity file to the area directory (LA only).",
             discussion: """
-                Confirm the fingerprint printed here with the site first. For an academy, give its trust (already listed).
-                To move an academy to another trust, add it again with the new --trust: the directory keeps every
-                membership, so what its old trust wrote while it was a member stays valid. The new directory, signed
+                Confirm the fingerprint printed here with the site first. For an academy, give its trust (already listed). \
+                To move an academy to another trust, add it again with the new --trust: the directory keeps every \
+                membership, so what its old trust wrote while it was a member stays valid. The new directory, signed \
                 by the LA, travels to every site in the LA's next bundles.
 
                 Example:
@@ -144,7 +144,7 @@ extension SENSyncCommand.Directory {
         static let configuration = CommandConfiguration(
             abstract: "Remove a site from the area directory (LA only); its bundles are refused from then on.",
             discussion: """
-                The site stays listed as removed, so changes it made before, relayed by other sites, are still accepted
+                The site stays listed as removed, so changes it made before, relayed by other sites, are still accepted \
                 and attributed to it.
 
                 Example:
@@ -225,7 +225,7 @@ extension SENSyncCommand.Directory {
         static let configuration = CommandConfiguration(
             abstract: "Pin the LA's identity: this site will accept only directories the LA signed.",
             discussion: """
-                Confirm the printed fingerprint with the LA by phone or in person first. Can also be done at set-up with
+                Confirm the printed fingerprint with the LA by phone or in person first. Can also be done at set-up with \
                 `sensync init --la-identity FILE`.
 
                 Example:

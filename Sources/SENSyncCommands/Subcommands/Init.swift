@@ -9,8 +9,8 @@ extension SENSyncCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create a store for this site.",
             discussion: """
-                Makes a new store file with a new, stable site id, and this site's signing (Ed25519) and encryption
-                (X25519) keys in a key file beside it (`<store>.keys`, readable by its owner only). Each school, academy,
+                Makes a new store file with a new, stable site id, and this site's signing (Ed25519) and encryption \
+                (X25519) keys in a key file beside it (`<store>.keys`, readable by its owner only). Each school, academy, \
                 trust and LA has one store. Schools and trusts pin their LA's identity (confirm its fingerprint first).
 
                 Example:

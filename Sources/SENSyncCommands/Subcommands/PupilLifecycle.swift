@@ -7,9 +7,9 @@ extension SENSyncCommand.Pupil {
         static let configuration = CommandConfiguration(
             abstract: "Move a pupil to another school (run by the LA or the school the pupil leaves).",
             discussion: """
-                Ends the pupil's current enrolment and enrols them at SCHOOL from DATE. The new school receives the
-                pupil's complete SEN history — notes, plans, reviews — in its next bundle from the LA (or directly from the
-                old school); the old school stops receiving anything about the pupil and removes its copy once the LA holds
+                Ends the pupil's current enrolment and enrols them at SCHOOL from DATE. The new school receives the \
+                pupil's complete SEN history — notes, plans, reviews — in its next bundle from the LA (or directly from the \
+                old school); the old school stops receiving anything about the pupil and removes its copy once the LA holds \
                 everything it had.
 
                 Example:
@@ -40,8 +40,8 @@ extension SENSyncCommand.Pupil {
         static let configuration = CommandConfiguration(
             abstract: "Erase a pupil's personal content everywhere (run by the LA or the pupil's school).",
             discussion: """
-                The erasure replicates: every store that receives it deletes the pupil's records and the content of every
-                change about them, keeping only the pupil id, the reason, the date and the site — proof that the erasure
+                The erasure replicates: every store that receives it deletes the pupil's records and the content of every \
+                change about them, keeping only the pupil id, the reason, the date and the site — proof that the erasure \
                 happened — and what sync needs to stay consistent. It cannot be undone. Do not put personal data in
                 --reason.
 
@@ -156,7 +156,7 @@ extension SENSyncCommand.Retention {
         static let configuration = CommandConfiguration(
             abstract: "Erase every pupil whose SEN file has passed its retention period.",
             discussion: """
-                The period is date of birth + 31 years unless --years is given (and saved with --save). Each erasure
+                The period is date of birth + 31 years unless --years is given (and saved with --save). Each erasure \
                 replicates like `pupil erase`. Use --dry-run to list what is due.
 
                 Example:
