@@ -80,7 +80,8 @@ extension SENSyncCommand.BundleCommand {
                 store holds, so the recipients' next bundles back hold only what this site lacks.
 
                 Example:
-                  sensync bundle create --store oakfield.sensync --to "Northshire LA" --out oakfield-to-la.bundle
+                  sensync bundle create --store oakfield.sensync --to "Northshire LA" \\
+                    --out oakfield-to-la.bundle
                 """)
 
         @OptionGroup var storeOptions: StoreOptions

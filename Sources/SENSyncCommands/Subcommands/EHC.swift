@@ -50,7 +50,8 @@ extension SENSyncCommand.EHC {
             abstract: "Record a request for an EHC needs assessment (starts the 20-week clock).",
             discussion: """
                 Example:
-                  sensync ehc request --store northshire-la.sensync --author "EHC team" --pupil H801200001001 \\
+                  sensync ehc request --store northshire-la.sensync --author "EHC team" \\
+                    --pupil H801200001001 \\
                     --received 2026-01-05 --source school --case-officer "R Patel"
                 """)
         @OptionGroup var storeOptions: StoreOptions
@@ -79,7 +80,8 @@ extension SENSyncCommand.EHC {
                 DECISION is assess or not-assess (or a SEN2 code: Y, N, W withdrawn, H on hold).
 
                 Example:
-                  sensync ehc decide 0193a1b2 --store northshire-la.sensync --author "EHC team" --decision assess --on 2026-02-10
+                  sensync ehc decide 0193a1b2 --store northshire-la.sensync --author \\
+                    "EHC team" --decision assess --on 2026-02-10
                 """)
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var authorOptions: AuthorOptions
@@ -106,9 +108,11 @@ extension SENSyncCommand.EHC {
             abstract: "Record advice asked of an agency (due in 6 weeks), or its arrival.",
             discussion: """
                 Example:
-                  sensync ehc advice 0193a1b2 --store northshire-la.sensync --author "EHC team" \\
+                  sensync ehc advice 0193a1b2 --store northshire-la.sensync --author \\
+                    "EHC team" \\
                     --agency educational-psychology --requested-on 2026-02-12
-                  sensync ehc-advice update 0193a1c4 --store northshire-la.sensync --author "EHC team" --received-on 2026-03-20
+                  sensync ehc-advice update 0193a1c4 --store northshire-la.sensync \\
+                    --author "EHC team" --received-on 2026-03-20
                 """)
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var authorOptions: AuthorOptions
@@ -133,7 +137,8 @@ extension SENSyncCommand.EHC {
             abstract: "Record the day the draft plan was served (the family then has 15 days).",
             discussion: """
                 Example:
-                  sensync ehc draft 0193a1b2 --store northshire-la.sensync --author "EHC team" --served-on 2026-04-13
+                  sensync ehc draft 0193a1b2 --store northshire-la.sensync --author \\
+                    "EHC team" --served-on 2026-04-13
                 """)
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var authorOptions: AuthorOptions
@@ -155,7 +160,8 @@ extension SENSyncCommand.EHC {
                 Creates the plan, whose annual review then falls due within 12 months.
 
                 Example:
-                  sensync ehc issue 0193a1b2 --store northshire-la.sensync --author "EHC team" --on 2026-05-18
+                  sensync ehc issue 0193a1b2 --store northshire-la.sensync --author \\
+                    "EHC team" --on 2026-05-18
                 """)
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var authorOptions: AuthorOptions
@@ -182,7 +188,8 @@ extension SENSyncCommand.EHC {
             abstract: "Record a decision not to issue a plan after assessing (due 16 weeks from the request).",
             discussion: """
                 Example:
-                  sensync ehc no-plan 0193a1b2 --store northshire-la.sensync --author "EHC team" --on 2026-04-20
+                  sensync ehc no-plan 0193a1b2 --store northshire-la.sensync --author \\
+                    "EHC team" --on 2026-04-20
                 """)
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var authorOptions: AuthorOptions
@@ -205,8 +212,10 @@ extension SENSyncCommand.EHC {
                 personal-circumstances, away-from-area or (advice only) missed-appointment.
 
                 Example:
-                  sensync ehc exception 0193a1b2 --store northshire-la.sensync --author "EHC team" \\
-                    --step final-plan --reason away-from-area --from 2026-03-02 --to 2026-04-10
+                  sensync ehc exception 0193a1b2 --store northshire-la.sensync --author \\
+                    "EHC team" \\
+                    --step final-plan --reason away-from-area --from 2026-03-02 --to \\
+                    2026-04-10
                 """)
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var authorOptions: AuthorOptions
@@ -233,8 +242,10 @@ extension SENSyncCommand.EHC {
             abstract: "Write a section (A to K) of an EHC plan, naming the agency that owns it.",
             discussion: """
                 Example:
-                  sensync ehc section 0193a1d0 --store northshire-la.sensync --author "EHC team" --section F \\
-                    --owner-agency "Northshire SEN team" --content "Speech and language therapy, 3 x 30 minutes a week"
+                  sensync ehc section 0193a1d0 --store northshire-la.sensync --author \\
+                    "EHC team" --section F \\
+                    --owner-agency "Northshire SEN team" --content \\
+                    "Speech and language therapy, 3 x 30 minutes a week"
                 """)
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var authorOptions: AuthorOptions
@@ -260,7 +271,8 @@ extension SENSyncCommand.EHC {
                 12 weeks after the meeting; record it with `sensync ehc-review update ID --amended-issued-on DATE`.
 
                 Example:
-                  sensync ehc review 0193a1d0 --store northshire-la.sensync --author "EHC team" --meeting-on 2027-05-10 \\
+                  sensync ehc review 0193a1d0 --store northshire-la.sensync --author \\
+                    "EHC team" --meeting-on 2027-05-10 \\
                     --outcome M --decided-on 2027-05-24
                 """)
         @OptionGroup var storeOptions: StoreOptions
@@ -337,7 +349,8 @@ extension SENSyncCommand.EHC {
                 For every assessment in this store whose deadline falls between --from and --to: per step (decision                 whether to assess, advice, decision not to issue, final plan), how many were met, missed with an                 exception recorded, and missed; and the share met including and excluding the excepted cases.
 
                 Example:
-                  sensync ehc timeliness --store northshire-la.sensync --from 2025-01-01 --to 2025-12-31
+                  sensync ehc timeliness --store northshire-la.sensync --from 2025-01-01 \\
+                    --to 2025-12-31
                 """)
         @OptionGroup var storeOptions: StoreOptions
         @Option(help: "First deadline date counted, YYYY-MM-DD.") var from: String

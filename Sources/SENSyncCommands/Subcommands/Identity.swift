@@ -112,7 +112,8 @@ extension SENSyncCommand.Directory {
                 by the LA, travels to every site in the LA's next bundles.
 
                 Example:
-                  sensync directory add riverside-academy.identity --trust "Riverside Learning Trust" --store northshire-la.sensync
+                  sensync directory add riverside-academy.identity --trust \\
+                    "Riverside Learning Trust" --store northshire-la.sensync
                 """)
 
         @OptionGroup var storeOptions: StoreOptions

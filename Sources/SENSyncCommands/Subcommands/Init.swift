@@ -14,8 +14,10 @@ extension SENSyncCommand {
                 trust and LA has one store. Schools and trusts pin their LA's identity (confirm its fingerprint first).
 
                 Example:
-                  sensync init --store northshire-la.sensync --name "Northshire Council" --kind la --la-code 999
-                  sensync init --store oakfield.sensync --name "Oakfield Primary" --kind maintained-school --urn 100001 \\
+                  sensync init --store northshire-la.sensync --name "Northshire Council" \\
+                    --kind la --la-code 999
+                  sensync init --store oakfield.sensync --name "Oakfield Primary" --kind \\
+                    maintained-school --urn 100001 \\
                     --la-code 999 --la-identity northshire-la.identity
                 """)
 

@@ -106,8 +106,10 @@ extension SENSyncCommand.Record {
                 from that record.
 
                 Example:
-                  sensync referral add --store oakfield.sensync --author SENCO --pupil H801200001001 \\
-                    --agency speech-language-therapy --referred-on 2026-01-12 --referred-by "J Smith (SENCO)" \\
+                  sensync referral add --store oakfield.sensync --author SENCO --pupil \\
+                    H801200001001 \\
+                    --agency speech-language-therapy --referred-on 2026-01-12 \\
+                    --referred-by "J Smith (SENCO)" \\
                     --reason "Unclear speech; not improving with small-group work"
                 """)
 
@@ -143,8 +145,10 @@ extension SENSyncCommand.Record {
                 the conflict with the new value.
 
                 Example:
-                  sensync referral update 0193a1b2 --store oakfield.sensync --author SENCO --accepted-on 2026-01-30
-                  sensync record update plan_outcome 0193a1b3 --store oakfield.sensync --author SENCO --status met
+                  sensync referral update 0193a1b2 --store oakfield.sensync --author \\
+                    SENCO --accepted-on 2026-01-30
+                  sensync record update plan_outcome 0193a1b3 --store oakfield.sensync \\
+                    --author SENCO --status met
                 """)
 
         @OptionGroup var storeOptions: StoreOptions

@@ -20,9 +20,12 @@ extension SENSyncCommand.Note {
                 AREA is one of: \(NoteArea.allCases.map(\.rawValue).joined(separator: ", ")).
 
                 Example:
-                  sensync note add --store oakfield.sensync --author SENCO --pupil H801200001001 \\
-                    --area cognition-learning --text "Struggles to blend CVC words; phonics catch-up from Monday."
-                  sensync note add --store oakfield.sensync --author SENCO --pupil H801200001001 \\
+                  sensync note add --store oakfield.sensync --author SENCO --pupil \\
+                    H801200001001 \\
+                    --area cognition-learning --text \\
+                    "Struggles to blend CVC words; phonics catch-up from Monday."
+                  sensync note add --store oakfield.sensync --author SENCO --pupil \\
+                    H801200001001 \\
                     --amends 0193a1b2-... --text "Correction: catch-up starts Tuesday."
                 """)
 

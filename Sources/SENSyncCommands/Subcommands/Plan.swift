@@ -33,8 +33,11 @@ extension SENSyncCommand.Plan {
             abstract: "Start a support plan for a pupil.",
             discussion: """
                 Example:
-                  sensync plan create --store oakfield.sensync --author SENCO --pupil H801200001001 \\
-                    --title "Literacy support" --review-date 2026-02-13 --responsible-person "J Smith (SENCO)" --responsible-org "Oakfield Primary"
+                  sensync plan create --store oakfield.sensync --author SENCO --pupil \\
+                    H801200001001 \\
+                    --title "Literacy support" --review-date 2026-02-13 \\
+                    --responsible-person "J Smith (SENCO)" --responsible-org \\
+                    "Oakfield Primary"
                 """)
 
         @OptionGroup var storeOptions: StoreOptions
@@ -71,7 +74,8 @@ extension SENSyncCommand.Plan {
             abstract: "Add an outcome to a plan.",
             discussion: """
                 Example:
-                  sensync plan add-outcome --store oakfield.sensync --author SENCO --plan 0193a1b2-... \\
+                  sensync plan add-outcome --store oakfield.sensync --author SENCO --plan \\
+                    0193a1b2-... \\
                     --description "Reads 40 high-frequency words" --target-date 2026-02-13
                 """)
 
@@ -100,9 +104,12 @@ extension SENSyncCommand.Plan {
             abstract: "Add provision to a plan: what, who delivers it, how often, cost, and who is responsible.",
             discussion: """
                 Example:
-                  sensync plan add-provision --store oakfield.sensync --author SENCO --plan 0193a1b2-... \\
-                    --description "Phonics catch-up, small group" --provider "TA (K Jones)" --frequency "3 x 20 min weekly" \\
-                    --responsible-org "Oakfield Primary" --responsible-person "J Smith (SENCO)" --cost 450.00
+                  sensync plan add-provision --store oakfield.sensync --author SENCO \\
+                    --plan 0193a1b2-... \\
+                    --description "Phonics catch-up, small group" --provider \\
+                    "TA (K Jones)" --frequency "3 x 20 min weekly" \\
+                    --responsible-org "Oakfield Primary" --responsible-person \\
+                    "J Smith (SENCO)" --cost 450.00
                 """)
 
         @OptionGroup var storeOptions: StoreOptions
@@ -142,8 +149,10 @@ extension SENSyncCommand.Plan {
                 DECISION is continue, modify, escalate (request an EHC needs assessment) or close.
 
                 Example:
-                  sensync plan record-review --store oakfield.sensync --author SENCO --plan 0193a1b2-... \\
-                    --held-on 2026-02-13 --decision continue --next-review 2026-05-15 --summary "Good progress; keep group."
+                  sensync plan record-review --store oakfield.sensync --author SENCO \\
+                    --plan 0193a1b2-... \\
+                    --held-on 2026-02-13 --decision continue --next-review 2026-05-15 \\
+                    --summary "Good progress; keep group."
                 """)
 
         @OptionGroup var storeOptions: StoreOptions

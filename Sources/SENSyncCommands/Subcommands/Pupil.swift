@@ -54,7 +54,8 @@ extension SENSyncCommand.Pupil {
 
                 Example:
                   sensync pupil add --store oakfield.sensync --author "J Smith (SENCO)" \\
-                    --upn H801200001001 --forename Ada --surname Example --dob 2016-04-01 --year-group 4
+                    --upn H801200001001 --forename Ada --surname Example --dob 2016-04-01 \\
+                    --year-group 4
                 """)
 
         @OptionGroup var storeOptions: StoreOptions
@@ -96,7 +97,8 @@ extension SENSyncCommand.Pupil {
                 Changing a field that is in conflict resolves the conflict with the new value.
 
                 Example:
-                  sensync pupil update H801200001001 --store oakfield.sensync --author SENCO --sen-status K --needs SPLD,SLCN
+                  sensync pupil update H801200001001 --store oakfield.sensync --author \\
+                    SENCO --sen-status K --needs SPLD,SLCN
                 """)
 
         @OptionGroup var storeOptions: StoreOptions

@@ -13,7 +13,8 @@ extension SENSyncCommand.Pupil {
                 everything it had.
 
                 Example:
-                  sensync pupil transfer H801200001001 --to "Oakfield Primary" --date 2026-01-05 --store northshire-la.sensync --author "LA SEN officer"
+                  sensync pupil transfer H801200001001 --to "Oakfield Primary" --date \\
+                    2026-01-05 --store northshire-la.sensync --author "LA SEN officer"
                 """)
 
         @OptionGroup var storeOptions: StoreOptions
@@ -46,7 +47,8 @@ extension SENSyncCommand.Pupil {
                 --reason.
 
                 Example:
-                  sensync pupil erase 0193a1b2-7c4d-7e8f-9a0b-1c2d3e4f5a6b --reason "duplicate record" --store northshire-la.sensync --author "LA DPO"
+                  sensync pupil erase 0193a1b2-7c4d-7e8f-9a0b-1c2d3e4f5a6b --reason \\
+                    "duplicate record" --store northshire-la.sensync --author "LA DPO"
                 """)
 
         @OptionGroup var storeOptions: StoreOptions
@@ -160,7 +162,8 @@ extension SENSyncCommand.Retention {
                 replicates like `pupil erase`. Use --dry-run to list what is due.
 
                 Example:
-                  sensync retention run --store northshire-la.sensync --author "LA DPO" --dry-run
+                  sensync retention run --store northshire-la.sensync --author "LA DPO" \\
+                    --dry-run
                 """)
 
         @OptionGroup var storeOptions: StoreOptions

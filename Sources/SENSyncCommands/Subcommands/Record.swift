@@ -23,7 +23,8 @@ extension SENSyncCommand.Record {
                 The record is kept as a tombstone so the deletion reaches every site; `record restore` undoes it.
 
                 Example:
-                  sensync record delete 0193a1b2-7c4d-7e8f-9a0b-1c2d3e4f5a6b --store oakfield.sensync --author SENCO
+                  sensync record delete 0193a1b2-7c4d-7e8f-9a0b-1c2d3e4f5a6b --store \\
+                    oakfield.sensync --author SENCO
                 """)
 
         @OptionGroup var storeOptions: StoreOptions
@@ -47,7 +48,8 @@ extension SENSyncCommand.Record {
             abstract: "Restore a deleted record.",
             discussion: """
                 Example:
-                  sensync record restore 0193a1b2-7c4d-7e8f-9a0b-1c2d3e4f5a6b --store oakfield.sensync --author SENCO
+                  sensync record restore 0193a1b2-7c4d-7e8f-9a0b-1c2d3e4f5a6b --store \\
+                    oakfield.sensync --author SENCO
                 """)
 
         @OptionGroup var storeOptions: StoreOptions

@@ -27,8 +27,10 @@ extension SENSyncCommand.Report {
 
                 Example:
                   sensync report area --store northshire-la.sensync --as-of 2026-03-31
-                  sensync report area --store northshire-la.sensync --format json --out area.json
-                  sensync report area --store northshire-la.sensync --format html --out area.html
+                  sensync report area --store northshire-la.sensync --format json --out \\
+                    area.json
+                  sensync report area --store northshire-la.sensync --format html --out \\
+                    area.html
                 """)
 
         @OptionGroup var storeOptions: StoreOptions

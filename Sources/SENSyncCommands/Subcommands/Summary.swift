@@ -15,7 +15,8 @@ extension SENSyncCommand {
                 without codes, ids or internal terms. Markdown by default; --format html writes a standalone page.
 
                 Example:
-                  sensync summary H801200001001 --store oakfield.sensync --format html --out ada-summary.html
+                  sensync summary H801200001001 --store oakfield.sensync --format html \\
+                    --out ada-summary.html
                 """)
 
         @OptionGroup var storeOptions: StoreOptions
