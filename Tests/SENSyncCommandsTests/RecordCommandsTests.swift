@@ -124,6 +124,16 @@ struct RecordCommandsTests {
             ok(try cli.run(["report", "area", "--out", reportFile] + s))
             #expect(try cli.run(["report", "area", "--out", reportFile] + s).status == 13)
             #expect(try String(contentsOfFile: reportFile, encoding: .utf8).contains("Speech and language therapy"))
+            // The school's own view: what it owes by when (the overdue action, the referral follow-up).
+            let mine = try cli.run(["report", "school", "--as-of", "2026-05-01", "--within", "35", "--json"] + s)
+            ok(mine)
+            let view = try #require(mine.json as? [String: Any])
+            #expect(view["pupils"] as? Int == 1)
+            #expect(
+                (view["duties"] as? [[String: Any]])?.map { $0["kind"] as? String } == [
+                    "concern-action", "referral-response",
+                ])
+            #expect((view["referralsWaiting"] as? [String: Int])?["speech-language-therapy"] == 1)
             let page = cli.path("area.html")
             ok(try cli.run(["report", "area", "--format", "html", "--out", page] + s))
             let pageText = try String(contentsOfFile: page, encoding: .utf8)

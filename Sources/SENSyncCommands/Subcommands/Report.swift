@@ -5,8 +5,8 @@ import SENSync
 extension SENSyncCommand {
     struct Report: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Reports computed from the store: the area report and sync health.",
-            subcommands: [Area.self, Sync.self])
+            abstract: "Reports computed from the store: the area, a school, and sync health.",
+            subcommands: [Area.self, School.self, Sync.self])
     }
 }
 
@@ -282,6 +282,109 @@ extension SENSyncCommand.Report {
                     [
                         $0.site.name, $0.lastReceived ?? "never", $0.lastSent ?? "never", String($0.theyLack),
                         $0.weLack.map(String.init) ?? "-", $0.verdictText,
+                    ]
+                })
+        }
+    }
+}
+
+extension SENSyncCommand.Report {
+    struct School: ParsableCommand, JSONOutputting {
+        static let configuration = CommandConfiguration(
+            abstract: "A school's own view: what it owes, to whom, by when; its pupils; referrals waiting.",
+            discussion: """
+                Every duty due in the next --within days (28 by default) or overdue, soonest first and whose it \
+                is; this store's pupils by SEN provision and primary need; referrals still waiting by agency; \
+                support plans due for review.
+
+                Example:
+                  sensync report school --store oakfield.sensync --within 14
+                """)
+
+        @OptionGroup var storeOptions: StoreOptions
+        @Option(name: .customLong("as-of"), help: "Count from this date, YYYY-MM-DD. Defaults to today.") var asOf:
+            String?
+        @Option(help: "Days ahead to list duties for.") var within: Int = 28
+        @OptionGroup var output: OutputOptions
+
+        struct DutyJSON: Encodable {
+            var kind, pupil, what, dueOn, responsibleOrg: String
+            var responsibleRole: String?
+            var overdue: Bool
+        }
+
+        struct SchoolJSON: Encodable {
+            var asOf: String
+            var pupils, senSupport, ehcPlans: Int
+            var primaryNeeds: [String: Int]
+            var referralsWaiting: [String: Int]
+            var plansDueForReview: Int
+            var duties: [DutyJSON]
+        }
+
+        func run() throws {
+            guard within >= 0 else {
+                throw CommandFailure(
+                    code: .invalidInput, message: "--within cannot be negative.", hint: "Give a number of days.")
+            }
+            let date = try asOf.map { text in
+                guard let date = CalendarDate(text) else {
+                    throw CommandFailure(
+                        code: .invalidInput, message: "--as-of is not a date.", hint: "Use YYYY-MM-DD.")
+                }
+                return date
+            }
+            let store = try storeOptions.open()
+            let report = try store.areaReport(asOf: date)
+            let duties = try store.due(asOf: report.asOf, within: within)
+            let plans = duties.filter { $0.obligation.kind == "plan-review" }.count
+            let waiting = report.agencies.filter { $0.waiting.count > 0 }
+            if output.json {
+                try Terminal.printJSON(
+                    SchoolJSON(
+                        asOf: report.asOf.description, pupils: report.schools.map(\.pupils).reduce(0, +),
+                        senSupport: report.schools.map(\.senSupport).reduce(0, +),
+                        ehcPlans: report.schools.map(\.ehcPlans).reduce(0, +),
+                        primaryNeeds: Dictionary(uniqueKeysWithValues: report.primaryNeeds.map { ($0.code, $0.count) }),
+                        referralsWaiting: Dictionary(
+                            uniqueKeysWithValues: waiting.map { ($0.agency, $0.waiting.count) }),
+                        plansDueForReview: plans,
+                        duties: duties.map {
+                            DutyJSON(
+                                kind: $0.obligation.kind, pupil: $0.pupilName, what: $0.obligation.what,
+                                dueOn: $0.obligation.dueOn.description, responsibleOrg: $0.obligation.responsibleOrg,
+                                responsibleRole: $0.obligation.responsibleRole, overdue: $0.overdue)
+                        }))
+                return
+            }
+            func label(_ list: String, _ code: String) -> String { CodeLists.named(list)?.label(of: code) ?? code }
+            Terminal.print("\(store.identity.name), as of \(report.asOf)")
+            Terminal.print(
+                "Pupils: \(report.schools.map(\.pupils).reduce(0, +)); SEN support: \(report.schools.map(\.senSupport).reduce(0, +)); EHC plans: \(report.schools.map(\.ehcPlans).reduce(0, +)); plans due for review in \(within) days: \(plans)"
+            )
+            Terminal.print()
+            Terminal.print("What is due (next \(within) days, and overdue):")
+            Terminal.table(
+                ["DUE", "", "PUPIL", "WHAT", "WHOSE"],
+                duties.map {
+                    [
+                        $0.obligation.dueOn.description, $0.overdue ? "OVERDUE" : "", $0.pupilName, $0.obligation.what,
+                        [$0.obligation.responsibleRole, $0.obligation.responsibleOrg].compactMap { $0 }.joined(
+                            separator: ", "),
+                    ]
+                })
+            Terminal.print()
+            Terminal.print("Primary needs:")
+            Terminal.table(
+                ["NEED", "PUPILS"], report.primaryNeeds.map { [label("census-sen-type", $0.code), String($0.count)] })
+            Terminal.print()
+            Terminal.print("Referrals still waiting:")
+            Terminal.table(
+                ["AGENCY", "WAITING", "LONGEST WAIT"],
+                waiting.map {
+                    [
+                        label("referral-agency", $0.agency), String($0.waiting.count),
+                        $0.waiting.longest.map { "\($0) d" } ?? "-",
                     ]
                 })
         }
