@@ -325,4 +325,31 @@ struct RecordCommandsTests {
             #expect(unique.stdout.contains("2026-01-06"))
         }
     }
+
+    /// Defect: `pupil update --upn` committed and then exited 3 (it looked the pupil up again by the
+    /// old UPN), and could give two records one UPN.
+    @Test func changingAUPNSucceedsOnceAndNeverDuplicates() throws {
+        try withCLI { cli in
+            var area = try CLIArea.make(cli)
+            try area.add("Oakfield", kind: "maintained-school")
+            let s = area.store("Oakfield") + ["--author", "SENCO"]
+            ok(
+                try cli.run(
+                    ["pupil", "add", "--upn", upn(51), "--forename", "A", "--surname", "B", "--dob", "2016-01-01"] + s))
+            ok(
+                try cli.run(
+                    ["pupil", "add", "--upn", upn(52), "--forename", "C", "--surname", "D", "--dob", "2016-01-01"] + s))
+            let changed = try cli.run(["pupil", "update", upn(51), "--upn", upn(53), "--json"] + s)
+            #expect(changed.status == 0, "\(changed.stderr)")
+            #expect(
+                ((changed.json as? [String: Any])?["pupil"] as? [String: Any])?["formerUPNs"] as? [String] == [upn(51)])
+            let clash = try cli.run(["pupil", "update", upn(53), "--upn", upn(52)] + s)
+            #expect(clash.status == 2)
+            let list = try cli.run(["pupil", "list", "--json"] + area.store("Oakfield"))
+            let upns = ((list.json as? [String: Any])?["pupils"] as? [[String: Any]])?.compactMap {
+                $0["upn"] as? String
+            }
+            #expect(upns?.sorted() == [upn(52), upn(53)].sorted())
+        }
+    }
 }

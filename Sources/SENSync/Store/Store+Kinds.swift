@@ -47,18 +47,27 @@ public struct Record<K: RecordKind>: FetchableRecord, Sendable, Hashable {
     }
 }
 
-extension Check {
-    static func pence(_ text: String, _ what: String) throws -> Int64 {
+/// Money as people type it.
+public enum Money {
+    /// "450", "450.5", "£450.50" pounds in pence; `nil` if it is not an amount.
+    public static func pence(fromPounds text: String) -> Int64? {
         let parts = text.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "£", with: "").split(
             separator: ".", omittingEmptySubsequences: false)
         guard (1...2).contains(parts.count), let pounds = Int64(parts[0]), pounds >= 0, pounds < 1_000_000_000,
             parts.count == 1 || (parts[1].count <= 2 && parts[1].allSatisfy(\.isNumber) && !parts[1].isEmpty)
-        else {
+        else { return nil }
+        let fraction = parts.count == 2 ? Int64(parts[1].padding(toLength: 2, withPad: "0", startingAt: 0)) ?? 0 : 0
+        return pounds * 100 + fraction
+    }
+}
+
+extension Check {
+    static func pence(_ text: String, _ what: String) throws -> Int64 {
+        guard let pence = Money.pence(fromPounds: text) else {
             throw StoreError(
                 .invalidInput, "The \(what) is not an amount in pounds.", hint: "Use a number like 450 or 450.00.")
         }
-        let fraction = parts.count == 2 ? Int64(parts[1].padding(toLength: 2, withPad: "0", startingAt: 0)) ?? 0 : 0
-        return pounds * 100 + fraction
+        return pence
     }
 
     static func code(_ text: String, list name: String, _ what: String) throws -> String {

@@ -75,3 +75,30 @@ struct SiteJSON: Encodable {
         laCode = site.laCode
     }
 }
+
+/// Writes a report or summary to `--out`, never replacing an existing file unless `force`.
+func writeOut(_ text: String, to out: String, force: Bool, what: String) throws {
+    if FileManager.default.fileExists(atPath: out) && !force {
+        throw CommandFailure(
+            code: .io, message: "The --out file already exists; it was left as it is.",
+            hint: "Choose another name, or add --force to replace it.")
+    }
+    do {
+        try Data(text.utf8).write(to: URL(fileURLWithPath: out), options: .atomic)
+    } catch {
+        throw CommandFailure(
+            code: .io, message: "The \(what) could not be written to that file.",
+            hint: "Check the folder exists and can be written.")
+    }
+    Terminal.print("Wrote the \(what) to \(out).")
+}
+
+/// `--as-of DATE`, checked.
+func asOfDate(_ text: String?) throws -> CalendarDate? {
+    try text.map { text in
+        guard let date = CalendarDate(text) else {
+            throw CommandFailure(code: .invalidInput, message: "--as-of is not a date.", hint: "Use YYYY-MM-DD.")
+        }
+        return date
+    }
+}

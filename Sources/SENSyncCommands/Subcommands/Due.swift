@@ -48,13 +48,7 @@ extension SENSyncCommand {
                 throw CommandFailure(
                     code: .invalidInput, message: "--within cannot be negative.", hint: "Give a number of days.")
             }
-            let date = try asOf.map { text in
-                guard let date = CalendarDate(text) else {
-                    throw CommandFailure(
-                        code: .invalidInput, message: "--as-of is not a date.", hint: "Use YYYY-MM-DD.")
-                }
-                return date
-            }
+            let date = try asOfDate(asOf)
             let store = try storeOptions.open()
             let items = try store.due(asOf: date, within: within)
             if output.json {

@@ -12,19 +12,14 @@ extension SENSyncCommand {
     }
 }
 
-/// Parses "450", "450.5" or "450.00" pounds into pence.
+/// Parses "450", "450.5" or "450.00" pounds into pence (``Money/pence(fromPounds:)``).
 func pence(fromPounds text: String) throws -> Int64 {
-    let parts = text.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "£", with: "").split(
-        separator: ".", omittingEmptySubsequences: false)
-    guard (1...2).contains(parts.count), let pounds = Int64(parts[0]), pounds >= 0,
-        parts.count == 1 || (parts[1].count <= 2 && parts[1].allSatisfy(\.isNumber) && !parts[1].isEmpty)
-    else {
+    guard let pence = Money.pence(fromPounds: text) else {
         throw CommandFailure(
             code: .invalidInput, message: "The cost is not an amount in pounds.",
             hint: "Use a number like 450 or 450.00.")
     }
-    let fraction = parts.count == 2 ? Int64(parts[1].padding(toLength: 2, withPad: "0", startingAt: 0))! : 0
-    return pounds * 100 + fraction
+    return pence
 }
 
 extension SENSyncCommand.Plan {

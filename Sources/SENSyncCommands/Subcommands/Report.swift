@@ -42,13 +42,7 @@ extension SENSyncCommand.Report {
         @Flag(help: "Replace the --out file if it exists.") var force = false
 
         func run() throws {
-            let date = try asOf.map { text in
-                guard let date = CalendarDate(text) else {
-                    throw CommandFailure(
-                        code: .invalidInput, message: "--as-of is not a date.", hint: "Use YYYY-MM-DD.")
-                }
-                return date
-            }
+            let date = try asOfDate(asOf)
             let store = try storeOptions.open()
             let report = try store.areaReport(asOf: date)
             let timeliness = try store.ehcTimeliness(
@@ -67,19 +61,7 @@ extension SENSyncCommand.Report {
                     ).html
             }
             if let out {
-                if FileManager.default.fileExists(atPath: out) && !force {
-                    throw CommandFailure(
-                        code: .io, message: "The --out file already exists; it was left as it is.",
-                        hint: "Choose another name, or add --force to replace it.")
-                }
-                do {
-                    try Data(text.utf8).write(to: URL(fileURLWithPath: out), options: .atomic)
-                } catch {
-                    throw CommandFailure(
-                        code: .io, message: "The report could not be written to that file.",
-                        hint: "Check the folder exists and can be written.")
-                }
-                Terminal.print("Wrote the area report to \(out).")
+                try writeOut(text, to: out, force: force, what: "area report")
             } else {
                 Terminal.print(text)
             }
@@ -327,13 +309,7 @@ extension SENSyncCommand.Report {
                 throw CommandFailure(
                     code: .invalidInput, message: "--within cannot be negative.", hint: "Give a number of days.")
             }
-            let date = try asOf.map { text in
-                guard let date = CalendarDate(text) else {
-                    throw CommandFailure(
-                        code: .invalidInput, message: "--as-of is not a date.", hint: "Use YYYY-MM-DD.")
-                }
-                return date
-            }
+            let date = try asOfDate(asOf)
             let store = try storeOptions.open()
             let report = try store.areaReport(asOf: date)
             let duties = try store.due(asOf: report.asOf, within: within)

@@ -34,19 +34,7 @@ extension SENSyncCommand {
                 preparedBy: store.identity.name, on: store.localToday, obligations: try store.obligations(of: pupil))
             let text = format == .html ? summary.html : summary.markdown
             if let out {
-                if FileManager.default.fileExists(atPath: out) && !force {
-                    throw CommandFailure(
-                        code: .io, message: "The --out file already exists; it was left as it is.",
-                        hint: "Choose another name, or add --force to replace it.")
-                }
-                do {
-                    try Data(text.utf8).write(to: URL(fileURLWithPath: out), options: .atomic)
-                } catch {
-                    throw CommandFailure(
-                        code: .io, message: "The summary could not be written to that file.",
-                        hint: "Check the folder exists and can be written.")
-                }
-                Terminal.print("Wrote the summary to \(out).")
+                try writeOut(text, to: out, force: force, what: "summary")
             } else {
                 Terminal.print(text)
             }
