@@ -12,6 +12,8 @@ public struct CodeList: Sendable, Hashable, Decodable {
         public var maps: String?
         /// The SEN2 code this code is reported as, where it has one.
         public var sen2: String?
+        /// The broad area of need (CoP 6.28–6.35) a census SEN type falls under.
+        public var broadArea: String?
     }
 
     public var list: String

@@ -41,6 +41,22 @@ public struct AreaReport: Sendable {
         /// Concerns still open (or monitored) whose review date has passed.
         public var concernsPastReview = 0
         public var overdueDuties = 0
+        /// Pupils on the school's roll, where the roll is known (entered with `report roll`).
+        public var roll: Int?
+
+        /// Pupils with SEN support, and with an EHC plan, as a percentage of the roll.
+        public var senSupportShare: Double? { share(senSupport) }
+        public var ehcPlanShare: Double? { share(ehcPlans) }
+        func share(_ n: Int) -> Double? { roll.flatMap { $0 > 0 ? 100 * Double(n) / Double($0) : nil } }
+    }
+
+    /// Open EHC deadlines already passed, by step and by whose move it is.
+    public struct EHCOverdue: Sendable, Hashable {
+        public var step: String
+        public var organisation: String
+        public var count: Int
+        /// The earliest of their due dates (the longest-waiting case).
+        public var oldestDueOn: CalendarDate
     }
 
     public struct Agency: Sendable, Hashable {
@@ -65,12 +81,29 @@ public struct AreaReport: Sendable {
     public var primaryNeeds: [(code: String, count: Int)]
     public var agencies: [Agency]
     public var escalations: [Stage]
+    /// Pupils by the broad area of their primary need.
+    public var broadAreas: [(area: String, count: Int)]
     /// Overdue duties by the organisation responsible for them.
     public var overdueByOrganisation: [(organisation: String, count: Int)]
+    /// Open EHC requests and plans past a statutory deadline, and whose move it is.
+    public var ehcOverdue: [EHCOverdue]
+
+    // Filled in by ``Store/areaReport(asOf:)`` from the store beyond the pupils' files.
+
+    /// The site whose store the report reads, and every site it includes.
+    public var heldBy = ""
+    public var sites: [String] = []
+    /// EHC deadlines falling in the year to the as-of date, met and missed.
+    public var timeliness = EHCTimeliness(steps: [])
+    /// Pupils sharing a UPN across different records.
+    public var possibleDuplicatePupils = 0
+    /// Data freshness: for each site, when its changes last arrived and what it lacks.
+    public var freshness: [PeerHealth] = []
 
     /// Builds the report from every pupil's file and their open duties.
     public init(
-        asOf today: CalendarDate, files: [PupilFile], obligations: [RecordID: [Obligation]]
+        asOf today: CalendarDate, files: [PupilFile], obligations: [RecordID: [Obligation]],
+        rolls: [String: Int] = [:]
     ) {
         asOf = today
         var schools: [String: School] = [:]
@@ -80,6 +113,9 @@ public struct AreaReport: Sendable {
         var referredTo: Set<String> = []
         var stages: [String: Stage] = [:]
         var byOrganisation: [String: Int] = [:]
+        var ehcOverdue: [String: EHCOverdue] = [:]
+        var areas: [String: Int] = [:]
+        let senTypes = CodeLists.named("census-sen-type")
         var concernDays: [String: [Int]] = [:]
         func live(_ file: PupilFile, _ kind: String) -> [KindRecord] {
             (file.records[kind] ?? []).filter { !$0.isDeleted }
@@ -100,7 +136,10 @@ public struct AreaReport: Sendable {
             for need in live(file, SENNeedRecord.name)
             where need.values[SENNeedRecord.Field.endDate] == nil && need.values.integer(SENNeedRecord.Field.rank) == 1
             {
-                if let code = need.values.text(SENNeedRecord.Field.need) { needs[code, default: 0] += 1 }
+                if let code = need.values.text(SENNeedRecord.Field.need) {
+                    needs[code, default: 0] += 1
+                    areas[senTypes?.codes.first { $0.code == code }?.broadArea ?? "general", default: 0] += 1
+                }
             }
             let concerns = live(file, Concern.name)
             if let first = concerns.compactMap({ $0.values.date(Concern.Field.raisedOn) }).min(),
@@ -116,7 +155,17 @@ public struct AreaReport: Sendable {
                 }.count
             let overdue = (obligations[file.pupil] ?? []).filter { $0.isOverdue(asOf: today) }
             school.overdueDuties += overdue.count
-            for o in overdue { byOrganisation[o.responsibleOrg, default: 0] += 1 }
+            for o in overdue {
+                byOrganisation[o.responsibleOrg, default: 0] += 1
+                guard o.kind.hasPrefix("ehc-") else { continue }
+                let key = "\(o.kind)\u{0}\(o.responsibleOrg)"
+                var row =
+                    ehcOverdue[key]
+                    ?? EHCOverdue(step: o.kind, organisation: o.responsibleOrg, count: 0, oldestDueOn: o.dueOn)
+                row.count += 1
+                row.oldestDueOn = min(row.oldestDueOn, o.dueOn)
+                ehcOverdue[key] = row
+            }
             schools[name] = school
             for referral in live(file, Referral.name) {
                 let v = referral.values
@@ -138,6 +187,7 @@ public struct AreaReport: Sendable {
             }
         }
         for (name, days) in concernDays { schools[name]?.concernToSupport = WaitSummary(days) }
+        for (name, roll) in rolls { schools[name]?.roll = roll }
         self.schools = schools.values.sorted { $0.name < $1.name }
         primaryNeeds = needs.map { ($0.key, $0.value) }.sorted { ($0.count, $1.code) > ($1.count, $0.code) }
         agencies = referredTo.sorted().map { agency in
@@ -153,6 +203,13 @@ public struct AreaReport: Sendable {
         escalations = stages.values.sorted {
             (order.firstIndex(of: $0.stage) ?? 99) < (order.firstIndex(of: $1.stage) ?? 99)
         }
+        let areaOrder = CodeLists.named("broad-area-of-need")?.codes.map(\.code) ?? []
+        broadAreas = areas.map { ($0.key, $0.value) }.sorted {
+            (areaOrder.firstIndex(of: $0.area) ?? 99) < (areaOrder.firstIndex(of: $1.area) ?? 99)
+        }
+        self.ehcOverdue = ehcOverdue.values.sorted {
+            ($0.oldestDueOn, $0.step, $0.organisation) < ($1.oldestDueOn, $1.step, $1.organisation)
+        }
         overdueByOrganisation = byOrganisation.map { ($0.key, $0.value) }.sorted {
             ($0.count, $1.organisation) > ($1.count, $0.organisation)
         }
@@ -163,34 +220,44 @@ extension Store {
     /// The area report over everything this store holds (at the LA: the whole area).
     public func areaReport(asOf: CalendarDate? = nil) throws -> AreaReport {
         let today = asOf ?? self.today
-        let (files, la) = try writer.read { db in (try pupilFiles(in: db), try localAuthorityName(in: db)) }
+        let (files, la, rolls) = try writer.read { db in
+            (
+                try pupilFiles(in: db), try localAuthorityName(in: db),
+                try Self.schoolRolls(in: db, names: presenter(in: db).siteNames)
+            )
+        }
         var obligations: [RecordID: [Obligation]] = [:]
         for file in files { obligations[file.pupil] = ObligationRules.obligations(of: file, localAuthority: la) }
-        return AreaReport(asOf: today, files: files, obligations: obligations)
+        var report = AreaReport(
+            asOf: today, files: files, obligations: obligations,
+            rolls: Dictionary(rolls.map { ($0.name, $0.pupils) }, uniquingKeysWith: { a, _ in a }))
+        report.heldBy = identity.name
+        report.timeliness = try ehcTimeliness(
+            from: StatutoryClock.adding(months: -12, to: today).adding(days: 1), to: today, asOf: today)
+        report.possibleDuplicatePupils = try duplicatePupils().count
+        report.freshness = try syncHealth()
+        report.sites = [identity.name] + report.freshness.map(\.site.name)
+        return report
     }
 }
 
 extension AreaReport {
     /// The report as a page: a headline panel, then per section a chart (with its text
     /// alternative) and the table of the same values.
-    public func document(
-        site: String, timeliness: EHCTimeliness, duplicates: Int, sites: [String]
-    ) -> HTMLDocument {
+    public func document() -> HTMLDocument {
         func label(_ list: String, _ code: String) -> String { CodeLists.named(list)?.label(of: code) ?? code }
         func days(_ n: Int?) -> String { n.map { "\($0) days" } ?? "–" }
         func percent(_ p: Double?) -> String { p.map { String(format: "%.0f%%", $0) } ?? "–" }
         var blocks: [HTMLDocument.Block] = []
         blocks.append(
             .paragraph(
-                "As of \(asOf), from the records held by \(site). Sites included: \(sites.joined(separator: ", "))."))
+                "As of \(asOf), from the records held by \(heldBy). Sites included: \(sites.joined(separator: ", "))."))
+        let h = headline
         blocks.append(
             .panel([
-                ["Pupils", String(schools.map(\.pupils).reduce(0, +))],
-                ["SEN support", String(schools.map(\.senSupport).reduce(0, +))],
-                ["EHC plans", String(schools.map(\.ehcPlans).reduce(0, +))],
-                ["Duties overdue", String(schools.map(\.overdueDuties).reduce(0, +))],
-                ["Referrals waiting", String(agencies.map(\.waiting.count).reduce(0, +))],
-                ["Possible duplicate pupils", String(duplicates)],
+                ["Pupils", String(h.pupils)], ["SEN support", String(h.senSupport)], ["EHC plans", String(h.ehcPlans)],
+                ["Duties overdue", String(h.overdueDuties)], ["Referrals waiting", String(h.referralsWaiting)],
+                ["Possible duplicate pupils", String(h.possibleDuplicatePupils)],
             ]))
         blocks.append(.heading("SEN support and EHC plans by school"))
         blocks.append(
@@ -207,10 +274,29 @@ extension AreaReport {
                     })))
         blocks.append(
             .table(
-                caption: "Pupils by school", header: ["School", "Pupils", "SEN support", "EHC plan", "Overdue duties"],
+                caption: "Pupils by school (share of the roll where the roll is known)",
+                header: ["School", "Pupils", "Roll", "SEN support", "EHC plan", "Overdue duties"],
                 rows: schools.map {
-                    [$0.name, String($0.pupils), String($0.senSupport), String($0.ehcPlans), String($0.overdueDuties)]
+                    [
+                        $0.name, String($0.pupils), $0.roll.map(String.init) ?? "not known",
+                        String($0.senSupport) + ($0.senSupportShare.map { " (\(percent($0)))" } ?? ""),
+                        String($0.ehcPlans) + ($0.ehcPlanShare.map { " (\(percent($0)))" } ?? ""),
+                        String($0.overdueDuties),
+                    ]
                 }))
+        blocks.append(.heading("Primary need"))
+        blocks.append(
+            .chart(
+                HTMLDocument.BarChart(
+                    title: "Pupils by broad area of primary need",
+                    summary: broadAreas.map { "\(label("broad-area-of-need", $0.area)): \($0.count)" }
+                        .joined(separator: "; ") + ".",
+                    bars: broadAreas.map { (label("broad-area-of-need", $0.area), Double($0.count), String($0.count)) })
+            ))
+        blocks.append(
+            .table(
+                caption: "Pupils by primary need", header: ["Need", "Pupils"],
+                rows: primaryNeeds.map { [label("census-sen-type", $0.code), String($0.count)] }))
         blocks.append(.heading("Early identification"))
         blocks.append(
             .chart(
@@ -281,6 +367,11 @@ extension AreaReport {
                         percent($0.percentIncludingExceptions), percent($0.percentExcludingExceptions),
                     ]
                 }))
+        blocks.append(
+            .table(
+                caption: "Open EHC deadlines passed, and whose move it is",
+                header: ["Step", "Whose move", "Cases", "Oldest due"],
+                rows: ehcOverdue.map { [$0.step, $0.organisation, String($0.count), $0.oldestDueOn.description] }))
         blocks.append(.heading("Whose move is it"))
         blocks.append(
             .table(
@@ -290,6 +381,17 @@ extension AreaReport {
             .table(
                 caption: "Complaints and appeals open", header: ["Stage", "Open", "Past response date"],
                 rows: escalations.map { [label("escalation-stage", $0.stage), String($0.open), String($0.overdue)] }))
-        return HTMLDocument(title: "Area report: \(site)", blocks: blocks)
+        blocks.append(.heading("Data freshness"))
+        blocks.append(
+            .table(
+                caption: "When each site's changes last arrived, and what it lacks",
+                header: ["Site", "Last received", "Last sent", "Verdict"],
+                rows: freshness.map {
+                    [$0.site.name, $0.lastReceived ?? "never", $0.lastSent ?? "never", $0.verdictText]
+                }))
+        blocks.append(
+            .paragraph(
+                "Possible duplicate pupils (the same UPN on different records): \(possibleDuplicatePupils)."))
+        return HTMLDocument(title: "Area report: \(heldBy)", blocks: blocks)
     }
 }

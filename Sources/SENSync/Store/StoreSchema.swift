@@ -30,6 +30,9 @@ enum StoreSchema {
         migrator.registerMigration("v6-bundles-sent") { db in
             try db.execute(sql: v6)
         }
+        migrator.registerMigration("v7-school-rolls") { db in
+            try db.execute(sql: v7)
+        }
         return migrator
     }
 
@@ -563,5 +566,16 @@ enum StoreSchema {
           change_count INTEGER NOT NULL
         );
         CREATE INDEX bundle_sent_by_recipient ON bundle_sent(recipient_id, id);
+        """
+
+    /// Pupils on each school's roll as the LA knows it (from the census), so the area report can
+    /// show SEN support and EHC plans as a share of the roll. Local to the store: not a record and
+    /// not replicated.
+    private static let v7 = """
+        CREATE TABLE school_roll (
+          site_id TEXT PRIMARY KEY,
+          pupils INTEGER NOT NULL CHECK (pupils >= 0),
+          as_of TEXT NOT NULL
+        ) WITHOUT ROWID;
         """
 }

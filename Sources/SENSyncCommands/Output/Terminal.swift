@@ -13,9 +13,14 @@ enum Terminal {
     }
 
     static func printJSON<T: Encodable>(_ value: T) throws {
+        print(try jsonText(value))
+    }
+
+    /// `value` as pretty-printed JSON with sorted keys (the form every `--json` output takes).
+    static func jsonText<T: Encodable>(_ value: T) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        print(String(decoding: try encoder.encode(value), as: UTF8.self))
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 
     /// A plain table with a header row, columns padded to fit.

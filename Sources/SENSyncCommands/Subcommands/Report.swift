@@ -6,14 +6,14 @@ extension SENSyncCommand {
     struct Report: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Reports computed from the store: the area, a school, and sync health.",
-            subcommands: [Area.self, School.self, Sync.self])
+            subcommands: [Area.self, School.self, Sync.self, Roll.self])
     }
 }
 
 extension SENSyncCommand.Report {
     struct Area: ParsableCommand {
         enum Format: String, ExpressibleByArgument, CaseIterable {
-            case table, json, html
+            case table, csv, json, html
         }
 
         static let configuration = CommandConfiguration(
@@ -23,12 +23,16 @@ extension SENSyncCommand.Report {
                 by school, time from first concern to SEN support (median and 90th percentile, nearest rank), concerns \
                 past their review date, overdue duties by school and by responsible organisation, referral waits by \
                 agency (referred to first seen, and still waiting), EHC timeliness over the year to the as-of date \
-                with and without exceptions, complaints by stage, and possible duplicate pupils.
+                with and without exceptions, open EHC deadlines passed and whose they are, complaints by stage, \
+                when each site's changes last arrived and what it lacks, and possible duplicate pupils. Where a \
+                school's roll is known (`sensync report roll`), SEN support and EHC plans are shown as a share of it.
+
+                The CSV (one figure per row) and JSON shapes are documented in Schemas/reports/area-report.md.
 
                 Example:
                   sensync report area --store northshire-la.sensync --as-of 2026-03-31
-                  sensync report area --store northshire-la.sensync --format json --out \\
-                    area.json
+                  sensync report area --store northshire-la.sensync --format csv --out \\
+                    area.csv
                   sensync report area --store northshire-la.sensync --format html --out \\
                     area.html
                 """)
@@ -36,8 +40,8 @@ extension SENSyncCommand.Report {
         @OptionGroup var storeOptions: StoreOptions
         @Option(name: .customLong("as-of"), help: "Count from this date, YYYY-MM-DD. Defaults to today.") var asOf:
             String?
-        @Option(help: "table, json or html (one self-contained page with charts, printable on A4).") var format:
-            Format = .table
+        @Option(help: "table, csv, json or html (one self-contained page with charts, printable on A4).")
+        var format: Format = .table
         @Option(help: "Write to this file instead of printing.") var out: String?
         @Flag(help: "Replace the --out file if it exists.") var force = false
 
@@ -45,20 +49,12 @@ extension SENSyncCommand.Report {
             let date = try asOfDate(asOf)
             let store = try storeOptions.open()
             let report = try store.areaReport(asOf: date)
-            let timeliness = try store.ehcTimeliness(
-                from: StatutoryClock.adding(months: -12, to: report.asOf).adding(days: 1), to: report.asOf,
-                asOf: report.asOf)
-            let duplicates = try store.duplicatePupils().count
             let text: String
             switch format {
-            case .json: text = try json(report, timeliness: timeliness, duplicates: duplicates)
-            case .table: text = table(report, timeliness: timeliness, duplicates: duplicates, site: store.identity.name)
-            case .html:
-                let sites = [store.identity.name] + (try store.knownSites().compactMap(\.name))
-                text =
-                    report.document(
-                        site: store.identity.name, timeliness: timeliness, duplicates: duplicates, sites: sites
-                    ).html
+            case .json: text = try Terminal.jsonText(report.export)
+            case .csv: text = try CSVTable.text(header: AreaReport.csvHeader, rows: report.csvRows)
+            case .table: text = table(report)
+            case .html: text = report.document().html
             }
             if let out {
                 try writeOut(text, to: out, force: force, what: "area report")
@@ -70,8 +66,10 @@ extension SENSyncCommand.Report {
         func label(_ list: String, _ code: String) -> String { CodeLists.named(list)?.label(of: code) ?? code }
         func days(_ n: Int?) -> String { n.map { "\($0) d" } ?? "-" }
 
-        func table(_ r: AreaReport, timeliness: EHCTimeliness, duplicates: Int, site: String) -> String {
-            var lines = ["Area report for \(site), as of \(r.asOf)", ""]
+        func percent(_ p: Double?) -> String { p.map { String(format: "%.0f%%", $0) } ?? "-" }
+
+        func table(_ r: AreaReport) -> String {
+            var lines = ["Area report for \(r.heldBy), as of \(r.asOf)", ""]
             func add(_ header: [String], _ rows: [[String]]) {
                 let widths = header.indices.map { i in ([header[i]] + rows.map { $0[i] }).map(\.count).max() ?? 0 }
                 func line(_ cells: [String]) -> String {
@@ -86,18 +84,21 @@ extension SENSyncCommand.Report {
             lines.append("Schools")
             add(
                 [
-                    "SCHOOL", "PUPILS", "SEN SUPPORT", "EHC PLAN", "CONCERN→SUPPORT MEDIAN", "P90",
-                    "CONCERNS PAST REVIEW", "OVERDUE",
+                    "SCHOOL", "PUPILS", "ROLL", "SEN SUPPORT", "% ROLL", "EHC PLAN", "% ROLL",
+                    "CONCERN→SUPPORT MEDIAN", "P90", "CONCERNS PAST REVIEW", "OVERDUE",
                 ],
                 r.schools.map {
                     [
-                        $0.name, String($0.pupils), String($0.senSupport), String($0.ehcPlans),
+                        $0.name, String($0.pupils), $0.roll.map(String.init) ?? "-", String($0.senSupport),
+                        percent($0.senSupportShare), String($0.ehcPlans), percent($0.ehcPlanShare),
                         days($0.concernToSupport.median),
                         days($0.concernToSupport.p90), String($0.concernsPastReview), String($0.overdueDuties),
                     ]
                 })
             lines.append("Primary needs")
             add(["NEED", "PUPILS"], r.primaryNeeds.map { [label("census-sen-type", $0.code), String($0.count)] })
+            lines.append("Broad areas of need (primary need)")
+            add(["AREA", "PUPILS"], r.broadAreas.map { [label("broad-area-of-need", $0.area), String($0.count)] })
             lines.append("Referrals to outside agencies (referred → first seen)")
             add(
                 ["AGENCY", "SEEN", "MEDIAN", "P90", "≤6 WK", "6–12", "12–18", ">18", "WAITING", "LONGEST WAIT"],
@@ -111,102 +112,30 @@ extension SENSyncCommand.Report {
             lines.append("EHC deadlines falling in the year to \(r.asOf)")
             add(
                 ["STEP", "DUE", "ON TIME", "LATE (EXCEPTION)", "LATE", "MET", "MET EXCL. EXCEPTIONS"],
-                timeliness.steps.map {
+                r.timeliness.steps.map {
                     [
                         $0.step, String($0.due), String($0.onTime), String($0.lateWithException), String($0.late),
-                        $0.percentIncludingExceptions.map { String(format: "%.0f%%", $0) } ?? "-",
-                        $0.percentExcludingExceptions.map { String(format: "%.0f%%", $0) } ?? "-",
+                        percent($0.percentIncludingExceptions), percent($0.percentExcludingExceptions),
                     ]
                 })
+            lines.append("Open EHC deadlines passed")
+            add(
+                ["STEP", "WHOSE MOVE", "CASES", "OLDEST DUE"],
+                r.ehcOverdue.map { [$0.step, $0.organisation, String($0.count), $0.oldestDueOn.description] })
             lines.append("Overdue duties by responsible organisation")
             add(["ORGANISATION", "OVERDUE"], r.overdueByOrganisation.map { [$0.organisation, String($0.count)] })
             lines.append("Complaints and appeals open")
             add(
                 ["STAGE", "OPEN", "PAST RESPONSE DATE"],
                 r.escalations.map { [label("escalation-stage", $0.stage), String($0.open), String($0.overdue)] })
+            lines.append("Data freshness")
+            add(
+                ["SITE", "LAST RECEIVED", "LAST SENT", "VERDICT"],
+                r.freshness.map { [$0.site.name, $0.lastReceived ?? "never", $0.lastSent ?? "never", $0.verdictText] })
             lines.append(
-                "Possible duplicate pupils (same UPN, different records): \(duplicates) (see `sensync pupil duplicates`)"
+                "Possible duplicate pupils (same UPN, different records): \(r.possibleDuplicatePupils) (see `sensync pupil duplicates`)"
             )
             return lines.joined(separator: "\n")
-        }
-
-        struct WaitJSON: Encodable {
-            var count: Int
-            var medianDays: Int?
-            var p90Days: Int?
-            var longestDays: Int?
-            init(_ w: WaitSummary) {
-                count = w.count
-                medianDays = w.median
-                p90Days = w.p90
-                longestDays = w.longest
-            }
-        }
-
-        struct ReportJSON: Encodable {
-            struct School: Encodable {
-                var name: String
-                var pupils, senSupport, ehcPlans, concernsPastReview, overdueDuties: Int
-                var concernToSupport: WaitJSON
-            }
-            struct Agency: Encodable {
-                var agency: String
-                var seen: WaitJSON
-                var waiting: WaitJSON
-                var seenWithinWeeks: [String: Int]
-            }
-            struct Count: Encodable {
-                var name: String
-                var count: Int
-            }
-            struct Stage: Encodable {
-                var stage: String
-                var open, overdue: Int
-            }
-            struct Step: Encodable {
-                var step: String
-                var due, onTime, lateWithException, late: Int
-                var percentIncludingExceptions, percentExcludingExceptions: Double?
-            }
-            var asOf: String
-            var schools: [School]
-            var primaryNeeds: [Count]
-            var agencies: [Agency]
-            var ehcTimeliness: [Step]
-            var overdueByOrganisation: [Count]
-            var escalations: [Stage]
-            var possibleDuplicatePupils: Int
-        }
-
-        func json(_ r: AreaReport, timeliness: EHCTimeliness, duplicates: Int) throws -> String {
-            let value = ReportJSON(
-                asOf: r.asOf.description,
-                schools: r.schools.map {
-                    .init(
-                        name: $0.name, pupils: $0.pupils, senSupport: $0.senSupport, ehcPlans: $0.ehcPlans,
-                        concernsPastReview: $0.concernsPastReview, overdueDuties: $0.overdueDuties,
-                        concernToSupport: WaitJSON($0.concernToSupport))
-                },
-                primaryNeeds: r.primaryNeeds.map { .init(name: $0.code, count: $0.count) },
-                agencies: r.agencies.map {
-                    .init(
-                        agency: $0.agency, seen: WaitJSON($0.seen), waiting: WaitJSON($0.waiting),
-                        seenWithinWeeks: Dictionary(
-                            uniqueKeysWithValues: zip(["0-6", "6-12", "12-18", "18+"], $0.distribution)))
-                },
-                ehcTimeliness: timeliness.steps.map {
-                    .init(
-                        step: $0.step, due: $0.due, onTime: $0.onTime, lateWithException: $0.lateWithException,
-                        late: $0.late,
-                        percentIncludingExceptions: $0.percentIncludingExceptions,
-                        percentExcludingExceptions: $0.percentExcludingExceptions)
-                },
-                overdueByOrganisation: r.overdueByOrganisation.map { .init(name: $0.organisation, count: $0.count) },
-                escalations: r.escalations.map { .init(stage: $0.stage, open: $0.open, overdue: $0.overdue) },
-                possibleDuplicatePupils: duplicates)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            return String(decoding: try encoder.encode(value), as: UTF8.self)
         }
     }
 }
@@ -228,31 +157,13 @@ extension SENSyncCommand.Report {
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var output: OutputOptions
 
-        struct PeerJSON: Encodable {
-            var site: String
-            var name: String
-            var kind: String
-            var lastReceived: String?
-            var lastSent: String?
-            var theyLack: Int
-            var weLack: Int?
-            var refusedSinceLastApplied: Int
-            var lastRefusal: String?
-            var verdict: String
-        }
-
         func run() throws {
             let store = try storeOptions.open()
             let peers = try store.syncHealth()
             if output.json {
                 try Terminal.printJSON([
                     "peers": peers.map {
-                        PeerJSON(
-                            site: $0.site.id.description, name: $0.site.name, kind: $0.site.kind.rawValue,
-                            lastReceived: $0.lastReceived, lastSent: $0.lastSent, theyLack: $0.theyLack,
-                            weLack: $0.weLack,
-                            refusedSinceLastApplied: $0.refusedSinceLastApplied, lastRefusal: $0.lastRefusal,
-                            verdict: $0.verdictText)
+                        $0.export
                     }
                 ])
                 return
@@ -363,6 +274,66 @@ extension SENSyncCommand.Report {
                         $0.waiting.longest.map { "\($0) d" } ?? "-",
                     ]
                 })
+        }
+    }
+}
+
+extension SENSyncCommand.Report {
+    struct Roll: ParsableCommand, JSONOutputting {
+        static let configuration = CommandConfiguration(
+            abstract: "Record a school's roll, so the area report shows SEN as a share of it.",
+            discussion: """
+                The number of pupils on a school's roll (from the school census) is not part of the SEN records \
+                schools share, so the LA records it here. The area report then shows pupils with SEN support and \
+                with EHC plans as a percentage of the roll. Rolls stay in this store; they are not sent in bundles. \
+                With no arguments, lists the rolls recorded.
+
+                Example:
+                  sensync report roll "Oakfield Primary" 412 --as-of 2026-01-15 \\
+                    --store northshire-la.sensync
+                  sensync report roll --store northshire-la.sensync
+                """)
+
+        @OptionGroup var storeOptions: StoreOptions
+        @Argument(help: "The school, by name or site id.") var school: String?
+        @Argument(help: "Pupils on its roll.") var pupils: Int?
+        @Option(name: .customLong("as-of"), help: "The census date of the count, YYYY-MM-DD. Defaults to today.")
+        var asOf: String?
+        @OptionGroup var output: OutputOptions
+
+        struct RollJSON: Encodable {
+            var site, name, asOf: String
+            var pupils: Int
+        }
+
+        func run() throws {
+            let store = try storeOptions.open()
+            if let school {
+                guard let pupils else {
+                    throw CommandFailure(
+                        code: .invalidInput, message: "Give the number of pupils on the roll after the school.",
+                        hint: "For example: sensync report roll \"Oakfield Primary\" 412")
+                }
+                let roll = try store.setSchoolRoll(
+                    school: school, pupils: pupils, asOf: try asOfDate(asOf) ?? store.localToday)
+                Terminal.print("Recorded \(roll.name)'s roll: \(roll.pupils) pupils on \(roll.asOf).")
+                return
+            }
+            let rolls = try store.schoolRolls()
+            if output.json {
+                try Terminal.printJSON([
+                    "rolls": rolls.map {
+                        RollJSON(site: $0.site.description, name: $0.name, asOf: $0.asOf.description, pupils: $0.pupils)
+                    }
+                ])
+                return
+            }
+            if rolls.isEmpty {
+                Terminal.print("No school rolls are recorded here yet. Record one with `sensync report roll SCHOOL N`.")
+                return
+            }
+            Terminal.table(
+                ["SCHOOL", "ON ROLL", "AS OF"], rolls.map { [$0.name, String($0.pupils), $0.asOf.description] })
         }
     }
 }

@@ -14,13 +14,14 @@ struct AreaReportTests {
         #expect(Percentile.of([], 50) == nil)
     }
 
-    func record(_ kind: KindSpec, _ pupil: RecordID, _ values: [String: String]) -> KindRecord {
+    static func record(_ kind: KindSpec, _ pupil: RecordID, _ values: [String: String]) -> KindRecord {
         KindRecord(
             kind: kind.name, id: .v7(), pupilID: pupil,
             values: KindValues(values.mapValues { Int64($0).map(Value.integer) ?? .text($0) }), isDeleted: false)
     }
 
-    @Test func anAreaWorkedOutByHand() {
+    /// Four pupils at one school, each figure worked out by hand in the comments.
+    static func workedArea() -> AreaReport {
         let p = (0..<4).map { _ in RecordID.v7() }
         func file(_ i: Int, _ records: [KindRecord]) -> PupilFile {
             PupilFile(
@@ -86,7 +87,19 @@ struct AreaReportTests {
             responsibleOrg: "Oakfield", responsibleRole: nil, statute: nil, exceptionApplies: false)
         var later = overdue
         later.dueOn = CalendarDate("2026-05-01")!
-        let report = AreaReport(asOf: CalendarDate("2026-03-31")!, files: files, obligations: [p[0]: [overdue, later]])
+        // An EHC decision 2 weeks overdue, the LA's move; a later one not yet due.
+        let ehcLate = Obligation(
+            kind: "ehc-decision", pupil: p[2], record: .v7(), what: "Decide", dueOn: CalendarDate("2026-03-17")!,
+            responsibleOrg: "Northshire", responsibleRole: nil, statute: "s36(4)", exceptionApplies: false)
+        var ehcLater = ehcLate
+        ehcLater.dueOn = CalendarDate("2026-04-10")!
+        return AreaReport(
+            asOf: CalendarDate("2026-03-31")!, files: files,
+            obligations: [p[0]: [overdue, later], p[2]: [ehcLate, ehcLater]], rolls: ["Oakfield": 200])
+    }
+
+    @Test func anAreaWorkedOutByHand() {
+        let report = Self.workedArea()
 
         let school = try! #require(report.schools.first)
         #expect(report.schools.count == 1 && school.pupils == 4)
@@ -94,9 +107,20 @@ struct AreaReportTests {
         #expect(school.concernToSupport == WaitSummary([28, 70]))
         #expect(school.concernToSupport.median == 28 && school.concernToSupport.p90 == 70)
         #expect(school.concernsPastReview == 1)
-        #expect(school.overdueDuties == 1)
-        #expect(report.overdueByOrganisation.map { "\($0.organisation) \($0.count)" } == ["Oakfield 1"])
+        #expect(school.overdueDuties == 2)
+        // 2 of a roll of 200 on SEN support is 1%; 1 EHC plan is 0.5%.
+        #expect(school.roll == 200 && school.senSupportShare == 1.0 && school.ehcPlanShare == 0.5)
+        #expect(
+            report.overdueByOrganisation.map { "\($0.organisation) \($0.count)" } == ["Northshire 1", "Oakfield 1"])
         #expect(report.primaryNeeds.map { "\($0.code) \($0.count)" } == ["SLCN 2", "ASD 1"])
+        // SLCN and ASD both fall under communication and interaction.
+        #expect(report.broadAreas.map { "\($0.area) \($0.count)" } == ["communication-interaction 3"])
+        #expect(
+            report.ehcOverdue == [
+                .init(
+                    step: "ehc-decision", organisation: "Northshire", count: 1, oldestDueOn: CalendarDate("2026-03-17")!
+                )
+            ])
 
         let speech = try! #require(report.agencies.first { $0.agency == "speech-language-therapy" })
         #expect(speech.seen.count == 2 && speech.seen.median == 42 && speech.seen.p90 == 91)

@@ -1,0 +1,46 @@
+import Foundation
+import GRDB
+
+/// Pupils on a school's roll as the LA knows it (from the school census), kept so the area report
+/// can state SEN support and EHC plans as a share of the roll.
+public struct SchoolRoll: Sendable, Hashable {
+    public var site: SiteID
+    public var name: String
+    public var pupils: Int
+    public var asOf: CalendarDate
+}
+
+extension Store {
+    /// Records the number of pupils on a school's roll (a site known here, by name or id) on a
+    /// date, replacing what was recorded before. Local to this store: rolls are not replicated.
+    public func setSchoolRoll(school reference: String, pupils: Int, asOf: CalendarDate) throws -> SchoolRoll {
+        guard pupils >= 0 else {
+            throw StoreError(.invalidInput, "A roll cannot be negative.", hint: "Give the number of pupils on roll.")
+        }
+        let ownName = reference.trimmingCharacters(in: .whitespaces).lowercased() == identity.name.lowercased()
+        let site = ownName || SiteID(reference) == identity.id ? identity : try resolveSite(reference)
+        guard site.kind != .la && site.kind != .trust else {
+            throw StoreError(
+                .invalidInput, "\(site.name) is not a school; only schools have a roll.",
+                hint: "Name a school from `sensync peer list`.")
+        }
+        try writer.write { db in
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO school_roll (site_id, pupils, as_of) VALUES (?, ?, ?)",
+                arguments: [site.id.description, pupils, asOf.description])
+        }
+        return SchoolRoll(site: site.id, name: site.name, pupils: pupils, asOf: asOf)
+    }
+
+    /// Every school roll recorded here, by school name.
+    public func schoolRolls() throws -> [SchoolRoll] {
+        try writer.read { db in try Self.schoolRolls(in: db, names: presenter(in: db).siteNames) }
+    }
+
+    static func schoolRolls(in db: Database, names: [SiteID: String]) throws -> [SchoolRoll] {
+        try Row.fetchAll(db, sql: "SELECT site_id, pupils, as_of FROM school_roll").compactMap { row in
+            guard let site = SiteID(row[0] as String), let asOf = CalendarDate(row[2] as String) else { return nil }
+            return SchoolRoll(site: site, name: names[site] ?? site.short, pupils: row[1], asOf: asOf)
+        }.sorted { $0.name < $1.name }
+    }
+}
