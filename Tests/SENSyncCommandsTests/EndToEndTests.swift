@@ -426,6 +426,7 @@ import Testing
             for step in [
                 "1. Sites", "2. Each SENCO", "3. Signed, encrypted bundle files travel", "4. A refused bundle",
                 "5. A pupil moves school", "6. A concurrent edit", "7. Area view", "8. Digests",
+                "9. The LA's area report",
             ] {
                 #expect(r.stdout.contains(step))
             }
@@ -434,6 +435,7 @@ import Testing
             #expect(r.stdout.contains("addressed to other sites"))
             #expect(r.stdout.contains("no longer holds their records"))
             #expect(r.stdout.contains("has the same digest"))
+            #expect(FileManager.default.fileExists(atPath: cli.path("demo/area-report.html")))
             let again = try cli.run(["demo", "--dir", cli.path("demo")])
             #expect(again.status == 0)
             try FileManager.default.createDirectory(atPath: cli.path("notademo"), withIntermediateDirectories: true)

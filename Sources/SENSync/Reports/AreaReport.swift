@@ -279,8 +279,8 @@ extension AreaReport {
                 rows: schools.map {
                     [
                         $0.name, String($0.pupils), $0.roll.map(String.init) ?? "not known",
-                        String($0.senSupport) + ($0.senSupportShare.map { " (\(percent($0)))" } ?? ""),
-                        String($0.ehcPlans) + ($0.ehcPlanShare.map { " (\(percent($0)))" } ?? ""),
+                        String($0.senSupport) + ($0.senSupportShare.map { String(format: " (%.1f%%)", $0) } ?? ""),
+                        String($0.ehcPlans) + ($0.ehcPlanShare.map { String(format: " (%.1f%%)", $0) } ?? ""),
                         String($0.overdueDuties),
                     ]
                 }))

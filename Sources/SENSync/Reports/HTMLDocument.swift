@@ -118,8 +118,12 @@ public struct HTMLDocument: Sendable {
     /// signal), a title and a description for assistive technology.
     static func svg(_ chart: BarChart, id: String) -> String {
         let e = escape
-        let labelWidth = 220.0
+        // Room for a 34-character label before the bars and the longest value after them (about
+        // 7 units a character at this font size), so nothing is cut off.
+        let labelWidth = 240.0
         let barArea = 300.0
+        let valueWidth = max(90, 7 * Double(chart.bars.map(\.text.count).max() ?? 0) + 12)
+        func fitted(_ label: String) -> String { label.count > 34 ? label.prefix(33) + "…" : label }
         let row = 24.0
         let height = Double(max(chart.bars.count, 1)) * row + 8
         let top = chart.bars.map(\.value).max() ?? 0
@@ -128,7 +132,7 @@ public struct HTMLDocument: Sendable {
             let y = 4 + Double(i) * row
             let width = top > 0 ? max(1, barArea * bar.value / top) : 1
             shapes.append(
-                "<text x=\"\(Int(labelWidth - 6))\" y=\"\(Int(y + 15))\" text-anchor=\"end\">\(e(String(bar.label.prefix(34))))</text>"
+                "<text x=\"\(Int(labelWidth - 6))\" y=\"\(Int(y + 15))\" text-anchor=\"end\">\(e(fitted(bar.label)))</text>"
             )
             shapes.append(
                 "<rect x=\"\(Int(labelWidth))\" y=\"\(Int(y + 3))\" width=\"\(String(format: "%.1f", width))\" height=\"16\" fill=\"#2b5d8a\" stroke=\"#000\"/>"
@@ -139,7 +143,7 @@ public struct HTMLDocument: Sendable {
         }
         return """
             <figure aria-labelledby="\(id)-title">
-            <svg role="img" aria-labelledby="\(id)-title \(id)-desc" viewBox="0 0 \(Int(labelWidth + barArea + 90)) \(Int(height))" width="100%" font-size="12" font-family="system-ui,sans-serif">
+            <svg role="img" aria-labelledby="\(id)-title \(id)-desc" viewBox="0 0 \(Int(labelWidth + barArea + valueWidth)) \(Int(height))" width="100%" font-size="12" font-family="system-ui,sans-serif">
             <title id="\(id)-title">\(e(chart.title))</title>
             <desc id="\(id)-desc">\(e(chart.summary))</desc>
             \(shapes.joined(separator: "\n"))

@@ -10,7 +10,8 @@ extension SENSyncCommand {
                 Creates one store per site in DIR (an LA, a trust with two academies, two maintained schools), has each \
                 SENCO record invented pupils offline, exchanges bundle files (academies → trust → LA, maintained schools → \
                 LA, and back), makes one concurrent edit so a conflict appears, and prints each step, the conflict, an area \
-                summary and every site's digest. Everything is synthetic. Re-running replaces an earlier demo in DIR.
+                summary and every site's digest. It ends by writing the LA's area report as one HTML page with charts \
+                (area-report.html in DIR). Everything is synthetic. Re-running replaces an earlier demo in DIR.
 
                 Example:
                   sensync demo --dir /tmp/sensync-demo
@@ -284,6 +285,17 @@ private struct DemoRun {
         Terminal.print(
             "  A second copy of Hillview Academy's store, holding the same changes, has \(equal ? "the same" : "a DIFFERENT") digest."
         )
+        Terminal.print()
+        Terminal.print("9. The LA's area report, as one page with charts")
+        // Synthetic rolls, as the LA would take them from the school census.
+        for (school, roll) in [(oakfield, 212), (stAnnes, 188), (riverside, 420), (hillview, 305)] {
+            _ = try la.store.setSchoolRoll(school: school.name, pupils: roll, asOf: today)
+        }
+        let page = folder.appendingPathComponent("area-report.html")
+        try Data(try la.store.areaReport(asOf: today).document().html.utf8).write(to: page)
+        Terminal.print("  Wrote \(page.path): open it in a browser, or print it on A4.")
+        Terminal.print(
+            "  The same figures: sensync report area --store \(folder.appendingPathComponent(la.file).path)")
         for site in all { try site.store.checkpoint() }
         Terminal.print()
         Terminal.print("Explore: sensync status --store \(folder.appendingPathComponent(la.file).path)")

@@ -67,6 +67,7 @@ extension SENSyncCommand.Report {
         func days(_ n: Int?) -> String { n.map { "\($0) d" } ?? "-" }
 
         func percent(_ p: Double?) -> String { p.map { String(format: "%.0f%%", $0) } ?? "-" }
+        func share(_ p: Double?) -> String { p.map { String(format: "%.1f%%", $0) } ?? "-" }
 
         func table(_ r: AreaReport) -> String {
             var lines = ["Area report for \(r.heldBy), as of \(r.asOf)", ""]
@@ -90,7 +91,7 @@ extension SENSyncCommand.Report {
                 r.schools.map {
                     [
                         $0.name, String($0.pupils), $0.roll.map(String.init) ?? "-", String($0.senSupport),
-                        percent($0.senSupportShare), String($0.ehcPlans), percent($0.ehcPlanShare),
+                        share($0.senSupportShare), String($0.ehcPlans), share($0.ehcPlanShare),
                         days($0.concernToSupport.median),
                         days($0.concernToSupport.p90), String($0.concernsPastReview), String($0.overdueDuties),
                     ]
