@@ -8,6 +8,9 @@ struct Bench {
         if CommandLine.arguments.dropFirst().first == ChildApply.flag {
             exit(ChildApply.run(Array(CommandLine.arguments.dropFirst(2))))
         }
+        if CommandLine.arguments.dropFirst().first == AreaReportBench.childFlag {
+            exit(AreaReportBench.child(Array(CommandLine.arguments.dropFirst(2))))
+        }
         let options: Options
         do {
             options = try Options.parse(Array(CommandLine.arguments.dropFirst()))
@@ -20,7 +23,7 @@ struct Bench {
             exit(2)
         }
         do {
-            let report = try run(options)
+            let report = try options.reportArea ? AreaReportBench.run(options) : run(options)
             print(options.json ? try report.json() : report.human())
         } catch {
             FileHandle.standardError.write(Data("sensync-bench: failed: \(error)\n".utf8))

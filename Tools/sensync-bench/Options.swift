@@ -10,9 +10,11 @@ struct Options {
     var scalingFactor = 4
     var keep = false
     var repeats = 3
+    var reportArea = false
 
     static let usage = """
         USAGE: sensync-bench [--pupils N] [--schools N] [--seed S] [--repeat R] [--scaling] [--scaling-factor K] [--json] [--keep]
+               sensync-bench --report-area [--pupils N] [--schools N] [--seed S] [--repeat R] [--json] [--keep]
 
         Builds a synthetic area (an LA store and N school stores) on temporary files, then measures
         local writes, bundle create and apply, a raw-SQLite upsert baseline, bundle size against
@@ -26,6 +28,8 @@ struct Options {
                               baseline R times; report the median (default 3).
           --scaling           Also build an area K times larger and measure its apply (merge throughput).
           --scaling-factor K  Size factor for --scaling (default 4).
+          --report-area       Instead: measure `report area` at the LA of a large area (300 schools
+                              and 15,000 SEN pupils unless --schools and --pupils say otherwise).
           --json              Print the results as JSON on stdout instead of tables.
           --keep              Keep the temporary folder (its path is printed on stderr).
           -h, --help          Show this help.
@@ -33,6 +37,7 @@ struct Options {
         EXAMPLE:
           swift build -c release --product sensync-bench --scratch-path .build-bench
           .build-bench/release/sensync-bench --pupils 10000 --scaling
+          .build-bench/release/sensync-bench --report-area
 
         Progress goes to stderr; results to stdout. Exit code 0 on success, 1 if a step failed,
         2 for bad options.
@@ -45,6 +50,7 @@ struct Options {
     static func parse(_ arguments: [String]) throws(Problem) -> Options {
         var options = Options()
         var rest = arguments[...]
+        var sized = (pupils: false, schools: false)
         func value(_ flag: String, _ inline: String?) throws(Problem) -> String {
             if let inline { return inline }
             guard let next = rest.popFirst() else { throw Problem(description: "\(flag) needs a value.") }
@@ -64,8 +70,13 @@ struct Options {
                 inline = String(argument[argument.index(after: eq)...])
             }
             switch flag {
-            case "--pupils": options.pupils = try positive(flag, try value(flag, inline))
-            case "--schools": options.schools = try positive(flag, try value(flag, inline))
+            case "--pupils":
+                options.pupils = try positive(flag, try value(flag, inline))
+                sized.pupils = true
+            case "--schools":
+                options.schools = try positive(flag, try value(flag, inline))
+                sized.schools = true
+            case "--report-area": options.reportArea = true
             case "--seed":
                 let text = try value(flag, inline)
                 guard let seed = UInt64(text) else {
@@ -82,6 +93,10 @@ struct Options {
             case "-h", "--help": throw Problem(description: "")
             default: throw Problem(description: "Unknown option '\(argument)'.")
             }
+        }
+        if options.reportArea {
+            if !sized.pupils { options.pupils = 15_000 }
+            if !sized.schools { options.schools = 300 }
         }
         guard options.pupils >= options.schools else {
             throw Problem(description: "--pupils must be at least --schools (every school needs a pupil).")

@@ -143,11 +143,13 @@ struct SyntheticArea {
 /// Builds the area: an LA store and school stores, with every pupil's SEN content written through
 /// the public `Store` API (one change per call).
 enum AreaBuilder {
-    static let laCode = "999"
+    static let laCode = "801"
 
+    /// `earlyIdentification` adds what the area report reads beyond plans: a first concern for
+    /// every pupil and referrals to outside agencies for some.
     static func build(
         pupils: Int, schools schoolCount: Int, seed: UInt64, in folder: URL, tag: String, fileBackedSchools: Bool,
-        progress: Progress
+        earlyIdentification: Bool = false, progress: Progress
     ) throws -> SyntheticArea {
         var rng = SplitMix64(seed: seed)
         let laIdentity = SiteIdentity(id: .v7(), name: "Synthetic Local Authority", kind: .la, laCode: laCode)
@@ -194,6 +196,9 @@ enum AreaBuilder {
                     school: school, serial: serial, schoolIndex: k + 1, secondary: secondary,
                     academicYear: academicYear,
                     today: today, rng: &rng, stats: &stats)
+                if earlyIdentification {
+                    try writeEarlyIdentification(school: school, today: today, rng: &rng, stats: &stats)
+                }
                 done += 1
             }
         }
@@ -208,10 +213,42 @@ enum AreaBuilder {
         return SyntheticArea(la: la, schools: schools, writes: stats, pupils: pupils, pristineLA: pristine)
     }
 
-    /// A valid synthetic UPN: LA 999, establishment 2000 + school, a five-digit serial.
+    /// A valid synthetic UPN: LA 801 (a real LA number, as UPN rule 1530 requires), establishment 2000 + school, a five-digit serial.
     static func upn(schoolIndex: Int, serial: Int) -> String {
         let body = laCode + String(format: "%04d", 2000 + schoolIndex) + String(format: "%05d", serial)
         return String(UPN.checkLetter(for: body)!) + body
+    }
+
+    /// A first concern (raised 3 to 40 weeks ago) and, for a third of pupils, a referral that was
+    /// seen after 2 to 30 weeks or is still waiting.
+    private static func writeEarlyIdentification(
+        school: SyntheticSite, today: CalendarDate, rng: inout SplitMix64, stats: inout WriteStats
+    ) throws {
+        guard let pupil = school.pupils.last?.description else { return }
+        let author = rng.pick(Lexicon.people)
+        let raised = today.adding(days: -rng.int(21...280))
+        let observations = Lexicon.text(&rng, minChars: 60, maxChars: 200)
+        let reviewDate = raised.adding(days: 42).description
+        let start = DispatchTime.now().uptimeNanoseconds
+        _ = try school.store.addRecord(
+            Concern.self, pupil: pupil,
+            [
+                .raisedOn: raised.description, .raisedByRole: "class-teacher", .areas: "communication-interaction",
+                .observations: observations, .reviewDate: reviewDate, .status: rng.chance(0.8) ? "sen-support" : "open",
+            ], author: author)
+        stats.record("addConcern", Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        guard rng.chance(0.35) else { return }
+        let referred = raised.adding(days: rng.int(7...20))
+        var fields: [Referral.Field: String] = [
+            .agency: rng.pick(["speech-language-therapy", "educational-psychology", "camhs", "occupational-therapy"]),
+            .reason: Lexicon.text(&rng, minChars: 40, maxChars: 120), .referredOn: referred.description,
+            .referredBy: author,
+        ]
+        let seen = referred.adding(days: rng.int(14...210))
+        if seen < today && rng.chance(0.7) { fields[.firstSeenOn] = seen.description }
+        let referralStart = DispatchTime.now().uptimeNanoseconds
+        _ = try school.store.addRecord(Referral.self, pupil: pupil, fields, author: author)
+        stats.record("addReferral", Double(DispatchTime.now().uptimeNanoseconds - referralStart) / 1e9)
     }
 
     private static func writePupil(

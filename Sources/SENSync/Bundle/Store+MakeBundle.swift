@@ -483,19 +483,26 @@ extension Store {
     /// How many changes a bundle made now to `recipient` would carry: what it lacks that it may see.
     /// Plans in a transaction that is rolled back, so nothing is signed or written.
     func pendingChanges(for recipient: SiteIdentity) throws -> Int {
+        try pendingChanges(for: [recipient])[recipient.id] ?? 0
+    }
+
+    /// ``pendingChanges(for:)`` for many sites, reading the directory and the scope once.
+    func pendingChanges(for recipients: [SiteIdentity]) throws -> [SiteID: Int] {
         let today = self.today
         return try writer.writeWithoutTransaction { db in
-            var count = 0
+            var counts: [SiteID: Int] = [:]
             try db.inTransaction {
                 var tx = try StoreTransaction(db)
                 let view = try ScopeView.load(db, me: identity, directory: try tx.directory(), today: today)
-                count =
-                    recipient.kind == .la
-                    ? try planForLA(recipient.id, tx: &tx).count
-                    : try planForScoped(recipient, view: view, tx: &tx).count
+                for recipient in recipients {
+                    counts[recipient.id] =
+                        recipient.kind == .la
+                        ? try planForLA(recipient.id, tx: &tx).count
+                        : try planForScoped(recipient, view: view, tx: &tx).count
+                }
                 return .rollback
             }
-            return count
+            return counts
         }
     }
 }

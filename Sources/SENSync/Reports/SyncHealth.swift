@@ -49,8 +49,15 @@ extension Store {
     /// Sync health for every site this store exchanges with: at the LA every site in the
     /// directory; elsewhere the LA, its trust or academies, and any site it has exchanged with.
     public func syncHealth() throws -> [PeerHealth] {
-        let peers = try writer.read { db -> [SiteIdentity] in
+        let (peers, trustNames) = try writer.read { db -> ([SiteIdentity], [SiteID: String]) in
             let directory = try Self.directory(in: db)
+            var trustNames: [SiteID: String] = [:]
+            for entry in directory?.entries ?? [] where !entry.isRevoked {
+                guard let trust = entry.trust else { continue }
+                trustNames[entry.identity.site.id] =
+                    try String.fetchOne(
+                        db, sql: "SELECT name FROM site WHERE site_id = ?", arguments: [trust.description])
+            }
             let la = try Self.pinnedLAOrSelf(in: db)
             var sites: [SiteIdentity] = []
             func add(_ site: SiteIdentity?) {
@@ -71,11 +78,12 @@ extension Store {
                     ?? 0
                 if related || exchanged > 0 { add(entry.identity.site) }
             }
-            return sites
+            return (sites, trustNames)
         }
         var out: [PeerHealth] = []
+        let lacking = try pendingChanges(for: peers)
         for site in peers {
-            let theyLack = try pendingChanges(for: site)
+            let theyLack = lacking[site.id] ?? 0
             let row = try writer.read { db in
                 let id = site.id.description
                 let received = try String.fetchOne(
@@ -101,10 +109,7 @@ extension Store {
                             """, arguments: [id]) ?? 0
                 let held =
                     try Int64.fetchOne(db, sql: "SELECT chain_seq FROM site WHERE site_id = ?", arguments: [id]) ?? 0
-                let trust = try Self.directory(in: db)?.activeEntry(site.id)?.trust.flatMap { trust in
-                    try String.fetchOne(
-                        db, sql: "SELECT name FROM site WHERE site_id = ?", arguments: [trust.description])
-                }
+                let trust = trustNames[site.id]
                 return (
                     received: received.map { String($0.prefix(10)) }, sent: sent.map { String($0.prefix(10)) },
                     refusals: refusals.count,

@@ -63,7 +63,10 @@ extension Store {
         guard let row = try Row.fetchOne(db, sql: "SELECT encoded FROM directory"),
             let la = try pinnedLAOrSelf(in: db)
         else { return nil }
-        return try? AreaDirectory.decode(Array(row[0] as Data), verifiedBy: la.keys, la: la.site.id)
+        let encoded = row[0] as Data
+        return VerifiedDirectories.shared.directory(encoded: encoded, la: la) {
+            try? AreaDirectory.decode(Array(encoded), verifiedBy: la.keys, la: la.site.id)
+        }
     }
 
     static func pinnedLAOrSelf(in db: Database) throws -> PublicIdentity? {
@@ -159,5 +162,28 @@ extension Store {
             try Self.saveDirectory(next, in: db)
             return next
         }
+    }
+}
+
+/// Directories already decoded and verified, by their exact bytes and the LA key that verified
+/// them. Every local write and every bundle needs the directory, and decoding it and checking its
+/// signature is the same work each time for the same bytes (it grows with the area: about 300
+/// entries for a large LA); a different byte or key is decoded and verified afresh.
+final class VerifiedDirectories: @unchecked Sendable {
+    static let shared = VerifiedDirectories()
+    private let lock = NSLock()
+    private var entries: [(encoded: Data, la: PublicIdentity, directory: AreaDirectory)] = []
+
+    func directory(encoded: Data, la: PublicIdentity, verify: () -> AreaDirectory?) -> AreaDirectory? {
+        lock.lock()
+        let hit = entries.first { $0.la == la && $0.encoded == encoded }?.directory
+        lock.unlock()
+        if let hit { return hit }
+        guard let directory = verify() else { return nil }
+        lock.lock()
+        entries.append((encoded, la, directory))
+        if entries.count > 8 { entries.removeFirst() }
+        lock.unlock()
+        return directory
     }
 }
