@@ -6,7 +6,8 @@ public struct PeerStatus: Hashable, Sendable {
     public var site: SiteIdentity
     /// What the peer last said it holds (from its bundles' version vectors).
     public var acknowledged: VersionVector
-    /// How many changes this store holds that the peer has not acknowledged.
+    /// How many changes this store holds that the peer lacks and may see: what a bundle made for
+    /// it now would carry (changes about pupils it may not see are never "lacked").
     public var lacks: UInt64
 }
 
@@ -164,7 +165,7 @@ extension Store {
 
     /// Counts, peers and the last import.
     public func status() throws -> StoreStatus {
-        try writer.read { db in
+        var status = try writer.read { db in
             var counts: [(String, Int)] = []
             var tombstones: [(String, Int)] = []
             for table in RecordSchema.tables {
@@ -192,15 +193,12 @@ extension Store {
                 if let name = row[1] as String? { names[id] = name }
                 guard (row[3] as Int) != 0 else { continue }
                 let ack = try Self.acknowledged(by: id, in: db)
-                let lacks = vv.reduce(UInt64(0)) { sum, entry in
-                    sum + (entry.value > ack[entry.key] ? entry.value - ack[entry.key] : 0)
-                }
                 peers.append(
                     PeerStatus(
                         site: SiteIdentity(
                             id: id, name: row[1] ?? id.short,
                             kind: SiteKind(rawValue: row[2] ?? "") ?? .maintainedSchool),
-                        acknowledged: ack, lacks: lacks))
+                        acknowledged: ack, lacks: 0))
             }
             let conflicts =
                 try Int.fetchOne(
@@ -213,6 +211,9 @@ extension Store {
                 versionVector: vv, siteNames: names, peers: peers, imports: imports,
                 lastImport: try Self.importLog(in: db, limit: 1).first)
         }
+        let lacking = try pendingChanges(for: status.peers.map(\.site))
+        for i in status.peers.indices { status.peers[i].lacks = UInt64(lacking[status.peers[i].site.id] ?? 0) }
+        return status
     }
 
     /// The most recent imports, newest first.

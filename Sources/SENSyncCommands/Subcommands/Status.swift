@@ -67,7 +67,7 @@ extension SENSyncCommand {
             if !s.peers.isEmpty {
                 Terminal.print()
                 Terminal.table(
-                    ["PEER", "KIND", "ACKNOWLEDGED", "STILL LACKS"],
+                    ["PEER", "KIND", "ACKNOWLEDGED", "LACKS (THAT IT MAY SEE)"],
                     s.peers.map {
                         [
                             $0.site.name, $0.site.kind.rawValue, "\($0.acknowledged.total) change(s)",

@@ -86,6 +86,34 @@ struct BundleExchangeTests {
         }
     }
 
+    /// `status` counts what a peer lacks that it may see: at the LA, one school's pupils are not
+    /// "still lacked" by another school (it would never be sent them).
+    @Test func statusCountsOnlyWhatAPeerMaySee() throws {
+        try withTemporaryDirectory { dir in
+            let area = try TestArea(folder: dir)
+            try area.add("Oak", .maintainedSchool)
+            try area.add("Elm", .maintainedSchool)
+            try area.send("LA", "Oak")
+            try area.send("LA", "Elm")
+            try area.send("Elm", "LA")  // Elm is now the LA's peer, holding none of Oak's changes
+            let ada = try area["Oak"].addPupil(Self.ada, author: "SENCO")
+            try area["Oak"].updatePupil(ada.description, PupilUpdate(yearGroup: 3), author: "SENCO")
+            try area.send("Oak", "LA")
+            try area.send("LA", "Oak")
+            let peers = try area.la.status().peers
+            #expect(peers.first { $0.site.name == "Elm" }?.lacks == 0)
+            #expect(peers.first { $0.site.name == "Oak" }?.lacks == 0)
+            // A new change about Oak's pupil: Oak lacks it; Elm still lacks nothing.
+            let bea = NewPupil(upn: syntheticUPN(2), forename: "Bea", surname: "Example", dateOfBirth: "2016-05-01")
+            _ = try area["Oak"].addPupil(bea, author: "SENCO")
+            try area.send("Oak", "LA")
+            try area["Oak"].updatePupil(ada.description, PupilUpdate(yearGroup: 4), author: "SENCO")
+            let after = try area.la.status().peers
+            #expect(after.first { $0.site.name == "Elm" }?.lacks == 0)
+            #expect(after.first { $0.site.name == "Oak" }?.lacks == 0)  // the LA holds nothing Oak lacks
+        }
+    }
+
     @Test func bundlesHoldExactlyWhatThePeerHasNotAcknowledged() throws {
         try withTemporaryDirectory { dir in
             let (area, pupil) = try Self.area(dir)
