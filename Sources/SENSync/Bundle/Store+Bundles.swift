@@ -191,6 +191,15 @@ extension Store {
             originKeys: originKeys)
     }
 
+    /// The name of `site` as this store's signed sources give it: this site, its pinned LA, or the
+    /// area directory (where a removed site keeps its entry). `nil` for any other site, whatever a
+    /// bundle calls it.
+    static func signedName(of site: SiteID, in db: Database, identity: SiteIdentity) throws -> String? {
+        if site == identity.id { return identity.name }
+        if let la = try pinnedLAOrSelf(in: db), la.site.id == site { return la.site.name }
+        return try directory(in: db)?.entry(site)?.site.name
+    }
+
     /// Reads a bundle's header without its payload and without a store.
     public static func inspectBundle(at url: URL) throws -> BundleHeader {
         try BundleFile.readLayout(at: url).header
@@ -230,12 +239,30 @@ extension Store {
 
     /// Verifies a bundle completely, then applies it in one transaction.
     ///
+    /// Every refusal is recorded in the import log — with the file's SHA-256, the reason, and the
+    /// bundle id and sender as far as the file could be read — and nothing else changes: the
+    /// sender is not registered as a peer. If the store cannot be written, the refusal is still
+    /// thrown, unrecorded.
+    ///
     /// - Returns: what happened, also recorded in the import log.
     /// - Throws: ``BundleError`` if anything is wrong; the store is then unchanged but for the
-    ///   refusal recorded in the import log (for a well-formed, authentic bundle).
+    ///   refusal recorded in the import log.
     @discardableResult
     public func apply(bundleAt url: URL) throws -> ImportReport {
-        let opened = try openBundle(at: url)
+        var opened: OpenedBundle?
+        do {
+            let bundle = try openBundle(at: url)
+            opened = bundle
+            return try apply(bundle)
+        } catch let error as BundleError {
+            try? recordRefusal(of: url, opened: opened, error)
+            throw error
+        }
+    }
+
+    /// Applies a bundle that ``openBundle(at:)`` accepted: scans it, then applies it in one
+    /// transaction, which any refusal rolls back.
+    private func apply(_ opened: OpenedBundle) throws -> ImportReport {
         let header = opened.header
         if let previous = try writer.read({ db in
             try String.fetchOne(
@@ -248,55 +275,41 @@ extension Store {
             report.previousImportAt = previous
             return report
         }
-        // From here the sender is authenticated. A refusal for what its content is (forged,
-        // missing prerequisites, clock, fork) is recorded in the import log; a damaged file changes
-        // nothing at all.
-        let scan: PayloadScan
-        do {
-            scan = try self.scan(opened)
-        } catch let error as BundleError where error.code != .damaged {
-            try? recordRefusal(opened, error)
-            throw error
-        }
-        do {
-            return try writer.write { db in
-                var tx = try StoreTransaction(db)
-                var report = try applyEntries(opened, scan: scan, tx: &tx)
-                let senderOrd = try Self.registerPeer(header.sender, in: db, sites: &tx.sites)
+        let scan = try self.scan(opened)
+        return try writer.write { db in
+            var tx = try StoreTransaction(db)
+            var report = try applyEntries(opened, scan: scan, tx: &tx)
+            let senderOrd = try Self.registerPeer(header.sender, in: db, sites: &tx.sites)
+            try db.execute(
+                sql: "UPDATE site SET directory_version = max(directory_version, ?) WHERE ord = ?",
+                arguments: [Int64(header.directoryVersion), senderOrd])
+            try db.execute(sql: "DELETE FROM peer_ack WHERE peer_ord = ?", arguments: [senderOrd])
+            for (site, seq) in header.versionVector.entries {
                 try db.execute(
-                    sql: "UPDATE site SET directory_version = max(directory_version, ?) WHERE ord = ?",
-                    arguments: [Int64(header.directoryVersion), senderOrd])
-                try db.execute(sql: "DELETE FROM peer_ack WHERE peer_ord = ?", arguments: [senderOrd])
-                for (site, seq) in header.versionVector.entries {
-                    try db.execute(
-                        sql: "INSERT INTO peer_ack (peer_ord, origin_ord, seq) VALUES (?, ?, ?)",
-                        arguments: [senderOrd, try tx.sites.ordinal(for: site, in: db), Int64(seq)])
-                }
-                report.pupilsForgotten = try forgetPupilsNoLongerInScope(&tx)
-                try tx.flush()
-                let section = header.sections[opened.section]
-                let notes =
-                    report.rejected.map { "\($0.dot): \($0.reason)" }
-                    + report.refused.map { "\($0.dot) refused: \($0.reason)" }
-                try db.execute(
-                    sql: """
-                        INSERT INTO import_log (bundle_id, header_digest, sender_ord, sender_id, sender_name, imported_at,
-                          result, change_count, applied, duplicates, rejected, conflicts_opened, conflicts_closed, detail)
-                        VALUES (?, ?, ?, ?, ?, ?, 'applied', ?, ?, ?, ?, ?, ?, ?)
-                        """,
-                    arguments: [
-                        header.bundleID.description, Data(opened.layout.headerDigest.bytes), senderOrd,
-                        header.sender.id.description, opened.sender.name,
-                        HLC(milliseconds: now(), counter: 0).description,
-                        Int(section.changeCount + section.redactedCount), report.applied, report.duplicates,
-                        report.rejected.count + report.refused.count, report.conflictsOpened, report.conflictsClosed,
-                        notes.isEmpty ? nil : notes.joined(separator: "; "),
-                    ])
-                return report
+                    sql: "INSERT INTO peer_ack (peer_ord, origin_ord, seq) VALUES (?, ?, ?)",
+                    arguments: [senderOrd, try tx.sites.ordinal(for: site, in: db), Int64(seq)])
             }
-        } catch let error as BundleError where error.code != .damaged {
-            try? recordRefusal(opened, error)
-            throw error
+            report.pupilsForgotten = try forgetPupilsNoLongerInScope(&tx)
+            try tx.flush()
+            let section = header.sections[opened.section]
+            let notes =
+                report.rejected.map { "\($0.dot): \($0.reason)" }
+                + report.refused.map { "\($0.dot) refused: \($0.reason)" }
+            try db.execute(
+                sql: """
+                    INSERT INTO import_log (bundle_id, header_digest, sender_ord, sender_id, sender_name, imported_at,
+                      result, change_count, applied, duplicates, rejected, conflicts_opened, conflicts_closed, detail)
+                    VALUES (?, ?, ?, ?, ?, ?, 'applied', ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    header.bundleID.description, Data(opened.layout.headerDigest.bytes), senderOrd,
+                    header.sender.id.description, opened.sender.name,
+                    HLC(milliseconds: now(), counter: 0).description,
+                    Int(section.changeCount + section.redactedCount), report.applied, report.duplicates,
+                    report.rejected.count + report.refused.count, report.conflictsOpened, report.conflictsClosed,
+                    notes.isEmpty ? nil : notes.joined(separator: "; "),
+                ])
+            return report
         }
     }
 
@@ -429,7 +442,14 @@ extension Store {
                 } catch let error as MergeError {
                     throw BundleError(error)
                 }
-                switch try applier.apply(checked, encoded: change, to: &tx) {
+                let disposition: ChangeDisposition
+                do {
+                    disposition = try applier.apply(checked, encoded: change, to: &tx)
+                } catch let error as MergeError {
+                    // Entitlement needs a newer directory than this store holds.
+                    throw BundleError(error)
+                }
+                switch disposition {
                 case .duplicate: report.duplicates += 1
                 case .applied(let opened, let closed):
                     report.applied += 1
@@ -517,12 +537,31 @@ extension Store {
         return ord
     }
 
-    /// Records a refused bundle in the import log, and nothing else: the sender is named, not
+    /// Records a refused bundle in the import log, and nothing else: no site is added or
     /// registered as a peer.
-    private func recordRefusal(_ opened: OpenedBundle, _ error: BundleError) throws {
+    ///
+    /// What is known is recorded, and only that. `header_digest` holds the SHA-256 of the file as
+    /// it was refused, which can always be computed (the header's own digest cannot when the
+    /// header is damaged); `bundle_id` is the empty string when the header could not be read
+    /// (the column does not allow NULL). The sender's id is the one the header claims; its name
+    /// comes only from this store's signed sources (the directory, the pinned LA), never from the
+    /// bundle. The file's name is not recorded: people name files after pupils.
+    private func recordRefusal(of url: URL, opened: OpenedBundle?, _ error: BundleError) throws {
+        // A file that cannot be read at all was never received: there is nothing to record.
+        guard let fileDigest = BundleFile.fileSHA256(at: url) else { return }
+        let header = opened?.header ?? BundleFile.readClaimedHeader(at: url)
+        let section =
+            opened.map { $0.header.sections[$0.section] }
+            ?? header?.sections.first { $0.recipient == identity.id }
         try writer.write { db in
-            let senderOrd = try Int64.fetchOne(
-                db, sql: "SELECT ord FROM site WHERE site_id = ?", arguments: [opened.sender.id.description])
+            let senderID = header?.sender.id
+            let senderName: String? =
+                if let opened { opened.sender.name } else if let senderID {
+                    try Self.signedName(of: senderID, in: db, identity: identity)
+                } else { nil }
+            let senderOrd = try senderID.flatMap { id in
+                try Int64.fetchOne(db, sql: "SELECT ord FROM site WHERE site_id = ?", arguments: [id.description])
+            }
             try db.execute(
                 sql: """
                     INSERT INTO import_log (bundle_id, header_digest, sender_ord, sender_id, sender_name, imported_at, result,
@@ -530,10 +569,9 @@ extension Store {
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, 0, 0, ?)
                     """,
                 arguments: [
-                    opened.header.bundleID.description, Data(opened.layout.headerDigest.bytes), senderOrd,
-                    opened.sender.id.description, opened.sender.name, HLC(milliseconds: now(), counter: 0).description,
-                    "refused: \(error.code.rawValue)", Int(opened.header.sections[opened.section].changeCount),
-                    error.message,
+                    header?.bundleID.description ?? "", Data(fileDigest.bytes), senderOrd, senderID?.description,
+                    senderName, HLC(milliseconds: now(), counter: 0).description, "refused: \(error.code.rawValue)",
+                    section.map { Int($0.changeCount + $0.redactedCount) } ?? 0, error.message,
                 ])
         }
     }
