@@ -227,7 +227,7 @@ public enum BundleFile {
     /// payload order. The sealed bytes are hashed as they are read and must match the header.
     static func streamSection(
         at url: URL, layout: Layout, section index: Int, key: SymmetricKey,
-        originKeys: [SiteID: PublicKeys], visit: (PayloadEntry) throws -> Void
+        originKeys: [SiteID: PublicKeys], siteNames: [SiteID: String] = [:], visit: (PayloadEntry) throws -> Void
     ) throws {
         let section = layout.header.sections[index]
         var hasher = StreamingSHA256()
@@ -250,7 +250,7 @@ public enum BundleFile {
         } catch {
             // A payload that fails to open or parse may simply be damaged: say so when it is.
             if !(error is PayloadParser.Failure) { try checkPayloadChecksum(at: url, layout: layout, section: index) }
-            throw Self.bundleError(error)
+            throw Self.bundleError(error, siteNames: siteNames)
         }
         guard hasher.finalize() == section.payloadSHA256 else {
             throw BundleError.damaged("its payload checksum does not match")
@@ -258,11 +258,12 @@ public enum BundleFile {
         guard opener.isFinished, inflater.isFinished, inflater.totalOut == section.plainLength else {
             throw BundleError.damaged("its payload is incomplete")
         }
-        do { try parser.finish() } catch { throw Self.bundleError(error) }
+        do { try parser.finish() } catch { throw Self.bundleError(error, siteNames: siteNames) }
     }
 
-    /// Maps what a payload can fail with to the bundle error a user sees.
-    static func bundleError(_ error: any Error) -> any Error {
+    /// Maps what a payload can fail with to the bundle error a user sees, naming sites as
+    /// `siteNames` does.
+    static func bundleError(_ error: any Error, siteNames: [SiteID: String] = [:]) -> any Error {
         switch error {
         case is ZlibFailure: return BundleError.damaged("its payload does not decompress")
         case let failure as DecodingFailure: return BundleError.damaged("its payload is malformed: \(failure.reason)")
@@ -278,7 +279,7 @@ public enum BundleFile {
             case .forged(let site, let detail):
                 return BundleError(
                     .badSignature,
-                    "Nothing was applied. The bundle carries changes said to be made by site \(site) that its signature does not cover (\(detail)): they were forged or altered.",
+                    "Nothing was applied. The bundle carries changes said to be made by \(site.named { siteNames[$0] }) that its signature does not cover (\(detail)): they were forged or altered.",
                     hint: "Do not apply bundles from this sender until it is checked; tell your LA.")
             }
         default: return error

@@ -45,6 +45,8 @@ public struct ImportReport: Sendable {
     public var directoryUpdatedTo: UInt64?
     /// When the earlier import happened, for ``Result/alreadyApplied``.
     public var previousImportAt: String?
+    /// The names this store knows for the sites of the ``rejected`` and ``refused`` changes.
+    public var siteNames: [SiteID: String]
 
     init(result: Result, header: BundleHeader) {
         self.result = result
@@ -59,6 +61,13 @@ public struct ImportReport: Sendable {
         conflictsOpened = 0
         conflictsClosed = 0
         pupilsForgotten = 0
+        siteNames = [:]
+    }
+
+    /// A rejected or refused change as people read it: "change 6 of Oakfield Primary" (by its
+    /// site's id only when this store knows no name for it).
+    public func describe(_ dot: Dot) -> String {
+        dot.described(naming: { siteNames[$0] })
     }
 }
 
@@ -84,6 +93,8 @@ struct OpenedBundle {
     var newDirectory: AreaDirectory?
     /// The public keys of every site this store can check a signature of.
     var originKeys: [SiteID: PublicKeys]
+    /// The names of the same sites, from the same signed sources, for messages.
+    var siteNames: [SiteID: String]
     var header: BundleHeader { layout.header }
 }
 
@@ -183,12 +194,18 @@ extension Store {
             throw BundleError(.cannotDecrypt, error.message, hint: error.hint)
         }
         var originKeys: [SiteID: PublicKeys] = [:]
-        for entry in directory?.entries ?? [] { originKeys[entry.site.id] = entry.identity.keys }
+        var siteNames: [SiteID: String] = [:]
+        for entry in directory?.entries ?? [] {
+            originKeys[entry.site.id] = entry.identity.keys
+            siteNames[entry.site.id] = entry.site.name
+        }
         originKeys[la.site.id] = la.keys
+        siteNames[la.site.id] = la.site.name
         originKeys[identity.id] = publicKeys
+        siteNames[identity.id] = identity.name
         return OpenedBundle(
             url: url, layout: layout, section: section, key: key, sender: sender, newDirectory: newDirectory,
-            originKeys: originKeys)
+            originKeys: originKeys, siteNames: siteNames)
     }
 
     /// The name of `site` as this store's signed sources give it: this site, its pinned LA, or the
@@ -291,10 +308,12 @@ extension Store {
             }
             report.pupilsForgotten = try forgetPupilsNoLongerInScope(&tx)
             try tx.flush()
+            let named = Set((report.rejected + report.refused).map(\.dot.site))
+            report.siteNames = opened.siteNames.filter { named.contains($0.key) }
             let section = header.sections[opened.section]
             let notes =
-                report.rejected.map { "\($0.dot): \($0.reason)" }
-                + report.refused.map { "\($0.dot) refused: \($0.reason)" }
+                report.rejected.map { "\(report.describe($0.dot)): \($0.reason)" }
+                + report.refused.map { "\(report.describe($0.dot)) refused: \($0.reason)" }
             try db.execute(
                 sql: """
                     INSERT INTO import_log (bundle_id, header_digest, sender_ord, sender_id, sender_name, imported_at,
@@ -319,7 +338,7 @@ extension Store {
         var scan = PayloadScan()
         try BundleFile.streamSection(
             at: opened.url, layout: opened.layout, section: opened.section, key: opened.key,
-            originKeys: opened.originKeys
+            originKeys: opened.originKeys, siteNames: opened.siteNames
         ) { entry in
             guard case .change(let change, _, _) = entry, let header = try? change.decodedHeader() else { return }
             if !header.schools.isEmpty { scan.schools[header.scope, default: []].formUnion(header.schools) }
@@ -336,6 +355,7 @@ extension Store {
         let db = tx.db
         let applier = self.applier
         let sender = opened.sender
+        let name: (SiteID) -> String? = { opened.siteNames[$0] }
         var report = ImportReport(result: .applied, header: opened.header)
         report.directoryUpdatedTo = opened.newDirectory?.version
         if let newDirectory = opened.newDirectory {
@@ -375,7 +395,7 @@ extension Store {
         }
         try BundleFile.streamSection(
             at: opened.url, layout: opened.layout, section: opened.section, key: opened.key,
-            originKeys: opened.originKeys
+            originKeys: opened.originKeys, siteNames: opened.siteNames
         ) { entry in
             switch entry {
             case .checkpoint(let index, let checkpoint, let isComplete):
@@ -390,7 +410,7 @@ extension Store {
                 do { header = try change.decodedHeader() } catch let error as DecodingFailure {
                     throw BundleError(
                         .unsupportedVersion,
-                        "Nothing was applied. Change \(change.seq) of site \(change.site) cannot be read (\(error.reason)).",
+                        "Nothing was applied. \(change.dot.described(naming: name).capitalizingFirst) cannot be read (\(error.reason)).",
                         hint: "The sending site may run a newer SENSync; update this one.")
                 }
                 let pupil = header.scope
@@ -424,7 +444,7 @@ extension Store {
                 do {
                     checked = try applier.check(change, in: &tx)
                 } catch let error as MergeError where error.code == .fork {
-                    guard change.site != sender.id else { throw BundleError(error) }
+                    guard change.site != sender.id else { throw BundleError(error, naming: name) }
                     // A relay passed on one of two histories of another site: keep the one held,
                     // refuse the site's changes from here on, and report it.
                     try recordFork(change, in: &tx)
@@ -438,16 +458,16 @@ extension Store {
                         if try !relay(change, header) { report.skipped += 1 }
                         return
                     }
-                    throw BundleError(error)
+                    throw BundleError(error, naming: name)
                 } catch let error as MergeError {
-                    throw BundleError(error)
+                    throw BundleError(error, naming: name)
                 }
                 let disposition: ChangeDisposition
                 do {
                     disposition = try applier.apply(checked, encoded: change, to: &tx)
                 } catch let error as MergeError {
                     // Entitlement needs a newer directory than this store holds.
-                    throw BundleError(error)
+                    throw BundleError(error, naming: name)
                 }
                 switch disposition {
                 case .duplicate: report.duplicates += 1

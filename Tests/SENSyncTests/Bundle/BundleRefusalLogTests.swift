@@ -6,8 +6,8 @@ import Testing
 
 /// Acceptance: every refusal is recorded in the import log with its reason — a damaged or
 /// truncated file, a file that is not a bundle, an unknown sender, a wrong recipient, a bad
-/// signature and a section that does not open included — without personal data; and a refused
-/// bundle changes nothing but its row in the import log.
+/// signature and a section that does not open included — without personal data; a refused bundle
+/// changes nothing but its row in the import log; and what people read names sites, not ids.
 struct BundleRefusalLogTests {
     static let forename = "Philippa"
     static let surname = "Quillfeather-Osei"
@@ -280,6 +280,62 @@ struct BundleRefusalLogTests {
             try la.apply(bundleAt: s.bundle)
             let again = try #require(try la.syncHealth().first { $0.site.id == s.oakfield.identity.id })
             #expect(again.refusedSinceLastApplied == 0)
+        }
+    }
+
+    // MARK: Sites by name
+
+    /// A refusal for a change stamped too far ahead names the site that made it, in the error
+    /// and in the import log; its id appears in neither.
+    @Test func aRefusalNamesTheSiteOfTheChange() throws {
+        try withTemporaryDirectory { dir in
+            let area = try TestArea(folder: dir)
+            let ahead = TestClock(start: baseMilliseconds + 30 * 3_600_000)
+            let school = try Store.inMemory(
+                identity: SiteIdentity(id: .v7(), name: "Oakfield Primary", kind: .maintainedSchool),
+                la: area.la.publicIdentity, now: ahead.now)
+            try area.la.addToDirectory(school.publicIdentity)
+            try school.addPupil(
+                NewPupil(upn: Self.upn, forename: Self.forename, surname: Self.surname, dateOfBirth: "2016-04-01"),
+                author: "SENCO")
+            let url = dir.appendingPathComponent("ahead.bundle")
+            try school.makeBundle(to: [area.la.identity.id], at: url)
+            let id = school.identity.id
+            let error = #expect(throws: BundleError.self) { try Store.verifyBundle(at: url, against: area.la) }
+            #expect(
+                error?.message.contains("Change 1 of Oakfield Primary is stamped") == true, "\(error?.message ?? "")")
+            #expect(error?.message.contains(id.short) == false)
+            let row = try Self.expectLoggedRefusal(
+                url, at: area.la,
+                Expected(
+                    code: .clockAhead, bundleID: try Store.inspectBundle(at: url).bundleID, senderID: id,
+                    senderName: "Oakfield Primary", saying: "Change 1 of Oakfield Primary is stamped"))
+            // The sender's id is in its own column; the reason names it.
+            let detail = try #require(row?.text("detail"))
+            #expect(!detail.contains(id.short), "\(detail)")
+        }
+    }
+
+    /// A change kept but not merged is reported by its site's name, in the import log and in the
+    /// report's description of it.
+    @Test func aRejectedChangeIsReportedByItsSitesName() throws {
+        try withTemporaryDirectory { dir in
+            let area = try ScopeArea(folder: dir)
+            try area.add("Home", .maintainedSchool)
+            try area.distributeDirectory()
+            let target = try area["Home"].addPupil(
+                NewPupil(upn: Self.upn, forename: Self.forename, surname: Self.surname, dateOfBirth: "2016-01-01"),
+                author: "SENCO Home")
+            try area.send("Home", "LA")
+            let rogue = try ScopeEntitlementTests.rogueSchool(
+                "Rogue Academy", .maintainedSchool, in: area, writingAbout: target)
+            let bundle = dir.appendingPathComponent("bundles/rogue-to-la.bundle")
+            try rogue.makeBundle(to: [area.la.identity.id], at: bundle)
+            let report = try area.la.apply(bundleAt: bundle)
+            #expect(report.rejected.count == 1)
+            let detail = try #require(try area.la.importLog(limit: 1).first?.detail)
+            #expect(detail.hasPrefix("change 1 of Rogue Academy:"), "\(detail)")
+            #expect(!detail.contains(rogue.identity.id.short), "\(detail)")
         }
     }
 }
