@@ -262,6 +262,21 @@ import Testing
             r = try cli.run(["bundle", "apply", cli.path("stranger.bundle")] + la)
             #expect([6, 7].contains(r.status), "\(r.status) \(r.stderr)")
             #expect(try area.digest("la") == before)
+            // Every refusal is in the import log, with its reason; none names the pupil.
+            let log = try cli.run(["log", "--json"] + la)
+            #expect(log.status == 0, "\(log.stderr)")
+            let imports = try #require((log.json as? [String: Any])?["imports"] as? [[String: Any]])
+            #expect(imports.count == 9, "\(log.stdout)")
+            #expect(imports.allSatisfy { ($0["result"] as? String)?.hasPrefix("refused: ") == true })
+            #expect(imports.allSatisfy { ($0["detail"] as? String)?.isEmpty == false })
+            #expect(imports.first?["senderID"] as? String != nil, "the stranger's claimed id")
+            #expect(imports.first?["sender"] == nil, "the stranger's claimed name is not taken")
+            let text = try cli.run(["log"] + la)
+            #expect(text.status == 0, "\(text.stderr)")
+            #expect(text.stdout.contains("refused: not-a-bundle: This file is not a SENSync bundle."), "\(text.stdout)")
+            #expect(text.stdout.contains("oak"))
+            #expect(!text.stdout.contains(upn(1)) && !text.stdout.contains("Stranger"))
+            #expect(try cli.run(["status"] + la).status == 0)
             // The intact bundle still applies afterwards: the refusals lost nothing.
             r = try cli.run(["bundle", "apply", cli.path("b1.bundle")] + la)
             #expect(r.status == 0, "\(r.stderr)")
@@ -314,7 +329,9 @@ import Testing
             let before = try cli.run(["digest"] + old).stdout
             let r = try cli.run(["bundle", "apply", cli.path("b2.bundle")] + old)
             #expect(r.status == 10)
-            #expect(r.stderr.contains("depends on change 1 of site \(oakID)"))
+            // The site is named as the LA's directory names it, not by its id.
+            #expect(r.stderr.contains("depends on change 1 of oak"), "\(r.stderr)")
+            #expect(!r.stderr.contains(oakID), "\(r.stderr)")
             #expect(try cli.run(["digest"] + old).stdout == before)
             // Given both files in any order, apply retries and succeeds.
             let both = try cli.run(["bundle", "apply", cli.path("b2.bundle"), cli.path("b1.bundle")] + old)

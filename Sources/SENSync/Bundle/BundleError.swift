@@ -48,7 +48,9 @@ public struct BundleError: Error, Sendable, CustomStringConvertible {
             hint: "Nothing was applied. Ask the sender for the file again; copy it in binary mode.")
     }
 
-    init(_ merge: MergeError) {
+    /// The bundle-level form of a change's refusal, naming sites by `name` (by id where it gives
+    /// `nil`).
+    init(_ merge: MergeError, naming name: (SiteID) -> String? = { _ in nil }) {
         let code: Code =
             switch merge.code {
             case .missingPrerequisites: .missingPrerequisites
@@ -56,6 +58,6 @@ public struct BundleError: Error, Sendable, CustomStringConvertible {
             case .fork: .fork
             case .malformed: .unsupportedVersion
             }
-        self.init(code, "Nothing was applied. " + merge.message, hint: merge.hint, missing: merge.missing)
+        self.init(code, "Nothing was applied. " + merge.message(naming: name), hint: merge.hint, missing: merge.missing)
     }
 }

@@ -58,25 +58,55 @@ public enum BundleFile {
     /// the file is compared with the file before it is used, so a crafted header cannot make the
     /// reader overflow or allocate without bound.
     static func readLayout(at url: URL) throws(BundleError) -> Layout {
-        let handle: FileHandle
-        do { handle = try FileHandle(forReadingFrom: url) } catch {
-            throw BundleError(.io, "The bundle file cannot be opened.", hint: "Check the path and permissions.")
+        let file = try OpenFile(url)
+        defer { file.close() }
+        let (header, digest, headerLength) = try readHeader(from: file)
+        var sigReader = BinaryReader(try file.read(2))
+        let sigLength = UInt64((try? sigReader.readUInt16()) ?? 0)
+        guard sigLength == 64, 20 + headerLength + 34 + sigLength <= file.length else {
+            throw .damaged("its signature is incomplete")
         }
+        let signature = try file.read(64)
+        let payloadOffset = 20 + headerLength + 34 + sigLength
+        // Each section length is bounded when decoded, so the sum cannot overflow; compare
+        // before subtracting.
+        let (end, overflow) = payloadOffset.addingReportingOverflow(header.payloadLength)
+        guard !overflow, end == file.length else {
+            throw .damaged(overflow || end > file.length ? "it ends early" : "it has extra bytes at the end")
+        }
+        return Layout(
+            header: header, headerDigest: digest, signature: signature, payloadOffset: payloadOffset,
+            fileLength: file.length)
+    }
+
+    /// The header of a bundle file whose preamble and header checksum hold, whatever follows them:
+    /// what a damaged bundle still says about itself. Not authenticated — the signature is not
+    /// checked — so what it names is only claimed. `nil` if the header cannot be read.
+    static func readClaimedHeader(at url: URL) -> BundleHeader? {
+        guard let file = try? OpenFile(url) else { return nil }
+        defer { file.close() }
+        return try? readHeader(from: file).header
+    }
+
+    /// The SHA-256 of the whole file, read in pieces; `nil` if it cannot be read.
+    static func fileSHA256(at url: URL) -> Digest32? {
+        guard let handle = try? FileHandle(forReadingFrom: url) else { return nil }
         defer { try? handle.close() }
-        let fileLength: UInt64
-        do {
-            fileLength = try handle.seekToEnd()
-            try handle.seek(toOffset: 0)
-        } catch { throw ioError() }
-        func read(_ count: Int) throws(BundleError) -> [UInt8] {
+        var hasher = StreamingSHA256()
+        while true {
             let data: Data?
-            do { data = try handle.read(upToCount: count) } catch { throw ioError() }
-            let bytes = data.map { Array($0) } ?? []
-            guard bytes.count == count else { throw .damaged("it ends early") }
-            return bytes
+            do { data = try handle.read(upToCount: 256 * 1024) } catch { return nil }
+            // `nil` or empty at the end of the file.
+            guard let data, !data.isEmpty else { return hasher.finalize() }
+            hasher.update(data)
         }
-        let start: [UInt8]
-        do { start = Array(try handle.read(upToCount: 20) ?? Data()) } catch { throw ioError() }
+    }
+
+    /// Reads and checks the preamble, the header and its checksum, from the start of `file`.
+    private static func readHeader(
+        from file: OpenFile
+    ) throws(BundleError) -> (header: BundleHeader, digest: Digest32, length: UInt64) {
+        let start = try file.readUpTo(20)
         let known = min(start.count, 8)
         if start.isEmpty || Array(start[0..<known]) != Array(magic[0..<known]) {
             throw BundleError(
@@ -101,40 +131,57 @@ public enum BundleFile {
                     : "Nothing was applied. Ask the sender to update SENSync and make the bundle again.")
         }
         // Preamble, header, digest and signature length must fit in the file.
-        guard headerLength <= maxHeaderLength, 20 + headerLength + 34 <= fileLength else {
+        guard headerLength <= maxHeaderLength, 20 + headerLength + 34 <= file.length else {
             throw .damaged("its header is incomplete")
         }
-        let headerBytes = try read(Int(headerLength))
-        let digestBytes = try read(32)
+        let headerBytes = try file.read(Int(headerLength))
+        let digestBytes = try file.read(32)
         var hasher = StreamingSHA256()
         hasher.update(start)
         hasher.update(headerBytes)
         let digest = hasher.finalize()
         guard digest.bytes == digestBytes else { throw .damaged("its header checksum does not match") }
-        let header: BundleHeader
         do {
-            header = try BundleHeader.decode(headerBytes, formatMajor: major, formatMinor: minor)
+            let header = try BundleHeader.decode(headerBytes, formatMajor: major, formatMinor: minor)
+            return (header, digest, headerLength)
         } catch {
             throw BundleError(
                 .unsupportedVersion, "This bundle's header cannot be read (\(error.reason)).",
                 hint: "It was probably made by a newer SENSync; install the latest release.")
         }
-        var sigReader = BinaryReader(try read(2))
-        let sigLength = UInt64((try? sigReader.readUInt16()) ?? 0)
-        guard sigLength == 64, 20 + headerLength + 34 + sigLength <= fileLength else {
-            throw .damaged("its signature is incomplete")
+    }
+
+    /// A bundle file open for reading from its start, with its length.
+    private struct OpenFile {
+        let handle: FileHandle
+        let length: UInt64
+
+        init(_ url: URL) throws(BundleError) {
+            do { handle = try FileHandle(forReadingFrom: url) } catch {
+                throw BundleError(.io, "The bundle file cannot be opened.", hint: "Check the path and permissions.")
+            }
+            do {
+                length = try handle.seekToEnd()
+                try handle.seek(toOffset: 0)
+            } catch {
+                try? handle.close()
+                throw BundleFile.ioError()
+            }
         }
-        let signature = try read(64)
-        let payloadOffset = 20 + headerLength + 34 + sigLength
-        // Each section length is bounded when decoded, so the sum cannot overflow; compare
-        // before subtracting.
-        let (end, overflow) = payloadOffset.addingReportingOverflow(header.payloadLength)
-        guard !overflow, end == fileLength else {
-            throw .damaged(overflow || end > fileLength ? "it ends early" : "it has extra bytes at the end")
+
+        func close() { try? handle.close() }
+
+        /// Up to `count` bytes: fewer at the end of the file.
+        func readUpTo(_ count: Int) throws(BundleError) -> [UInt8] {
+            do { return Array(try handle.read(upToCount: count) ?? Data()) } catch { throw BundleFile.ioError() }
         }
-        return Layout(
-            header: header, headerDigest: digest, signature: signature, payloadOffset: payloadOffset,
-            fileLength: fileLength)
+
+        /// Exactly `count` bytes, else the file is damaged.
+        func read(_ count: Int) throws(BundleError) -> [UInt8] {
+            let bytes = try readUpTo(count)
+            guard bytes.count == count else { throw .damaged("it ends early") }
+            return bytes
+        }
     }
 
     /// Reads section `index`'s payload as stored and compares its SHA-256 with the header's,
@@ -180,7 +227,7 @@ public enum BundleFile {
     /// payload order. The sealed bytes are hashed as they are read and must match the header.
     static func streamSection(
         at url: URL, layout: Layout, section index: Int, key: SymmetricKey,
-        originKeys: [SiteID: PublicKeys], visit: (PayloadEntry) throws -> Void
+        originKeys: [SiteID: PublicKeys], siteNames: [SiteID: String] = [:], visit: (PayloadEntry) throws -> Void
     ) throws {
         let section = layout.header.sections[index]
         var hasher = StreamingSHA256()
@@ -203,7 +250,7 @@ public enum BundleFile {
         } catch {
             // A payload that fails to open or parse may simply be damaged: say so when it is.
             if !(error is PayloadParser.Failure) { try checkPayloadChecksum(at: url, layout: layout, section: index) }
-            throw Self.bundleError(error)
+            throw Self.bundleError(error, siteNames: siteNames)
         }
         guard hasher.finalize() == section.payloadSHA256 else {
             throw BundleError.damaged("its payload checksum does not match")
@@ -211,11 +258,12 @@ public enum BundleFile {
         guard opener.isFinished, inflater.isFinished, inflater.totalOut == section.plainLength else {
             throw BundleError.damaged("its payload is incomplete")
         }
-        do { try parser.finish() } catch { throw Self.bundleError(error) }
+        do { try parser.finish() } catch { throw Self.bundleError(error, siteNames: siteNames) }
     }
 
-    /// Maps what a payload can fail with to the bundle error a user sees.
-    static func bundleError(_ error: any Error) -> any Error {
+    /// Maps what a payload can fail with to the bundle error a user sees, naming sites as
+    /// `siteNames` does.
+    static func bundleError(_ error: any Error, siteNames: [SiteID: String] = [:]) -> any Error {
         switch error {
         case is ZlibFailure: return BundleError.damaged("its payload does not decompress")
         case let failure as DecodingFailure: return BundleError.damaged("its payload is malformed: \(failure.reason)")
@@ -231,7 +279,7 @@ public enum BundleFile {
             case .forged(let site, let detail):
                 return BundleError(
                     .badSignature,
-                    "Nothing was applied. The bundle carries changes said to be made by site \(site) that its signature does not cover (\(detail)): they were forged or altered.",
+                    "Nothing was applied. The bundle carries changes said to be made by \(site.named { siteNames[$0] }) that its signature does not cover (\(detail)): they were forged or altered.",
                     hint: "Do not apply bundles from this sender until it is checked; tell your LA.")
             }
         default: return error

@@ -45,6 +45,8 @@ public struct ImportReport: Sendable {
     public var directoryUpdatedTo: UInt64?
     /// When the earlier import happened, for ``Result/alreadyApplied``.
     public var previousImportAt: String?
+    /// The names this store knows for the sites of the ``rejected`` and ``refused`` changes.
+    public var siteNames: [SiteID: String]
 
     init(result: Result, header: BundleHeader) {
         self.result = result
@@ -59,6 +61,13 @@ public struct ImportReport: Sendable {
         conflictsOpened = 0
         conflictsClosed = 0
         pupilsForgotten = 0
+        siteNames = [:]
+    }
+
+    /// A rejected or refused change as people read it: "change 6 of Oakfield Primary" (by its
+    /// site's id only when this store knows no name for it).
+    public func describe(_ dot: Dot) -> String {
+        dot.described(naming: { siteNames[$0] })
     }
 }
 
@@ -84,6 +93,8 @@ struct OpenedBundle {
     var newDirectory: AreaDirectory?
     /// The public keys of every site this store can check a signature of.
     var originKeys: [SiteID: PublicKeys]
+    /// The names of the same sites, from the same signed sources, for messages.
+    var siteNames: [SiteID: String]
     var header: BundleHeader { layout.header }
 }
 
@@ -183,12 +194,27 @@ extension Store {
             throw BundleError(.cannotDecrypt, error.message, hint: error.hint)
         }
         var originKeys: [SiteID: PublicKeys] = [:]
-        for entry in directory?.entries ?? [] { originKeys[entry.site.id] = entry.identity.keys }
+        var siteNames: [SiteID: String] = [:]
+        for entry in directory?.entries ?? [] {
+            originKeys[entry.site.id] = entry.identity.keys
+            siteNames[entry.site.id] = entry.site.name
+        }
         originKeys[la.site.id] = la.keys
+        siteNames[la.site.id] = la.site.name
         originKeys[identity.id] = publicKeys
+        siteNames[identity.id] = identity.name
         return OpenedBundle(
             url: url, layout: layout, section: section, key: key, sender: sender, newDirectory: newDirectory,
-            originKeys: originKeys)
+            originKeys: originKeys, siteNames: siteNames)
+    }
+
+    /// The name of `site` as this store's signed sources give it: this site, its pinned LA, or the
+    /// area directory (where a removed site keeps its entry). `nil` for any other site, whatever a
+    /// bundle calls it.
+    static func signedName(of site: SiteID, in db: Database, identity: SiteIdentity) throws -> String? {
+        if site == identity.id { return identity.name }
+        if let la = try pinnedLAOrSelf(in: db), la.site.id == site { return la.site.name }
+        return try directory(in: db)?.entry(site)?.site.name
     }
 
     /// Reads a bundle's header without its payload and without a store.
@@ -230,12 +256,30 @@ extension Store {
 
     /// Verifies a bundle completely, then applies it in one transaction.
     ///
+    /// Every refusal is recorded in the import log — with the file's SHA-256, the reason, and the
+    /// bundle id and sender as far as the file could be read — and nothing else changes: the
+    /// sender is not registered as a peer. If the store cannot be written, the refusal is still
+    /// thrown, unrecorded.
+    ///
     /// - Returns: what happened, also recorded in the import log.
     /// - Throws: ``BundleError`` if anything is wrong; the store is then unchanged but for the
-    ///   refusal recorded in the import log (for a well-formed, authentic bundle).
+    ///   refusal recorded in the import log.
     @discardableResult
     public func apply(bundleAt url: URL) throws -> ImportReport {
-        let opened = try openBundle(at: url)
+        var opened: OpenedBundle?
+        do {
+            let bundle = try openBundle(at: url)
+            opened = bundle
+            return try apply(bundle)
+        } catch let error as BundleError {
+            try? recordRefusal(of: url, opened: opened, error)
+            throw error
+        }
+    }
+
+    /// Applies a bundle that ``openBundle(at:)`` accepted: scans it, then applies it in one
+    /// transaction, which any refusal rolls back.
+    private func apply(_ opened: OpenedBundle) throws -> ImportReport {
         let header = opened.header
         if let previous = try writer.read({ db in
             try String.fetchOne(
@@ -248,55 +292,43 @@ extension Store {
             report.previousImportAt = previous
             return report
         }
-        // From here the sender is authenticated. A refusal for what its content is (forged,
-        // missing prerequisites, clock, fork) is recorded in the import log; a damaged file changes
-        // nothing at all.
-        let scan: PayloadScan
-        do {
-            scan = try self.scan(opened)
-        } catch let error as BundleError where error.code != .damaged {
-            try? recordRefusal(opened, error)
-            throw error
-        }
-        do {
-            return try writer.write { db in
-                var tx = try StoreTransaction(db)
-                var report = try applyEntries(opened, scan: scan, tx: &tx)
-                let senderOrd = try Self.registerPeer(header.sender, in: db, sites: &tx.sites)
+        let scan = try self.scan(opened)
+        return try writer.write { db in
+            var tx = try StoreTransaction(db)
+            var report = try applyEntries(opened, scan: scan, tx: &tx)
+            let senderOrd = try Self.registerPeer(header.sender, in: db, sites: &tx.sites)
+            try db.execute(
+                sql: "UPDATE site SET directory_version = max(directory_version, ?) WHERE ord = ?",
+                arguments: [Int64(header.directoryVersion), senderOrd])
+            try db.execute(sql: "DELETE FROM peer_ack WHERE peer_ord = ?", arguments: [senderOrd])
+            for (site, seq) in header.versionVector.entries {
                 try db.execute(
-                    sql: "UPDATE site SET directory_version = max(directory_version, ?) WHERE ord = ?",
-                    arguments: [Int64(header.directoryVersion), senderOrd])
-                try db.execute(sql: "DELETE FROM peer_ack WHERE peer_ord = ?", arguments: [senderOrd])
-                for (site, seq) in header.versionVector.entries {
-                    try db.execute(
-                        sql: "INSERT INTO peer_ack (peer_ord, origin_ord, seq) VALUES (?, ?, ?)",
-                        arguments: [senderOrd, try tx.sites.ordinal(for: site, in: db), Int64(seq)])
-                }
-                report.pupilsForgotten = try forgetPupilsNoLongerInScope(&tx)
-                try tx.flush()
-                let section = header.sections[opened.section]
-                let notes =
-                    report.rejected.map { "\($0.dot): \($0.reason)" }
-                    + report.refused.map { "\($0.dot) refused: \($0.reason)" }
-                try db.execute(
-                    sql: """
-                        INSERT INTO import_log (bundle_id, header_digest, sender_ord, sender_id, sender_name, imported_at,
-                          result, change_count, applied, duplicates, rejected, conflicts_opened, conflicts_closed, detail)
-                        VALUES (?, ?, ?, ?, ?, ?, 'applied', ?, ?, ?, ?, ?, ?, ?)
-                        """,
-                    arguments: [
-                        header.bundleID.description, Data(opened.layout.headerDigest.bytes), senderOrd,
-                        header.sender.id.description, opened.sender.name,
-                        HLC(milliseconds: now(), counter: 0).description,
-                        Int(section.changeCount + section.redactedCount), report.applied, report.duplicates,
-                        report.rejected.count + report.refused.count, report.conflictsOpened, report.conflictsClosed,
-                        notes.isEmpty ? nil : notes.joined(separator: "; "),
-                    ])
-                return report
+                    sql: "INSERT INTO peer_ack (peer_ord, origin_ord, seq) VALUES (?, ?, ?)",
+                    arguments: [senderOrd, try tx.sites.ordinal(for: site, in: db), Int64(seq)])
             }
-        } catch let error as BundleError where error.code != .damaged {
-            try? recordRefusal(opened, error)
-            throw error
+            report.pupilsForgotten = try forgetPupilsNoLongerInScope(&tx)
+            try tx.flush()
+            let named = Set((report.rejected + report.refused).map(\.dot.site))
+            report.siteNames = opened.siteNames.filter { named.contains($0.key) }
+            let section = header.sections[opened.section]
+            let notes =
+                report.rejected.map { "\(report.describe($0.dot)): \($0.reason)" }
+                + report.refused.map { "\(report.describe($0.dot)) refused: \($0.reason)" }
+            try db.execute(
+                sql: """
+                    INSERT INTO import_log (bundle_id, header_digest, sender_ord, sender_id, sender_name, imported_at,
+                      result, change_count, applied, duplicates, rejected, conflicts_opened, conflicts_closed, detail)
+                    VALUES (?, ?, ?, ?, ?, ?, 'applied', ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    header.bundleID.description, Data(opened.layout.headerDigest.bytes), senderOrd,
+                    header.sender.id.description, opened.sender.name,
+                    HLC(milliseconds: now(), counter: 0).description,
+                    Int(section.changeCount + section.redactedCount), report.applied, report.duplicates,
+                    report.rejected.count + report.refused.count, report.conflictsOpened, report.conflictsClosed,
+                    notes.isEmpty ? nil : notes.joined(separator: "; "),
+                ])
+            return report
         }
     }
 
@@ -306,7 +338,7 @@ extension Store {
         var scan = PayloadScan()
         try BundleFile.streamSection(
             at: opened.url, layout: opened.layout, section: opened.section, key: opened.key,
-            originKeys: opened.originKeys
+            originKeys: opened.originKeys, siteNames: opened.siteNames
         ) { entry in
             guard case .change(let change, _, _) = entry, let header = try? change.decodedHeader() else { return }
             if !header.schools.isEmpty { scan.schools[header.scope, default: []].formUnion(header.schools) }
@@ -323,6 +355,7 @@ extension Store {
         let db = tx.db
         let applier = self.applier
         let sender = opened.sender
+        let name: (SiteID) -> String? = { opened.siteNames[$0] }
         var report = ImportReport(result: .applied, header: opened.header)
         report.directoryUpdatedTo = opened.newDirectory?.version
         if let newDirectory = opened.newDirectory {
@@ -362,7 +395,7 @@ extension Store {
         }
         try BundleFile.streamSection(
             at: opened.url, layout: opened.layout, section: opened.section, key: opened.key,
-            originKeys: opened.originKeys
+            originKeys: opened.originKeys, siteNames: opened.siteNames
         ) { entry in
             switch entry {
             case .checkpoint(let index, let checkpoint, let isComplete):
@@ -377,7 +410,7 @@ extension Store {
                 do { header = try change.decodedHeader() } catch let error as DecodingFailure {
                     throw BundleError(
                         .unsupportedVersion,
-                        "Nothing was applied. Change \(change.seq) of site \(change.site) cannot be read (\(error.reason)).",
+                        "Nothing was applied. \(change.dot.described(naming: name).capitalizingFirst) cannot be read (\(error.reason)).",
                         hint: "The sending site may run a newer SENSync; update this one.")
                 }
                 let pupil = header.scope
@@ -411,7 +444,7 @@ extension Store {
                 do {
                     checked = try applier.check(change, in: &tx)
                 } catch let error as MergeError where error.code == .fork {
-                    guard change.site != sender.id else { throw BundleError(error) }
+                    guard change.site != sender.id else { throw BundleError(error, naming: name) }
                     // A relay passed on one of two histories of another site: keep the one held,
                     // refuse the site's changes from here on, and report it.
                     try recordFork(change, in: &tx)
@@ -425,11 +458,18 @@ extension Store {
                         if try !relay(change, header) { report.skipped += 1 }
                         return
                     }
-                    throw BundleError(error)
+                    throw BundleError(error, naming: name)
                 } catch let error as MergeError {
-                    throw BundleError(error)
+                    throw BundleError(error, naming: name)
                 }
-                switch try applier.apply(checked, encoded: change, to: &tx) {
+                let disposition: ChangeDisposition
+                do {
+                    disposition = try applier.apply(checked, encoded: change, to: &tx)
+                } catch let error as MergeError {
+                    // Entitlement needs a newer directory than this store holds.
+                    throw BundleError(error, naming: name)
+                }
+                switch disposition {
                 case .duplicate: report.duplicates += 1
                 case .applied(let opened, let closed):
                     report.applied += 1
@@ -517,12 +557,31 @@ extension Store {
         return ord
     }
 
-    /// Records a refused bundle in the import log, and nothing else: the sender is named, not
+    /// Records a refused bundle in the import log, and nothing else: no site is added or
     /// registered as a peer.
-    private func recordRefusal(_ opened: OpenedBundle, _ error: BundleError) throws {
+    ///
+    /// What is known is recorded, and only that. `header_digest` holds the SHA-256 of the file as
+    /// it was refused, which can always be computed (the header's own digest cannot when the
+    /// header is damaged); `bundle_id` is the empty string when the header could not be read
+    /// (the column does not allow NULL). The sender's id is the one the header claims; its name
+    /// comes only from this store's signed sources (the directory, the pinned LA), never from the
+    /// bundle. The file's name is not recorded: people name files after pupils.
+    private func recordRefusal(of url: URL, opened: OpenedBundle?, _ error: BundleError) throws {
+        // A file that cannot be read at all was never received: there is nothing to record.
+        guard let fileDigest = BundleFile.fileSHA256(at: url) else { return }
+        let header = opened?.header ?? BundleFile.readClaimedHeader(at: url)
+        let section =
+            opened.map { $0.header.sections[$0.section] }
+            ?? header?.sections.first { $0.recipient == identity.id }
         try writer.write { db in
-            let senderOrd = try Int64.fetchOne(
-                db, sql: "SELECT ord FROM site WHERE site_id = ?", arguments: [opened.sender.id.description])
+            let senderID = header?.sender.id
+            let senderName: String? =
+                if let opened { opened.sender.name } else if let senderID {
+                    try Self.signedName(of: senderID, in: db, identity: identity)
+                } else { nil }
+            let senderOrd = try senderID.flatMap { id in
+                try Int64.fetchOne(db, sql: "SELECT ord FROM site WHERE site_id = ?", arguments: [id.description])
+            }
             try db.execute(
                 sql: """
                     INSERT INTO import_log (bundle_id, header_digest, sender_ord, sender_id, sender_name, imported_at, result,
@@ -530,10 +589,9 @@ extension Store {
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, 0, 0, ?)
                     """,
                 arguments: [
-                    opened.header.bundleID.description, Data(opened.layout.headerDigest.bytes), senderOrd,
-                    opened.sender.id.description, opened.sender.name, HLC(milliseconds: now(), counter: 0).description,
-                    "refused: \(error.code.rawValue)", Int(opened.header.sections[opened.section].changeCount),
-                    error.message,
+                    header?.bundleID.description ?? "", Data(fileDigest.bytes), senderOrd, senderID?.description,
+                    senderName, HLC(milliseconds: now(), counter: 0).description, "refused: \(error.code.rawValue)",
+                    section.map { Int($0.changeCount + $0.redactedCount) } ?? 0, error.message,
                 ])
         }
     }

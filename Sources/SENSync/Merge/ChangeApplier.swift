@@ -84,11 +84,10 @@ package struct ChangeApplier {
         if let held = try backend.heldChange(change.dot) {
             guard held.leaf == change.leaf else {
                 throw MergeError(
-                    code: .fork,
-                    message: "Site \(change.site) has two different changes numbered \(change.seq).",
+                    code: .fork, reason: .fork(change.dot),
                     hint:
-                        "That site was probably restored from a backup and reused its identity. Contact its administrator before exchanging more bundles.",
-                    missing: nil)
+                        "That site was probably restored from a backup and reused its identity. Contact its administrator before exchanging more bundles."
+                )
             }
             if !held.isRedacted || change.isRedacted { return .duplicate }
             replacing = true
@@ -103,8 +102,8 @@ package struct ChangeApplier {
 
     private static func malformed(_ dot: Dot, _ error: DecodingFailure) -> MergeError {
         MergeError(
-            code: .malformed, message: "Change \(dot.seq) of site \(dot.site) cannot be read: \(error.reason).",
-            hint: "The sending site may run a newer SENSync; update this one.", missing: nil)
+            code: .malformed, reason: .malformed(dot, error.reason),
+            hint: "The sending site may run a newer SENSync; update this one.")
     }
 
     /// Every change about the pupil that `change` depends on must be held: with content, or for an
@@ -120,9 +119,7 @@ package struct ChangeApplier {
             let range = MissingRange(
                 site: site, from: scopeClock[site] + 1, through: seq, isScopeHistory: true)
             throw MergeError(
-                code: .missingPrerequisites,
-                message:
-                    "Change \(change.seq) of site \(change.site) depends on \(range), which this store does not hold.",
+                code: .missingPrerequisites, reason: .missingDependencies(change.dot, range),
                 hint:
                     "Send a bundle to the site this one came from (it tells that site what this store holds), then apply its next bundle.",
                 missing: range)
@@ -149,10 +146,8 @@ package struct ChangeApplier {
         let ahead = (change.hlc.milliseconds - now) / 1000 / 60
         throw MergeError(
             code: .clockAhead,
-            message:
-                "Change \(change.seq) of site \(change.site) is stamped \(ahead) minutes ahead of this machine's clock (limit \(clockGuardMilliseconds / 60_000) minutes).",
-            hint: "Check the clock on this machine and on the sending machine; apply again once they agree.",
-            missing: nil)
+            reason: .clockAhead(change.dot, minutesAhead: ahead, limitMinutes: clockGuardMilliseconds / 60_000),
+            hint: "Check the clock on this machine and on the sending machine; apply again once they agree.")
     }
 
     /// Checks and applies one change. Throws (applying nothing) if a prerequisite is missing.

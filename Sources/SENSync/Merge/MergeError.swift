@@ -1,6 +1,9 @@
 import Foundation
 
 /// Why a change could not be applied. Nothing is applied when one of these is thrown.
+///
+/// The error keeps what happened as facts (``reason``); its message is made from them, naming
+/// sites by id, or — with ``message(naming:)`` — by the names the reader's store knows.
 public struct MergeError: Error, Hashable, Sendable, CustomStringConvertible {
     public enum Code: String, Sendable, Codable {
         /// Changes this one depends on are not in the store.
@@ -13,12 +16,52 @@ public struct MergeError: Error, Hashable, Sendable, CustomStringConvertible {
         case malformed
     }
 
+    /// What happened to which change.
+    public enum Reason: Hashable, Sendable {
+        /// The change's site has another change with its number.
+        case fork(Dot)
+        /// The change cannot be decoded, and why.
+        case malformed(Dot, String)
+        /// The change depends on changes this store does not hold.
+        case missingDependencies(Dot, MissingRange)
+        /// The change is stamped `minutesAhead` minutes ahead of this machine's clock.
+        case clockAhead(Dot, minutesAhead: UInt64, limitMinutes: UInt64)
+        /// The change was made with a newer area directory than this store holds.
+        case newerDirectory(Dot, version: UInt64, held: UInt64)
+    }
+
     public var code: Code
-    public var message: String
+    public var reason: Reason
     /// What the user should do next.
     public var hint: String
     /// For ``Code/missingPrerequisites``: the site and sequence range to ask for.
     public var missing: MissingRange?
+
+    public init(code: Code, reason: Reason, hint: String, missing: MissingRange? = nil) {
+        self.code = code
+        self.reason = reason
+        self.hint = hint
+        self.missing = missing
+    }
+
+    /// What went wrong, naming sites by id.
+    public var message: String { message(naming: { _ in nil }) }
+
+    /// What went wrong, naming each site by `name` (its id where `name` gives `nil`).
+    public func message(naming name: (SiteID) -> String?) -> String {
+        switch reason {
+        case .fork(let dot):
+            "\(name(dot.site) ?? "Site \(dot.site)") has two different changes numbered \(dot.seq)."
+        case .malformed(let dot, let why):
+            "\(dot.described(naming: name).capitalizingFirst) cannot be read: \(why)."
+        case .missingDependencies(let dot, let range):
+            "\(dot.described(naming: name).capitalizingFirst) depends on \(range.description(naming: name)), which this store does not hold."
+        case .clockAhead(let dot, let minutes, let limit):
+            "\(dot.described(naming: name).capitalizingFirst) is stamped \(minutes) minutes ahead of this machine's clock (limit \(limit) minutes)."
+        case .newerDirectory(let dot, let version, let held):
+            "\(dot.described(naming: name).capitalizingFirst) was made with version \(version) of the area directory; this store holds version \(held)."
+        }
+    }
 
     public var description: String { "\(message) \(hint)" }
 }
@@ -32,8 +75,13 @@ public struct MissingRange: Hashable, Sendable, Codable, CustomStringConvertible
     /// the pupil's history once the sender learns what this store holds.
     public var isScopeHistory: Bool
 
-    public var description: String {
-        let range = from == through ? "change \(from) of site \(site)" : "changes \(from)–\(through) of site \(site)"
+    public var description: String { description(naming: { _ in nil }) }
+
+    /// "changes 3–5 of Oakfield Primary", naming the site by `name` (its id where `name` gives
+    /// `nil`).
+    public func description(naming name: (SiteID) -> String?) -> String {
+        let site = site.named(by: name)
+        let range = from == through ? "change \(from) of \(site)" : "changes \(from)–\(through) of \(site)"
         return isScopeHistory ? "\(range) about the same pupil (those it has)" : range
     }
 }

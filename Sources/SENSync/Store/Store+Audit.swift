@@ -33,7 +33,12 @@ public struct AuditReport: Sendable {
         public var site: SiteID
         public var seq: UInt64
         public var detail: String
-        public var description: String { "\(kind.rawValue): site \(site), change \(seq): \(detail)" }
+        /// The site's name, when this store knows it.
+        public var siteName: String? = nil
+        /// The problem as people read it, naming the site (by its id only when no name is known).
+        public var description: String {
+            "\(kind.rawValue): \(Dot(site: site, seq: seq).described(naming: { _ in siteName })): \(detail)"
+        }
     }
 
     public var chains: [Chain]
@@ -164,6 +169,9 @@ extension Store {
                             "the site signed two different changes with this number (restored from a backup, or its key is misused)"
                     ))
             }
+            let names = Dictionary(
+                chains.compactMap { c in c.name.map { (c.site, $0) } }, uniquingKeysWith: { a, _ in a })
+            for i in problems.indices { problems[i].siteName = names[problems[i].site] }
             return AuditReport(chains: chains, problems: problems)
         }
     }

@@ -30,8 +30,14 @@ public struct StoreStatus: Sendable {
 
 /// One line of the import log.
 public struct ImportLogEntry: Hashable, Sendable, Codable {
+    /// The bundle's id; empty for a refused file whose header could not be read.
     public var bundleID: String
+    /// The sender's name as this store knows it; `nil` for a refused file from a site it does not
+    /// know, or whose header could not be read.
     public var sender: String?
+    /// The sender's site id as the bundle's header gives it (for a refused bundle, only claimed);
+    /// `nil` when the header could not be read.
+    public var senderID: String?
     public var importedAt: String
     public var result: String
     public var changeCount: Int
@@ -226,14 +232,14 @@ extension Store {
             db,
             sql: """
                 SELECT i.bundle_id, coalesce(s.name, i.sender_name), i.imported_at, i.result, i.change_count, i.applied, i.duplicates, i.rejected,
-                       i.conflicts_opened, i.conflicts_closed, i.detail
+                       i.conflicts_opened, i.conflicts_closed, i.detail, i.sender_id
                 FROM import_log i LEFT JOIN site s ON s.ord = i.sender_ord ORDER BY i.id DESC LIMIT ?
                 """, arguments: [limit]
         ).map { row in
             ImportLogEntry(
-                bundleID: row[0], sender: row[1], importedAt: row[2], result: row[3], changeCount: row[4],
-                applied: row[5],
-                duplicates: row[6], rejected: row[7], conflictsOpened: row[8], conflictsClosed: row[9], detail: row[10])
+                bundleID: row[0], sender: row[1], senderID: row[11], importedAt: row[2], result: row[3],
+                changeCount: row[4], applied: row[5], duplicates: row[6], rejected: row[7], conflictsOpened: row[8],
+                conflictsClosed: row[9], detail: row[10])
         }
     }
 

@@ -78,8 +78,8 @@ extension StoreTransaction {
         guard header.directoryVersion <= (try directoryVersion()) else {
             throw MergeError(
                 code: .missingPrerequisites,
-                message:
-                    "Change \(seq) of site \(site) was made with version \(header.directoryVersion) of the area directory; this store holds version \(try directoryVersion()).",
+                reason: .newerDirectory(
+                    Dot(site: site, seq: seq), version: header.directoryVersion, held: try directoryVersion()),
                 hint:
                     "Apply a bundle from your LA or trust first: it brings the newer directory. Then apply this one again.",
                 missing: nil)

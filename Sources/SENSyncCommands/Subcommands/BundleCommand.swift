@@ -198,10 +198,10 @@ extension SENSyncCommand.BundleCommand {
                 if report.conflictsClosed > 0 { line += ", \(report.conflictsClosed) conflict(s) closed" }
                 Terminal.print(line + ".")
                 for (dot, reason) in report.rejected {
-                    Terminal.print("  rejected change \(dot.seq) of site \(dot.site): it \(reason).")
+                    Terminal.print("  rejected \(report.describe(dot)): it \(reason).")
                 }
                 for (dot, reason) in report.refused {
-                    Terminal.print("  refused change \(dot.seq) of site \(dot.site): \(reason).")
+                    Terminal.print("  refused \(report.describe(dot)): \(reason).")
                 }
             }
         }

@@ -233,7 +233,10 @@ extension SENSyncCommand.Audit {
                                 site: $0.site.description, name: $0.name, length: $0.length,
                                 withContent: $0.withContent, redacted: $0.redacted, outOfScope: $0.outOfScope,
                                 checkpoints: $0.checkpoints)
-                        }, problems: report.problems.map(\.description)))
+                        },
+                        problems: report.problems.map {
+                            "\($0.kind.rawValue): site \($0.site), change \($0.seq): \($0.detail)"
+                        }))
             } else {
                 Terminal.table(
                     ["SITE", "CHANGES", "HELD", "ERASED/LEFT", "OUT OF SCOPE", "SIGNED RUNS"],

@@ -78,7 +78,7 @@ extension SENSyncCommand {
             if let last = s.lastImport {
                 Terminal.print()
                 Terminal.print(
-                    "Imports: \(s.imports); last from \(last.sender ?? "?") at \(last.importedAt): \(last.result)")
+                    "Imports: \(s.imports); last from \(senderLabel(last)) at \(last.importedAt): \(last.result)")
             }
         }
     }
@@ -131,11 +131,24 @@ extension SENSyncCommand {
                 ["WHEN", "FROM", "RESULT", "CHANGES", "NEW", "HELD", "REJECTED", "CONFLICTS"],
                 entries.map {
                     [
-                        $0.importedAt, $0.sender ?? "?", $0.result, String($0.changeCount), String($0.applied),
+                        $0.importedAt, senderLabel($0), $0.result, String($0.changeCount), String($0.applied),
                         String($0.duplicates),
                         String($0.rejected), "+\($0.conflictsOpened)/-\($0.conflictsClosed)",
                     ]
                 })
+            // Why each bundle was refused, and what was kept back from those applied.
+            let notes = entries.compactMap { e in e.detail.map { "  \(e.importedAt) \(e.result): \($0)" } }
+            if !notes.isEmpty {
+                Terminal.print()
+                for note in notes { Terminal.print(note) }
+            }
         }
     }
+}
+
+/// Who an import came from, for people: the site's name as this store knows it, else the id its
+/// header gave (a refused bundle from a site this store does not know), else "-" (a file whose
+/// header could not be read).
+private func senderLabel(_ entry: ImportLogEntry) -> String {
+    entry.sender ?? entry.senderID.map { "site \($0)" } ?? "-"
 }

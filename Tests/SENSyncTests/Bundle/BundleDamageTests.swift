@@ -1,10 +1,12 @@
 import Foundation
+import GRDB
 import Testing
 
 @testable import SENSync
 
 /// Truncated and altered bundle files are refused before anything is applied, and leave the
-/// receiving store byte-for-byte unchanged (its file, digest, version vector and import log).
+/// receiving store unchanged but for one row per refusal in its import log: every other table,
+/// its digest and its version vector stay as they were.
 struct BundleDamageTests {
     /// A school's bundle to an LA whose store is a file that already holds some of the school's
     /// changes, so a damaged bundle meets a non-empty store. `body` gets the LA, the intact bundle
@@ -25,19 +27,22 @@ struct BundleDamageTests {
         }
     }
 
-    /// What must not change when a damaged bundle is refused.
+    /// What must not change when a damaged bundle is refused: everything but the import log.
     struct Fingerprint: Equatable {
-        var file: Data
+        var tables: [String: [[DatabaseValue]]]
         var digest: Digest32
         var versionVector: VersionVector
-        var imports: [ImportLogEntry]
 
         init(_ store: Store) throws {
-            file = try store.checkpointedFileBytes()
+            tables = try store.tableDump(excluding: ["import_log"])
             digest = try store.digest()
             versionVector = try store.versionVector()
-            imports = try store.importLog(limit: 1000)
         }
+    }
+
+    /// The results of the import-log rows after the first `count`, oldest first.
+    static func refusals(at store: Store, after count: Int) throws -> [String] {
+        try store.importLogRows().dropFirst(count).map { $0.text("result") ?? "" }
     }
 
     /// Where the parts of a bundle file are, for saying which part a flip hit.
@@ -69,15 +74,18 @@ struct BundleDamageTests {
         // The control for the tests below: reading and checkpointing do not move the file.
         try Self.withDamageSetUp { la, _, _ in
             let before = try Fingerprint(la)
+            let file = try la.checkpointedFileBytes()
             _ = try la.conflicts()
             _ = try la.status()
             #expect(try Fingerprint(la) == before)
+            #expect(try la.checkpointedFileBytes() == file)
         }
     }
 
     @Test func everyTruncationIsRefused() throws {
         try Self.withDamageSetUp { la, bytes, damaged in
             let before = try Fingerprint(la)
+            let logged = try la.importLogRows().count
             var codes: [BundleError.Code: Int] = [:]
             for length in 0..<bytes.count {
                 try Data(bytes.prefix(length)).write(to: damaged)
@@ -95,6 +103,10 @@ struct BundleDamageTests {
                 }
             }
             #expect(try Fingerprint(la) == before)
+            // Each attempt is recorded, with its own code.
+            let refusals = try Self.refusals(at: la, after: logged)
+            #expect(refusals.count == bytes.count)
+            #expect(Set(refusals) == ["refused: damaged", "refused: not-a-bundle"])
             #expect(codes[.damaged, default: 0] > 0 && codes[.notABundle, default: 0] > 0)
             print(
                 "[truncations] \(bytes.count) lengths, refusals by code: \(codes.sorted { $0.key.rawValue < $1.key.rawValue })"
@@ -108,12 +120,14 @@ struct BundleDamageTests {
     @Test func extraBytesAtTheEndAreRefused() throws {
         try Self.withDamageSetUp { la, bytes, damaged in
             let before = try Fingerprint(la)
+            let logged = try la.importLogRows().count
             for extra in [[UInt8(0)], [0x0A], Array(repeating: 0xFF, count: 100)] {
                 try Data(bytes + extra).write(to: damaged)
                 let error = #expect(throws: BundleError.self) { try la.apply(bundleAt: damaged) }
                 #expect(error?.code == .damaged)
             }
             #expect(try Fingerprint(la) == before)
+            #expect(try Self.refusals(at: la, after: logged) == Array(repeating: "refused: damaged", count: 3))
         }
     }
 
@@ -132,6 +146,7 @@ struct BundleDamageTests {
             var flips: [(offset: Int, bit: Int)] = (0..<20).flatMap { offset in (0..<8).map { (offset, $0) } }
             for _ in 0..<600 { flips.append((rng.below(bytes.count), rng.below(8))) }
             let before = try Fingerprint(la)
+            let logged = try la.importLogRows().count
             var codes: [String: Int] = [:]
             for (offset, bit) in flips {
                 var altered = bytes
@@ -161,6 +176,7 @@ struct BundleDamageTests {
                 if after != before { return }
             }
             print("[bit flips] refusals by code: \(codes.sorted { $0.key < $1.key })")
+            #expect(try Self.refusals(at: la, after: logged).count == flips.count, "each refusal is logged")
             #expect(Set(codes.keys) == ["damaged", "not-a-bundle", "bad-signature", "unsupported-version"])
         }
     }
@@ -169,8 +185,8 @@ struct BundleDamageTests {
     /// reach the change decoder and the prerequisite checks first: the file was reported as
     /// "made by a newer SENSync" or as missing prerequisites naming sites and ranges that do not
     /// exist, and the latter was recorded in the import log. The payload checksum is checked before
-    /// anything in it is opened or read, so every flip is reported as damage, with or without a
-    /// store, and nothing is logged.
+    /// anything in it is opened or read, so every flip is reported — and logged — as damage, with
+    /// or without a store.
     @Test func bitFlipsInALargePayloadAreReportedAsDamage() throws {
         let seed: UInt64 = 0x5E45_F11C
         print("[large payload bit flips] seed \(PropertySettings.hex(seed)), 100 flips")
@@ -199,6 +215,7 @@ struct BundleDamageTests {
             let start = Int(try BundleFile.readLayout(at: url).payloadOffset)
             let damaged = dir.appendingPathComponent("damaged.bundle")
             let before = try Fingerprint(area.la)
+            let logged = try area.la.importLogRows().count
             for _ in 0..<100 {
                 var altered = bytes
                 let offset = start + rng.below(Int(section.payloadLength))
@@ -213,6 +230,8 @@ struct BundleDamageTests {
                 #expect(verify?.code == .damaged)
             }
             #expect(try Fingerprint(area.la) == before)
+            #expect(
+                try Self.refusals(at: area.la, after: logged) == Array(repeating: "refused: damaged", count: 100))
             #expect(try area.la.apply(bundleAt: url).applied == 510)
         }
     }

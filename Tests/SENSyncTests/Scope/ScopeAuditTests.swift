@@ -89,8 +89,11 @@ struct ScopeAuditTests {
             #expect(!report.isClean)
             #expect(report.problems.map(\.kind) == [.altered], "\(report.problems)")
             #expect(report.problems.first?.site == area.id("Old"))
-            // The report names sites and sequence numbers, never the content.
+            // The report names sites (by name, not id) and sequence numbers, never the content.
             #expect(report.problems.allSatisfy { !$0.description.contains("reading age") })
+            let text = try #require(report.problems.first?.description)
+            #expect(text.hasPrefix("altered: change ") && text.contains(" of Old: "), "\(text)")
+            #expect(!text.contains(area.id("Old").description), "\(text)")
         }
     }
 

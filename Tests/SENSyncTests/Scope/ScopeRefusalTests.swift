@@ -1,11 +1,13 @@
 import Foundation
+import GRDB
 import Testing
 
 @testable import SENSync
 
 /// Acceptance: a bundle addressed to school A cannot be applied at school B; one byte changed
 /// anywhere in a bundle is refused; a bundle from a site outside the directory is refused; in each
-/// case the store is unchanged and the message says what happened.
+/// case the store is unchanged but for the refusal's row in its import log, and the message says
+/// what happened.
 struct ScopeRefusalTests {
     static let forename = "Marigold"
     static let surname = "Pennywhistle-Adeyemi"
@@ -13,25 +15,26 @@ struct ScopeRefusalTests {
     static let noteText = "Refusal-test note: anxious at transitions (marker PX3RD)"
     static var personal: [String] { [forename, surname, upn, noteText] }
 
-    /// What must not change when a bundle is refused.
+    /// What must not change when a bundle is refused: everything but the import log.
     struct Snapshot: Equatable {
         var digest: Digest32
         var versionVector: VersionVector
-        var imports: Int
         var directoryVersion: UInt64?
         var pupils: Set<RecordID>
+        var tables: [String: [[DatabaseValue]]]
 
         init(_ store: Store) throws {
             digest = try store.digest()
             versionVector = try store.versionVector()
-            imports = try store.importLogCount()
             directoryVersion = try store.directory()?.version
             pupils = Set(try store.pupils().map(\.id))
+            tables = try store.tableDump(excluding: ["import_log"])
         }
     }
 
-    /// Applies `url` at `store`, expecting a refusal with `code`; checks the store is unchanged and
-    /// the message holds no personal data. Returns the error.
+    /// Applies `url` at `store`, expecting a refusal with `code`; checks the store is unchanged but
+    /// for one refusal row in its import log, and that neither the message nor the row holds
+    /// personal data. Returns the error.
     @discardableResult
     static func expectRefusal(
         _ url: URL, at store: Store, _ code: BundleError.Code, saying phrase: String? = nil,
@@ -39,6 +42,7 @@ struct ScopeRefusalTests {
         sourceLocation: SourceLocation = #_sourceLocation
     ) throws -> BundleError? {
         let before = try Snapshot(store)
+        let logged = try store.importLogRows().count
         var refusal: BundleError?
         do {
             let report = try store.apply(bundleAt: url)
@@ -58,6 +62,13 @@ struct ScopeRefusalTests {
             expectNoPersonalData(in: error, sourceLocation: sourceLocation)
         }
         #expect(try Snapshot(store) == before, "the store changed", sourceLocation: sourceLocation)
+        let rows = try store.importLogRows().dropFirst(logged)
+        #expect(rows.map { $0.text("result") } == ["refused: \(code.rawValue)"], sourceLocation: sourceLocation)
+        for row in rows {
+            for needle in personal {
+                #expect(!"\(row)".contains(needle), "the import log names \(needle)", sourceLocation: sourceLocation)
+            }
+        }
         return refusal
     }
 
@@ -127,6 +138,7 @@ struct ScopeRefusalTests {
             print("[scope refusals] flipping each of \(original.count) bytes (header \(regions.headerEnd - 20) bytes)")
             let la = area.la
             let before = try Snapshot(la)
+            let imports = try la.importLogCount()
             let tampered = dir.appendingPathComponent("tampered.bundle")
             var wrongCodes: [String] = []
             var accepted: [Int] = []
@@ -145,7 +157,7 @@ struct ScopeRefusalTests {
                 } catch {
                     Issue.record("byte \(position): not a BundleError: \(error)")
                 }
-                #expect(try la.importLogCount() == before.imports, "byte \(position) was logged")
+                #expect(try la.importLogCount() == imports + position + 1, "byte \(position) was not logged")
                 #expect(try la.versionVector() == before.versionVector, "byte \(position) moved a chain")
                 if position % 16 == 0 {
                     #expect(try la.digest() == before.digest, "byte \(position) changed the records")
@@ -163,7 +175,9 @@ struct ScopeRefusalTests {
         }
     }
 
-    @Test func aFileStoreIsByteForByteUnchangedByTamperedBundles() throws {
+    /// A file store changed by tampered bundles only in its import log: one row for each, holding
+    /// no personal data; every other table as it was.
+    @Test func aFileStoreIsUnchangedButForItsImportLogByTamperedBundles() throws {
         try withTemporaryDirectory { dir in
             let (area, pupil) = try Self.makeArea(dir, fileBased: true)
             try area["A"].addNote(pupil: pupil.description, text: Self.noteText, author: "SENCO A")
@@ -171,8 +185,8 @@ struct ScopeRefusalTests {
             let original = try Data(contentsOf: url)
             let regions = Regions(original)
             let la = area.la
-            let path = try #require(la.path)
-            let before = try la.checkpointedFileBytes()
+            let before = try la.tableDump(excluding: ["import_log"])
+            let logged = try la.importLogRows().count
             // Every byte of the preamble and the signature's neighbourhood, then a stride through
             // the header and payload, and the last bytes.
             var positions = Set(0..<24)
@@ -185,12 +199,17 @@ struct ScopeRefusalTests {
                 bytes[position] ^= 0x01
                 try bytes.write(to: tampered)
                 #expect(throws: BundleError.self, "byte \(position)") { try la.apply(bundleAt: tampered) }
-                let wal = (try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? 0
-                #expect(wal == 0, "byte \(position): the store wrote \(wal) bytes of WAL")
-                #expect(try la.checkpointedFileBytes() == before, "byte \(position) changed the store file")
+                #expect(
+                    try la.tableDump(excluding: ["import_log"]) == before, "byte \(position) changed a table")
+            }
+            let rows = try la.importLogRows().dropFirst(logged)
+            #expect(rows.count == positions.count)
+            #expect(rows.allSatisfy { $0.text("result")?.hasPrefix("refused: ") == true })
+            for row in rows {
+                for needle in Self.personal { #expect(!"\(row)".contains(needle), "the import log names \(needle)") }
             }
             try la.apply(bundleAt: url)
-            #expect(try la.checkpointedFileBytes() != before)
+            #expect(try la.tableDump(excluding: ["import_log"]) != before)
         }
     }
 
