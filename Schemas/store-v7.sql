@@ -241,10 +241,10 @@ CREATE TABLE generic_record (
 
 CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY);
 
-CREATE TABLE import_log (
+CREATE TABLE "import_log" (
   id INTEGER PRIMARY KEY,
-  bundle_id TEXT NOT NULL,
-  header_digest BLOB NOT NULL,
+  bundle_id TEXT,
+  header_digest BLOB,
   sender_ord INTEGER REFERENCES site(ord),
   imported_at TEXT NOT NULL,
   result TEXT NOT NULL,
@@ -254,8 +254,11 @@ CREATE TABLE import_log (
   rejected INTEGER NOT NULL,
   conflicts_opened INTEGER NOT NULL,
   conflicts_closed INTEGER NOT NULL,
-  detail TEXT
-, sender_id TEXT, sender_name TEXT);
+  detail TEXT,
+  sender_id TEXT,
+  sender_name TEXT,
+  file_sha256 BLOB
+);
 
 CREATE TABLE note (
   pupil_id TEXT NOT NULL,

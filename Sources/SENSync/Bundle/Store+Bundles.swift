@@ -560,10 +560,10 @@ extension Store {
     /// Records a refused bundle in the import log, and nothing else: no site is added or
     /// registered as a peer.
     ///
-    /// What is known is recorded, and only that. `header_digest` holds the SHA-256 of the file as
-    /// it was refused, which can always be computed (the header's own digest cannot when the
-    /// header is damaged); `bundle_id` is the empty string when the header could not be read
-    /// (the column does not allow NULL). The sender's id is the one the header claims; its name
+    /// What is known is recorded, and only that. `file_sha256` is the SHA-256 of the file as it
+    /// was refused, which can always be computed; `header_digest` is set only when the header was
+    /// authenticated, and `bundle_id` only when the header could be read. The sender's id is the
+    /// one the header claims; its name
     /// comes only from this store's signed sources (the directory, the pinned LA), never from the
     /// bundle. The file's name is not recorded: people name files after pupils.
     private func recordRefusal(of url: URL, opened: OpenedBundle?, _ error: BundleError) throws {
@@ -584,12 +584,14 @@ extension Store {
             }
             try db.execute(
                 sql: """
-                    INSERT INTO import_log (bundle_id, header_digest, sender_ord, sender_id, sender_name, imported_at, result,
-                      change_count, applied, duplicates, rejected, conflicts_opened, conflicts_closed, detail)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, 0, 0, ?)
+                    INSERT INTO import_log (bundle_id, header_digest, file_sha256, sender_ord, sender_id, sender_name,
+                      imported_at, result, change_count, applied, duplicates, rejected, conflicts_opened,
+                      conflicts_closed, detail)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, 0, 0, ?)
                     """,
                 arguments: [
-                    header?.bundleID.description ?? "", Data(fileDigest.bytes), senderOrd, senderID?.description,
+                    header?.bundleID.description, opened.map { Data($0.layout.headerDigest.bytes) },
+                    Data(fileDigest.bytes), senderOrd, senderID?.description,
                     senderName, HLC(milliseconds: now(), counter: 0).description, "refused: \(error.code.rawValue)",
                     section.map { Int($0.changeCount + $0.redactedCount) } ?? 0, error.message,
                 ])

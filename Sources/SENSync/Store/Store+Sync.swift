@@ -231,7 +231,7 @@ extension Store {
         try Row.fetchAll(
             db,
             sql: """
-                SELECT i.bundle_id, coalesce(s.name, i.sender_name), i.imported_at, i.result, i.change_count, i.applied, i.duplicates, i.rejected,
+                SELECT coalesce(i.bundle_id, ''), coalesce(s.name, i.sender_name), i.imported_at, i.result, i.change_count, i.applied, i.duplicates, i.rejected,
                        i.conflicts_opened, i.conflicts_closed, i.detail, i.sender_id
                 FROM import_log i LEFT JOIN site s ON s.ord = i.sender_ord ORDER BY i.id DESC LIMIT ?
                 """, arguments: [limit]

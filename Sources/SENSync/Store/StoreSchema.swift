@@ -30,7 +30,7 @@ enum StoreSchema {
         migrator.registerMigration("v6-bundles-sent") { db in
             try db.execute(sql: v6)
         }
-        migrator.registerMigration("v7-school-rolls") { db in
+        migrator.registerMigration("v7-school-rolls-and-refusals") { db in
             try db.execute(sql: v7)
         }
         return migrator
@@ -571,11 +571,41 @@ enum StoreSchema {
     /// Pupils on each school's roll as the LA knows it (from the census), so the area report can
     /// show SEN support and EHC plans as a share of the roll. Local to the store: not a record and
     /// not replicated.
+    ///
+    /// Every refused bundle is logged, including files whose header cannot be read or trusted:
+    /// `bundle_id` and `header_digest` become optional (known only from a readable, authentic
+    /// header) and `file_sha256` names the file itself. Rows logged before keep their values.
     private static let v7 = """
         CREATE TABLE school_roll (
           site_id TEXT PRIMARY KEY,
           pupils INTEGER NOT NULL CHECK (pupils >= 0),
           as_of TEXT NOT NULL
         ) WITHOUT ROWID;
+        CREATE TABLE import_log_v7 (
+          id INTEGER PRIMARY KEY,
+          bundle_id TEXT,
+          header_digest BLOB,
+          sender_ord INTEGER REFERENCES site(ord),
+          imported_at TEXT NOT NULL,
+          result TEXT NOT NULL,
+          change_count INTEGER NOT NULL,
+          applied INTEGER NOT NULL,
+          duplicates INTEGER NOT NULL,
+          rejected INTEGER NOT NULL,
+          conflicts_opened INTEGER NOT NULL,
+          conflicts_closed INTEGER NOT NULL,
+          detail TEXT,
+          sender_id TEXT,
+          sender_name TEXT,
+          file_sha256 BLOB
+        );
+        INSERT INTO import_log_v7 (id, bundle_id, header_digest, sender_ord, imported_at, result, change_count,
+          applied, duplicates, rejected, conflicts_opened, conflicts_closed, detail, sender_id, sender_name)
+        SELECT id, nullif(bundle_id, ''), header_digest, sender_ord, imported_at, result, change_count,
+          applied, duplicates, rejected, conflicts_opened, conflicts_closed, detail, sender_id, sender_name
+        FROM import_log;
+        DROP TABLE import_log;
+        ALTER TABLE import_log_v7 RENAME TO import_log;
+        CREATE INDEX import_log_by_digest ON import_log(header_digest);
         """
 }

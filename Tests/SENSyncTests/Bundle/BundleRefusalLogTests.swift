@@ -95,10 +95,10 @@ struct BundleRefusalLogTests {
         let detail = row.text("detail") ?? ""
         #expect(detail.contains(expected.saying), "detail: \(detail)", sourceLocation: sourceLocation)
         #expect(
-            row.blob("header_digest") == Data(fileDigest.bytes), "not the file's SHA-256",
+            row.blob("file_sha256") == Data(fileDigest.bytes), "not the file's SHA-256",
             sourceLocation: sourceLocation)
         #expect(
-            row.text("bundle_id") == (expected.bundleID?.description ?? ""), "bundle id \(row["bundle_id"])",
+            row.text("bundle_id") == expected.bundleID?.description, "bundle id \(row["bundle_id"])",
             sourceLocation: sourceLocation)
         #expect(row.text("sender_id") == expected.senderID?.description, sourceLocation: sourceLocation)
         #expect(row.text("sender_name") == expected.senderName, sourceLocation: sourceLocation)
@@ -173,7 +173,7 @@ struct BundleRefusalLogTests {
             let first = try Self.expectLoggedRefusal(url, at: s.area.la, expected)
             let second = try Self.expectLoggedRefusal(url, at: s.area.la, expected)
             #expect(first?.integer("id") != nil && first?.integer("id") != second?.integer("id"))
-            #expect(first?.blob("header_digest") == second?.blob("header_digest"))
+            #expect(first?.blob("file_sha256") == second?.blob("file_sha256"))
         }
     }
 
