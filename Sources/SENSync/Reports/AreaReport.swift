@@ -100,6 +100,11 @@ public struct AreaReport: Sendable {
     /// Data freshness: for each site, when its changes last arrived and what it lacks.
     public var freshness: [PeerHealth] = []
 
+    /// The kinds of record the report reads from pupils' files, beside those duties come from.
+    public static let kindsRead: Set<String> = ObligationRules.kindsRead.union([
+        SENEpisode.name, SENNeedRecord.name, Concern.name, Referral.name, Escalation.name,
+    ])
+
     /// Builds the report from every pupil's file and their open duties.
     public init(
         asOf today: CalendarDate, files: [PupilFile], obligations: [RecordID: [Obligation]],
@@ -117,9 +122,7 @@ public struct AreaReport: Sendable {
         var areas: [String: Int] = [:]
         let senTypes = CodeLists.named("census-sen-type")
         var concernDays: [String: [Int]] = [:]
-        func live(_ file: PupilFile, _ kind: String) -> [KindRecord] {
-            (file.records[kind] ?? []).filter { !$0.isDeleted }
-        }
+        func live(_ file: PupilFile, _ kind: String) -> [KindRecord] { file.live(kind) }
         for file in files {
             let name = file.currentSchool ?? "Not on roll at a school"
             var school = schools[name] ?? School(name: name)
@@ -222,7 +225,7 @@ extension Store {
         let today = asOf ?? self.today
         let (files, la, rolls) = try writer.read { db in
             (
-                try pupilFiles(in: db), try localAuthorityName(in: db),
+                try pupilFiles(kinds: AreaReport.kindsRead, in: db), try localAuthorityName(in: db),
                 try Self.schoolRolls(in: db, names: presenter(in: db).siteNames)
             )
         }

@@ -28,19 +28,38 @@ public struct PupilFile: Sendable {
     public var currentSchool: String?
     /// Records by kind name.
     public var records: [String: [KindRecord]]
+    /// The kinds read into ``records`` when only some were (`nil`: every kind). Reading a kind
+    /// that was not loaded is a programming error, caught in debug builds.
+    public var loadedKinds: Set<String>?
 
-    public init(pupil: RecordID, dateOfBirth: CalendarDate?, currentSchool: String?, records: [String: [KindRecord]]) {
+    public init(
+        pupil: RecordID, dateOfBirth: CalendarDate?, currentSchool: String?, records: [String: [KindRecord]],
+        loadedKinds: Set<String>? = nil
+    ) {
         self.pupil = pupil
         self.dateOfBirth = dateOfBirth
         self.currentSchool = currentSchool
         self.records = records
+        self.loadedKinds = loadedKinds
     }
 
-    func of<K: RecordKind>(_ kind: K.Type) -> [KindRecord] { (records[K.name] ?? []).filter { !$0.isDeleted } }
+    /// The live (not deleted) records of `kind`.
+    public func live(_ kind: String) -> [KindRecord] {
+        assert(loadedKinds?.contains(kind) ?? true, "\(kind) records were not loaded into this pupil file")
+        return (records[kind] ?? []).filter { !$0.isDeleted }
+    }
+
+    func of<K: RecordKind>(_ kind: K.Type) -> [KindRecord] { live(K.name) }
 }
 
 /// Derives every open duty from a pupil's records: pure, no store, no clock.
 public enum ObligationRules {
+    /// The kinds of record duties are derived from (a pupil file with only these is enough).
+    public static let kindsRead: Set<String> = [
+        Concern.name, ConcernAction.name, EHCAdvice.name, EHCAssessment.name, EHCException.name, EHCPlan.name,
+        EHCReview.name, Escalation.name, Referral.name, SupportPlan.name,
+    ]
+
     /// How long SENSync waits for an agency to answer a referral before listing a follow-up. Not
     /// statutory: services set their own response times.
     public static let referralFollowUpDays = 42

@@ -14,10 +14,12 @@ extension Store {
     public var localToday: CalendarDate { today }
 
     /// Every pupil's file (records by kind), for duties, summaries and reports.
-    func pupilFiles(only pupil: RecordID? = nil, in db: Database) throws -> [PupilFile] {
+    /// `kinds` limits the records read to those kinds (a report reads only what it needs).
+    func pupilFiles(only pupil: RecordID? = nil, kinds: Set<String>? = nil, in db: Database) throws -> [PupilFile] {
         let pupils = try Self.records(Pupil.spec, pupil: pupil, in: db)
         var byPupil: [RecordID: [String: [KindRecord]]] = [:]
-        for kind in RecordSchema.kinds where kind.name != Pupil.name && kind.name != Erasure.name {
+        for kind in RecordSchema.kinds
+        where kind.name != Pupil.name && kind.name != Erasure.name && kinds.map({ $0.contains(kind.name) }) ?? true {
             for record in try Self.records(kind, pupil: pupil, in: db) {
                 byPupil[record.pupilID, default: [:]][kind.name, default: []].append(record)
             }
@@ -28,7 +30,7 @@ extension Store {
             PupilFile(
                 pupil: record.pupilID, dateOfBirth: record.values.date(Pupil.Field.dateOfBirth),
                 currentSchool: enrolments[record.pupilID]?.first.map { names[$0] ?? "another school" },
-                records: byPupil[record.pupilID] ?? [:])
+                records: byPupil[record.pupilID] ?? [:], loadedKinds: kinds)
         }
     }
 
@@ -50,7 +52,7 @@ extension Store {
                 try Self.records(Pupil.spec, pupil: nil, in: db).map { ($0.pupilID, $0) },
                 uniquingKeysWith: { a, _ in a })
             var items: [DueItem] = []
-            for file in try pupilFiles(in: db) {
+            for file in try pupilFiles(kinds: ObligationRules.kindsRead, in: db) {
                 let pupil = pupils[file.pupil]
                 let name =
                     "\(pupil?.values.text(Pupil.Field.forename) ?? "?") \(pupil?.values.text(Pupil.Field.surname) ?? "?")"

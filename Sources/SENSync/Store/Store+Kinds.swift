@@ -413,23 +413,35 @@ extension Store {
     static func records(_ kind: KindSpec, pupil: RecordID?, includeDeleted: Bool = false, in db: Database) throws
         -> [KindRecord]
     {
-        var request = Table(kind.name).all()
-        if let pupil { request = request.filter(Column("pupil_id") == pupil.description) }
-        if !kind.isAppendOnly && !includeDeleted { request = request.filter(Column(RecordState.deletedField) == 0) }
-        if let order = kind.orderedBy {
-            request = request.order(Column(order), Column("id"))
-        } else {
-            request = request.order(Column("id"))
+        // Columns are read by position from a cursor: looking each up by name costs more than
+        // decoding it, and a cursor holds one row at a time, whatever the table's size.
+        let quoted = { (name: String) in "\"\(name)\"" }
+        var columns = ["id", "pupil_id"] + kind.fields.map(\.name)
+        if !kind.isAppendOnly { columns.append(RecordState.deletedField) }
+        var sql = "SELECT \(columns.map(quoted).joined(separator: ", ")) FROM \(quoted(kind.name))"
+        var conditions: [String] = []
+        var arguments: StatementArguments = []
+        if let pupil {
+            conditions.append("pupil_id = ?")
+            arguments += [pupil.description]
         }
-        return try Row.fetchAll(db, request).compactMap { row in
-            guard let id = RecordID(row[Column("id")] as String),
-                let scope = RecordID(row[Column("pupil_id")] as String)
-            else { return nil }
+        if !kind.isAppendOnly && !includeDeleted { conditions.append("\(quoted(RecordState.deletedField)) = 0") }
+        if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
+        sql += " ORDER BY " + ((kind.orderedBy.map { [$0] } ?? []) + ["id"]).map(quoted).joined(separator: ", ")
+        var records: [KindRecord] = []
+        let cursor = try Row.fetchCursor(db, sql: sql, arguments: arguments)
+        while let row = try cursor.next() {
+            guard let id = RecordID(row[0] as String), let scope = RecordID(row[1] as String) else { continue }
             var values: [String: Value] = [:]
-            for field in kind.fields { values[field.name] = Value(row[Column(field.name)] as DatabaseValue) }
-            let deleted = kind.isAppendOnly ? false : (row[Column(RecordState.deletedField)] as Int64? ?? 0) != 0
-            return KindRecord(kind: kind.name, id: id, pupilID: scope, values: KindValues(values), isDeleted: deleted)
+            values.reserveCapacity(kind.fields.count)
+            for (i, field) in kind.fields.enumerated() {
+                values[field.name] = Value(row[i + 2] as DatabaseValue)
+            }
+            let deleted = kind.isAppendOnly ? false : (row[columns.count - 1] as Int64? ?? 0) != 0
+            records.append(
+                KindRecord(kind: kind.name, id: id, pupilID: scope, values: KindValues(values), isDeleted: deleted))
         }
+        return records
     }
 
     /// One record of `kind` by id or unique id prefix.
