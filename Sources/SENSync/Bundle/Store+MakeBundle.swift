@@ -14,7 +14,7 @@ private final class SectionWriter {
     var pending = BinaryWriter(reservingCapacity: 128 * 1024)
 
     init(url: URL, key: SymmetricKey, bundleID: UUID128) throws {
-        guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
+        guard PrivateFiles.create(atPath: url.path, contents: nil) else {
             throw StoreError(
                 .invalidInput, "Cannot write in the folder for --out.", hint: "Check the folder exists and is writable."
             )
@@ -149,7 +149,7 @@ extension Store {
         }
         header.formatMinor = BundleHeader.formatMinor
         let prefix = try BundleFile.signedPrefix(header: header, keys: keys)
-        guard FileManager.default.createFile(atPath: fileURL.path, contents: Data(prefix)) else {
+        guard PrivateFiles.create(atPath: fileURL.path, contents: Data(prefix)) else {
             throw StoreError(
                 .invalidInput, "Cannot write in the folder for --out.", hint: "Check the folder exists and is writable."
             )

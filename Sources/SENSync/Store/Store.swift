@@ -24,6 +24,10 @@ public final class Store: Sendable {
     public let publicKeys: PublicKeys
     /// The store file, or `nil` for an in-memory store.
     public let path: String?
+
+    /// A warning to show when other accounts on this computer can read the store's files (stores
+    /// are created owner-only; a copied or older one may not be).
+    public var exposureWarning: String? { path.flatMap(PrivateFiles.exposure(ofStore:)) }
     /// How far ahead of this machine's clock an incoming change may be stamped.
     public let clockGuardSeconds: Int
     /// Keys of an in-memory store (a file store reads its key file when it needs them).
@@ -102,8 +106,15 @@ public final class Store: Sendable {
         }
         let pool: DatabasePool
         do {
+            // Created owner-only before SQLite opens it; SQLite gives its WAL and shared-memory
+            // files the same mode.
+            guard PrivateFiles.createEmpty(atPath: path) else {
+                throw StoreError(
+                    .database, "Could not create the store file.", hint: "Check the folder exists and is writable.")
+            }
             pool = try DatabasePool(path: path, configuration: configuration())
             try initialise(pool, identity: identity, keys: keys, la: la, clockGuardSeconds: clockGuardSeconds, now: now)
+            PrivateFiles.restrict(store: path)
         } catch {
             try? FileManager.default.removeItem(atPath: keyPath)
             for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }

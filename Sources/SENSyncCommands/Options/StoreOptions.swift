@@ -18,7 +18,12 @@ struct StoreOptions: ParsableArguments {
         }
     }
 
-    func open() throws -> Store { try Store.open(at: try path) }
+    /// Opens the store, warning on stderr when other accounts can read its files.
+    func open() throws -> Store {
+        let store = try Store.open(at: try path)
+        if let warning = store.exposureWarning { Terminal.note(warning) }
+        return store
+    }
 }
 
 /// `--author NAME`, for commands that make a change.
