@@ -223,6 +223,9 @@ extension Store {
     /// The area report over everything this store holds (at the LA: the whole area).
     public func areaReport(asOf: CalendarDate? = nil) throws -> AreaReport {
         let today = asOf ?? self.today
+        // Sync health reads the change log, not pupils' files: it runs beside them (a store
+        // reads from several connections at once).
+        let freshness = Concurrently { (try self.syncHealth(), try self.duplicatePupils().count) }
         let (files, la, rolls) = try writer.read { db in
             (
                 try pupilFiles(kinds: AreaReport.kindsRead, in: db), try localAuthorityName(in: db),
@@ -237,8 +240,7 @@ extension Store {
         report.heldBy = identity.name
         report.timeliness = try ehcTimeliness(
             from: StatutoryClock.adding(months: -12, to: today).adding(days: 1), to: today, asOf: today)
-        report.possibleDuplicatePupils = try duplicatePupils().count
-        report.freshness = try syncHealth()
+        (report.freshness, report.possibleDuplicatePupils) = try freshness.value()
         report.sites = [identity.name] + report.freshness.map(\.site.name)
         return report
     }
@@ -396,5 +398,25 @@ extension AreaReport {
             .paragraph(
                 "Possible duplicate pupils (the same UPN on different records): \(possibleDuplicatePupils)."))
         return HTMLDocument(title: "Area report: \(heldBy)", blocks: blocks)
+    }
+}
+
+/// Work started on another thread now, whose result is waited for when needed.
+final class Concurrently<T: Sendable>: @unchecked Sendable {
+    private var result: Result<T, any Error>?
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ body: @escaping @Sendable () throws -> T) {
+        DispatchQueue.global(qos: .userInitiated).async {
+            self.result = Result { try body() }
+            self.done.signal()
+        }
+    }
+
+    /// The result, waiting for it if it is not ready; thrown if the work threw.
+    func value() throws -> T {
+        done.wait()
+        done.signal()
+        return try result!.get()
     }
 }
