@@ -21,6 +21,14 @@ enum AreaReportBench {
             let peak = Memory.kib("VmHWM") ?? -1
             let (_, json) = try measure { _ = try JSONEncoder().encode(report.export) }
             let (_, csv) = try measure { _ = try CSVTable.text(header: AreaReport.csvHeader, rows: report.csvRows) }
+            if ProcessInfo.processInfo.environment["SENSYNC_BENCH_PARTS"] == "1" {
+                // Where the time goes, part by part (each alone, after the report).
+                let (_, health) = try measure { try store.syncHealth() }
+                let (_, duplicates) = try measure { try store.duplicatePupils() }
+                let (_, due) = try measure { try store.due() }
+                FileHandle.standardError.write(
+                    Data("parts: syncHealth \(health) s, duplicatePupils \(duplicates) s, due \(due) s\n".utf8))
+            }
             let (rows, raw) = try measure { try rawRead(path) }
             print(
                 "\(open) \(compute) \(render) \(raw) \(rows) \(peak) \(report.headline.pupils) \(report.schools.count) \(json) \(csv)"

@@ -262,14 +262,22 @@ extension Store {
 
     /// For a site that sees only some pupils: per pupil, the changes it lacks by what it last said
     /// it holds.
-    private func planForScoped(_ site: SiteIdentity, view: ScopeView, tx: inout StoreTransaction) throws -> [Planned] {
+    ///
+    /// - Parameter prefetched: What every pupil's changes are and what `site` holds of each, read
+    ///   in bulk, for planning for many sites at once (the same answers as the per-pupil reads).
+    private func planForScoped(
+        _ site: SiteIdentity, view: ScopeView, prefetched: ScopedPrefetch? = nil, tx: inout StoreTransaction
+    ) throws -> [Planned] {
         var chosen: [Dot: HLC] = [:]
         let ack = try Self.acknowledged(by: site.id, in: tx.db)
+        let holdings = try prefetched.map { try $0.holdings(of: site.id, in: tx.db, sites: tx.sites) }
         // `filter` decides, for a change held with content, whether to send it; changes held
         // without content are sent only about an erased pupil.
         func add(pupil: RecordID, erased: Bool, filter: (Dot) -> Bool) throws {
-            let holds = try Self.holdings(of: site.id, pupil: pupil, in: tx.db, sites: tx.sites)
-            for dot in try Self.changes(about: pupil, db: tx.db, sites: tx.sites)
+            let holds =
+                try holdings.map { $0[pupil] ?? VersionVector() }
+                ?? Self.holdings(of: site.id, pupil: pupil, in: tx.db, sites: tx.sites)
+            for dot in try prefetched?.changes[pupil] ?? Self.changes(about: pupil, db: tx.db, sites: tx.sites)
             where dot.seq > holds[dot.site] && dot.seq > (erased ? ack[dot.site] : 0) && chosen[dot] == nil
                 && filter(dot)
             {
@@ -310,6 +318,35 @@ extension Store {
             }
         }
         return chosen.map { Planned(dot: $0.key, hlc: $0.value) }
+    }
+
+    /// Every pupil's logged changes, read in one pass, and what a site holds of each pupil.
+    struct ScopedPrefetch {
+        var changes: [RecordID: [Dot]] = [:]
+
+        init(db: Database, sites: SiteOrdinals) throws {
+            let cursor = try Row.fetchCursor(
+                db, sql: "SELECT scope, site_ord, seq FROM scope_change ORDER BY scope, site_ord, seq")
+            while let row = try cursor.next() {
+                guard let pupil = RecordID(row[0] as String) else { continue }
+                changes[pupil, default: []].append(Dot(site: try sites.site(row[1]), seq: UInt64(row[2] as Int64)))
+            }
+        }
+
+        /// What `peer` told this store it holds of each pupil (not counting what it passed on):
+        /// ``Store/holdings(of:pupil:passedOn:in:sites:)`` for every pupil at once.
+        func holdings(of peer: SiteID, in db: Database, sites: SiteOrdinals) throws -> [RecordID: VersionVector] {
+            var held: [RecordID: VersionVector] = [:]
+            guard let peerOrd = sites.byID[peer] else { return held }
+            let cursor = try Row.fetchCursor(
+                db, sql: "SELECT pupil_id, origin_ord, seq FROM peer_scope WHERE peer_ord = ? AND passed_on <= 0",
+                arguments: [peerOrd])
+            while let row = try cursor.next() {
+                guard let pupil = RecordID(row[0] as String) else { continue }
+                held[pupil, default: VersionVector()][try sites.site(row[1])] = UInt64(row[2] as Int64)
+            }
+            return held
+        }
     }
 
     /// The changes this store has logged about `pupil`.
@@ -494,11 +531,14 @@ extension Store {
             try db.inTransaction {
                 var tx = try StoreTransaction(db)
                 let view = try ScopeView.load(db, me: identity, directory: try tx.directory(), today: today)
+                // For more than a few sites, every pupil's changes are read once, not once per site.
+                let prefetched =
+                    recipients.filter { $0.kind != .la }.count > 4 ? try ScopedPrefetch(db: db, sites: tx.sites) : nil
                 for recipient in recipients {
                     counts[recipient.id] =
                         recipient.kind == .la
                         ? try planForLA(recipient.id, tx: &tx).count
-                        : try planForScoped(recipient, view: view, tx: &tx).count
+                        : try planForScoped(recipient, view: view, prefetched: prefetched, tx: &tx).count
                 }
                 return .rollback
             }

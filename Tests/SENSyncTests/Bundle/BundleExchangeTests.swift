@@ -117,6 +117,42 @@ struct BundleExchangeTests {
         }
     }
 
+    /// Counting what many sites lack reads every pupil's changes in bulk; the counts are the
+    /// same as planning for each site alone, which reads them pupil by pupil.
+    @Test func countsForManySitesMatchCountsForEachAlone() throws {
+        try withTemporaryDirectory { dir in
+            let area = try TestArea(folder: dir)
+            let names = (1...6).map { "School \($0)" }
+            for name in names {
+                try area.add(name, .maintainedSchool)
+                try area.send("LA", name)
+            }
+            for (i, name) in names.enumerated() {
+                for k in 0..<(i % 3 + 1) {
+                    let pupil = NewPupil(
+                        upn: syntheticUPN(10 * i + k + 1), forename: "P\(i)\(k)", surname: "Example",
+                        dateOfBirth: "2016-05-01")
+                    let id = try area[name].addPupil(pupil, author: "SENCO")
+                    try area[name].updatePupil(id.description, PupilUpdate(yearGroup: 2), author: "SENCO")
+                }
+                if i % 2 == 0 { try area.send(name, "LA") }
+            }
+            try area.send("LA", names[0])  // one school acknowledges what the LA holds
+            try area.send(names[0], "LA")
+            // The LA records an EHC request about one of School 3's pupils: School 3 lacks it.
+            let pupil = try #require(try area.pupils(at: "LA").first { try area.pupils(at: names[2]).contains($0) })
+            _ = try area.la.addRecord(
+                EHCAssessment.self, pupil: pupil.description,
+                [.requestReceivedOn: "2026-01-10", .requestSource: "parent"], author: "LA officer")
+            let sites = names.map { area[$0].identity }
+            let together = try area.la.pendingChanges(for: sites)
+            for site in sites {
+                #expect(together[site.id] == (try area.la.pendingChanges(for: site)), "\(site.name)")
+            }
+            #expect((together[area[names[2]].identity.id] ?? 0) >= 1)
+        }
+    }
+
     @Test func bundlesHoldExactlyWhatThePeerHasNotAcknowledged() throws {
         try withTemporaryDirectory { dir in
             let (area, pupil) = try Self.area(dir)
