@@ -42,6 +42,9 @@ public enum CodeLists {
     /// The list named `name`.
     public static func named(_ name: String) -> CodeList? { all[name] }
 
+    /// The label of `code` in the list named `list`, or the code itself if either is unknown.
+    public static func label(_ list: String, _ code: String) -> String { named(list)?.label(of: code) ?? code }
+
     private static func load() -> [String: CodeList] {
         guard let directory = Bundle.module.url(forResource: "Codes", withExtension: nil),
             let files = try? FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)

@@ -73,7 +73,6 @@ extension AreaReport {
 
     /// The report's values in the documented JSON shape.
     public var export: Export {
-        func label(_ list: String, _ code: String) -> String { CodeLists.named(list)?.label(of: code) ?? code }
         return Export(
             asOf: asOf.description, heldBy: heldBy, sites: sites, headline: headline,
             schools: schools.map {
@@ -84,14 +83,14 @@ extension AreaReport {
                     concernToSupport: .init($0.concernToSupport))
             },
             primaryNeeds: primaryNeeds.map {
-                .init(code: $0.code, label: label("census-sen-type", $0.code), count: $0.count)
+                .init(code: $0.code, label: CodeLists.label("census-sen-type", $0.code), count: $0.count)
             },
             broadAreas: broadAreas.map {
-                .init(code: $0.area, label: label("broad-area-of-need", $0.area), count: $0.count)
+                .init(code: $0.area, label: CodeLists.label("broad-area-of-need", $0.area), count: $0.count)
             },
             agencies: agencies.map {
                 .init(
-                    agency: $0.agency, label: label("referral-agency", $0.agency), seen: .init($0.seen),
+                    agency: $0.agency, label: CodeLists.label("referral-agency", $0.agency), seen: .init($0.seen),
                     waiting: .init($0.waiting), seenWithin6Weeks: $0.distribution[0],
                     seenIn6To12Weeks: $0.distribution[1],
                     seenIn12To18Weeks: $0.distribution[2], seenAfter18Weeks: $0.distribution[3])
@@ -113,7 +112,7 @@ extension AreaReport {
             },
             escalations: escalations.map {
                 .init(
-                    stage: $0.stage, label: label("escalation-stage", $0.stage), open: $0.open,
+                    stage: $0.stage, label: CodeLists.label("escalation-stage", $0.stage), open: $0.open,
                     pastResponseDate: $0.overdue)
             },
             possibleDuplicatePupils: possibleDuplicatePupils, freshness: freshness.map(\.export))

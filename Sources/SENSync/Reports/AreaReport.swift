@@ -222,10 +222,22 @@ public struct AreaReport: Sendable {
 extension Store {
     /// The area report over everything this store holds (at the LA: the whole area).
     public func areaReport(asOf: CalendarDate? = nil) throws -> AreaReport {
-        let today = asOf ?? self.today
         // Sync health reads the change log, not pupils' files: it runs beside them (a store
         // reads from several connections at once).
         let freshness = Concurrently { (try self.syncHealth(), try self.duplicatePupils().count) }
+        var report = try pupilFigures(asOf: asOf)
+        report.timeliness = try ehcTimeliness(
+            from: StatutoryClock.adding(months: -12, to: report.asOf).adding(days: 1), to: report.asOf,
+            asOf: report.asOf)
+        (report.freshness, report.possibleDuplicatePupils) = try freshness.value()
+        report.sites = [identity.name] + report.freshness.map(\.site.name)
+        return report
+    }
+
+    /// The report's figures that come from pupils' files alone (by school, need and agency, and
+    /// overdue duties), without the area-wide sections: what a school's own report shows.
+    public func pupilFigures(asOf: CalendarDate? = nil) throws -> AreaReport {
+        let today = asOf ?? self.today
         let (files, la, rolls) = try writer.read { db in
             (
                 try pupilFiles(kinds: AreaReport.kindsRead, in: db), try localAuthorityName(in: db),
@@ -238,10 +250,7 @@ extension Store {
             asOf: today, files: files, obligations: obligations,
             rolls: Dictionary(rolls.map { ($0.name, $0.pupils) }, uniquingKeysWith: { a, _ in a }))
         report.heldBy = identity.name
-        report.timeliness = try ehcTimeliness(
-            from: StatutoryClock.adding(months: -12, to: today).adding(days: 1), to: today, asOf: today)
-        (report.freshness, report.possibleDuplicatePupils) = try freshness.value()
-        report.sites = [identity.name] + report.freshness.map(\.site.name)
+        report.sites = [identity.name]
         return report
     }
 }
@@ -250,7 +259,6 @@ extension AreaReport {
     /// The report as a page: a headline panel, then per section a chart (with its text
     /// alternative) and the table of the same values.
     public func document() -> HTMLDocument {
-        func label(_ list: String, _ code: String) -> String { CodeLists.named(list)?.label(of: code) ?? code }
         func days(_ n: Int?) -> String { n.map { "\($0) days" } ?? "–" }
         func percent(_ p: Double?) -> String { p.map { String(format: "%.0f%%", $0) } ?? "–" }
         var blocks: [HTMLDocument.Block] = []
@@ -294,14 +302,16 @@ extension AreaReport {
             .chart(
                 HTMLDocument.BarChart(
                     title: "Pupils by broad area of primary need",
-                    summary: broadAreas.map { "\(label("broad-area-of-need", $0.area)): \($0.count)" }
+                    summary: broadAreas.map { "\(CodeLists.label("broad-area-of-need", $0.area)): \($0.count)" }
                         .joined(separator: "; ") + ".",
-                    bars: broadAreas.map { (label("broad-area-of-need", $0.area), Double($0.count), String($0.count)) })
+                    bars: broadAreas.map {
+                        (CodeLists.label("broad-area-of-need", $0.area), Double($0.count), String($0.count))
+                    })
             ))
         blocks.append(
             .table(
                 caption: "Pupils by primary need", header: ["Need", "Pupils"],
-                rows: primaryNeeds.map { [label("census-sen-type", $0.code), String($0.count)] }))
+                rows: primaryNeeds.map { [CodeLists.label("census-sen-type", $0.code), String($0.count)] }))
         blocks.append(.heading("Early identification"))
         blocks.append(
             .chart(
@@ -330,11 +340,14 @@ extension AreaReport {
                 HTMLDocument.BarChart(
                     title: "Median days from referral to first appointment, by agency",
                     summary: agencies.map {
-                        "\(label("referral-agency", $0.agency)): \(days($0.seen.median)) over \($0.seen.count) seen; \($0.waiting.count) still waiting"
+                        "\(CodeLists.label("referral-agency", $0.agency)): \(days($0.seen.median)) over \($0.seen.count) seen; \($0.waiting.count) still waiting"
                     }
                     .joined(separator: "; ") + ".",
                     bars: agencies.map {
-                        (label("referral-agency", $0.agency), Double($0.seen.median ?? 0), days($0.seen.median))
+                        (
+                            CodeLists.label("referral-agency", $0.agency), Double($0.seen.median ?? 0),
+                            days($0.seen.median)
+                        )
                     })))
         blocks.append(
             .table(
@@ -345,7 +358,7 @@ extension AreaReport {
                 ],
                 rows: agencies.map {
                     [
-                        label("referral-agency", $0.agency), String($0.seen.count), days($0.seen.median),
+                        CodeLists.label("referral-agency", $0.agency), String($0.seen.count), days($0.seen.median),
                         days($0.seen.p90),
                     ]
                         + $0.distribution.map(String.init) + [String($0.waiting.count), days($0.waiting.longest)]
@@ -385,7 +398,9 @@ extension AreaReport {
         blocks.append(
             .table(
                 caption: "Complaints and appeals open", header: ["Stage", "Open", "Past response date"],
-                rows: escalations.map { [label("escalation-stage", $0.stage), String($0.open), String($0.overdue)] }))
+                rows: escalations.map {
+                    [CodeLists.label("escalation-stage", $0.stage), String($0.open), String($0.overdue)]
+                }))
         blocks.append(.heading("Data freshness"))
         blocks.append(
             .table(

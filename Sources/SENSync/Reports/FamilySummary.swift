@@ -24,7 +24,7 @@ public struct FamilySummary: Sendable {
         blocks.append(.paragraph("Prepared by \(preparedBy) on \(Self.words(today))."))
         let child = forename
         func label(_ list: String, _ code: String?) -> String? {
-            code.map { CodeLists.named(list)?.label(of: $0) ?? $0 }
+            code.map { CodeLists.label(list, $0) }
         }
         func live(_ kind: String) -> [KindRecord] { (file.records[kind] ?? []).filter { !$0.isDeleted } }
 

@@ -11,9 +11,9 @@ public struct RecordPresenter: Sendable {
     public func text(_ value: Value?, of field: FieldDefinition) -> String? {
         guard let value, !value.isNull else { return nil }
         switch (field.rule, value) {
-        case (.code(let list), .text(let code)): return CodeLists.named(list)?.label(of: code) ?? code
+        case (.code(let list), .text(let code)): return CodeLists.label(list, code)
         case (.codes(let list), .text(let codes)):
-            let labels = codes.split(separator: ",").map { CodeLists.named(list)?.label(of: String($0)) ?? String($0) }
+            let labels = codes.split(separator: ",").map { CodeLists.label(list, String($0)) }
             return labels.joined(separator: "; ")
         case (.pence, .integer(let pence)): return String(format: "£%.2f", Double(pence) / 100)
         case (.flag, .integer(let flag)): return flag != 0 ? "yes" : "no"

@@ -63,7 +63,6 @@ extension SENSyncCommand.Report {
             }
         }
 
-        func label(_ list: String, _ code: String) -> String { CodeLists.named(list)?.label(of: code) ?? code }
         func days(_ n: Int?) -> String { n.map { "\($0) d" } ?? "-" }
 
         func percent(_ p: Double?) -> String { p.map { String(format: "%.0f%%", $0) } ?? "-" }
@@ -97,15 +96,19 @@ extension SENSyncCommand.Report {
                     ]
                 })
             lines.append("Primary needs")
-            add(["NEED", "PUPILS"], r.primaryNeeds.map { [label("census-sen-type", $0.code), String($0.count)] })
+            add(
+                ["NEED", "PUPILS"],
+                r.primaryNeeds.map { [CodeLists.label("census-sen-type", $0.code), String($0.count)] })
             lines.append("Broad areas of need (primary need)")
-            add(["AREA", "PUPILS"], r.broadAreas.map { [label("broad-area-of-need", $0.area), String($0.count)] })
+            add(
+                ["AREA", "PUPILS"],
+                r.broadAreas.map { [CodeLists.label("broad-area-of-need", $0.area), String($0.count)] })
             lines.append("Referrals to outside agencies (referred → first seen)")
             add(
                 ["AGENCY", "SEEN", "MEDIAN", "P90", "≤6 WK", "6–12", "12–18", ">18", "WAITING", "LONGEST WAIT"],
                 r.agencies.map {
                     [
-                        label("referral-agency", $0.agency), String($0.seen.count), days($0.seen.median),
+                        CodeLists.label("referral-agency", $0.agency), String($0.seen.count), days($0.seen.median),
                         days($0.seen.p90),
                     ]
                         + $0.distribution.map(String.init) + [String($0.waiting.count), days($0.waiting.longest)]
@@ -128,7 +131,9 @@ extension SENSyncCommand.Report {
             lines.append("Complaints and appeals open")
             add(
                 ["STAGE", "OPEN", "PAST RESPONSE DATE"],
-                r.escalations.map { [label("escalation-stage", $0.stage), String($0.open), String($0.overdue)] })
+                r.escalations.map {
+                    [CodeLists.label("escalation-stage", $0.stage), String($0.open), String($0.overdue)]
+                })
             lines.append("Data freshness")
             add(
                 ["SITE", "LAST RECEIVED", "LAST SENT", "VERDICT"],
@@ -223,7 +228,7 @@ extension SENSyncCommand.Report {
             }
             let date = try asOfDate(asOf)
             let store = try storeOptions.open()
-            let report = try store.areaReport(asOf: date)
+            let report = try store.pupilFigures(asOf: date)
             let duties = try store.due(asOf: report.asOf, within: within)
             let plans = duties.filter { $0.obligation.kind == "plan-review" }.count
             let waiting = report.agencies.filter { $0.waiting.count > 0 }
@@ -245,7 +250,6 @@ extension SENSyncCommand.Report {
                         }))
                 return
             }
-            func label(_ list: String, _ code: String) -> String { CodeLists.named(list)?.label(of: code) ?? code }
             Terminal.print("\(store.identity.name), as of \(report.asOf)")
             Terminal.print(
                 "Pupils: \(report.schools.map(\.pupils).reduce(0, +)); SEN support: \(report.schools.map(\.senSupport).reduce(0, +)); EHC plans: \(report.schools.map(\.ehcPlans).reduce(0, +)); plans due for review in \(within) days: \(plans)"
@@ -264,14 +268,15 @@ extension SENSyncCommand.Report {
             Terminal.print()
             Terminal.print("Primary needs:")
             Terminal.table(
-                ["NEED", "PUPILS"], report.primaryNeeds.map { [label("census-sen-type", $0.code), String($0.count)] })
+                ["NEED", "PUPILS"],
+                report.primaryNeeds.map { [CodeLists.label("census-sen-type", $0.code), String($0.count)] })
             Terminal.print()
             Terminal.print("Referrals still waiting:")
             Terminal.table(
                 ["AGENCY", "WAITING", "LONGEST WAIT"],
                 waiting.map {
                     [
-                        label("referral-agency", $0.agency), String($0.waiting.count),
+                        CodeLists.label("referral-agency", $0.agency), String($0.waiting.count),
                         $0.waiting.longest.map { "\($0) d" } ?? "-",
                     ]
                 })
