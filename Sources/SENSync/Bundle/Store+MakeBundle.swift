@@ -534,6 +534,7 @@ extension Store {
                 // For more than a few sites, every pupil's changes are read once, not once per site.
                 let prefetched =
                     recipients.filter { $0.kind != .la }.count > 4 ? try ScopedPrefetch(db: db, sites: tx.sites) : nil
+                if prefetched != nil { try view.loadAllEnrolments() }
                 for recipient in recipients {
                     counts[recipient.id] =
                         recipient.kind == .la

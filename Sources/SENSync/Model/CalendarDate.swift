@@ -8,11 +8,30 @@ public struct CalendarDate: Hashable, Sendable, Comparable, CustomStringConverti
 
     /// Parses `YYYY-MM-DD`, rejecting impossible dates such as 2025-02-30.
     public init?(_ string: String) {
-        let parts = string.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
-            let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]),
-            (1...12).contains(m), d >= 1, d <= Self.daysIn(month: m, year: y), y >= 1900, y <= 2999
+        // Hot: reports read every date of every record as text. Works on the UTF-8 bytes.
+        var utf8 = string
+        guard
+            let parsed = utf8.withUTF8({ bytes -> (Int, Int, Int)? in
+                guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-") else {
+                    return nil
+                }
+                func number(_ range: Range<Int>) -> Int? {
+                    var n = 0
+                    for i in range {
+                        let digit = Int(bytes[i]) - 48
+                        guard (0...9).contains(digit) else { return nil }
+                        n = n * 10 + digit
+                    }
+                    return n
+                }
+                guard let y = number(0..<4), let m = number(5..<7), let d = number(8..<10) else { return nil }
+                return (y, m, d)
+            })
         else { return nil }
+        let (y, m, d) = parsed
+        guard (1...12).contains(m), d >= 1, d <= Self.daysIn(month: m, year: y), y >= 1900, y <= 2999 else {
+            return nil
+        }
         year = y
         month = m
         day = d

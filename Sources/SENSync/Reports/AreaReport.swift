@@ -120,7 +120,9 @@ public struct AreaReport: Sendable {
         var byOrganisation: [String: Int] = [:]
         var ehcOverdue: [String: EHCOverdue] = [:]
         var areas: [String: Int] = [:]
-        let senTypes = CodeLists.named("census-sen-type")
+        let broadAreaOf = Dictionary(
+            (CodeLists.named("census-sen-type")?.codes ?? []).map { ($0.code, $0.broadArea ?? "general") },
+            uniquingKeysWith: { a, _ in a })
         var concernDays: [String: [Int]] = [:]
         func live(_ file: PupilFile, _ kind: String) -> [KindRecord] { file.live(kind) }
         for file in files {
@@ -141,7 +143,7 @@ public struct AreaReport: Sendable {
             {
                 if let code = need.values.text(SENNeedRecord.Field.need) {
                     needs[code, default: 0] += 1
-                    areas[senTypes?.codes.first { $0.code == code }?.broadArea ?? "general", default: 0] += 1
+                    areas[broadAreaOf[code] ?? "general", default: 0] += 1
                 }
             }
             let concerns = live(file, Concern.name)
@@ -224,7 +226,7 @@ extension Store {
     public func areaReport(asOf: CalendarDate? = nil) throws -> AreaReport {
         // Sync health reads the change log, not pupils' files: it runs beside them (a store
         // reads from several connections at once).
-        let freshness = Concurrently { (try self.syncHealth(), try self.duplicatePupils().count) }
+        let freshness = Concurrently { (try self.syncHealth(), try self.duplicatePupilCount()) }
         var report = try pupilFigures(asOf: asOf)
         report.timeliness = try ehcTimeliness(
             from: StatutoryClock.adding(months: -12, to: report.asOf).adding(days: 1), to: report.asOf,

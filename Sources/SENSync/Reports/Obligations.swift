@@ -121,7 +121,8 @@ public enum ObligationRules {
                 org: escalation.values.text(Escalation.Field.respondingOrg) ?? localAuthority)
         }
         out += ehcObligations(of: file, localAuthority: localAuthority)
-        return out.sorted { ($0.dueOn, $0.kind, $0.record.description) < ($1.dueOn, $1.kind, $1.record.description) }
+        // Ids compare as their text does (lower-case hex), without making the text.
+        return out.sorted { ($0.dueOn, $0.kind, $0.record) < ($1.dueOn, $1.kind, $1.record) }
     }
 
     private static func ehcObligations(of file: PupilFile, localAuthority la: String) -> [Obligation] {

@@ -57,22 +57,42 @@ final class ScopeView {
         let codec = TableCodec.all[RecordSchema.enrolment.name]!
         let columns = codec.spec.fields.map(\.name).joined(separator: ", ")
         let statement = try db.cachedStatement(sql: "SELECT \(columns), crdt_clock FROM enrolment WHERE pupil_id = ?")
-        var facts: [EnrolmentFact] = []
-        var endings: [(school: SiteID, change: Dot)] = []
+        var loaded: (facts: [EnrolmentFact], endings: [(school: SiteID, change: Dot)]) = ([], [])
         for row in try Row.fetchAll(statement, arguments: [pupil.description]) {
-            let state = try codec.state(from: row, sites: sites)
-            guard let school = state["school_id"]?.text.flatMap(SiteID.init) else { continue }
-            let fact = EnrolmentFact(
-                school: school, entryDate: state["entry_date"]?.text, leavingDate: state["leaving_date"]?.text,
-                isDeleted: state.isDeleted)
-            facts.append(fact)
-            if !fact.isCurrent(on: today), fact.leavingDate != nil, let ended = state.fields["leaving_date"]?.winner.dot
-            {
-                endings.append((school, ended))
-            }
+            try add(row, codec: codec, to: &loaded)
         }
-        enrolmentCache[pupil] = (facts, endings)
-        return (facts, endings)
+        enrolmentCache[pupil] = loaded
+        return loaded
+    }
+
+    /// Reads every pupil's enrolments in one pass (for questions about every pupil, such as what
+    /// each of many sites lacks), instead of one query per pupil.
+    func loadAllEnrolments() throws {
+        let codec = TableCodec.all[RecordSchema.enrolment.name]!
+        let columns = codec.spec.fields.map(\.name).joined(separator: ", ")
+        let cursor = try Row.fetchCursor(
+            db, sql: "SELECT pupil_id, \(columns), crdt_clock FROM enrolment ORDER BY pupil_id")
+        var all: [RecordID: (facts: [EnrolmentFact], endings: [(school: SiteID, change: Dot)])] = [:]
+        while let row = try cursor.next() {
+            guard let pupil = RecordID(row[0] as String) else { continue }
+            try add(row, offset: 1, codec: codec, to: &all[pupil, default: ([], [])])
+        }
+        enrolmentCache = all
+    }
+
+    private func add(
+        _ row: Row, offset: Int = 0, codec: TableCodec,
+        to loaded: inout (facts: [EnrolmentFact], endings: [(school: SiteID, change: Dot)])
+    ) throws {
+        let state = try codec.state(from: row, offset: offset, sites: sites)
+        guard let school = state["school_id"]?.text.flatMap(SiteID.init) else { return }
+        let fact = EnrolmentFact(
+            school: school, entryDate: state["entry_date"]?.text, leavingDate: state["leaving_date"]?.text,
+            isDeleted: state.isDeleted)
+        loaded.facts.append(fact)
+        if !fact.isCurrent(on: today), fact.leavingDate != nil, let ended = state.fields["leaving_date"]?.winner.dot {
+            loaded.endings.append((school, ended))
+        }
     }
 
     func enrolments(of pupil: RecordID) throws -> [EnrolmentFact] { try load(pupil).facts }

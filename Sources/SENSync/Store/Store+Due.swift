@@ -20,8 +20,10 @@ extension Store {
         var byPupil: [RecordID: [String: [KindRecord]]] = [:]
         for kind in RecordSchema.kinds
         where kind.name != Pupil.name && kind.name != Erasure.name && kinds.map({ $0.contains(kind.name) }) ?? true {
-            for record in try Self.records(kind, pupil: pupil, in: db) {
-                byPupil[record.pupilID, default: [:]][kind.name, default: []].append(record)
+            if let pupil {
+                byPupil[pupil, default: [:]][kind.name] = try Self.records(kind, pupil: pupil, in: db)
+            } else {
+                try Self.recordsByPupil(kind, in: db) { id, records in byPupil[id, default: [:]][kind.name] = records }
             }
         }
         let enrolments = try Self.currentEnrolments(in: db, pupil: pupil)

@@ -78,7 +78,7 @@ extension Check {
         }
         guard let code = list.code(matching: text) else {
             throw StoreError(
-                .invalidInput, "'\(text)' is not a valid \(what).", hint: "Use one of: \(list.codeSummary).")
+                .invalidInput, "That is not a valid \(what).", hint: "Use one of: \(list.codeSummary).")
         }
         return code.code
     }
@@ -413,6 +413,31 @@ extension Store {
     static func records(_ kind: KindSpec, pupil: RecordID?, includeDeleted: Bool = false, in db: Database) throws
         -> [KindRecord]
     {
+        var records: [KindRecord] = []
+        try readRecords(kind, pupil: pupil, includeDeleted: includeDeleted, in: db) { records.append($0) }
+        return records
+    }
+
+    /// Every live record of `kind`, one pupil at a time (pupils in id order, each pupil's records
+    /// in the kind's order): for reading a whole store, without a lookup per record.
+    static func recordsByPupil(_ kind: KindSpec, in db: Database, _ body: (RecordID, [KindRecord]) -> Void) throws {
+        var pupil: RecordID?
+        var batch: [KindRecord] = []
+        try readRecords(kind, pupil: nil, byPupil: true, in: db) { record in
+            if record.pupilID != pupil {
+                if let pupil { body(pupil, batch) }
+                pupil = record.pupilID
+                batch.removeAll(keepingCapacity: true)
+            }
+            batch.append(record)
+        }
+        if let pupil { body(pupil, batch) }
+    }
+
+    private static func readRecords(
+        _ kind: KindSpec, pupil: RecordID?, includeDeleted: Bool = false, byPupil: Bool = false, in db: Database,
+        _ body: (KindRecord) -> Void
+    ) throws {
         // Columns are read by position from a cursor: looking each up by name costs more than
         // decoding it, and a cursor holds one row at a time, whatever the table's size.
         let quoted = { (name: String) in "\"\(name)\"" }
@@ -427,21 +452,29 @@ extension Store {
         }
         if !kind.isAppendOnly && !includeDeleted { conditions.append("\(quoted(RecordState.deletedField)) = 0") }
         if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
-        sql += " ORDER BY " + ((kind.orderedBy.map { [$0] } ?? []) + ["id"]).map(quoted).joined(separator: ", ")
-        var records: [KindRecord] = []
+        sql +=
+            " ORDER BY "
+            + ((byPupil ? ["pupil_id"] : []) + (kind.orderedBy.map { [$0] } ?? []) + ["id"]).map(quoted).joined(
+                separator: ", ")
         let cursor = try Row.fetchCursor(db, sql: sql, arguments: arguments)
+        // Read in pupil order, consecutive rows share the pupil's id: parsed once.
+        var lastScopeText = ""
+        var lastScope: RecordID?
         while let row = try cursor.next() {
-            guard let id = RecordID(row[0] as String), let scope = RecordID(row[1] as String) else { continue }
+            let scopeText = row[1] as String
+            if scopeText != lastScopeText {
+                lastScopeText = scopeText
+                lastScope = RecordID(scopeText)
+            }
+            guard let id = RecordID(row[0] as String), let scope = lastScope else { continue }
             var values: [String: Value] = [:]
             values.reserveCapacity(kind.fields.count)
             for (i, field) in kind.fields.enumerated() {
                 values[field.name] = Value(row[i + 2] as DatabaseValue)
             }
             let deleted = kind.isAppendOnly ? false : (row[columns.count - 1] as Int64? ?? 0) != 0
-            records.append(
-                KindRecord(kind: kind.name, id: id, pupilID: scope, values: KindValues(values), isDeleted: deleted))
+            body(KindRecord(kind: kind.name, id: id, pupilID: scope, values: KindValues(values), isDeleted: deleted))
         }
-        return records
     }
 
     /// One record of `kind` by id or unique id prefix.

@@ -316,6 +316,19 @@ extension Store {
             .sorted { $0.upn < $1.upn }
     }
 
+    /// How many UPNs more than one live pupil record holds (``duplicatePupils()``, counted
+    /// without reading the pupils).
+    public func duplicatePupilCount() throws -> Int {
+        try writer.read { db in
+            try Int.fetchOne(
+                db,
+                sql: """
+                    SELECT count(*) FROM (
+                      SELECT upn FROM pupil WHERE deleted = 0 AND upn IS NOT NULL GROUP BY upn HAVING count(*) > 1)
+                    """) ?? 0
+        }
+    }
+
     /// All pupils in this store that are not deleted, by surname.
     public func pupils(includeDeleted: Bool = false) throws -> [PupilRecord] {
         try writer.read { db in
