@@ -53,7 +53,7 @@ public struct TableSpec: Sendable, Hashable {
 /// unchanged.
 public enum RecordSchema {
     /// Bumped with every store migration (a table or field added, or a local table). Bundles carry it.
-    public static let version: UInt16 = 7
+    public static let version: UInt16 = 8
 
     /// Every record kind this build knows, in wire-number order. A new kind is appended here.
     public static let kinds: [KindSpec] = [

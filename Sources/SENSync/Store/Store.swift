@@ -336,43 +336,93 @@ extension Store {
         check: (inout StoreTransaction) throws -> Void = { _ in },
         opsAfterCheck: () -> [RecordOp] = { [] }
     ) throws -> WriteReceipt {
+        let author = try Self.requireAuthor(author)
+        return try writer.write { db in
+            var tx = try StoreTransaction(db)
+            let receipt = try writeChange(
+                author: author, scope: scope, ops: ops, check: check, opsAfterCheck: opsAfterCheck, in: &tx)
+            try tx.flush()
+            return receipt
+        }
+    }
+
+    /// Records many changes in one transaction: `body` calls ``LocalBatch/write(scope:ops:check:)``
+    /// once per change. Each change is checked as a single write is; if `body` throws, nothing is
+    /// recorded. The transaction commits only if `body` says to keep it (a dry run does not).
+    func writeBatch<T>(author: String, _ body: (inout LocalBatch) throws -> (value: T, keep: Bool)) throws -> T {
+        let author = try Self.requireAuthor(author)
+        return try writer.writeWithoutTransaction { db in
+            var result: T?
+            try db.inTransaction {
+                var batch = LocalBatch(store: self, author: author, tx: try StoreTransaction(db))
+                let (value, keep) = try body(&batch)
+                result = value
+                guard keep else { return .rollback }
+                try batch.tx.flush()
+                return .commit
+            }
+            return result!
+        }
+    }
+
+    private static func requireAuthor(_ author: String) throws -> String {
         let author = author.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !author.isEmpty else {
             throw StoreError(
                 .invalidInput, "No author was given for this change.", hint: "Pass --author NAME or set SENSYNC_AUTHOR."
             )
         }
-        return try writer.write { db in
-            var tx = try StoreTransaction(db)
-            try check(&tx)
-            let ops = ops + opsAfterCheck()
-            try requireEntitled(to: scope, ops: ops, in: &tx)
-            try Self.checkDeclaredRules(ops, scope: scope, in: &tx)
-            let hlc = tx.clock.tick(now: now())
-            var deps = try tx.scopeClock(of: scope)
-            // This site's own previous change about the pupil, even one whose content it no longer
-            // holds (a pupil it passed on and has again): every store must hold it before this one.
-            deps[identity.id] = max(deps[identity.id], try tx.lastOwnChange(about: scope, site: identity.id))
-            let change = Change(
-                site: identity.id, seq: try tx.prefix(of: identity.id) + 1, hlc: hlc, author: author, scope: scope,
-                deps: deps, directoryVersion: try tx.directoryVersion(), ops: ops)
-            let encoded: EncodedChange
-            do { encoded = try change.encoded() } catch {
-                throw StoreError(.invalidInput, "This change cannot be recorded: \(String(describing: error)).")
-            }
-            // The clock guard protects against other machines' clocks; this site's own HLC never
-            // goes backwards, so after the wall clock is set back it may legitimately run ahead.
-            var local = applier
-            local.clockGuardMilliseconds = .max - local.now
-            let disposition = try local.apply(encoded, to: &tx)
-            guard case .applied(_, let closed) = disposition else {
-                if case .rejected(let reason) = disposition {
-                    throw StoreError(.invalidInput, "This change would be refused by every site: it \(reason).")
-                }
-                throw StoreError(.database, "The change was not applied.")
-            }
-            try tx.flush()
-            return WriteReceipt(dot: change.dot, hlc: hlc, conflictsClosed: closed)
+        return author
+    }
+
+    /// Makes one local change inside `tx` (not flushed).
+    fileprivate func writeChange(
+        author: String, scope: RecordID, ops: [RecordOp], check: (inout StoreTransaction) throws -> Void,
+        opsAfterCheck: () -> [RecordOp], in tx: inout StoreTransaction
+    ) throws -> WriteReceipt {
+        try check(&tx)
+        let ops = ops + opsAfterCheck()
+        try requireEntitled(to: scope, ops: ops, in: &tx)
+        try Self.checkDeclaredRules(ops, scope: scope, in: &tx)
+        let hlc = tx.clock.tick(now: now())
+        var deps = try tx.scopeClock(of: scope)
+        // This site's own previous change about the pupil, even one whose content it no longer
+        // holds (a pupil it passed on and has again): every store must hold it before this one.
+        deps[identity.id] = max(deps[identity.id], try tx.lastOwnChange(about: scope, site: identity.id))
+        let change = Change(
+            site: identity.id, seq: try tx.prefix(of: identity.id) + 1, hlc: hlc, author: author, scope: scope,
+            deps: deps, directoryVersion: try tx.directoryVersion(), ops: ops)
+        let encoded: EncodedChange
+        do { encoded = try change.encoded() } catch {
+            throw StoreError(.invalidInput, "This change cannot be recorded: \(String(describing: error)).")
         }
+        // The clock guard protects against other machines' clocks; this site's own HLC never
+        // goes backwards, so after the wall clock is set back it may legitimately run ahead.
+        var local = applier
+        local.clockGuardMilliseconds = .max - local.now
+        let disposition = try local.apply(encoded, to: &tx)
+        guard case .applied(_, let closed) = disposition else {
+            if case .rejected(let reason) = disposition {
+                throw StoreError(.invalidInput, "This change would be refused by every site: it \(reason).")
+            }
+            throw StoreError(.database, "The change was not applied.")
+        }
+        return WriteReceipt(dot: change.dot, hlc: hlc, conflictsClosed: closed)
+    }
+}
+
+/// Local changes written in one transaction (see ``Store/writeBatch(author:_:)``).
+struct LocalBatch {
+    let store: Store
+    let author: String
+    var tx: StoreTransaction
+
+    /// Records `ops` as one change about `scope`, after `check` (which may read the store as
+    /// this batch has changed it so far).
+    @discardableResult
+    mutating func write(
+        scope: RecordID, ops: [RecordOp], check: (inout StoreTransaction) throws -> Void = { _ in }
+    ) throws -> WriteReceipt {
+        try store.writeChange(author: author, scope: scope, ops: ops, check: check, opsAfterCheck: { [] }, in: &tx)
     }
 }

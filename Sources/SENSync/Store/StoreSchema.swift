@@ -33,6 +33,9 @@ enum StoreSchema {
         migrator.registerMigration("v7-school-rolls-and-refusals") { db in
             try db.execute(sql: v7)
         }
+        migrator.registerMigration("v8-import-sources") { db in
+            try db.execute(sql: v8)
+        }
         return migrator
     }
 
@@ -607,5 +610,20 @@ enum StoreSchema {
         DROP TABLE import_log;
         ALTER TABLE import_log_v7 RENAME TO import_log;
         CREATE INDEX import_log_by_digest ON import_log(header_digest);
+        """
+
+    /// v8: the source's own ids of imported records (`sensync import`), per source, so importing
+    /// the same MIS export again finds the records it made. Local to this store: the ids mean
+    /// nothing elsewhere, and a pupil's rows go when the pupil is purged.
+    private static let v8 = """
+        CREATE TABLE import_source (
+          source TEXT NOT NULL,
+          kind TEXT NOT NULL,
+          source_id TEXT NOT NULL,
+          pupil_id TEXT NOT NULL,
+          record_id TEXT NOT NULL,
+          PRIMARY KEY (source, kind, source_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX import_source_pupil ON import_source (pupil_id);
         """
 }

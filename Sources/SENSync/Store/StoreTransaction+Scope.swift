@@ -137,6 +137,7 @@ extension StoreTransaction {
             try db.execute(sql: "DELETE FROM \(table.name) WHERE pupil_id = ?", arguments: [scope])
         }
         try db.execute(sql: "DELETE FROM generic_record WHERE pupil_id = ?", arguments: [scope])
+        try db.execute(sql: "DELETE FROM import_source WHERE pupil_id = ?", arguments: [scope])
         try db.execute(
             sql: "DELETE FROM conflict WHERE pupil_id = ? AND table_name != ?",
             arguments: [scope, erased ? RecordSchema.erasure.name : ""])

@@ -1,0 +1,241 @@
+import CSV
+import Foundation
+
+/// A file `sensync import` reads, and how.
+public struct ImportFile: Sendable {
+    public enum Format: String, Sendable, CaseIterable {
+        /// One record per line, each a JSON object naming its kind (`Schemas/import/`).
+        case jsonLines = "jsonl"
+        /// One kind per file, a heading row of MIS column names, one record per row.
+        case csv
+    }
+
+    public var path: String
+    public var format: Format
+    /// For CSV: the kind every row is (by default the one the file's name names, `pupils.csv`).
+    public var kind: KindSpec?
+
+    public init(path: String, format: Format? = nil, kind: KindSpec? = nil) {
+        self.path = path
+        let ext = URL(fileURLWithPath: path).pathExtension.lowercased()
+        self.format = format ?? (ext == "csv" ? .csv : .jsonLines)
+        // `pupils.csv`, `sen_needs.csv`: a CSV file is named after its kind unless told.
+        self.kind =
+            kind
+            ?? (self.format == .csv
+                ? ImportFormat.kind(named: URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent) : nil)
+    }
+
+    /// The file's name without its folder: how problems name it (folders can name people).
+    public var name: String { URL(fileURLWithPath: path).lastPathComponent }
+}
+
+/// One row as read, before it is checked: where it is and what each cell holds.
+struct RawImportRow {
+    var line: Int
+    /// The kind the row names (JSON Lines) or the file's kind (CSV); `nil` if neither says.
+    var kind: KindSpec?
+    /// Set when a line names a kind SENSync does not import (its name is not repeated).
+    var unknownKind = false
+    /// Each cell by heading (CSV) or key (JSON); `nil` for an empty or null cell.
+    var cells: [(name: String, text: String?)]
+}
+
+/// Reads rows from a file one at a time, so memory stays flat whatever the file's size.
+protocol ImportRowReader {
+    /// The next row, or `nil` at the end. Problems that spoil one row (a line that is not JSON)
+    /// are returned as problems; problems that spoil the file are thrown.
+    mutating func next() throws -> Result<RawImportRow, ImportProblem>?
+    /// Bytes read so far (for progress).
+    var bytesRead: Int { get }
+}
+
+/// JSON Lines, read in blocks: one object per line; blank lines are skipped.
+struct JSONLinesReader: ImportRowReader {
+    let file: ImportFile
+    private let handle: FileHandle
+    private var buffer: [UInt8] = []
+    private var start = 0
+    private var atEnd = false
+    private var line = 0
+    private(set) var bytesRead = 0
+    private let decoder = JSONDecoder()
+
+    /// A value on a line: numbers and true/false are read as the text a person would type.
+    enum Cell: Decodable, Equatable {
+        case text(String)
+        case null
+
+        init(from decoder: Decoder) throws {
+            let value = try decoder.singleValueContainer()
+            if value.decodeNil() {
+                self = .null
+            } else if let flag = try? value.decode(Bool.self) {
+                self = .text(flag ? "yes" : "no")
+            } else if let whole = try? value.decode(Int64.self) {
+                self = .text(String(whole))
+            } else if let number = try? value.decode(Double.self) {
+                self = .text(String(number))
+            } else {
+                self = .text(try value.decode(String.self))
+            }
+        }
+    }
+
+    init(_ file: ImportFile) throws {
+        self.file = file
+        guard let handle = FileHandle(forReadingAtPath: file.path) else { throw ImportError.unreadable(file) }
+        self.handle = handle
+    }
+
+    mutating func next() throws -> Result<RawImportRow, ImportProblem>? {
+        while true {
+            guard let bytes = try nextLine() else { return nil }
+            line += 1
+            if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
+            let fields: [String: Cell]
+            do {
+                fields = try decoder.decode([String: Cell].self, from: Data(bytes))
+            } catch {
+                return .failure(
+                    ImportProblem(
+                        file: file.name, line: line,
+                        reason:
+                            "This line is not a JSON object of texts, numbers, true/false and nulls (lists and objects cannot be imported)."
+                    ))
+            }
+            // An optional first line names the format and version.
+            if case .text(let format)? = fields["format"], fields[ImportFormat.kindKey] == nil {
+                guard format == ImportFormat.formatName, fields["version"] == .text(String(ImportFormat.version))
+                else {
+                    return .failure(
+                        ImportProblem(
+                            file: file.name, line: line,
+                            reason:
+                                "This file is not \(ImportFormat.formatName) version \(ImportFormat.version) (Schemas/import/)."
+                        ))
+                }
+                continue
+            }
+            var row = RawImportRow(line: line, kind: nil, cells: [])
+            for (key, value) in fields.sorted(by: { $0.key < $1.key }) {
+                if key == ImportFormat.kindKey {
+                    if case .text(let name) = value { row.kind = ImportFormat.kind(named: name) }
+                    row.unknownKind = row.kind == nil
+                    continue
+                }
+                if case .text(let text) = value { row.cells.append((key, text)) } else { row.cells.append((key, nil)) }
+            }
+            return .success(row)
+        }
+    }
+
+    /// The next line's bytes (without its newline), or `nil` at the end of the file.
+    private mutating func nextLine() throws -> ArraySlice<UInt8>? {
+        while true {
+            if let newline = buffer[start...].firstIndex(of: 0x0A) {
+                let line = buffer[start..<newline]
+                start = newline + 1
+                return line
+            }
+            if atEnd {
+                guard start < buffer.count else { return nil }
+                let line = buffer[start...]
+                start = buffer.count
+                return line
+            }
+            buffer.removeFirst(start)
+            start = 0
+            let block = handle.readData(ofLength: 1 << 20)
+            if block.isEmpty { atEnd = true }
+            bytesRead += block.count
+            buffer.append(contentsOf: block)
+        }
+    }
+}
+
+/// CSV through yaslab/CSV.swift's streaming reader: a heading row, then one record per row.
+/// Line numbers count the lines a quoted cell spans.
+final class CSVRowReader: ImportRowReader {
+    let file: ImportFile
+    private let reader: CSVReader
+    private let headings: [String]
+    private let counter: CountingStream
+    private var line = 1
+
+    var bytesRead: Int { counter.count }
+
+    init(_ file: ImportFile) throws {
+        self.file = file
+        guard let stream = InputStream(fileAtPath: file.path),
+            let size = (try? FileManager.default.attributesOfItem(atPath: file.path))?[.size] as? Int
+        else { throw ImportError.unreadable(file) }
+        counter = CountingStream(stream, size: size)
+        do {
+            reader = try CSVReader(stream: counter, hasHeaderRow: true)
+        } catch {
+            throw ImportError.file(ImportProblem(file: file.name, line: 1, reason: "The file has no heading row."))
+        }
+        var headings = reader.headerRow ?? []
+        if let first = headings.first, first.hasPrefix("\u{FEFF}") { headings[0] = String(first.dropFirst()) }
+        self.headings = headings.map { $0.trimmingCharacters(in: .whitespaces) }
+        line += (reader.headerRow ?? []).reduce(0) { $0 + $1.count { $0 == "\n" } }
+    }
+
+    func next() throws -> Result<RawImportRow, ImportProblem>? {
+        guard let fields = reader.next() else {
+            if reader.error != nil {
+                throw ImportError.file(
+                    ImportProblem(
+                        file: file.name, line: line + 1,
+                        reason: "The file is not valid CSV from here (an unclosed quote, or not UTF-8)."))
+            }
+            return nil
+        }
+        line += 1
+        let row = line
+        line += fields.reduce(0) { $0 + $1.count { $0 == "\n" } }
+        if fields.count == 1 && fields[0].isEmpty { return try next() }
+        guard fields.count == headings.count else {
+            return .failure(
+                ImportProblem(
+                    file: file.name, line: row,
+                    reason: "This row has \(fields.count) cells; the heading row has \(headings.count)."))
+        }
+        return .success(
+            RawImportRow(
+                line: row, kind: file.kind,
+                cells: zip(headings, fields).map { ($0, $1.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $1) }))
+    }
+}
+
+/// A file's input stream that counts the bytes read through it (for progress), and says it has
+/// more only until the file's size is read: the CSV reader asks before each read, and a file
+/// stream on Linux says yes once more at the end.
+final class CountingStream: InputStream {
+    private let base: InputStream
+    private let size: Int
+    private(set) var count = 0
+
+    init(_ base: InputStream, size: Int) {
+        self.base = base
+        self.size = size
+        super.init(data: Data())
+    }
+
+    override func open() { base.open() }
+    override func close() { base.close() }
+    override var hasBytesAvailable: Bool { count < size && base.hasBytesAvailable }
+    override var streamStatus: Stream.Status { base.streamStatus }
+    override var streamError: Error? { base.streamError }
+
+    override func read(_ buffer: UnsafeMutablePointer<UInt8>, maxLength len: Int) -> Int {
+        let n = base.read(buffer, maxLength: len)
+        if n > 0 { count += n }
+        return n
+    }
+
+    override func getBuffer(
+        _ buffer: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>, length len: UnsafeMutablePointer<Int>
+    ) -> Bool { false }
+}

@@ -1,0 +1,539 @@
+import Foundation
+import GRDB
+
+extension Store {
+    /// Imports a school's MIS export: pupils and their enrolments, SEN provision episodes, ranked
+    /// needs, concerns, support plans, provision and referrals (`Schemas/import/`).
+    ///
+    /// All or nothing: every file is read and every row checked inside one transaction; if any
+    /// row breaks a rule the transaction is rolled back and ``ImportError`` lists every problem
+    /// found (file, line, column, reason), so the store is exactly as it was. Records are
+    /// matched by UPN (pupils) and by the source's own ids (`ID`, kept per source), so importing
+    /// the same file again changes nothing. A pupil's consecutive rows become one change.
+    ///
+    /// - Parameters:
+    ///   - files: The files, read in order (a pupils file before the files that refer to them).
+    ///   - progress: Called every few thousand rows.
+    /// - Returns: What was (or, for a dry run, would be) created and updated.
+    /// - Throws: ``ImportError`` when a file cannot be read or a row breaks a rule; a
+    ///   ``StoreError`` when the store cannot be written.
+    public func importRecords(
+        _ files: [ImportFile], options: ImportOptions, progress: (ImportProgress) -> Void = { _ in }
+    ) throws -> ImportSummary {
+        let outcome = try writeBatch(author: options.author) { batch in
+            var run = ImportRun(store: self, options: options)
+            for file in files {
+                let size = (try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int) ?? 0
+                var reader: any ImportRowReader =
+                    file.format == .csv ? try CSVRowReader(file) : try JSONLinesReader(file)
+                run.startFile(file)
+                while let row = try reader.next() {
+                    switch row {
+                    case .success(let raw): try run.add(raw, batch: &batch)
+                    case .failure(let problem): run.report(problem)
+                    }
+                    if run.summary.rows % 2000 == 0 {
+                        progress(
+                            ImportProgress(
+                                file: file.name, rows: run.summary.rows, bytesRead: reader.bytesRead, bytesTotal: size))
+                    }
+                }
+                try run.flush(batch: &batch)
+                progress(
+                    ImportProgress(
+                        file: file.name, rows: run.summary.rows, bytesRead: reader.bytesRead, bytesTotal: size))
+            }
+            return (run, keep: !options.dryRun && run.problems.isEmpty)
+        }
+        guard outcome.problems.isEmpty else {
+            throw ImportError(
+                code: .rejected,
+                message:
+                    "Nothing was imported: \(outcome.problemCount) problem(s) in \(outcome.summary.rows) row(s).",
+                hint: "Fix the rows listed (or export them again from the MIS) and import the files again.",
+                problems: outcome.problems, problemCount: outcome.problemCount)
+        }
+        var summary = outcome.summary
+        summary.dryRun = options.dryRun
+        return summary
+    }
+}
+
+/// One import in progress: the rows of the pupil being read, what was found wrong, what was done.
+struct ImportRun {
+    static let maxProblemsListed = 200
+    /// A pupil with more rows than this is written as several changes (memory stays bounded).
+    static let maxOpsPerChange = 500
+
+    let store: Store
+    let options: ImportOptions
+    private(set) var summary = ImportSummary()
+    private(set) var problems: [ImportProblem] = []
+    private(set) var problemCount = 0
+    private var file: ImportFile?
+    /// Headings already reported as unknown in this file (a CSV heading is reported once).
+    private var reportedHeadings: Set<String> = []
+    private var group: Group?
+    /// UPNs whose pupil row was refused: their other rows are checked, but not reported missing.
+    private var refusedPupils: Set<String> = []
+
+    /// The rows of one pupil being gathered into one change.
+    struct Group {
+        var upn: String
+        var pupil: RecordID?
+        var isNewPupil = false
+        var firstLine: Int
+        var lastLine: Int
+        var ops: [RecordOp] = []
+        /// Records this group creates or changes, by id: their values as they will be.
+        var pending: [RecordID: (kind: KindSpec, values: [String: Value])] = [:]
+        /// Source ids given to records in this group.
+        var sourceIDs: [(kind: String, sourceID: String, record: RecordID)] = []
+        var pendingCreated: [String: Int] = [:]
+        var pendingUpdated: [String: Int] = [:]
+        /// A row of this pupil's was refused: the rows are checked but not written (the import
+        /// will be rolled back), so one mistake is reported once, not again by every rule after it.
+        var hadProblem = false
+        /// Source ids of refused rows (rows naming them are not reported again).
+        var refusedSourceIDs: Set<String> = []
+
+        mutating func write(_ record: RecordID, kind: KindSpec, _ writes: [String: Value], base: [String: Value]) {
+            let ordered = kind.fields.compactMap { f in writes[f.name].map { FieldWrite(f.name, $0) } }
+            if let i = ops.firstIndex(where: { $0.id == record && $0.table == kind.name }) {
+                ops[i].writes.removeAll { w in writes[w.field] != nil }
+                ops[i].writes += ordered
+            } else {
+                ops.append(RecordOp(table: kind.name, id: record, writes: ordered))
+            }
+            var values = pending[record]?.values ?? base
+            for (name, value) in writes { values[name] = value }
+            pending[record] = (kind, values)
+        }
+    }
+
+    init(store: Store, options: ImportOptions) {
+        self.store = store
+        self.options = options
+    }
+
+    mutating func startFile(_ file: ImportFile) {
+        self.file = file
+        reportedHeadings = []
+    }
+
+    mutating func report(_ problem: ImportProblem) {
+        problemCount += 1
+        if problems.count < Self.maxProblemsListed { problems.append(problem) }
+    }
+
+    private mutating func report(line: Int, column: String? = nil, _ reason: String) {
+        report(ImportProblem(file: file?.name ?? "", line: line, column: column, reason: reason))
+    }
+
+    private mutating func report(line: Int, column: String?, _ error: StoreError) {
+        report(line: line, column: column, error.hint.map { "\(error.message) \($0)" } ?? error.message)
+    }
+
+    // MARK: Reading a row
+
+    mutating func add(_ raw: RawImportRow, batch: inout LocalBatch) throws {
+        summary.rows += 1
+        guard let kind = raw.kind else {
+            let kinds = ImportFormat.kinds.map(\.name).joined(separator: ", ")
+            if raw.unknownKind {
+                report(
+                    line: raw.line, column: ImportFormat.kindKey,
+                    "SENSync does not import this kind; it imports: \(kinds).")
+            } else if file?.format == .csv {
+                report(
+                    line: raw.line,
+                    "Which kind of record this file holds is not known: name the file after it (pupils.csv) or give --kind."
+                )
+            } else {
+                report(line: raw.line, column: ImportFormat.kindKey, "Each line needs \"kind\" (one of: \(kinds)).")
+            }
+            return
+        }
+        let columns = ImportFormat.columns(of: kind)
+        var sourceID: String?
+        var upnText: String?
+        var given: [(column: ImportFormat.Column, text: String?, name: String)] = []
+        for (name, text) in raw.cells {
+            let normal = ImportFormat.normalized(name)
+            if normal == ImportFormat.normalized(ImportFormat.idHeading) {
+                sourceID = text?.trimmingCharacters(in: .whitespaces)
+            } else if normal == ImportFormat.normalized(ImportFormat.upnHeading) {
+                upnText = text
+            } else if let column = columns.first(where: { $0.matches(name) }) {
+                given.append((column, text, name))
+            } else if file?.format != .csv || reportedHeadings.insert(name).inserted {
+                report(
+                    line: raw.line, column: name,
+                    "A \(kind.noun) has no such column; its columns are: "
+                        + ([ImportFormat.idHeading, ImportFormat.upnHeading] + columns.map(\.heading)).joined(
+                            separator: ", ") + ".")
+            }
+        }
+        guard let upnText else {
+            report(line: raw.line, column: ImportFormat.upnHeading, "Every row needs the pupil's UPN.")
+            return
+        }
+        let upn: String
+        do {
+            upn = try Check.upn(upnText).value
+        } catch let error as StoreError {
+            report(line: raw.line, column: ImportFormat.upnHeading, error)
+            return
+        }
+        if group?.upn != upn || (group?.ops.count ?? 0) >= Self.maxOpsPerChange {
+            try flush(batch: &batch)
+            let pupil = try Self.livePupil(upn: upn, in: batch.tx.db)
+            group = Group(upn: upn, pupil: pupil, firstLine: raw.line, lastLine: raw.line)
+        }
+        group?.lastLine = raw.line
+        let before = problemCount
+        do {
+            if kind.name == Pupil.name {
+                try addPupil(upn: upn, sourceID: sourceID, given: given, line: raw.line, tx: &batch.tx)
+            } else {
+                try addRecord(kind, sourceID: sourceID, given: given, line: raw.line, tx: &batch.tx)
+            }
+        } catch let problem as ImportProblem {
+            report(problem)
+        }
+        if problemCount > before {
+            group?.hadProblem = true
+            if let sourceID { group?.refusedSourceIDs.insert("\(kind.name)\u{0}\(sourceID)") }
+            if kind.name == Pupil.name && group?.pupil == nil { refusedPupils.insert(upn) }
+        }
+    }
+
+    /// Parses the given cells into values (references by the source's ids), reporting each bad
+    /// cell; `nil` if any was bad.
+    private mutating func parse(
+        _ given: [(column: ImportFormat.Column, text: String?, name: String)], kind: KindSpec, pupil: RecordID?,
+        line: Int, tx: inout StoreTransaction
+    ) throws -> [String: Value]? {
+        var values: [String: Value] = [:]
+        var ok = true
+        for (column, text, name) in given where !column.isEntryDate {
+            do {
+                if let target = column.references, let text, !text.isEmpty {
+                    // A record refused earlier (or a pupil who was) is not reported again.
+                    if pupil == nil || group?.refusedSourceIDs.contains("\(target.name)\u{0}\(text)") == true {
+                        ok = false
+                        continue
+                    }
+                    guard let found = try record(target, sourceID: text, db: tx.db), found.pupil == pupil else {
+                        report(
+                            line: line, column: name,
+                            "No \(target.noun) with this ID was imported for this pupil from \(options.source); give its row first."
+                        )
+                        ok = false
+                        continue
+                    }
+                    values[column.field.name] = .text(found.record.description)
+                } else if case .site = column.field.rule, text == nil {
+                    continue
+                } else {
+                    values[column.field.name] = try store.parse(
+                        text ?? "", for: column.field, kind: kind, pupil: pupil, in: tx.db)
+                }
+            } catch let error as StoreError {
+                report(line: line, column: name, error)
+                ok = false
+            }
+        }
+        return ok ? values : nil
+    }
+
+    // MARK: Pupils
+
+    private mutating func addPupil(
+        upn: String, sourceID: String?, given: [(column: ImportFormat.Column, text: String?, name: String)], line: Int,
+        tx: inout StoreTransaction
+    ) throws {
+        guard var values = try parse(given, kind: Pupil.spec, pupil: nil, line: line, tx: &tx) else { return }
+        if let sourceID, let known = try record(Pupil.spec, sourceID: sourceID, db: tx.db),
+            known.record != group?.pupil
+        {
+            throw ImportProblem(
+                file: file?.name ?? "", line: line, column: ImportFormat.upnHeading,
+                reason:
+                    "This ID was imported from \(options.source) for a pupil with another UPN. Change a UPN with `sensync pupil update`, then import again."
+            )
+        }
+        if let dob = values[Pupil.Field.dateOfBirth.rawValue]?.text.flatMap(CalendarDate.init), dob > store.localToday {
+            throw ImportProblem(
+                file: file?.name ?? "", line: line, column: name(of: Pupil.Field.dateOfBirth, in: given),
+                reason: "The date of birth is in the future.")
+        }
+        if let pupil = group?.pupil {
+            let current = try state(RecordKey(table: Pupil.name, scope: pupil, id: pupil), tx: &tx)
+            try update(Pupil.spec, record: pupil, current: current, values: values, line: line)
+            if let sourceID { group?.sourceIDs.append((Pupil.name, sourceID, pupil)) }
+            return
+        }
+        // A new pupil: required fields, then the pupil and (at a school) their enrolment here.
+        values[Pupil.Field.upn.rawValue] = .text(upn)
+        values[Pupil.Field.senStatus.rawValue] = .text(SENStatus.none.rawValue)
+        try requireFields(Pupil.spec, values, given: given, line: line)
+        try checkRules(Pupil.spec, values, line: line)
+        let id = RecordID.v7(milliseconds: store.now())
+        group?.pupil = id
+        group?.isNewPupil = true
+        group?.write(id, kind: Pupil.spec, values, base: [:])
+        group?.pendingCreated[Pupil.name, default: 0] += 1
+        if store.identity.kind.isSchool {
+            let entryText = given.first { $0.column.isEntryDate }
+            var entry = store.localToday.description
+            if let text = entryText?.text {
+                do { entry = try Check.date(text, "entry date") } catch let error as StoreError {
+                    report(line: line, column: entryText?.name, error)
+                    return
+                }
+            }
+            group?.write(
+                .v7(milliseconds: store.now()), kind: Enrolment.spec,
+                [
+                    Enrolment.Field.schoolID.rawValue: .text(store.identity.id.description),
+                    Enrolment.Field.entryDate.rawValue: .text(entry),
+                ], base: [:])
+        }
+        if let sourceID { group?.sourceIDs.append((Pupil.name, sourceID, id)) }
+    }
+
+    // MARK: Other records
+
+    private mutating func addRecord(
+        _ kind: KindSpec, sourceID: String?, given: [(column: ImportFormat.Column, text: String?, name: String)],
+        line: Int, tx: inout StoreTransaction
+    ) throws {
+        guard let pupil = group?.pupil else {
+            if refusedPupils.contains(group?.upn ?? "") {
+                _ = try parse(given, kind: kind, pupil: nil, line: line, tx: &tx)
+                return
+            }
+            throw ImportProblem(
+                file: file?.name ?? "", line: line, column: ImportFormat.upnHeading,
+                reason:
+                    "No pupil with this UPN is in this store or earlier in the import; give the pupil's row first.")
+        }
+        guard var values = try parse(given, kind: kind, pupil: pupil, line: line, tx: &tx) else { return }
+        let here = store.identity.id.description
+        // A school's own enrolments and SEN episodes are at the school unless the row says otherwise.
+        if kind.name == Enrolment.name {
+            guard store.identity.kind.isSchool else {
+                throw ImportProblem(
+                    file: file?.name ?? "", line: line,
+                    reason: "Enrolments are imported at the school itself, from its MIS.")
+            }
+            values[Enrolment.Field.schoolID.rawValue] = .text(here)
+        }
+        if kind.name == SENEpisode.name, values[SENEpisode.Field.schoolID.rawValue] == nil,
+            store.identity.kind.isSchool
+        {
+            values[SENEpisode.Field.schoolID.rawValue] = .text(here)
+        }
+        // The record this row is: by the source's id, else (for an enrolment) the open one here,
+        // else one already holding every value given.
+        var match: RecordID?
+        if let sourceID, let found = try record(kind, sourceID: sourceID, db: tx.db) {
+            guard found.pupil == pupil else {
+                throw ImportProblem(
+                    file: file?.name ?? "", line: line, column: ImportFormat.idHeading,
+                    reason: "This ID was imported from \(options.source) for another pupil.")
+            }
+            match = found.record
+        } else if sourceID == nil || kind.name == Enrolment.name {
+            match = try sameRecord(kind, pupil: pupil, values: values, db: tx.db)
+        }
+        if let record = match {
+            let current = try state(RecordKey(table: kind.name, scope: pupil, id: record), tx: &tx)
+            if current[RecordState.deletedField] == .integer(1) {
+                summary.unchanged += 1  // deleted here: an import does not bring it back
+            } else {
+                try update(kind, record: record, current: current, values: values, line: line)
+            }
+            if let sourceID { group?.sourceIDs.append((kind.name, sourceID, record)) }
+            return
+        }
+        for field in kind.fields where values[field.name] == nil && !field.isSystem {
+            if let value = field.defaultValue {
+                values[field.name] = try store.parse(value, for: field, kind: kind, pupil: pupil, in: tx.db)
+            }
+        }
+        try requireFields(kind, values, given: given, line: line)
+        try checkRules(kind, values, line: line)
+        let id = RecordID.v7(milliseconds: store.now())
+        group?.write(id, kind: kind, values, base: [:])
+        group?.pendingCreated[kind.name, default: 0] += 1
+        if let sourceID { group?.sourceIDs.append((kind.name, sourceID, id)) }
+    }
+
+    /// Writes the fields whose values differ from the record's; counts the row as unchanged if none do.
+    private mutating func update(
+        _ kind: KindSpec, record: RecordID, current: [String: Value], values: [String: Value], line: Int
+    ) throws {
+        let changed = values.filter { (current[$0.key] ?? .null) != $0.value }
+        guard !changed.isEmpty else {
+            summary.unchanged += 1
+            return
+        }
+        guard !kind.isAppendOnly else {
+            throw ImportProblem(
+                file: file?.name ?? "", line: line, reason: "A \(kind.noun) cannot be changed once recorded.")
+        }
+        if kind.name == Pupil.name, changed[Pupil.Field.upn.rawValue] != nil {
+            throw ImportProblem(
+                file: file?.name ?? "", line: line, column: ImportFormat.upnHeading,
+                reason: "Change a pupil's UPN with `sensync pupil update`, then import again.")
+        }
+        var after = current
+        for (name, value) in changed { after[name] = value }
+        try checkRules(kind, after, line: line)
+        let isNew = group?.pending[record] != nil && group?.ops.contains { $0.id == record } == true
+        group?.write(record, kind: kind, changed, base: current)
+        if !isNew { group?.pendingUpdated[kind.name, default: 0] += 1 }
+    }
+
+    private func requireFields(
+        _ kind: KindSpec, _ values: [String: Value],
+        given: [(column: ImportFormat.Column, text: String?, name: String)],
+        line: Int
+    ) throws {
+        let missing = kind.fields.filter { $0.isRequired && (values[$0.name] ?? .null) == .null }
+        guard missing.isEmpty else {
+            let headings = missing.map { field in
+                ImportFormat.columns(of: kind).first { $0.field.name == field.name }?.heading ?? field.label
+            }
+            throw ImportProblem(
+                file: file?.name ?? "", line: line, column: headings.first,
+                reason: "A new \(kind.noun) needs \(headings.joined(separator: ", ")).")
+        }
+    }
+
+    private func checkRules(_ kind: KindSpec, _ values: [String: Value], line: Int) throws {
+        do {
+            try kind.checkRules(KindValues(values))
+        } catch let violation {
+            throw ImportProblem(
+                file: file?.name ?? "", line: line,
+                reason: violation.hint.map { "\(violation.message) \($0)" } ?? violation.message)
+        }
+    }
+
+    private func name(of field: some KindField, in given: [(column: ImportFormat.Column, text: String?, name: String)])
+        -> String?
+    {
+        given.first { $0.column.field.name == field.rawValue }?.name
+    }
+
+    // MARK: Writing a pupil's rows
+
+    /// Writes the pupil's gathered rows as one change.
+    mutating func flush(batch: inout LocalBatch) throws {
+        guard let group else { return }
+        self.group = nil
+        guard let pupil = group.pupil, !group.ops.isEmpty, !group.hadProblem else {
+            try remember(group.sourceIDs, pupil: group.pupil, db: batch.tx.db)
+            return
+        }
+        let upn = group.upn
+        do {
+            try batch.write(scope: pupil, ops: group.ops) { tx in
+                if group.isNewPupil { try Store.requireUnusedUPN(upn, except: nil, in: tx.db) }
+            }
+        } catch let error as StoreError where error.code != .database {
+            report(
+                ImportProblem(
+                    file: file?.name ?? "", line: group.firstLine, lastLine: group.lastLine,
+                    reason: error.hint.map { "\(error.message) \($0)" } ?? error.message))
+            return
+        }
+        summary.changes += 1
+        for (kind, n) in group.pendingCreated { summary.created[kind, default: 0] += n }
+        for (kind, n) in group.pendingUpdated { summary.updated[kind, default: 0] += n }
+        try remember(group.sourceIDs, pupil: pupil, db: batch.tx.db)
+    }
+
+    // MARK: Finding records
+
+    /// The live pupil with `upn`, if this store holds one.
+    static func livePupil(upn: String, in db: Database) throws -> RecordID? {
+        let statement = try db.cachedStatement(sql: "SELECT id FROM pupil WHERE upn = ? AND deleted = 0 LIMIT 1")
+        return try String.fetchOne(statement, arguments: [upn]).flatMap(RecordID.init)
+    }
+
+    /// The record the source's `sourceID` was imported as: in the pupil's rows being gathered,
+    /// else as remembered from earlier.
+    private func record(_ kind: KindSpec, sourceID: String, db: Database) throws -> (
+        pupil: RecordID, record: RecordID
+    )? {
+        if let group, let pupil = group.pupil,
+            let mine = group.sourceIDs.last(where: { $0.kind == kind.name && $0.sourceID == sourceID })
+        {
+            return (pupil, mine.record)
+        }
+        let statement = try db.cachedStatement(
+            sql: "SELECT pupil_id, record_id FROM import_source WHERE source = ? AND kind = ? AND source_id = ?")
+        guard let row = try Row.fetchOne(statement, arguments: [options.source, kind.name, sourceID]),
+            let pupil = RecordID(row[0] as String), let record = RecordID(row[1] as String)
+        else { return nil }
+        return (pupil, record)
+    }
+
+    /// A record of the pupil's already holding every value given (for rows without an id): for
+    /// an enrolment, the open one at this school.
+    private func sameRecord(_ kind: KindSpec, pupil: RecordID, values: [String: Value], db: Database) throws
+        -> RecordID?
+    {
+        var candidates: [(RecordID, [String: Value])] = []
+        if let group {
+            for (id, pending) in group.pending where pending.kind.name == kind.name {
+                candidates.append((id, pending.values))
+            }
+        }
+        for record in try Store.records(kind, pupil: pupil, in: db) where group?.pending[record.id] == nil {
+            candidates.append((record.id, record.values.values))
+        }
+        if kind.name == Enrolment.name {
+            let school = values[Enrolment.Field.schoolID.rawValue]
+            return candidates.first { _, v in
+                v[Enrolment.Field.schoolID.rawValue] == school
+                    && ((v[Enrolment.Field.leavingDate.rawValue] ?? .null) == .null
+                        || v[Enrolment.Field.entryDate.rawValue] == values[Enrolment.Field.entryDate.rawValue])
+            }?.0
+        }
+        return candidates.first { _, v in values.allSatisfy { (v[$0.key] ?? .null) == $0.value } }?.0
+    }
+
+    /// A record's fields as they are now (with what this pupil's rows already change).
+    private func state(_ key: RecordKey, tx: inout StoreTransaction) throws -> [String: Value] {
+        if let pending = group?.pending[key.id] { return pending.values }
+        guard let state = try tx.record(key), let kind = RecordSchema.kind(key.table) else { return [:] }
+        var values: [String: Value] = [:]
+        for field in kind.fields { values[field.name] = state[field.name] ?? .null }
+        if state.isDeleted { values[RecordState.deletedField] = .integer(1) }
+        return values
+    }
+
+    /// Keeps the source's ids of records imported, so the next import finds them.
+    private func remember(
+        _ ids: [(kind: String, sourceID: String, record: RecordID)], pupil: RecordID?, db: Database
+    ) throws {
+        guard let pupil, !ids.isEmpty else { return }
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT INTO import_source (source, kind, source_id, pupil_id, record_id) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (source, kind, source_id) DO UPDATE SET pupil_id = excluded.pupil_id, record_id = excluded.record_id
+                """)
+        for (kind, sourceID, record) in ids {
+            try statement.execute(arguments: [
+                options.source, kind, sourceID, pupil.description, record.description,
+            ])
+        }
+    }
+}
+
+extension ImportProblem: Error {}

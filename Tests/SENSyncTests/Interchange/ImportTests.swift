@@ -1,0 +1,234 @@
+import Foundation
+import Testing
+
+@testable import SENSync
+
+/// `sensync import`: a school's MIS export in, all or nothing, matched again on re-import.
+@Suite struct ImportTests {
+    /// Two pupils and their SEN records, as JSON Lines (line numbers matter to the tests below).
+    static let jsonLines = """
+        {"format": "sensync-import", "version": 1}
+        {"kind": "pupil", "id": "P1", "upn": "\(syntheticUPN(1))", "forename": "Ada", "surname": "Pupil", "dateOfBirth": "2016-03-01", "yearGroup": 4, "entryDate": "2021-09-01"}
+        {"kind": "sen_episode", "id": "E1", "upn": "\(syntheticUPN(1))", "provision": "K", "startDate": "2024-09-10"}
+        {"kind": "sen_need", "id": "N1", "upn": "\(syntheticUPN(1))", "need": "SLCN", "rank": 1, "startDate": "2024-09-10"}
+        {"kind": "sen_need", "id": "N2", "upn": "\(syntheticUPN(1))", "need": "SEMH", "rank": 2, "startDate": "2024-09-10"}
+        {"kind": "support_plan", "id": "SP1", "upn": "\(syntheticUPN(1))", "title": "Speech and language", "startDate": "2024-09-20", "reviewDate": "2025-12-01"}
+        {"kind": "provision_item", "id": "PI1", "upn": "\(syntheticUPN(1))", "planId": "SP1", "description": "Small-group talk sessions", "responsibleOrg": "Oakfield", "responsiblePerson": "SENCO", "sessionsPerWeek": 2}
+
+        {"kind": "pupil", "id": "P2", "upn": "\(syntheticUPN(2))", "forename": "Ben", "surname": "Pupil", "dateOfBirth": "2015-11-20", "entryDate": "2020-09-01"}
+        {"kind": "concern", "id": "C1", "upn": "\(syntheticUPN(2))", "raisedOn": "2025-10-01", "raisedByRole": "class-teacher", "areas": "cognition-learning", "observations": "Finds multi-step instructions hard.", "reviewDate": "2025-12-15"}
+        {"kind": "referral", "id": "R1", "upn": "\(syntheticUPN(2))", "agency": "educational-psychology", "reason": "Assessment of learning needs.", "referredOn": "2025-10-20", "referredBy": "SENCO"}
+        """
+
+    func school(_ folder: URL) throws -> Store {
+        let area = try TestArea(folder: folder)
+        return try area.add("Oakfield", .maintainedSchool)
+    }
+
+    func write(_ text: String, _ name: String, in folder: URL) throws -> ImportFile {
+        let url = folder.appendingPathComponent(name)
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        return ImportFile(path: url.path)
+    }
+
+    @Test func importsPupilsAndTheirRecordsAsOneChangePerPupil() throws {
+        try withTemporaryDirectory { folder in
+            let store = try school(folder)
+            let file = try write(Self.jsonLines, "export.jsonl", in: folder)
+            let summary = try store.importRecords([file], options: ImportOptions(author: "MIS import"))
+            #expect(summary.rows == 9)
+            #expect(
+                summary.created == [
+                    "pupil": 2, "sen_episode": 1, "sen_need": 2, "support_plan": 1, "provision_item": 1,
+                    "concern": 1, "referral": 1,
+                ])
+            #expect(summary.updatedCount == 0 && summary.unchanged == 0)
+            #expect(summary.changes == 2)
+
+            let ada = try store.pupil(syntheticUPN(1))
+            #expect(ada.forename == "Ada" && ada.dateOfBirth == "2016-03-01" && ada.yearGroup == 4)
+            let enrolments = try store.enrolments(of: syntheticUPN(1))
+            #expect(enrolments.map(\.entryDate) == ["2021-09-01"])
+            let needs = try store.records(SENNeedRecord.spec, of: syntheticUPN(1))
+            #expect(needs.map { $0.values.text(SENNeedRecord.Field.need) } == ["SLCN", "SEMH"])
+            #expect(needs.map { $0.values.integer(SENNeedRecord.Field.rank) } == [1, 2])
+            let plan = try #require(try store.records(SupportPlan.spec, of: syntheticUPN(1)).first)
+            let provision = try #require(try store.records(ProvisionItem.spec, of: syntheticUPN(1)).first)
+            #expect(provision.values.text(ProvisionItem.Field.planID) == plan.id.description)
+            #expect(provision.values.integer(ProvisionItem.Field.sessionsPerWeek) == 2)
+            #expect(plan.values.text(SupportPlan.Field.status) == "active")  // the declared default
+            let referral = try #require(try store.records(Referral.spec, of: syntheticUPN(2)).first)
+            #expect(referral.values.text(Referral.Field.agency) == "educational-psychology")
+        }
+    }
+
+    @Test func importingTheSameFileAgainChangesNothing() throws {
+        try withTemporaryDirectory { folder in
+            let store = try school(folder)
+            let file = try write(Self.jsonLines, "export.jsonl", in: folder)
+            _ = try store.importRecords([file], options: ImportOptions(author: "MIS import"))
+            let before = try store.digest()
+            let again = try store.importRecords([file], options: ImportOptions(author: "MIS import"))
+            #expect(again.createdCount == 0 && again.updatedCount == 0 && again.changes == 0)
+            #expect(again.unchanged == 9)
+            #expect(try store.digest() == before)
+        }
+    }
+
+    @Test func aChangedValueUpdatesTheRecordItWasImportedAs() throws {
+        try withTemporaryDirectory { folder in
+            let store = try school(folder)
+            _ = try store.importRecords(
+                [try write(Self.jsonLines, "export.jsonl", in: folder)], options: ImportOptions(author: "MIS"))
+            let later = Self.jsonLines.replacingOccurrences(
+                of: #""provision": "K", "startDate": "2024-09-10"}"#,
+                with: #""provision": "K", "startDate": "2024-09-10", "endDate": "2025-07-18"}"#)
+            #expect(later != Self.jsonLines)
+            let summary = try store.importRecords(
+                [try write(later, "later.jsonl", in: folder)], options: ImportOptions(author: "MIS"))
+            #expect(summary.updated == ["sen_episode": 1] && summary.createdCount == 0)
+            #expect(summary.changes == 1)
+            let episodes = try store.records(SENEpisode.spec, of: syntheticUPN(1))
+            #expect(episodes.count == 1)
+            #expect(episodes.first?.values.text(SENEpisode.Field.endDate) == "2025-07-18")
+        }
+    }
+
+    @Test func aFileWithBadRowsChangesNothingAndSaysWhereAndWhy() throws {
+        try withTemporaryDirectory { folder in
+            let store = try school(folder)
+            let before = try store.digest()
+            var lines = Self.jsonLines.components(separatedBy: "\n")
+            // Line 4: a need that is not a census code; line 6: a plan without its review date.
+            lines[3] = lines[3].replacingOccurrences(of: "\"SLCN\"", with: "\"Ada's need\"")
+            lines[5] = lines[5].replacingOccurrences(of: #", "reviewDate": "2025-12-01""#, with: "")
+            // Line 9: a date that does not exist.
+            lines[8] = lines[8].replacingOccurrences(of: "2015-11-20", with: "2015-02-30")
+            let file = try write(lines.joined(separator: "\n"), "bad.jsonl", in: folder)
+            let error = try #require(throws: ImportError.self) {
+                try store.importRecords([file], options: ImportOptions(author: "MIS import"))
+            }
+            #expect(error.code == .rejected)
+            #expect(
+                error.problems.map { "\($0.line) \($0.column ?? "-")" } == [
+                    "4 need", "6 Review date", "9 dateOfBirth",
+                ])
+            #expect(error.problems[0].reason.hasPrefix("That is not a valid need."))
+            #expect(error.problems[1].reason == "A new plan needs Review date.")
+            #expect(error.problems[2].reason.hasPrefix("The date of birth is not a valid date."))
+            #expect(error.problemCount == 3)
+            // Where, never what: no name, UPN or typed value in any message.
+            for text in error.problems.map(\.description) + [error.description] {
+                for personal in ["Ada", "Ben", syntheticUPN(1), syntheticUPN(2), "2015-02-30"] {
+                    #expect(!text.contains(personal), "\(text)")
+                }
+            }
+            #expect(try store.digest() == before)
+            #expect(try store.pupils().isEmpty)
+        }
+    }
+
+    @Test func aDryRunSaysWhatWouldChangeAndKeepsNothing() throws {
+        try withTemporaryDirectory { folder in
+            let store = try school(folder)
+            let before = try store.digest()
+            let summary = try store.importRecords(
+                [try write(Self.jsonLines, "export.jsonl", in: folder)],
+                options: ImportOptions(author: "MIS", dryRun: true))
+            #expect(summary.dryRun && summary.createdCount == 9 && summary.changes == 2)
+            #expect(try store.digest() == before)
+        }
+    }
+
+    @Test func csvFilesImportTheSameRecordsAsJSONLines() throws {
+        try withTemporaryDirectory { folder in
+            let fromJSON = try school(folder.appendingPathComponent("a"))
+            try FileManager.default.createDirectory(
+                at: folder.appendingPathComponent("b"), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: folder.appendingPathComponent("a"), withIntermediateDirectories: true)
+            let fromCSV = try school(folder.appendingPathComponent("b"))
+            _ = try fromJSON.importRecords(
+                [try write(Self.jsonLines, "export.jsonl", in: folder)], options: ImportOptions(author: "MIS"))
+            let u1 = syntheticUPN(1)
+            let u2 = syntheticUPN(2)
+            let files = [
+                try write(
+                    """
+                    \u{FEFF}ID,UPN,Forename,Surname,DOB,NCyearActual,EntryDate
+                    P1,\(u1),Ada,Pupil,2016-03-01,4,2021-09-01
+                    P2,\(u2),Ben,Pupil,2015-11-20,,2020-09-01
+                    """, "pupils.csv", in: folder),
+                try write(
+                    """
+                    ID,UPN,SENprovision,StartDate,End date
+                    E1,\(u1),K,2024-09-10,
+                    """, "sen_episodes.csv", in: folder),
+                try write(
+                    """
+                    ID,UPN,SENtype,SENtypeRank,Start date
+                    N1,\(u1),SLCN,1,2024-09-10
+                    N2,\(u1),SEMH,2,2024-09-10
+                    """, "sen_needs.csv", in: folder),
+                try write(
+                    """
+                    ID,UPN,Title,Start date,Review date
+                    SP1,\(u1),Speech and language,2024-09-20,2025-12-01
+                    """, "support_plans.csv", in: folder),
+                try write(
+                    """
+                    ID,UPN,Plan ID,Provision,Responsible organisation,Responsible person,Sessions per week
+                    PI1,\(u1),SP1,Small-group talk sessions,Oakfield,SENCO,2
+                    """, "provision_items.csv", in: folder),
+                try write(
+                    """
+                    ID,UPN,Raised on,Raised by (role),Areas of need,Observations,Review date
+                    C1,\(u2),2025-10-01,class-teacher,cognition-learning,"Finds multi-step
+                    instructions hard.",2025-12-15
+                    """.replacingOccurrences(of: "multi-step\n", with: "multi-step "), "concerns.csv", in: folder),
+                try write(
+                    """
+                    ID,UPN,Agency,Reason,Referred on,Referred by
+                    R1,\(u2),educational-psychology,Assessment of learning needs.,2025-10-20,SENCO
+                    """, "referrals.csv", in: folder),
+            ]
+            let summary = try fromCSV.importRecords(files, options: ImportOptions(author: "MIS"))
+            #expect(summary.createdCount == 9 && summary.rows == 9)
+            for kind in ImportFormat.kinds where kind.name != Pupil.name {
+                for upn in [u1, u2] {
+                    // The same values, whatever the ids (a provision's plan id is the plan's own).
+                    func values(_ store: Store) throws -> [[String: String]] {
+                        try store.records(kind, of: upn).map { record in
+                            record.values.values.filter { !$0.key.hasSuffix("_id") }.mapValues { "\($0)" }
+                        }
+                    }
+                    #expect(try values(fromJSON) == values(fromCSV), "\(kind.name)")
+                }
+            }
+            // A second import of the CSV files changes nothing either.
+            let before = try fromCSV.digest()
+            #expect(try fromCSV.importRecords(files, options: ImportOptions(author: "MIS")).changes == 0)
+            #expect(try fromCSV.digest() == before)
+        }
+    }
+
+    @Test func rowsForAnUnknownPupilOrColumnAreProblems() throws {
+        try withTemporaryDirectory { folder in
+            let store = try school(folder)
+            let file = try write(
+                """
+                ID,UPN,SENtype,SENtypeRank,Start date,Favourite colour
+                N1,\(syntheticUPN(7)),SLCN,1,2024-09-10,blue
+                N2,\(syntheticUPN(8)),SLCN,1,2024-09-10,green
+                """, "sen_needs.csv", in: folder)
+            let error = try #require(throws: ImportError.self) {
+                try store.importRecords([file], options: ImportOptions(author: "MIS"))
+            }
+            // The unknown heading once for the file; each row's missing pupil.
+            #expect(
+                error.problems.map { "\($0.line) \($0.column ?? "-")" } == [
+                    "2 Favourite colour", "2 UPN", "3 UPN",
+                ])
+        }
+    }
+}
