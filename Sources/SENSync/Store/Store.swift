@@ -336,43 +336,72 @@ extension Store {
         check: (inout StoreTransaction) throws -> Void = { _ in },
         opsAfterCheck: () -> [RecordOp] = { [] }
     ) throws -> WriteReceipt {
+        let author = try Self.requireAuthor(author)
+        return try writer.write { db in
+            var tx = try StoreTransaction(db)
+            try check(&tx)
+            let receipt = try recordChange(author: author, scope: scope, ops: ops + opsAfterCheck(), in: &tx)
+            try tx.flush()
+            return receipt
+        }
+    }
+
+    /// Runs `body` in one write transaction, in which it may record several changes with
+    /// ``recordChange(author:scope:ops:in:)`` (one per pupil: a change is about one pupil). Every
+    /// change keeps the checks a single write makes (entitlement, the kinds' rules) and takes its
+    /// own place in the change log; if `body` throws, none of them is recorded.
+    func writeChanges<T>(_ body: (inout StoreTransaction) throws -> T) throws -> T {
+        try writer.write { db in
+            var tx = try StoreTransaction(db)
+            let result = try body(&tx)
+            try tx.flush()
+            return result
+        }
+    }
+
+    static func requireAuthor(_ author: String) throws -> String {
         let author = author.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !author.isEmpty else {
             throw StoreError(
                 .invalidInput, "No author was given for this change.", hint: "Pass --author NAME or set SENSYNC_AUTHOR."
             )
         }
-        return try writer.write { db in
-            var tx = try StoreTransaction(db)
-            try check(&tx)
-            let ops = ops + opsAfterCheck()
-            try requireEntitled(to: scope, ops: ops, in: &tx)
-            try Self.checkDeclaredRules(ops, scope: scope, in: &tx)
-            let hlc = tx.clock.tick(now: now())
-            var deps = try tx.scopeClock(of: scope)
-            // This site's own previous change about the pupil, even one whose content it no longer
-            // holds (a pupil it passed on and has again): every store must hold it before this one.
-            deps[identity.id] = max(deps[identity.id], try tx.lastOwnChange(about: scope, site: identity.id))
-            let change = Change(
-                site: identity.id, seq: try tx.prefix(of: identity.id) + 1, hlc: hlc, author: author, scope: scope,
-                deps: deps, directoryVersion: try tx.directoryVersion(), ops: ops)
-            let encoded: EncodedChange
-            do { encoded = try change.encoded() } catch {
-                throw StoreError(.invalidInput, "This change cannot be recorded: \(String(describing: error)).")
-            }
-            // The clock guard protects against other machines' clocks; this site's own HLC never
-            // goes backwards, so after the wall clock is set back it may legitimately run ahead.
-            var local = applier
-            local.clockGuardMilliseconds = .max - local.now
-            let disposition = try local.apply(encoded, to: &tx)
-            guard case .applied(_, let closed) = disposition else {
-                if case .rejected(let reason) = disposition {
-                    throw StoreError(.invalidInput, "This change would be refused by every site: it \(reason).")
-                }
-                throw StoreError(.database, "The change was not applied.")
-            }
-            try tx.flush()
-            return WriteReceipt(dot: change.dot, hlc: hlc, conflictsClosed: closed)
+        return author
+    }
+
+    /// Records `ops` as one change by `author` about pupil `scope`, inside a transaction that
+    /// ``write(author:scope:ops:check:opsAfterCheck:)`` or ``writeChanges(_:)`` opened: checks the
+    /// site may write the pupil and the kinds' rules, stamps the change and applies it.
+    @discardableResult
+    func recordChange(author: String, scope: RecordID, ops: [RecordOp], in tx: inout StoreTransaction) throws
+        -> WriteReceipt
+    {
+        let author = try Self.requireAuthor(author)
+        try requireEntitled(to: scope, ops: ops, in: &tx)
+        try Self.checkDeclaredRules(ops, scope: scope, in: &tx)
+        let hlc = tx.clock.tick(now: now())
+        var deps = try tx.scopeClock(of: scope)
+        // This site's own previous change about the pupil, even one whose content it no longer
+        // holds (a pupil it passed on and has again): every store must hold it before this one.
+        deps[identity.id] = max(deps[identity.id], try tx.lastOwnChange(about: scope, site: identity.id))
+        let change = Change(
+            site: identity.id, seq: try tx.prefix(of: identity.id) + 1, hlc: hlc, author: author, scope: scope,
+            deps: deps, directoryVersion: try tx.directoryVersion(), ops: ops)
+        let encoded: EncodedChange
+        do { encoded = try change.encoded() } catch {
+            throw StoreError(.invalidInput, "This change cannot be recorded: \(String(describing: error)).")
         }
+        // The clock guard protects against other machines' clocks; this site's own HLC never
+        // goes backwards, so after the wall clock is set back it may legitimately run ahead.
+        var local = applier
+        local.clockGuardMilliseconds = .max - local.now
+        let disposition = try local.apply(encoded, to: &tx)
+        guard case .applied(_, let closed) = disposition else {
+            if case .rejected(let reason) = disposition {
+                throw StoreError(.invalidInput, "This change would be refused by every site: it \(reason).")
+            }
+            throw StoreError(.database, "The change was not applied.")
+        }
+        return WriteReceipt(dot: change.dot, hlc: hlc, conflictsClosed: closed)
     }
 }
