@@ -34,6 +34,11 @@ struct CTFCommandTests {
             #expect(again.status == 0, "\(again.stderr)")
             #expect(again.stdout.contains("Nothing was changed."))
             #expect(try area.digest("Oakfield") == digest)
+            let json = try cli.run(["ctf", "import", file, "--json"] + area.store("Oakfield") + author)
+            let summary = try #require((json.json as? [String: Any])?["ctfImport"] as? [String: Any], "\(json.stdout)")
+            let outcomes = (summary["pupils"] as? [[String: Any]])?.compactMap { $0["outcome"] as? String }
+            #expect(outcomes == ["unchanged", "skipped", "unchanged", "unchanged"])
+            #expect((summary["historicCodes"] as? [[String: Any]])?.first?["pupilId"] is String)
 
             // A wrong provision code: exit 2, the line and element on stderr, no values, nothing written.
             var lines = try String(contentsOfFile: file, encoding: .utf8).components(separatedBy: "\n")

@@ -25,6 +25,11 @@ public struct CTFImportSummary: Sendable, Hashable, Encodable {
         public var episodesEnded = 0
         public var needsAdded = 0
         public var needsEnded = 0
+
+        enum CodingKeys: String, CodingKey {
+            case line, outcome, episodesAdded, episodesEnded, needsAdded, needsEnded
+            case pupilID = "pupilId"
+        }
     }
 
     /// A historic provision code (S, A or P) recorded as today's code, and flagged with a note on
@@ -40,6 +45,11 @@ public struct CTFImportSummary: Sendable, Hashable, Encodable {
         public var recordedAs: String
         /// Whether this import added the note (a re-import finds it already there).
         public var noteAdded: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case line, startDate, code, recordedAs, noteAdded
+            case pupilID = "pupilId"
+        }
     }
 
     /// The file's `CTFversion`.
@@ -87,7 +97,7 @@ extension Store {
                 do {
                     let plan = try ctfPlan(for: pupil, author: author, in: tx.db)
                     if !plan.ops.isEmpty {
-                        try recordChange(author: author, scope: plan.result.pupilID!, ops: plan.ops, in: &tx)
+                        try recordChange(author: author, scope: plan.pupilID, ops: plan.ops, in: &tx)
                     }
                     summary.pupils.append(plan.result)
                     summary.historicCodes += plan.historicCodes
@@ -102,6 +112,7 @@ extension Store {
     }
 
     private struct CTFPlan {
+        var pupilID: RecordID
         var ops: [RecordOp] = []
         var result: CTFImportSummary.PupilResult
         var historicCodes: [CTFImportSummary.HistoricCode] = []
@@ -136,7 +147,7 @@ extension Store {
         let today = self.today
         let existingID = try ctfMatch(pupil, in: db)
         let pupilID = existingID ?? RecordID.v7(milliseconds: now())
-        var plan = CTFPlan(result: .init(line: pupil.line, pupilID: pupilID, outcome: .unchanged))
+        var plan = CTFPlan(pupilID: pupilID, result: .init(line: pupil.line, pupilID: pupilID, outcome: .unchanged))
         var pupilWrites: [FieldWrite] = []
         var current: (status: String?, needs: String?) = (nil, nil)
         let school: SiteID
