@@ -365,7 +365,7 @@ extension Store {
         }
     }
 
-    private static func requireAuthor(_ author: String) throws -> String {
+    static func requireAuthor(_ author: String) throws -> String {
         let author = author.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !author.isEmpty else {
             throw StoreError(

@@ -101,6 +101,8 @@ struct ErrorReport: Encodable {
                 case .io: .io
                 }
             self.init(exit: exit, code: e.code.rawValue, message: e.message, hint: e.hint)
+        case let e as CTFError:
+            self.init(exit: .invalidInput, code: e.code.rawValue, message: e.message, hint: e.hint)
         case let e as SecurityError:
             let exit: SENSyncExit =
                 switch e.code {

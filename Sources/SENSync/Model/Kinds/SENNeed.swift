@@ -22,8 +22,10 @@ public enum SENNeedRecord: RecordKind {
                 field(
                     "Rank", .integer(1...9), required: true, ctf: "SENtypeRank", census: "SENtypeRank",
                     sen2: "SENtypeRank")
-            case .startDate: field("Start date", .date, required: true)
-            case .endDate: field("End date", .date)
+            // CTF 17 added need start and end dates (`NeedStartDate`, `NeedEndDate`); see
+            // Schemas/ctf/ctf-sen.md.
+            case .startDate: field("Start date", .date, required: true, ctf: "NeedStartDate")
+            case .endDate: field("End date", .date, ctf: "NeedEndDate")
             }
         }
     }

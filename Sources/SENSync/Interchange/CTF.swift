@@ -1,0 +1,564 @@
+import Foundation
+
+#if canImport(FoundationXML)
+    import FoundationXML
+#endif
+
+/// The SEN part of a Common Transfer File (CTF): the pupils' identifiers, SEN provision history
+/// and ranked needs, read from or written as CTF XML.
+///
+/// Only the elements listed in `Schemas/ctf/ctf-sen.md` are read; everything else a CTF carries
+/// (addresses, contacts, attendance, assessments) is skipped and never kept. Field element names
+/// come from the record kinds' declarations (``InterchangeNames/ctf``); the containers around
+/// them are ``CTFDocument/Element``.
+///
+/// ```swift
+/// let document = try CTFDocument(xml: Data(contentsOf: url))
+/// for pupil in document.pupils where pupil.hasSENHistory { print(pupil.provision.count) }
+/// let data = try document.xmlData()
+/// ```
+public struct CTFDocument: Sendable, Hashable {
+    public var header: CTFHeader
+    public var pupils: [CTFPupil]
+
+    public init(header: CTFHeader, pupils: [CTFPupil]) {
+        self.header = header
+        self.pupils = pupils
+    }
+
+    /// The containers of a CTF's SEN data (DfE CTF specification, section 4.3); the elements that
+    /// hold a field's value are named in the kinds' declarations.
+    public enum Element {
+        public static let file = "CTfile"
+        public static let header = "Header"
+        public static let documentName = "DocumentName"
+        public static let version = "CTFversion"
+        public static let dateTime = "DateTime"
+        public static let documentQualifier = "DocumentQualifier"
+        public static let supplierID = "SupplierID"
+        public static let sourceSchool = "SourceSchool"
+        public static let lea = "LEA"
+        public static let estab = "Estab"
+        public static let urn = "URN"
+        public static let schoolName = "SchoolName"
+        public static let academicYear = "AcademicYear"
+        public static let pupilData = "CTFpupilData"
+        public static let pupil = "Pupil"
+        public static let basicDetails = "BasicDetails"
+        public static let senHistory = "SENhistory"
+        public static let sen = "SEN"
+        public static let senNeeds = "SENneeds"
+        public static let senNeed = "SENneed"
+    }
+
+    /// Field elements, from the declarations (the single source of these names).
+    enum Field {
+        static let upn = ctf(Pupil.Field.upn)
+        static let formerUPN = ctf(Pupil.Field.formerUPNs)
+        static let surname = ctf(Pupil.Field.surname)
+        static let forename = ctf(Pupil.Field.forename)
+        static let dateOfBirth = ctf(Pupil.Field.dateOfBirth)
+        static let startDate = ctf(SENEpisode.Field.startDate)
+        static let provision = ctf(SENEpisode.Field.provision)
+        static let need = ctf(SENNeedRecord.Field.need)
+        static let rank = ctf(SENNeedRecord.Field.rank)
+        static let needStartDate = ctf(SENNeedRecord.Field.startDate)
+        static let needEndDate = ctf(SENNeedRecord.Field.endDate)
+
+        static func ctf<F: KindField>(_ field: F) -> String { field.definition.interchange.ctf ?? field.rawValue }
+    }
+}
+
+/// A CTF's `Header`: which file this is and where it came from.
+public struct CTFHeader: Sendable, Hashable {
+    public var documentName: String?
+    /// `CTFversion`, such as `25.0` (the academic year it was made in).
+    public var version: String?
+    public var dateTime: String?
+    public var documentQualifier: String?
+    public var supplierID: String?
+    public var sourceLEA: String?
+    public var sourceEstab: String?
+    public var sourceURN: String?
+    public var sourceSchoolName: String?
+    public var academicYear: String?
+
+    public init(
+        documentName: String? = nil, version: String? = nil, dateTime: String? = nil, documentQualifier: String? = nil,
+        supplierID: String? = nil, sourceLEA: String? = nil, sourceEstab: String? = nil, sourceURN: String? = nil,
+        sourceSchoolName: String? = nil, academicYear: String? = nil
+    ) {
+        self.documentName = documentName
+        self.version = version
+        self.dateTime = dateTime
+        self.documentQualifier = documentQualifier
+        self.supplierID = supplierID
+        self.sourceLEA = sourceLEA
+        self.sourceEstab = sourceEstab
+        self.sourceURN = sourceURN
+        self.sourceSchoolName = sourceSchoolName
+        self.academicYear = academicYear
+    }
+}
+
+/// One `Pupil` of a CTF: identifiers and the SEN history.
+public struct CTFPupil: Sendable, Hashable {
+    public var upn: String
+    public var formerUPNs: [String]
+    public var surname: String?
+    public var forename: String?
+    public var dateOfBirth: CalendarDate?
+    /// `SENhistory/SEN`, oldest first.
+    public var provision: [CTFProvision]
+    /// `SENhistory/SENneeds/SENneed`, by start date then rank.
+    public var needs: [CTFNeed]
+    /// The line of the `Pupil` element in the file read (0 for one made here).
+    public var line: Int
+
+    public init(
+        upn: String, formerUPNs: [String] = [], surname: String?, forename: String?, dateOfBirth: CalendarDate?,
+        provision: [CTFProvision], needs: [CTFNeed], line: Int = 0
+    ) {
+        self.upn = upn
+        self.formerUPNs = formerUPNs
+        self.surname = surname
+        self.forename = forename
+        self.dateOfBirth = dateOfBirth
+        self.provision = provision
+        self.needs = needs
+        self.line = line
+    }
+
+    /// Whether the file gives any SEN provision or need for this pupil.
+    public var hasSENHistory: Bool { !provision.isEmpty || !needs.isEmpty }
+}
+
+/// One `SEN` element: a census SEN provision from a date.
+public struct CTFProvision: Sendable, Hashable {
+    public var startDate: CalendarDate
+    /// The census provision: E, K or N (a historic code already mapped).
+    public var provision: String
+    /// The historic code the file gave (S, A or P), which ``provision`` maps it to.
+    public var historicCode: String?
+    public var line: Int
+
+    public init(startDate: CalendarDate, provision: String, historicCode: String? = nil, line: Int = 0) {
+        self.startDate = startDate
+        self.provision = provision
+        self.historicCode = historicCode
+        self.line = line
+    }
+}
+
+/// One `SENneed` element: a ranked census SEN type and the dates it applied.
+public struct CTFNeed: Sendable, Hashable {
+    public var need: String
+    public var rank: Int
+    /// `NeedStartDate`; when the file has none, the start of the pupil's latest E or K provision.
+    public var startDate: CalendarDate
+    public var endDate: CalendarDate?
+    public var line: Int
+
+    public init(need: String, rank: Int, startDate: CalendarDate, endDate: CalendarDate? = nil, line: Int = 0) {
+        self.need = need
+        self.rank = rank
+        self.startDate = startDate
+        self.endDate = endDate
+        self.line = line
+    }
+}
+
+/// A CTF that cannot be read, or whose SEN data cannot be recorded. The message names the XML
+/// line and element, never a value from the file: values are personal data.
+public struct CTFError: Error, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable, Codable {
+        /// The file is not well-formed XML.
+        case malformed = "ctf-malformed"
+        /// The XML is not a CTF: its root is not `CTfile`, or it has no `CTFpupilData`.
+        case notACTF = "ctf-not-a-ctf"
+        /// An element is missing, or its value is not valid (a UPN, a date, a code, a rank).
+        case invalidValue = "ctf-invalid-value"
+        /// A pupil's SEN records would break a rule of the store (two current needs share a rank;
+        /// the pupil is on roll elsewhere).
+        case refused = "ctf-refused"
+    }
+
+    public var code: Code
+    /// What went wrong, starting with the line and element.
+    public var message: String
+    /// What to do next.
+    public var hint: String?
+    /// The line of the XML file, when known.
+    public var line: Int?
+    /// The element, when known.
+    public var element: String?
+
+    public init(_ code: Code, _ problem: String, line: Int?, element: String?, hint: String? = nil) {
+        self.code = code
+        self.line = line
+        self.element = element
+        self.hint = hint
+        var place: [String] = []
+        if let line { place.append("Line \(line)") }
+        if let element { place.append("<\(element)>") }
+        message = place.isEmpty ? problem : "\(place.joined(separator: ", ")): \(problem)"
+    }
+
+    public var description: String { hint.map { "\(message) \($0)" } ?? message }
+}
+
+// MARK: - Reading
+
+/// An element of the XML read, with the line it starts on.
+struct XMLNode: Sendable {
+    var name: String
+    var line: Int
+    var text = ""
+    var children: [XMLNode] = []
+
+    func child(_ name: String) -> XMLNode? { children.first { $0.name == name } }
+    func children(_ name: String) -> [XMLNode] { children.filter { $0.name == name } }
+    var value: String { text.trimmingCharacters(in: .whitespacesAndNewlines) }
+
+    /// Reads `data` into a tree with FoundationXML's `XMLParser`, which reports the line each
+    /// element starts on. External entities are never resolved.
+    static func parse(_ data: Data) throws(CTFError) -> XMLNode {
+        let parser = XMLParser(data: data)
+        parser.shouldProcessNamespaces = true
+        parser.shouldResolveExternalEntities = false
+        let builder = TreeBuilder()
+        parser.delegate = builder
+        guard parser.parse(), builder.error == nil, let root = builder.root else {
+            // The parser's own message can quote the file's text; give the place only.
+            throw CTFError(
+                .malformed, "The file is not well-formed XML.",
+                line: max(builder.error?.line ?? parser.lineNumber, 1), element: builder.error?.element,
+                hint: "Export the CTF again from the sending school's MIS; check it is the whole file.")
+        }
+        return root
+    }
+
+    private final class TreeBuilder: NSObject, XMLParserDelegate {
+        var stack: [XMLNode] = []
+        var root: XMLNode?
+        /// Where the first error was met: the line, and the element open there.
+        var error: (line: Int, element: String?)?
+
+        func parser(
+            _ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
+            qualifiedName qName: String?, attributes attributeDict: [String: String] = [:]
+        ) {
+            stack.append(XMLNode(name: elementName, line: parser.lineNumber))
+        }
+
+        func parser(_ parser: XMLParser, foundCharacters string: String) {
+            guard !stack.isEmpty else { return }
+            stack[stack.count - 1].text += string
+        }
+
+        func parser(_ parser: XMLParser, foundCDATA block: Data) {
+            guard !stack.isEmpty else { return }
+            stack[stack.count - 1].text += String(decoding: block, as: UTF8.self)
+        }
+
+        func parser(_ parser: XMLParser, parseErrorOccurred parseError: any Error) {
+            if error == nil { error = (parser.lineNumber, stack.last?.name) }
+            parser.abortParsing()
+        }
+
+        func parser(
+            _ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName qName: String?
+        ) {
+            guard let node = stack.popLast() else { return }
+            if stack.isEmpty { root = node } else { stack[stack.count - 1].children.append(node) }
+        }
+    }
+}
+
+extension CTFDocument {
+    /// Reads a CTF's header and its pupils' SEN data, checking every value read.
+    ///
+    /// - Throws: ``CTFError`` naming the line and element of the first problem.
+    public init(xml data: Data) throws(CTFError) {
+        let root = try XMLNode.parse(data)
+        guard root.name == Element.file else {
+            throw CTFError(
+                .notACTF, "The file's root element is not <\(Element.file)>, so it is not a Common Transfer File.",
+                line: root.line, element: root.name, hint: "Check you chose the CTF (an .xml file from the MIS).")
+        }
+        guard let pupilData = root.child(Element.pupilData) else {
+            throw CTFError(
+                .notACTF, "The file has no <\(Element.pupilData)>, so it holds no pupils.", line: root.line,
+                element: root.name, hint: "Check you chose the CTF (an .xml file from the MIS).")
+        }
+        header = Self.header(from: root.child(Element.header))
+        var pupils: [CTFPupil] = []
+        var seen: [String: Int] = [:]
+        for node in pupilData.children(Element.pupil) {
+            let pupil = try Self.pupil(from: node)
+            if let earlier = seen[pupil.upn] {
+                throw CTFError(
+                    .invalidValue, "This pupil has the same UPN as the pupil at line \(earlier).", line: node.line,
+                    element: Element.pupil, hint: "A CTF lists each pupil once; ask the sending school for a new file.")
+            }
+            seen[pupil.upn] = node.line
+            pupils.append(pupil)
+        }
+        self.pupils = pupils
+    }
+
+    private static func header(from node: XMLNode?) -> CTFHeader {
+        guard let node else { return CTFHeader() }
+        func text(_ node: XMLNode?, _ name: String) -> String? {
+            node?.child(name).map(\.value).flatMap { $0.isEmpty ? nil : $0 }
+        }
+        let source = node.child(Element.sourceSchool)
+        return CTFHeader(
+            documentName: text(node, Element.documentName), version: text(node, Element.version),
+            dateTime: text(node, Element.dateTime), documentQualifier: text(node, Element.documentQualifier),
+            supplierID: text(node, Element.supplierID), sourceLEA: text(source, Element.lea),
+            sourceEstab: text(source, Element.estab), sourceURN: text(source, Element.urn),
+            sourceSchoolName: text(source, Element.schoolName), academicYear: text(source, Element.academicYear))
+    }
+
+    /// The element's text, or `nil` when it is absent or empty.
+    private static func optional(_ parent: XMLNode, _ name: String) -> (value: String, line: Int)? {
+        guard let node = parent.child(name), !node.value.isEmpty else { return nil }
+        return (node.value, node.line)
+    }
+
+    private static func required(_ parent: XMLNode, _ name: String) throws(CTFError) -> (value: String, line: Int) {
+        guard let found = optional(parent, name) else {
+            throw CTFError(
+                .invalidValue, "<\(name)> is missing or empty.", line: parent.line, element: parent.name,
+                hint: "Every <\(parent.name)> needs a <\(name)>; ask the sending school for a corrected file.")
+        }
+        return found
+    }
+
+    private static func date(_ found: (value: String, line: Int), _ name: String) throws(CTFError) -> CalendarDate {
+        guard let date = CalendarDate(found.value) else {
+            throw CTFError(
+                .invalidValue, "Not a date.", line: found.line, element: name,
+                hint: "CTF dates are written YYYY-MM-DD.")
+        }
+        return date
+    }
+
+    private static func text(_ found: (value: String, line: Int)?, _ name: String, max: Int) throws(CTFError)
+        -> String?
+    {
+        guard let found else { return nil }
+        guard found.value.count <= max else {
+            throw CTFError(
+                .invalidValue, "Longer than \(max) characters.", line: found.line, element: name,
+                hint: "SENSync keeps at most \(max) characters here; correct it in the sending MIS.")
+        }
+        return found.value
+    }
+
+    static func pupil(from node: XMLNode) throws(CTFError) -> CTFPupil {
+        let upnFound = try required(node, Field.upn)
+        let upn: UPN
+        do { upn = try UPN(upnFound.value) } catch {
+            throw CTFError(
+                .invalidValue, "Not a valid UPN: \(error.rawValue).", line: upnFound.line, element: Field.upn,
+                hint: "Check the UPN in the sending school's MIS.")
+        }
+        // FormerUPN sits in BasicDetails; some files put it beside UPN.
+        var formerUPNs: [String] = []
+        for former in node.children(Field.formerUPN)
+            + (node.child(Element.basicDetails)?.children(Field.formerUPN) ?? [])
+        where !former.value.isEmpty {
+            let value = former.value.uppercased()
+            guard value.count == 13, value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else {
+                throw CTFError(
+                    .invalidValue, "Not a UPN (13 letters and digits).", line: former.line, element: Field.formerUPN,
+                    hint: "Check the former UPN in the sending school's MIS.")
+            }
+            if value != upn.value && !formerUPNs.contains(value) { formerUPNs.append(value) }
+        }
+        let surname = try text(optional(node, Field.surname), Field.surname, max: 100)
+        let forename = try text(optional(node, Field.forename), Field.forename, max: 100)
+        let dob = try optional(node, Field.dateOfBirth).map { found throws(CTFError) in
+            try date(found, Field.dateOfBirth)
+        }
+        var provision: [CTFProvision] = []
+        var needs: [CTFNeed] = []
+        if let history = node.child(Element.senHistory) {
+            for sen in history.children(Element.sen) {
+                provision.append(try Self.provision(from: sen))
+            }
+            provision.sort { $0.startDate < $1.startDate }
+            var unique: [CTFProvision] = []
+            for entry in provision {
+                if let same = unique.last(where: { $0.startDate == entry.startDate }) {
+                    guard same.provision == entry.provision else {
+                        throw CTFError(
+                            .invalidValue, "Two SEN provisions start on the same day (see line \(same.line)).",
+                            line: entry.line, element: Element.sen,
+                            hint: "Ask the sending school which provision applied from that day.")
+                    }
+                    continue
+                }
+                unique.append(entry)
+            }
+            provision = unique
+            // A need without dates belongs to the provision the pupil has now.
+            let current = provision.last { $0.provision != SENStatus.none.rawValue }?.startDate
+            for need in history.child(Element.senNeeds)?.children(Element.senNeed) ?? [] {
+                let read = try Self.need(from: need, defaultStart: current)
+                if !needs.contains(where: {
+                    $0.need == read.need && $0.rank == read.rank && $0.startDate == read.startDate
+                }) {
+                    needs.append(read)
+                }
+            }
+            needs.sort { ($0.startDate, $0.rank, $0.need) < ($1.startDate, $1.rank, $1.need) }
+            let open = needs.filter { $0.endDate == nil }
+            for (i, need) in open.enumerated() {
+                if let other = open[..<i].first(where: { $0.rank == need.rank || $0.need == need.need }) {
+                    throw CTFError(
+                        .invalidValue,
+                        other.rank == need.rank
+                            ? "Two current needs share rank \(need.rank) (see line \(other.line))."
+                            : "The same need is current twice (see line \(other.line)).",
+                        line: need.line, element: Element.senNeed,
+                        hint: "Give each current need its own rank, or an end date (<\(Field.needEndDate)>).")
+                }
+            }
+        }
+        return CTFPupil(
+            upn: upn.value, formerUPNs: formerUPNs, surname: surname, forename: forename, dateOfBirth: dob,
+            provision: provision, needs: needs, line: node.line)
+    }
+
+    private static func provision(from node: XMLNode) throws(CTFError) -> CTFProvision {
+        let start = try date(try required(node, Field.startDate), Field.startDate)
+        let code = try required(node, Field.provision)
+        let wanted = code.value.uppercased()
+        if let census = CodeLists.named("census-sen-provision")?.codes.first(where: { $0.code == wanted }) {
+            return CTFProvision(startDate: start, provision: census.code, line: node.line)
+        }
+        if let historic = CodeLists.named("ctf-historic-sen-provision")?.codes.first(where: { $0.code == wanted }),
+            let mapped = historic.maps
+        {
+            return CTFProvision(startDate: start, provision: mapped, historicCode: historic.code, line: node.line)
+        }
+        throw CTFError(
+            .invalidValue, "Not a census SEN provision code.", line: code.line, element: Field.provision,
+            hint: "Use E, K or N (or the historic S, A or P, which are mapped).")
+    }
+
+    private static func need(from node: XMLNode, defaultStart: CalendarDate?) throws(CTFError) -> CTFNeed {
+        let type = try required(node, Field.need)
+        guard let code = CodeLists.named("census-sen-type")?.codes.first(where: { $0.code == type.value.uppercased() })
+        else {
+            throw CTFError(
+                .invalidValue, "Not a census SEN type.", line: type.line, element: Field.need,
+                hint: "Use one of: \(CodeLists.named("census-sen-type")?.codeSummary ?? "the census SEN types").")
+        }
+        let rankFound = try required(node, Field.rank)
+        guard case .integer(let range) = SENNeedRecord.Field.rank.definition.rule, let rank = Int64(rankFound.value),
+            range.contains(rank)
+        else {
+            throw CTFError(
+                .invalidValue, "Not a rank SENSync keeps.", line: rankFound.line, element: Field.rank,
+                hint: "Ranks are whole numbers from 1 (the primary need) to 9.")
+        }
+        let start = try optional(node, Field.needStartDate).map { found throws(CTFError) in
+            try date(found, Field.needStartDate)
+        }
+        let end = try optional(node, Field.needEndDate).map { found throws(CTFError) in
+            try date(found, Field.needEndDate)
+        }
+        guard let startDate = start ?? defaultStart else {
+            throw CTFError(
+                .invalidValue,
+                "The need has no <\(Field.needStartDate)>, and the pupil has no E or K provision to date it from.",
+                line: node.line, element: Element.senNeed,
+                hint: "Ask the sending school for the need's start date or the pupil's SEN provision.")
+        }
+        let need = CTFNeed(need: code.code, rank: Int(rank), startDate: startDate, endDate: end, line: node.line)
+        var values = KindValues([
+            SENNeedRecord.Field.need.rawValue: .text(need.need),
+            SENNeedRecord.Field.startDate.rawValue: .text(startDate.description),
+        ])
+        if let end { values[SENNeedRecord.Field.endDate.rawValue] = .text(end.description) }
+        do { try SENNeedRecord.check(values) } catch {
+            throw CTFError(.invalidValue, error.message, line: node.line, element: Element.senNeed, hint: error.hint)
+        }
+        return need
+    }
+}
+
+// MARK: - Writing
+
+extension CTFDocument {
+    /// The document as CTF XML (UTF-8, indented), written with FoundationXML's `XMLDocument` so
+    /// every value is escaped. Elements without a value are left out.
+    public func xmlData() -> Data {
+        func element(_ name: String, _ value: String?) -> XMLElement? {
+            value.map { XMLElement(name: name, stringValue: $0) }
+        }
+        func container(_ name: String, _ children: [XMLElement?]) -> XMLElement {
+            let element = XMLElement(name: name)
+            for child in children.compactMap({ $0 }) { element.addChild(child) }
+            return element
+        }
+        let source = [
+            element(Element.lea, header.sourceLEA), element(Element.estab, header.sourceEstab),
+            element(Element.urn, header.sourceURN), element(Element.schoolName, header.sourceSchoolName),
+            element(Element.academicYear, header.academicYear),
+        ]
+        let headerElement = container(
+            Element.header,
+            [
+                element(Element.documentName, header.documentName), element(Element.version, header.version),
+                element(Element.dateTime, header.dateTime),
+                element(Element.documentQualifier, header.documentQualifier),
+                element(Element.supplierID, header.supplierID),
+                source.contains { $0 != nil } ? container(Element.sourceSchool, source) : nil,
+            ])
+        let pupilElements = pupils.map { pupil in
+            var history: [XMLElement] = pupil.provision.map { entry in
+                container(
+                    Element.sen,
+                    [
+                        element(Field.startDate, entry.startDate.description),
+                        element(Field.provision, entry.provision),
+                    ])
+            }
+            if !pupil.needs.isEmpty {
+                history.append(
+                    container(
+                        Element.senNeeds,
+                        pupil.needs.map { need in
+                            container(
+                                Element.senNeed,
+                                [
+                                    element(Field.need, need.need), element(Field.rank, String(need.rank)),
+                                    element(Field.needStartDate, need.startDate.description),
+                                    element(Field.needEndDate, need.endDate?.description),
+                                ])
+                        }))
+            }
+            return container(
+                Element.pupil,
+                [
+                    element(Field.upn, pupil.upn), element(Field.surname, pupil.surname),
+                    element(Field.forename, pupil.forename),
+                    element(Field.dateOfBirth, pupil.dateOfBirth?.description),
+                    pupil.formerUPNs.isEmpty
+                        ? nil
+                        : container(Element.basicDetails, pupil.formerUPNs.map { element(Field.formerUPN, $0) }),
+                    history.isEmpty ? nil : container(Element.senHistory, history),
+                ])
+        }
+        let root = container(Element.file, [headerElement, container(Element.pupilData, pupilElements)])
+        // The declaration is written here so it reads the same on every platform (libxml2 and
+        // Apple's writer spell the encoding and `standalone` differently).
+        return Data(
+            ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + root.xmlString(options: [.nodePrettyPrint]) + "\n").utf8)
+    }
+}

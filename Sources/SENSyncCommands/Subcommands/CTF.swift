@@ -1,0 +1,101 @@
+import ArgumentParser
+import Foundation
+import SENSync
+
+extension SENSyncCommand {
+    struct CTF: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "ctf",
+            abstract: "Read and write the SEN data of a Common Transfer File (CTF).",
+            discussion: """
+                A CTF carries only SEN provision codes with their start dates and ranked needs. Plans, reviews, \
+                provision, referrals, concerns and notes travel in SENSync bundles. The elements read and written are \
+                in Schemas/ctf/ctf-sen.md.
+                """,
+            subcommands: [Import.self, Export.self])
+    }
+}
+
+extension SENSyncCommand.CTF {
+    struct Import: ParsableCommand, JSONOutputting {
+        static let configuration = CommandConfiguration(
+            abstract: "Import the SEN history of every pupil in a CTF.",
+            discussion: """
+                Pupils are matched by UPN (or a former UPN) and added if new. Provision episodes and ranked needs the \
+                store lacks are added; importing the same file again changes nothing. Historic provision codes (S, A, \
+                P) are recorded as E or K and flagged by a note on the pupil. The file is imported whole or not at all: \
+                a problem is reported with its line and element, and nothing is written.
+
+                Example:
+                  sensync ctf import --store oakfield.sensync --author SENCO \\
+                    820aaaa_CTF_820bbbb_001.xml
+                """)
+
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var authorOptions: AuthorOptions
+        @Argument(help: ArgumentHelp("The CTF to read.", valueName: "file.xml")) var file: String
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let data: Data
+            do {
+                data = try Data(contentsOf: URL(fileURLWithPath: file))
+            } catch {
+                throw CommandFailure(
+                    code: FileManager.default.fileExists(atPath: file) ? .io : .notFound,
+                    message: "The CTF file could not be read.", hint: "Check the path and that you can read the file.")
+            }
+            let store = try storeOptions.open()
+            let summary = try store.importCTF(data, author: try authorOptions.name)
+            if output.json {
+                try Terminal.printJSON(["ctfImport": summary])
+                return
+            }
+            for pupil in summary.pupils where pupil.outcome != .skipped {
+                var parts: [String] = []
+                if pupil.episodesAdded > 0 { parts.append("\(pupil.episodesAdded) episode(s) added") }
+                if pupil.episodesEnded > 0 { parts.append("\(pupil.episodesEnded) episode(s) ended") }
+                if pupil.needsAdded > 0 { parts.append("\(pupil.needsAdded) need(s) added") }
+                if pupil.needsEnded > 0 { parts.append("\(pupil.needsEnded) need(s) ended") }
+                let detail = parts.isEmpty ? "" : ": " + parts.joined(separator: ", ")
+                Terminal.print(
+                    "line \(pupil.line)  pupil \(pupil.pupilID?.description ?? "-")  \(pupil.outcome.rawValue)\(detail)"
+                )
+            }
+            for code in summary.historicCodes {
+                Terminal.print(
+                    "line \(code.line)  historic code \(code.code) from \(code.startDate) recorded as \(code.recordedAs)"
+                        + (code.noteAdded ? "; flagged with a note" : "; already flagged"))
+            }
+            Terminal.print(
+                "CTF \(summary.version ?? "(no version)"): \(summary.count(.created)) pupil(s) added, "
+                    + "\(summary.count(.updated)) updated, \(summary.count(.unchanged)) unchanged, "
+                    + "\(summary.count(.skipped)) without SEN history skipped."
+                    + (summary.isUnchanged ? " Nothing was changed." : ""))
+        }
+    }
+
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a pupil's SEN data as a CTF SEN fragment.",
+            discussion: """
+                The file is a CTfile with a minimal header and one Pupil: UPN, names, date of birth, former UPNs, SEN \
+                provision history and ranked needs. It re-imports to the same SEN data.
+
+                Example:
+                  sensync ctf export --store oakfield.sensync H801200001001 --out \\
+                    ctf-sen.xml
+                """)
+
+        @OptionGroup var storeOptions: StoreOptions
+        @Argument(help: ArgumentHelp("The pupil's UPN or record id.", valueName: "pupil")) var pupil: String
+        @Option(help: "The file to write.") var out: String
+        @Flag(help: "Replace the --out file if it exists.") var force = false
+
+        func run() throws {
+            let store = try storeOptions.open()
+            let document = try store.ctfDocument(for: pupil)
+            try writeOut(String(decoding: document.xmlData(), as: UTF8.self), to: out, force: force, what: "CTF")
+        }
+    }
+}

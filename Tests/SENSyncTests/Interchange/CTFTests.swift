@@ -1,0 +1,349 @@
+import Foundation
+import Testing
+
+@testable import SENSync
+
+/// CTF SEN import and export: a synthetic file shaped as the DfE specification imports to
+/// hand-worked records, historic codes are mapped and flagged, a re-import changes nothing, a
+/// bad file changes nothing and names its line, and an export re-imports to the same SEN data.
+struct CTFTests {
+    // The fixture's pupils (Fixtures/ctf/synthetic-ctf-25.xml).
+    static let ada = "P801200029001"  // new: A, P, K then E; three needs
+    static let adaFormer = "W801200029005"
+    static let ben = "D801200029002"  // no SEN history: skipped
+    static let cara = "T801200029003"  // new: K, one need without dates
+    static let dev = "U801200029104"  // in the store already under its former UPN
+    static let devHere = "G801200029004"
+
+    static func fixture() throws -> Data {
+        let url = try #require(
+            Bundle.module.url(forResource: "synthetic-ctf-25", withExtension: "xml", subdirectory: "Fixtures/ctf"))
+        return try Data(contentsOf: url)
+    }
+
+    /// A school's store holding Dev under his former UPN, with no SEN records.
+    func school(_ name: String = "Oakfield") throws -> (TestArea, Store) {
+        let area = try TestArea(folder: FileManager.default.temporaryDirectory)
+        let store = try area.add(name, .maintainedSchool)
+        try store.addPupil(
+            NewPupil(upn: Self.devHere, forename: "Dev", surname: "Specimen", dateOfBirth: "2007-01-05"),
+            author: "SENCO")
+        return (area, store)
+    }
+
+    typealias Episode = (provision: String, start: String, end: String?, school: String?)
+    typealias Need = (need: String, rank: Int64, start: String, end: String?)
+
+    func episodes(_ store: Store, _ pupil: String) throws -> [Episode] {
+        try store.records(SENEpisode.self, of: pupil).map {
+            ($0.text(.provision) ?? "", $0.text(.startDate) ?? "", $0.text(.endDate), $0.text(.schoolID))
+        }
+    }
+
+    func needs(_ store: Store, _ pupil: String) throws -> [Need] {
+        try store.records(SENNeedRecord.self, of: pupil).map {
+            ($0.text(.need) ?? "", $0.integer(.rank) ?? 0, $0.text(.startDate) ?? "", $0.text(.endDate))
+        }.sorted { ($0.start, $0.rank) < ($1.start, $1.rank) }
+    }
+
+    func same(_ a: [Episode], _ b: [Episode]) -> Bool {
+        a.count == b.count
+            && zip(a, b).allSatisfy { $0.provision == $1.provision && $0.start == $1.start && $0.end == $1.end }
+    }
+
+    func same(_ a: [Need], _ b: [Need]) -> Bool {
+        a.count == b.count
+            && zip(a, b).allSatisfy {
+                $0.need == $1.need && $0.rank == $1.rank && $0.start == $1.start && $0.end == $1.end
+            }
+    }
+
+    // MARK: Import
+
+    @Test func theSyntheticFileImportsToHandWorkedRecords() throws {
+        let (_, store) = try school()
+        let here = store.identity.id.description
+        let summary = try store.importCTF(try Self.fixture(), author: "SENCO")
+
+        #expect(summary.version == "25.0")
+        #expect(summary.pupils.map(\.line) == [24, 77, 84, 103])
+        #expect(summary.pupils.map(\.outcome) == [.created, .skipped, .created, .updated])
+        #expect(summary.count(.created) == 2 && summary.count(.skipped) == 1 && summary.count(.updated) == 1)
+
+        // Ada: new, enrolled here; each provision runs until the next starts.
+        let ada = try store.pupil(Self.ada)
+        #expect(ada.forename == "Ada" && ada.surname == "Example" && ada.dateOfBirth == "2008-03-10")
+        #expect(ada.formerUPNs == [Self.adaFormer])
+        #expect(ada.schools == [store.identity.id])
+        #expect(ada.senStatus == "E" && ada.senNeeds == ["ASD", "SLCN"])
+        let adaEpisodes = try episodes(store, Self.ada)
+        #expect(
+            same(
+                adaEpisodes,
+                [
+                    ("K", "2013-09-02", "2014-04-22", here), ("K", "2014-04-22", "2015-09-01", here),
+                    ("K", "2015-09-01", "2019-02-11", here), ("E", "2019-02-11", nil, here),
+                ]))
+        #expect(adaEpisodes.allSatisfy { $0.school == here })
+        #expect(
+            same(
+                try needs(store, Self.ada),
+                [
+                    ("SLCN", 1, "2013-09-02", "2019-02-11"), ("ASD", 1, "2019-02-11", nil),
+                    ("SLCN", 2, "2019-02-11", nil),
+                ]))
+
+        // Ben has no SEN history: not added.
+        #expect(throws: StoreError.self) { try store.pupil(Self.ben) }
+
+        // Cara: a need without dates starts with her current provision.
+        #expect(same(try episodes(store, Self.cara), [("K", "2021-01-11", nil, here)]))
+        #expect(same(try needs(store, Self.cara), [("SPLD", 1, "2021-01-11", nil)]))
+        #expect(try store.pupil(Self.cara).senStatus == "K")
+
+        // Dev: found by the former UPN the file gives; his UPN here is left as it is; an N ends
+        // the statement; no provision is open, so his status stays N.
+        let dev = try store.pupil(Self.devHere)
+        #expect(dev.upn == Self.devHere && dev.senStatus == "N" && dev.senNeeds.isEmpty)
+        #expect(same(try episodes(store, Self.devHere), [("E", "2012-10-01", "2016-03-01", here)]))
+        #expect(same(try needs(store, Self.devHere), [("MLD", 1, "2012-10-01", "2016-03-01")]))
+        #expect(try store.pupils().count == 3)
+    }
+
+    @Test func historicCodesAreMappedAndEachIsFlaggedWithANote() throws {
+        let (_, store) = try school()
+        let summary = try store.importCTF(try Self.fixture(), author: "SENCO")
+        #expect(
+            summary.historicCodes.map { "\($0.line) \($0.startDate) \($0.code)>\($0.recordedAs) \($0.noteAdded)" } == [
+                "35 2013-09-02 A>K true", "39 2014-04-22 P>K true", "113 2012-10-01 S>E true",
+            ])
+        #expect(
+            try store.notes(of: Self.ada).map(\.text) == [
+                "Imported from a Common Transfer File: the SEN provision from 2013-09-02 was recorded there with the "
+                    + "historic code A (School Action); SENSync records it as K (SEN support).",
+                "Imported from a Common Transfer File: the SEN provision from 2014-04-22 was recorded there with the "
+                    + "historic code P (School Action Plus); SENSync records it as K (SEN support).",
+            ])
+        let devNotes = try store.notes(of: Self.devHere)
+        #expect(devNotes.count == 1)
+        #expect(devNotes.first?.text.contains("historic code S (Statement); SENSync records it as E") == true)
+        #expect(devNotes.first?.recordedBy == "SENCO")
+        #expect(try store.notes(of: Self.cara).isEmpty)
+    }
+
+    @Test func importingTheSameFileAgainChangesNothing() throws {
+        let (_, store) = try school()
+        let first = try store.importCTF(try Self.fixture(), author: "SENCO")
+        #expect(!first.isUnchanged)
+        let digest = try store.digest()
+        let again = try store.importCTF(try Self.fixture(), author: "SENCO")
+        #expect(try store.digest() == digest)
+        #expect(again.isUnchanged)
+        #expect(again.pupils.map(\.outcome) == [.unchanged, .skipped, .unchanged, .unchanged])
+        #expect(again.historicCodes.map(\.noteAdded) == [false, false, false])
+    }
+
+    @Test func aLaterFileEndsWhatItEndsAndAddsWhatIsNew() throws {
+        let (_, store) = try school()
+        try store.importCTF(try Self.fixture(), author: "SENCO")
+        // Cara's next school moved her to an EHC plan with a new primary need.
+        let later = String(decoding: try Self.fixture(), as: UTF8.self).replacingOccurrences(
+            of: """
+                        <SEN>
+                          <StartDate>2021-01-11</StartDate>
+                          <SENprovision>K</SENprovision>
+                        </SEN>
+                        <SENneeds>
+                          <SENneed>
+                            <SENtype>SPLD</SENtype>
+                            <SENtypeRank>1</SENtypeRank>
+                          </SENneed>
+                """,
+            with: """
+                        <SEN>
+                          <StartDate>2021-01-11</StartDate>
+                          <SENprovision>K</SENprovision>
+                        </SEN>
+                        <SEN>
+                          <StartDate>2025-11-03</StartDate>
+                          <SENprovision>E</SENprovision>
+                        </SEN>
+                        <SENneeds>
+                          <SENneed>
+                            <SENtype>SPLD</SENtype>
+                            <SENtypeRank>1</SENtypeRank>
+                            <NeedStartDate>2021-01-11</NeedStartDate>
+                            <NeedEndDate>2025-11-03</NeedEndDate>
+                          </SENneed>
+                          <SENneed>
+                            <SENtype>SLD</SENtype>
+                            <SENtypeRank>1</SENtypeRank>
+                            <NeedStartDate>2025-11-03</NeedStartDate>
+                          </SENneed>
+                """)
+        #expect(later != String(decoding: try Self.fixture(), as: UTF8.self))
+        let summary = try store.importCTF(Data(later.utf8), author: "SENCO")
+        let cara = try #require(summary.pupils.first { $0.line == 84 })
+        #expect(cara.outcome == .updated)
+        #expect((cara.episodesAdded, cara.episodesEnded, cara.needsAdded, cara.needsEnded) == (1, 1, 1, 1))
+        #expect(
+            same(
+                try episodes(store, Self.cara), [("K", "2021-01-11", "2025-11-03", nil), ("E", "2025-11-03", nil, nil)])
+        )
+        #expect(
+            same(try needs(store, Self.cara), [("SPLD", 1, "2021-01-11", "2025-11-03"), ("SLD", 1, "2025-11-03", nil)]))
+        let record = try store.pupil(Self.cara)
+        #expect(record.senStatus == "E" && record.senNeeds == ["SLD"])
+        #expect(summary.pupils.filter { $0.outcome == .updated }.count == 1)
+    }
+
+    // MARK: All or nothing
+
+    /// Imports `text`, expecting a ``CTFError`` with `code` at `line` naming `element`, and the
+    /// store's digest unchanged.
+    func refused(
+        _ text: String, code: CTFError.Code, line: Int, element: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
+        let (_, store) = try school()
+        let digest = try store.digest()
+        do {
+            try store.importCTF(Data(text.utf8), author: "SENCO")
+            Issue.record("imported", sourceLocation: sourceLocation)
+        } catch let error as CTFError {
+            #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
+            #expect(error.line == line, "\(error)", sourceLocation: sourceLocation)
+            #expect(error.element == element, "\(error)", sourceLocation: sourceLocation)
+            #expect(error.message.hasPrefix("Line \(line), <\(element)>"), "\(error)", sourceLocation: sourceLocation)
+            // No personal data from the file.
+            for value in [Self.ada, Self.cara, Self.dev, "Example", "Test", "Specimen", "Ada", "Cara", "2014-11-30"] {
+                #expect(!error.description.contains(value), "\(error)", sourceLocation: sourceLocation)
+            }
+        }
+        #expect(try store.digest() == digest, sourceLocation: sourceLocation)
+        #expect(try store.pupils().count == 1, sourceLocation: sourceLocation)
+    }
+
+    func fixtureText() throws -> String { String(decoding: try Self.fixture(), as: UTF8.self) }
+
+    @Test func malformedXMLChangesNothingAndNamesTheLine() throws {
+        // Cara's surname is not closed properly (line 86); the parser stops there.
+        let text = try fixtureText().replacingOccurrences(
+            of: "<Surname>Test</Surname>", with: "<Surname>Test</Surnam>")
+        try refused(text, code: .malformed, line: 86, element: "Surname")
+    }
+
+    @Test func aBadCodeInALaterPupilChangesNothingAndNamesTheLine() throws {
+        // Ada (line 24) is valid; Cara's provision (line 93) is not a census code.
+        var lines = try fixtureText().components(separatedBy: "\n")
+        #expect(lines[92].contains("<SENprovision>K</SENprovision>"))
+        lines[92] = lines[92].replacingOccurrences(of: ">K<", with: ">X<")
+        try refused(lines.joined(separator: "\n"), code: .invalidValue, line: 93, element: "SENprovision")
+    }
+
+    @Test func aBadDateOrRankOrUPNNamesItsElement() throws {
+        let text = try fixtureText()
+        try refused(
+            text.replacingOccurrences(of: "<DOB>2014-11-30</DOB>", with: "<DOB>2014-11-31</DOB>"), code: .invalidValue,
+            line: 88, element: "DOB")
+        try refused(
+            text.replacingOccurrences(of: "<UPN>T801200029003</UPN>", with: "<UPN>A801200029003</UPN>"),
+            code: .invalidValue, line: 85, element: "UPN")
+        var lines = text.components(separatedBy: "\n")
+        #expect(lines[97].contains("<SENtypeRank>1</SENtypeRank>"))
+        lines[97] = lines[97].replacingOccurrences(of: ">1<", with: ">12<")
+        try refused(lines.joined(separator: "\n"), code: .invalidValue, line: 98, element: "SENtypeRank")
+    }
+
+    @Test func aPupilWhoseRecordsBreakAStoreRuleChangesNothing() throws {
+        // Dev already has a current rank-1 need here; the file gives him another (no end date).
+        let (_, store) = try school()
+        try store.addRecord(
+            SENNeedRecord.self, pupil: Self.devHere, [.need: "SEMH", .rank: "1", .startDate: "2024-09-02"],
+            author: "SENCO")
+        let digest = try store.digest()
+        let text = try fixtureText().replacingOccurrences(
+            of: "<NeedEndDate>2016-03-01</NeedEndDate>\n", with: "")
+        do {
+            try store.importCTF(Data(text.utf8), author: "SENCO")
+            Issue.record("imported")
+        } catch let error as CTFError {
+            #expect(error.code == .refused)
+            #expect(error.line == 103 && error.element == "Pupil")
+            #expect(error.message.contains("share a rank"), "\(error)")
+        }
+        // Ada and Cara, read before Dev, were not added either.
+        #expect(try store.digest() == digest)
+        #expect(try store.pupils().count == 1)
+    }
+
+    @Test func aFileThatIsNotACTFIsRefused() throws {
+        try refused(
+            "<?xml version=\"1.0\"?>\n<Message>\n  <Header/>\n</Message>\n", code: .notACTF, line: 2,
+            element: "Message")
+        try refused(
+            "<?xml version=\"1.0\"?>\n<CTfile>\n  <Header/>\n</CTfile>\n", code: .notACTF, line: 2, element: "CTfile")
+    }
+
+    // MARK: Export
+
+    @Test func anExportReimportsToTheSameSENData() throws {
+        let (_, store) = try school()
+        try store.importCTF(try Self.fixture(), author: "SENCO")
+        let exported = try store.ctfDocument(for: Self.ada)
+        let xml = exported.xmlData()
+        let text = String(decoding: xml, as: UTF8.self)
+        #expect(text.hasPrefix("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"))
+        #expect(text.contains("<CTFversion>25.0</CTFversion>"))  // the test clock: January 2026
+        #expect(text.contains("<SENprovision>K</SENprovision>") && !text.contains("<SENprovision>A</SENprovision>"))
+
+        let (_, fresh) = try school("Elmwood")
+        let summary = try fresh.importCTF(xml, author: "SENCO")
+        #expect(summary.pupils.map(\.outcome) == [.created])
+        #expect(summary.historicCodes.isEmpty)
+        #expect(same(try episodes(fresh, Self.ada), try episodes(store, Self.ada)))
+        #expect(same(try needs(fresh, Self.ada), try needs(store, Self.ada)))
+        let before = try store.pupil(Self.ada)
+        let after = try fresh.pupil(Self.ada)
+        #expect(
+            [after.upn, after.forename, after.surname, after.dateOfBirth, after.senStatus]
+                == [before.upn, before.forename, before.surname, before.dateOfBirth, before.senStatus])
+        #expect(after.senNeeds == before.senNeeds && after.formerUPNs == before.formerUPNs)
+        // The second export is the first, pupil for pupil.
+        #expect(try fresh.ctfDocument(for: Self.ada).pupils == exported.pupils)
+    }
+
+    @Test func anEpisodeThatEndedWithoutASuccessorIsExportedWithAnN() throws {
+        let (_, store) = try school()
+        try store.importCTF(try Self.fixture(), author: "SENCO")
+        let dev = try #require(try store.ctfDocument(for: Self.devHere).pupils.first)
+        #expect(dev.provision.map { "\($0.startDate) \($0.provision)" } == ["2012-10-01 E", "2016-03-01 N"])
+        #expect(
+            dev.needs.map { "\($0.need) \($0.rank) \($0.startDate) \($0.endDate?.description ?? "-")" } == [
+                "MLD 1 2012-10-01 2016-03-01"
+            ])
+        let (_, fresh) = try school("Elmwood")
+        try fresh.importCTF(try store.ctfDocument(for: Self.devHere).xmlData(), author: "SENCO")
+        #expect(same(try episodes(fresh, Self.devHere), [("E", "2012-10-01", "2016-03-01", nil)]))
+    }
+
+    @Test func valuesAreEscapedByTheXMLWriter() throws {
+        let pupil = CTFPupil(
+            upn: Self.cara, surname: "O'Neil & <Sons>", forename: "Zoë", dateOfBirth: CalendarDate("2014-11-30"),
+            provision: [CTFProvision(startDate: CalendarDate(year: 2021, month: 1, day: 11), provision: "K")],
+            needs: [])
+        let data = CTFDocument(header: CTFHeader(version: "25.0"), pupils: [pupil]).xmlData()
+        let text = String(decoding: data, as: UTF8.self)
+        #expect(text.contains("&amp;") && text.contains("&lt;Sons&gt;"))
+        let read = try CTFDocument(xml: data)
+        #expect(read.pupils.first?.surname == "O'Neil & <Sons>" && read.pupils.first?.forename == "Zoë")
+    }
+
+    @Test func elementNamesComeFromTheDeclarations() {
+        #expect(CTFDocument.Field.upn == "UPN" && CTFDocument.Field.dateOfBirth == "DOB")
+        #expect(CTFDocument.Field.formerUPN == "FormerUPN")
+        #expect(CTFDocument.Field.startDate == "StartDate" && CTFDocument.Field.provision == "SENprovision")
+        #expect(CTFDocument.Field.need == "SENtype" && CTFDocument.Field.rank == "SENtypeRank")
+        #expect(CTFDocument.Field.needStartDate == "NeedStartDate" && CTFDocument.Field.needEndDate == "NeedEndDate")
+    }
+}
