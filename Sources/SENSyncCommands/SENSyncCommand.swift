@@ -22,7 +22,7 @@ public struct SENSyncCommand: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             Init.self, Identity.self, Directory.self, Pupil.self, Note.self, Plan.self, Record.self, Due.self, EHC.self,
-            Summary.self, Report.self, Import.self, CTF.self, Peer.self,
+            Summary.self, Report.self, Import.self, CTF.self, Export.self, Peer.self,
             BundleCommand.self, Conflicts.self, Status.self, Digest.self, ImportLog.self, History.self, Audit.self,
             Retention.self, Demo.self,
         ])

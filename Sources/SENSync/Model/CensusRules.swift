@@ -4,6 +4,15 @@ import Foundation
 /// with SEN support (K) and never alongside another need; a pupil with E or K has a rank-1 need;
 /// ranks are not shared; a need is not recorded twice.
 public enum CensusRules {
+    /// DS (Down syndrome) is a census SEN type from January 2025 (and in the SEN2 list from 2025).
+    public static let downSyndromeFrom = CalendarDate(year: 2025, month: 1, day: 1)
+
+    /// Whether `need` is a SEN type the DfE collects on `date`: every code but DS, which is collected
+    /// only from ``downSyndromeFrom``.
+    public static func isCollected(_ need: String, on date: CalendarDate) -> Bool {
+        need != "DS" || date >= downSyndromeFrom
+    }
+
     /// What is wrong with a pupil's current needs, given the provision open now.
     public static func needProblem(needs: [KindValues], openProvision: [String]) -> RecordRuleViolation? {
         let codes = needs.compactMap { $0.text(SENNeedRecord.Field.need) }
@@ -41,7 +50,7 @@ public enum CensusRules {
             problems.append(
                 RecordRuleViolation(
                     "A pupil with SEN support or an EHC plan needs a primary (rank 1) need.",
-                    hint: "Record it with `sensync need add --rank 1`."))
+                    hint: "Record it with `sensync sen-need add --pupil ID --need CODE --rank 1 --start-date DATE`."))
         }
         if Set(openProvision).count > 1 {
             problems.append(

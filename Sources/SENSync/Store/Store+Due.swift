@@ -18,9 +18,13 @@ extension Store {
     func pupilFiles(only pupil: RecordID? = nil, kinds: Set<String>? = nil, in db: Database) throws -> [PupilFile] {
         let pupils = try Self.records(Pupil.spec, pupil: pupil, in: db)
         var byPupil: [RecordID: [String: [KindRecord]]] = [:]
+        // The pupil's own record is read into the file only when asked for by name (the exports
+        // need it; `pupil show` lists a file's records and shows the pupil apart).
         for kind in RecordSchema.kinds
-        where kind.name != Pupil.name && kind.name != Erasure.name && kinds.map({ $0.contains(kind.name) }) ?? true {
-            if let pupil {
+        where kind.name != Erasure.name && kinds.map({ $0.contains(kind.name) }) ?? (kind.name != Pupil.name) {
+            if kind.name == Pupil.name {
+                for record in pupils { byPupil[record.pupilID, default: [:]][kind.name, default: []].append(record) }
+            } else if let pupil {
                 byPupil[pupil, default: [:]][kind.name] = try Self.records(kind, pupil: pupil, in: db)
             } else {
                 try Self.recordsByPupil(kind, in: db) { id, records in byPupil[id, default: [:]][kind.name] = records }

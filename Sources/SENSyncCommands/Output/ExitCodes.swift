@@ -51,6 +51,8 @@ struct CommandFailure: Error, CustomStringConvertible {
     var code: SENSyncExit
     var message: String
     var hint: String?
+    /// One line per item the message is about (the records an export refused), shown after the hint.
+    var details: [String] = []
     var description: String { message }
 }
 
@@ -75,7 +77,7 @@ struct ErrorReport: Encodable {
     init(_ error: any Error) {
         switch error {
         case let e as CommandFailure:
-            self.init(exit: e.code, code: "\(e.code)", message: e.message, hint: e.hint)
+            self.init(exit: e.code, code: "\(e.code)", message: e.message, hint: e.hint, candidates: e.details)
         case let e as StoreError:
             let exit: SENSyncExit =
                 switch e.code {

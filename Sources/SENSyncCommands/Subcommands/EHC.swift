@@ -77,7 +77,8 @@ extension SENSyncCommand.EHC {
         static let configuration = CommandConfiguration(
             abstract: "Record the decision whether to assess (due 6 weeks from the request).",
             discussion: """
-                DECISION is assess or not-assess (or a SEN2 code: Y, N, W withdrawn, H on hold).
+                DECISION is assess or not-assess (or a SEN2 RequestOutcome code: Y, N, W withdrawn before the \
+                decision, H historical: a request made before these records were kept).
 
                 Example:
                   sensync ehc decide 0193a1b2 --store northshire-la.sensync --author \\

@@ -24,8 +24,10 @@ final class TestArea {
 
     /// Adds a site to the area: creates its store pinned to the LA and lists it in the directory.
     @discardableResult
-    func add(_ name: String, _ kind: SiteKind, trust: String? = nil, inMemory: Bool = true) throws -> Store {
-        let identity = SiteIdentity(id: .v7(), name: name, kind: kind)
+    func add(_ name: String, _ kind: SiteKind, trust: String? = nil, urn: String? = nil, inMemory: Bool = true) throws
+        -> Store
+    {
+        let identity = SiteIdentity(id: .v7(), name: name, kind: kind, urn: urn)
         let store =
             inMemory
             ? try Store.inMemory(identity: identity, la: la.publicIdentity, now: clock.now)

@@ -16,9 +16,11 @@ public enum Enrolment: RecordKind {
 
         public var definition: FieldDefinition {
             switch self {
-            case .schoolID: field("School", .site, required: true, system: true)
-            case .entryDate: field("Entry date", .date, required: true, system: true, ctf: "EntryDate")
-            case .leavingDate: field("Leaving date", .date, system: true, ctf: "LeavingDate")
+            // SEN2 reports the school by its URN, from the area directory.
+            case .schoolID: field("School", .site, required: true, system: true, sen2: "URN")
+            case .entryDate:
+                field("Entry date", .date, required: true, system: true, ctf: "EntryDate", sen2: "EntryDate")
+            case .leavingDate: field("Leaving date", .date, system: true, ctf: "LeavingDate", sen2: "LeavingDate")
             }
         }
     }

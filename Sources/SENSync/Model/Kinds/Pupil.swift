@@ -16,11 +16,16 @@ public enum Pupil: RecordKind {
 
         public var definition: FieldDefinition {
             switch self {
-            case .upn: field("UPN", .text(maxLength: 13), required: true, csv: "UPN", ctf: "UPN", census: "UPN")
+            case .upn:
+                field("UPN", .text(maxLength: 13), required: true, csv: "UPN", ctf: "UPN", census: "UPN", sen2: "UPN")
             case .forename:
-                field("Forename", .text(maxLength: 100), required: true, csv: "Forename", ctf: "Forename")
-            case .surname: field("Surname", .text(maxLength: 100), required: true, csv: "Surname", ctf: "Surname")
-            case .dateOfBirth: field("Date of birth", .date, required: true, csv: "DOB", ctf: "DOB", sen2: "BirthDate")
+                field(
+                    "Forename", .text(maxLength: 100), required: true, csv: "Forename", ctf: "Forename",
+                    sen2: "Forename")
+            case .surname:
+                field("Surname", .text(maxLength: 100), required: true, csv: "Surname", ctf: "Surname", sen2: "Surname")
+            case .dateOfBirth:
+                field("Date of birth", .date, required: true, csv: "DOB", ctf: "DOB", sen2: "PersonBirthDate")
             case .yearGroup: field("Year group", .integer(-2...14), csv: "NCyearActual", ctf: "NCyearActual")
             case .senStatus:
                 field(

@@ -32,8 +32,8 @@ public enum SENNeedRecord: RecordKind {
 
     public static func check(_ record: KindValues) throws(RecordRuleViolation) {
         try record.requireOrder(Field.startDate, .endDate)
-        if record.text(Field.need) == "DS", let start = record.date(Field.startDate),
-            start < CalendarDate(year: 2025, month: 1, day: 1)
+        if let need = record.text(Field.need), let start = record.date(Field.startDate),
+            !CensusRules.isCollected(need, on: start)
         {
             throw RecordRuleViolation(
                 "DS (Down syndrome) is a census SEN type only from January 2025.",
