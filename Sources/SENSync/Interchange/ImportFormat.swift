@@ -96,4 +96,103 @@ public enum ImportFormat {
     static func normalized(_ text: String) -> String {
         String(text.lowercased().unicodeScalars.filter { CharacterSet.alphanumerics.contains($0) }.map(Character.init))
     }
+
+    // MARK: The formats, written out
+
+    /// What a person types in a column of this rule, for the documentation.
+    static func accepted(_ column: Column) -> String {
+        if let target = column.references { return "the ID of a \(target.noun) given earlier" }
+        switch column.field.rule {
+        case .text(let max): return "text, at most \(max) characters"
+        case .date: return "date, YYYY-MM-DD"
+        case .code(let list): return "a code from `Schemas/codes/\(list).json`"
+        case .codes(let list): return "codes from `Schemas/codes/\(list).json`, comma-separated"
+        case .integer(let range): return "whole number, \(range.lowerBound) to \(range.upperBound)"
+        case .pence: return "amount in pounds, e.g. 450.00"
+        case .flag: return "yes or no"
+        case .reference: return "an ID given earlier"
+        case .site: return "a site's name or id (default: this school)"
+        }
+    }
+
+    /// Every kind's columns as Markdown tables (`Schemas/import/columns.md`, pinned by a test).
+    public static func columnsDocument() -> String {
+        var out = """
+            # Import columns, version \(version)
+
+            Generated from the record kinds' declarations by `ImportFormat.columnsDocument()`;
+            `Tests/SENSyncTests/Interchange/ImportFormatTests.swift` pins this file (regenerate with
+            `SENSYNC_REGENERATE_FIXTURES=1 swift test --filter ImportFormatTests`).
+
+            Every row of every kind also has **`\(upnHeading)`** (JSON `upn`: which pupil; required) and
+            **`\(idHeading)`** (JSON `id`: the source's own id for the record; optional, but without
+            it a record is matched by its values). Headings match whatever their case, spacing and
+            punctuation, and a field's name or label is accepted too. A CSV file is named after its
+            kind (either name in its section heading below) unless `--kind` says otherwise.
+
+            """
+        for kind in kinds {
+            out +=
+                "\n## \(kind.name) (`\(kind.name).csv` or `\(kind.plural.replacingOccurrences(of: " ", with: "_")).csv`)\n\n"
+            out += "| CSV heading | JSON key | Value | Needed for a new record |\n|---|---|---|---|\n"
+            for column in columns(of: kind) {
+                let needed =
+                    column.isEntryDate
+                    ? "no (default: the day of the import; a new pupil is enrolled at the school)"
+                    : column.field.isRequired
+                        ? (column.field.defaultValue.map { "no (default: \($0))" } ?? "yes")
+                        : (column.field.defaultValue.map { "no (default: \($0))" } ?? "no")
+                out += "| \(column.heading) | `\(column.key)` | \(accepted(column)) | \(needed) |\n"
+            }
+        }
+        return out
+    }
+
+    /// A JSON Schema (2020-12) for one line of a JSON Lines import (`Schemas/import/line.schema.json`).
+    public static func jsonSchema() throws -> String {
+        var variants: [[String: Any]] = []
+        for kind in kinds {
+            var properties: [String: Any] = [
+                kindKey: ["const": kind.name],
+                idKey: ["type": "string", "description": "The source's own id for this record."],
+                "upn": ["type": "string", "description": "The pupil's UPN (13 characters)."],
+            ]
+            for column in columns(of: kind) {
+                var property: [String: Any] = ["description": accepted(column)]
+                switch column.field.rule {
+                case .integer(let range) where column.references == nil:
+                    property["type"] = ["integer", "string", "null"]
+                    property["minimum"] = range.lowerBound
+                    property["maximum"] = range.upperBound
+                case .flag: property["type"] = ["boolean", "string", "null"]
+                case .pence: property["type"] = ["number", "string", "null"]
+                case .date:
+                    property["type"] = ["string", "null"]
+                    property["pattern"] = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+                case .text(let max):
+                    property["type"] = ["string", "null"]
+                    property["maxLength"] = max
+                default: property["type"] = ["string", "null"]
+                }
+                properties[column.key] = property
+            }
+            variants.append([
+                "title": kind.noun, "type": "object", "required": [kindKey, "upn"], "properties": properties,
+                "additionalProperties": false,
+            ])
+        }
+        variants.append([
+            "title": "format line (optional, first)", "type": "object", "required": ["format", "version"],
+            "properties": ["format": ["const": formatName], "version": ["const": version]],
+            "additionalProperties": false,
+        ])
+        let schema: [String: Any] = [
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": "https://sensync.example/schemas/import/line-v\(version).json",
+            "title": "One line of a SENSync JSON Lines import, version \(version)",
+            "oneOf": variants,
+        ]
+        let data = try JSONSerialization.data(withJSONObject: schema, options: [.prettyPrinted, .sortedKeys])
+        return String(decoding: data, as: UTF8.self) + "\n"
+    }
 }
