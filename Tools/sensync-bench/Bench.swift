@@ -11,6 +11,12 @@ struct Bench {
         if CommandLine.arguments.dropFirst().first == AreaReportBench.childFlag {
             exit(AreaReportBench.child(Array(CommandLine.arguments.dropFirst(2))))
         }
+        if CommandLine.arguments.dropFirst().first == ImportBench.childFlag {
+            exit(ImportBench.child(Array(CommandLine.arguments.dropFirst(2))))
+        }
+        if CommandLine.arguments.dropFirst().first == ImportBench.rawChildFlag {
+            exit(ImportBench.rawChild(Array(CommandLine.arguments.dropFirst(2))))
+        }
         let options: Options
         do {
             options = try Options.parse(Array(CommandLine.arguments.dropFirst()))
@@ -23,7 +29,9 @@ struct Bench {
             exit(2)
         }
         do {
-            let report = try options.reportArea ? AreaReportBench.run(options) : run(options)
+            let report =
+                try options.reportArea
+                ? AreaReportBench.run(options) : options.importFiles ? ImportBench.run(options) : run(options)
             print(options.json ? try report.json() : report.human())
         } catch {
             FileHandle.standardError.write(Data("sensync-bench: failed: \(error)\n".utf8))

@@ -11,10 +11,12 @@ struct Options {
     var keep = false
     var repeats = 3
     var reportArea = false
+    var importFiles = false
 
     static let usage = """
         USAGE: sensync-bench [--pupils N] [--schools N] [--seed S] [--repeat R] [--scaling] [--scaling-factor K] [--json] [--keep]
                sensync-bench --report-area [--pupils N] [--schools N] [--seed S] [--repeat R] [--json] [--keep]
+               sensync-bench --import [--pupils N] [--seed S] [--repeat R] [--json] [--keep]
 
         Builds a synthetic area (an LA store and N school stores) on temporary files, then measures
         local writes, bundle create and apply, a raw-SQLite upsert baseline, bundle size against
@@ -30,6 +32,10 @@ struct Options {
           --scaling-factor K  Size factor for --scaling (default 4).
           --report-area       Instead: measure `report area` at the LA of a large area (300 schools
                               and 15,000 SEN pupils unless --schools and --pupils say otherwise).
+          --import            Instead: measure `sensync import` of a synthetic school MIS export
+                              (10,000 pupils unless --pupils says otherwise) as JSON Lines and as
+                              CSV, and of one twice the size, beside a raw SQLite insert of the
+                              same rows.
           --json              Print the results as JSON on stdout instead of tables.
           --keep              Keep the temporary folder (its path is printed on stderr).
           -h, --help          Show this help.
@@ -38,6 +44,7 @@ struct Options {
           swift build -c release --product sensync-bench --scratch-path .build-bench
           .build-bench/release/sensync-bench --pupils 10000 --scaling
           .build-bench/release/sensync-bench --report-area
+          .build-bench/release/sensync-bench --import
 
         Progress goes to stderr; results to stdout. Exit code 0 on success, 1 if a step failed,
         2 for bad options.
@@ -77,6 +84,7 @@ struct Options {
                 options.schools = try positive(flag, try value(flag, inline))
                 sized.schools = true
             case "--report-area": options.reportArea = true
+            case "--import": options.importFiles = true
             case "--seed":
                 let text = try value(flag, inline)
                 guard let seed = UInt64(text) else {
@@ -94,6 +102,10 @@ struct Options {
             default: throw Problem(description: "Unknown option '\(argument)'.")
             }
         }
+        if options.reportArea && options.importFiles {
+            throw Problem(description: "--report-area and --import measure different things; give one.")
+        }
+        if options.importFiles && !sized.pupils { options.pupils = 10_000 }
         if options.reportArea {
             if !sized.pupils { options.pupils = 15_000 }
             if !sized.schools { options.schools = 300 }
