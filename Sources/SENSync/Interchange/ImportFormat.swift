@@ -21,10 +21,49 @@ public enum ImportFormat {
     /// The importable kind `name` names: its table name, noun or plural, in any case, with
     /// spaces, dashes or underscores (`sen_need`, `needs`, `SEN needs` are one kind).
     public static func kind(named name: String) -> KindSpec? {
+        if let kind = kinds.first(where: { $0.name == name }) { return kind }  // every JSON line names one
         let wanted = normalized(name)
         return kinds.first { kind in
             [kind.name, kind.noun, kind.plural].contains { normalized($0) == wanted }
                 || normalized(kind.name + "s") == wanted
+        }
+    }
+
+    /// What a heading (or JSON key) of a row of `kind` is: the UPN, the source's id, a column, or
+    /// unknown. Worked out once per heading and kind: an import asks for every cell.
+    enum Heading {
+        case upn, id
+        case column(Column)
+        case unknown
+    }
+
+    /// Remembers what each heading of each kind is (see ``Heading``).
+    struct HeadingCache {
+        private var known: [String: [String: Heading]] = [:]
+        private var columnsOf: [String: [Column]] = [:]
+
+        mutating func columns(of kind: KindSpec) -> [Column] {
+            if let columns = columnsOf[kind.name] { return columns }
+            let columns = ImportFormat.columns(of: kind)
+            columnsOf[kind.name] = columns
+            return columns
+        }
+
+        mutating func heading(_ name: String, of kind: KindSpec) -> Heading {
+            if let heading = known[kind.name]?[name] { return heading }
+            let normal = normalized(name)
+            let heading: Heading
+            if normal == normalized(idHeading) {
+                heading = .id
+            } else if normal == normalized(upnHeading) {
+                heading = .upn
+            } else if let column = columns(of: kind).first(where: { $0.matches(name) }) {
+                heading = .column(column)
+            } else {
+                heading = .unknown
+            }
+            known[kind.name, default: [:]][name] = heading
+            return heading
         }
     }
 

@@ -73,6 +73,7 @@ struct ImportRun {
     private var file: ImportFile?
     /// Headings already reported as unknown in this file (a CSV heading is reported once).
     private var reportedHeadings: Set<String> = []
+    private var headings = ImportFormat.HeadingCache()
     private var group: Group?
     /// UPNs whose pupil row was refused: their other rows are checked, but not reported missing.
     private var refusedPupils: Set<String> = []
@@ -154,19 +155,17 @@ struct ImportRun {
             }
             return
         }
-        let columns = ImportFormat.columns(of: kind)
+        let columns = headings.columns(of: kind)
         var sourceID: String?
         var upnText: String?
         var given: [(column: ImportFormat.Column, text: String?, name: String)] = []
         for (name, text) in raw.cells {
-            let normal = ImportFormat.normalized(name)
-            if normal == ImportFormat.normalized(ImportFormat.idHeading) {
-                sourceID = text?.trimmingCharacters(in: .whitespaces)
-            } else if normal == ImportFormat.normalized(ImportFormat.upnHeading) {
-                upnText = text
-            } else if let column = columns.first(where: { $0.matches(name) }) {
-                given.append((column, text, name))
-            } else if file?.format != .csv || reportedHeadings.insert(name).inserted {
+            switch headings.heading(name, of: kind) {
+            case .id: sourceID = text?.trimmingCharacters(in: .whitespaces)
+            case .upn: upnText = text
+            case .column(let column): given.append((column, text, name))
+            case .unknown:
+                guard file?.format != .csv || reportedHeadings.insert(name).inserted else { continue }
                 report(
                     line: raw.line, column: name,
                     "A \(kind.noun) has no such column; its columns are: "

@@ -29,9 +29,13 @@ public struct UPN: Hashable, Sendable, CustomStringConvertible {
     /// DfE rule 1530: characters 2–4 must be a recognised LA number (`Schemas/codes/la-number.json`).
     /// Checked on local writes; UPNs arriving from other sites or old files are kept as they are.
     public var laProblem: Problem? {
-        guard let list = CodeLists.named("la-number") else { return nil }
-        return list.codes.contains { $0.code == laNumber } ? nil : .unknownLA
+        guard let known = Self.laNumbers else { return nil }
+        return known.contains(laNumber) ? nil : .unknownLA
     }
+
+    /// The DfE LA numbers (`Schemas/codes/la-number.json`), looked up once: every imported row
+    /// checks one.
+    private static let laNumbers: Set<String>? = CodeLists.named("la-number").map { Set($0.codes.map(\.code)) }
 
     /// Validates `string` (surrounding spaces ignored, letters upper-cased).
     public init(_ string: String) throws(Problem) {

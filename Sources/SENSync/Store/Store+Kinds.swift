@@ -348,11 +348,10 @@ extension Store {
             guard values[SENEpisode.Field.endDate] == nil, let school = values.text(SENEpisode.Field.schoolID) else {
                 return
             }
+            // Cached statements: every local write of an episode or need runs these.
             let others = try Record<SENEpisode>.fetchAll(
-                db,
-                Table(SENEpisode.name).filter(
-                    Column("pupil_id") == key.scope.description && Column("id") != key.id.description
-                        && Column("deleted") == 0))
+                db.cachedStatement(sql: "SELECT * FROM sen_episode WHERE pupil_id = ? AND id != ? AND deleted = 0"),
+                arguments: [key.scope.description, key.id.description])
             let open = others.map { after($0.id, $0.values) }.filter {
                 $0.text(SENEpisode.Field.schoolID) == school && $0[SENEpisode.Field.endDate] == nil
                     && $0.integer(RecordState.deletedField) != 1
@@ -364,13 +363,11 @@ extension Store {
             }
         case SENNeedRecord.name:
             let episodes = try Record<SENEpisode>.fetchAll(
-                db, Table(SENEpisode.name).filter(Column("pupil_id") == key.scope.description && Column("deleted") == 0)
-            )
+                db.cachedStatement(sql: "SELECT * FROM sen_episode WHERE pupil_id = ? AND deleted = 0"),
+                arguments: [key.scope.description])
             let needs = try Record<SENNeedRecord>.fetchAll(
-                db,
-                Table(SENNeedRecord.name).filter(
-                    Column("pupil_id") == key.scope.description && Column("deleted") == 0
-                        && Column("id") != key.id.description))
+                db.cachedStatement(sql: "SELECT * FROM sen_need WHERE pupil_id = ? AND id != ? AND deleted = 0"),
+                arguments: [key.scope.description, key.id.description])
             var proposed = needs.map { after($0.id, $0.values) }
             if values.integer(RecordState.deletedField) != 1 { proposed.append(values) }
             let provision = episodes.map { after($0.id, $0.values) }
