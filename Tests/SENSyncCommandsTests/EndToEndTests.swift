@@ -472,7 +472,7 @@ import Testing
         ["digest"],
         ["log"], ["demo"], ["identity", "export"], ["identity", "show"], ["directory", "add"], ["directory", "remove"],
         ["directory", "list"], ["directory", "pin"], ["pupil", "transfer"], ["pupil", "erase"], ["retention", "run"],
-        ["audit", "verify"], ["history"], ["export"], ["export", "census"], ["export", "sen2"],
+        ["audit", "verify"], ["history"], ["export"], ["export", "census"], ["export", "sen2"], ["export", "postgres"],
     ])
     func everyCommandHasHelpWithAnExample(_ command: [String]) throws {
         try withCLI { cli in

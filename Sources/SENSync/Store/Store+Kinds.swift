@@ -431,9 +431,15 @@ extension Store {
         if let pupil { body(pupil, batch) }
     }
 
+    /// Every live record of `kind`, one at a time (by pupil, then in the kind's order), never all
+    /// in memory: for writing a whole store out.
+    static func eachRecord(_ kind: KindSpec, in db: Database, _ body: (KindRecord) throws -> Void) throws {
+        try readRecords(kind, pupil: nil, byPupil: true, in: db, body)
+    }
+
     private static func readRecords(
         _ kind: KindSpec, pupil: RecordID?, includeDeleted: Bool = false, byPupil: Bool = false, in db: Database,
-        _ body: (KindRecord) -> Void
+        _ body: (KindRecord) throws -> Void
     ) throws {
         // Columns are read by position from a cursor: looking each up by name costs more than
         // decoding it, and a cursor holds one row at a time, whatever the table's size.
@@ -470,7 +476,8 @@ extension Store {
                 values[field.name] = Value(row[i + 2] as DatabaseValue)
             }
             let deleted = kind.isAppendOnly ? false : (row[columns.count - 1] as Int64? ?? 0) != 0
-            body(KindRecord(kind: kind.name, id: id, pupilID: scope, values: KindValues(values), isDeleted: deleted))
+            try body(
+                KindRecord(kind: kind.name, id: id, pupilID: scope, values: KindValues(values), isDeleted: deleted))
         }
     }
 

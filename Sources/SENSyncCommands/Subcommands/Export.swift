@@ -5,22 +5,27 @@ import SENSync
 extension SENSyncCommand {
     struct Export: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Statutory returns from the store: a school's census SEN items, the LA's SEN2.",
+            abstract:
+                "Statutory returns from the store (a school's census SEN items, the LA's SEN2), and the LA's area for PostgreSQL.",
             discussion: """
-                Each export checks every row against the DfE's rules first. If any pupil's records break one, \
+                The census and SEN2 exports check every row against the DfE's rules first. If any pupil's records break one, \
                 nothing is written: every problem is listed on stderr, naming the pupil by record id (never by name \
                 or UPN), and the command exits with 2. Fix the records (`sensync pupil show ID`) and export again.
 
                 Columns, their sources in SENSync, code lists and rules, and what each return asks for that SENSync \
                 does not hold, are in Schemas/exports/census.md and Schemas/exports/sen2.md.
 
+                `export postgres` writes the LA's merged area (records, duties, the report's figures), pseudonymised, \
+                as a script that loads into PostgreSQL beside other LAs' (Schemas/exports/postgres.md).
+
                 Example:
                   sensync export census --store oakfield.sensync --census spring \\
                     --year 2026 --out census.csv
                   sensync export sen2 --store northshire-la.sensync --year 2026 \\
                     --out sen2.csv
+                  sensync export postgres --store northshire-la.sensync --out northshire.sql
                 """,
-            subcommands: [Census.self, SEN2.self])
+            subcommands: [Census.self, SEN2.self, Postgres.self])
     }
 }
 

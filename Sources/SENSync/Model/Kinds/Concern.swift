@@ -25,7 +25,7 @@ public enum Concern: RecordKind {
             switch self {
             case .raisedOn: field("Raised on", .date, required: true)
             case .raisedByRole: field("Raised by (role)", .code("staff-role"), required: true)
-            case .raisedBy: field("Raised by", .text(maxLength: 200))
+            case .raisedBy: field("Raised by", .text(maxLength: 200), personal: true)
             case .areas: field("Areas of need", .codes("broad-area-of-need"), required: true)
             case .observations: field("Observations", .text(maxLength: 20_000), required: true)
             case .strategiesTried: field("Strategies tried", .text(maxLength: 20_000))

@@ -19,7 +19,7 @@ public enum ConcernAction: RecordKind {
             switch self {
             case .concernID: field("Concern", .reference("concern"), required: true)
             case .action: field("Action", .text(maxLength: 2000), required: true)
-            case .owner: field("Owner", .text(maxLength: 200), required: true)
+            case .owner: field("Owner", .text(maxLength: 200), required: true, personal: true)
             case .ownerOrg: field("Owner's organisation", .text(maxLength: 200))
             case .dueOn: field("Due on", .date, required: true)
             case .doneOn: field("Done on", .date)

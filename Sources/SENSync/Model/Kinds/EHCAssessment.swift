@@ -27,7 +27,7 @@ public enum EHCAssessment: RecordKind {
             case .requestSource:
                 field("Request from", .code("ehc-request-source"), required: true, sen2: "RequestSource")
             case .isReassessment: field("Re-assessment", .flag)
-            case .caseOfficer: field("Case officer", .text(maxLength: 200))
+            case .caseOfficer: field("Case officer", .text(maxLength: 200), personal: true)
             case .decision: field("Decision whether to assess", .code("ehc-decision"), sen2: "RequestOutcome")
             case .decidedOn: field("Decided on", .date, sen2: "RequestOutcomeDate")
             case .noPlanOn: field("Decided not to issue a plan on", .date)

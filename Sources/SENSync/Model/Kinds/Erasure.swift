@@ -14,9 +14,9 @@ public enum Erasure: RecordKind {
 
         public var definition: FieldDefinition {
             switch self {
-            case .reason: field("Reason", .text(maxLength: 200), system: true)
+            case .reason: field("Reason", .text(maxLength: 200), system: true, personal: true)
             case .erasedOn: field("Erased on", .date, system: true)
-            case .erasedBy: field("Erased by", .text(maxLength: 200), system: true)
+            case .erasedBy: field("Erased by", .text(maxLength: 200), system: true, personal: true)
             }
         }
     }

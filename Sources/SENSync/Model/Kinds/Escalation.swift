@@ -21,7 +21,7 @@ public enum Escalation: RecordKind {
             switch self {
             case .stage: field("Stage", .code("escalation-stage"), required: true)
             case .openedOn: field("Opened on", .date, required: true)
-            case .raisedBy: field("Raised by", .text(maxLength: 200), required: true)
+            case .raisedBy: field("Raised by", .text(maxLength: 200), required: true, personal: true)
             case .summary: field("Summary", .text(maxLength: 20_000), required: true)
             case .responseDueOn: field("Response due on", .date)
             case .respondingOrg: field("Responding organisation", .text(maxLength: 200), required: true)

@@ -20,7 +20,7 @@ public enum Note: RecordKind {
             case .area: field("Area of need", .code("broad-area-of-need"))
             case .amendsNoteID: field("Amends note", .reference("note"))
             case .recordedAt: field("Recorded at", .text(maxLength: 40), system: true)
-            case .recordedBy: field("Recorded by", .text(maxLength: 200), system: true)
+            case .recordedBy: field("Recorded by", .text(maxLength: 200), system: true, personal: true)
             }
         }
     }

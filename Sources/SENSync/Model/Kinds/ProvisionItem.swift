@@ -25,10 +25,10 @@ public enum ProvisionItem: RecordKind {
             switch self {
             case .planID: field("Plan", .reference("support_plan"), required: true)
             case .description: field("Provision", .text(maxLength: 2000), required: true)
-            case .provider: field("Delivered by", .text(maxLength: 200))
+            case .provider: field("Delivered by", .text(maxLength: 200), personal: true)
             case .frequency: field("Frequency (as written)", .text(maxLength: 200))
             case .responsibleOrg: field("Responsible organisation", .text(maxLength: 200), required: true)
-            case .responsiblePerson: field("Responsible person", .text(maxLength: 200), required: true)
+            case .responsiblePerson: field("Responsible person", .text(maxLength: 200), required: true, personal: true)
             case .costPence: field("Cost", .pence)
             case .sessionsPerWeek: field("Sessions per week", .integer(0...50))
             case .minutesPerSession: field("Minutes per session", .integer(0...600))

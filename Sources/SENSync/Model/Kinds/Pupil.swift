@@ -17,22 +17,29 @@ public enum Pupil: RecordKind {
         public var definition: FieldDefinition {
             switch self {
             case .upn:
-                field("UPN", .text(maxLength: 13), required: true, csv: "UPN", ctf: "UPN", census: "UPN", sen2: "UPN")
+                field(
+                    "UPN", .text(maxLength: 13), required: true, personal: true, csv: "UPN", ctf: "UPN", census: "UPN",
+                    sen2: "UPN")
             case .forename:
                 field(
-                    "Forename", .text(maxLength: 100), required: true, csv: "Forename", ctf: "Forename",
+                    "Forename", .text(maxLength: 100), required: true, personal: true, csv: "Forename", ctf: "Forename",
                     sen2: "Forename")
             case .surname:
-                field("Surname", .text(maxLength: 100), required: true, csv: "Surname", ctf: "Surname", sen2: "Surname")
+                field(
+                    "Surname", .text(maxLength: 100), required: true, personal: true, csv: "Surname", ctf: "Surname",
+                    sen2: "Surname")
             case .dateOfBirth:
-                field("Date of birth", .date, required: true, csv: "DOB", ctf: "DOB", sen2: "PersonBirthDate")
+                field(
+                    "Date of birth", .date, required: true, personal: true, csv: "DOB", ctf: "DOB",
+                    sen2: "PersonBirthDate")
             case .yearGroup: field("Year group", .integer(-2...14), csv: "NCyearActual", ctf: "NCyearActual")
             case .senStatus:
                 field(
                     "SEN provision", .code("census-sen-provision"), system: true, ctf: "SENprovision",
                     census: "SENprovision")
             case .senNeeds: field("SEN needs by rank", .codes("census-sen-type"), system: true, census: "SENtype")
-            case .formerUPNs: field("Former UPNs", .text(maxLength: 200), system: true, ctf: "FormerUPN")
+            case .formerUPNs:
+                field("Former UPNs", .text(maxLength: 200), system: true, personal: true, ctf: "FormerUPN")
             }
         }
     }

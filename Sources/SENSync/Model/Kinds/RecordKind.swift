@@ -60,10 +60,20 @@ public struct FieldDefinition: Sendable, Hashable {
     /// What a new record gets when the field is not given (as a person would type it).
     public let defaultValue: String?
     public let interchange: InterchangeNames
+    /// The field holds personal data that a pseudonymised export leaves out: it identifies a
+    /// person (a pupil's UPN, names or date of birth; a member of staff or a family member by
+    /// name), or it is free text (``FieldRule/text(maxLength:)`` longer than
+    /// ``FieldDefinition/freeTextLength``: notes, observations, views, summaries), which may say
+    /// anything about anyone. Declared with `personal: true`; free text is personal whatever the
+    /// declaration says, so a new note-like field is never exported by mistake.
+    public let isPersonal: Bool
+
+    /// Text fields longer than this are free text, and so personal (``isPersonal``).
+    public static let freeTextLength = 200
 
     public init(
         name: String, label: String, rule: FieldRule, isRequired: Bool = false, isSystem: Bool = false,
-        defaultValue: String? = nil, interchange: InterchangeNames = InterchangeNames()
+        defaultValue: String? = nil, interchange: InterchangeNames = InterchangeNames(), isPersonal: Bool = false
     ) {
         self.name = name
         self.label = label
@@ -72,6 +82,11 @@ public struct FieldDefinition: Sendable, Hashable {
         self.isSystem = isSystem
         self.defaultValue = defaultValue
         self.interchange = interchange
+        if case .text(let maxLength) = rule, maxLength > Self.freeTextLength {
+            self.isPersonal = true
+        } else {
+            self.isPersonal = isPersonal
+        }
     }
 
     /// The command-line option: `--referred-on`.
@@ -93,14 +108,15 @@ public protocol KindField: RawRepresentable, CaseIterable, Hashable, Sendable wh
 }
 
 extension KindField {
-    /// Declares this field.
+    /// Declares this field. `personal: true` marks a field that identifies a person
+    /// (``FieldDefinition/isPersonal``).
     public func field(
         _ label: String, _ rule: FieldRule, required: Bool = false, system: Bool = false, default value: String? = nil,
-        csv: String? = nil, ctf: String? = nil, census: String? = nil, sen2: String? = nil
+        personal: Bool = false, csv: String? = nil, ctf: String? = nil, census: String? = nil, sen2: String? = nil
     ) -> FieldDefinition {
         FieldDefinition(
             name: rawValue, label: label, rule: rule, isRequired: required, isSystem: system, defaultValue: value,
-            interchange: InterchangeNames(csv: csv, ctf: ctf, census: census, sen2: sen2))
+            interchange: InterchangeNames(csv: csv, ctf: ctf, census: census, sen2: sen2), isPersonal: personal)
     }
 }
 

@@ -18,12 +18,12 @@ public enum SupportPlan: RecordKind {
 
         public var definition: FieldDefinition {
             switch self {
-            case .title: field("Title", .text(maxLength: 200), required: true)
+            case .title: field("Title", .text(maxLength: 200), required: true, personal: true)
             case .status: field("Status", .code("plan-status"), required: true, default: "active")
             case .startDate: field("Start date", .date, required: true)
             case .reviewDate: field("Review date", .date, required: true)
             case .responsibleOrg: field("Responsible organisation", .text(maxLength: 200))
-            case .responsiblePerson: field("Responsible person", .text(maxLength: 200))
+            case .responsiblePerson: field("Responsible person", .text(maxLength: 200), personal: true)
             case .planType: field("Plan type", .code("plan-type"), default: "sen-support")
             case .closedOn: field("Closed on", .date)
             }
