@@ -327,10 +327,22 @@ extension Store {
         init(db: Database, sites: SiteOrdinals) throws {
             let cursor = try Row.fetchCursor(
                 db, sql: "SELECT scope, site_ord, seq FROM scope_change ORDER BY scope, site_ord, seq")
+            // Rows come in pupil order: each pupil's id is parsed once, and their changes gathered
+            // before they are stored.
+            var lastText = ""
+            var pupil: RecordID?
+            var dots: [Dot] = []
             while let row = try cursor.next() {
-                guard let pupil = RecordID(row[0] as String) else { continue }
-                changes[pupil, default: []].append(Dot(site: try sites.site(row[1]), seq: UInt64(row[2] as Int64)))
+                let text = row[0] as String
+                if text != lastText {
+                    if let pupil { changes[pupil] = dots }
+                    lastText = text
+                    pupil = RecordID(text)
+                    dots = []
+                }
+                dots.append(Dot(site: try sites.site(row[1]), seq: UInt64(row[2] as Int64)))
             }
+            if let pupil { changes[pupil] = dots }
         }
 
         /// What `peer` told this store it holds of each pupil (not counting what it passed on):
