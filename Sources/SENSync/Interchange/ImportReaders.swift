@@ -68,16 +68,17 @@ struct JSONLinesReader: ImportRowReader {
 
         init(from decoder: Decoder) throws {
             let value = try decoder.singleValueContainer()
+            // Most values are text: tried first (a failed attempt throws, which costs).
             if value.decodeNil() {
                 self = .null
-            } else if let flag = try? value.decode(Bool.self) {
-                self = .text(flag ? "yes" : "no")
+            } else if let text = try? value.decode(String.self) {
+                self = .text(text)
             } else if let whole = try? value.decode(Int64.self) {
                 self = .text(String(whole))
             } else if let number = try? value.decode(Double.self) {
                 self = .text(String(number))
             } else {
-                self = .text(try value.decode(String.self))
+                self = .text(try value.decode(Bool.self) ? "yes" : "no")
             }
         }
     }

@@ -90,7 +90,7 @@ extension Store {
     func parse(
         _ text: String, for field: FieldDefinition, kind: KindSpec, pupil: RecordID?, in db: Database
     ) throws -> Value {
-        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = text.trimmedOfSpace
         if trimmed.isEmpty {
             guard !field.isRequired else {
                 throw StoreError(

@@ -5,7 +5,7 @@ import GRDB
 
 enum Check {
     static func date(_ value: String, _ what: String) throws -> String {
-        guard let date = CalendarDate(value.trimmingCharacters(in: .whitespaces)) else {
+        guard let date = CalendarDate(value.trimmedOfSpace) else {
             throw StoreError(
                 .invalidInput, "The \(what) is not a valid date.", hint: "Use YYYY-MM-DD, for example 2025-09-03.")
         }
@@ -13,7 +13,7 @@ enum Check {
     }
 
     static func text(_ value: String, _ what: String, max: Int = 200) throws -> String {
-        let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = value.trimmedOfSpace
         guard !trimmed.isEmpty else { throw StoreError(.invalidInput, "The \(what) is empty.", hint: "Give a value.") }
         guard trimmed.count <= max else {
             throw StoreError(.invalidInput, "The \(what) is longer than \(max) characters.", hint: "Shorten it.")
@@ -43,6 +43,17 @@ enum Check {
             throw StoreError(.invalidInput, "Year group must be between -2 (nursery) and 14.", hint: "Reception is 0.")
         }
         return value
+    }
+}
+
+extension String {
+    /// Without leading and trailing white space and newlines. Hot (every imported cell): a text
+    /// that starts and ends with a printable ASCII character is returned as it is.
+    var trimmedOfSpace: String {
+        guard let first = utf8.first, let last = utf8.last, (0x21...0x7E).contains(first),
+            (0x21...0x7E).contains(last)
+        else { return trimmingCharacters(in: .whitespacesAndNewlines) }
+        return self
     }
 }
 
