@@ -96,16 +96,9 @@ enum AreaReportBench {
 
     static func run(_ options: Options) throws -> Report {
         let progress = Progress()
-        let folder = FileManager.default.temporaryDirectory
-            .appendingPathComponent("sensync-bench-report-\(getpid())-\(UUID128.v7().short)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer {
-            if options.keep {
-                progress.say("kept \(folder.path)")
-            } else {
-                try? FileManager.default.removeItem(at: folder)
-            }
-        }
+        let scratch = try ScratchFolder("report-", keep: options.keep, progress: progress)
+        defer { scratch.finish() }
+        let folder = scratch.url
         let machine = MachineInfo.current(tempFolder: folder)
         let loadStart = loadAverage()
         if machine.build == "debug" { progress.say("warning: this is a debug build; figures are not meaningful") }
@@ -160,17 +153,7 @@ enum AreaReportBench {
         let median = runs.sorted { $0.total < $1.total }[runs.count / 2]
 
         let report = Report()
-        report.header = [
-            ("command", "Command", CommandLine.arguments.joined(separator: " ")),
-            ("seed", "Seed", String(options.seed)),
-            ("date", "Date (UTC)", ISO8601DateFormatter().string(from: Date())),
-            ("build", "Build", machine.build), ("swift", "Swift", machine.swift),
-            (
-                "machine", "Machine",
-                "\(machine.cpus) CPUs (\(machine.cpuModel)), \(machine.memoryMiB) MiB RAM, \(machine.kernel)"
-            ),
-            ("load", "Load average", "\(loadStart) at start, \(loadAverage()) at end (1/5/15 min)"),
-        ]
+        report.header = Report.header(seed: options.seed, machine: machine, loadStart: loadStart)
         report.section(
             "report_area", "The LA's area report (median of \(options.repeats) runs, each in a fresh process)",
             note:

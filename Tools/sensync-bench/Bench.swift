@@ -144,16 +144,9 @@ struct Bench {
 
     static func run(_ options: Options) throws -> Report {
         let progress = Progress()
-        let folder = FileManager.default.temporaryDirectory
-            .appendingPathComponent("sensync-bench-\(getpid())-\(UUID128.v7().short)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer {
-            if options.keep {
-                progress.say("kept \(folder.path)")
-            } else {
-                try? FileManager.default.removeItem(at: folder)
-            }
-        }
+        let scratch = try ScratchFolder("", keep: options.keep, progress: progress)
+        defer { scratch.finish() }
+        let folder = scratch.url
         let machine = MachineInfo.current(tempFolder: folder)
         let loadStart = loadAverage()
         let report = Report()

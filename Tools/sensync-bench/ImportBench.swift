@@ -223,16 +223,9 @@ enum ImportBench {
 
     static func run(_ options: Options) throws -> Report {
         let progress = Progress()
-        let folder = FileManager.default.temporaryDirectory
-            .appendingPathComponent("sensync-bench-import-\(getpid())-\(UUID128.v7().short)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer {
-            if options.keep {
-                progress.say("kept \(folder.path)")
-            } else {
-                try? FileManager.default.removeItem(at: folder)
-            }
-        }
+        let scratch = try ScratchFolder("import-", keep: options.keep, progress: progress)
+        defer { scratch.finish() }
+        let folder = scratch.url
         let machine = MachineInfo.current(tempFolder: folder)
         let loadStart = loadAverage()
         if machine.build == "debug" { progress.say("warning: this is a debug build; figures are not meaningful") }
@@ -285,18 +278,7 @@ enum ImportBench {
 
         // 3. The report.
         let report = Report()
-        report.header = [
-            ("command", "Command", CommandLine.arguments.joined(separator: " ")),
-            ("seed", "Seed", String(options.seed)),
-            ("date", "Date (UTC)", ISO8601DateFormatter().string(from: Date())),
-            ("build", "Build", machine.build), ("swift", "Swift", machine.swift),
-            (
-                "machine", "Machine",
-                "\(machine.cpus) CPUs (\(machine.cpuModel)), \(machine.memoryMiB) MiB RAM, \(machine.kernel)"
-            ),
-            ("temp", "Temporary folder", "\(machine.tempFolder) on \(machine.tempFilesystem)"),
-            ("load", "Load average", "\(loadStart) at start, \(loadAverage()) at end (1/5/15 min)"),
-        ]
+        report.header = Report.header(seed: options.seed, machine: machine, loadStart: loadStart)
         report.section(
             "export", "1. The synthetic MIS export (seed \(options.seed))",
             note:

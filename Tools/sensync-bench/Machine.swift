@@ -1,4 +1,5 @@
 import Foundation
+import SENSync
 
 /// Wall-clock seconds taken by `body`.
 func measure<T>(_ body: () throws -> T) rethrows -> (T, Double) {
@@ -114,5 +115,49 @@ struct MachineInfo {
             }
         }
         return best?.text ?? "unknown"
+    }
+}
+
+/// A fresh temporary folder for one benchmark run: removed when the run ends, unless `--keep`.
+final class ScratchFolder {
+    let url: URL
+    private let keep: Bool
+    private let progress: Progress
+
+    init(_ tag: String, keep: Bool, progress: Progress) throws {
+        url = FileManager.default.temporaryDirectory
+            .appendingPathComponent("sensync-bench-\(tag)\(getpid())-\(UUID128.v7().short)")
+        self.keep = keep
+        self.progress = progress
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    /// Call once the run is done (`defer`).
+    func finish() {
+        if keep {
+            progress.say("kept \(url.path)")
+        } else {
+            try? FileManager.default.removeItem(at: url)
+        }
+    }
+}
+
+extension Report {
+    /// The header every mode but the main one prints: the command, seed, date, build and machine.
+    static func header(seed: UInt64, machine: MachineInfo, loadStart: String)
+        -> [(key: String, label: String, value: String)]
+    {
+        [
+            ("command", "Command", CommandLine.arguments.joined(separator: " ")),
+            ("seed", "Seed", String(seed)),
+            ("date", "Date (UTC)", ISO8601DateFormatter().string(from: Date())),
+            ("build", "Build", machine.build), ("swift", "Swift", machine.swift),
+            (
+                "machine", "Machine",
+                "\(machine.cpus) CPUs (\(machine.cpuModel)), \(machine.memoryMiB) MiB RAM, \(machine.kernel)"
+            ),
+            ("temp", "Temporary folder", "\(machine.tempFolder) on \(machine.tempFilesystem)"),
+            ("load", "Load average", "\(loadStart) at start, \(loadAverage()) at end (1/5/15 min)"),
+        ]
     }
 }
