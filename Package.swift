@@ -70,7 +70,12 @@ let package = Package(
         ),
         .testTarget(
             name: "SENSyncCommandsTests",
-            dependencies: ["SENSyncCommands", "SENSync", "sensync"],
+            dependencies: [
+                "SENSyncCommands", "SENSync", "sensync",
+                // To read stores and hash files directly when checking what a command left behind.
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: strict
         ),
     ],

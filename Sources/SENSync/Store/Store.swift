@@ -141,43 +141,60 @@ public final class Store: Sendable {
         return try Store(writer: queue, path: nil, keys: keys, now: now)
     }
 
+    /// How a store is opened.
+    public enum Access: Sendable {
+        /// Reads and writes; the store is upgraded if this build is newer.
+        case readWrite
+        /// Reads only: SQLite opens the file read-only, so it stays byte for byte as it was (no
+        /// change counter or schema cookie bumped, no checkpoint); a write through it fails. A store that needs upgrading is upgraded once
+        /// first.
+        case readOnly
+        /// Reads, and writes only in transactions that are rolled back (`bundle verify` tries a
+        /// bundle this way). SQLite opens the file read-write but nothing is ever committed, so it
+        /// too stays byte for byte as it was.
+        case rollbackOnly
+    }
+
     /// Opens an existing store, migrating it if this build is newer.
     ///
+    /// - Parameter access: `.readOnly` for commands that only read (`status`, `digest`, reports,
+    ///   `bundle verify`, …): they leave the file untouched.
     /// - Throws: ``StoreError`` if there is no store at `path`, the file is not a store, or it
     ///   was written by a newer SENSync.
-    public static func open(at path: String, now: @escaping @Sendable () -> UInt64 = Store.systemNow) throws -> Store {
+    public static func open(
+        at path: String, access: Access = .readWrite, now: @escaping @Sendable () -> UInt64 = Store.systemNow
+    ) throws -> Store {
         guard FileManager.default.fileExists(atPath: path) else {
             throw StoreError(
                 .storeNotFound, "There is no store at the given path.",
                 hint: "Check --store, or create one with `sensync init`.")
         }
-        let pool: DatabasePool
+        let writer: any DatabaseWriter
         do {
-            pool = try DatabasePool(path: path, configuration: configuration())
-            let (applied, oldChanges) = try pool.read { db in
-                let applied = try StoreSchema.migrator.appliedIdentifiers(db)
-                let old =
-                    applied.contains("v1") && !applied.contains("v3-origin-signed")
-                    ? try Int.fetchOne(db, sql: "SELECT count(*) FROM change_log") ?? 0 : 0
-                return (applied, old)
-            }
-            let unknown = applied.subtracting(StoreSchema.knownMigrations)
-            guard unknown.isEmpty else {
-                throw StoreError(
-                    .newerStore, "This store was written by a newer version of SENSync.",
-                    hint: "Install the newer version to use it.")
-            }
-            guard oldChanges == 0 else {
-                throw StoreError(
-                    .olderStore,
-                    "This store was made by an older SENSync whose change history carries no origin signatures, so it cannot be upgraded.",
-                    hint:
-                        "Initialise a new store with `sensync init` and record the pupils again, or keep using the older SENSync release."
-                )
-            }
-            try StoreSchema.migrator.migrate(pool)
-            if !applied.isEmpty && applied.count < StoreSchema.knownMigrations.count {
-                try pool.write { db in try adoptNewlyKnownFields(in: db) }
+            switch access {
+            case .readWrite:
+                let pool = try DatabasePool(path: path, configuration: configuration())
+                let applied = try checkMigrations(pool)
+                // Only when there is something to do: migrating writes (the schema cookie and
+                // change counter move) even when every migration has run.
+                if applied.count < StoreSchema.knownMigrations.count {
+                    try StoreSchema.migrator.migrate(pool)
+                    if !applied.isEmpty { try pool.write { db in try adoptNewlyKnownFields(in: db) } }
+                }
+                writer = pool
+            case .readOnly, .rollbackOnly:
+                // One connection, not a pool: a pool primes the WAL with a committed write when it
+                // opens.
+                var config = configuration()
+                config.readonly = access == .readOnly
+                var queue: DatabaseQueue? = try DatabaseQueue(path: path, configuration: config)
+                if try checkMigrations(queue!).count < StoreSchema.knownMigrations.count {
+                    // Written by an older SENSync: upgraded once, then read as usual.
+                    queue = nil
+                    _ = try open(at: path, access: .readWrite, now: now)
+                    queue = try DatabaseQueue(path: path, configuration: config)
+                }
+                writer = queue!
             }
         } catch let error as StoreError {
             throw error
@@ -185,7 +202,33 @@ public final class Store: Sendable {
             throw StoreError(
                 .notAStore, "This file is not a SENSync store, or it is damaged.", hint: "Check the --store path.")
         }
-        return try Store(writer: pool, path: path, keys: nil, now: now)
+        return try Store(writer: writer, path: path, keys: nil, now: now)
+    }
+
+    /// The migrations a store has had, after checking this build can open it.
+    private static func checkMigrations(_ reader: any DatabaseReader) throws -> Set<String> {
+        let (applied, oldChanges) = try reader.read { db in
+            let applied = try StoreSchema.migrator.appliedIdentifiers(db)
+            let old =
+                applied.contains("v1") && !applied.contains("v3-origin-signed")
+                ? try Int.fetchOne(db, sql: "SELECT count(*) FROM change_log") ?? 0 : 0
+            return (applied, old)
+        }
+        let unknown = applied.subtracting(StoreSchema.knownMigrations)
+        guard unknown.isEmpty else {
+            throw StoreError(
+                .newerStore, "This store was written by a newer version of SENSync.",
+                hint: "Install the newer version to use it.")
+        }
+        guard oldChanges == 0 else {
+            throw StoreError(
+                .olderStore,
+                "This store was made by an older SENSync whose change history carries no origin signatures, so it cannot be upgraded.",
+                hint:
+                    "Initialise a new store with `sensync init` and record the pupils again, or keep using the older SENSync release."
+            )
+        }
+        return applied
     }
 
     /// After a migration that taught this store new tables or fields: records of those tables that

@@ -19,8 +19,14 @@ struct StoreOptions: ParsableArguments {
     }
 
     /// Opens the store, warning on stderr when other accounts can read its files.
-    func open() throws -> Store {
-        let store = try Store.open(at: try path)
+    func open() throws -> Store { try open(.readWrite) }
+
+    /// Opens the store read-only, for commands that only read: the file is left byte for byte as
+    /// it was.
+    func openForReading() throws -> Store { try open(.readOnly) }
+
+    private func open(_ access: Store.Access) throws -> Store {
+        let store = try Store.open(at: try path, access: access)
         if let warning = store.exposureWarning { Terminal.note(warning) }
         return store
     }

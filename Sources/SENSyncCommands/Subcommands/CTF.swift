@@ -93,7 +93,7 @@ extension SENSyncCommand.CTF {
         @Flag(help: "Replace the --out file if it exists.") var force = false
 
         func run() throws {
-            let store = try storeOptions.open()
+            let store = try storeOptions.openForReading()
             let document = try store.ctfDocument(for: pupil)
             try writeOut(String(decoding: document.xmlData(), as: UTF8.self), to: out, force: force, what: "CTF")
         }

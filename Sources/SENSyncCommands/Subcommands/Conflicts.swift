@@ -59,7 +59,7 @@ extension SENSyncCommand.Conflicts {
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            let store = try storeOptions.open()
+            let store = try storeOptions.openForReading()
             let conflicts = try store.conflicts()
             if output.json {
                 try Terminal.printJSON(["conflicts": conflicts.map(ConflictJSON.init)])

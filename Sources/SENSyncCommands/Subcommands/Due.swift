@@ -49,7 +49,7 @@ extension SENSyncCommand {
                     code: .invalidInput, message: "--within cannot be negative.", hint: "Give a number of days.")
             }
             let date = try asOfDate(asOf)
-            let store = try storeOptions.open()
+            let store = try storeOptions.openForReading()
             let items = try store.due(asOf: date, within: within)
             if output.json {
                 try Terminal.printJSON(

@@ -314,7 +314,7 @@ extension SENSyncCommand.EHC {
         }
 
         func run() throws {
-            let store = try storeOptions.open()
+            let store = try storeOptions.openForReading()
             let timelines = try store.ehcTimelines(of: pupil)
             if output.json {
                 try Terminal.printJSON(
@@ -374,7 +374,7 @@ extension SENSyncCommand.EHC {
                     code: .invalidInput, message: "--from and --to must be dates, --from first.",
                     hint: "Use YYYY-MM-DD.")
             }
-            let store = try storeOptions.open()
+            let store = try storeOptions.openForReading()
             let report = try store.ehcTimeliness(from: start, to: end)
             if output.json {
                 try Terminal.printJSON([

@@ -91,7 +91,7 @@ extension SENSyncCommand.Export {
         }
 
         func run() throws {
-            let store = try storeOptions.open()
+            let store = try storeOptions.openForReading()
             let term = census?.censusTerm
             let day = try asOfDate(asOf) ?? term.map { $0.day(in: year ?? store.localToday.year) }
             let export = try store.censusExport(on: day, term: term)
@@ -161,7 +161,7 @@ extension SENSyncCommand.Export {
             } else {
                 reference = year.map(SEN2Export.referenceDate(year:))
             }
-            let store = try storeOptions.open()
+            let store = try storeOptions.openForReading()
             let export = try store.sen2Export(referenceDate: reference)
             try refuse(export.problems, export: "SEN2 export")
             let text = try CSVTable.text(header: SEN2Export.header, rows: export.csvRows)

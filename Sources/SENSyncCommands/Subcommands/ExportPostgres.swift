@@ -48,7 +48,7 @@ extension SENSyncCommand.Export {
                     code: .io, message: "The --out file already exists; it was left as it is.",
                     hint: "Choose another name, or add --force to replace it.")
             }
-            let store = try storeOptions.open()
+            let store = try storeOptions.openForReading()
             let summary = try store.exportPostgres(
                 to: out, replacing: force, includePersonalData: includePersonalData, asOf: day)
             let records = RecordSchema.kinds.reduce(0) { $0 + (summary.rows[$1.name] ?? 0) }

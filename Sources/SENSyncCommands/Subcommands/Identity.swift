@@ -34,7 +34,7 @@ extension SENSyncCommand.Identity {
         }
 
         func run() throws {
-            let store = try storeOptions.open()
+            let store = try storeOptions.openForReading()
             let identity = store.publicIdentity
             try identity.fileContents().write(to: URL(fileURLWithPath: out))
             if output.json {
@@ -68,7 +68,7 @@ extension SENSyncCommand.Identity {
         }
 
         func run() throws {
-            let store = try storeOptions.open()
+            let store = try storeOptions.openForReading()
             let la = try store.pinnedLA()
             let directory = try store.directory()
             if output.json {
@@ -192,7 +192,7 @@ extension SENSyncCommand.Directory {
         }
 
         func run() throws {
-            let store = try storeOptions.open()
+            let store = try storeOptions.openForReading()
             guard let directory = try store.directory() else {
                 throw CommandFailure(
                     code: .notFound, message: "This site has not received the area directory yet.",

@@ -192,7 +192,7 @@ extension SENSyncCommand.Record {
 
         func run() throws {
             let spec = try KindCommandLine.kind(kind)
-            let store = try storeOptions.open()
+            let store = try storeOptions.openForReading()
             let records = try store.records(spec, of: pupil)
             if output.json {
                 try Terminal.printJSON([spec.plural.replacingOccurrences(of: " ", with: "_"): records])
@@ -218,7 +218,7 @@ extension SENSyncCommand.Record {
 
         func run() throws {
             let spec = try KindCommandLine.kind(kind)
-            let store = try storeOptions.open()
+            let store = try storeOptions.openForReading()
             let found = try store.record(record, kind: spec)
             if output.json {
                 try Terminal.printJSON([spec.name: found])

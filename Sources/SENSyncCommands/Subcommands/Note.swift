@@ -62,7 +62,7 @@ extension SENSyncCommand.Note {
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            let store = try storeOptions.open()
+            let store = try storeOptions.openForReading()
             let notes = try store.notes(of: pupil)
             if output.json {
                 try Terminal.printJSON(["notes": notes])

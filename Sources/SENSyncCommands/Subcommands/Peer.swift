@@ -30,7 +30,7 @@ extension SENSyncCommand.Peer {
         }
 
         func run() throws {
-            let store = try storeOptions.open()
+            let store = try storeOptions.openForReading()
             let sites = try store.knownSites()
             if output.json {
                 try Terminal.printJSON([

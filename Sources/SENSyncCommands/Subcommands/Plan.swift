@@ -185,7 +185,7 @@ extension SENSyncCommand.Plan {
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            let store = try storeOptions.open()
+            let store = try storeOptions.openForReading()
             let plans = try store.plans(of: pupil)
             if output.json {
                 try Terminal.printJSON(["plans": plans])

@@ -172,7 +172,7 @@ extension SENSyncCommand.Pupil {
         }
 
         func run() throws {
-            let store = try storeOptions.open()
+            let store = try storeOptions.openForReading()
             let record = try store.pupil(pupil)
             let file = try store.pupilFile(of: pupil)
             let obligations = try store.obligations(of: pupil)
@@ -294,7 +294,7 @@ extension SENSyncCommand.Pupil {
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            let store = try storeOptions.open()
+            let store = try storeOptions.openForReading()
             let groups = try store.duplicatePupils()
             if output.json {
                 struct Group: Encodable {
@@ -332,7 +332,7 @@ extension SENSyncCommand.Pupil {
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            let store = try storeOptions.open()
+            let store = try storeOptions.openForReading()
             var pupils = try store.pupils()
             if let senStatus {
                 guard SENStatus(rawValue: senStatus.uppercased()) != nil else {

@@ -107,7 +107,7 @@ extension SENSyncCommand {
         }
 
         func run() throws {
-            let store = try storeOptions.open()
+            let store = try storeOptions.openForReading()
             let entries = try store.history(of: pupil)
             if output.json {
                 try Terminal.printJSON(
@@ -222,7 +222,7 @@ extension SENSyncCommand.Audit {
         }
 
         func run() throws {
-            let store = try storeOptions.open()
+            let store = try storeOptions.openForReading()
             let report = try store.auditVerify()
             if output.json {
                 try Terminal.printJSON(

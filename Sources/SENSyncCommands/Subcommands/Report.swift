@@ -47,7 +47,7 @@ extension SENSyncCommand.Report {
 
         func run() throws {
             let date = try asOfDate(asOf)
-            let store = try storeOptions.open()
+            let store = try storeOptions.openForReading()
             let report = try store.areaReport(asOf: date)
             let text: String
             switch format {
@@ -164,7 +164,7 @@ extension SENSyncCommand.Report {
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            let store = try storeOptions.open()
+            let store = try storeOptions.openForReading()
             let peers = try store.syncHealth()
             if output.json {
                 try Terminal.printJSON([
@@ -227,7 +227,7 @@ extension SENSyncCommand.Report {
                     code: .invalidInput, message: "--within cannot be negative.", hint: "Give a number of days.")
             }
             let date = try asOfDate(asOf)
-            let store = try storeOptions.open()
+            let store = try storeOptions.openForReading()
             let report = try store.pupilFigures(asOf: date)
             let duties = try store.due(asOf: report.asOf, within: within)
             let plans = duties.filter { $0.obligation.kind == "plan-review" }.count

@@ -32,7 +32,7 @@ extension SENSyncCommand {
         }
 
         func run() throws {
-            let store = try storeOptions.open()
+            let store = try storeOptions.openForReading()
             let s = try store.status()
             if output.json {
                 try Terminal.printJSON(
@@ -97,7 +97,7 @@ extension SENSyncCommand {
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            let store = try storeOptions.open()
+            let store = try storeOptions.openForReading()
             let digest = try store.digest()
             if output.json {
                 try Terminal.printJSON(["digest": digest.hex, "site": store.identity.id.description])
@@ -121,7 +121,7 @@ extension SENSyncCommand {
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            let store = try storeOptions.open()
+            let store = try storeOptions.openForReading()
             let entries = try store.importLog(limit: limit)
             if output.json {
                 try Terminal.printJSON(["imports": entries])

@@ -26,7 +26,7 @@ extension SENSyncCommand {
         @Flag(help: "Replace the --out file if it exists.") var force = false
 
         func run() throws {
-            let store = try storeOptions.open()
+            let store = try storeOptions.openForReading()
             let record = try store.pupil(pupil)
             let summary = FamilySummary(
                 forename: record.forename ?? "The pupil", surname: record.surname ?? "",

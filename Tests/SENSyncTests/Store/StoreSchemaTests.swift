@@ -172,4 +172,35 @@ struct StoreSchemaTests {
             #expect(throws: StoreError.self) { try Store.open(at: dir.appendingPathComponent("missing.sensync").path) }
         }
     }
+
+    /// A store opened read-only reads as usual, refuses writes, and leaves its file byte for byte
+    /// as it was; so does one opened for trial writes that are rolled back.
+    @Test func aReadOnlyOpenLeavesTheFileAsItWas() throws {
+        try withTemporaryDirectory { dir in
+            let path = dir.appendingPathComponent("site.sensync").path
+            let identity = SiteIdentity(id: fixedID(8), name: "Oakfield", kind: .maintainedSchool)
+            let store = try Store.create(at: path, identity: identity)
+            let pupil = NewPupil(upn: syntheticUPN(1), forename: "Ada", surname: "Test", dateOfBirth: "2016-01-01")
+            try store.addPupil(pupil, author: "SENCO")
+            try store.checkpoint()
+            let before = try Data(contentsOf: URL(fileURLWithPath: path))
+            for access in [Store.Access.readOnly, .rollbackOnly] {
+                let opened = try Store.open(at: path, access: access)
+                #expect(try opened.pupils().count == 1)
+                #expect(opened.identity == identity)
+                if access == .readOnly {
+                    #expect(throws: (any Error).self) {
+                        try opened.addPupil(
+                            NewPupil(upn: syntheticUPN(2), forename: "Bo", surname: "Test", dateOfBirth: "2016-01-01"),
+                            author: "SENCO")
+                    }
+                }
+                #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before, "\(access)")
+            }
+            // A read-write open commits as it opens (GRDB primes the WAL), so the file moves once
+            // that is checkpointed: what this test tells apart.
+            try Store.open(at: path).checkpoint()
+            #expect(try Data(contentsOf: URL(fileURLWithPath: path)) != before)
+        }
+    }
 }

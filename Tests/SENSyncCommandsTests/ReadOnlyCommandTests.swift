@@ -1,0 +1,168 @@
+import Crypto
+import Foundation
+import GRDB
+import Testing
+
+/// Commands that only read leave the store file byte for byte as it was, and a refused bundle
+/// changes nothing but its row in the import log.
+@Suite struct ReadOnlyCommandTests {
+    /// The store file's bytes, hashed, and a dump of every table (read through a read-only
+    /// connection, so taking it changes nothing).
+    struct Snapshot: Equatable {
+        var fileHash: String
+        var tables: [String: [String]]
+
+        init(_ path: String) throws {
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+            fileHash = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+            tables = try Self.dump(path)
+        }
+
+        static func dump(_ path: String) throws -> [String: [String]] {
+            var config = Configuration()
+            config.readonly = true
+            let queue = try DatabaseQueue(path: path, configuration: config)
+            return try queue.read { db in
+                var tables: [String: [String]] = [:]
+                let names = try String.fetchAll(
+                    db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+                for name in names {
+                    tables[name] = try Row.fetchAll(db, sql: "SELECT * FROM \"\(name)\"").map(\.description).sorted()
+                }
+                return tables
+            }
+        }
+    }
+
+    /// A school and the LA that have exchanged bundles, with a pupil who has SEN support, a
+    /// note, a plan and a referral; returns the area and the pupil's UPN.
+    func makeArea(_ cli: CLI) throws -> (CLIArea, String) {
+        var area = try CLIArea.make(cli)
+        try area.add("oak", kind: "maintained-school")
+        let pupil = upn(7)
+        let school = area.store("oak")
+        for command in [
+            [
+                "pupil", "add", "--upn", pupil, "--forename", "Ada", "--surname", "Example", "--dob", "2016-04-01",
+                "--year-group", "4",
+            ],
+            ["pupil", "update", pupil, "--sen-status", "K", "--needs", "SPLD,SLCN"],
+            ["note", "add", "--pupil", pupil, "--area", "cognition-learning", "--text", "Blends CVC words."],
+            [
+                "plan", "create", "--pupil", pupil, "--title", "Literacy", "--start-date", "2026-01-05",
+                "--review-date", "2026-02-13",
+            ],
+            [
+                "referral", "add", "--pupil", pupil, "--agency", "speech-language-therapy", "--referred-on",
+                "2026-01-05", "--reason", "Speech sounds", "--referred-by", "SENCO",
+            ],
+        ] {
+            let r = try cli.run(command + school, environment: ["SENSYNC_AUTHOR": "SENCO"])
+            #expect(r.status == 0, "\(command.prefix(2)): \(r.stderr)")
+        }
+        #expect(try area.send("oak", "la").status == 0)
+        #expect(try area.send("la", "oak").status == 0)
+        return (area, pupil)
+    }
+
+    @Test func readOnlyCommandsLeaveTheStoreByteForByte() throws {
+        try withCLI { cli in
+            let (area, pupil) = try makeArea(cli)
+            let pending = cli.path("pending.bundle")
+            let r = try cli.run(
+                ["pupil", "update", pupil, "--needs", "SLCN"] + area.store("oak"),
+                environment: ["SENSYNC_AUTHOR": "SENCO"])
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(
+                try cli.run(["bundle", "create", "--to", "Northshire", "--out", pending] + area.store("oak")).status
+                    == 0)
+
+            let schoolCommands: [[String]] = [
+                ["status"], ["status", "--json"], ["digest"], ["log"], ["pupil", "list"], ["pupil", "show", pupil],
+                ["pupil", "show", pupil, "--json"], ["pupil", "duplicates"], ["history", pupil], ["audit", "verify"],
+                ["note", "list", "--pupil", pupil], ["plan", "list", "--pupil", pupil],
+                [
+                    "record", "list", "referral",
+                    "--pupil", pupil,
+                ], ["conflicts", "list"], ["due"], ["summary", pupil], ["identity", "show"],
+                ["identity", "export", "--out", cli.path("oak-again.identity")], ["directory", "list"],
+                ["peer", "list"],
+                ["report", "school"], ["report", "sync"], ["export", "census", "--as-of", "2026-05-21"],
+                ["ctf", "export", pupil, "--out", cli.path("ada.xml")], ["ehc", "show", pupil],
+            ]
+            let laCommands: [[String]] = [
+                ["status"], ["digest"], ["report", "area"],
+                [
+                    "report", "area", "--format", "html", "--out",
+                    cli.path("area.html"),
+                ], ["report", "sync", "--json"], ["export", "sen2", "--year", "2026"],
+                ["ehc", "timeliness", "--from", "2026-01-01", "--to", "2026-12-31"], ["directory", "list"],
+                ["pupil", "show", pupil], ["bundle", "verify", pending],
+                ["export", "postgres", "--out", cli.path("area.sql")],
+            ]
+            for (site, commands) in [("oak", schoolCommands), ("la", laCommands)] {
+                let path = cli.path("\(site).sensync")
+                for command in commands {
+                    let before = try Snapshot(path)
+                    let result = try cli.run(command + area.store(site))
+                    #expect(result.status == 0, "\(site) \(command.prefix(3)): \(result.stderr)")
+                    let after = try Snapshot(path)
+                    #expect(after.fileHash == before.fileHash, "\(site) \(command.prefix(3)) changed the store file")
+                    #expect(after.tables == before.tables, "\(site) \(command.prefix(3)) changed a table")
+                }
+            }
+            // The bundle verified above still applies: verifying it wrote nothing.
+            #expect(try cli.run(["bundle", "apply", pending] + area.store("la")).status == 0)
+        }
+    }
+
+    @Test func aRefusedBundleChangesNothingButItsImportLogRow() throws {
+        try withCLI { cli in
+            var (area, pupil) = try makeArea(cli)
+            try area.add("elm", kind: "academy")
+            let r = try cli.run(
+                ["pupil", "update", pupil, "--needs", "SLCN"] + area.store("oak"),
+                environment: ["SENSYNC_AUTHOR": "SENCO"])
+            #expect(r.status == 0, "\(r.stderr)")
+            // Addressed to another site, damaged, and from a site the receiver does not know.
+            let misaddressed = cli.path("misaddressed.bundle")
+            #expect(
+                try cli.run(["bundle", "create", "--to", area.ids["elm"]!, "--out", misaddressed] + area.store("la"))
+                    .status == 0)
+            let good = cli.path("good.bundle")
+            #expect(
+                try cli.run(["bundle", "create", "--to", "Northshire", "--out", good] + area.store("oak")).status == 0)
+            var bytes = try Data(contentsOf: URL(fileURLWithPath: good))
+            bytes[bytes.count - 40] ^= 0x5A
+            let damaged = cli.path("damaged.bundle")
+            try bytes.write(to: URL(fileURLWithPath: damaged))
+            try cli.run(
+                ["init", "--name", "Stranger", "--kind", "academy", "--la-identity", cli.path("la.identity")]
+                    + area.store("stranger"))
+            let pupilThere = try cli.run(
+                [
+                    "pupil", "add", "--upn", upn(9), "--forename", "Bo", "--surname", "Example", "--dob", "2015-02-02",
+                    "--year-group", "5",
+                ] + area.store("stranger"), environment: ["SENSYNC_AUTHOR": "SENCO"])
+            #expect(pupilThere.status == 0, "\(pupilThere.stderr)")
+            let stranger = cli.path("stranger.bundle")
+            #expect(
+                try cli.run(["bundle", "create", "--to", area.ids["la"]!, "--out", stranger] + area.store("stranger"))
+                    .status == 0)
+
+            for (receiver, file) in [("oak", misaddressed), ("la", damaged), ("la", stranger)] {
+                let path = cli.path("\(receiver).sensync")
+                let before = try Snapshot.dump(path)
+                let result = try cli.run(["bundle", "apply", file] + area.store(receiver))
+                #expect(result.status != 0, "\(file) was not refused")
+                var after = try Snapshot.dump(path)
+                let log = after["import_log"] ?? []
+                #expect(log.count == (before["import_log"] ?? []).count + 1, "\(file): no refusal row")
+                after["import_log"] = before["import_log"]
+                for (table, rows) in after where rows != before[table] {
+                    Issue.record("\(URL(fileURLWithPath: file).lastPathComponent) changed \(table) at \(receiver)")
+                }
+            }
+        }
+    }
+}
