@@ -360,12 +360,21 @@ public final class Store: Sendable {
 // MARK: - Local writes
 
 /// The result of a local write.
-public struct WriteReceipt: Hashable, Sendable {
-    /// The change that recorded it.
-    public var dot: Dot
-    public var hlc: HLC
+public struct WriteReceipt: Hashable, Sendable, CustomStringConvertible {
+    /// The change that recorded it, or `nil` when every value written was already there and no
+    /// change was made.
+    public var dot: Dot?
+    public var hlc: HLC?
     /// Conflicts this write resolved (a write supersedes every value its author has seen).
     public var conflictsClosed: Int
+
+    /// Whether a change was made.
+    public var changed: Bool { dot != nil }
+
+    public var description: String { dot.map { "\($0)" } ?? "no change" }
+
+    /// Nothing to record: the store already held every value.
+    static let unchanged = WriteReceipt(dot: nil, hlc: nil, conflictsClosed: 0)
 }
 
 extension Store {
@@ -424,7 +433,9 @@ extension Store {
         opsAfterCheck: () -> [RecordOp], in tx: inout StoreTransaction
     ) throws -> WriteReceipt {
         try check(&tx)
-        let ops = ops + opsAfterCheck()
+        let given = ops + opsAfterCheck()
+        let ops = try Self.withoutUnchangedWrites(given, scope: scope, in: &tx)
+        if ops.isEmpty && !given.isEmpty { return .unchanged }
         try requireEntitled(to: scope, ops: ops, in: &tx)
         try Self.checkDeclaredRules(ops, scope: scope, in: &tx)
         let hlc = tx.clock.tick(now: now())
@@ -451,6 +462,36 @@ extension Store {
             throw StoreError(.database, "The change was not applied.")
         }
         return WriteReceipt(dot: change.dot, hlc: hlc, conflictsClosed: closed)
+    }
+}
+
+extension Store {
+    /// `ops` without the writes that would not change anything: a field of a live record that
+    /// already holds that value, with no open conflict. A record whose every write is dropped is
+    /// not touched at all. (Re-writing a value would claim a change nobody made, and would beat a
+    /// concurrent edit made elsewhere.) Writes to a deleted record, to a conflicted field, and
+    /// every write of a new record are kept.
+    static func withoutUnchangedWrites(
+        _ ops: [RecordOp], scope: RecordID, in tx: inout StoreTransaction
+    ) throws -> [RecordOp] {
+        var kept: [RecordOp] = []
+        kept.reserveCapacity(ops.count)
+        for op in ops {
+            guard !op.writes.isEmpty,
+                let state = try tx.record(RecordKey(table: op.table, scope: scope, id: op.id)),
+                !state.isEmpty, !state.isDeleted
+            else {
+                kept.append(op)
+                continue
+            }
+            var trimmed = op
+            trimmed.writes.removeAll { write in
+                guard let field = state.fields[write.field] else { return false }
+                return field.heads.allSatisfy { $0.value == write.value }
+            }
+            if !trimmed.writes.isEmpty { kept.append(trimmed) }
+        }
+        return kept
     }
 }
 

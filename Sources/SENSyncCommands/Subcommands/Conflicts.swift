@@ -151,7 +151,10 @@ extension SENSyncCommand.Conflicts {
                 record: record, field: field, value: chosen, author: try authorOptions.name)
             if output.json {
                 try Terminal.printJSON([
-                    "resolved": ["record": key.id.description, "field": field, "change": "\(receipt.dot.seq)"]
+                    "resolved": [
+                        "record": key.id.description, "field": field,
+                        "change": receipt.dot.map { "\($0.seq)" } ?? "none",
+                    ]
                 ])
             } else {
                 Terminal.print(

@@ -169,7 +169,10 @@ extension SENSyncCommand.Record {
             if output.json {
                 try Terminal.printJSON([spec.name: updated])
             } else {
-                Terminal.print("Updated \(spec.noun) \(updated.id).")
+                Terminal.print(
+                    receipt.changed
+                        ? "Updated \(spec.noun) \(updated.id)."
+                        : "Nothing changed: \(spec.noun) \(updated.id) already has those values.")
                 if receipt.conflictsClosed > 0 {
                     Terminal.print("This resolved \(receipt.conflictsClosed) open conflict(s).")
                 }

@@ -127,7 +127,8 @@ extension SENSyncCommand.Pupil {
             if output.json {
                 try Terminal.printJSON(["pupil": PupilJSON(try store.pupil(id))])
             } else {
-                Terminal.print("Updated pupil \(id).")
+                Terminal.print(
+                    receipt.changed ? "Updated pupil \(id)." : "Nothing changed: pupil \(id) already has those values.")
                 if receipt.conflictsClosed > 0 {
                     Terminal.print("This resolved \(receipt.conflictsClosed) open conflict(s).")
                 }

@@ -378,7 +378,7 @@ struct StoreSchedule {
         default: update = PupilUpdate(yearGroup: rng.int(0...6))
         }
         try domain(at: s, "update pupil \(pupil.short)") { store in
-            "→ \(try store.updatePupil(pupil.description, update, author: "SENCO").dot)"
+            "→ \(try store.updatePupil(pupil.description, update, author: "SENCO"))"
         }
     }
 
@@ -440,7 +440,7 @@ struct StoreSchedule {
                 restore
                 ? try store.restoreRecord(id.description, author: "SENCO")
                 : try store.deleteRecord(id.description, author: "SENCO")
-            return "\(result.table) → \(result.receipt.dot)"
+            return "\(result.table) → \(result.receipt)"
         }
     }
 
@@ -456,7 +456,7 @@ struct StoreSchedule {
             at: s,
             "resolve \(conflict.key.table)/\(conflict.key.id.short).\(conflict.field) (\(conflict.kind.rawValue)) = \(value)"
         ) { store in
-            "→ \(try store.resolveConflict(record: conflict.key.id.description, field: conflict.field, value: value, author: "SENCO").dot)"
+            "→ \(try store.resolveConflict(record: conflict.key.id.description, field: conflict.field, value: value, author: "SENCO"))"
         }
     }
 
@@ -470,7 +470,7 @@ struct StoreSchedule {
             let op = RecordOp(
                 table: key.table, id: key.id,
                 writes: [FieldWrite("title", .text(title)), FieldWrite("#50", .integer(flag))])
-            return "→ \(try store.write(author: "LA officer", scope: key.scope, ops: [op]).dot)"
+            return "→ \(try store.write(author: "LA officer", scope: key.scope, ops: [op]))"
         }
     }
 
@@ -492,7 +492,7 @@ struct StoreSchedule {
             if rng.chance(70) {
                 let year = rng.int(0...6)
                 try domain(at: s, "burst year group of \(pupil.short) = \(year)") { store in
-                    "→ \(try store.updatePupil(pupil.description, PupilUpdate(yearGroup: year), author: "SENCO").dot)"
+                    "→ \(try store.updatePupil(pupil.description, PupilUpdate(yearGroup: year), author: "SENCO"))"
                 }
             } else {
                 try deleteOrRestore(at: s)
@@ -558,7 +558,7 @@ struct StoreSchedule {
                 let receipt = try store.updateRecord(
                     target.description, kind: kind, fields: [field.name: value], author: "SENCO")
                 wrote = true
-                return "→ \(receipt.dot)"
+                return "→ \(receipt)"
             }
             if wrote { counts.kindWrites += 1 } else { counts.kindRefusals += 1 }
         }

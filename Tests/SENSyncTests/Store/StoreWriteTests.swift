@@ -187,10 +187,34 @@ struct StoreWriteTests {
             // than the clock guard, the store refuses its own writes as stamped too far ahead.)
             let reopened = try Store.open(at: path, now: TestClock(start: baseMilliseconds - 3_600_000).now)
             let second = try reopened.updatePupil(pupil, PupilUpdate(yearGroup: 4), author: "SENCO")
-            #expect(second.hlc > first.hlc)
+            #expect(try #require(second.hlc) > #require(first.hlc))
             #expect(second.dot == Dot(site: Self.school.id, seq: 3))
             #expect(try reopened.pupil(pupil).yearGroup == 4)
         }
+    }
+
+    /// A local write records only the fields whose value changes: `pupil update --needs` does
+    /// not rewrite the SEN status, and an update to the values already held makes no change.
+    @Test func anUpdateWritesOnlyTheFieldsThatChange() throws {
+        let store = try Self.store()
+        let id = try store.addPupil(Self.newPupil(), author: "SENCO").description
+        try store.updatePupil(id, PupilUpdate(senStatus: "K", senNeeds: "SPLD"), author: "SENCO")
+        let before = try store.history(of: id).count
+
+        let receipt = try store.updatePupil(id, PupilUpdate(senNeeds: "SPLD,SLCN"), author: "SENCO")
+        #expect(receipt.changed)
+        let history = try store.history(of: id)
+        #expect(history.count == before + 1)
+        let latest = try #require(history.max { ($0.hlc ?? .zero) < ($1.hlc ?? .zero) })
+        let pupilFields = latest.writes.filter { $0.table == "pupil" }.flatMap(\.fields).map(\.field)
+        #expect(pupilFields == ["sen_needs"])
+        #expect(try store.pupil(id).senStatus == "K")
+        #expect(try store.pupil(id).senNeeds == ["SPLD", "SLCN"])
+
+        let again = try store.updatePupil(id, PupilUpdate(yearGroup: 4, senNeeds: "SPLD,SLCN"), author: "SENCO")
+        #expect(!again.changed)
+        #expect(try store.history(of: id).count == before + 1)
+        #expect(try store.versionVector() == VersionVector([Self.school.id: UInt64(before + 1)]))
     }
 }
 
