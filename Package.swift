@@ -70,7 +70,9 @@ let package = Package(
         ),
         .testTarget(
             name: "SENSyncCommandsTests",
-            dependencies: ["SENSyncCommands", "SENSync", "sensync"],
+            dependencies: [
+                "SENSyncCommands", "SENSync", "sensync", .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: strict
         ),
     ],
