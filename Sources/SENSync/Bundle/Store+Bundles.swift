@@ -47,6 +47,9 @@ public struct ImportReport: Sendable {
     public var previousImportAt: String?
     /// The names this store knows for the sites of the ``rejected`` and ``refused`` changes.
     public var siteNames: [SiteID: String]
+    /// Changes accepted although stamped further ahead of this machine's clock than the guard
+    /// allows, per site, because the user asked to (`--accept-clock-ahead`).
+    public var acceptedClockAhead: [SiteID: Int] = [:]
 
     init(result: Result, header: BundleHeader) {
         self.result = result
@@ -264,13 +267,17 @@ extension Store {
     /// - Returns: what happened, also recorded in the import log.
     /// - Throws: ``BundleError`` if anything is wrong; the store is then unchanged but for the
     ///   refusal recorded in the import log.
+    ///
+    /// - Parameter acceptingClockAheadFrom: Sites whose changes are accepted however far ahead of
+    ///   this machine's clock they are stamped (a site whose clock ran fast and has been put
+    ///   right: its stamps stay ahead until real time catches up). Recorded in the import log.
     @discardableResult
-    public func apply(bundleAt url: URL) throws -> ImportReport {
+    public func apply(bundleAt url: URL, acceptingClockAheadFrom accepted: Set<SiteID> = []) throws -> ImportReport {
         var opened: OpenedBundle?
         do {
             let bundle = try openBundle(at: url)
             opened = bundle
-            return try apply(bundle)
+            return try apply(bundle, acceptingClockAheadFrom: accepted)
         } catch let error as BundleError {
             try? recordRefusal(of: url, opened: opened, error)
             throw error
@@ -279,7 +286,7 @@ extension Store {
 
     /// Applies a bundle that ``openBundle(at:)`` accepted: scans it, then applies it in one
     /// transaction, which any refusal rolls back.
-    private func apply(_ opened: OpenedBundle) throws -> ImportReport {
+    private func apply(_ opened: OpenedBundle, acceptingClockAheadFrom accepted: Set<SiteID>) throws -> ImportReport {
         let header = opened.header
         if let previous = try writer.read({ db in
             try String.fetchOne(
@@ -295,7 +302,7 @@ extension Store {
         let scan = try self.scan(opened)
         return try writer.write { db in
             var tx = try StoreTransaction(db)
-            var report = try applyEntries(opened, scan: scan, tx: &tx)
+            var report = try applyEntries(opened, scan: scan, acceptingClockAheadFrom: accepted, tx: &tx)
             let senderOrd = try Self.registerPeer(header.sender, in: db, sites: &tx.sites)
             try db.execute(
                 sql: "UPDATE site SET directory_version = max(directory_version, ?) WHERE ord = ?",
@@ -308,12 +315,15 @@ extension Store {
             }
             report.pupilsForgotten = try forgetPupilsNoLongerInScope(&tx)
             try tx.flush()
-            let named = Set((report.rejected + report.refused).map(\.dot.site))
+            let named = Set((report.rejected + report.refused).map(\.dot.site)).union(report.acceptedClockAhead.keys)
             report.siteNames = opened.siteNames.filter { named.contains($0.key) }
             let section = header.sections[opened.section]
             let notes =
                 report.rejected.map { "\(report.describe($0.dot)): \($0.reason)" }
                 + report.refused.map { "\(report.describe($0.dot)) refused: \($0.reason)" }
+                + report.acceptedClockAhead.sorted { $0.key < $1.key }.map { site, count in
+                    "accepted \(count) change(s) from \(opened.siteNames[site] ?? "site \(site)") stamped ahead of this machine's clock, as asked (--accept-clock-ahead)"
+                }
             try db.execute(
                 sql: """
                     INSERT INTO import_log (bundle_id, header_digest, sender_ord, sender_id, sender_name, imported_at,
@@ -351,9 +361,13 @@ extension Store {
 
     /// Pass 2, inside a write transaction: applies every entry. Anything that refuses the bundle
     /// throws, and the transaction rolls back.
-    func applyEntries(_ opened: OpenedBundle, scan: PayloadScan, tx: inout StoreTransaction) throws -> ImportReport {
+    func applyEntries(
+        _ opened: OpenedBundle, scan: PayloadScan, acceptingClockAheadFrom accepted: Set<SiteID> = [],
+        tx: inout StoreTransaction
+    ) throws -> ImportReport {
         let db = tx.db
-        let applier = self.applier
+        var applier = self.applier
+        applier.acceptsClockAhead = accepted
         let sender = opened.sender
         let name: (SiteID) -> String? = { opened.siteNames[$0] }
         var report = ImportReport(result: .applied, header: opened.header)
@@ -473,6 +487,9 @@ extension Store {
                 case .duplicate: report.duplicates += 1
                 case .applied(let opened, let closed):
                     report.applied += 1
+                    if accepted.contains(change.site), applier.isAhead(header.hlc) {
+                        report.acceptedClockAhead[change.site, default: 0] += 1
+                    }
                     report.conflictsOpened += opened
                     report.conflictsClosed += closed
                 case .rejected(let reason): report.rejected.append((change.dot, reason))

@@ -57,6 +57,9 @@ package struct ChangeApplier {
     package var clockGuardMilliseconds: UInt64
     /// Local wall-clock time, Unix milliseconds.
     package var now: UInt64
+    /// Sites whose changes are accepted however far ahead they are stamped: asked for explicitly
+    /// by the receiving site's user once the sender's clock has been put right.
+    package var acceptsClockAhead: Set<SiteID> = []
 
     package init(clockGuardMilliseconds: UInt64, now: UInt64) {
         self.clockGuardMilliseconds = clockGuardMilliseconds
@@ -142,12 +145,21 @@ package struct ChangeApplier {
     }
 
     private func checkClock(_ change: Change) throws {
-        guard change.hlc.milliseconds > now, change.hlc.milliseconds - now > clockGuardMilliseconds else { return }
+        guard isAhead(change.hlc), !acceptsClockAhead.contains(change.site) else { return }
         let ahead = (change.hlc.milliseconds - now) / 1000 / 60
         throw MergeError(
             code: .clockAhead,
-            reason: .clockAhead(change.dot, minutesAhead: ahead, limitMinutes: clockGuardMilliseconds / 60_000),
-            hint: "Check the clock on this machine and on the sending machine; apply again once they agree.")
+            reason: .clockAhead(
+                change.dot, minutesAhead: ahead, limitMinutes: clockGuardMilliseconds / 60_000,
+                acceptedFrom: change.hlc.milliseconds - clockGuardMilliseconds),
+            hint:
+                "If that site's clock ran fast and has been put right, accept its changes now with `sensync bundle apply --accept-clock-ahead SITE` (recorded in the import log); otherwise check the clocks on both machines."
+        )
+    }
+
+    /// Whether `hlc` is stamped further ahead of this machine's clock than the guard allows.
+    package func isAhead(_ hlc: HLC) -> Bool {
+        hlc.milliseconds > now && hlc.milliseconds - now > clockGuardMilliseconds
     }
 
     /// Checks and applies one change. Throws (applying nothing) if a prerequisite is missing.

@@ -24,8 +24,9 @@ public struct MergeError: Error, Hashable, Sendable, CustomStringConvertible {
         case malformed(Dot, String)
         /// The change depends on changes this store does not hold.
         case missingDependencies(Dot, MissingRange)
-        /// The change is stamped `minutesAhead` minutes ahead of this machine's clock.
-        case clockAhead(Dot, minutesAhead: UInt64, limitMinutes: UInt64)
+        /// The change is stamped `minutesAhead` minutes ahead of this machine's clock; it would be
+        /// accepted from `acceptedFrom` (Unix milliseconds) by this machine's clock.
+        case clockAhead(Dot, minutesAhead: UInt64, limitMinutes: UInt64, acceptedFrom: UInt64)
         /// The change was made with a newer area directory than this store holds.
         case newerDirectory(Dot, version: UInt64, held: UInt64)
     }
@@ -56,14 +57,22 @@ public struct MergeError: Error, Hashable, Sendable, CustomStringConvertible {
             "\(dot.described(naming: name).capitalizingFirst) cannot be read: \(why)."
         case .missingDependencies(let dot, let range):
             "\(dot.described(naming: name).capitalizingFirst) depends on \(range.description(naming: name)), which this store does not hold."
-        case .clockAhead(let dot, let minutes, let limit):
-            "\(dot.described(naming: name).capitalizingFirst) is stamped \(minutes) minutes ahead of this machine's clock (limit \(limit) minutes)."
+        case .clockAhead(let dot, let minutes, let limit, let acceptedFrom):
+            "\(dot.described(naming: name).capitalizingFirst) is stamped \(minutes) minutes ahead of this machine's clock (limit \(limit) minutes); it would be accepted from \(Self.utcMinute(acceptedFrom)) UTC by this machine's clock."
         case .newerDirectory(let dot, let version, let held):
             "\(dot.described(naming: name).capitalizingFirst) was made with version \(version) of the area directory; this store holds version \(held)."
         }
     }
 
     public var description: String { "\(message) \(hint)" }
+
+    /// `YYYY-MM-DD HH:MM` in UTC, rounded up to the next minute.
+    static func utcMinute(_ milliseconds: UInt64) -> String {
+        let minutes = (milliseconds + 59_999) / 60_000
+        let day = CalendarDate(year: 1970, month: 1, day: 1).adding(days: Int(minutes / 1440))
+        let minute = Int(minutes % 1440)
+        return "\(day) " + String(format: "%02d:%02d", minute / 60, minute % 60)
+    }
 }
 
 /// A range of one site's changes that a store lacks.

@@ -26,6 +26,10 @@ public struct StoreStatus: Sendable {
     public var peers: [PeerStatus]
     public var imports: Int
     public var lastImport: ImportLogEntry?
+    /// How many minutes this site's latest stamp is ahead of this machine's clock, when that is
+    /// more than the clock guard: its clock ran fast (or was set back), and other sites refuse
+    /// its changes until real time catches up, unless they accept them explicitly.
+    public var clockAheadMinutes: UInt64?
 }
 
 /// One line of the import log.
@@ -212,10 +216,14 @@ extension Store {
                     sql: "SELECT count(*) FROM (SELECT DISTINCT table_name, pupil_id, record_id, field FROM conflict)")
                 ?? 0
             let imports = try Int.fetchOne(db, sql: "SELECT count(*) FROM import_log") ?? 0
+            let latest = HLC(
+                rawValue: UInt64(bitPattern: try Int64.fetchOne(db, sql: "SELECT hlc FROM site_identity") ?? 0))
+            let applier = self.applier
             return StoreStatus(
                 site: identity, recordCounts: counts, tombstoneCounts: tombstones, openConflicts: conflicts,
                 versionVector: vv, siteNames: names, peers: peers, imports: imports,
-                lastImport: try Self.importLog(in: db, limit: 1).first)
+                lastImport: try Self.importLog(in: db, limit: 1).first,
+                clockAheadMinutes: applier.isAhead(latest) ? (latest.milliseconds - applier.now) / 60_000 : nil)
         }
         let lacking = try pendingChanges(for: status.peers.map(\.site))
         for i in status.peers.indices { status.peers[i].lacks = UInt64(lacking[status.peers[i].site.id] ?? 0) }

@@ -123,12 +123,23 @@ extension SENSyncCommand.BundleCommand {
                 tried in the order given; a bundle refused for missing prerequisites is retried after the others, so a \
                 folder of bundles can be applied in any order. Re-applying a bundle changes nothing.
 
+                A site whose clock ran fast stamps its changes ahead; once its clock is put right they stay ahead until \
+                real time catches up, and are refused here until then (the refusal says when). If you know the site \
+                and trust its changes, accept them now with --accept-clock-ahead; the import log records it.
+
                 Example:
                   sensync bundle apply --store northshire-la.sensync inbox/*.bundle
+                  sensync bundle apply --store northshire-la.sensync --accept-clock-ahead "Oakfield Primary" oak.bundle
                 """)
 
         @OptionGroup var storeOptions: StoreOptions
         @Argument(help: "Bundle files.") var files: [String]
+        @Option(
+            name: .customLong("accept-clock-ahead"),
+            help: ArgumentHelp(
+                "Accept this site's changes however far ahead of this machine's clock they are stamped (repeatable).",
+                valueName: "site"))
+        var acceptClockAhead: [String] = []
         @OptionGroup var output: OutputOptions
 
         struct Result: Encodable {
@@ -146,6 +157,7 @@ extension SENSyncCommand.BundleCommand {
 
         func run() throws {
             let store = try storeOptions.open()
+            let accepted = Set(try acceptClockAhead.map { try store.resolveSite($0).id })
             var pending = files
             var results: [String: Result] = [:]
             var firstFailure: SENSyncExit?
@@ -155,7 +167,8 @@ extension SENSyncCommand.BundleCommand {
                 var stillPending: [String] = []
                 for file in pending {
                     do {
-                        let report = try store.apply(bundleAt: URL(fileURLWithPath: file))
+                        let report = try store.apply(
+                            bundleAt: URL(fileURLWithPath: file), acceptingClockAheadFrom: accepted)
                         progress = true
                         results[file] = Result(
                             file: file, result: report.result.rawValue, bundleID: report.header.bundleID.description,
@@ -197,6 +210,11 @@ extension SENSyncCommand.BundleCommand {
                 if report.conflictsOpened > 0 { line += ", \(report.conflictsOpened) conflict(s) opened" }
                 if report.conflictsClosed > 0 { line += ", \(report.conflictsClosed) conflict(s) closed" }
                 Terminal.print(line + ".")
+                for (site, count) in report.acceptedClockAhead.sorted(by: { $0.key < $1.key }) {
+                    Terminal.print(
+                        "  Accepted \(count) change(s) from \(report.siteNames[site] ?? site.short) stamped ahead of this machine's clock, as asked; recorded in the import log."
+                    )
+                }
                 for (dot, reason) in report.rejected {
                     Terminal.print("  rejected \(report.describe(dot)): it \(reason).")
                 }

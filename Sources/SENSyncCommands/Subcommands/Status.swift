@@ -29,6 +29,7 @@ extension SENSyncCommand {
             var peers: [Peer]
             var imports: Int
             var lastImport: ImportLogEntry?
+            var clockAheadMinutes: UInt64?
         }
 
         func run() throws {
@@ -45,8 +46,13 @@ extension SENSyncCommand {
                             JSON.Peer(
                                 site: SiteJSON($0.site), acknowledged: jsonVector($0.acknowledged), lacks: $0.lacks)
                         },
-                        imports: s.imports, lastImport: s.lastImport))
+                        imports: s.imports, lastImport: s.lastImport, clockAheadMinutes: s.clockAheadMinutes))
                 return
+            }
+            if let minutes = s.clockAheadMinutes {
+                Terminal.note(
+                    "warning: this site's latest change is stamped \(minutes) minutes ahead of this computer's clock (more than the \(store.clockGuardSeconds / 60)-minute limit). Other sites refuse its bundles until their clocks catch up, or until they accept them with `sensync bundle apply --accept-clock-ahead \"\(s.site.name)\"`. Check this computer's date and time."
+                )
             }
             Terminal.print("\(s.site.name) (\(s.site.kind.label))")
             Terminal.print(

@@ -458,13 +458,45 @@ struct BundleExchangeTests {
             try school.makeBundle(to: [la.identity.id], at: url)
             let error = try Self.expectRefusal(.clockAhead, applying: url, at: la)
             #expect(error?.message.contains("minutes ahead") == true)
+            // It names the school and says when it would be accepted: the first change is stamped
+            // 25 hours and a few seconds after 2026-01-05 09:00 UTC, the guard is 24 hours.
+            #expect(error?.message.contains("School") == true, "\(error?.message ?? "")")
+            #expect(error?.message.contains("it would be accepted from 2026-01-05 10:0") == true)
+            #expect(error?.hint.contains("--accept-clock-ahead") == true)
+            #expect(try la.versionVector().isEmpty)
+            // Accepting another site's stamps does not let these in.
+            #expect(throws: BundleError.self) {
+                try la.apply(bundleAt: url, acceptingClockAheadFrom: [la.identity.id])
+            }
             #expect(try la.versionVector().isEmpty)
             // The same LA (identity and keys) with a wider guard accepts it.
             let lenient = try Store.inMemory(
                 identity: laIdentity, clockGuardSeconds: 2 * 86_400, keys: laKeys, now: TestClock().now)
             try lenient.addToDirectory(school.publicIdentity)
             #expect(try lenient.apply(bundleAt: url).applied == 3)
+            // Or the LA accepts this school's stamps explicitly, and its import log says so.
+            let report = try la.apply(bundleAt: url, acceptingClockAheadFrom: [school.identity.id])
+            #expect(report.applied == 3)
+            #expect(report.acceptedClockAhead == [school.identity.id: 3])
+            let logged = try #require(try la.importLog(limit: 1).first)
+            #expect(logged.result == "applied")
+            #expect(
+                logged.detail
+                    == "accepted 3 change(s) from School stamped ahead of this machine's clock, as asked (--accept-clock-ahead)"
+            )
         }
+    }
+
+    /// A site whose clock ran fast and was put right: its status says its stamps are ahead.
+    @Test func statusWarnsWhenThisSitesStampsAreAheadOfItsClock() throws {
+        let clock = SettableClock(baseMilliseconds + 30 * 3_600_000)
+        let school = try Store.inMemory(identity: makeSite("School", .maintainedSchool), now: clock.now)
+        try school.addPupil(Self.ada, author: "SENCO")
+        #expect(try school.status().clockAheadMinutes == nil)
+        clock.set(baseMilliseconds + 5 * 3_600_000)  // put right: 25 hours back
+        #expect(try school.status().clockAheadMinutes == 25 * 60)
+        clock.set(baseMilliseconds + 7 * 3_600_000)  // within the 24-hour guard now
+        #expect(try school.status().clockAheadMinutes == nil)
     }
 
     // MARK: Verify
