@@ -129,7 +129,7 @@ extension SENSyncCommand.BundleCommand {
 
                 Example:
                   sensync bundle apply --store northshire-la.sensync inbox/*.bundle
-                  sensync bundle apply --store northshire-la.sensync --accept-clock-ahead "Oakfield Primary" oak.bundle
+                  sensync bundle apply --accept-clock-ahead "Oakfield Primary" oak.bundle
                 """)
 
         @OptionGroup var storeOptions: StoreOptions
