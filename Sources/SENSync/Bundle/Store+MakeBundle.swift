@@ -109,6 +109,7 @@ extension Store {
             try? FileManager.default.removeItem(at: fileURL)
             for u in sectionURLs { try? FileManager.default.removeItem(at: u) }
         }
+        Self.removeLeftovers(of: url)
         let today = self.today
         var header = try writer.write { db -> BundleHeader in
             var tx = try StoreTransaction(db)
@@ -529,6 +530,18 @@ extension Store {
 }
 
 extension Store {
+    /// Removes the temporary files an earlier, interrupted `makeBundle` to the same file left
+    /// behind (a killed process runs no cleanup). They are sealed and would be refused, but
+    /// nothing else would ever remove them.
+    static func removeLeftovers(of url: URL) {
+        let folder = url.deletingLastPathComponent()
+        let prefix = ".\(url.lastPathComponent)."
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else { return }
+        for name in names where name.hasPrefix(prefix) && name.hasSuffix(".sensync-tmp") {
+            try? FileManager.default.removeItem(at: folder.appendingPathComponent(name))
+        }
+    }
+
     /// How many changes a bundle made now to `recipient` would carry: what it lacks that it may see.
     /// Plans in a transaction that is rolled back, so nothing is signed or written.
     func pendingChanges(for recipient: SiteIdentity) throws -> Int {

@@ -89,6 +89,23 @@ struct BundleExchangeTests {
         }
     }
 
+    /// A `makeBundle` killed before it finished leaves hidden temporary files beside its output;
+    /// the next one to the same file removes them (and only them).
+    @Test func makingABundleRemovesWhatAnInterruptedOneLeft() throws {
+        try withTemporaryDirectory { dir in
+            let (area, _) = try Self.area(dir)
+            let out = dir.appendingPathComponent("to-la.bundle")
+            let stale = [".to-la.bundle.0a1b2c3d.sensync-tmp", ".to-la.bundle.0a1b2c3d.0.sensync-tmp"]
+            let kept = [".other.bundle.0a1b2c3d.sensync-tmp", "to-la.bundle.notes"]
+            for name in stale + kept { try Data([1, 2, 3]).write(to: dir.appendingPathComponent(name)) }
+            try area["Academy"].makeBundle(to: [area.la.identity.id], at: out)
+            let names = Set(try FileManager.default.contentsOfDirectory(atPath: dir.path))
+            #expect(names.isDisjoint(with: stale))
+            #expect(names.isSuperset(of: kept + ["to-la.bundle"]))
+            #expect(try area.la.apply(bundleAt: out).applied == 3)
+        }
+    }
+
     /// `status` counts what a peer lacks that it may see: at the LA, one school's pupils are not
     /// "still lacked" by another school (it would never be sent them).
     @Test func statusCountsOnlyWhatAPeerMaySee() throws {
