@@ -106,6 +106,37 @@ struct BundleExchangeTests {
         }
     }
 
+    /// A store restored from a backup has forgotten changes it had already sent. The LA's next
+    /// bundle acknowledges them; the restored store sees it is behind its own history and refuses
+    /// it, saying so, instead of carrying on (its next changes would reuse their numbers).
+    @Test func aStoreRestoredFromABackupSeesItIsBehindItsOwnHistory() throws {
+        try withTemporaryDirectory { dir in
+            let area = try TestArea(folder: dir)
+            let school = try area.add("School", .maintainedSchool, inMemory: false)
+            try area.send("LA", "School")
+            let pupil = try school.addPupil(Self.ada, author: "SENCO")
+            try area.send("School", "LA")
+            try school.checkpoint()
+            let path = try #require(school.path)
+            let backup = dir.appendingPathComponent("backup.sensync").path
+            try FileManager.default.copyItem(atPath: path, toPath: backup)
+            try FileManager.default.copyItem(
+                atPath: KeyFile.path(forStore: path), toPath: KeyFile.path(forStore: backup))
+            try school.updatePupil(pupil.description, PupilUpdate(yearGroup: 5), author: "SENCO")
+            try area.send("School", "LA")
+            #expect(try area.la.versionVector()[school.identity.id] == 2)
+
+            let restored = try Store.open(at: backup, now: area.clock.now)
+            #expect(try restored.versionVector()[school.identity.id] == 1)
+            let url = try area.la.makeBundle(to: [school.identity.id], at: dir.appendingPathComponent("la.bundle")).url
+            let error = try Self.expectRefusal(.fork, applying: url, at: restored)
+            #expect(error?.message.contains("restored from a backup") == true, "\(error?.message ?? "")")
+            #expect(error?.message.contains("LA holds this site's changes up to number 2") == true)
+            // The live store takes the same bundle.
+            #expect(try school.apply(bundleAt: url).result == .applied)
+        }
+    }
+
     /// `status` counts what a peer lacks that it may see: at the LA, one school's pupils are not
     /// "still lacked" by another school (it would never be sent them).
     @Test func statusCountsOnlyWhatAPeerMaySee() throws {
