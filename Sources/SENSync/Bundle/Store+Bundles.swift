@@ -50,6 +50,10 @@ public struct ImportReport: Sendable {
     /// Changes accepted although stamped further ahead of this machine's clock than the guard
     /// allows, per site, because the user asked to (`--accept-clock-ahead`).
     public var acceptedClockAhead: [SiteID: Int] = [:]
+    /// Set when, after this bundle, peers acknowledge more of this site's own changes than this
+    /// store holds: it was restored from a backup (or is a copy). Local writes are refused until
+    /// it holds them again (bundles from upstream may bring them back).
+    public var behindOwnHistory: OwnHistoryGap?
 
     init(result: Result, header: BundleHeader) {
         self.result = result
@@ -299,7 +303,6 @@ extension Store {
             report.previousImportAt = previous
             return report
         }
-        try refuseIfBehindOwnHistory(opened)
         let scan = try self.scan(opened)
         return try writer.write { db in
             var tx = try StoreTransaction(db)
@@ -316,6 +319,7 @@ extension Store {
             }
             report.pupilsForgotten = try forgetPupilsNoLongerInScope(&tx)
             try tx.flush()
+            report.behindOwnHistory = try Self.ownHistoryGap(of: identity.id, in: db)
             let named = Set((report.rejected + report.refused).map(\.dot.site)).union(report.acceptedClockAhead.keys)
             report.siteNames = opened.siteNames.filter { named.contains($0.key) }
             let section = header.sections[opened.section]
@@ -341,21 +345,6 @@ extension Store {
                 ])
             return report
         }
-    }
-
-    /// A sender never holds more of this site's changes than this site made, unless this store
-    /// lost some: it was restored from a backup (or copied from another computer). Carrying on
-    /// would reuse the lost changes' numbers, and every other site would refuse them as a fork.
-    private func refuseIfBehindOwnHistory(_ opened: OpenedBundle) throws {
-        let theirs = opened.header.versionVector[identity.id]
-        let mine = try writer.read { db in try Self.versionVector(in: db)[identity.id] }
-        guard theirs > mine else { return }
-        throw BundleError(
-            .fork,
-            "Nothing was applied. This store is behind its own history: \(opened.sender.name) holds this site's changes up to number \(theirs), but this store has only \(mine). It was probably restored from a backup or copied from another computer.",
-            hint:
-                "Stop recording on this copy. Rejoin the area under a new identity: see \"A restored backup\" under Troubleshooting in the README."
-        )
     }
 
     /// Pass 1, read-only: streams the payload once to check every origin signature and proof and

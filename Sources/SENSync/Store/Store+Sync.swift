@@ -30,6 +30,8 @@ public struct StoreStatus: Sendable {
     /// more than the clock guard: its clock ran fast (or was set back), and other sites refuse
     /// its changes until real time catches up, unless they accept them explicitly.
     public var clockAheadMinutes: UInt64?
+    /// Set when peers hold more of this site's own changes than this store does.
+    public var behindOwnHistory: OwnHistoryGap?
 }
 
 /// One line of the import log.
@@ -223,7 +225,8 @@ extension Store {
                 site: identity, recordCounts: counts, tombstoneCounts: tombstones, openConflicts: conflicts,
                 versionVector: vv, siteNames: names, peers: peers, imports: imports,
                 lastImport: try Self.importLog(in: db, limit: 1).first,
-                clockAheadMinutes: applier.isAhead(latest) ? (latest.milliseconds - applier.now) / 60_000 : nil)
+                clockAheadMinutes: applier.isAhead(latest) ? (latest.milliseconds - applier.now) / 60_000 : nil,
+                behindOwnHistory: try Self.ownHistoryGap(of: identity.id, in: db))
         }
         let lacking = try pendingChanges(for: status.peers.map(\.site))
         for i in status.peers.indices { status.peers[i].lacks = UInt64(lacking[status.peers[i].site.id] ?? 0) }

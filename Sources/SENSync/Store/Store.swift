@@ -359,6 +359,23 @@ public final class Store: Sendable {
 
 // MARK: - Local writes
 
+/// A store that holds fewer of its own site's changes than its peers acknowledge holding: it was
+/// restored from a backup, or copied from another computer. Making changes here would reuse the
+/// numbers of the ones it lost, and every other site would refuse them as a fork.
+public struct OwnHistoryGap: Hashable, Sendable {
+    /// How many of its own changes this store holds.
+    public var held: UInt64
+    /// The most any peer has acknowledged holding.
+    public var acknowledged: UInt64
+
+    public var message: String {
+        "This store is behind its own history: other sites hold this site's changes up to number \(acknowledged), but this store has only \(held). It was probably restored from a backup or copied from another computer."
+    }
+    public var hint: String {
+        "Do not record anything on this copy. Apply every bundle your LA or trust sends (they may bring the missing changes back), or rejoin the area under a new identity: see \"A restored backup\" under Troubleshooting in the README."
+    }
+}
+
 /// The result of a local write.
 public struct WriteReceipt: Hashable, Sendable, CustomStringConvertible {
     /// The change that recorded it, or `nil` when every value written was already there and no
@@ -417,6 +434,20 @@ extension Store {
         }
     }
 
+    /// How far this store is behind its own history, if it is.
+    static func ownHistoryGap(of me: SiteID, in db: Database) throws -> OwnHistoryGap? {
+        guard
+            let row = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT s.chain_seq, (SELECT max(a.seq) FROM peer_ack a WHERE a.origin_ord = s.ord)
+                    FROM site s WHERE s.site_id = ?
+                    """, arguments: [me.description]),
+            let acknowledged = row[1] as Int64?, let held = row[0] as Int64?, acknowledged > held
+        else { return nil }
+        return OwnHistoryGap(held: UInt64(held), acknowledged: UInt64(acknowledged))
+    }
+
     static func requireAuthor(_ author: String) throws -> String {
         let author = author.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !author.isEmpty else {
@@ -432,6 +463,12 @@ extension Store {
         author: String, scope: RecordID, ops: [RecordOp], check: (inout StoreTransaction) throws -> Void,
         opsAfterCheck: () -> [RecordOp], in tx: inout StoreTransaction
     ) throws -> WriteReceipt {
+        if !tx.ownHistoryChecked {
+            if let gap = try Self.ownHistoryGap(of: identity.id, in: tx.db) {
+                throw StoreError(.behindOwnHistory, gap.message, hint: gap.hint)
+            }
+            tx.ownHistoryChecked = true
+        }
         try check(&tx)
         let given = ops + opsAfterCheck()
         let ops = try Self.withoutUnchangedWrites(given, scope: scope, in: &tx)

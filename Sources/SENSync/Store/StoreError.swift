@@ -15,6 +15,8 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         case appendOnly = "append-only"
         case unknownSite = "unknown-site"
         case database
+        /// Peers hold more of this site's own changes than this store does (a restored backup).
+        case behindOwnHistory = "behind-own-history"
     }
 
     public var code: Code

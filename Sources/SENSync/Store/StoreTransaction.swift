@@ -31,6 +31,8 @@ struct StoreTransaction: ReplicaBackend {
     /// Whether changes are checked against their origin's entitlement (off only before this site
     /// has any directory, e.g. in merge-only tests).
     var enforcesScope = true
+    /// Whether this transaction checked that the store is not behind its own history.
+    var ownHistoryChecked = false
     /// Changes held only to relay them upstream (`relayed_change`): not merged here.
     private var relayOnly: Set<Dot>?
 

@@ -86,6 +86,7 @@ struct ErrorReport: Encodable {
                 case .ambiguous: .ambiguous
                 case .newerStore, .olderStore: .unsupportedVersion
                 case .database: .unexpected
+                case .behindOwnHistory: .fork
                 }
             self.init(exit: exit, code: e.code.rawValue, message: e.message, hint: e.hint, candidates: e.candidates)
         case let e as BundleError:

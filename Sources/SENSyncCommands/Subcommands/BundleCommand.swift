@@ -210,6 +210,7 @@ extension SENSyncCommand.BundleCommand {
                 if report.conflictsOpened > 0 { line += ", \(report.conflictsOpened) conflict(s) opened" }
                 if report.conflictsClosed > 0 { line += ", \(report.conflictsClosed) conflict(s) closed" }
                 Terminal.print(line + ".")
+                if let gap = report.behindOwnHistory { Terminal.note("warning: \(gap.message) \(gap.hint)") }
                 for (site, count) in report.acceptedClockAhead.sorted(by: { $0.key < $1.key }) {
                     Terminal.print(
                         "  Accepted \(count) change(s) from \(report.siteNames[site] ?? site.short) stamped ahead of this machine's clock, as asked; recorded in the import log."

@@ -107,8 +107,9 @@ struct BundleExchangeTests {
     }
 
     /// A store restored from a backup has forgotten changes it had already sent. The LA's next
-    /// bundle acknowledges them; the restored store sees it is behind its own history and refuses
-    /// it, saying so, instead of carrying on (its next changes would reuse their numbers).
+    /// bundle acknowledges them: the restored store applies it (bundles from upstream may bring
+    /// its own changes back) but sees it is behind its own history, says so, and refuses local
+    /// writes, which would reuse the lost changes' numbers, until it holds them again.
     @Test func aStoreRestoredFromABackupSeesItIsBehindItsOwnHistory() throws {
         try withTemporaryDirectory { dir in
             let area = try TestArea(folder: dir)
@@ -127,13 +128,22 @@ struct BundleExchangeTests {
             #expect(try area.la.versionVector()[school.identity.id] == 2)
 
             let restored = try Store.open(at: backup, now: area.clock.now)
-            #expect(try restored.versionVector()[school.identity.id] == 1)
+            #expect(try restored.status().behindOwnHistory == nil)
             let url = try area.la.makeBundle(to: [school.identity.id], at: dir.appendingPathComponent("la.bundle")).url
-            let error = try Self.expectRefusal(.fork, applying: url, at: restored)
-            #expect(error?.message.contains("restored from a backup") == true, "\(error?.message ?? "")")
-            #expect(error?.message.contains("LA holds this site's changes up to number 2") == true)
-            // The live store takes the same bundle.
-            #expect(try school.apply(bundleAt: url).result == .applied)
+            let report = try restored.apply(bundleAt: url)
+            #expect(report.behindOwnHistory == OwnHistoryGap(held: 1, acknowledged: 2))
+            #expect(report.behindOwnHistory?.message.contains("restored from a backup") == true)
+            #expect(try restored.status().behindOwnHistory == OwnHistoryGap(held: 1, acknowledged: 2))
+            let before = try restored.digest()
+            let error = #expect(throws: StoreError.self) {
+                try restored.updatePupil(pupil.description, PupilUpdate(yearGroup: 3), author: "SENCO")
+            }
+            #expect(error?.code == .behindOwnHistory)
+            #expect(try restored.digest() == before)
+            #expect(try restored.versionVector()[school.identity.id] == 1)
+            // The live store takes the same bundle and carries on.
+            #expect(try school.apply(bundleAt: url).behindOwnHistory == nil)
+            try school.updatePupil(pupil.description, PupilUpdate(yearGroup: 3), author: "SENCO")
         }
     }
 
