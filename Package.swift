@@ -79,7 +79,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SENSyncCommandsTests",
-            dependencies: ["SENSyncCommands", "SENSync", "sensync"],
+            dependencies: ["SENSyncCommands", "SENSync", "sensync", "sensync-fuzz"],
             swiftSettings: strict
         ),
     ],

@@ -7,6 +7,7 @@
 #   -t SECONDS  time per target (default 60); -r RUNS stops a target after RUNS inputs instead
 #   -o FOLDER   where the corpus grows and crashes are written (default .fuzz); the seed corpus
 #               in Tests/Fuzz is only read
+#   -s          skip the build (run the binary already in .build-fuzz)
 #   TARGET      any of `sensync-fuzz list` (default: all)
 #
 # Exits non-zero if any target finds a crash, a timeout (10 s) or an input using over 512 MB;
@@ -18,12 +19,14 @@ cd "$(dirname "$0")/.."
 seconds=60
 runs=""
 out=".fuzz"
-while getopts "t:r:o:" opt; do
+build=1
+while getopts "t:r:o:s" opt; do
   case "$opt" in
     t) seconds="$OPTARG" ;;
     r) runs="$OPTARG" ;;
     o) out="$OPTARG" ;;
-    *) sed -n '2,16p' "$0"; exit 2 ;;
+    s) build=0 ;;
+    *) sed -n '2,17p' "$0"; exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
@@ -32,11 +35,13 @@ if ((${#targets[@]} == 0)); then
   targets=(bundle header payload zlib change directory identity keyfile jsonl csv ctf)
 fi
 
-echo "==> Building sensync-fuzz with libFuzzer (.build-fuzz)"
-start=$(date +%s)
-swift build -c release --product sensync-fuzz --scratch-path .build-fuzz \
-  -Xswiftc -DSENSYNC_FUZZ -Xswiftc -sanitize=fuzzer -Xswiftc -g
-echo "built in $(($(date +%s) - start)) s"
+if ((build)); then
+  echo "==> Building sensync-fuzz with libFuzzer (.build-fuzz)"
+  start=$(date +%s)
+  swift build -c release --product sensync-fuzz --scratch-path .build-fuzz \
+    -Xswiftc -DSENSYNC_FUZZ -Xswiftc -sanitize=fuzzer -Xswiftc -g
+  echo "built in $(($(date +%s) - start)) s"
+fi
 binary="$(swift build -c release --scratch-path .build-fuzz --show-bin-path)/sensync-fuzz"
 
 failed=()
@@ -48,7 +53,9 @@ for target in "${targets[@]}"; do
   [ -n "$runs" ] && limit=(-runs="$runs")
   echo "==> $target"
   # -max_len: the seeds are at most a few KB; 64 KB leaves room to grow past any header field.
-  if ! SENSYNC_FUZZ_TARGET="$target" "$binary" "${limit[@]}" -max_len=65536 -rss_limit_mb=512 -timeout=10 \
+  # SWIFT_BACKTRACE=enable=no: else Swift's crash handler runs first and libFuzzer never writes
+  # the crashing input.
+  if ! SWIFT_BACKTRACE=enable=no SENSYNC_FUZZ_TARGET="$target" "$binary" "${limit[@]}" -max_len=65536 -rss_limit_mb=512 -timeout=10 \
     -print_final_stats=1 -artifact_prefix="$crashes/" "$corpus" "Tests/Fuzz/$target" \
     >"$out/$target.log" 2>&1; then
     failed+=("$target")

@@ -13,13 +13,34 @@ import SENSync
         return target
     }()
 
-    /// libFuzzer's entry point: built with `-DSENSYNC_FUZZ -sanitize=fuzzer`, libFuzzer supplies
-    /// `main` and calls this once per input.
+    /// libFuzzer's entry point: built with `-DSENSYNC_FUZZ -sanitize=fuzzer`, libFuzzer calls this
+    /// once per input.
     @_cdecl("LLVMFuzzerTestOneInput")
     public func fuzzOneInput(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
         let bytes = count == 0 ? [] : Array(UnsafeRawBufferPointer(start: start, count: count))
         selectedTarget.run(bytes)
         return 0
+    }
+
+    /// libFuzzer's driver (`FuzzerInterface.h`), declared here rather than in a C target for one
+    /// call.
+    @_silgen_name("LLVMFuzzerRunDriver")
+    private func runFuzzerDriver(
+        _ argc: UnsafeMutablePointer<CInt>,
+        _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+        _ callback: @convention(c) (UnsafeRawPointer?, Int) -> CInt
+    ) -> CInt
+
+    /// SwiftPM links an executable's `main` to its module's entry point (so tests can link the
+    /// module), which must therefore exist in this build too: it hands over to libFuzzer's driver,
+    /// as libFuzzer's own `main` does.
+    @main
+    enum FuzzDriver {
+        static func main() {
+            var argc = CommandLine.argc
+            var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+            exit(runFuzzerDriver(&argc, &argv, fuzzOneInput))
+        }
     }
 #else
     /// Without the fuzzer: replays inputs through a target (a crash ends the process, so the exit
