@@ -62,6 +62,15 @@ let package = Package(
             path: "Tools/sensync-schema",
             swiftSettings: strict
         ),
+        // Fuzz targets for every decoder of outside bytes. A plain build replays inputs
+        // (`sensync-fuzz replay TARGET PATH...`); `Tools/fuzz.sh` builds it with `-DSENSYNC_FUZZ
+        // -sanitize=fuzzer` into its own scratch path, where libFuzzer supplies `main`.
+        .executableTarget(
+            name: "sensync-fuzz",
+            dependencies: ["SENSync"],
+            path: "Tools/sensync-fuzz",
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "SENSyncTests",
             dependencies: ["SENSync"],
@@ -71,7 +80,7 @@ let package = Package(
         .testTarget(
             name: "SENSyncCommandsTests",
             dependencies: [
-                "SENSyncCommands", "SENSync", "sensync",
+                "SENSyncCommands", "SENSync", "sensync", "sensync-fuzz",
                 // To read stores and hash files directly when checking what a command left behind.
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -261,6 +261,23 @@ public enum BundleFile {
         do { try parser.finish() } catch { throw Self.bundleError(error, siteNames: siteNames) }
     }
 
+    /// Section `index` opened with `key` and decompressed, but not parsed: the bytes
+    /// ``PayloadParser`` reads (the fuzz seed corpus is made from it).
+    static func plainPayload(at url: URL, layout: Layout, section index: Int, key: SymmetricKey) throws
+        -> [UInt8]
+    {
+        let section = layout.header.sections[index]
+        var opener = PayloadSealing.Opener(
+            key: key, bundleID: layout.header.bundleID, sealedLength: section.payloadLength)
+        let inflater = try ZlibInflater()
+        var plain: [UInt8] = []
+        try readSealed(at: url, layout: layout, section: index) { bytes in
+            try opener.open(bytes) { try inflater.decompress($0, limit: section.plainLength) { plain += $0 } }
+        }
+        guard opener.isFinished, inflater.isFinished else { throw BundleError.damaged("its payload is incomplete") }
+        return plain
+    }
+
     /// Maps what a payload can fail with to the bundle error a user sees, naming sites as
     /// `siteNames` does.
     static func bundleError(_ error: any Error, siteNames: [SiteID: String] = [:]) -> any Error {
@@ -288,7 +305,7 @@ public enum BundleFile {
 }
 
 /// One entry of a payload.
-enum PayloadEntry {
+package enum PayloadEntry {
     /// An origin's signed checkpoint (already verified), and whether every change it covers
     /// follows in this payload.
     case checkpoint(index: Int, Checkpoint, isComplete: Bool)
@@ -299,7 +316,7 @@ enum PayloadEntry {
     /// `passedOn`, held when it passed the pupil on to its upstream (it no longer holds them).
     case holdings(pupil: RecordID, VersionVector, passedOn: Bool)
 
-    enum Kind: UInt64 {
+    package enum Kind: UInt64 {
         case checkpoint = 0
         case change = 1
         case holdings = 2
@@ -309,9 +326,9 @@ enum PayloadEntry {
 /// Splits a decompressed payload into entries and checks it: entry kinds in order (checkpoints,
 /// then changes, then holdings), every checkpoint signed by its origin, every change proved to a
 /// checkpoint of its site, no change twice, and counts as the header states.
-struct PayloadParser {
+package struct PayloadParser {
     /// Why a payload was refused, beyond malformed bytes.
-    enum Failure: Error {
+    package enum Failure: Error {
         /// A checkpoint's site is not in this store's directory.
         case unknownOrigin(SiteID)
         /// A checkpoint's signature, or a change's proof, does not verify.
@@ -331,12 +348,12 @@ struct PayloadParser {
     private var redacted: UInt64 = 0
     private var holdings: UInt64 = 0
 
-    init(section: BundleSection, originKeys: [SiteID: PublicKeys]) {
+    package init(section: BundleSection, originKeys: [SiteID: PublicKeys]) {
         self.section = section
         self.originKeys = originKeys
     }
 
-    mutating func feed(_ bytes: [UInt8], visit: (PayloadEntry) throws -> Void) throws {
+    package mutating func feed(_ bytes: [UInt8], visit: (PayloadEntry) throws -> Void) throws {
         buffer += bytes
         var reader = BinaryReader(buffer)
         if !sawVersion {
@@ -424,7 +441,7 @@ struct PayloadParser {
     }
 
     /// Checks the end of the payload: counts, and every complete checkpoint's root.
-    func finish() throws {
+    package func finish() throws {
         guard sawVersion, buffer.isEmpty else { throw DecodingFailure("trailing bytes") }
         guard UInt64(checkpoints.count) == section.checkpointCount, changes == section.changeCount,
             redacted == section.redactedCount, holdings == section.holdingsCount

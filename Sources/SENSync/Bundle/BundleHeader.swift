@@ -40,6 +40,25 @@ public struct BundleSection: Hashable, Sendable {
     public var origins: [SiteID: UInt64]
     /// Record operations per table, across the changes carried with content.
     public var tableCounts: [String: UInt64]
+
+    package init(
+        recipient: SiteID, encapsulated: [UInt8], sealedKey: [UInt8], payloadLength: UInt64, plainLength: UInt64,
+        payloadSHA256: Digest32, checkpointCount: UInt64, changeCount: UInt64, redactedCount: UInt64,
+        holdingsCount: UInt64, origins: [SiteID: UInt64], tableCounts: [String: UInt64]
+    ) {
+        self.recipient = recipient
+        self.encapsulated = encapsulated
+        self.sealedKey = sealedKey
+        self.payloadLength = payloadLength
+        self.plainLength = plainLength
+        self.payloadSHA256 = payloadSHA256
+        self.checkpointCount = checkpointCount
+        self.changeCount = changeCount
+        self.redactedCount = redactedCount
+        self.holdingsCount = holdingsCount
+        self.origins = origins
+        self.tableCounts = tableCounts
+    }
 }
 
 /// Everything about a bundle that can be read without its payload or any key. Holds no personal
@@ -128,7 +147,7 @@ public struct BundleHeader: Hashable, Sendable {
 
     /// Decodes a header, checking every count and length against limits and the file, so no
     /// value read from a file can overflow later arithmetic.
-    static func decode(_ bytes: [UInt8], formatMajor: UInt16, formatMinor: UInt16) throws(DecodingFailure)
+    package static func decode(_ bytes: [UInt8], formatMajor: UInt16, formatMinor: UInt16) throws(DecodingFailure)
         -> BundleHeader
     {
         var r = BinaryReader(bytes)

@@ -259,6 +259,13 @@ extension Store {
             duplicates: report.duplicates)
     }
 
+    /// This site's section of the bundle at `url`, checked as applying checks it up to the
+    /// payload, then opened and decompressed but not parsed (the fuzz seed corpus is made from it).
+    package func plainPayload(ofBundleAt url: URL) throws -> [UInt8] {
+        let opened = try openBundle(at: url)
+        return try BundleFile.plainPayload(at: url, layout: opened.layout, section: opened.section, key: opened.key)
+    }
+
     // MARK: Applying
 
     /// Verifies a bundle completely, then applies it in one transaction.

@@ -223,6 +223,15 @@ struct XMLNode: Sendable {
     /// Reads `data` into a tree with FoundationXML's `XMLParser`, which reports the line each
     /// element starts on. External entities are never resolved.
     static func parse(_ data: Data) throws(CTFError) -> XMLNode {
+        // libxml2 under FoundationXML can crash switching to some declared encodings (UTF-7 did,
+        // found by fuzzing); a CTF is UTF-8, so any other declared encoding is refused first.
+        if let encoding = declaredEncoding(data),
+            !["utf-8", "utf8"].contains(encoding.lowercased())
+        {
+            throw CTFError(
+                .malformed, "The file declares a text encoding other than UTF-8, which a CTF must use.", line: 1,
+                element: nil, hint: "Export the CTF again from the sending school's MIS.")
+        }
         let parser = XMLParser(data: data)
         parser.shouldProcessNamespaces = true
         parser.shouldResolveExternalEntities = false
@@ -236,6 +245,19 @@ struct XMLNode: Sendable {
                 hint: "Export the CTF again from the sending school's MIS; check it is the whole file.")
         }
         return root
+    }
+
+    /// The `encoding` named in the XML declaration at the start of `data`, if there is one.
+    static func declaredEncoding(_ data: Data) -> String? {
+        let start = Array(data.prefix(256))
+        guard start.starts(with: Array("<?xml".utf8)), let end = start.firstIndex(of: UInt8(ascii: ">")) else {
+            return nil
+        }
+        let declaration = String(decoding: start[..<end], as: UTF8.self)
+        guard let key = declaration.range(of: "encoding") else { return nil }
+        let rest = declaration[key.upperBound...].drop { $0 == " " || $0 == "=" || $0 == "\t" }
+        guard let quote = rest.first, quote == "\"" || quote == "'" else { return "" }
+        return String(rest.dropFirst().prefix { $0 != quote })
     }
 
     private final class TreeBuilder: NSObject, XMLParserDelegate {

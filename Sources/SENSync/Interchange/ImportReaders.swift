@@ -30,6 +30,24 @@ public struct ImportFile: Sendable {
     public var name: String { URL(fileURLWithPath: path).lastPathComponent }
 }
 
+extension ImportFile {
+    /// Reads every row of the file with the reader `sensync import` uses, and counts rows and
+    /// problems without checking or storing anything (the fuzz targets drive the readers with it).
+    ///
+    /// - Throws: ``ImportError`` for a problem that spoils the whole file.
+    package func countRows() throws -> (rows: Int, problems: Int) {
+        var reader: any ImportRowReader = format == .csv ? try CSVRowReader(self) : try JSONLinesReader(self)
+        var counts = (rows: 0, problems: 0)
+        while let result = try reader.next() {
+            switch result {
+            case .success: counts.rows += 1
+            case .failure: counts.problems += 1
+            }
+        }
+        return counts
+    }
+}
+
 /// One row as read, before it is checked: where it is and what each cell holds.
 struct RawImportRow {
     var line: Int
@@ -52,6 +70,10 @@ protocol ImportRowReader {
 
 /// JSON Lines, read in blocks: one object per line; blank lines are skipped.
 struct JSONLinesReader: ImportRowReader {
+    /// The longest line read, in bytes: far above any record, so a file without line breaks is
+    /// refused instead of being read whole into memory.
+    static let maxLineLength = 16 << 20
+
     let file: ImportFile
     private let handle: FileHandle
     private var buffer: [UInt8] = []
@@ -139,6 +161,14 @@ struct JSONLinesReader: ImportRowReader {
                 start = newline + 1
                 return line
             }
+            guard buffer.count - start <= Self.maxLineLength else {
+                throw ImportError.file(
+                    ImportProblem(
+                        file: file.name, line: line + 1,
+                        reason:
+                            "This line is longer than \(Self.maxLineLength >> 20) MiB, so it is not one record (is the file JSON Lines, one record per line?)."
+                    ))
+            }
             if atEnd {
                 guard start < buffer.count else { return nil }
                 let line = buffer[start...]
@@ -184,29 +214,34 @@ final class CSVRowReader: ImportRowReader {
     }
 
     func next() throws -> Result<RawImportRow, ImportProblem>? {
-        guard let fields = reader.next() else {
-            if reader.error != nil {
-                throw ImportError.file(
-                    ImportProblem(
-                        file: file.name, line: line + 1,
-                        reason: "The file is not valid CSV from here (an unclosed quote, or not UTF-8)."))
+        // A loop, not a call to itself per blank row: a file of blank lines must not grow the stack.
+        while true {
+            guard let fields = reader.next() else {
+                if reader.error != nil {
+                    throw ImportError.file(
+                        ImportProblem(
+                            file: file.name, line: line + 1,
+                            reason: "The file is not valid CSV from here (an unclosed quote, or not UTF-8)."))
+                }
+                return nil
             }
-            return nil
+            line += 1
+            let row = line
+            line += fields.reduce(0) { $0 + $1.count { $0 == "\n" } }
+            if fields.count == 1 && fields[0].isEmpty { continue }
+            guard fields.count == headings.count else {
+                return .failure(
+                    ImportProblem(
+                        file: file.name, line: row,
+                        reason: "This row has \(fields.count) cells; the heading row has \(headings.count)."))
+            }
+            return .success(
+                RawImportRow(
+                    line: row, kind: file.kind,
+                    cells: zip(headings, fields).map {
+                        ($0, $1.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $1)
+                    }))
         }
-        line += 1
-        let row = line
-        line += fields.reduce(0) { $0 + $1.count { $0 == "\n" } }
-        if fields.count == 1 && fields[0].isEmpty { return try next() }
-        guard fields.count == headings.count else {
-            return .failure(
-                ImportProblem(
-                    file: file.name, line: row,
-                    reason: "This row has \(fields.count) cells; the heading row has \(headings.count)."))
-        }
-        return .success(
-            RawImportRow(
-                line: row, kind: file.kind,
-                cells: zip(headings, fields).map { ($0, $1.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $1) }))
     }
 }
 

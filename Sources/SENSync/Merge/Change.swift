@@ -297,7 +297,9 @@ public struct EncodedChange: Hashable, Sendable {
         }
     }
 
-    static func read(site: SiteID, seq: UInt64, from r: inout BinaryReader) throws(DecodingFailure) -> EncodedChange {
+    package static func read(site: SiteID, seq: UInt64, from r: inout BinaryReader) throws(DecodingFailure)
+        -> EncodedChange
+    {
         let header = try r.readBytesWithLength(limit: 1 << 20)
         switch try r.readUInt8() {
         case 0:

@@ -1,0 +1,53 @@
+import Foundation
+import Testing
+
+@testable import SENSync
+
+/// The import readers on hostile files: what they hold in memory and how deep they go does not
+/// grow with the file.
+@Suite struct ImportReaderBoundsTests {
+    func write(_ bytes: [UInt8], _ name: String, in folder: URL) throws -> ImportFile {
+        let url = folder.appendingPathComponent(name)
+        try Data(bytes).write(to: url)
+        return ImportFile(path: url.path)
+    }
+
+    /// Blank rows were skipped by the reader calling itself, one stack frame per blank row: a
+    /// file of blank lines overflowed the stack.
+    @Test func csvBlankRowsAreSkippedWithoutRecursion() throws {
+        try withTemporaryDirectory { folder in
+            var text = Array("ID,UPN,Forename\n".utf8)
+            text += [UInt8](repeating: 0x0A, count: 100_000)
+            text += Array("P1,A801200001001,Ada\n".utf8)
+            let counts = try write(text, "pupils.csv", in: folder).countRows()
+            #expect(counts.rows == 1 && counts.problems == 0)
+        }
+    }
+
+    /// A JSON Lines file with no line break was read whole into memory; a line is now refused once
+    /// it passes ``JSONLinesReader/maxLineLength``.
+    @Test func jsonLinesRefusesALineLongerThanTheLimit() throws {
+        try withTemporaryDirectory { folder in
+            var text = Array("{\"kind\": \"pupil\"}\n".utf8)
+            text += [UInt8](repeating: 0x20, count: JSONLinesReader.maxLineLength + 1)
+            let file = try write(text, "records.jsonl", in: folder)
+            #expect {
+                try file.countRows()
+            } throws: { error in
+                guard let error = error as? ImportError else { return false }
+                return error.problems.first?.line == 2 && error.message.contains("longer than")
+            }
+        }
+    }
+
+    /// A line just within the limit is still read.
+    @Test func jsonLinesReadsALineAtTheLimit() throws {
+        try withTemporaryDirectory { folder in
+            let object = Array("{\"kind\": \"pupil\"}".utf8)
+            var text = object + [UInt8](repeating: 0x20, count: JSONLinesReader.maxLineLength - object.count)
+            text += Array("\n".utf8)
+            let counts = try write(text, "records.jsonl", in: folder).countRows()
+            #expect(counts.rows == 1)
+        }
+    }
+}
