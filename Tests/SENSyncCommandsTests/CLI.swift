@@ -27,15 +27,22 @@ struct CLI {
 
     @discardableResult
     func run(_ arguments: [String], environment extra: [String: String] = [:]) throws -> Result {
-        let process = Process()
-        process.executableURL = Self.executable
-        process.arguments = arguments
-        process.currentDirectoryURL = folder
         var env = ProcessInfo.processInfo.environment
         env["SENSYNC_AUTHOR"] = nil
         env["SENSYNC_STORE"] = nil
         for (k, v) in environment.merging(extra, uniquingKeysWith: { $1 }) { env[k] = v }
-        process.environment = env
+        return try Self.runProcess(Self.executable, arguments, in: folder, environment: env)
+    }
+
+    /// Runs any program to the end and returns its exit status and output.
+    static func runProcess(
+        _ executable: URL, _ arguments: [String], in folder: URL? = nil, environment: [String: String]? = nil
+    ) throws -> Result {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        if let folder { process.currentDirectoryURL = folder }
+        if let environment { process.environment = environment }
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out

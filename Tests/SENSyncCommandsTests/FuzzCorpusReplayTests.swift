@@ -37,19 +37,7 @@ import Testing
     }
 
     func run(_ arguments: [String]) throws -> CLI.Result {
-        let process = Process()
-        process.executableURL = CLI.executable.deletingLastPathComponent().appendingPathComponent("sensync-fuzz")
-        process.arguments = arguments
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return CLI.Result(
-            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-            stderr: String(decoding: stderr, as: UTF8.self))
+        try CLI.runProcess(
+            CLI.executable.deletingLastPathComponent().appendingPathComponent("sensync-fuzz"), arguments)
     }
 }

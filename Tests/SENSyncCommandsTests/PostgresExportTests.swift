@@ -152,20 +152,9 @@ struct PSQL {
     let connection: String
 
     func run(_ arguments: [String]) throws -> CLI.Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", connection] + arguments
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return CLI.Result(
-            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-            stderr: String(decoding: stderr, as: UTF8.self))
+        try CLI.runProcess(
+            URL(fileURLWithPath: "/usr/bin/env"),
+            ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", connection] + arguments)
     }
 
     /// Runs and expects success (and nothing on stderr: no notice or warning).

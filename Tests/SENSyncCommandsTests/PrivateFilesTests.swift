@@ -6,21 +6,9 @@ import Testing
 struct PrivateFilesTests {
     /// Runs `sensync` with umask 000, the most permissive a shared laptop could have.
     func runOpenUmask(_ cli: CLI, _ arguments: [String]) throws -> CLI.Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", "umask 000; exec \"$0\" \"$@\"", CLI.executable.path] + arguments
-        process.currentDirectoryURL = cli.folder
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return CLI.Result(
-            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-            stderr: String(decoding: stderr, as: UTF8.self))
+        try CLI.runProcess(
+            URL(fileURLWithPath: "/bin/sh"), ["-c", "umask 000; exec \"$0\" \"$@\"", CLI.executable.path] + arguments,
+            in: cli.folder)
     }
 
     func mode(_ path: String) throws -> Int {
