@@ -31,7 +31,9 @@ struct Bench {
         do {
             let report =
                 try options.reportArea
-                ? AreaReportBench.run(options) : options.importFiles ? ImportBench.run(options) : run(options)
+                ? AreaReportBench.run(options)
+                : options.importFiles
+                    ? ImportBench.run(options) : options.localWrites ? WritesBench.run(options) : run(options)
             print(options.json ? try report.json() : report.human())
         } catch {
             FileHandle.standardError.write(Data("sensync-bench: failed: \(error)\n".utf8))

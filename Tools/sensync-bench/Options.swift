@@ -12,11 +12,14 @@ struct Options {
     var repeats = 3
     var reportArea = false
     var importFiles = false
+    var localWrites = false
+    var writes = 300
 
     static let usage = """
         USAGE: sensync-bench [--pupils N] [--schools N] [--seed S] [--repeat R] [--scaling] [--scaling-factor K] [--json] [--keep]
                sensync-bench --report-area [--pupils N] [--schools N] [--seed S] [--repeat R] [--json] [--keep]
                sensync-bench --import [--pupils N] [--seed S] [--repeat R] [--json] [--keep]
+               sensync-bench --writes [--pupils N] [--writes-count W] [--scaling-factor K] [--seed S] [--json] [--keep]
 
         Builds a synthetic area (an LA store and N school stores) on temporary files, then measures
         local writes, bundle create and apply, a raw-SQLite upsert baseline, bundle size against
@@ -36,6 +39,10 @@ struct Options {
                               (10,000 pupils unless --pupils says otherwise) as JSON Lines and as
                               CSV, and of one twice the size, beside a raw SQLite insert of the
                               same rows.
+          --writes            Instead: measure local writes (add, edit, delete; each its own
+                              transaction) in a school store of N pupils (default 2000) and of K×
+                              N, beside a raw single-row SQLite insert transaction.
+          --writes-count W    How many of each write to time (default 300).
           --json              Print the results as JSON on stdout instead of tables.
           --keep              Keep the temporary folder (its path is printed on stderr).
           -h, --help          Show this help.
@@ -45,6 +52,7 @@ struct Options {
           .build-bench/release/sensync-bench --pupils 10000 --scaling
           .build-bench/release/sensync-bench --report-area
           .build-bench/release/sensync-bench --import
+          .build-bench/release/sensync-bench --writes
 
         Progress goes to stderr; results to stdout. Exit code 0 on success, 1 if a step failed,
         2 for bad options.
@@ -85,6 +93,8 @@ struct Options {
                 sized.schools = true
             case "--report-area": options.reportArea = true
             case "--import": options.importFiles = true
+            case "--writes": options.localWrites = true
+            case "--writes-count": options.writes = try positive(flag, try value(flag, inline))
             case "--seed":
                 let text = try value(flag, inline)
                 guard let seed = UInt64(text) else {
@@ -102,8 +112,8 @@ struct Options {
             default: throw Problem(description: "Unknown option '\(argument)'.")
             }
         }
-        if options.reportArea && options.importFiles {
-            throw Problem(description: "--report-area and --import measure different things; give one.")
+        if [options.reportArea, options.importFiles, options.localWrites].filter({ $0 }).count > 1 {
+            throw Problem(description: "--report-area, --import and --writes measure different things; give one.")
         }
         if options.importFiles && !sized.pupils { options.pupils = 10_000 }
         if options.reportArea {

@@ -27,10 +27,25 @@ public struct HLC: Hashable, Comparable, Sendable, CustomStringConvertible {
     public static func < (lhs: HLC, rhs: HLC) -> Bool { lhs.rawValue < rhs.rawValue }
 
     /// ISO 8601 with milliseconds, then the counter: `2026-11-22T09:14:03.120Z#2`.
+    /// (Computed by arithmetic: a Foundation date formatter costs more to build than a whole local
+    /// write, and every note records one.)
     public var description: String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: date) + (counter > 0 ? "#\(counter)" : "")
+        let ms = milliseconds
+        let day = CalendarDate(year: 1970, month: 1, day: 1).adding(days: Int(ms / 86_400_000))
+        let inDay = Int(ms % 86_400_000)
+        var text = day.description
+        text.reserveCapacity(32)
+        text += "T"
+        text.append(zeroPadded: inDay / 3_600_000, width: 2)
+        text += ":"
+        text.append(zeroPadded: inDay / 60_000 % 60, width: 2)
+        text += ":"
+        text.append(zeroPadded: inDay / 1000 % 60, width: 2)
+        text += "."
+        text.append(zeroPadded: inDay % 1000, width: 3)
+        text += "Z"
+        if counter > 0 { text += "#\(counter)" }
+        return text
     }
 }
 

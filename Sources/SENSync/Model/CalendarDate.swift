@@ -45,10 +45,8 @@ public struct CalendarDate: Hashable, Sendable, Comparable, CustomStringConverti
 
     /// Today in UTC.
     public static func today(_ now: Date = Date()) -> CalendarDate {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let c = calendar.dateComponents([.year, .month, .day], from: now)
-        return CalendarDate(year: c.year!, month: c.month!, day: c.day!)
+        CalendarDate(year: 1970, month: 1, day: 1).adding(
+            days: Int((now.timeIntervalSince1970 / 86_400).rounded(.down)))
     }
 
     static func daysIn(month: Int, year: Int) -> Int {
@@ -84,7 +82,15 @@ public struct CalendarDate: Hashable, Sendable, Comparable, CustomStringConverti
     }
 
     public var description: String {
-        String(format: "%04d-%02d-%02d", year, month, day)
+        var text = ""
+        text.reserveCapacity(10)
+        if year < 0 { text += "-" }
+        text.append(zeroPadded: abs(year), width: 4)
+        text += "-"
+        text.append(zeroPadded: month, width: 2)
+        text += "-"
+        text.append(zeroPadded: day, width: 2)
+        return text
     }
 
     public static func < (lhs: CalendarDate, rhs: CalendarDate) -> Bool {
@@ -102,5 +108,14 @@ public struct CalendarDate: Hashable, Sendable, Comparable, CustomStringConverti
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.singleValueContainer()
         try c.encode(description)
+    }
+}
+
+extension String {
+    /// Appends `value` (not negative) in decimal, with leading zeros up to `width` digits.
+    mutating func append(zeroPadded value: Int, width: Int) {
+        let digits = String(value)
+        if digits.count < width { append(String(repeating: "0", count: width - digits.count)) }
+        append(digits)
     }
 }

@@ -65,9 +65,12 @@ public enum RecordSchema {
 
     /// The kind named `name` (its table name, or its noun).
     public static func kind(_ name: String) -> KindSpec? {
+        if let exact = kindsByName[name] { return exact }
         let wanted = name.lowercased().replacingOccurrences(of: "-", with: "_")
         return kinds.first { $0.name == wanted } ?? kinds.first { $0.noun.lowercased() == name.lowercased() }
     }
+
+    private static let kindsByName: [String: KindSpec] = Dictionary(uniqueKeysWithValues: kinds.map { ($0.name, $0) })
 
     public static let pupil = Pupil.spec.table
     public static let enrolment = Enrolment.spec.table

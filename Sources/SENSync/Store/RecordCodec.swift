@@ -27,7 +27,7 @@ struct SiteOrdinals {
     private(set) var byOrdinal: [Int64: SiteID] = [:]
 
     init(_ db: Database) throws {
-        for row in try Row.fetchAll(db, sql: "SELECT ord, site_id FROM site") {
+        for row in try Row.fetchAll(try db.cachedStatement(sql: "SELECT ord, site_id FROM site")) {
             let ord: Int64 = row[0]
             guard let id = SiteID(row[1] as String) else { continue }
             byID[id] = ord
@@ -39,10 +39,12 @@ struct SiteOrdinals {
     mutating func ordinal(for site: SiteID, in db: Database) throws -> Int64 {
         if let ord = byID[site] { return ord }
         // Other code (the directory) may have added the site since this cache was loaded.
-        try db.execute(sql: "INSERT OR IGNORE INTO site (site_id) VALUES (?)", arguments: [site.description])
+        try db.cachedStatement(sql: "INSERT OR IGNORE INTO site (site_id) VALUES (?)").execute(arguments: [
+            site.description
+        ])
         guard
             let ord = try Int64.fetchOne(
-                db, sql: "SELECT ord FROM site WHERE site_id = ?", arguments: [site.description])
+                try db.cachedStatement(sql: "SELECT ord FROM site WHERE site_id = ?"), arguments: [site.description])
         else {
             throw StoreError(.database, "A site could not be recorded.", hint: "Run `sensync audit verify`.")
         }

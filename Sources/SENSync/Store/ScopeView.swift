@@ -16,12 +16,14 @@ final class ScopeView {
     private var forgottenCache: Set<RecordID>?
     private var schoolsEverCache: [RecordID: Set<SiteID>] = [:]
 
-    init(_ db: Database, me: SiteIdentity, directory: AreaDirectory?, today: CalendarDate) throws {
+    init(_ db: Database, me: SiteIdentity, directory: AreaDirectory?, today: CalendarDate, sites: SiteOrdinals? = nil)
+        throws
+    {
         self.db = db
         self.me = me
         self.directory = directory
         self.today = today
-        sites = try SiteOrdinals(db)
+        self.sites = try sites ?? SiteOrdinals(db)
     }
 
     static func load(_ db: Database, me: SiteIdentity, directory: AreaDirectory?, today: CalendarDate) throws
@@ -30,12 +32,18 @@ final class ScopeView {
         try ScopeView(db, me: me, directory: directory, today: today)
     }
 
+    /// The view from inside `tx`, sharing its site numbers (no second read of the site table).
+    static func load(_ tx: inout StoreTransaction, me: SiteIdentity, today: CalendarDate) throws -> ScopeView {
+        try ScopeView(tx.db, me: me, directory: try tx.directory(), today: today, sites: tx.sites)
+    }
+
     /// Pupils whose records were erased.
     var erased: Set<RecordID> {
         get throws {
             if let erasedCache { return erasedCache }
             let set = Set(
-                try String.fetchAll(db, sql: "SELECT DISTINCT pupil_id FROM erasure").compactMap(RecordID.init))
+                try String.fetchAll(try db.cachedStatement(sql: "SELECT DISTINCT pupil_id FROM erasure")).compactMap(
+                    RecordID.init))
             erasedCache = set
             return set
         }
@@ -46,7 +54,8 @@ final class ScopeView {
         get throws {
             if let forgottenCache { return forgottenCache }
             let set = Set(
-                try String.fetchAll(db, sql: "SELECT pupil_id FROM forgotten_pupil").compactMap(RecordID.init))
+                try String.fetchAll(try db.cachedStatement(sql: "SELECT pupil_id FROM forgotten_pupil")).compactMap(
+                    RecordID.init))
             forgottenCache = set
             return set
         }
@@ -119,7 +128,9 @@ final class ScopeView {
         let ended = endedOnly ? " leaving_date IS NOT NULL" : ""
         guard let schools = schools(of: site) else {
             return try String.fetchAll(
-                db, sql: "SELECT DISTINCT pupil_id FROM enrolment\(endedOnly ? " WHERE" + ended : "") ORDER BY pupil_id"
+                try db.cachedStatement(
+                    sql: "SELECT DISTINCT pupil_id FROM enrolment\(endedOnly ? " WHERE" + ended : "") ORDER BY pupil_id"
+                )
             )
             .compactMap(RecordID.init)
         }
@@ -161,7 +172,8 @@ final class ScopeView {
         if let cached = schoolsEverCache[pupil] { return cached }
         let schools = Set(
             try String.fetchAll(
-                db, sql: "SELECT school_id FROM enrolment_history WHERE pupil_id = ?", arguments: [pupil.description]
+                try db.cachedStatement(sql: "SELECT school_id FROM enrolment_history WHERE pupil_id = ?"),
+                arguments: [pupil.description]
             )
             .compactMap(SiteID.init))
         schoolsEverCache[pupil] = schools

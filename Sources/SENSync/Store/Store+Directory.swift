@@ -11,7 +11,9 @@ extension Store {
     }
 
     static func pinnedLA(in db: Database) throws -> PublicIdentity? {
-        guard let data = try Data.fetchOne(db, sql: "SELECT la_identity FROM site_identity") else { return nil }
+        guard let data = try Data.fetchOne(try db.cachedStatement(sql: "SELECT la_identity FROM site_identity")) else {
+            return nil
+        }
         var r = BinaryReader(Array(data))
         return try? PublicIdentity.decode(from: &r)
     }
@@ -19,14 +21,16 @@ extension Store {
     static func savePinnedLA(_ la: PublicIdentity, in db: Database) throws {
         var w = BinaryWriter()
         la.encode(into: &w)
-        try db.execute(
-            sql: "UPDATE site_identity SET la_site_id = ?, la_identity = ?",
+        try db.cachedStatement(
+            sql: "UPDATE site_identity SET la_site_id = ?, la_identity = ?"
+        ).execute(
             arguments: [la.site.id.description, Data(w.bytes)])
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO site (site_id, name, kind, is_peer) VALUES (?, ?, ?, 0)
                 ON CONFLICT (site_id) DO UPDATE SET name = excluded.name, kind = excluded.kind
-                """, arguments: [la.site.id.description, la.site.name, la.site.kind.rawValue])
+                """
+        ).execute(arguments: [la.site.id.description, la.site.name, la.site.kind.rawValue])
     }
 
     /// Pins the LA's identity (confirm its fingerprint with the LA first). A site pins one LA,
@@ -60,7 +64,7 @@ extension Store {
     }
 
     static func directory(in db: Database) throws -> AreaDirectory? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT encoded FROM directory"),
+        guard let row = try Row.fetchOne(try db.cachedStatement(sql: "SELECT encoded FROM directory")),
             let la = try pinnedLAOrSelf(in: db)
         else { return nil }
         let encoded = row[0] as Data
@@ -72,7 +76,8 @@ extension Store {
     static func pinnedLAOrSelf(in db: Database) throws -> PublicIdentity? {
         guard
             let row = try Row.fetchOne(
-                db, sql: "SELECT site_id, name, kind, urn, la_code, signing_key, agreement_key FROM site_identity")
+                try db.cachedStatement(
+                    sql: "SELECT site_id, name, kind, urn, la_code, signing_key, agreement_key FROM site_identity"))
         else { return nil }
         if (row[2] as String) == SiteKind.la.rawValue, let id = SiteID(row[0] as String) {
             return PublicIdentity(
@@ -84,17 +89,19 @@ extension Store {
 
     /// Stores `directory` (already verified) and records its sites' names and kinds.
     static func saveDirectory(_ directory: AreaDirectory, in db: Database) throws {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO directory (singleton, version, encoded) VALUES (1, ?, ?)
                 ON CONFLICT (singleton) DO UPDATE SET version = excluded.version, encoded = excluded.encoded
-                """, arguments: [Int64(directory.version), Data(directory.encoded())])
+                """
+        ).execute(arguments: [Int64(directory.version), Data(directory.encoded())])
         for entry in directory.entries {
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO site (site_id, name, kind) VALUES (?, ?, ?)
                     ON CONFLICT (site_id) DO UPDATE SET name = excluded.name, kind = excluded.kind
-                    """, arguments: [entry.site.id.description, entry.site.name, entry.site.kind.rawValue])
+                    """
+            ).execute(arguments: [entry.site.id.description, entry.site.name, entry.site.kind.rawValue])
         }
     }
 

@@ -149,7 +149,7 @@ extension Store {
 
     func presenter(in db: Database) throws -> RecordPresenter {
         var names: [SiteID: String] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT site_id, name FROM site") {
+        for row in try Row.fetchAll(try db.cachedStatement(sql: "SELECT site_id, name FROM site")) {
             if let id = SiteID(row[0] as String) { names[id] = (row[1] as String?) ?? "another site" }
         }
         names[identity.id] = identity.name
@@ -160,7 +160,8 @@ extension Store {
     static func site(named reference: String, in db: Database) throws -> SiteID {
         if let id = SiteID(reference) { return id }
         let ids = try String.fetchAll(
-            db, sql: "SELECT site_id FROM site WHERE lower(name) = lower(?)", arguments: [reference])
+            try db.cachedStatement(sql: "SELECT site_id FROM site WHERE lower(name) = lower(?)"), arguments: [reference]
+        )
         guard ids.count == 1, let id = SiteID(ids[0]) else {
             throw StoreError(
                 ids.isEmpty ? .unknownSite : .ambiguous,
@@ -389,7 +390,7 @@ extension Store {
             guard let held = values.date(PlanReview.Field.heldOn), let plan = values.text(PlanReview.Field.planID)
             else { return }
             let start = try String.fetchOne(
-                db, sql: "SELECT start_date FROM support_plan WHERE pupil_id = ? AND id = ?",
+                try db.cachedStatement(sql: "SELECT start_date FROM support_plan WHERE pupil_id = ? AND id = ?"),
                 arguments: [key.scope.description, plan]
             ).flatMap(CalendarDate.init)
             if let start, held < start {

@@ -75,7 +75,8 @@ extension Store {
         if ref.count == 13, ref.first?.isLetter == true {
             let upn = try Check.upn(ref)
             let ids = try String.fetchAll(
-                db, sql: "SELECT id FROM pupil WHERE upn = ? AND deleted = 0 ORDER BY id", arguments: [upn.value])
+                try db.cachedStatement(sql: "SELECT id FROM pupil WHERE upn = ? AND deleted = 0 ORDER BY id"),
+                arguments: [upn.value])
             guard !ids.isEmpty else {
                 throw StoreError(.notFound, "No pupil in this store has that UPN.", hint: "See `sensync pupil list`.")
             }
@@ -100,7 +101,8 @@ extension Store {
                 hint: "Copy the id from the list command.")
         }
         let rows = try Row.fetchAll(
-            db, sql: "SELECT pupil_id, id FROM \(table) WHERE id >= ? AND id < ? ORDER BY id LIMIT 11",
+            try db.cachedStatement(
+                sql: "SELECT pupil_id, id FROM \(table) WHERE id >= ? AND id < ? ORDER BY id LIMIT 11"),
             arguments: [ref, ref + "~"])
         guard let row = rows.first else {
             throw StoreError(
@@ -120,7 +122,9 @@ extension Store {
     /// was created (from its time-ordered id).
     static func candidates(_ rows: [(scope: String, id: String)], table: String, in db: Database) throws -> [String] {
         try rows.map { scope, id in
-            let upn = try String.fetchOne(db, sql: "SELECT upn FROM pupil WHERE id = ?", arguments: [scope]) ?? "no UPN"
+            let upn =
+                try String.fetchOne(
+                    try db.cachedStatement(sql: "SELECT upn FROM pupil WHERE id = ?"), arguments: [scope]) ?? "no UPN"
             let created = RecordID(id).map { StatutoryClock.localDate(at: $0.createdAt).description } ?? "?"
             return "\(id)  \(RecordSchema.kind(table)?.noun ?? table)  pupil \(upn)  created \(created)"
         }
@@ -308,7 +312,7 @@ extension Store {
     static func requireUnusedUPN(_ upn: String, except pupil: RecordID?, in db: Database) throws {
         let clash =
             try Int.fetchOne(
-                db, sql: "SELECT count(*) FROM pupil WHERE upn = ? AND deleted = 0 AND id != ?",
+                try db.cachedStatement(sql: "SELECT count(*) FROM pupil WHERE upn = ? AND deleted = 0 AND id != ?"),
                 arguments: [upn, pupil?.description ?? ""]) ?? 0
         guard clash == 0 else {
             throw StoreError(
@@ -442,7 +446,7 @@ extension Store {
                         FieldWrite("text", .text(body)), FieldWrite("area", area.map { .text($0.rawValue) } ?? .null),
                         FieldWrite("amends_note_id", amendsID.map { .text($0.description) } ?? .null),
                         FieldWrite("recorded_at", .text(recordedAt)),
-                        FieldWrite("recorded_by", .text(author.trimmingCharacters(in: .whitespacesAndNewlines))),
+                        FieldWrite("recorded_by", .text(author.trimmedOfSpace)),
                     ])
             ]
         ) { tx in

@@ -21,7 +21,7 @@ extension Store {
     /// holdings of the pupil, or the prefix of each site's changes it holds.
     func forgetPupilsNoLongerInScope(_ tx: inout StoreTransaction) throws -> Int {
         guard identity.kind != .la, tx.enforcesScope, let upstream = try upstream(in: &tx) else { return 0 }
-        let view = try ScopeView.load(tx.db, me: identity, directory: try tx.directory(), today: today)
+        let view = try ScopeView.load(&tx, me: identity, today: today)
         let ack = try Self.acknowledged(by: upstream, in: tx.db)
         var forgotten = 0
         let erased = try view.erased
@@ -67,8 +67,9 @@ extension Store {
             try tx.purge(pupil, erased: false)
             var w = BinaryWriter()
             clock.encode(into: &w)
-            try tx.db.execute(
-                sql: "INSERT OR REPLACE INTO forgotten_pupil (pupil_id, forgotten_at, held) VALUES (?, ?, ?)",
+            try tx.db.cachedStatement(
+                sql: "INSERT OR REPLACE INTO forgotten_pupil (pupil_id, forgotten_at, held) VALUES (?, ?, ?)"
+            ).execute(
                 arguments: [scope, HLC(milliseconds: now(), counter: 0).description, Data(w.bytes)])
             forgotten += 1
         }
@@ -115,7 +116,7 @@ extension Store {
     /// enrols the pupil here.
     func requireEntitled(to pupil: RecordID, ops: [RecordOp], in tx: inout StoreTransaction) throws {
         guard tx.enforcesScope, identity.kind != .la else { return }
-        let view = try ScopeView.load(tx.db, me: identity, directory: try tx.directory(), today: today)
+        let view = try ScopeView.load(&tx, me: identity, today: today)
         if try view.isEntitled(identity, to: pupil) { return }
         let directory = try tx.directory()
         let enrolsHere = ops.contains { op in
@@ -211,7 +212,7 @@ extension Store {
                     ])
             ]
         ) { tx in
-            let view = try ScopeView.load(tx.db, me: identity, directory: try tx.directory(), today: today)
+            let view = try ScopeView.load(&tx, me: identity, today: today)
             let onRoll = identity.kind.isSchool ? try view.isEntitled(identity, to: pupil) : false
             guard identity.kind == .la || onRoll else {
                 throw StoreError(
@@ -225,7 +226,9 @@ extension Store {
     public func retentionDue(years: Int) throws -> [RecordID] {
         return try writer.read { db in
             let view = try ScopeView.load(db, me: identity, directory: try Self.directory(in: db), today: today)
-            return try Row.fetchAll(db, sql: "SELECT id, date_of_birth FROM pupil WHERE deleted = 0").compactMap {
+            return try Row.fetchAll(
+                try db.cachedStatement(sql: "SELECT id, date_of_birth FROM pupil WHERE deleted = 0")
+            ).compactMap {
                 row in
                 guard let id = RecordID(row[0] as String), let dob = (row[1] as String?).flatMap(CalendarDate.init)
                 else { return nil }
@@ -242,7 +245,9 @@ extension Store {
 
     /// The retention period this site applies, in years after the date of birth (default 31).
     public func retentionYears() throws -> Int {
-        try writer.read { db in try Int.fetchOne(db, sql: "SELECT retention_years FROM site_identity") ?? 31 }
+        try writer.read { db in
+            try Int.fetchOne(try db.cachedStatement(sql: "SELECT retention_years FROM site_identity")) ?? 31
+        }
     }
 
     /// Sets the retention period (years after the date of birth).
@@ -250,7 +255,8 @@ extension Store {
         guard (1...120).contains(years) else {
             throw StoreError(.invalidInput, "Retention must be between 1 and 120 years.")
         }
-        try writer.write { db in try db.execute(sql: "UPDATE site_identity SET retention_years = ?", arguments: [years])
+        try writer.write { db in
+            try db.cachedStatement(sql: "UPDATE site_identity SET retention_years = ?").execute(arguments: [years])
         }
     }
 

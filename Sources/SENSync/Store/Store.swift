@@ -438,18 +438,18 @@ extension Store {
     static func ownHistoryGap(of me: SiteID, in db: Database) throws -> OwnHistoryGap? {
         guard
             let row = try Row.fetchOne(
-                db,
-                sql: """
-                    SELECT s.chain_seq, (SELECT max(a.seq) FROM peer_ack a WHERE a.origin_ord = s.ord)
-                    FROM site s WHERE s.site_id = ?
-                    """, arguments: [me.description]),
+                try db.cachedStatement(
+                    sql: """
+                        SELECT s.chain_seq, (SELECT max(a.seq) FROM peer_ack a WHERE a.origin_ord = s.ord)
+                        FROM site s WHERE s.site_id = ?
+                        """), arguments: [me.description]),
             let acknowledged = row[1] as Int64?, let held = row[0] as Int64?, acknowledged > held
         else { return nil }
         return OwnHistoryGap(held: UInt64(held), acknowledged: UInt64(acknowledged))
     }
 
     static func requireAuthor(_ author: String) throws -> String {
-        let author = author.trimmingCharacters(in: .whitespacesAndNewlines)
+        let author = author.trimmedOfSpace
         guard !author.isEmpty else {
             throw StoreError(
                 .invalidInput, "No author was given for this change.", hint: "Pass --author NAME or set SENSYNC_AUTHOR."

@@ -7,6 +7,10 @@ enum StoreSchema {
     /// Identifiers of every migration this build knows, in order (those registered below).
     static var knownMigrations: [String] { migrator.migrations }
 
+    /// Migrations that change only how the store keeps its records (indexes), not the records: they
+    /// do not bump ``RecordSchema/version``, which peers read from bundle headers.
+    static let storageOnlyMigrations: Set<String> = ["v9-record-ids"]
+
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
@@ -35,6 +39,9 @@ enum StoreSchema {
         }
         migrator.registerMigration("v8-import-sources") { db in
             try db.execute(sql: v8)
+        }
+        migrator.registerMigration("v9-record-ids") { db in
+            try db.execute(sql: v9)
         }
         return migrator
     }
@@ -625,5 +632,32 @@ enum StoreSchema {
           PRIMARY KEY (source, kind, source_id)
         ) WITHOUT ROWID;
         CREATE INDEX import_source_pupil ON import_source (pupil_id);
+        """
+
+    /// Every record table gains an index on `id`: a record given by its id (or a prefix of it) is
+    /// found without knowing its pupil, which the primary key `(pupil_id, id)` cannot serve, so every
+    /// such lookup scanned the table (and `record delete` scanned every table).
+    private static let v9 = """
+        CREATE INDEX pupil_by_id ON pupil(id);
+        CREATE INDEX enrolment_by_id ON enrolment(id);
+        CREATE INDEX note_by_id ON note(id);
+        CREATE INDEX support_plan_by_id ON support_plan(id);
+        CREATE INDEX plan_outcome_by_id ON plan_outcome(id);
+        CREATE INDEX provision_item_by_id ON provision_item(id);
+        CREATE INDEX plan_review_by_id ON plan_review(id);
+        CREATE INDEX erasure_by_id ON erasure(id);
+        CREATE INDEX concern_by_id ON concern(id);
+        CREATE INDEX concern_action_by_id ON concern_action(id);
+        CREATE INDEX referral_by_id ON referral(id);
+        CREATE INDEX escalation_by_id ON escalation(id);
+        CREATE INDEX sen_episode_by_id ON sen_episode(id);
+        CREATE INDEX sen_need_by_id ON sen_need(id);
+        CREATE INDEX ehc_assessment_by_id ON ehc_assessment(id);
+        CREATE INDEX ehc_advice_by_id ON ehc_advice(id);
+        CREATE INDEX ehc_exception_by_id ON ehc_exception(id);
+        CREATE INDEX ehc_plan_by_id ON ehc_plan(id);
+        CREATE INDEX ehc_section_by_id ON ehc_section(id);
+        CREATE INDEX ehc_review_by_id ON ehc_review(id);
+        CREATE INDEX review_progress_by_id ON review_progress(id);
         """
 }

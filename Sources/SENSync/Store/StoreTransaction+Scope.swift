@@ -8,7 +8,8 @@ extension StoreTransaction {
     mutating func isErased(_ pupil: RecordID) throws -> Bool {
         if erasedCache == nil {
             erasedCache = Set(
-                try String.fetchAll(db, sql: "SELECT DISTINCT pupil_id FROM erasure").compactMap(RecordID.init))
+                try String.fetchAll(try db.cachedStatement(sql: "SELECT DISTINCT pupil_id FROM erasure")).compactMap(
+                    RecordID.init))
         }
         return erasedCache!.contains(pupil) || pendingErasures.contains(pupil)
     }
@@ -46,7 +47,8 @@ extension StoreTransaction {
     mutating func knownIdentity(of site: SiteID) throws -> SiteIdentity? {
         if let cached = identities[site] { return cached }
         var found: SiteIdentity?
-        if let row = try Row.fetchOne(db, sql: "SELECT site_id, name, kind, urn, la_code FROM site_identity"),
+        if let row = try Row.fetchOne(
+            try db.cachedStatement(sql: "SELECT site_id, name, kind, urn, la_code FROM site_identity")),
             (row[0] as String) == site.description, let kind = SiteKind(rawValue: row[2])
         {
             found = SiteIdentity(id: site, name: row[1], kind: kind, urn: row[3], laCode: row[4])
@@ -134,16 +136,17 @@ extension StoreTransaction {
         try flushLog()
         let scope = pupil.description
         for table in RecordSchema.tables where !(erased && table.name == RecordSchema.erasure.name) {
-            try db.execute(sql: "DELETE FROM \(table.name) WHERE pupil_id = ?", arguments: [scope])
+            try db.cachedStatement(sql: "DELETE FROM \(table.name) WHERE pupil_id = ?").execute(arguments: [scope])
         }
-        try db.execute(sql: "DELETE FROM generic_record WHERE pupil_id = ?", arguments: [scope])
-        try db.execute(sql: "DELETE FROM import_source WHERE pupil_id = ?", arguments: [scope])
-        try db.execute(
-            sql: "DELETE FROM conflict WHERE pupil_id = ? AND table_name != ?",
+        try db.cachedStatement(sql: "DELETE FROM generic_record WHERE pupil_id = ?").execute(arguments: [scope])
+        try db.cachedStatement(sql: "DELETE FROM import_source WHERE pupil_id = ?").execute(arguments: [scope])
+        try db.cachedStatement(
+            sql: "DELETE FROM conflict WHERE pupil_id = ? AND table_name != ?"
+        ).execute(
             arguments: [scope, erased ? RecordSchema.erasure.name : ""])
         var bySite: [Int64: [UInt64]] = [:]
         for row in try Row.fetchAll(
-            db, sql: "SELECT site_ord, seq FROM scope_change WHERE scope = ?", arguments: [scope])
+            try db.cachedStatement(sql: "SELECT site_ord, seq FROM scope_change WHERE scope = ?"), arguments: [scope])
         {
             bySite[row[0], default: []].append(UInt64(row[1] as Int64))
         }

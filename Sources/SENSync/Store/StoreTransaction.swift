@@ -57,7 +57,8 @@ struct StoreTransaction: ReplicaBackend {
     init(_ db: Database) throws {
         self.db = db
         sites = try SiteOrdinals(db)
-        let row = try Row.fetchOne(db, sql: "SELECT hlc, kind, la_identity IS NOT NULL FROM site_identity")
+        let row = try Row.fetchOne(
+            try db.cachedStatement(sql: "SELECT hlc, kind, la_identity IS NOT NULL FROM site_identity"))
         let raw: Int64 = row?[0] ?? 0
         clock = HybridClock(last: HLC(rawValue: UInt64(bitPattern: raw)))
         // A site with no LA (only possible in merge-only tests) has no directory to check origins against.
@@ -71,7 +72,8 @@ struct StoreTransaction: ReplicaBackend {
         if let known = prefixes[site] { return known }
         var value: UInt64 = 0
         if let ord = sites.byID[site],
-            let seq = try Int64.fetchOne(db, sql: "SELECT chain_seq FROM site WHERE ord = ?", arguments: [ord])
+            let seq = try Int64.fetchOne(
+                try db.cachedStatement(sql: "SELECT chain_seq FROM site WHERE ord = ?"), arguments: [ord])
         {
             value = UInt64(seq)
         }
@@ -121,7 +123,7 @@ struct StoreTransaction: ReplicaBackend {
     mutating func isRelayOnly(_ dot: Dot) throws -> Bool {
         if relayOnly == nil {
             var set: Set<Dot> = []
-            for row in try Row.fetchAll(db, sql: "SELECT site_ord, seq FROM relayed_change") {
+            for row in try Row.fetchAll(try db.cachedStatement(sql: "SELECT site_ord, seq FROM relayed_change")) {
                 set.insert(Dot(site: try sites.site(row[0]), seq: UInt64(row[1] as Int64)))
             }
             relayOnly = set
@@ -147,8 +149,9 @@ struct StoreTransaction: ReplicaBackend {
     mutating func markRelayOnly(_ dot: Dot) throws {
         _ = try isRelayOnly(dot)
         relayOnly?.insert(dot)
-        try db.execute(
-            sql: "INSERT OR IGNORE INTO relayed_change (site_ord, seq) VALUES (?, ?)",
+        try db.cachedStatement(
+            sql: "INSERT OR IGNORE INTO relayed_change (site_ord, seq) VALUES (?, ?)"
+        ).execute(
             arguments: [try sites.ordinal(for: dot.site, in: db), Int64(dot.seq)])
     }
 
@@ -156,8 +159,9 @@ struct StoreTransaction: ReplicaBackend {
     mutating func clearRelayOnly(_ dot: Dot) throws {
         guard try isRelayOnly(dot) else { return }
         relayOnly?.remove(dot)
-        try db.execute(
-            sql: "DELETE FROM relayed_change WHERE site_ord = ? AND seq = ?",
+        try db.cachedStatement(
+            sql: "DELETE FROM relayed_change WHERE site_ord = ? AND seq = ?"
+        ).execute(
             arguments: [try sites.ordinal(for: dot.site, in: db), Int64(dot.seq)])
     }
 
@@ -281,8 +285,9 @@ struct StoreTransaction: ReplicaBackend {
     mutating func rewrite(_ row: LogRow, of site: SiteID) throws {
         var writer = BinaryWriter(reservingCapacity: 4096)
         for entry in row.entries { entry.write(into: &writer) }
-        try db.execute(
-            sql: "UPDATE change_log SET changes = ? WHERE site_ord = ? AND first_seq = ?",
+        try db.cachedStatement(
+            sql: "UPDATE change_log SET changes = ? WHERE site_ord = ? AND first_seq = ?"
+        ).execute(
             arguments: [Data(writer.bytes), try sites.ordinal(for: site, in: db), Int64(row.firstSeq)])
         rowCache[site] = nil
     }
@@ -314,7 +319,7 @@ struct StoreTransaction: ReplicaBackend {
 
     /// Forgets the per-pupil clock of `scope` (the pupil was passed on).
     mutating func clearScopeClock(of scope: RecordID) throws {
-        try db.execute(sql: "DELETE FROM scope_clock WHERE scope = ?", arguments: [scope.description])
+        try db.cachedStatement(sql: "DELETE FROM scope_clock WHERE scope = ?").execute(arguments: [scope.description])
         scopeClocks[scope] = VersionVector()
         dirtyScopes.remove(scope)
     }
@@ -330,7 +335,8 @@ struct StoreTransaction: ReplicaBackend {
         } else {
             guard
                 let blob = try Data.fetchOne(
-                    db, sql: "SELECT crdt_clock FROM generic_record WHERE table_name = ? AND pupil_id = ? AND id = ?",
+                    try db.cachedStatement(
+                        sql: "SELECT crdt_clock FROM generic_record WHERE table_name = ? AND pupil_id = ? AND id = ?"),
                     arguments: [key.table, key.scope.description, key.id.description])
             else { return nil }
             state = try ClockCodec.decode(Array(blob), sites: sites) { _ in nil }
@@ -355,24 +361,27 @@ struct StoreTransaction: ReplicaBackend {
             try statement.execute(arguments: StatementArguments(arguments))
         } else {
             let clock = try ClockCodec.encode(state, keys: [:], sites: &sites, db: db)
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO generic_record (table_name, pupil_id, id, crdt_clock) VALUES (?, ?, ?, ?)
                     ON CONFLICT (table_name, pupil_id, id) DO UPDATE SET crdt_clock = excluded.crdt_clock
-                    """, arguments: [key.table, key.scope.description, key.id.description, Data(clock)])
+                    """
+            ).execute(arguments: [key.table, key.scope.description, key.id.description, Data(clock)])
         }
         let before = conflictedWhenLoaded.removeValue(forKey: key) ?? []
         let after = Set(state.conflicts.map(\.field))
         if before != after {
             let keyArgs: StatementArguments = [key.table, key.scope.description, key.id.description]
             for field in before.subtracting(after) {
-                try db.execute(
-                    sql: "DELETE FROM conflict WHERE table_name = ? AND pupil_id = ? AND record_id = ? AND field = ?",
+                try db.cachedStatement(
+                    sql: "DELETE FROM conflict WHERE table_name = ? AND pupil_id = ? AND record_id = ? AND field = ?"
+                ).execute(
                     arguments: keyArgs + [field])
             }
             for field in after.subtracting(before) {
-                try db.execute(
-                    sql: "INSERT OR IGNORE INTO conflict (table_name, pupil_id, record_id, field) VALUES (?, ?, ?, ?)",
+                try db.cachedStatement(
+                    sql: "INSERT OR IGNORE INTO conflict (table_name, pupil_id, record_id, field) VALUES (?, ?, ?, ?)"
+                ).execute(
                     arguments: keyArgs + [field])
             }
         }
@@ -405,8 +414,9 @@ struct StoreTransaction: ReplicaBackend {
         pendingErasures.removeAll()
         for (site, hlc) in dirtyPrefixes {
             let ord = try sites.ordinal(for: site, in: db)
-            try db.execute(
-                sql: "UPDATE site SET chain_seq = ?, chain_hlc = max(chain_hlc, ?) WHERE ord = ?",
+            try db.cachedStatement(
+                sql: "UPDATE site SET chain_seq = ?, chain_hlc = max(chain_hlc, ?) WHERE ord = ?"
+            ).execute(
                 arguments: [Int64(try prefix(of: site)), Int64(bitPattern: hlc.rawValue), ord])
         }
         dirtyPrefixes.removeAll()
@@ -421,6 +431,8 @@ struct StoreTransaction: ReplicaBackend {
             }
         }
         dirtyScopes.removeAll()
-        try db.execute(sql: "UPDATE site_identity SET hlc = ?", arguments: [Int64(bitPattern: clock.last.rawValue)])
+        try db.cachedStatement(sql: "UPDATE site_identity SET hlc = ?").execute(arguments: [
+            Int64(bitPattern: clock.last.rawValue)
+        ])
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import SENSync
@@ -11,6 +12,22 @@ struct HLCTests {
         #expect(HLC(rawValue: h.rawValue) == h)
         #expect(h.description == "2026-11-22T09:14:03.120Z#2")
         #expect(HLC(milliseconds: 1_795_338_843_120, counter: 0).description == "2026-11-22T09:14:03.120Z")
+    }
+
+    /// The text form is computed by arithmetic; it must agree with Foundation's ISO 8601 formatter
+    /// (seed printed) from 1970 to the end of the 48-bit range's useful years.
+    @Test func descriptionAgreesWithFoundationsISO8601() {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let seed: UInt64 = 20_261_129
+        print("HLC description seed \(seed)")
+        var rng = SplitMix64(seed: seed)
+        let edges: [UInt64] = [0, 999, 1000, 86_399_999, 86_400_000, 951_782_400_000, 4_102_444_799_999]
+        for ms in edges + (0..<2000).map({ _ in rng.next() % 253_402_300_800_000 }) {
+            let h = HLC(milliseconds: ms, counter: UInt16(ms % 3))
+            let expected = formatter.string(from: h.date) + (h.counter > 0 ? "#\(h.counter)" : "")
+            #expect(h.description == expected, "ms \(ms)")
+        }
     }
 
     @Test func ordersByMillisecondsThenCounter() {

@@ -77,5 +77,8 @@ struct CalendarDateTests {
     @Test func todayIsInUTC() {
         // 2026-01-05 23:30 UTC is still the 5th in UTC whatever the machine's zone.
         #expect(CalendarDate.today(Date(timeIntervalSince1970: 1_767_655_800)).description == "2026-01-05")
+        #expect(CalendarDate.today(Date(timeIntervalSince1970: 1_767_657_599.999)).description == "2026-01-05")
+        #expect(CalendarDate.today(Date(timeIntervalSince1970: 1_767_657_600)).description == "2026-01-06")
+        #expect(CalendarDate.today(Date(timeIntervalSince1970: -0.5)).description == "1969-12-31")
     }
 }

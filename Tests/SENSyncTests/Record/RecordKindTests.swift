@@ -74,6 +74,7 @@ struct RecordKindTests {
         #expect(
             referral.createTableSQL.hasPrefix(
                 "CREATE TABLE referral (\n  pupil_id TEXT NOT NULL,\n  id TEXT NOT NULL,\n  agency TEXT,"))
+        #expect(referral.createTableSQL.hasSuffix(") WITHOUT ROWID;\nCREATE INDEX referral_by_id ON referral(id);"))
         #expect(
             ProvisionItem.spec.addColumnsSQL(after: [
                 "plan_id", "description", "provider", "frequency", "responsible_org", "responsible_person",

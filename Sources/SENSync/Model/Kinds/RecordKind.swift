@@ -246,7 +246,7 @@ public struct KindSpec: Sendable, CustomStringConvertible {
     /// Checks the rules across fields.
     public func checkRules(_ values: KindValues) throws(RecordRuleViolation) { try check(values) }
 
-    /// The `CREATE TABLE` statement for this kind's readable table, for a new migration. Migrations
+    /// The `CREATE TABLE` statement for this kind's readable table and its index on `id`, for a new migration. Migrations
     /// keep the printed SQL, never a call to this.
     public var createTableSQL: String {
         var lines = ["  pupil_id TEXT NOT NULL,", "  id TEXT NOT NULL,"]
@@ -259,7 +259,8 @@ public struct KindSpec: Sendable, CustomStringConvertible {
         }
         lines.append("  crdt_clock BLOB NOT NULL,")
         lines.append("  PRIMARY KEY (pupil_id, id)")
-        return "CREATE TABLE \(name) (\n\(lines.joined(separator: "\n"))\n) WITHOUT ROWID;"
+        return "CREATE TABLE \(name) (\n\(lines.joined(separator: "\n"))\n) WITHOUT ROWID;\n"
+            + "CREATE INDEX \(name)_by_id ON \(name)(id);"
     }
 
     /// `ALTER TABLE … ADD COLUMN` statements for fields declared after `existing` (the table's
