@@ -149,7 +149,7 @@ enum AreaBuilder {
     /// every pupil and referrals to outside agencies for some.
     static func build(
         pupils: Int, schools schoolCount: Int, seed: UInt64, in folder: URL, tag: String, fileBackedSchools: Bool,
-        earlyIdentification: Bool = false, progress: Progress
+        earlyIdentification: Bool = false, batched: Bool = false, progress: Progress
     ) throws -> SyntheticArea {
         var rng = SplitMix64(seed: seed)
         let laIdentity = SiteIdentity(id: .v7(), name: "Synthetic Local Authority", kind: .la, laCode: laCode)
@@ -187,19 +187,25 @@ enum AreaBuilder {
         var nextReport = 0
         for (k, school) in schools.enumerated() {
             let secondary = school.identity.kind == .academy
-            for serial in 0..<counts[k] {
-                if done >= nextReport {
-                    progress.say("[\(tag)] writing: \(done)/\(pupils) pupils, \(stats.changes) changes")
-                    nextReport += max(1, pupils / 10)
+            // With `batched`, 100 pupils' writes at a time share one transaction (`Store.batch`).
+            let chunk = batched ? 100 : 1
+            for first in stride(from: 0, to: counts[k], by: chunk) {
+                func writeChunk() throws {
+                    for serial in first..<min(first + chunk, counts[k]) {
+                        if done >= nextReport {
+                            progress.say("[\(tag)] writing: \(done)/\(pupils) pupils, \(stats.changes) changes")
+                            nextReport += max(1, pupils / 10)
+                        }
+                        try writePupil(
+                            school: school, serial: serial, schoolIndex: k + 1, secondary: secondary,
+                            academicYear: academicYear, today: today, rng: &rng, stats: &stats)
+                        if earlyIdentification {
+                            try writeEarlyIdentification(school: school, today: today, rng: &rng, stats: &stats)
+                        }
+                        done += 1
+                    }
                 }
-                try writePupil(
-                    school: school, serial: serial, schoolIndex: k + 1, secondary: secondary,
-                    academicYear: academicYear,
-                    today: today, rng: &rng, stats: &stats)
-                if earlyIdentification {
-                    try writeEarlyIdentification(school: school, today: today, rng: &rng, stats: &stats)
-                }
-                done += 1
+                if batched { try school.store.batch { try writeChunk() } } else { try writeChunk() }
             }
         }
         progress.say("[\(tag)] writing: \(done)/\(pupils) pupils, \(stats.changes) changes")

@@ -35,10 +35,11 @@ enum WritesBench {
 
         var phases: [Phase] = []
         var raws: [Double] = []
+        var batches: [(store: Double, raw: Double, rows: Int)] = []
         for (tag, pupils) in [("1x", options.pupils), ("\(factor)x", options.pupils * factor)] {
             let area = try AreaBuilder.build(
                 pupils: pupils, schools: 1, seed: options.seed, in: folder, tag: "writes-\(tag)",
-                fileBackedSchools: true, progress: progress)
+                fileBackedSchools: true, batched: true, progress: progress)
             let school = area.schools[0]
             progress.say("[writes \(tag)] \(count) adds, edits and deletes, one transaction each")
             var phase = try measureWrites(school, count: count, seed: options.seed)
@@ -46,6 +47,15 @@ enum WritesBench {
             phase.changes = area.writes.changes + 3 * count
             phases.append(phase)
             raws.append(try rawInserts(count: count, at: folder.appendingPathComponent("raw-\(tag).sqlite").path))
+            let batchRows = count * 10
+            let batchStore = try measureBatch(school, count: batchRows, seed: options.seed)
+            let batchRaw = try rawInserts(
+                count: batchRows, at: folder.appendingPathComponent("raw-batch-\(tag).sqlite").path,
+                oneTransaction: true)
+            batches.append((batchStore, batchRaw, batchRows))
+            progress.say(
+                "[writes \(tag)] a batch of \(batchRows) notes in \(String(format: "%.3f", batchStore)) s; raw inserts of as many rows in one transaction \(String(format: "%.3f", batchRaw)) s"
+            )
             progress.say(
                 "[writes \(tag)] add \(micro(Phase.median(phase.add))), edit \(micro(Phase.median(phase.edit))), delete \(micro(Phase.median(phase.delete))); raw insert \(micro(raws.last!))"
             )
@@ -64,6 +74,22 @@ enum WritesBench {
             report.add("edit", "Edit a pupil's forename", .number(Phase.median(phase.edit) * 1e6, digits: 0), "µs")
             report.add("delete", "Delete a provision item", .number(Phase.median(phase.delete) * 1e6, digits: 0), "µs")
             report.add("raw", "Raw single-row insert transaction", .number(raws[i] * 1e6, digits: 0), "µs")
+            let batch = batches[i]
+            report.add(
+                "batch", "Batch: \(batch.rows) notes in one Store.batch",
+                .number(Double(batch.rows) / batch.store, digits: 0),
+                "changes/s")
+            report.add(
+                "rawBatch", "Raw: as many rows inserted in one transaction",
+                .number(Double(batch.rows) / batch.raw, digits: 0),
+                "rows/s")
+        }
+        for (i, batch) in batches.enumerated() {
+            let share = batch.raw / batch.store
+            report.bar(
+                "batch\(i == 0 ? "1x" : "Kx")",
+                "Batch write rate ÷ raw insert rate (one transaction each), at \(i == 0 ? "1" : "\(factor)")×",
+                measured: String(format: "%.0f%%", share * 100), target: "≥ 50%", pass: share >= 0.5)
         }
         let one = phases[0]
         let addRatio = Phase.median(one.add) / raw
@@ -122,6 +148,21 @@ enum WritesBench {
         return phase
     }
 
+    /// `count` notes on pupils picked at random, in one `Store.batch`; the seconds it took.
+    static func measureBatch(_ school: SyntheticSite, count: Int, seed: UInt64) throws -> Double {
+        var rng = SplitMix64(seed: seed ^ 0x4241_5443_48)
+        let notes = (0..<count).map { _ in
+            (rng.pick(school.pupils).description, Lexicon.text(&rng, minChars: 80, maxChars: 300))
+        }
+        let store = school.store
+        let (_, seconds) = try measure {
+            try store.batch {
+                for (pupil, text) in notes { _ = try store.addNote(pupil: pupil, text: text, author: "Bench") }
+            }
+        }
+        return seconds
+    }
+
     static func recordCount(_ path: String) throws -> Int {
         let queue = try DatabaseQueue(path: path)
         return try queue.read { db in
@@ -133,7 +174,7 @@ enum WritesBench {
 
     /// The median time of `count` single-row insert transactions into a plain WAL database, rows
     /// shaped like a note.
-    static func rawInserts(count: Int, at path: String) throws -> Double {
+    static func rawInserts(count: Int, at path: String, oneTransaction: Bool = false) throws -> Double {
         var config = Configuration()
         config.busyMode = .timeout(10)
         let pool = try DatabasePool(path: path, configuration: config)
@@ -145,13 +186,24 @@ enum WritesBench {
                     """)
         }
         var rng = SplitMix64(seed: 7)
-        var times: [Double] = []
-        for _ in 0..<count {
-            let row: [(any DatabaseValueConvertible)?] = [
+        let rows: [[(any DatabaseValueConvertible)?]] = (0..<count).map { _ in
+            [
                 UUID().uuidString.lowercased(), UUID().uuidString.lowercased(),
                 Lexicon.text(&rng, minChars: 80, maxChars: 300), "communication", "2026-11-29T10:00:00.000Z",
                 rng.pick(Lexicon.people),
             ]
+        }
+        if oneTransaction {
+            let (_, seconds) = try measure {
+                try pool.write { db in
+                    let statement = try db.cachedStatement(sql: "INSERT INTO note VALUES (?, ?, ?, ?, ?, ?)")
+                    for row in rows { try statement.execute(arguments: StatementArguments(row)) }
+                }
+            }
+            return seconds
+        }
+        var times: [Double] = []
+        for row in rows {
             let start = DispatchTime.now().uptimeNanoseconds
             try pool.write { db in
                 try db.cachedStatement(sql: "INSERT INTO note VALUES (?, ?, ?, ?, ?, ?)")

@@ -52,7 +52,7 @@ extension Store {
     /// always listed.
     public func due(asOf: CalendarDate? = nil, within days: Int? = nil) throws -> [DueItem] {
         let today = asOf ?? self.today
-        return try writer.read { db in
+        return try reading { db in
             let la = try localAuthorityName(in: db)
             let pupils = Dictionary(
                 try Self.records(Pupil.spec, pupil: nil, in: db).map { ($0.pupilID, $0) },
@@ -83,7 +83,7 @@ extension Store {
     /// One pupil's file: every record of every kind this store holds about them.
     public func pupilFile(of reference: String) throws -> PupilFile {
         let id = try pupilID(for: reference)
-        return try writer.read { db in
+        return try reading { db in
             guard let file = try pupilFiles(only: id, in: db).first else {
                 throw StoreError(
                     .notFound, "No pupil with that id is in this store.", hint: "See `sensync pupil list`.")
@@ -95,7 +95,7 @@ extension Store {
     /// A pupil's open duties, soonest first.
     public func obligations(of reference: String) throws -> [Obligation] {
         let file = try pupilFile(of: reference)
-        let la = try writer.read { db in try localAuthorityName(in: db) }
+        let la = try reading { db in try localAuthorityName(in: db) }
         return ObligationRules.obligations(of: file, localAuthority: la)
     }
 }

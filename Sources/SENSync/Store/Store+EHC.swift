@@ -13,7 +13,7 @@ extension Store {
             throw StoreError(
                 .invalidInput, "Only the local authority issues EHC plans.", hint: "Ask the LA's SEN team.")
         }
-        let (key, issued, officer) = try writer.read { db -> (RecordKey, Value, Value) in
+        let (key, issued, officer) = try reading { db -> (RecordKey, Value, Value) in
             let found = try Self.recordID(for: reference, table: kind.name, noun: kind.noun, in: db)
             let issued = try parse(
                 date, for: kind.field(EHCAssessment.Field.finalIssuedOn.rawValue)!, kind: kind, pupil: nil, in: db)
@@ -164,7 +164,7 @@ extension Store {
     /// per step, how many were met, missed with an exception recorded, and missed.
     public func ehcTimeliness(from: CalendarDate, to: CalendarDate, asOf: CalendarDate? = nil) throws -> EHCTimeliness {
         let today = asOf ?? self.today
-        let (assessments, exceptions, advice) = try writer.read { db in
+        let (assessments, exceptions, advice) = try reading { db in
             (
                 try Self.records(EHCAssessment.spec, pupil: nil, in: db),
                 try Self.records(EHCException.spec, pupil: nil, in: db),

@@ -144,7 +144,7 @@ extension Store {
 
     /// Shows records with the names of the sites this store knows.
     public func presenter() throws -> RecordPresenter {
-        try writer.read { db in try presenter(in: db) }
+        try reading { db in try presenter(in: db) }
     }
 
     func presenter(in db: Database) throws -> RecordPresenter {
@@ -218,7 +218,7 @@ extension Store {
                 .invalidInput, "A \(kind.noun) needs \(missing.map(\.label).joined(separator: ", ").lowercased()).",
                 hint: "Give \(missing.map(\.option).joined(separator: " ")).")
         }
-        let (pupilID, values) = try writer.read { db -> (RecordID, [String: Value]) in
+        let (pupilID, values) = try reading { db -> (RecordID, [String: Value]) in
             var pupilID = try reference.map { try Self.pupilID(for: $0, in: db) }
             if let parent = kind.parent, let parentField = kind.field(parent),
                 case .reference(let table) = parentField.rule,
@@ -261,7 +261,7 @@ extension Store {
         guard !given.isEmpty else {
             throw StoreError(.invalidInput, "Nothing to change.", hint: "Give at least one field to update.")
         }
-        let (key, values) = try writer.read { db -> (RecordKey, [String: Value]) in
+        let (key, values) = try reading { db -> (RecordKey, [String: Value]) in
             let found = try Self.recordID(for: reference, table: kind.name, noun: kind.noun, in: db)
             var values: [String: Value] = [:]
             for (field, text) in given {
@@ -405,7 +405,7 @@ extension Store {
     /// The records of `kind` about a pupil, in the kind's order (deleted ones left out).
     public func records(_ kind: KindSpec, of pupil: String, includeDeleted: Bool = false) throws -> [KindRecord] {
         let pupilID = try pupilID(for: pupil)
-        return try writer.read { db in try Self.records(kind, pupil: pupilID, includeDeleted: includeDeleted, in: db) }
+        return try reading { db in try Self.records(kind, pupil: pupilID, includeDeleted: includeDeleted, in: db) }
     }
 
     static func records(_ kind: KindSpec, pupil: RecordID?, includeDeleted: Bool = false, in db: Database) throws
@@ -484,7 +484,7 @@ extension Store {
 
     /// One record of `kind` by id or unique id prefix.
     public func record(_ reference: String, kind: KindSpec) throws -> KindRecord {
-        try writer.read { db in
+        try reading { db in
             let found = try Self.recordID(for: reference, table: kind.name, noun: kind.noun, in: db)
             guard
                 let record = try Self.records(kind, pupil: found.scope, includeDeleted: true, in: db).first(where: {
@@ -522,7 +522,7 @@ extension Store {
     /// The records of kind `K` about a pupil (all pupils when `pupil` is nil).
     public func records<K: RecordKind>(_ kind: K.Type, of pupil: String? = nil) throws -> [Record<K>] {
         let scope = try pupil.map { try self.pupilID(for: $0) }
-        return try writer.read { db in
+        return try reading { db in
             var request = Table(K.name).all()
             if let scope { request = request.filter(Column("pupil_id") == scope.description) }
             if !K.isAppendOnly { request = request.filter(Column(RecordState.deletedField) == 0) }

@@ -67,7 +67,7 @@ extension Store {
     /// Resolves a pupil given as a record id (or a unique prefix of one, at least 8 characters) or a
     /// UPN.
     public func pupilID(for reference: String) throws -> RecordID {
-        try writer.read { db in try Self.pupilID(for: reference, in: db) }
+        try reading { db in try Self.pupilID(for: reference, in: db) }
     }
 
     static func pupilID(for reference: String, in db: Database) throws -> RecordID {
@@ -334,7 +334,7 @@ extension Store {
     /// How many UPNs more than one live pupil record holds (``duplicatePupils()``, counted
     /// without reading the pupils).
     public func duplicatePupilCount() throws -> Int {
-        try writer.read { db in
+        try reading { db in
             try Int.fetchOne(
                 db,
                 sql: """
@@ -346,7 +346,7 @@ extension Store {
 
     /// All pupils in this store that are not deleted, by surname.
     public func pupils(includeDeleted: Bool = false) throws -> [PupilRecord] {
-        try writer.read { db in
+        try reading { db in
             let enrolments = try Self.currentEnrolments(in: db)
             return try Row.fetchAll(
                 db,
@@ -361,7 +361,7 @@ extension Store {
     /// One pupil, by id or UPN.
     public func pupil(_ reference: String) throws -> PupilRecord {
         let id = try pupilID(for: reference)
-        return try writer.read { db in
+        return try reading { db in
             let row = try Row.fetchOne(
                 db,
                 sql:
@@ -374,7 +374,7 @@ extension Store {
     /// A pupil's enrolments, oldest first.
     public func enrolments(of reference: String) throws -> [EnrolmentRecord] {
         let id = try pupilID(for: reference)
-        return try writer.read { db in
+        return try reading { db in
             try Row.fetchAll(
                 db,
                 sql:
@@ -429,7 +429,7 @@ extension Store {
         let id = RecordID.v7(milliseconds: now())
         var amendsID: RecordID?
         if let amends {
-            let found = try writer.read { db in try Self.recordID(for: amends, table: "note", noun: "note", in: db) }
+            let found = try reading { db in try Self.recordID(for: amends, table: "note", noun: "note", in: db) }
             guard found.scope == pupilID else {
                 throw StoreError(
                     .invalidInput, "The amended note belongs to a different pupil.", hint: "Check --amends.")
@@ -458,7 +458,7 @@ extension Store {
     /// A pupil's notes, oldest first.
     public func notes(of reference: String) throws -> [NoteRecord] {
         let pupilID = try pupilID(for: reference)
-        return try writer.read { db in
+        return try reading { db in
             try Row.fetchAll(
                 db,
                 sql:
@@ -506,7 +506,7 @@ extension Store {
     }
 
     private func livePlan(_ reference: String) throws -> RecordKey {
-        let found = try writer.read { db in
+        let found = try reading { db in
             try Self.recordID(for: reference, table: "support_plan", noun: "plan", in: db)
         }
         return RecordKey(table: "support_plan", scope: found.scope, id: found.id)
@@ -596,7 +596,7 @@ extension Store {
     /// A pupil's plans with their outcomes, provision and reviews.
     public func plans(of reference: String) throws -> [SupportPlanRecord] {
         let pupilID = try pupilID(for: reference)
-        return try writer.read { db in
+        return try reading { db in
             let scope = pupilID.description
             let outcomes = Dictionary(
                 grouping: try Row.fetchAll(
@@ -689,7 +689,7 @@ extension Store {
 
     /// Finds a record of any table by id or unique id prefix.
     public func findRecord(_ reference: String) throws -> (key: RecordKey, state: RecordState) {
-        try writer.read { db in
+        try reading { db in
             var matches: [(String, (scope: RecordID, id: RecordID))] = []
             for table in RecordSchema.tables.map(\.name) {
                 do {
@@ -726,7 +726,7 @@ extension Store {
     /// Moves a plan's next review date (the LA or school rescheduling a review).
     @discardableResult
     public func reschedulePlanReview(plan reference: String, date: String, author: String) throws -> WriteReceipt {
-        let found = try writer.read { db in
+        let found = try reading { db in
             try Self.recordID(for: reference, table: "support_plan", noun: "plan", in: db)
         }
         let key = RecordKey(table: "support_plan", scope: found.scope, id: found.id)
@@ -752,7 +752,7 @@ extension Store {
     /// `updatePupil` keeps episodes and needs in step itself.
     @discardableResult
     public func migrateSENHistory(author: String, dryRun: Bool = false) throws -> Int {
-        let candidates = try writer.read { db -> [RecordID] in
+        let candidates = try reading { db -> [RecordID] in
             let enrolments = try Self.currentEnrolments(in: db)
             return try Self.records(Pupil.spec, pupil: nil, in: db).map(\.pupilID).filter { pupil in
                 let here = identity.kind.isSchool ? enrolments[pupil]?.contains(identity.id) == true : true
@@ -776,7 +776,7 @@ extension Store {
     }
 
     private func senHistoryOps(for pupil: RecordID) throws -> [RecordOp] {
-        guard let school = try writer.read({ db in try senSchool(of: pupil, in: db) }) else { return [] }
+        guard let school = try reading({ db in try senSchool(of: pupil, in: db) }) else { return [] }
         var statuses: [(CalendarDate, String)] = []
         var needLists: [(CalendarDate, [String])] = []
         for entry in try history(of: pupil.description).sorted(by: { ($0.hlc?.rawValue ?? 0) < ($1.hlc?.rawValue ?? 0) }

@@ -34,7 +34,7 @@ extension Store {
 
     /// Every school roll recorded here, by school name.
     public func schoolRolls() throws -> [SchoolRoll] {
-        try writer.read { db in try Self.schoolRolls(in: db, names: presenter(in: db).siteNames) }
+        try reading { db in try Self.schoolRolls(in: db, names: presenter(in: db).siteNames) }
     }
 
     static func schoolRolls(in db: Database, names: [SiteID: String]) throws -> [SchoolRoll] {

@@ -224,7 +224,7 @@ extension Store {
     /// Pupils whose SEN file has reached the end of its retention period (date of birth plus
     /// `years`) and that this site may erase.
     public func retentionDue(years: Int) throws -> [RecordID] {
-        return try writer.read { db in
+        return try reading { db in
             let view = try ScopeView.load(db, me: identity, directory: try Self.directory(in: db), today: today)
             return try Row.fetchAll(
                 try db.cachedStatement(sql: "SELECT id, date_of_birth FROM pupil WHERE deleted = 0")
@@ -245,7 +245,7 @@ extension Store {
 
     /// The retention period this site applies, in years after the date of birth (default 31).
     public func retentionYears() throws -> Int {
-        try writer.read { db in
+        try reading { db in
             try Int.fetchOne(try db.cachedStatement(sql: "SELECT retention_years FROM site_identity")) ?? 31
         }
     }

@@ -406,6 +406,19 @@ extension Store {
         opsAfterCheck: () -> [RecordOp] = { [] }
     ) throws -> WriteReceipt {
         let author = try Self.requireAuthor(author)
+        if let batch = openBatch {
+            // Inside ``batch(_:)``: join its transaction. A refused write leaves the batch as it
+            // was (a savepoint for the rows, a copy for what the transaction buffers).
+            var attempt = batch.tx
+            var receipt: WriteReceipt?
+            try batch.tx.db.inSavepoint {
+                receipt = try writeChange(
+                    author: author, scope: scope, ops: ops, check: check, opsAfterCheck: opsAfterCheck, in: &attempt)
+                return .commit
+            }
+            batch.tx = attempt
+            return receipt!
+        }
         return try writer.write { db in
             var tx = try StoreTransaction(db)
             let receipt = try writeChange(
@@ -413,6 +426,40 @@ extension Store {
             try tx.flush()
             return receipt
         }
+    }
+
+    /// Runs `body` as one transaction: every record write `body` makes on this store (``addPupil(_:author:)``,
+    /// ``addNote(pupil:text:area:amends:author:)``, ``addRecord(_:pupil:_:author:)`` and the rest)
+    /// joins it, and reads of records inside `body` see the batch's own writes. Each write is
+    /// checked as it would be alone; one that is refused throws and leaves the batch as it was,
+    /// and if `body` throws, nothing of the batch is recorded. Much faster than one transaction
+    /// per write for many writes (an import, a generator). Bundles, the directory and other
+    /// store-wide operations cannot run inside a batch.
+    public func batch<T>(_ body: () throws -> T) throws -> T {
+        if openBatch != nil { return try body() }
+        return try writer.writeWithoutTransaction { db in
+            var result: T?
+            try db.inTransaction {
+                let batch = OpenBatch(store: ObjectIdentifier(self), tx: try StoreTransaction(db))
+                result = try Self.$currentBatch.withValue(batch) { try body() }
+                try batch.tx.flush()
+                return .commit
+            }
+            return result!
+        }
+    }
+
+    /// The batch open on this store on this thread, if any.
+    var openBatch: OpenBatch? {
+        guard let batch = Self.currentBatch, batch.store == ObjectIdentifier(self) else { return nil }
+        return batch
+    }
+
+    /// Reads with `body`: inside ``batch(_:)``, from the batch's transaction (so the batch's own
+    /// writes are seen); otherwise from a read transaction of its own.
+    func reading<T>(_ body: (Database) throws -> T) throws -> T {
+        if let batch = openBatch { return try body(batch.tx.db) }
+        return try writer.read(body)
     }
 
     /// Records many changes in one transaction: `body` calls ``LocalBatch/write(scope:ops:check:)``
@@ -530,6 +577,23 @@ extension Store {
         }
         return kept
     }
+}
+
+/// The transaction a ``Store/batch(_:)`` holds open on one store.
+final class OpenBatch: @unchecked Sendable {
+    // Unchecked: used only by the thread running the batch's body, inside its transaction.
+    let store: ObjectIdentifier
+    var tx: StoreTransaction
+
+    init(store: ObjectIdentifier, tx: StoreTransaction) {
+        self.store = store
+        self.tx = tx
+    }
+}
+
+extension Store {
+    /// The batch the running code is inside, if any (bound by ``batch(_:)`` for its body).
+    @TaskLocal static var currentBatch: OpenBatch?
 }
 
 /// Local changes written in one transaction (see ``Store/writeBatch(author:_:)``).

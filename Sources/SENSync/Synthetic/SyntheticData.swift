@@ -142,91 +142,97 @@ extension SyntheticData {
         -> SyntheticTally
     {
         var tally = SyntheticTally()
-        for _ in 0..<count {
-            let pupil = try store.addPupil(pupil(laCode: laCode, yearGroup: int(0...6)), author: author).description
-            tally.pupils += 1
-            tally.changes += 1
-            let (status, needs) = senProfile()
-            if status != "E" && chance(45) {
-                // An early-identification concern, with the action agreed on it.
-                let raised = today.adding(days: -int(60...240))
-                let concern = try store.addRecord(
-                    Concern.self, pupil: pupil,
-                    [
-                        .raisedOn: raised.description,
-                        .raisedByRole: pick(["class-teacher", "teaching-assistant", "parent"]),
-                        .areas: pick(["communication-interaction", "cognition-learning", "semh", "sensory-physical"]),
-                        .observations: noteText(), .strategiesTried: "Seating near the front; visual timetable.",
-                        .parentInformedOn: raised.adding(days: int(1...10)).description,
-                        .status: status == "K" ? "sen-support" : pick(["open", "monitoring"]),
-                        .reviewDate: today.adding(days: int(-10...40)).description,
-                    ], author: author)
-                try store.addRecord(
-                    ConcernAction.self, pupil: nil,
-                    [
-                        .concernID: concern.description, .action: "Observe in small-group work and share with parents",
-                        .owner: "Class teacher", .dueOn: raised.adding(days: 21).description,
-                        .doneOn: raised.adding(days: int(14...28)).description,
-                    ], author: author)
-                tally.concerns += 1
-                tally.changes += 2
-            }
-            let notes = status == "N" ? int(0...1) : int(1...3)
-            for _ in 0..<notes {
-                try store.addNote(pupil: pupil, text: noteText(), area: pick(NoteArea.allCases), author: author)
-                tally.notes += 1
+        // One transaction for the whole school (`Store.batch`), as an import would.
+        try store.batch {
+            for _ in 0..<count {
+                let pupil = try store.addPupil(pupil(laCode: laCode, yearGroup: int(0...6)), author: author).description
+                tally.pupils += 1
                 tally.changes += 1
-            }
-            guard status != "N" else { continue }
-            try store.updatePupil(pupil, PupilUpdate(senStatus: status, senNeeds: needs), author: author)
-            tally.changes += 1
-            if status == "E" { tally.ehcPlans += 1 } else { tally.senSupport += 1 }
-            let start = today.adding(days: -int(30...200))
-            let plan = try store.createPlan(
-                pupil: pupil,
-                NewSupportPlan(
-                    title: status == "E" ? "EHC plan provision" : "SEN support plan", startDate: start.description,
-                    reviewDate: today.adding(days: int(-20...90)).description, responsibleOrg: store.identity.name,
-                    responsiblePerson: author),
-                author: author
-            ).description
-            tally.plans += 1
-            tally.changes += 1
-            for _ in 0..<int(1...2) {
-                try store.addOutcome(
-                    plan: plan, description: outcome(), targetDate: today.adding(days: int(30...120)).description,
-                    author: author)
-                tally.changes += 1
-            }
-            try store.addProvision(plan: plan, provisionItem(school: store.identity.name), author: author)
-            tally.changes += 1
-            if chance(55) {
-                let referred = today.adding(days: -int(20...150))
-                var fields: [Referral.Field: String] = [
-                    .agency: pick([
-                        "speech-language-therapy", "educational-psychology", "occupational-therapy", "camhs",
-                    ]),
-                    .referredOn: referred.description, .referredBy: author,
-                    .reason: "Progress below expected despite support.",
-                ]
-                if chance(60) {
-                    fields[.acceptedOn] = referred.adding(days: int(7...20)).description
-                    let seen = referred.adding(days: int(21...59))
-                    if seen <= today, chance(70) { fields[.firstSeenOn] = seen.description }
+                let (status, needs) = senProfile()
+                if status != "E" && chance(45) {
+                    // An early-identification concern, with the action agreed on it.
+                    let raised = today.adding(days: -int(60...240))
+                    let concern = try store.addRecord(
+                        Concern.self, pupil: pupil,
+                        [
+                            .raisedOn: raised.description,
+                            .raisedByRole: pick(["class-teacher", "teaching-assistant", "parent"]),
+                            .areas: pick([
+                                "communication-interaction", "cognition-learning", "semh", "sensory-physical",
+                            ]),
+                            .observations: noteText(), .strategiesTried: "Seating near the front; visual timetable.",
+                            .parentInformedOn: raised.adding(days: int(1...10)).description,
+                            .status: status == "K" ? "sen-support" : pick(["open", "monitoring"]),
+                            .reviewDate: today.adding(days: int(-10...40)).description,
+                        ], author: author)
+                    try store.addRecord(
+                        ConcernAction.self, pupil: nil,
+                        [
+                            .concernID: concern.description,
+                            .action: "Observe in small-group work and share with parents",
+                            .owner: "Class teacher", .dueOn: raised.adding(days: 21).description,
+                            .doneOn: raised.adding(days: int(14...28)).description,
+                        ], author: author)
+                    tally.concerns += 1
+                    tally.changes += 2
                 }
-                try store.addRecord(Referral.self, pupil: pupil, fields, author: author)
-                tally.referrals += 1
+                let notes = status == "N" ? int(0...1) : int(1...3)
+                for _ in 0..<notes {
+                    try store.addNote(pupil: pupil, text: noteText(), area: pick(NoteArea.allCases), author: author)
+                    tally.notes += 1
+                    tally.changes += 1
+                }
+                guard status != "N" else { continue }
+                try store.updatePupil(pupil, PupilUpdate(senStatus: status, senNeeds: needs), author: author)
                 tally.changes += 1
-            }
-            if chance(40) {
-                try store.recordReview(
-                    plan: plan,
-                    NewReview(
-                        heldOn: start.adding(days: 42).description,
-                        summary: "Progress reviewed with parents; targets adjusted.",
-                        decision: .continue, nextReviewDate: today.adding(days: int(20...100)).description),
-                    author: author)
+                if status == "E" { tally.ehcPlans += 1 } else { tally.senSupport += 1 }
+                let start = today.adding(days: -int(30...200))
+                let plan = try store.createPlan(
+                    pupil: pupil,
+                    NewSupportPlan(
+                        title: status == "E" ? "EHC plan provision" : "SEN support plan", startDate: start.description,
+                        reviewDate: today.adding(days: int(-20...90)).description, responsibleOrg: store.identity.name,
+                        responsiblePerson: author),
+                    author: author
+                ).description
+                tally.plans += 1
                 tally.changes += 1
+                for _ in 0..<int(1...2) {
+                    try store.addOutcome(
+                        plan: plan, description: outcome(), targetDate: today.adding(days: int(30...120)).description,
+                        author: author)
+                    tally.changes += 1
+                }
+                try store.addProvision(plan: plan, provisionItem(school: store.identity.name), author: author)
+                tally.changes += 1
+                if chance(55) {
+                    let referred = today.adding(days: -int(20...150))
+                    var fields: [Referral.Field: String] = [
+                        .agency: pick([
+                            "speech-language-therapy", "educational-psychology", "occupational-therapy", "camhs",
+                        ]),
+                        .referredOn: referred.description, .referredBy: author,
+                        .reason: "Progress below expected despite support.",
+                    ]
+                    if chance(60) {
+                        fields[.acceptedOn] = referred.adding(days: int(7...20)).description
+                        let seen = referred.adding(days: int(21...59))
+                        if seen <= today, chance(70) { fields[.firstSeenOn] = seen.description }
+                    }
+                    try store.addRecord(Referral.self, pupil: pupil, fields, author: author)
+                    tally.referrals += 1
+                    tally.changes += 1
+                }
+                if chance(40) {
+                    try store.recordReview(
+                        plan: plan,
+                        NewReview(
+                            heldOn: start.adding(days: 42).description,
+                            summary: "Progress reviewed with parents; targets adjusted.",
+                            decision: .continue, nextReviewDate: today.adding(days: int(20...100)).description),
+                        author: author)
+                    tally.changes += 1
+                }
             }
         }
         return tally

@@ -37,6 +37,48 @@ struct StoreWriteTests {
         #expect(try la.pupil(try la.addPupil(Self.newPupil(2), author: "LA officer").description).schools.isEmpty)
     }
 
+    @Test func aBatchIsOneTransactionThatSeesItsOwnWrites() throws {
+        let store = try Self.store()
+        let (pupil, note) = try store.batch {
+            let pupil = try store.addPupil(Self.newPupil(1), author: "SENCO")
+            // Reads inside the batch see the pupil it has just added (by UPN and by id).
+            let note = try store.addNote(pupil: syntheticUPN(1), text: "Finds phonics hard.", author: "SENCO")
+            try store.updatePupil(pupil.description, PupilUpdate(senStatus: "K", senNeeds: "SPLD"), author: "SENCO")
+            #expect(try store.pupil(pupil.description).senStatus == "K")
+            // A refused write throws and leaves the batch as it was; the batch goes on.
+            Self.expectStoreError(.invalidInput) { try store.addPupil(Self.newPupil(1), author: "SENCO") }
+            Self.expectStoreError(.notFound) { try store.addNote(pupil: syntheticUPN(2), text: "x", author: "SENCO") }
+            return (pupil, note)
+        }
+        #expect(try store.versionVector() == VersionVector([Self.school.id: 3]))
+        #expect(try store.pupils().map(\.id) == [pupil])
+        #expect(try store.notes(of: pupil.description).map(\.id) == [note])
+        #expect(try store.pupil(pupil.description).senNeeds == ["SPLD"])
+        #expect(try store.auditVerify().isClean)
+        // Writes after the batch carry on the numbering, each its own transaction again.
+        try store.addNote(pupil: pupil.description, text: "Reads with a ruler.", author: "SENCO")
+        #expect(try store.versionVector() == VersionVector([Self.school.id: 4]))
+        #expect(try store.auditVerify().isClean)
+    }
+
+    @Test func aBatchThatThrowsRecordsNothing() throws {
+        struct Stop: Error {}
+        let store = try Self.store()
+        #expect(throws: Stop.self) {
+            try store.batch {
+                _ = try store.addPupil(Self.newPupil(1), author: "SENCO")
+                _ = try store.addNote(pupil: syntheticUPN(1), text: "Finds phonics hard.", author: "SENCO")
+                throw Stop()
+            }
+        }
+        #expect(try store.pupils(includeDeleted: true).isEmpty)
+        #expect(try store.versionVector() == VersionVector())
+        // The numbers the rolled-back changes had are used again, once.
+        _ = try store.addPupil(Self.newPupil(1), author: "SENCO")
+        #expect(try store.versionVector() == VersionVector([Self.school.id: 1]))
+        #expect(try store.auditVerify().isClean)
+    }
+
     @Test func pupilDetailsAreValidated() throws {
         let store = try Self.store()
         Self.expectStoreError(.invalidInput) {
