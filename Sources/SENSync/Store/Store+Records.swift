@@ -71,8 +71,8 @@ extension Store {
     }
 
     static func pupilID(for reference: String, in db: Database) throws -> RecordID {
-        let ref = reference.trimmingCharacters(in: .whitespaces)
-        if ref.count == 13, ref.first?.isLetter == true {
+        let ref = reference.trimmedOfSpace
+        if ref.utf8.count == 13, ref.first?.isLetter == true {
             let upn = try Check.upn(ref)
             let ids = try String.fetchAll(
                 try db.cachedStatement(sql: "SELECT id FROM pupil WHERE upn = ? AND deleted = 0 ORDER BY id"),
@@ -94,8 +94,12 @@ extension Store {
     static func recordID(for reference: String, table: String, noun: String, in db: Database) throws -> (
         scope: RecordID, id: RecordID
     ) {
-        let ref = reference.trimmingCharacters(in: .whitespaces).lowercased()
-        guard ref.count >= 8, ref.allSatisfy({ $0.isHexDigit || $0 == "-" }) else {
+        let ref = reference.trimmedOfSpace.lowercased()
+        let hex = UInt8(ascii: "0")...UInt8(ascii: "9")
+        let letters = UInt8(ascii: "a")...UInt8(ascii: "f")
+        guard ref.utf8.count >= 8,
+            ref.utf8.allSatisfy({ hex.contains($0) || letters.contains($0) || $0 == UInt8(ascii: "-") })
+        else {
             throw StoreError(
                 .invalidInput, "'\(noun)' must be a record id (or its first 8 or more characters).",
                 hint: "Copy the id from the list command.")

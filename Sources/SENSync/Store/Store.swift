@@ -407,17 +407,18 @@ extension Store {
     ) throws -> WriteReceipt {
         let author = try Self.requireAuthor(author)
         if let batch = openBatch {
-            // Inside ``batch(_:)``: join its transaction. A refused write leaves the batch as it
-            // was (a savepoint for the rows, a copy for what the transaction buffers).
-            var attempt = batch.tx
-            var receipt: WriteReceipt?
-            try batch.tx.db.inSavepoint {
-                receipt = try writeChange(
-                    author: author, scope: scope, ops: ops, check: check, opsAfterCheck: opsAfterCheck, in: &attempt)
-                return .commit
+            // Inside ``batch(_:)``: join its transaction. A write refused by its checks has changed
+            // nothing (they run before its clock ticks); one that fails after that spoils the batch,
+            // which then records nothing.
+            if batch.spoiled { throw OpenBatch.spoiledError }
+            let clockBefore = batch.tx.clock.last
+            do {
+                return try writeChange(
+                    author: author, scope: scope, ops: ops, check: check, opsAfterCheck: opsAfterCheck, in: &batch.tx)
+            } catch {
+                if batch.tx.clock.last != clockBefore { batch.spoiled = true }
+                throw error
             }
-            batch.tx = attempt
-            return receipt!
         }
         return try writer.write { db in
             var tx = try StoreTransaction(db)
@@ -431,8 +432,9 @@ extension Store {
     /// Runs `body` as one transaction: every record write `body` makes on this store (``addPupil(_:author:)``,
     /// ``addNote(pupil:text:area:amends:author:)``, ``addRecord(_:pupil:_:author:)`` and the rest)
     /// joins it, and reads of records inside `body` see the batch's own writes. Each write is
-    /// checked as it would be alone; one that is refused throws and leaves the batch as it was,
-    /// and if `body` throws, nothing of the batch is recorded. Much faster than one transaction
+    /// checked as it would be alone; one its checks refuse throws and leaves the batch as it was
+    /// (the batch goes on). If `body` throws, or a write failed after its checks had passed (a
+    /// change too large to encode, say), nothing of the batch is recorded. Much faster than one transaction
     /// per write for many writes (an import, a generator). Bundles, the directory and other
     /// store-wide operations cannot run inside a batch.
     public func batch<T>(_ body: () throws -> T) throws -> T {
@@ -442,6 +444,7 @@ extension Store {
             try db.inTransaction {
                 let batch = OpenBatch(store: ObjectIdentifier(self), tx: try StoreTransaction(db))
                 result = try Self.$currentBatch.withValue(batch) { try body() }
+                if batch.spoiled { throw OpenBatch.spoiledError }
                 try batch.tx.flush()
                 return .commit
             }
@@ -584,6 +587,12 @@ final class OpenBatch: @unchecked Sendable {
     // Unchecked: used only by the thread running the batch's body, inside its transaction.
     let store: ObjectIdentifier
     var tx: StoreTransaction
+    /// A write failed part-way: the transaction may hold part of it, so nothing may be recorded.
+    var spoiled = false
+
+    static let spoiledError = StoreError(
+        .database, "A write in this batch failed part-way, so nothing of the batch was recorded.",
+        hint: "Fix the cause of the first error and run the whole batch again.")
 
     init(store: ObjectIdentifier, tx: StoreTransaction) {
         self.store = store

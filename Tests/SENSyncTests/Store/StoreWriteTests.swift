@@ -79,6 +79,36 @@ struct StoreWriteTests {
         #expect(try store.auditVerify().isClean)
     }
 
+    @Test func aBatchWhoseWriteFailsAfterItsChecksRecordsNothing() throws {
+        let store = try Self.store()
+        let pupil = try store.addPupil(Self.newPupil(1), author: "SENCO")
+        // Writing one record twice in a change passes the write's checks and is refused by the
+        // merge rules, after the change has its number: the batch cannot keep a part of it.
+        let note = RecordOp(table: "note", id: .v7(), writes: [FieldWrite("text", .text("Twice."))])
+        var refusals: [Bool] = []
+        func attempt(_ body: () throws -> Void) {
+            do {
+                try body()
+                refusals.append(false)
+            } catch { refusals.append(error is StoreError) }
+        }
+        let error = #expect(throws: StoreError.self) {
+            try store.batch {
+                try store.addNote(pupil: pupil.description, text: "Kept only with the batch.", author: "SENCO")
+                attempt { try store.write(author: "SENCO", scope: pupil, ops: [note, note]) }
+                // Every later write is refused, and so is the batch even if the caller goes on.
+                attempt { try store.addNote(pupil: pupil.description, text: "x", author: "SENCO") }
+            }
+        }
+        #expect(refusals == [true, true])
+        #expect(error?.message.contains("nothing of the batch was recorded") == true)
+        #expect(try store.versionVector() == VersionVector([Self.school.id: 1]))
+        #expect(try store.notes(of: pupil.description).isEmpty)
+        try store.addNote(pupil: pupil.description, text: "Recorded.", author: "SENCO")
+        #expect(try store.versionVector() == VersionVector([Self.school.id: 2]))
+        #expect(try store.auditVerify().isClean)
+    }
+
     @Test func pupilDetailsAreValidated() throws {
         let store = try Self.store()
         Self.expectStoreError(.invalidInput) {
