@@ -99,9 +99,7 @@ enum AreaReportBench {
         let scratch = try ScratchFolder("report-", keep: options.keep, progress: progress)
         defer { scratch.finish() }
         let folder = scratch.url
-        let machine = MachineInfo.current(tempFolder: folder)
-        let loadStart = loadAverage()
-        if machine.build == "debug" { progress.say("warning: this is a debug build; figures are not meaningful") }
+        let (machine, loadStart) = (scratch.machine, scratch.loadStart)
 
         // 1. The schools write their pupils, first concerns, referrals and plans, and send them to the LA.
         progress.say("[report] building \(options.pupils) SEN pupils in \(options.schools) schools in \(folder.path)")

@@ -2,81 +2,23 @@ import CSENSyncZlib
 import Foundation
 import GRDB
 import GRDBSQLite
+import SENSync
 
-/// The store's readable tables, copied from `Sources/SENSync/Store/StoreSchema.swift` without
-/// `crdt_clock` (the CRDT metadata). The benchmark checks these against the LA store's own
-/// `PRAGMA table_info` before using them.
+/// The raw baseline's tables: each of the store's readable tables as a plain table of the same
+/// columns (read from the store itself, without `crdt_clock`, the CRDT metadata), keyed by
+/// `(pupil_id, id)`, with the two secondary indexes the readable tables had from the start.
 enum PlainSchema {
-    static let tables: [(name: String, columns: [String])] = [
-        (
-            "pupil",
-            [
-                "pupil_id", "id", "upn", "forename", "surname", "date_of_birth", "year_group", "sen_status",
-                "sen_needs", "deleted",
-            ]
-        ),
-        ("enrolment", ["pupil_id", "id", "school_id", "entry_date", "leaving_date", "deleted"]),
-        ("note", ["pupil_id", "id", "text", "area", "amends_note_id", "recorded_at", "recorded_by"]),
-        (
-            "support_plan",
-            [
-                "pupil_id", "id", "title", "status", "start_date", "review_date", "responsible_org",
-                "responsible_person", "deleted",
-            ]
-        ),
-        ("plan_outcome", ["pupil_id", "id", "plan_id", "description", "target_date", "status", "deleted"]),
-        (
-            "provision_item",
-            [
-                "pupil_id", "id", "plan_id", "description", "provider", "frequency", "responsible_org",
-                "responsible_person", "cost_pence", "deleted",
-            ]
-        ),
-        (
-            "plan_review",
-            ["pupil_id", "id", "plan_id", "held_on", "summary", "decision", "next_review_date", "deleted"]
-        ),
-    ]
-
-    static let ddl = """
-        CREATE TABLE pupil (
-          pupil_id TEXT NOT NULL, id TEXT NOT NULL, upn TEXT, forename TEXT, surname TEXT, date_of_birth TEXT,
-          year_group INTEGER, sen_status TEXT, sen_needs TEXT, deleted INTEGER NOT NULL DEFAULT 0,
-          PRIMARY KEY (pupil_id, id)
-        ) WITHOUT ROWID;
-        CREATE INDEX pupil_by_upn ON pupil(upn);
-        CREATE TABLE enrolment (
-          pupil_id TEXT NOT NULL, id TEXT NOT NULL, school_id TEXT, entry_date TEXT, leaving_date TEXT,
-          deleted INTEGER NOT NULL DEFAULT 0,
-          PRIMARY KEY (pupil_id, id)
-        ) WITHOUT ROWID;
-        CREATE INDEX enrolment_by_school ON enrolment(school_id);
-        CREATE TABLE note (
-          pupil_id TEXT NOT NULL, id TEXT NOT NULL, text TEXT, area TEXT, amends_note_id TEXT, recorded_at TEXT,
-          recorded_by TEXT,
-          PRIMARY KEY (pupil_id, id)
-        ) WITHOUT ROWID;
-        CREATE TABLE support_plan (
-          pupil_id TEXT NOT NULL, id TEXT NOT NULL, title TEXT, status TEXT, start_date TEXT, review_date TEXT,
-          responsible_org TEXT, responsible_person TEXT, deleted INTEGER NOT NULL DEFAULT 0,
-          PRIMARY KEY (pupil_id, id)
-        ) WITHOUT ROWID;
-        CREATE TABLE plan_outcome (
-          pupil_id TEXT NOT NULL, id TEXT NOT NULL, plan_id TEXT, description TEXT, target_date TEXT, status TEXT,
-          deleted INTEGER NOT NULL DEFAULT 0,
-          PRIMARY KEY (pupil_id, id)
-        ) WITHOUT ROWID;
-        CREATE TABLE provision_item (
-          pupil_id TEXT NOT NULL, id TEXT NOT NULL, plan_id TEXT, description TEXT, provider TEXT, frequency TEXT,
-          responsible_org TEXT, responsible_person TEXT, cost_pence INTEGER, deleted INTEGER NOT NULL DEFAULT 0,
-          PRIMARY KEY (pupil_id, id)
-        ) WITHOUT ROWID;
-        CREATE TABLE plan_review (
-          pupil_id TEXT NOT NULL, id TEXT NOT NULL, plan_id TEXT, held_on TEXT, summary TEXT, decision TEXT,
-          next_review_date TEXT, deleted INTEGER NOT NULL DEFAULT 0,
-          PRIMARY KEY (pupil_id, id)
-        ) WITHOUT ROWID;
-        """
+    static func ddl(_ rows: FinalRows) -> String {
+        var sql = ""
+        for table in rows.tables {
+            let columns = zip(table.columns, table.types).map { "\($0) \($1)" }.joined(separator: ", ")
+            sql += "CREATE TABLE \(table.name) (\(columns), PRIMARY KEY (pupil_id, id)) WITHOUT ROWID;\n"
+        }
+        let names = Set(rows.tables.map(\.name))
+        if names.contains("pupil") { sql += "CREATE INDEX pupil_by_upn ON pupil(upn);\n" }
+        if names.contains("enrolment") { sql += "CREATE INDEX enrolment_by_school ON enrolment(school_id);\n" }
+        return sql
+    }
 
     static func upsertSQL(_ table: String, _ columns: [String]) -> String {
         let updates = columns.filter { $0 != "pupil_id" && $0 != "id" }.map { "\($0) = excluded.\($0)" }
@@ -102,7 +44,7 @@ struct StoreFootprint {
             var f = StoreFootprint(fileBytes: fileSize(path))
             f.changeLogBytes =
                 try Int.fetchOne(db, sql: "SELECT coalesce(sum(length(changes)), 0) FROM change_log") ?? 0
-            for (name, _) in PlainSchema.tables {
+            for name in RecordSchema.tables.map(\.name) {
                 f.clockBytes +=
                     try Int.fetchOne(db, sql: "SELECT coalesce(sum(length(crdt_clock)), 0) FROM \(name)") ?? 0
             }
@@ -112,9 +54,10 @@ struct StoreFootprint {
     }
 }
 
-/// The final rows of a store's readable tables (without `crdt_clock`), in primary-key order.
+/// The final rows of a store's readable tables (without `crdt_clock`), in primary-key order; only
+/// tables with rows.
 struct FinalRows {
-    var tables: [(name: String, columns: [String], rows: [[DatabaseValue]])]
+    var tables: [(name: String, columns: [String], types: [String], rows: [[DatabaseValue]])]
 
     var rowCount: Int { tables.reduce(0) { $0 + $1.rows.count } }
 
@@ -124,20 +67,20 @@ struct FinalRows {
         config.readonly = true
         let queue = try DatabaseQueue(path: path, configuration: config)
         return try queue.read { db in
-            var tables: [(String, [String], [[DatabaseValue]])] = []
-            for (name, columns) in PlainSchema.tables {
-                let actual = try Row.fetchAll(db, sql: "PRAGMA table_info(\(name))").map { $0["name"] as String }
-                    .filter { $0 != "crdt_clock" }
-                guard actual == columns else {
-                    throw BenchFailure(
-                        "The store's \(name) columns \(actual) differ from the benchmark's copy \(columns); update PlainSchema."
-                    )
+            var tables: [(String, [String], [String], [[DatabaseValue]])] = []
+            for name in RecordSchema.tables.map(\.name) {
+                let info = try Row.fetchAll(db, sql: "PRAGMA table_info(\(name))")
+                    .filter { ($0["name"] as String) != "crdt_clock" }
+                let columns = info.map { $0["name"] as String }
+                guard Array(columns.prefix(2)) == ["pupil_id", "id"] else {
+                    throw BenchFailure("The store's \(name) table does not start with pupil_id, id.")
                 }
+                let types = info.map { ($0["type"] as String) + (($0["notnull"] as Bool) ? " NOT NULL" : "") }
                 let rows = try Row.fetchAll(
                     db, sql: "SELECT \(columns.joined(separator: ", ")) FROM \(name) ORDER BY pupil_id, id"
                 )
                 .map { Array($0.databaseValues) }
-                tables.append((name, columns, rows))
+                if !rows.isEmpty { tables.append((name, columns, types, rows)) }
             }
             return FinalRows(tables: tables)
         }
@@ -187,7 +130,7 @@ enum RawBaseline {
         var config = Configuration()
         config.busyMode = .timeout(10)
         let pool = try DatabasePool(path: path, configuration: config)
-        try pool.write { db in try db.execute(sql: PlainSchema.ddl) }
+        try pool.write { db in try db.execute(sql: PlainSchema.ddl(rows)) }
         let (_, seconds) = try measure {
             try pool.write { db in
                 for table in rows.tables {

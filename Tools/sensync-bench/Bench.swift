@@ -149,11 +149,9 @@ struct Bench {
         let scratch = try ScratchFolder("", keep: options.keep, progress: progress)
         defer { scratch.finish() }
         let folder = scratch.url
-        let machine = MachineInfo.current(tempFolder: folder)
-        let loadStart = loadAverage()
+        let (machine, loadStart) = (scratch.machine, scratch.loadStart)
         let report = Report()
         let pupilCount = options.pupils
-        if machine.build == "debug" { progress.say("warning: this is a debug build; figures are not meaningful") }
 
         // 1. The synthetic area, written through the public Store API.
         progress.say("[main] building an area of \(pupilCount) pupils in \(options.schools) schools in \(folder.path)")

@@ -226,9 +226,7 @@ enum ImportBench {
         let scratch = try ScratchFolder("import-", keep: options.keep, progress: progress)
         defer { scratch.finish() }
         let folder = scratch.url
-        let machine = MachineInfo.current(tempFolder: folder)
-        let loadStart = loadAverage()
-        if machine.build == "debug" { progress.say("warning: this is a debug build; figures are not meaningful") }
+        let (machine, loadStart) = (scratch.machine, scratch.loadStart)
 
         // 1. The MIS export: N pupils, and 2N (the same N pupils first, then N more).
         progress.say("[import] writing a synthetic MIS export of \(options.pupils) pupils (seed \(options.seed))")

@@ -119,8 +119,13 @@ struct MachineInfo {
 }
 
 /// A fresh temporary folder for one benchmark run: removed when the run ends, unless `--keep`.
+///
+/// Every mode starts with one; it also notes the machine and the load average at the start, and
+/// warns when the build is a debug build.
 final class ScratchFolder {
     let url: URL
+    let machine: MachineInfo
+    let loadStart: String
     private let keep: Bool
     private let progress: Progress
 
@@ -130,6 +135,9 @@ final class ScratchFolder {
         self.keep = keep
         self.progress = progress
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        machine = MachineInfo.current(tempFolder: url)
+        loadStart = loadAverage()
+        if machine.build == "debug" { progress.say("warning: this is a debug build; figures are not meaningful") }
     }
 
     /// Call once the run is done (`defer`).

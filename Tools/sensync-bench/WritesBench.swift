@@ -27,9 +27,7 @@ enum WritesBench {
         let scratch = try ScratchFolder("writes-", keep: options.keep, progress: progress)
         defer { scratch.finish() }
         let folder = scratch.url
-        let machine = MachineInfo.current(tempFolder: folder)
-        let loadStart = loadAverage()
-        if machine.build == "debug" { progress.say("warning: this is a debug build; figures are not meaningful") }
+        let (machine, loadStart) = (scratch.machine, scratch.loadStart)
         let factor = options.scalingFactor
         let count = options.writes
 
