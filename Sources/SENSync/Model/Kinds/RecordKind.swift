@@ -246,8 +246,8 @@ public struct KindSpec: Sendable, CustomStringConvertible {
     /// Checks the rules across fields.
     public func checkRules(_ values: KindValues) throws(RecordRuleViolation) { try check(values) }
 
-    /// The `CREATE TABLE` statement for this kind's readable table and its index on `id`, for a new migration. Migrations
-    /// keep the printed SQL, never a call to this.
+    /// The `CREATE TABLE` statement for this kind's readable table and its index on `id`, for a new
+    /// migration. Migrations keep the printed SQL, never a call to this.
     public var createTableSQL: String {
         var lines = ["  pupil_id TEXT NOT NULL,", "  id TEXT NOT NULL,"]
         for field in table.fields {
