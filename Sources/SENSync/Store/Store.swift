@@ -17,7 +17,8 @@ import GRDB
 /// try la.addToDirectory(school.publicIdentity)
 /// ```
 public final class Store: Sendable {
-    let writer: any DatabaseWriter
+    /// The database. Code outside this file reaches it through ``writer``.
+    private let database: any DatabaseWriter
     /// Who this site is.
     public let identity: SiteIdentity
     /// This site's public keys.
@@ -39,7 +40,7 @@ public final class Store: Sendable {
     private init(writer: any DatabaseWriter, path: String?, keys: SiteKeys?, now: @escaping @Sendable () -> UInt64)
         throws
     {
-        self.writer = writer
+        self.database = writer
         self.path = path
         self.now = now
         self.memoryKeys = keys
@@ -347,7 +348,7 @@ public final class Store: Sendable {
 
     /// Writes the WAL back into the main file so the store is one self-contained file.
     public func checkpoint() throws {
-        if let pool = writer as? DatabasePool {
+        if let pool = try writer as? DatabasePool {
             try pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
         }
     }
@@ -439,7 +440,7 @@ extension Store {
     /// store-wide operations cannot run inside a batch.
     public func batch<T>(_ body: () throws -> T) throws -> T {
         if openBatch != nil { return try body() }
-        return try writer.writeWithoutTransaction { db in
+        return try database.writeWithoutTransaction { db in
             var result: T?
             try db.inTransaction {
                 let batch = OpenBatch(store: ObjectIdentifier(self), tx: try StoreTransaction(db))
@@ -449,6 +450,21 @@ extension Store {
                 return .commit
             }
             return result!
+        }
+    }
+
+    /// The database, for everything but record writes and reads (which go through
+    /// ``write(author:scope:ops:check:opsAfterCheck:)`` and ``reading(_:)``). Inside ``batch(_:)``
+    /// it throws: a bundle, the directory or any other store-wide operation would need a
+    /// transaction of its own while the batch holds the store's.
+    var writer: any DatabaseWriter {
+        get throws {
+            if openBatch != nil {
+                throw StoreError(
+                    .invalidInput, "This cannot be done inside a batch of record writes.",
+                    hint: "End the batch (return from Store.batch) first, then do it.")
+            }
+            return database
         }
     }
 
@@ -462,7 +478,7 @@ extension Store {
     /// writes are seen); otherwise from a read transaction of its own.
     func reading<T>(_ body: (Database) throws -> T) throws -> T {
         if let batch = openBatch { return try body(batch.tx.db) }
-        return try writer.read(body)
+        return try database.read(body)
     }
 
     /// Records many changes in one transaction: `body` calls ``LocalBatch/write(scope:ops:check:)``

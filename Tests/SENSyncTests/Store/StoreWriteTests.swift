@@ -109,6 +109,23 @@ struct StoreWriteTests {
         #expect(try store.auditVerify().isClean)
     }
 
+    /// A bundle, the directory or any other store-wide operation needs a transaction of its own:
+    /// inside a batch it is refused with an error (it used to trap in GRDB as a re-entrant write).
+    @Test func storeWideOperationsAreRefusedInsideABatch() throws {
+        let la = try Self.store(Self.la)
+        let school = try Self.store()
+        try la.batch {
+            _ = try la.addPupil(Self.newPupil(1), author: "LA officer")
+            Self.expectStoreError(.invalidInput) { try la.addToDirectory(school.publicIdentity) }
+            Self.expectStoreError(.invalidInput) { try la.checkpoint() }
+            // Another store is not in the batch.
+            _ = try school.addPupil(Self.newPupil(2), author: "SENCO")
+        }
+        #expect(try la.pupils().count == 1)
+        try la.addToDirectory(school.publicIdentity)
+        #expect(try la.directory()?.entry(Self.school.id) != nil)
+    }
+
     @Test func pupilDetailsAreValidated() throws {
         let store = try Self.store()
         Self.expectStoreError(.invalidInput) {
