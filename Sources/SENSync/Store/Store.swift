@@ -437,7 +437,7 @@ extension Store {
     /// (the batch goes on). If `body` throws, or a write failed after its checks had passed (a
     /// change too large to encode, say), nothing of the batch is recorded. Much faster than one transaction
     /// per write for many writes (an import, a generator). Bundles, the directory and other
-    /// store-wide operations cannot run inside a batch.
+    /// store-wide operations cannot run inside a batch: they throw.
     public func batch<T>(_ body: () throws -> T) throws -> T {
         if openBatch != nil { return try body() }
         return try database.writeWithoutTransaction { db in
