@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import SENSync
 import Testing
 
 /// Crash safety, end to end: the built `sensync` killed with SIGKILL at seeded random moments of
@@ -32,7 +33,7 @@ import Testing
 
             var tally = KillTally()
             for seed in CrashSchedule.seeds(base: 1_000, kills: 50) where tally.kills < CrashSchedule.kills(50) {
-                var rng = SplitMix(seed: seed)
+                var rng = SeededGenerator(seed: seed)
                 let point = KillPoint.random(in: typical, using: &rng)
                 try area.restore("la-before", as: "trial")
                 let killed = try area.launch(["bundle", "apply", bundle], on: "trial", killing: point)
@@ -76,7 +77,7 @@ import Testing
             var tally = KillTally()
             var leftovers = 0
             for seed in CrashSchedule.seeds(base: 2_000, kills: 20) where tally.kills < CrashSchedule.kills(20) {
-                var rng = SplitMix(seed: seed)
+                var rng = SeededGenerator(seed: seed)
                 let point = KillPoint.random(in: typical, using: &rng)
                 try area.restore("school-before", as: "trial")
                 let out = cli.path("trial-\(seed).bundle")
@@ -123,7 +124,7 @@ import Testing
 
             var tally = KillTally()
             for seed in CrashSchedule.seeds(base: 3_000, kills: 20) where tally.kills < CrashSchedule.kills(20) {
-                var rng = SplitMix(seed: seed)
+                var rng = SeededGenerator(seed: seed)
                 let point = KillPoint.random(in: typical, using: &rng)
                 try area.restore("school-before", as: "trial")
                 // Even seeds add a pupil (the pupil and their enrolment), odd ones a note about pupil 1.
@@ -196,7 +197,7 @@ private enum KillPoint: CustomStringConvertible {
     /// Half the seeds kill at a time anywhere in a typical run; a quarter while the WAL is being
     /// written (during a commit); a quarter as soon as the last commit is in the WAL, before the
     /// process checkpoints and exits — a window too short for a timed kill to hit often.
-    static func random(in run: RunProfile, using rng: inout SplitMix) -> KillPoint {
+    static func random(in run: RunProfile, using rng: inout SeededGenerator) -> KillPoint {
         switch rng.next() % 4 {
         case 0, 1: .after(Double.random(in: 0...run.duration, using: &rng))
         case 2: .walReaches(Int.random(in: 1...max(1, run.walBytes), using: &rng))
@@ -209,19 +210,6 @@ private enum KillPoint: CustomStringConvertible {
         case .after(let delay): "kill at \(ms(delay))"
         case .walReaches(let bytes): "kill at \(bytes) WAL bytes"
         }
-    }
-}
-
-/// SplitMix64: a small seeded generator, so a seed replays the same kill point.
-private struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

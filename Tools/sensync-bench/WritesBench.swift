@@ -17,9 +17,6 @@ enum WritesBench {
         var edit: [Double] = []
         var delete: [Double] = []
         var records = 0
-        var changes = 0
-
-        static func median(_ values: [Double]) -> Double { Bench.median(values) }
     }
 
     static func run(_ options: Options) throws -> Report {
@@ -42,7 +39,6 @@ enum WritesBench {
             progress.say("[writes \(tag)] \(count) adds, edits and deletes, one transaction each")
             var phase = try measureWrites(school, count: count, seed: options.seed)
             phase.records = try recordCount(school.path!)
-            phase.changes = area.writes.changes + 3 * count
             phases.append(phase)
             raws.append(try rawInserts(count: count, at: folder.appendingPathComponent("raw-\(tag).sqlite").path))
             let batchRows = count * 10
@@ -55,7 +51,7 @@ enum WritesBench {
                 "[writes \(tag)] a batch of \(batchRows) notes in \(String(format: "%.3f", batchStore)) s; raw inserts of as many rows in one transaction \(String(format: "%.3f", batchRaw)) s"
             )
             progress.say(
-                "[writes \(tag)] add \(micro(Phase.median(phase.add))), edit \(micro(Phase.median(phase.edit))), delete \(micro(Phase.median(phase.delete))); raw insert \(micro(raws.last!))"
+                "[writes \(tag)] add \(micro(Bench.median(phase.add))), edit \(micro(Bench.median(phase.edit))), delete \(micro(Bench.median(phase.delete))); raw insert \(micro(raws.last!))"
             )
         }
 
@@ -68,9 +64,9 @@ enum WritesBench {
                 "writes\(i == 0 ? "1x" : "Kx")", "Local writes at \(tag) (one school store)",
                 note: "median of \(count) writes each; every write is its own transaction")
             report.add("records", "Record rows in the store", .int(phase.records))
-            report.add("add", "Add a note to a pupil", .number(Phase.median(phase.add) * 1e6, digits: 0), "µs")
-            report.add("edit", "Edit a pupil's forename", .number(Phase.median(phase.edit) * 1e6, digits: 0), "µs")
-            report.add("delete", "Delete a provision item", .number(Phase.median(phase.delete) * 1e6, digits: 0), "µs")
+            report.add("add", "Add a note to a pupil", .number(Bench.median(phase.add) * 1e6, digits: 0), "µs")
+            report.add("edit", "Edit a pupil's forename", .number(Bench.median(phase.edit) * 1e6, digits: 0), "µs")
+            report.add("delete", "Delete a provision item", .number(Bench.median(phase.delete) * 1e6, digits: 0), "µs")
             report.add("raw", "Raw single-row insert transaction", .number(raws[i] * 1e6, digits: 0), "µs")
             let batch = batches[i]
             report.add(
@@ -90,11 +86,11 @@ enum WritesBench {
                 measured: String(format: "%.0f%%", share * 100), target: "≥ 50%", pass: share >= 0.5)
         }
         let one = phases[0]
-        let addRatio = Phase.median(one.add) / raw
+        let addRatio = Bench.median(one.add) / raw
         report.bar(
             "localWrite", "Local write (add a note) ÷ raw single-row insert transaction, at 1×",
             measured: String(format: "%.2f×", addRatio), target: "≤ 1.5×", pass: addRatio <= 1.5)
-        let bigAddRatio = Phase.median(phases[1].add) / raw
+        let bigAddRatio = Bench.median(phases[1].add) / raw
         report.bar(
             "localWriteKx", "Local write (add a note) ÷ raw single-row insert transaction, at \(factor)×",
             measured: String(format: "%.2f×", bigAddRatio), target: "≤ 1.5×", pass: bigAddRatio <= 1.5)
@@ -102,7 +98,7 @@ enum WritesBench {
             ("add", "add", one.add, phases[1].add), ("edit", "edit", one.edit, phases[1].edit),
             ("delete", "delete", one.delete, phases[1].delete),
         ] {
-            let ratio = Phase.median(big) / Phase.median(small)
+            let ratio = Bench.median(big) / Bench.median(small)
             report.bar(
                 "\(key)Scaling", "A local \(label) at \(factor)× the records ÷ at 1×",
                 measured: String(format: "%.2f×", ratio), target: "≤ 1.2×", pass: ratio <= 1.2)
