@@ -435,8 +435,8 @@ extension Store {
     /// joins it, and reads of records inside `body` see the batch's own writes. Each write is
     /// checked as it would be alone; one its checks refuse throws and leaves the batch as it was
     /// (the batch goes on). If `body` throws, or a write failed after its checks had passed (a
-    /// change too large to encode, say), nothing of the batch is recorded. Much faster than one transaction
-    /// per write for many writes (an import, a generator). Bundles, the directory and other
+    /// change too large to encode, say), nothing of the batch is recorded. About twice as fast as
+    /// one transaction per write (`sensync-bench --writes`). Bundles, the directory and other
     /// store-wide operations cannot run inside a batch: they throw.
     public func batch<T>(_ body: () throws -> T) throws -> T {
         if openBatch != nil { return try body() }
