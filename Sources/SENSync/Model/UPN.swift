@@ -39,6 +39,12 @@ public struct UPN: Hashable, Sendable, CustomStringConvertible {
 
     /// Validates `string` (surrounding spaces ignored, letters upper-cased).
     public init(_ string: String) throws(Problem) {
+        // Every valid UPN is ASCII: check its bytes (an import checks one per row). Anything else
+        // takes the general path, which gives the same answers for every string.
+        if let value = try Self.validatedASCII(string) {
+            self.value = value
+            return
+        }
         let upper = string.trimmingCharacters(in: .whitespaces).uppercased()
         guard !upper.isEmpty else { throw .missing }
         let chars = Array(upper)
@@ -52,6 +58,11 @@ public struct UPN: Hashable, Sendable, CustomStringConvertible {
 
     /// The check letter for the 12 characters after it; `nil` if they are malformed.
     public static func checkLetter(for body: String) -> Character? {
+        if body.utf8.count == 12, body.utf8.allSatisfy({ $0 < 0x80 }) {
+            var bytes = Array(body.utf8)
+            for i in bytes.indices { bytes[i] = asciiUppercased(bytes[i]) }
+            return checkLetterIndex(bytes[...]).map { letters[$0] }
+        }
         let chars = Array(body.uppercased())
         guard chars.count == 12 else { return nil }
         var sum = 0
@@ -66,6 +77,59 @@ public struct UPN: Hashable, Sendable, CustomStringConvertible {
             }
         }
         return letters[sum % 23]
+    }
+
+    /// The UPN letters as ASCII bytes, in check-letter order.
+    private static let letterBytes: [UInt8] = Array("ABCDEFGHJKLMNPQRTUVWXYZ".utf8)
+
+    private static func asciiUppercased(_ byte: UInt8) -> UInt8 {
+        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) ? byte - 32 : byte
+    }
+
+    private static func isDigit(_ byte: UInt8) -> Bool { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) }
+
+    /// The check letter's index in ``letters`` for 12 upper-case ASCII bytes; `nil` if malformed.
+    private static func checkLetterIndex(_ body: ArraySlice<UInt8>) -> Int? {
+        guard body.count == 12 else { return nil }
+        var sum = 0
+        for (offset, byte) in body.enumerated() {
+            let weight = offset + 2
+            if isDigit(byte) {
+                sum += Int(byte - UInt8(ascii: "0")) * weight
+            } else if offset == 11, let letterIndex = letterBytes.firstIndex(of: byte) {
+                sum += letterIndex * weight
+            } else {
+                return nil
+            }
+        }
+        return sum % 23
+    }
+
+    /// The validated, upper-cased UPN if `string` is ASCII; `nil` if it is not (the caller then
+    /// takes the general path).
+    private static func validatedASCII(_ string: String) throws(Problem) -> String? {
+        let utf8 = string.utf8
+        // Printable ASCII and tabs only: a line break or other control character takes the
+        // general path ("\r\n" is one character there).
+        guard utf8.allSatisfy({ (0x20..<0x7F).contains($0) || $0 == UInt8(ascii: "\t") }) else { return nil }
+        // `CharacterSet.whitespaces` holds two ASCII characters: space and tab.
+        func isSpace(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        var bytes = Array(utf8)
+        while let last = bytes.last, isSpace(last) { bytes.removeLast() }
+        let start = bytes.firstIndex { !isSpace($0) } ?? bytes.endIndex
+        var chars = bytes[start...]
+        guard !chars.isEmpty else { throw .missing }
+        guard chars.count == 13 else { throw .wrongLength }
+        for i in chars.indices { chars[i] = asciiUppercased(chars[i]) }
+        let first = chars.first!
+        let last = chars.last!
+        guard letterBytes.contains(first) else { throw .badFirstCharacter }
+        guard chars.dropFirst().dropLast().allSatisfy(isDigit) else { throw .notNumeric }
+        guard isDigit(last) || letterBytes.contains(last) else { throw .badLastCharacter }
+        guard let check = checkLetterIndex(chars.dropFirst()), letterBytes[check] == first else {
+            throw .wrongCheckLetter
+        }
+        return String(decoding: chars, as: UTF8.self)
     }
 
     /// The issuing LA number (characters 2–4).

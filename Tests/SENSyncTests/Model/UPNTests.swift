@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import SENSync
@@ -99,5 +100,74 @@ struct UPNTests {
 
     @Test func syntheticUPNsAreValid() throws {
         for n in [0, 1, 42, 999, 9999] { _ = try UPN(syntheticUPN(n)) }
+    }
+
+    /// The byte-level check (every ASCII string) gives the same answer as the DfE rule applied
+    /// character by character, for valid UPNs and for every kind of near miss.
+    @Test func asciiCheckAgreesWithTheCharacterRule() {
+        let seed: UInt64 = 20_261_129
+        print("UPN equivalence seed \(seed)")
+        var random = SeededGenerator(seed: seed)
+        let pieces: [String] = [
+            "0", "1", "5", "9", "A", "a", "H", "h", "I", "O", "S", "Z", "z", "T", " ", "\t", "\r\n", "\n", "-", "８",
+            "\u{00A0}", "é",
+        ]
+        var tried = 0
+        for _ in 0..<20_000 {
+            var string: String
+            if Bool.random(using: &random) {
+                // A valid UPN, perhaps damaged in one place, perhaps padded or lower-cased.
+                string = syntheticUPN(Int.random(in: 0..<100_000, using: &random))
+                if Int.random(in: 0..<3, using: &random) == 0 {
+                    var chars = Array(string)
+                    chars[Int.random(in: 0..<chars.count, using: &random)] = Character(
+                        pieces.randomElement(using: &random)!)
+                    string = String(chars)
+                }
+                if Bool.random(using: &random) { string = string.lowercased() }
+                if Bool.random(using: &random) { string = " " + string + "\t" }
+            } else {
+                string = (0..<Int.random(in: 0..<16, using: &random)).map { _ in pieces.randomElement(using: &random)! }
+                    .joined()
+            }
+            tried += 1
+            let expected = Result { () throws(UPN.Problem) in try Self.characterRule(string) }
+            let actual = Result { () throws(UPN.Problem) in try UPN(string).value }
+            #expect(actual == expected, "\(string.debugDescription) (seed \(seed))")
+            let body = String(string.dropFirst())
+            #expect(UPN.checkLetter(for: body) == Self.characterCheckLetter(body), "\(body.debugDescription)")
+        }
+        #expect(tried == 20_000)
+    }
+
+    /// DfE rules 1510 and the character checks, one character at a time (the reference).
+    static func characterRule(_ string: String) throws(UPN.Problem) -> String {
+        let upper = string.trimmingCharacters(in: .whitespaces).uppercased()
+        guard !upper.isEmpty else { throw .missing }
+        let chars = Array(upper)
+        guard chars.count == 13 else { throw .wrongLength }
+        guard UPN.letters.contains(chars[0]) else { throw .badFirstCharacter }
+        guard chars[1...11].allSatisfy({ $0.isASCII && $0.isNumber }) else { throw .notNumeric }
+        guard (chars[12].isASCII && chars[12].isNumber) || UPN.letters.contains(chars[12]) else {
+            throw .badLastCharacter
+        }
+        guard characterCheckLetter(String(chars[1...])) == chars[0] else { throw .wrongCheckLetter }
+        return upper
+    }
+
+    static func characterCheckLetter(_ body: String) -> Character? {
+        let chars = Array(body.uppercased())
+        guard chars.count == 12 else { return nil }
+        var sum = 0
+        for (index, char) in chars.enumerated() {
+            if let digit = char.wholeNumberValue, char.isASCII {
+                sum += digit * (index + 2)
+            } else if index == 11, let letterIndex = UPN.letters.firstIndex(of: char) {
+                sum += letterIndex * (index + 2)
+            } else {
+                return nil
+            }
+        }
+        return UPN.letters[sum % 23]
     }
 }
