@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 
 extension Value {
     init(_ dbValue: DatabaseValue) {
@@ -122,11 +123,25 @@ struct TableCodec {
     /// Rebuilds the merge state from a row selected with ``selectSQL`` (or any row whose first
     /// columns are the fields in schema order followed by the clock).
     func state(from row: Row, offset: Int = 0, sites: SiteOrdinals) throws -> RecordState {
-        let clock: [UInt8] = Array(row[offset + spec.fields.count] as Data)
-        return try ClockCodec.decode(clock, sites: sites, legacyFieldCount: ClockCodec.v1FieldCounts[spec.name]) {
+        try state(clock: Array(row[offset + spec.fields.count] as Data), sites: sites) { row[offset + $0] }
+    }
+
+    /// Rebuilds the merge state from the current row of a statement prepared from ``selectSQL``,
+    /// read through the SQLite C API.
+    func state(from statement: SQLiteStatement, sites: SiteOrdinals) throws -> RecordState {
+        let column = CInt(spec.fields.count)
+        let count = Int(sqlite3_column_bytes(statement, column))
+        let clock: [UInt8] =
+            count == 0 ? [] : Array(UnsafeRawBufferPointer(start: sqlite3_column_blob(statement, column), count: count))
+        return try state(clock: clock, sites: sites) { DatabaseValue(sqliteStatement: statement, index: CInt($0)) }
+    }
+
+    /// Rebuilds the merge state from its clock blob and its column values (by field index).
+    private func state(clock: [UInt8], sites: SiteOrdinals, column: (Int) -> DatabaseValue) throws -> RecordState {
+        try ClockCodec.decode(clock, sites: sites, legacyFieldCount: ClockCodec.v1FieldCounts[spec.name]) {
             key in
             guard let index = columnOfKey[key] else { return nil }
-            return (spec.fields[index].name, Value(row[offset + index] as DatabaseValue))
+            return (spec.fields[index].name, Value(column(index)))
         } knownName: { name in
             // A field written by a newer build before this one knew it ("#n"), now known.
             guard let number = RecordSchema.unknownNumber(name), let field = spec.field(number: number) else {

@@ -529,6 +529,16 @@ extension Store {
         author: String, scope: RecordID, ops: [RecordOp], check: (inout StoreTransaction) throws -> Void,
         opsAfterCheck: () -> [RecordOp], in tx: inout StoreTransaction
     ) throws -> WriteReceipt {
+        // The checks, the unchanged-write filter and the merge read the same records: once each.
+        try tx.cachingRecords { tx in
+            try makeChange(author: author, scope: scope, ops: ops, check: check, opsAfterCheck: opsAfterCheck, in: &tx)
+        }
+    }
+
+    private func makeChange(
+        author: String, scope: RecordID, ops: [RecordOp], check: (inout StoreTransaction) throws -> Void,
+        opsAfterCheck: () -> [RecordOp], in tx: inout StoreTransaction
+    ) throws -> WriteReceipt {
         if !tx.ownHistoryChecked {
             if let gap = try Self.ownHistoryGap(of: identity.id, in: tx.db) {
                 throw StoreError(.behindOwnHistory, gap.message, hint: gap.hint)

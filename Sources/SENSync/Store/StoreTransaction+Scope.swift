@@ -134,6 +134,7 @@ extension StoreTransaction {
     ///   (held only to relay them) because its upstream does not hold them yet.
     mutating func purge(_ pupil: RecordID, erased: Bool, relaying: (Dot) -> Bool = { _ in false }) throws {
         try flushLog()
+        forgetCachedRecords()
         let scope = pupil.description
         for table in RecordSchema.tables where !(erased && table.name == RecordSchema.erasure.name) {
             try db.cachedStatement(sql: "DELETE FROM \(table.name) WHERE pupil_id = ?").execute(arguments: [scope])

@@ -21,7 +21,13 @@ struct StoreTransaction: ReplicaBackend {
     private(set) var logBuffers: [SiteID: LogBuffer] = [:]
     /// The last log row read, per site, decoded (consecutive lookups hit it).
     private var rowCache: [SiteID: LogRow] = [:]
+    /// The fields of each record read or saved in this transaction that the `conflict` table
+    /// lists, as it lists them now.
     private var conflictedWhenLoaded: [RecordKey: Set<String>] = [:]
+    /// Records read or saved while one local write runs (its checks, the unchanged-write filter
+    /// and the merge each look at the same records); `nil` when not caching. See
+    /// ``cachingRecords(_:)``.
+    private var recordCache: [RecordKey: RecordState?]?
     var identities: [SiteID: SiteIdentity?] = [:]
     var directoryCache: AreaDirectory?
     /// Pupils erased by changes merged in this transaction; purged at ``flush()``.
@@ -324,14 +330,40 @@ struct StoreTransaction: ReplicaBackend {
         dirtyScopes.remove(scope)
     }
 
+    /// Runs `body` with the records it reads and saves kept in memory, so each is read from the
+    /// database once. Only for a body that changes records through ``saveRecord(_:for:changedFields:)``
+    /// (or ``purge(_:erased:relaying:)``, which forgets them): one local write.
+    mutating func cachingRecords<T>(_ body: (inout StoreTransaction) throws -> T) rethrows -> T {
+        recordCache = [:]
+        defer { recordCache = nil }
+        return try body(&self)
+    }
+
+    /// Forgets the records held by ``cachingRecords(_:)`` (they were changed behind its back).
+    mutating func forgetCachedRecords() {
+        if recordCache != nil { recordCache = [:] }
+    }
+
     mutating func record(_ key: RecordKey) throws -> RecordState? {
+        if let cached = recordCache?[key] { return cached }
+        let state = try loadRecord(key)
+        recordCache?[key] = .some(state)
+        return state
+    }
+
+    private mutating func loadRecord(_ key: RecordKey) throws -> RecordState? {
         let state: RecordState?
         if let codec = TableCodec.all[key.table] {
+            let sites = sites
             let statement = try db.cachedStatement(sql: codec.selectSQL)
-            guard let row = try Row.fetchOne(statement, arguments: [key.scope.description, key.id.description]) else {
-                return nil
+            let found = try statement.runDirectly { binder in
+                binder.bind(key.scope.description)
+                binder.bind(key.id.description)
+            } firstRow: { row in
+                try codec.state(from: row, sites: sites)
             }
-            state = try codec.state(from: row, sites: sites)
+            guard let found else { return nil }
+            state = found
         } else {
             guard
                 let blob = try Data.fetchOne(
@@ -341,24 +373,20 @@ struct StoreTransaction: ReplicaBackend {
             else { return nil }
             state = try ClockCodec.decode(Array(blob), sites: sites) { _ in nil }
         }
-        if let state {
-            let conflicted = Set(state.conflicts.map(\.field))
-            if !conflicted.isEmpty { conflictedWhenLoaded[key] = conflicted }
-        }
+        let conflicted = Set(state?.conflicts.map(\.field) ?? [])
+        conflictedWhenLoaded[key] = conflicted.isEmpty ? nil : conflicted
         return state
     }
 
     mutating func saveRecord(_ state: RecordState, for key: RecordKey, changedFields: Set<String>) throws {
         if let codec = TableCodec.all[key.table] {
             let (values, clock) = try codec.columns(for: state, sites: &sites, db: db)
-            let statement = try db.cachedStatement(sql: codec.upsertSQL)
-            // Existential elements: GRDB's generic `StatementArguments` initialiser maps with a key
-            // path, which costs a runtime key-path instantiation on every call.
-            var arguments: [(any DatabaseValueConvertible)?] = [key.scope.description, key.id.description]
-            arguments.reserveCapacity(values.count + 3)
-            for value in values { arguments.append(value) }
-            arguments.append(Data(clock))
-            try statement.execute(arguments: StatementArguments(arguments))
+            try db.cachedStatement(sql: codec.upsertSQL).executeDirectly { binder in
+                binder.bind(key.scope.description)
+                binder.bind(key.id.description)
+                for value in values { binder.bind(value) }
+                binder.bind(blob: clock)
+            }
         } else {
             let clock = try ClockCodec.encode(state, keys: [:], sites: &sites, db: db)
             try db.cachedStatement(
@@ -368,8 +396,10 @@ struct StoreTransaction: ReplicaBackend {
                     """
             ).execute(arguments: [key.table, key.scope.description, key.id.description, Data(clock)])
         }
-        let before = conflictedWhenLoaded.removeValue(forKey: key) ?? []
+        recordCache?[key] = .some(state)
+        let before = conflictedWhenLoaded[key] ?? []
         let after = Set(state.conflicts.map(\.field))
+        conflictedWhenLoaded[key] = after.isEmpty ? nil : after
         if before != after {
             let keyArgs: StatementArguments = [key.table, key.scope.description, key.id.description]
             for field in before.subtracting(after) {
