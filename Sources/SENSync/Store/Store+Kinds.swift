@@ -309,6 +309,8 @@ extension Store {
     static func checkDeclaredRules(_ ops: [RecordOp], scope: RecordID, in tx: inout StoreTransaction) throws {
         // What the change writes, by record: other records' rules see the pupil as it will be.
         var overlay: [RecordID: [String: Value]] = [:]
+        // A pupil this store holds no change about has no records here to read.
+        let holdsRecords = !(try tx.scopeClock(of: scope).isEmpty)
         for op in ops {
             for write in op.writes { overlay[op.id, default: [:]][write.field] = write.value }
         }
@@ -318,7 +320,7 @@ extension Store {
             else { continue }
             let key = RecordKey(table: op.table, scope: scope, id: op.id)
             var current: [String: Value] = [:]
-            if let state = try tx.record(key) {
+            if holdsRecords, let state = try tx.record(key) {
                 for field in kind.fields { current[field.name] = state[field.name] ?? .null }
                 if state.isDeleted { current[RecordState.deletedField] = .integer(1) }
             }
@@ -329,14 +331,15 @@ extension Store {
             } catch let violation {
                 throw StoreError(.invalidInput, violation.message, hint: violation.hint)
             }
-            try checkStoreRules(kind, key: key, values: values, overlay: overlay, in: tx.db)
+            try checkStoreRules(kind, key: key, values: values, overlay: overlay, holdsRecords: holdsRecords, in: tx.db)
         }
     }
 
-    /// Rules that look at other records of the pupil.
+    /// Rules that look at other records of the pupil. `holdsRecords` false says the store holds
+    /// none of the pupil's records (it has no change about them), so there is nothing to read.
     static func checkStoreRules(
         _ kind: KindSpec, key: RecordKey, values: KindValues, overlay: [RecordID: [String: Value]] = [:],
-        in db: Database
+        holdsRecords: Bool = true, in db: Database
     ) throws {
         /// Another record's values as they will be after this change.
         func after(_ id: RecordID, _ values: KindValues) -> KindValues {
@@ -350,9 +353,11 @@ extension Store {
                 return
             }
             // Cached statements: every local write of an episode or need runs these.
-            let others = try Record<SENEpisode>.fetchAll(
-                db.cachedStatement(sql: "SELECT * FROM sen_episode WHERE pupil_id = ? AND id != ? AND deleted = 0"),
-                arguments: [key.scope.description, key.id.description])
+            let others =
+                holdsRecords
+                ? try Record<SENEpisode>.fetchAll(
+                    db.cachedStatement(sql: "SELECT * FROM sen_episode WHERE pupil_id = ? AND id != ? AND deleted = 0"),
+                    arguments: [key.scope.description, key.id.description]) : []
             let open = others.map { after($0.id, $0.values) }.filter {
                 $0.text(SENEpisode.Field.schoolID) == school && $0[SENEpisode.Field.endDate] == nil
                     && $0.integer(RecordState.deletedField) != 1
@@ -363,12 +368,16 @@ extension Store {
                     hint: "End it first (`sensync sen-episode update ID --end-date DATE`).")
             }
         case SENNeedRecord.name:
-            let episodes = try Record<SENEpisode>.fetchAll(
-                db.cachedStatement(sql: "SELECT * FROM sen_episode WHERE pupil_id = ? AND deleted = 0"),
-                arguments: [key.scope.description])
-            let needs = try Record<SENNeedRecord>.fetchAll(
-                db.cachedStatement(sql: "SELECT * FROM sen_need WHERE pupil_id = ? AND id != ? AND deleted = 0"),
-                arguments: [key.scope.description, key.id.description])
+            let episodes =
+                holdsRecords
+                ? try Record<SENEpisode>.fetchAll(
+                    db.cachedStatement(sql: "SELECT * FROM sen_episode WHERE pupil_id = ? AND deleted = 0"),
+                    arguments: [key.scope.description]) : []
+            let needs =
+                holdsRecords
+                ? try Record<SENNeedRecord>.fetchAll(
+                    db.cachedStatement(sql: "SELECT * FROM sen_need WHERE pupil_id = ? AND id != ? AND deleted = 0"),
+                    arguments: [key.scope.description, key.id.description]) : []
             var proposed = needs.map { after($0.id, $0.values) }
             if values.integer(RecordState.deletedField) != 1 { proposed.append(values) }
             let provision = episodes.map { after($0.id, $0.values) }
@@ -387,7 +396,8 @@ extension Store {
             }
         case PlanReview.name:
             // A review cannot be held before its plan starts.
-            guard let held = values.date(PlanReview.Field.heldOn), let plan = values.text(PlanReview.Field.planID)
+            guard holdsRecords, let held = values.date(PlanReview.Field.heldOn),
+                let plan = values.text(PlanReview.Field.planID)
             else { return }
             let start = try String.fetchOne(
                 try db.cachedStatement(sql: "SELECT start_date FROM support_plan WHERE pupil_id = ? AND id = ?"),
