@@ -460,8 +460,13 @@ struct ImportRun {
 
     /// The live pupil with `upn`, if this store holds one.
     static func livePupil(upn: String, in db: Database) throws -> RecordID? {
+        // Through the C API: one lookup per imported row.
         let statement = try db.cachedStatement(sql: "SELECT id FROM pupil WHERE upn = ? AND deleted = 0 LIMIT 1")
-        return try String.fetchOne(statement, arguments: [upn]).flatMap(RecordID.init)
+        return try statement.runDirectly {
+            $0.bind(upn)
+        } firstRow: {
+            SQLiteBinder.text($0, 0)
+        }?.flatMap(RecordID.init)
     }
 
     /// The record the source's `sourceID` was imported as: in the pupil's rows being gathered,
@@ -476,9 +481,14 @@ struct ImportRun {
         }
         let statement = try db.cachedStatement(
             sql: "SELECT pupil_id, record_id FROM import_source WHERE source = ? AND kind = ? AND source_id = ?")
-        guard let row = try Row.fetchOne(statement, arguments: [options.source, kind.name, sourceID]),
-            let pupil = RecordID(row[0] as String), let record = RecordID(row[1] as String)
-        else { return nil }
+        let found = try statement.runDirectly { binder in
+            binder.bind(options.source)
+            binder.bind(kind.name)
+            binder.bind(sourceID)
+        } firstRow: { row in
+            (SQLiteBinder.text(row, 0).flatMap(RecordID.init), SQLiteBinder.text(row, 1).flatMap(RecordID.init))
+        }
+        guard let (pupil, record) = found, let pupil, let record else { return nil }
         return (pupil, record)
     }
 
@@ -528,9 +538,13 @@ struct ImportRun {
                 ON CONFLICT (source, kind, source_id) DO UPDATE SET pupil_id = excluded.pupil_id, record_id = excluded.record_id
                 """)
         for (kind, sourceID, record) in ids {
-            try statement.execute(arguments: [
-                options.source, kind, sourceID, pupil.description, record.description,
-            ])
+            try statement.executeDirectly { binder in
+                binder.bind(options.source)
+                binder.bind(kind)
+                binder.bind(sourceID)
+                binder.bind(pupil.description)
+                binder.bind(record.description)
+            }
         }
     }
 }

@@ -19,12 +19,55 @@ public struct CodeList: Sendable, Hashable, Decodable {
     public var list: String
     public var version: String
     public var source: String
-    public var codes: [Code]
+    public var codes: [Code] { didSet { index = Self.index(of: codes) } }
+    /// Lower-cased codes and labels to the first code that has them (an import looks one up per
+    /// coded cell).
+    private var index: (byCode: [String: Int], byLabel: [String: Int])
+
+    private enum CodingKeys: String, CodingKey { case list, version, source, codes }
+
+    public init(list: String, version: String, source: String, codes: [Code]) {
+        self.list = list
+        self.version = version
+        self.source = source
+        self.codes = codes
+        index = Self.index(of: codes)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            list: try container.decode(String.self, forKey: .list),
+            version: try container.decode(String.self, forKey: .version),
+            source: try container.decode(String.self, forKey: .source),
+            codes: try container.decode([Code].self, forKey: .codes))
+    }
+
+    public static func == (lhs: CodeList, rhs: CodeList) -> Bool {
+        (lhs.list, lhs.version, lhs.source, lhs.codes) == (rhs.list, rhs.version, rhs.source, rhs.codes)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(list)
+        hasher.combine(version)
+        hasher.combine(source)
+        hasher.combine(codes)
+    }
+
+    private static func index(of codes: [Code]) -> (byCode: [String: Int], byLabel: [String: Int]) {
+        var byCode: [String: Int] = [:]
+        var byLabel: [String: Int] = [:]
+        for (position, code) in codes.enumerated() {
+            if byCode[code.code.lowercased()] == nil { byCode[code.code.lowercased()] = position }
+            if byLabel[code.label.lowercased()] == nil { byLabel[code.label.lowercased()] = position }
+        }
+        return (byCode, byLabel)
+    }
 
     /// The code matching `input` (case-insensitive, by code or by label).
     public func code(matching input: String) -> Code? {
         let wanted = input.trimmingCharacters(in: .whitespaces).lowercased()
-        return codes.first { $0.code.lowercased() == wanted } ?? codes.first { $0.label.lowercased() == wanted }
+        return (index.byCode[wanted] ?? index.byLabel[wanted]).map { codes[$0] }
     }
 
     /// The label of `code`, or the code itself if the list does not have it.

@@ -30,6 +30,13 @@ struct SQLiteBinder {
         precondition(code == SQLITE_OK, "sqlite3_bind_blob: \(code)")
     }
 
+    /// The text in column `index` (0-based) of the current row of `statement`; `nil` for NULL.
+    static func text(_ statement: SQLiteStatement, _ index: CInt) -> String? {
+        guard sqlite3_column_type(statement, index) != SQLITE_NULL, let text = sqlite3_column_text(statement, index)
+        else { return nil }
+        return String(cString: text)
+    }
+
     mutating func bind(_ value: DatabaseValue) {
         switch value.storage {
         case .null:
