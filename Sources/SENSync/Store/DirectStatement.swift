@@ -70,6 +70,16 @@ extension Statement {
     func runDirectly<T>(
         _ bind: (inout SQLiteBinder) -> Void, firstRow row: (SQLiteStatement) throws -> T
     ) throws -> T? {
+        var first: T?
+        try runDirectly(bind) { statement in
+            if first == nil { first = try row(statement) }
+        }
+        return first
+    }
+
+    /// Runs this statement with the values `bind` gives, through the SQLite C API, calling
+    /// `eachRow` on every row (see ``runDirectly(_:firstRow:)``).
+    func runDirectly(_ bind: (inout SQLiteBinder) -> Void, eachRow: (SQLiteStatement) throws -> Void) throws {
         let statement = sqliteStatement
         sqlite3_reset(statement)
         sqlite3_clear_bindings(statement)
@@ -80,11 +90,10 @@ extension Statement {
         var binder = SQLiteBinder(statement)
         bind(&binder)
         precondition(binder.count == sqlite3_bind_parameter_count(statement), "wrong number of values for \(sql)")
-        var first: T?
         while true {
             switch sqlite3_step(statement) {
-            case SQLITE_DONE: return first
-            case SQLITE_ROW: if first == nil { first = try row(statement) }
+            case SQLITE_DONE: return
+            case SQLITE_ROW: try eachRow(statement)
             case let code:
                 throw DatabaseError(
                     resultCode: ResultCode(rawValue: code),
@@ -95,6 +104,6 @@ extension Statement {
 
     /// Runs this statement with the values `bind` gives (see ``runDirectly(_:firstRow:)``).
     func executeDirectly(_ bind: (inout SQLiteBinder) -> Void) throws {
-        _ = try runDirectly(bind) { _ in () }
+        try runDirectly(bind) { _ in }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 
 // MARK: - Validation helpers
 
@@ -315,9 +316,13 @@ extension Store {
     /// DfE rule 1520: a UPN belongs to one pupil record.
     static func requireUnusedUPN(_ upn: String, except pupil: RecordID?, in db: Database) throws {
         let clash =
-            try Int.fetchOne(
-                try db.cachedStatement(sql: "SELECT count(*) FROM pupil WHERE upn = ? AND deleted = 0 AND id != ?"),
-                arguments: [upn, pupil?.description ?? ""]) ?? 0
+            try db.cachedStatement(sql: "SELECT count(*) FROM pupil WHERE upn = ? AND deleted = 0 AND id != ?")
+            .runDirectly { binder in
+                binder.bind(upn)
+                binder.bind(pupil?.description ?? "")
+            } firstRow: { row in
+                sqlite3_column_int64(row, 0)
+            } ?? 0
         guard clash == 0 else {
             throw StoreError(
                 .invalidInput, "Another pupil record in this store already has that UPN.",

@@ -116,12 +116,8 @@ extension Store {
     /// enrols the pupil here.
     func requireEntitled(to pupil: RecordID, ops: [RecordOp], in tx: inout StoreTransaction) throws {
         guard tx.enforcesScope, identity.kind != .la else { return }
-        // Entitlement comes from the pupil's enrolments: a pupil this store holds no change about
-        // has none here, so only enrolling them here can entitle this write.
-        if !(try tx.scopeClock(of: pupil).isEmpty) {
-            let view = try ScopeView.load(&tx, me: identity, today: today)
-            if try view.isEntitled(identity, to: pupil) { return }
-        }
+        let view = try ScopeView.load(&tx, me: identity, today: today)
+        if try view.isEntitled(identity, to: pupil) { return }
         let directory = try tx.directory()
         let enrolsHere = ops.contains { op in
             op.table == RecordSchema.enrolment.name

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 
 /// Scope, entitlement and erasure inside a write transaction.
 extension StoreTransaction {
@@ -21,10 +22,15 @@ extension StoreTransaction {
             sql:
                 "SELECT h.school_id, s.site_id, h.seq FROM enrolment_history h JOIN site s ON s.ord = h.site_ord WHERE h.pupil_id = ?"
         )
-        let rows = try Row.fetchAll(statement, arguments: [pupil.description]).compactMap {
-            row -> (school: SiteID, dot: Dot)? in
-            guard let school = SiteID(row[0] as String), let site = SiteID(row[1] as String) else { return nil }
-            return (school, Dot(site: site, seq: UInt64(row[2] as Int64)))
+        // Through the C API: every merged change reads its pupil's enrolment history.
+        var rows: [(school: SiteID, dot: Dot)] = []
+        try statement.runDirectly {
+            $0.bind(pupil.description)
+        } eachRow: { row in
+            guard let school = SQLiteBinder.text(row, 0).flatMap(SiteID.init),
+                let site = SQLiteBinder.text(row, 1).flatMap(SiteID.init)
+            else { return }
+            rows.append((school, Dot(site: site, seq: UInt64(sqlite3_column_int64(row, 2)))))
         }
         enrolmentHistoryCache[pupil] = rows
         return rows
@@ -62,9 +68,11 @@ extension StoreTransaction {
     }
 
     mutating func directory() throws -> AreaDirectory? {
+        // Cached when absent too: a store with no directory yet would read for it on every write.
         if let directoryCache { return directoryCache }
-        directoryCache = try Store.directory(in: db)
-        return directoryCache
+        let directory = try Store.directory(in: db)
+        directoryCache = .some(directory)
+        return directory
     }
 
     /// The directory version this store holds (0 before it has one).
@@ -193,6 +201,12 @@ extension StoreTransaction {
         guard let ord = sites.byID[site] else { return 0 }
         let statement = try db.cachedStatement(
             sql: "SELECT max(seq) FROM scope_change WHERE scope = ? AND site_ord = ?")
-        return UInt64(try Int64.fetchOne(statement, arguments: [pupil.description, ord]) ?? 0)
+        let last = try statement.runDirectly { binder in
+            binder.bind(pupil.description)
+            binder.bind(ord.databaseValue)
+        } firstRow: { row in
+            sqlite3_column_int64(row, 0)
+        }
+        return UInt64(last ?? 0)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 
 /// The store seen from inside one write transaction: the ``ReplicaBackend`` the merge rules run
 /// against.
@@ -29,7 +30,8 @@ struct StoreTransaction: ReplicaBackend {
     /// ``cachingRecords(_:)``.
     private var recordCache: [RecordKey: RecordState?]?
     var identities: [SiteID: SiteIdentity?] = [:]
-    var directoryCache: AreaDirectory?
+    /// The area directory, once read (`.some(nil)`: this store has none).
+    var directoryCache: AreaDirectory??
     /// Pupils erased by changes merged in this transaction; purged at ``flush()``.
     var pendingErasures: Set<RecordID> = []
     var erasedCache: Set<RecordID>?
@@ -311,8 +313,12 @@ struct StoreTransaction: ReplicaBackend {
         if let clock = scopeClocks[scope] { return clock }
         var clock = VersionVector()
         let statement = try db.cachedStatement(sql: "SELECT site_ord, seq FROM scope_clock WHERE scope = ?")
-        for row in try Row.fetchAll(statement, arguments: [scope.description]) {
-            clock[try sites.site(row[0])] = UInt64(row[1] as Int64)
+        // Through the C API: every change, local or merged, reads its pupil's clock.
+        let sites = sites
+        try statement.runDirectly {
+            $0.bind(scope.description)
+        } eachRow: { row in
+            clock[try sites.site(sqlite3_column_int64(row, 0))] = UInt64(sqlite3_column_int64(row, 1))
         }
         scopeClocks[scope] = clock
         return clock
