@@ -123,6 +123,50 @@ import Testing
         }
     }
 
+    /// Every command a hint names exists (its `--help` succeeds).
+    func expectHintNamesRealCommands(_ cli: CLI, _ stderr: String, sourceLocation: SourceLocation = #_sourceLocation)
+        throws
+    {
+        let commands = stderr.split(separator: "`").enumerated().filter { $0.offset % 2 == 1 }.map(\.element)
+            .filter { $0.hasPrefix("sensync ") }
+        #expect(!commands.isEmpty, "no command named in: \(stderr)", sourceLocation: sourceLocation)
+        for command in commands {
+            let words = command.split(separator: " ").dropFirst().prefix { $0.allSatisfy(\.isLowercase) }
+            let help = try cli.run(words.map(String.init) + ["--help"])
+            // An unknown subcommand prints its parent's help, so compare the usage line.
+            #expect(
+                help.status == 0 && help.stdout.contains("USAGE: sensync \(words.joined(separator: " "))"),
+                "`\(command)` is not a command", sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test func anUnknownSiteSaysHowSitesBecomeKnown() throws {
+        try withCLI { cli in
+            var area = try CLIArea.make(cli)
+            try area.add("oak", kind: "maintained-school")
+            try area.add("elm", kind: "maintained-school")
+            // Before the LA's directory arrives, a school knows only the LA it pinned.
+            var r = try cli.run(["bundle", "create", "--to", "elm", "--out", cli.path("x.bundle")] + area.store("oak"))
+            #expect(r.status == 3)
+            #expect(r.stderr.contains("no directory yet"), "\(r.stderr)")
+            r = try cli.run(["bundle", "create", "--to", "oak", "--out", cli.path("x.bundle")] + area.store("oak"))
+            #expect(r.status == 3)
+            #expect(r.stderr.contains("this site itself"), "\(r.stderr)")
+            try expectHintNamesRealCommands(cli, r.stderr)
+            r = try cli.run(
+                ["bundle", "create", "--to", "Nowhere School", "--out", cli.path("x.bundle")] + area.store("la"))
+            #expect(r.status == 3)
+            #expect(r.stderr.contains("directory add"), "\(r.stderr)")
+            try expectHintNamesRealCommands(cli, r.stderr)
+            #expect(try area.send("la", "oak").status == 0)
+            r = try cli.run(
+                ["bundle", "create", "--to", "0123456789abcdef0123456789abcdef", "--out", cli.path("x.bundle")]
+                    + area.store("oak"))
+            #expect(r.status == 3)
+            try expectHintNamesRealCommands(cli, r.stderr)
+        }
+    }
+
     @Test func bundlesTravelBetweenStoresAsFiles() throws {
         try withCLI { cli in
             var area = try CLIArea.make(cli)

@@ -166,7 +166,7 @@ extension Store {
             throw StoreError(
                 ids.isEmpty ? .unknownSite : .ambiguous,
                 ids.isEmpty ? "No site of that name is known here." : "More than one site has that name.",
-                hint: "Use the site id from `sensync directory show`.")
+                hint: "Use the site id from `sensync directory list`.")
         }
         return id
     }

@@ -124,21 +124,37 @@ extension Store {
             if let s = sites.first(where: { $0.site == id }) {
                 return SiteIdentity(id: id, name: s.name ?? id.short, kind: s.kind ?? .maintainedSchool)
             }
-            throw StoreError(
-                .unknownSite, "This store does not know that site.", hint: "Add it with `sensync peer add`.")
+            throw try unknownSite(ref, message: "This store does not know that site.")
         }
         let byName = sites.filter { $0.name?.lowercased() == ref.lowercased() }
         let byPrefix = ref.count >= 4 ? sites.filter { $0.site.description.hasPrefix(ref.lowercased()) } : []
         let matches = byName.isEmpty ? byPrefix : byName
         guard let match = matches.first else {
-            throw StoreError(
-                .unknownSite, "No known site matches that name or id.",
-                hint: "See `sensync peer list`, or add it with `sensync peer add`.")
+            throw try unknownSite(ref, message: "No known site matches that name or id.")
         }
         guard matches.count == 1 else {
             throw StoreError(.ambiguous, "More than one known site matches that name or id.", hint: "Use the site id.")
         }
         return SiteIdentity(id: match.site, name: match.name ?? match.site.short, kind: match.kind ?? .maintainedSchool)
+    }
+
+    /// The error for a site reference that names no other known site, with what to do next: a
+    /// store learns the area's sites from the LA's directory; only the LA adds sites to it.
+    private func unknownSite(_ reference: String, message: String) throws -> StoreError {
+        if SiteID(reference) == identity.id || reference.lowercased() == identity.name.lowercased() {
+            return StoreError(
+                .unknownSite, "That names this site itself, not another site.",
+                hint: "Name another site: see `sensync peer list`.")
+        }
+        let hint =
+            if identity.kind == .la {
+                "See `sensync directory list`; add a site with `sensync directory add SITE.identity`."
+            } else if try directory() == nil {
+                "This store has no directory yet: apply a bundle from the LA (or your trust), which brings the list of sites."
+            } else {
+                "See `sensync peer list`. A site the LA added since your last bundle from it is known once you apply its next bundle."
+            }
+        return StoreError(.unknownSite, message, hint: hint)
     }
 
     /// What this store holds of each site's chain.
