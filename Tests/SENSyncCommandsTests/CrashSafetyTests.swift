@@ -158,6 +158,66 @@ import Testing
     }
 }
 
+extension CrashSafetyTests {
+    /// `sensync init` killed at any moment leaves either a whole store with its key file, or
+    /// nothing that stops the same `init` from being run again.
+    @Test func aKilledInitLeavesAWholeStoreOrARetryThatWorks() throws {
+        try withCLI { cli in
+            let area = try CrashArea(cli: cli, la: CLIArea.make(cli).ids["la"] ?? "")
+            let initialise = [
+                "init", "--name", "Crash School", "--kind", "maintained-school", "--la-identity",
+                cli.path("la.identity"),
+            ]
+            func removeTrial() throws {
+                for file in try FileManager.default.contentsOfDirectory(atPath: cli.folder.path)
+                where file.hasPrefix("trial.") || file.hasPrefix("timing.") {
+                    try FileManager.default.removeItem(atPath: cli.path(file))
+                }
+            }
+            try removeTrial()
+            let start = Date()
+            _ = try area.run(initialise + area.store("timing"))
+            let typical = RunProfile(duration: Date().timeIntervalSince(start), walBytes: 0)
+
+            var tally = KillTally()
+            for seed in CrashSchedule.seeds(base: 4_000, kills: 20) where tally.kills < CrashSchedule.kills(20) {
+                var rng = SeededGenerator(seed: seed)
+                let point = KillPoint.after(Double.random(in: 0...typical.duration, using: &rng))
+                try removeTrial()
+                let killed = try area.launch(initialise, on: "trial", killing: point)
+                let status = try cli.run(["status"] + area.store("trial"))
+                let whole = status.status == 0
+                let landed = tally.count(killed: killed, committed: whole)
+                if whole {
+                    try area.expectWhole("trial", seed: seed)
+                } else {
+                    let retry = try cli.run(initialise + area.store("trial"))
+                    #expect(retry.status == 0, "seed=\(seed): a retried init failed: \(retry.stderr)")
+                }
+                // The store and its key file belong together: a write signs with the key.
+                let write = try cli.run(
+                    [
+                        "pupil", "add", "--upn", upn(1), "--forename", "Crash", "--surname", "Sample", "--dob",
+                        "2016-02-02", "--author", "Crash test",
+                    ] + area.store("trial"))
+                #expect(write.status == 0, "seed=\(seed): \(write.stderr)")
+                let made = try cli.run(
+                    ["bundle", "create", "--to", area.la, "--out", cli.path("trial.bundle")] + area.store("trial"))
+                #expect(made.status == 0, "seed=\(seed): \(made.stderr)")
+                let leftovers = try FileManager.default.contentsOfDirectory(atPath: cli.folder.path)
+                    .filter {
+                        $0.hasPrefix("trial.") && $0 != "trial.sensync" && $0 != "trial.sensync.keys"
+                            && $0 != "trial.bundle"
+                    }
+                #expect(leftovers.isEmpty, "seed=\(seed): left behind: \(leftovers)")
+                print("seed=\(seed) init \(point) (a run: \(typical)): \(landed)")
+            }
+            print("init: \(tally)")
+            #expect(CrashSchedule.replaying || tally.kills >= CrashSchedule.kills(20), "too few kills landed: \(tally)")
+        }
+    }
+}
+
 /// Milliseconds, for the printed schedule.
 private func ms(_ seconds: TimeInterval) -> String { "\(Int((seconds * 1000).rounded())) ms" }
 

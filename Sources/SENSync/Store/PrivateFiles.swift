@@ -24,6 +24,16 @@ enum PrivateFiles {
             && chmod(path, 0o600) == 0
     }
 
+    /// Flushes the folder holding `path` to disk, so a file just renamed into it stays there
+    /// after a power cut (best effort: not every file system allows it).
+    static func syncFolder(of path: String) {
+        let folder = (path as NSString).deletingLastPathComponent
+        let fd = open(folder.isEmpty ? "." : folder, O_RDONLY | O_DIRECTORY)
+        guard fd >= 0 else { return }
+        _ = fsync(fd)
+        close(fd)
+    }
+
     /// Makes the store's files that exist owner-only (SQLite gives the WAL and shared-memory files
     /// the store's own mode).
     static func restrict(store path: String) {
@@ -42,5 +52,43 @@ enum PrivateFiles {
         guard !exposed.isEmpty else { return nil }
         return
             "Warning: other accounts on this computer can read this store's files (names and notes included). Make them private with `chmod 600 \(path)*`."
+    }
+}
+
+/// The staging names a new store and its key file are made under before they are put in place
+/// (``Store/create(at:identity:la:clockGuardSeconds:now:)``).
+struct StagedCreate {
+    static let suffix = ".sensync-init"
+    let store: String
+    let keyFile: String
+    let finalKeyFile: String
+
+    init(store path: String) {
+        store = path + Self.suffix
+        finalKeyFile = KeyFile.path(forStore: path)
+        keyFile = finalKeyFile + Self.suffix
+    }
+
+    /// Removes the staged store and key file.
+    func remove() {
+        for file in [store, store + "-wal", store + "-shm", keyFile] {
+            try? FileManager.default.removeItem(atPath: file)
+        }
+    }
+
+    /// Removes what a create at `path` killed part way left behind. A staged key file means the
+    /// create did not finish; if the store is not in place, a key file in place with the same
+    /// bytes was put there by that create (keys are random), so no store uses it and it goes too.
+    /// Anything else is left alone.
+    static func removeLeftovers(ofStore path: String) {
+        let staged = StagedCreate(store: path)
+        let fm = FileManager.default
+        guard fm.fileExists(atPath: staged.keyFile) || fm.fileExists(atPath: staged.store) else { return }
+        if !fm.fileExists(atPath: path), fm.fileExists(atPath: staged.keyFile),
+            let placed = fm.contents(atPath: staged.finalKeyFile), placed == fm.contents(atPath: staged.keyFile)
+        {
+            try? fm.removeItem(atPath: staged.finalKeyFile)
+        }
+        staged.remove()
     }
 }

@@ -92,38 +92,61 @@ public final class Store: Sendable {
     ) throws -> Store {
         try validate(identity, la: la)
         let keyPath = KeyFile.path(forStore: path)
+        StagedCreate.removeLeftovers(ofStore: path)
         guard !FileManager.default.fileExists(atPath: path), !FileManager.default.fileExists(atPath: keyPath) else {
             throw StoreError(
                 .storeExists, "A store or key file already exists at that path.",
                 hint: "Choose another --store path, or use the existing store.")
         }
+        // Made under staging names, then put in place key file first, store last: killed at any
+        // moment, this leaves a whole store with its key file, or staging files that the next
+        // create at this path removes (with a key file it put in place for a store that never was).
+        let staged = StagedCreate(store: path)
         let keys = SiteKeys.generate()
+        var placedKeyFile = false
         do {
-            try KeyFile.write(keys, site: identity.id, to: keyPath)
-        } catch {
-            throw StoreError(
-                .database, "Could not create the key file beside the store.",
-                hint: "Check the folder exists and is writable.")
-        }
-        let pool: DatabasePool
-        do {
+            do {
+                try KeyFile.write(keys, site: identity.id, to: staged.keyFile)
+            } catch {
+                throw StoreError(
+                    .database, "Could not create the key file beside the store.",
+                    hint: "Check the folder exists and is writable.")
+            }
             // Created owner-only before SQLite opens it; SQLite gives its WAL and shared-memory
             // files the same mode.
-            guard PrivateFiles.createEmpty(atPath: path) else {
+            guard PrivateFiles.createEmpty(atPath: staged.store) else {
                 throw StoreError(
                     .database, "Could not create the store file.", hint: "Check the folder exists and is writable.")
             }
-            pool = try DatabasePool(path: path, configuration: configuration())
+            let pool = try DatabasePool(path: staged.store, configuration: configuration())
             try initialise(pool, identity: identity, keys: keys, la: la, clockGuardSeconds: clockGuardSeconds, now: now)
-            PrivateFiles.restrict(store: path)
+            try pool.close()
+            try KeyFile.write(keys, site: identity.id, to: keyPath)
+            placedKeyFile = true
+            guard rename(staged.store, path) == 0 else {
+                throw StoreError(
+                    .database, "Could not put the new store file in place.",
+                    hint: "Check the folder is writable and nothing else is creating a store there.")
+            }
+            PrivateFiles.syncFolder(of: path)
+            try? FileManager.default.removeItem(atPath: staged.keyFile)
         } catch {
-            try? FileManager.default.removeItem(atPath: keyPath)
-            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+            if placedKeyFile { try? FileManager.default.removeItem(atPath: keyPath) }
+            staged.remove()
             if let error = error as? StoreError { throw error }
             throw StoreError(
                 .database, "Could not create the store file (\(error)).",
                 hint: "Check the folder exists and is writable.")
         }
+        let pool: DatabasePool
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration())
+        } catch {
+            throw StoreError(
+                .database, "Could not open the new store file (\(error)).",
+                hint: "Check the folder exists and is writable.")
+        }
+        PrivateFiles.restrict(store: path)
         return try Store(writer: pool, path: path, keys: nil, now: now)
     }
 
@@ -170,6 +193,8 @@ public final class Store: Sendable {
                 .storeNotFound, "There is no store at the given path.",
                 hint: "Check --store, or create one with `sensync init`.")
         }
+        // A create killed after putting the store in place leaves its staged key file.
+        StagedCreate.removeLeftovers(ofStore: path)
         let writer: any DatabaseWriter
         do {
             switch access {

@@ -192,6 +192,62 @@ struct StoreSchemaTests {
         }
     }
 
+    /// Every state a `create` killed part way can leave (made here from a finished store's files
+    /// under the staging names) lets the same create run again, or is a whole store; a key file
+    /// with no staging beside it is never removed.
+    @Test func aCreateKilledPartWayLeavesNothingThatBlocksTheNext() throws {
+        try withTemporaryDirectory { dir in
+            let fm = FileManager.default
+            let path = dir.appendingPathComponent("site.sensync").path
+            let keyPath = KeyFile.path(forStore: path)
+            let suffix = StagedCreate.suffix
+            let identity = SiteIdentity(id: fixedID(9), name: "Oakfield", kind: .maintainedSchool)
+            func clear() throws {
+                for file in try fm.contentsOfDirectory(atPath: dir.path) {
+                    try fm.removeItem(atPath: dir.appendingPathComponent(file).path)
+                }
+            }
+            /// A finished store's files, moved to the names a killed create leaves.
+            func leave(stagedStore: Bool, stagedKey: Bool, placedKey: Bool, placedStore: Bool) throws {
+                try clear()
+                let other = dir.appendingPathComponent("other.sensync").path
+                _ = try Store.create(at: other, identity: SiteIdentity(id: fixedID(10), name: "Elm", kind: .academy))
+                let otherKeys = KeyFile.path(forStore: other)
+                if stagedKey { try fm.copyItem(atPath: otherKeys, toPath: keyPath + suffix) }
+                if placedKey { try fm.copyItem(atPath: otherKeys, toPath: keyPath) }
+                if placedStore {
+                    try fm.moveItem(atPath: other, toPath: path)
+                } else if stagedStore {
+                    try fm.moveItem(atPath: other, toPath: path + suffix)
+                }
+                try? fm.removeItem(atPath: other)
+                try fm.removeItem(atPath: otherKeys)
+            }
+            let interrupted: [(stagedStore: Bool, stagedKey: Bool, placedKey: Bool)] = [
+                (false, true, false), (true, true, false), (true, true, true), (true, false, false),
+            ]
+            for state in interrupted {
+                try leave(
+                    stagedStore: state.stagedStore, stagedKey: state.stagedKey, placedKey: state.placedKey,
+                    placedStore: false)
+                let store = try Store.create(at: path, identity: identity)
+                _ = try store.keys()
+                let files = try fm.contentsOfDirectory(atPath: dir.path).filter {
+                    !$0.hasSuffix("-wal") && !$0.hasSuffix("-shm")
+                }
+                #expect(files.sorted() == ["site.sensync", "site.sensync.keys"], "\(state)")
+            }
+            // Killed after the store was put in place: the store is whole; opening it tidies up.
+            try leave(stagedStore: false, stagedKey: true, placedKey: true, placedStore: true)
+            _ = try Store.open(at: path).keys()
+            #expect(!fm.fileExists(atPath: keyPath + suffix))
+            // A key file with no staged one beside it may belong to a store moved away: kept.
+            try leave(stagedStore: true, stagedKey: false, placedKey: true, placedStore: false)
+            #expect(throws: StoreError.self) { try Store.create(at: path, identity: identity) }
+            #expect(fm.fileExists(atPath: keyPath))
+        }
+    }
+
     /// A store opened read-only reads as usual, refuses writes, and leaves its file byte for byte
     /// as it was; so does one opened for trial writes that are rolled back.
     @Test func aReadOnlyOpenLeavesTheFileAsItWas() throws {
