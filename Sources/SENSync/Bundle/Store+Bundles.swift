@@ -54,6 +54,11 @@ public struct ImportReport: Sendable {
     /// store holds: it was restored from a backup (or is a copy). Local writes are refused until
     /// it holds them again (bundles from upstream may bring them back).
     public var behindOwnHistory: OwnHistoryGap?
+    /// Set when this machine's clock read more than its clock guard later than the sender's
+    /// when the bundle was made: how many minutes later. Either the bundle took that long to
+    /// arrive, or this machine's clock is ahead — and then every change this site records is
+    /// stamped ahead, and other sites refuse it.
+    public var madeBeforeThisClockMinutes: UInt64?
 
     init(result: Result, header: BundleHeader) {
         self.result = result
@@ -384,6 +389,9 @@ extension Store {
         let name: (SiteID) -> String? = { opened.siteNames[$0] }
         var report = ImportReport(result: .applied, header: opened.header)
         report.directoryUpdatedTo = opened.newDirectory?.version
+        if applier.now > opened.header.createdAt + applier.clockGuardMilliseconds {
+            report.madeBeforeThisClockMinutes = (applier.now - opened.header.createdAt) / 60_000
+        }
         if let newDirectory = opened.newDirectory {
             try Self.saveDirectory(newDirectory, in: db)
             tx.directoryCache = newDirectory

@@ -152,6 +152,8 @@ extension SENSyncCommand.BundleCommand {
             var rejected: [String] = []
             var conflictsOpened: Int = 0
             var conflictsClosed: Int = 0
+            /// Minutes this machine's clock read past the bundle's making, beyond the clock guard.
+            var madeBeforeThisClockMinutes: UInt64?
             var error: ErrorReport?
         }
 
@@ -175,7 +177,8 @@ extension SENSyncCommand.BundleCommand {
                             sender: report.header.sender.name, applied: report.applied, duplicates: report.duplicates,
                             rejected: report.rejected.map { "\($0.dot): \($0.reason)" },
                             conflictsOpened: report.conflictsOpened,
-                            conflictsClosed: report.conflictsClosed)
+                            conflictsClosed: report.conflictsClosed,
+                            madeBeforeThisClockMinutes: report.madeBeforeThisClockMinutes)
                         if !output.json { describe(file, report) }
                     } catch let error as BundleError where error.code == .missingPrerequisites && files.count > 1 {
                         stillPending.append(file)
@@ -200,6 +203,14 @@ extension SENSyncCommand.BundleCommand {
             if let firstFailure { throw ExitCode(firstFailure.rawValue) }
         }
 
+        /// "3 days 2 hours", "5 hours", "90 minutes".
+        static func span(_ minutes: UInt64) -> String {
+            let days = minutes / 1_440
+            let hours = minutes % 1_440 / 60
+            if days > 0 { return "\(days) day(s)" + (hours > 0 ? " \(hours) hour(s)" : "") }
+            return minutes >= 120 ? "\(minutes / 60) hours" : "\(minutes) minutes"
+        }
+
         private func describe(_ file: String, _ report: ImportReport) {
             switch report.result {
             case .alreadyApplied:
@@ -211,6 +222,11 @@ extension SENSyncCommand.BundleCommand {
                 if report.conflictsClosed > 0 { line += ", \(report.conflictsClosed) conflict(s) closed" }
                 Terminal.print(line + ".")
                 if let gap = report.behindOwnHistory { Terminal.note("warning: \(gap.message) \(gap.hint)") }
+                if let minutes = report.madeBeforeThisClockMinutes {
+                    Terminal.note(
+                        "warning: \(report.header.sender.name) made this bundle \(Self.span(minutes)) before this computer's time. If it did not take that long to arrive, this computer's clock is ahead: correct it before recording anything, or other sites will refuse this site's changes (see README, Troubleshooting: a wrong clock)."
+                    )
+                }
                 for (site, count) in report.acceptedClockAhead.sorted(by: { $0.key < $1.key }) {
                     Terminal.print(
                         "  Accepted \(count) change(s) from \(report.siteNames[site] ?? site.short) stamped ahead of this machine's clock, as asked; recorded in the import log."

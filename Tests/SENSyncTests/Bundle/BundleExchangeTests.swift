@@ -507,7 +507,9 @@ struct BundleExchangeTests {
             try la.addToDirectory(school.publicIdentity)
             let fromLA = dir.appendingPathComponent("la.bundle")
             try la.makeBundle(to: [school.identity.id], at: fromLA)
-            try school.apply(bundleAt: fromLA)
+            // The school's clock reads 25 hours past the LA's making of the bundle: it says so.
+            let first = try school.apply(bundleAt: fromLA)
+            #expect((1_499...1_501).contains(first.madeBeforeThisClockMinutes ?? 0), "\(first)")
             let pupil = try school.addPupil(Self.ada, author: "SENCO")
             for year in 1...2 {
                 try school.updatePupil(pupil.description, PupilUpdate(yearGroup: year), author: "SENCO")
@@ -535,6 +537,7 @@ struct BundleExchangeTests {
             // Or the LA accepts this school's stamps explicitly, and its import log says so.
             let report = try la.apply(bundleAt: url, acceptingClockAheadFrom: [school.identity.id])
             #expect(report.applied == 3)
+            #expect(report.madeBeforeThisClockMinutes == nil)
             #expect(report.acceptedClockAhead == [school.identity.id: 3])
             let logged = try #require(try la.importLog(limit: 1).first)
             #expect(logged.result == "applied")
