@@ -164,6 +164,18 @@ import Testing
                     + area.store("oak"))
             #expect(r.status == 3)
             try expectHintNamesRealCommands(cli, r.stderr)
+            // A transfer may name this school itself: here, its own pupil is already there.
+            r = try cli.run(
+                [
+                    "pupil", "add", "--upn", upn(1), "--forename", "Ada", "--surname", "Example", "--dob", "2016-04-01",
+                    "--author", "SENCO",
+                ] + area.store("oak"))
+            #expect(r.status == 0, "\(r.stderr)")
+            r = try cli.run(
+                ["pupil", "transfer", upn(1), "--to", "oak", "--date", "2026-01-05", "--author", "SENCO"]
+                    + area.store("oak"))
+            #expect(r.status == 2)
+            #expect(r.stderr.contains("already enrolled at that school"), "\(r.stderr)")
         }
     }
 

@@ -17,8 +17,7 @@ extension Store {
         guard pupils >= 0 else {
             throw StoreError(.invalidInput, "A roll cannot be negative.", hint: "Give the number of pupils on roll.")
         }
-        let ownName = reference.trimmingCharacters(in: .whitespaces).lowercased() == identity.name.lowercased()
-        let site = ownName || SiteID(reference) == identity.id ? identity : try resolveSite(reference)
+        let site = try resolveSite(reference, includingThisSite: true)
         guard site.kind != .la && site.kind != .trust else {
             throw StoreError(
                 .invalidInput, "\(site.name) is not a school; only schools have a roll.",

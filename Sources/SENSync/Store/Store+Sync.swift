@@ -117,9 +117,15 @@ extension Store {
     }
 
     /// Finds a known site by id, unique id prefix or name (case-insensitive).
-    public func resolveSite(_ reference: String) throws -> SiteIdentity {
-        let sites = try knownSites()
+    ///
+    /// - Parameter includingThisSite: Whether `reference` may name this site itself (its id or
+    ///   name); otherwise that is an error saying so.
+    public func resolveSite(_ reference: String, includingThisSite: Bool = false) throws -> SiteIdentity {
         let ref = reference.trimmingCharacters(in: .whitespaces)
+        if includingThisSite, SiteID(ref) == identity.id || ref.lowercased() == identity.name.lowercased() {
+            return identity
+        }
+        let sites = try knownSites()
         if let id = SiteID(ref) {
             if let s = sites.first(where: { $0.site == id }) {
                 return SiteIdentity(id: id, name: s.name ?? id.short, kind: s.kind ?? .maintainedSchool)

@@ -203,7 +203,7 @@ extension SENSyncCommand.BundleCommand {
             if let firstFailure { throw ExitCode(firstFailure.rawValue) }
         }
 
-        /// "3 days 2 hours", "5 hours", "90 minutes".
+        /// "3 day(s) 2 hour(s)", "5 hours", "90 minutes".
         static func span(_ minutes: UInt64) -> String {
             let days = minutes / 1_440
             let hours = minutes % 1_440 / 60

@@ -26,7 +26,8 @@ extension SENSyncCommand.Pupil {
 
         func run() throws {
             let store = try storeOptions.open()
-            let school = try store.resolveSite(to)
+            // This school itself may be named: the pupil may be coming back to it.
+            let school = try store.resolveSite(to, includingThisSite: true)
             try store.transferPupil(pupil, to: school.id, on: date, author: try authorOptions.name)
             if output.json {
                 try Terminal.printJSON(["transferred": ["to": school.id.description, "date": date]])
