@@ -9,6 +9,9 @@ import Foundation
 /// Stores, their WAL and shared-memory files, and bundle files hold personal data: they are
 /// created readable by their owner only (0600), whatever the process's umask.
 enum PrivateFiles {
+    /// What SQLite keeps of a store at `path`: `path` itself, its WAL and shared-memory files.
+    static let storeSuffixes = ["", "-wal", "-shm"]
+
     /// Creates `path` (which must not exist) empty with mode 0600.
     static func createEmpty(atPath path: String) -> Bool {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
@@ -37,7 +40,7 @@ enum PrivateFiles {
     /// Makes the store's files that exist owner-only (SQLite gives the WAL and shared-memory files
     /// the store's own mode).
     static func restrict(store path: String) {
-        for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: path + suffix) {
+        for suffix in storeSuffixes where FileManager.default.fileExists(atPath: path + suffix) {
             _ = chmod(path + suffix, 0o600)
         }
     }
@@ -45,7 +48,7 @@ enum PrivateFiles {
     /// A warning when other accounts on this computer can read the store or its WAL/shared-memory
     /// files, naming what to run; `nil` when they are private.
     static func exposure(ofStore path: String) -> String? {
-        let exposed = ["", "-wal", "-shm"].filter { suffix in
+        let exposed = storeSuffixes.filter { suffix in
             var info = stat()
             return stat(path + suffix, &info) == 0 && info.st_mode & 0o077 != 0
         }
@@ -71,7 +74,7 @@ struct StagedCreate {
 
     /// Removes the staged store and key file.
     func remove() {
-        for file in [store, store + "-wal", store + "-shm", keyFile] {
+        for file in PrivateFiles.storeSuffixes.map({ store + $0 }) + [keyFile] {
             try? FileManager.default.removeItem(atPath: file)
         }
     }

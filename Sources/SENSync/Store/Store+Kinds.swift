@@ -347,18 +347,23 @@ extension Store {
             for (name, value) in overlay[id] ?? [:] { values[name] = value }
             return values
         }
+        /// The pupil's live records of kind `K` (cached statements: every local write of an
+        /// episode or need runs these); none when the store holds no record of the pupil.
+        func others<K: RecordKind>(_: K.Type, sql: String, excludingThis: Bool) throws -> [Record<K>] {
+            guard holdsRecords else { return [] }
+            return try Record<K>.fetchAll(
+                db.cachedStatement(sql: sql),
+                arguments: excludingThis ? [key.scope.description, key.id.description] : [key.scope.description])
+        }
         switch kind.name {
         case SENEpisode.name:
             guard values[SENEpisode.Field.endDate] == nil, let school = values.text(SENEpisode.Field.schoolID) else {
                 return
             }
-            // Cached statements: every local write of an episode or need runs these.
-            let others =
-                holdsRecords
-                ? try Record<SENEpisode>.fetchAll(
-                    db.cachedStatement(sql: "SELECT * FROM sen_episode WHERE pupil_id = ? AND id != ? AND deleted = 0"),
-                    arguments: [key.scope.description, key.id.description]) : []
-            let open = others.map { after($0.id, $0.values) }.filter {
+            let episodes = try others(
+                SENEpisode.self, sql: "SELECT * FROM sen_episode WHERE pupil_id = ? AND id != ? AND deleted = 0",
+                excludingThis: true)
+            let open = episodes.map { after($0.id, $0.values) }.filter {
                 $0.text(SENEpisode.Field.schoolID) == school && $0[SENEpisode.Field.endDate] == nil
                     && $0.integer(RecordState.deletedField) != 1
             }
@@ -368,16 +373,12 @@ extension Store {
                     hint: "End it first (`sensync sen-episode update ID --end-date DATE`).")
             }
         case SENNeedRecord.name:
-            let episodes =
-                holdsRecords
-                ? try Record<SENEpisode>.fetchAll(
-                    db.cachedStatement(sql: "SELECT * FROM sen_episode WHERE pupil_id = ? AND deleted = 0"),
-                    arguments: [key.scope.description]) : []
-            let needs =
-                holdsRecords
-                ? try Record<SENNeedRecord>.fetchAll(
-                    db.cachedStatement(sql: "SELECT * FROM sen_need WHERE pupil_id = ? AND id != ? AND deleted = 0"),
-                    arguments: [key.scope.description, key.id.description]) : []
+            let episodes = try others(
+                SENEpisode.self, sql: "SELECT * FROM sen_episode WHERE pupil_id = ? AND deleted = 0",
+                excludingThis: false)
+            let needs = try others(
+                SENNeedRecord.self, sql: "SELECT * FROM sen_need WHERE pupil_id = ? AND id != ? AND deleted = 0",
+                excludingThis: true)
             var proposed = needs.map { after($0.id, $0.values) }
             if values.integer(RecordState.deletedField) != 1 { proposed.append(values) }
             let provision = episodes.map { after($0.id, $0.values) }

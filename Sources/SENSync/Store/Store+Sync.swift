@@ -122,9 +122,7 @@ extension Store {
     ///   name); otherwise that is an error saying so.
     public func resolveSite(_ reference: String, includingThisSite: Bool = false) throws -> SiteIdentity {
         let ref = reference.trimmingCharacters(in: .whitespaces)
-        if includingThisSite, SiteID(ref) == identity.id || ref.lowercased() == identity.name.lowercased() {
-            return identity
-        }
+        if includingThisSite, names(thisSite: ref) { return identity }
         let sites = try knownSites()
         if let id = SiteID(ref) {
             if let s = sites.first(where: { $0.site == id }) {
@@ -144,10 +142,15 @@ extension Store {
         return SiteIdentity(id: match.site, name: match.name ?? match.site.short, kind: match.kind ?? .maintainedSchool)
     }
 
+    /// Whether `reference` (trimmed) is this site's id or name.
+    private func names(thisSite reference: String) -> Bool {
+        SiteID(reference) == identity.id || reference.lowercased() == identity.name.lowercased()
+    }
+
     /// The error for a site reference that names no other known site, with what to do next: a
     /// store learns the area's sites from the LA's directory; only the LA adds sites to it.
     private func unknownSite(_ reference: String, message: String) throws -> StoreError {
-        if SiteID(reference) == identity.id || reference.lowercased() == identity.name.lowercased() {
+        if names(thisSite: reference) {
             return StoreError(
                 .unknownSite, "That names this site itself, not another site.",
                 hint: "Name another site: see `sensync peer list`.")
