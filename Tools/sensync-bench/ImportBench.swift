@@ -33,15 +33,9 @@ enum ImportBench {
                 try store.importRecords(files, options: ImportOptions(author: "MIS import")) { progress in
                     reports += 1
                     // What `sensync import` would show, thinned to a line every 20,000 rows.
-                    if progress.rows >= said + 20_000 || progress.bytesRead == progress.bytesTotal {
+                    if progress.rows >= said + 20_000 || progress.rows < said {
                         said = progress.rows
-                        let percent = Double(progress.bytesRead) / Double(max(progress.bytesTotal, 1)) * 100
-                        FileHandle.standardError.write(
-                            Data(
-                                String(
-                                    format: "            import: %@ %.0f%%, %d rows\n", progress.file, percent,
-                                    progress.rows
-                                ).utf8))
+                        FileHandle.standardError.write(Data("            import: \(progress)\n".utf8))
                     }
                 }
             }

@@ -97,10 +97,53 @@ public struct ImportOptions: Sendable {
     }
 }
 
-/// How far an import has read, for a progress line.
-public struct ImportProgress: Sendable {
+/// How far an import has gone, for a progress line.
+public struct ImportProgress: Sendable, CustomStringConvertible {
+    public enum Stage: Sendable {
+        /// Reading ``file`` (and, for one file, checking and writing its rows as they are read).
+        case reading
+        /// Checking and writing the rows of several files, read first and gathered by pupil.
+        case writing
+    }
+
+    public var stage: Stage
+    /// The file being read (empty while writing).
     public var file: String
+    /// Rows read from the file so far, or rows written so far.
     public var rows: Int
+    /// Bytes of the file read so far, and its size.
     public var bytesRead: Int
     public var bytesTotal: Int
+    /// While writing: rows to write in all.
+    public var rowsTotal: Int
+
+    init(file: String, rows: Int, bytesRead: Int, bytesTotal: Int) {
+        self.stage = .reading
+        self.file = file
+        self.rows = rows
+        self.bytesRead = bytesRead
+        self.bytesTotal = bytesTotal
+        self.rowsTotal = 0
+    }
+
+    init(stage: Stage, rows: Int, rowsTotal: Int) {
+        self.stage = stage
+        self.file = ""
+        self.rows = rows
+        self.bytesRead = 0
+        self.bytesTotal = 0
+        self.rowsTotal = rowsTotal
+    }
+
+    /// What a progress line says.
+    public var description: String {
+        switch stage {
+        case .reading:
+            let percent = bytesTotal > 0 ? " (\(min(100, bytesRead * 100 / bytesTotal))%)" : ""
+            return "\(file): \(rows) rows read\(percent)"
+        case .writing:
+            let percent = rowsTotal > 0 ? " (\(min(100, rows * 100 / rowsTotal))%)" : ""
+            return "Checked and written: \(rows) of \(rowsTotal) rows, by pupil\(percent)"
+        }
+    }
 }

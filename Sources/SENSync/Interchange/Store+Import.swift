@@ -20,13 +20,17 @@ extension Store {
     public func importRecords(
         _ files: [ImportFile], options: ImportOptions, progress: (ImportProgress) -> Void = { _ in }
     ) throws -> ImportSummary {
+        let sizes = files.map { (try? FileManager.default.attributesOfItem(atPath: $0.path)[.size] as? Int) ?? 0 }
+        func reader(_ file: ImportFile) throws -> any ImportRowReader {
+            file.format == .csv ? try CSVRowReader(file) : try JSONLinesReader(file)
+        }
         let outcome = try writeBatch(author: options.author) { batch in
             var run = ImportRun(store: self, options: options)
-            for file in files {
-                let size = (try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int) ?? 0
-                var reader: any ImportRowReader =
-                    file.format == .csv ? try CSVRowReader(file) : try JSONLinesReader(file)
-                run.startFile(file)
+            if files.count == 1, let file = files.first {
+                // One file: its rows are checked and written as they are read (a pupil's rows
+                // are one change when they follow each other, as an export by pupil gives them).
+                var reader = try reader(file)
+                run.startFile(file, number: 0)
                 while let row = try reader.next() {
                     switch row {
                     case .success(let raw): try run.add(raw, batch: &batch)
@@ -35,14 +39,51 @@ extension Store {
                     if run.summary.rows % 2000 == 0 {
                         progress(
                             ImportProgress(
-                                file: file.name, rows: run.summary.rows, bytesRead: reader.bytesRead, bytesTotal: size))
+                                file: file.name, rows: run.summary.rows, bytesRead: reader.bytesRead,
+                                bytesTotal: sizes[0]))
                     }
                 }
-                try run.flush(batch: &batch)
                 progress(
                     ImportProgress(
-                        file: file.name, rows: run.summary.rows, bytesRead: reader.bytesRead, bytesTotal: size))
+                        file: file.name, rows: run.summary.rows, bytesRead: reader.bytesRead, bytesTotal: sizes[0]))
+            } else {
+                // Several files (a CSV export holds one kind per file): every row is read and set
+                // aside by pupil first, so each pupil's rows, wherever they are, become one change.
+                var spool = try ImportSpool(db: batch.tx.db)
+                for (number, file) in files.enumerated() {
+                    var reader = try reader(file)
+                    run.startFile(file, number: number)
+                    var read = 0
+                    while let row = try reader.next() {
+                        switch row {
+                        case .success(let raw):
+                            try spool.add(raw, upn: run.pupilKey(of: raw), file: number, db: batch.tx.db)
+                        case .failure(let problem): run.report(problem)
+                        }
+                        read += 1
+                        if read % 2000 == 0 {
+                            progress(
+                                ImportProgress(
+                                    file: file.name, rows: read, bytesRead: reader.bytesRead, bytesTotal: sizes[number]
+                                ))
+                        }
+                    }
+                    progress(
+                        ImportProgress(
+                            file: file.name, rows: read, bytesRead: reader.bytesRead, bytesTotal: sizes[number]))
+                }
+                try spool.forEach(db: batch.tx.db) { number, raw in
+                    run.startFile(files[number], number: number)
+                    try run.add(raw, batch: &batch)
+                    if run.summary.rows % 5000 == 0 {
+                        progress(ImportProgress(stage: .writing, rows: run.summary.rows, rowsTotal: spool.rows))
+                    }
+                }
+                progress(ImportProgress(stage: .writing, rows: run.summary.rows, rowsTotal: spool.rows))
+                try spool.drop(db: batch.tx.db)
             }
+            try run.flush(batch: &batch)
+            run.sortProblems(fileOrder: files.map(\.name))
             return (run, keep: !options.dryRun && run.problems.isEmpty)
         }
         guard outcome.problems.isEmpty else {
@@ -71,7 +112,8 @@ struct ImportRun {
     private(set) var problems: [ImportProblem] = []
     private(set) var problemCount = 0
     private var file: ImportFile?
-    /// Headings already reported as unknown in this file (a CSV heading is reported once).
+    private var fileNumber = 0
+    /// Headings already reported as unknown, by file number (a CSV heading is reported once).
     private var reportedHeadings: Set<String> = []
     private var headings = ImportFormat.HeadingCache()
     private var group: Group?
@@ -83,6 +125,9 @@ struct ImportRun {
         var upn: String
         var pupil: RecordID?
         var isNewPupil = false
+        /// The file of the group's first row, and whether every row is in it.
+        var file: String
+        var inOneFile = true
         var firstLine: Int
         var lastLine: Int
         var ops: [RecordOp] = []
@@ -117,9 +162,36 @@ struct ImportRun {
         self.options = options
     }
 
-    mutating func startFile(_ file: ImportFile) {
+    mutating func startFile(_ file: ImportFile, number: Int) {
         self.file = file
-        reportedHeadings = []
+        fileNumber = number
+    }
+
+    /// The pupil a row is about, for gathering a pupil's rows: the UPN as normalised, or as
+    /// written when it is not one (``add(_:batch:)`` reports that).
+    mutating func pupilKey(of raw: RawImportRow) -> String {
+        guard let kind = raw.kind else { return "" }
+        for (name, text) in raw.cells {
+            if case .upn = headings.heading(name, of: kind) {
+                guard let text else { return "" }
+                return (try? Check.upn(text).value) ?? text
+            }
+        }
+        return ""
+    }
+
+    /// Puts the problems listed in file and line order (rows gathered by pupil are checked in
+    /// pupil order).
+    mutating func sortProblems(fileOrder: [String]) {
+        var rank: [String: Int] = [:]
+        for (i, name) in fileOrder.enumerated() where rank[name] == nil { rank[name] = i }
+        problems = problems.enumerated().sorted { a, b in
+            let (x, y) = (a.element, b.element)
+            let (rx, ry) = (rank[x.file] ?? 0, rank[y.file] ?? 0)
+            if rx != ry { return rx < ry }
+            if x.line != y.line { return x.line < y.line }
+            return a.offset < b.offset
+        }.map(\.element)
     }
 
     mutating func report(_ problem: ImportProblem) {
@@ -165,7 +237,9 @@ struct ImportRun {
             case .upn: upnText = text
             case .column(let column): given.append((column, text, name))
             case .unknown:
-                guard file?.format != .csv || reportedHeadings.insert(name).inserted else { continue }
+                guard file?.format != .csv || reportedHeadings.insert("\(fileNumber)\u{0}\(name)").inserted else {
+                    continue
+                }
                 report(
                     line: raw.line, column: name,
                     "A \(kind.noun) has no such column; its columns are: "
@@ -187,8 +261,9 @@ struct ImportRun {
         if group?.upn != upn || (group?.ops.count ?? 0) >= Self.maxOpsPerChange {
             try flush(batch: &batch)
             let pupil = try Self.livePupil(upn: upn, in: batch.tx.db)
-            group = Group(upn: upn, pupil: pupil, firstLine: raw.line, lastLine: raw.line)
+            group = Group(upn: upn, pupil: pupil, file: file?.name ?? "", firstLine: raw.line, lastLine: raw.line)
         }
+        if group?.file != file?.name { group?.inOneFile = false }
         group?.lastLine = raw.line
         let before = problemCount
         do {
@@ -446,7 +521,7 @@ struct ImportRun {
         } catch let error as StoreError where error.code != .database {
             report(
                 ImportProblem(
-                    file: file?.name ?? "", line: group.firstLine, lastLine: group.lastLine,
+                    file: group.file, line: group.firstLine, lastLine: group.inOneFile ? group.lastLine : nil,
                     reason: error.hint.map { "\(error.message) \($0)" } ?? error.message))
             return
         }

@@ -54,10 +54,7 @@ extension SENSyncCommand {
                 summary = try store.importRecords(
                     inputs, options: ImportOptions(source: source, author: try authorOptions.name, dryRun: dryRun)
                 ) { progress in
-                    guard !quiet else { return }
-                    let percent =
-                        progress.bytesTotal > 0 ? " (\(min(100, progress.bytesRead * 100 / progress.bytesTotal))%)" : ""
-                    Terminal.note("\(progress.file): \(progress.rows) rows read\(percent)")
+                    if !quiet { Terminal.note(progress.description) }
                 }
             } catch let error as ImportError {
                 for problem in error.problems { Terminal.note(problem.description) }

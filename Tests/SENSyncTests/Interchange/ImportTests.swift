@@ -194,6 +194,7 @@ import Testing
             ]
             let summary = try fromCSV.importRecords(files, options: ImportOptions(author: "MIS"))
             #expect(summary.createdCount == 9 && summary.rows == 9)
+            #expect(summary.changes == 2)  // one per pupil, though six files hold their rows
             for kind in ImportFormat.kinds where kind.name != Pupil.name {
                 for upn in [u1, u2] {
                     // The same values, whatever the ids (a provision's plan id is the plan's own).
@@ -209,6 +210,57 @@ import Testing
             let before = try fromCSV.digest()
             #expect(try fromCSV.importRecords(files, options: ImportOptions(author: "MIS")).changes == 0)
             #expect(try fromCSV.digest() == before)
+        }
+    }
+
+    @Test func severalFilesAreGatheredByPupilWhateverTheirOrder() throws {
+        try withTemporaryDirectory { folder in
+            let store = try school(folder)
+            let (u1, u2) = (syntheticUPN(1), syntheticUPN(2))
+            // The needs file first: each pupil's own row is still taken before their other rows.
+            let needs = try write(
+                """
+                ID,UPN,SENtype,SENtypeRank,Start date
+                N2,\(u2),SLCN,1,2024-09-10
+                N1,\(u1),SEMH,1,2024-09-10
+                """, "sen_needs.csv", in: folder)
+            let pupils = try write(
+                """
+                ID,UPN,Forename,Surname,DOB
+                P1,\(u1),Ada,Pupil,2016-03-01
+                P2,\(u2),Ben,Pupil,2015-11-20
+                """, "pupils.csv", in: folder)
+            let summary = try store.importRecords([needs, pupils], options: ImportOptions(author: "MIS"))
+            #expect(summary.changes == 2 && summary.created == ["pupil": 2, "sen_need": 2])
+            #expect(
+                try store.records(SENNeedRecord.spec, of: u2).map { $0.values.text(SENNeedRecord.Field.need) } == [
+                    "SLCN"
+                ])
+
+            // Problems in several files are listed in the files' order, then by line, not in the
+            // order of the pupils they are checked in (by UPN: `early` is checked first).
+            let (early, late) = (min(syntheticUPN(3), syntheticUPN(4)), max(syntheticUPN(3), syntheticUPN(4)))
+            let badPupils = try write(
+                """
+                ID,UPN,Forename,Surname,DOB
+                P3,\(early),Cara,Pupil,2016-03-01
+                P4,\(late),Dev,Pupil,2015-02-30
+                """, "pupils.csv", in: folder)
+            let badNeeds = try write(
+                """
+                ID,UPN,SENtype,SENtypeRank,Start date
+                N3,\(early),Sight,1,2024-09-10
+                N4,\(late),SLCN,1,2024-09-10
+                """, "sen_needs.csv", in: folder)
+            let before = try store.digest()
+            let error = try #require(throws: ImportError.self) {
+                try store.importRecords([badPupils, badNeeds], options: ImportOptions(author: "MIS"))
+            }
+            #expect(
+                error.problems.map { "\($0.file) \($0.line) \($0.column ?? "-")" } == [
+                    "pupils.csv 3 DOB", "sen_needs.csv 2 SENtype",
+                ])
+            #expect(try store.digest() == before)
         }
     }
 
