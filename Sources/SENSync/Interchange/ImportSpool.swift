@@ -6,8 +6,10 @@ import GRDB
 /// pupil's episode, needs and plan are in three files).
 ///
 /// The rows go to SQLite's temporary database (on disk, in the import's transaction), not to
-/// memory, so memory stays flat in the files' size. They come back by pupil (normalised UPN): the
-/// pupil's own row first, then the rest in the order the files and lines gave them.
+/// memory, so memory stays flat in the files' size. They come back by pupil (normalised UPN), and
+/// within a pupil by kind in ``ImportFormat/kinds`` order (the pupil's own row first, a plan
+/// before the provision that names it), then in the order the files and lines gave them: files
+/// may be given in any order.
 struct ImportSpool {
     /// Rows read back at a time.
     static let pageSize = 1000
@@ -24,9 +26,9 @@ struct ImportSpool {
         try db.execute(
             sql: """
                 CREATE TEMP TABLE import_spool (
-                    upn TEXT NOT NULL, pupil_last INTEGER NOT NULL, seq INTEGER NOT NULL,
+                    upn TEXT NOT NULL, kind_rank INTEGER NOT NULL, seq INTEGER NOT NULL,
                     file INTEGER NOT NULL, row BLOB NOT NULL,
-                    PRIMARY KEY (upn, pupil_last, seq)
+                    PRIMARY KEY (upn, kind_rank, seq)
                 ) WITHOUT ROWID
                 """)
     }
@@ -35,13 +37,13 @@ struct ImportSpool {
     /// or as written when it is not a valid UPN: the check reports it later).
     mutating func add(_ row: RawImportRow, upn: String, file: Int, db: Database) throws {
         let statement = try db.cachedStatement(
-            sql: "INSERT INTO import_spool (upn, pupil_last, seq, file, row) VALUES (?, ?, ?, ?, ?)")
+            sql: "INSERT INTO import_spool (upn, kind_rank, seq, file, row) VALUES (?, ?, ?, ?, ?)")
         let bytes = Self.encode(row)
         rows += 1
         let seq = rows
         try statement.executeDirectly { binder in
             binder.bind(upn)
-            binder.bind(Int64(row.kind?.name == Pupil.name ? 0 : 1).databaseValue)
+            binder.bind(Int64(Self.rank(of: row.kind)).databaseValue)
             binder.bind(Int64(seq).databaseValue)
             binder.bind(Int64(file).databaseValue)
             binder.bind(blob: bytes)
@@ -50,23 +52,28 @@ struct ImportSpool {
 
     /// Every row kept, by pupil, a page at a time; `body` may write to the store.
     func forEach(db: Database, _ body: (_ file: Int, _ row: RawImportRow) throws -> Void) throws {
-        var after: (upn: String, pupilLast: Int, seq: Int)?
+        var after: (upn: String, kindRank: Int, seq: Int)?
         while true {
             let page = try Row.fetchAll(
                 db,
                 sql: after == nil
-                    ? "SELECT upn, pupil_last, seq, file, row FROM import_spool ORDER BY upn, pupil_last, seq LIMIT ?"
+                    ? "SELECT upn, kind_rank, seq, file, row FROM import_spool ORDER BY upn, kind_rank, seq LIMIT ?"
                     : """
-                    SELECT upn, pupil_last, seq, file, row FROM import_spool
-                    WHERE (upn, pupil_last, seq) > (?, ?, ?) ORDER BY upn, pupil_last, seq LIMIT ?
+                    SELECT upn, kind_rank, seq, file, row FROM import_spool
+                    WHERE (upn, kind_rank, seq) > (?, ?, ?) ORDER BY upn, kind_rank, seq LIMIT ?
                     """,
-                arguments: after.map { [$0.upn, $0.pupilLast, $0.seq, Self.pageSize] } ?? [Self.pageSize])
+                arguments: after.map { [$0.upn, $0.kindRank, $0.seq, Self.pageSize] } ?? [Self.pageSize])
             guard let last = page.last else { return }
             for row in page {
                 try body(row[3], try Self.decode(row[4]))
             }
             after = (last[0], last[1], last[2])
         }
+    }
+
+    /// Where rows of `kind` come among a pupil's rows.
+    static func rank(of kind: KindSpec?) -> Int {
+        kind.flatMap { kind in ImportFormat.kinds.firstIndex { $0.name == kind.name } } ?? ImportFormat.kinds.count
     }
 
     /// Drops the table (it would go with the connection anyway).

@@ -192,7 +192,9 @@ import Testing
                     R1,\(u2),educational-psychology,Assessment of learning needs.,2025-10-20,SENCO
                     """, "referrals.csv", in: folder),
             ]
-            let summary = try fromCSV.importRecords(files, options: ImportOptions(author: "MIS"))
+            // Given last file first: the pupils' rows are still taken first, and the plan before
+            // the provision that names it.
+            let summary = try fromCSV.importRecords(files.reversed(), options: ImportOptions(author: "MIS"))
             #expect(summary.createdCount == 9 && summary.rows == 9)
             #expect(summary.changes == 2)  // one per pupil, though six files hold their rows
             for kind in ImportFormat.kinds where kind.name != Pupil.name {
@@ -217,7 +219,8 @@ import Testing
         try withTemporaryDirectory { folder in
             let store = try school(folder)
             let (u1, u2) = (syntheticUPN(1), syntheticUPN(2))
-            // The needs file first: each pupil's own row is still taken before their other rows.
+            // The needs file first: each pupil's own row is still taken before their other rows
+            // (and a plan before the provision naming it: `csvFilesImportTheSameRecordsAsJSONLines`).
             let needs = try write(
                 """
                 ID,UPN,SENtype,SENtypeRank,Start date
