@@ -239,7 +239,7 @@ final class CSVRowReader: ImportRowReader {
                 RawImportRow(
                     line: row, kind: file.kind,
                     cells: zip(headings, fields).map {
-                        ($0, $1.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $1)
+                        ($0, $1.trimmedOfSpace.isEmpty ? nil : $1)
                     }))
         }
     }

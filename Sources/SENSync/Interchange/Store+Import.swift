@@ -25,7 +25,7 @@ extension Store {
             file.format == .csv ? try CSVRowReader(file) : try JSONLinesReader(file)
         }
         let outcome = try writeBatch(author: options.author) { batch in
-            var run = ImportRun(store: self, options: options)
+            var run = try ImportRun(store: self, options: options, db: batch.tx.db)
             if files.count == 1, let file = files.first {
                 // One file: its rows are checked and written as they are read (a pupil's rows
                 // are one change when they follow each other, as an export by pupil gives them).
@@ -119,6 +119,10 @@ struct ImportRun {
     private var group: Group?
     /// UPNs whose pupil row was refused: their other rows are checked, but not reported missing.
     private var refusedPupils: Set<String> = []
+    /// Source ids this import has remembered, when the store held none from this source before
+    /// it: an id it cannot hold is not looked up (a first import looks up none). `nil`: look up
+    /// every id.
+    private var remembered: SourceIDFilter?
 
     /// The rows of one pupil being gathered into one change.
     struct Group {
@@ -157,9 +161,12 @@ struct ImportRun {
         }
     }
 
-    init(store: Store, options: ImportOptions) {
+    init(store: Store, options: ImportOptions, db: Database) throws {
         self.store = store
         self.options = options
+        let held = try Bool.fetchOne(
+            db, sql: "SELECT EXISTS (SELECT 1 FROM import_source WHERE source = ?)", arguments: [options.source])
+        remembered = held == true ? nil : SourceIDFilter()
     }
 
     mutating func startFile(_ file: ImportFile, number: Int) {
@@ -233,7 +240,7 @@ struct ImportRun {
         var given: [(column: ImportFormat.Column, text: String?, name: String)] = []
         for (name, text) in raw.cells {
             switch headings.heading(name, of: kind) {
-            case .id: sourceID = text?.trimmingCharacters(in: .whitespaces)
+            case .id: sourceID = text?.trimmedOfSpace
             case .upn: upnText = text
             case .column(let column): given.append((column, text, name))
             case .unknown:
@@ -554,6 +561,7 @@ struct ImportRun {
         {
             return (pupil, mine.record)
         }
+        if let remembered, !remembered.mayHold(kind: kind.name, sourceID: sourceID) { return nil }
         let statement = try db.cachedStatement(
             sql: "SELECT pupil_id, record_id FROM import_source WHERE source = ? AND kind = ? AND source_id = ?")
         let found = try statement.runDirectly { binder in
@@ -603,7 +611,7 @@ struct ImportRun {
     }
 
     /// Keeps the source's ids of records imported, so the next import finds them.
-    private func remember(
+    private mutating func remember(
         _ ids: [(kind: String, sourceID: String, record: RecordID)], pupil: RecordID?, db: Database
     ) throws {
         guard let pupil, !ids.isEmpty else { return }
@@ -613,6 +621,7 @@ struct ImportRun {
                 ON CONFLICT (source, kind, source_id) DO UPDATE SET pupil_id = excluded.pupil_id, record_id = excluded.record_id
                 """)
         for (kind, sourceID, record) in ids {
+            remembered?.add(kind: kind, sourceID: sourceID)
             try statement.executeDirectly { binder in
                 binder.bind(options.source)
                 binder.bind(kind)
@@ -621,6 +630,32 @@ struct ImportRun {
                 binder.bind(record.description)
             }
         }
+    }
+}
+
+/// The source ids an import has remembered, as a fixed-size Bloom filter (1 MiB whatever the
+/// file's size): "no" is certain, "maybe" is looked up.
+struct SourceIDFilter {
+    private static let bits = 1 << 23
+    private var words = [UInt64](repeating: 0, count: SourceIDFilter.bits / 64)
+
+    private static func positions(kind: String, sourceID: String) -> (Int, Int, Int) {
+        var hasher = Hasher()
+        hasher.combine(kind)
+        hasher.combine(sourceID)
+        let h = UInt64(bitPattern: Int64(hasher.finalize()))
+        let mask = UInt64(bits - 1)
+        return (Int(h & mask), Int((h >> 23) & mask), Int((h >> 41) & mask))
+    }
+
+    mutating func add(kind: String, sourceID: String) {
+        let (a, b, c) = Self.positions(kind: kind, sourceID: sourceID)
+        for bit in [a, b, c] { words[bit >> 6] |= 1 << UInt64(bit & 63) }
+    }
+
+    func mayHold(kind: String, sourceID: String) -> Bool {
+        let (a, b, c) = Self.positions(kind: kind, sourceID: sourceID)
+        return [a, b, c].allSatisfy { words[$0 >> 6] & (1 << UInt64($0 & 63)) != 0 }
     }
 }
 

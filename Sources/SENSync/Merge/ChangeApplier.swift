@@ -235,19 +235,34 @@ package struct ChangeApplier {
     /// Rules that depend on the change alone.
     package static func statelessRejection(of change: Change) -> String? {
         if change.ops.isEmpty { return "makes no writes" }
+        // Repeats are found by comparing with what came before when there are few (every local
+        // write runs this: no set to build), through a set when there are many.
+        let fewOps = change.ops.count <= 16
         var seen: Set<RecordKey> = []
-        for op in change.ops {
-            let key = RecordKey(table: op.table, scope: change.scope, id: op.id)
-            if !seen.insert(key).inserted { return "writes the same record twice" }
+        for (i, op) in change.ops.enumerated() {
+            if fewOps {
+                if change.ops[..<i].contains(where: { $0.id == op.id && $0.table == op.table }) {
+                    return "writes the same record twice"
+                }
+            } else if !seen.insert(RecordKey(table: op.table, scope: change.scope, id: op.id)).inserted {
+                return "writes the same record twice"
+            }
             if op.table == RecordSchema.pupil.name && op.id != change.scope {
                 return "writes a pupil record outside its own scope"
             }
             if op.writes.isEmpty { return "makes an empty write to a \(op.table) record" }
+            let spec = RecordSchema.table(op.table)
+            let fewWrites = op.writes.count <= 32
             var fields: Set<String> = []
-            for write in op.writes {
-                if !fields.insert(write.field).inserted { return "writes field \(write.field) twice" }
-                guard let spec = RecordSchema.table(op.table) else { continue }
-                guard let field = spec.field(write.field) else { continue }
+            for (j, write) in op.writes.enumerated() {
+                if fewWrites {
+                    if op.writes[..<j].contains(where: { $0.field == write.field }) {
+                        return "writes field \(write.field) twice"
+                    }
+                } else if !fields.insert(write.field).inserted {
+                    return "writes field \(write.field) twice"
+                }
+                guard let spec, let field = spec.field(write.field) else { continue }
                 switch (field.type, write.value) {
                 case (_, .null), (.text, .text), (.integer, .integer): break
                 default:

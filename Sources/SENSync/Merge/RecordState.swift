@@ -104,14 +104,14 @@ public struct RecordState: Hashable, Sendable {
     public mutating func merge(_ op: RecordOp, of change: Change) -> Set<String> {
         var changed: Set<String> = []
         for write in op.writes {
-            var state = fields[write.field] ?? FieldState(heads: [])
-            let before = state.heads.first
+            let before = fields[write.field]?.heads.first
             let head = Head(
                 dot: change.dot, hlc: change.hlc, value: write.value,
                 deps: write.field == Self.deletedField ? change.deps : nil)
-            guard state.merge(head, seenBy: change) else { continue }
-            fields[write.field] = state
-            if before != state.heads.first { changed.insert(write.field) }
+            // Merged in place (a copy taken out and put back would copy the heads each time); a
+            // field not yet written cannot refuse the head, so the default is never left empty.
+            guard fields[write.field, default: FieldState(heads: [])].merge(head, seenBy: change) else { continue }
+            if before != fields[write.field]?.heads.first { changed.insert(write.field) }
         }
         return changed
     }

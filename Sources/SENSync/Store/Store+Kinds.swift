@@ -62,15 +62,15 @@ public enum Money {
 }
 
 extension Check {
-    static func pence(_ text: String, _ what: String) throws -> Int64 {
+    static func pence(_ text: String, _ what: @autoclosure () -> String) throws -> Int64 {
         guard let pence = Money.pence(fromPounds: text) else {
             throw StoreError(
-                .invalidInput, "The \(what) is not an amount in pounds.", hint: "Use a number like 450 or 450.00.")
+                .invalidInput, "The \(what()) is not an amount in pounds.", hint: "Use a number like 450 or 450.00.")
         }
         return pence
     }
 
-    static func code(_ text: String, list name: String, _ what: String) throws -> String {
+    static func code(_ text: String, list name: String, _ what: @autoclosure () -> String) throws -> String {
         guard let list = CodeLists.named(name) else {
             throw StoreError(
                 .database, "The code list '\(name)' is missing from this installation.",
@@ -78,7 +78,7 @@ extension Check {
         }
         guard let code = list.code(matching: text) else {
             throw StoreError(
-                .invalidInput, "That is not a valid \(what).", hint: "Use one of: \(list.codeSummary).")
+                .invalidInput, "That is not a valid \(what()).", hint: "Use one of: \(list.codeSummary).")
         }
         return code.code
     }
@@ -99,7 +99,8 @@ extension Store {
             }
             return .null
         }
-        let what = field.label.lowercased()
+        // Only an error message names the field: not lower-cased for every value.
+        var what: String { field.label.lowercased() }
         switch field.rule {
         case .text(let max): return .text(try Check.text(trimmed, what, max: max))
         case .date: return .text(try Check.date(trimmed, what))

@@ -5,19 +5,24 @@ import GRDBSQLite
 // MARK: - Validation helpers
 
 enum Check {
-    static func date(_ value: String, _ what: String) throws -> String {
+    // `what` names the value in an error message: worked out only for one (every imported
+    // cell passes through these checks).
+    static func date(_ value: String, _ what: @autoclosure () -> String) throws -> String {
         guard let date = CalendarDate(value.trimmedOfSpace) else {
             throw StoreError(
-                .invalidInput, "The \(what) is not a valid date.", hint: "Use YYYY-MM-DD, for example 2025-09-03.")
+                .invalidInput, "The \(what()) is not a valid date.", hint: "Use YYYY-MM-DD, for example 2025-09-03.")
         }
         return date.description
     }
 
-    static func text(_ value: String, _ what: String, max: Int = 200) throws -> String {
+    static func text(_ value: String, _ what: @autoclosure () -> String, max: Int = 200) throws -> String {
         let trimmed = value.trimmedOfSpace
-        guard !trimmed.isEmpty else { throw StoreError(.invalidInput, "The \(what) is empty.", hint: "Give a value.") }
-        guard trimmed.count <= max else {
-            throw StoreError(.invalidInput, "The \(what) is longer than \(max) characters.", hint: "Shorten it.")
+        guard !trimmed.isEmpty else {
+            throw StoreError(.invalidInput, "The \(what()) is empty.", hint: "Give a value.")
+        }
+        // Characters are counted only when the bytes could be too many.
+        guard trimmed.utf8.count <= max || trimmed.count <= max else {
+            throw StoreError(.invalidInput, "The \(what()) is longer than \(max) characters.", hint: "Shorten it.")
         }
         return trimmed
     }

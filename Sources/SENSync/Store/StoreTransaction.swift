@@ -19,6 +19,11 @@ struct StoreTransaction: ReplicaBackend {
     private var dirtyPrefixes: [SiteID: HLC] = [:]
     private var scopeClocks: [RecordID: VersionVector] = [:]
     private var dirtyScopes: Set<RecordID> = []
+    /// Pupils whose clock was read from the store and found empty, and who have had no record
+    /// saved since: the store holds no record of theirs (every record comes with a change, which
+    /// sets the clock; ``purge(_:erased:relaying:)`` deletes records before it clears it), so a
+    /// new pupil's records are not looked for one by one.
+    private var scopesWithoutRecords: Set<RecordID> = []
     private(set) var logBuffers: [SiteID: LogBuffer] = [:]
     /// The last log row read, per site, decoded (consecutive lookups hit it).
     private var rowCache: [SiteID: LogRow] = [:]
@@ -321,11 +326,13 @@ struct StoreTransaction: ReplicaBackend {
             clock[try sites.site(sqlite3_column_int64(row, 0))] = UInt64(sqlite3_column_int64(row, 1))
         }
         scopeClocks[scope] = clock
+        if clock.isEmpty { scopesWithoutRecords.insert(scope) }
         return clock
     }
 
     mutating func setScopeClock(_ clock: VersionVector, of scope: RecordID) throws {
         scopeClocks[scope] = clock
+        scopesWithoutRecords.remove(scope)
         dirtyScopes.insert(scope)
     }
 
@@ -333,6 +340,7 @@ struct StoreTransaction: ReplicaBackend {
     mutating func clearScopeClock(of scope: RecordID) throws {
         try db.cachedStatement(sql: "DELETE FROM scope_clock WHERE scope = ?").execute(arguments: [scope.description])
         scopeClocks[scope] = VersionVector()
+        scopesWithoutRecords.remove(scope)
         dirtyScopes.remove(scope)
     }
 
@@ -352,6 +360,7 @@ struct StoreTransaction: ReplicaBackend {
 
     mutating func record(_ key: RecordKey) throws -> RecordState? {
         if let cached = recordCache?[key] { return cached }
+        if scopesWithoutRecords.contains(key.scope) { return nil }
         let state = try loadRecord(key)
         recordCache?[key] = .some(state)
         return state
@@ -385,6 +394,7 @@ struct StoreTransaction: ReplicaBackend {
     }
 
     mutating func saveRecord(_ state: RecordState, for key: RecordKey, changedFields: Set<String>) throws {
+        scopesWithoutRecords.remove(key.scope)
         if let codec = TableCodec.all[key.table] {
             let (values, clock) = try codec.columns(for: state, sites: &sites, db: db)
             try db.cachedStatement(sql: codec.upsertSQL).executeDirectly { binder in

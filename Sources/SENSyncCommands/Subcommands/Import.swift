@@ -17,7 +17,8 @@ extension SENSyncCommand {
                 All or nothing: if any row breaks a rule, nothing is imported and every problem \
                 is listed by file, line, column and reason. Records are matched by UPN and by \
                 the source's own ids (the ID column), so importing the same export again \
-                changes nothing. Each pupil's rows become one change, which syncs as usual.
+                changes nothing. Each pupil's rows become one change (across all the files \
+                given), which syncs as usual.
 
                 Examples:
                   sensync import --store oakfield.sensync --author "MIS import" pupils.csv \\
@@ -28,7 +29,7 @@ extension SENSyncCommand {
 
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var authorOptions: AuthorOptions
-        @Argument(help: "The files, pupils first.") var files: [String]
+        @Argument(help: "The files, in any order (one file: pupils before their records).") var files: [String]
         @Option(help: "csv or jsonl (default: from each file's extension).") var format: ImportFile.Format?
         @Option(help: "For CSV: the kind of record every file holds (default: from the file's name).") var kind: String?
         @Option(help: "Names the system the files came from; ids are matched within one source.") var source =
