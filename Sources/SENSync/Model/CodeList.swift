@@ -22,7 +22,9 @@ public struct CodeList: Sendable, Hashable, Decodable {
     public var codes: [Code] { didSet { index = Self.index(of: codes) } }
     /// Lower-cased codes and labels to the first code that has them (an import looks one up per
     /// coded cell).
-    private var index: (byCode: [String: Int], byLabel: [String: Int])
+    /// `exact`: each code as written, to what the lower-cased lookup would find (most cells give
+    /// the code as the list writes it: no trimming or lower-casing for those).
+    private var index: (exact: [String: Int], byCode: [String: Int], byLabel: [String: Int])
 
     private enum CodingKeys: String, CodingKey { case list, version, source, codes }
 
@@ -54,18 +56,23 @@ public struct CodeList: Sendable, Hashable, Decodable {
         hasher.combine(codes)
     }
 
-    private static func index(of codes: [Code]) -> (byCode: [String: Int], byLabel: [String: Int]) {
+    private static func index(of codes: [Code]) -> (
+        exact: [String: Int], byCode: [String: Int], byLabel: [String: Int]
+    ) {
         var byCode: [String: Int] = [:]
         var byLabel: [String: Int] = [:]
         for (position, code) in codes.enumerated() {
             if byCode[code.code.lowercased()] == nil { byCode[code.code.lowercased()] = position }
             if byLabel[code.label.lowercased()] == nil { byLabel[code.label.lowercased()] = position }
         }
-        return (byCode, byLabel)
+        var exact: [String: Int] = [:]
+        for code in codes { exact[code.code] = byCode[code.code.lowercased()] }
+        return (exact, byCode, byLabel)
     }
 
     /// The code matching `input` (case-insensitive, by code or by label).
     public func code(matching input: String) -> Code? {
+        if let position = index.exact[input] { return codes[position] }
         let wanted = input.trimmingCharacters(in: .whitespaces).lowercased()
         return (index.byCode[wanted] ?? index.byLabel[wanted]).map { codes[$0] }
     }
