@@ -27,10 +27,18 @@ struct ImportSpool {
             sql: """
                 CREATE TEMP TABLE import_spool (
                     upn TEXT NOT NULL, kind_rank INTEGER NOT NULL, seq INTEGER NOT NULL,
-                    file INTEGER NOT NULL, row BLOB NOT NULL,
-                    PRIMARY KEY (upn, kind_rank, seq)
-                ) WITHOUT ROWID
+                    file INTEGER NOT NULL, row BLOB NOT NULL
+                )
                 """)
+    }
+
+    /// Indexes the rows by pupil once they are all in: appending and then sorting once is much
+    /// cheaper than keeping a tree in pupil order while rows arrive in file order (the temporary
+    /// file's page cache is small: 10,000 pupils' CSV took a third longer than their JSON Lines).
+    private func index(db: Database) throws {
+        // Covering: read back in pupil order without a jump into the table for every row.
+        try db.execute(
+            sql: "CREATE INDEX temp.import_spool_by_pupil ON import_spool (upn, kind_rank, seq, file, row)")
     }
 
     /// Keeps a row read from file number `file`, under the pupil `upn` it names (as normalised,
@@ -52,6 +60,7 @@ struct ImportSpool {
 
     /// Every row kept, by pupil, a page at a time; `body` may write to the store.
     func forEach(db: Database, _ body: (_ file: Int, _ row: RawImportRow) throws -> Void) throws {
+        try index(db: db)
         var after: (upn: String, kindRank: Int, seq: Int)?
         while true {
             let page = try Row.fetchAll(
