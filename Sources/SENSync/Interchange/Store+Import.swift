@@ -112,6 +112,8 @@ struct ImportRun {
     private(set) var problems: [ImportProblem] = []
     private(set) var problemCount = 0
     private var file: ImportFile?
+    /// The file's name as problems give it (kept: working it out is a URL parse, for every row).
+    private var fileName = ""
     private var fileNumber = 0
     /// Headings already reported as unknown, by file number (a CSV heading is reported once).
     private var reportedHeadings: Set<String> = []
@@ -170,6 +172,7 @@ struct ImportRun {
     }
 
     mutating func startFile(_ file: ImportFile, number: Int) {
+        if self.file == nil || number != fileNumber { fileName = file.name }
         self.file = file
         fileNumber = number
     }
@@ -207,7 +210,7 @@ struct ImportRun {
     }
 
     private mutating func report(line: Int, column: String? = nil, _ reason: String) {
-        report(ImportProblem(file: file?.name ?? "", line: line, column: column, reason: reason))
+        report(ImportProblem(file: fileName, line: line, column: column, reason: reason))
     }
 
     private mutating func report(line: Int, column: String?, _ error: StoreError) {
@@ -268,9 +271,9 @@ struct ImportRun {
         if group?.upn != upn || (group?.ops.count ?? 0) >= Self.maxOpsPerChange {
             try flush(batch: &batch)
             let pupil = try Self.livePupil(upn: upn, in: batch.tx.db)
-            group = Group(upn: upn, pupil: pupil, file: file?.name ?? "", firstLine: raw.line, lastLine: raw.line)
+            group = Group(upn: upn, pupil: pupil, file: fileName, firstLine: raw.line, lastLine: raw.line)
         }
-        if group?.file != file?.name { group?.inOneFile = false }
+        if group?.file != fileName { group?.inOneFile = false }
         group?.lastLine = raw.line
         let before = problemCount
         do {
@@ -339,14 +342,14 @@ struct ImportRun {
             known.record != group?.pupil
         {
             throw ImportProblem(
-                file: file?.name ?? "", line: line, column: ImportFormat.upnHeading,
+                file: fileName, line: line, column: ImportFormat.upnHeading,
                 reason:
                     "This ID was imported from \(options.source) for a pupil with another UPN. Change a UPN with `sensync pupil update`, then import again."
             )
         }
         if let dob = values[Pupil.Field.dateOfBirth.rawValue]?.text.flatMap(CalendarDate.init), dob > store.localToday {
             throw ImportProblem(
-                file: file?.name ?? "", line: line, column: name(of: Pupil.Field.dateOfBirth, in: given),
+                file: fileName, line: line, column: name(of: Pupil.Field.dateOfBirth, in: given),
                 reason: "The date of birth is in the future.")
         }
         if let pupil = group?.pupil {
@@ -396,7 +399,7 @@ struct ImportRun {
                 return
             }
             throw ImportProblem(
-                file: file?.name ?? "", line: line, column: ImportFormat.upnHeading,
+                file: fileName, line: line, column: ImportFormat.upnHeading,
                 reason:
                     "No pupil with this UPN is in this store or earlier in the import; give the pupil's row first.")
         }
@@ -406,7 +409,7 @@ struct ImportRun {
         if kind.name == Enrolment.name {
             guard store.identity.kind.isSchool else {
                 throw ImportProblem(
-                    file: file?.name ?? "", line: line,
+                    file: fileName, line: line,
                     reason: "Enrolments are imported at the school itself, from its MIS.")
             }
             values[Enrolment.Field.schoolID.rawValue] = .text(here)
@@ -422,7 +425,7 @@ struct ImportRun {
         if let sourceID, let found = try record(kind, sourceID: sourceID, db: tx.db) {
             guard found.pupil == pupil else {
                 throw ImportProblem(
-                    file: file?.name ?? "", line: line, column: ImportFormat.idHeading,
+                    file: fileName, line: line, column: ImportFormat.idHeading,
                     reason: "This ID was imported from \(options.source) for another pupil.")
             }
             match = found.record
@@ -463,11 +466,11 @@ struct ImportRun {
         }
         guard !kind.isAppendOnly else {
             throw ImportProblem(
-                file: file?.name ?? "", line: line, reason: "A \(kind.noun) cannot be changed once recorded.")
+                file: fileName, line: line, reason: "A \(kind.noun) cannot be changed once recorded.")
         }
         if kind.name == Pupil.name, changed[Pupil.Field.upn.rawValue] != nil {
             throw ImportProblem(
-                file: file?.name ?? "", line: line, column: ImportFormat.upnHeading,
+                file: fileName, line: line, column: ImportFormat.upnHeading,
                 reason: "Change a pupil's UPN with `sensync pupil update`, then import again.")
         }
         var after = current
@@ -489,7 +492,7 @@ struct ImportRun {
                 ImportFormat.columns(of: kind).first { $0.field.name == field.name }?.heading ?? field.label
             }
             throw ImportProblem(
-                file: file?.name ?? "", line: line, column: headings.first,
+                file: fileName, line: line, column: headings.first,
                 reason: "A new \(kind.noun) needs \(headings.joined(separator: ", ")).")
         }
     }
@@ -499,7 +502,7 @@ struct ImportRun {
             try kind.checkRules(KindValues(values))
         } catch let violation {
             throw ImportProblem(
-                file: file?.name ?? "", line: line,
+                file: fileName, line: line,
                 reason: violation.hint.map { "\(violation.message) \($0)" } ?? violation.message)
         }
     }

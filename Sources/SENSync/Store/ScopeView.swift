@@ -63,9 +63,8 @@ final class ScopeView {
 
     private func load(_ pupil: RecordID) throws -> (facts: [EnrolmentFact], endings: [(school: SiteID, change: Dot)]) {
         if let cached = enrolmentCache[pupil] { return cached }
-        let codec = TableCodec.all[RecordSchema.enrolment.name]!
-        let columns = codec.spec.fields.map(\.name).joined(separator: ", ")
-        let statement = try db.cachedStatement(sql: "SELECT \(columns), crdt_clock FROM enrolment WHERE pupil_id = ?")
+        let codec = Self.enrolmentCodec
+        let statement = try db.cachedStatement(sql: Self.enrolmentsOfPupilSQL)
         var loaded: (facts: [EnrolmentFact], endings: [(school: SiteID, change: Dot)]) = ([], [])
         for row in try Row.fetchAll(statement, arguments: [pupil.description]) {
             try add(row, codec: codec, to: &loaded)
@@ -73,6 +72,11 @@ final class ScopeView {
         enrolmentCache[pupil] = loaded
         return loaded
     }
+
+    private static let enrolmentCodec = TableCodec.all[RecordSchema.enrolment.name]!
+    /// Worked out once: every local write about a pupil reads their enrolments.
+    private static let enrolmentsOfPupilSQL =
+        "SELECT \(enrolmentCodec.spec.fields.map(\.name).joined(separator: ", ")), crdt_clock FROM enrolment WHERE pupil_id = ?"
 
     /// Reads every pupil's enrolments in one pass (for questions about every pupil, such as what
     /// each of many sites lacks), instead of one query per pupil.
