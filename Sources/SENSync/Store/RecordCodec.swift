@@ -181,15 +181,17 @@ enum ClockCodec {
     ) throws -> [UInt8] {
         var dots: [Dot: Int] = [:]
         var dotList: [(Dot, HLC)] = []
-        let fields = state.fields.sorted { lhs, rhs in
-            switch (columnIndex[lhs.key], columnIndex[rhs.key]) {
+        // Each field's column looked up once, not twice per comparison of the sort.
+        let fields = state.fields.map { (name: $0.key, field: $0.value, column: columnIndex[$0.key]) }.sorted {
+            lhs, rhs in
+            switch (lhs.column, rhs.column) {
             case let (l?, r?): l < r
             case (.some, nil): true
             case (nil, .some): false
-            case (nil, nil): lhs.key < rhs.key
+            case (nil, nil): lhs.name < rhs.name
             }
         }
-        for (_, field) in fields {
+        for (_, field, _) in fields {
             for head in field.heads where dots[head.dot] == nil {
                 dots[head.dot] = dotList.count
                 dotList.append((head.dot, head.hlc))
@@ -204,8 +206,7 @@ enum ClockCodec {
             w.write(hlc.rawValue)
         }
         w.writeVarint(fields.count)
-        for (name, field) in fields {
-            let column = columnIndex[name]
+        for (name, field, column) in fields {
             if let column {
                 w.writeVarint(column)
             } else {
