@@ -95,76 +95,39 @@ struct ImportSpool {
     /// `varint line, kind name (empty: none), u8 unknown kind, varint cells, per cell: name,
     /// u8 has text, [text]`; every text a varint length and its UTF-8.
     static func encode(_ row: RawImportRow) -> [UInt8] {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(64 + row.cells.reduce(0) { $0 + $1.name.utf8.count + ($1.text?.utf8.count ?? 0) + 4 })
-        func varint(_ value: Int) {
-            var v = UInt64(value)
-            while v >= 0x80 {
-                bytes.append(UInt8(v & 0x7F) | 0x80)
-                v >>= 7
-            }
-            bytes.append(UInt8(v))
-        }
-        func text(_ string: String) {
-            varint(string.utf8.count)
-            bytes.append(contentsOf: string.utf8)
-        }
-        varint(row.line)
-        text(row.kind?.name ?? "")
-        bytes.append(row.unknownKind ? 1 : 0)
-        varint(row.cells.count)
+        var w = BinaryWriter(reservingCapacity: 64 + row.cells.count * 24)
+        w.writeVarint(row.line)
+        w.writeString(row.kind?.name ?? "")
+        w.write(UInt8(row.unknownKind ? 1 : 0))
+        w.writeVarint(row.cells.count)
         for cell in row.cells {
-            text(cell.name)
-            if let value = cell.text {
-                bytes.append(1)
-                text(value)
-            } else {
-                bytes.append(0)
-            }
+            w.writeString(cell.name)
+            w.write(UInt8(cell.text == nil ? 0 : 1))
+            if let text = cell.text { w.writeString(text) }
         }
-        return bytes
+        return w.bytes
     }
 
     static func decode(_ data: Data) throws -> RawImportRow {
-        try data.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) in
-            var at = 0
-            func byte() throws -> UInt8 {
-                guard at < buffer.count else { throw Self.damaged }
-                defer { at += 1 }
-                return buffer[at]
-            }
-            func varint() throws -> Int {
-                var value: UInt64 = 0
-                var shift: UInt64 = 0
-                while true {
-                    let b = try byte()
-                    guard shift < 64 else { throw Self.damaged }
-                    value |= UInt64(b & 0x7F) << shift
-                    if b < 0x80 { return Int(truncatingIfNeeded: value) }
-                    shift += 7
-                }
-            }
-            func text() throws -> String {
-                let count = try varint()
-                guard count >= 0, count <= buffer.count - at else {
-                    throw Self.damaged
-                }
-                defer { at += count }
-                return String(decoding: UnsafeRawBufferPointer(rebasing: buffer[at..<at + count]), as: UTF8.self)
-            }
-            let line = try varint()
-            let kindName = try text()
-            let unknownKind = try byte() == 1
-            let count = try varint()
+        var r = BinaryReader(Array(data))
+        // As long as a line a reader accepts.
+        let limit = JSONLinesReader.maxLineLength
+        do {
+            let line = try r.readCount(limit: Int.max)
+            let kindName = try r.readString(limit: limit)
+            let unknownKind = try r.readUInt8() == 1
+            let count = try r.readCount(limit: limit)
             var cells: [(name: String, text: String?)] = []
             cells.reserveCapacity(min(count, 256))
             for _ in 0..<count {
-                let name = try text()
-                cells.append((name, try byte() == 1 ? try text() : nil))
+                let name = try r.readString(limit: limit)
+                cells.append((name, try r.readUInt8() == 1 ? try r.readString(limit: limit) : nil))
             }
             return RawImportRow(
-                line: line, kind: kindName.isEmpty ? nil : ImportFormat.kind(named: kindName), unknownKind: unknownKind,
-                cells: cells)
+                line: line, kind: kindName.isEmpty ? nil : ImportFormat.kind(named: kindName),
+                unknownKind: unknownKind, cells: cells)
+        } catch {
+            throw Self.damaged
         }
     }
 }
