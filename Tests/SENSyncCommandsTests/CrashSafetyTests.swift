@@ -86,13 +86,14 @@ import Testing
 
                 try area.expectWhole("trial", seed: seed)
                 #expect(try area.digest("trial") == schoolDigest, "seed=\(seed): a killed create changed records")
-                // The bundle is there whole or not at all; temporary files it left are refused.
+                // The bundle is there whole or not at all; a temporary file it left is refused, or
+                // (killed after writing it whole, before renaming it) is the whole bundle.
                 let written = FileManager.default.fileExists(atPath: out)
                 let landed = tally.count(killed: killed, committed: written)
                 if written { try area.expectApplies(out, reaching: reference, seed: seed) }
                 for partial in try area.temporaryFiles() {
                     leftovers += 1
-                    try area.expectRefused(partial, leaving: laBefore, seed: seed)
+                    try area.expectRefusedOrWhole(partial, leaving: laBefore, orReaching: reference, seed: seed)
                     try FileManager.default.removeItem(atPath: partial)
                 }
 
@@ -427,6 +428,18 @@ private struct CrashArea {
         let r = try cli.run(["bundle", "apply", bundle] + store("la-trial"))
         #expect(r.status == 0, "seed=\(seed): \(r.stderr)")
         #expect(try digest("la-trial") == reference, "seed=\(seed): the bundle did not reach the digest")
+    }
+
+    /// A leftover temporary file: a section (refused, like any partial file), or the whole bundle
+    /// written before the kill stopped its rename, which applies as the finished bundle would.
+    func expectRefusedOrWhole(_ file: String, leaving digest: String, orReaching reference: String, seed: UInt64) throws
+    {
+        try restore("la-before", as: "la-trial")
+        if try cli.run(["bundle", "verify", file] + store("la-trial")).status == 0 {
+            try expectApplies(file, reaching: reference, seed: seed)
+        } else {
+            try expectRefused(file, leaving: digest, seed: seed)
+        }
     }
 
     /// A file that `bundle verify` and `bundle apply` refuse at a fresh copy of the LA, which

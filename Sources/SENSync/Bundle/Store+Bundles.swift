@@ -59,6 +59,10 @@ public struct ImportReport: Sendable {
     /// arrive, or this machine's clock is ahead — and then every change this site records is
     /// stamped ahead, and other sites refuse it.
     public var madeBeforeThisClockMinutes: UInt64?
+    /// Set when, after this bundle, local writes are refused because this computer's clock may be
+    /// ahead (the bundle is the newest received and was applied more than the guard after it was
+    /// made).
+    public var clockDoubt: ClockDoubt?
 
     init(result: Result, header: BundleHeader) {
         self.result = result
@@ -341,20 +345,24 @@ extension Store {
                 + report.acceptedClockAhead.sorted { $0.key < $1.key }.map { site, count in
                     "accepted \(count) change(s) from \(opened.siteNames[site] ?? "site \(site)") stamped ahead of this machine's clock, as asked (--accept-clock-ahead)"
                 }
+            let appliedAt = now()
             try db.execute(
                 sql: """
                     INSERT INTO import_log (bundle_id, header_digest, sender_ord, sender_id, sender_name, imported_at,
-                      result, change_count, applied, duplicates, rejected, conflicts_opened, conflicts_closed, detail)
-                    VALUES (?, ?, ?, ?, ?, ?, 'applied', ?, ?, ?, ?, ?, ?, ?)
+                      result, change_count, applied, duplicates, rejected, conflicts_opened, conflicts_closed, detail,
+                      made_at, applied_at)
+                    VALUES (?, ?, ?, ?, ?, ?, 'applied', ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
                     header.bundleID.description, Data(opened.layout.headerDigest.bytes), senderOrd,
                     header.sender.id.description, opened.sender.name,
-                    HLC(milliseconds: now(), counter: 0).description,
+                    HLC(milliseconds: appliedAt, counter: 0).description,
                     Int(section.changeCount + section.redactedCount), report.applied, report.duplicates,
                     report.rejected.count + report.refused.count, report.conflictsOpened, report.conflictsClosed,
                     notes.isEmpty ? nil : notes.joined(separator: "; "),
+                    Int64(clamping: header.createdAt), Int64(clamping: appliedAt),
                 ])
+            report.clockDoubt = try clockDoubt(at: appliedAt, in: db)
             return report
         }
     }

@@ -531,8 +531,9 @@ extension Store {
 
 extension Store {
     /// Removes the temporary files an earlier, interrupted `makeBundle` to the same file left
-    /// behind (a killed process runs no cleanup). They are sealed and would be refused, but
-    /// nothing else would ever remove them.
+    /// behind (a killed process runs no cleanup). A section file is refused like any partial
+    /// bundle; a whole file killed before its rename is the bundle itself, sealed to its
+    /// recipients. Nothing else would ever remove them.
     static func removeLeftovers(of url: URL) {
         let folder = url.deletingLastPathComponent()
         let prefix = ".\(url.lastPathComponent)."

@@ -32,6 +32,9 @@ public struct StoreStatus: Sendable {
     public var clockAheadMinutes: UInt64?
     /// Set when peers hold more of this site's own changes than this store does.
     public var behindOwnHistory: OwnHistoryGap?
+    /// Set when the bundles received say this computer's clock may be ahead: local writes are
+    /// refused until it is put right or confirmed.
+    public var clockDoubt: ClockDoubt?
 }
 
 /// One line of the import log.
@@ -251,7 +254,8 @@ extension Store {
                 versionVector: vv, siteNames: names, peers: peers, imports: imports,
                 lastImport: try Self.importLog(in: db, limit: 1).first,
                 clockAheadMinutes: applier.isAhead(latest) ? (latest.milliseconds - applier.now) / 60_000 : nil,
-                behindOwnHistory: try Self.ownHistoryGap(of: identity.id, in: db))
+                behindOwnHistory: try Self.ownHistoryGap(of: identity.id, in: db),
+                clockDoubt: try clockDoubt(at: applier.now, in: db))
         }
         let lacking = try pendingChanges(for: status.peers.map(\.site))
         for i in status.peers.indices { status.peers[i].lacks = UInt64(lacking[status.peers[i].site.id] ?? 0) }

@@ -564,11 +564,13 @@ extension Store {
         author: String, scope: RecordID, ops: [RecordOp], check: (inout StoreTransaction) throws -> Void,
         opsAfterCheck: () -> [RecordOp], in tx: inout StoreTransaction
     ) throws -> WriteReceipt {
-        if !tx.ownHistoryChecked {
+        var wallClock: UInt64?
+        if !tx.localWritesChecked {
             if let gap = try Self.ownHistoryGap(of: identity.id, in: tx.db) {
                 throw StoreError(.behindOwnHistory, gap.message, hint: gap.hint)
             }
-            tx.ownHistoryChecked = true
+            wallClock = try checkClockBeforeWriting(in: tx.db)
+            tx.localWritesChecked = true
         }
         try check(&tx)
         let given = ops + opsAfterCheck()
@@ -576,7 +578,7 @@ extension Store {
         if ops.isEmpty && !given.isEmpty { return .unchanged }
         try requireEntitled(to: scope, ops: ops, in: &tx)
         try Self.checkDeclaredRules(ops, scope: scope, in: &tx)
-        let hlc = tx.clock.tick(now: now())
+        let hlc = tx.clock.tick(now: wallClock ?? now())
         var deps = try tx.scopeClock(of: scope)
         // This site's own previous change about the pupil, even one whose content it no longer
         // holds (a pupil it passed on and has again): every store must hold it before this one.

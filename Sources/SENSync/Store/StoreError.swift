@@ -17,6 +17,8 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         case database
         /// Peers hold more of this site's own changes than this store does (a restored backup).
         case behindOwnHistory = "behind-own-history"
+        /// This computer's clock reads too far past the newest bundle received: it may be fast.
+        case clockAhead = "clock-ahead"
     }
 
     public var code: Code

@@ -9,7 +9,7 @@ enum StoreSchema {
 
     /// Migrations that change only how the store keeps its records (indexes), not the records: they
     /// do not bump ``RecordSchema/version``, which peers read from bundle headers.
-    static let storageOnlyMigrations: Set<String> = ["v9-record-ids"]
+    static let storageOnlyMigrations: Set<String> = ["v9-record-ids", "v10-clock-evidence"]
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -42,6 +42,9 @@ enum StoreSchema {
         }
         migrator.registerMigration("v9-record-ids") { db in
             try db.execute(sql: v9)
+        }
+        migrator.registerMigration("v10-clock-evidence") { db in
+            try db.execute(sql: v10)
         }
         return migrator
     }
@@ -659,5 +662,17 @@ enum StoreSchema {
         CREATE INDEX ehc_section_by_id ON ehc_section(id);
         CREATE INDEX ehc_review_by_id ON ehc_review(id);
         CREATE INDEX review_progress_by_id ON review_progress(id);
+        """
+
+    /// v10: when each applied bundle was made (by its sender's clock) and applied (by this
+    /// computer's), both Unix milliseconds, so a site finds that its clock reads implausibly far
+    /// past what it has received before it stamps a change; and which imports the site's user
+    /// has said were only slow to arrive (`sensync clock confirm`).
+    private static let v10 = """
+        ALTER TABLE import_log ADD COLUMN made_at INTEGER;
+        ALTER TABLE import_log ADD COLUMN applied_at INTEGER;
+        CREATE INDEX import_log_by_made_at ON import_log(made_at) WHERE made_at IS NOT NULL;
+        ALTER TABLE site_identity ADD COLUMN clock_confirmed_import INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE site_identity ADD COLUMN clock_confirmed_at TEXT;
         """
 }

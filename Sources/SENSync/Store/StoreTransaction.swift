@@ -44,8 +44,9 @@ struct StoreTransaction: ReplicaBackend {
     /// Whether changes are checked against their origin's entitlement (off only before this site
     /// has any directory, e.g. in merge-only tests).
     var enforcesScope = true
-    /// Whether this transaction checked that the store is not behind its own history.
-    var ownHistoryChecked = false
+    /// Whether this transaction checked that the store is not behind its own history and that
+    /// this computer's clock is not ahead of what it has received.
+    var localWritesChecked = false
     /// Changes held only to relay them upstream (`relayed_change`): not merged here.
     private var relayOnly: Set<Dot>?
 

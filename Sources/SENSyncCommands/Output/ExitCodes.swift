@@ -36,7 +36,8 @@ public enum SENSyncExit: Int32, CaseIterable, Sendable {
         case .badSignature: "the bundle's signature does not verify; nothing was applied"
         case .unsupportedVersion: "the bundle or store needs a newer (or older) SENSync; nothing was changed"
         case .missingPrerequisites: "changes the bundle builds on are missing; nothing was applied"
-        case .clockAhead: "a change is stamped too far ahead of this machine's clock; nothing was applied"
+        case .clockAhead:
+            "a change is stamped too far ahead of this machine's clock, or this machine's clock reads too far past the newest bundle received; nothing was applied or recorded"
         case .fork: "a site's history disagrees with this store's; nothing was applied"
         case .io: "a file could not be read or written"
         case .conflictsOpen: "`conflicts list --fail-if-any` found open conflicts"
@@ -87,6 +88,7 @@ struct ErrorReport: Encodable {
                 case .newerStore, .olderStore: .unsupportedVersion
                 case .database: .unexpected
                 case .behindOwnHistory: .fork
+                case .clockAhead: .clockAhead
                 }
             self.init(exit: exit, code: e.code.rawValue, message: e.message, hint: e.hint, candidates: e.candidates)
         case let e as BundleError:

@@ -154,6 +154,9 @@ extension SENSyncCommand.BundleCommand {
             var conflictsClosed: Int = 0
             /// Minutes this machine's clock read past the bundle's making, beyond the clock guard.
             var madeBeforeThisClockMinutes: UInt64?
+            /// Set when, after this bundle, this site records no changes until its clock is put
+            /// right or confirmed (`sensync clock`).
+            var localWritesRefused: Bool?
             var error: ErrorReport?
         }
 
@@ -178,7 +181,8 @@ extension SENSyncCommand.BundleCommand {
                             rejected: report.rejected.map { "\($0.dot): \($0.reason)" },
                             conflictsOpened: report.conflictsOpened,
                             conflictsClosed: report.conflictsClosed,
-                            madeBeforeThisClockMinutes: report.madeBeforeThisClockMinutes)
+                            madeBeforeThisClockMinutes: report.madeBeforeThisClockMinutes,
+                            localWritesRefused: report.clockDoubt == nil ? nil : true)
                         if !output.json { describe(file, report) }
                     } catch let error as BundleError where error.code == .missingPrerequisites && files.count > 1 {
                         stillPending.append(file)
@@ -204,13 +208,6 @@ extension SENSyncCommand.BundleCommand {
         }
 
         /// "3 day(s) 2 hour(s)", "5 hours", "90 minutes".
-        static func span(_ minutes: UInt64) -> String {
-            let days = minutes / 1_440
-            let hours = minutes % 1_440 / 60
-            if days > 0 { return "\(days) day(s)" + (hours > 0 ? " \(hours) hour(s)" : "") }
-            return minutes >= 120 ? "\(minutes / 60) hours" : "\(minutes) minutes"
-        }
-
         private func describe(_ file: String, _ report: ImportReport) {
             switch report.result {
             case .alreadyApplied:
@@ -223,8 +220,12 @@ extension SENSyncCommand.BundleCommand {
                 Terminal.print(line + ".")
                 if let gap = report.behindOwnHistory { Terminal.note("warning: \(gap.message) \(gap.hint)") }
                 if let minutes = report.madeBeforeThisClockMinutes {
+                    let made =
+                        "warning: \(report.header.sender.name) made this bundle \(ClockDoubt.span(minutes)) before this computer's time. If it did not take that long to arrive, this computer's clock is ahead, and other sites would refuse this site's changes"
                     Terminal.note(
-                        "warning: \(report.header.sender.name) made this bundle \(Self.span(minutes)) before this computer's time. If it did not take that long to arrive, this computer's clock is ahead: correct it before recording anything, or other sites will refuse this site's changes (see README, Troubleshooting: a wrong clock)."
+                        report.clockDoubt == nil
+                            ? "\(made): check it before recording anything (see README, Troubleshooting: a wrong clock)."
+                            : "\(made). Until the clock is put right, or you say it is right with `sensync clock confirm`, this site records no changes (see README, Troubleshooting: a wrong clock)."
                     )
                 }
                 for (site, count) in report.acceptedClockAhead.sorted(by: { $0.key < $1.key }) {

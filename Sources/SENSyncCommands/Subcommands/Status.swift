@@ -31,6 +31,7 @@ extension SENSyncCommand {
             var lastImport: ImportLogEntry?
             var clockAheadMinutes: UInt64?
             var behindOwnHistory: String?
+            var clockDoubt: String?
         }
 
         func run() throws {
@@ -48,10 +49,14 @@ extension SENSyncCommand {
                                 site: SiteJSON($0.site), acknowledged: jsonVector($0.acknowledged), lacks: $0.lacks)
                         },
                         imports: s.imports, lastImport: s.lastImport, clockAheadMinutes: s.clockAheadMinutes,
-                        behindOwnHistory: s.behindOwnHistory?.message))
+                        behindOwnHistory: s.behindOwnHistory?.message,
+                        clockDoubt: s.clockDoubt.map { "\($0.message) \($0.hint)" }))
                 return
             }
             if let gap = s.behindOwnHistory { Terminal.note("warning: \(gap.message) \(gap.hint)") }
+            if let doubt = s.clockDoubt {
+                Terminal.note("warning: local writes are refused. \(doubt.message) \(doubt.hint)")
+            }
             if let minutes = s.clockAheadMinutes {
                 Terminal.note(
                     "warning: this site's latest change is stamped \(minutes) minutes ahead of this computer's clock (more than the \(store.clockGuardSeconds / 60)-minute limit). Other sites refuse its bundles until their clocks catch up, or until they accept them with `sensync bundle apply --accept-clock-ahead \"\(s.site.name)\"`. Check this computer's date and time."

@@ -510,6 +510,10 @@ struct BundleExchangeTests {
             // The school's clock reads 25 hours past the LA's making of the bundle: it says so.
             let first = try school.apply(bundleAt: fromLA)
             #expect((1_499...1_501).contains(first.madeBeforeThisClockMinutes ?? 0), "\(first)")
+            // And it refuses to stamp changes until someone insists that its clock is right.
+            let doubted = #expect(throws: StoreError.self) { try school.addPupil(Self.ada, author: "SENCO") }
+            #expect(doubted?.code == .clockAhead)
+            #expect((1_499...1_501).contains(try school.confirmClock()?.minutesAhead ?? 0))
             let pupil = try school.addPupil(Self.ada, author: "SENCO")
             for year in 1...2 {
                 try school.updatePupil(pupil.description, PupilUpdate(yearGroup: year), author: "SENCO")

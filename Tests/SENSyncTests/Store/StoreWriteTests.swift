@@ -333,3 +333,92 @@ struct LocalClockTests {
         #expect(try store.versionVector()[store.identity.id] == 3)
     }
 }
+
+/// A site compares its clock with the newest stamps it has received before it writes: a clock
+/// that ran fast is found before it stamps a change that every other site would refuse.
+struct FastClockTests {
+    static func pupil(_ n: Int) -> NewPupil {
+        NewPupil(upn: syntheticUPN(n), forename: "A", surname: "B", dateOfBirth: "2016-01-01")
+    }
+
+    /// An LA whose clock reads `baseMilliseconds` (and a second more at each read), a school whose
+    /// clock reads `schoolClock`, and a way to make a bundle from the LA to the school.
+    static func area(
+        schoolClock: SettableClock, in dir: URL
+    ) throws -> (laClock: TestClock, school: Store, make: () throws -> URL) {
+        let laClock = TestClock()
+        let la = try Store.inMemory(identity: makeSite("Northshire LA", .la), now: laClock.now)
+        let school = try Store.inMemory(
+            identity: makeSite("Oakfield", .maintainedSchool), la: la.publicIdentity, now: schoolClock.now)
+        try la.addToDirectory(school.publicIdentity)
+        let make = {
+            let url = dir.appendingPathComponent("la-\(UUID()).bundle")
+            try la.makeBundle(to: [school.identity.id], at: url)
+            return url
+        }
+        return (laClock, school, make)
+    }
+
+    @Test func aClockThreeDaysFastRefusesToWriteUntilItIsPutRight() throws {
+        try withTemporaryDirectory { dir in
+            let clock = SettableClock(baseMilliseconds + 3 * 86_400_000)
+            let (_, school, make) = try Self.area(schoolClock: clock, in: dir)
+            // With nothing received, nothing says the clock is wrong.
+            #expect(try school.status().clockDoubt == nil)
+            try school.apply(bundleAt: try make())
+            let before = try school.digest()
+            let refused = #expect(throws: StoreError.self) { try school.addPupil(Self.pupil(1), author: "SENCO") }
+            #expect(refused?.code == .clockAhead)
+            let message = refused?.message ?? ""
+            #expect(message.contains("Northshire LA") && message.contains("3 day(s)"), "\(message)")
+            #expect(refused?.hint?.contains("sensync clock confirm") == true)
+            #expect(try school.digest() == before)
+            #expect(try school.versionVector()[school.identity.id] == 0)
+            // A batch (an import) is refused the same way.
+            #expect(throws: StoreError.self) {
+                try school.batch { try school.addPupil(Self.pupil(2), author: "SENCO") }
+            }
+            let doubt = try #require(try school.status().clockDoubt)
+            #expect(doubt.sender == "Northshire LA")
+            #expect((4_319...4_321).contains(doubt.minutesAhead), "\(doubt)")
+            // Put right: it reads earlier than when it applied the bundle, so it was set back.
+            clock.set(baseMilliseconds + 10 * 60_000)
+            #expect(try school.status().clockDoubt == nil)
+            let pupil = try school.addPupil(Self.pupil(1), author: "SENCO")
+            // And it stays right as real time passes the fast clock's old reading.
+            clock.set(baseMilliseconds + 4 * 86_400_000)
+            #expect(try school.status().clockDoubt == nil)
+            try school.addNote(pupil: pupil.description, text: "four days on", author: "SENCO")
+            #expect(try school.versionVector()[school.identity.id] == 2)
+        }
+    }
+
+    @Test func aBundleThatTookLongToArriveIsConfirmedOnceAndANewerOneIsCheckedAgain() throws {
+        try withTemporaryDirectory { dir in
+            // The school's clock is right; the LA's bundle sat three days on a memory stick.
+            let clock = SettableClock(baseMilliseconds + 3 * 86_400_000)
+            let (laClock, school, make) = try Self.area(schoolClock: clock, in: dir)
+            try school.apply(bundleAt: try make())
+            #expect(throws: StoreError.self) { try school.addPupil(Self.pupil(1), author: "SENCO") }
+            let cleared = try #require(try school.confirmClock())
+            #expect(cleared.sender == "Northshire LA")
+            #expect(try school.status().clockDoubt == nil)
+            #expect(try school.confirmClock() == nil)
+            try school.addPupil(Self.pupil(1), author: "SENCO")
+            // A newer bundle that was also slow to arrive is new evidence: checked again.
+            laClock.advance(seconds: 3_600)
+            try school.apply(bundleAt: try make())
+            #expect(throws: StoreError.self) { try school.addPupil(Self.pupil(2), author: "SENCO") }
+            // A bundle made within the guard of this clock clears it; one made before it and
+            // applied after it is not newer evidence.
+            let older = try make()
+            laClock.advance(seconds: 3 * 86_400 - 2 * 3_600)
+            try school.apply(bundleAt: try make())
+            #expect(try school.status().clockDoubt == nil)
+            try school.apply(bundleAt: older)
+            #expect(try school.status().clockDoubt == nil)
+            try school.addPupil(Self.pupil(2), author: "SENCO")
+            #expect(try school.versionVector()[school.identity.id] == 2)
+        }
+    }
+}
