@@ -23,7 +23,8 @@ public struct SENSyncCommand: ParsableCommand {
         subcommands: [
             Init.self, Identity.self, Directory.self, Pupil.self, Note.self, Plan.self, Record.self, Due.self, EHC.self,
             Summary.self, Report.self, Import.self, CTF.self, Export.self, Peer.self,
-            BundleCommand.self, Conflicts.self, Status.self, Clock.self, Digest.self, ImportLog.self, History.self,
+            BundleCommand.self, Conflicts.self, Status.self, Clock.self, Rejoin.self, Digest.self, ImportLog.self,
+            History.self,
             Audit.self,
             Retention.self, Demo.self,
         ])

@@ -57,6 +57,19 @@ struct CLI {
     }
 
     func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
+
+    /// Copies the closed store `name.sensync` (file, WAL and shared-memory files if any, and key
+    /// file) to `copy.sensync`, replacing what was there: a backup, or its restoring.
+    func copyStore(_ name: String, to copy: String) throws {
+        let from = path("\(name).sensync")
+        let to = path("\(copy).sensync")
+        for suffix in ["", "-wal", "-shm", ".keys"] {
+            try? FileManager.default.removeItem(atPath: to + suffix)
+            if FileManager.default.fileExists(atPath: from + suffix) {
+                try FileManager.default.copyItem(atPath: from + suffix, toPath: to + suffix)
+            }
+        }
+    }
 }
 
 func withCLI<T>(_ body: (CLI) throws -> T) throws -> T {

@@ -342,17 +342,7 @@ private struct CrashArea {
 
     func digest(_ name: String) throws -> String { try run(["digest"] + store(name)).stdout }
 
-    /// Copies a closed store (file, WAL and shared-memory files if any, and key file) to `copy`.
-    func save(_ name: String, as copy: String) throws {
-        let from = cli.path("\(name).sensync")
-        let to = cli.path("\(copy).sensync")
-        for suffix in ["", "-wal", "-shm", ".keys"] {
-            try? FileManager.default.removeItem(atPath: to + suffix)
-            if FileManager.default.fileExists(atPath: from + suffix) {
-                try FileManager.default.copyItem(atPath: from + suffix, toPath: to + suffix)
-            }
-        }
-    }
+    func save(_ name: String, as copy: String) throws { try cli.copyStore(name, to: copy) }
 
     func restore(_ saved: String, as name: String) throws { try save(saved, as: name) }
 

@@ -529,6 +529,7 @@ import Testing
         ["log"], ["demo"], ["identity", "export"], ["identity", "show"], ["directory", "add"], ["directory", "remove"],
         ["directory", "list"], ["directory", "pin"], ["pupil", "transfer"], ["pupil", "erase"], ["retention", "run"],
         ["audit", "verify"], ["history"], ["export"], ["export", "census"], ["export", "sen2"], ["export", "postgres"],
+        ["clock", "check"], ["clock", "confirm"], ["rejoin", "start"], ["rejoin", "carry-over"],
     ])
     func everyCommandHasHelpWithAnExample(_ command: [String]) throws {
         try withCLI { cli in

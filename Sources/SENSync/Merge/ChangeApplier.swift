@@ -89,7 +89,7 @@ package struct ChangeApplier {
                 throw MergeError(
                     code: .fork, reason: .fork(change.dot),
                     hint:
-                        "That site was probably restored from a backup and reused its identity. Contact its administrator before exchanging more bundles."
+                        "That site was probably restored from a backup and reused its identity. It rejoins under a new site id (`sensync rejoin start` at that site); the LA then adds its new identity file with `sensync directory add FILE --replaces SITE`. See README, Troubleshooting: a restored backup."
                 )
             }
             if !held.isRedacted || change.isRedacted { return .duplicate }

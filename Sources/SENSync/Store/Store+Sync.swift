@@ -135,7 +135,13 @@ extension Store {
         }
         let byName = sites.filter { $0.name?.lowercased() == ref.lowercased() }
         let byPrefix = ref.count >= 4 ? sites.filter { $0.site.description.hasPrefix(ref.lowercased()) } : []
-        let matches = byName.isEmpty ? byPrefix : byName
+        var matches = byName.isEmpty ? byPrefix : byName
+        // A school that rejoined under a new id keeps its name: its old id, removed from the
+        // directory, does not make the name ambiguous.
+        if matches.count > 1, let directory = try directory() {
+            let active = matches.filter { directory.activeEntry($0.site) != nil }
+            if active.count == 1 { matches = active }
+        }
         guard let match = matches.first else {
             throw try unknownSite(ref, message: "No known site matches that name or id.")
         }

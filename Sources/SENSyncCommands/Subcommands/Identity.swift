@@ -111,14 +111,26 @@ extension SENSyncCommand.Directory {
                 membership, so what its old trust wrote while it was a member stays valid. The new directory, signed \
                 by the LA, travels to every site in the LA's next bundles.
 
-                Example:
+                A school whose store was restored from a backup rejoins under a new id (`sensync rejoin \
+                start`): add its new identity file with --replaces naming the old site. Every pupil on the \
+                old site's roll moves to the new one (a transfer each, so it receives their whole history in \
+                its next bundle from the LA), and the old site is removed from the directory.
+
+                Examples:
                   sensync directory add riverside-academy.identity --trust \\
                     "Riverside Learning Trust" --store northshire-la.sensync
+                  sensync directory add oakfield-2.identity --replaces "Oakfield Primary" \\
+                    --author "LA SEN officer" --store northshire-la.sensync
                 """)
 
         @OptionGroup var storeOptions: StoreOptions
         @Argument(help: "The site's identity file.") var file: String
         @Option(help: "For an academy: its trust (site id or name).") var trust: String?
+        @Option(help: "The site this identity replaces (site id or name): the same school, rejoining under a new id.")
+        var replaces: String?
+        @Option(help: "With --replaces: the day its pupils move to the new id, YYYY-MM-DD (default: today).")
+        var date: String?
+        @OptionGroup var authorOptions: AuthorOptions
         @OptionGroup var output: OutputOptions
 
         func run() throws {
@@ -128,6 +140,27 @@ extension SENSyncCommand.Directory {
                     code: .notFound, message: "The identity file cannot be read.", hint: "Check the path.")
             }
             let identity = try PublicIdentity(fileContents: data)
+            if let replaces {
+                guard trust == nil else {
+                    throw CommandFailure(
+                        code: .usage, message: "--replaces keeps the old site's trust; leave out --trust.")
+                }
+                let old = try store.resolveSite(replaces)
+                let moved = try store.replaceInDirectory(
+                    old.id, with: identity, on: date, author: try authorOptions.name)
+                if output.json {
+                    try Terminal.printJSON(
+                        ReplacedJSON(site: SiteJSON(identity.site), replaced: SiteJSON(old), pupilsMoved: moved))
+                } else {
+                    Terminal.print(
+                        "Added \(identity.site.name) (\(identity.site.kind.label)) under its new id, moved \(moved) pupil(s) from its old id to it, and removed the old id from the directory."
+                    )
+                    Terminal.print("Fingerprint: \(identity.fingerprint) — confirm it with the site.")
+                    Terminal.print("Next: send it a bundle (`sensync bundle create --to \(identity.site.id)`).")
+                }
+                return
+            }
+            guard date == nil else { throw CommandFailure(code: .usage, message: "--date goes with --replaces.") }
             let trustID = try trust.map { try store.resolveSite($0).id }
             let directory = try store.addToDirectory(identity, trust: trustID)
             if output.json {
@@ -139,6 +172,12 @@ extension SENSyncCommand.Directory {
                 Terminal.print("Fingerprint: \(identity.fingerprint) — confirm it with the site.")
             }
         }
+    }
+
+    struct ReplacedJSON: Encodable {
+        var site: SiteJSON
+        var replaced: SiteJSON
+        var pupilsMoved: Int
     }
 
     struct Remove: ParsableCommand, JSONOutputting {

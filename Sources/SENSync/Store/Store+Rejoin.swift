@@ -1,0 +1,140 @@
+import Foundation
+import GRDB
+
+/// What ``Store/carryOver(from:)`` did with the restored copy's own changes.
+public struct CarryOverReport: Hashable, Sendable {
+    /// The restored copy's own changes that reached another site (this store received them from
+    /// upstream, byte for byte): nothing to do.
+    public var alreadyHeld = 0
+    /// Changes made only on the restored copy (or never sent before it was backed up), written
+    /// again here as new changes of this site.
+    public var carried = 0
+    /// Of those, changes whose every write this store already holds: nothing new to record.
+    public var unchanged = 0
+    /// Changes the rules refused here (about a pupil no longer on this school's roll, say), with
+    /// the reason, without personal data.
+    public var refused: [String] = []
+    /// Changes whose content the restored copy no longer holds (erased): nothing to carry.
+    public var withoutContent = 0
+}
+
+extension Store {
+    /// Makes a new store at `path` for the site `restored` belongs to, under a new site id and new
+    /// keys (same name, kind, URN and LA), for a site whose store was restored from a backup and
+    /// so is behind its own history: its old id can never make changes again without forking.
+    ///
+    /// Next: the LA adds the new identity with ``replaceInDirectory(_:with:on:author:)`` (which
+    /// moves the old site's pupils to it and retires the old id), the new store applies the LA's
+    /// (or trust's) next bundle and so recovers every record that reached another site, then
+    /// ``carryOver(from:)`` writes again what only the restored copy held.
+    public static func rejoin(
+        restored: Store, newStoreAt path: String, now: @escaping @Sendable () -> UInt64 = Store.systemNow
+    ) throws -> Store {
+        let old = restored.identity
+        guard old.kind != .la else {
+            throw StoreError(
+                .invalidInput, "An LA store cannot rejoin under a new id: it signs the area directory.",
+                hint: "Restore the LA's most recent backup, or see README, Troubleshooting: a restored backup.")
+        }
+        guard let la = try restored.pinnedLA() else {
+            throw StoreError(
+                .invalidInput, "This store has no LA pinned, so no LA can add it back under a new id.",
+                hint: "Pin the LA with `sensync directory pin LA.identity` first.")
+        }
+        let identity = SiteIdentity(
+            id: .v7(milliseconds: now()), name: old.name, kind: old.kind, urn: old.urn, laCode: old.laCode)
+        return try create(at: path, identity: identity, la: la, clockGuardSeconds: restored.clockGuardSeconds, now: now)
+    }
+
+    /// At the LA: adds `new` (the same school rejoining under a new id, ``rejoin(restored:newStoreAt:now:)``)
+    /// to the directory (in the old site's trust), moves every pupil on the old site's roll to it
+    /// from `date` (today when `nil`; one transfer each, so the new site receives their whole
+    /// history in its next bundle), then removes the old site from the directory (its bundles are
+    /// refused from then on). Returns how many pupils moved.
+    @discardableResult
+    public func replaceInDirectory(_ old: SiteID, with new: PublicIdentity, on date: String? = nil, author: String)
+        throws -> Int
+    {
+        guard identity.kind == .la else {
+            throw StoreError(.invalidInput, "Only the LA keeps the area directory.", hint: "Ask your LA.")
+        }
+        let day = try date.map { try Check.date($0, "transfer date") } ?? today.description
+        guard let entry = try directory()?.activeEntry(old) else {
+            throw StoreError(
+                .notFound, "The site to replace is not an active site in the directory.",
+                hint: "See `sensync directory list`.")
+        }
+        guard entry.site.kind == new.site.kind, new.site.id != old else {
+            throw StoreError(
+                .invalidInput, "A site rejoins as the same kind of site under a new id.",
+                hint: "Give the identity file `sensync rejoin` made.")
+        }
+        try addToDirectory(new, trust: entry.trust)
+        let pupils = try writer.read { db in
+            try String.fetchAll(
+                db,
+                sql: """
+                    SELECT DISTINCT pupil_id FROM enrolment
+                    WHERE school_id = ? AND deleted = 0 AND (leaving_date IS NULL OR leaving_date > ?)
+                    ORDER BY pupil_id
+                    """, arguments: [old.description, day])
+        }
+        try batch {
+            for pupil in pupils { try transferPupil(pupil, to: new.site.id, on: day, author: author) }
+        }
+        try removeFromDirectory(old)
+        return pupils.count
+    }
+
+    /// At the new store of a site that rejoined: writes again, as new changes of this site, the
+    /// changes of the restored copy's site that this store did not receive from upstream (made
+    /// only on the restored copy, or never sent before the backup). A change that reached another
+    /// site arrives here byte for byte and is left alone. Enrolments at the old site become
+    /// enrolments here. Apply the LA's bundle first, so only what no other site holds is written.
+    /// One transaction: a change the rules refuse is reported and the rest go on.
+    public func carryOver(from restored: Store) throws -> CarryOverReport {
+        let old = restored.identity.id
+        guard old != identity.id else {
+            throw StoreError(
+                .invalidInput, "A store cannot carry changes over from itself.", hint: "Give the restored store.")
+        }
+        let theirs: [EncodedChange] = try restored.reading { db in
+            var reader = try LogReader(site: old, from: 1, db: db, sites: try SiteOrdinals(db))
+            var changes: [EncodedChange] = []
+            while let change = try reader.next() { changes.append(change) }
+            return changes
+        }
+        var report = CarryOverReport()
+        var toCarry: [Change] = []
+        try reading { db in
+            let sites = try SiteOrdinals(db)
+            for change in theirs {
+                if let held = try Self.storedChange(at: change.dot, db: db, sites: sites), held.leaf == change.leaf {
+                    report.alreadyHeld += 1
+                } else if let decoded = try? change.decoded() {
+                    toCarry.append(decoded)
+                } else {
+                    report.withoutContent += 1
+                }
+            }
+        }
+        let oldID = Value.text(old.description)
+        let newID = Value.text(identity.id.description)
+        try batch {
+            for change in toCarry {
+                let ops = change.ops.map { op in
+                    var op = op
+                    for i in op.writes.indices where op.writes[i].value == oldID { op.writes[i].value = newID }
+                    return op
+                }
+                do {
+                    let receipt = try write(author: change.author, scope: change.scope, ops: ops)
+                    if receipt.changed { report.carried += 1 } else { report.unchanged += 1 }
+                } catch let error as StoreError {
+                    report.refused.append("change \(change.seq): \(error.message)")
+                }
+            }
+        }
+        return report
+    }
+}

@@ -1,0 +1,109 @@
+import Foundation
+import Testing
+
+/// A school's laptop restored from a backup: its old id can never write again without forking, so
+/// it rejoins under a new id. Nothing that reached the LA is lost, and what only the restored copy
+/// held is carried over as new changes.
+struct RejoinCommandTests {
+    @Test func aSchoolRestoredFromABackupRejoinsUnderANewIDAndLosesNothing() throws {
+        try withCLI { cli in
+            var area = try CLIArea.make(cli)
+            try area.add("oakfield", kind: "maintained-school")
+            let author = ["--author", "SENCO"]
+            func write(_ arguments: [String], at site: String = "oakfield") throws -> CLI.Result {
+                try cli.run(arguments + author + area.store(site))
+            }
+            func addPupil(_ n: Int) throws -> CLI.Result {
+                try write([
+                    "pupil", "add", "--upn", upn(n), "--forename", "Rejoin", "--surname", "Sample", "--dob",
+                    "2016-01-01",
+                ])
+            }
+            func addNote(_ n: Int, _ text: String) throws -> CLI.Result {
+                try write(["note", "add", "--pupil", upn(n), "--area", "cognition-learning", "--text", text])
+            }
+            #expect(try area.send("la", "oakfield").status == 0)
+            #expect(try addPupil(1).status == 0)
+            #expect(try addNote(1, "Before the backup.").status == 0)
+            #expect(try area.send("oakfield", "la").status == 0)
+            try cli.copyStore("oakfield", to: "backup")
+            // After the backup: three more changes, which reach the LA.
+            #expect(try addPupil(2).status == 0)
+            #expect(try addNote(1, "After the backup.").status == 0)
+            #expect(try addNote(2, "Also after the backup.").status == 0)
+            #expect(try area.send("oakfield", "la").status == 0)
+
+            // The laptop is restored from the backup, and the SENCO records two changes on it.
+            try cli.copyStore("backup", to: "oakfield")
+            #expect(try addPupil(3).status == 0)
+            #expect(try addNote(1, "Only on the restored copy.").status == 0)
+            // The LA's next bundle tells the restored store, which refuses to write from then on; its
+            // bundles carry nothing of its own that the LA lacks, so they fork nothing.
+            let told = try area.send("la", "oakfield")
+            #expect(told.stderr.contains("restored from a backup"), "\(told.stderr)")
+            #expect(try addNote(1, "Refused.").status == 12)
+            let quiet = try area.send("oakfield", "la")
+            #expect(
+                quiet.status == 0 && quiet.stdout.contains("applied 0 new change(s)"), "\(quiet.stdout) \(quiet.stderr)"
+            )
+
+            // Rejoin under a new id.
+            let started = try cli.run(
+                [
+                    "rejoin", "start", "--new-store", cli.path("oakfield-2.sensync"), "--out",
+                    cli.path("oakfield-2.identity"), "--json",
+                ]
+                    + area.store("oakfield"))
+            #expect(started.status == 0, "\(started.stderr)")
+            let newID = try #require(((started.json as? [String: Any])?["site"] as? [String: Any])?["id"] as? String)
+            #expect(newID != area.ids["oakfield"])
+            area.ids["oakfield-2"] = newID
+            let replaced = try cli.run(
+                [
+                    "directory", "add", cli.path("oakfield-2.identity"), "--replaces", area.ids["oakfield"]!,
+                    "--author", "LA officer", "--json",
+                ]
+                    + area.store("la"))
+            #expect(replaced.status == 0, "\(replaced.stderr)")
+            #expect((replaced.json as? [String: Any])?["pupilsMoved"] as? Int == 2)
+            #expect(try area.send("la", "oakfield-2").status == 0)
+            let carried = try cli.run(
+                ["rejoin", "carry-over", "--from", cli.path("oakfield.sensync"), "--json"] + area.store("oakfield-2"))
+            #expect(carried.status == 0, "\(carried.stdout) \(carried.stderr)")
+            let report = try #require(carried.json as? [String: Any], "\(carried.stdout)")
+            #expect(report["carried"] as? Int == 2 && report["alreadyHeld"] as? Int == 2, "\(report)")
+            // Carrying over again finds nothing new to record.
+            let again = try cli.run(
+                ["rejoin", "carry-over", "--from", cli.path("oakfield.sensync"), "--json"] + area.store("oakfield-2"))
+            #expect((again.json as? [String: Any])?["carried"] as? Int == 0, "\(again.stdout) \(again.stderr)")
+            #expect(try area.send("oakfield-2", "la").status == 0)
+
+            // Nothing that reached the LA is lost, and what only the restored copy held is there too.
+            for n in 1...3 {
+                let atLA = try cli.run(["pupil", "show", upn(n), "--json"] + area.store("la"))
+                let atSchool = try cli.run(["pupil", "show", upn(n), "--json"] + area.store("oakfield-2"))
+                #expect(atLA.status == 0 && atSchool.status == 0, "pupil \(n): \(atLA.stderr) \(atSchool.stderr)")
+                #expect(atLA.stdout == atSchool.stdout, "pupil \(n) differs between the LA and the rejoined school")
+            }
+            let notes = try cli.run(["pupil", "show", upn(1)] + area.store("la")).stdout
+            for text in ["Before the backup.", "After the backup.", "Only on the restored copy."] {
+                #expect(notes.contains(text), "\(text) is missing at the LA")
+            }
+            #expect(!notes.contains("Refused."))
+            // The old store stays refused; the new one writes, and the LA takes its bundles.
+            let old = try addNote(1, "Under the old id.")
+            #expect(old.status == 12, "\(old.stderr)")
+            let removed = try area.send("oakfield", "la")
+            #expect(removed.status != 0, "\(removed.stdout)")
+            let newNote = try write(
+                ["note", "add", "--pupil", upn(2), "--area", "cognition-learning", "--text", "Under the new id."],
+                at: "oakfield-2")
+            #expect(newNote.status == 0, "\(newNote.stderr)")
+            #expect(try area.send("oakfield-2", "la").status == 0)
+            #expect(try cli.run(["pupil", "show", upn(2)] + area.store("la")).stdout.contains("Under the new id."))
+            for site in ["la", "oakfield-2"] {
+                #expect(try cli.run(["audit", "verify"] + area.store(site)).status == 0, "\(site)")
+            }
+        }
+    }
+}
