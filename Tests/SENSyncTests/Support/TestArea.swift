@@ -41,6 +41,9 @@ final class TestArea {
 
     subscript(name: String) -> Store { sites[name]! }
 
+    /// Names a store made outside ``add(_:_:trust:urn:inMemory:)`` (a site that rejoined).
+    func register(_ name: String, _ store: Store) { sites[name] = store }
+
     /// Makes a bundle from `from` to `to`, applies it, and returns the report.
     @discardableResult
     func send(_ from: String, _ to: String) throws -> ImportReport {

@@ -1,0 +1,75 @@
+import Foundation
+import Testing
+
+@testable import SENSync
+
+/// A site whose store was restored from a backup and went on writing (so it forked: its numbers
+/// were already used by changes that reached the LA) rejoins under a new id.
+struct RejoinTests {
+    static let ada = NewPupil(upn: syntheticUPN(1), forename: "Ada", surname: "Example", dateOfBirth: "2016-04-01")
+
+    @Test func anAcademyThatForkedRejoinsInItsTrustAndCarriesOverWhatOnlyItsCopyHeld() throws {
+        try withTemporaryDirectory { dir in
+            let area = try TestArea(folder: dir)
+            try area.add("Trust", .trust)
+            let academy = try area.add("Academy", .academy, trust: "Trust", inMemory: false)
+            try area.send("LA", "Academy")
+            let pupil = try academy.addPupil(Self.ada, author: "SENCO")
+            try area.send("Academy", "LA")
+            try academy.checkpoint()
+            let path = try #require(academy.path)
+            let backup = dir.appendingPathComponent("backup.sensync").path
+            try FileManager.default.copyItem(atPath: path, toPath: backup)
+            try FileManager.default.copyItem(
+                atPath: KeyFile.path(forStore: path), toPath: KeyFile.path(forStore: backup))
+            // After the backup, two changes reach the LA.
+            try academy.updatePupil(pupil.description, PupilUpdate(yearGroup: 5), author: "SENCO")
+            try academy.addNote(pupil: pupil.description, text: "Reached the LA.", author: "SENCO")
+            try area.send("Academy", "LA")
+
+            // Restored, it writes three changes before anything tells it: numbers 2 and 3 fork.
+            let restored = try Store.open(at: backup, now: area.clock.now)
+            try restored.updatePupil(pupil.description, PupilUpdate(yearGroup: 3), author: "Restored SENCO")
+            try restored.addNote(pupil: pupil.description, text: "Only on the copy.", author: "Restored SENCO")
+            try restored.addNote(pupil: pupil.description, text: "Also only on the copy.", author: "Restored SENCO")
+            let forked = dir.appendingPathComponent("forked.bundle")
+            try restored.makeBundle(to: [area.la.identity.id], at: forked)
+            let refusal = #expect(throws: BundleError.self) { try area.la.apply(bundleAt: forked) }
+            #expect(refusal?.code == .fork)
+            #expect(refusal?.hint.contains("sensync rejoin start") == true, "\(refusal?.hint ?? "")")
+
+            let rejoined = try Store.rejoin(
+                restored: restored, newStoreAt: dir.appendingPathComponent("academy-2.sensync").path,
+                now: area.clock.now)
+            #expect(rejoined.identity.id != academy.identity.id)
+            #expect(rejoined.identity.name == "Academy" && rejoined.identity.kind == .academy)
+            #expect(try rejoined.pinnedLA() == area.la.publicIdentity)
+            let moved = try area.la.replaceInDirectory(
+                academy.identity.id, with: rejoined.publicIdentity, author: "LA officer")
+            #expect(moved == 1)
+            let directory = try #require(try area.la.directory())
+            #expect(directory.activeEntry(rejoined.identity.id)?.trust == area["Trust"].identity.id)
+            #expect(directory.activeEntry(academy.identity.id) == nil)
+            // The old id cannot be replaced twice, nor a site by one of another kind.
+            #expect(throws: StoreError.self) {
+                try area.la.replaceInDirectory(academy.identity.id, with: rejoined.publicIdentity, author: "LA")
+            }
+            area.register("Academy 2", rejoined)
+            try area.send("LA", "Academy 2")
+            #expect(try rejoined.pupil(pupil.description).yearGroup == 5)
+
+            let report = try rejoined.carryOver(from: restored)
+            #expect(report.alreadyHeld == 1 && report.carried == 3 && report.refused.isEmpty, "\(report)")
+            #expect(try rejoined.carryOver(from: restored).carried == 0)
+            try area.send("Academy 2", "LA")
+            for store in [area.la, rejoined] {
+                #expect(try store.pupil(pupil.description).yearGroup == 3)
+                let notes = try store.notes(of: pupil.description).map(\.text).sorted()
+                #expect(notes == ["Also only on the copy.", "Only on the copy.", "Reached the LA."])
+            }
+            #expect(try area.la.history(of: pupil.description).filter { $0.author == "Restored SENCO" }.count == 3)
+            #expect(try area.la.auditVerify().problems.allSatisfy { $0.kind == .fork })
+            #expect(try rejoined.auditVerify().isClean)
+        }
+    }
+}
