@@ -117,12 +117,7 @@ struct BundleExchangeTests {
             try area.send("LA", "School")
             let pupil = try school.addPupil(Self.ada, author: "SENCO")
             try area.send("School", "LA")
-            try school.checkpoint()
-            let path = try #require(school.path)
-            let backup = dir.appendingPathComponent("backup.sensync").path
-            try FileManager.default.copyItem(atPath: path, toPath: backup)
-            try FileManager.default.copyItem(
-                atPath: KeyFile.path(forStore: path), toPath: KeyFile.path(forStore: backup))
+            let backup = try area.backUp("School", as: "backup")
             try school.updatePupil(pupil.description, PupilUpdate(yearGroup: 5), author: "SENCO")
             try area.send("School", "LA")
             #expect(try area.la.versionVector()[school.identity.id] == 2)

@@ -128,6 +128,47 @@ import Testing
         }
     }
 
+    /// A source's id names one record for good: given again for another pupil, in the same first
+    /// import (found through the first import's Bloom filter of ids) or in a later one, it is a
+    /// problem on that row, and nothing is imported.
+    @Test func aSourceIDGivenForASecondPupilIsAProblem() throws {
+        try withTemporaryDirectory { folder in
+            let lines = Self.jsonLines.components(separatedBy: "\n")
+            // One first import: Ben's pupil row reuses Ada's "P1", Ben's concern reuses Ada's "E1".
+            var reused = lines
+            reused[8] = reused[8].replacingOccurrences(of: #""id": "P2""#, with: #""id": "P1""#)
+            reused[9] = reused[9].replacingOccurrences(of: #""id": "C1""#, with: #""id": "E1""#)
+            let first = try school(folder)
+            let once = try #require(throws: ImportError.self) {
+                try first.importRecords(
+                    [try write(reused.joined(separator: "\n"), "reused.jsonl", in: folder)],
+                    options: ImportOptions(author: "MIS import"))
+            }
+            #expect(once.problems.map(\.line) == [9], "\(once.problems)")
+            #expect(once.problems.first?.reason.contains("for a pupil with another UPN") == true)
+            #expect(try first.pupils().isEmpty)
+            // A concern and an episode are different kinds: "E1" names one of each, no problem.
+            var kinds = lines
+            kinds[9] = kinds[9].replacingOccurrences(of: #""id": "C1""#, with: #""id": "E1""#)
+            #expect(
+                try first.importRecords(
+                    [try write(kinds.joined(separator: "\n"), "kinds.jsonl", in: folder)],
+                    options: ImportOptions(author: "MIS import")
+                ).createdCount == 9)
+            // A later import: Ada's need "N1" given for Ben.
+            let before = try first.digest()
+            let later = [lines[0], lines[8], lines[3].replacingOccurrences(of: syntheticUPN(1), with: syntheticUPN(2))]
+            let again = try #require(throws: ImportError.self) {
+                try first.importRecords(
+                    [try write(later.joined(separator: "\n"), "later.jsonl", in: folder)],
+                    options: ImportOptions(author: "MIS import"))
+            }
+            #expect(again.problems.map { "\($0.line) \($0.column ?? "-")" } == ["3 ID"], "\(again.problems)")
+            #expect(again.problems.first?.reason.contains("for another pupil") == true)
+            #expect(try first.digest() == before)
+        }
+    }
+
     @Test func aDryRunSaysWhatWouldChangeAndKeepsNothing() throws {
         try withTemporaryDirectory { folder in
             let store = try school(folder)

@@ -16,12 +16,7 @@ struct RejoinTests {
             try area.send("LA", "Academy")
             let pupil = try academy.addPupil(Self.ada, author: "SENCO")
             try area.send("Academy", "LA")
-            try academy.checkpoint()
-            let path = try #require(academy.path)
-            let backup = dir.appendingPathComponent("backup.sensync").path
-            try FileManager.default.copyItem(atPath: path, toPath: backup)
-            try FileManager.default.copyItem(
-                atPath: KeyFile.path(forStore: path), toPath: KeyFile.path(forStore: backup))
+            let backup = try area.backUp("Academy", as: "backup")
             // After the backup, two changes reach the LA.
             try academy.updatePupil(pupil.description, PupilUpdate(yearGroup: 5), author: "SENCO")
             try academy.addNote(pupil: pupil.description, text: "Reached the LA.", author: "SENCO")

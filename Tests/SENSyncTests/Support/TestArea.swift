@@ -41,6 +41,18 @@ final class TestArea {
 
     subscript(name: String) -> Store { sites[name]! }
 
+    /// Backs up a file store as an administrator would: checkpointed, then the store file and its
+    /// key file copied to `copy.sensync` in the area's folder. Returns the copy's path.
+    func backUp(_ name: String, as copy: String) throws -> String {
+        let store = self[name]
+        try store.checkpoint()
+        let path = try #require(store.path)
+        let backup = folder.appendingPathComponent("\(copy).sensync").path
+        try FileManager.default.copyItem(atPath: path, toPath: backup)
+        try FileManager.default.copyItem(atPath: KeyFile.path(forStore: path), toPath: KeyFile.path(forStore: backup))
+        return backup
+    }
+
     /// Names a store made outside ``add(_:_:trust:urn:inMemory:)`` (a site that rejoined).
     func register(_ name: String, _ store: Store) { sites[name] = store }
 
