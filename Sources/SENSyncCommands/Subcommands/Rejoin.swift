@@ -11,15 +11,17 @@ extension SENSyncCommand {
                 changes would reuse their numbers, and every other site refuses them as a fork. It \
                 cannot write under its old id again. Instead:
 
-                  1. sensync rejoin start --store oakfield.sensync --new-store oakfield-2.sensync \\
-                       --out oakfield-2.identity
-                  2. The LA: sensync directory add oakfield-2.identity --replaces "Oakfield Primary" \\
-                       --author "LA SEN officer", then sends the new store a bundle.
-                  3. sensync bundle apply --store oakfield-2.sensync la-to-oakfield.bundle
-                     (every record that reached the LA comes back, with its history)
-                  4. sensync rejoin carry-over --store oakfield-2.sensync --from oakfield.sensync \\
-                       --author SENCO
-                     (what only the restored copy held is recorded again, as new changes)
+                  1. At the school:
+                       sensync rejoin start --store oakfield.sensync \\
+                         --new-store oakfield-2.sensync --out oakfield-2.identity
+                  2. At the LA, then send the new store a bundle:
+                       sensync directory add oakfield-2.identity \\
+                         --replaces "Oakfield Primary" --author "LA SEN officer"
+                  3. At the school, every record that reached the LA comes back:
+                       sensync bundle apply --store oakfield-2.sensync la.bundle
+                  4. What only the restored copy held is recorded again:
+                       sensync rejoin carry-over --store oakfield-2.sensync \\
+                         --from oakfield.sensync
 
                 Keep the restored store until step 4 is done; then use only the new one.
                 """,
@@ -36,8 +38,8 @@ extension SENSyncCommand.Rejoin {
                 identity file to the LA, which adds it with `sensync directory add FILE --replaces SITE`.
 
                 Example:
-                  sensync rejoin start --store oakfield.sensync --new-store oakfield-2.sensync \\
-                    --out oakfield-2.identity
+                  sensync rejoin start --store oakfield.sensync \\
+                    --new-store oakfield-2.sensync --out oakfield-2.identity
                 """)
 
         @OptionGroup var storeOptions: StoreOptions
@@ -79,7 +81,8 @@ extension SENSyncCommand.Rejoin {
                 original authors, with enrolments at the old site moved to this one.
 
                 Example:
-                  sensync rejoin carry-over --store oakfield-2.sensync --from oakfield.sensync
+                  sensync rejoin carry-over --store oakfield-2.sensync \\
+                    --from oakfield.sensync
                 """)
 
         @OptionGroup var storeOptions: StoreOptions
