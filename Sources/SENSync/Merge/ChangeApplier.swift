@@ -168,6 +168,23 @@ package struct ChangeApplier {
         try apply(check(change, in: &backend), encoded: change, to: &backend)
     }
 
+    /// Applies a change this site has just made, `encoded` from `change`: nothing to decode, and
+    /// no dependency or clock check (its dependencies are what this store holds, its stamp is
+    /// this site's own clock). Its number must not be held already (a fork of this site's own
+    /// history). Debug builds check that `encoded` decodes to `change`, so this site merges
+    /// exactly what every other site will.
+    package func applyLocal<B: ReplicaBackend>(_ change: Change, encoded: EncodedChange, to backend: inout B) throws
+        -> ChangeDisposition
+    {
+        assert((try? encoded.decoded()) == change, "a local change must merge as it decodes")
+        if try backend.heldChange(encoded.dot) != nil {
+            throw MergeError(
+                code: .fork, reason: .fork(encoded.dot),
+                hint: "This store already holds a change of its own with that number: see `sensync status`.")
+        }
+        return try merge(change, encoded: encoded, replacing: false, to: &backend)
+    }
+
     /// Applies a change checked with ``check(_:in:)``.
     package func apply<B: ReplicaBackend>(_ checked: Checked, encoded: EncodedChange, to backend: inout B) throws
         -> ChangeDisposition

@@ -590,11 +590,9 @@ extension Store {
         do { encoded = try change.encoded() } catch {
             throw StoreError(.invalidInput, "This change cannot be recorded: \(String(describing: error)).")
         }
-        // The clock guard protects against other machines' clocks; this site's own HLC never
-        // goes backwards, so after the wall clock is set back it may legitimately run ahead.
-        var local = applier
-        local.clockGuardMilliseconds = .max - local.now
-        let disposition = try local.apply(encoded, to: &tx)
+        // No clock guard: it protects against other machines' clocks, and this site's own HLC
+        // never goes backwards, so after the wall clock is set back it may legitimately run ahead.
+        let disposition = try applier.applyLocal(change, encoded: encoded, to: &tx)
         guard case .applied(_, let closed) = disposition else {
             if case .rejected(let reason) = disposition {
                 throw StoreError(.invalidInput, "This change would be refused by every site: it \(reason).")
