@@ -223,14 +223,14 @@ struct XMLNode: Sendable {
     /// Reads `data` into a tree with FoundationXML's `XMLParser`, which reports the line each
     /// element starts on. External entities are never resolved.
     static func parse(_ data: Data) throws(CTFError) -> XMLNode {
-        // libxml2 under FoundationXML can crash switching to some declared encodings (UTF-7 did,
-        // found by fuzzing); a CTF is UTF-8, so any other declared encoding is refused first.
-        if let encoding = declaredEncoding(data),
-            !["utf-8", "utf8"].contains(encoding.lowercased())
-        {
+        // libxml2 under FoundationXML can crash switching to some encodings (UTF-7 did, twice,
+        // found by fuzzing); a CTF is UTF-8, so a file that does not plainly start as UTF-8 is
+        // refused before libxml2 sees it.
+        guard startsAsUTF8(data) else {
             throw CTFError(
-                .malformed, "The file declares a text encoding other than UTF-8, which a CTF must use.", line: 1,
-                element: nil, hint: "Export the CTF again from the sending school's MIS.")
+                .malformed,
+                "The file is not in UTF-8 (the text encoding a CTF must use), or its XML declaration is damaged.",
+                line: 1, element: nil, hint: "Export the CTF again from the sending school's MIS.")
         }
         let parser = XMLParser(data: data)
         parser.shouldProcessNamespaces = true
@@ -247,17 +247,28 @@ struct XMLNode: Sendable {
         return root
     }
 
-    /// The `encoding` named in the XML declaration at the start of `data`, if there is one.
-    static func declaredEncoding(_ data: Data) -> String? {
-        let start = Array(data.prefix(256))
-        guard start.starts(with: Array("<?xml".utf8)), let end = start.firstIndex(of: UInt8(ascii: ">")) else {
-            return nil
+    /// Whether `data` starts as UTF-8 does, as far as libxml2 would judge the encoding: after an
+    /// optional UTF-8 byte-order mark, its first four bytes are printable ASCII or white space
+    /// (libxml2 guesses UTF-16, UCS-4 and EBCDIC from zero bytes, other byte-order marks and
+    /// EBCDIC letters there), and an XML declaration, if it has one, ends within its first 256
+    /// bytes and names UTF-8 or no encoding.
+    static func startsAsUTF8(_ data: Data) -> Bool {
+        var start = ArraySlice(data.prefix(259))
+        if start.starts(with: [0xEF, 0xBB, 0xBF]) { start = start.dropFirst(3) }
+        guard start.prefix(4).allSatisfy({ (0x20...0x7E).contains($0) || [0x09, 0x0A, 0x0D].contains($0) }) else {
+            return false
         }
-        let declaration = String(decoding: start[..<end], as: UTF8.self)
-        guard let key = declaration.range(of: "encoding") else { return nil }
+        guard start.starts(with: Array("<?xml".utf8)) else { return true }
+        let bytes = Array(start)
+        guard let end = (0..<max(bytes.count - 1, 0)).first(where: { bytes[$0] == 0x3F && bytes[$0 + 1] == 0x3E })
+        else {
+            return false
+        }
+        let declaration = String(decoding: bytes[..<end], as: UTF8.self)
+        guard let key = declaration.range(of: "encoding") else { return true }
         let rest = declaration[key.upperBound...].drop { $0 == " " || $0 == "=" || $0 == "\t" }
-        guard let quote = rest.first, quote == "\"" || quote == "'" else { return "" }
-        return String(rest.dropFirst().prefix { $0 != quote })
+        guard let quote = rest.first, quote == "\"" || quote == "'" else { return false }
+        return ["utf-8", "utf8"].contains(String(rest.dropFirst().prefix { $0 != quote }).lowercased())
     }
 
     private final class TreeBuilder: NSObject, XMLParserDelegate {

@@ -24,6 +24,37 @@ import Testing
         #expect(try CTFDocument(xml: Data(xml.utf8)).pupils.isEmpty)
     }
 
+    /// Found by fuzzing after the check above: a declaration that does not close within its first
+    /// 256 bytes hid its encoding from the check, and libxml2 still switched to UTF-7 and crashed.
+    @Test func aDeclarationThatDoesNotCloseIsRefusedBeforeParsing() throws {
+        let xml =
+            "<?xml version=\"1.0\" encoding=\"UTF-7\"" + String(repeating: "x", count: 300)
+            + "?>\n<CTfile><CTFpupilData/></CTfile>\n"
+        let error = #expect(throws: CTFError.self) { try CTFDocument(xml: Data(xml.utf8)) }
+        #expect(error?.code == .malformed && error?.line == 1)
+        let found = try #require(
+            Bundle.module.url(
+                forResource: "unclosed-declaration-utf7", withExtension: "xml", subdirectory: "Fixtures/ctf"))
+        #expect(throws: CTFError.self) { try CTFDocument(xml: try Data(contentsOf: found)) }
+    }
+
+    /// libxml2 guesses UTF-16, UCS-4 and EBCDIC from a file's first bytes and switches to them
+    /// whatever the declaration says; a CTF is UTF-8 (a UTF-8 byte-order mark is fine).
+    @Test(
+        arguments: [
+            [0xFE, 0xFF, 0x00, 0x3C], [0xFF, 0xFE, 0x3C, 0x00], [0x00, 0x3C, 0x00, 0x3F], [0x3C, 0x00, 0x3F, 0x00],
+            [0x00, 0x00, 0x00, 0x3C], [0x4C, 0x6F, 0xA7, 0x94],
+        ] as [[UInt8]])
+    func anotherEncodingGuessedFromTheFirstBytesIsRefused(_ start: [UInt8]) throws {
+        let data = Data(start + Array("xml version='1.0'?>\n<CTfile><CTFpupilData/></CTfile>\n".utf8))
+        #expect(throws: CTFError.self) { try CTFDocument(xml: data) }
+    }
+
+    @Test func aUTF8ByteOrderMarkIsAccepted() throws {
+        let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<CTfile><CTFpupilData/></CTfile>\n"
+        #expect(try CTFDocument(xml: Data([0xEF, 0xBB, 0xBF] + Array(xml.utf8))).pupils.isEmpty)
+    }
+
     @Test(arguments: ["UTF-7", "UTF-16", "ISO-8859-1", "EBCDIC-US"])
     func otherDeclaredEncodingsAreRefused(_ name: String) throws {
         let xml = "<?xml version='1.0' encoding='\(name)'?>\n<CTfile><CTFpupilData/></CTfile>\n"
