@@ -232,6 +232,15 @@ struct XMLNode: Sendable {
                 "The file is not in UTF-8 (the text encoding a CTF must use), or its XML declaration is damaged.",
                 line: 1, element: nil, hint: "Export the CTF again from the sending school's MIS.")
         }
+        // FoundationXML calls strlen on the null data of a processing instruction without any
+        // (`<?pi?>`), found by fuzzing; an entity declared in a document type could hold one (and
+        // entities can multiply a small file). A CTF has neither.
+        if let line = lineOfUnusedMarkup(data) {
+            throw CTFError(
+                .malformed,
+                "The file holds XML a CTF does not use (a document type, or a processing instruction without data).",
+                line: line, element: nil, hint: "Export the CTF again from the sending school's MIS.")
+        }
         let parser = XMLParser(data: data)
         parser.shouldProcessNamespaces = true
         parser.shouldResolveExternalEntities = false
@@ -245,6 +254,35 @@ struct XMLNode: Sendable {
                 hint: "Export the CTF again from the sending school's MIS; check it is the whole file.")
         }
         return root
+    }
+
+    /// The line of the first `<!DOCTYPE`, `<!ENTITY` or processing instruction with no data
+    /// (`<?name?>`) in `data`, read as bytes (inside a comment too: a CTF has none of them).
+    static func lineOfUnusedMarkup(_ data: Data) -> Int? {
+        let bytes = [UInt8](data)
+        var line = 1
+        var i = 0
+        while i < bytes.count {
+            if bytes[i] == 0x0A { line += 1 }
+            guard bytes[i] == UInt8(ascii: "<"), i + 1 < bytes.count else {
+                i += 1
+                continue
+            }
+            if bytes[i + 1] == UInt8(ascii: "!") {
+                let word = bytes[(i + 2)...].prefix(7)
+                if word.elementsEqual("DOCTYPE".utf8) || word.prefix(6).elementsEqual("ENTITY".utf8) { return line }
+            } else if bytes[i + 1] == UInt8(ascii: "?") {
+                var j = i + 2
+                while j < bytes.count,
+                    ![0x20, 0x09, 0x0A, 0x0D, UInt8(ascii: "?"), UInt8(ascii: ">")].contains(bytes[j])
+                {
+                    j += 1
+                }
+                if j < bytes.count, bytes[j] == UInt8(ascii: "?") { return line }
+            }
+            i += 1
+        }
+        return nil
     }
 
     /// Whether `data` starts as UTF-8 does, as far as libxml2 would judge the encoding: after an

@@ -38,6 +38,23 @@ import Testing
         #expect(throws: CTFError.self) { try CTFDocument(xml: try Data(contentsOf: found)) }
     }
 
+    /// Found by fuzzing: a processing instruction with no data (`<?pi?>`) made FoundationXML call
+    /// `strlen` on a null pointer, wherever it stood, and an entity declared in a document type
+    /// could hold one. A CTF has neither a document type nor processing instructions.
+    @Test(arguments: [
+        "<?xm?>\0}}}", "<CTfile><?pi?><CTFpupilData/></CTfile>", "<CTfile><CTFpupilData/></CTfile><??>",
+        "<!DOCTYPE CTfile [<!ENTITY e \"<?pi?>\">]><CTfile>&e;</CTfile>",
+    ])
+    func anEmptyProcessingInstructionOrADocumentTypeIsRefusedBeforeParsing(_ xml: String) throws {
+        let error = #expect(throws: CTFError.self) { try CTFDocument(xml: Data(xml.utf8)) }
+        #expect(error?.code == .malformed)
+    }
+
+    @Test func aProcessingInstructionWithDataIsParsedAsBefore() throws {
+        let xml = "<?xml version=\"1.0\"?>\n<CTfile><?mis export=\"1\"?><CTFpupilData/></CTfile>\n"
+        #expect(try CTFDocument(xml: Data(xml.utf8)).pupils.isEmpty)
+    }
+
     /// libxml2 guesses UTF-16, UCS-4 and EBCDIC from a file's first bytes and switches to them
     /// whatever the declaration says; a CTF is UTF-8 (a UTF-8 byte-order mark is fine).
     @Test(
