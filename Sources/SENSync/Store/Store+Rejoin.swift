@@ -11,8 +11,10 @@ public struct CarryOverReport: Hashable, Sendable {
     public var carried = 0
     /// Of those, changes whose every write this store already holds: nothing new to record.
     public var unchanged = 0
-    /// Changes the rules refused here (about a pupil no longer on this school's roll, say), with
-    /// the reason, without personal data.
+    /// Changes about pupils on neither the restored copy's roll nor this site's (moved on before
+    /// the backup, say): not written here; the LA holds any of them that reached it.
+    public var notOnRoll = 0
+    /// Changes the rules refused here, with the reason, without personal data.
     public var refused: [String] = []
     /// Changes whose content the restored copy no longer holds (erased): nothing to carry.
     public var withoutContent = 0
@@ -98,21 +100,37 @@ extension Store {
             throw StoreError(
                 .invalidInput, "A store cannot carry changes over from itself.", hint: "Give the restored store.")
         }
-        let theirs: [EncodedChange] = try restored.reading { db in
+        // The old site's changes, each with whether its pupil is on the restored copy's roll: a
+        // change only the copy holds is about a pupil it had (or made) there.
+        let theirs: [(change: EncodedChange, onOldRoll: Bool)] = try restored.reading { db in
+            let view = try ScopeView.load(
+                db, me: restored.identity, directory: try Self.directory(in: db), today: restored.today)
             var reader = try LogReader(site: old, from: 1, db: db, sites: try SiteOrdinals(db))
-            var changes: [EncodedChange] = []
-            while let change = try reader.next() { changes.append(change) }
+            var changes: [(EncodedChange, Bool)] = []
+            var onRoll: [RecordID: Bool] = [:]
+            while let change = try reader.next() {
+                guard let scope = try? change.decodedHeader().scope else { continue }
+                if onRoll[scope] == nil { onRoll[scope] = try view.isEntitled(restored.identity, to: scope) }
+                changes.append((change, onRoll[scope]!))
+            }
             return changes
         }
         var report = CarryOverReport()
         var toCarry: [Change] = []
         try reading { db in
             let sites = try SiteOrdinals(db)
-            for change in theirs {
+            let view = try ScopeView.load(db, me: identity, directory: try Self.directory(in: db), today: today)
+            for (change, onOldRoll) in theirs {
                 if let held = try Self.storedChange(at: change.dot, db: db, sites: sites), held.leaf == change.leaf {
                     report.alreadyHeld += 1
                 } else if let decoded = try? change.decoded() {
-                    toCarry.append(decoded)
+                    // A pupil who had left the old site before the backup, and whom the LA did not
+                    // move here: the LA holds what reached it; writing it here would enrol them.
+                    if try onOldRoll || view.isEntitled(identity, to: decoded.scope) {
+                        toCarry.append(decoded)
+                    } else {
+                        report.notOnRoll += 1
+                    }
                 } else {
                     report.withoutContent += 1
                 }
@@ -130,6 +148,8 @@ extension Store {
                 do {
                     let receipt = try write(author: change.author, scope: change.scope, ops: ops)
                     if receipt.changed { report.carried += 1 } else { report.unchanged += 1 }
+                } catch let error as StoreError where error.message == Self.notOnRollMessage {
+                    report.notOnRoll += 1
                 } catch let error as StoreError {
                     report.refused.append("change \(change.seq): \(error.message)")
                 }

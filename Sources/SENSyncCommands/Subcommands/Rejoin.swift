@@ -97,11 +97,16 @@ extension SENSyncCommand.Rejoin {
                 try Terminal.printJSON(
                     CarryOverJSON(
                         alreadyHeld: report.alreadyHeld, carried: report.carried, unchanged: report.unchanged,
-                        refused: report.refused, withoutContent: report.withoutContent))
+                        notOnRoll: report.notOnRoll, refused: report.refused, withoutContent: report.withoutContent))
             } else {
                 Terminal.print(
                     "Carried over \(report.carried) change(s) only the restored store held; \(report.alreadyHeld) had come back from upstream already\(report.unchanged > 0 ? ", \(report.unchanged) changed nothing here" : "")."
                 )
+                if report.notOnRoll > 0 {
+                    Terminal.print(
+                        "\(report.notOnRoll) change(s) about pupils no longer on this school's roll were left: the LA holds any that reached it."
+                    )
+                }
                 for line in report.refused { Terminal.print("  not carried over: \(line)") }
             }
             if !report.refused.isEmpty {
@@ -116,6 +121,7 @@ extension SENSyncCommand.Rejoin {
         var alreadyHeld: Int
         var carried: Int
         var unchanged: Int
+        var notOnRoll: Int
         var refused: [String]
         var withoutContent: Int
     }

@@ -13,8 +13,14 @@ struct RejoinTests {
             let area = try TestArea(folder: dir)
             try area.add("Trust", .trust)
             let academy = try area.add("Academy", .academy, trust: "Trust", inMemory: false)
+            let elm = try area.add("Elm", .maintainedSchool)
             try area.send("LA", "Academy")
             let pupil = try academy.addPupil(Self.ada, author: "SENCO")
+            // Bea moves on to Elm before the backup: the backup still holds her two changes.
+            let bea = try academy.addPupil(
+                NewPupil(upn: syntheticUPN(2), forename: "Bea", surname: "Example", dateOfBirth: "2016-05-01"),
+                author: "SENCO")
+            try academy.transferPupil(bea.description, to: elm.identity.id, on: "2026-01-05", author: "SENCO")
             try area.send("Academy", "LA")
             let backup = try area.backUp("Academy", as: "backup")
             // After the backup, two changes reach the LA.
@@ -54,9 +60,16 @@ struct RejoinTests {
             #expect(try rejoined.pupil(pupil.description).yearGroup == 5)
 
             let report = try rejoined.carryOver(from: restored)
-            #expect(report.alreadyHeld == 1 && report.carried == 3 && report.refused.isEmpty, "\(report)")
+            // Ada's first change came back; the three made only on the copy are carried over; Bea's
+            // two are about a pupil no longer on this roll (the LA holds them).
+            #expect(report.alreadyHeld == 1 && report.carried == 3 && report.notOnRoll == 2, "\(report)")
+            #expect(report.refused.isEmpty, "\(report)")
             #expect(try rejoined.carryOver(from: restored).carried == 0)
             try area.send("Academy 2", "LA")
+            // Bea stays where the LA has her: never enrolled at the new id.
+            let beaSchools = Set(try area.la.enrolments(of: bea.description).compactMap(\.schoolID))
+            #expect(beaSchools == [academy.identity.id, elm.identity.id])
+            #expect(throws: StoreError.self) { try rejoined.pupil(bea.description) }
             for store in [area.la, rejoined] {
                 #expect(try store.pupil(pupil.description).yearGroup == 3)
                 let notes = try store.notes(of: pupil.description).map(\.text).sorted()
