@@ -528,7 +528,9 @@ struct ImportRun {
             try batch.write(scope: pupil, ops: group.ops) { tx in
                 if group.isNewPupil { try Store.requireUnusedUPN(upn, except: nil, in: tx.db) }
             }
-        } catch let error as StoreError where error.code != .database {
+        } catch let error as StoreError where ![.database, .clockAhead, .behindOwnHistory].contains(error.code) {
+            // A problem with this pupil's rows; the rest (the store, this computer's clock) stop
+            // the whole import.
             report(
                 ImportProblem(
                     file: group.file, line: group.firstLine, lastLine: group.inOneFile ? group.lastLine : nil,

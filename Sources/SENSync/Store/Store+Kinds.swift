@@ -312,8 +312,16 @@ extension Store {
         var overlay: [RecordID: [String: Value]] = [:]
         // A pupil this store holds no change about has no records here to read.
         let holdsRecords = !(try tx.scopeClock(of: scope).isEmpty)
+        // Records the change makes, by table: other records' rules count them as the pupil's too.
+        var created: [String: [(id: RecordID, values: KindValues)]] = [:]
         for op in ops {
-            for write in op.writes { overlay[op.id, default: [:]][write.field] = write.value }
+            var writes: [String: Value] = [:]
+            for write in op.writes { writes[write.field] = write.value }
+            overlay[op.id, default: [:]].merge(writes) { $1 }
+            let key = RecordKey(table: op.table, scope: scope, id: op.id)
+            if try !holdsRecords || tx.record(key) == nil, writes[RecordState.deletedField] != .integer(1) {
+                created[op.table, default: []].append((op.id, KindValues(writes)))
+            }
         }
         for op in ops {
             guard let kind = RecordSchema.kind(op.table), kind.name == op.table,
@@ -332,15 +340,19 @@ extension Store {
             } catch let violation {
                 throw StoreError(.invalidInput, violation.message, hint: violation.hint)
             }
-            try checkStoreRules(kind, key: key, values: values, overlay: overlay, holdsRecords: holdsRecords, in: tx.db)
+            try checkStoreRules(
+                kind, key: key, values: values, overlay: overlay, created: created, holdsRecords: holdsRecords,
+                in: tx.db)
         }
     }
 
-    /// Rules that look at other records of the pupil. `holdsRecords` false says the store holds
-    /// none of the pupil's records (it has no change about them), so there is nothing to read.
+    /// Rules that look at other records of the pupil: those the store holds, as `overlay` will
+    /// leave them, and those the same change makes (`created`, by table). `holdsRecords` false
+    /// says the store holds none of the pupil's records (it has no change about them), so there
+    /// is nothing to read.
     static func checkStoreRules(
         _ kind: KindSpec, key: RecordKey, values: KindValues, overlay: [RecordID: [String: Value]] = [:],
-        holdsRecords: Bool = true, in db: Database
+        created: [String: [(id: RecordID, values: KindValues)]] = [:], holdsRecords: Bool = true, in db: Database
     ) throws {
         /// Another record's values as they will be after this change.
         func after(_ id: RecordID, _ values: KindValues) -> KindValues {
@@ -349,12 +361,17 @@ extension Store {
             return values
         }
         /// The pupil's live records of kind `K` (cached statements: every local write of an
-        /// episode or need runs these); none when the store holds no record of the pupil.
-        func others<K: RecordKind>(_: K.Type, sql: String, excludingThis: Bool) throws -> [Record<K>] {
-            guard holdsRecords else { return [] }
+        /// episode or need runs these; nothing to read when the store holds no record of the
+        /// pupil), then those the change makes.
+        func others<K: RecordKind>(_: K.Type, sql: String, excludingThis: Bool) throws -> [(
+            id: RecordID, values: KindValues
+        )] {
+            let made = (created[K.name] ?? []).filter { !excludingThis || $0.id != key.id }
+            guard holdsRecords else { return made }
             return try Record<K>.fetchAll(
                 db.cachedStatement(sql: sql),
-                arguments: excludingThis ? [key.scope.description, key.id.description] : [key.scope.description])
+                arguments: excludingThis ? [key.scope.description, key.id.description] : [key.scope.description]
+            ).map { ($0.id, $0.values) } + made
         }
         switch kind.name {
         case SENEpisode.name:
@@ -387,12 +404,7 @@ extension Store {
                 needs: proposed.filter { $0[SENNeedRecord.Field.endDate] == nil },
                 openProvision: provision.filter { $0[SENEpisode.Field.endDate] == nil }.compactMap {
                     $0.text(SENEpisode.Field.provision)
-                }
-                    + overlay.values.compactMap { writes in
-                        // An episode this change opens.
-                        writes[SENEpisode.Field.endDate.rawValue] == nil
-                            ? writes[SENEpisode.Field.provision.rawValue]?.text : nil
-                    })
+                })
             {
                 throw StoreError(.invalidInput, problem.message, hint: problem.hint)
             }

@@ -169,6 +169,34 @@ import Testing
         }
     }
 
+    /// A pupil's rows are one change, and the rules across a pupil's records see every record it
+    /// makes: two current needs sharing a rank, or a second open episode at the school, are
+    /// problems of that pupil's rows, and nothing is imported.
+    @Test func rulesAcrossAPupilsRecordsSeeTheOtherRowsOfTheImport() throws {
+        try withTemporaryDirectory { folder in
+            let store = try school(folder)
+            let before = try store.digest()
+            var lines = Self.jsonLines.components(separatedBy: "\n")
+            lines[4] = lines[4].replacingOccurrences(of: #""rank": 2"#, with: #""rank": 1"#)
+            let ranks = try #require(throws: ImportError.self) {
+                try store.importRecords(
+                    [try write(lines.joined(separator: "\n"), "ranks.jsonl", in: folder)],
+                    options: ImportOptions(author: "MIS import"))
+            }
+            #expect(ranks.problems.map(\.line) == [2], "\(ranks.problems)")
+            #expect(ranks.problems.first?.reason.hasPrefix("Two current needs share a rank.") == true)
+            lines = Self.jsonLines.components(separatedBy: "\n")
+            lines.insert(lines[2].replacingOccurrences(of: #""id": "E1""#, with: #""id": "E2""#), at: 3)
+            let episodes = try #require(throws: ImportError.self) {
+                try store.importRecords(
+                    [try write(lines.joined(separator: "\n"), "episodes.jsonl", in: folder)],
+                    options: ImportOptions(author: "MIS import"))
+            }
+            #expect(episodes.problems.first?.reason.contains("already has an open SEN provision episode") == true)
+            #expect(try store.digest() == before)
+        }
+    }
+
     @Test func aDryRunSaysWhatWouldChangeAndKeepsNothing() throws {
         try withTemporaryDirectory { folder in
             let store = try school(folder)

@@ -374,10 +374,19 @@ struct FastClockTests {
             #expect(refused?.hint?.contains("sensync clock confirm") == true)
             #expect(try school.digest() == before)
             #expect(try school.versionVector()[school.identity.id] == 0)
-            // A batch (an import) is refused the same way.
+            // A batch is refused the same way, and an import as a whole (not a problem per pupil).
             #expect(throws: StoreError.self) {
                 try school.batch { try school.addPupil(Self.pupil(2), author: "SENCO") }
             }
+            let export = dir.appendingPathComponent("export.jsonl")
+            try """
+            {"format": "sensync-import", "version": 1}
+            {"kind": "pupil", "upn": "\(syntheticUPN(3))", "forename": "A", "surname": "B", "dateOfBirth": "2016-01-01"}
+            """.write(to: export, atomically: true, encoding: .utf8)
+            let imported = #expect(throws: StoreError.self) {
+                try school.importRecords([ImportFile(path: export.path)], options: ImportOptions(author: "MIS"))
+            }
+            #expect(imported?.code == .clockAhead)
             let doubt = try #require(try school.status().clockDoubt)
             #expect(doubt.sender == "Northshire LA")
             #expect((4_319...4_321).contains(doubt.minutesAhead), "\(doubt)")
