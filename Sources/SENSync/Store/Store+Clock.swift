@@ -61,14 +61,22 @@ extension Store {
     public func clockCheck() throws -> ClockCheck {
         try reading { db in
             let applier = self.applier
-            let latest = HLC(
-                rawValue: UInt64(bitPattern: try Int64.fetchOne(db, sql: "SELECT hlc FROM site_identity") ?? 0))
+            let own = try Self.ownStamps(in: db, against: applier)
             return ClockCheck(
-                now: applier.now, newestBundle: try Self.newestBundle(in: db)?.doubt, latestOwnStamp: latest,
+                now: applier.now, newestBundle: try Self.newestBundle(in: db)?.doubt, latestOwnStamp: own.latest,
                 confirmedAt: try String.fetchOne(db, sql: "SELECT clock_confirmed_at FROM site_identity"),
-                doubt: try clockDoubt(at: applier.now, in: db),
-                ownStampsAheadMinutes: applier.isAhead(latest) ? (latest.milliseconds - applier.now) / 60_000 : nil)
+                doubt: try clockDoubt(at: applier.now, in: db), ownStampsAheadMinutes: own.aheadMinutes)
         }
+    }
+
+    /// This site's latest stamp, and how many minutes it is ahead of `applier`'s clock when that is
+    /// more than the guard (the clock was set back after writing with a fast one).
+    static func ownStamps(in db: Database, against applier: ChangeApplier) throws -> (
+        latest: HLC, aheadMinutes: UInt64?
+    ) {
+        let latest = HLC(
+            rawValue: UInt64(bitPattern: try Int64.fetchOne(db, sql: "SELECT hlc FROM site_identity") ?? 0))
+        return (latest, applier.isAhead(latest) ? (latest.milliseconds - applier.now) / 60_000 : nil)
     }
 
     /// Why this computer's clock may be ahead of the sites it hears from, if anything says so and

@@ -314,22 +314,26 @@ extension Store {
         let holdsRecords = !(try tx.scopeClock(of: scope).isEmpty)
         // Records the change makes, by table: other records' rules count them as the pupil's too.
         var created: [String: [(id: RecordID, values: KindValues)]] = [:]
+        // Each record as the store holds it, read once for both passes.
+        var held: [RecordState?] = []
+        held.reserveCapacity(ops.count)
         for op in ops {
             var writes: [String: Value] = [:]
             for write in op.writes { writes[write.field] = write.value }
             overlay[op.id, default: [:]].merge(writes) { $1 }
-            let key = RecordKey(table: op.table, scope: scope, id: op.id)
-            if try !holdsRecords || tx.record(key) == nil, writes[RecordState.deletedField] != .integer(1) {
+            let state = holdsRecords ? try tx.record(RecordKey(table: op.table, scope: scope, id: op.id)) : nil
+            held.append(state)
+            if state == nil, writes[RecordState.deletedField] != .integer(1) {
                 created[op.table, default: []].append((op.id, KindValues(writes)))
             }
         }
-        for op in ops {
+        for (index, op) in ops.enumerated() {
             guard let kind = RecordSchema.kind(op.table), kind.name == op.table,
                 !op.writes.allSatisfy({ $0.field == RecordState.deletedField })
             else { continue }
             let key = RecordKey(table: op.table, scope: scope, id: op.id)
             var current: [String: Value] = [:]
-            if holdsRecords, let state = try tx.record(key) {
+            if let state = held[index] {
                 for field in kind.fields { current[field.name] = state[field.name] ?? .null }
                 if state.isDeleted { current[RecordState.deletedField] = .integer(1) }
             }

@@ -252,14 +252,12 @@ extension Store {
                     sql: "SELECT count(*) FROM (SELECT DISTINCT table_name, pupil_id, record_id, field FROM conflict)")
                 ?? 0
             let imports = try Int.fetchOne(db, sql: "SELECT count(*) FROM import_log") ?? 0
-            let latest = HLC(
-                rawValue: UInt64(bitPattern: try Int64.fetchOne(db, sql: "SELECT hlc FROM site_identity") ?? 0))
             let applier = self.applier
             return StoreStatus(
                 site: identity, recordCounts: counts, tombstoneCounts: tombstones, openConflicts: conflicts,
                 versionVector: vv, siteNames: names, peers: peers, imports: imports,
                 lastImport: try Self.importLog(in: db, limit: 1).first,
-                clockAheadMinutes: applier.isAhead(latest) ? (latest.milliseconds - applier.now) / 60_000 : nil,
+                clockAheadMinutes: try Self.ownStamps(in: db, against: applier).aheadMinutes,
                 behindOwnHistory: try Self.ownHistoryGap(of: identity.id, in: db),
                 clockDoubt: try clockDoubt(at: applier.now, in: db))
         }
