@@ -49,7 +49,7 @@ extension ImportFile {
 }
 
 /// One row as read, before it is checked: where it is and what each cell holds.
-struct RawImportRow {
+struct RawImportRow: Sendable {
     var line: Int
     /// The kind the row names (JSON Lines) or the file's kind (CSV); `nil` if neither says.
     var kind: KindSpec?

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 
 /// The rows of several import files, gathered by pupil in a temporary table so each pupil's rows
 /// become one change however the files spread them (a CSV export holds one kind per file: a
@@ -61,22 +62,40 @@ struct ImportSpool {
     /// Every row kept, by pupil, a page at a time; `body` may write to the store.
     func forEach(db: Database, _ body: (_ file: Int, _ row: RawImportRow) throws -> Void) throws {
         try index(db: db)
-        var after: (upn: String, kindRank: Int, seq: Int)?
+        let first = try db.cachedStatement(
+            sql: "SELECT upn, kind_rank, seq, file, row FROM import_spool ORDER BY upn, kind_rank, seq LIMIT ?")
+        let following = try db.cachedStatement(
+            sql: """
+                SELECT upn, kind_rank, seq, file, row FROM import_spool
+                WHERE (upn, kind_rank, seq) > (?, ?, ?) ORDER BY upn, kind_rank, seq LIMIT ?
+                """)
+        var after: (upn: String, kindRank: Int64, seq: Int64)?
+        var page: [(file: Int, row: [UInt8])] = []
+        page.reserveCapacity(Self.pageSize)
         while true {
-            let page = try Row.fetchAll(
-                db,
-                sql: after == nil
-                    ? "SELECT upn, kind_rank, seq, file, row FROM import_spool ORDER BY upn, kind_rank, seq LIMIT ?"
-                    : """
-                    SELECT upn, kind_rank, seq, file, row FROM import_spool
-                    WHERE (upn, kind_rank, seq) > (?, ?, ?) ORDER BY upn, kind_rank, seq LIMIT ?
-                    """,
-                arguments: after.map { [$0.upn, $0.kindRank, $0.seq, Self.pageSize] } ?? [Self.pageSize])
-            guard let last = page.last else { return }
-            for row in page {
-                try body(row[3], try Self.decode(row[4]))
+            // A page is read whole before its rows are written (through the C API: every row).
+            page.removeAll(keepingCapacity: true)
+            var last: (upn: String, kindRank: Int64, seq: Int64)?
+            try (after == nil ? first : following).runDirectly { binder in
+                if let after {
+                    binder.bind(after.upn)
+                    binder.bind(after.kindRank.databaseValue)
+                    binder.bind(after.seq.databaseValue)
+                }
+                binder.bind(Int64(Self.pageSize).databaseValue)
+            } eachRow: { row in
+                guard let upn = SQLiteBinder.text(row, 0) else { throw Self.damaged }
+                last = (upn, sqlite3_column_int64(row, 1), sqlite3_column_int64(row, 2))
+                let count = Int(sqlite3_column_bytes(row, 4))
+                let bytes =
+                    sqlite3_column_blob(row, 4).map {
+                        Array(UnsafeRawBufferPointer(start: $0, count: count))
+                    } ?? []
+                page.append((Int(sqlite3_column_int64(row, 3)), bytes))
             }
-            after = (last[0], last[1], last[2])
+            guard let last else { return }
+            for (file, bytes) in page { try body(file, try Self.decode(bytes)) }
+            after = last
         }
     }
 
@@ -108,8 +127,8 @@ struct ImportSpool {
         return w.bytes
     }
 
-    static func decode(_ data: Data) throws -> RawImportRow {
-        var r = BinaryReader(Array(data))
+    static func decode(_ bytes: [UInt8]) throws -> RawImportRow {
+        var r = BinaryReader(bytes)
         // As long as a line a reader accepts.
         let limit = JSONLinesReader.maxLineLength
         do {

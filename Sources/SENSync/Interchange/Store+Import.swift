@@ -21,8 +21,9 @@ extension Store {
         _ files: [ImportFile], options: ImportOptions, progress: (ImportProgress) -> Void = { _ in }
     ) throws -> ImportSummary {
         let sizes = files.map { (try? FileManager.default.attributesOfItem(atPath: $0.path)[.size] as? Int) ?? 0 }
+        // Each file is parsed on a second thread while this one checks and writes its rows.
         func reader(_ file: ImportFile) throws -> any ImportRowReader {
-            file.format == .csv ? try CSVRowReader(file) : try JSONLinesReader(file)
+            ReadAhead(file.format == .csv ? try CSVRowReader(file) : try JSONLinesReader(file))
         }
         let outcome = try writeBatch(author: options.author) { batch in
             var run = try ImportRun(store: self, options: options, db: batch.tx.db)
@@ -114,6 +115,7 @@ struct ImportRun {
     private var file: ImportFile?
     /// The file's name as problems give it (kept: working it out is a URL parse, for every row).
     private var fileName = ""
+    private var fileNames: [Int: String] = [:]
     private var fileNumber = 0
     /// Headings already reported as unknown, by file number (a CSV heading is reported once).
     private var reportedHeadings: Set<String> = []
@@ -172,7 +174,15 @@ struct ImportRun {
     }
 
     mutating func startFile(_ file: ImportFile, number: Int) {
-        if self.file == nil || number != fileNumber { fileName = file.name }
+        if self.file == nil || number != fileNumber {
+            // Rows gathered by pupil come from each file in turn: a name is worked out once.
+            if let name = fileNames[number] {
+                fileName = name
+            } else {
+                fileName = file.name
+                fileNames[number] = fileName
+            }
+        }
         self.file = file
         fileNumber = number
     }
