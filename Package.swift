@@ -52,6 +52,7 @@ let package = Package(
                 "SENSync",
                 "CSENSyncZlib",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "CSV", package: "CSV.swift"),
             ],
             path: "Tools/sensync-bench",
             swiftSettings: strict
