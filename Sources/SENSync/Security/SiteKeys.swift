@@ -130,8 +130,17 @@ public enum KeyFile {
                 .keyFileExposed, "The key file can be read by other users, so it was not used.",
                 hint: "Make it private with `chmod 600 \(path)`, and consider whether the keys must be replaced.")
         }
-        guard let data = FileManager.default.contents(atPath: path),
-            let contents = try? JSONDecoder().decode(Contents.self, from: data), contents.format == format,
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw SecurityError(
+                .keyFileInvalid, "The key file cannot be read.", hint: "Restore it from your secure backup.")
+        }
+        return try decode(data, expectedSite: expectedSite)
+    }
+
+    /// Reads a key file's contents (what ``read(from:expectedSite:)`` does once the file's
+    /// permissions are checked; the fuzz target feeds it bytes directly).
+    package static func decode(_ data: Data, expectedSite: SiteID) throws -> SiteKeys {
+        guard let contents = try? JSONDecoder().decode(Contents.self, from: data), contents.format == format,
             let signingRaw = Data(base64Encoded: contents.signing),
             let agreementRaw = Data(base64Encoded: contents.agreement),
             let signing = try? Curve25519.Signing.PrivateKey(rawRepresentation: signingRaw),

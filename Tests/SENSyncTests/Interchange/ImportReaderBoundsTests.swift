@@ -50,4 +50,33 @@ import Testing
             #expect(counts.rows == 1)
         }
     }
+
+    /// The fuzz targets give the readers the bytes instead of a file: from the first read on it
+    /// must be the same reading, rows, problems and the error that spoils a file alike.
+    @Test func bytesGivenWholeAreReadAsTheFileIs() throws {
+        let inputs: [(String, String)] = [
+            ("records.jsonl", "{\"kind\": \"pupil\", \"upn\": \"A\"}\nnot json\n\n{\"kind\": \"x\"}"),
+            ("records.jsonl", ""),
+            ("records.jsonl", "\n\n{\"kind\": [1]}\n"),
+            ("pupils.csv", "ID,UPN,Forename\nP1,A801200001001,Ada\nP2,only two\n\n\"P3\",\"x\ny\",z\n"),
+            ("pupils.csv", "ID,UPN\n\"unclosed,1\n"),
+            ("pupils.csv", ""),
+        ]
+        try withTemporaryDirectory { folder in
+            for (name, text) in inputs {
+                let file = try write(Array(text.utf8), name, in: folder)
+                let fromFile = Result { try file.countRows() }
+                let fromBytes = Result { try file.countRows(contents: Data(text.utf8)) }
+                switch (fromFile, fromBytes) {
+                case (.success(let a), .success(let b)):
+                    #expect(a == b, "\(name): \(text.debugDescription)")
+                case (.failure(let a as ImportError), .failure(let b as ImportError)):
+                    #expect(a.description == b.description, "\(name): \(text.debugDescription)")
+                default:
+                    Issue.record(
+                        "\(name): \(text.debugDescription): \(fromFile) from the file, \(fromBytes) from the bytes")
+                }
+            }
+        }
+    }
 }
