@@ -294,6 +294,8 @@ enum AreaBuilder {
             if !needs.contains(need) && !(ehc && need == .nsa) { needs.append(need) }
         }
         if needs.isEmpty { needs = [.slcn] }
+        // NSA (no specialist assessment) stands alone: the store refuses it beside another need.
+        if needs.count > 1 { needs.removeAll { $0 == .nsa } }
         try timed("updatePupil") {
             _ = try store.updatePupil(
                 ref, PupilUpdate(senStatus: ehc ? "E" : "K", senNeeds: needs.map(\.rawValue).joined(separator: ",")),
