@@ -14,6 +14,9 @@ struct Bench {
         if CommandLine.arguments.dropFirst().first == ImportBench.childFlag {
             exit(ImportBench.child(Array(CommandLine.arguments.dropFirst(2))))
         }
+        if CommandLine.arguments.dropFirst().first == WritesBench.childFlag {
+            exit(WritesBench.child(Array(CommandLine.arguments.dropFirst(2))))
+        }
         if CommandLine.arguments.dropFirst().first == ImportBench.rawChildFlag {
             exit(ImportBench.rawChild(Array(CommandLine.arguments.dropFirst(2))))
         }

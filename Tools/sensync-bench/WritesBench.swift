@@ -106,6 +106,37 @@ enum WritesBench {
         return report
     }
 
+    /// The hidden mode: `sensync-bench --writes-child STORE COUNT` adds COUNT notes to the
+    /// store's pupils, each its own transaction, and prints the median in microseconds: a process
+    /// doing nothing else, to profile (`perf record`) one local write's cost.
+    static let childFlag = "--writes-child"
+
+    static func child(_ arguments: [String]) -> Int32 {
+        guard arguments.count == 2, let count = Int(arguments[1]), count > 0 else {
+            FileHandle.standardError.write(Data("usage: sensync-bench \(childFlag) STORE COUNT\n".utf8))
+            return 2
+        }
+        do {
+            let store = try Store.open(at: arguments[0])
+            let pupils = try store.pupils().map(\.id.description)
+            guard !pupils.isEmpty else { throw BenchFailure("The store holds no pupils.") }
+            var rng = SplitMix64(seed: 1)
+            var times: [Double] = []
+            for _ in 0..<count {
+                let pupil = rng.pick(pupils)
+                let text = Lexicon.text(&rng, minChars: 80, maxChars: 300)
+                let start = DispatchTime.now().uptimeNanoseconds
+                _ = try store.addNote(pupil: pupil, text: text, author: "Bench")
+                times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            }
+            print(micro(Bench.median(times)))
+            return 0
+        } catch {
+            FileHandle.standardError.write(Data("sensync-bench \(childFlag): \(error)\n".utf8))
+            return 1
+        }
+    }
+
     static func micro(_ seconds: Double) -> String { String(format: "%.0f µs", seconds * 1e6) }
 
     /// `count` adds, edits and deletes on pupils picked at random, each timed alone.
