@@ -12,9 +12,6 @@ import GRDBSQLite
 /// before the provision that names it), then in the order the files and lines gave them: files
 /// may be given in any order.
 struct ImportSpool {
-    /// Rows read back at a time.
-    static let pageSize = 1000
-
     private(set) var rows = 0
 
     /// A row read back is not as written: SQLite's temporary file was damaged under the import.
@@ -31,15 +28,6 @@ struct ImportSpool {
                     file INTEGER NOT NULL, row BLOB NOT NULL
                 )
                 """)
-    }
-
-    /// Indexes the rows by pupil once they are all in: appending and then sorting once is much
-    /// cheaper than keeping a tree in pupil order while rows arrive in file order (the temporary
-    /// file's page cache is small: 10,000 pupils' CSV took a third longer than their JSON Lines).
-    private func index(db: Database) throws {
-        // Covering: read back in pupil order without a jump into the table for every row.
-        try db.execute(
-            sql: "CREATE INDEX temp.import_spool_by_pupil ON import_spool (upn, kind_rank, seq, file, row)")
     }
 
     /// Keeps a row read from file number `file`, under the pupil `upn` it names (as normalised,
@@ -59,43 +47,25 @@ struct ImportSpool {
         }
     }
 
-    /// Every row kept, by pupil, a page at a time; `body` may write to the store.
+    /// Every row kept, by pupil; `body` may write to the store.
+    ///
+    /// One query in pupil order: SQLite sorts the rows once (in memory up to its cache, then in
+    /// temporary files, so memory stays bounded) and hands them over one at a time while `body`
+    /// writes to the store's own tables (the query reads only the temporary one, which nothing
+    /// writes meanwhile). An index kept in pupil order as rows arrive, or built afterwards and read
+    /// a page at a time, would write every row a second time.
     func forEach(db: Database, _ body: (_ file: Int, _ row: RawImportRow) throws -> Void) throws {
-        try index(db: db)
-        let first = try db.cachedStatement(
-            sql: "SELECT upn, kind_rank, seq, file, row FROM import_spool ORDER BY upn, kind_rank, seq LIMIT ?")
-        let following = try db.cachedStatement(
-            sql: """
-                SELECT upn, kind_rank, seq, file, row FROM import_spool
-                WHERE (upn, kind_rank, seq) > (?, ?, ?) ORDER BY upn, kind_rank, seq LIMIT ?
-                """)
-        var after: (upn: String, kindRank: Int64, seq: Int64)?
-        var page: [(file: Int, row: [UInt8])] = []
-        page.reserveCapacity(Self.pageSize)
-        while true {
-            // A page is read whole before its rows are written (through the C API: every row).
-            page.removeAll(keepingCapacity: true)
-            var last: (upn: String, kindRank: Int64, seq: Int64)?
-            try (after == nil ? first : following).runDirectly { binder in
-                if let after {
-                    binder.bind(after.upn)
-                    binder.bind(after.kindRank.databaseValue)
-                    binder.bind(after.seq.databaseValue)
-                }
-                binder.bind(Int64(Self.pageSize).databaseValue)
-            } eachRow: { row in
-                guard let upn = SQLiteBinder.text(row, 0) else { throw Self.damaged }
-                last = (upn, sqlite3_column_int64(row, 1), sqlite3_column_int64(row, 2))
-                let count = Int(sqlite3_column_bytes(row, 4))
-                let bytes =
-                    sqlite3_column_blob(row, 4).map {
-                        Array(UnsafeRawBufferPointer(start: $0, count: count))
-                    } ?? []
-                page.append((Int(sqlite3_column_int64(row, 3)), bytes))
-            }
-            guard let last else { return }
-            for (file, bytes) in page { try body(file, try Self.decode(bytes)) }
-            after = last
+        let statement = try db.cachedStatement(
+            sql: "SELECT file, row FROM import_spool ORDER BY upn, kind_rank, seq")
+        // Through the C API: every row.
+        try statement.runDirectly { _ in
+        } eachRow: { row in
+            let count = Int(sqlite3_column_bytes(row, 1))
+            let bytes =
+                sqlite3_column_blob(row, 1).map {
+                    Array(UnsafeRawBufferPointer(start: $0, count: count))
+                } ?? []
+            try body(Int(sqlite3_column_int64(row, 0)), try Self.decode(bytes))
         }
     }
 
