@@ -106,25 +106,40 @@ enum WritesBench {
         return report
     }
 
-    /// The hidden mode: `sensync-bench --writes-child STORE COUNT` adds COUNT notes to the
-    /// store's pupils, each its own transaction, and prints the median in microseconds: a process
-    /// doing nothing else, to profile (`perf record`) one local write's cost.
+    /// The hidden mode: `sensync-bench --writes-child STORE COUNT [--batch]` adds COUNT notes to
+    /// the store's pupils, each its own transaction (or all in one `Store.batch`), and prints the
+    /// median (the mean) in microseconds: a process doing nothing else, to profile (`perf
+    /// record`) one local write's cost.
     static let childFlag = "--writes-child"
 
     static func child(_ arguments: [String]) -> Int32 {
-        guard arguments.count == 2, let count = Int(arguments[1]), count > 0 else {
-            FileHandle.standardError.write(Data("usage: sensync-bench \(childFlag) STORE COUNT\n".utf8))
+        guard arguments.count == 2 || (arguments.count == 3 && arguments[2] == "--batch"),
+            let count = Int(arguments[1]), count > 0
+        else {
+            FileHandle.standardError.write(Data("usage: sensync-bench \(childFlag) STORE COUNT [--batch]\n".utf8))
             return 2
         }
+        let batched = arguments.count == 3
         do {
             let store = try Store.open(at: arguments[0])
             let pupils = try store.pupils().map(\.id.description)
             guard !pupils.isEmpty else { throw BenchFailure("The store holds no pupils.") }
             var rng = SplitMix64(seed: 1)
+            let notes = (0..<count).map { _ in
+                (rng.pick(pupils), Lexicon.text(&rng, minChars: 80, maxChars: 300))
+            }
+            if batched {
+                // With --batch: every note in one Store.batch; the mean per note.
+                let (_, seconds) = try measure {
+                    try store.batch {
+                        for (pupil, text) in notes { _ = try store.addNote(pupil: pupil, text: text, author: "Bench") }
+                    }
+                }
+                print(micro(seconds / Double(count)))
+                return 0
+            }
             var times: [Double] = []
-            for _ in 0..<count {
-                let pupil = rng.pick(pupils)
-                let text = Lexicon.text(&rng, minChars: 80, maxChars: 300)
+            for (pupil, text) in notes {
                 let start = DispatchTime.now().uptimeNanoseconds
                 _ = try store.addNote(pupil: pupil, text: text, author: "Bench")
                 times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
