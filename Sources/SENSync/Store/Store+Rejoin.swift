@@ -148,7 +148,7 @@ extension Store {
                 do {
                     let receipt = try write(author: change.author, scope: change.scope, ops: ops)
                     if receipt.changed { report.carried += 1 } else { report.unchanged += 1 }
-                } catch let error as StoreError where error.message == Self.notOnRollMessage {
+                } catch let error as StoreError where error.isNotOnRoll {
                     report.notOnRoll += 1
                 } catch let error as StoreError {
                     report.refused.append("change \(change.seq): \(error.message)")

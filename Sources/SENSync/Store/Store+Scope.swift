@@ -133,7 +133,10 @@ extension Store {
                 }
         }
         guard enrolsHere else {
-            throw StoreError(.invalidInput, Self.notOnRollMessage, hint: "The pupil's current school or the LA can.")
+            var error = StoreError(
+                .invalidInput, Self.notOnRollMessage, hint: "The pupil's current school or the LA can.")
+            error.isNotOnRoll = true
+            throw error
         }
     }
 

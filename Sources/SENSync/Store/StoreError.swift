@@ -29,6 +29,9 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     /// What an ambiguous reference could mean, one line each, for the person to pick from
     /// (shown on their terminal; never logged).
     public var candidates: [String] = []
+    /// Set on the refusal of a local write about a pupil this site does not have on roll (the
+    /// code stays `invalid-input`, as scripts read it): carry-over counts these apart.
+    package var isNotOnRoll = false
 
     public init(_ code: Code, _ message: String, hint: String? = nil, candidates: [String] = []) {
         self.code = code
