@@ -2,27 +2,34 @@ import Foundation
 
 /// Reads a file's rows on a second thread, a few blocks ahead of the import that checks and
 /// writes them: parsing (JSON or CSV) and writing (SQLite) then run side by side on two cores
-/// instead of one after the other. Memory stays bounded: at most ``maxBlocks`` blocks of
-/// ``blockSize`` rows wait to be taken.
+/// instead of one after the other. Memory stays bounded: a block holds up to ``blockSize`` rows
+/// or ``blockBytes`` of text, and at most ``maxBlocks`` blocks, or ``maxQueuedBytes`` of text,
+/// wait to be taken (so a file of long rows does not queue thousands of them).
 ///
 /// Rows, problems and a problem that spoils the file arrive in the order the file gives them,
 /// exactly as the wrapped reader returns them. Dropping the reader (an import stopped by an
 /// error) stops the thread and waits for it, so no file stays open behind the caller.
 final class ReadAhead: ImportRowReader {
     static let blockSize = 256
+    static let blockBytes = 1 << 20
     static let maxBlocks = 4
+    static let maxQueuedBytes = 4 << 20
 
     typealias Row = Result<RawImportRow, ImportProblem>
 
     private struct Block {
         var rows: [Row]
         var bytesRead: Int
+        /// About how much text the rows hold.
+        var size: Int
     }
 
     /// What the two threads share, under its condition's lock.
     private final class Channel: @unchecked Sendable {
         let condition = NSCondition()
         var blocks: [Block] = []
+        /// The text the waiting blocks hold.
+        var queuedBytes = 0
         /// Set by the reading thread at the end of the file or on an error (then `failure`).
         var finished = false
         var failure: (any Error)?
@@ -72,20 +79,31 @@ final class ReadAhead: ImportRowReader {
         while !atEnd && failure == nil {
             var rows: [Row] = []
             rows.reserveCapacity(blockSize)
+            var size = 0
             do {
-                while rows.count < blockSize, let row = try handoff.reader.next() { rows.append(row) }
-                atEnd = rows.count < blockSize
+                while rows.count < blockSize && size < blockBytes {
+                    guard let row = try handoff.reader.next() else { break }
+                    size += Self.size(of: row)
+                    rows.append(row)
+                }
+                atEnd = rows.count < blockSize && size < blockBytes
             } catch {
                 failure = error
             }
-            let block = Block(rows: rows, bytesRead: handoff.reader.bytesRead)
+            let block = Block(rows: rows, bytesRead: handoff.reader.bytesRead, size: size)
             channel.condition.lock()
-            while channel.blocks.count >= maxBlocks && !channel.stopped { channel.condition.wait() }
+            // A block waits while the queue is full, by count or by text (one block always fits).
+            while !channel.blocks.isEmpty && !channel.stopped
+                && (channel.blocks.count >= maxBlocks || channel.queuedBytes + block.size > maxQueuedBytes)
+            {
+                channel.condition.wait()
+            }
             if channel.stopped {
                 channel.condition.unlock()
                 break
             }
             channel.blocks.append(block)
+            channel.queuedBytes += block.size
             if atEnd || failure != nil {
                 channel.finished = true
                 channel.failure = failure
@@ -97,6 +115,14 @@ final class ReadAhead: ImportRowReader {
         channel.exited = true
         channel.condition.broadcast()
         channel.condition.unlock()
+    }
+
+    /// About how much memory a row's text takes.
+    private static func size(of row: Row) -> Int {
+        switch row {
+        case .success(let raw): raw.cells.reduce(64) { $0 + 16 + $1.name.utf8.count + ($1.text?.utf8.count ?? 0) }
+        case .failure(let problem): 64 + problem.reason.utf8.count
+        }
     }
 
     func next() throws -> Row? {
@@ -113,6 +139,7 @@ final class ReadAhead: ImportRowReader {
                 return nil
             }
             let block = channel.blocks.removeFirst()
+            channel.queuedBytes -= block.size
             channel.condition.broadcast()
             channel.condition.unlock()
             current = block.rows

@@ -104,4 +104,44 @@ import Testing
         #expect(inner == nil)
         #expect(flag.reads <= 10 + ReadAhead.blockSize * (ReadAhead.maxBlocks + 2))
     }
+
+    /// A reader of endless rows of `rowBytes` of text that counts, under a lock, how many it gave.
+    final class LongRowReader: ImportRowReader, @unchecked Sendable {
+        let text: String
+        private let lock = NSLock()
+        private var given = 0
+        var bytesRead: Int { 0 }
+        var rowsGiven: Int { lock.withLock { given } }
+
+        init(rowBytes: Int) { text = String(repeating: "x", count: rowBytes) }
+
+        func next() throws -> Result<RawImportRow, ImportProblem>? {
+            let line = lock.withLock {
+                given += 1
+                return given
+            }
+            return .success(RawImportRow(line: line, kind: Pupil.spec, cells: [("Note", text)]))
+        }
+    }
+
+    /// Rows of 300 KB (a JSON Lines line may be up to 16 MiB): the thread reads ahead by a few
+    /// MiB of text, not by a thousand rows (about 460 MB of them) as it did when only rows
+    /// were counted.
+    @Test func longRowsAreReadAheadByTheirSizeNotOnlyTheirNumber() throws {
+        let rowBytes = 300_000
+        let inner = LongRowReader(rowBytes: rowBytes)
+        let reader = ReadAhead(inner)
+        _ = try reader.next()
+        // Let the thread fill what it may, then see how far it went.
+        var previous = -1
+        for _ in 0..<50 where inner.rowsGiven != previous {
+            previous = inner.rowsGiven
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        // At most 8 MiB of text read ahead (the queue's 4 MiB, the block being taken and the one
+        // being filled), whatever the constants are tuned to.
+        let bound = (8 << 20) / rowBytes
+        #expect(inner.rowsGiven <= bound, "read \(inner.rowsGiven) rows of \(rowBytes) bytes ahead (bound \(bound))")
+        #expect(inner.rowsGiven > 1)
+    }
 }
