@@ -130,12 +130,7 @@ enum WritesBench {
             }
             if batched {
                 // With --batch: every note in one Store.batch; the mean per note.
-                let (_, seconds) = try measure {
-                    try store.batch {
-                        for (pupil, text) in notes { _ = try store.addNote(pupil: pupil, text: text, author: "Bench") }
-                    }
-                }
-                print(micro(seconds / Double(count)))
+                print(micro(try addInOneBatch(notes, to: store) / Double(count)))
                 return 0
             }
             var times: [Double] = []
@@ -194,7 +189,11 @@ enum WritesBench {
         let notes = (0..<count).map { _ in
             (rng.pick(school.pupils).description, Lexicon.text(&rng, minChars: 80, maxChars: 300))
         }
-        let store = school.store
+        return try addInOneBatch(notes, to: school.store)
+    }
+
+    /// Adds `notes` (pupil reference, text) in one `Store.batch`; the seconds it took.
+    static func addInOneBatch(_ notes: [(String, String)], to store: Store) throws -> Double {
         let (_, seconds) = try measure {
             try store.batch {
                 for (pupil, text) in notes { _ = try store.addNote(pupil: pupil, text: text, author: "Bench") }

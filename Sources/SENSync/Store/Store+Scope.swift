@@ -114,9 +114,6 @@ extension Store {
 
     /// Refuses a local write about a pupil this site may not see, unless the change itself
     /// enrols the pupil here.
-    static let notOnRollMessage =
-        "This site no longer has, or never had, that pupil on roll, so it cannot change their records."
-
     func requireEntitled(to pupil: RecordID, ops: [RecordOp], in tx: inout StoreTransaction) throws {
         guard tx.enforcesScope, identity.kind != .la else { return }
         let view = try ScopeView.load(&tx, me: identity, today: today)
@@ -134,7 +131,9 @@ extension Store {
         }
         guard enrolsHere else {
             var error = StoreError(
-                .invalidInput, Self.notOnRollMessage, hint: "The pupil's current school or the LA can.")
+                .invalidInput,
+                "This site no longer has, or never had, that pupil on roll, so it cannot change their records.",
+                hint: "The pupil's current school or the LA can.")
             error.isNotOnRoll = true
             throw error
         }

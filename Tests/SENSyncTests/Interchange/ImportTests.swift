@@ -31,6 +31,17 @@ import Testing
         return ImportFile(path: url.path)
     }
 
+    /// Imports `lines` (as the JSON Lines file `name`) into `store`.
+    func importing(_ lines: [String], as name: String, into store: Store, in folder: URL) throws -> ImportSummary {
+        try store.importRecords(
+            [try write(lines.joined(separator: "\n"), name, in: folder)], options: ImportOptions(author: "MIS import"))
+    }
+
+    /// The refusal of importing `lines` (as the JSON Lines file `name`) into `store`.
+    func refusal(_ lines: [String], as name: String, into store: Store, in folder: URL) throws -> ImportError {
+        try #require(throws: ImportError.self) { try importing(lines, as: name, into: store, in: folder) }
+    }
+
     @Test func importsPupilsAndTheirRecordsAsOneChangePerPupil() throws {
         try withTemporaryDirectory { folder in
             let store = try school(folder)
@@ -139,30 +150,18 @@ import Testing
             reused[8] = reused[8].replacingOccurrences(of: #""id": "P2""#, with: #""id": "P1""#)
             reused[9] = reused[9].replacingOccurrences(of: #""id": "C1""#, with: #""id": "E1""#)
             let first = try school(folder)
-            let once = try #require(throws: ImportError.self) {
-                try first.importRecords(
-                    [try write(reused.joined(separator: "\n"), "reused.jsonl", in: folder)],
-                    options: ImportOptions(author: "MIS import"))
-            }
+            let once = try refusal(reused, as: "reused.jsonl", into: first, in: folder)
             #expect(once.problems.map(\.line) == [9], "\(once.problems)")
             #expect(once.problems.first?.reason.contains("for a pupil with another UPN") == true)
             #expect(try first.pupils().isEmpty)
             // A concern and an episode are different kinds: "E1" names one of each, no problem.
             var kinds = lines
             kinds[9] = kinds[9].replacingOccurrences(of: #""id": "C1""#, with: #""id": "E1""#)
-            #expect(
-                try first.importRecords(
-                    [try write(kinds.joined(separator: "\n"), "kinds.jsonl", in: folder)],
-                    options: ImportOptions(author: "MIS import")
-                ).createdCount == 9)
+            #expect(try importing(kinds, as: "kinds.jsonl", into: first, in: folder).createdCount == 9)
             // A later import: Ada's need "N1" given for Ben.
             let before = try first.digest()
             let later = [lines[0], lines[8], lines[3].replacingOccurrences(of: syntheticUPN(1), with: syntheticUPN(2))]
-            let again = try #require(throws: ImportError.self) {
-                try first.importRecords(
-                    [try write(later.joined(separator: "\n"), "later.jsonl", in: folder)],
-                    options: ImportOptions(author: "MIS import"))
-            }
+            let again = try refusal(later, as: "later.jsonl", into: first, in: folder)
             #expect(again.problems.map { "\($0.line) \($0.column ?? "-")" } == ["3 ID"], "\(again.problems)")
             #expect(again.problems.first?.reason.contains("for another pupil") == true)
             #expect(try first.digest() == before)
@@ -178,20 +177,12 @@ import Testing
             let before = try store.digest()
             var lines = Self.jsonLines.components(separatedBy: "\n")
             lines[4] = lines[4].replacingOccurrences(of: #""rank": 2"#, with: #""rank": 1"#)
-            let ranks = try #require(throws: ImportError.self) {
-                try store.importRecords(
-                    [try write(lines.joined(separator: "\n"), "ranks.jsonl", in: folder)],
-                    options: ImportOptions(author: "MIS import"))
-            }
+            let ranks = try refusal(lines, as: "ranks.jsonl", into: store, in: folder)
             #expect(ranks.problems.map(\.line) == [2], "\(ranks.problems)")
             #expect(ranks.problems.first?.reason.hasPrefix("Two current needs share a rank.") == true)
             lines = Self.jsonLines.components(separatedBy: "\n")
             lines.insert(lines[2].replacingOccurrences(of: #""id": "E1""#, with: #""id": "E2""#), at: 3)
-            let episodes = try #require(throws: ImportError.self) {
-                try store.importRecords(
-                    [try write(lines.joined(separator: "\n"), "episodes.jsonl", in: folder)],
-                    options: ImportOptions(author: "MIS import"))
-            }
+            let episodes = try refusal(lines, as: "episodes.jsonl", into: store, in: folder)
             #expect(episodes.problems.first?.reason.contains("already has an open SEN provision episode") == true)
             #expect(try store.digest() == before)
         }
