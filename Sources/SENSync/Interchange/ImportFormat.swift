@@ -22,12 +22,20 @@ public enum ImportFormat {
     /// spaces, dashes or underscores (`sen_need`, `needs`, `SEN needs` are one kind).
     public static func kind(named name: String) -> KindSpec? {
         if let kind = kinds.first(where: { $0.name == name }) { return kind }  // every JSON line names one
-        let wanted = normalized(name)
-        return kinds.first { kind in
-            [kind.name, kind.noun, kind.plural].contains { normalized($0) == wanted }
-                || normalized(kind.name + "s") == wanted
-        }
+        return kindsByNormalizedName[normalized(name)]
     }
+
+    /// Each kind under every name ``kind(named:)`` accepts, normalized: worked out once, not for
+    /// each line that names a kind in other words (or names none SENSync knows).
+    private static let kindsByNormalizedName: [String: KindSpec] = {
+        var byName: [String: KindSpec] = [:]
+        for kind in kinds {
+            for name in [kind.name, kind.noun, kind.plural, kind.name + "s"] {
+                byName[normalized(name)] = byName[normalized(name)] ?? kind  // the first kind listed wins
+            }
+        }
+        return byName
+    }()
 
     /// What a heading (or JSON key) of a row of `kind` is: the UPN, the source's id, a column, or
     /// unknown. Worked out once per heading and kind: an import asks for every cell.

@@ -27,7 +27,10 @@ public struct ImportFile: Sendable {
     }
 
     /// The file's name without its folder: how problems name it (folders can name people).
-    public var name: String { URL(fileURLWithPath: path).lastPathComponent }
+    public var name: String {
+        // As `URL.lastPathComponent`, without parsing a URL for every problem a file has.
+        path.split(separator: "/").last.map(String.init) ?? (path.isEmpty ? "" : "/")
+    }
 }
 
 extension ImportFile {

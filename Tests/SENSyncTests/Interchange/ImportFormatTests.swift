@@ -34,6 +34,11 @@ import Testing
         #expect(ImportFormat.kind(named: kind.name)?.name == name)
         #expect(ImportFormat.kind(named: kind.plural)?.name == name)
         #expect(ImportFormat.kind(named: kind.name + "s")?.name == name)
+        // ... and by its noun in any case and spacing.
+        #expect(ImportFormat.kind(named: kind.noun.uppercased())?.name == name)
+        #expect(
+            ImportFormat.kind(named: " " + kind.plural.replacingOccurrences(of: " ", with: "-") + " ")?.name == name)
+        #expect(ImportFormat.kind(named: kind.name + "x") == nil)
     }
 
     @Test func headingsMatchWhateverTheirCaseAndSpacing() throws {
