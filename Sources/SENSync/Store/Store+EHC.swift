@@ -8,40 +8,44 @@ extension Store {
     public func issueEHCPlan(assessment reference: String, on date: String, caseOfficer: String?, author: String) throws
         -> RecordID
     {
-        let kind = EHCAssessment.spec
-        guard identity.kind == .la else {
-            throw StoreError(
-                .invalidInput, "Only the local authority issues EHC plans.", hint: "Ask the LA's SEN team.")
+        try writing {
+            let kind = EHCAssessment.spec
+            guard identity.kind == .la else {
+                throw StoreError(
+                    .invalidInput, "Only the local authority issues EHC plans.", hint: "Ask the LA's SEN team.")
+            }
+            let (key, issued, officer) = try reading { db -> (RecordKey, Value, Value) in
+                let found = try Self.recordID(for: reference, table: kind.name, noun: kind.noun, in: db)
+                let issued = try parse(
+                    date, for: kind.field(EHCAssessment.Field.finalIssuedOn.rawValue)!, kind: kind, pupil: nil, in: db)
+                // The plan keeps the assessment's case officer unless another is named.
+                let current = try Self.records(kind, pupil: found.scope, in: db).first { $0.id == found.id }
+                let officer =
+                    try caseOfficer.map {
+                        try parse(
+                            $0, for: kind.field(EHCAssessment.Field.caseOfficer.rawValue)!, kind: kind, pupil: nil,
+                            in: db)
+                    } ?? current?.values[EHCAssessment.Field.caseOfficer] ?? .null
+                return (RecordKey(table: kind.name, scope: found.scope, id: found.id), issued, officer)
+            }
+            let existing = try records(EHCPlan.self, of: key.scope.description)
+            if existing.contains(where: { $0.text(.assessmentID) == key.id.description }) {
+                throw StoreError(
+                    .invalidInput, "A plan has already been issued from this assessment.",
+                    hint: "Change it with `sensync ehc-plan update`.")
+            }
+            let plan = RecordID.v7(milliseconds: now())
+            var planWrites = [
+                FieldWrite(EHCPlan.Field.assessmentID.rawValue, .text(key.id.description)),
+                FieldWrite(EHCPlan.Field.issuedOn.rawValue, issued),
+            ]
+            if !officer.isNull { planWrites.append(FieldWrite(EHCPlan.Field.caseOfficer.rawValue, officer)) }
+            try writeChecked(
+                kind, key: key, writes: [EHCAssessment.Field.finalIssuedOn.rawValue: issued], isNew: false,
+                author: author,
+                extraOps: [RecordOp(table: EHCPlan.name, id: plan, writes: planWrites)])
+            return plan
         }
-        let (key, issued, officer) = try reading { db -> (RecordKey, Value, Value) in
-            let found = try Self.recordID(for: reference, table: kind.name, noun: kind.noun, in: db)
-            let issued = try parse(
-                date, for: kind.field(EHCAssessment.Field.finalIssuedOn.rawValue)!, kind: kind, pupil: nil, in: db)
-            // The plan keeps the assessment's case officer unless another is named.
-            let current = try Self.records(kind, pupil: found.scope, in: db).first { $0.id == found.id }
-            let officer =
-                try caseOfficer.map {
-                    try parse(
-                        $0, for: kind.field(EHCAssessment.Field.caseOfficer.rawValue)!, kind: kind, pupil: nil, in: db)
-                } ?? current?.values[EHCAssessment.Field.caseOfficer] ?? .null
-            return (RecordKey(table: kind.name, scope: found.scope, id: found.id), issued, officer)
-        }
-        let existing = try records(EHCPlan.self, of: key.scope.description)
-        if existing.contains(where: { $0.text(.assessmentID) == key.id.description }) {
-            throw StoreError(
-                .invalidInput, "A plan has already been issued from this assessment.",
-                hint: "Change it with `sensync ehc-plan update`.")
-        }
-        let plan = RecordID.v7(milliseconds: now())
-        var planWrites = [
-            FieldWrite(EHCPlan.Field.assessmentID.rawValue, .text(key.id.description)),
-            FieldWrite(EHCPlan.Field.issuedOn.rawValue, issued),
-        ]
-        if !officer.isNull { planWrites.append(FieldWrite(EHCPlan.Field.caseOfficer.rawValue, officer)) }
-        try writeChecked(
-            kind, key: key, writes: [EHCAssessment.Field.finalIssuedOn.rawValue: issued], isNew: false, author: author,
-            extraOps: [RecordOp(table: EHCPlan.name, id: plan, writes: planWrites)])
-        return plan
     }
 }
 

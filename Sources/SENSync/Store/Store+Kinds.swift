@@ -204,49 +204,54 @@ extension Store {
     public func addRecord(_ kind: KindSpec, pupil reference: String?, fields: [String: String], author: String) throws
         -> RecordID
     {
-        try requireOwner(kind)
-        var fields = fields
-        for field in kind.fields where field.defaultValue != nil && !field.isSystem {
-            let given = fields.keys.contains { $0.replacingOccurrences(of: "-", with: "_") == field.name }
-            if !given { fields[field.name] = field.defaultValue }
-        }
-        let given = try definitions(fields, of: kind)
-        let missing = kind.fields.filter { field in
-            field.isRequired && !field.isSystem && !given.contains { $0.0.name == field.name }
-        }
-        guard missing.isEmpty else {
-            throw StoreError(
-                .invalidInput, "A \(kind.noun) needs \(missing.map(\.label).joined(separator: ", ").lowercased()).",
-                hint: "Give \(missing.map(\.option).joined(separator: " ")).")
-        }
-        let (pupilID, values) = try reading { db -> (RecordID, [String: Value]) in
-            var pupilID = try reference.map { try Self.pupilID(for: $0, in: db) }
-            if let parent = kind.parent, let parentField = kind.field(parent),
-                case .reference(let table) = parentField.rule,
-                let text = fields[parent] ?? fields[parentField.option.dropFirst(2).description]
-            {
-                let found = try Self.recordID(
-                    for: text, table: table, noun: RecordSchema.kind(table)?.noun ?? table, in: db)
-                if let pupilID, pupilID != found.scope {
-                    throw StoreError(
-                        .invalidInput, "That \(RecordSchema.kind(table)?.noun ?? table) belongs to a different pupil.",
-                        hint: "Leave out --pupil; it follows from \(parentField.option).")
+        try writing {
+            try requireOwner(kind)
+            var fields = fields
+            for field in kind.fields where field.defaultValue != nil && !field.isSystem {
+                let given = fields.keys.contains { $0.replacingOccurrences(of: "-", with: "_") == field.name }
+                if !given { fields[field.name] = field.defaultValue }
+            }
+            let given = try definitions(fields, of: kind)
+            let missing = kind.fields.filter { field in
+                field.isRequired && !field.isSystem && !given.contains { $0.0.name == field.name }
+            }
+            guard missing.isEmpty else {
+                throw StoreError(
+                    .invalidInput, "A \(kind.noun) needs \(missing.map(\.label).joined(separator: ", ").lowercased()).",
+                    hint: "Give \(missing.map(\.option).joined(separator: " ")).")
+            }
+            let (pupilID, values) = try reading { db -> (RecordID, [String: Value]) in
+                var pupilID = try reference.map { try Self.pupilID(for: $0, in: db) }
+                if let parent = kind.parent, let parentField = kind.field(parent),
+                    case .reference(let table) = parentField.rule,
+                    let text = fields[parent] ?? fields[parentField.option.dropFirst(2).description]
+                {
+                    let found = try Self.recordID(
+                        for: text, table: table, noun: RecordSchema.kind(table)?.noun ?? table, in: db)
+                    if let pupilID, pupilID != found.scope {
+                        throw StoreError(
+                            .invalidInput,
+                            "That \(RecordSchema.kind(table)?.noun ?? table) belongs to a different pupil.",
+                            hint: "Leave out --pupil; it follows from \(parentField.option).")
+                    }
+                    pupilID = found.scope
                 }
-                pupilID = found.scope
+                guard let pupilID else {
+                    throw StoreError(
+                        .invalidInput, "Which pupil is this \(kind.noun) about?", hint: "Give --pupil UPN.")
+                }
+                var values: [String: Value] = [:]
+                for (field, text) in given {
+                    values[field.name] = try self.parse(text, for: field, kind: kind, pupil: pupilID, in: db)
+                }
+                return (pupilID, values)
             }
-            guard let pupilID else {
-                throw StoreError(.invalidInput, "Which pupil is this \(kind.noun) about?", hint: "Give --pupil UPN.")
-            }
-            var values: [String: Value] = [:]
-            for (field, text) in given {
-                values[field.name] = try self.parse(text, for: field, kind: kind, pupil: pupilID, in: db)
-            }
-            return (pupilID, values)
+            let id = RecordID.v7(milliseconds: now())
+            try writeChecked(
+                kind, key: RecordKey(table: kind.name, scope: pupilID, id: id), writes: values, isNew: true,
+                author: author)
+            return id
         }
-        let id = RecordID.v7(milliseconds: now())
-        try writeChecked(
-            kind, key: RecordKey(table: kind.name, scope: pupilID, id: id), writes: values, isNew: true, author: author)
-        return id
     }
 
     /// Changes fields of an existing record. An empty value clears a field that is not required.
@@ -254,23 +259,25 @@ extension Store {
     public func updateRecord(_ reference: String, kind: KindSpec, fields: [String: String], author: String) throws
         -> WriteReceipt
     {
-        try requireOwner(kind)
-        guard !kind.isAppendOnly else {
-            throw StoreError(.appendOnly, "A \(kind.noun) cannot be changed once recorded.")
-        }
-        let given = try definitions(fields, of: kind)
-        guard !given.isEmpty else {
-            throw StoreError(.invalidInput, "Nothing to change.", hint: "Give at least one field to update.")
-        }
-        let (key, values) = try reading { db -> (RecordKey, [String: Value]) in
-            let found = try Self.recordID(for: reference, table: kind.name, noun: kind.noun, in: db)
-            var values: [String: Value] = [:]
-            for (field, text) in given {
-                values[field.name] = try self.parse(text, for: field, kind: kind, pupil: found.scope, in: db)
+        try writing {
+            try requireOwner(kind)
+            guard !kind.isAppendOnly else {
+                throw StoreError(.appendOnly, "A \(kind.noun) cannot be changed once recorded.")
             }
-            return (RecordKey(table: kind.name, scope: found.scope, id: found.id), values)
+            let given = try definitions(fields, of: kind)
+            guard !given.isEmpty else {
+                throw StoreError(.invalidInput, "Nothing to change.", hint: "Give at least one field to update.")
+            }
+            let (key, values) = try reading { db -> (RecordKey, [String: Value]) in
+                let found = try Self.recordID(for: reference, table: kind.name, noun: kind.noun, in: db)
+                var values: [String: Value] = [:]
+                for (field, text) in given {
+                    values[field.name] = try self.parse(text, for: field, kind: kind, pupil: found.scope, in: db)
+                }
+                return (RecordKey(table: kind.name, scope: found.scope, id: found.id), values)
+            }
+            return try writeChecked(kind, key: key, writes: values, isNew: false, author: author)
         }
-        return try writeChecked(kind, key: key, writes: values, isNew: false, author: author)
     }
 
     /// Writes `writes` to one record of a live pupil (and, for an update, a live record); the

@@ -159,98 +159,104 @@ extension Store {
     /// Adds a pupil, enrolling them at this school (or at `pupil.school`).
     @discardableResult
     public func addPupil(_ pupil: NewPupil, author: String) throws -> RecordID {
-        let upn = try Check.upn(pupil.upn)
-        let forename = try Check.text(pupil.forename, "forename", max: 100)
-        let surname = try Check.text(pupil.surname, "surname", max: 100)
-        let dob = try Check.date(pupil.dateOfBirth, "date of birth")
-        guard CalendarDate(dob)! <= CalendarDate.today(Date(timeIntervalSince1970: Double(now()) / 1000)) else {
-            throw StoreError(.invalidInput, "The date of birth is in the future.", hint: "Check --dob.")
-        }
-        let yearGroup = try pupil.yearGroup.map(Check.yearGroup)
-        let school = pupil.school ?? (identity.kind.isSchool ? identity.id : nil)
-        let entry = try Check.date(
-            pupil.entryDate ?? CalendarDate.today(Date(timeIntervalSince1970: Double(now()) / 1000)).description,
-            "entry date")
-        let id = RecordID.v7(milliseconds: now())
-        var ops = [
-            RecordOp(
-                table: "pupil", id: id,
-                writes: [
-                    FieldWrite("upn", .text(upn.value)), FieldWrite("forename", .text(forename)),
-                    FieldWrite("surname", .text(surname)), FieldWrite("date_of_birth", .text(dob)),
-                    FieldWrite("sen_status", .text(SENStatus.none.rawValue)),
-                ] + (yearGroup.map { [FieldWrite("year_group", .integer(Int64($0)))] } ?? []))
-        ]
-        if let school {
-            ops.append(
+        try writing {
+            let upn = try Check.upn(pupil.upn)
+            let forename = try Check.text(pupil.forename, "forename", max: 100)
+            let surname = try Check.text(pupil.surname, "surname", max: 100)
+            let dob = try Check.date(pupil.dateOfBirth, "date of birth")
+            guard CalendarDate(dob)! <= CalendarDate.today(Date(timeIntervalSince1970: Double(now()) / 1000)) else {
+                throw StoreError(.invalidInput, "The date of birth is in the future.", hint: "Check --dob.")
+            }
+            let yearGroup = try pupil.yearGroup.map(Check.yearGroup)
+            let school = pupil.school ?? (identity.kind.isSchool ? identity.id : nil)
+            let entry = try Check.date(
+                pupil.entryDate ?? CalendarDate.today(Date(timeIntervalSince1970: Double(now()) / 1000)).description,
+                "entry date")
+            let id = RecordID.v7(milliseconds: now())
+            var ops = [
                 RecordOp(
-                    table: "enrolment", id: RecordID.v7(milliseconds: now()),
+                    table: "pupil", id: id,
                     writes: [
-                        FieldWrite("school_id", .text(school.description)), FieldWrite("entry_date", .text(entry)),
-                    ]))
+                        FieldWrite("upn", .text(upn.value)), FieldWrite("forename", .text(forename)),
+                        FieldWrite("surname", .text(surname)), FieldWrite("date_of_birth", .text(dob)),
+                        FieldWrite("sen_status", .text(SENStatus.none.rawValue)),
+                    ] + (yearGroup.map { [FieldWrite("year_group", .integer(Int64($0)))] } ?? []))
+            ]
+            if let school {
+                ops.append(
+                    RecordOp(
+                        table: "enrolment", id: RecordID.v7(milliseconds: now()),
+                        writes: [
+                            FieldWrite("school_id", .text(school.description)), FieldWrite("entry_date", .text(entry)),
+                        ]))
+            }
+            try write(author: author, scope: id, ops: ops) { tx in
+                try Self.requireUnusedUPN(upn.value, except: nil, in: tx.db)
+            }
+            return id
         }
-        try write(author: author, scope: id, ops: ops) { tx in
-            try Self.requireUnusedUPN(upn.value, except: nil, in: tx.db)
-        }
-        return id
     }
 
     /// Changes a pupil's details or SEN status and needs.
     @discardableResult
     public func updatePupil(_ reference: String, _ update: PupilUpdate, author: String) throws -> WriteReceipt {
-        guard !update.isEmpty else {
-            throw StoreError(.invalidInput, "Nothing to change.", hint: "Give at least one field to update.")
-        }
-        let id = try pupilID(for: reference)
-        let key = RecordKey(table: "pupil", scope: id, id: id)
-        var writes: [FieldWrite] = []
-        if let upn = update.upn { writes.append(FieldWrite("upn", .text(try Check.upn(upn).value))) }
-        if let f = update.forename {
-            writes.append(FieldWrite("forename", .text(try Check.text(f, "forename", max: 100))))
-        }
-        if let s = update.surname {
-            writes.append(FieldWrite("surname", .text(try Check.text(s, "surname", max: 100))))
-        }
-        if let d = update.dateOfBirth {
-            writes.append(FieldWrite("date_of_birth", .text(try Check.date(d, "date of birth"))))
-        }
-        if let y = update.yearGroup { writes.append(FieldWrite("year_group", .integer(Int64(try Check.yearGroup(y))))) }
-        let newUPN = try update.upn.map { try Check.upn($0).value }
-        var senOps: [RecordOp] = []
-        return try write(author: author, scope: id, ops: []) { tx in
-            let state = try Self.requireLive(key, noun: "pupil", in: &tx)
-            if let newUPN, newUPN != state["upn"]?.text {
-                // DfE rule 1520: one pupil record per UPN. The replaced UPN is kept as a former UPN.
-                try Self.requireUnusedUPN(newUPN, except: id, in: tx.db)
-                if let old = state["upn"]?.text {
-                    var former = (state[Pupil.Field.formerUPNs.rawValue]?.text ?? "").split(separator: ",").map(
-                        String.init)
-                    if !former.contains(old) { former.append(old) }
-                    former.removeAll { $0 == newUPN }
-                    writes.append(
-                        FieldWrite(
-                            Pupil.Field.formerUPNs.rawValue,
-                            former.isEmpty ? .null : .text(former.joined(separator: ","))))
-                }
+        try writing {
+            guard !update.isEmpty else {
+                throw StoreError(.invalidInput, "Nothing to change.", hint: "Give at least one field to update.")
             }
-            if update.senStatus != nil || update.senNeeds != nil {
-                let status = update.senStatus ?? state["sen_status"]?.text ?? "N"
-                var needs = update.senNeeds ?? state["sen_needs"]?.text ?? ""
-                if update.senStatus?.uppercased() == "N" && update.senNeeds == nil { needs = "" }
-                let profile: SENProfile
-                do {
-                    profile = try SENProfile(status: status, needs: needs)
-                } catch {
-                    throw StoreError(
-                        .invalidInput,
-                        (error as? SENProfile.Problem)?.description ?? "The SEN status or needs are not valid.")
-                }
-                writes.append(FieldWrite("sen_status", .text(profile.status.rawValue)))
-                writes.append(FieldWrite("sen_needs", profile.needs.isEmpty ? .null : .text(profile.needsField)))
-                senOps = try self.senRecordOps(for: profile, pupil: id, in: tx.db)
+            let id = try pupilID(for: reference)
+            let key = RecordKey(table: "pupil", scope: id, id: id)
+            var writes: [FieldWrite] = []
+            if let upn = update.upn { writes.append(FieldWrite("upn", .text(try Check.upn(upn).value))) }
+            if let f = update.forename {
+                writes.append(FieldWrite("forename", .text(try Check.text(f, "forename", max: 100))))
             }
-        } opsAfterCheck: {
-            [RecordOp(table: "pupil", id: id, writes: writes)] + senOps
+            if let s = update.surname {
+                writes.append(FieldWrite("surname", .text(try Check.text(s, "surname", max: 100))))
+            }
+            if let d = update.dateOfBirth {
+                writes.append(FieldWrite("date_of_birth", .text(try Check.date(d, "date of birth"))))
+            }
+            if let y = update.yearGroup {
+                writes.append(FieldWrite("year_group", .integer(Int64(try Check.yearGroup(y)))))
+            }
+            let newUPN = try update.upn.map { try Check.upn($0).value }
+            var senOps: [RecordOp] = []
+            return try write(author: author, scope: id, ops: []) { tx in
+                let state = try Self.requireLive(key, noun: "pupil", in: &tx)
+                if let newUPN, newUPN != state["upn"]?.text {
+                    // DfE rule 1520: one pupil record per UPN. The replaced UPN is kept as a former UPN.
+                    try Self.requireUnusedUPN(newUPN, except: id, in: tx.db)
+                    if let old = state["upn"]?.text {
+                        var former = (state[Pupil.Field.formerUPNs.rawValue]?.text ?? "").split(separator: ",").map(
+                            String.init)
+                        if !former.contains(old) { former.append(old) }
+                        former.removeAll { $0 == newUPN }
+                        writes.append(
+                            FieldWrite(
+                                Pupil.Field.formerUPNs.rawValue,
+                                former.isEmpty ? .null : .text(former.joined(separator: ","))))
+                    }
+                }
+                if update.senStatus != nil || update.senNeeds != nil {
+                    let status = update.senStatus ?? state["sen_status"]?.text ?? "N"
+                    var needs = update.senNeeds ?? state["sen_needs"]?.text ?? ""
+                    if update.senStatus?.uppercased() == "N" && update.senNeeds == nil { needs = "" }
+                    let profile: SENProfile
+                    do {
+                        profile = try SENProfile(status: status, needs: needs)
+                    } catch {
+                        throw StoreError(
+                            .invalidInput,
+                            (error as? SENProfile.Problem)?.description ?? "The SEN status or needs are not valid.")
+                    }
+                    writes.append(FieldWrite("sen_status", .text(profile.status.rawValue)))
+                    writes.append(FieldWrite("sen_needs", profile.needs.isEmpty ? .null : .text(profile.needsField)))
+                    senOps = try self.senRecordOps(for: profile, pupil: id, in: tx.db)
+                }
+            } opsAfterCheck: {
+                [RecordOp(table: "pupil", id: id, writes: writes)] + senOps
+            }
         }
     }
 
@@ -438,35 +444,38 @@ extension Store {
     public func addNote(
         pupil reference: String, text: String, area: NoteArea? = nil, amends: String? = nil, author: String
     ) throws -> RecordID {
-        let pupilID = try pupilID(for: reference)
-        let body = try Check.text(text, "note text", max: 20_000)
-        let id = RecordID.v7(milliseconds: now())
-        var amendsID: RecordID?
-        if let amends {
-            let found = try reading { db in try Self.recordID(for: amends, table: "note", noun: "note", in: db) }
-            guard found.scope == pupilID else {
-                throw StoreError(
-                    .invalidInput, "The amended note belongs to a different pupil.", hint: "Check --amends.")
+        try writing {
+            let pupilID = try pupilID(for: reference)
+            let body = try Check.text(text, "note text", max: 20_000)
+            let id = RecordID.v7(milliseconds: now())
+            var amendsID: RecordID?
+            if let amends {
+                let found = try reading { db in try Self.recordID(for: amends, table: "note", noun: "note", in: db) }
+                guard found.scope == pupilID else {
+                    throw StoreError(
+                        .invalidInput, "The amended note belongs to a different pupil.", hint: "Check --amends.")
+                }
+                amendsID = found.id
             }
-            amendsID = found.id
+            let recordedAt = HLC(milliseconds: now(), counter: 0).description
+            try write(
+                author: author, scope: pupilID,
+                ops: [
+                    RecordOp(
+                        table: "note", id: id,
+                        writes: [
+                            FieldWrite("text", .text(body)),
+                            FieldWrite("area", area.map { .text($0.rawValue) } ?? .null),
+                            FieldWrite("amends_note_id", amendsID.map { .text($0.description) } ?? .null),
+                            FieldWrite("recorded_at", .text(recordedAt)),
+                            FieldWrite("recorded_by", .text(author.trimmedOfSpace)),
+                        ])
+                ]
+            ) { tx in
+                _ = try Self.requireLive(RecordKey(table: "pupil", scope: pupilID, id: pupilID), noun: "pupil", in: &tx)
+            }
+            return id
         }
-        let recordedAt = HLC(milliseconds: now(), counter: 0).description
-        try write(
-            author: author, scope: pupilID,
-            ops: [
-                RecordOp(
-                    table: "note", id: id,
-                    writes: [
-                        FieldWrite("text", .text(body)), FieldWrite("area", area.map { .text($0.rawValue) } ?? .null),
-                        FieldWrite("amends_note_id", amendsID.map { .text($0.description) } ?? .null),
-                        FieldWrite("recorded_at", .text(recordedAt)),
-                        FieldWrite("recorded_by", .text(author.trimmedOfSpace)),
-                    ])
-            ]
-        ) { tx in
-            _ = try Self.requireLive(RecordKey(table: "pupil", scope: pupilID, id: pupilID), noun: "pupil", in: &tx)
-        }
-        return id
     }
 
     /// A pupil's notes, oldest first.
@@ -493,30 +502,34 @@ extension Store {
     /// Starts a support plan for a pupil.
     @discardableResult
     public func createPlan(pupil reference: String, _ plan: NewSupportPlan, author: String) throws -> RecordID {
-        let pupilID = try pupilID(for: reference)
-        guard PlanStatus(rawValue: plan.status) != nil else {
-            throw StoreError(
-                .invalidInput, "Unknown plan status.",
-                hint: "Use one of \(PlanStatus.allCases.map(\.rawValue).joined(separator: ", ")).")
+        try writing {
+            let pupilID = try pupilID(for: reference)
+            guard PlanStatus(rawValue: plan.status) != nil else {
+                throw StoreError(
+                    .invalidInput, "Unknown plan status.",
+                    hint: "Use one of \(PlanStatus.allCases.map(\.rawValue).joined(separator: ", ")).")
+            }
+            let today = CalendarDate.today(Date(timeIntervalSince1970: Double(now()) / 1000)).description
+            let id = RecordID.v7(milliseconds: now())
+            let writes: [FieldWrite] = [
+                FieldWrite("title", .text(try Check.text(plan.title, "plan title"))),
+                FieldWrite("status", .text(plan.status)),
+                FieldWrite("start_date", .text(try Check.date(plan.startDate ?? today, "start date"))),
+                FieldWrite("review_date", .text(try Check.date(plan.reviewDate, "review date"))),
+                FieldWrite(
+                    "responsible_org",
+                    try plan.responsibleOrg.map { try Check.text($0, "responsible organisation") }.value),
+                FieldWrite(
+                    "responsible_person",
+                    try plan.responsiblePerson.map { try Check.text($0, "responsible person") }.value),
+            ]
+            try Self.requireDeclaredFields(SupportPlan.spec, in: writes)
+            try write(author: author, scope: pupilID, ops: [RecordOp(table: "support_plan", id: id, writes: writes)]) {
+                tx in
+                _ = try Self.requireLive(RecordKey(table: "pupil", scope: pupilID, id: pupilID), noun: "pupil", in: &tx)
+            }
+            return id
         }
-        let today = CalendarDate.today(Date(timeIntervalSince1970: Double(now()) / 1000)).description
-        let id = RecordID.v7(milliseconds: now())
-        let writes: [FieldWrite] = [
-            FieldWrite("title", .text(try Check.text(plan.title, "plan title"))),
-            FieldWrite("status", .text(plan.status)),
-            FieldWrite("start_date", .text(try Check.date(plan.startDate ?? today, "start date"))),
-            FieldWrite("review_date", .text(try Check.date(plan.reviewDate, "review date"))),
-            FieldWrite(
-                "responsible_org", try plan.responsibleOrg.map { try Check.text($0, "responsible organisation") }.value),
-            FieldWrite(
-                "responsible_person", try plan.responsiblePerson.map { try Check.text($0, "responsible person") }.value),
-        ]
-        try Self.requireDeclaredFields(SupportPlan.spec, in: writes)
-        try write(author: author, scope: pupilID, ops: [RecordOp(table: "support_plan", id: id, writes: writes)]) {
-            tx in
-            _ = try Self.requireLive(RecordKey(table: "pupil", scope: pupilID, id: pupilID), noun: "pupil", in: &tx)
-        }
-        return id
     }
 
     private func livePlan(_ reference: String) throws -> RecordKey {
@@ -531,80 +544,90 @@ extension Store {
     public func addOutcome(plan reference: String, description: String, targetDate: String?, author: String) throws
         -> RecordID
     {
-        let plan = try livePlan(reference)
-        let id = RecordID.v7(milliseconds: now())
-        let writes: [FieldWrite] = [
-            FieldWrite("plan_id", .text(plan.id.description)),
-            FieldWrite("description", .text(try Check.text(description, "outcome", max: 2000))),
-            FieldWrite("target_date", try targetDate.map { try Check.date($0, "target date") }.value),
-            FieldWrite("status", .text("open")),
-        ]
-        try write(author: author, scope: plan.scope, ops: [RecordOp(table: "plan_outcome", id: id, writes: writes)]) {
-            tx in
-            _ = try Self.requireLive(plan, noun: "plan", in: &tx)
+        try writing {
+            let plan = try livePlan(reference)
+            let id = RecordID.v7(milliseconds: now())
+            let writes: [FieldWrite] = [
+                FieldWrite("plan_id", .text(plan.id.description)),
+                FieldWrite("description", .text(try Check.text(description, "outcome", max: 2000))),
+                FieldWrite("target_date", try targetDate.map { try Check.date($0, "target date") }.value),
+                FieldWrite("status", .text("open")),
+            ]
+            try write(author: author, scope: plan.scope, ops: [RecordOp(table: "plan_outcome", id: id, writes: writes)])
+            {
+                tx in
+                _ = try Self.requireLive(plan, noun: "plan", in: &tx)
+            }
+            return id
         }
-        return id
     }
 
     /// Adds a provision item to a plan.
     @discardableResult
     public func addProvision(plan reference: String, _ provision: NewProvision, author: String) throws -> RecordID {
-        let plan = try livePlan(reference)
-        if let cost = provision.costPence, cost < 0 {
-            throw StoreError(.invalidInput, "A cost cannot be negative.", hint: "Give the cost in pounds, e.g. 450.00.")
+        try writing {
+            let plan = try livePlan(reference)
+            if let cost = provision.costPence, cost < 0 {
+                throw StoreError(
+                    .invalidInput, "A cost cannot be negative.", hint: "Give the cost in pounds, e.g. 450.00.")
+            }
+            let id = RecordID.v7(milliseconds: now())
+            let writes: [FieldWrite] = [
+                FieldWrite("plan_id", .text(plan.id.description)),
+                FieldWrite("description", .text(try Check.text(provision.description, "provision", max: 2000))),
+                FieldWrite("provider", try provision.provider.map { try Check.text($0, "provider") }.value),
+                FieldWrite("frequency", try provision.frequency.map { try Check.text($0, "frequency") }.value),
+                FieldWrite(
+                    "responsible_org",
+                    try provision.responsibleOrg.map { try Check.text($0, "responsible organisation") }.value),
+                FieldWrite(
+                    "responsible_person",
+                    try provision.responsiblePerson.map { try Check.text($0, "responsible person") }.value),
+                FieldWrite("cost_pence", provision.costPence.map { .integer($0) } ?? .null),
+            ]
+            try Self.requireDeclaredFields(ProvisionItem.spec, in: writes)
+            try write(
+                author: author, scope: plan.scope, ops: [RecordOp(table: "provision_item", id: id, writes: writes)]
+            ) {
+                tx in
+                _ = try Self.requireLive(plan, noun: "plan", in: &tx)
+            }
+            return id
         }
-        let id = RecordID.v7(milliseconds: now())
-        let writes: [FieldWrite] = [
-            FieldWrite("plan_id", .text(plan.id.description)),
-            FieldWrite("description", .text(try Check.text(provision.description, "provision", max: 2000))),
-            FieldWrite("provider", try provision.provider.map { try Check.text($0, "provider") }.value),
-            FieldWrite("frequency", try provision.frequency.map { try Check.text($0, "frequency") }.value),
-            FieldWrite(
-                "responsible_org",
-                try provision.responsibleOrg.map { try Check.text($0, "responsible organisation") }.value),
-            FieldWrite(
-                "responsible_person",
-                try provision.responsiblePerson.map { try Check.text($0, "responsible person") }.value),
-            FieldWrite("cost_pence", provision.costPence.map { .integer($0) } ?? .null),
-        ]
-        try Self.requireDeclaredFields(ProvisionItem.spec, in: writes)
-        try write(author: author, scope: plan.scope, ops: [RecordOp(table: "provision_item", id: id, writes: writes)]) {
-            tx in
-            _ = try Self.requireLive(plan, noun: "plan", in: &tx)
-        }
-        return id
     }
 
     /// Records a review of a plan; moves the plan's review date on, and closes it if so decided.
     @discardableResult
     public func recordReview(plan reference: String, _ review: NewReview, author: String) throws -> RecordID {
-        let plan = try livePlan(reference)
-        let id = RecordID.v7(milliseconds: now())
-        let next = try review.nextReviewDate.map { try Check.date($0, "next review date") }
-        if review.decision != .close && next == nil {
-            throw StoreError(
-                .invalidInput, "A review that keeps the plan open needs a next review date.",
-                hint: "Give --next-review YYYY-MM-DD.")
+        try writing {
+            let plan = try livePlan(reference)
+            let id = RecordID.v7(milliseconds: now())
+            let next = try review.nextReviewDate.map { try Check.date($0, "next review date") }
+            if review.decision != .close && next == nil {
+                throw StoreError(
+                    .invalidInput, "A review that keeps the plan open needs a next review date.",
+                    hint: "Give --next-review YYYY-MM-DD.")
+            }
+            var planWrites: [FieldWrite] = []
+            if let next { planWrites.append(FieldWrite("review_date", .text(next))) }
+            if review.decision == .close { planWrites.append(FieldWrite("status", .text(PlanStatus.closed.rawValue))) }
+            var ops = [
+                RecordOp(
+                    table: "plan_review", id: id,
+                    writes: [
+                        FieldWrite("plan_id", .text(plan.id.description)),
+                        FieldWrite("held_on", .text(try Check.date(review.heldOn, "review date"))),
+                        FieldWrite("summary", .text(try Check.text(review.summary, "review summary", max: 20_000))),
+                        FieldWrite("decision", .text(review.decision.rawValue)),
+                        FieldWrite("next_review_date", next.value),
+                    ])
+            ]
+            if !planWrites.isEmpty { ops.append(RecordOp(table: "support_plan", id: plan.id, writes: planWrites)) }
+            try write(author: author, scope: plan.scope, ops: ops) { tx in
+                _ = try Self.requireLive(plan, noun: "plan", in: &tx)
+            }
+            return id
         }
-        var planWrites: [FieldWrite] = []
-        if let next { planWrites.append(FieldWrite("review_date", .text(next))) }
-        if review.decision == .close { planWrites.append(FieldWrite("status", .text(PlanStatus.closed.rawValue))) }
-        var ops = [
-            RecordOp(
-                table: "plan_review", id: id,
-                writes: [
-                    FieldWrite("plan_id", .text(plan.id.description)),
-                    FieldWrite("held_on", .text(try Check.date(review.heldOn, "review date"))),
-                    FieldWrite("summary", .text(try Check.text(review.summary, "review summary", max: 20_000))),
-                    FieldWrite("decision", .text(review.decision.rawValue)),
-                    FieldWrite("next_review_date", next.value),
-                ])
-        ]
-        if !planWrites.isEmpty { ops.append(RecordOp(table: "support_plan", id: plan.id, writes: planWrites)) }
-        try write(author: author, scope: plan.scope, ops: ops) { tx in
-            _ = try Self.requireLive(plan, noun: "plan", in: &tx)
-        }
-        return id
     }
 
     /// A pupil's plans with their outcomes, provision and reviews.
@@ -668,13 +691,17 @@ extension Store {
     /// Deletes a record (any table but notes) by id. The deletion replicates as a tombstone.
     @discardableResult
     public func deleteRecord(_ reference: String, author: String) throws -> (table: String, receipt: WriteReceipt) {
-        try setDeleted(reference, deleted: true, author: author)
+        try writing {
+            try setDeleted(reference, deleted: true, author: author)
+        }
     }
 
     /// Restores a deleted record.
     @discardableResult
     public func restoreRecord(_ reference: String, author: String) throws -> (table: String, receipt: WriteReceipt) {
-        try setDeleted(reference, deleted: false, author: author)
+        try writing {
+            try setDeleted(reference, deleted: false, author: author)
+        }
     }
 
     private func setDeleted(_ reference: String, deleted: Bool, author: String) throws -> (
@@ -740,16 +767,18 @@ extension Store {
     /// Moves a plan's next review date (the LA or school rescheduling a review).
     @discardableResult
     public func reschedulePlanReview(plan reference: String, date: String, author: String) throws -> WriteReceipt {
-        let found = try reading { db in
-            try Self.recordID(for: reference, table: "support_plan", noun: "plan", in: db)
-        }
-        let key = RecordKey(table: "support_plan", scope: found.scope, id: found.id)
-        let checked = try Check.date(date, "review date")
-        return try write(
-            author: author, scope: key.scope,
-            ops: [RecordOp(table: key.table, id: key.id, writes: [FieldWrite("review_date", .text(checked))])]
-        ) { tx in
-            _ = try Self.requireLive(key, noun: "plan", in: &tx)
+        try writing {
+            let found = try reading { db in
+                try Self.recordID(for: reference, table: "support_plan", noun: "plan", in: db)
+            }
+            let key = RecordKey(table: "support_plan", scope: found.scope, id: found.id)
+            let checked = try Check.date(date, "review date")
+            return try write(
+                author: author, scope: key.scope,
+                ops: [RecordOp(table: key.table, id: key.id, writes: [FieldWrite("review_date", .text(checked))])]
+            ) { tx in
+                _ = try Self.requireLive(key, noun: "plan", in: &tx)
+            }
         }
     }
 }

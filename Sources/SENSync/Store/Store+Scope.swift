@@ -149,44 +149,50 @@ extension Store {
     public func transferPupil(_ reference: String, to school: SiteID, on date: String, author: String) throws
         -> WriteReceipt
     {
-        let pupil = try pupilID(for: reference)
-        let day = try Check.date(date, "transfer date")
-        var transferOps: [RecordOp] = []
-        return try write(author: author, scope: pupil, ops: []) { tx in
-            _ = try Self.requireLive(RecordKey(table: "pupil", scope: pupil, id: pupil), noun: "pupil", in: &tx)
-            let directory = try tx.directory()
-            guard let target = (school == identity.id ? identity : directory?.entry(school)?.site), target.kind.isSchool
-            else {
-                throw StoreError(
-                    .unknownSite, "The destination is not a school in the area directory.",
-                    hint: "See `sensync directory list`.")
-            }
-            let view = try ScopeView.load(tx.db, me: identity, directory: directory, today: today)
-            let onRoll = identity.kind.isSchool ? try view.isEntitled(identity, to: pupil) : false
-            guard identity.kind == .la || onRoll else {
-                throw StoreError(
-                    .invalidInput, "Only the LA or the pupil's current school can transfer them.", hint: "Ask the LA.")
-            }
-            let current = try Row.fetchAll(
-                tx.db,
-                sql:
-                    "SELECT id, school_id FROM enrolment WHERE pupil_id = ? AND deleted = 0 AND (leaving_date IS NULL OR leaving_date > ?)",
-                arguments: [pupil.description, day])
-            guard !current.contains(where: { ($0[1] as String?) == school.description }) else {
-                throw StoreError(.invalidInput, "The pupil is already enrolled at that school.")
-            }
-            for row in current {
+        try writing {
+            let pupil = try pupilID(for: reference)
+            let day = try Check.date(date, "transfer date")
+            var transferOps: [RecordOp] = []
+            return try write(author: author, scope: pupil, ops: []) { tx in
+                _ = try Self.requireLive(RecordKey(table: "pupil", scope: pupil, id: pupil), noun: "pupil", in: &tx)
+                let directory = try tx.directory()
+                guard let target = (school == identity.id ? identity : directory?.entry(school)?.site),
+                    target.kind.isSchool
+                else {
+                    throw StoreError(
+                        .unknownSite, "The destination is not a school in the area directory.",
+                        hint: "See `sensync directory list`.")
+                }
+                let view = try ScopeView.load(tx.db, me: identity, directory: directory, today: today)
+                let onRoll = identity.kind.isSchool ? try view.isEntitled(identity, to: pupil) : false
+                guard identity.kind == .la || onRoll else {
+                    throw StoreError(
+                        .invalidInput, "Only the LA or the pupil's current school can transfer them.",
+                        hint: "Ask the LA.")
+                }
+                let current = try Row.fetchAll(
+                    tx.db,
+                    sql:
+                        "SELECT id, school_id FROM enrolment WHERE pupil_id = ? AND deleted = 0 AND (leaving_date IS NULL OR leaving_date > ?)",
+                    arguments: [pupil.description, day])
+                guard !current.contains(where: { ($0[1] as String?) == school.description }) else {
+                    throw StoreError(.invalidInput, "The pupil is already enrolled at that school.")
+                }
+                for row in current {
+                    transferOps.append(
+                        RecordOp(
+                            table: "enrolment", id: RecordID(row[0] as String)!,
+                            writes: [FieldWrite("leaving_date", .text(day))]))
+                }
                 transferOps.append(
                     RecordOp(
-                        table: "enrolment", id: RecordID(row[0] as String)!,
-                        writes: [FieldWrite("leaving_date", .text(day))]))
+                        table: "enrolment", id: .v7(milliseconds: now()),
+                        writes: [
+                            FieldWrite("school_id", .text(school.description)), FieldWrite("entry_date", .text(day)),
+                        ]))
+            } opsAfterCheck: {
+                transferOps
             }
-            transferOps.append(
-                RecordOp(
-                    table: "enrolment", id: .v7(milliseconds: now()),
-                    writes: [FieldWrite("school_id", .text(school.description)), FieldWrite("entry_date", .text(day))]))
-        } opsAfterCheck: {
-            transferOps
         }
     }
 
@@ -200,25 +206,28 @@ extension Store {
     ///   data in it: it is kept as proof.
     @discardableResult
     public func erasePupil(_ reference: String, reason: String, author: String) throws -> WriteReceipt {
-        let pupil = try pupilID(for: reference)
-        let why = try Check.text(reason, "erasure reason", max: 200)
-        return try write(
-            author: author, scope: pupil,
-            ops: [
-                // Each erasure is its own record: two sites erasing the same pupil make two.
-                RecordOp(
-                    table: RecordSchema.erasure.name, id: .v7(milliseconds: now()),
-                    writes: [
-                        FieldWrite("reason", .text(why)), FieldWrite("erased_on", .text(today.description)),
-                        FieldWrite("erased_by", .text(identity.name)),
-                    ])
-            ]
-        ) { tx in
-            let view = try ScopeView.load(&tx, me: identity, today: today)
-            let onRoll = identity.kind.isSchool ? try view.isEntitled(identity, to: pupil) : false
-            guard identity.kind == .la || onRoll else {
-                throw StoreError(
-                    .invalidInput, "Only the LA or the pupil's school can erase their records.", hint: "Ask the LA.")
+        try writing {
+            let pupil = try pupilID(for: reference)
+            let why = try Check.text(reason, "erasure reason", max: 200)
+            return try write(
+                author: author, scope: pupil,
+                ops: [
+                    // Each erasure is its own record: two sites erasing the same pupil make two.
+                    RecordOp(
+                        table: RecordSchema.erasure.name, id: .v7(milliseconds: now()),
+                        writes: [
+                            FieldWrite("reason", .text(why)), FieldWrite("erased_on", .text(today.description)),
+                            FieldWrite("erased_by", .text(identity.name)),
+                        ])
+                ]
+            ) { tx in
+                let view = try ScopeView.load(&tx, me: identity, today: today)
+                let onRoll = identity.kind.isSchool ? try view.isEntitled(identity, to: pupil) : false
+                guard identity.kind == .la || onRoll else {
+                    throw StoreError(
+                        .invalidInput, "Only the LA or the pupil's school can erase their records.", hint: "Ask the LA."
+                    )
+                }
             }
         }
     }
