@@ -21,6 +21,11 @@ struct SQLiteBinder {
         precondition(code == SQLITE_OK, "sqlite3_bind_text: \(code)")
     }
 
+    mutating func bind(_ integer: Int64) {
+        count += 1
+        sqlite3_bind_int64(statement, count, integer)
+    }
+
     mutating func bind(blob bytes: [UInt8]) {
         count += 1
         // As GRDB binds `Data` (an empty one may bind NULL, as it does there).

@@ -308,9 +308,15 @@ struct StoreTransaction: ReplicaBackend {
 
     /// Records that the change at `dot` is about `scope`.
     mutating func indexScope(_ scope: RecordID, of dot: Dot) throws {
-        let statement = try db.cachedStatement(
-            sql: "INSERT OR IGNORE INTO scope_change (scope, site_ord, seq) VALUES (?, ?, ?)")
-        try statement.execute(arguments: [scope.description, try sites.ordinal(for: dot.site, in: db), Int64(dot.seq)])
+        let ord = try sites.ordinal(for: dot.site, in: db)
+        // Through the C API: every change, local or merged, has its row here.
+        try db.cachedStatement(
+            sql: "INSERT OR IGNORE INTO scope_change (scope, site_ord, seq) VALUES (?, ?, ?)"
+        ).executeDirectly {
+            $0.bind(scope.description)
+            $0.bind(ord)
+            $0.bind(Int64(dot.seq))
+        }
     }
 
     // MARK: ReplicaBackend
