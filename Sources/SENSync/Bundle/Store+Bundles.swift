@@ -418,6 +418,8 @@ extension Store {
         }
         var holdings: [(RecordID, VersionVector, passedOn: Bool)] = []
         var checkpoints: [Checkpoint] = []
+        // The sender signed some of its numbers twice (see ``clash(of:ord:db:)``).
+        var signedTwice: Dot?
         // The leaves of each complete checkpoint, and how many of its changes were taken: if not
         // all, the ones taken need their own proofs, for this store to relay them or audit them.
         var completeLeaves: [Int: [Dot: Digest32]] = [:]
@@ -442,8 +444,25 @@ extension Store {
             switch entry {
             case .checkpoint(let index, let checkpoint, let isComplete):
                 checkpoints.append(checkpoint)
+                let ord = try tx.sites.ordinal(for: checkpoint.site, in: db)
+                if let seq = try Self.clash(of: checkpoint, ord: ord, db: db) {
+                    // The site signed its numbers twice (a restored backup): even a change this
+                    // store lacks, proved by the second run, may stand on a number whose change
+                    // here differs, and its proof could not be kept beside the first run's.
+                    guard checkpoint.site != sender.id else {
+                        // Refused once the stream ends, unless one of its changes shows the
+                        // fork first (a number held here with another change: the plainer news).
+                        signedTwice = signedTwice ?? Dot(site: checkpoint.site, seq: seq)
+                        return
+                    }
+                    // Passed on by a relay: refuse that site's changes from this run on (none
+                    // could keep its proof), as for a fork shown by a change.
+                    forkedFrom[checkpoint.site] = min(forkedFrom[checkpoint.site] ?? .max, checkpoint.first)
+                    report.refused.append((Dot(site: checkpoint.site, seq: seq), "its site signed its changes twice"))
+                    return
+                }
                 if isComplete { completeLeaves[index] = [:] }
-                try Self.saveCheckpoint(checkpoint, ord: try tx.sites.ordinal(for: checkpoint.site, in: db), db: db)
+                try Self.saveCheckpoint(checkpoint, ord: ord, db: db)
             case .holdings(let pupil, let held, let passedOn):
                 holdings.append((pupil, held, passedOn))
             case .change(let change, let index, let path):
@@ -534,6 +553,10 @@ extension Store {
                         ])
                 }
             }
+        }
+        if let signedTwice {
+            throw BundleError(
+                MergeError(code: .fork, reason: .signedTwice(signedTwice), hint: MergeError.forkHint), naming: name)
         }
         for (index, byDot) in completeLeaves.sorted(by: { $0.key < $1.key }) {
             let checkpoint = checkpoints[index]

@@ -224,6 +224,27 @@ extension Store {
         ])
     }
 
+    /// The first number at which `checkpoint` clashes with a checkpoint of its site held here: one
+    /// that covers some of the same numbers but is not the same signed run. A site signs each of
+    /// its changes once, in runs that never overlap (signing is committed before any bundle
+    /// carrying it is written), so a clash means the site's signing went back: it was restored
+    /// from a backup and signed its numbers again, whatever it wrote under them.
+    static func clash(of checkpoint: Checkpoint, ord: Int64, db: Database) throws -> UInt64? {
+        let statement = try db.cachedStatement(
+            sql: """
+                SELECT first_seq, last_seq, root, previous FROM checkpoint
+                WHERE site_ord = ? AND first_seq <= ? AND last_seq >= ? ORDER BY first_seq
+                """)
+        for row in try Row.fetchAll(statement, arguments: [ord, Int64(checkpoint.last), Int64(checkpoint.first)]) {
+            let (first, last) = (UInt64(row[0] as Int64), UInt64(row[1] as Int64))
+            let same =
+                first == checkpoint.first && last == checkpoint.last && Array(row[2] as Data) == checkpoint.root.bytes
+                && Array(row[3] as Data) == checkpoint.previous.bytes
+            if !same { return max(first, checkpoint.first) }
+        }
+        return nil
+    }
+
     /// A site's checkpoints held here, by first change.
     static func checkpoints(of site: SiteID, db: Database, sites: SiteOrdinals) throws -> [Checkpoint] {
         guard let ord = sites.byID[site] else { return [] }

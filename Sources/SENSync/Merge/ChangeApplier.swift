@@ -86,11 +86,7 @@ package struct ChangeApplier {
         var replacing = false
         if let held = try backend.heldChange(change.dot) {
             guard held.leaf == change.leaf else {
-                throw MergeError(
-                    code: .fork, reason: .fork(change.dot),
-                    hint:
-                        "That site was probably restored from a backup and reused its identity. It rejoins under a new site id (`sensync rejoin start` at that site); the LA then adds its new identity file with `sensync directory add FILE --replaces SITE`. See README, Troubleshooting: a restored backup."
-                )
+                throw MergeError(code: .fork, reason: .fork(change.dot), hint: MergeError.forkHint)
             }
             if !held.isRedacted || change.isRedacted { return .duplicate }
             replacing = true

@@ -20,6 +20,9 @@ public struct MergeError: Error, Hashable, Sendable, CustomStringConvertible {
     public enum Reason: Hashable, Sendable {
         /// The change's site has another change with its number.
         case fork(Dot)
+        /// The site signed two different runs of its changes that both cover change `dot`'s
+        /// number: its signing went back, as a store restored from a backup does.
+        case signedTwice(Dot)
         /// The change cannot be decoded, and why.
         case malformed(Dot, String)
         /// The change depends on changes this store does not hold.
@@ -53,6 +56,8 @@ public struct MergeError: Error, Hashable, Sendable, CustomStringConvertible {
         switch reason {
         case .fork(let dot):
             "\(name(dot.site) ?? "Site \(dot.site)") has two different changes numbered \(dot.seq)."
+        case .signedTwice(let dot):
+            "\(name(dot.site) ?? "Site \(dot.site)") signed two different runs of its changes from number \(dot.seq)."
         case .malformed(let dot, let why):
             "\(dot.described(naming: name).capitalizingFirst) cannot be read: \(why)."
         case .missingDependencies(let dot, let range):
@@ -65,6 +70,10 @@ public struct MergeError: Error, Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "\(message) \(hint)" }
+
+    /// What to do about a site that forked its own history.
+    static let forkHint =
+        "That site was probably restored from a backup and reused its identity. It rejoins under a new site id (`sensync rejoin start` at that site); the LA then adds its new identity file with `sensync directory add FILE --replaces SITE`. See README, Troubleshooting: a restored backup."
 
     /// `YYYY-MM-DD HH:MM` in UTC, rounded up to the next minute.
     static func utcMinute(_ milliseconds: UInt64) -> String {

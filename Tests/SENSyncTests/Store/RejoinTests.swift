@@ -80,4 +80,41 @@ struct RejoinTests {
             #expect(try rejoined.auditVerify().isClean)
         }
     }
+
+    /// The restored copy learns what the LA holds before its forked numbers would show: it wrote
+    /// change 2 again, then applied the LA's bundle (which says the LA holds up to 2), then wrote
+    /// change 3. Its bundle carries only 3, proved by a signed run 2–3 that clashes with the run
+    /// the LA holds for 2: the LA refuses it as a fork instead of taking a change whose signature
+    /// it cannot keep (which `audit verify` then reported as an altered change).
+    @Test func aRestoredCopyThatLearnsTheLAsHoldingsBeforeItsForkShowsIsStillRefused() throws {
+        try withTemporaryDirectory { dir in
+            let area = try TestArea(folder: dir)
+            let school = try area.add("School", .maintainedSchool, inMemory: false)
+            try area.send("LA", "School")
+            let pupil = try school.addPupil(Self.ada, author: "SENCO")
+            try area.send("School", "LA")
+            let backup = try area.backUp("School", as: "backup")
+            try school.addNote(pupil: pupil.description, text: "Reached the LA.", author: "SENCO")
+            try area.send("School", "LA")
+
+            let restored = try Store.open(at: backup, now: area.clock.now)
+            try restored.addNote(pupil: pupil.description, text: "Only on the copy.", author: "Restored SENCO")
+            let fromLA = dir.appendingPathComponent("from-la.bundle")
+            try area.la.makeBundle(to: [school.identity.id], at: fromLA)
+            _ = try restored.apply(bundleAt: fromLA)
+            try restored.addNote(pupil: pupil.description, text: "Also only on the copy.", author: "Restored SENCO")
+            let forked = dir.appendingPathComponent("forked.bundle")
+            try restored.makeBundle(to: [area.la.identity.id], at: forked)
+            let digest = try area.la.digest()
+            let refusal = #expect(throws: BundleError.self) { try area.la.apply(bundleAt: forked) }
+            #expect(refusal?.code == .fork, "\(String(describing: refusal))")
+            #expect(refusal?.hint.contains("sensync rejoin start") == true, "\(refusal?.hint ?? "")")
+            #expect(refusal?.message.contains("School signed two different runs of its changes from number 2") == true)
+            let verify = #expect(throws: BundleError.self) { try Store.verifyBundle(at: forked, against: area.la) }
+            #expect(verify?.code == .fork)
+            #expect(try area.la.digest() == digest)
+            #expect(try area.la.auditVerify().isClean)
+            #expect(try area.la.notes(of: pupil.description).map(\.text) == ["Reached the LA."])
+        }
+    }
 }
