@@ -428,10 +428,10 @@ extension Store {
         // it holds only to pass on.
         let fromMyAcademy = directory?.entry(sender.id)?.trust == identity.id
         func relay(_ change: EncodedChange, _ header: ChangeHeader) throws -> Bool {
-            guard fromMyAcademy, change.site == sender.id, !change.isRedacted else { return false }
+            guard fromMyAcademy, change.site == sender.id else { return false }
             if let held = try tx.storedEntry(change.dot) {
                 guard held.leaf == change.leaf else { return false }
-                if !held.isRedacted { return true }
+                if !held.isRedacted || change.isRedacted { return true }
             }
             try tx.storeRelayed(change, header: header)
             report.relayed += 1
@@ -498,7 +498,13 @@ extension Store {
                     change = change.redacted()
                 }
                 if change.isRedacted, !erasing {
-                    report.skipped += 1
+                    // An academy that joined this trust sends its history from where this trust
+                    // holds it, with changes whose content it let go once its old trust held
+                    // them: held here without content, they fill the academy's numbers (so this
+                    // trust can say it holds them, and the academy stops sending them), and count
+                    // for nothing this trust holds of their pupils (the content comes from the LA
+                    // if the pupil comes here).
+                    if try !relay(change, header) { report.skipped += 1 }
                     return
                 }
                 let checked: ChangeApplier.Checked
@@ -581,8 +587,23 @@ extension Store {
                 // upstream does not hold yet is kept, only to relay it.
                 let keeps = try relaysFor(&tx)
                 let upstreamAck = try upstream(in: &tx).map { try Self.acknowledged(by: $0, in: db) } ?? VersionVector()
+                // What came is held here now and passed on with the rest: said so in the site's
+                // next bundles, so that its senders stop sending it (the news that it left,
+                // above all, which a trust sends until its academy says it holds it).
+                var passedOn = try tx.scopeClock(of: pupil)
+                if let stored = try Data.fetchOne(
+                    db, sql: "SELECT held FROM forgotten_pupil WHERE pupil_id = ?", arguments: [pupil.description])
+                {
+                    var reader = BinaryReader(Array(stored))
+                    passedOn.formUnion(try VersionVector.decode(from: &reader))
+                }
                 try tx.purge(pupil, erased: false) { dot in keeps.contains(dot.site) && upstreamAck[dot.site] < dot.seq
                 }
+                var w = BinaryWriter()
+                passedOn.encode(into: &w)
+                try db.execute(
+                    sql: "UPDATE forgotten_pupil SET held = ? WHERE pupil_id = ?",
+                    arguments: [Data(w.bytes), pupil.description])
             } else {
                 try db.execute(sql: "DELETE FROM forgotten_pupil WHERE pupil_id = ?", arguments: [pupil.description])
             }
