@@ -330,9 +330,13 @@ struct RecordCommandsTests {
             #expect(shared.count >= 8)
             let ambiguous = try cli.run(["referral", "show", String(shared.prefix(8))] + s)
             #expect(ambiguous.status == 4)
+            // Each candidate names its pupil by record id, never by UPN (an error message).
+            let shown = try cli.run(["pupil", "show", pupil, "--json"] + s)
+            let pupilID = try id(shown, "pupil")
             #expect(
                 ambiguous.stderr.contains(ids[0]) && ambiguous.stderr.contains(ids[1])
-                    && ambiguous.stderr.contains(pupil))
+                    && ambiguous.stderr.contains(pupilID))
+            #expect(!ambiguous.stderr.contains(pupil))
             let unique = try cli.run(["referral", "show", String(ids[1].prefix(shared.count + 1))] + s)
             ok(unique)
             #expect(unique.stdout.contains("2026-01-06"))
@@ -363,6 +367,21 @@ struct RecordCommandsTests {
                 $0["upn"] as? String
             }
             #expect(upns?.sorted() == [upn(52), upn(53)].sorted())
+        }
+    }
+
+    /// A dry run changes nothing, the retention policy included: `--save` takes effect only on a
+    /// real run.
+    @Test func aRetentionDryRunDoesNotSaveThePolicy() throws {
+        try withCLI { cli in
+            let area = try CLIArea.make(cli)
+            let la = area.store("la")
+            let dry = try cli.run(["retention", "run", "--years", "5", "--save", "--dry-run", "--author", "LA"] + la)
+            ok(dry)
+            #expect(dry.stdout.contains("not saved"), "\(dry.stdout)")
+            let after = try cli.run(["retention", "run", "--dry-run", "--json", "--author", "LA"] + la)
+            ok(after)
+            #expect((after.json as? [String: Any])?["years"] as? String == "31", "\(after.stdout)")
         }
     }
 }

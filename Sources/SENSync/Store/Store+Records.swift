@@ -128,15 +128,13 @@ extension Store {
         return (RecordID(row[0] as String)!, RecordID(row[1] as String)!)
     }
 
-    /// One line per record an ambiguous id could mean: its id, kind, pupil's UPN and the day it
-    /// was created (from its time-ordered id).
+    /// One line per record an ambiguous id could mean: its id, kind, its pupil's record id and the
+    /// day it was created (from its time-ordered id). Not the pupil's UPN or name: this is an
+    /// error message, and they stay out of those (`sensync pupil show ID` shows who it is).
     static func candidates(_ rows: [(scope: String, id: String)], table: String, in db: Database) throws -> [String] {
-        try rows.map { scope, id in
-            let upn =
-                try String.fetchOne(
-                    try db.cachedStatement(sql: "SELECT upn FROM pupil WHERE id = ?"), arguments: [scope]) ?? "no UPN"
+        rows.map { scope, id in
             let created = RecordID(id).map { StatutoryClock.localDate(at: $0.createdAt).description } ?? "?"
-            return "\(id)  \(RecordSchema.kind(table)?.noun ?? table)  pupil \(upn)  created \(created)"
+            return "\(id)  \(RecordSchema.kind(table)?.noun ?? table)  pupil \(scope)  created \(created)"
         }
     }
 

@@ -176,7 +176,8 @@ extension SENSyncCommand.Retention {
 
         func run() throws {
             let store = try storeOptions.open()
-            if save, let years { try store.setRetentionYears(years) }
+            // A dry run changes nothing, the policy included.
+            if save, !dryRun, let years { try store.setRetentionYears(years) }
             let period = try years ?? store.retentionYears()
             let due = try store.retentionDue(years: period)
             var erased: [RecordID] = []
@@ -184,8 +185,13 @@ extension SENSyncCommand.Retention {
             if output.json {
                 try Terminal.printJSON(["years": "\(period)", "due": "\(due.count)", "erased": "\(erased.count)"])
             } else if dryRun {
-                Terminal.print("\(due.count) pupil(s) past date of birth + \(period) years:")
-                for id in due { Terminal.print("  \(id)") }
+                if due.isEmpty {
+                    Terminal.print("No pupil is past date of birth + \(period) years.")
+                } else {
+                    Terminal.print("\(due.count) pupil(s) past date of birth + \(period) years:")
+                    for id in due { Terminal.print("  \(id)") }
+                }
+                if save, years != nil { Terminal.print("This was a dry run: --years was not saved as the policy.") }
             } else {
                 Terminal.print("Erased \(erased.count) pupil(s) past date of birth + \(period) years.")
             }
