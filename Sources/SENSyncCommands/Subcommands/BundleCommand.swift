@@ -80,7 +80,7 @@ extension SENSyncCommand.BundleCommand {
                 store holds, so the recipients' next bundles back hold only what this site lacks.
 
                 Example:
-                  sensync bundle create --store oakfield.sensync --to "Northshire LA" \\
+                  sensync bundle create --store oakfield.sensync --to "Northshire Council" \\
                     --out oakfield-to-la.bundle
                 """)
 
