@@ -16,7 +16,9 @@ public struct SENSyncCommand: ParsableCommand {
         discussion: """
             Start with `sensync demo`, which builds a small synthetic area and exchanges real bundles.
 
-            Exit codes:
+            Every kind of record also has commands of its own: `sensync concern add`, `sensync referral list`, and so on; `sensync record fields` lists the kinds and `sensync KIND --help` a kind's fields.
+
+            Exit codes (the README says more):
             \(SENSyncExit.allCases.map { "  \(String($0.rawValue).padding(toLength: 3, withPad: " ", startingAt: 0)) \($0.meaning)" }.joined(separator: "\n"))
             """,
         version: "0.1.0",

@@ -384,4 +384,26 @@ struct RecordCommandsTests {
             #expect((after.json as? [String: Any])?["years"] as? String == "31", "\(after.stdout)")
         }
     }
+
+    /// `sensync KIND` and `sensync KIND --help` show the kind's commands and fields (they showed
+    /// the top-level help), wrapped to the terminal; the top-level help's exit codes fit 50
+    /// columns too.
+    @Test func aKindsHelpListsItsFieldsWrappedToTheTerminal() throws {
+        try withCLI { cli in
+            for arguments in [["concern", "--help"], ["referral"], ["record", "fields", "ehc-plan"]] {
+                let r = try cli.run(arguments, environment: ["COLUMNS": "50"])
+                ok(r, "\(arguments)")
+                #expect(r.stdout.contains("Fields of a"), "\(arguments): \(r.stdout)")
+                let long = r.stdout.split(separator: "\n").filter { $0.count > 50 }
+                #expect(long.isEmpty, "\(arguments): \(long)")
+            }
+            #expect(try cli.run(["concern", "--help"]).stdout.contains("--raised-on"))
+            let root = try cli.run(["--help"], environment: ["COLUMNS": "50"])
+            let codes = root.stdout.split(separator: "\n").filter {
+                $0.hasPrefix("  ") && $0.dropFirst(2).first?.isNumber == true
+            }
+            #expect(codes.count == 17, "\(root.stdout)")
+            #expect(codes.allSatisfy { $0.count <= 50 }, "\(codes.filter { $0.count > 50 })")
+        }
+    }
 }

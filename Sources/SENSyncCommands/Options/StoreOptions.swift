@@ -6,7 +6,7 @@ import SENSync
 struct StoreOptions: ParsableArguments {
     @Option(
         name: .long,
-        help: ArgumentHelp("The site's store file.", discussion: "Defaults to $SENSYNC_STORE.", valueName: "path"))
+        help: ArgumentHelp("The site's store file (default: $SENSYNC_STORE).", valueName: "path"))
     var store: String?
 
     var path: String {
@@ -37,7 +37,7 @@ struct AuthorOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Who is making the change (role or name).", discussion: "Defaults to $SENSYNC_AUTHOR.", valueName: "name"))
+            "Who is making the change, by role or name (default: $SENSYNC_AUTHOR).", valueName: "name"))
     var author: String?
 
     var name: String {

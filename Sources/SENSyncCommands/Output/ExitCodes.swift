@@ -23,25 +23,26 @@ public enum SENSyncExit: Int32, CaseIterable, Sendable {
     case keys = 15
     case usage = 64
 
+    /// What the code means, in at most 44 characters: `sensync --help` lists them one to a line,
+    /// which stays one line down to a 50-column terminal (the README's table says more).
     public var meaning: String {
         switch self {
         case .success: "success"
-        case .unexpected: "unexpected failure (a bug: please report it)"
-        case .invalidInput: "a value failed validation (UPN, date, code, …); nothing was written"
-        case .notFound: "the store, file, pupil, record or site was not found"
-        case .ambiguous: "a reference matched more than one pupil, record or site"
-        case .bundleDamaged: "the file is not a bundle, or is truncated or altered; nothing was applied"
-        case .notAddressed: "the bundle is addressed to other sites; nothing was applied"
-        case .unknownSender: "the bundle's sender is not in this site's directory; nothing was applied"
-        case .badSignature: "the bundle's signature does not verify; nothing was applied"
-        case .unsupportedVersion: "the bundle or store needs a newer (or older) SENSync; nothing was changed"
-        case .missingPrerequisites: "changes the bundle builds on are missing; nothing was applied"
-        case .clockAhead:
-            "a change is stamped too far ahead of this machine's clock, or this machine's clock reads too far past the newest bundle received; nothing was applied or recorded"
-        case .fork: "a site's history disagrees with this store's; nothing was applied"
+        case .unexpected: "a bug: please report it"
+        case .invalidInput: "a value failed validation; nothing written"
+        case .notFound: "store, file, pupil, record or site not found"
+        case .ambiguous: "a reference matched more than one"
+        case .bundleDamaged: "not a bundle, or damaged; nothing applied"
+        case .notAddressed: "bundle addressed to other sites"
+        case .unknownSender: "bundle's sender not in the directory"
+        case .badSignature: "bundle's signature does not verify"
+        case .unsupportedVersion: "needs a newer (or older) SENSync"
+        case .missingPrerequisites: "changes the bundle builds on are missing"
+        case .clockAhead: "a clock is too far ahead; nothing recorded"
+        case .fork: "a site's history forked; nothing applied"
         case .io: "a file could not be read or written"
-        case .conflictsOpen: "`conflicts list --fail-if-any` found open conflicts"
-        case .keys: "this site's key file is missing, readable by others, or does not open the bundle"
+        case .conflictsOpen: "conflicts list --fail-if-any found some"
+        case .keys: "key file missing, exposed or not opening it"
         case .usage: "the command line is wrong (see --help)"
         }
     }

@@ -23,6 +23,36 @@ enum Terminal {
         return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 
+    /// The terminal's width in columns: `$COLUMNS`, else the terminal's own, else 80.
+    static var width: Int {
+        if let text = ProcessInfo.processInfo.environment["COLUMNS"], let columns = Int(text), columns > 0 {
+            return columns
+        }
+        var size = winsize()
+        if ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 { return Int(size.ws_col) }
+        return 80
+    }
+
+    /// `text` in lines of at most `width` columns, broken at spaces (a word longer than a line
+    /// stands alone), every line after the first indented by `indent`.
+    static func wrap(_ text: String, width: Int, indent: Int) -> [String] {
+        var lines: [String] = []
+        var line = ""
+        for word in text.split(separator: " ") {
+            let limit = lines.isEmpty ? width : width - indent
+            if !line.isEmpty, line.count + 1 + word.count > limit {
+                lines.append(line)
+                line = String(word)
+            } else {
+                line += line.isEmpty ? String(word) : " " + word
+            }
+        }
+        lines.append(line)
+        return lines.enumerated().map {
+            $0.offset == 0 ? $0.element : String(repeating: " ", count: indent) + $0.element
+        }
+    }
+
     /// A plain table with a header row, columns padded to fit.
     static func table(_ header: [String], _ rows: [[String]], indent: Int = 0) {
         let all = [header] + rows

@@ -14,10 +14,15 @@ enum KindCommandLine {
 
     /// `sensync referral add …` → `sensync record add referral …`, for a kind with no command of
     /// its own.
+    /// `sensync referral` and `sensync referral --help` show the kind's commands and fields.
     static func rewrite(_ arguments: [String], reserved: Set<String>) -> [String] {
-        guard let first = arguments.first, !reserved.contains(first), kindNames.contains(first), arguments.count >= 2,
-            ["add", "update", "list", "show"].contains(arguments[1])
-        else { return arguments }
+        guard let first = arguments.first, !reserved.contains(first), kindNames.contains(first) else {
+            return arguments
+        }
+        if arguments.count == 1 || ["--help", "-h", "help"].contains(arguments[1]) {
+            return ["record", "fields", first]
+        }
+        guard ["add", "update", "list", "show"].contains(arguments[1]) else { return arguments }
         return ["record", arguments[1], first] + arguments.dropFirst(2)
     }
 
@@ -65,8 +70,12 @@ enum KindCommandLine {
     }
 
     /// The field list for help: option, what it takes, required or not, and its codes.
-    static func fieldHelp(_ kind: KindSpec) -> String {
-        kind.fields.filter { !$0.isSystem }.map { field in
+    /// One entry per field a person gives: its option, then what it is and takes, wrapped to
+    /// `width` columns under a column of options.
+    static func fieldHelp(_ kind: KindSpec, width: Int = Terminal.width) -> String {
+        let fields = kind.fields.filter { !$0.isSystem }
+        let column = min(2 + (fields.map(\.option.count).max() ?? 0) + 2, 28)
+        return fields.map { field in
             let takes: String
             switch field.rule {
             case .text: takes = "TEXT"
@@ -79,7 +88,15 @@ enum KindCommandLine {
             case .reference(let table): takes = "\(RecordSchema.kind(table)?.noun ?? table) id"
             case .site: takes = "site name or id"
             }
-            return "  \(field.option)  \(field.label)\(field.isRequired ? " (required)" : ""): \(takes)"
+            let about = "\(field.label)\(field.isRequired ? " (required)" : ""): \(takes)"
+            let option = "  \(field.option)"
+            // An option too long for the column has its description on the next line.
+            let lead = option.count + 2 <= column ? option.padding(toLength: column, withPad: " ", startingAt: 0) : nil
+            let lines = Terminal.wrap(about, width: max(width - column, 20), indent: 0).map {
+                String(repeating: " ", count: column) + $0
+            }
+            guard let lead else { return ([option] + lines).joined(separator: "\n") }
+            return ([lead + lines[0].dropFirst(column)] + lines.dropFirst()).joined(separator: "\n")
         }.joined(separator: "\n")
     }
 
@@ -251,6 +268,9 @@ extension SENSyncCommand.Record {
                 return
             }
             let spec = try KindCommandLine.kind(kind)
+            let name = KindCommandLine.commandName(spec)
+            let commands = "Commands: sensync \(name) add|update|list|show (the same as sensync record VERB \(name))."
+            for line in Terminal.wrap(commands, width: Terminal.width, indent: 2) { Terminal.print(line) }
             Terminal.print("Fields of a \(spec.noun):")
             Terminal.print(KindCommandLine.fieldHelp(spec))
         }
