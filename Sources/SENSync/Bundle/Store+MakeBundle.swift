@@ -313,10 +313,15 @@ extension Store {
         // A site a pupil left receives the change that ended its enrolment, with what that change
         // was written after, until it holds it: then it can pass the pupil on.
         for (pupil, endings) in try view.leavers(of: site) {
-            // Once it has passed the pupil on, it had the ending.
+            // Once it has passed the pupil on, it had the ending — unless what it said it passed
+            // on leaves the ending out: a trust that let the pupil go while the academy was away
+            // (it holds the ending only by its number, so its acknowledgement is no proof).
             let holds = try Self.holdings(of: site.id, pupil: pupil, passedOn: true, in: tx.db, sites: tx.sites)
+            let saidPassedOn = try Self.passedOn(by: site.id, pupil: pupil, in: tx.db, sites: tx.sites)
             for ending in endings
-            where holds[ending.change.site] < ending.change.seq && ack[ending.change.site] < ending.change.seq {
+            where holds[ending.change.site] < ending.change.seq
+                && (saidPassedOn || ack[ending.change.site] < ending.change.seq)
+            {
                 guard let change = try tx.heldChange(ending.change), let header = try? change.decodedHeader() else {
                     continue
                 }

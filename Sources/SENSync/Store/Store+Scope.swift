@@ -49,24 +49,37 @@ extension Store {
             else { continue }
             // A trust passes the news of a leaver on to its academy: keep the pupil until the
             // academy holds the change that ended its enrolment.
+            var passedOn = clock
             if identity.kind == .trust {
                 var waiting = false
-                for ending in try view.endings(of: pupil)
-                where view.directory?.entry(ending.school)?.trust == identity.id {
+                // Endings at academies that left this trust before they had the news.
+                var undelivered: [Dot] = []
+                // The newest ending per site at an academy in this trust now.
+                var members = VersionVector()
+                for ending in try view.endings(of: pupil) where keepsFor.contains(ending.school) {
+                    let isMember = view.directory?.entry(ending.school)?.trust == identity.id
+                    if isMember { members.advance(to: ending.change) }
                     let academyHolds = try Self.holdings(
                         of: ending.school, pupil: pupil, passedOn: true, in: tx.db, sites: tx.sites)
                     let academyAck = try Self.acknowledged(by: ending.school, in: tx.db)
-                    if academyHolds[ending.change.site] < ending.change.seq
-                        && academyAck[ending.change.site] < ending.change.seq
-                    {
-                        waiting = true
-                    }
+                    guard
+                        academyHolds[ending.change.site] < ending.change.seq
+                            && academyAck[ending.change.site] < ending.change.seq
+                    else { continue }
+                    if isMember { waiting = true } else { undelivered.append(ending.change) }
                 }
                 if waiting { continue }
+                // Not counted as passed on, so that if the academy comes back, the LA sends the
+                // news again for this trust to pass on (its content goes with the pupil) — unless
+                // that would also deny an ending an academy here now holds (one number per site
+                // says what was passed on), which the LA would then send for ever.
+                for ending in undelivered where members[ending.site] < ending.seq {
+                    passedOn[ending.site] = min(passedOn[ending.site], ending.seq - 1)
+                }
             }
             try tx.purge(pupil, erased: false)
             var w = BinaryWriter()
-            clock.encode(into: &w)
+            passedOn.encode(into: &w)
             try tx.db.cachedStatement(
                 sql: "INSERT OR REPLACE INTO forgotten_pupil (pupil_id, forgotten_at, held) VALUES (?, ?, ?)"
             ).execute(
@@ -110,6 +123,16 @@ extension Store {
             held[try sites.site(row[0])] = UInt64(row[1] as Int64)
         }
         return held
+    }
+
+    /// Whether `peer` last said it passed `pupil` on (what it held then is in its holdings with
+    /// `passedOn`).
+    static func passedOn(by peer: SiteID, pupil: RecordID, in db: Database, sites: SiteOrdinals) throws -> Bool {
+        guard let peerOrd = sites.byID[peer] else { return false }
+        return try Bool.fetchOne(
+            try db.cachedStatement(
+                sql: "SELECT EXISTS (SELECT 1 FROM peer_scope WHERE peer_ord = ? AND pupil_id = ? AND passed_on = 1)"),
+            arguments: [peerOrd, pupil.description]) ?? false
     }
 
     /// Refuses a local write about a pupil this site may not see, unless the change itself
