@@ -102,7 +102,7 @@ public struct AreaReport: Sendable {
 
     /// The kinds of record the report reads from pupils' files, beside those duties come from.
     public static let kindsRead: Set<String> = ObligationRules.kindsRead.union([
-        SENEpisode.name, SENNeedRecord.name, Concern.name, Referral.name, Escalation.name,
+        SENEpisode.name, SENNeedRecord.name, Concern.name, Referral.name, Escalation.name, EHCPlan.name,
     ])
 
     /// Builds the report from every pupil's file and their open duties.
@@ -133,7 +133,13 @@ public struct AreaReport: Sendable {
             let open = episodes.filter { $0.values[SENEpisode.Field.endDate] == nil }.compactMap {
                 $0.values.text(SENEpisode.Field.provision)
             }
-            if open.contains("E") {
+            // The LA's record of a plan in force counts too: after `ehc issue` the school's
+            // episode says K until the school records E.
+            let planInForce = live(file, EHCPlan.name).contains { plan in
+                guard let issued = plan.values.date(EHCPlan.Field.issuedOn), issued <= today else { return false }
+                return plan.values.date(EHCPlan.Field.ceasedOn).map { $0 > today } ?? true
+            }
+            if open.contains("E") || planInForce {
                 school.ehcPlans += 1
             } else if open.contains("K") {
                 school.senSupport += 1

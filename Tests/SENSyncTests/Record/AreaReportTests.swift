@@ -130,6 +130,32 @@ struct AreaReportTests {
         #expect(ep.seen.count == 0 && ep.waiting.count == 0)
         #expect(report.escalations.map { "\($0.stage) \($0.open) \($0.overdue)" } == ["la-complaint 1 1"])
     }
+
+    /// The LA's own record of an EHC plan counts the pupil as having one, whatever the school's
+    /// census episode still says (after `ehc issue` it says K until the school records E); a
+    /// plan issued after the report's date, or ceased by it, does not.
+    @Test func anIssuedEHCPlanCountsWhateverTheSchoolsEpisodeSays() {
+        let p = (0..<4).map { _ in RecordID.v7() }
+        func file(_ i: Int, plan: [String: String]) -> PupilFile {
+            PupilFile(
+                pupil: p[i], dateOfBirth: nil, currentSchool: "Oakfield",
+                records: Dictionary(
+                    grouping: [
+                        Self.record(SENEpisode.spec, p[i], ["provision": "K", "start_date": "2025-09-01"]),
+                        Self.record(EHCPlan.spec, p[i], plan),
+                    ], by: \.kind))
+        }
+        let report = AreaReport(
+            asOf: CalendarDate("2026-03-31")!,
+            files: [
+                file(0, plan: ["issued_on": "2026-03-02"]),
+                file(1, plan: ["issued_on": "2026-04-01"]),
+                file(2, plan: ["issued_on": "2025-01-06", "ceased_on": "2026-03-31"]),
+                file(3, plan: ["issued_on": "2025-01-06", "ceased_on": "2026-04-01"]),
+            ], obligations: [:])
+        let school = try! #require(report.schools.first)
+        #expect(school.ehcPlans == 2 && school.senSupport == 2, "\(school)")
+    }
 }
 
 /// The HTML page: self-contained, accessible, escaped.
