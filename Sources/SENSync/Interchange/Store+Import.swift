@@ -534,8 +534,10 @@ struct ImportRun {
             return
         }
         let upn = group.upn
+        var written = group
+        try keepSENSummaryInStep(of: pupil, in: &written, db: batch.tx.db)
         do {
-            try batch.write(scope: pupil, ops: group.ops) { tx in
+            try batch.write(scope: pupil, ops: written.ops) { tx in
                 if group.isNewPupil { try Store.requireUnusedUPN(upn, except: nil, in: tx.db) }
             }
         } catch let error as StoreError where ![.database, .clockAhead, .behindOwnHistory].contains(error.code) {
@@ -551,6 +553,45 @@ struct ImportRun {
         for (kind, n) in group.pendingCreated { summary.created[kind, default: 0] += n }
         for (kind, n) in group.pendingUpdated { summary.updated[kind, default: 0] += n }
         try remember(group.sourceIDs, pupil: pupil, db: batch.tx.db)
+    }
+
+    /// A pupil's SEN status and ranked needs (`pupil show`, `pupil list --sen-status`) as their
+    /// census episodes and needs say once this group's rows are in, as `pupil update
+    /// --sen-status --needs` keeps them the other way: the open episode (E before K), the open
+    /// needs by rank. Left as they are when the rows give no episode or need, or add up to no
+    /// valid status (a K episode with no need yet, say: the census check reports it).
+    private func keepSENSummaryInStep(of pupil: RecordID, in group: inout Group, db: Database) throws {
+        let kinds = [SENEpisode.name, SENNeedRecord.name]
+        guard group.pending.values.contains(where: { kinds.contains($0.kind.name) }) else { return }
+        func current(_ kind: KindSpec) throws -> [[String: Value]] {
+            var byID: [RecordID: [String: Value]] = [:]
+            // A pupil new in this import has nothing stored yet (no lookups per new pupil).
+            if !group.isNewPupil {
+                for record in try Store.records(kind, pupil: pupil, in: db) { byID[record.id] = record.values.values }
+            }
+            for (id, pending) in group.pending where pending.kind.name == kind.name { byID[id] = pending.values }
+            let today = store.localToday
+            return byID.values.filter { values in
+                values[RecordState.deletedField] != .integer(1) && values["end_date"]?.text == nil
+                    && (values["start_date"]?.text.flatMap(CalendarDate.init).map { $0 <= today } ?? true)
+            }
+        }
+        let provisions = Set(try current(SENEpisode.spec).compactMap { $0[SENEpisode.Field.provision.rawValue]?.text })
+        let status: SENStatus = provisions.contains("E") ? .ehcPlan : provisions.contains("K") ? .senSupport : .none
+        let needs = try current(SENNeedRecord.spec).sorted {
+            ($0[SENNeedRecord.Field.rank.rawValue]?.integer ?? .max)
+                < ($1[SENNeedRecord.Field.rank.rawValue]?.integer ?? .max)
+        }.compactMap { $0[SENNeedRecord.Field.need.rawValue]?.text.flatMap(SENNeed.init(rawValue:)) }
+        guard let profile = try? SENProfile(status: status, needs: needs) else { return }
+        let key = Pupil.spec
+        let stored = { try Store.records(key, pupil: pupil, in: db).first { $0.id == pupil }?.values.values ?? [:] }
+        let base = try group.pending[pupil]?.values ?? stored()
+        let wanted: [String: Value] = [
+            Pupil.Field.senStatus.rawValue: .text(profile.status.rawValue),
+            Pupil.Field.senNeeds.rawValue: profile.needs.isEmpty ? .null : .text(profile.needsField),
+        ]
+        guard wanted.contains(where: { (base[$0.key] ?? .null) != $0.value }) else { return }
+        group.write(pupil, kind: key, wanted, base: base)
     }
 
     // MARK: Finding records

@@ -58,6 +58,10 @@ import Testing
 
             let ada = try store.pupil(syntheticUPN(1))
             #expect(ada.forename == "Ada" && ada.dateOfBirth == "2016-03-01" && ada.yearGroup == 4)
+            // Her SEN status and ranked needs follow her census episode and needs, as `pupil update
+            // --sen-status --needs` keeps them the other way (`pupil show`, `pupil list --sen-status`).
+            #expect(ada.senStatus == "K" && ada.senNeeds == ["SLCN", "SEMH"], "\(ada)")
+            #expect(try store.pupil(syntheticUPN(2)).senStatus == "N")
             let enrolments = try store.enrolments(of: syntheticUPN(1))
             #expect(enrolments.map(\.entryDate) == ["2021-09-01"])
             let needs = try store.records(SENNeedRecord.spec, of: syntheticUPN(1))
