@@ -244,14 +244,20 @@ extension Store {
 
     /// The report's figures that come from pupils' files alone (by school, need and agency, and
     /// overdue duties), without the area-wide sections: what a school's own report shows.
-    public func pupilFigures(asOf: CalendarDate? = nil) throws -> AreaReport {
+    ///
+    /// - Parameter onRollHereOnly: Only pupils on roll at this site now (a school's own report:
+    ///   a pupil who left stays in its store until its upstream holds what it wrote about them).
+    public func pupilFigures(asOf: CalendarDate? = nil, onRollHereOnly: Bool = false) throws -> AreaReport {
         let today = asOf ?? self.today
-        let (files, la, rolls) = try writer.read { db in
+        var (files, la, rolls) = try writer.read { db in
             (
                 try pupilFiles(kinds: AreaReport.kindsRead, in: db), try localAuthorityName(in: db),
                 try Self.schoolRolls(in: db, names: presenter(in: db).siteNames)
             )
         }
+        // A school's own figures leave out pupils who have left it (kept here until its upstream
+        // holds what it wrote about them).
+        if onRollHereOnly { files.removeAll { $0.currentSchool != identity.name } }
         var obligations: [RecordID: [Obligation]] = [:]
         for file in files { obligations[file.pupil] = ObligationRules.obligations(of: file, localAuthority: la) }
         var report = AreaReport(

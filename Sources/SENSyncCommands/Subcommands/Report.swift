@@ -228,7 +228,7 @@ extension SENSyncCommand.Report {
             }
             let date = try asOfDate(asOf)
             let store = try storeOptions.openForReading()
-            let report = try store.pupilFigures(asOf: date)
+            let report = try store.pupilFigures(asOf: date, onRollHereOnly: store.identity.kind.isSchool)
             let duties = try store.due(asOf: report.asOf, within: within)
             let plans = duties.filter { $0.obligation.kind == "plan-review" }.count
             let waiting = report.agencies.filter { $0.waiting.count > 0 }

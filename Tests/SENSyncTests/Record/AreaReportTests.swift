@@ -131,6 +131,28 @@ struct AreaReportTests {
         #expect(report.escalations.map { "\($0.stage) \($0.open) \($0.overdue)" } == ["la-complaint 1 1"])
     }
 
+    /// A school's own figures count the pupils on its roll: one who moved on is still in its
+    /// store (until its upstream holds what it wrote), not in its figures.
+    @Test func aSchoolsFiguresLeaveOutAPupilWhoHasLeft() throws {
+        try withTemporaryDirectory { dir in
+            let area = try ScopeArea(folder: dir)
+            try area.add("Old", .maintainedSchool)
+            try area.add("New", .maintainedSchool)
+            try area.distributeDirectory()
+            let old = area["Old"]
+            for n in 1...2 {
+                try old.addPupil(
+                    NewPupil(upn: syntheticUPN(60 + n), forename: "P\(n)", surname: "S", dateOfBirth: "2016-04-01"),
+                    author: "SENCO")
+            }
+            let leaver = try old.pupilID(for: syntheticUPN(61))
+            try old.transferPupil(leaver.description, to: area.id("New"), on: ScopeArea.today, author: "SENCO")
+            #expect(try old.pupils().count == 2)  // still held: the LA has not had it yet
+            #expect(try old.pupilFigures(onRollHereOnly: true).schools.map(\.pupils).reduce(0, +) == 1)
+            #expect(try old.pupilFigures().schools.map(\.pupils).reduce(0, +) == 2)
+        }
+    }
+
     /// The LA's own record of an EHC plan counts the pupil as having one, whatever the school's
     /// census episode still says (after `ehc issue` it says K until the school records E); a
     /// plan issued after the report's date, or ceased by it, does not.
