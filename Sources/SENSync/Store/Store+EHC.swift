@@ -112,7 +112,11 @@ public enum EHCTimeline {
             steps.append(
                 EHCStep(
                     step: "draft-comments", what: "Family's 15 days to comment on the draft",
-                    dueOn: StatutoryClock.draftCommentsClose(draftServedOn: served), doneOn: nil, onTime: nil,
+                    // Over once the final plan is issued (or a plan is refused after all): the
+                    // family's period, not a deadline the LA meets or misses.
+                    dueOn: StatutoryClock.draftCommentsClose(draftServedOn: served),
+                    doneOn: v.date(EHCAssessment.Field.finalIssuedOn) ?? v.date(EHCAssessment.Field.noPlanOn),
+                    onTime: nil,
                     exceptionApplies: false, statute: "reg 13(1)"))
         }
         if v.text(EHCAssessment.Field.decision) != "N" && v[EHCAssessment.Field.noPlanOn] == nil {

@@ -163,6 +163,25 @@ struct ObligationTests {
         #expect(steps.map(\.step) == ["decision", "final-plan"])
         #expect(steps[0].onTime == false && steps[0].exceptionApplies)
         #expect(steps[1].onTime == true && !steps[1].exceptionApplies)
+        // The family's comment period is over once the final plan is issued (it was shown open
+        // for ever); before that it is open.
+        let drafted = record(
+            EHCAssessment.spec,
+            [
+                "request_received_on": "2025-01-06", "request_source": "parent", "decision": "Y",
+                "decided_on": "2025-02-20", "draft_served_on": "2025-04-14", "final_issued_on": "2025-05-20",
+            ],
+            id: id)
+        let comments = EHCTimeline.steps(of: drafted, exceptions: [], advice: [], asOf: CalendarDate("2025-06-01")!)
+            .first { $0.step == "draft-comments" }
+        #expect(
+            comments?.doneOn == CalendarDate("2025-05-20") && comments?.onTime == nil, "\(String(describing: comments))"
+        )
+        var pending = drafted
+        pending.values[EHCAssessment.Field.finalIssuedOn.rawValue] = nil
+        #expect(
+            EHCTimeline.steps(of: pending, exceptions: [], advice: [], asOf: CalendarDate("2025-04-20")!)
+                .first { $0.step == "draft-comments" }?.doneOn == nil)
         let open = record(
             EHCAssessment.spec, ["request_received_on": "2025-01-06", "request_source": "parent"], id: id)
         #expect(
