@@ -406,4 +406,32 @@ struct RecordCommandsTests {
             #expect(codes.allSatisfy { $0.count <= 50 }, "\(codes.filter { $0.count > 50 })")
         }
     }
+
+    /// `history` tells what each change did: a field left empty when its record was made was
+    /// never "cleared"; deleting a record names its kind as people say it.
+    @Test func historyAndDeletionSpeakAsPeopleDo() throws {
+        try withCLI { cli in
+            var area = try CLIArea.make(cli)
+            try area.add("Oakfield", kind: "maintained-school")
+            let s = area.store("Oakfield") + ["--author", "SENCO"]
+            let pupil = upn(71)
+            ok(
+                try cli.run(
+                    ["pupil", "add", "--upn", pupil, "--forename", "Di", "--surname", "T", "--dob", "2016-04-01"] + s))
+            ok(try cli.run(["note", "add", "--pupil", pupil, "--text", "Seen in class."] + s))
+            let history = try cli.run(["history", pupil] + area.store("Oakfield"))
+            ok(history)
+            #expect(!history.stdout.contains("cleared"), "\(history.stdout)")
+            #expect(history.stdout.contains("Seen in class."))
+            let plan = try id(
+                try cli.run(
+                    [
+                        "plan", "create", "--pupil", pupil, "--title", "Reading", "--start-date", "2026-01-12",
+                        "--review-date", "2026-03-01", "--json",
+                    ] + s), "plan")
+            let deleted = try cli.run(["record", "delete", plan] + s)
+            ok(deleted)
+            #expect(deleted.stdout.contains("Deleted the plan."), "\(deleted.stdout)")
+        }
+    }
 }

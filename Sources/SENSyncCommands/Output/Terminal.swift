@@ -90,6 +90,9 @@ extension Value {
 }
 
 /// JSON form of a version vector: site id → sequence number.
+/// `n` and `noun`, plural unless one: "1 referral", "3 referrals".
+func counted(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
+
 func jsonVector(_ vv: VersionVector) -> [String: UInt64] {
     Dictionary(uniqueKeysWithValues: vv.entries.map { ($0.site.description, $0.seq) })
 }

@@ -132,7 +132,7 @@ private struct DemoRun {
         for (i, school) in schools.enumerated() {
             let tally = try data.record(pupils: 7 + i, in: school.store, laCode: "801", author: school.senco)
             Terminal.print(
-                "  \(school.name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(tally.pupils) pupils (\(tally.ehcPlans) EHC plan, \(tally.senSupport) SEN support), \(tally.concerns) concerns, \(tally.notes) notes, \(tally.plans) plans, \(tally.referrals) referrals: \(tally.changes) changes"
+                "  \(school.name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(counted(tally.pupils, "pupil")) (\(counted(tally.ehcPlans, "EHC plan")), \(tally.senSupport) SEN support), \(counted(tally.concerns, "concern")), \(counted(tally.notes, "note")), \(counted(tally.plans, "plan")), \(counted(tally.referrals, "referral")): \(counted(tally.changes, "change"))"
             )
         }
 

@@ -178,13 +178,12 @@ extension SENSyncCommand.Export {
 /// Refuses an export whose rows break the return's rules, listing every problem (by pupil record id).
 private func refuse(_ problems: [ExportProblem], export: String) throws {
     guard !problems.isEmpty else { return }
-    func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
     let pupils = Set(problems.map(\.pupil)).count
     throw CommandFailure(
         code: .invalidInput,
         message:
-            "The \(export) was refused: \(count(problems.count, "problem")) in the records of "
-            + "\(count(pupils, "pupil")). Nothing was written.",
+            "The \(export) was refused: \(counted(problems.count, "problem")) in the records of "
+            + "\(counted(pupils, "pupil")). Nothing was written.",
         hint: "Fix each record listed below (`sensync pupil show ID` shows them), then export again.",
         details: problems.map(\.description))
 }

@@ -131,6 +131,9 @@ extension SENSyncCommand {
                 return
             }
             let presenter = try store.presenter()
+            // Entries come oldest first: a record's first change made it, and the fields it left
+            // empty then were never "cleared".
+            var made: Set<RecordID> = []
             for e in entries {
                 let who =
                     "\(e.author ?? "?") at \(e.siteName ?? presenter.siteNames[e.dot.site] ?? "a site not in the directory")"
@@ -141,7 +144,8 @@ extension SENSyncCommand {
                     Terminal.print("    content erased or no longer held here")
                 }
                 for w in e.writes {
-                    let fields = w.fields.map { write -> String in
+                    let isNew = made.insert(w.record).inserted
+                    let fields = w.fields.filter { !(isNew && $0.value.isNull) }.map { write -> String in
                         let (label, text) = presenter.describe(write, in: w.table)
                         let shown: String = text.count > 60 ? String(text.prefix(57)) + "..." : text
                         return label + ": " + shown

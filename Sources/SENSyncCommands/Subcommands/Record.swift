@@ -38,7 +38,7 @@ extension SENSyncCommand.Record {
             if output.json {
                 try Terminal.printJSON(["deleted": ["table": table]])
             } else {
-                Terminal.print("Deleted the \(table) record.")
+                Terminal.print("Deleted the \(RecordSchema.kind(table)?.noun ?? table).")
             }
         }
     }
@@ -63,7 +63,7 @@ extension SENSyncCommand.Record {
             if output.json {
                 try Terminal.printJSON(["restored": ["table": table]])
             } else {
-                Terminal.print("Restored the \(table) record.")
+                Terminal.print("Restored the \(RecordSchema.kind(table)?.noun ?? table).")
             }
         }
     }
