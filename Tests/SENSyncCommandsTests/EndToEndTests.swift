@@ -509,6 +509,9 @@ import Testing
             #expect(r.stdout.contains("no longer holds their records"))
             #expect(r.stdout.contains("has the same digest"))
             #expect(FileManager.default.fileExists(atPath: cli.path("demo/area-report.html")))
+            // The second copy it compares digests with is gone, WAL files and all.
+            let left = try FileManager.default.contentsOfDirectory(atPath: cli.path("demo"))
+            #expect(!left.contains { $0.contains("replica") }, "\(left)")
             let again = try cli.run(["demo", "--dir", cli.path("demo")])
             #expect(again.status == 0)
             try FileManager.default.createDirectory(atPath: cli.path("notademo"), withIntermediateDirectories: true)
