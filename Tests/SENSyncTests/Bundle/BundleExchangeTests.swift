@@ -113,11 +113,7 @@ struct BundleExchangeTests {
     @Test func aStoreRestoredFromABackupSeesItIsBehindItsOwnHistory() throws {
         try withTemporaryDirectory { dir in
             let area = try TestArea(folder: dir)
-            let school = try area.add("School", .maintainedSchool, inMemory: false)
-            try area.send("LA", "School")
-            let pupil = try school.addPupil(Self.ada, author: "SENCO")
-            try area.send("School", "LA")
-            let backup = try area.backUp("School", as: "backup")
+            let (school, pupil, backup) = try area.schoolBackedUpAfterAPupil(Self.ada)
             try school.updatePupil(pupil.description, PupilUpdate(yearGroup: 5), author: "SENCO")
             try area.send("School", "LA")
             #expect(try area.la.versionVector()[school.identity.id] == 2)

@@ -89,11 +89,7 @@ struct RejoinTests {
     @Test func aRestoredCopyThatLearnsTheLAsHoldingsBeforeItsForkShowsIsStillRefused() throws {
         try withTemporaryDirectory { dir in
             let area = try TestArea(folder: dir)
-            let school = try area.add("School", .maintainedSchool, inMemory: false)
-            try area.send("LA", "School")
-            let pupil = try school.addPupil(Self.ada, author: "SENCO")
-            try area.send("School", "LA")
-            let backup = try area.backUp("School", as: "backup")
+            let (school, pupil, backup) = try area.schoolBackedUpAfterAPupil(Self.ada)
             try school.addNote(pupil: pupil.description, text: "Reached the LA.", author: "SENCO")
             try area.send("School", "LA")
 

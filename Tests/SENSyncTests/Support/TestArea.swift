@@ -53,6 +53,16 @@ final class TestArea {
         return backup
     }
 
+    /// A school (a store on disk) that has sent the LA a pupil, backed up after that (`backup`),
+    /// for the restored-backup tests: each then writes on at the school and restores the copy.
+    func schoolBackedUpAfterAPupil(_ pupil: NewPupil) throws -> (school: Store, pupil: RecordID, backup: String) {
+        let school = try add("School", .maintainedSchool, inMemory: false)
+        try send("LA", "School")
+        let id = try school.addPupil(pupil, author: "SENCO")
+        try send("School", "LA")
+        return (school, id, try backUp("School", as: "backup"))
+    }
+
     /// Names a store made outside ``add(_:_:trust:urn:inMemory:)`` (a site that rejoined).
     func register(_ name: String, _ store: Store) { sites[name] = store }
 
