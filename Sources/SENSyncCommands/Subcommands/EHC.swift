@@ -407,7 +407,9 @@ func timelineLines(_ steps: [EHCStep]) -> [String] {
         let state: String
         switch (s.doneOn, s.onTime) {
         case (let done?, true): state = "done \(done), on time"
-        case (let done?, _): state = "done \(done), late"
+        case (let done?, false): state = "done \(done), late"
+        // A period, not a deadline (the family's time to comment on the draft).
+        case (let done?, nil): state = "over \(done)"
         case (nil, false): state = "OVERDUE"
         default: state = "open"
         }
