@@ -290,6 +290,11 @@ struct RecordCommandsTests {
                         "ehc", "review", plan, "--meeting-on", "2026-05-11", "--outcome", "A", "--decided-on",
                         "2026-05-25",
                     ] + la + author))
+            // `ehc show` lists the plan the assessment led to, its reviews and the next one due.
+            let shown = try cli.run(["ehc", "show", pupil] + la)
+            #expect(shown.stdout.contains("EHC plan \(plan): issued 2025-06-02"), "\(shown.stdout)")
+            #expect(shown.stdout.contains("Annual review: meeting 2026-05-11; amend the plan (decided 2026-05-25)"))
+            #expect(shown.stdout.contains("Next annual review due 2027-05-11"))
             due = try cli.run(["due", "--as-of", "2026-05-26", "--json"] + la)
             items = try #require((due.json as? [String: Any])?["items"] as? [[String: Any]])
             #expect(

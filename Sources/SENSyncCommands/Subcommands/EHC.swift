@@ -332,11 +332,35 @@ extension SENSyncCommand.EHC {
                 return
             }
             if timelines.isEmpty { Terminal.print("No EHC needs assessment is recorded for this pupil.") }
+            let plans = try store.records(EHCPlan.spec, of: pupil)
+            let reviews = try store.records(EHCReview.spec, of: pupil)
+            let nextReviews = try store.obligations(of: pupil).filter { $0.kind == "ehc-annual-review" }
             for t in timelines {
                 Terminal.print(
                     "EHC needs assessment \(t.assessment.id): request received \(t.assessment.values.text(EHCAssessment.Field.requestReceivedOn) ?? "?")"
                 )
                 for line in timelineLines(t.steps) { Terminal.print("  " + line) }
+                // The plan it led to, with its annual reviews and the next one due.
+                for plan in plans where plan.values.text(EHCPlan.Field.assessmentID) == t.assessment.id.description {
+                    let ceased = plan.values.text(EHCPlan.Field.ceasedOn).map { "; ceased \($0)" } ?? ""
+                    Terminal.print(
+                        "  EHC plan \(plan.id): issued \(plan.values.text(EHCPlan.Field.issuedOn) ?? "?")\(ceased)")
+                    for review in reviews where review.values.text(EHCReview.Field.planID) == plan.id.description {
+                        let outcome =
+                            review.values.text(EHCReview.Field.outcome).map {
+                                "; " + (CodeLists.named("ehc-review-outcome")?.label(of: $0) ?? $0).lowercased()
+                            } ?? ""
+                        let decided = review.values.text(EHCReview.Field.decidedOn).map { " (decided \($0))" } ?? ""
+                        Terminal.print(
+                            "    Annual review: meeting \(review.values.text(EHCReview.Field.meetingOn) ?? "?")\(outcome)\(decided)"
+                        )
+                    }
+                    for next in nextReviews where next.record == plan.id {
+                        Terminal.print(
+                            "    Next annual review due \(next.dueOn)\(next.isOverdue(asOf: store.localToday) ? " — OVERDUE" : "")"
+                        )
+                    }
+                }
             }
         }
     }
