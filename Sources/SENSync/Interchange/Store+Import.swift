@@ -571,6 +571,7 @@ struct ImportRun {
             }
             for (id, pending) in group.pending where pending.kind.name == kind.name { byID[id] = pending.values }
             let today = store.localToday
+            // Open and begun: both kinds name their dates `start_date` and `end_date`.
             return byID.values.filter { values in
                 values[RecordState.deletedField] != .integer(1) && values["end_date"]?.text == nil
                     && (values["start_date"]?.text.flatMap(CalendarDate.init).map { $0 <= today } ?? true)
@@ -583,15 +584,16 @@ struct ImportRun {
                 < ($1[SENNeedRecord.Field.rank.rawValue]?.integer ?? .max)
         }.compactMap { $0[SENNeedRecord.Field.need.rawValue]?.text.flatMap(SENNeed.init(rawValue:)) }
         guard let profile = try? SENProfile(status: status, needs: needs) else { return }
-        let key = Pupil.spec
-        let stored = { try Store.records(key, pupil: pupil, in: db).first { $0.id == pupil }?.values.values ?? [:] }
+        let stored = {
+            try Store.records(Pupil.spec, pupil: pupil, in: db).first { $0.id == pupil }?.values.values ?? [:]
+        }
         let base = try group.pending[pupil]?.values ?? stored()
         let wanted: [String: Value] = [
             Pupil.Field.senStatus.rawValue: .text(profile.status.rawValue),
             Pupil.Field.senNeeds.rawValue: profile.needs.isEmpty ? .null : .text(profile.needsField),
         ]
         guard wanted.contains(where: { (base[$0.key] ?? .null) != $0.value }) else { return }
-        group.write(pupil, kind: key, wanted, base: base)
+        group.write(pupil, kind: Pupil.spec, wanted, base: base)
     }
 
     // MARK: Finding records
