@@ -38,12 +38,13 @@ struct ScopeRandomizedTests {
             all = [seed]
         } else {
             let count = max(1, PropertySettings.scheduleCount)
+            let first = baseSeed + PropertySettings.seedOffset
             if shard == 0 {
                 print(
-                    "[\(property)] base seed \(PropertySettings.hex(baseSeed)), \(count) areas (seeds \(PropertySettings.hex(baseSeed))…\(PropertySettings.hex(baseSeed + UInt64(count) - 1)); SENSYNC_PROPERTY_SCHEDULES to change, SENSYNC_PROPERTY_SEED to replay one)"
+                    "[\(property)] base seed \(PropertySettings.hex(baseSeed)), \(count) areas (seeds \(PropertySettings.hex(first))…\(PropertySettings.hex(first + UInt64(count) - 1)); SENSYNC_PROPERTY_SCHEDULES to change, SENSYNC_PROPERTY_OFFSET to start further on, SENSYNC_PROPERTY_SEED to replay one)"
                 )
             }
-            all = (0..<UInt64(count)).map { baseSeed + $0 }
+            all = (0..<UInt64(count)).map { first + $0 }
         }
         return all.enumerated().filter { $0.offset % PropertySettings.shards == shard }.map(\.element)
     }

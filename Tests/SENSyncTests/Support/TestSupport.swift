@@ -124,6 +124,12 @@ enum PropertySettings {
         ProcessInfo.processInfo.environment["SENSYNC_PROPERTY_SCHEDULES"].flatMap { Int($0) } ?? 200
     }
 
+    /// `SENSYNC_PROPERTY_OFFSET`: start this many seeds past each property's base seed (to explore
+    /// seeds a run of the same count has not reached), else 0.
+    static var seedOffset: UInt64 {
+        ProcessInfo.processInfo.environment["SENSYNC_PROPERTY_OFFSET"].flatMap { UInt64($0) } ?? 0
+    }
+
     /// `SENSYNC_PROPERTY_VERBOSE=1` prints every schedule, passing or not.
     static var verbose: Bool { ProcessInfo.processInfo.environment["SENSYNC_PROPERTY_VERBOSE"] == "1" }
 
@@ -142,12 +148,13 @@ enum PropertySettings {
             return [seed]
         }
         let count = scheduleCount
+        let first = base + seedOffset
         if announce {
             print(
-                "[\(property)] base seed \(hex(base)), \(count) schedules (seeds \(hex(base))…\(hex(base + UInt64(max(count, 1)) - 1)); set SENSYNC_PROPERTY_SCHEDULES to change, SENSYNC_PROPERTY_SEED to replay one)"
+                "[\(property)] base seed \(hex(base)), \(count) schedules (seeds \(hex(first))…\(hex(first + UInt64(max(count, 1)) - 1)); set SENSYNC_PROPERTY_SCHEDULES to change, SENSYNC_PROPERTY_OFFSET to start further on, SENSYNC_PROPERTY_SEED to replay one)"
             )
         }
-        return (0..<UInt64(count)).map { base + $0 }
+        return (0..<UInt64(count)).map { first + $0 }
     }
 
     /// The shards a property's schedules are split into, so they run on every core without one

@@ -32,12 +32,13 @@ struct AdversarialPropertyTests {
     static func seeds(shard: Int) -> [UInt64] {
         if let seed = PropertySettings.replaySeed { return shard == 0 ? [seed] : [] }
         let count = max(1, PropertySettings.scheduleCount / 4)
+        let first = baseSeed + PropertySettings.seedOffset
         if shard == 0 {
             print(
-                "[\(property)] base seed \(PropertySettings.hex(baseSeed)), \(count) areas (seeds \(PropertySettings.hex(baseSeed))…\(PropertySettings.hex(baseSeed + UInt64(count) - 1)); SENSYNC_PROPERTY_SCHEDULES=4×areas, SENSYNC_PROPERTY_SEED to replay one)"
+                "[\(property)] base seed \(PropertySettings.hex(baseSeed)), \(count) areas (seeds \(PropertySettings.hex(first))…\(PropertySettings.hex(first + UInt64(count) - 1)); SENSYNC_PROPERTY_SCHEDULES=4×areas, SENSYNC_PROPERTY_OFFSET to start further on, SENSYNC_PROPERTY_SEED to replay one)"
             )
         }
-        return (0..<UInt64(count)).map { baseSeed + $0 }.enumerated().filter {
+        return (0..<UInt64(count)).map { first + $0 }.enumerated().filter {
             $0.offset % PropertySettings.shards == shard
         }
         .map(\.element)
