@@ -103,7 +103,7 @@ public enum ImportFormat {
         /// the heading, the key, the field's name or its label.
         public func matches(_ heading: String) -> Bool {
             let wanted = ImportFormat.normalized(heading)
-            return [self.heading, key, field.name, field.label].contains { ImportFormat.normalized($0) == wanted }
+            return [self.heading, key, field.personName, field.label].contains { ImportFormat.normalized($0) == wanted }
         }
     }
 
@@ -123,7 +123,7 @@ public enum ImportFormat {
                 || (kind.name == Enrolment.name && field.name != Enrolment.Field.schoolID.rawValue)
             guard importable else { continue }
             if kind.name == Pupil.name && field.name == Pupil.Field.upn.rawValue { continue }
-            let key = referenced != nil && !field.jsonKey.hasSuffix("Id") ? field.jsonKey + "Id" : field.jsonKey
+            let key = referenced != nil && !field.inputKey.hasSuffix("Id") ? field.inputKey + "Id" : field.inputKey
             let heading =
                 referenced.map { "\($0.noun.capitalized) ID" }
                 ?? field.interchange.csv ?? field.interchange.census ?? field.interchange.ctf ?? field.label
@@ -133,7 +133,7 @@ public enum ImportFormat {
         if kind.name == Pupil.name, let entry = Enrolment.spec.field(Enrolment.Field.entryDate.rawValue) {
             columns.append(
                 Column(
-                    field: entry, heading: entry.interchange.ctf ?? entry.label, key: entry.jsonKey, references: nil,
+                    field: entry, heading: entry.interchange.ctf ?? entry.label, key: entry.inputKey, references: nil,
                     isEntryDate: true))
         }
         return columns

@@ -184,10 +184,18 @@ extension Store {
         try fields.sorted { $0.key < $1.key }.map { name, text in
             let key = name.replacingOccurrences(of: "-", with: "_").trimmingCharacters(
                 in: CharacterSet(charactersIn: "_"))
-            guard let field = kind.field(key) else {
+            guard let field = kind.fields.first(where: { $0.personName == key }) else {
+                if let field = kind.field(key), field.personName != field.name {
+                    // `cost_pence` by its stored name: the amount is given in pounds, by its own name.
+                    throw StoreError(
+                        .invalidInput, "The \(field.label.lowercased()) is given in pounds, with \(field.option).",
+                        hint: "Give \(field.option) 450.00 for £450, not --\(name).")
+                }
                 throw StoreError(
                     .invalidInput, "A \(kind.noun) has no field '\(name)'.",
-                    hint: "Its fields are: \(kind.fields.filter { !$0.isSystem }.map(\.name).joined(separator: ", ")).")
+                    hint:
+                        "Its fields are: \(kind.fields.filter { !$0.isSystem }.map(\.personName).joined(separator: ", "))."
+                )
             }
             guard !field.isSystem else {
                 throw StoreError(
@@ -208,8 +216,8 @@ extension Store {
             try requireOwner(kind)
             var fields = fields
             for field in kind.fields where field.defaultValue != nil && !field.isSystem {
-                let given = fields.keys.contains { $0.replacingOccurrences(of: "-", with: "_") == field.name }
-                if !given { fields[field.name] = field.defaultValue }
+                let given = fields.keys.contains { $0.replacingOccurrences(of: "-", with: "_") == field.personName }
+                if !given { fields[field.personName] = field.defaultValue }
             }
             let given = try definitions(fields, of: kind)
             let missing = kind.fields.filter { field in

@@ -13,7 +13,7 @@ import Testing
         {"kind": "sen_need", "id": "N1", "upn": "\(syntheticUPN(1))", "need": "SLCN", "rank": 1, "startDate": "2024-09-10"}
         {"kind": "sen_need", "id": "N2", "upn": "\(syntheticUPN(1))", "need": "SEMH", "rank": 2, "startDate": "2024-09-10"}
         {"kind": "support_plan", "id": "SP1", "upn": "\(syntheticUPN(1))", "title": "Speech and language", "startDate": "2024-09-20", "reviewDate": "2025-12-01"}
-        {"kind": "provision_item", "id": "PI1", "upn": "\(syntheticUPN(1))", "planId": "SP1", "description": "Small-group talk sessions", "responsibleOrg": "Oakfield", "responsiblePerson": "SENCO", "sessionsPerWeek": 2}
+        {"kind": "provision_item", "id": "PI1", "upn": "\(syntheticUPN(1))", "planId": "SP1", "description": "Small-group talk sessions", "responsibleOrg": "Oakfield", "responsiblePerson": "SENCO", "sessionsPerWeek": 2, "cost": "120.50"}
 
         {"kind": "pupil", "id": "P2", "upn": "\(syntheticUPN(2))", "forename": "Ben", "surname": "Pupil", "dateOfBirth": "2015-11-20", "entryDate": "2020-09-01"}
         {"kind": "concern", "id": "C1", "upn": "\(syntheticUPN(2))", "raisedOn": "2025-10-01", "raisedByRole": "class-teacher", "areas": "cognition-learning", "observations": "Finds multi-step instructions hard.", "reviewDate": "2025-12-15"}
@@ -71,6 +71,7 @@ import Testing
             let provision = try #require(try store.records(ProvisionItem.spec, of: syntheticUPN(1)).first)
             #expect(provision.values.text(ProvisionItem.Field.planID) == plan.id.description)
             #expect(provision.values.integer(ProvisionItem.Field.sessionsPerWeek) == 2)
+            #expect(provision.values.integer(ProvisionItem.Field.costPence) == 12_050)  // `cost` in pounds
             #expect(plan.values.text(SupportPlan.Field.status) == "active")  // the declared default
             let referral = try #require(try store.records(Referral.spec, of: syntheticUPN(2)).first)
             #expect(referral.values.text(Referral.Field.agency) == "educational-psychology")
@@ -241,8 +242,8 @@ import Testing
                     """, "support_plans.csv", in: folder),
                 try write(
                     """
-                    ID,UPN,Plan ID,Provision,Responsible organisation,Responsible person,Sessions per week
-                    PI1,\(u1),SP1,Small-group talk sessions,Oakfield,SENCO,2
+                    ID,UPN,Plan ID,Provision,Responsible organisation,Responsible person,Sessions per week,Cost
+                    PI1,\(u1),SP1,Small-group talk sessions,Oakfield,SENCO,2,120.50
                     """, "provision_items.csv", in: folder),
                 try write(
                     """
@@ -328,6 +329,24 @@ import Testing
                     "pupils.csv 3 DOB", "sen_needs.csv 2 SENtype",
                 ])
             #expect(try store.digest() == before)
+        }
+    }
+
+    /// An amount kept in pence is given in pounds, as `cost` (the `Cost` column): `costPence`
+    /// would read as pence and be kept as pounds, a hundred times too much, so it is no column.
+    @Test func aCostIsGivenInPoundsAndNotByItsNameInPence() throws {
+        try withTemporaryDirectory { folder in
+            let store = try school(folder)
+            let file = try write(
+                """
+                {"kind": "pupil", "id": "P1", "upn": "\(syntheticUPN(1))", "forename": "Ada", "surname": "Example", "dateOfBirth": "2016-04-01"}
+                {"kind": "support_plan", "id": "SP1", "upn": "\(syntheticUPN(1))", "title": "Talk", "startDate": "2024-09-01", "reviewDate": "2024-12-01", "responsibleOrg": "Oakfield", "responsiblePerson": "SENCO"}
+                {"kind": "provision_item", "id": "PI1", "upn": "\(syntheticUPN(1))", "planId": "SP1", "description": "Talk group", "responsibleOrg": "Oakfield", "responsiblePerson": "SENCO", "costPence": 45000}
+                """, "pupils.jsonl", in: folder)
+            let error = try #require(throws: ImportError.self) {
+                try store.importRecords([file], options: ImportOptions(author: "MIS"))
+            }
+            #expect(error.problems.map { "\($0.line) \($0.column ?? "-")" } == ["3 costPence"])
         }
     }
 

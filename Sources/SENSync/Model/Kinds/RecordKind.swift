@@ -89,11 +89,24 @@ public struct FieldDefinition: Sendable, Hashable {
         }
     }
 
-    /// The command-line option: `--referred-on`.
-    public var option: String { "--" + name.replacingOccurrences(of: "_", with: "-") }
+    /// The name people give the field by (an option, an import key): the field's name, except
+    /// that an amount kept in pence (`cost_pence`) is given in pounds, so its name does not say
+    /// pence (`cost`): `--cost-pence 450` would read as £4.50 and be kept as £450.
+    public var personName: String {
+        guard case .pence = rule, name.hasSuffix("_pence"), name.count > 6 else { return name }
+        return String(name.dropLast(6))
+    }
 
-    /// The key in JSON output: `referredOn`.
-    public var jsonKey: String {
+    /// The command-line option: `--referred-on` (`--cost` for `cost_pence`: ``personName``).
+    public var option: String { "--" + personName.replacingOccurrences(of: "_", with: "-") }
+
+    /// The key in a JSON Lines import: `referredOn` (`cost` for `cost_pence`: ``personName``).
+    public var inputKey: String { Self.camelCase(personName) }
+
+    /// The key in JSON output: `referredOn` (`costPence` for `cost_pence`: output gives pence).
+    public var jsonKey: String { Self.camelCase(name) }
+
+    private static func camelCase(_ name: String) -> String {
         let parts = name.split(separator: "_")
         return (parts.first.map(String.init) ?? "")
             + parts.dropFirst().map { $0.prefix(1).uppercased() + $0.dropFirst() }
