@@ -13,14 +13,15 @@ public struct SENSyncCommand: ParsableCommand {
         commandName: "sensync",
         abstract:
             "Keep a school's SEN records offline and sync them between schools, trusts and the LA as bundle files.",
-        discussion: """
+        discussion: HelpText.fitted(
+            """
             Start with `sensync demo`, which builds a small synthetic area and exchanges real bundles.
 
             Every kind of record also has commands of its own: `sensync concern add`, `sensync referral list`, and so on; `sensync record fields` lists the kinds and `sensync KIND --help` a kind's fields.
 
             Exit codes (the README says more):
             \(SENSyncExit.allCases.map { "  \(String($0.rawValue).padding(toLength: 3, withPad: " ", startingAt: 0)) \($0.meaning)" }.joined(separator: "\n"))
-            """,
+            """),
         version: "0.1.0",
         subcommands: [
             Init.self, Identity.self, Directory.self, Pupil.self, Note.self, Plan.self, Record.self, Due.self, EHC.self,
@@ -62,7 +63,7 @@ public struct SENSyncCommand: ParsableCommand {
         if error is CleanExit || error is ValidationError || "\(type(of: error))".contains("ParserError")
             || "\(type(of: error))".contains("CommandError")
         {
-            let message = fullMessage(for: error)
+            let message = HelpText.wrappingUsage(fullMessage(for: error))
             let code = exitCode(for: error).rawValue
             if code == 0 {
                 Terminal.print(message)

@@ -75,14 +75,15 @@ extension SENSyncCommand.BundleCommand {
     struct Create: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             abstract: "Write a bundle of every change the recipients have not acknowledged.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 SITE is a site id or the name of a site this store knows. The bundle also acknowledges everything this \
                 store holds, so the recipients' next bundles back hold only what this site lacks.
 
                 Example:
                   sensync bundle create --store oakfield.sensync --to "Northshire Council" \\
                     --out oakfield-to-la.bundle
-                """)
+                """))
 
         @OptionGroup var storeOptions: StoreOptions
         @Option(name: .customLong("to"), help: "A recipient site (repeat for several).") var recipients: [String] = []
@@ -118,7 +119,8 @@ extension SENSyncCommand.BundleCommand {
     struct Apply: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             abstract: "Verify and apply bundle files, each all-or-nothing.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 Every bundle is checked completely before anything is applied, then applied in one transaction. Files are \
                 tried in the order given; a bundle refused for missing prerequisites is retried after the others, so a \
                 folder of bundles can be applied in any order. Re-applying a bundle changes nothing.
@@ -130,7 +132,7 @@ extension SENSyncCommand.BundleCommand {
                 Example:
                   sensync bundle apply --store northshire-la.sensync inbox/*.bundle
                   sensync bundle apply --accept-clock-ahead "Oakfield Primary" oak.bundle
-                """)
+                """))
 
         @OptionGroup var storeOptions: StoreOptions
         @Argument(help: "Bundle files.") var files: [String]
@@ -246,13 +248,14 @@ extension SENSyncCommand.BundleCommand {
     struct Inspect: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             abstract: "Show a bundle's header and counts without touching any store.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 The header holds no personal data: site ids and names, sequence numbers, hashes and counts. The payload is \
                 sealed to each recipient and is not read.
 
                 Example:
                   sensync bundle inspect oakfield-to-la.bundle --json
-                """)
+                """))
 
         @Argument(help: "The bundle file.") var file: String
         @Option(help: "Accepted for uniformity with other commands; inspect never opens a store.") var store: String?
@@ -271,7 +274,8 @@ extension SENSyncCommand.BundleCommand {
     struct Verify: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             abstract: "Check a bundle completely without applying it.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 Without --store: format, header checksum and every section's payload checksum (no keys needed). With
                 --store, also the sender (it must be in the area directory), its signature, that the bundle is addressed to
                 this site, and — opening this site's section — every change against its origin's signature, prerequisites, forks \
@@ -279,7 +283,7 @@ extension SENSyncCommand.BundleCommand {
 
                 Example:
                   sensync bundle verify oakfield-to-la.bundle --store northshire-la.sensync
-                """)
+                """))
 
         @Argument(help: "The bundle file.") var file: String
         @OptionGroup var storeOptions: StoreOptions

@@ -7,11 +7,12 @@ extension SENSyncCommand {
         static let configuration = CommandConfiguration(
             commandName: "ctf",
             abstract: "Read and write the SEN data of a Common Transfer File (CTF).",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 A CTF carries only SEN provision codes with their start dates and ranked needs. Plans, reviews, \
                 provision, referrals, concerns and notes travel in SENSync bundles. The elements read and written are \
                 in Schemas/ctf/ctf-sen.md.
-                """,
+                """),
             subcommands: [Import.self, Export.self])
     }
 }
@@ -20,7 +21,8 @@ extension SENSyncCommand.CTF {
     struct Import: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             abstract: "Import the SEN history of every pupil in a CTF.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 Pupils are matched by UPN (or a former UPN) and added if new. Provision episodes and ranked needs the \
                 store lacks are added; importing the same file again changes nothing. Historic provision codes (S, A, \
                 P) are recorded as E or K and flagged by a note on the pupil. The file is imported whole or not at all: \
@@ -29,7 +31,7 @@ extension SENSyncCommand.CTF {
                 Example:
                   sensync ctf import --store oakfield.sensync --author SENCO \\
                     820aaaa_CTF_820bbbb_001.xml
-                """)
+                """))
 
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var authorOptions: AuthorOptions
@@ -78,14 +80,15 @@ extension SENSyncCommand.CTF {
     struct Export: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write a pupil's SEN data as a CTF SEN fragment.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 The file is a CTfile with a minimal header and one Pupil: UPN, names, date of birth, former UPNs, SEN \
                 provision history and ranked needs. It re-imports to the same SEN data.
 
                 Example:
                   sensync ctf export --store oakfield.sensync H801200001001 --out \\
                     ctf-sen.xml
-                """)
+                """))
 
         @OptionGroup var storeOptions: StoreOptions
         @Argument(help: ArgumentHelp("The pupil's UPN or record id.", valueName: "pupil")) var pupil: String

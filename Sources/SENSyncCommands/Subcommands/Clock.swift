@@ -6,7 +6,8 @@ extension SENSyncCommand {
     struct Clock: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check this computer's clock against the stamps received, or say that it is right.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 Before it records a change, a site compares this computer's clock with the newest \
                 bundle it has received. If it applied that bundle more than the clock guard (a day, \
                 by default) after the bundle was made, either the bundle took that long to arrive or \
@@ -14,7 +15,7 @@ extension SENSyncCommand {
                 site; so local writes are refused until the clock is put right (it then reads \
                 earlier than when it applied the bundle) or someone says it is right with \
                 `sensync clock confirm`. A newer bundle is checked again.
-                """,
+                """),
             subcommands: [Check.self, Confirm.self], defaultSubcommand: Check.self)
     }
 }
@@ -23,10 +24,11 @@ extension SENSyncCommand.Clock {
     struct Check: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             abstract: "Show this computer's clock beside the newest bundle received and this site's latest stamp.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 Example:
                   sensync clock check --store oakfield.sensync
-                """)
+                """))
 
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var output: OutputOptions
@@ -93,7 +95,8 @@ extension SENSyncCommand.Clock {
     struct Confirm: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Say that this computer's clock is right, so local writes go on.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 For when the newest bundle took long to arrive (or its sender's clock is slow) and \
                 this computer's date and time are right. Check them first: changes stamped by a \
                 fast clock are refused by every other site. A bundle received later is checked \
@@ -101,7 +104,7 @@ extension SENSyncCommand.Clock {
 
                 Example:
                   sensync clock confirm --store oakfield.sensync
-                """)
+                """))
 
         @OptionGroup var storeOptions: StoreOptions
 

@@ -46,12 +46,13 @@ extension SENSyncCommand.Conflicts {
     struct List: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             abstract: "List open conflicts with every competing value, who wrote it, where and when.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 Option 1 is the value currently shown; the others lost by the merge order but are kept until resolved.
 
                 Example:
                   sensync conflicts list --store northshire-la.sensync
-                """)
+                """))
 
         @OptionGroup var storeOptions: StoreOptions
         @Flag(name: .customLong("fail-if-any"), help: "Exit with code 14 if any conflict is open.") var failIfAny =
@@ -80,7 +81,8 @@ extension SENSyncCommand.Conflicts {
     struct Resolve: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             abstract: "Resolve a conflict by choosing a value; the resolution replicates like any change.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 Choose one of the listed options with --keep N, or give a new --value. For an edit made while the record \
                 was being deleted, choose --keep-deleted or --restore.
 
@@ -88,7 +90,7 @@ extension SENSyncCommand.Conflicts {
                   sensync conflicts resolve 0193a1b2-7c4d-7e8f-9a0b-1c2d3e4f5a6b --field \\
                     review_date --keep 2 \\
                     --store northshire-la.sensync --author "LA SEN officer"
-                """)
+                """))
 
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var authorOptions: AuthorOptions

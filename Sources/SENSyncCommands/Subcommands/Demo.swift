@@ -6,7 +6,8 @@ extension SENSyncCommand {
     struct Demo: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Build a small synthetic area, exchange real bundle files, and show the area view.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 Creates one store per site in DIR (an LA, a trust with two academies, two maintained schools), has each \
                 SENCO record invented pupils offline, exchanges bundle files (academies → trust → LA, maintained schools → \
                 LA, and back), makes one concurrent edit so a conflict appears, and prints each step, the conflict, an area \
@@ -15,7 +16,7 @@ extension SENSyncCommand {
 
                 Example:
                   sensync demo --dir /tmp/sensync-demo
-                """)
+                """))
 
         @Option(help: "Folder for the demo's stores and bundles.") var dir: String = "sensync-demo"
         @Option(help: "Seed for the synthetic data.") var seed: UInt64 = 2026

@@ -6,7 +6,8 @@ extension SENSyncCommand {
     struct Due: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             abstract: "What is due or overdue, whose it is, soonest first.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 Lists every dated duty in this store: plan and concern reviews, agreed actions, referrals awaiting an \
                 answer, complaints awaiting a response and, at the LA, every statutory EHC deadline (decision to \
                 assess, advice, final plan, annual reviews, phase transfers). Dates are days in England \
@@ -15,7 +16,7 @@ extension SENSyncCommand {
                 Example:
                   sensync due --store oakfield.sensync --within 30
                   sensync due --store northshire-la.sensync --as-of 2026-03-01 --json
-                """)
+                """))
 
         @OptionGroup var storeOptions: StoreOptions
         @Option(help: "Only duties due within this many days (overdue ones always show).") var within: Int?

@@ -7,14 +7,15 @@ extension SENSyncCommand {
         static let configuration = CommandConfiguration(
             commandName: "ehc",
             abstract: "The LA's EHC needs assessments and plans, against their statutory deadlines.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 The steps of an assessment, each recorded with its date: request, decide (6 weeks, reg 5), advice \
                 (6 weeks, reg 8), draft (the family has 15 days beginning with the day it is served, reg 13(1)), issue \
                 (20 weeks from the request, reg 13(2); 14 after a re-assessment, reg 27) or no-plan (16 weeks, \
                 reg 10), and exceptions (regs 5(4), 8(2), 10(4), 13(3), 27(3)). Plans are reviewed every 12 months \
                 (6 under five); record each review with `ehc review`. Every date shows in `sensync due` and in \
                 `sensync pupil show`. LA stores only.
-                """,
+                """),
             subcommands: [
                 Request.self, Decide.self, Advice.self, Draft.self, Issue.self, NoPlan.self, Exception.self,
                 Section.self, Review.self, Show.self, Timeliness.self,
@@ -48,12 +49,13 @@ extension SENSyncCommand.EHC {
     struct Request: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             abstract: "Record a request for an EHC needs assessment (starts the 20-week clock).",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 Example:
                   sensync ehc request --store northshire-la.sensync --author "EHC team" \\
                     --pupil H801200001001 \\
                     --received 2026-01-05 --source school --case-officer "R Patel"
-                """)
+                """))
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var authorOptions: AuthorOptions
         @Option(help: "UPN or record id.") var pupil: String
@@ -76,14 +78,15 @@ extension SENSyncCommand.EHC {
     struct Decide: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             abstract: "Record the decision whether to assess (due 6 weeks from the request).",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 DECISION is assess or not-assess (or a SEN2 RequestOutcome code: Y, N, W withdrawn before the \
                 decision, H historical: a request made before these records were kept).
 
                 Example:
                   sensync ehc decide 0193a1b2 --store northshire-la.sensync --author \\
                     "EHC team" --decision assess --on 2026-02-10
-                """)
+                """))
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var authorOptions: AuthorOptions
         @Argument(help: "Assessment id (or its first 8+ characters).") var assessment: String
@@ -107,14 +110,15 @@ extension SENSyncCommand.EHC {
     struct Advice: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             abstract: "Record advice asked of an agency (due in 6 weeks), or its arrival.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 Example:
                   sensync ehc advice 0193a1b2 --store northshire-la.sensync --author \\
                     "EHC team" \\
                     --agency educational-psychology --requested-on 2026-02-12
                   sensync ehc-advice update 0193a1c4 --store northshire-la.sensync \\
                     --author "EHC team" --received-on 2026-03-20
-                """)
+                """))
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var authorOptions: AuthorOptions
         @Argument(help: "Assessment id (or its first 8+ characters).") var assessment: String
@@ -136,11 +140,12 @@ extension SENSyncCommand.EHC {
     struct Draft: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             abstract: "Record the day the draft plan was served (the family then has 15 days).",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 Example:
                   sensync ehc draft 0193a1b2 --store northshire-la.sensync --author \\
                     "EHC team" --served-on 2026-04-13
-                """)
+                """))
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var authorOptions: AuthorOptions
         @Argument(help: "Assessment id (or its first 8+ characters).") var assessment: String
@@ -157,13 +162,14 @@ extension SENSyncCommand.EHC {
     struct Issue: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             abstract: "Issue the final EHC plan (due 20 weeks from the request).",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 Creates the plan, whose annual review then falls due within 12 months.
 
                 Example:
                   sensync ehc issue 0193a1b2 --store northshire-la.sensync --author \\
                     "EHC team" --on 2026-05-18
-                """)
+                """))
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var authorOptions: AuthorOptions
         @Argument(help: "Assessment id (or its first 8+ characters).") var assessment: String
@@ -187,11 +193,12 @@ extension SENSyncCommand.EHC {
         static let configuration = CommandConfiguration(
             commandName: "no-plan",
             abstract: "Record a decision not to issue a plan after assessing (due 16 weeks from the request).",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 Example:
                   sensync ehc no-plan 0193a1b2 --store northshire-la.sensync --author \\
                     "EHC team" --on 2026-04-20
-                """)
+                """))
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var authorOptions: AuthorOptions
         @Argument(help: "Assessment id (or its first 8+ characters).") var assessment: String
@@ -208,7 +215,8 @@ extension SENSyncCommand.EHC {
     struct Exception: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             abstract: "Record an exception to a time limit, with its dates.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 STEP is decision, advice, no-plan or final-plan. REASON is school-closure, early-years-closure, \
                 personal-circumstances, away-from-area or (advice only) missed-appointment.
 
@@ -217,7 +225,7 @@ extension SENSyncCommand.EHC {
                     "EHC team" \\
                     --step final-plan --reason away-from-area --from 2026-03-02 --to \\
                     2026-04-10
-                """)
+                """))
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var authorOptions: AuthorOptions
         @Argument(help: "Assessment id (or its first 8+ characters).") var assessment: String
@@ -241,13 +249,14 @@ extension SENSyncCommand.EHC {
     struct Section: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             abstract: "Write a section (A to K) of an EHC plan, naming the agency that owns it.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 Example:
                   sensync ehc section 0193a1d0 --store northshire-la.sensync --author \\
                     "EHC team" --section F \\
                     --owner-agency "Northshire SEN team" --content \\
                     "Speech and language therapy, 3 x 30 minutes a week"
-                """)
+                """))
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var authorOptions: AuthorOptions
         @Argument(help: "EHC plan id (or its first 8+ characters).") var plan: String
@@ -267,7 +276,8 @@ extension SENSyncCommand.EHC {
     struct Review: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             abstract: "Record an annual review meeting, and the LA's decision (within 4 weeks).",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 OUTCOME is the SEN2 review outcome: M (maintain), A (amend) or C (cease). An amended plan is due \
                 12 weeks after the meeting; record it with `sensync ehc-review update ID --amended-issued-on DATE`.
 
@@ -275,7 +285,7 @@ extension SENSyncCommand.EHC {
                   sensync ehc review 0193a1d0 --store northshire-la.sensync --author \\
                     "EHC team" --meeting-on 2027-05-10 \\
                     --outcome M --decided-on 2027-05-24
-                """)
+                """))
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var authorOptions: AuthorOptions
         @Argument(help: "EHC plan id (or its first 8+ characters).") var plan: String
@@ -295,10 +305,11 @@ extension SENSyncCommand.EHC {
     struct Show: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             abstract: "Show a pupil's EHC needs assessments against their deadlines.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 Example:
                   sensync ehc show H801200001001 --store northshire-la.sensync
-                """)
+                """))
         @OptionGroup var storeOptions: StoreOptions
         @Argument(help: "UPN or record id of the pupil.") var pupil: String
         @OptionGroup var output: OutputOptions
@@ -370,13 +381,14 @@ extension SENSyncCommand.EHC {
     struct Timeliness: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             abstract: "How many statutory deadlines were met, with and without exceptions.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 For every assessment in this store whose deadline falls between --from and --to: per step (decision                 whether to assess, advice, decision not to issue, final plan), how many were met, missed with an                 exception recorded, and missed; and the share met including and excluding the excepted cases.
 
                 Example:
                   sensync ehc timeliness --store northshire-la.sensync --from 2025-01-01 \\
                     --to 2025-12-31
-                """)
+                """))
         @OptionGroup var storeOptions: StoreOptions
         @Option(help: "First deadline date counted, YYYY-MM-DD.") var from: String
         @Option(help: "Last deadline date counted, YYYY-MM-DD.") var to: String

@@ -7,7 +7,8 @@ extension SENSyncCommand {
         static let configuration = CommandConfiguration(
             abstract:
                 "Statutory returns from the store (a school's census SEN items, the LA's SEN2), and the LA's area for PostgreSQL.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 The census and SEN2 exports check every row against the DfE's rules first. If any pupil's records break one, \
                 nothing is written: every problem is listed on stderr, naming the pupil by record id (never by name \
                 or UPN), and the command exits with 2. Fix the records (`sensync pupil show ID`) and export again.
@@ -24,7 +25,7 @@ extension SENSyncCommand {
                   sensync export sen2 --store northshire-la.sensync --year 2026 \\
                     --out sen2.csv
                   sensync export postgres --store northshire-la.sensync --out northshire.sql
-                """,
+                """),
             subcommands: [Census.self, SEN2.self, Postgres.self])
     }
 }
@@ -51,7 +52,8 @@ extension SENSyncCommand.Export {
     struct Census: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "The school census's SEN items for every pupil on roll here on a census day.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 One row per pupil on this school's roll on the census day: UPN, SEN provision (E, K or N, from the \
                 provision episode open here that day, or E for an EHC plan in force) and, in the spring census, the \
                 pupil's SEN types ranked 1 (primary) and 2 (secondary) for pupils with E or K, in the DfE's codes. \
@@ -70,7 +72,7 @@ extension SENSyncCommand.Export {
                   sensync export census --store oakfield.sensync --census spring \\
                     --year 2026 --out census.csv
                   sensync export census --store oakfield.sensync --as-of 2026-05-21
-                """)
+                """))
 
         @OptionGroup var storeOptions: StoreOptions
         @Option(name: .customLong("as-of"), help: "The census day, YYYY-MM-DD. Defaults to today.") var asOf: String?
@@ -111,7 +113,8 @@ extension SENSyncCommand.Export {
         static let configuration = CommandConfiguration(
             commandName: "sen2",
             abstract: "The LA's SEN2 person-level return: the items SENSync holds, one row per module record.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 SEN2 has a reference date (the January census day: the third Thursday of January of --year, or \
                 --reference-date) and counts the calendar year before it. Rows, in the order the return nests \
                 them: Person; Requests (each request for an EHC needs assessment received, decided or ended that \
@@ -131,7 +134,7 @@ extension SENSyncCommand.Export {
                 Example:
                   sensync export sen2 --store northshire-la.sensync --year 2026 \\
                     --out sen2.csv
-                """)
+                """))
 
         @OptionGroup var storeOptions: StoreOptions
         @Option(help: "The collection year (its reference date is that January's census day).") var year: Int?

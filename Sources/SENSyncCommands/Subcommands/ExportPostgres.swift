@@ -7,7 +7,8 @@ extension SENSyncCommand.Export {
         static let configuration = CommandConfiguration(
             abstract:
                 "The LA's merged area as a PostgreSQL script, for the analysts' database (several LAs side by side).",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 Writes one SQL file: the `sensync` schema's tables (created if missing), then this LA's rows as COPY \
                 data: the LA and its sites; one table per record kind, with the kind's fields as columns; every open \
                 duty (obligations, with whether it is overdue on --as-of); and the area report's figures by school \
@@ -27,7 +28,7 @@ extension SENSyncCommand.Export {
                 Example:
                   sensync export postgres --store northshire-la.sensync --out northshire.sql
                   psql -v ON_ERROR_STOP=1 -d analysis -f northshire.sql
-                """)
+                """))
 
         @OptionGroup var storeOptions: StoreOptions
         @Option(help: "The SQL file to write.") var out: String

@@ -14,14 +14,15 @@ extension SENSyncCommand.Identity {
     struct Export: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             abstract: "Write this site's public identity to a file, and print its fingerprint.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 Send the file to your LA (or, at the LA, to every site in the area). Read the fingerprint to the other \
                 side by phone or in person: they must see the same one before trusting the file. The file holds only \
                 public keys; the private keys stay in the key file beside the store.
 
                 Example:
                   sensync identity export --store oakfield.sensync --out oakfield.identity
-                """)
+                """))
 
         @OptionGroup var storeOptions: StoreOptions
         @Option(help: "The identity file to write.") var out: String
@@ -51,10 +52,11 @@ extension SENSyncCommand.Identity {
     struct Show: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             abstract: "Show this site's identity, fingerprint and pinned LA.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 Example:
                   sensync identity show --store oakfield.sensync
-                """)
+                """))
 
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var output: OutputOptions
@@ -105,7 +107,8 @@ extension SENSyncCommand.Directory {
     struct Add: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             abstract: "Add a site's identity file to the area directory (LA only).",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 Confirm the fingerprint printed here with the site first. For an academy, give its trust (already listed). \
                 To move an academy to another trust, add it again with the new --trust: the directory keeps every \
                 membership, so what its old trust wrote while it was a member stays valid. The new directory, signed \
@@ -121,7 +124,7 @@ extension SENSyncCommand.Directory {
                     "Riverside Learning Trust" --store northshire-la.sensync
                   sensync directory add oakfield-2.identity --replaces "Oakfield Primary" \\
                     --author "LA SEN officer" --store northshire-la.sensync
-                """)
+                """))
 
         @OptionGroup var storeOptions: StoreOptions
         @Argument(help: "The site's identity file.") var file: String
@@ -183,13 +186,14 @@ extension SENSyncCommand.Directory {
     struct Remove: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             abstract: "Remove a site from the area directory (LA only); its bundles are refused from then on.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 The site stays listed as removed, so changes it made before, relayed by other sites, are still accepted \
                 and attributed to it.
 
                 Example:
                   sensync directory remove "Old Academy" --store northshire-la.sensync
-                """)
+                """))
 
         @OptionGroup var storeOptions: StoreOptions
         @Argument(help: "Site id or name.") var site: String
@@ -210,10 +214,11 @@ extension SENSyncCommand.Directory {
     struct List: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             abstract: "List the sites in the area directory this site holds.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 Example:
                   sensync directory list --store oakfield.sensync
-                """)
+                """))
 
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var output: OutputOptions
@@ -264,13 +269,14 @@ extension SENSyncCommand.Directory {
     struct Pin: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             abstract: "Pin the LA's identity: this site will accept only directories the LA signed.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 Confirm the printed fingerprint with the LA by phone or in person first. Can also be done at set-up with \
                 `sensync init --la-identity FILE`.
 
                 Example:
                   sensync directory pin northshire-la.identity --store oakfield.sensync
-                """)
+                """))
 
         @OptionGroup var storeOptions: StoreOptions
         @Argument(help: "The LA's identity file.") var file: String

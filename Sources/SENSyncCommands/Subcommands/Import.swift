@@ -8,7 +8,8 @@ extension SENSyncCommand {
     struct Import: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             abstract: "Import pupils and their SEN records from a school's MIS export (CSV or JSON Lines).",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 Reads pupils, enrolments, SEN provision episodes, ranked needs, concerns, support \
                 plans, provision and referrals. CSV holds one kind per file, named after it \
                 (pupils.csv, sen_needs.csv) or given by --kind, with the MIS column names in \
@@ -25,7 +26,7 @@ extension SENSyncCommand {
                     sen_episodes.csv sen_needs.csv
                   sensync import --store oakfield.sensync --author "MIS import" export.jsonl \\
                     --dry-run
-                """)
+                """))
 
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var authorOptions: AuthorOptions

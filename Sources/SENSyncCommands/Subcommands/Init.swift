@@ -8,7 +8,8 @@ extension SENSyncCommand {
     struct Init: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             abstract: "Create a store for this site.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 Makes a new store file with a new, stable site id, and this site's signing (Ed25519) and encryption \
                 (X25519) keys in a key file beside it (`<store>.keys`, readable by its owner only). Each school, academy, \
                 trust and LA has one store. Schools and trusts pin their LA's identity (confirm its fingerprint first).
@@ -19,7 +20,7 @@ extension SENSyncCommand {
                   sensync init --store oakfield.sensync --name "Oakfield Primary" --kind \\
                     maintained-school --urn 100001 \\
                     --la-code 999 --la-identity northshire-la.identity
-                """)
+                """))
 
         @OptionGroup var storeOptions: StoreOptions
         @Option(help: "The site's name, as other sites will see it.") var name: String

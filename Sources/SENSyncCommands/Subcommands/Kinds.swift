@@ -117,7 +117,8 @@ extension SENSyncCommand.Record {
     struct Add: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             abstract: "Record a new record of any kind (also `sensync KIND add`).",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 Fields are given as options named after the kind's fields; `sensync record fields KIND` lists them \
                 with their codes. A kind that belongs to another record (an action to its concern) takes its pupil \
                 from that record.
@@ -128,7 +129,7 @@ extension SENSyncCommand.Record {
                     --agency speech-language-therapy --referred-on 2026-01-12 \\
                     --referred-by "J Smith (SENCO)" \\
                     --reason "Unclear speech; not improving with small-group work"
-                """)
+                """))
 
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var authorOptions: AuthorOptions
@@ -157,7 +158,8 @@ extension SENSyncCommand.Record {
     struct Update: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             abstract: "Change fields of a record of any kind (also `sensync KIND update`).",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 An empty value clears a field that is not required. Changing a field that is in conflict resolves \
                 the conflict with the new value.
 
@@ -166,7 +168,7 @@ extension SENSyncCommand.Record {
                     SENCO --accepted-on 2026-01-30
                   sensync record update plan_outcome 0193a1b3 --store oakfield.sensync \\
                     --author SENCO --status met
-                """)
+                """))
 
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var authorOptions: AuthorOptions
@@ -200,10 +202,11 @@ extension SENSyncCommand.Record {
     struct List: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             abstract: "List a pupil's records of one kind (also `sensync KIND list`).",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 Example:
                   sensync referral list --store oakfield.sensync --pupil H801200001001
-                """)
+                """))
 
         @OptionGroup var storeOptions: StoreOptions
         @Argument(help: "The kind of record.") var kind: String
@@ -226,10 +229,11 @@ extension SENSyncCommand.Record {
     struct Show: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             abstract: "Show one record of any kind (also `sensync KIND show`).",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 Example:
                   sensync referral show 0193a1b2 --store oakfield.sensync
-                """)
+                """))
 
         @OptionGroup var storeOptions: StoreOptions
         @Argument(help: "The kind of record.") var kind: String
@@ -251,10 +255,11 @@ extension SENSyncCommand.Record {
     struct Fields: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List the kinds of record, or one kind's fields with their codes.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 Example:
                   sensync record fields referral
-                """)
+                """))
 
         @Argument(help: "The kind of record.") var kind: String?
 

@@ -16,7 +16,8 @@ extension SENSyncCommand.Note {
     struct Add: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             abstract: "Add a note about a pupil. Notes are never edited: a correction amends an earlier note.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 AREA is one of: \(NoteArea.allCases.map(\.rawValue).joined(separator: ", ")).
 
                 Example:
@@ -27,7 +28,7 @@ extension SENSyncCommand.Note {
                   sensync note add --store oakfield.sensync --author SENCO --pupil \\
                     H801200001001 \\
                     --amends 0193a1b2-... --text "Correction: catch-up starts Tuesday."
-                """)
+                """))
 
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var authorOptions: AuthorOptions
@@ -52,10 +53,11 @@ extension SENSyncCommand.Note {
     struct List: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             abstract: "List a pupil's notes, oldest first.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 Example:
                   sensync note list --store oakfield.sensync --pupil H801200001001
-                """)
+                """))
 
         @OptionGroup var storeOptions: StoreOptions
         @Option(help: "UPN or record id.") var pupil: String

@@ -14,10 +14,11 @@ extension SENSyncCommand.Peer {
     struct List: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             abstract: "List known sites.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 Example:
                   sensync peer list --store oakfield.sensync
-                """)
+                """))
 
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var output: OutputOptions

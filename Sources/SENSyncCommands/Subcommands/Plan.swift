@@ -26,14 +26,15 @@ extension SENSyncCommand.Plan {
     struct Create: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             abstract: "Start a support plan for a pupil.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 Example:
                   sensync plan create --store oakfield.sensync --author SENCO --pupil \\
                     H801200001001 \\
                     --title "Literacy support" --review-date 2026-02-13 \\
                     --responsible-person "J Smith (SENCO)" --responsible-org \\
                     "Oakfield Primary"
-                """)
+                """))
 
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var authorOptions: AuthorOptions
@@ -67,12 +68,13 @@ extension SENSyncCommand.Plan {
         static let configuration = CommandConfiguration(
             commandName: "add-outcome",
             abstract: "Add an outcome to a plan.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 Example:
                   sensync plan add-outcome --store oakfield.sensync --author SENCO --plan \\
                     0193a1b2-... \\
                     --description "Reads 40 high-frequency words" --target-date 2026-02-13
-                """)
+                """))
 
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var authorOptions: AuthorOptions
@@ -97,7 +99,8 @@ extension SENSyncCommand.Plan {
         static let configuration = CommandConfiguration(
             commandName: "add-provision",
             abstract: "Add provision to a plan: what, who delivers it, how often, cost, and who is responsible.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 Example:
                   sensync plan add-provision --store oakfield.sensync --author SENCO \\
                     --plan 0193a1b2-... \\
@@ -105,7 +108,7 @@ extension SENSyncCommand.Plan {
                     "TA (K Jones)" --frequency "3 x 20 min weekly" \\
                     --responsible-org "Oakfield Primary" --responsible-person \\
                     "J Smith (SENCO)" --cost 450.00
-                """)
+                """))
 
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var authorOptions: AuthorOptions
@@ -140,7 +143,8 @@ extension SENSyncCommand.Plan {
         static let configuration = CommandConfiguration(
             commandName: "record-review",
             abstract: "Record a review of a plan and set the next review date.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 DECISION is continue, modify, escalate (request an EHC needs assessment) or close.
 
                 Example:
@@ -148,7 +152,7 @@ extension SENSyncCommand.Plan {
                     --plan 0193a1b2-... \\
                     --held-on 2026-02-13 --decision continue --next-review 2026-05-15 \\
                     --summary "Good progress; keep group."
-                """)
+                """))
 
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var authorOptions: AuthorOptions
@@ -175,10 +179,11 @@ extension SENSyncCommand.Plan {
     struct List: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             abstract: "List a pupil's plans with outcomes, provision and reviews.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 Example:
                   sensync plan list --store oakfield.sensync --pupil H801200001001 --json
-                """)
+                """))
 
         @OptionGroup var storeOptions: StoreOptions
         @Option(help: "UPN or record id.") var pupil: String

@@ -49,14 +49,15 @@ extension SENSyncCommand.Pupil {
     struct Add: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             abstract: "Add a pupil (enrolled at this school, or at --school).",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 The UPN's check letter is validated. At a school, the pupil is enrolled here from today (or --entry-date).
 
                 Example:
                   sensync pupil add --store oakfield.sensync --author "J Smith (SENCO)" \\
                     --upn H801200001001 --forename Ada --surname Example --dob 2016-04-01 \\
                     --year-group 4
-                """)
+                """))
 
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var authorOptions: AuthorOptions
@@ -92,14 +93,15 @@ extension SENSyncCommand.Pupil {
     struct Update: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             abstract: "Change a pupil's details, SEN status or ranked needs.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 PUPIL is a UPN or a record id. Needs are census codes in rank order, the first being the primary need. \
                 Changing a field that is in conflict resolves the conflict with the new value.
 
                 Example:
                   sensync pupil update H801200001001 --store oakfield.sensync --author \\
                     SENCO --sen-status K --needs SPLD,SLCN
-                """)
+                """))
 
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var authorOptions: AuthorOptions
@@ -139,13 +141,14 @@ extension SENSyncCommand.Pupil {
     struct Show: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             abstract: "Show a pupil's whole record: details, SEN, every kind of record, EHC deadlines and what is due.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 Records appear under the record they belong to (a plan's outcomes, provision and reviews under the plan). \
                 Sites and people are named; ids are shown only so a record can be changed.
 
                 Example:
                   sensync pupil show H801200001001 --store oakfield.sensync
-                """)
+                """))
 
         @OptionGroup var storeOptions: StoreOptions
         @Argument(help: "UPN or record id.") var pupil: String
@@ -252,14 +255,15 @@ extension SENSyncCommand.Pupil {
         static let configuration = CommandConfiguration(
             commandName: "migrate-sen",
             abstract: "Turn each pupil's past SEN status and needs into dated provision episodes and ranked needs.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 For pupils on roll here that have no episodes or needs yet (recorded before SENSync kept them): every \
                 change of SEN status or needs in the pupil's history starts a record on its day and ends the one before, \
                 so no history is lost. Run once at each school after upgrading; `pupil update` keeps them in step after.
 
                 Example:
                   sensync pupil migrate-sen --store oakfield.sensync --author SENCO --dry-run
-                """)
+                """))
 
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var authorOptions: AuthorOptions
@@ -283,13 +287,14 @@ extension SENSyncCommand.Pupil {
     struct Duplicates: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             abstract: "List pupil records that share a UPN (found after merges).",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 Two schools may record the same child before they sync, or a UPN may be mistyped. Each group lists the \
                 records so one can be corrected (`sensync pupil update`) or deleted (`sensync record delete`).
 
                 Example:
                   sensync pupil duplicates --store northshire-la.sensync
-                """)
+                """))
 
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var output: OutputOptions
@@ -322,10 +327,11 @@ extension SENSyncCommand.Pupil {
     struct List: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             abstract: "List pupils in this store.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 Example:
                   sensync pupil list --store oakfield.sensync --sen-status K
-                """)
+                """))
 
         @OptionGroup var storeOptions: StoreOptions
         @Option(name: .customLong("sen-status"), help: "Only pupils with this SEN status (E, K or N).") var senStatus:

@@ -6,7 +6,8 @@ extension SENSyncCommand.Pupil {
     struct Transfer: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             abstract: "Move a pupil to another school (run by the LA or the school the pupil leaves).",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 Ends the pupil's current enrolment and enrols them at SCHOOL from DATE. The new school receives the \
                 pupil's complete SEN history — notes, plans, reviews — in its next bundle from the LA (or directly from the \
                 old school); the old school stops receiving anything about the pupil and removes its copy once the LA holds \
@@ -15,7 +16,7 @@ extension SENSyncCommand.Pupil {
                 Example:
                   sensync pupil transfer H801200001001 --to "Oakfield Primary" --date \\
                     2026-01-05 --store northshire-la.sensync --author "LA SEN officer"
-                """)
+                """))
 
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var authorOptions: AuthorOptions
@@ -41,7 +42,8 @@ extension SENSyncCommand.Pupil {
     struct Erase: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             abstract: "Erase a pupil's personal content everywhere (run by the LA or the pupil's school).",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 The erasure replicates: every store that receives it deletes the pupil's records and the content of every \
                 change about them, keeping only the pupil id, the reason, the date and the site — proof that the erasure \
                 happened — and what sync needs to stay consistent. It cannot be undone. Do not put personal data in
@@ -50,7 +52,7 @@ extension SENSyncCommand.Pupil {
                 Example:
                   sensync pupil erase 0193a1b2-7c4d-7e8f-9a0b-1c2d3e4f5a6b --reason \\
                     "duplicate record" --store northshire-la.sensync --author "LA DPO"
-                """)
+                """))
 
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var authorOptions: AuthorOptions
@@ -87,10 +89,11 @@ extension SENSyncCommand {
     struct History: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             abstract: "Show who did what to a pupil's records, from which site, and when.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 Example:
                   sensync history H801200001001 --store northshire-la.sensync
-                """)
+                """))
 
         @OptionGroup var storeOptions: StoreOptions
         @Argument(help: "UPN or record id.") var pupil: String
@@ -162,14 +165,15 @@ extension SENSyncCommand.Retention {
     struct Run: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             abstract: "Erase every pupil whose SEN file has passed its retention period.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 The period is date of birth + 31 years unless --years is given (and saved with --save). Each erasure \
                 replicates like `pupil erase`. Use --dry-run to list what is due.
 
                 Example:
                   sensync retention run --store northshire-la.sensync --author "LA DPO" \\
                     --dry-run
-                """)
+                """))
 
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var authorOptions: AuthorOptions
@@ -207,12 +211,13 @@ extension SENSyncCommand.Audit {
     struct Verify: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             abstract: "Check every site's hash chain in this store for gaps, forks and altered changes.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 Exits 0 when every chain is whole, 1 with a list of problems otherwise.
 
                 Example:
                   sensync audit verify --store northshire-la.sensync
-                """)
+                """))
 
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var output: OutputOptions

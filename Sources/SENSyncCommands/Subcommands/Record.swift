@@ -6,10 +6,11 @@ extension SENSyncCommand {
     struct Record: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Record, change, list, show, delete or restore records of any kind.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 Every kind of record also has its own command: `sensync referral add …` is `sensync record add referral …`. \
                 Kinds: \(KindCommandLine.kindNames.joined(separator: ", ")).
-                """,
+                """),
             subcommands: [Add.self, Update.self, List.self, Show.self, Fields.self, Delete.self, Restore.self])
     }
 }
@@ -19,13 +20,14 @@ extension SENSyncCommand.Record {
         static let configuration = CommandConfiguration(
             abstract:
                 "Delete a record: a pupil, enrolment, plan, outcome, provision item or review. Notes cannot be deleted.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 The record is kept as a tombstone so the deletion reaches every site; `record restore` undoes it.
 
                 Example:
                   sensync record delete 0193a1b2-7c4d-7e8f-9a0b-1c2d3e4f5a6b --store \\
                     oakfield.sensync --author SENCO
-                """)
+                """))
 
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var authorOptions: AuthorOptions
@@ -46,11 +48,12 @@ extension SENSyncCommand.Record {
     struct Restore: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             abstract: "Restore a deleted record.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 Example:
                   sensync record restore 0193a1b2-7c4d-7e8f-9a0b-1c2d3e4f5a6b --store \\
                     oakfield.sensync --author SENCO
-                """)
+                """))
 
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var authorOptions: AuthorOptions

@@ -6,7 +6,8 @@ extension SENSyncCommand {
     struct Rejoin: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Recover a school's store that was restored from a backup: rejoin under a new site id.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 A store restored from a backup has forgotten changes it had already sent: its next \
                 changes would reuse their numbers, and every other site refuses them as a fork. It \
                 cannot write under its old id again. Instead:
@@ -24,7 +25,7 @@ extension SENSyncCommand {
                          --from oakfield.sensync
 
                 Keep the restored store until step 4 is done; then use only the new one.
-                """,
+                """),
             subcommands: [Start.self, CarryOver.self])
     }
 }
@@ -33,14 +34,15 @@ extension SENSyncCommand.Rejoin {
     struct Start: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             abstract: "Make a new store and key file for this site under a new site id, and its identity file.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 The new site has the same name, kind, URN and LA as the restored store's. Send the \
                 identity file to the LA, which adds it with `sensync directory add FILE --replaces SITE`.
 
                 Example:
                   sensync rejoin start --store oakfield.sensync \\
                     --new-store oakfield-2.sensync --out oakfield-2.identity
-                """)
+                """))
 
         @OptionGroup var storeOptions: StoreOptions
         @Option(help: ArgumentHelp("Where to make the new store.", valueName: "path")) var newStore: String
@@ -74,7 +76,8 @@ extension SENSyncCommand.Rejoin {
         static let configuration = CommandConfiguration(
             commandName: "carry-over",
             abstract: "Record again, as this new site's changes, what only the restored store held.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 Run it in the new store after applying the LA's bundle. Changes of the old site that \
                 came back from the LA byte for byte are left alone; the rest (made only on the \
                 restored copy, or never sent before the backup) are written again here, under their \
@@ -83,7 +86,7 @@ extension SENSyncCommand.Rejoin {
                 Example:
                   sensync rejoin carry-over --store oakfield-2.sensync \\
                     --from oakfield.sensync
-                """)
+                """))
 
         @OptionGroup var storeOptions: StoreOptions
         @Option(help: ArgumentHelp("The store restored from a backup.", valueName: "path")) var from: String

@@ -18,7 +18,8 @@ extension SENSyncCommand.Report {
 
         static let configuration = CommandConfiguration(
             abstract: "Where in the area children are waiting, and whose move it is.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 From everything this store holds (at the LA: the merged area): pupils with SEN support and EHC plans \
                 by school, time from first concern to SEN support (median and 90th percentile, nearest rank), concerns \
                 past their review date, overdue duties by school and by responsible organisation, referral waits by \
@@ -35,7 +36,7 @@ extension SENSyncCommand.Report {
                     area.csv
                   sensync report area --store northshire-la.sensync --format html --out \\
                     area.html
-                """)
+                """))
 
         @OptionGroup var storeOptions: StoreOptions
         @Option(name: .customLong("as-of"), help: "Count from this date, YYYY-MM-DD. Defaults to today.") var asOf:
@@ -150,7 +151,8 @@ extension SENSyncCommand.Report {
     struct Sync: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             abstract: "Which site is behind, and what is stuck: one line per site this store exchanges with.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 For each site: when its last bundle was applied here and when this store last made one for it, how \
                 many changes it lacks that it may see (what a bundle made now would carry), how many of its own it \
                 holds that this store has not received, bundles from it refused since the last one applied, and a \
@@ -158,7 +160,7 @@ extension SENSyncCommand.Report {
 
                 Example:
                   sensync report sync --store riverside-trust.sensync
-                """)
+                """))
 
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var output: OutputOptions
@@ -191,14 +193,15 @@ extension SENSyncCommand.Report {
     struct School: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             abstract: "A school's own view: what it owes, to whom, by when; its pupils; referrals waiting.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 Every duty due in the next --within days (28 by default) or overdue, soonest first and whose it \
                 is; this store's pupils by SEN provision and primary need; referrals still waiting by agency; \
                 support plans due for review.
 
                 Example:
                   sensync report school --store oakfield.sensync --within 14
-                """)
+                """))
 
         @OptionGroup var storeOptions: StoreOptions
         @Option(name: .customLong("as-of"), help: "Count from this date, YYYY-MM-DD. Defaults to today.") var asOf:
@@ -288,7 +291,8 @@ extension SENSyncCommand.Report {
     struct Roll: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             abstract: "Record a school's roll, so the area report shows SEN as a share of it.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 The number of pupils on a school's roll (from the school census) is not part of the SEN records \
                 schools share, so the LA records it here. The area report then shows pupils with SEN support and \
                 with EHC plans as a percentage of the roll. Rolls stay in this store; they are not sent in bundles. \
@@ -298,7 +302,7 @@ extension SENSyncCommand.Report {
                   sensync report roll "Oakfield Primary" 412 --as-of 2026-01-15 \\
                     --store northshire-la.sensync
                   sensync report roll --store northshire-la.sensync
-                """)
+                """))
 
         @OptionGroup var storeOptions: StoreOptions
         @Argument(help: "The school, by name or site id.") var school: String?

@@ -6,10 +6,11 @@ extension SENSyncCommand {
     struct Status: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             abstract: "Show this site, its record counts, and what each peer has acknowledged and still lacks.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 Example:
                   sensync status --store oakfield.sensync --json
-                """)
+                """))
 
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var output: OutputOptions
@@ -100,12 +101,13 @@ extension SENSyncCommand {
     struct Digest: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             abstract: "Print one digest of the replicated state; equal on any two sites holding the same changes.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 Covers records, tombstones and open conflicts, not local bookkeeping.
 
                 Example:
                   sensync digest --store oakfield.sensync
-                """)
+                """))
 
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var output: OutputOptions
@@ -125,10 +127,11 @@ extension SENSyncCommand {
         static let configuration = CommandConfiguration(
             commandName: "log",
             abstract: "Show the import log: the recorded result of every bundle applied or refused.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 Example:
                   sensync log --store northshire-la.sensync --limit 20
-                """)
+                """))
 
         @OptionGroup var storeOptions: StoreOptions
         @Option(help: "How many entries to show.") var limit: Int = 50

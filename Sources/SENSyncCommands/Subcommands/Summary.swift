@@ -10,14 +10,15 @@ extension SENSyncCommand {
 
         static let configuration = CommandConfiguration(
             abstract: "Write a plain-English summary of a pupil's support that a family could read.",
-            discussion: """
+            discussion: HelpText.fitted(
+                """
                 Needs, the support in place, who is responsible for each part, what was decided and what happens next, \
                 without codes, ids or internal terms. Markdown by default; --format html writes a standalone page.
 
                 Example:
                   sensync summary H801200001001 --store oakfield.sensync --format html \\
                     --out ada-summary.html
-                """)
+                """))
 
         @OptionGroup var storeOptions: StoreOptions
         @Argument(help: "UPN or record id.") var pupil: String

@@ -1,0 +1,163 @@
+/// Help text that reads and copies cleanly at any terminal width.
+///
+/// ArgumentParser wraps a command's discussion at the terminal's width like prose, so an example
+/// command broke wherever the width fell: inside a quoted value, and without a `\`, so the copied
+/// lines no longer ran. ``fitted(_:width:)`` lays each example out for the width itself, breaking
+/// only between shell words and ending every line but the last with ` \`: lines that fit are
+/// left alone by ArgumentParser (it reads the width the same way as ``Terminal/width``).
+enum HelpText {
+    /// `discussion` with the commands in its `Example:` / `Examples:` blocks laid out to fit
+    /// `width` columns. A command starts on a line indented two spaces and runs on over lines
+    /// ending in ` \`; everything else is left as it is.
+    static func fitted(_ discussion: String, width: Int = Terminal.width) -> String {
+        let lines = discussion.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var out: [String] = []
+        var inExamples = false
+        var i = 0
+        while i < lines.count {
+            let line = lines[i]
+            i += 1
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.hasPrefix("Example"), trimmed.hasSuffix(":") {
+                inExamples = true
+            } else if trimmed.isEmpty || !line.hasPrefix("  ") {
+                inExamples = false
+            } else if inExamples, !line.hasPrefix("   ") {
+                var command = String(line.dropFirst(2))
+                while command.hasSuffix(" \\"), i < lines.count {
+                    command = String(command.dropLast(2)) + " " + lines[i].trimmingCharacters(in: .whitespaces)
+                    i += 1
+                }
+                // ArgumentParser breaks a line as long as the width (it looks for the line's
+                // end within `width` characters), so a line keeps one column free.
+                out += layout(words(of: command), width: width - 1)
+                continue
+            }
+            out.append(line)
+        }
+        return out.joined(separator: "\n")
+    }
+
+    /// The shell words of `command`: split at spaces outside quotes, quotes kept; a word starting
+    /// with `#` starts a comment, which runs to the end as one word.
+    static func words(of command: String) -> [String] {
+        var words: [String] = []
+        var word = ""
+        var quote: Character?
+        var rest = Substring(command)
+        while let c = rest.first {
+            if quote == nil, word.isEmpty, c == "#" {
+                words.append(String(rest).trimmingCharacters(in: .whitespaces))
+                return words
+            }
+            rest = rest.dropFirst()
+            if let open = quote {
+                if c == open { quote = nil }
+                word.append(c)
+            } else if c == " " {
+                if !word.isEmpty { words.append(word) }
+                word = ""
+            } else {
+                if c == "\"" || c == "'" { quote = c }
+                word.append(c)
+            }
+        }
+        if !word.isEmpty { words.append(word) }
+        return words
+    }
+
+    /// `words` as lines of at most `width` columns: the first indented two spaces, the rest four
+    /// (fewer for a word that would not fit), each but the last ending in ` \`. A quoted text too
+    /// long for a line breaks at its spaces; any other word too long stands alone on its line.
+    /// An option and its value stay on one line when they fit on one.
+    static func layout(_ words: [String], width: Int) -> [String] {
+        var units: [String] = []
+        var n = 0
+        while n < words.count {
+            let word = words[n]
+            if word.hasPrefix("--"), n + 1 < words.count, !words[n + 1].hasPrefix("-"), !words[n + 1].hasPrefix("#"),
+                4 + word.count + 1 + words[n + 1].count + 2 <= width
+            {
+                units.append(word + " " + words[n + 1])
+                n += 2
+            } else {
+                units.append(word)
+                n += 1
+            }
+        }
+        var lines: [String] = []
+        var line = ""
+        for (n, unit) in units.enumerated() {
+            // A line that does not end the command needs room for its ` \`.
+            let room = n == units.count - 1 ? width : width - 2
+            if line.isEmpty {
+                line = "  " + unit
+            } else if line.count + 1 + unit.count <= room {
+                line += " " + unit
+            } else if unit.count + 4 > room, unit.hasPrefix("\""), unit.hasSuffix("\""), unit.contains(" ") {
+                // A quoted text too long for any line breaks at its spaces: inside double quotes
+                // the shell drops a `\` and the line break after it, so each line but the last
+                // ends in the text's own space and a `\`, and the next starts at the margin.
+                let pieces = unit.split(separator: " ").map(String.init)
+                for (i, piece) in pieces.enumerated() {
+                    let last = i == pieces.count - 1
+                    let limit = last ? room : width - 2
+                    if line.count + 1 + piece.count <= limit {
+                        line += " " + piece
+                    } else {
+                        lines.append(line + " \\")
+                        line = i == 0 ? "    " + piece : piece
+                    }
+                }
+            } else {
+                lines.append(line + " \\")
+                // Indented less when the indent would push a long word past the width (the
+                // terminal's wrapping would break the line at the indent's spaces).
+                line = String(repeating: " ", count: max(0, min(4, room - unit.count))) + unit
+            }
+        }
+        if !line.isEmpty { lines.append(line) }
+        return lines
+    }
+
+    /// `message` (help or a usage error, as ArgumentParser writes it) with its usage line, which
+    /// ArgumentParser leaves at any length, wrapped to `width` between its parts (`[--store
+    /// <path>]` stays whole), the lines after the first indented under the command.
+    static func wrappingUsage(_ message: String, width: Int = Terminal.width) -> String {
+        message.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+            guard line.count > width, let label = ["USAGE: ", "Usage: "].first(where: { line.hasPrefix($0) }) else {
+                return String(line)
+            }
+            var parts: [String] = []
+            var part = ""
+            var depth = 0
+            for c in line.dropFirst(label.count) {
+                if c == " ", depth == 0 {
+                    if !part.isEmpty { parts.append(part) }
+                    part = ""
+                    continue
+                }
+                if c == "[" || c == "<" || c == "(" { depth += 1 }
+                if c == "]" || c == ">" || c == ")" { depth = max(0, depth - 1) }
+                part.append(c)
+            }
+            if !part.isEmpty { parts.append(part) }
+            // The command's own words (`sensync plan add-provision`) lead; the rest hang under them.
+            let lead = parts.prefix { !$0.hasPrefix("[") && !$0.hasPrefix("<") && !$0.hasPrefix("-") }
+            let first = label + lead.joined(separator: " ")
+            let indent = String(repeating: " ", count: min(first.count + 1, max(label.count, width / 3)))
+            var lines: [String] = []
+            var current = first
+            for part in parts.dropFirst(lead.count) {
+                if current.count + 1 + part.count <= width {
+                    current += " " + part
+                } else {
+                    lines.append(current)
+                    current = indent + part
+                }
+            }
+            lines.append(current)
+            return lines.joined(separator: "\n")
+        }.joined(separator: "\n")
+    }
+}
