@@ -333,7 +333,7 @@ extension Store {
                     sql: "INSERT INTO peer_ack (peer_ord, origin_ord, seq) VALUES (?, ?, ?)",
                     arguments: [senderOrd, try tx.sites.ordinal(for: site, in: db), Int64(seq)])
             }
-            report.pupilsForgotten = try forgetPupilsNoLongerInScope(&tx)
+            report.pupilsForgotten = try forgetPupilsNoLongerInScope(&tx, sender: header.sender.id)
             try tx.flush()
             report.behindOwnHistory = try Self.ownHistoryGap(of: identity.id, in: db)
             let named = Set((report.rejected + report.refused).map(\.dot.site)).union(report.acceptedClockAhead.keys)
@@ -585,7 +585,7 @@ extension Store {
             if incomplete {
                 // Passed on again; what this site (or an academy it relays for) made and its
                 // upstream does not hold yet is kept, only to relay it.
-                let keeps = try relaysFor(&tx)
+                let keeps = try relaysFor(&tx, sender: sender.id)
                 let upstreamAck = try upstream(in: &tx).map { try Self.acknowledged(by: $0, in: db) } ?? VersionVector()
                 // What came is held here now and passed on with the rest: said so in the site's
                 // next bundles, so that its senders stop sending it (the news that it left,

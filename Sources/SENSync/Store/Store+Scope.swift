@@ -19,13 +19,14 @@ extension Store {
     ///
     /// Whether the upstream holds it is read from what the upstream said in its bundles: its
     /// holdings of the pupil, or the prefix of each site's changes it holds.
-    func forgetPupilsNoLongerInScope(_ tx: inout StoreTransaction) throws -> Int {
+    /// `sender` is the site whose bundle is being applied (see ``relaysFor(_:sender:)``).
+    func forgetPupilsNoLongerInScope(_ tx: inout StoreTransaction, sender: SiteID?) throws -> Int {
         guard identity.kind != .la, tx.enforcesScope, let upstream = try upstream(in: &tx) else { return 0 }
         let view = try ScopeView.load(&tx, me: identity, today: today)
         let ack = try Self.acknowledged(by: upstream, in: tx.db)
         var forgotten = 0
         let erased = try view.erased
-        let keepsFor = try relaysFor(&tx)
+        let keepsFor = try relaysFor(&tx, sender: sender)
         // Pupils held here (anything applied about them) that are not on roll here now.
         let held = try String.fetchAll(
             tx.db,
@@ -47,9 +48,18 @@ extension Store {
                     !keepsFor.contains($0.key) || upstreamHolds[$0.key] >= $0.value || ack[$0.key] >= $0.value
                 })
             else { continue }
+            // What this site will say it passed on upstream, for the sites it sends to to forget
+            // by: its own changes and those it relays are held upstream (above); another site's
+            // only as far as the upstream says it holds them. Those are not this site's to keep,
+            // but they may be the one copy that left their origin: an academy that joined this
+            // trust before the trust knew (an older directory) sent its history here and forgot
+            // its pupils on being told they were passed on, and nobody kept them.
+            var passedOn = clock
+            for (site, seq) in clock where !keepsFor.contains(site) {
+                passedOn[site] = min(seq, max(upstreamHolds[site], ack[site]))
+            }
             // A trust passes the news of a leaver on to its academy: keep the pupil until the
             // academy holds the change that ended its enrolment.
-            var passedOn = clock
             if identity.kind == .trust {
                 var waiting = false
                 // Endings at academies that left this trust before they had the news.
@@ -97,13 +107,26 @@ extension Store {
     }
 
     /// The sites whose changes this store must see safely upstream before it lets their content go:
-    /// its own, and (at a trust) those of every academy that was ever in it.
-    func relaysFor(_ tx: inout StoreTransaction) throws -> Set<SiteID> {
+    /// its own, and (at a trust) those of every academy that was ever in it, and of every school
+    /// that sent it a bundle. A school sends its history to the trust it takes for its own and
+    /// forgets its pupils once that trust says it holds them; the trust may not know yet that the
+    /// school joined it (the directory saying so reaches it later), and if it let the changes go
+    /// as "held where they came from", no site would hold them.
+    /// `sender`, the site whose bundle is being applied, counts as having sent one.
+    func relaysFor(_ tx: inout StoreTransaction, sender: SiteID?) throws -> Set<SiteID> {
         var sites: Set<SiteID> = [identity.id]
         if identity.kind == .trust {
-            for entry in try tx.directory()?.entries ?? []
+            let directory = try tx.directory()
+            for entry in directory?.entries ?? []
             where entry.memberships.contains(where: { $0.trust == identity.id }) {
                 sites.insert(entry.site.id)
+            }
+            let senders = try Int64.fetchAll(
+                tx.db,
+                sql: "SELECT DISTINCT sender_ord FROM import_log WHERE result = ? AND sender_ord IS NOT NULL",
+                arguments: [ImportReport.Result.applied.rawValue])
+            for site in try senders.map({ try tx.sites.site($0) }) + [sender].compactMap({ $0 }) {
+                if let kind = directory?.entry(site)?.site.kind, kind.isSchool { sites.insert(site) }
             }
         }
         return sites

@@ -69,6 +69,12 @@ struct ScopeRandomizedTests {
         // while: its own trust let the pupil go meanwhile (keeping the news of the move only by its
         // number), and when the academy came back nobody could tell it the pupil had left.
         0x5C0_9E00_012A,
+        // A pupil lost everywhere: an academy moved to another trust sent it its history before
+        // the trust had the directory saying so; the trust let the pupil go as "held where they
+        // came from", told the academy it had passed them on, and the academy let them go too.
+        // 0x...28FC the trust claimed to have passed on what it had not; 0x...2452 and 0x...2D10
+        // its acknowledgement (by number, without content) told the academy the same.
+        0x5C0_9E00_28FC, 0x5C0_9E00_2452, 0x5C0_9E00_2D10,
     ])
     func seedsThatOnceFailed(seed: UInt64) {
         Self.check(seed: seed)
@@ -409,7 +415,7 @@ final class ScopeSchedule {
                     moved += 1
                     if PropertySettings.verbose {
                         log.step(
-                            "gossip \(round): \(from) → \(to): \(section.changeCount) changes, \(section.redactedCount) without content; applied \(report.applied), forgot \(report.pupilsForgotten)"
+                            "gossip \(round): \(from) → \(to): \(section.changeCount) changes, \(section.redactedCount) without content; applied \(report.applied), duplicates \(report.duplicates), skipped \(report.skipped), held without content \(report.heldWithoutContent), relayed \(report.relayed), refused \(report.refused.count), forgot \(report.pupilsForgotten)"
                         )
                     }
                 }
