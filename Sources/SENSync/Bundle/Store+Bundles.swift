@@ -582,7 +582,12 @@ extension Store {
                 guard let held = try tx.storedEntry(dot) else { return false }
                 return held.isRedacted
             }
-            if incomplete {
+            if incomplete, identity.kind == .trust, try owesEndingToAMember(pupil, sender: sender.id, tx: &tx) {
+                // The news that the pupil left one of this trust's academies came with it, and
+                // the academy lacks it: held again, to pass on (see
+                // ``forgetPupilsNoLongerInScope(_:sender:)``, which lets the pupil go after).
+                try db.execute(sql: "DELETE FROM forgotten_pupil WHERE pupil_id = ?", arguments: [pupil.description])
+            } else if incomplete {
                 // Passed on again; what this site (or an academy it relays for) made and its
                 // upstream does not hold yet is kept, only to relay it.
                 let keeps = try relaysFor(&tx, sender: sender.id)

@@ -61,29 +61,13 @@ extension Store {
             // A trust passes the news of a leaver on to its academy: keep the pupil until the
             // academy holds the change that ended its enrolment.
             if identity.kind == .trust {
-                var waiting = false
-                // Endings at academies that left this trust before they had the news.
-                var undelivered: [Dot] = []
-                // The newest ending per site at an academy in this trust now.
-                var members = VersionVector()
-                for ending in try view.endings(of: pupil) where keepsFor.contains(ending.school) {
-                    let isMember = view.directory?.entry(ending.school)?.trust == identity.id
-                    if isMember { members.advance(to: ending.change) }
-                    let academyHolds = try Self.holdings(
-                        of: ending.school, pupil: pupil, passedOn: true, in: tx.db, sites: tx.sites)
-                    let academyAck = try Self.acknowledged(by: ending.school, in: tx.db)
-                    guard
-                        academyHolds[ending.change.site] < ending.change.seq
-                            && academyAck[ending.change.site] < ending.change.seq
-                    else { continue }
-                    if isMember { waiting = true } else { undelivered.append(ending.change) }
-                }
-                if waiting { continue }
+                let owed = try endingsOwed(of: pupil, view: view, keepsFor: keepsFor, in: tx.db, sites: tx.sites)
+                if owed.toMembers { continue }
                 // Not counted as passed on, so that if the academy comes back, the LA sends the
                 // news again for this trust to pass on (its content goes with the pupil) — unless
                 // that would also deny an ending an academy here now holds (one number per site
                 // says what was passed on), which the LA would then send for ever.
-                for ending in undelivered where members[ending.site] < ending.seq {
+                for ending in owed.toFormerMembers where owed.newestAtMembers[ending.site] < ending.seq {
                     passedOn[ending.site] = min(passedOn[ending.site], ending.seq - 1)
                 }
             }
@@ -104,6 +88,41 @@ extension Store {
             try tx.clearRelayOnly(dot)
         }
         return forgotten
+    }
+
+    /// The changes that ended `pupil`'s enrolments at academies this trust relays for and that
+    /// the academy does not hold yet, by what it said in its bundles: the trust passes that news
+    /// on, so it keeps the pupil until then.
+    /// - Returns: whether an academy in this trust now lacks one (`toMembers`), the ones lacked
+    ///   by academies that left it (`toFormerMembers`), and the newest ending per site at an
+    ///   academy in it now (`newestAtMembers`).
+    func endingsOwed(
+        of pupil: RecordID, view: ScopeView, keepsFor: Set<SiteID>, in db: Database, sites: SiteOrdinals
+    ) throws -> (toMembers: Bool, toFormerMembers: [Dot], newestAtMembers: VersionVector) {
+        var toMembers = false
+        var toFormerMembers: [Dot] = []
+        var newestAtMembers = VersionVector()
+        for ending in try view.endings(of: pupil) where keepsFor.contains(ending.school) {
+            let isMember = view.directory?.entry(ending.school)?.trust == identity.id
+            if isMember { newestAtMembers.advance(to: ending.change) }
+            let academyHolds = try Self.holdings(of: ending.school, pupil: pupil, passedOn: true, in: db, sites: sites)
+            let academyAck = try Self.acknowledged(by: ending.school, in: db)
+            guard
+                academyHolds[ending.change.site] < ending.change.seq
+                    && academyAck[ending.change.site] < ending.change.seq
+            else { continue }
+            if isMember { toMembers = true } else { toFormerMembers.append(ending.change) }
+        }
+        return (toMembers, toFormerMembers, newestAtMembers)
+    }
+
+    /// Whether this trust, which passed `pupil` on, must hold them again: it may not see them,
+    /// but an academy in it lacks the change that ended the pupil's enrolment there.
+    func owesEndingToAMember(_ pupil: RecordID, sender: SiteID, tx: inout StoreTransaction) throws -> Bool {
+        let view = try ScopeView.load(&tx, me: identity, today: today)
+        guard try !view.isEntitled(identity, to: pupil) else { return false }
+        let keepsFor = try relaysFor(&tx, sender: sender)
+        return try endingsOwed(of: pupil, view: view, keepsFor: keepsFor, in: tx.db, sites: tx.sites).toMembers
     }
 
     /// The sites whose changes this store must see safely upstream before it lets their content go:
