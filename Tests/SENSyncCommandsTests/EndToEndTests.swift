@@ -433,7 +433,7 @@ import Testing
             r = try cli.run(["conflicts", "list", "--fail-if-any"] + oak)
             #expect(r.status == 14)
             #expect(try area.digest("oak") == (try area.digest("la")))
-            let record = try #require(conflict["recordID"] as? String)
+            let record = try #require(conflict["recordId"] as? String)
             let six = candidates.firstIndex { $0["value"] as? String == "6" }! + 1
             r = try cli.run(
                 ["conflicts", "resolve", record, "--field", "year_group", "--keep", "\(six)", "--author", "LA officer"]
