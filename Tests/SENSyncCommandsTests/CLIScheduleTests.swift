@@ -10,14 +10,14 @@ import Testing
 /// provision and reviews, concerns, field updates, deletions and restores written by the schools
 /// (and now and then by `ac`'s trust) about pupils their own store says they hold, and notes about
 /// pupils a school no longer has on roll (refused with a reason, or accepted); the LA editing
-/// pupils it holds; transfers made by the LA and by the school a pupil leaves (sometimes with a
+/// pupils it holds; erasures by the LA or the pupil's school (not in the busy mix); transfers made by the LA and by the school a pupil leaves (sometimes with a
 /// bundle straight to the new school); the LA moving `ac` between the trusts; and bundles made
 /// along the routes (school ↔ LA, academy ↔ its trust as the LA's directory or its own copy has
 /// it, trust ↔ LA, now and then academy ↔ LA), applied at a random later step, some twice, some
 /// out of order, several in one `bundle apply`, some never. Then settling: rounds in which every
 /// site exchanges with its upstream both ways (fresh bundles, applied at once) until a round
 /// carries no change and changes no digest (at most 12). Then the check: the LA holds every pupil
-/// added; every site holds exactly the pupils it may see (a school its current pupils, a trust its
+/// added and not erased, and no store file holds an erased pupil's UPN; every site holds exactly the pupils it may see (a school its current pupils, a trust its
 /// academies'), and shows each of them (`pupil show --json`) and their open conflicts exactly as
 /// the LA does; the academy and its trust print the same digest; `audit verify` passes everywhere.
 ///
@@ -146,7 +146,7 @@ private struct Dice {
 /// What a schedule does at each step, and how often (in percent).
 private enum Event {
     case addPupil, schoolWrites, laEdits, trustWrites, transferByLA, transferBySchool, moveAcademy, staleWrite
-    case makeBundle, deliverSeveral, deliver
+    case erase, makeBundle, deliverSeveral, deliver
 }
 
 private struct EventMix {
@@ -157,12 +157,13 @@ private struct EventMix {
     static let usual = EventMix(
         name: "usual", steps: 30...60,
         percent: [
-            (.addPupil, 9), (.schoolWrites, 29), (.laEdits, 5), (.trustWrites, 5), (.transferByLA, 5),
-            (.transferBySchool, 5), (.moveAcademy, 3), (.staleWrite, 3), (.makeBundle, 16), (.deliverSeveral, 4),
-            (.deliver, 16),
+            (.addPupil, 9), (.schoolWrites, 28), (.laEdits, 5), (.trustWrites, 5), (.transferByLA, 5),
+            (.transferBySchool, 5), (.moveAcademy, 3), (.staleWrite, 3), (.erase, 2), (.makeBundle, 16),
+            (.deliverSeveral, 4), (.deliver, 15),
         ])
 
-    /// Longer, with more transfers, trust moves and trust writes.
+    /// Longer, with more transfers, trust moves and trust writes (and no erasures: its seeds name
+    /// the schedules they had when they were found).
     static let busy = EventMix(
         name: "busy", steps: 60...120,
         percent: [
@@ -263,6 +264,8 @@ private final class CLISchedule {
     var trustOfAcademy = "t1"
     /// Every pupil added (record id → UPN).
     var added: [String: String] = [:]
+    /// Pupils erased (record ids), by the LA or the school they were at.
+    var erased: Set<String> = []
     var mailbox: [Letter] = []
     var files = 0
     var serial = 0
@@ -334,7 +337,7 @@ private final class CLISchedule {
         guard !failures.isEmpty else {
             let s = schedule!
             print(
-                "[\(CLIScheduleTests.property)] \(label) passed in \(seconds) s: \(s.added.count) pupils, \(s.transfers) transfers, \(s.trustMoves) trust moves, \(s.mailbox.count) bundles in the post (\(s.applied) applies, \(s.refusedForPrerequisites) refused for missing prerequisites)"
+                "[\(CLIScheduleTests.property)] \(label) passed in \(seconds) s: \(s.added.count) pupils (\(s.erased.count) erased), \(s.transfers) transfers, \(s.trustMoves) trust moves, \(s.mailbox.count) bundles in the post (\(s.applied) applies, \(s.refusedForPrerequisites) refused for missing prerequisites)"
             )
             if CLIScheduleSettings.verbose { print(steps.map { "    \($0)" }.joined(separator: "\n")) }
             return
@@ -488,6 +491,7 @@ private final class CLISchedule {
             case .transferBySchool: try transferBySchool()
             case .moveAcademy: try moveAcademy()
             case .staleWrite: try staleWrite()
+            case .erase: try erase()
             case .makeBundle: try makeRandomBundle()
             case .deliverSeveral: try deliverSeveral()
             case .deliver: try deliver()
@@ -637,6 +641,17 @@ private final class CLISchedule {
         check(
             r.status == 0 || ([2, 3].contains(r.status) && r.stderr.contains("error:")),
             "\(site)'s note about a pupil no longer on its roll: exit \(r.status), \(r.stderr)")
+    }
+
+    /// The LA, or a school that has the pupil on roll by its own store, erases a pupil.
+    func erase() throws {
+        var candidates: [(String, PupilView)] = try pupils(at: "la").map { ("la", $0) }
+        for school in Self.schools {
+            for pupil in try writable(at: school) { candidates.append((school, pupil)) }
+        }
+        guard let (site, pupil) = dice.pick(candidates) else { return }
+        guard try write(site, ["pupil", "erase", pupil.id, "--reason", "duplicate record"]) != nil else { return }
+        erased.insert(pupil.id)
     }
 
     func laEdits() throws {
@@ -878,13 +893,31 @@ private final class CLISchedule {
         return result.mapValues { $0.sorted() }
     }
 
+    /// No store file holds an erased pupil's UPN: their content went from every site, including
+    /// from the change log.
+    func checkErasedBytesAreGone() throws {
+        let upns = erased.compactMap { added[$0] }
+        guard !upns.isEmpty else { return }
+        for site in Self.sites {
+            for suffix in ["", "-wal"] {
+                let path = cli.path("\(site).sensync\(suffix)")
+                guard let bytes = FileManager.default.contents(atPath: path) else { continue }
+                for upn in upns where bytes.range(of: Data(upn.utf8)) != nil {
+                    fail("\(site)'s store file\(suffix) still holds the UPN of erased pupil \(upn)")
+                }
+            }
+        }
+    }
+
     func checkConvergence() throws {
         let la = try pupils(at: "la")
         let laIDs = Set(la.map(\.id))
+        let kept = Set(added.keys).subtracting(erased)
         check(
-            laIDs == Set(added.keys),
-            "the LA holds \(laIDs.count) pupils, \(added.count) were added: missing \(Set(added.keys).subtracting(laIDs).sorted()), extra \(laIDs.subtracting(added.keys).sorted())"
+            laIDs == kept,
+            "the LA holds \(laIDs.count) pupils, \(kept.count) were added and not erased: missing \(kept.subtracting(laIDs).sorted()), extra \(laIDs.subtracting(kept).sorted())"
         )
+        try checkErasedBytesAreGone()
         var laFiles: [String: [String: Any]] = [:]
         for pupil in la {
             check(!pupil.schools.isEmpty, "pupil \(pupil.id) has no current school at the LA")
@@ -930,7 +963,7 @@ private final class CLISchedule {
             digests["ac"] == digests[trustOfAcademy],
             "ac and its trust \(trustOfAcademy) hold the same pupils but print different digests")
         step(
-            "checked: \(added.count) pupils, \(transfers) transfers, \(trustMoves) trust moves, ac in \(trustOfAcademy)"
+            "checked: \(added.count) pupils (\(erased.count) erased), \(transfers) transfers, \(trustMoves) trust moves, ac in \(trustOfAcademy)"
         )
     }
 }
