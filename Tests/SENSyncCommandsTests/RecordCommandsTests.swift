@@ -413,6 +413,10 @@ struct RecordCommandsTests {
                 #expect(long.isEmpty, "\(arguments): \(long)")
             }
             #expect(try cli.run(["concern", "--help"]).stdout.contains("--raised-on"))
+            // "an" before a vowel ("Fields of a escalation" once).
+            #expect(try cli.run(["escalation"]).stdout.contains("Fields of an escalation:"))
+            #expect(try cli.run(["record", "fields", "ehc-plan"]).stdout.contains("Fields of an EHC plan:"))
+            #expect(try cli.run(["referral"]).stdout.contains("Fields of a referral:"))
             let root = try cli.run(["--help"], environment: ["COLUMNS": "50"])
             let codes = root.stdout.split(separator: "\n").filter {
                 $0.hasPrefix("  ") && $0.dropFirst(2).first?.isNumber == true

@@ -148,7 +148,7 @@ public enum ImportFormat {
 
     /// What a person types in a column of this rule, for the documentation.
     static func accepted(_ column: Column) -> String {
-        if let target = column.references { return "the ID of a \(target.noun) given earlier" }
+        if let target = column.references { return "the ID of \(target.nounWithArticle) given earlier" }
         switch column.field.rule {
         case .text(let max): return "text, at most \(max) characters"
         case .date: return "date, YYYY-MM-DD"

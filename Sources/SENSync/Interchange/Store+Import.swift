@@ -262,7 +262,7 @@ struct ImportRun {
                 }
                 report(
                     line: raw.line, column: name,
-                    "A \(kind.noun) has no such column; its columns are: "
+                    "\(kind.nounWithArticle.capitalizingFirst) has no such column; its columns are: "
                         + ([ImportFormat.idHeading, ImportFormat.upnHeading] + columns.map(\.heading)).joined(
                             separator: ", ") + ".")
             }
@@ -476,7 +476,8 @@ struct ImportRun {
         }
         guard !kind.isAppendOnly else {
             throw ImportProblem(
-                file: fileName, line: line, reason: "A \(kind.noun) cannot be changed once recorded.")
+                file: fileName, line: line,
+                reason: "\(kind.nounWithArticle.capitalizingFirst) cannot be changed once recorded.")
         }
         if kind.name == Pupil.name, changed[Pupil.Field.upn.rawValue] != nil {
             throw ImportProblem(

@@ -94,7 +94,7 @@ extension Store {
         if trimmed.isEmpty {
             guard !field.isRequired else {
                 throw StoreError(
-                    .invalidInput, "The \(field.label.lowercased()) of a \(kind.noun) cannot be cleared.",
+                    .invalidInput, "The \(field.label.lowercased()) of \(kind.nounWithArticle) cannot be cleared.",
                     hint: "Give a value for \(field.option).")
             }
             return .null
@@ -192,14 +192,15 @@ extension Store {
                         hint: "Give \(field.option) 450.00 for £450, not --\(name).")
                 }
                 throw StoreError(
-                    .invalidInput, "A \(kind.noun) has no field '\(name)'.",
+                    .invalidInput, "\(kind.nounWithArticle.capitalizingFirst) has no field '\(name)'.",
                     hint:
                         "Its fields are: \(kind.fields.filter { !$0.isSystem }.map(\.personName).joined(separator: ", "))."
                 )
             }
             guard !field.isSystem else {
                 throw StoreError(
-                    .invalidInput, "The \(field.label.lowercased()) of a \(kind.noun) is set by SENSync, not by hand.")
+                    .invalidInput,
+                    "The \(field.label.lowercased()) of \(kind.nounWithArticle) is set by SENSync, not by hand.")
             }
             return (field, text)
         }
@@ -225,7 +226,8 @@ extension Store {
             }
             guard missing.isEmpty else {
                 throw StoreError(
-                    .invalidInput, "A \(kind.noun) needs \(missing.map(\.label).joined(separator: ", ").lowercased()).",
+                    .invalidInput,
+                    "\(kind.nounWithArticle.capitalizingFirst) needs \(missing.map(\.label).joined(separator: ", ").lowercased()).",
                     hint: "Give \(missing.map(\.option).joined(separator: " ")).")
             }
             let (pupilID, values) = try reading { db -> (RecordID, [String: Value]) in
@@ -270,7 +272,8 @@ extension Store {
         try writing {
             try requireOwner(kind)
             guard !kind.isAppendOnly else {
-                throw StoreError(.appendOnly, "A \(kind.noun) cannot be changed once recorded.")
+                throw StoreError(
+                    .appendOnly, "\(kind.nounWithArticle.capitalizingFirst) cannot be changed once recorded.")
             }
             let given = try definitions(fields, of: kind)
             guard !given.isEmpty else {
@@ -314,7 +317,8 @@ extension Store {
         }
         guard missing.isEmpty else {
             throw StoreError(
-                .invalidInput, "A \(kind.noun) needs \(missing.map(\.label).joined(separator: ", ").lowercased()).",
+                .invalidInput,
+                "\(kind.nounWithArticle.capitalizingFirst) needs \(missing.map(\.label).joined(separator: ", ").lowercased()).",
                 hint: "Give \(missing.map(\.option).joined(separator: " ")).")
         }
     }

@@ -276,7 +276,7 @@ extension SENSyncCommand.Record {
             let name = KindCommandLine.commandName(spec)
             let commands = "Commands: sensync \(name) add|update|list|show (the same as sensync record VERB \(name))."
             for line in Terminal.wrap(commands, width: Terminal.width, indent: 2) { Terminal.print(line) }
-            Terminal.print("Fields of a \(spec.noun):")
+            Terminal.print("Fields of \(spec.nounWithArticle):")
             Terminal.print(KindCommandLine.fieldHelp(spec))
         }
     }

@@ -246,6 +246,11 @@ public struct KindSpec: Sendable, CustomStringConvertible {
 
     public var description: String { name }
 
+    /// The noun with its indefinite article: "a referral", "an escalation", "an EHC plan".
+    public var nounWithArticle: String {
+        (noun.first.map { "aeiouAEIOU".contains($0) } == true ? "an " : "a ") + noun
+    }
+
     /// The declared field named `name`.
     public func field(_ name: String) -> FieldDefinition? { fields.first { $0.name == name } }
 
