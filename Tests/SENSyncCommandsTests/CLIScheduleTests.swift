@@ -252,7 +252,9 @@ private final class CLISchedule {
     static let trusts = ["t1", "t2"]
     static let sites = ["la", "t1", "t2", "ac", "m1", "m2"]
     /// The record kinds a schedule updates, deletes and restores (table names).
-    static let editable = ["support_plan", "plan_outcome", "provision_item", "plan_review", "concern"]
+    static let editable = [
+        "support_plan", "plan_outcome", "provision_item", "plan_review", "concern", "referral", "escalation",
+    ]
 
     let cli: CLI
     var area: CLIArea
@@ -479,6 +481,7 @@ private final class CLISchedule {
     // MARK: The random schedule
 
     func run(_ mix: EventMix) throws {
+        everyKind = mix.name != "busy"
         for _ in 0..<3 { try addPupil() }
         let count = dice.int(mix.steps)
         for _ in 0..<count {
@@ -531,7 +534,13 @@ private final class CLISchedule {
     /// The writes a site can make about a pupil, by what its store holds of the pupil.
     enum Write: CaseIterable {
         case note, senStatus, yearGroup, plan, outcome, provision, review, concern, update, delete, restore
+        /// Only in the usual mix (the busy mix's seeds name the schedules they were found with).
+        case referral, escalation
     }
+
+    /// Whether this schedule writes every kind (the usual mix) or only those of the first
+    /// version of the busy mix.
+    var everyKind = true
 
     /// One write of a random kind by `site` about `pupil`.
     func writeSomething(at site: String, about pupil: String) throws {
@@ -545,6 +554,7 @@ private final class CLISchedule {
             case .outcome, .provision, .review: !plans.isEmpty
             case .update, .delete: !live.isEmpty
             case .restore: !deleted.isEmpty
+            case .referral, .escalation: everyKind
             default: true
             }
         }
@@ -617,6 +627,8 @@ private final class CLISchedule {
             case "plan_outcome": fields = ["--status", dice.pick(["met", "partly-met", "not-met", "open"])!]
             case "provision_item": fields = ["--frequency", "\(dice.int(1...5)) x 30 min weekly"]
             case "plan_review": fields = ["--summary", "summary \(n)"]
+            case "referral": fields = ["--accepted-on", "2025-11-1\(dice.int(0...9))"]
+            case "escalation": fields = ["--outcome", "outcome \(n)"]
             default: fields = ["--status", dice.pick(["monitoring", "sen-support", "open"])!]
             }
             try write(site, [record.kind.replacingOccurrences(of: "_", with: "-"), "update", record.id] + fields)
@@ -624,6 +636,22 @@ private final class CLISchedule {
             try write(site, ["record", "delete", dice.pick(live)!.id])
         case .restore:
             try write(site, ["record", "restore", dice.pick(deleted)!.id])
+        case .referral:
+            try write(
+                site,
+                [
+                    "referral", "add", "--pupil", pupil, "--agency",
+                    dice.pick(["camhs", "educational-psychology", "speech-language-therapy"])!, "--referred-on",
+                    "2025-10-1\(dice.int(0...9))", "--referred-by", "SENCO at \(site)", "--reason", "referral \(n)",
+                ])
+        case .escalation:
+            try write(
+                site,
+                [
+                    "escalation", "add", "--pupil", pupil, "--stage", dice.pick(["school-complaint", "mediation"])!,
+                    "--opened-on", "2025-11-0\(dice.int(1...9))", "--raised-by", "parent", "--summary",
+                    "escalation \(n)", "--responding-org", siteName(site),
+                ])
         }
     }
 
@@ -657,10 +685,17 @@ private final class CLISchedule {
     func laEdits() throws {
         guard let pupil = dice.pick(try writable(at: "la")) else { return }
         let n = next()
-        switch dice.below(3) {
+        switch dice.below(everyKind ? 4 : 3) {
         case 0: try write("la", ["pupil", "update", pupil.id, "--year-group", "\(dice.int(0...6))"])
         case 1: try write("la", ["pupil", "update", pupil.id, "--surname", "Surname\(n)"])
-        default: try write("la", ["note", "add", "--pupil", pupil.id, "--text", "LA note \(n)"])
+        case 2: try write("la", ["note", "add", "--pupil", pupil.id, "--text", "LA note \(n)"])
+        default:
+            try write(
+                "la",
+                [
+                    "ehc", "request", "--pupil", pupil.id, "--received", "2025-10-0\(dice.int(1...9))", "--source",
+                    dice.pick(["school", "parent"])!,
+                ])
         }
     }
 
