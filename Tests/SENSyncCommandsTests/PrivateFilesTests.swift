@@ -43,4 +43,55 @@ struct PrivateFilesTests {
             #expect(status.stderr.contains("other accounts on this computer can read this store"))
         }
     }
+
+    /// A local write with a key file that is readable by others, damaged or missing warns, and is
+    /// still made (it does not need the keys; the site's next bundle does).
+    @Test func aLocalWriteWarnsAboutAKeyFileThatCannotBeUsed() throws {
+        try withCLI { cli in
+            var area = try CLIArea.make(cli)
+            try area.add("oak", kind: "maintained-school")
+            let store = cli.path("oak.sensync")
+            let keys = store + ".keys"
+            func addPupil(_ n: Int) throws -> CLI.Result {
+                try cli.run(
+                    [
+                        "pupil", "add", "--upn", upn(n), "--forename", "Ada", "--surname", "Example", "--dob",
+                        "2016-02-11",
+                    ]
+                        + area.store("oak"), environment: ["SENSYNC_AUTHOR": "SENCO"])
+            }
+            let clean = try addPupil(1)
+            #expect(clean.status == 0 && clean.stderr.isEmpty, "\(clean.stderr)")
+
+            #expect(chmod(keys, 0o644) == 0)
+            let exposed = try addPupil(2)
+            #expect(exposed.status == 0, "\(exposed.stderr)")
+            #expect(exposed.stderr.contains("other accounts on this computer can read this site's key file"))
+            #expect(exposed.stderr.contains("chmod 600"))
+            #expect(chmod(keys, 0o600) == 0)
+
+            let original = try Data(contentsOf: URL(fileURLWithPath: keys))
+            try Data("not a key file".utf8).write(to: URL(fileURLWithPath: keys))
+            #expect(chmod(keys, 0o600) == 0)
+            let damaged = try addPupil(3)
+            #expect(damaged.status == 0, "\(damaged.stderr)")
+            #expect(damaged.stderr.contains("key file is damaged"), "\(damaged.stderr)")
+
+            try FileManager.default.removeItem(atPath: keys)
+            let missing = try addPupil(4)
+            #expect(missing.status == 0, "\(missing.stderr)")
+            #expect(missing.stderr.contains("key file is missing"), "\(missing.stderr)")
+            // Its bundles stop with their own error (exit 15), not the warning as well.
+            let bundle = try cli.run(
+                ["bundle", "create", "--to", area.ids["la"] ?? "Northshire", "--out", cli.path("x.bundle")]
+                    + area.store("oak"))
+            #expect(bundle.status == 15, "\(bundle.stderr)")
+            #expect(!bundle.stderr.contains("Warning"), "\(bundle.stderr)")
+
+            try original.write(to: URL(fileURLWithPath: keys))
+            #expect(chmod(keys, 0o600) == 0)
+            let restored = try addPupil(5)
+            #expect(restored.status == 0 && restored.stderr.isEmpty, "\(restored.stderr)")
+        }
+    }
 }

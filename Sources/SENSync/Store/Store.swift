@@ -29,6 +29,30 @@ public final class Store: Sendable {
     /// A warning to show when other accounts on this computer can read the store's files (stores
     /// are created owner-only; a copied or older one may not be).
     public var exposureWarning: String? { path.flatMap(PrivateFiles.exposure(ofStore:)) }
+    /// A warning to show before a local write when the key file is missing, readable by other
+    /// accounts or damaged: the write does not need the keys, but this site could not send it (or
+    /// anything else) in a bundle until the key file is put right.
+    public var keyFileWarning: String? {
+        guard memoryKeys == nil, path != nil else { return nil }
+        let problem: String
+        let hint: String
+        do {
+            _ = try keys()
+            return nil
+        } catch let error as SecurityError {
+            switch error.code {
+            case .keyFileExposed: problem = "other accounts on this computer can read this site's key file"
+            case .keyFileMissing: problem = "this site's key file is missing"
+            default: problem = "this site's key file is damaged or belongs to another site"
+            }
+            hint = error.hint
+        } catch {
+            problem = "this site's key file cannot be read"
+            hint = "Restore it from your secure backup."
+        }
+        return
+            "Warning: \(problem). Changes made here are kept, but no bundle can be made until the key file is put right. \(hint)"
+    }
     /// How far ahead of this machine's clock an incoming change may be stamped.
     public let clockGuardSeconds: Int
     /// Keys of an in-memory store (a file store reads its key file when it needs them).

@@ -18,8 +18,17 @@ struct StoreOptions: ParsableArguments {
         }
     }
 
-    /// Opens the store, warning on stderr when other accounts can read its files.
-    func open() throws -> Store { try open(.readWrite) }
+    /// Opens the store for a local write, warning on stderr when other accounts can read its
+    /// files or when its key file is missing, exposed or damaged (the write goes ahead).
+    func open() throws -> Store {
+        let store = try open(.readWrite)
+        if let warning = store.keyFileWarning { Terminal.note(warning) }
+        return store
+    }
+
+    /// Opens the store for a command that uses its keys (bundles, the directory, rejoining): a
+    /// key file that cannot be used stops the command itself, with its own message.
+    func openUsingKeys() throws -> Store { try open(.readWrite) }
 
     /// Opens the store read-only, for commands that only read: the file is left byte for byte as
     /// it was.

@@ -95,7 +95,7 @@ extension SENSyncCommand.BundleCommand {
         }
 
         func run() throws {
-            let store = try storeOptions.open()
+            let store = try storeOptions.openUsingKeys()
             let sites = try recipients.map { try store.resolveSite($0) }
             let summary = try store.makeBundle(to: sites.map(\.id), at: URL(fileURLWithPath: out))
             if output.json {
@@ -163,7 +163,7 @@ extension SENSyncCommand.BundleCommand {
         }
 
         func run() throws {
-            let store = try storeOptions.open()
+            let store = try storeOptions.openUsingKeys()
             let accepted = Set(try acceptClockAhead.map { try store.resolveSite($0).id })
             var pending = files
             var results: [String: Result] = [:]

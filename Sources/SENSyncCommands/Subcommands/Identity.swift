@@ -137,7 +137,7 @@ extension SENSyncCommand.Directory {
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            let store = try storeOptions.open()
+            let store = try storeOptions.openUsingKeys()
             guard let data = FileManager.default.contents(atPath: file) else {
                 throw CommandFailure(
                     code: .notFound, message: "The identity file cannot be read.", hint: "Check the path.")
@@ -200,7 +200,7 @@ extension SENSyncCommand.Directory {
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            let store = try storeOptions.open()
+            let store = try storeOptions.openUsingKeys()
             let target = try store.resolveSite(site)
             let directory = try store.removeFromDirectory(target.id)
             if output.json {
@@ -283,7 +283,7 @@ extension SENSyncCommand.Directory {
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            let store = try storeOptions.open()
+            let store = try storeOptions.openUsingKeys()
             guard let data = FileManager.default.contents(atPath: file) else {
                 throw CommandFailure(
                     code: .notFound, message: "The identity file cannot be read.", hint: "Check the path.")

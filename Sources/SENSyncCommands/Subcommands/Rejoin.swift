@@ -93,7 +93,7 @@ extension SENSyncCommand.Rejoin {
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            let store = try storeOptions.open()
+            let store = try storeOptions.openUsingKeys()
             let restored = try Store.open(at: from, access: .readOnly)
             let report = try store.carryOver(from: restored)
             if output.json {
