@@ -458,7 +458,7 @@ import Testing
                 try cli.run(
                     [
                         "pupil", "add", "--upn", upn(1), "--forename", "Ada", "--surname", "Mover", "--dob",
-                        "2015-05-05", "--author", "S",
+                        "2015-05-05", "--entry-date", "2025-09-01", "--author", "S",
                     ] + oak
                 ).status == 0)
             #expect(

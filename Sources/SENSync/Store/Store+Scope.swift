@@ -238,10 +238,16 @@ extension Store {
                 let current = try Row.fetchAll(
                     tx.db,
                     sql:
-                        "SELECT id, school_id FROM enrolment WHERE pupil_id = ? AND deleted = 0 AND (leaving_date IS NULL OR leaving_date > ?)",
+                        "SELECT id, school_id, entry_date FROM enrolment WHERE pupil_id = ? AND deleted = 0 AND (leaving_date IS NULL OR leaving_date > ?)",
                     arguments: [pupil.description, day])
                 guard !current.contains(where: { ($0[1] as String?) == school.description }) else {
                     throw StoreError(.invalidInput, "The pupil is already enrolled at that school.")
+                }
+                // Ending an enrolment before it began would leave it with contradictory dates.
+                if let joined = current.compactMap({ $0[2] as String? }).filter({ $0 > day }).max() {
+                    throw StoreError(
+                        .invalidInput, "The transfer date is before the pupil joined their current school (\(joined)).",
+                        hint: "Give --date \(joined) or later.")
                 }
                 for row in current {
                     transferOps.append(

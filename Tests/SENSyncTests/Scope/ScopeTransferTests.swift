@@ -84,6 +84,33 @@ struct ScopeTransferTests {
         #expect(throws: StoreError.self, sourceLocation: sourceLocation) { try store.notes(of: pupil.description) }
     }
 
+    /// A transfer dated before the pupil joined their current school would end that enrolment
+    /// before it began (a newcomer's README example did, with a pupil added today): refused.
+    @Test func aTransferCannotEndAnEnrolmentBeforeItBegan() throws {
+        try withTemporaryDirectory { dir in
+            let area = try ScopeArea(folder: dir)
+            try area.add("Old", .maintainedSchool)
+            try area.add("New", .maintainedSchool)
+            try area.distributeDirectory()
+            let pupil = try area["Old"].addPupil(
+                NewPupil(
+                    upn: syntheticUPN(21), forename: "Ada", surname: "Joined", dateOfBirth: "2016-04-01",
+                    entryDate: "2025-09-01"),
+                author: "SENCO Old")
+            let error = #expect(throws: StoreError.self) {
+                try area["Old"].transferPupil(pupil.description, to: area.id("New"), on: "2025-08-31", author: "SENCO")
+            }
+            #expect(error?.code == .invalidInput)
+            #expect(error?.message.contains("2025-09-01") == true)
+            try area.relay("Old", "LA")
+            #expect(throws: StoreError.self) {
+                try area.la.transferPupil(pupil.description, to: area.id("New"), on: "2025-08-31", author: "LA")
+            }
+            // On the day they joined, or later, it goes ahead.
+            try area.la.transferPupil(pupil.description, to: area.id("New"), on: "2025-09-01", author: "LA")
+        }
+    }
+
     @Test func theLATransfersAnAcademyPupilToAMaintainedSchool() throws {
         try withTemporaryDirectory { dir in
             let area = try ScopeArea(folder: dir)
