@@ -129,7 +129,7 @@ public struct CensusExport: Sendable {
         if upn.isEmpty {
             problem(
                 "The pupil has no UPN; the census names every pupil by UPN.",
-                hint: "Record it with `sensync pupil update ID --upn UPN`.")
+                hint: "Record it with `sensync pupil update \(pupil) --upn UPN`.")
         }
 
         // SEN provision on the day: the school's open episode, or E for an EHC plan in force.
@@ -144,7 +144,9 @@ public struct CensusExport: Sendable {
         if open.count > 1 {
             problem(
                 "Open SEN provision episodes here disagree on \(day) (\(open.joined(separator: ", "))).",
-                hint: "End the one that no longer applies (`sensync sen-episode update ID --end-date DATE`).")
+                hint:
+                    "End the one that no longer applies (`sensync sen-episode update ID --end-date DATE`; the open ones are "
+                    + "\(episodes.map(\.id.description).sorted().joined(separator: " and ")))).")
         }
         let provision = open.first ?? (plan == nil ? "N" : "E")
         let provisionCodes = CodeLists.named("census-sen-provision")
@@ -159,8 +161,9 @@ public struct CensusExport: Sendable {
                     + "\(provision).",
                 hint:
                     "A pupil with an EHC plan is E in the census: end the open episode and record an E one "
-                    + "(`sensync sen-episode update ID --end-date DATE`, then `sensync sen-episode add --pupil "
-                    + "\(pupil) --provision E --school-id here --start-date DATE`).")
+                    + "(`sensync sen-episode update \(episodes.first { $0.values.text(SENEpisode.Field.provision) != "E" }?.id.description ?? "ID") --end-date DATE`, then `sensync sen-episode add --pupil "
+                    + "\(pupil) --provision E --school-id here --start-date DATE`), or from today in one step: "
+                    + "`sensync pupil update \(pupil) --sen-status E`.")
         }
 
         // SEN types, in the census that collects them, for E and K.

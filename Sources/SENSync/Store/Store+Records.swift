@@ -106,9 +106,17 @@ extension Store {
         guard ref.utf8.count >= 8,
             ref.utf8.allSatisfy({ hex.contains($0) || letters.contains($0) || $0 == UInt8(ascii: "-") })
         else {
+            let list =
+                switch table {
+                case "support_plan": "plan list"
+                case "pupil": "pupil list"
+                default:
+                    noun == "record" ? "record list KIND" : "\(table.replacingOccurrences(of: "_", with: "-")) list"
+                }
             throw StoreError(
-                .invalidInput, "'\(noun)' must be a record id (or its first 8 or more characters).",
-                hint: "Copy the id from the list command.")
+                .invalidInput,
+                "That is not \(KindSpec.withArticle(noun)) id: \(KindSpec.withArticle(noun)) is named by its id, or at least the first 8 characters of it.",
+                hint: "Copy it from `sensync \(list)\(table == "pupil" ? "" : " --pupil UPN")`.")
         }
         let rows = try Row.fetchAll(
             try db.cachedStatement(

@@ -422,7 +422,7 @@ public struct OwnHistoryGap: Hashable, Sendable {
         "This store is behind its own history: other sites hold this site's changes up to number \(acknowledged), but this store has only \(held). It was probably restored from a backup or copied from another computer."
     }
     public var hint: String {
-        "Do not record anything on this copy. Apply every bundle your LA or trust sends (they may bring the missing changes back); if that does not end this warning, rejoin the area under a new site id with `sensync rejoin start`, which carries over what only this copy holds: see \"A restored backup\" under Troubleshooting in the README."
+        "Do not record anything on this copy. Send your LA or trust a bundle (`sensync bundle create`: it tells them what this copy holds), then apply the one they send back, which brings back what reached them; if that does not end this warning, rejoin the area under a new site id with `sensync rejoin start`, which carries over what only this copy holds: see \"A restored backup\" under Troubleshooting in the README."
     }
 }
 

@@ -159,7 +159,8 @@ extension SENSyncCommand.Directory {
                         "Added \(identity.site.name) (\(identity.site.kind.label)) under its new id, moved \(moved) pupil(s) from its old id to it, and removed the old id from the directory."
                     )
                     Terminal.print("Fingerprint: \(identity.fingerprint) — confirm it with the site.")
-                    Terminal.print("Next: send it a bundle (`sensync bundle create --to \(identity.site.id)`).")
+                    Terminal.print(
+                        "Next: send it a bundle (`sensync bundle create --to \"\(identity.site.name)\" --out FILE`).")
                 }
                 return
             }

@@ -247,7 +247,10 @@ public struct KindSpec: Sendable, CustomStringConvertible {
     public var description: String { name }
 
     /// The noun with its indefinite article: "a referral", "an escalation", "an EHC plan".
-    public var nounWithArticle: String {
+    public var nounWithArticle: String { Self.withArticle(noun) }
+
+    /// `noun` with its indefinite article ("an" before a vowel: "an EHC plan").
+    static func withArticle(_ noun: String) -> String {
         (noun.first.map { "aeiouAEIOU".contains($0) } == true ? "an " : "a ") + noun
     }
 
