@@ -924,7 +924,7 @@ private final class CLISchedule {
     func conflicts(at site: String) throws -> [String: [String]] {
         let list = try read(site, ["conflicts", "list"])["conflicts"] as? [[String: Any]] ?? []
         var result: [String: [String]] = [:]
-        for conflict in list { result[conflict["pupilId"] as? String ?? "?", default: []].append(canonical(conflict)) }
+        for conflict in list { result[conflict["pupilID"] as? String ?? "?", default: []].append(canonical(conflict)) }
         return result.mapValues { $0.sorted() }
     }
 

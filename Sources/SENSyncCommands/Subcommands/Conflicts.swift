@@ -28,13 +28,6 @@ struct ConflictJSON: Encodable {
     var kind: String
     var candidates: [Candidate]
 
-    /// Ids end in `Id` in every JSON output (`due --json`, `ctf import --json`).
-    enum CodingKeys: String, CodingKey {
-        case table, field, kind, candidates
-        case pupilID = "pupilId"
-        case recordID = "recordId"
-    }
-
     init(_ c: ConflictEntry) {
         table = c.key.table
         pupilID = c.key.scope.description
