@@ -57,6 +57,19 @@ struct CLIScheduleTests {
         CLISchedule.check(seed: seed, mix: .busy)
     }
 
+    /// Usual schedules that once failed, each with what it found (a seed names the same schedule
+    /// only while the usual mix and what its events draw stay as they are).
+    @Test(arguments: [
+        // ac wrote about a pupil while in t2, after t2's own note about them reached it (so its
+        // change depends on t2's), then moved back to t1; the pupil had left ac. t1, holding part
+        // of the pupil's history, refused ac's whole bundle for the missing prerequisite in every
+        // round, so ac's later changes (a new pupil among them) never reached the LA.
+        UInt64(0xC11_5C4E_302C)
+    ])
+    func usualSchedulesThatFoundDefects(seed: UInt64) {
+        CLISchedule.check(seed: seed, mix: .usual)
+    }
+
     /// The schedule of seed 0xC115C4E03F8 (busy), minimized to the 14 commands that matter, then
     /// settled and checked as every schedule is.
     @Test func anAcademyHearsThatTheLAMovedAPupilAwayFromIt() {

@@ -520,8 +520,14 @@ extension Store {
                     return
                 } catch let error as MergeError where error.code == .missingPrerequisites {
                     // A pupil this site does not hold: what it lacks of them arrives with the rest
-                    // of their history, once the sender learns what this site holds.
-                    if identity.kind != .la, try tx.scopeClock(of: pupil).isEmpty, error.missing != nil {
+                    // of their history, once the sender learns what this site holds. Nor one it
+                    // holds but may no longer see (a pupil who left): the rest of their history
+                    // will not come here, and an academy's change about them (made while another
+                    // trust's writes reached it) still has to be relayed to the LA.
+                    if identity.kind != .la, error.missing != nil,
+                        try tx.scopeClock(of: pupil).isEmpty
+                            || !ScopeView.load(&tx, me: identity, today: today).isEntitled(identity, to: pupil)
+                    {
                         if try !relay(change, header) { report.skipped += 1 }
                         return
                     }
