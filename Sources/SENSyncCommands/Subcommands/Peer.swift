@@ -16,6 +16,8 @@ extension SENSyncCommand.Peer {
             abstract: "List known sites.",
             discussion: HelpText.fitted(
                 """
+                PEER is "yes" for a site this store has exchanged bundles with, and "origin only" for one it knows only as the author of changes that reached it through others (an academy's, through its trust).
+
                 Example:
                   sensync peer list --store oakfield.sensync
                 """))
