@@ -165,6 +165,17 @@ extension Store {
                     .notFound, "That site is not an active site in the directory.",
                     hint: "See `sensync directory list`.")
             }
+            // An academy's bundles go to its trust: removing the trust first would leave them with
+            // nowhere to go.
+            let academies = current.entries.filter { $0.trust == site && !$0.isRevoked }.map(\.site.name).sorted()
+            guard academies.isEmpty else {
+                throw StoreError(
+                    .invalidInput,
+                    "\(academies.joined(separator: ", ")) \(academies.count == 1 ? "is" : "are") still in this trust; its bundles go through the trust.",
+                    hint:
+                        "Move \(academies.count == 1 ? "it" : "each") to another trust first (`sensync directory add ACADEMY.identity --trust OTHER-TRUST`), or remove \(academies.count == 1 ? "it" : "them") if closing."
+                )
+            }
             let next = try current.removing(site, keys: keys, now: now())
             try Self.saveDirectory(next, in: db)
             return next

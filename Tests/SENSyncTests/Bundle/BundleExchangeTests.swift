@@ -378,6 +378,13 @@ struct BundleExchangeTests {
             let unpinned = try Store.inMemory(identity: makeSite("Unpinned", .trust), now: area.clock.now)
             try Self.expectRefusal(.unknownSender, applying: try area.make("LA", "Trust"), at: unpinned)
 
+            // A trust with an academy in it cannot be removed: the academy's bundles go through it.
+            let stillInIt = #expect(throws: StoreError.self) {
+                try area.la.removeFromDirectory(area["Trust"].identity.id)
+            }
+            #expect(stillInIt?.message.contains(area["Academy"].identity.name) == true)
+            #expect(try area.la.directory()?.entry(area["Trust"].identity.id)?.isRevoked == false)
+
             // A site the LA has removed from the directory.
             let beforeRemoval = try area.make("Academy", "LA")
             try area.la.removeFromDirectory(area["Academy"].identity.id)
