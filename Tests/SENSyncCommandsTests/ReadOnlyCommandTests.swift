@@ -165,4 +165,39 @@ import Testing
             }
         }
     }
+
+    /// `audit verify` on a store whose change log was altered (one byte of a school's note, changed
+    /// in the LA's file) lists the problem and exits 12, not 1 (which says SENSync itself failed).
+    @Test func auditVerifyReportsAnAlteredStoreWithItsOwnExitCode() throws {
+        try withCLI { cli in
+            let (area, upn) = try makeArea(cli)
+            let r = try cli.run(
+                ["note", "add", "--pupil", upn, "--text", "Tamperable observation", "--author", "SENCO"]
+                    + area.store("oak"))
+            #expect(r.status == 0, "\(r.stderr)")
+            // At the LA, where the note arrives signed by the school.
+            #expect(try area.send("oak", "la").status == 0)
+            #expect(try cli.run(["audit", "verify"] + area.store("la")).status == 0)
+            let queue = try DatabaseQueue(path: cli.path("la.sensync"))
+            let altered = try queue.write { db -> Bool in
+                let needle = Data("Tamperable".utf8)
+                for row in try Row.fetchAll(db, sql: "SELECT site_ord, first_seq, changes FROM change_log") {
+                    var bytes = [UInt8](row[2] as Data)
+                    guard let at = Data(bytes).range(of: needle)?.lowerBound else { continue }
+                    bytes[at] ^= 0x20
+                    try db.execute(
+                        sql: "UPDATE change_log SET changes = ? WHERE site_ord = ? AND first_seq = ?",
+                        arguments: [Data(bytes), row[0] as Int64, row[1] as Int64])
+                    return true
+                }
+                return false
+            }
+            try queue.close()
+            #expect(altered, "the note's text is not in the change log")
+            let audit = try cli.run(["audit", "verify"] + area.store("la"))
+            #expect(audit.status == 12, "\(audit.stderr)")
+            #expect(audit.stderr.contains("problem: altered"), "\(audit.stderr)")
+            #expect(!audit.stderr.contains("Tamperable"))
+        }
+    }
 }

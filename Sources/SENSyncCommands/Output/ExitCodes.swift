@@ -39,7 +39,7 @@ public enum SENSyncExit: Int32, CaseIterable, Sendable {
         case .unsupportedVersion: "needs a newer (or older) SENSync"
         case .missingPrerequisites: "changes the bundle builds on are missing"
         case .clockAhead: "a clock is too far ahead; nothing recorded"
-        case .fork: "a site's history forked; nothing applied"
+        case .fork: "a history forked or was altered"
         case .io: "a file could not be read or written"
         case .conflictsOpen: "conflicts list --fail-if-any found some"
         case .keys: "key file missing, exposed or not opening it"

@@ -213,7 +213,7 @@ extension SENSyncCommand.Audit {
             abstract: "Check every site's hash chain in this store for gaps, forks and altered changes.",
             discussion: HelpText.fitted(
                 """
-                Exits 0 when every chain is whole, 1 with a list of problems otherwise.
+                Exits 0 when every chain is whole, 12 with a list of problems otherwise (a gap, a fork or an altered change).
 
                 Example:
                   sensync audit verify --store northshire-la.sensync
@@ -270,7 +270,8 @@ extension SENSyncCommand.Audit {
                     for p in report.problems { Terminal.note("problem: \(p)") }
                 }
             }
-            if !report.isClean { throw ExitCode(SENSyncExit.unexpected.rawValue) }
+            // A damaged or forked history is not a fault of this program: its own code, not 1.
+            if !report.isClean { throw ExitCode(SENSyncExit.fork.rawValue) }
         }
     }
 }
