@@ -20,7 +20,7 @@ public struct SENSyncCommand: ParsableCommand {
             Every kind of record also has commands of its own: `sensync concern add`, `sensync referral list`, and so on; `sensync record fields` lists the kinds and `sensync KIND --help` a kind's fields.
 
             Exit codes (the README says more):
-            \(SENSyncExit.allCases.map { "  \(String($0.rawValue).padding(toLength: 3, withPad: " ", startingAt: 0)) \($0.meaning)" }.joined(separator: "\n"))
+            \(HelpText.hangingList(SENSyncExit.allCases.map { (String($0.rawValue), $0.meaning) }))
             """),
         version: "0.1.0",
         subcommands: [

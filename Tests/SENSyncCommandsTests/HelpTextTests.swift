@@ -127,4 +127,21 @@ struct HelpTextTests {
                                  [--to <to> ...] --out <out>
                     """)
     }
+
+    /// The top-level help's exit codes wrap under their meaning, not at the left edge (at 50
+    /// columns "not found" broke to column 0).
+    @Test func theExitCodesWrapUnderTheirMeaning() throws {
+        #expect(
+            HelpText.hangingList([("3", "store, file, pupil, record or site not found"), ("64", "usage")], width: 30)
+                == """
+                  3   store, file, pupil,
+                      record or site not
+                      found
+                  64  usage
+                """)
+        try withCLI { cli in
+            let help = try cli.run(["--help"], environment: ["COLUMNS": "50"]).stdout
+            #expect(help.contains("  3   store, file, pupil, record or site not\n      found"), "\(help)")
+        }
+    }
 }

@@ -9,6 +9,29 @@ enum HelpText {
     /// `discussion` with the commands in its `Example:` / `Examples:` blocks laid out to fit
     /// `width` columns. A command starts on a line indented two spaces and runs on over lines
     /// ending in ` \`; everything else is left as it is.
+    /// A two-column list (an exit code and its meaning, say) indented by two, each meaning wrapped
+    /// to the terminal under its own first word. ArgumentParser leaves lines that fit alone.
+    static func hangingList(_ items: [(label: String, text: String)], width: Int = Terminal.width) -> String {
+        let labelWidth = (items.map(\.label.count).max() ?? 0) + 2
+        let indent = String(repeating: " ", count: 2 + labelWidth)
+        let room = max(20, width - 1 - indent.count)
+        return items.map { item in
+            var lines: [String] = []
+            var line = ""
+            for word in item.text.split(separator: " ") {
+                if !line.isEmpty, line.count + 1 + word.count > room {
+                    lines.append(line)
+                    line = String(word)
+                } else {
+                    line += (line.isEmpty ? "" : " ") + word
+                }
+            }
+            lines.append(line)
+            let label = "  " + item.label.padding(toLength: labelWidth, withPad: " ", startingAt: 0)
+            return ([label + lines[0]] + lines.dropFirst().map { indent + $0 }).joined(separator: "\n")
+        }.joined(separator: "\n")
+    }
+
     static func fitted(_ discussion: String, width: Int = Terminal.width) -> String {
         let lines = discussion.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         var out: [String] = []
