@@ -417,6 +417,12 @@ struct RecordCommandsTests {
             #expect(try cli.run(["escalation"]).stdout.contains("Fields of an escalation:"))
             #expect(try cli.run(["record", "fields", "ehc-plan"]).stdout.contains("Fields of an EHC plan:"))
             #expect(try cli.run(["referral"]).stdout.contains("Fields of a referral:"))
+            // `sensync KIND VERB --help` shows the kind's usage, not `record VERB`'s with its KIND
+            // argument.
+            let verbHelp = try cli.run(["referral", "add", "--help"])
+            #expect(verbHelp.status == 0)
+            #expect(verbHelp.stdout.contains("sensync referral add --pupil UPN --FIELD VALUE"), "\(verbHelp.stdout)")
+            #expect(verbHelp.stdout.contains("--agency") && !verbHelp.stdout.contains("<kind>"))
             let root = try cli.run(["--help"], environment: ["COLUMNS": "50"])
             let codes = root.stdout.split(separator: "\n").filter {
                 $0.hasPrefix("  ") && $0.dropFirst(2).first?.isNumber == true

@@ -23,6 +23,11 @@ enum KindCommandLine {
             return ["record", "fields", first]
         }
         guard ["add", "update", "list", "show"].contains(arguments[1]) else { return arguments }
+        // `sensync referral add --help`: the kind's commands and fields, not `record add`'s usage
+        // with its KIND argument.
+        if arguments.dropFirst(2).contains(where: { ["--help", "-h"].contains($0) }) {
+            return ["record", "fields", first]
+        }
         return ["record", arguments[1], first] + arguments.dropFirst(2)
     }
 
@@ -276,6 +281,15 @@ extension SENSyncCommand.Record {
             let name = KindCommandLine.commandName(spec)
             let commands = "Commands: sensync \(name) add|update|list|show (the same as sensync record VERB \(name))."
             for line in Terminal.wrap(commands, width: Terminal.width, indent: 2) { Terminal.print(line) }
+            let pupil = spec.parent == nil ? "--pupil UPN " : ""
+            for usage in [
+                "sensync \(name) add \(pupil)--FIELD VALUE …", "sensync \(name) update ID --FIELD VALUE …",
+                "sensync \(name) list --pupil UPN", "sensync \(name) show ID",
+            ] {
+                for line in Terminal.wrap(usage, width: Terminal.width - 2, indent: 2) { Terminal.print("  " + line) }
+            }
+            let common = "(each with --store PATH, and --author NAME to write; --json to print JSON)"
+            for line in Terminal.wrap(common, width: Terminal.width - 2, indent: 1) { Terminal.print("  " + line) }
             Terminal.print("Fields of \(spec.nounWithArticle):")
             Terminal.print(KindCommandLine.fieldHelp(spec))
         }
