@@ -10,7 +10,8 @@ import Testing
 /// provision and reviews, concerns, field updates, deletions and restores written by the schools
 /// (and now and then by `ac`'s trust) about pupils their own store says they hold, and notes about
 /// pupils a school no longer has on roll (refused with a reason, or accepted); the LA editing
-/// pupils it holds; erasures by the LA or the pupil's school (not in the busy mix); transfers made by the LA and by the school a pupil leaves (sometimes with a
+/// pupils it holds; erasures by the LA or the pupil's school, and conflicts resolved by the LA or
+/// the pupil's school (neither in the busy mix); transfers made by the LA and by the school a pupil leaves (sometimes with a
 /// bundle straight to the new school); the LA moving `ac` between the trusts; and bundles made
 /// along the routes (school ↔ LA, academy ↔ its trust as the LA's directory or its own copy has
 /// it, trust ↔ LA, now and then academy ↔ LA), applied at a random later step, some twice, some
@@ -67,7 +68,7 @@ struct CLIScheduleTests {
         UInt64(0xC11_5C4E_302C)
     ])
     func usualSchedulesThatFoundDefects(seed: UInt64) {
-        CLISchedule.check(seed: seed, mix: .usual)
+        CLISchedule.check(seed: seed, mix: .firstUsual)
     }
 
     /// The schedule of seed 0xC115C4E03F8 (busy), minimized to the 14 commands that matter, then
@@ -107,7 +108,13 @@ private enum CLIScheduleSettings {
     static var verbose: Bool { environment["SENSYNC_CLI_VERBOSE"] == "1" }
 
     /// `SENSYNC_CLI_MIX=busy`: longer schedules with more transfers and trust moves.
-    static var mix: EventMix { environment["SENSYNC_CLI_MIX"] == "busy" ? .busy : .usual }
+    static var mix: EventMix {
+        switch environment["SENSYNC_CLI_MIX"] {
+        case "busy": .busy
+        case "usual-1": .firstUsual
+        default: .usual
+        }
+    }
 
     /// `SENSYNC_CLI_SEED`: replay this one seed.
     static var replaySeed: UInt64? {
@@ -159,7 +166,7 @@ private struct Dice {
 /// What a schedule does at each step, and how often (in percent).
 private enum Event {
     case addPupil, schoolWrites, laEdits, trustWrites, transferByLA, transferBySchool, moveAcademy, staleWrite
-    case erase, makeBundle, deliverSeveral, deliver
+    case erase, resolveConflict, makeBundle, deliverSeveral, deliver
 }
 
 private struct EventMix {
@@ -169,6 +176,16 @@ private struct EventMix {
 
     static let usual = EventMix(
         name: "usual", steps: 30...60,
+        percent: [
+            (.addPupil, 9), (.schoolWrites, 27), (.laEdits, 5), (.trustWrites, 5), (.transferByLA, 5),
+            (.transferBySchool, 5), (.moveAcademy, 3), (.staleWrite, 3), (.erase, 2), (.resolveConflict, 2),
+            (.makeBundle, 16), (.deliverSeveral, 4), (.deliver, 14),
+        ])
+
+    /// The usual mix before conflicts were resolved in it, for the seeds found with it
+    /// (`SENSYNC_CLI_MIX=usual-1`).
+    static let firstUsual = EventMix(
+        name: "usual-1", steps: 30...60,
         percent: [
             (.addPupil, 9), (.schoolWrites, 28), (.laEdits, 5), (.trustWrites, 5), (.transferByLA, 5),
             (.transferBySchool, 5), (.moveAcademy, 3), (.staleWrite, 3), (.erase, 2), (.makeBundle, 16),
@@ -508,6 +525,7 @@ private final class CLISchedule {
             case .moveAcademy: try moveAcademy()
             case .staleWrite: try staleWrite()
             case .erase: try erase()
+            case .resolveConflict: try resolveConflict()
             case .makeBundle: try makeRandomBundle()
             case .deliverSeveral: try deliverSeveral()
             case .deliver: try deliver()
@@ -693,6 +711,27 @@ private final class CLISchedule {
         guard let (site, pupil) = dice.pick(candidates) else { return }
         guard try write(site, ["pupil", "erase", pupil.id, "--reason", "duplicate record"]) != nil else { return }
         erased.insert(pupil.id)
+    }
+
+    /// The LA, or a school that has the pupil on roll by its own store, resolves one of the open
+    /// conflicts it shows: keeps one of the values, or keeps a record deleted or restores it.
+    func resolveConflict() throws {
+        var candidates: [(site: String, conflict: [String: Any])] = []
+        for site in ["la"] + Self.schools {
+            let mine = Set(try writable(at: site).map(\.id))
+            for conflict in try read(site, ["conflicts", "list"])["conflicts"] as? [[String: Any]] ?? []
+            where mine.contains(conflict["pupilID"] as? String ?? "") {
+                candidates.append((site, conflict))
+            }
+        }
+        guard let (site, conflict) = dice.pick(candidates), let record = conflict["recordID"] as? String,
+            let field = conflict["field"] as? String
+        else { return }
+        let options = (conflict["candidates"] as? [Any])?.count ?? 1
+        let choice: [String] =
+            conflict["kind"] as? String == "edited-while-deleted"
+            ? [dice.chance(50) ? "--keep-deleted" : "--restore"] : ["--keep", "\(dice.int(1...max(1, options)))"]
+        try write(site, ["conflicts", "resolve", record, "--field", field] + choice)
     }
 
     func laEdits() throws {
