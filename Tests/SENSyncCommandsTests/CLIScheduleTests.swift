@@ -71,6 +71,25 @@ struct CLIScheduleTests {
         CLISchedule.check(seed: seed, mix: .firstUsual)
     }
 
+    /// A conflict resolved differently at the same time by the school and the LA: whatever each
+    /// chose, they end with the same pupil and the same open conflicts.
+    @Test func aConflictResolvedTwiceAtOnceConverges() {
+        CLISchedule.check(scenario: "m1 and the LA resolve one conflict differently") { s in
+            let pupil = try #require(try s.addPupil(at: "m1"))
+            try s.apply(Letter(from: "m1", to: "la", file: try s.makeBundle("m1", "la")))
+            try s.write("m1", ["pupil", "update", pupil, "--year-group", "3"])
+            try s.write("la", ["pupil", "update", pupil, "--year-group", "5"])
+            try s.apply(Letter(from: "m1", to: "la", file: try s.makeBundle("m1", "la")))
+            try s.apply(Letter(from: "la", to: "m1", file: try s.makeBundle("la", "m1")))
+            for (site, keep) in [("m1", "1"), ("la", "2")] {
+                let open = try s.read(site, ["conflicts", "list"])["conflicts"] as? [[String: Any]] ?? []
+                #expect(open.count == 1, "\(site): \(open)")
+                let record = try #require(open.first?["recordID"] as? String)
+                try s.write(site, ["conflicts", "resolve", record, "--field", "year_group", "--keep", keep])
+            }
+        }
+    }
+
     /// The schedule of seed 0xC115C4E03F8 (busy), minimized to the 14 commands that matter, then
     /// settled and checked as every schedule is.
     @Test func anAcademyHearsThatTheLAMovedAPupilAwayFromIt() {
