@@ -113,10 +113,13 @@ extension Store {
                 default:
                     noun == "record" ? "record list KIND" : "\(table.replacingOccurrences(of: "_", with: "-")) list"
                 }
+            let message =
+                table == "pupil"
+                ? "That is neither a UPN nor a pupil id: a pupil is named by UPN (13 characters) or by record id (at least its first 8 characters)."
+                : "That is not \(KindSpec.withArticle(noun)) id: \(KindSpec.withArticle(noun)) is named by its id, or at least the first 8 characters of it."
             throw StoreError(
-                .invalidInput,
-                "That is not \(KindSpec.withArticle(noun)) id: \(KindSpec.withArticle(noun)) is named by its id, or at least the first 8 characters of it.",
-                hint: "Copy it from `sensync \(list)\(table == "pupil" ? "" : " --pupil UPN")`.")
+                .invalidInput, message, hint: "Copy it from `sensync \(list)\(table == "pupil" ? "" : " --pupil UPN")`."
+            )
         }
         let rows = try Row.fetchAll(
             try db.cachedStatement(
