@@ -104,6 +104,9 @@ struct RejoinCommandTests {
             for site in ["la", "oakfield-2"] {
                 #expect(try cli.run(["audit", "verify"] + area.store(site)).status == 0, "\(site)")
             }
+            // Both of the school's chains carry its name; the old id's is marked as removed.
+            let audit = try cli.run(["audit", "verify"] + area.store("la")).stdout
+            #expect(audit.contains("(removed)"), "\(audit)")
         }
     }
 }

@@ -254,11 +254,17 @@ extension SENSyncCommand.Audit {
                             "\($0.kind.rawValue): site \($0.site), change \($0.seq): \($0.detail)"
                         }))
             } else {
+                // A school that rejoined has two chains under one name: the old id is marked.
+                let directory = try store.directory()
+                func label(_ chain: AuditReport.Chain) -> String {
+                    let name = chain.name ?? chain.site.description
+                    return directory?.entry(chain.site)?.isRevoked == true ? "\(name) (removed)" : name
+                }
                 Terminal.table(
                     ["SITE", "CHANGES", "HELD", "ERASED/LEFT", "OUT OF SCOPE", "SIGNED RUNS"],
                     report.chains.map {
                         [
-                            $0.name ?? $0.site.description, String($0.length), String($0.withContent),
+                            label($0), String($0.length), String($0.withContent),
                             String($0.redacted), String($0.outOfScope), String($0.checkpoints),
                         ]
                     })
