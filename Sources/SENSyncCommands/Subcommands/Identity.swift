@@ -190,7 +190,7 @@ extension SENSyncCommand.Directory {
             discussion: HelpText.fitted(
                 """
                 The site stays listed as removed, so changes it made before, relayed by other sites, are still accepted \
-                and attributed to it.
+                and attributed to it. A trust is removed only once no academy is in it (move them first).
 
                 Example:
                   sensync directory remove "Old Academy" --store northshire-la.sensync
