@@ -16,17 +16,7 @@ enum HelpText {
         let indent = String(repeating: " ", count: 2 + labelWidth)
         let room = max(20, width - 1 - indent.count)
         return items.map { item in
-            var lines: [String] = []
-            var line = ""
-            for word in item.text.split(separator: " ") {
-                if !line.isEmpty, line.count + 1 + word.count > room {
-                    lines.append(line)
-                    line = String(word)
-                } else {
-                    line += (line.isEmpty ? "" : " ") + word
-                }
-            }
-            lines.append(line)
+            let lines = Terminal.wrap(item.text, width: room, indent: 0)
             let label = "  " + item.label.padding(toLength: labelWidth, withPad: " ", startingAt: 0)
             return ([label + lines[0]] + lines.dropFirst().map { indent + $0 }).joined(separator: "\n")
         }.joined(separator: "\n")
