@@ -31,7 +31,35 @@ struct CLI {
         env["SENSYNC_AUTHOR"] = nil
         env["SENSYNC_STORE"] = nil
         for (k, v) in environment.merging(extra, uniquingKeysWith: { $1 }) { env[k] = v }
-        return try Self.runProcess(Self.executable, arguments, in: folder, environment: env)
+        let result = try Self.runProcess(Self.executable, arguments, in: folder, environment: env)
+        if arguments.contains("--json"), let json = result.json {
+            let odd = Self.keysSpellingIDInCapitals(json)
+            #expect(
+                odd.isEmpty, "`\(arguments.prefix(2).joined(separator: " "))` --json spells an id \(odd), not ...Id")
+        }
+        return result
+    }
+
+    /// Keys in `json` that spell an id `ID` (`pupilID`): every `--json` output says `pupilId`.
+    static func keysSpellingIDInCapitals(_ json: Any) -> Set<String> {
+        var found: Set<String> = []
+        func walk(_ value: Any) {
+            if let object = value as? [String: Any] {
+                for (key, inner) in object {
+                    if key.range(
+                        of: #"^[a-z][A-Za-z0-9]*[a-z0-9]IDs?([A-Z][A-Za-z0-9]*)?$"#, options: .regularExpression)
+                        != nil
+                    {
+                        found.insert(key)
+                    }
+                    walk(inner)
+                }
+            } else if let array = value as? [Any] {
+                array.forEach(walk)
+            }
+        }
+        walk(json)
+        return found
     }
 
     /// Runs any program to the end and returns its exit status and output.

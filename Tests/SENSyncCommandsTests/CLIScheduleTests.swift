@@ -84,7 +84,7 @@ struct CLIScheduleTests {
             for (site, keep) in [("m1", "1"), ("la", "2")] {
                 let open = try s.read(site, ["conflicts", "list"])["conflicts"] as? [[String: Any]] ?? []
                 #expect(open.count == 1, "\(site): \(open)")
-                let record = try #require(open.first?["recordID"] as? String)
+                let record = try #require(open.first?["recordId"] as? String)
                 try s.write(site, ["conflicts", "resolve", record, "--field", "year_group", "--keep", keep])
             }
         }
@@ -739,11 +739,11 @@ private final class CLISchedule {
         for site in ["la"] + Self.schools {
             let mine = Set(try writable(at: site).map(\.id))
             for conflict in try read(site, ["conflicts", "list"])["conflicts"] as? [[String: Any]] ?? []
-            where mine.contains(conflict["pupilID"] as? String ?? "") {
+            where mine.contains(conflict["pupilId"] as? String ?? "") {
                 candidates.append((site, conflict))
             }
         }
-        guard let (site, conflict) = dice.pick(candidates), let record = conflict["recordID"] as? String,
+        guard let (site, conflict) = dice.pick(candidates), let record = conflict["recordId"] as? String,
             let field = conflict["field"] as? String
         else { return }
         let options = (conflict["candidates"] as? [Any])?.count ?? 1
@@ -995,7 +995,7 @@ private final class CLISchedule {
     func conflicts(at site: String) throws -> [String: [String]] {
         let list = try read(site, ["conflicts", "list"])["conflicts"] as? [[String: Any]] ?? []
         var result: [String: [String]] = [:]
-        for conflict in list { result[conflict["pupilID"] as? String ?? "?", default: []].append(canonical(conflict)) }
+        for conflict in list { result[conflict["pupilId"] as? String ?? "?", default: []].append(canonical(conflict)) }
         return result.mapValues { $0.sorted() }
     }
 

@@ -25,11 +25,6 @@ public struct CTFImportSummary: Sendable, Hashable, Encodable {
         public var episodesEnded = 0
         public var needsAdded = 0
         public var needsEnded = 0
-
-        enum CodingKeys: String, CodingKey {
-            case line, outcome, episodesAdded, episodesEnded, needsAdded, needsEnded
-            case pupilID = "pupilId"
-        }
     }
 
     /// A historic provision code (S, A or P) recorded as today's code, and flagged with a note on
@@ -45,11 +40,6 @@ public struct CTFImportSummary: Sendable, Hashable, Encodable {
         public var recordedAs: String
         /// Whether this import added the note (a re-import finds it already there).
         public var noteAdded: Bool
-
-        enum CodingKeys: String, CodingKey {
-            case line, startDate, code, recordedAs, noteAdded
-            case pupilID = "pupilId"
-        }
     }
 
     /// The file's `CTFversion`.

@@ -17,10 +17,58 @@ enum Terminal {
     }
 
     /// `value` as pretty-printed JSON with sorted keys (the form every `--json` output takes).
+    ///
+    /// Keys are lower camel case with `Id` for an id (`pupilId`, `schoolId`, `bundleId`), as
+    /// record fields and the import format spell them, whether the Swift property says `pupilID`
+    /// or not: see ``jsonKey(_:)``.
     static func jsonText<T: Encodable>(_ value: T) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.keyEncodingStrategy = .custom { path in JSONKey(jsonKey(path.last?.stringValue ?? "")) }
         return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    /// A key as `--json` output spells it: `pupilID` → `pupilId`, `newEpisodeIDs` → `newEpisodeIds`.
+    /// Only keys that are one lower-camel-case word of letters and digits are touched, so data
+    /// used as dictionary keys (codes such as `SEMH`, names, dates, record ids) passes unchanged.
+    static func jsonKey(_ key: String) -> String {
+        let scalars = Array(key.unicodeScalars)
+        guard let first = scalars.first, ("a"..."z").contains(first),
+            scalars.allSatisfy({ ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) }),
+            key.contains("ID")
+        else { return key }
+        var out = String.UnicodeScalarView()
+        var i = 0
+        while i < scalars.count {
+            // "ID" as a word of its own: after a lower-case letter or digit, and followed by the
+            // end, "s" (a plural) at the end or before a capital, or the next word's capital.
+            if scalars[i] == "I", i + 1 < scalars.count, scalars[i + 1] == "D", i > 0,
+                !("A"..."Z").contains(scalars[i - 1])
+            {
+                let next = i + 2 < scalars.count ? scalars[i + 2] : nil
+                let afterPlural = i + 3 < scalars.count ? scalars[i + 3] : nil
+                let endsWord =
+                    next == nil || ("A"..."Z").contains(next!)
+                    || (next == "s" && (afterPlural == nil || ("A"..."Z").contains(afterPlural!)))
+                if endsWord {
+                    out.append("I")
+                    out.append("d")
+                    i += 2
+                    continue
+                }
+            }
+            out.append(scalars[i])
+            i += 1
+        }
+        return String(out)
+    }
+
+    private struct JSONKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(_ string: String) { stringValue = string }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
     }
 
     /// The terminal's width in columns: `$COLUMNS`, else the terminal's own, else 80.

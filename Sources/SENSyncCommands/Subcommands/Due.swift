@@ -27,7 +27,7 @@ extension SENSyncCommand {
         struct ItemJSON: Encodable {
             var kind: String
             var pupil: String
-            var pupilId: String
+            var pupilID: String
             var upn: String?
             var what: String
             var dueOn: String
@@ -59,7 +59,7 @@ extension SENSyncCommand {
                         items: items.map { item in
                             let o = item.obligation
                             return ItemJSON(
-                                kind: o.kind, pupil: item.pupilName, pupilId: o.pupil.description, upn: item.upn,
+                                kind: o.kind, pupil: item.pupilName, pupilID: o.pupil.description, upn: item.upn,
                                 what: o.what, dueOn: o.dueOn.description, overdue: item.overdue,
                                 responsibleOrg: o.responsibleOrg, responsibleRole: o.responsibleRole,
                                 statute: o.statute,
