@@ -202,6 +202,10 @@ import Testing
             #expect(header["changes"] as? Int == 3)
             #expect((header["sender"] as? [String: Any])?["id"] as? String == oakID)
             #expect(!r.stdout.contains("Persephone1"))
+            // With a store, the recipient and the version vector's sites are named from its directory.
+            r = try cli.run(["bundle", "inspect", cli.path("oak-1.bundle")] + la)
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(r.stdout.contains("sealed to Northshire ("), "\(r.stdout)")
             let raw = try Data(contentsOf: URL(fileURLWithPath: cli.path("oak-1.bundle")))
             #expect(
                 // A name long enough not to turn up in the ciphertext by chance ("P1" did, in about
@@ -328,7 +332,7 @@ import Testing
             #expect(imports.count == 9, "\(log.stdout)")
             #expect(imports.allSatisfy { ($0["result"] as? String)?.hasPrefix("refused: ") == true })
             #expect(imports.allSatisfy { ($0["detail"] as? String)?.isEmpty == false })
-            #expect(imports.first?["senderID"] as? String != nil, "the stranger's claimed id")
+            #expect(imports.first?["senderId"] as? String != nil, "the stranger's claimed id")
             #expect(imports.first?["sender"] == nil, "the stranger's claimed name is not taken")
             let text = try cli.run(["log"] + la)
             #expect(text.status == 0, "\(text.stderr)")
@@ -436,7 +440,7 @@ import Testing
             r = try cli.run(["conflicts", "list", "--fail-if-any"] + oak)
             #expect(r.status == 14)
             #expect(try area.digest("oak") == (try area.digest("la")))
-            let record = try #require(conflict["recordID"] as? String)
+            let record = try #require(conflict["recordId"] as? String)
             let six = candidates.firstIndex { $0["value"] as? String == "6" }! + 1
             r = try cli.run(
                 ["conflicts", "resolve", record, "--field", "year_group", "--keep", "\(six)", "--author", "LA officer"]

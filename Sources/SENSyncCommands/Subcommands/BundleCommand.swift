@@ -251,14 +251,15 @@ extension SENSyncCommand.BundleCommand {
             discussion: HelpText.fitted(
                 """
                 The header holds no personal data: site ids and names, sequence numbers, hashes and counts. The payload is \
-                sealed to each recipient and is not read.
+                sealed to each recipient and is not read. With --store (opened read-only), recipients and the sites in the \
+                version vector are named from that store's directory.
 
                 Example:
                   sensync bundle inspect oakfield-to-la.bundle --json
                 """))
 
         @Argument(help: "The bundle file.") var file: String
-        @Option(help: "Accepted for uniformity with other commands; inspect never opens a store.") var store: String?
+        @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var output: OutputOptions
 
         func run() throws {
@@ -267,7 +268,12 @@ extension SENSyncCommand.BundleCommand {
                 try Terminal.printJSON(HeaderJSON(header))
                 return
             }
-            printHeader(header)
+            // Names come only from a store's own directory, never from the file's claims (the
+            // sender's name is the file's claim, shown as such).
+            // An explicit --store must open; $SENSYNC_STORE names sites if it can.
+            let store =
+                storeOptions.store != nil ? try storeOptions.openForReading() : try? storeOptions.openForReading()
+            printHeader(header) { site in store.map { "\(siteName(site, in: $0)) (\(site))" } ?? site.description }
         }
     }
 
@@ -320,7 +326,7 @@ extension SENSyncCommand.BundleCommand {
     }
 }
 
-private func printHeader(_ h: BundleHeader) {
+private func printHeader(_ h: BundleHeader, naming name: (SiteID) -> String) {
     Terminal.print(
         "SENSync bundle, format \(h.formatMajor).\(h.formatMinor), record schema \(h.schemaVersion); signed by its sender"
     )
@@ -329,7 +335,7 @@ private func printHeader(_ h: BundleHeader) {
     Terminal.print("Sender:      \(h.sender.name) (\(h.sender.kind.label), \(h.sender.id))")
     Terminal.print("Directory:   version \(h.directoryVersion)\(h.directory.isEmpty ? "" : ", carried in this bundle")")
     for (i, s) in h.sections.enumerated() {
-        Terminal.print("Section \(i + 1), sealed to \(s.recipient)")
+        Terminal.print("Section \(i + 1), sealed to \(name(s.recipient))")
         Terminal.print("  payload \(s.payloadLength) bytes (\(s.plainLength) once opened), SHA-256 \(s.payloadSHA256)")
         Terminal.print(
             "  \(s.changeCount) change(s), \(s.redactedCount) without content (erased), \(s.checkpointCount) origin checkpoint(s), holdings of \(s.holdingsCount) pupil(s)"
@@ -339,8 +345,10 @@ private func printHeader(_ h: BundleHeader) {
                 "  records: "
                     + s.tableCounts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
         }
-        for (site, count) in s.origins.sorted(by: { $0.key < $1.key }) { Terminal.print("  from \(site): \(count)") }
+        for (site, count) in s.origins.sorted(by: { $0.key < $1.key }) {
+            Terminal.print("  from \(name(site)): \(count)")
+        }
     }
     Terminal.print("Sender holds (version vector):")
-    for e in h.versionVector.entries { Terminal.print("  \(e.site)  \(e.seq)") }
+    for e in h.versionVector.entries { Terminal.print("  \(name(e.site))  \(e.seq)") }
 }
