@@ -102,6 +102,15 @@ public enum BundleFile {
         }
     }
 
+    /// Whether the file at `path` begins as a SENSync bundle does (whole or not): a file a new
+    /// bundle may replace, where any other file at that path is the user's to keep.
+    public static func looksLikeBundle(atPath path: String) -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? handle.close() }
+        let start = (try? handle.read(upToCount: 8)) ?? Data()
+        return start.count == 8 && Array(start) == Array(magic[0..<8])
+    }
+
     /// Reads and checks the preamble, the header and its checksum, from the start of `file`.
     private static func readHeader(
         from file: OpenFile

@@ -99,6 +99,12 @@ extension Store {
         guard Set(recipients).count == recipients.count else {
             throw StoreError(.invalidInput, "A recipient is named twice.", hint: "Name each site once.")
         }
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder), isFolder.boolValue {
+            throw StoreError(
+                .invalidInput, "The bundle's path names a folder, which was left as it is.",
+                hint: "Give a file name inside it.")
+        }
         let keys = try self.keys()
         let bundleID = UUID128.v7(milliseconds: now())
         let folder = url.deletingLastPathComponent()

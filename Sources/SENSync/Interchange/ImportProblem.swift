@@ -46,9 +46,14 @@ public struct ImportError: Error, Sendable, CustomStringConvertible {
     public var description: String { hint.map { "\(message) \($0)" } ?? message }
 
     static func unreadable(_ file: ImportFile) -> ImportError {
-        ImportError(
-            code: .unreadable, message: "\(file.name) cannot be read.",
-            hint: "Check the path and that this account may read it.", problems: [], problemCount: 0)
+        file.isFolder
+            ? ImportError(
+                code: .unreadable, message: "\(file.name) is a folder, not a file.",
+                hint: "Give the files in it: `sensync import FOLDER/*.csv` (in any order).", problems: [],
+                problemCount: 0)
+            : ImportError(
+                code: .unreadable, message: "\(file.name) cannot be read.",
+                hint: "Check the path and that this account may read it.", problems: [], problemCount: 0)
     }
 
     /// A problem that stops a file being read at all (no heading row, broken CSV quoting).

@@ -26,6 +26,12 @@ public struct ImportFile: Sendable {
                 ? ImportFormat.kind(named: URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent) : nil)
     }
 
+    /// Whether the path names a folder (which opens, but cannot be read as a file).
+    var isFolder: Bool {
+        var folder: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &folder) && folder.boolValue
+    }
+
     /// The file's name without its folder: how problems name it (folders can name people).
     public var name: String {
         // As `URL.lastPathComponent`, without parsing a URL for every problem a file has.
@@ -121,7 +127,9 @@ struct JSONLinesReader: ImportRowReader {
             bytesRead = contents.count
             atEnd = true
         } else {
-            guard let handle = FileHandle(forReadingAtPath: file.path) else { throw ImportError.unreadable(file) }
+            guard !file.isFolder, let handle = FileHandle(forReadingAtPath: file.path) else {
+                throw ImportError.unreadable(file)
+            }
             self.handle = handle
         }
     }
@@ -192,7 +200,10 @@ struct JSONLinesReader: ImportRowReader {
             }
             buffer.removeFirst(start)
             start = 0
-            let block = handle?.readData(ofLength: 1 << 20) ?? Data()
+            // `read(upToCount:)` throws where `readData(ofLength:)` would stop the program (a
+            // folder given as the file, a disk error).
+            let block: Data
+            do { block = try handle?.read(upToCount: 1 << 20) ?? Data() } catch { throw ImportError.unreadable(file) }
             if block.isEmpty { atEnd = true }
             bytesRead += block.count
             buffer.append(contentsOf: block)
@@ -217,7 +228,7 @@ final class CSVRowReader: ImportRowReader {
         if let contents {
             counter = CountingStream(InputStream(data: contents), size: contents.count)
         } else {
-            guard let stream = InputStream(fileAtPath: file.path),
+            guard !file.isFolder, let stream = InputStream(fileAtPath: file.path),
                 let size = (try? FileManager.default.attributesOfItem(atPath: file.path))?[.size] as? Int
             else { throw ImportError.unreadable(file) }
             counter = CountingStream(stream, size: size)

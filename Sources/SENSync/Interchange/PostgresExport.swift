@@ -293,6 +293,12 @@ extension Store {
                 .invalidInput, "This LA's store has no three-digit DfE LA code, which every exported row carries.",
                 hint: "The code is set when the LA's store is made (`sensync init --kind la --la-code NNN`).")
         }
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+            throw StoreError(
+                .invalidInput, "The path to export to names a folder, which was left as it is.",
+                hint: "Give a file name inside it.")
+        }
         if FileManager.default.fileExists(atPath: path) && !replacing {
             throw StoreError(
                 .storeExists, "The file to export to already exists; it was left as it is.",

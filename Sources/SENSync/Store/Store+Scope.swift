@@ -306,6 +306,7 @@ extension Store {
     /// Pupils whose SEN file has reached the end of its retention period (date of birth plus
     /// `years`) and that this site may erase.
     public func retentionDue(years: Int) throws -> [RecordID] {
+        try Self.checkRetentionYears(years)
         return try reading { db in
             let view = try ScopeView.load(db, me: identity, directory: try Self.directory(in: db), today: today)
             return try Row.fetchAll(
@@ -332,11 +333,21 @@ extension Store {
         }
     }
 
+    /// The retention periods a site may apply, in years after the date of birth.
+    public static let retentionYearsAllowed = 1...120
+
+    /// Refuses a retention period outside ``retentionYearsAllowed``: 0 would erase every pupil.
+    static func checkRetentionYears(_ years: Int) throws {
+        guard retentionYearsAllowed.contains(years) else {
+            throw StoreError(
+                .invalidInput, "Retention must be between 1 and 120 years after the date of birth.",
+                hint: "Give --years in that range (SEN files are usually kept to date of birth + 31 years).")
+        }
+    }
+
     /// Sets the retention period (years after the date of birth).
     public func setRetentionYears(_ years: Int) throws {
-        guard (1...120).contains(years) else {
-            throw StoreError(.invalidInput, "Retention must be between 1 and 120 years.")
-        }
+        try Self.checkRetentionYears(years)
         try writer.write { db in
             try db.cachedStatement(sql: "UPDATE site_identity SET retention_years = ?").execute(arguments: [years])
         }
@@ -346,6 +357,7 @@ extension Store {
     @discardableResult
     public func runRetention(author: String, years: Int? = nil) throws -> [RecordID] {
         let period = try years ?? retentionYears()
+        try Self.checkRetentionYears(period)
         var erased: [RecordID] = []
         for pupil in try retentionDue(years: period) {
             try erasePupil(

@@ -163,12 +163,26 @@ struct SiteJSON: Encodable {
 }
 
 /// Writes a report or summary to `--out`, never replacing an existing file unless `force`.
-func writeOut(_ text: String, to out: String, force: Bool, what: String) throws {
-    if FileManager.default.fileExists(atPath: out) && !force {
+/// Checks the file a command is about to write (`--out`) before anything is done: a folder is
+/// never replaced (with or without `--force`), and an existing file only with `force` or when
+/// `mayReplace` says it is the command's own kind of file (a bundle over an older bundle).
+func checkOutFile(_ out: String, force: Bool, mayReplace: (String) -> Bool = { _ in false }) throws {
+    var isFolder: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: out, isDirectory: &isFolder) else { return }
+    if isFolder.boolValue {
+        throw CommandFailure(
+            code: .io, message: "--out names a folder; it was left as it is.",
+            hint: "Give the name of a file to write, in that folder or elsewhere.")
+    }
+    guard force || mayReplace(out) else {
         throw CommandFailure(
             code: .io, message: "The --out file already exists; it was left as it is.",
             hint: "Choose another name, or add --force to replace it.")
     }
+}
+
+func writeOut(_ text: String, to out: String, force: Bool, what: String) throws {
+    try checkOutFile(out, force: force)
     do {
         try Data(text.utf8).write(to: URL(fileURLWithPath: out), options: .atomic)
     } catch {

@@ -87,7 +87,9 @@ extension SENSyncCommand.BundleCommand {
 
         @OptionGroup var storeOptions: StoreOptions
         @Option(name: .customLong("to"), help: "A recipient site (repeat for several).") var recipients: [String] = []
-        @Option(help: "The bundle file to write.") var out: String
+        @Option(help: "The bundle file to write. An older bundle there is replaced; any other file only with --force.")
+        var out: String
+        @Flag(help: "Replace the --out file even if it is not a bundle.") var force = false
         @OptionGroup var output: OutputOptions
 
         func validate() throws {
@@ -95,6 +97,7 @@ extension SENSyncCommand.BundleCommand {
         }
 
         func run() throws {
+            try checkOutFile(out, force: force, mayReplace: BundleFile.looksLikeBundle(atPath:))
             let store = try storeOptions.openUsingKeys()
             let sites = try recipients.map { try store.resolveSite($0) }
             let summary = try store.makeBundle(to: sites.map(\.id), at: URL(fileURLWithPath: out))

@@ -44,11 +44,7 @@ extension SENSyncCommand.Export {
 
         func run() throws {
             let day = try asOfDate(asOf)
-            if FileManager.default.fileExists(atPath: out) && !force {
-                throw CommandFailure(
-                    code: .io, message: "The --out file already exists; it was left as it is.",
-                    hint: "Choose another name, or add --force to replace it.")
-            }
+            try checkOutFile(out, force: force)
             let store = try storeOptions.openForReading()
             let summary = try store.exportPostgres(
                 to: out, replacing: force, includePersonalData: includePersonalData, asOf: day)

@@ -25,7 +25,10 @@ extension SENSyncCommand.Identity {
                 """))
 
         @OptionGroup var storeOptions: StoreOptions
-        @Option(help: "The identity file to write.") var out: String
+        @Option(
+            help: "The identity file to write. An identity file there is replaced; any other file only with --force.")
+        var out: String
+        @Flag(help: "Replace the --out file even if it is not an identity file.") var force = false
         @OptionGroup var output: OutputOptions
 
         struct Exported: Encodable {
@@ -35,9 +38,10 @@ extension SENSyncCommand.Identity {
         }
 
         func run() throws {
+            try checkOutFile(out, force: force, mayReplace: isIdentityFile)
             let store = try storeOptions.openForReading()
             let identity = store.publicIdentity
-            try identity.fileContents().write(to: URL(fileURLWithPath: out))
+            try writeIdentity(identity, to: out)
             if output.json {
                 try Terminal.printJSON(
                     Exported(site: SiteJSON(identity.site), fingerprint: identity.fingerprint, file: out))
@@ -297,5 +301,20 @@ extension SENSyncCommand.Directory {
                 Terminal.print("Pinned \(la.site.name) as this site's LA. Fingerprint: \(la.fingerprint)")
             }
         }
+    }
+}
+
+/// Whether the file at `path` is a site's identity file (which a new export may replace).
+func isIdentityFile(_ path: String) -> Bool {
+    guard let data = FileManager.default.contents(atPath: path), data.count < 1 << 20 else { return false }
+    return (try? PublicIdentity(fileContents: data)) != nil
+}
+
+/// Writes an identity file, with an error that says what to check when it cannot.
+func writeIdentity(_ identity: PublicIdentity, to out: String) throws {
+    do { try identity.fileContents().write(to: URL(fileURLWithPath: out), options: .atomic) } catch {
+        throw CommandFailure(
+            code: .io, message: "The identity file cannot be written there.",
+            hint: "Check the folder exists and can be written.")
     }
 }

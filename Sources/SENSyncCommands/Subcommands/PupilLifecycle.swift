@@ -183,21 +183,26 @@ extension SENSyncCommand.Retention {
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            let store = try storeOptions.open()
-            // A dry run changes nothing, the policy included.
+            // A dry run changes nothing, the policy included: the store is opened read-only.
+            let store = try dryRun ? storeOptions.openForReading() : storeOptions.open()
             if save, !dryRun, let years { try store.setRetentionYears(years) }
             let period = try years ?? store.retentionYears()
             let due = try store.retentionDue(years: period)
             var erased: [RecordID] = []
             if !dryRun { erased = try store.runRetention(author: try authorOptions.name, years: period) }
             if output.json {
-                try Terminal.printJSON(["years": "\(period)", "due": "\(due.count)", "erased": "\(erased.count)"])
+                try Terminal.printJSON(["years": period, "due": due.count, "erased": erased.count])
             } else if dryRun {
                 if due.isEmpty {
                     Terminal.print("No pupil is past date of birth + \(period) years.")
                 } else {
                     Terminal.print("\(due.count) pupil(s) past date of birth + \(period) years:")
-                    for id in due { Terminal.print("  \(id)") }
+                    let pupils = Dictionary(try store.pupils().map { ($0.id, $0) }) { a, _ in a }
+                    for id in due {
+                        let pupil = pupils[id]
+                        Terminal.print(
+                            "  " + (pupil.map { "\($0.displayName) (UPN \($0.upn ?? "none"))" } ?? id.description))
+                    }
                 }
                 if save, years != nil { Terminal.print("This was a dry run: --years was not saved as the policy.") }
             } else {

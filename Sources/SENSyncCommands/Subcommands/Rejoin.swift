@@ -50,10 +50,11 @@ extension SENSyncCommand.Rejoin {
         @OptionGroup var output: OutputOptions
 
         func run() throws {
+            try checkOutFile(out, force: false, mayReplace: isIdentityFile)
             let restored = try storeOptions.openForReading()
             let store = try Store.rejoin(restored: restored, newStoreAt: newStore)
             let identity = store.publicIdentity
-            do { try identity.fileContents().write(to: URL(fileURLWithPath: out)) } catch {
+            do { try writeIdentity(identity, to: out) } catch {
                 throw CommandFailure(
                     code: .io, message: "The identity file cannot be written.",
                     hint:

@@ -1,0 +1,85 @@
+import Foundation
+import Testing
+
+/// What a command writes never costs the user a file or folder of theirs, and a folder given where
+/// a file is read gets an error, not a crash.
+struct OutFileTests {
+    @Test func bundleCreateNeverReplacesAFolderOrAFileThatIsNotABundle() throws {
+        try withCLI { cli in
+            var area = try CLIArea.make(cli)
+            try area.add("oak", kind: "maintained-school")
+            let la = area.store("la")
+            // A folder (it was deleted, with what it held, and the bundle put in its place).
+            let inbox = cli.path("inbox")
+            try FileManager.default.createDirectory(atPath: inbox, withIntermediateDirectories: true)
+            try Data("minutes".utf8).write(to: URL(fileURLWithPath: inbox + "/report.docx"))
+            var r = try cli.run(["bundle", "create", "--to", "oak", "--out", inbox] + la)
+            #expect(r.status == 13, "\(r.stdout) \(r.stderr)")
+            #expect(r.stderr.contains("folder"))
+            #expect(FileManager.default.contents(atPath: inbox + "/report.docx") == Data("minutes".utf8))
+            r = try cli.run(["bundle", "create", "--to", "oak", "--out", inbox, "--force"] + la)
+            #expect(r.status == 13, "a folder is not replaced even with --force")
+            // Another file: kept unless --force.
+            let notes = cli.path("notes.txt")
+            try Data("notes".utf8).write(to: URL(fileURLWithPath: notes))
+            r = try cli.run(["bundle", "create", "--to", "oak", "--out", notes] + la)
+            #expect(r.status == 13, "\(r.stdout) \(r.stderr)")
+            #expect(FileManager.default.contents(atPath: notes) == Data("notes".utf8))
+            #expect(try cli.run(["bundle", "create", "--to", "oak", "--out", notes, "--force"] + la).status == 0)
+            // An older bundle at the path is replaced, as scripts that bundle to one path expect.
+            let bundle = cli.path("to-oak.bundle")
+            #expect(try cli.run(["bundle", "create", "--to", "oak", "--out", bundle] + la).status == 0)
+            r = try cli.run(["bundle", "create", "--to", "oak", "--out", bundle] + la)
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(try cli.run(["bundle", "apply", bundle] + area.store("oak")).status == 0)
+            // Other writers: a folder is refused whatever the flags.
+            for command in [
+                ["export", "postgres", "--out", inbox, "--force"], ["identity", "export", "--out", inbox],
+                ["report", "area", "--out", inbox, "--force"],
+            ] {
+                r = try cli.run(command + la)
+                #expect(r.status == 13, "\(command.prefix(2)): \(r.stdout) \(r.stderr)")
+            }
+            #expect(FileManager.default.contents(atPath: inbox + "/report.docx") == Data("minutes".utf8))
+        }
+    }
+
+    @Test func importingAFolderSaysToGiveItsFiles() throws {
+        try withCLI { cli in
+            var area = try CLIArea.make(cli)
+            try area.add("oak", kind: "maintained-school")
+            let folder = cli.path("mis-export")
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            for format in [[], ["--format", "csv"]] {
+                let r = try cli.run(["import", folder, "--author", "MIS"] + format + area.store("oak"))
+                #expect(r.status == 3, "\(r.stdout) \(r.stderr)")
+                #expect(r.stderr.contains("is a folder"), "\(r.stderr)")
+                #expect(!r.stderr.contains("Fatal error"))
+            }
+        }
+    }
+
+    @Test func retentionRefusesAPeriodThatWouldEraseEveryone() throws {
+        try withCLI { cli in
+            var area = try CLIArea.make(cli)
+            try area.add("oak", kind: "maintained-school")
+            let oak = area.store("oak")
+            #expect(
+                try cli.run(
+                    [
+                        "pupil", "add", "--upn", upn(1), "--forename", "Ada", "--surname", "Example", "--dob",
+                        "2016-04-01",
+                    ]
+                        + oak, environment: ["SENSYNC_AUTHOR": "SENCO"]
+                ).status == 0)
+            for years in ["0", "-3", "121"] {
+                for dryRun in [[], ["--dry-run"]] {
+                    let r = try cli.run(
+                        ["retention", "run", "--years=\(years)", "--author", "SENCO"] + dryRun + oak)
+                    #expect(r.status == 2, "--years \(years) \(dryRun): \(r.stdout) \(r.stderr)")
+                }
+            }
+            #expect(try cli.run(["pupil", "show", upn(1)] + oak).status == 0, "the pupil is still here")
+        }
+    }
+}
