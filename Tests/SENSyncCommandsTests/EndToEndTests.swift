@@ -441,6 +441,16 @@ import Testing
             #expect(r.status == 14)
             #expect(try area.digest("oak") == (try area.digest("la")))
             let record = try #require(conflict["recordId"] as? String)
+            // A typed value is checked as an update of the field is (it was written as given:
+            // a year group of 99, a review date of 2026-13-01, a status of "banana").
+            for bad in ["99", "six"] {
+                r = try cli.run(
+                    ["conflicts", "resolve", record, "--field", "year_group", "--value", bad, "--author", "LA officer"]
+                        + la)
+                #expect(r.status == 2, "--value \(bad): \(r.stdout) \(r.stderr)")
+                #expect(r.stderr.contains("year group"), "\(r.stderr)")
+            }
+            #expect(try cli.run(["conflicts", "list", "--fail-if-any"] + la).status == 14)
             let six = candidates.firstIndex { $0["value"] as? String == "6" }! + 1
             r = try cli.run(
                 ["conflicts", "resolve", record, "--field", "year_group", "--keep", "\(six)", "--author", "LA officer"]

@@ -77,6 +77,11 @@ import Testing
                 try cli.run(["bundle", "create", "--to", "Northshire", "--out", pending] + area.store("oak")).status
                     == 0)
 
+            let newPupil = cli.path("new-pupil.jsonl")
+            try Data(
+                #"{"kind":"pupil","upn":"H801200001001","forename":"Bo","surname":"Example","dateOfBirth":"2016-01-01"}"#
+                    .utf8
+            ).write(to: URL(fileURLWithPath: newPupil))
             let schoolCommands: [[String]] = [
                 ["status"], ["status", "--json"], ["digest"], ["log"], ["pupil", "list"], ["pupil", "show", pupil],
                 ["pupil", "show", pupil, "--json"], ["pupil", "duplicates"], ["history", pupil], ["audit", "verify"],
@@ -89,6 +94,9 @@ import Testing
                 ["peer", "list"],
                 ["report", "school"], ["report", "sync"], ["export", "census", "--as-of", "2026-05-21"],
                 ["ctf", "export", pupil, "--out", cli.path("ada.xml")], ["ehc", "show", pupil],
+                // Dry runs and listings (each changed the file's bytes, though no row).
+                ["report", "roll"], ["retention", "run", "--dry-run", "--author", "SENCO"],
+                ["import", newPupil, "--dry-run", "--author", "SENCO"],
             ]
             let laCommands: [[String]] = [
                 ["status"], ["digest"], ["report", "area"],
@@ -98,7 +106,8 @@ import Testing
                 ], ["report", "sync", "--json"], ["export", "sen2", "--year", "2026"],
                 ["ehc", "timeliness", "--from", "2026-01-01", "--to", "2026-12-31"], ["directory", "list"],
                 ["pupil", "show", pupil], ["bundle", "verify", pending],
-                ["export", "postgres", "--out", cli.path("area.sql")],
+                ["export", "postgres", "--out", cli.path("area.sql")], ["report", "roll"],
+                ["bundle", "inspect", pending],
             ]
             for (site, commands) in [("oak", schoolCommands), ("la", laCommands)] {
                 let path = cli.path("\(site).sensync")

@@ -356,18 +356,70 @@ extension Store {
         }
     }
 
+    /// Resolves the conflict on `field` of a record with a new value as a person types it, checked
+    /// against the field's rule as an update of the field is (`2026-13-01` is not a date, a code
+    /// must be on its list, an amount is in pounds).
+    @discardableResult
+    public func resolveConflict(record reference: String, field: String, text: String, author: String) throws
+        -> WriteReceipt
+    {
+        let (key, state) = try findRecord(reference)
+        guard state.conflicts.contains(where: { $0.field == field }) else { throw Self.noConflict }
+        guard let kind = RecordSchema.kind(key.table), let definition = kind.fields.first(where: { $0.name == field })
+        else {
+            throw StoreError(
+                .invalidInput, "This SENSync does not know that field, so it cannot check a new value for it.",
+                hint: "Keep one of the listed values with --keep N.")
+        }
+        let value = try reading { db in try parse(text, for: definition, kind: kind, pupil: key.scope, in: db) }
+        return try resolveConflict(record: reference, field: field, value: value, author: author)
+    }
+
+    /// Refuses a value that is not what ``parse(_:for:kind:pupil:in:)`` makes of some typed text
+    /// for the field: the value is written back as text and parsed again.
+    private func check(_ value: Value, keeps field: FieldDefinition, of kind: KindSpec, pupil: RecordID) throws {
+        let typed: String?
+        switch (field.rule, value) {
+        case (_, .null): typed = ""
+        case (.pence, .integer(let pence)) where pence >= 0:
+            typed = "\(pence / 100).\(pence % 100 < 10 ? "0" : "")\(pence % 100)"
+        case (.integer, .integer(let n)), (.flag, .integer(let n)): typed = String(n)
+        case (.text, .text(let t)), (.date, .text(let t)), (.code, .text(let t)), (.codes, .text(let t)),
+            (.reference, .text(let t)), (.site, .text(let t)):
+            typed = t
+        default: typed = nil
+        }
+        let parsed = try typed.map { text in
+            try reading { db in try parse(text, for: field, kind: kind, pupil: pupil, in: db) }
+        }
+        guard parsed == value else {
+            throw StoreError(
+                .invalidInput,
+                "That value is not one the \(field.label.lowercased()) of \(kind.nounWithArticle) can hold.",
+                hint: "See the values it takes with `sensync record fields \(kind.commandName)`.")
+        }
+    }
+
+    private static let noConflict = StoreError(
+        .notFound, "That record has no open conflict on that field.", hint: "See `sensync conflicts list`.")
+
     /// Resolves the conflict on `field` of a record by writing `value` (which supersedes every
     /// competing value). For an edited-while-deleted conflict, `value` is `.integer(1)` to keep
-    /// the deletion or `.integer(0)` to restore the record.
+    /// the deletion or `.integer(0)` to restore the record. A value that is none of the competing
+    /// ones must keep the field's rule (``resolveConflict(record:field:text:author:)`` parses one
+    /// from what a person typed).
     @discardableResult
     public func resolveConflict(record reference: String, field: String, value: Value, author: String) throws
         -> WriteReceipt
     {
         let (key, state) = try findRecord(reference)
         let conflicts = state.conflicts.filter { $0.field == field }
-        guard let conflict = conflicts.first else {
-            throw StoreError(
-                .notFound, "That record has no open conflict on that field.", hint: "See `sensync conflicts list`.")
+        guard let conflict = conflicts.first else { throw Self.noConflict }
+        if conflict.kind == .concurrentEdit,
+            !([conflict.winner] + conflict.losers).contains(where: { $0.value == value }),
+            let kind = RecordSchema.kind(key.table), let definition = kind.fields.first(where: { $0.name == field })
+        {
+            try check(value, keeps: definition, of: kind, pupil: key.scope)
         }
         let target = conflict.kind == .editedWhileDeleted ? RecordState.deletedField : field
         var writes = [FieldWrite(target, value)]

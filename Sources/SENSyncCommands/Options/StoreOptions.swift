@@ -34,6 +34,10 @@ struct StoreOptions: ParsableArguments {
     /// it was.
     func openForReading() throws -> Store { try open(.readOnly) }
 
+    /// Opens the store for a dry run (`import --dry-run`, `bundle verify`): writes happen only in
+    /// transactions that are rolled back, so the file too is left byte for byte as it was.
+    func openForTrying() throws -> Store { try open(.rollbackOnly) }
+
     private func open(_ access: Store.Access) throws -> Store {
         let store = try Store.open(at: try path, access: access)
         if let warning = store.exposureWarning { Terminal.note(warning) }

@@ -117,40 +117,39 @@ extension SENSyncCommand.Conflicts {
                     code: .notFound, message: "That record has no open conflict on that field.",
                     hint: "See `sensync conflicts list`.")
             }
-            let chosen: Value
-            if keepDeleted || restore {
-                guard conflict.kind == .editedWhileDeleted else {
+            let receipt: WriteReceipt
+            let outcome: String
+            switch (conflict.kind, keep, value) {
+            case (.editedWhileDeleted, _, _):
+                guard keepDeleted || restore else {
                     throw CommandFailure(
-                        code: .invalidInput, message: "This conflict is between values, not about a deletion.",
-                        hint: "Use --keep N or --value V.")
+                        code: .invalidInput, message: "This record was deleted while it was being edited.",
+                        hint: "Use --keep-deleted or --restore.")
                 }
-                chosen = .integer(keepDeleted ? 1 : 0)
-            } else if conflict.kind == .editedWhileDeleted {
-                throw CommandFailure(
-                    code: .invalidInput, message: "This record was deleted while it was being edited.",
-                    hint: "Use --keep-deleted or --restore.")
-            } else if let keep {
+                receipt = try store.resolveConflict(
+                    record: record, field: field, value: .integer(keepDeleted ? 1 : 0), author: try authorOptions.name)
+                outcome = keepDeleted ? "kept deleted" : "restored"
+            case (.concurrentEdit, let keep?, _):
                 guard (1...conflict.candidates.count).contains(keep) else {
                     throw CommandFailure(
                         code: .invalidInput, message: "There is no option \(keep).",
                         hint: "Choose 1 to \(conflict.candidates.count).")
                 }
-                chosen = conflict.candidates[keep - 1].value
-            } else {
-                let type = RecordSchema.table(key.table)?.field(field)?.type ?? .text
-                if type == .integer {
-                    guard let n = Int64(value!) else {
-                        throw CommandFailure(
-                            code: .invalidInput, message: "This field holds a whole number.",
-                            hint: "Give --value as a number.")
-                    }
-                    chosen = .integer(n)
-                } else {
-                    chosen = .text(value!)
-                }
+                let chosen = conflict.candidates[keep - 1].value
+                receipt = try store.resolveConflict(
+                    record: record, field: field, value: chosen, author: try authorOptions.name)
+                outcome = "now \(chosen.display)"
+            case (.concurrentEdit, nil, let value?):
+                // Typed: checked against the field's rule as an update of the field is.
+                receipt = try store.resolveConflict(
+                    record: record, field: field, text: value, author: try authorOptions.name)
+                let now = try store.findRecord(record).state.fields[field]?.winner.value
+                outcome = "now \(now?.display ?? value)"
+            case (.concurrentEdit, nil, nil):
+                throw CommandFailure(
+                    code: .invalidInput, message: "This conflict is between values, not about a deletion.",
+                    hint: "Use --keep N or --value V.")
             }
-            let receipt = try store.resolveConflict(
-                record: record, field: field, value: chosen, author: try authorOptions.name)
             if output.json {
                 try Terminal.printJSON([
                     "resolved": [
@@ -160,7 +159,7 @@ extension SENSyncCommand.Conflicts {
                 ])
             } else {
                 Terminal.print(
-                    "Resolved: \(key.table).\(field) of \(key.id) now \(chosen.display). The resolution travels in your next bundles."
+                    "Resolved: \(key.table).\(field) of \(key.id) \(outcome). The resolution travels in your next bundles."
                 )
             }
         }

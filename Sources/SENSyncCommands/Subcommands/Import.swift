@@ -48,7 +48,7 @@ extension SENSyncCommand {
         }
 
         func run() throws {
-            let store = try storeOptions.open()
+            let store = try dryRun ? storeOptions.openForTrying() : storeOptions.open()
             let kindSpec = kind.flatMap(ImportFormat.kind(named:))
             let inputs = files.map { ImportFile(path: $0, format: format, kind: kindSpec) }
             let summary: ImportSummary

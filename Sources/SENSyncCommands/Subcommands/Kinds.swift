@@ -7,7 +7,7 @@ import SENSync
 /// add KIND …`. A new kind needs no command code.
 enum KindCommandLine {
     /// The command-line name of a kind: `concern_action` is `concern-action`.
-    static func commandName(_ kind: KindSpec) -> String { kind.name.replacingOccurrences(of: "_", with: "-") }
+    static func commandName(_ kind: KindSpec) -> String { kind.commandName }
 
     /// Kinds that have their own commands elsewhere are still reachable as `record add KIND`.
     static var kindNames: [String] { RecordSchema.kinds.map(commandName) }

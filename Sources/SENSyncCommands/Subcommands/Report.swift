@@ -317,7 +317,8 @@ extension SENSyncCommand.Report {
         }
 
         func run() throws {
-            let store = try storeOptions.open()
+            // Listing the rolls only reads: the store is opened read-only.
+            let store = try school == nil ? storeOptions.openForReading() : storeOptions.open()
             if let school {
                 guard let pupils else {
                     throw CommandFailure(
@@ -326,7 +327,14 @@ extension SENSyncCommand.Report {
                 }
                 let roll = try store.setSchoolRoll(
                     school: school, pupils: pupils, asOf: try asOfDate(asOf) ?? store.localToday)
-                Terminal.print("Recorded \(roll.name)'s roll: \(roll.pupils) pupils on \(roll.asOf).")
+                if output.json {
+                    try Terminal.printJSON(
+                        RollJSON(
+                            site: roll.site.description, name: roll.name, asOf: roll.asOf.description,
+                            pupils: roll.pupils))
+                } else {
+                    Terminal.print("Recorded \(roll.name)'s roll: \(roll.pupils) pupils on \(roll.asOf).")
+                }
                 return
             }
             let rolls = try store.schoolRolls()

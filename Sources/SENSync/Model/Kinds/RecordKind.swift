@@ -249,6 +249,9 @@ public struct KindSpec: Sendable, CustomStringConvertible {
     /// The noun with its indefinite article: "a referral", "an escalation", "an EHC plan".
     public var nounWithArticle: String { Self.withArticle(noun) }
 
+    /// The kind as the command line names it: `support-plan` (`sensync support-plan add`).
+    public var commandName: String { name.replacingOccurrences(of: "_", with: "-") }
+
     /// `noun` with its indefinite article ("an" before a vowel: "an EHC plan").
     static func withArticle(_ noun: String) -> String {
         (noun.first.map { "aeiouAEIOU".contains($0) } == true ? "an " : "a ") + noun
