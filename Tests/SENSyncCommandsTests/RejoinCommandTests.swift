@@ -66,6 +66,12 @@ struct RejoinCommandTests {
                     + area.store("la"))
             #expect(replaced.status == 0, "\(replaced.stderr)")
             #expect((replaced.json as? [String: Any])?["pupilsMoved"] as? Int == 2)
+            // Before the LA's bundle reaches the new store, carrying over would write every change
+            // again (and open a conflict on every field): refused, saying what to do first.
+            let early = try cli.run(
+                ["rejoin", "carry-over", "--from", cli.path("oakfield.sensync")] + area.store("oakfield-2"))
+            #expect(early.status == 2, "\(early.stdout) \(early.stderr)")
+            #expect(early.stderr.contains("apply its next bundle"), "\(early.stderr)")
             #expect(try area.send("la", "oakfield-2").status == 0)
             let carried = try cli.run(
                 ["rejoin", "carry-over", "--from", cli.path("oakfield.sensync"), "--json"] + area.store("oakfield-2"))

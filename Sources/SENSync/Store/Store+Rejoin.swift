@@ -100,6 +100,19 @@ extension Store {
             throw StoreError(
                 .invalidInput, "A store cannot carry changes over from itself.", hint: "Give the restored store.")
         }
+        // Only once the LA's replacement has reached this store (with the directory naming this
+        // site in the old one's place come the old site's history and pupils): before it, every
+        // change the restored copy holds looks new here, and writing them all again made a
+        // conflict of every field the old site ever wrote.
+        let directory = try reading { db in try Self.directory(in: db) }
+        guard let directory, directory.activeEntry(identity.id) != nil, directory.activeEntry(old) == nil else {
+            throw StoreError(
+                .invalidInput,
+                "This store has not yet received the LA's directory that puts it in place of \(restored.identity.name), so it cannot tell what only the restored copy holds.",
+                hint:
+                    "Once the LA has run `sensync directory add IDENTITY --replaces \"\(restored.identity.name)\"`, apply its next bundle (or your trust's) to this store, then carry over again."
+            )
+        }
         // The old site's changes, each with whether its pupil is on the restored copy's roll: a
         // change only the copy holds is about a pupil it had (or made) there.
         let theirs: [(change: EncodedChange, onOldRoll: Bool)] = try restored.reading { db in
