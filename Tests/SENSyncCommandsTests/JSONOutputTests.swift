@@ -39,6 +39,35 @@ struct JSONOutputTests {
         #expect(!text.contains("pupilID"))
     }
 
+    /// Error codes are spelled one way whichever layer raised the error (the command layer said
+    /// `invalidInput` where the library says `invalid-input`).
+    @Test func errorCodesAreSpelledAsTheLibrarySpellsThem() throws {
+        #expect(SENSyncExit.invalidInput.name == "invalid-input")
+        #expect(SENSyncExit.notFound.name == "not-found")
+        #expect(SENSyncExit.io.name == "io")
+        try withCLI { cli in
+            var area = try CLIArea.make(cli)
+            try area.add("oak", kind: "maintained-school")
+            let commandLayer = try cli.run(["due", "--within=-1", "--json"] + area.store("oak"))
+            let library = try cli.run(
+                ["retention", "run", "--years", "0", "--author", "A", "--json"] + area.store("oak"))
+            for r in [commandLayer, library] {
+                #expect(r.status == 2)
+                let error = (r.json as? [String: Any])?["error"] as? [String: Any]
+                #expect(error?["code"] as? String == "invalid-input", "\(r.stdout)")
+            }
+        }
+    }
+
+    /// A store made in a folder that does not exist: a file problem (13), not a bug (1).
+    @Test func aStoreInAMissingFolderIsAFileProblem() throws {
+        try withCLI { cli in
+            let r = try cli.run(["init", "--store", cli.path("nowhere/x.sensync"), "--name", "Q", "--kind", "trust"])
+            #expect(r.status == 13, "\(r.stdout) \(r.stderr)")
+            #expect(r.stderr.contains("folder exists"), "\(r.stderr)")
+        }
+    }
+
     @Test func theCheckOnEndToEndOutputFindsACapitalID() {
         #expect(CLI.keysSpellingIDInCapitals(["a": [["pupilID": 1, "schoolId": 2]], "SEMH": 3]) == ["pupilID"])
         #expect(CLI.keysSpellingIDInCapitals(["newEpisodeIDs": [], "ID": 1, "vIDeo": 2]) == ["newEpisodeIDs"])

@@ -133,14 +133,14 @@ public final class Store: Sendable {
                 try KeyFile.write(keys, site: identity.id, to: staged.keyFile)
             } catch {
                 throw StoreError(
-                    .database, "Could not create the key file beside the store.",
+                    .file, "Could not create the key file beside the store.",
                     hint: "Check the folder exists and is writable.")
             }
             // Created owner-only before SQLite opens it; SQLite gives its WAL and shared-memory
             // files the same mode.
             guard PrivateFiles.createEmpty(atPath: staged.store) else {
                 throw StoreError(
-                    .database, "Could not create the store file.", hint: "Check the folder exists and is writable.")
+                    .file, "Could not create the store file.", hint: "Check the folder exists and is writable.")
             }
             let pool = try DatabasePool(path: staged.store, configuration: configuration())
             try initialise(pool, identity: identity, keys: keys, la: la, clockGuardSeconds: clockGuardSeconds, now: now)
@@ -149,7 +149,7 @@ public final class Store: Sendable {
             placedKeyFile = true
             guard rename(staged.store, path) == 0 else {
                 throw StoreError(
-                    .database, "Could not put the new store file in place.",
+                    .file, "Could not put the new store file in place.",
                     hint: "Check the folder is writable and nothing else is creating a store there.")
             }
             PrivateFiles.syncFolder(of: path)

@@ -23,6 +23,14 @@ public enum SENSyncExit: Int32, CaseIterable, Sendable {
     case keys = 15
     case usage = 64
 
+    /// The code's name in JSON errors, spelled as the library's error codes are: `invalid-input`,
+    /// `not-found`.
+    public var name: String {
+        String(describing: self).reduce(into: "") { name, c in
+            if c.isUppercase { name += "-" + c.lowercased() } else { name.append(c) }
+        }
+    }
+
     /// What the code means, in at most 44 characters: `sensync --help` lists them one to a line,
     /// which stays one line down to a 50-column terminal (the README's table says more).
     public var meaning: String {
@@ -79,7 +87,7 @@ struct ErrorReport: Encodable {
     init(_ error: any Error) {
         switch error {
         case let e as CommandFailure:
-            self.init(exit: e.code, code: "\(e.code)", message: e.message, hint: e.hint, candidates: e.details)
+            self.init(exit: e.code, code: e.code.name, message: e.message, hint: e.hint, candidates: e.details)
         case let e as StoreError:
             let exit: SENSyncExit =
                 switch e.code {
@@ -88,6 +96,7 @@ struct ErrorReport: Encodable {
                 case .ambiguous: .ambiguous
                 case .newerStore, .olderStore: .unsupportedVersion
                 case .database: .unexpected
+                case .file: .io
                 case .behindOwnHistory: .fork
                 case .clockAhead: .clockAhead
                 }
