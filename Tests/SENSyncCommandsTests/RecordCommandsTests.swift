@@ -88,6 +88,20 @@ struct RecordCommandsTests {
                     "--next-review", "2026-07-01", "--summary", "x",
                 ] + s + author)
             #expect(before.status == 2, "\(before.stderr)")
+            // A next review before the meeting is refused too, and every option a refusal's hint
+            // names is one this command takes (it named --next-review-date, which it did not).
+            let backwards = try cli.run(
+                [
+                    "plan", "record-review", "--plan", plan, "--held-on", "2026-04-20", "--decision", "continue",
+                    "--next-review", "2026-01-01", "--summary", "x",
+                ] + s + author)
+            #expect(backwards.status == 2, "\(backwards.stderr)")
+            let help = try cli.run(["plan", "record-review", "--help"]).stdout
+            for refusal in [before, backwards] {
+                for option in refusal.stderr.matches(of: /--[a-z][a-z-]*/).map({ String($0.output) }) {
+                    #expect(help.contains(option), "the hint names \(option): \(refusal.stderr)")
+                }
+            }
             ok(
                 try cli.run(
                     [
@@ -396,7 +410,7 @@ struct RecordCommandsTests {
             #expect(dry.stdout.contains("not saved"), "\(dry.stdout)")
             let after = try cli.run(["retention", "run", "--dry-run", "--json", "--author", "LA"] + la)
             ok(after)
-            #expect((after.json as? [String: Any])?["years"] as? String == "31", "\(after.stdout)")
+            #expect((after.json as? [String: Any])?["years"] as? Int == 31, "\(after.stdout)")
         }
     }
 

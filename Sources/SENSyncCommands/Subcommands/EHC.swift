@@ -59,10 +59,12 @@ extension SENSyncCommand.EHC {
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var authorOptions: AuthorOptions
         @Option(help: "UPN or record id.") var pupil: String
-        @Option(help: "The day the LA received the request, YYYY-MM-DD.") var received: String
+        @Option(
+            name: [.long, .customLong("request-received-on")], help: "The day the LA received the request, YYYY-MM-DD.")
+        var received: String
         @Option(help: "parent, young-person, school, health, social-care or other.") var source: String
         @Flag(help: "A re-assessment of a pupil with a plan (14 weeks, reg 27).") var reassessment = false
-        @Option(name: .customLong("case-officer")) var caseOfficer: String?
+        @Option(name: .customLong("case-officer"), help: "Who at the LA leads the case.") var caseOfficer: String?
         @OptionGroup var output: OutputOptions
 
         func run() throws {
@@ -90,8 +92,8 @@ extension SENSyncCommand.EHC {
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var authorOptions: AuthorOptions
         @Argument(help: "Assessment id (or its first 8+ characters).") var assessment: String
-        @Option var decision: String
-        @Option(help: "YYYY-MM-DD.") var on: String
+        @Option(help: "assess or not-assess (or a SEN2 RequestOutcome code).") var decision: String
+        @Option(name: [.long, .customLong("decided-on")], help: "The day of the decision, YYYY-MM-DD.") var on: String
         @OptionGroup var output: OutputOptions
 
         func run() throws {
@@ -122,9 +124,11 @@ extension SENSyncCommand.EHC {
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var authorOptions: AuthorOptions
         @Argument(help: "Assessment id (or its first 8+ characters).") var assessment: String
-        @Option var agency: String
-        @Option(name: .customLong("requested-on")) var requestedOn: String
-        @Option(name: .customLong("received-on")) var receivedOn: String?
+        @Option(help: "The agency asked, e.g. educational-psychology, health, social-care.") var agency: String
+        @Option(name: .customLong("requested-on"), help: "The day the advice was asked for, YYYY-MM-DD.")
+        var requestedOn: String
+        @Option(name: .customLong("received-on"), help: "The day it arrived, YYYY-MM-DD (later: ehc-advice update).")
+        var receivedOn: String?
         @OptionGroup var output: OutputOptions
 
         func run() throws {
@@ -149,7 +153,8 @@ extension SENSyncCommand.EHC {
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var authorOptions: AuthorOptions
         @Argument(help: "Assessment id (or its first 8+ characters).") var assessment: String
-        @Option(name: .customLong("served-on")) var servedOn: String
+        @Option(name: .customLong("served-on"), help: "The day the draft plan was sent to the family, YYYY-MM-DD.")
+        var servedOn: String
         @OptionGroup var output: OutputOptions
 
         func run() throws {
@@ -173,8 +178,10 @@ extension SENSyncCommand.EHC {
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var authorOptions: AuthorOptions
         @Argument(help: "Assessment id (or its first 8+ characters).") var assessment: String
-        @Option(help: "YYYY-MM-DD.") var on: String
-        @Option(name: .customLong("case-officer")) var caseOfficer: String?
+        @Option(
+            name: [.long, .customLong("final-issued-on")], help: "The day the final plan was issued, YYYY-MM-DD.")
+        var on: String
+        @Option(name: .customLong("case-officer"), help: "Who at the LA leads the plan.") var caseOfficer: String?
         @OptionGroup var output: OutputOptions
 
         func run() throws {
@@ -202,7 +209,9 @@ extension SENSyncCommand.EHC {
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var authorOptions: AuthorOptions
         @Argument(help: "Assessment id (or its first 8+ characters).") var assessment: String
-        @Option(help: "YYYY-MM-DD.") var on: String
+        @Option(
+            name: [.long, .customLong("no-plan-on")], help: "The day the LA decided not to issue a plan, YYYY-MM-DD.")
+        var on: String
         @OptionGroup var output: OutputOptions
 
         func run() throws {
@@ -229,11 +238,12 @@ extension SENSyncCommand.EHC {
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var authorOptions: AuthorOptions
         @Argument(help: "Assessment id (or its first 8+ characters).") var assessment: String
-        @Option var step: String
-        @Option var reason: String
-        @Option(help: "YYYY-MM-DD.") var from: String
-        @Option(help: "YYYY-MM-DD.") var to: String?
-        @Option var detail: String?
+        @Option(help: "decision, advice, no-plan or final-plan.") var step: String
+        @Option(help: "Why the time limit does not apply (see above).") var reason: String
+        @Option(name: [.long, .customLong("from-date")], help: "The first day the exception applies, YYYY-MM-DD.")
+        var from: String
+        @Option(name: [.long, .customLong("to-date")], help: "The last day it applies, YYYY-MM-DD.") var to: String?
+        @Option(help: "More about the exception (no names).") var detail: String?
         @OptionGroup var output: OutputOptions
 
         func run() throws {
@@ -260,9 +270,10 @@ extension SENSyncCommand.EHC {
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var authorOptions: AuthorOptions
         @Argument(help: "EHC plan id (or its first 8+ characters).") var plan: String
-        @Option var section: String
-        @Option(name: .customLong("owner-agency")) var ownerAgency: String
-        @Option var content: String
+        @Option(help: "The plan's section letter, A to K.") var section: String
+        @Option(name: .customLong("owner-agency"), help: "The agency responsible for the section.") var ownerAgency:
+            String
+        @Option(help: "What the section says (no names).") var content: String
         @OptionGroup var output: OutputOptions
 
         func run() throws {
@@ -289,9 +300,11 @@ extension SENSyncCommand.EHC {
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var authorOptions: AuthorOptions
         @Argument(help: "EHC plan id (or its first 8+ characters).") var plan: String
-        @Option(name: .customLong("meeting-on")) var meetingOn: String
-        @Option var outcome: String?
-        @Option(name: .customLong("decided-on")) var decidedOn: String?
+        @Option(name: .customLong("meeting-on"), help: "The day of the review meeting, YYYY-MM-DD.") var meetingOn:
+            String
+        @Option(help: "M (maintain), A (amend) or C (cease).") var outcome: String?
+        @Option(name: .customLong("decided-on"), help: "The day the LA decided, YYYY-MM-DD (within 4 weeks).")
+        var decidedOn: String?
         @OptionGroup var output: OutputOptions
 
         func run() throws {

@@ -39,12 +39,14 @@ extension SENSyncCommand.Plan {
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var authorOptions: AuthorOptions
         @Option(help: "UPN or record id.") var pupil: String
-        @Option var title: String
+        @Option(help: "What the plan is for, e.g. Literacy (no names).") var title: String
         @Option(name: .customLong("review-date"), help: "When the plan is next reviewed, YYYY-MM-DD.") var reviewDate:
             String
         @Option(name: .customLong("start-date"), help: "Defaults to today.") var startDate: String?
-        @Option(name: .customLong("responsible-org")) var responsibleOrg: String?
-        @Option(name: .customLong("responsible-person")) var responsiblePerson: String?
+        @Option(name: .customLong("responsible-org"), help: "The organisation responsible for the plan.")
+        var responsibleOrg: String?
+        @Option(name: .customLong("responsible-person"), help: "Who is responsible, by role or name.")
+        var responsiblePerson: String?
         @Option(help: "draft, active, under-review or closed.") var status: String = "active"
         @OptionGroup var output: OutputOptions
 
@@ -79,8 +81,8 @@ extension SENSyncCommand.Plan {
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var authorOptions: AuthorOptions
         @Option(help: "Plan id (or its first 8+ characters).") var plan: String
-        @Option var description: String
-        @Option(name: .customLong("target-date")) var targetDate: String?
+        @Option(help: "The outcome hoped for.") var description: String
+        @Option(name: .customLong("target-date"), help: "When it should be met, YYYY-MM-DD.") var targetDate: String?
         @OptionGroup var output: OutputOptions
 
         func run() throws {
@@ -113,7 +115,7 @@ extension SENSyncCommand.Plan {
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var authorOptions: AuthorOptions
         @Option(help: "Plan id (or its first 8+ characters).") var plan: String
-        @Option var description: String
+        @Option(help: "What is provided.") var description: String
         @Option(help: "Who delivers it.") var provider: String?
         @Option(help: "How often, e.g. \"3 x 20 min weekly\".") var frequency: String?
         @Option(name: .customLong("responsible-org"), help: "Required: the organisation responsible.")
@@ -157,10 +159,13 @@ extension SENSyncCommand.Plan {
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var authorOptions: AuthorOptions
         @Option(help: "Plan id (or its first 8+ characters).") var plan: String
-        @Option(name: .customLong("held-on")) var heldOn: String
-        @Option var summary: String
-        @Option var decision: PlanDecision
-        @Option(name: .customLong("next-review")) var nextReview: String?
+        @Option(name: .customLong("held-on"), help: "The day of the review meeting, YYYY-MM-DD.") var heldOn: String
+        @Option(help: "What the review found.") var summary: String
+        @Option(help: "What happens to the plan next.") var decision: PlanDecision
+        @Option(
+            name: [.customLong("next-review"), .customLong("next-review-date")],
+            help: "When the plan is next reviewed, YYYY-MM-DD.")
+        var nextReview: String?
         @OptionGroup var output: OutputOptions
 
         func run() throws {

@@ -106,11 +106,11 @@ extension SENSyncCommand.Pupil {
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var authorOptions: AuthorOptions
         @Argument(help: "UPN or record id.") var pupil: String
-        @Option var upn: String?
-        @Option var forename: String?
-        @Option var surname: String?
+        @Option(help: "A new UPN (the old one is kept as a former UPN).") var upn: String?
+        @Option(help: "A new forename.") var forename: String?
+        @Option(help: "A new surname.") var surname: String?
         @Option(help: "Date of birth, YYYY-MM-DD.") var dob: String?
-        @Option(name: .customLong("year-group")) var yearGroup: Int?
+        @Option(name: .customLong("year-group"), help: "National curriculum year, e.g. 4.") var yearGroup: Int?
         @Option(name: .customLong("sen-status"), help: "E (EHC plan), K (SEN support) or N (no SEN).") var senStatus:
             String?
         @Option(help: "Ranked census need codes, comma-separated, e.g. SEMH,SLCN.") var needs: String?

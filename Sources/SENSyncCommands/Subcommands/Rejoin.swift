@@ -52,7 +52,13 @@ extension SENSyncCommand.Rejoin {
         func run() throws {
             try checkOutFile(out, force: false, mayReplace: isIdentityFile)
             let restored = try storeOptions.openForReading()
-            let store = try Store.rejoin(restored: restored, newStoreAt: newStore)
+            let store: Store
+            do { store = try Store.rejoin(restored: restored, newStoreAt: newStore) } catch let error as StoreError
+                where error.code == .storeExists
+            {
+                throw CommandFailure(
+                    code: .invalidInput, message: error.message, hint: "Choose another --new-store path.")
+            }
             let identity = store.publicIdentity
             do { try writeIdentity(identity, to: out) } catch {
                 throw CommandFailure(
