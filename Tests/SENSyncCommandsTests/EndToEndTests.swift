@@ -77,7 +77,10 @@ import Testing
             #expect((plans.first?["outcomes"] as? [Any])?.count == 1)
             #expect((plans.first?["reviews"] as? [Any])?.count == 1)
             r = try cli.run(["pupil", "list", "--sen-status", "K", "--json"] + read)
-            #expect(((r.json as? [String: Any])?["pupils"] as? [Any])?.count == 1)
+            let listed = (r.json as? [String: Any])?["pupils"] as? [[String: Any]]
+            #expect(listed?.count == 1)
+            // Schools by id and by name.
+            #expect(listed?.first?["schoolNames"] as? [String] == ["Oakfield Primary"], "\(r.stdout)")
         }
     }
 

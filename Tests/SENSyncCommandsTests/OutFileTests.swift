@@ -82,4 +82,21 @@ struct OutFileTests {
             #expect(try cli.run(["pupil", "show", upn(1)] + oak).status == 0, "the pupil is still here")
         }
     }
+
+    /// An academy put in a site that is not a trust is told so (it was told the trust was not in
+    /// the directory).
+    @Test func anAcademysTrustMustBeATrust() throws {
+        try withCLI { cli in
+            var area = try CLIArea.make(cli)
+            try area.add("oak", kind: "maintained-school")
+            var r = try cli.run(
+                ["init", "--name", "elm", "--kind", "academy", "--la-identity", cli.path("la.identity")]
+                    + area.store("elm"))
+            #expect(r.status == 0, "\(r.stderr)")
+            r = try cli.run(["identity", "export", "--out", cli.path("elm.identity")] + area.store("elm"))
+            r = try cli.run(["directory", "add", cli.path("elm.identity"), "--trust", "oak"] + area.store("la"))
+            #expect(r.status == 2)
+            #expect(r.stderr.contains("not a trust"), "\(r.stderr)")
+        }
+    }
 }

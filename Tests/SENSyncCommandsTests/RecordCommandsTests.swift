@@ -64,6 +64,13 @@ struct RecordCommandsTests {
                         "Answers a question in class", "--json",
                     ] + s + author),
                 "plan_outcome")
+            // An outcome due before its plan starts is refused (it was accepted).
+            let targetBefore = try cli.run(
+                [
+                    "plan", "add-outcome", "--plan", plan, "--description", "Reads a sentence", "--target-date",
+                    "2026-01-20",
+                ] + s + author)
+            #expect(targetBefore.status == 2 && targetBefore.stderr.contains("--target-date"), "\(targetBefore.stderr)")
             let provisionFields = [
                 "record", "add", "provision-item", "--plan-id", plan, "--description", "Talk boost group",
                 "--sessions-per-week", "3",
@@ -306,6 +313,10 @@ struct RecordCommandsTests {
             #expect(pupilShow.stdout.contains("Hold the annual review of the EHC plan"))
             // The family's period to comment on the draft is over once the plan is issued.
             #expect(pupilShow.stdout.contains("comment on the draft: due 2025-04-28 (reg 13(1)) — over 2025-06-02"))
+            // A review meeting before the plan was issued is refused (it was accepted).
+            let meetingBefore = try cli.run(["ehc", "review", plan, "--meeting-on", "2025-05-11"] + la + author)
+            #expect(
+                meetingBefore.status == 2 && meetingBefore.stderr.contains("--meeting-on"), "\(meetingBefore.stderr)")
             ok(
                 try cli.run(
                     [
@@ -419,7 +430,10 @@ struct RecordCommandsTests {
     /// columns too.
     @Test func aKindsHelpListsItsFieldsWrappedToTheTerminal() throws {
         try withCLI { cli in
-            for arguments in [["concern", "--help"], ["referral"], ["record", "fields", "ehc-plan"]] {
+            // `sensync help concern` too (it printed the top-level help).
+            for arguments in [
+                ["concern", "--help"], ["referral"], ["record", "fields", "ehc-plan"], ["help", "concern"],
+            ] {
                 let r = try cli.run(arguments, environment: ["COLUMNS": "50"])
                 ok(r, "\(arguments)")
                 #expect(r.stdout.contains("Fields of a"), "\(arguments): \(r.stdout)")
@@ -471,6 +485,47 @@ struct RecordCommandsTests {
             let deleted = try cli.run(["record", "delete", plan] + s)
             ok(deleted)
             #expect(deleted.stdout.contains("Deleted the plan."), "\(deleted.stdout)")
+        }
+    }
+
+    /// An id prefix that several records share lists every one, of every kind (it listed only the
+    /// records of the first kind with two), by the kind's command name; a reference that is no id
+    /// at all says so for a record (it said "neither a UPN nor a pupil id").
+    @Test func anAmbiguousIdListsEveryRecordItCouldMean() throws {
+        try withCLI { cli in
+            var area = try CLIArea.make(cli)
+            try area.add("oak", kind: "maintained-school")
+            let s = area.store("oak")
+            let author = ["--author", "SENCO"]
+            // Ids made within about a minute share their first eight characters: a pupil (with
+            // their enrolment) and two notes about them, made again in the rare case the minute
+            // turned over between them.
+            var prefix: String?
+            for attempt in 3...5 where prefix == nil {
+                let pupil = try id(
+                    try cli.run(
+                        [
+                            "pupil", "add", "--upn", upn(attempt), "--forename", "Ada", "--surname", "Example", "--dob",
+                            "2016-04-01", "--json",
+                        ] + s + author), "pupil")
+                var ids = [pupil]
+                for text in ["One.", "Two."] {
+                    ids.append(
+                        try id(
+                            try cli.run(["note", "add", "--pupil", pupil, "--text", text, "--json"] + s + author),
+                            "note"))
+                }
+                if Set(ids.map { $0.prefix(8) }).count == 1 { prefix = String(pupil.prefix(8)) }
+            }
+            let shared = try #require(prefix)
+            let r = try cli.run(["record", "delete", shared] + s + author)
+            #expect(r.status == 4, "\(r.stdout) \(r.stderr)")
+            for kind in ["  pupil  ", "  note  ", "  enrolment  "] {
+                #expect(r.stderr.contains(kind), "\(kind): \(r.stderr)")
+            }
+            let placeholder = try cli.run(["record", "delete", "RECORD-ID"] + s + author)
+            #expect(placeholder.status == 2)
+            #expect(placeholder.stderr.contains("not a record id"), "\(placeholder.stderr)")
         }
     }
 }

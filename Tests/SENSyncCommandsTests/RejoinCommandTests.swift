@@ -83,6 +83,10 @@ struct RejoinCommandTests {
                 ["rejoin", "carry-over", "--from", cli.path("oakfield.sensync"), "--json"] + area.store("oakfield-2"))
             #expect((again.json as? [String: Any])?["carried"] as? Int == 0, "\(again.stdout) \(again.stderr)")
             #expect(try area.send("oakfield-2", "la").status == 0)
+            // The LA knows the school by two ids now, one name: the old one is marked.
+            let peers = try cli.run(["peer", "list"] + area.store("la")).stdout
+            #expect(peers.contains("oakfield (removed)"), "\(peers)")
+            #expect(peers.components(separatedBy: "oakfield").count == 3, "\(peers)")
 
             // Nothing that reached the LA is lost, and what only the restored copy held is there too.
             for n in 1...3 {

@@ -138,8 +138,14 @@ extension Store {
                 guard site.site.kind == .academy else {
                     throw StoreError(.invalidInput, "Only an academy belongs to a trust.", hint: "Leave out --trust.")
                 }
-                guard current.activeEntry(trust)?.site.kind == .trust else {
+                guard let entry = current.activeEntry(trust) else {
                     throw StoreError(.invalidInput, "The trust is not in the directory.", hint: "Add the trust first.")
+                }
+                guard entry.site.kind == .trust else {
+                    throw StoreError(
+                        .invalidInput,
+                        "The site given as --trust is \(KindSpec.withArticle(entry.site.kind.label)), not a trust.",
+                        hint: "Name the academy's trust (`sensync directory list` shows each site's kind).")
                 }
             }
             let next = try current.adding(site, trust: trust, keys: keys, now: now())

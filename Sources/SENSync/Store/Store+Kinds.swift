@@ -445,6 +445,34 @@ extension Store {
                     .invalidInput, "The review (\(held)) is before the plan started (\(start)).",
                     hint: "Check --held-on.")
             }
+        case PlanOutcome.name:
+            // An outcome cannot be due before its plan starts.
+            guard holdsRecords, let target = values.date(PlanOutcome.Field.targetDate),
+                let plan = values.text(PlanOutcome.Field.planID)
+            else { return }
+            let start = try String.fetchOne(
+                try db.cachedStatement(sql: "SELECT start_date FROM support_plan WHERE pupil_id = ? AND id = ?"),
+                arguments: [key.scope.description, plan]
+            ).flatMap(CalendarDate.init)
+            if let start, target < start {
+                throw StoreError(
+                    .invalidInput, "The outcome's target date (\(target)) is before the plan started (\(start)).",
+                    hint: "Check --target-date.")
+            }
+        case EHCReview.name:
+            // An annual review cannot meet before the plan it reviews was issued.
+            guard holdsRecords, let meeting = values.date(EHCReview.Field.meetingOn),
+                let plan = values.text(EHCReview.Field.planID)
+            else { return }
+            let issued = try String.fetchOne(
+                try db.cachedStatement(sql: "SELECT issued_on FROM ehc_plan WHERE pupil_id = ? AND id = ?"),
+                arguments: [key.scope.description, plan]
+            ).flatMap(CalendarDate.init)
+            if let issued, meeting < issued {
+                throw StoreError(
+                    .invalidInput, "The review meeting (\(meeting)) is before the plan was issued (\(issued)).",
+                    hint: "Check --meeting-on.")
+            }
         default: break
         }
     }

@@ -100,6 +100,28 @@ extension Store {
     static func recordID(for reference: String, table: String, noun: String, in db: Database) throws -> (
         scope: RecordID, id: RecordID
     ) {
+        let ref = try idPrefix(reference, table: table, noun: noun)
+        let rows = try Row.fetchAll(
+            try db.cachedStatement(
+                sql: "SELECT pupil_id, id FROM \(table) WHERE id >= ? AND id < ? ORDER BY id LIMIT 11"),
+            arguments: [ref, ref + "~"])
+        guard let row = rows.first else {
+            throw StoreError(
+                .notFound, "No \(noun) with that id is in this store.", hint: "Check the id with the list command.")
+        }
+        guard rows.count == 1 else {
+            throw StoreError(
+                .ambiguous, "More than one \(noun) id starts with that prefix.",
+                hint: "Give more of the id; the records it could mean are below.",
+                candidates: try candidates(rows.prefix(10).map { ($0[0], $0[1]) }, table: table, in: db)
+                    + (rows.count > 10 ? ["…and more"] : []))
+        }
+        return (RecordID(row[0] as String)!, RecordID(row[1] as String)!)
+    }
+
+    /// `reference` as an id prefix to look up (lower case, at least 8 characters of an id), or an
+    /// error that says how records of `table` are named.
+    static func idPrefix(_ reference: String, table: String, noun: String) throws -> String {
         let ref = reference.trimmedOfSpace.lowercased()
         let hex = UInt8(ascii: "0")...UInt8(ascii: "9")
         let letters = UInt8(ascii: "a")...UInt8(ascii: "f")
@@ -121,22 +143,7 @@ extension Store {
                 .invalidInput, message, hint: "Copy it from `sensync \(list)\(table == "pupil" ? "" : " --pupil UPN")`."
             )
         }
-        let rows = try Row.fetchAll(
-            try db.cachedStatement(
-                sql: "SELECT pupil_id, id FROM \(table) WHERE id >= ? AND id < ? ORDER BY id LIMIT 11"),
-            arguments: [ref, ref + "~"])
-        guard let row = rows.first else {
-            throw StoreError(
-                .notFound, "No \(noun) with that id is in this store.", hint: "Check the id with the list command.")
-        }
-        guard rows.count == 1 else {
-            throw StoreError(
-                .ambiguous, "More than one \(noun) id starts with that prefix.",
-                hint: "Give more of the id; the records it could mean are below.",
-                candidates: try candidates(rows.prefix(10).map { ($0[0], $0[1]) }, table: table, in: db)
-                    + (rows.count > 10 ? ["…and more"] : []))
-        }
-        return (RecordID(row[0] as String)!, RecordID(row[1] as String)!)
+        return ref
     }
 
     /// One line per record an ambiguous id could mean: its id, kind, its pupil's record id and the
@@ -145,7 +152,7 @@ extension Store {
     static func candidates(_ rows: [(scope: String, id: String)], table: String, in db: Database) throws -> [String] {
         rows.map { scope, id in
             let created = RecordID(id).map { StatutoryClock.localDate(at: $0.createdAt).description } ?? "?"
-            return "\(id)  \(RecordSchema.kind(table)?.noun ?? table)  pupil \(scope)  created \(created)"
+            return "\(id)  \(RecordSchema.kind(table)?.commandName ?? table)  pupil \(scope)  created \(created)"
         }
     }
 
@@ -739,31 +746,34 @@ extension Store {
 
     /// Finds a record of any table by id or unique id prefix.
     public func findRecord(_ reference: String) throws -> (key: RecordKey, state: RecordState) {
-        try reading { db in
+        // A record of any kind: not "neither a UPN nor a pupil id" from the first table tried.
+        _ = try Self.idPrefix(reference, table: "", noun: "record")
+        return try reading { db in
             var matches: [(String, (scope: RecordID, id: RecordID))] = []
+            // Every table is searched before an ambiguous prefix is refused, so the list shows
+            // every record it could mean (it stopped at the first table with two).
+            var candidates: [String] = []
             for table in RecordSchema.tables.map(\.name) {
                 do {
-                    matches.append((table, try Self.recordID(for: reference, table: table, noun: "record", in: db)))
+                    let found = try Self.recordID(for: reference, table: table, noun: "record", in: db)
+                    matches.append((table, found))
+                    candidates += try Self.candidates(
+                        [(found.scope.description, found.id.description)], table: table, in: db)
                 } catch let error as StoreError where error.code == .ambiguous {
-                    throw StoreError(
-                        .ambiguous, "More than one record id starts with that prefix.", hint: error.hint,
-                        candidates: error.candidates)
+                    candidates += error.candidates
                 } catch let error as StoreError where error.code == .notFound {
                     continue
                 }
             }
-            guard !matches.isEmpty else {
+            guard !candidates.isEmpty else {
                 throw StoreError(
                     .notFound, "No record with that id is in this store.",
                     hint: "Copy the id from a list or show command.")
             }
-            guard matches.count == 1 else {
+            guard matches.count == 1, candidates.count == 1 else {
                 throw StoreError(
                     .ambiguous, "More than one record id starts with that prefix.",
-                    hint: "Give more of the id; the records it could mean are below.",
-                    candidates: try matches.flatMap { table, found in
-                        try Self.candidates([(found.scope.description, found.id.description)], table: table, in: db)
-                    })
+                    hint: "Give more of the id; the records it could mean are below.", candidates: candidates)
             }
             let key = RecordKey(table: matches[0].0, scope: matches[0].1.scope, id: matches[0].1.id)
             var tx = try StoreTransaction(db)

@@ -16,6 +16,12 @@ enum KindCommandLine {
     /// its own.
     /// `sensync referral` and `sensync referral --help` show the kind's commands and fields.
     static func rewrite(_ arguments: [String], reserved: Set<String>) -> [String] {
+        // `sensync help referral`, as `sensync help pupil` works for a command of its own.
+        if arguments.count >= 2, arguments[0] == "help", !reserved.contains(arguments[1]),
+            kindNames.contains(arguments[1])
+        {
+            return ["record", "fields", arguments[1]]
+        }
         guard let first = arguments.first, !reserved.contains(first), kindNames.contains(first) else {
             return arguments
         }

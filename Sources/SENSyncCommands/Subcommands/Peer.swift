@@ -30,15 +30,22 @@ extension SENSyncCommand.Peer {
             var name: String?
             var kind: String?
             var isPeer: Bool
+            /// Removed from the area directory (a site that rejoined under a new id, one that closed).
+            var removed: Bool
         }
 
         func run() throws {
             let store = try storeOptions.openForReading()
             let sites = try store.knownSites()
+            let directory = try store.directory()
+            // A site that rejoined is listed twice by one name: the old id is marked.
+            func removed(_ site: SiteID) -> Bool { directory?.entry(site)?.isRevoked ?? false }
             if output.json {
                 try Terminal.printJSON([
                     "sites": sites.map {
-                        Entry(id: $0.site.description, name: $0.name, kind: $0.kind?.rawValue, isPeer: $0.isPeer)
+                        Entry(
+                            id: $0.site.description, name: $0.name, kind: $0.kind?.rawValue, isPeer: $0.isPeer,
+                            removed: removed($0.site))
                     }
                 ])
                 return
@@ -46,7 +53,10 @@ extension SENSyncCommand.Peer {
             Terminal.table(
                 ["SITE ID", "NAME", "KIND", "PEER"],
                 sites.map {
-                    [$0.site.description, $0.name ?? "-", $0.kind?.rawValue ?? "-", $0.isPeer ? "yes" : "origin only"]
+                    [
+                        $0.site.description, ($0.name ?? "-") + (removed($0.site) ? " (removed)" : ""),
+                        $0.kind?.rawValue ?? "-", $0.isPeer ? "yes" : "origin only",
+                    ]
                 })
         }
     }

@@ -161,7 +161,10 @@ extension SENSyncCommand.Plan {
         @Option(help: "Plan id (or its first 8+ characters).") var plan: String
         @Option(name: .customLong("held-on"), help: "The day of the review meeting, YYYY-MM-DD.") var heldOn: String
         @Option(help: "What the review found.") var summary: String
-        @Option(help: "What happens to the plan next.") var decision: PlanDecision
+        @Option(
+            help:
+                "What happens to the plan next: continue, modify, escalate (ask for an EHC needs assessment) or close.")
+        var decision: PlanDecision
         @Option(
             name: [.customLong("next-review"), .customLong("next-review-date")],
             help: "When the plan is next reviewed, YYYY-MM-DD.")

@@ -24,9 +24,11 @@ struct PupilJSON: Encodable {
     var senStatus: String?
     var senNeeds: [String]
     var schools: [String]
+    /// The schools' names, in the order of `schools`.
+    var schoolNames: [String]
     var formerUPNs: [String]
 
-    init(_ p: PupilRecord) {
+    init(_ p: PupilRecord, in store: Store) {
         id = p.id.description
         upn = p.upn
         forename = p.forename
@@ -36,6 +38,7 @@ struct PupilJSON: Encodable {
         senStatus = p.senStatus
         senNeeds = p.senNeeds
         schools = p.schools.map(\.description)
+        schoolNames = p.schools.map { siteName($0, in: store) }
         formerUPNs = p.formerUPNs
     }
 }
@@ -81,7 +84,7 @@ extension SENSyncCommand.Pupil {
                     school: schoolID, entryDate: entryDate),
                 author: try authorOptions.name)
             if output.json {
-                try Terminal.printJSON(["pupil": PupilJSON(try store.pupil(id.description))])
+                try Terminal.printJSON(["pupil": PupilJSON(try store.pupil(id.description), in: store)])
             } else {
                 let pupil = try store.pupil(id.description)
                 let at = pupil.schools.first.map { " at \(siteName($0, in: store))" } ?? " (not enrolled at a school)"
@@ -127,7 +130,7 @@ extension SENSyncCommand.Pupil {
                     senStatus: senStatus, senNeeds: needs),
                 author: try authorOptions.name)
             if output.json {
-                try Terminal.printJSON(["pupil": PupilJSON(try store.pupil(id))])
+                try Terminal.printJSON(["pupil": PupilJSON(try store.pupil(id), in: store)])
             } else {
                 Terminal.print(
                     receipt.changed ? "Updated pupil \(id)." : "Nothing changed: pupil \(id) already has those values.")
@@ -184,7 +187,7 @@ extension SENSyncCommand.Pupil {
             if output.json {
                 try Terminal.printJSON(
                     FullJSON(
-                        pupil: PupilJSON(record), enrolments: try store.enrolments(of: pupil),
+                        pupil: PupilJSON(record, in: store), enrolments: try store.enrolments(of: pupil),
                         notes: try store.notes(of: pupil), plans: try store.plans(of: pupil), records: file.records,
                         due: obligations.map {
                             DueJSON(
@@ -348,7 +351,7 @@ extension SENSyncCommand.Pupil {
                 pupils = pupils.filter { $0.senStatus == senStatus.uppercased() }
             }
             if output.json {
-                try Terminal.printJSON(["pupils": pupils.map(PupilJSON.init)])
+                try Terminal.printJSON(["pupils": pupils.map { PupilJSON($0, in: store) }])
                 return
             }
             Terminal.table(

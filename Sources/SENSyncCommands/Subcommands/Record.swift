@@ -19,7 +19,7 @@ extension SENSyncCommand.Record {
     struct Delete: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             abstract:
-                "Delete a record: a pupil, enrolment, plan, outcome, provision item or review. Notes cannot be deleted.",
+                "Delete a record of any kind but a note (notes are amended, never deleted).",
             discussion: HelpText.fitted(
                 """
                 The record is kept as a tombstone so the deletion reaches every site; `record restore` undoes it.

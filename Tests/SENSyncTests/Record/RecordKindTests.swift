@@ -141,6 +141,18 @@ struct RecordKindTests {
         }
     }
 
+    /// Each step of an assessment is on or after the request, whether or not the steps between
+    /// are recorded (a draft served before the request was accepted when no decision was).
+    @Test func noStepOfAnAssessmentPrecedesItsRequest() throws {
+        let request: [String: Value] = ["request_received_on": .text("2026-06-05")]
+        for field in ["draft_served_on", "no_plan_on", "decided_on", "final_issued_on"] {
+            #expect(throws: RecordRuleViolation.self, "\(field)") {
+                try EHCAssessment.check(values(request.merging([field: .text("2026-04-13")]) { $1 }))
+            }
+        }
+        try EHCAssessment.check(values(request.merging(["draft_served_on": .text("2026-08-13")]) { $1 }))
+    }
+
     @Test func exceptionsFollowTheRegulations() throws {
         try EHCException.check(
             values(["step": .text("final-plan"), "reason": .text("school-closure"), "from_date": .text("2025-07-20")]))

@@ -40,6 +40,10 @@ public enum EHCAssessment: RecordKind {
 
     public static func check(_ record: KindValues) throws(RecordRuleViolation) {
         try record.requireOrder(Field.requestReceivedOn, .decidedOn)
+        // Each later step too, when the steps before it are not recorded (a draft served on a
+        // day before the request was received was accepted).
+        try record.requireOrder(Field.requestReceivedOn, .noPlanOn)
+        try record.requireOrder(Field.requestReceivedOn, .draftServedOn)
         try record.requireOrder(Field.decidedOn, .noPlanOn)
         try record.requireOrder(Field.decidedOn, .draftServedOn)
         try record.requireOrder(Field.draftServedOn, .finalIssuedOn)
