@@ -134,6 +134,11 @@ extension Store {
                         hint: "Initialise a new store for it and add that.")
                 }
             }
+            // The same identity in the same trust again (an identity file added twice): nothing
+            // changes, and no new version goes out to every site.
+            if let existing = current.activeEntry(site.site.id), existing.identity == site, existing.trust == trust {
+                return current
+            }
             if let trust {
                 guard site.site.kind == .academy else {
                     throw StoreError(.invalidInput, "Only an academy belongs to a trust.", hint: "Leave out --trust.")

@@ -170,9 +170,14 @@ extension SENSyncCommand.Directory {
             }
             guard date == nil else { throw CommandFailure(code: .usage, message: "--date goes with --replaces.") }
             let trustID = try trust.map { try store.resolveSite($0).id }
+            let before = try store.directory()?.version
             let directory = try store.addToDirectory(identity, trust: trustID)
             if output.json {
                 try Terminal.printJSON(["site": SiteJSON(identity.site)])
+            } else if directory.version == before {
+                Terminal.print(
+                    "\(identity.site.name) (\(identity.site.kind.label)) is already in the directory as given; nothing changed (version \(directory.version))."
+                )
             } else {
                 Terminal.print(
                     "Added \(identity.site.name) (\(identity.site.kind.label)) to the directory, now version \(directory.version)."

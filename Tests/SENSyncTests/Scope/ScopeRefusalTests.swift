@@ -300,7 +300,17 @@ struct ScopeRefusalTests {
             let impostor = try Store.inMemory(
                 identity: SiteIdentity(id: area.la.identity.id, name: "LA", kind: .la, laCode: "999"),
                 now: area.clock.now)
-            while try impostor.directory()!.version <= pinned.version { try impostor.addToDirectory(a.publicIdentity) }
+            // Each new version lists one more site (adding one already listed changes nothing).
+            try impostor.addToDirectory(a.publicIdentity)
+            var filler = 0
+            while try impostor.directory()!.version <= pinned.version {
+                filler += 1
+                let site = try Store.inMemory(
+                    identity: SiteIdentity(
+                        id: .v7(milliseconds: area.clock.now()), name: "Filler \(filler)", kind: .academy),
+                    now: area.clock.now)
+                try impostor.addToDirectory(site.publicIdentity)
+            }
             let forged = dir.appendingPathComponent("bundles/forged.bundle")
             try impostor.makeBundle(to: [a.identity.id], at: forged)
             #expect(try !Store.inspectBundle(at: forged).directory.isEmpty)

@@ -1,9 +1,11 @@
 import Foundation
 import Testing
 
-/// What a command writes never costs the user a file or folder of theirs, and a folder given where
-/// a file is read gets an error, not a crash.
-struct OutFileTests {
+/// The mistakes a newcomer makes (found by following the README as one) cost nothing and get an
+/// answer that says what to do: what a command writes never replaces a file or folder of theirs, a
+/// folder given where a file is read gets an error, not a crash, and a step run twice or out of
+/// turn changes nothing.
+struct NewcomerMistakeTests {
     @Test func bundleCreateNeverReplacesAFolderOrAFileThatIsNotABundle() throws {
         try withCLI { cli in
             var area = try CLIArea.make(cli)
@@ -97,6 +99,19 @@ struct OutFileTests {
             r = try cli.run(["directory", "add", cli.path("elm.identity"), "--trust", "oak"] + area.store("la"))
             #expect(r.status == 2)
             #expect(r.stderr.contains("not a trust"), "\(r.stderr)")
+        }
+    }
+
+    /// Adding the same identity file twice changes nothing (it signed and sent a new directory).
+    @Test func addingASiteTwiceChangesNothing() throws {
+        try withCLI { cli in
+            var area = try CLIArea.make(cli)
+            try area.add("oak", kind: "maintained-school")
+            let before = try cli.run(["directory", "list", "--json"] + area.store("la")).stdout
+            let r = try cli.run(["directory", "add", cli.path("oak.identity")] + area.store("la"))
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(r.stdout.contains("already in the directory"), "\(r.stdout)")
+            #expect(try cli.run(["directory", "list", "--json"] + area.store("la")).stdout == before)
         }
     }
 }
