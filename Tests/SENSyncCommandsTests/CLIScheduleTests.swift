@@ -52,7 +52,14 @@ struct CLIScheduleTests {
         // enrolment: ac keeps the pupil for ever, and sends t1 the same three changes in every
         // round, which t1 applies as new and lets go again ("gossip did not settle"). Minimized
         // in `anAcademyHearsThatTheLAMovedAPupilAwayFromIt`.
-        UInt64(0xC11_5C4E_03F8)
+        UInt64(0xC11_5C4E_03F8),
+        // m2 moved a pupil to ac and ac moved them on to m1, while ac moved between the trusts.
+        // t1 came to hold ac's ending only by its number (its content let go), and then the
+        // pupil's history, which the LA sent it as the ending's prerequisites, but never the
+        // ending itself: the LA took t1's acknowledgement of its number for proof. t1 kept the
+        // pupil on ac's roll and sent ac their five changes in every round, which ac applied and
+        // let go again ("gossip did not settle").
+        UInt64(0xC11_5C4E_C066),
     ])
     func busySchedulesThatFoundDefects(seed: UInt64) {
         CLISchedule.check(seed: seed, mix: .busy)

@@ -324,9 +324,15 @@ extension Store {
             // (it holds the ending only by its number, so its acknowledgement is no proof).
             let holds = try Self.holdings(of: site.id, pupil: pupil, passedOn: true, in: tx.db, sites: tx.sites)
             let saidPassedOn = try Self.passedOn(by: site.id, pupil: pupil, in: tx.db, sites: tx.sites)
+            // Nor is it proof from a site that still holds the pupil (its holdings of them are not
+            // only what it passed on) without the ending: a trust that came to hold its academy's
+            // ending only by its number (content let go), then took the pupil's history back as
+            // the ending's prerequisites, kept them on the academy's roll for ever and sent the
+            // academy their changes in every round (busy seed 0xC115C4EC066).
+            let holdsThePupil = !(try Self.holdings(of: site.id, pupil: pupil, in: tx.db, sites: tx.sites)).isEmpty
             for ending in endings
             where holds[ending.change.site] < ending.change.seq
-                && (saidPassedOn || ack[ending.change.site] < ending.change.seq)
+                && (saidPassedOn || holdsThePupil || ack[ending.change.site] < ending.change.seq)
             {
                 guard let change = try tx.heldChange(ending.change), let header = try? change.decodedHeader() else {
                     continue
