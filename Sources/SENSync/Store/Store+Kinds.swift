@@ -396,6 +396,24 @@ extension Store {
                 arguments: excludingThis ? [key.scope.description, key.id.description] : [key.scope.description]
             ).map { ($0.id, $0.values) } + made
         }
+        if let rule = DateAfterParent.rules[kind.name] {
+            // A date that cannot fall before a date of the record it belongs to (read as stored:
+            // a parent made in the same change is not checked).
+            guard holdsRecords, let date = values.date(rule.field), let parent = values.text(rule.parentField) else {
+                return
+            }
+            let parentDate = try String.fetchOne(
+                try db.cachedStatement(
+                    sql: "SELECT \(rule.parentDate) FROM \(rule.parentTable) WHERE pupil_id = ? AND id = ?"),
+                arguments: [key.scope.description, parent]
+            ).flatMap(CalendarDate.init)
+            if let parentDate, date < parentDate {
+                throw StoreError(
+                    .invalidInput, rule.says(date, parentDate),
+                    hint: "Check \(kind.field(rule.field)?.option ?? rule.field).")
+            }
+            return
+        }
         switch kind.name {
         case SENEpisode.name:
             guard values[SENEpisode.Field.endDate] == nil, let school = values.text(SENEpisode.Field.schoolID) else {
@@ -431,50 +449,32 @@ extension Store {
             {
                 throw StoreError(.invalidInput, problem.message, hint: problem.hint)
             }
-        case PlanReview.name:
-            // A review cannot be held before its plan starts.
-            guard holdsRecords, let held = values.date(PlanReview.Field.heldOn),
-                let plan = values.text(PlanReview.Field.planID)
-            else { return }
-            let start = try String.fetchOne(
-                try db.cachedStatement(sql: "SELECT start_date FROM support_plan WHERE pupil_id = ? AND id = ?"),
-                arguments: [key.scope.description, plan]
-            ).flatMap(CalendarDate.init)
-            if let start, held < start {
-                throw StoreError(
-                    .invalidInput, "The review (\(held)) is before the plan started (\(start)).",
-                    hint: "Check --held-on.")
-            }
-        case PlanOutcome.name:
-            // An outcome cannot be due before its plan starts.
-            guard holdsRecords, let target = values.date(PlanOutcome.Field.targetDate),
-                let plan = values.text(PlanOutcome.Field.planID)
-            else { return }
-            let start = try String.fetchOne(
-                try db.cachedStatement(sql: "SELECT start_date FROM support_plan WHERE pupil_id = ? AND id = ?"),
-                arguments: [key.scope.description, plan]
-            ).flatMap(CalendarDate.init)
-            if let start, target < start {
-                throw StoreError(
-                    .invalidInput, "The outcome's target date (\(target)) is before the plan started (\(start)).",
-                    hint: "Check --target-date.")
-            }
-        case EHCReview.name:
-            // An annual review cannot meet before the plan it reviews was issued.
-            guard holdsRecords, let meeting = values.date(EHCReview.Field.meetingOn),
-                let plan = values.text(EHCReview.Field.planID)
-            else { return }
-            let issued = try String.fetchOne(
-                try db.cachedStatement(sql: "SELECT issued_on FROM ehc_plan WHERE pupil_id = ? AND id = ?"),
-                arguments: [key.scope.description, plan]
-            ).flatMap(CalendarDate.init)
-            if let issued, meeting < issued {
-                throw StoreError(
-                    .invalidInput, "The review meeting (\(meeting)) is before the plan was issued (\(issued)).",
-                    hint: "Check --meeting-on.")
-            }
         default: break
         }
+    }
+
+    /// A record's date that cannot fall before a date of the record it belongs to.
+    struct DateAfterParent {
+        var field: String
+        var parentField: String
+        var parentTable: String
+        var parentDate: String
+        var says: @Sendable (CalendarDate, CalendarDate) -> String
+
+        static let rules: [String: DateAfterParent] = [
+            PlanReview.name: DateAfterParent(
+                field: PlanReview.Field.heldOn.rawValue, parentField: PlanReview.Field.planID.rawValue,
+                parentTable: SupportPlan.name, parentDate: SupportPlan.Field.startDate.rawValue,
+                says: { "The review (\($0)) is before the plan started (\($1))." }),
+            PlanOutcome.name: DateAfterParent(
+                field: PlanOutcome.Field.targetDate.rawValue, parentField: PlanOutcome.Field.planID.rawValue,
+                parentTable: SupportPlan.name, parentDate: SupportPlan.Field.startDate.rawValue,
+                says: { "The outcome's target date (\($0)) is before the plan started (\($1))." }),
+            EHCReview.name: DateAfterParent(
+                field: EHCReview.Field.meetingOn.rawValue, parentField: EHCReview.Field.planID.rawValue,
+                parentTable: EHCPlan.name, parentDate: EHCPlan.Field.issuedOn.rawValue,
+                says: { "The review meeting (\($0)) is before the plan was issued (\($1))." }),
+        ]
     }
 
     /// The records of `kind` about a pupil, in the kind's order (deleted ones left out).
