@@ -99,8 +99,7 @@ extension Store {
         guard Set(recipients).count == recipients.count else {
             throw StoreError(.invalidInput, "A recipient is named twice.", hint: "Name each site once.")
         }
-        var isFolder: ObjCBool = false
-        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder), isFolder.boolValue {
+        if PrivateFiles.isFolder(atPath: url.path) {
             throw StoreError(
                 .invalidInput, "The bundle's path names a folder, which was left as it is.",
                 hint: "Give a file name inside it.")

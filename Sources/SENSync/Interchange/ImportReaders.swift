@@ -27,10 +27,7 @@ public struct ImportFile: Sendable {
     }
 
     /// Whether the path names a folder (which opens, but cannot be read as a file).
-    var isFolder: Bool {
-        var folder: ObjCBool = false
-        return FileManager.default.fileExists(atPath: path, isDirectory: &folder) && folder.boolValue
-    }
+    var isFolder: Bool { PrivateFiles.isFolder(atPath: path) }
 
     /// The file's name without its folder: how problems name it (folders can name people).
     public var name: String {

@@ -293,8 +293,7 @@ extension Store {
                 .invalidInput, "This LA's store has no three-digit DfE LA code, which every exported row carries.",
                 hint: "The code is set when the LA's store is made (`sensync init --kind la --la-code NNN`).")
         }
-        var isFolder: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+        if PrivateFiles.isFolder(atPath: path) {
             throw StoreError(
                 .invalidInput, "The path to export to names a folder, which was left as it is.",
                 hint: "Give a file name inside it.")

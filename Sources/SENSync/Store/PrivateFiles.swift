@@ -8,7 +8,14 @@ import Foundation
 
 /// Stores, their WAL and shared-memory files, and bundle files hold personal data: they are
 /// created readable by their owner only (0600), whatever the process's umask.
-enum PrivateFiles {
+package enum PrivateFiles {
+    /// Whether `path` names a folder: what a file is read from or written to never is (a file
+    /// written there replaced the folder and all it held; one read from it stopped the program).
+    package static func isFolder(atPath path: String) -> Bool {
+        var folder: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &folder) && folder.boolValue
+    }
+
     /// What SQLite keeps of a store at `path`: `path` itself, its WAL and shared-memory files.
     static let storeSuffixes = ["", "-wal", "-shm"]
 

@@ -167,9 +167,8 @@ struct SiteJSON: Encodable {
 /// never replaced (with or without `--force`), and an existing file only with `force` or when
 /// `mayReplace` says it is the command's own kind of file (a bundle over an older bundle).
 func checkOutFile(_ out: String, force: Bool, mayReplace: (String) -> Bool = { _ in false }) throws {
-    var isFolder: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: out, isDirectory: &isFolder) else { return }
-    if isFolder.boolValue {
+    guard FileManager.default.fileExists(atPath: out) else { return }
+    if PrivateFiles.isFolder(atPath: out) {
         throw CommandFailure(
             code: .io, message: "--out names a folder; it was left as it is.",
             hint: "Give the name of a file to write, in that folder or elsewhere.")
