@@ -306,7 +306,9 @@ import Testing
             #expect(r.stderr.contains("older SENSync") && r.stderr.contains("update"))
             // A site outside the directory: its own LA, not ours.
             #expect(
-                try cli.run(["init", "--name", "Elsewhere LA", "--kind", "la"] + area.store("other-la")).status == 0)
+                try cli.run(
+                    ["init", "--name", "Elsewhere LA", "--kind", "la", "--la-code", "998"] + area.store("other-la")
+                ).status == 0)
             #expect(
                 try cli.run(["identity", "export", "--out", cli.path("other-la.identity")] + area.store("other-la"))
                     .status == 0)

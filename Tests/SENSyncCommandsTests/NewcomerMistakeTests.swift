@@ -85,6 +85,23 @@ struct NewcomerMistakeTests {
         }
     }
 
+    /// An LA's store made without its LA code could never export (every PostgreSQL and SEN2 row
+    /// carries the code, and it cannot be set later): `init` asks for it, and makes nothing.
+    @Test func anLAsStoreNeedsItsLACode() throws {
+        try withCLI { cli in
+            let la = cli.path("la.sensync")
+            var r = try cli.run(["init", "--store", la, "--name", "Northshire", "--kind", "la"])
+            #expect(r.status == 64, "\(r.stdout) \(r.stderr)")
+            #expect(r.stderr.contains("--la-code"), "\(r.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: la))
+            r = try cli.run(["init", "--store", la, "--name", "Northshire", "--kind", "la", "--la-code", "99"])
+            #expect(r.status == 2, "\(r.stdout) \(r.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: la))
+            r = try cli.run(["init", "--store", la, "--name", "Northshire", "--kind", "la", "--la-code", "999"])
+            #expect(r.status == 0, "\(r.stderr)")
+        }
+    }
+
     /// An academy put in a site that is not a trust is told so (it was told the trust was not in
     /// the directory).
     @Test func anAcademysTrustMustBeATrust() throws {

@@ -26,7 +26,8 @@ extension SENSyncCommand {
         @Option(help: "The site's name, as other sites will see it.") var name: String
         @Option(help: "maintained-school, academy, trust or la.") var kind: SiteKind
         @Option(help: "The school's six-digit URN.") var urn: String?
-        @Option(name: .customLong("la-code"), help: "The three-digit DfE LA number.") var laCode: String?
+        @Option(name: .customLong("la-code"), help: "The three-digit DfE LA number (an LA must give it).") var laCode:
+            String?
         @Option(name: .customLong("la-identity"), help: "The LA's identity file, to pin (schools and trusts).")
         var laIdentity: String?
         @Option(
@@ -44,6 +45,12 @@ extension SENSyncCommand {
         func validate() throws {
             guard (1...24 * 30).contains(clockGuardHours) else {
                 throw ValidationError("--clock-guard-hours must be between 1 and 720.")
+            }
+            // Every row an LA exports (PostgreSQL, SEN2) carries its code, and a store's identity
+            // cannot change once peers hold it: an LA's store made without one could never export.
+            if kind == .la && laCode == nil {
+                throw ValidationError(
+                    "An LA's store needs its three-digit DfE LA number: add --la-code NNN (it cannot be set later).")
             }
         }
 
