@@ -86,16 +86,31 @@ struct StagedCreate {
         }
     }
 
+    /// Puts the staged key file in place under its final name, whole or not at all: a second
+    /// name for the same file (a create killed while writing a copy left a part of one, which no
+    /// retry could tell from another store's key file). Where the file system has no hard links,
+    /// the keys are written again.
+    func placeKeyFile(_ keys: SiteKeys, site: SiteID) throws {
+        if link(keyFile, finalKeyFile) == 0 { return }
+        guard errno != EEXIST else {
+            throw StoreError(
+                .storeExists, "A store or key file already exists at that path.",
+                hint: "Choose another --store path, or use the existing store.")
+        }
+        try KeyFile.write(keys, site: site, to: finalKeyFile)
+    }
+
     /// Removes what a create at `path` killed part way left behind. A staged key file means the
     /// create did not finish; if the store is not in place, a key file in place with the same
-    /// bytes was put there by that create (keys are random), so no store uses it and it goes too.
-    /// Anything else is left alone.
+    /// bytes, or with the first part of them (a create of an earlier version, killed while writing
+    /// its copy), was put there by that create (keys are random), so no store uses it and it goes
+    /// too. Anything else is left alone.
     static func removeLeftovers(ofStore path: String) {
         let staged = StagedCreate(store: path)
         let fm = FileManager.default
         guard fm.fileExists(atPath: staged.keyFile) || fm.fileExists(atPath: staged.store) else { return }
-        if !fm.fileExists(atPath: path), fm.fileExists(atPath: staged.keyFile),
-            let placed = fm.contents(atPath: staged.finalKeyFile), placed == fm.contents(atPath: staged.keyFile)
+        if !fm.fileExists(atPath: path), let stagedKeys = fm.contents(atPath: staged.keyFile),
+            let placed = fm.contents(atPath: staged.finalKeyFile), stagedKeys.starts(with: placed)
         {
             try? fm.removeItem(atPath: staged.finalKeyFile)
         }

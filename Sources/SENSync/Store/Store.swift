@@ -145,7 +145,7 @@ public final class Store: Sendable {
             let pool = try DatabasePool(path: staged.store, configuration: configuration())
             try initialise(pool, identity: identity, keys: keys, la: la, clockGuardSeconds: clockGuardSeconds, now: now)
             try pool.close()
-            try KeyFile.write(keys, site: identity.id, to: keyPath)
+            try staged.placeKeyFile(keys, site: identity.id)
             placedKeyFile = true
             guard rename(staged.store, path) == 0 else {
                 throw StoreError(

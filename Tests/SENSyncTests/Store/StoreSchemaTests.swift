@@ -237,6 +237,16 @@ struct StoreSchemaTests {
                 }
                 #expect(files.sorted() == ["site.sensync", "site.sensync.keys"], "\(state)")
             }
+            // Killed while the key file was being put in place: one part written, or none (the
+            // create had opened it). The retry refused: "a store or key file already exists".
+            for kept in [0, 40] {
+                try leave(stagedStore: true, stagedKey: true, placedKey: true, placedStore: false)
+                let whole = try #require(fm.contents(atPath: keyPath))
+                try whole.prefix(kept).write(to: URL(fileURLWithPath: keyPath))
+                let store = try Store.create(at: path, identity: identity)
+                _ = try store.keys()
+                #expect(!fm.fileExists(atPath: keyPath + suffix), "\(kept) bytes")
+            }
             // Killed after the store was put in place: the store is whole; opening it tidies up.
             try leave(stagedStore: false, stagedKey: true, placedKey: true, placedStore: true)
             _ = try Store.open(at: path).keys()
