@@ -59,7 +59,7 @@ public struct ImportError: Error, Sendable, CustomStringConvertible {
     /// A problem that stops a file being read at all (no heading row, broken CSV quoting).
     static func file(_ problem: ImportProblem) -> ImportError {
         ImportError(
-            code: .rejected, message: "Nothing was imported: \(problem).",
+            code: .rejected, message: "Nothing was imported: \(problem)".withFullStop,
             hint: "Fix the file (or export it again from the MIS) and import it again.", problems: [problem],
             problemCount: 1)
     }

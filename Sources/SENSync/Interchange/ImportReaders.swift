@@ -211,24 +211,35 @@ struct JSONLinesReader: ImportRowReader {
 /// CSV through yaslab/CSV.swift's streaming reader: a heading row, then one record per row.
 /// Line numbers count the lines a quoted cell spans.
 final class CSVRowReader: ImportRowReader {
+    /// The longest row read, in bytes: far above any record, so a quote never closed (or a file
+    /// with no line breaks) is refused instead of being read whole into one cell in memory.
+    static let maxRowLength = 16 << 20
+    /// What the CSV reader may have read ahead of the row it is on (its buffer is 64 KiB): a row
+    /// is measured by what was read from the file while reading it, so rows up to
+    /// `maxRowLength - readAhead` bytes are always read, and rows longer than
+    /// `maxRowLength + readAhead` never.
+    static let readAhead = 1 << 17
+
     let file: ImportFile
     private let reader: CSVReader
     private let headings: [String]
     private let counter: CountingStream
+    private let maxRowLength: Int
     private var line = 1
 
     var bytesRead: Int { counter.count }
 
-    /// Reads `file`, or `contents` in its place.
-    init(_ file: ImportFile, contents: Data? = nil) throws {
+    /// Reads `file`, or `contents` in its place, refusing a row longer than `maxRowLength` bytes.
+    init(_ file: ImportFile, contents: Data? = nil, maxRowLength: Int = CSVRowReader.maxRowLength) throws {
         self.file = file
+        self.maxRowLength = maxRowLength
         if let contents {
-            counter = CountingStream(InputStream(data: contents), size: contents.count)
+            counter = CountingStream(InputStream(data: contents), size: contents.count, rowLimit: maxRowLength)
         } else {
             guard !file.isFolder, let stream = InputStream(fileAtPath: file.path),
                 let size = (try? FileManager.default.attributesOfItem(atPath: file.path))?[.size] as? Int
             else { throw ImportError.unreadable(file) }
-            counter = CountingStream(stream, size: size)
+            counter = CountingStream(stream, size: size, rowLimit: maxRowLength)
         }
         do {
             reader = try CSVReader(stream: counter, hasHeaderRow: true)
@@ -244,7 +255,17 @@ final class CSVRowReader: ImportRowReader {
     func next() throws -> Result<RawImportRow, ImportProblem>? {
         // A loop, not a call to itself per blank row: a file of blank lines must not grow the stack.
         while true {
-            guard let fields = reader.next() else {
+            counter.startRow()
+            let next = reader.next()
+            guard !counter.rowTooLong else {
+                throw ImportError.file(
+                    ImportProblem(
+                        file: file.name, line: line + 1,
+                        reason:
+                            "This row is longer than \(ByteCountFormatter.string(fromByteCount: Int64(maxRowLength), countStyle: .binary)), so it is not one record (is a quote left open?)."
+                    ))
+            }
+            guard let fields = next else {
                 if reader.error != nil {
                     throw ImportError.file(
                         ImportProblem(
@@ -280,21 +301,34 @@ final class CountingStream: InputStream {
     private let base: InputStream
     private let size: Int
     private(set) var count = 0
+    /// The most bytes read for one row (``startRow()`` starts one): past it the stream ends, and
+    /// ``rowTooLong`` says why.
+    private let rowLimit: Int
+    private var rowStart = 0
+    private(set) var rowTooLong = false
 
-    init(_ base: InputStream, size: Int) {
+    init(_ base: InputStream, size: Int, rowLimit: Int = .max) {
         self.base = base
         self.size = size
+        self.rowLimit = rowLimit
         super.init(data: Data())
     }
 
+    /// The reader starts on a row: what it reads from here on counts toward ``rowLimit``.
+    func startRow() { rowStart = count }
+
     override func open() { base.open() }
     override func close() { base.close() }
-    override var hasBytesAvailable: Bool { count < size && base.hasBytesAvailable }
+    override var hasBytesAvailable: Bool { count < size && !rowTooLong && base.hasBytesAvailable }
     override var streamStatus: Stream.Status { base.streamStatus }
     override var streamError: Error? { base.streamError }
 
     override func read(_ buffer: UnsafeMutablePointer<UInt8>, maxLength len: Int) -> Int {
-        let n = base.read(buffer, maxLength: len)
+        guard count - rowStart < rowLimit else {
+            rowTooLong = true
+            return 0
+        }
+        let n = base.read(buffer, maxLength: min(len, rowLimit - (count - rowStart)))
         if n > 0 { count += n }
         return n
     }

@@ -61,6 +61,10 @@ extension String {
         else { return trimmingCharacters(in: .whitespacesAndNewlines) }
         return self
     }
+
+    /// Ending with one full stop: a sentence (a problem's reason, say) that may end with its own
+    /// stop, or a question mark, put inside another.
+    var withFullStop: String { last.map { ".?!".contains($0) } == true ? self : self + "." }
 }
 
 extension Optional where Wrapped == String {

@@ -51,6 +51,43 @@ import Testing
         }
     }
 
+    /// A CSV field whose quote is never closed was read to the end of the file into one cell: a
+    /// 100 MB file took 200 MB of memory. A row is refused once it passes its limit
+    /// (``CSVRowReader/maxRowLength``; smaller here, so the test reads less), from the file and
+    /// from bytes alike; a row just within it is read.
+    @Test func csvRefusesARowLongerThanTheLimit() throws {
+        let limit = 4 * CSVRowReader.readAhead
+        try withTemporaryDirectory { folder in
+            for (length, quoted) in [
+                (limit + CSVRowReader.readAhead + 1, true), (limit + CSVRowReader.readAhead + 1, false),
+                (limit - CSVRowReader.readAhead, false), (limit - CSVRowReader.readAhead, true),
+            ] {
+                var text = Array("ID,UPN,Forename\nP1,A801200001001,Ada\nP2,".utf8)
+                if quoted { text += Array("\"".utf8) }
+                text += [UInt8](repeating: 0x78, count: length)
+                if quoted && length <= limit { text += Array("\"".utf8) }
+                text += Array("\nP3,A801200001002,Bo\n".utf8)
+                let file = try write(text, "pupils.csv", in: folder)
+                for contents in [nil, Data(text)] {
+                    let counts = Result {
+                        let reader = try CSVRowReader(file, contents: contents, maxRowLength: limit)
+                        var rows = 0
+                        while try reader.next() != nil { rows += 1 }
+                        return rows
+                    }
+                    if length > limit + CSVRowReader.readAhead {
+                        #expect(throws: ImportError.self) { try counts.get() }
+                        if case .failure(let error as ImportError) = counts {
+                            #expect(error.problems.first?.line == 3 && error.message.contains("longer than"))
+                        }
+                    } else {
+                        #expect(try counts.get() == 3)
+                    }
+                }
+            }
+        }
+    }
+
     /// The fuzz targets give the readers the bytes instead of a file: from the first read on it
     /// must be the same reading, rows, problems and the error that spoils a file alike.
     @Test func bytesGivenWholeAreReadAsTheFileIs() throws {
