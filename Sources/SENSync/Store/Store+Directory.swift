@@ -60,7 +60,7 @@ extension Store {
 
     /// The newest directory this site holds.
     public func directory() throws -> AreaDirectory? {
-        try writer.read { db in try Self.directory(in: db) }
+        try reading { db in try Self.directory(in: db) }
     }
 
     static func directory(in db: Database) throws -> AreaDirectory? {
@@ -118,7 +118,7 @@ extension Store {
             throw StoreError(.invalidInput, "The directory lists one LA: this one.")
         }
         let keys = try keys()
-        return try writer.write { db in
+        return try writingDirectory { db in
             guard let current = try Self.directory(in: db) else {
                 throw StoreError(.database, "The LA's directory is missing.")
             }
@@ -167,7 +167,7 @@ extension Store {
         }
         guard site != identity.id else { throw StoreError(.invalidInput, "The LA cannot remove itself.") }
         let keys = try keys()
-        return try writer.write { db in
+        return try writingDirectory { db in
             guard let current = try Self.directory(in: db) else {
                 throw StoreError(.database, "The LA's directory is missing.")
             }

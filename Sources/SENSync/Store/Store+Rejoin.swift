@@ -50,9 +50,10 @@ extension Store {
 
     /// At the LA: adds `new` (the same school rejoining under a new id, ``rejoin(restored:newStoreAt:now:)``)
     /// to the directory (in the old site's trust), moves every pupil on the old site's roll to it
-    /// from `date` (today when `nil`; one transfer each, so the new site receives their whole
-    /// history in its next bundle), then removes the old site from the directory (its bundles are
-    /// refused from then on). Returns how many pupils moved.
+    /// from `date` (today when `nil`; a pupil who joins the old site later moves from the day they
+    /// join; one transfer each, so the new site receives their whole history in its next bundle),
+    /// then removes the old site from the directory (its bundles are refused from then on). All
+    /// in one transaction: if any step fails, nothing changes. Returns how many pupils moved.
     @discardableResult
     public func replaceInDirectory(_ old: SiteID, with new: PublicIdentity, on date: String? = nil, author: String)
         throws -> Int
@@ -60,6 +61,7 @@ extension Store {
         guard identity.kind == .la else {
             throw StoreError(.invalidInput, "Only the LA keeps the area directory.", hint: "Ask your LA.")
         }
+        let author = try Self.requireAuthor(author)
         let day = try date.map { try Check.date($0, "transfer date") } ?? today.description
         guard let entry = try directory()?.activeEntry(old) else {
             throw StoreError(
@@ -71,21 +73,24 @@ extension Store {
                 .invalidInput, "A site rejoins as the same kind of site under a new id.",
                 hint: "Give the identity file `sensync rejoin` made.")
         }
-        try addToDirectory(new, trust: entry.trust)
-        let pupils = try writer.read { db in
-            try String.fetchAll(
-                db,
-                sql: """
-                    SELECT DISTINCT pupil_id FROM enrolment
-                    WHERE school_id = ? AND deleted = 0 AND (leaving_date IS NULL OR leaving_date > ?)
-                    ORDER BY pupil_id
-                    """, arguments: [old.description, day])
+        return try batch {
+            try addToDirectory(new, trust: entry.trust)
+            let pupils = try reading { db in
+                try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT pupil_id, max(entry_date) FROM enrolment
+                        WHERE school_id = ? AND deleted = 0 AND (leaving_date IS NULL OR leaving_date > ?)
+                        GROUP BY pupil_id ORDER BY pupil_id
+                        """, arguments: [old.description, day]
+                ).map { row in (pupil: row[0] as String, joins: row[1] as String?) }
+            }
+            for (pupil, joins) in pupils {
+                try transferPupil(pupil, to: new.site.id, on: max(day, joins ?? day), author: author)
+            }
+            try removeFromDirectory(old)
+            return pupils.count
         }
-        try batch {
-            for pupil in pupils { try transferPupil(pupil, to: new.site.id, on: day, author: author) }
-        }
-        try removeFromDirectory(old)
-        return pupils.count
     }
 
     /// At the new store of a site that rejoined: writes again, as new changes of this site, the

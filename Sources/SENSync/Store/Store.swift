@@ -485,8 +485,9 @@ extension Store {
     /// checked as it would be alone; one its checks refuse throws and leaves the batch as it was
     /// (the batch goes on). If `body` throws, or a write failed after its checks had passed (a
     /// change too large to encode, say), nothing of the batch is recorded. About twice as fast as
-    /// one transaction per write (`sensync-bench --writes`). Bundles, the directory and other
-    /// store-wide operations cannot run inside a batch: they throw.
+    /// one transaction per write (`sensync-bench --writes`). The LA's directory edits
+    /// (``addToDirectory(_:trust:)``, ``removeFromDirectory(_:)``) join the batch; bundles and
+    /// other store-wide operations cannot run inside one: they throw.
     public func batch<T>(_ body: () throws -> T) throws -> T {
         if openBatch != nil { return try body() }
         return try database.writeWithoutTransaction { db in
@@ -522,6 +523,17 @@ extension Store {
             }
             return database
         }
+    }
+
+    /// Changes the LA's directory with `body`: inside ``batch(_:)``, in the batch's transaction
+    /// (so a directory change and the record writes that go with it, as in
+    /// ``replaceInDirectory(_:with:on:author:)``, are recorded together or not at all, and the
+    /// batch's later writes see the new directory); otherwise in a transaction of its own.
+    func writingDirectory<T>(_ body: (Database) throws -> T) throws -> T {
+        guard let batch = openBatch else { return try database.write(body) }
+        let result = try body(batch.tx.db)
+        batch.tx.directoryChanged()
+        return result
     }
 
     /// The batch open on this store on this thread, if any.

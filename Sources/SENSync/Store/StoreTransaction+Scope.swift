@@ -67,6 +67,13 @@ extension StoreTransaction {
         return found
     }
 
+    /// Forgets what was read of the directory and the sites it names (it was just changed in
+    /// this transaction).
+    mutating func directoryChanged() {
+        directoryCache = nil
+        identities.removeAll()
+    }
+
     mutating func directory() throws -> AreaDirectory? {
         // Cached when absent too: a store with no directory yet would read for it on every write.
         if let directoryCache { return directoryCache }

@@ -8,6 +8,40 @@ import Testing
 struct RejoinTests {
     static let ada = NewPupil(upn: syntheticUPN(1), forename: "Ada", surname: "Example", dateOfBirth: "2016-04-01")
 
+    /// Replacing a site is all or nothing: a transfer that failed left the new site in the
+    /// directory beside the old (two active sites of one name, each bundle to it refused as
+    /// ambiguous). A pupil who joins the school later than the day the others move (an entry date
+    /// still to come) moves from the day they join, instead of stopping every move.
+    @Test func aReplacementIsAllOrNothingAndMovesAPupilWhoJoinsLater() throws {
+        try withTemporaryDirectory { dir in
+            let area = try TestArea(folder: dir)
+            let elm = try area.add("Elm", .maintainedSchool)
+            try area.send("LA", "Elm")
+            let later = area.la.today.adding(days: 10).description
+            try elm.addPupil(Self.ada, author: "SENCO")
+            var bea = NewPupil(upn: syntheticUPN(2), forename: "Bea", surname: "Example", dateOfBirth: "2016-05-01")
+            bea.entryDate = later
+            let beaID = try elm.addPupil(bea, author: "SENCO")
+            try area.send("Elm", "LA")
+            let elm2 = try Store.inMemory(
+                identity: SiteIdentity(id: .v7(), name: "Elm", kind: .maintainedSchool), la: area.la.publicIdentity,
+                now: area.clock.now)
+            let before = try #require(try area.la.directory())
+            // A failure part way (no author, found at the first move) changes nothing.
+            #expect(throws: StoreError.self) {
+                try area.la.replaceInDirectory(elm.identity.id, with: elm2.publicIdentity, author: " ")
+            }
+            #expect(try area.la.directory() == before)
+            #expect(try area.la.enrolments(of: beaID.description).count == 1)
+
+            #expect(try area.la.replaceInDirectory(elm.identity.id, with: elm2.publicIdentity, author: "LA") == 2)
+            let directory = try #require(try area.la.directory())
+            #expect(directory.activeEntry(elm.identity.id) == nil && directory.activeEntry(elm2.identity.id) != nil)
+            let moved = try area.la.enrolments(of: beaID.description).filter { $0.schoolID == elm2.identity.id }
+            #expect(moved.map(\.entryDate) == [later])
+        }
+    }
+
     @Test func anAcademyThatForkedRejoinsInItsTrustAndCarriesOverWhatOnlyItsCopyHeld() throws {
         try withTemporaryDirectory { dir in
             let area = try TestArea(folder: dir)
