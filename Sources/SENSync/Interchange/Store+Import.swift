@@ -127,6 +127,9 @@ struct ImportRun {
     /// it: an id it cannot hold is not looked up (a first import looks up none). `nil`: look up
     /// every id.
     private var remembered: SourceIDFilter?
+    /// Records a row of this import has given values for: a second row for one of them (the same
+    /// ID, or a pupil's UPN, twice) must agree with the first, not silently replace it.
+    private var givenByARow: Set<RecordID> = []
 
     /// The rows of one pupil being gathered into one change.
     struct Group {
@@ -364,7 +367,9 @@ struct ImportRun {
         }
         if let pupil = group?.pupil {
             let current = try state(RecordKey(table: Pupil.name, scope: pupil, id: pupil), tx: &tx)
-            try update(Pupil.spec, record: pupil, current: current, values: values, line: line)
+            try update(
+                Pupil.spec, record: pupil, current: current, values: values, line: line,
+                again: !givenByARow.insert(pupil).inserted)
             if let sourceID { group?.sourceIDs.append((Pupil.name, sourceID, pupil)) }
             return
         }
@@ -374,6 +379,7 @@ struct ImportRun {
         try requireFields(Pupil.spec, values, given: given, line: line)
         try checkRules(Pupil.spec, values, line: line)
         let id = RecordID.v7(milliseconds: store.now())
+        givenByARow.insert(id)
         group?.pupil = id
         group?.isNewPupil = true
         group?.write(id, kind: Pupil.spec, values, base: [:])
@@ -447,7 +453,9 @@ struct ImportRun {
             if current[RecordState.deletedField] == .integer(1) {
                 summary.unchanged += 1  // deleted here: an import does not bring it back
             } else {
-                try update(kind, record: record, current: current, values: values, line: line)
+                try update(
+                    kind, record: record, current: current, values: values, line: line,
+                    again: !givenByARow.insert(record).inserted && sourceID != nil)
             }
             if let sourceID { group?.sourceIDs.append((kind.name, sourceID, record)) }
             return
@@ -460,19 +468,32 @@ struct ImportRun {
         try requireFields(kind, values, given: given, line: line)
         try checkRules(kind, values, line: line)
         let id = RecordID.v7(milliseconds: store.now())
+        givenByARow.insert(id)
         group?.write(id, kind: kind, values, base: [:])
         group?.pendingCreated[kind.name, default: 0] += 1
         if let sourceID { group?.sourceIDs.append((kind.name, sourceID, id)) }
     }
 
     /// Writes the fields whose values differ from the record's; counts the row as unchanged if none do.
+    /// `again`: an earlier row of this import gave the record's values, so other values are a
+    /// problem (one of the two rows would be lost).
     private mutating func update(
-        _ kind: KindSpec, record: RecordID, current: [String: Value], values: [String: Value], line: Int
+        _ kind: KindSpec, record: RecordID, current: [String: Value], values: [String: Value], line: Int,
+        again: Bool
     ) throws {
         let changed = values.filter { (current[$0.key] ?? .null) != $0.value }
         guard !changed.isEmpty else {
             summary.unchanged += 1
             return
+        }
+        if again {
+            let isPupil = kind.name == Pupil.name
+            throw ImportProblem(
+                file: fileName, line: line, column: isPupil ? ImportFormat.upnHeading : ImportFormat.idHeading,
+                reason: isPupil
+                    ? "An earlier row of this import is the same pupil (the same UPN) with other values; give each pupil one row."
+                    : "An earlier row of this import has the same ID with other values; give each record one row and its own ID."
+            )
         }
         guard !kind.isAppendOnly else {
             throw ImportProblem(

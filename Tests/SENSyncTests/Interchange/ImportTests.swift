@@ -173,6 +173,40 @@ import Testing
         }
     }
 
+    /// Two rows of one import with the same ID (or a pupil's UPN twice) and other values: the
+    /// second silently replaced the first, which was lost. Now a problem on the second row, and
+    /// nothing imported; the same row twice is only counted unchanged.
+    @Test func aSecondRowWithTheSameIDAndOtherValuesIsAProblem() throws {
+        try withTemporaryDirectory { folder in
+            let lines = Self.jsonLines.components(separatedBy: "\n")
+            let store = try school(folder)
+            // Ben's referral again, for another agency (in his rows, and after Ada's).
+            let other = lines[10].replacingOccurrences(of: "educational-psychology", with: "camhs")
+            for (extra, at) in [
+                (other, 11), (lines[5].replacingOccurrences(of: "Speech and language", with: "Talk"), 11),
+            ] {
+                var twice = lines
+                twice.insert(extra, at: at)
+                let refused = try refusal(twice, as: "twice.jsonl", into: store, in: folder)
+                #expect(refused.problems.map { "\($0.line) \($0.column ?? "-")" } == ["12 ID"], "\(refused.problems)")
+                #expect(refused.problems.first?.reason.contains("same ID") == true, "\(refused.problems)")
+                #expect(try store.pupils().isEmpty)
+            }
+            // A pupil's row twice with another forename.
+            var pupilTwice = lines
+            pupilTwice.insert(lines[1].replacingOccurrences(of: "Ada", with: "Ava"), at: 2)
+            let refused = try refusal(pupilTwice, as: "pupil.jsonl", into: store, in: folder)
+            #expect(refused.problems.map(\.line) == [3], "\(refused.problems)")
+            #expect(try store.pupils().isEmpty)
+            // The same rows twice: imported once.
+            var same = lines
+            same.insert(lines[10], at: 11)
+            same.insert(lines[1], at: 2)
+            let summary = try importing(same, as: "same.jsonl", into: store, in: folder)
+            #expect(summary.unchanged == 2 && summary.createdCount == 9, "\(summary)")
+        }
+    }
+
     /// A pupil's rows are one change, and the rules across a pupil's records see every record it
     /// makes: two current needs sharing a rank, or a second open episode at the school, are
     /// problems of that pupil's rows, and nothing is imported.
