@@ -119,6 +119,30 @@ struct NewcomerMistakeTests {
         }
     }
 
+    /// Adding an academy's identity file again without --trust took it out of its trust (and the
+    /// trust out of its pupils' records' way) without a word: it is refused unless --no-trust
+    /// says so.
+    @Test func addingAnAcademyAgainWithoutItsTrustIsRefused() throws {
+        try withCLI { cli in
+            var area = try CLIArea.make(cli)
+            try area.add("trust", kind: "trust")
+            try area.add("ac", kind: "academy", trust: "trust")
+            let before = try cli.run(["directory", "list", "--json"] + area.store("la")).stdout
+            var r = try cli.run(["directory", "add", cli.path("ac.identity")] + area.store("la"))
+            #expect(r.status == 2, "\(r.stdout) \(r.stderr)")
+            #expect(r.stderr.contains("--trust") && r.stderr.contains("--no-trust"), "\(r.stderr)")
+            #expect(try cli.run(["directory", "list", "--json"] + area.store("la")).stdout == before)
+            r = try cli.run(["directory", "add", cli.path("ac.identity"), "--trust", "trust"] + area.store("la"))
+            #expect(r.status == 0 && r.stdout.contains("nothing changed"), "\(r.stdout) \(r.stderr)")
+            r = try cli.run(
+                ["directory", "add", cli.path("ac.identity"), "--trust", "trust", "--no-trust"] + area.store("la"))
+            #expect(r.status == 64, "\(r.stdout) \(r.stderr)")
+            r = try cli.run(["directory", "add", cli.path("ac.identity"), "--no-trust"] + area.store("la"))
+            #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
+            #expect(try cli.run(["directory", "list", "--json"] + area.store("la")).stdout != before)
+        }
+    }
+
     /// Adding the same identity file twice changes nothing (it signed and sent a new directory).
     @Test func addingASiteTwiceChangesNothing() throws {
         try withCLI { cli in

@@ -133,6 +133,7 @@ extension SENSyncCommand.Directory {
         @OptionGroup var storeOptions: StoreOptions
         @Argument(help: "The site's identity file.") var file: String
         @Option(help: "For an academy: its trust (site id or name).") var trust: String?
+        @Flag(help: "For an academy listed in a trust: take it out of its trust.") var noTrust = false
         @Option(help: "The site this identity replaces (site id or name): the same school, rejoining under a new id.")
         var replaces: String?
         @Option(help: "With --replaces: the day its pupils move to the new id, YYYY-MM-DD (default: today).")
@@ -169,7 +170,23 @@ extension SENSyncCommand.Directory {
                 return
             }
             guard date == nil else { throw CommandFailure(code: .usage, message: "--date goes with --replaces.") }
+            guard !(noTrust && trust != nil) else {
+                throw CommandFailure(code: .usage, message: "Give --trust or --no-trust, not both.")
+            }
             let trustID = try trust.map { try store.resolveSite($0).id }
+            // Added again without --trust, an academy would leave its trust: only when asked.
+            if trust == nil, !noTrust, let directory = try store.directory(),
+                let current = directory.activeEntry(identity.site.id)?.trust
+            {
+                let trustName = directory.entry(current)?.site.name ?? "its trust"
+                throw CommandFailure(
+                    code: .invalidInput,
+                    message:
+                        "\(identity.site.name) is in \(trustName): added again without --trust it would leave the trust.",
+                    hint:
+                        "Give --trust \"\(trustName)\" to keep it there (or another trust to move it), or --no-trust to take it out."
+                )
+            }
             let before = try store.directory()?.version
             let directory = try store.addToDirectory(identity, trust: trustID)
             if output.json {
