@@ -186,9 +186,11 @@ public enum ImportFormat {
                 let needed =
                     column.isEntryDate
                     ? "no (default: the day of the import; a new pupil is enrolled at the school)"
-                    : column.field.isRequired
-                        ? (column.field.defaultValue.map { "no (default: \($0))" } ?? "yes")
-                        : (column.field.defaultValue.map { "no (default: \($0))" } ?? "no")
+                    : column.field.defaultValue(at: .la) == nil && column.field.defaultValue != nil
+                        ? "yes at the LA; no at a school"
+                        : column.field.isRequired
+                            ? (column.field.defaultValue.map { "no (default: \($0))" } ?? "yes")
+                            : (column.field.defaultValue.map { "no (default: \($0))" } ?? "no")
                 out += "| \(column.heading) | `\(column.key)` | \(accepted(column)) | \(needed) |\n"
             }
         }

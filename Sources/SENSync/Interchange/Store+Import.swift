@@ -461,7 +461,7 @@ struct ImportRun {
             return
         }
         for field in kind.fields where values[field.name] == nil && !field.isSystem {
-            if let value = field.defaultValue {
+            if let value = field.defaultValue(at: store.identity.kind) {
                 values[field.name] = try store.parse(value, for: field, kind: kind, pupil: pupil, in: tx.db)
             }
         }
@@ -579,9 +579,9 @@ struct ImportRun {
 
     /// A pupil's SEN status and ranked needs (`pupil show`, `pupil list --sen-status`) as their
     /// census episodes and needs say once this group's rows are in, as `pupil update
-    /// --sen-status --needs` keeps them the other way: the open episode (E before K), the open
-    /// needs by rank. Left as they are when the rows give no episode or need, or add up to no
-    /// valid status (a K episode with no need yet, say: the census check reports it).
+    /// --sen-status --needs` keeps them the other way (``Store/censusSummary(episodes:needs:today:)``).
+    /// Left as they are when the rows give no episode or need. A status the census rules refuse (a
+    /// K episode with no need yet, say) is kept as the records say: the census check reports it.
     private func keepSENSummaryInStep(of pupil: RecordID, in group: inout Group, db: Database) throws {
         let kinds = [SENEpisode.name, SENNeedRecord.name]
         guard group.pending.values.contains(where: { kinds.contains($0.kind.name) }) else { return }
@@ -592,27 +592,17 @@ struct ImportRun {
                 for record in try Store.records(kind, pupil: pupil, in: db) { byID[record.id] = record.values.values }
             }
             for (id, pending) in group.pending where pending.kind.name == kind.name { byID[id] = pending.values }
-            let today = store.localToday
-            // Open and begun: both kinds name their dates `start_date` and `end_date`.
-            return byID.values.filter { values in
-                values[RecordState.deletedField] != .integer(1) && values["end_date"]?.text == nil
-                    && (values["start_date"]?.text.flatMap(CalendarDate.init).map { $0 <= today } ?? true)
-            }
+            return Array(byID.values)
         }
-        let provisions = Set(try current(SENEpisode.spec).compactMap { $0[SENEpisode.Field.provision.rawValue]?.text })
-        let status: SENStatus = provisions.contains("E") ? .ehcPlan : provisions.contains("K") ? .senSupport : .none
-        let needs = try current(SENNeedRecord.spec).sorted {
-            ($0[SENNeedRecord.Field.rank.rawValue]?.integer ?? .max)
-                < ($1[SENNeedRecord.Field.rank.rawValue]?.integer ?? .max)
-        }.compactMap { $0[SENNeedRecord.Field.need.rawValue]?.text.flatMap(SENNeed.init(rawValue:)) }
-        guard let profile = try? SENProfile(status: status, needs: needs) else { return }
+        let (status, needs) = Store.censusSummary(
+            episodes: try current(SENEpisode.spec), needs: try current(SENNeedRecord.spec), today: store.localToday)
         let stored = {
             try Store.records(Pupil.spec, pupil: pupil, in: db).first { $0.id == pupil }?.values.values ?? [:]
         }
         let base = try group.pending[pupil]?.values ?? stored()
         let wanted: [String: Value] = [
-            Pupil.Field.senStatus.rawValue: .text(profile.status.rawValue),
-            Pupil.Field.senNeeds.rawValue: profile.needs.isEmpty ? .null : .text(profile.needsField),
+            Pupil.Field.senStatus.rawValue: .text(status.rawValue),
+            Pupil.Field.senNeeds.rawValue: needs.isEmpty ? .null : .text(needs.map(\.rawValue).joined(separator: ",")),
         ]
         guard wanted.contains(where: { (base[$0.key] ?? .null) != $0.value }) else { return }
         group.write(pupil, kind: Pupil.spec, wanted, base: base)

@@ -216,9 +216,10 @@ extension Store {
         try writing {
             try requireOwner(kind)
             var fields = fields
-            for field in kind.fields where field.defaultValue != nil && !field.isSystem {
+            for field in kind.fields where !field.isSystem {
+                guard let value = field.defaultValue(at: identity.kind) else { continue }
                 let given = fields.keys.contains { $0.replacingOccurrences(of: "-", with: "_") == field.personName }
-                if !given { fields[field.personName] = field.defaultValue }
+                if !given { fields[field.personName] = value }
             }
             let given = try definitions(fields, of: kind)
             let missing = kind.fields.filter { field in

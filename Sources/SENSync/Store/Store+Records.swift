@@ -280,6 +280,71 @@ extension Store {
         }
     }
 
+    /// The census SEN status and ranked needs a pupil's provision episodes and needs (each given
+    /// by its values) add up to on `today`: the open episodes (E before K, else N) and the open
+    /// needs by rank. Open: not deleted, begun by `today`, and not ended by it.
+    static func censusSummary(
+        episodes: [[String: Value]], needs: [[String: Value]], today: CalendarDate
+    ) -> (status: SENStatus, needs: [SENNeed]) {
+        func isOpen(_ values: [String: Value]) -> Bool {
+            // Both kinds name their dates `start_date` and `end_date`.
+            values[RecordState.deletedField] != .integer(1)
+                && (values["start_date"]?.text.flatMap(CalendarDate.init).map { $0 <= today } ?? true)
+                && (values["end_date"]?.text.flatMap(CalendarDate.init).map { $0 > today } ?? true)
+        }
+        let provisions = Set(episodes.filter(isOpen).compactMap { $0[SENEpisode.Field.provision.rawValue]?.text })
+        let status: SENStatus = provisions.contains("E") ? .ehcPlan : provisions.contains("K") ? .senSupport : .none
+        var ranked: [SENNeed] = []
+        let open = needs.filter(isOpen).sorted {
+            ($0[SENNeedRecord.Field.rank.rawValue]?.integer ?? .max)
+                < ($1[SENNeedRecord.Field.rank.rawValue]?.integer ?? .max)
+        }
+        for values in open {
+            if let need = values[SENNeedRecord.Field.need.rawValue]?.text.flatMap(SENNeed.init(rawValue:)),
+                !ranked.contains(need)
+            {
+                ranked.append(need)
+            }
+        }
+        return (status, ranked)
+    }
+
+    /// `ops` with, when they write the pupil's provision episodes or needs as records (and not
+    /// the pupil's census status and needs themselves, as `pupil update --sen-status --needs`
+    /// and an import do), a write of the pupil's `sen_status` and `sen_needs` as the episodes
+    /// and needs then add up to (``censusSummary(episodes:needs:today:)``), so `pupil show` and
+    /// `pupil list` agree with `sen-need list` after a need is added, changed or deleted.
+    func withCensusSummaryInStep(_ ops: [RecordOp], scope: RecordID, in db: Database) throws -> [RecordOp] {
+        let summaryFields: Set<String> = [Pupil.Field.senStatus.rawValue, Pupil.Field.senNeeds.rawValue]
+        guard ops.contains(where: { $0.table == SENEpisode.name || $0.table == SENNeedRecord.name }),
+            !ops.contains(where: { op in
+                op.table == Pupil.name
+                    && op.writes.contains { summaryFields.contains($0.field) || $0.field == RecordState.deletedField }
+            }),
+            let pupil = try Self.records(Pupil.spec, pupil: scope, in: db).first(where: { $0.id == scope })
+        else { return ops }
+        func asWritten(_ kind: KindSpec) throws -> [[String: Value]] {
+            var byID: [RecordID: [String: Value]] = [:]
+            for record in try Self.records(kind, pupil: scope, in: db) { byID[record.id] = record.values.values }
+            for op in ops where op.table == kind.name {
+                for write in op.writes { byID[op.id, default: [:]][write.field] = write.value }
+            }
+            return Array(byID.values)
+        }
+        let summary = Self.censusSummary(
+            episodes: try asWritten(SENEpisode.spec), needs: try asWritten(SENNeedRecord.spec), today: localToday)
+        let wanted: [String: Value] = [
+            Pupil.Field.senStatus.rawValue: .text(summary.status.rawValue),
+            Pupil.Field.senNeeds.rawValue: summary.needs.isEmpty
+                ? .null : .text(summary.needs.map(\.rawValue).joined(separator: ",")),
+        ]
+        let writes = wanted.keys.sorted().compactMap { field in
+            (pupil.values.values[field] ?? .null) == wanted[field]! ? nil : FieldWrite(field, wanted[field]!)
+        }
+        guard !writes.isEmpty else { return ops }
+        return ops + [RecordOp(table: Pupil.name, id: scope, writes: writes)]
+    }
+
     /// The school a pupil's SEN provision is recorded at: this school, or the pupil's current one.
     func senSchool(of pupil: RecordID, in db: Database) throws -> SiteID? {
         if identity.kind.isSchool { return identity.id }

@@ -99,7 +99,14 @@ enum KindCommandLine {
             case .reference(let table): takes = "\(RecordSchema.kind(table)?.noun ?? table) id"
             case .site: takes = "site name or id"
             }
-            let about = "\(field.label)\(field.isRequired ? " (required)" : ""): \(takes)"
+            let need: String
+            switch (field.isRequired, field.defaultValue) {
+            case (_, "here"?): need = " (at a school, this school unless given)"
+            case (true, let value?): need = " (default: \(value))"
+            case (true, nil): need = " (required)"
+            case (false, _): need = ""
+            }
+            let about = "\(field.label)\(need): \(takes)"
             let option = "  \(field.option)"
             // An option too long for the column has its description on the next line.
             let lead = option.count + 2 <= column ? option.padding(toLength: column, withPad: " ", startingAt: 0) : nil

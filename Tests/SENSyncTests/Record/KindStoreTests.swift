@@ -162,6 +162,37 @@ struct KindStoreTests {
         }
     }
 
+    /// The other way: the pupil's census status and ranked needs (`pupil show`, `pupil list`)
+    /// follow episodes and needs written, updated or deleted as records. A deleted need stayed in
+    /// the pupil's needs, and a need or episode added as a record never reached them.
+    @Test func episodesAndNeedsWrittenAsRecordsKeepTheCensusStatusInStep() throws {
+        let (_, store, pupil) = try school()
+        func summary() throws -> String {
+            let read = try store.pupil(pupil.description)
+            return "\(read.senStatus ?? "-") \(read.senNeeds.joined(separator: ","))"
+        }
+        let start = store.localToday.adding(days: -30).description
+        try store.addRecord(
+            SENEpisode.self, pupil: Self.upn, [.provision: "K", .schoolID: "here", .startDate: start], author: "SENCO")
+        let spld = try store.addRecord(
+            SENNeedRecord.self, pupil: Self.upn, [.need: "SPLD", .rank: "1", .startDate: start], author: "SENCO")
+        let slcn = try store.addRecord(
+            SENNeedRecord.self, pupil: Self.upn, [.need: "SLCN", .rank: "2", .startDate: start], author: "SENCO")
+        #expect(try summary() == "K SPLD,SLCN")
+        try store.deleteRecord(slcn.description, author: "SENCO")
+        #expect(try summary() == "K SPLD")
+        try store.updateRecord(SENNeedRecord.self, spld.description, [.need: "ASD"], author: "SENCO")
+        #expect(try summary() == "K ASD")
+        // Ended today, the need no longer counts; a need starting later does not count yet.
+        try store.updateRecord(
+            SENNeedRecord.self, spld.description, [.endDate: store.localToday.description], author: "SENCO")
+        #expect(try summary() == "K ")
+        try store.addRecord(
+            SENNeedRecord.self, pupil: Self.upn,
+            [.need: "HI", .rank: "1", .startDate: store.localToday.adding(days: 5).description], author: "SENCO")
+        #expect(try summary() == "K ")
+    }
+
     @Test func recordsOfNewKindsReplicateToTheLAAndBack() throws {
         let (area, store, _) = try school()
         try store.addRecord(

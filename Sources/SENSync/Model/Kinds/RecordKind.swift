@@ -68,6 +68,13 @@ public struct FieldDefinition: Sendable, Hashable {
     /// declaration says, so a new note-like field is never exported by mistake.
     public let isPersonal: Bool
 
+    /// The default where a site of `kind` writes the record: a site field's default `here` means
+    /// the school writing it, so a trust or the LA has none (it names the school).
+    public func defaultValue(at kind: SiteKind) -> String? {
+        if case .site = rule, defaultValue == "here", !kind.isSchool { return nil }
+        return defaultValue
+    }
+
     /// Text fields longer than this are free text, and so personal (``isPersonal``).
     public static let freeTextLength = 200
 

@@ -19,7 +19,7 @@ public enum SENEpisode: RecordKind {
                 field(
                     "SEN provision", .code("census-sen-provision"), required: true, ctf: "SENprovision",
                     census: "SENprovision")
-            case .schoolID: field("School", .site, required: true)
+            case .schoolID: field("School", .site, required: true, default: "here")
             case .startDate: field("Start date", .date, required: true, ctf: "StartDate")
             case .endDate: field("End date", .date)
             }
