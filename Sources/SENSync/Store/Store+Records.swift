@@ -342,7 +342,14 @@ extension Store {
             (pupil.values.values[field] ?? .null) == wanted[field]! ? nil : FieldWrite(field, wanted[field]!)
         }
         guard !writes.isEmpty else { return ops }
-        return ops + [RecordOp(table: Pupil.name, id: scope, writes: writes)]
+        // A change writes each record once: the pupil's other fields and these in one write.
+        var ops = ops
+        if let index = ops.firstIndex(where: { $0.table == Pupil.name && $0.id == scope }) {
+            ops[index].writes += writes
+        } else {
+            ops.append(RecordOp(table: Pupil.name, id: scope, writes: writes))
+        }
+        return ops
     }
 
     /// The school a pupil's SEN provision is recorded at: this school, or the pupil's current one.

@@ -191,6 +191,22 @@ struct KindStoreTests {
             SENNeedRecord.self, pupil: Self.upn,
             [.need: "HI", .rank: "1", .startDate: store.localToday.adding(days: 5).description], author: "SENCO")
         #expect(try summary() == "K ")
+        // With another write to the pupil in the same change: one write of the pupil.
+        try store.write(
+            author: "SENCO", scope: pupil,
+            ops: [
+                RecordOp(
+                    table: Pupil.name, id: pupil, writes: [FieldWrite(Pupil.Field.forename.rawValue, .text("Ava"))]),
+                RecordOp(
+                    table: SENNeedRecord.name, id: .v7(),
+                    writes: [
+                        FieldWrite(SENNeedRecord.Field.need.rawValue, .text("VI")),
+                        FieldWrite(SENNeedRecord.Field.rank.rawValue, .integer(2)),
+                        FieldWrite(SENNeedRecord.Field.startDate.rawValue, .text(store.localToday.description)),
+                    ]),
+            ])
+        #expect(try summary() == "K VI")
+        #expect(try store.pupil(pupil.description).forename == "Ava")
     }
 
     @Test func recordsOfNewKindsReplicateToTheLAAndBack() throws {
