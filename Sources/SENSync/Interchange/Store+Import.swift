@@ -393,6 +393,11 @@ struct ImportRun {
                     return
                 }
             }
+            if let dob = values[Pupil.Field.dateOfBirth.rawValue]?.text, entry < dob {
+                throw ImportProblem(
+                    file: fileName, line: line, column: entryText?.name,
+                    reason: "The entry date is before the date of birth.")
+            }
             group?.write(
                 .v7(milliseconds: store.now()), kind: Enrolment.spec,
                 [

@@ -397,21 +397,22 @@ extension Store {
                 arguments: excludingThis ? [key.scope.description, key.id.description] : [key.scope.description]
             ).map { ($0.id, $0.values) } + made
         }
-        if let rule = DateAfterParent.rules[kind.name] {
+        if let rules = DateAfterParent.rules[kind.name] {
             // A date that cannot fall before a date of the record it belongs to (read as stored:
             // a parent made in the same change is not checked).
-            guard holdsRecords, let date = values.date(rule.field), let parent = values.text(rule.parentField) else {
-                return
-            }
-            let parentDate = try String.fetchOne(
-                try db.cachedStatement(
-                    sql: "SELECT \(rule.parentDate) FROM \(rule.parentTable) WHERE pupil_id = ? AND id = ?"),
-                arguments: [key.scope.description, parent]
-            ).flatMap(CalendarDate.init)
-            if let parentDate, date < parentDate {
-                throw StoreError(
-                    .invalidInput, rule.says(date, parentDate),
-                    hint: "Check \(kind.field(rule.field)?.option ?? rule.field).")
+            for rule in rules {
+                guard holdsRecords, let date = values.date(rule.field), let parent = values.text(rule.parentField)
+                else { continue }
+                let parentDate = try String.fetchOne(
+                    try db.cachedStatement(
+                        sql: "SELECT \(rule.parentDate) FROM \(rule.parentTable) WHERE pupil_id = ? AND id = ?"),
+                    arguments: [key.scope.description, parent]
+                ).flatMap(CalendarDate.init)
+                if let parentDate, date < parentDate {
+                    throw StoreError(
+                        .invalidInput, rule.says(date, parentDate),
+                        hint: "Check \(kind.field(rule.field)?.option ?? rule.field).")
+                }
             }
             return
         }
@@ -462,19 +463,33 @@ extension Store {
         var parentDate: String
         var says: @Sendable (CalendarDate, CalendarDate) -> String
 
-        static let rules: [String: DateAfterParent] = [
-            PlanReview.name: DateAfterParent(
-                field: PlanReview.Field.heldOn.rawValue, parentField: PlanReview.Field.planID.rawValue,
-                parentTable: SupportPlan.name, parentDate: SupportPlan.Field.startDate.rawValue,
-                says: { "The review (\($0)) is before the plan started (\($1))." }),
-            PlanOutcome.name: DateAfterParent(
-                field: PlanOutcome.Field.targetDate.rawValue, parentField: PlanOutcome.Field.planID.rawValue,
-                parentTable: SupportPlan.name, parentDate: SupportPlan.Field.startDate.rawValue,
-                says: { "The outcome's target date (\($0)) is before the plan started (\($1))." }),
-            EHCReview.name: DateAfterParent(
-                field: EHCReview.Field.meetingOn.rawValue, parentField: EHCReview.Field.planID.rawValue,
-                parentTable: EHCPlan.name, parentDate: EHCPlan.Field.issuedOn.rawValue,
-                says: { "The review meeting (\($0)) is before the plan was issued (\($1))." }),
+        static let rules: [String: [DateAfterParent]] = [
+            PlanReview.name: [
+                DateAfterParent(
+                    field: PlanReview.Field.heldOn.rawValue, parentField: PlanReview.Field.planID.rawValue,
+                    parentTable: SupportPlan.name, parentDate: SupportPlan.Field.startDate.rawValue,
+                    says: { "The review (\($0)) is before the plan started (\($1))." })
+            ],
+            PlanOutcome.name: [
+                DateAfterParent(
+                    field: PlanOutcome.Field.targetDate.rawValue, parentField: PlanOutcome.Field.planID.rawValue,
+                    parentTable: SupportPlan.name, parentDate: SupportPlan.Field.startDate.rawValue,
+                    says: { "The outcome's target date (\($0)) is before the plan started (\($1))." })
+            ],
+            EHCReview.name: [
+                DateAfterParent(
+                    field: EHCReview.Field.meetingOn.rawValue, parentField: EHCReview.Field.planID.rawValue,
+                    parentTable: EHCPlan.name, parentDate: EHCPlan.Field.issuedOn.rawValue,
+                    says: { "The review meeting (\($0)) is before the plan was issued (\($1))." })
+            ],
+            ConcernAction.name: [ConcernAction.Field.dueOn, .doneOn].map { field in
+                DateAfterParent(
+                    field: field.rawValue, parentField: ConcernAction.Field.concernID.rawValue,
+                    parentTable: Concern.name, parentDate: Concern.Field.raisedOn.rawValue,
+                    says: { _, _ in
+                        "The action's \(field.definition.label.lowercased()) is before the concern was raised."
+                    })
+            },
         ]
     }
 

@@ -192,6 +192,10 @@ extension Store {
             let entry = try Check.date(
                 pupil.entryDate ?? CalendarDate.today(Date(timeIntervalSince1970: Double(now()) / 1000)).description,
                 "entry date")
+            guard school == nil || entry >= dob else {
+                throw StoreError(
+                    .invalidInput, "The entry date is before the date of birth.", hint: "Check --entry-date and --dob.")
+            }
             let id = RecordID.v7(milliseconds: now())
             var ops = [
                 RecordOp(
@@ -235,7 +239,11 @@ extension Store {
                 writes.append(FieldWrite("surname", .text(try Check.text(s, "surname", max: 100))))
             }
             if let d = update.dateOfBirth {
-                writes.append(FieldWrite("date_of_birth", .text(try Check.date(d, "date of birth"))))
+                let dob = try Check.date(d, "date of birth")
+                guard CalendarDate(dob)! <= localToday else {
+                    throw StoreError(.invalidInput, "The date of birth is in the future.", hint: "Check --dob.")
+                }
+                writes.append(FieldWrite("date_of_birth", .text(dob)))
             }
             if let y = update.yearGroup {
                 writes.append(FieldWrite("year_group", .integer(Int64(try Check.yearGroup(y)))))

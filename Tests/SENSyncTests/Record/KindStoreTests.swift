@@ -70,6 +70,41 @@ struct KindStoreTests {
         refused(
             ["request_received_on": "2026-01-05", "request_source": "parent"], kind: EHCAssessment.spec,
             "Only the local authority")
+        // Dates that contradict each other (found by a newcomer; each was written).
+        let seen = base.merging(["accepted_on": "2026-01-20", "first_seen_on": "2026-02-01"]) { $1 }
+        refused(seen.merging(["closed_on": "2026-01-25"]) { $1 }, "--closed-on")
+        refused(base.merging(["declined_on": "2026-01-20", "closed_on": "2026-01-10"]) { $1 }, "--closed-on")
+        refused(
+            ["title": "Reading", "start_date": "2026-01-05", "review_date": "2026-03-01", "closed_on": "2026-02-01"],
+            kind: SupportPlan.spec, "--status")
+        let concern = try store.addRecord(
+            Concern.self, pupil: Self.upn,
+            [.raisedOn: "2026-01-05", .raisedByRole: "senco", .areas: "semh", .observations: "Withdrawn"],
+            author: "SENCO")
+        for field in ["due_on", "done_on"] {
+            var fields = [
+                "concern_id": concern.description, "action": "Talk", "owner": "SENCO", "due_on": "2026-01-10",
+            ]
+            fields[field] = "2026-01-01"
+            refused(fields, kind: ConcernAction.spec, "before the concern was raised")
+        }
+    }
+
+    /// A pupil's dates: born before they join a school, and not in the future when changed.
+    @Test func aPupilsDatesAgreeWithEachOther() throws {
+        let (_, store, pupil) = try school()
+        #expect(throws: StoreError.self) {
+            try store.addPupil(
+                NewPupil(
+                    upn: syntheticUPN(7002), forename: "Bo", surname: "Example", dateOfBirth: "2016-06-01",
+                    entryDate: "2015-09-01"), author: "SENCO")
+        }
+        let future = store.localToday.adding(days: 400).description
+        let error = #expect(throws: StoreError.self) {
+            try store.updatePupil(pupil.description, PupilUpdate(dateOfBirth: future), author: "SENCO")
+        }
+        #expect(error?.message.contains("future") == true)
+        #expect(!(error?.message.contains(future) ?? true), "no date of birth in a message")
     }
 
     @Test func upnsAreUniqueOnUpdateAndTheReplacedOneIsKept() throws {

@@ -41,6 +41,9 @@ public enum Referral: RecordKind {
         try record.requireOrder(Field.referredOn, .firstSeenOn)
         try record.requireOrder(Field.acceptedOn, .firstSeenOn)
         try record.requireOrder(Field.referredOn, .closedOn)
+        try record.requireOrder(Field.acceptedOn, .closedOn)
+        try record.requireOrder(Field.declinedOn, .closedOn)
+        try record.requireOrder(Field.firstSeenOn, .closedOn)
         if record[Field.acceptedOn] != nil, record[Field.declinedOn] != nil {
             throw RecordRuleViolation(
                 "A referral cannot be both accepted and declined.", hint: "Clear one of --accepted-on or --declined-on."

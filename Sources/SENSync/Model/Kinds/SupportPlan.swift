@@ -33,5 +33,9 @@ public enum SupportPlan: RecordKind {
     public static func check(_ record: KindValues) throws(RecordRuleViolation) {
         try record.requireOrder(Field.startDate, .reviewDate)
         try record.requireOrder(Field.startDate, .closedOn)
+        if record[Field.closedOn] != nil, let status = record.text(Field.status), status != "closed" {
+            throw RecordRuleViolation(
+                "A plan with a closed date is closed.", hint: "Give --status closed, or clear --closed-on.")
+        }
     }
 }
