@@ -151,6 +151,10 @@ struct RecordCommandsTests {
             #expect((agency["waiting"] as? [String: Any])?["longestDays"] as? Int == 10)
             // A school's roll, recorded at the store, makes the area report show SEN as a share of it.
             #expect(try cli.run(["report", "roll", "Oakfield"] + s).status != 0)  // no count given
+            // Fewer than the pupils held on the school's roll that day (Ada): the area report showed
+            // 200% of the roll with an EHC plan.
+            let small = try cli.run(["report", "roll", "Oakfield", "0"] + s)
+            #expect(small.status == 2 && small.stderr.contains("fewer"), "\(small.stderr)")
             ok(try cli.run(["report", "roll", "Oakfield", "50", "--as-of", "2026-01-15"] + s))
             let rolls = try cli.run(["report", "roll", "--json"] + s)
             #expect(((rolls.json as? [String: Any])?["rolls"] as? [[String: Any]])?.first?["pupils"] as? Int == 50)
@@ -292,6 +296,19 @@ struct RecordCommandsTests {
                         "ehc", "section", plan, "--section", "F", "--owner-agency", "Northshire SEN team", "--content",
                         "Speech therapy weekly",
                     ] + la + author))
+            // Section F again, the same review meeting again, a second decision: refused (each was
+            // recorded a second time, or silently replaced the first).
+            let sectionAgain = try cli.run(
+                ["ehc", "section", plan, "--section", "F", "--owner-agency", "Health", "--content", "x"] + la + author)
+            #expect(
+                sectionAgain.status == 2 && sectionAgain.stderr.contains("ehc-section update"), "\(sectionAgain.stderr)"
+            )
+            let decideAgain = try cli.run(
+                ["ehc", "decide", assessment, "--decision", "assess", "--on", "2025-02-11"] + la + author)
+            #expect(
+                decideAgain.status == 2 && decideAgain.stderr.contains("ehc-assessment update"), "\(decideAgain.stderr)"
+            )
+            ok(try cli.run(["ehc", "decide", assessment, "--decision", "assess", "--on", "2025-02-10"] + la + author))
             let show = try cli.run(["ehc", "show", pupil, "--json"] + la)
             let steps = try #require((show.json as? [[String: Any]])?.first?["steps"] as? [[String: Any]])
             let final = try #require(steps.first { $0["step"] as? String == "final-plan" })
@@ -323,6 +340,12 @@ struct RecordCommandsTests {
                         "ehc", "review", plan, "--meeting-on", "2026-05-11", "--outcome", "A", "--decided-on",
                         "2026-05-25",
                     ] + la + author))
+            let reviewAgain = try cli.run(
+                [
+                    "ehc", "review", plan, "--meeting-on", "2026-05-11", "--outcome", "A", "--decided-on",
+                    "2026-05-25",
+                ] + la + author)
+            #expect(reviewAgain.status == 2 && reviewAgain.stderr.contains("already recorded"), "\(reviewAgain.stderr)")
             // `ehc show` lists the plan the assessment led to, its reviews and the next one due.
             let shown = try cli.run(["ehc", "show", pupil] + la)
             #expect(shown.stdout.contains("EHC plan \(plan): issued 2025-06-02"), "\(shown.stdout)")

@@ -414,7 +414,32 @@ extension Store {
                         hint: "Check \(kind.field(rule.field)?.option ?? rule.field).")
                 }
             }
-            return
+        }
+        if let rule = OnePerParent.rules[kind.name], values.integer(RecordState.deletedField) != 1 {
+            // One record per parent and key (one section F per plan): a second is a mistake, not
+            // a second value (the first would be shown as if it were all there is).
+            let fields = [rule.parentField] + rule.keyFields
+            let wanted = fields.map { values[$0] }
+            if !wanted.contains(where: { $0 == nil }) {
+                let made = (created[kind.name] ?? []).contains { other in
+                    other.id != key.id && fields.map { other.values[$0] } == wanted
+                }
+                let held =
+                    holdsRecords
+                    ? try Bool.fetchOne(
+                        db.cachedStatement(
+                            sql: """
+                                SELECT EXISTS (SELECT 1 FROM \(kind.name) WHERE pupil_id = ? AND id != ? AND deleted = 0 AND \(
+                                    fields.map { "\($0) = ?" }.joined(separator: " AND ")))
+                                """),
+                        arguments: StatementArguments(
+                            [key.scope.description.databaseValue, key.id.description.databaseValue]
+                                + wanted.map { $0!.databaseValue }))
+                        == true : false
+                if made || held {
+                    throw StoreError(.invalidInput, rule.says, hint: rule.hint)
+                }
+            }
         }
         switch kind.name {
         case SENEpisode.name:
@@ -453,6 +478,26 @@ extension Store {
             }
         default: break
         }
+    }
+
+    /// Records of which a parent has at most one per key: a plan has one section F, and one
+    /// review meeting on a day.
+    struct OnePerParent {
+        var parentField: String
+        var keyFields: [String]
+        var says: String
+        var hint: String
+
+        static let rules: [String: OnePerParent] = [
+            EHCSection.name: OnePerParent(
+                parentField: EHCSection.Field.planID.rawValue, keyFields: [EHCSection.Field.section.rawValue],
+                says: "That section of this plan is already recorded.",
+                hint: "Change it with `sensync ehc-section update ID` (`sensync ehc show PUPIL` lists them)."),
+            EHCReview.name: OnePerParent(
+                parentField: EHCReview.Field.planID.rawValue, keyFields: [EHCReview.Field.meetingOn.rawValue],
+                says: "A review meeting on that day is already recorded for this plan.",
+                hint: "Change it with `sensync ehc-review update ID` (`sensync ehc show PUPIL` lists them)."),
+        ]
     }
 
     /// A record's date that cannot fall before a date of the record it belongs to.
@@ -583,6 +628,31 @@ extension Store {
                 })
             else { throw StoreError(.notFound, "No \(kind.noun) with that id is in this store.") }
             return record
+        }
+    }
+
+    /// Refuses to record a step of a record (an EHC assessment's decision, say) a second time
+    /// with other values: a step verb records what happened once, and a second one with another
+    /// day or outcome silently replaced the first. The same values again pass (nothing changes);
+    /// a correction goes through `KIND update`.
+    public func requireStepNotRecorded(_ reference: String, kind: KindSpec, fields: [String: String]) throws {
+        let record = try record(reference, kind: kind)
+        let given = try reading { db in
+            try definitions(fields, of: kind).map { field, text in
+                (field, try parse(text, for: field, kind: kind, pupil: record.pupilID, in: db))
+            }
+        }
+        let differs = given.filter { field, value in
+            guard let held = record.values[field.name] else { return false }
+            return held != value
+        }
+        guard differs.isEmpty else {
+            throw StoreError(
+                .invalidInput,
+                "This \(kind.noun) already has its \(differs.map { $0.0.label.lowercased() }.joined(separator: " and ")), recorded differently.",
+                hint:
+                    "To correct it: `sensync \(kind.commandName) update \(record.id.description.prefix(8)) \(differs.map { "\($0.0.option) VALUE" }.joined(separator: " "))`."
+            )
         }
     }
 

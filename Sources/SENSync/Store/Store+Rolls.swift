@@ -24,6 +24,22 @@ extension Store {
                 hint: "Name a school from `sensync peer list`.")
         }
         try writer.write { db in
+            // The roll is every pupil, with SEN or not: never fewer than this store holds there.
+            let held =
+                try Int.fetchOne(
+                    db,
+                    sql: """
+                        SELECT count(DISTINCT e.pupil_id) FROM enrolment e
+                        JOIN pupil p ON p.pupil_id = e.pupil_id AND p.id = e.pupil_id AND p.deleted = 0
+                        WHERE e.school_id = ? AND e.deleted = 0 AND e.entry_date <= ?
+                          AND (e.leaving_date IS NULL OR e.leaving_date > ?)
+                        """, arguments: [site.id.description, asOf.description, asOf.description]) ?? 0
+            guard pupils >= held else {
+                throw StoreError(
+                    .invalidInput,
+                    "That is fewer than the \(held) pupil(s) this store holds on \(site.name)'s roll on \(asOf).",
+                    hint: "Give the school's whole roll from its census (every pupil, with SEN or not).")
+            }
             try db.execute(
                 sql: "INSERT OR REPLACE INTO school_roll (site_id, pupils, as_of) VALUES (?, ?, ?)",
                 arguments: [site.id.description, pupils, asOf.description])

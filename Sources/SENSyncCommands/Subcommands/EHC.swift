@@ -26,13 +26,14 @@ extension SENSyncCommand {
 /// Adds or updates a record through the generic path and prints what happened.
 private func record(
     _ kind: KindSpec, add pupil: String?, update reference: String?, fields: [String: String?],
-    store: StoreOptions, author: AuthorOptions, output: OutputOptions, done: String
+    once: Bool = false, store: StoreOptions, author: AuthorOptions, output: OutputOptions, done: String
 ) throws {
     let opened = try store.open()
     let given = fields.compactMapValues { $0 }
     let id: String
     if let reference {
         id = try opened.record(reference, kind: kind).id.description
+        if once { try opened.requireStepNotRecorded(id, kind: kind, fields: given) }
         try opened.updateRecord(id, kind: kind, fields: given, author: try author.name)
     } else {
         id = try opened.addRecord(kind, pupil: pupil, fields: given, author: try author.name).description
@@ -105,7 +106,7 @@ extension SENSyncCommand.EHC {
             }
             try record(
                 EHCAssessment.spec, add: nil, update: assessment, fields: ["decision": code, "decided_on": on],
-                store: storeOptions, author: authorOptions, output: output, done: "Recorded the decision")
+                once: true, store: storeOptions, author: authorOptions, output: output, done: "Recorded the decision")
         }
     }
 
@@ -160,7 +161,7 @@ extension SENSyncCommand.EHC {
         func run() throws {
             try record(
                 EHCAssessment.spec, add: nil, update: assessment, fields: ["draft_served_on": servedOn],
-                store: storeOptions, author: authorOptions, output: output, done: "Recorded the draft plan")
+                once: true, store: storeOptions, author: authorOptions, output: output, done: "Recorded the draft plan")
         }
     }
 
@@ -216,7 +217,8 @@ extension SENSyncCommand.EHC {
 
         func run() throws {
             try record(
-                EHCAssessment.spec, add: nil, update: assessment, fields: ["no_plan_on": on], store: storeOptions,
+                EHCAssessment.spec, add: nil, update: assessment, fields: ["no_plan_on": on], once: true,
+                store: storeOptions,
                 author: authorOptions, output: output, done: "Recorded the decision not to issue a plan")
         }
     }
