@@ -456,9 +456,14 @@ import Testing
                 #expect(r.stderr.contains("year group"), "\(r.stderr)")
             }
             #expect(try cli.run(["conflicts", "list", "--fail-if-any"] + la).status == 14)
+            // A field not in conflict: the hint names those that are.
+            r = try cli.run(
+                ["conflicts", "resolve", record, "--field", "surname", "--keep", "1", "--author", "LA"] + la)
+            #expect(r.status == 3 && r.stderr.contains("year_group"), "\(r.stderr)")
+            // The field as its option is spelled (`--year-group`) is the same field.
             let six = candidates.firstIndex { $0["value"] as? String == "6" }! + 1
             r = try cli.run(
-                ["conflicts", "resolve", record, "--field", "year_group", "--keep", "\(six)", "--author", "LA officer"]
+                ["conflicts", "resolve", record, "--field", "year-group", "--keep", "\(six)", "--author", "LA officer"]
                     + la)
             #expect(r.status == 0, "\(r.stderr)")
             #expect(try cli.run(["conflicts", "list", "--fail-if-any"] + la).status == 0)

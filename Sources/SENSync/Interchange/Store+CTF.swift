@@ -140,8 +140,19 @@ extension Store {
         let school: SiteID
         if let existingID {
             let row = try Row.fetchOne(
-                db, sql: "SELECT sen_status, sen_needs FROM pupil WHERE id = ?", arguments: [existingID.description])
+                db, sql: "SELECT sen_status, sen_needs, date_of_birth FROM pupil WHERE id = ?",
+                arguments: [existingID.description])
             current = (row?[0], row?[1])
+            // A UPN is the child's for life, so another date of birth means a wrong UPN in the
+            // file or here: the SEN data would be put on another child's record.
+            if let dob = pupil.dateOfBirth, let held = (row?[2] as String?).flatMap(CalendarDate.init), dob != held {
+                throw CTFError(
+                    .refused, "The pupil with this UPN here has another date of birth than the file gives.",
+                    line: pupil.line, element: CTFDocument.Element.pupil,
+                    hint:
+                        "Check the UPN and date of birth with the sending school (`sensync pupil show UPN` shows this store's); correct the one that is wrong, then import again."
+                )
+            }
             school = try senSchool(of: existingID, in: db) ?? identity.id
         } else {
             guard let surname = pupil.surname, let forename = pupil.forename, let dob = pupil.dateOfBirth else {

@@ -112,10 +112,16 @@ extension SENSyncCommand.Conflicts {
         func run() throws {
             let store = try storeOptions.open()
             let (key, _) = try store.findRecord(record)
-            guard let conflict = try store.conflicts().first(where: { $0.key == key && $0.field == field }) else {
+            // The field as `conflicts list` names it, or as its option is spelled (`review-date`).
+            let field = self.field.trimmingCharacters(in: CharacterSet(charactersIn: "-")).replacingOccurrences(
+                of: "-", with: "_")
+            let open = try store.conflicts().filter { $0.key == key }
+            guard let conflict = open.first(where: { $0.field == field }) else {
                 throw CommandFailure(
                     code: .notFound, message: "That record has no open conflict on that field.",
-                    hint: "See `sensync conflicts list`.")
+                    hint: open.isEmpty
+                        ? "See `sensync conflicts list`."
+                        : "Its open conflicts are on: \(Set(open.map(\.field)).sorted().joined(separator: ", ")).")
             }
             let receipt: WriteReceipt
             let outcome: String

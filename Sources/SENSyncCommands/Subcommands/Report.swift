@@ -43,15 +43,22 @@ extension SENSyncCommand.Report {
             String?
         @Option(help: "table, csv, json or html (one self-contained page with charts, printable on A4).")
         var format: Format = .table
+        @Flag(help: "The same as --format json (as every other command's --json).") var json = false
         @Option(help: "Write to this file instead of printing.") var out: String?
         @Flag(help: "Replace the --out file if it exists.") var force = false
+
+        func validate() throws {
+            if json && format != .table && format != .json {
+                throw ValidationError("Give --json or --format \(format.rawValue), not both.")
+            }
+        }
 
         func run() throws {
             let date = try asOfDate(asOf)
             let store = try storeOptions.openForReading()
             let report = try store.areaReport(asOf: date)
             let text: String
-            switch format {
+            switch json ? .json : format {
             case .json: text = try Terminal.jsonText(report.export)
             case .csv: text = try CSVTable.text(header: AreaReport.csvHeader, rows: report.csvRows)
             case .table: text = table(report)

@@ -277,6 +277,15 @@ struct CTFTests {
         #expect(try store.pupils().count == 1)
     }
 
+    /// A UPN already here with another date of birth (a wrong UPN in the file or here) was
+    /// matched all the same: the file's SEN data would have gone on another child's record.
+    @Test func aUPNHeldHereWithAnotherDateOfBirthIsRefused() throws {
+        var lines = try fixtureText().components(separatedBy: "\n")
+        #expect(lines[106].contains("<DOB>2007-01-05</DOB>"))
+        lines[106] = lines[106].replacingOccurrences(of: "2007-01-05", with: "2007-01-06")
+        try refused(lines.joined(separator: "\n"), code: .refused, line: 103, element: "Pupil")
+    }
+
     @Test func aFileThatIsNotACTFIsRefused() throws {
         try refused(
             "<?xml version=\"1.0\"?>\n<Message>\n  <Header/>\n</Message>\n", code: .notACTF, line: 2,
