@@ -154,7 +154,9 @@ extension SENSyncCommand.EHC {
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var authorOptions: AuthorOptions
         @Argument(help: "Assessment id (or its first 8+ characters).") var assessment: String
-        @Option(name: .customLong("served-on"), help: "The day the draft plan was sent to the family, YYYY-MM-DD.")
+        @Option(
+            name: [.customLong("served-on"), .customLong("draft-served-on")],
+            help: "The day the draft plan was sent to the family, YYYY-MM-DD.")
         var servedOn: String
         @OptionGroup var output: OutputOptions
 

@@ -292,17 +292,25 @@ extension SENSyncCommand.Record {
             }
             let spec = try KindCommandLine.kind(kind)
             let name = KindCommandLine.commandName(spec)
-            let commands = "Commands: sensync \(name) add|update|list|show (the same as sensync record VERB \(name))."
+            // A kind whose every field SENSync sets (an enrolment: `pupil add`, `pupil transfer`)
+            // is read here, not written.
+            let writable = spec.fields.contains { !$0.isSystem }
+            let verbs = writable ? "add|update|list|show" : "list|show"
+            let commands = "Commands: sensync \(name) \(verbs) (the same as sensync record VERB \(name))."
             for line in Terminal.wrap(commands, width: Terminal.width, indent: 2) { Terminal.print(line) }
             let pupil = spec.parent == nil ? "--pupil UPN " : ""
-            for usage in [
-                "sensync \(name) add \(pupil)--FIELD VALUE …", "sensync \(name) update ID --FIELD VALUE …",
-                "sensync \(name) list --pupil UPN", "sensync \(name) show ID",
-            ] {
+            let writes = ["sensync \(name) add \(pupil)--FIELD VALUE …", "sensync \(name) update ID --FIELD VALUE …"]
+            for usage in (writable ? writes : []) + ["sensync \(name) list --pupil UPN", "sensync \(name) show ID"] {
                 for line in Terminal.wrap(usage, width: Terminal.width - 2, indent: 2) { Terminal.print("  " + line) }
             }
             let common = "(each with --store PATH, and --author NAME to write; --json to print JSON)"
             for line in Terminal.wrap(common, width: Terminal.width - 2, indent: 1) { Terminal.print("  " + line) }
+            guard writable else {
+                let note =
+                    "Every field of \(spec.nounWithArticle) is set by SENSync, by the commands that make it (see `sensync pupil --help`), not by hand."
+                for line in Terminal.wrap(note, width: Terminal.width, indent: 0) { Terminal.print(line) }
+                return
+            }
             Terminal.print("Fields of \(spec.nounWithArticle):")
             Terminal.print(KindCommandLine.fieldHelp(spec))
         }
