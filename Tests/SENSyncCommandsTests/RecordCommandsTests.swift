@@ -351,6 +351,11 @@ struct RecordCommandsTests {
             #expect(shown.stdout.contains("EHC plan \(plan): issued 2025-06-02"), "\(shown.stdout)")
             #expect(shown.stdout.contains("Annual review: meeting 2026-05-11; amend the plan (decided 2026-05-25)"))
             #expect(shown.stdout.contains("Next annual review due 2027-05-11"))
+            // Advice never received is over once the plan is issued, as `due` says (it said
+            // OVERDUE for ever).
+            #expect(
+                shown.stdout.contains("(reg 8) — not done; the assessment ended 2025-06-02")
+                    && !shown.stdout.contains("OVERDUE"), "\(shown.stdout)")
             due = try cli.run(["due", "--as-of", "2026-05-26", "--json"] + la)
             items = try #require((due.json as? [String: Any])?["items"] as? [[String: Any]])
             #expect(

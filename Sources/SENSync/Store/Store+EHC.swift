@@ -59,6 +59,9 @@ public struct EHCStep: Sendable, Hashable {
     public var onTime: Bool?
     public var exceptionApplies: Bool
     public var statute: String
+    /// For a step never done: the day it stopped being due (advice not received when the
+    /// assessment ended with a plan or a decision not to issue one). Nothing is left to do.
+    public var endedOn: CalendarDate? = nil
 }
 
 /// An assessment's statutory timeline: every deadline with when it was met, for `pupil show`,
@@ -96,10 +99,13 @@ public enum EHCTimeline {
             guard let requested = a.values.date(EHCAdvice.Field.requestedOn) else { continue }
             let agency =
                 CodeLists.named("referral-agency")?.label(of: a.values.text(EHCAdvice.Field.agency) ?? "") ?? "Agency"
-            steps.append(
-                step(
-                    "advice", "Advice from \(agency.lowercased())", StatutoryClock.adviceDue(requested: requested),
-                    a.values.date(EHCAdvice.Field.receivedOn), "reg 8"))
+            var advice = step(
+                "advice", "Advice from \(agency.lowercased())", StatutoryClock.adviceDue(requested: requested),
+                a.values.date(EHCAdvice.Field.receivedOn), "reg 8")
+            if advice.doneOn == nil {
+                advice.endedOn = v.date(EHCAssessment.Field.finalIssuedOn) ?? v.date(EHCAssessment.Field.noPlanOn)
+            }
+            steps.append(advice)
         }
         if let noPlan = v.date(EHCAssessment.Field.noPlanOn) {
             steps.append(

@@ -463,6 +463,7 @@ func timelineLines(_ steps: [EHCStep]) -> [String] {
         case (let done?, false): state = "done \(done), late"
         // A period, not a deadline (the family's time to comment on the draft).
         case (let done?, nil): state = "over \(done)"
+        case (nil, false) where s.endedOn != nil: state = "not done; the assessment ended \(s.endedOn!)"
         case (nil, false): state = "OVERDUE"
         default: state = "open"
         }
