@@ -410,7 +410,7 @@ extension Store {
                 ).flatMap(CalendarDate.init)
                 if let parentDate, date < parentDate {
                     throw StoreError(
-                        .invalidInput, rule.says(date, parentDate),
+                        .invalidInput, rule.says,
                         hint: "Check \(kind.field(rule.field)?.option ?? rule.field).")
                 }
             }
@@ -506,34 +506,32 @@ extension Store {
         var parentField: String
         var parentTable: String
         var parentDate: String
-        var says: @Sendable (CalendarDate, CalendarDate) -> String
+        var says: String
 
         static let rules: [String: [DateAfterParent]] = [
             PlanReview.name: [
                 DateAfterParent(
                     field: PlanReview.Field.heldOn.rawValue, parentField: PlanReview.Field.planID.rawValue,
                     parentTable: SupportPlan.name, parentDate: SupportPlan.Field.startDate.rawValue,
-                    says: { "The review (\($0)) is before the plan started (\($1))." })
+                    says: "The review is before the plan started.")
             ],
             PlanOutcome.name: [
                 DateAfterParent(
                     field: PlanOutcome.Field.targetDate.rawValue, parentField: PlanOutcome.Field.planID.rawValue,
                     parentTable: SupportPlan.name, parentDate: SupportPlan.Field.startDate.rawValue,
-                    says: { "The outcome's target date (\($0)) is before the plan started (\($1))." })
+                    says: "The outcome's target date is before the plan started.")
             ],
             EHCReview.name: [
                 DateAfterParent(
                     field: EHCReview.Field.meetingOn.rawValue, parentField: EHCReview.Field.planID.rawValue,
                     parentTable: EHCPlan.name, parentDate: EHCPlan.Field.issuedOn.rawValue,
-                    says: { "The review meeting (\($0)) is before the plan was issued (\($1))." })
+                    says: "The review meeting is before the plan was issued.")
             ],
             ConcernAction.name: [ConcernAction.Field.dueOn, .doneOn].map { field in
                 DateAfterParent(
                     field: field.rawValue, parentField: ConcernAction.Field.concernID.rawValue,
                     parentTable: Concern.name, parentDate: Concern.Field.raisedOn.rawValue,
-                    says: { _, _ in
-                        "The action's \(field.definition.label.lowercased()) is before the concern was raised."
-                    })
+                    says: "The action's \(field.definition.label.lowercased()) is before the concern was raised.")
             },
         ]
     }

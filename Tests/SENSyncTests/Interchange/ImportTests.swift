@@ -207,6 +207,19 @@ import Testing
         }
     }
 
+    /// A rule's message names the fields, never a value from the file (it gave both dates).
+    @Test func aProblemNamesTheRuleWithoutTheFilesValues() throws {
+        try withTemporaryDirectory { folder in
+            var lines = Self.jsonLines.components(separatedBy: "\n")
+            lines[3] = lines[3].replacingOccurrences(
+                of: #""startDate": "2024-09-10"}"#, with: #""startDate": "2024-09-10", "endDate": "2024-01-02"}"#)
+            let refused = try refusal(lines, as: "dates.jsonl", into: try school(folder), in: folder)
+            let reason = try #require(refused.problems.first?.reason)
+            #expect(reason.contains("is before the start date"), "\(reason)")
+            #expect(!reason.contains("2024-09-10") && !reason.contains("2024-01-02"), "\(reason)")
+        }
+    }
+
     /// A pupil's rows are one change, and the rules across a pupil's records see every record it
     /// makes: two current needs sharing a rank, or a second open episode at the school, are
     /// problems of that pupil's rows, and nothing is imported.

@@ -186,7 +186,8 @@ public struct KindValues: Sendable, Hashable {
         guard let a = date(earlier), let b = date(later) else { return }
         guard a <= b else {
             throw RecordRuleViolation(
-                "The \(later.definition.label.lowercased()) (\(b)) is before the \(earlier.definition.label.lowercased()) (\(a)).",
+                // No dates in the message: it may be about a row of someone's file (README, import).
+                "The \(later.definition.label.lowercased()) is before the \(earlier.definition.label.lowercased()).",
                 hint: "Check \(later.definition.option) and \(earlier.definition.option).")
         }
     }
