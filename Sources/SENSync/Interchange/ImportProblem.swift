@@ -148,7 +148,7 @@ public struct ImportProgress: Sendable, CustomStringConvertible {
             return "\(file): \(rows) rows read\(percent)"
         case .writing:
             let percent = rowsTotal > 0 ? " (\(min(100, rows * 100 / rowsTotal))%)" : ""
-            return "Checked and written: \(rows) of \(rowsTotal) rows, by pupil\(percent)"
+            return "Checked: \(rows) of \(rowsTotal) rows, by pupil\(percent) (kept only if every row passes)"
         }
     }
 }

@@ -263,8 +263,9 @@ struct ImportRun {
                 guard file?.format != .csv || reportedHeadings.insert("\(fileNumber)\u{0}\(name)").inserted else {
                     continue
                 }
+                // A CSV heading is on the file's first line, not on the row that found it.
                 report(
-                    line: raw.line, column: name,
+                    line: file?.format == .csv ? 1 : raw.line, column: name,
                     "\(kind.nounWithArticle.capitalizingFirst) has no such column; its columns are: "
                         + ([ImportFormat.idHeading, ImportFormat.upnHeading] + columns.map(\.heading)).joined(
                             separator: ", ") + ".")

@@ -409,10 +409,11 @@ import Testing
             let error = try #require(throws: ImportError.self) {
                 try store.importRecords([file], options: ImportOptions(author: "MIS"))
             }
-            // The unknown heading once for the file; each row's missing pupil.
+            // The unknown heading once for the file, on the heading row (it said line 2); each
+            // row's missing pupil.
             #expect(
                 error.problems.map { "\($0.line) \($0.column ?? "-")" } == [
-                    "2 Favourite colour", "2 UPN", "3 UPN",
+                    "1 Favourite colour", "2 UPN", "3 UPN",
                 ])
         }
     }
