@@ -103,12 +103,16 @@ extension Store {
         var what: String { field.label.lowercased() }
         switch field.rule {
         case .text(let max): return .text(try Check.text(trimmed, what, max: max))
-        case .date: return .text(try Check.date(trimmed, what))
+        case .date:
+            // "Raised on" names a date as "the date raised" in a sentence.
+            let label = field.label.lowercased()
+            return .text(
+                try Check.date(trimmed, label.hasSuffix(" on") ? "date \(label.dropLast(3))" : label))
         case .code(let list): return .text(try Check.code(trimmed, list: list, what))
         case .codes(let list):
             var codes: [String] = []
             for part in trimmed.split(separator: ",") {
-                let code = try Check.code(String(part), list: list, what)
+                let code = try Check.code(String(part), list: list, "code for \(what)")
                 if !codes.contains(code) { codes.append(code) }
             }
             return .text(codes.joined(separator: ","))

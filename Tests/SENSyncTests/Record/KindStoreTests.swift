@@ -65,6 +65,8 @@ struct KindStoreTests {
         refused(base.filter { $0.key != "reason" }, "--reason")
         refused(base.merging(["accepted_on": "2026-01-04"]) { $1 }, "--accepted-on")
         refused(base.merging(["referred_on": "5/1/2026"]) { $1 }, "YYYY-MM-DD")
+        // Read as a sentence (it said "The referred on is not a valid date").
+        refused(base.merging(["referred_on": "2026-13-01"]) { $1 }, "The date referred is not a valid date.")
         refused(
             ["text": "x", "recorded_by": "someone"], kind: Note.spec, "set by SENSync")
         refused(
