@@ -310,7 +310,11 @@ struct RecordCommandsTests {
             )
             ok(try cli.run(["ehc", "decide", assessment, "--decision", "assess", "--on", "2025-02-10"] + la + author))
             let show = try cli.run(["ehc", "show", pupil, "--json"] + la)
-            let steps = try #require((show.json as? [[String: Any]])?.first?["steps"] as? [[String: Any]])
+            let shownAssessment = try #require(
+                ((show.json as? [String: Any])?["assessments"] as? [[String: Any]])?.first)
+            #expect(shownAssessment["assessmentId"] as? String == assessment)
+            #expect((shownAssessment["plans"] as? [[String: Any]])?.first?["nextReviewDue"] as? String == "2026-06-02")
+            let steps = try #require(shownAssessment["steps"] as? [[String: Any]])
             let final = try #require(steps.first { $0["step"] as? String == "final-plan" })
             #expect(final["onTime"] as? Bool == false)
             #expect(final["exceptionApplies"] as? Bool == true)

@@ -35,7 +35,7 @@ public struct RecordPresenter: Sendable {
     }
 }
 
-/// The JSON shape of any record: `kind`, `id`, `pupil`, then each field by its camel-case name
+/// The JSON shape of any record: `kind`, `id`, `pupilId`, then each field by its camel-case name
 /// (`referredOn`), null when unset.
 extension KindRecord: Encodable {
     private struct Key: CodingKey {
@@ -50,7 +50,7 @@ extension KindRecord: Encodable {
         var container = encoder.container(keyedBy: Key.self)
         try container.encode(kind, forKey: Key("kind"))
         try container.encode(id.description, forKey: Key("id"))
-        try container.encode(pupilID.description, forKey: Key("pupil"))
+        try container.encode(pupilID.description, forKey: Key("pupilId"))
         for field in spec?.fields ?? [] {
             switch values[field.name] {
             case .text(let text)?:

@@ -339,30 +339,56 @@ extension SENSyncCommand.EHC {
             var onTime: Bool?
             var exceptionApplies: Bool
             var statute: String
+            var endedOn: String?
+        }
+
+        /// A plan the assessment led to, with its annual reviews and the next one due.
+        struct PlanJSON: Encodable {
+            var plan: KindRecord
+            var reviews: [KindRecord]
+            var nextReviewDue: String?
+        }
+
+        struct AssessmentJSON: Encodable {
+            var assessmentId: String
+            var requestReceivedOn: String?
+            var steps: [StepJSON]
+            var plans: [PlanJSON]
         }
 
         func run() throws {
             let store = try storeOptions.openForReading()
             let timelines = try store.ehcTimelines(of: pupil)
-            if output.json {
-                try Terminal.printJSON(
-                    timelines.map { t in
-                        [
-                            "assessment": t.assessment.id.description as (any Encodable),
-                            "steps": t.steps.map {
-                                StepJSON(
-                                    step: $0.step, what: $0.what, dueOn: $0.dueOn.description,
-                                    doneOn: $0.doneOn?.description,
-                                    onTime: $0.onTime, exceptionApplies: $0.exceptionApplies, statute: $0.statute)
-                            },
-                        ].mapValues { AnyEncodable($0) }
-                    })
-                return
-            }
-            if timelines.isEmpty { Terminal.print("No EHC needs assessment is recorded for this pupil.") }
             let plans = try store.records(EHCPlan.spec, of: pupil)
             let reviews = try store.records(EHCReview.spec, of: pupil)
             let nextReviews = try store.obligations(of: pupil).filter { $0.kind == "ehc-annual-review" }
+            if output.json {
+                let assessments = timelines.map { t in
+                    AssessmentJSON(
+                        assessmentId: t.assessment.id.description,
+                        requestReceivedOn: t.assessment.values.text(EHCAssessment.Field.requestReceivedOn),
+                        steps: t.steps.map {
+                            StepJSON(
+                                step: $0.step, what: $0.what, dueOn: $0.dueOn.description,
+                                doneOn: $0.doneOn?.description, onTime: $0.onTime,
+                                exceptionApplies: $0.exceptionApplies, statute: $0.statute,
+                                endedOn: $0.endedOn?.description)
+                        },
+                        plans: plans.filter {
+                            $0.values.text(EHCPlan.Field.assessmentID) == t.assessment.id.description
+                        }.map { plan in
+                            PlanJSON(
+                                plan: plan,
+                                reviews: reviews.filter {
+                                    $0.values.text(EHCReview.Field.planID) == plan.id.description
+                                },
+                                nextReviewDue: nextReviews.first { $0.record == plan.id }?.dueOn.description)
+                        })
+                }
+                try Terminal.printJSON(["assessments": assessments])
+                return
+            }
+            if timelines.isEmpty { Terminal.print("No EHC needs assessment is recorded for this pupil.") }
             for t in timelines {
                 Terminal.print(
                     "EHC needs assessment \(t.assessment.id): request received \(t.assessment.values.text(EHCAssessment.Field.requestReceivedOn) ?? "?")"
