@@ -63,18 +63,21 @@ extension Store {
         }
         let author = try Self.requireAuthor(author)
         let day = try date.map { try Check.date($0, "transfer date") } ?? today.description
-        guard let entry = try directory()?.activeEntry(old) else {
+        // A site removed already (a leaked key file: the README removes it at once) is replaced
+        // the same way; only its removal is already done.
+        guard let current = try directory(), let entry = current.entry(old) else {
             throw StoreError(
-                .notFound, "The site to replace is not an active site in the directory.",
-                hint: "See `sensync directory list`.")
+                .notFound, "The site to replace is not in the directory.", hint: "See `sensync directory list`.")
         }
         guard entry.site.kind == new.site.kind, new.site.id != old else {
             throw StoreError(
                 .invalidInput, "A site rejoins as the same kind of site under a new id.",
                 hint: "Give the identity file `sensync rejoin` made.")
         }
+        // The old site's trust, while the directory still lists it.
+        let trust = entry.trust.flatMap { current.activeEntry($0)?.site.id }
         return try batch {
-            try addToDirectory(new, trust: entry.trust)
+            try addToDirectory(new, trust: trust)
             let pupils = try reading { db in
                 try Row.fetchAll(
                     db,
@@ -88,7 +91,13 @@ extension Store {
             for (pupil, joins) in pupils {
                 try transferPupil(pupil, to: new.site.id, on: max(day, joins ?? day), author: author)
             }
-            try removeFromDirectory(old)
+            // Removed already and nobody left to move: replaced before (or a plain mistake).
+            guard !entry.isRevoked || !pupils.isEmpty else {
+                throw StoreError(
+                    .invalidInput, "That site was removed and has no pupils left to move: it was replaced already.",
+                    hint: "See `sensync directory list`.")
+            }
+            if !entry.isRevoked { try removeFromDirectory(old) }
             return pupils.count
         }
     }
@@ -132,6 +141,40 @@ extension Store {
                 changes.append((change, onRoll[scope]!))
             }
             return changes
+        }
+        // The pupils on the copy's roll that other sites hold from it (a peer acknowledged one of
+        // its changes about them) must have reached this store first: the LA moves them here when
+        // it replaces the old site. Before that (a plain `directory add` of this site, say) every
+        // change looked as if only the copy held it, and writing them all again undid the LA's
+        // later edits.
+        let acknowledged = try restored.reading { db in
+            try Int64.fetchOne(
+                db,
+                sql: """
+                    SELECT max(a.seq) FROM peer_ack a JOIN site s ON s.ord = a.origin_ord WHERE s.site_id = ?
+                    """, arguments: [old.description]) ?? 0
+        }
+        let heldUpstream = Set(
+            theirs.filter { $0.onOldRoll && Int64($0.change.dot.seq) <= acknowledged }.compactMap {
+                try? $0.change.decodedHeader().scope
+            })
+        if !heldUpstream.isEmpty {
+            let received = try reading { db in
+                try heldUpstream.contains { pupil in
+                    try Bool.fetchOne(
+                        db, sql: "SELECT EXISTS (SELECT 1 FROM pupil WHERE pupil_id = ?)",
+                        arguments: [pupil.description])
+                        == true
+                }
+            }
+            guard received else {
+                throw StoreError(
+                    .invalidInput,
+                    "None of \(restored.identity.name)'s pupils has reached this store from the LA yet, so it cannot tell what only the restored copy holds.",
+                    hint:
+                        "The LA adds this site with `sensync directory add IDENTITY --replaces \"\(restored.identity.name)\"` (which moves the pupils here; a plain add does not), then apply its next bundle here and carry over again."
+                )
+            }
         }
         var report = CarryOverReport()
         var toCarry: [Change] = []

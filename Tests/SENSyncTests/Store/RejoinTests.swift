@@ -42,6 +42,44 @@ struct RejoinTests {
         }
     }
 
+    /// A leaked key file: the README has the LA remove the site at once, then the site rejoins.
+    /// `--replaces` refused a site already removed ("not an active site"), and a plain add in its
+    /// place let carry-over write the copy's changes again over the LA's later edits (the new
+    /// store had received none of the pupils, so everything looked as if only the copy held it).
+    @Test func aSiteRemovedForALeakedKeyIsReplacedAndOnlyThenCarriesOver() throws {
+        try withTemporaryDirectory { dir in
+            let area = try TestArea(folder: dir)
+            let elm = try area.add("Elm", .maintainedSchool, inMemory: false)
+            try area.send("LA", "Elm")
+            let pupil = try elm.addPupil(Self.ada, author: "SENCO")
+            try area.send("Elm", "LA")
+            try area.la.updatePupil(pupil.description, PupilUpdate(forename: "Adaline"), author: "LA officer")
+            try area.send("LA", "Elm")
+            try area.la.removeFromDirectory(elm.identity.id)
+            let rejoined = try Store.rejoin(
+                restored: elm, newStoreAt: dir.appendingPathComponent("elm-2.sensync").path, now: area.clock.now)
+            area.register("Elm 2", rejoined)
+
+            // The wrong way first: a plain add. Carry-over waits for the pupils to move.
+            let wrong = try Store.inMemory(
+                identity: SiteIdentity(id: .v7(), name: "Elm", kind: .maintainedSchool), la: area.la.publicIdentity,
+                now: area.clock.now)
+            try area.la.addToDirectory(wrong.publicIdentity)
+            area.register("Elm wrong", wrong)
+            try area.send("LA", "Elm wrong")
+            let refusal = #expect(throws: StoreError.self) { try wrong.carryOver(from: elm) }
+            #expect(refusal?.hint?.contains("--replaces") == true, "\(String(describing: refusal))")
+
+            // The way the README says: the removed site is replaced, its pupils move.
+            #expect(try area.la.replaceInDirectory(elm.identity.id, with: rejoined.publicIdentity, author: "LA") == 1)
+            try area.send("LA", "Elm 2")
+            let report = try rejoined.carryOver(from: elm)
+            #expect(report.carried == 0 && report.refused.isEmpty, "\(report)")
+            try area.send("Elm 2", "LA")
+            for store in [area.la, rejoined] { #expect(try store.pupil(pupil.description).forename == "Adaline") }
+        }
+    }
+
     @Test func anAcademyThatForkedRejoinsInItsTrustAndCarriesOverWhatOnlyItsCopyHeld() throws {
         try withTemporaryDirectory { dir in
             let area = try TestArea(folder: dir)
