@@ -824,8 +824,32 @@ extension Store {
                 throw StoreError(
                     .invalidInput, deleted ? "That record is already deleted." : "That record is not deleted.")
             }
+            if deleted { try Self.requireDeletable(key, in: tx.db) }
         }
         return (key.table, receipt)
+    }
+
+    /// An enrolment ends when the pupil moves on (deleted, the pupil was on no roll, and the school
+    /// could not even restore it); a pupil with records is not deleted either (every record about
+    /// them, the LA's EHC plan too, vanished at every site). A pupil added by mistake, with no
+    /// records yet, can be.
+    static func requireDeletable(_ key: RecordKey, in db: Database) throws {
+        if key.table == Enrolment.name {
+            throw StoreError(
+                .invalidInput, "An enrolment is not deleted: it ends when the pupil moves on.",
+                hint: "Use `sensync pupil transfer UPN --to SCHOOL`.")
+        }
+        guard key.table == Pupil.name else { return }
+        let kinds = RecordSchema.kinds.filter { $0.name != Pupil.name && $0.name != Enrolment.name }
+        let held = try kinds.reduce(0) { $0 + (try records($1, pupil: key.scope, in: db).count) }
+        guard held == 0 else {
+            throw StoreError(
+                .invalidInput,
+                "This pupil has \(held) record(s) here: deleting the pupil would hide them, and the other sites' records about them, everywhere.",
+                hint:
+                    "If the pupil was added by mistake, delete those records first. To remove a pupil's personal data for good, `sensync pupil erase`."
+            )
+        }
     }
 
     /// Finds a record of any table by id or unique id prefix.

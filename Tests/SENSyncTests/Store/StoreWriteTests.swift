@@ -214,6 +214,15 @@ struct StoreWriteTests {
         Self.expectStoreError(.invalidInput) { try store.restoreRecord(plan, author: "SENCO") }
         try store.addOutcome(plan: plan, description: "Reads 40 words", targetDate: "2026-03-02", author: "SENCO")
         #expect(try store.plans(of: pupil).first?.outcomes.count == 1)
+        // A pupil with records is not deleted (they would vanish everywhere), nor an enrolment
+        // (it ends with a transfer); with their records deleted first, a pupil added by mistake is.
+        Self.expectStoreError(.invalidInput) { try store.deleteRecord(pupil, author: "SENCO") }
+        let enrolment = try #require(try store.enrolments(of: pupil).first).id.description
+        Self.expectStoreError(.invalidInput) { try store.deleteRecord(enrolment, author: "SENCO") }
+        for outcome in try store.plans(of: pupil).flatMap(\.outcomes) {
+            try store.deleteRecord(outcome.id.description, author: "SENCO")
+        }
+        try store.deleteRecord(plan, author: "SENCO")
         try store.deleteRecord(pupil, author: "SENCO")
         Self.expectStoreError(.recordDeleted) {
             try store.createPlan(pupil: pupil, NewSupportPlan(title: "x", reviewDate: "2026-03-02"), author: "SENCO")
