@@ -102,6 +102,23 @@ struct NewcomerMistakeTests {
         }
     }
 
+    /// A school pinned to LA 999 that says it is in LA 888 was made and listed without a word; one
+    /// that gives no code takes its LA's.
+    @Test func aSiteTakesItsLAsCodeAndCannotClaimAnother() throws {
+        try withCLI { cli in
+            var area = try CLIArea.make(cli)
+            try area.add("oak", kind: "maintained-school")
+            let shown = try cli.run(["identity", "show", "--json"] + area.store("oak"))
+            #expect(shown.stdout.contains("\"laCode\" : \"999\""), "\(shown.stdout)")
+            let r = try cli.run(
+                [
+                    "init", "--name", "elm", "--kind", "maintained-school", "--la-code", "888", "--la-identity",
+                    cli.path("la.identity"),
+                ] + area.store("elm"))
+            #expect(r.status == 2 && r.stderr.contains("999"), "\(r.stdout) \(r.stderr)")
+        }
+    }
+
     /// An academy put in a site that is not a trust is told so (it was told the trust was not in
     /// the directory).
     @Test func anAcademysTrustMustBeATrust() throws {

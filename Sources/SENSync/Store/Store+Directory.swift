@@ -117,6 +117,11 @@ extension Store {
         guard site.site.kind != .la || site.site.id == identity.id else {
             throw StoreError(.invalidInput, "The directory lists one LA: this one.")
         }
+        if let code = site.site.laCode, let mine = identity.laCode, code != mine {
+            throw StoreError(
+                .invalidInput, "That site gives another LA's code (\(code)); this LA's is \(mine).",
+                hint: "Ask the site to make its store again with --la-code \(mine) (or none), pinned to this LA.")
+        }
         let keys = try keys()
         return try writingDirectory { db in
             guard let current = try Self.directory(in: db) else {

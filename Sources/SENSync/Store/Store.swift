@@ -348,6 +348,11 @@ public final class Store: Sendable {
                     .invalidInput, "The identity given as the LA's is not an LA's.",
                     hint: "Use the identity file your LA exported.")
             }
+            if let code = identity.laCode, let laCode = la.site.laCode, code != laCode {
+                throw StoreError(
+                    .invalidInput, "The LA code given is not the code of the LA pinned (\(laCode)).",
+                    hint: "Give --la-code \(laCode), or leave it out: a site takes its LA's code.")
+            }
         }
     }
 

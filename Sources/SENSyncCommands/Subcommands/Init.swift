@@ -55,7 +55,6 @@ extension SENSyncCommand {
         }
 
         func run() throws {
-            let identity = SiteIdentity(id: .v7(), name: name, kind: kind, urn: urn, laCode: laCode)
             var la: PublicIdentity?
             if let laIdentity {
                 guard let data = FileManager.default.contents(atPath: laIdentity) else {
@@ -64,6 +63,9 @@ extension SENSyncCommand {
                 }
                 la = try PublicIdentity(fileContents: data)
             }
+            // A school or trust in an LA's area has its LA's code unless it says otherwise.
+            let identity = SiteIdentity(
+                id: .v7(), name: name, kind: kind, urn: urn, laCode: laCode ?? la?.site.laCode)
             let store = try Store.create(
                 at: try storeOptions.path, identity: identity, la: la, clockGuardSeconds: clockGuardHours * 3600)
             if output.json {
