@@ -221,6 +221,13 @@ import Testing
             r = try cli.run(["bundle", "apply", cli.path("oak-1.bundle")] + la)
             #expect(r.status == 0, "\(r.stderr)")
             #expect(r.stdout.contains("applied 3 new change(s)"))
+            // The store named by $SENSYNC_STORE is checked against as --store is (it was ignored:
+            // "3 new change(s)" of a bundle already applied).
+            r = try cli.run(
+                ["bundle", "verify", cli.path("oak-1.bundle"), "--json"], environment: ["SENSYNC_STORE": la[1]])
+            #expect(
+                (r.json as? [String: Any])?["checkedAgainstStore"] as? Bool == true
+                    && (r.json as? [String: Any])?["newChanges"] as? Int == 0, "\(r.stdout) \(r.stderr)")
             r = try cli.run(["bundle", "apply", cli.path("oak-1.bundle")] + la)
             #expect(r.status == 0)
             #expect(r.stdout.contains("already applied"))

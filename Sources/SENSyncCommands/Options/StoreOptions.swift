@@ -11,11 +11,19 @@ struct StoreOptions: ParsableArguments {
 
     var path: String {
         get throws {
-            if let store { return store }
-            if let env = ProcessInfo.processInfo.environment["SENSYNC_STORE"], !env.isEmpty { return env }
-            throw CommandFailure(
-                code: .usage, message: "No store given.", hint: "Pass --store PATH or set SENSYNC_STORE.")
+            guard let path = givenPath else {
+                throw CommandFailure(
+                    code: .usage, message: "No store given.", hint: "Pass --store PATH or set SENSYNC_STORE.")
+            }
+            return path
         }
+    }
+
+    /// The store given by --store or $SENSYNC_STORE, for a command that also works without one.
+    var givenPath: String? {
+        if let store { return store }
+        if let env = ProcessInfo.processInfo.environment["SENSYNC_STORE"], !env.isEmpty { return env }
+        return nil
     }
 
     /// Opens the store for a local write, warning on stderr when other accounts can read its

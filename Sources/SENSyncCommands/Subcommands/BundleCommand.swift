@@ -308,7 +308,7 @@ extension SENSyncCommand.BundleCommand {
         }
 
         func run() throws {
-            let store = try storeOptions.store.map { try Store.open(at: $0, access: .rollbackOnly) }
+            let store = try storeOptions.givenPath.map { try Store.open(at: $0, access: .rollbackOnly) }
             let report = try Store.verifyBundle(at: URL(fileURLWithPath: file), against: store)
             if output.json {
                 try Terminal.printJSON(
