@@ -525,7 +525,7 @@ private final class CLISchedule {
     func trustOfAcademy(asSeenBy site: String) throws -> String? {
         let directory = try read(site, ["directory", "list"])["sites"] as? [[String: Any]] ?? []
         let entry = directory.first { ($0["site"] as? [String: Any])?["id"] as? String == area.ids["ac"] }
-        let trust = entry?["trust"] as? String
+        let trust = entry?["trustId"] as? String
         return Self.trusts.first { area.ids[$0] == trust }
     }
 

@@ -154,8 +154,16 @@ struct NewcomerMistakeTests {
             r = try cli.run(
                 ["directory", "add", cli.path("ac.identity"), "--trust", "trust", "--no-trust"] + area.store("la"))
             #expect(r.status == 64, "\(r.stdout) \(r.stderr)")
+            let listed = try cli.run(["directory", "list", "--json"] + area.store("la"))
+            let academy = ((listed.json as? [String: Any])?["sites"] as? [[String: Any]])?.first {
+                ($0["site"] as? [String: Any])?["name"] as? String == "ac"
+            }
+            #expect(academy?["trustId"] as? String == area.ids["trust"] && academy?["trustName"] as? String == "trust")
             r = try cli.run(["directory", "add", cli.path("ac.identity"), "--no-trust"] + area.store("la"))
             #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
+            // The LA cannot remove itself, and is told so (it was told no such site was found).
+            r = try cli.run(["directory", "remove", "Northshire"] + area.store("la"))
+            #expect(r.status == 2 && r.stderr.contains("itself"), "\(r.stdout) \(r.stderr)")
             #expect(try cli.run(["directory", "list", "--json"] + area.store("la")).stdout != before)
         }
     }

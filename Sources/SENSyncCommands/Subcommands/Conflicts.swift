@@ -67,11 +67,15 @@ extension SENSyncCommand.Conflicts {
             } else if conflicts.isEmpty {
                 Terminal.print("No open conflicts.")
             } else {
+                let presenter = try store.presenter()
                 for c in conflicts {
-                    printConflict(c)
+                    printConflict(c, presenter: presenter)
                 }
+                let whileDeleted =
+                    conflicts.contains { $0.kind == .editedWhileDeleted }
+                    ? " (an edit made while the record was deleted: --keep-deleted or --restore)" : ""
                 Terminal.print(
-                    "\(conflicts.count) open conflict(s). Resolve with `sensync conflicts resolve RECORD --field FIELD --keep N`."
+                    "\(conflicts.count) open conflict(s). Resolve with `sensync conflicts resolve RECORD --field FIELD --keep N`\(whileDeleted)."
                 )
             }
             if failIfAny && !conflicts.isEmpty { throw ExitCode(SENSyncExit.conflictsOpen.rawValue) }
@@ -172,12 +176,20 @@ extension SENSyncCommand.Conflicts {
     }
 }
 
-func printConflict(_ c: ConflictEntry, indent: Int = 0) {
+func printConflict(_ c: ConflictEntry, indent: Int = 0, presenter: RecordPresenter? = nil) {
     let pad = String(repeating: " ", count: indent)
     let what = c.kind == .editedWhileDeleted ? "edited while it was being deleted" : "edited concurrently"
     Terminal.print("\(pad)\(c.key.table) \(c.key.id)  field \(c.field): \(what)")
+    // A school is named, not given by its id.
+    let isSite: Bool
+    if case .site? = RecordSchema.kind(c.key.table)?.field(c.field)?.rule { isSite = true } else { isSite = false }
     for (i, x) in c.candidates.enumerated() {
-        let value = c.kind == .editedWhileDeleted && i == 0 ? "(deleted)" : x.value.display
+        let value =
+            c.kind == .editedWhileDeleted && i == 0
+            ? "(deleted)"
+            : isSite
+                ? (presenter?.describe(FieldWrite(c.field, x.value), in: c.key.table).text ?? x.value.display)
+                : x.value.display
         Terminal.print(
             "\(pad)  \(i + 1)\(i == 0 ? "*" : " ") \(value)   — \(x.author ?? "?") at \(x.siteName ?? x.site.description), \(x.hlc)"
         )

@@ -228,7 +228,8 @@ extension SENSyncCommand.Directory {
 
         func run() throws {
             let store = try storeOptions.openUsingKeys()
-            let target = try store.resolveSite(site)
+            // The LA itself is found too, so it is told it cannot remove itself (not "not found").
+            let target = try store.resolveSite(site, includingThisSite: true)
             let directory = try store.removeFromDirectory(target.id)
             if output.json {
                 try Terminal.printJSON(["removed": SiteJSON(target)])
@@ -252,7 +253,9 @@ extension SENSyncCommand.Directory {
 
         struct Entry: Encodable {
             var site: SiteJSON
-            var trust: String?
+            /// The trust's id (an id is spelled `Id`), and its name.
+            var trustID: String?
+            var trustName: String?
             var fingerprint: String
             var revoked: Bool
         }
@@ -275,7 +278,8 @@ extension SENSyncCommand.Directory {
                         version: directory.version,
                         sites: directory.entries.map {
                             Entry(
-                                site: SiteJSON($0.site), trust: $0.trust?.description,
+                                site: SiteJSON($0.site), trustID: $0.trust?.description,
+                                trustName: $0.trust.flatMap { directory.entry($0)?.site.name },
                                 fingerprint: $0.identity.fingerprint,
                                 revoked: $0.isRevoked)
                         }))
