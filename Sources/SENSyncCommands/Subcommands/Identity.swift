@@ -187,14 +187,20 @@ extension SENSyncCommand.Directory {
                         "Give --trust \"\(trustName)\" to keep it there (or another trust to move it), or --no-trust to take it out."
                 )
             }
-            let before = try store.directory()?.version
+            let previous = try store.directory()
+            let listed = previous?.activeEntry(identity.site.id)
             let directory = try store.addToDirectory(identity, trust: trustID)
             if output.json {
                 try Terminal.printJSON(["site": SiteJSON(identity.site)])
-            } else if directory.version == before {
+            } else if directory.version == previous?.version {
                 Terminal.print(
                     "\(identity.site.name) (\(identity.site.kind.label)) is already in the directory as given; nothing changed (version \(directory.version))."
                 )
+            } else if let listed, listed.trust != trustID {
+                // Listed already: a move between trusts (or out of one), not an addition.
+                let to = trustID.flatMap { directory.entry($0)?.site.name }.map { "into \($0)" } ?? "out of its trust"
+                Terminal.print(
+                    "Moved \(identity.site.name) \(to); the directory is now version \(directory.version).")
             } else {
                 Terminal.print(
                     "Added \(identity.site.name) (\(identity.site.kind.label)) to the directory, now version \(directory.version)."
