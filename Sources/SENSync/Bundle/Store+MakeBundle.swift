@@ -300,10 +300,13 @@ extension Store {
         let holdings = try prefetched.map { try $0.holdings(of: site.id, in: tx.db, sites: tx.sites) }
         // `filter` decides, for a change held with content, whether to send it; changes held
         // without content are sent only about an erased pupil.
-        func add(pupil: RecordID, erased: Bool, filter: (Dot) -> Bool) throws {
-            let holds =
-                try holdings.map { $0[pupil] ?? VersionVector() }
+        /// What `site` holds of `pupil` now (not what it passed on): from the prefetch if any.
+        func liveHoldings(of pupil: RecordID) throws -> VersionVector {
+            try holdings.map { $0[pupil] ?? VersionVector() }
                 ?? Self.holdings(of: site.id, pupil: pupil, in: tx.db, sites: tx.sites)
+        }
+        func add(pupil: RecordID, erased: Bool, filter: (Dot) -> Bool) throws {
+            let holds = try liveHoldings(of: pupil)
             for dot in try prefetched?.changes[pupil] ?? Self.changes(about: pupil, db: tx.db, sites: tx.sites)
             where dot.seq > holds[dot.site] && dot.seq > (erased ? ack[dot.site] : 0) && chosen[dot] == nil
                 && filter(dot)
@@ -328,7 +331,7 @@ extension Store {
             // ending only by its number (content let go), then took the pupil's history back as
             // the ending's prerequisites, kept them on the academy's roll for ever and sent the
             // academy their changes in every round (busy seed 0xC115C4EC066).
-            let holdsThePupil = !(try Self.holdings(of: site.id, pupil: pupil, in: tx.db, sites: tx.sites)).isEmpty
+            let holdsThePupil = !(try liveHoldings(of: pupil)).isEmpty
             for ending in endings
             where holds[ending.change.site] < ending.change.seq
                 && (saidPassedOn || holdsThePupil || ack[ending.change.site] < ending.change.seq)

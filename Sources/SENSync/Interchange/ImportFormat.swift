@@ -183,14 +183,17 @@ public enum ImportFormat {
                 "\n## \(kind.name) (`\(kind.name).csv` or `\(kind.plural.replacingOccurrences(of: " ", with: "_")).csv`)\n\n"
             out += "| CSV heading | JSON key | Value | Needed for a new record |\n|---|---|---|---|\n"
             for column in columns(of: kind) {
-                let needed =
-                    column.isEntryDate
-                    ? "no (default: the day of the import; a new pupil is enrolled at the school)"
-                    : column.field.defaultValue(at: .la) == nil && column.field.defaultValue != nil
-                        ? "yes at the LA; no at a school"
-                        : column.field.isRequired
-                            ? (column.field.defaultValue.map { "no (default: \($0))" } ?? "yes")
-                            : (column.field.defaultValue.map { "no (default: \($0))" } ?? "no")
+                let field = column.field
+                let needed: String
+                if column.isEntryDate {
+                    needed = "no (default: the day of the import; a new pupil is enrolled at the school)"
+                } else if let value = field.defaultValue {
+                    // A school's own default (`here`) is none at the LA.
+                    needed =
+                        field.defaultValue(at: .la) == nil ? "yes at the LA; no at a school" : "no (default: \(value))"
+                } else {
+                    needed = field.isRequired ? "yes" : "no"
+                }
                 out += "| \(column.heading) | `\(column.key)` | \(accepted(column)) | \(needed) |\n"
             }
         }

@@ -608,7 +608,7 @@ struct ImportRun {
         let base = try group.pending[pupil]?.values ?? stored()
         let wanted: [String: Value] = [
             Pupil.Field.senStatus.rawValue: .text(status.rawValue),
-            Pupil.Field.senNeeds.rawValue: needs.isEmpty ? .null : .text(needs.map(\.rawValue).joined(separator: ",")),
+            Pupil.Field.senNeeds.rawValue: needs.isEmpty ? .null : .text(SENProfile.needsField(needs)),
         ]
         guard wanted.contains(where: { (base[$0.key] ?? .null) != $0.value }) else { return }
         group.write(pupil, kind: Pupil.spec, wanted, base: base)

@@ -127,5 +127,8 @@ public struct SENProfile: Hashable, Sendable {
     }
 
     /// The needs as stored: codes by rank, comma-separated.
-    public var needsField: String { needs.map(\.rawValue).joined(separator: ",") }
+    public var needsField: String { Self.needsField(needs) }
+
+    /// `needs` as stored: codes by rank, comma-separated.
+    public static func needsField(_ needs: [SENNeed]) -> String { needs.map(\.rawValue).joined(separator: ",") }
 }

@@ -428,18 +428,18 @@ extension Store {
                 let made = (created[kind.name] ?? []).contains { other in
                     other.id != key.id && fields.map { other.values[$0] } == wanted
                 }
+                let conditions = fields.map { "\($0) = ?" }.joined(separator: " AND ")
                 let held =
-                    holdsRecords
-                    ? try Bool.fetchOne(
+                    try holdsRecords
+                    && Bool.fetchOne(
                         db.cachedStatement(
                             sql: """
-                                SELECT EXISTS (SELECT 1 FROM \(kind.name) WHERE pupil_id = ? AND id != ? AND deleted = 0 AND \(
-                                    fields.map { "\($0) = ?" }.joined(separator: " AND ")))
+                                SELECT EXISTS (SELECT 1 FROM \(kind.name)
+                                WHERE pupil_id = ? AND id != ? AND deleted = 0 AND \(conditions))
                                 """),
                         arguments: StatementArguments(
                             [key.scope.description.databaseValue, key.id.description.databaseValue]
-                                + wanted.map { $0!.databaseValue }))
-                        == true : false
+                                + wanted.compactMap { $0?.databaseValue })) == true
                 if made || held {
                     throw StoreError(.invalidInput, rule.says, hint: rule.hint)
                 }

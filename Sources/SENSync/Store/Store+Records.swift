@@ -344,7 +344,7 @@ extension Store {
         let wanted: [String: Value] = [
             Pupil.Field.senStatus.rawValue: .text(summary.status.rawValue),
             Pupil.Field.senNeeds.rawValue: summary.needs.isEmpty
-                ? .null : .text(summary.needs.map(\.rawValue).joined(separator: ",")),
+                ? .null : .text(SENProfile.needsField(summary.needs)),
         ]
         let writes = wanted.keys.sorted().compactMap { field in
             (pupil.values.values[field] ?? .null) == wanted[field]! ? nil : FieldWrite(field, wanted[field]!)
