@@ -486,6 +486,14 @@ extension Store {
                     ScopePolicy.mayCarry(
                         sender, changeFrom: change.site, schoolsEver: schools, directory: directory)
                 else {
+                    // Held here already, with its content or without it once the pupil was passed
+                    // on (a sender that did not know this store holds it: a school the pupil
+                    // moved on to, sending a school they left its own changes): nothing is taken
+                    // from the sender, so nothing to refuse.
+                    if let held = try tx.storedEntry(change.dot), held.leaf == change.leaf {
+                        if !held.isRedacted || change.isRedacted { report.duplicates += 1 } else { report.skipped += 1 }
+                        return
+                    }
                     report.refused.append((change.dot, "carried by a site that never had this pupil"))
                     return
                 }

@@ -245,4 +245,40 @@ struct ScopeTransferTests {
             try Self.expectCompleteCopy(of: pupil, at: area["Trust2"], as: area.la)
         }
     }
+
+    /// A school the pupil moved on to, sending to a school the pupil left long before, does not
+    /// know what that school holds, so it sends what the school needs to know the pupil left it
+    /// (here the academy's own changes: it made the transfer). Held there already, they count as
+    /// held. They were refused as "carried by a site that never had this pupil", a false reason,
+    /// in the import log on every exchange.
+    @Test func aSchoolThePupilLeftCountsItsOwnChangesSentBackAsHeld() throws {
+        try withTemporaryDirectory { dir in
+            let area = try ScopeArea(folder: dir)
+            try area.add("Trust", .trust)
+            try area.add("Academy", .academy, trust: "Trust")
+            try area.add("School", .maintainedSchool)
+            try area.add("Second", .maintainedSchool)
+            try area.distributeDirectory()
+            let academy = area["Academy"]
+            let pupil = try academy.addPupil(
+                NewPupil(upn: syntheticUPN(31), forename: "Ed", surname: "Moved", dateOfBirth: "2016-04-01"),
+                author: "SENCO Academy")
+            try academy.updatePupil(pupil.description, PupilUpdate(senStatus: "K", senNeeds: "SPLD"), author: "SENCO")
+            try area.relay("Academy", "Trust", "LA")
+            try academy.transferPupil(pupil.description, to: area.id("School"), on: ScopeArea.today, author: "SENCO")
+            try area.relay("Academy", "Trust", "LA", "School")
+            try area.la.transferPupil(pupil.description, to: area.id("Second"), on: "2026-01-06", author: "LA officer")
+            try area.send("LA", "School")
+            try area.send("LA", "Second")
+            try area.relay("LA", "Trust", "Academy")
+
+            let report = try area.send("Second", "Academy")
+            #expect(report.refused.isEmpty, "\(report.refused.map(\.reason))")
+            #expect(report.applied == 0)
+            try area.send("School", "Academy")
+            #expect(try area.send("Second", "Academy").refused.isEmpty)
+            let logged = try #require(try academy.importLog(limit: 1).first)
+            #expect(logged.rejected == 0 && logged.detail == nil, "\(logged.detail ?? "")")
+        }
+    }
 }
