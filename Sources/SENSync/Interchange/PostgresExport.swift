@@ -405,14 +405,19 @@ extension Store {
             }
         }
 
+        // A pupil's census status and needs as their episodes and needs add up to on the day
+        // (``Store/censusSummaries(in:pupil:today:)``).
+        let summaries = try Self.censusSummaries(in: db, today: asOf)
         for kind in RecordSchema.kinds {
             try copy(PostgresExport.table(for: kind)) { row in
                 try Self.eachRecord(kind, in: db) { record in
                     var cells = [record.pupilID.description, record.id.description]
+                    let summary = kind.name == Pupil.name ? summaries[record.pupilID]?.pupilFields : nil
                     for field in kind.fields {
                         cells.append(
                             PostgresExport.cell(
-                                record.values[field.name], field: field, includePersonalData: includePersonalData))
+                                summary?[field.name] ?? record.values[field.name], field: field,
+                                includePersonalData: includePersonalData))
                     }
                     try row(cells)
                 }

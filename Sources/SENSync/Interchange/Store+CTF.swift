@@ -136,16 +136,13 @@ extension Store {
         let pupilID = existingID ?? RecordID.v7(milliseconds: now())
         var plan = CTFPlan(pupilID: pupilID, result: .init(line: pupil.line, pupilID: pupilID, outcome: .unchanged))
         var pupilWrites: [FieldWrite] = []
-        var current: (status: String?, needs: String?) = (nil, nil)
         let school: SiteID
         if let existingID {
             let row = try Row.fetchOne(
-                db, sql: "SELECT sen_status, sen_needs, date_of_birth FROM pupil WHERE id = ?",
-                arguments: [existingID.description])
-            current = (row?[0], row?[1])
+                db, sql: "SELECT date_of_birth FROM pupil WHERE id = ?", arguments: [existingID.description])
             // A UPN is the child's for life, so another date of birth means a wrong UPN in the
             // file or here: the SEN data would be put on another child's record.
-            if let dob = pupil.dateOfBirth, let held = (row?[2] as String?).flatMap(CalendarDate.init), dob != held {
+            if let dob = pupil.dateOfBirth, let held = (row?[0] as String?).flatMap(CalendarDate.init), dob != held {
                 throw CTFError(
                     .refused, "The pupil with this UPN here has another date of birth than the file gives.",
                     line: pupil.line, element: CTFDocument.Element.pupil,
@@ -306,29 +303,6 @@ extension Store {
                     recordedAs: entry.provision, noteAdded: !held))
         }
 
-        // The pupil's census summary follows what is open at the school once this is recorded.
-        let changesSEN = !episodeEnds.isEmpty || !newEpisodes.isEmpty || !needEnds.isEmpty || !newNeeds.isEmpty
-        if existingID == nil || changesSEN {
-            let open =
-                episodes.filter {
-                    $0.text(.schoolID) == school.description && $0[.endDate] == nil && episodeEnds[$0.id] == nil
-                }.compactMap { held in held.date(.startDate).map { ($0, held.text(.provision) ?? "") } }
-                + newEpisodes.filter { $0.end == nil }.map { ($0.start, $0.provision) }
-            let status = open.max { $0.0 < $1.0 }?.1 ?? SENStatus.none.rawValue
-            let openNeeds =
-                needs.filter { $0[.endDate] == nil && needEnds[$0.id] == nil }.compactMap { held in
-                    held.integer(.rank).map { (rank: $0, need: held.text(.need) ?? "") }
-                } + newNeeds.filter { $0.endDate == nil }.map { (rank: Int64($0.rank), need: $0.need) }
-            let needsField =
-                status == SENStatus.none.rawValue || openNeeds.isEmpty
-                ? nil : openNeeds.sorted { $0.rank < $1.rank }.map(\.need).joined(separator: ",")
-            if status != current.status {
-                pupilWrites.append(FieldWrite(Pupil.Field.senStatus.rawValue, .text(status)))
-            }
-            if needsField != current.needs {
-                pupilWrites.append(FieldWrite(Pupil.Field.senNeeds.rawValue, needsField.value))
-            }
-        }
         if !pupilWrites.isEmpty {
             ops.insert(RecordOp(table: RecordSchema.pupil.name, id: pupilID, writes: pupilWrites), at: 0)
         }

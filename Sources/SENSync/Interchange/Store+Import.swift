@@ -376,7 +376,6 @@ struct ImportRun {
         }
         // A new pupil: required fields, then the pupil and (at a school) their enrolment here.
         values[Pupil.Field.upn.rawValue] = .text(upn)
-        values[Pupil.Field.senStatus.rawValue] = .text(SENStatus.none.rawValue)
         try requireFields(Pupil.spec, values, given: given, line: line)
         try checkRules(Pupil.spec, values, line: line)
         let id = RecordID.v7(milliseconds: store.now())
@@ -562,10 +561,8 @@ struct ImportRun {
             return
         }
         let upn = group.upn
-        var written = group
-        try keepSENSummaryInStep(of: pupil, in: &written, db: batch.tx.db)
         do {
-            try batch.write(scope: pupil, ops: written.ops) { tx in
+            try batch.write(scope: pupil, ops: group.ops) { tx in
                 if group.isNewPupil { try Store.requireUnusedUPN(upn, except: nil, in: tx.db) }
             }
         } catch let error as StoreError where ![.database, .clockAhead, .behindOwnHistory].contains(error.code) {
@@ -581,37 +578,6 @@ struct ImportRun {
         for (kind, n) in group.pendingCreated { summary.created[kind, default: 0] += n }
         for (kind, n) in group.pendingUpdated { summary.updated[kind, default: 0] += n }
         try remember(group.sourceIDs, pupil: pupil, db: batch.tx.db)
-    }
-
-    /// A pupil's SEN status and ranked needs (`pupil show`, `pupil list --sen-status`) as their
-    /// census episodes and needs say once this group's rows are in, as `pupil update
-    /// --sen-status --needs` keeps them the other way (``Store/censusSummary(episodes:needs:today:)``).
-    /// Left as they are when the rows give no episode or need. A status the census rules refuse (a
-    /// K episode with no need yet, say) is kept as the records say: the census check reports it.
-    private func keepSENSummaryInStep(of pupil: RecordID, in group: inout Group, db: Database) throws {
-        let kinds = [SENEpisode.name, SENNeedRecord.name]
-        guard group.pending.values.contains(where: { kinds.contains($0.kind.name) }) else { return }
-        func current(_ kind: KindSpec) throws -> [[String: Value]] {
-            var byID: [RecordID: [String: Value]] = [:]
-            // A pupil new in this import has nothing stored yet (no lookups per new pupil).
-            if !group.isNewPupil {
-                for record in try Store.records(kind, pupil: pupil, in: db) { byID[record.id] = record.values.values }
-            }
-            for (id, pending) in group.pending where pending.kind.name == kind.name { byID[id] = pending.values }
-            return Array(byID.values)
-        }
-        let (status, needs) = Store.censusSummary(
-            episodes: try current(SENEpisode.spec), needs: try current(SENNeedRecord.spec), today: store.localToday)
-        let stored = {
-            try Store.records(Pupil.spec, pupil: pupil, in: db).first { $0.id == pupil }?.values.values ?? [:]
-        }
-        let base = try group.pending[pupil]?.values ?? stored()
-        let wanted: [String: Value] = [
-            Pupil.Field.senStatus.rawValue: .text(status.rawValue),
-            Pupil.Field.senNeeds.rawValue: needs.isEmpty ? .null : .text(SENProfile.needsField(needs)),
-        ]
-        guard wanted.contains(where: { (base[$0.key] ?? .null) != $0.value }) else { return }
-        group.write(pupil, kind: Pupil.spec, wanted, base: base)
     }
 
     // MARK: Finding records

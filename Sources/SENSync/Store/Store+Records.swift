@@ -203,7 +203,6 @@ extension Store {
                     writes: [
                         FieldWrite("upn", .text(upn.value)), FieldWrite("forename", .text(forename)),
                         FieldWrite("surname", .text(surname)), FieldWrite("date_of_birth", .text(dob)),
-                        FieldWrite("sen_status", .text(SENStatus.none.rawValue)),
                     ] + (yearGroup.map { [FieldWrite("year_group", .integer(Int64($0)))] } ?? []))
             ]
             if let school {
@@ -267,8 +266,16 @@ extension Store {
                     }
                 }
                 if update.senStatus != nil || update.senNeeds != nil {
-                    let status = update.senStatus ?? state["sen_status"]?.text ?? "N"
-                    var needs = update.senNeeds ?? state["sen_needs"]?.text ?? ""
+                    // Recorded as provision episodes and ranked needs, from which the status and
+                    // needs are read (``censusSummaries(in:pupil:today:)``).
+                    guard try senSchool(of: id, in: tx.db) != nil else {
+                        throw StoreError(
+                            .invalidInput, "The pupil is on no school's roll: SEN provision is recorded at a school.",
+                            hint: "Transfer the pupil to their school first (`sensync pupil transfer`).")
+                    }
+                    let held = try Self.censusSummaries(in: tx.db, pupil: id, today: localToday)[id]
+                    let status = update.senStatus ?? held?.status.rawValue ?? SENStatus.none.rawValue
+                    var needs = update.senNeeds ?? held.map { SENProfile.needsField($0.needs) } ?? ""
                     if update.senStatus?.uppercased() == "N" && update.senNeeds == nil { needs = "" }
                     let profile: SENProfile
                     do {
@@ -278,12 +285,10 @@ extension Store {
                             .invalidInput,
                             (error as? SENProfile.Problem)?.description ?? "The SEN status or needs are not valid.")
                     }
-                    writes.append(FieldWrite("sen_status", .text(profile.status.rawValue)))
-                    writes.append(FieldWrite("sen_needs", profile.needs.isEmpty ? .null : .text(profile.needsField)))
                     senOps = try self.senRecordOps(for: profile, pupil: id, in: tx.db)
                 }
             } opsAfterCheck: {
-                [RecordOp(table: "pupil", id: id, writes: writes)] + senOps
+                (writes.isEmpty ? [] : [RecordOp(table: "pupil", id: id, writes: writes)]) + senOps
             }
         }
     }
@@ -293,7 +298,7 @@ extension Store {
     /// needs by rank. Open: not deleted, begun by `today`, and not ended by it.
     static func censusSummary(
         episodes: [[String: Value]], needs: [[String: Value]], today: CalendarDate
-    ) -> (status: SENStatus, needs: [SENNeed]) {
+    ) -> CensusSummary {
         func isOpen(_ values: [String: Value]) -> Bool {
             // Both kinds name their dates `start_date` and `end_date`.
             values[RecordState.deletedField] != .integer(1)
@@ -314,50 +319,72 @@ extension Store {
                 ranked.append(need)
             }
         }
-        return (status, ranked)
+        return CensusSummary(status: status, needs: ranked)
     }
 
-    /// `ops` with, when they write the pupil's provision episodes or needs as records (and not
-    /// the pupil's census status and needs themselves, as `pupil update --sen-status --needs`
-    /// and an import do), a write of the pupil's `sen_status` and `sen_needs` as the episodes
-    /// and needs then add up to (``censusSummary(episodes:needs:today:)``), so `pupil show` and
-    /// `pupil list` agree with `sen-need list` after a need is added, changed or deleted.
-    func withCensusSummaryInStep(_ ops: [RecordOp], scope: RecordID, in db: Database) throws -> [RecordOp] {
-        let summaryFields: Set<String> = [Pupil.Field.senStatus.rawValue, Pupil.Field.senNeeds.rawValue]
-        guard ops.contains(where: { $0.table == SENEpisode.name || $0.table == SENNeedRecord.name }),
-            !ops.contains(where: { op in
-                op.table == Pupil.name
-                    && op.writes.contains { summaryFields.contains($0.field) || $0.field == RecordState.deletedField }
-            }),
-            let pupil = try Self.records(Pupil.spec, pupil: scope, in: db).first(where: { $0.id == scope })
-        else { return ops }
-        func asWritten(_ kind: KindSpec) throws -> [[String: Value]] {
-            var byID: [RecordID: [String: Value]] = [:]
-            for record in try Self.records(kind, pupil: scope, in: db) { byID[record.id] = record.values.values }
-            for op in ops where op.table == kind.name {
-                for write in op.writes { byID[op.id, default: [:]][write.field] = write.value }
+    /// A pupil's census SEN status and ranked needs, as ``censusSummary(episodes:needs:today:)``
+    /// adds them up.
+    struct CensusSummary: Equatable {
+        var status: SENStatus
+        var needs: [SENNeed]
+
+        /// The pupil record's fields that hold the summary, as it gives them.
+        var pupilFields: [String: Value] {
+            [
+                Pupil.Field.senStatus.rawValue: .text(status.rawValue),
+                Pupil.Field.senNeeds.rawValue: needs.isEmpty ? .null : .text(SENProfile.needsField(needs)),
+            ]
+        }
+    }
+
+    /// The census SEN status and ranked needs of every pupil, or of `pupil` only, as their
+    /// provision episodes and needs add up to on `today`. Read, never stored beside the records:
+    /// two sites recording needs at once then both count, where a stored summary held each site's
+    /// own and the merge set one against the other. A pupil with no episode or need at all, live
+    /// or deleted, reads as the pupil record holds them (written by SENSync before it kept
+    /// episodes: see ``migrateSENHistory(author:dryRun:)``), or N.
+    static func censusSummaries(
+        in db: Database, pupil: RecordID? = nil, today: CalendarDate
+    ) throws -> [RecordID: CensusSummary] {
+        let filter = pupil == nil ? "" : "WHERE pupil_id = ?"
+        let arguments: StatementArguments = pupil.map { [$0.description] } ?? []
+        func read(_ kind: KindSpec, _ fields: [String]) throws -> [RecordID: [[String: Value]]] {
+            var result: [RecordID: [[String: Value]]] = [:]
+            let columns = ([RecordState.deletedField] + fields).joined(separator: ", ")
+            for row in try Row.fetchAll(
+                db, sql: "SELECT pupil_id, \(columns) FROM \(kind.name) \(filter)", arguments: arguments)
+            {
+                guard let id = RecordID(row[0] as String) else { continue }
+                var values: [String: Value] = [RecordState.deletedField: .integer(row[1] as Int64)]
+                for (index, field) in fields.enumerated() {
+                    let value = row[index + 2] as DatabaseValue
+                    switch value.storage {
+                    case .int64(let n): values[field] = .integer(n)
+                    case .string(let text): values[field] = .text(text)
+                    default: break
+                    }
+                }
+                result[id, default: []].append(values)
             }
-            return Array(byID.values)
+            return result
         }
-        let summary = Self.censusSummary(
-            episodes: try asWritten(SENEpisode.spec), needs: try asWritten(SENNeedRecord.spec), today: localToday)
-        let wanted: [String: Value] = [
-            Pupil.Field.senStatus.rawValue: .text(summary.status.rawValue),
-            Pupil.Field.senNeeds.rawValue: summary.needs.isEmpty
-                ? .null : .text(SENProfile.needsField(summary.needs)),
-        ]
-        let writes = wanted.keys.sorted().compactMap { field in
-            (pupil.values.values[field] ?? .null) == wanted[field]! ? nil : FieldWrite(field, wanted[field]!)
+        let dates = [SENEpisode.Field.startDate.rawValue, SENEpisode.Field.endDate.rawValue]
+        let episodes = try read(SENEpisode.spec, [SENEpisode.Field.provision.rawValue] + dates)
+        let needs = try read(
+            SENNeedRecord.spec, [SENNeedRecord.Field.need.rawValue, SENNeedRecord.Field.rank.rawValue] + dates)
+        var result: [RecordID: CensusSummary] = [:]
+        for id in Set(episodes.keys).union(needs.keys) {
+            result[id] = censusSummary(episodes: episodes[id] ?? [], needs: needs[id] ?? [], today: today)
         }
-        guard !writes.isEmpty else { return ops }
-        // A change writes each record once: the pupil's other fields and these in one write.
-        var ops = ops
-        if let index = ops.firstIndex(where: { $0.table == Pupil.name && $0.id == scope }) {
-            ops[index].writes += writes
-        } else {
-            ops.append(RecordOp(table: Pupil.name, id: scope, writes: writes))
+        for row in try Row.fetchAll(
+            db, sql: "SELECT id, sen_status, sen_needs FROM pupil \(filter)", arguments: arguments)
+        {
+            guard let id = RecordID(row[0] as String), result[id] == nil else { continue }
+            result[id] = CensusSummary(
+                status: (row[1] as String?).flatMap(SENStatus.init(rawValue:)) ?? .none,
+                needs: (row[2] as String?)?.split(separator: ",").compactMap { SENNeed(rawValue: String($0)) } ?? [])
         }
-        return ops
+        return result
     }
 
     /// The school a pupil's SEN provision is recorded at: this school, or the pupil's current one.
@@ -468,13 +495,14 @@ extension Store {
     public func pupils(includeDeleted: Bool = false) throws -> [PupilRecord] {
         try reading { db in
             let enrolments = try Self.currentEnrolments(in: db)
+            let summaries = try Self.censusSummaries(in: db, today: localToday)
             return try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT id, upn, forename, surname, date_of_birth, year_group, sen_status, sen_needs, deleted, former_upns
+                    SELECT id, upn, forename, surname, date_of_birth, year_group, deleted, former_upns
                     FROM pupil \(includeDeleted ? "" : "WHERE deleted = 0") ORDER BY surname, forename, id
                     """
-            ).map { Self.pupil(from: $0, enrolments: enrolments) }
+            ).map { Self.pupil(from: $0, enrolments: enrolments, summaries: summaries) }
         }
     }
 
@@ -485,9 +513,11 @@ extension Store {
             let row = try Row.fetchOne(
                 db,
                 sql:
-                    "SELECT id, upn, forename, surname, date_of_birth, year_group, sen_status, sen_needs, deleted, former_upns FROM pupil WHERE pupil_id = ? AND id = ?",
+                    "SELECT id, upn, forename, surname, date_of_birth, year_group, deleted, former_upns FROM pupil WHERE pupil_id = ? AND id = ?",
                 arguments: [id.description, id.description])!
-            return Self.pupil(from: row, enrolments: try Self.currentEnrolments(in: db, pupil: id))
+            return Self.pupil(
+                from: row, enrolments: try Self.currentEnrolments(in: db, pupil: id),
+                summaries: try Self.censusSummaries(in: db, pupil: id, today: localToday))
         }
     }
 
@@ -525,13 +555,18 @@ extension Store {
         return result
     }
 
-    static func pupil(from row: Row, enrolments: [RecordID: [SiteID]]) -> PupilRecord {
+    /// A pupil read from `row`, with the census status and needs of `summaries`
+    /// (``censusSummaries(in:pupil:today:)``).
+    static func pupil(
+        from row: Row, enrolments: [RecordID: [SiteID]], summaries: [RecordID: CensusSummary]
+    ) -> PupilRecord {
         let id = RecordID(row[0] as String)!
+        let summary = summaries[id]
         return PupilRecord(
             id: id, upn: row[1], forename: row[2], surname: row[3], dateOfBirth: row[4], yearGroup: row[5],
-            senStatus: row[6], senNeeds: (row[7] as String?)?.split(separator: ",").map(String.init) ?? [],
-            schools: enrolments[id] ?? [], isDeleted: (row[8] as Int) != 0,
-            formerUPNs: (row[9] as String?)?.split(separator: ",").map(String.init) ?? [])
+            senStatus: summary?.status.rawValue, senNeeds: summary?.needs.map(\.rawValue) ?? [],
+            schools: enrolments[id] ?? [], isDeleted: (row[6] as Int) != 0,
+            formerUPNs: (row[7] as String?)?.split(separator: ",").map(String.init) ?? [])
     }
 }
 

@@ -623,8 +623,8 @@ extension Store {
         try check(&tx)
         let given = ops + opsAfterCheck()
         let unchangedDropped = try Self.withoutUnchangedWrites(given, scope: scope, in: &tx)
-        if unchangedDropped.isEmpty && !given.isEmpty { return .unchanged }
-        let ops = try withCensusSummaryInStep(unchangedDropped, scope: scope, in: tx.db)
+        let ops = unchangedDropped
+        if ops.isEmpty { return .unchanged }
         try requireEntitled(to: scope, ops: ops, in: &tx)
         try Self.checkDeclaredRules(ops, scope: scope, in: &tx)
         let hlc = tx.clock.tick(now: wallClock ?? now())

@@ -199,6 +199,37 @@ struct KindStoreTests {
         }
     }
 
+    /// Needs recorded at two sites at once (the school and the LA) add up everywhere, with no
+    /// conflict: the census status and needs are read from the episodes and needs, never stored
+    /// beside them. Stored, each site's summary held only its own need, and the merge opened a
+    /// conflict on the pupil's needs between two incomplete lists.
+    @Test func needsRecordedAtTwoSitesAtOnceAddUpWithoutAConflict() throws {
+        try withTemporaryDirectory { dir in
+            let area = try TestArea(folder: dir)
+            let store = try area.add("Oakfield", .maintainedSchool)
+            let pupil = try store.addPupil(
+                NewPupil(upn: Self.upn, forename: "Ada", surname: "Example", dateOfBirth: "2016-04-01"), author: "SENCO"
+            )
+            try store.updatePupil(pupil.description, PupilUpdate(senStatus: "K", senNeeds: "SPLD"), author: "SENCO")
+            try area.send("Oakfield", "LA")
+            let start = store.localToday.description
+            try store.addRecord(
+                SENNeedRecord.self, pupil: Self.upn, [.need: "SLCN", .rank: "2", .startDate: start], author: "SENCO")
+            try area.la.addRecord(
+                SENNeedRecord.self, pupil: Self.upn, [.need: "ASD", .rank: "3", .startDate: start], author: "LA officer"
+            )
+            try area.send("Oakfield", "LA")
+            try area.send("LA", "Oakfield")
+            for site in [store, area.la] {
+                #expect(try site.conflicts().isEmpty)
+                let read = try site.pupil(pupil.description)
+                #expect(read.senStatus == "K")
+                #expect(read.senNeeds == ["SPLD", "SLCN", "ASD"])
+                #expect(try site.pupils().first { $0.id == pupil }?.senNeeds == ["SPLD", "SLCN", "ASD"])
+            }
+        }
+    }
+
     /// The other way: the pupil's census status and ranked needs (`pupil show`, `pupil list`)
     /// follow episodes and needs written, updated or deleted as records. A deleted need stayed in
     /// the pupil's needs, and a need or episode added as a record never reached them.
