@@ -228,6 +228,13 @@ extension Store {
                         .unknownSite, "The destination is not a school in the area directory.",
                         hint: "See `sensync directory list`.")
                 }
+                // Nobody would hold the pupil: a removed school's bundles are refused everywhere.
+                guard directory?.entry(school)?.isRevoked != true else {
+                    throw StoreError(
+                        .invalidInput, "That school was removed from the area directory: the pupil cannot move there.",
+                        hint:
+                            "If it rejoined under a new identity, transfer to that one (see `sensync directory list`).")
+                }
                 let view = try ScopeView.load(tx.db, me: identity, directory: directory, today: today)
                 let onRoll = identity.kind.isSchool ? try view.isEntitled(identity, to: pupil) : false
                 guard identity.kind == .la || onRoll else {

@@ -230,6 +230,19 @@ struct KindStoreTests {
         }
     }
 
+    /// SEN provision is recorded at a school: at the LA, a pupil on no school's roll cannot be
+    /// given a status (it used to be written on the pupil record only, where nothing reads it now).
+    @Test func aStatusForAPupilOnNoRollIsRefused() throws {
+        let area = try TestArea(folder: FileManager.default.temporaryDirectory)
+        let pupil = try area.la.addPupil(
+            NewPupil(upn: Self.upn, forename: "Ada", surname: "Example", dateOfBirth: "2016-04-01"), author: "LA")
+        let error = #expect(throws: StoreError.self) {
+            try area.la.updatePupil(pupil.description, PupilUpdate(senStatus: "K", senNeeds: "SPLD"), author: "LA")
+        }
+        #expect(error?.message.contains("on no school's roll") == true)
+        #expect(try area.la.pupil(pupil.description).senStatus == "N")
+    }
+
     /// The other way: the pupil's census status and ranked needs (`pupil show`, `pupil list`)
     /// follow episodes and needs written, updated or deleted as records. A deleted need stayed in
     /// the pupil's needs, and a need or episode added as a record never reached them.

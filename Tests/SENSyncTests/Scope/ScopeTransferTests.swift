@@ -281,4 +281,30 @@ struct ScopeTransferTests {
             #expect(logged.rejected == 0 && logged.detail == nil, "\(logged.detail ?? "")")
         }
     }
+
+    /// A pupil cannot be moved to a school removed from the area directory: nobody would hold
+    /// them (its bundles are refused) and nothing said so. Refused at the LA and at the pupil's
+    /// school alike, with what to do.
+    @Test func aPupilCannotBeTransferredToARemovedSchool() throws {
+        try withTemporaryDirectory { dir in
+            let area = try ScopeArea(folder: dir)
+            try area.add("School", .maintainedSchool)
+            try area.add("Closed", .maintainedSchool)
+            try area.distributeDirectory()
+            let pupil = try area["School"].addPupil(
+                NewPupil(upn: syntheticUPN(41), forename: "Flo", surname: "Stays", dateOfBirth: "2016-04-01"),
+                author: "SENCO")
+            try area.send("School", "LA")
+            try area.la.removeFromDirectory(area.id("Closed"))
+            try area.send("LA", "School")
+            for site in ["LA", "School"] {
+                let error = #expect(throws: StoreError.self) {
+                    try area[site].transferPupil(
+                        pupil.description, to: area.id("Closed"), on: ScopeArea.today, author: "Officer")
+                }
+                #expect(error?.message.contains("removed from the area directory") == true, "\(error?.message ?? "")")
+            }
+            #expect(try area["School"].pupil(pupil.description).schools == [area.id("School")])
+        }
+    }
 }
