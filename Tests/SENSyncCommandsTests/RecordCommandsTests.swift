@@ -88,6 +88,11 @@ struct RecordCommandsTests {
             ok(shown)
             #expect(shown.stdout.contains("\"costPence\" : 45000"), "\(shown.stdout)")
             #expect(try cli.run(["provision-item", "--help"]).stdout.contains("--cost "))
+            // For people, the plan it belongs to reads by its title, not its id.
+            let forPeople = try cli.run(["provision-item", "show", provision] + s)
+            #expect(
+                forPeople.stdout.contains("Plan: plan \u{201C}Speaking and listening\u{201D}"), "\(forPeople.stdout)")
+            #expect(!forPeople.stdout.contains(plan), "\(forPeople.stdout)")
             // A review before the plan started is refused.
             let before = try cli.run(
                 [
@@ -179,6 +184,11 @@ struct RecordCommandsTests {
                 (view["duties"] as? [[String: Any]])?.map { $0["kind"] as? String } == [
                     "concern-action", "referral-response",
                 ])
+            // Each duty names its pupil as `due --json` does: by id and UPN as well as by name.
+            #expect(
+                (view["duties"] as? [[String: Any]])?.allSatisfy {
+                    $0["pupilID"] as? String == pupil || $0["upn"] as? String == pupil
+                } == true, "\(view["duties"] ?? "")")
             #expect((view["referralsWaiting"] as? [String: Int])?["speech-language-therapy"] == 1)
             let page = cli.path("area.html")
             ok(try cli.run(["report", "area", "--format", "html", "--out", page] + s))
@@ -261,6 +271,11 @@ struct RecordCommandsTests {
             #expect(items.map { $0["kind"] as? String } == ["ehc-decision"])
             #expect(items.first?["dueOn"] as? String == "2025-02-17")
             #expect(items.first?["responsibleOrg"] as? String == "Northshire")
+            // A decision the option does not know names the option's own words first (it offered
+            // only the SEN2 codes), and records nothing.
+            let unknown = try cli.run(
+                ["ehc", "decide", assessment, "--decision", "maybe", "--on", "2025-02-10"] + la + author)
+            #expect(unknown.status == 2 && unknown.stderr.contains("assess or not-assess"), "\(unknown.stderr)")
             ok(try cli.run(["ehc", "decide", assessment, "--decision", "assess", "--on", "2025-02-10"] + la + author))
             ok(
                 try cli.run(

@@ -174,8 +174,9 @@ extension Store {
                 revoked
                     ? "This bundle comes from a site the LA has removed from the area directory."
                     : "This bundle comes from a site that is not in this site's area directory.",
-                hint:
-                    "Nothing was applied. If the sender is genuine, ask the LA to add it to the directory, then apply again."
+                hint: revoked
+                    ? "Nothing was applied. A removed site cannot be added again: if it rejoined under a new identity (`sensync rejoin start`), ask it for a bundle made from its new store."
+                    : "Nothing was applied. If the sender is genuine, ask the LA to add it to the directory, then apply again."
             )
         }
         guard senderKeys.isValidSignature(layout.signature, for: layout.headerDigest.bytes) else {

@@ -130,6 +130,13 @@ extension Store {
                     recipient = la
                 } else if let entry = directory?.activeEntry(recipientID) {
                     recipient = entry.identity
+                } else if directory?.entry(recipientID)?.isRevoked == true {
+                    throw StoreError(
+                        .unknownSite,
+                        "That site was removed from the area directory, so no bundle can be sealed to it.",
+                        hint:
+                            "A removed site cannot be added again; if it rejoined under a new identity, send to that one (see `sensync directory list`)."
+                    )
                 } else {
                     throw StoreError(
                         .unknownSite,

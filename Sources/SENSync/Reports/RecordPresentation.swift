@@ -4,8 +4,32 @@ import Foundation
 /// in pounds, dates as dates. Never a bare id where a name is known.
 public struct RecordPresenter: Sendable {
     public var siteNames: [SiteID: String]
+    /// How records another record refers to read (a provision item's plan): see ``naming(_:)``.
+    public var recordLabels: [RecordID: String] = [:]
 
     public init(siteNames: [SiteID: String]) { self.siteNames = siteNames }
+
+    /// This presenter, naming `records` wherever another record refers to one of them.
+    public func naming(_ records: some Sequence<KindRecord>) -> RecordPresenter {
+        var named = self
+        for record in records { named.recordLabels[record.id] = Self.label(of: record) }
+        return named
+    }
+
+    /// A record as a reference to it reads: its kind and its first text (a plan's title), else
+    /// the date it is ordered by, else its id.
+    public static func label(of record: KindRecord) -> String {
+        let noun = record.spec?.noun ?? record.kind
+        let fields = record.spec?.fields ?? []
+        if let text = fields.lazy.compactMap({ field -> String? in
+            guard case .text = field.rule else { return nil }
+            return record.values.text(field.name)
+        }).first {
+            return "\(noun) \u{201C}\(text.count > 60 ? text.prefix(59) + "\u{2026}" : text)\u{201D}"
+        }
+        if let field = record.spec?.orderedBy, let date = record.values.text(field) { return "\(noun) of \(date)" }
+        return "\(noun) \(record.id)"
+    }
 
     /// `value` of `field`, for people.
     public func text(_ value: Value?, of field: FieldDefinition) -> String? {
@@ -19,7 +43,7 @@ public struct RecordPresenter: Sendable {
         case (.flag, .integer(let flag)): return flag != 0 ? "yes" : "no"
         case (.site, .text(let id)): return SiteID(id).flatMap { siteNames[$0] } ?? "another site"
         case (.reference(let table), .text(let id)):
-            return "\(RecordSchema.kind(table)?.noun ?? table) \(id)"
+            return RecordID(id).flatMap { recordLabels[$0] } ?? "\(RecordSchema.kind(table)?.noun ?? table) \(id)"
         case (_, .text(let text)): return text
         case (_, .integer(let n)): return String(n)
         case (_, .null): return nil

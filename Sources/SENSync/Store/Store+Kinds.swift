@@ -147,9 +147,31 @@ extension Store {
         }
     }
 
-    /// Shows records with the names of the sites this store knows.
-    public func presenter() throws -> RecordPresenter {
-        try reading { db in try presenter(in: db) }
+    /// Shows records with the names of the sites this store knows, and of the records `records`
+    /// refer to (a provision item's plan by its title).
+    public func presenter(naming records: [KindRecord] = []) throws -> RecordPresenter {
+        try reading { db in
+            // By kind, by pupil (a record refers only to records of its own pupil).
+            var referred: [String: [RecordID: Set<RecordID>]] = [:]
+            for record in records {
+                for field in record.spec?.fields ?? [] {
+                    guard case .reference(let table) = field.rule,
+                        let id = record.values.text(field.name).flatMap(RecordID.init)
+                    else { continue }
+                    referred[table, default: [:]][record.pupilID, default: []].insert(id)
+                }
+            }
+            var named: [KindRecord] = []
+            for (table, byPupil) in referred {
+                guard let kind = RecordSchema.kind(table) else { continue }
+                for (pupil, ids) in byPupil {
+                    named += try Self.records(kind, pupil: pupil, includeDeleted: true, in: db).filter {
+                        ids.contains($0.id)
+                    }
+                }
+            }
+            return try presenter(in: db).naming(named)
+        }
     }
 
     func presenter(in db: Database) throws -> RecordPresenter {

@@ -98,7 +98,8 @@ extension SENSyncCommand.Conflicts {
 
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var authorOptions: AuthorOptions
-        @Argument(help: "Record id (or its first 8+ characters).") var record: String
+        @Argument(help: "Record id (or its first 8+ characters), or a pupil's UPN for their own fields.")
+        var record: String
         @Option(help: "The field in conflict.") var field: String
         @Option(help: "Keep option N from `conflicts list`.") var keep: Int?
         @Option(help: "Write this value instead.") var value: String?
@@ -115,7 +116,14 @@ extension SENSyncCommand.Conflicts {
 
         func run() throws {
             let store = try storeOptions.open()
-            let (key, _) = try store.findRecord(record)
+            let key: RecordKey
+            do {
+                key = try store.findRecord(record).0
+            } catch let error as StoreError where [.notFound, .invalidInput].contains(error.code) {
+                // A pupil's own fields (`pupil show` names the pupil by UPN).
+                guard let pupil = try? store.pupilID(for: record) else { throw error }
+                key = RecordKey(table: Pupil.name, scope: pupil, id: pupil)
+            }
             // The field as `conflicts list` names it, or as its option is spelled (`review-date`).
             let field = self.field.trimmingCharacters(in: CharacterSet(charactersIn: "-")).replacingOccurrences(
                 of: "-", with: "_")
@@ -137,7 +145,8 @@ extension SENSyncCommand.Conflicts {
                         hint: "Use --keep-deleted or --restore.")
                 }
                 receipt = try store.resolveConflict(
-                    record: record, field: field, value: .integer(keepDeleted ? 1 : 0), author: try authorOptions.name)
+                    record: key.id.description, field: field, value: .integer(keepDeleted ? 1 : 0),
+                    author: try authorOptions.name)
                 outcome = keepDeleted ? "kept deleted" : "restored"
             case (.concurrentEdit, let keep?, _):
                 guard (1...conflict.candidates.count).contains(keep) else {
@@ -147,13 +156,13 @@ extension SENSyncCommand.Conflicts {
                 }
                 let chosen = conflict.candidates[keep - 1].value
                 receipt = try store.resolveConflict(
-                    record: record, field: field, value: chosen, author: try authorOptions.name)
+                    record: key.id.description, field: field, value: chosen, author: try authorOptions.name)
                 outcome = "now \(chosen.display)"
             case (.concurrentEdit, nil, let value?):
                 // Typed: checked against the field's rule as an update of the field is.
                 receipt = try store.resolveConflict(
-                    record: record, field: field, text: value, author: try authorOptions.name)
-                let now = try store.findRecord(record).state.fields[field]?.winner.value
+                    record: key.id.description, field: field, text: value, author: try authorOptions.name)
+                let now = try store.findRecord(key.id.description).state.fields[field]?.winner.value
                 outcome = "now \(now?.display ?? value)"
             case (.concurrentEdit, nil, nil):
                 throw CommandFailure(

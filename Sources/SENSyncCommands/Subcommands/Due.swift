@@ -37,6 +37,15 @@ extension SENSyncCommand {
             var statute: String?
             var exceptionApplies: Bool
             var record: String
+
+            /// An item as `due --json` and `report school --json` print it.
+            init(_ item: DueItem) {
+                let o = item.obligation
+                (kind, pupil, pupilID, upn) = (o.kind, item.pupilName, o.pupil.description, item.upn)
+                (what, dueOn, overdue) = (o.what, o.dueOn.description, item.overdue)
+                (responsibleOrg, responsibleRole, statute) = (o.responsibleOrg, o.responsibleRole, o.statute)
+                (exceptionApplies, record) = (o.exceptionApplies, o.record.description)
+            }
         }
 
         struct DueJSON: Encodable {
@@ -56,15 +65,7 @@ extension SENSyncCommand {
                 try Terminal.printJSON(
                     DueJSON(
                         asOf: (date ?? store.localToday).description,
-                        items: items.map { item in
-                            let o = item.obligation
-                            return ItemJSON(
-                                kind: o.kind, pupil: item.pupilName, pupilID: o.pupil.description, upn: item.upn,
-                                what: o.what, dueOn: o.dueOn.description, overdue: item.overdue,
-                                responsibleOrg: o.responsibleOrg, responsibleRole: o.responsibleRole,
-                                statute: o.statute,
-                                exceptionApplies: o.exceptionApplies, record: o.record.description)
-                        }))
+                        items: items.map(ItemJSON.init)))
                 return
             }
             let today = date ?? store.localToday

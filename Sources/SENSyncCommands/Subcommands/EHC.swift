@@ -102,7 +102,16 @@ extension SENSyncCommand.EHC {
             switch decision.lowercased() {
             case "assess", "yes": code = "Y"
             case "not-assess", "no": code = "N"
-            default: code = decision
+            default:
+                // The option's own words first: the code list alone offers only the SEN2 codes.
+                guard let known = CodeLists.named("ehc-decision")?.code(matching: decision) else {
+                    throw CommandFailure(
+                        code: .invalidInput, message: "That is not a decision whether to assess.",
+                        hint:
+                            "Give --decision assess or not-assess (or a SEN2 RequestOutcome code: \(CodeLists.named("ehc-decision")?.codes.map(\.code).joined(separator: ", ") ?? "Y, N"))."
+                    )
+                }
+                code = known.code
             }
             try record(
                 EHCAssessment.spec, add: nil, update: assessment, fields: ["decision": code, "decided_on": on],

@@ -119,7 +119,7 @@ enum KindCommandLine {
     }
 
     static func printRecord(_ record: KindRecord, store: Store) throws {
-        let presenter = try store.presenter()
+        let presenter = try store.presenter(naming: [record])
         let spec = record.spec
         Terminal.print(
             "\((spec?.noun ?? record.kind).capitalizedFirst)  \(record.id)\(record.isDeleted ? "  [deleted]" : "")")

@@ -198,7 +198,7 @@ extension SENSyncCommand.Pupil {
                         }, censusProblems: problems.map(\.description)))
                 return
             }
-            let presenter = try store.presenter()
+            let presenter = try store.presenter().naming(file.records.values.joined())
             Terminal.print("\(record.displayName)  (\(record.id))")
             Terminal.print(
                 "  UPN \(record.upn ?? "-")\(record.formerUPNs.isEmpty ? "" : " (formerly \(record.formerUPNs.joined(separator: ", ")))")   born \(record.dateOfBirth ?? "-")   year \(record.yearGroup.map(String.init) ?? "-")"

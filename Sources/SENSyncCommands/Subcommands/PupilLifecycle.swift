@@ -133,7 +133,8 @@ extension SENSyncCommand {
                     ])
                 return
             }
-            let presenter = try store.presenter()
+            let records = (try? store.pupilFile(of: pupil))?.records.values.flatMap { $0 } ?? []
+            let presenter = try store.presenter().naming(records)
             // Entries come oldest first: a record's first change made it, and the fields it left
             // empty then were never "cleared".
             var made: Set<RecordID> = []

@@ -216,19 +216,14 @@ extension SENSyncCommand.Report {
         @Option(help: "Days ahead to list duties for.") var within: Int = 28
         @OptionGroup var output: OutputOptions
 
-        struct DutyJSON: Encodable {
-            var kind, pupil, what, dueOn, responsibleOrg: String
-            var responsibleRole: String?
-            var overdue: Bool
-        }
-
         struct SchoolJSON: Encodable {
             var asOf: String
             var pupils, senSupport, ehcPlans: Int
             var primaryNeeds: [String: Int]
             var referralsWaiting: [String: Int]
             var plansDueForReview: Int
-            var duties: [DutyJSON]
+            /// As `due --json` prints them.
+            var duties: [SENSyncCommand.Due.ItemJSON]
         }
 
         func run() throws {
@@ -252,12 +247,7 @@ extension SENSyncCommand.Report {
                         referralsWaiting: Dictionary(
                             uniqueKeysWithValues: waiting.map { ($0.agency, $0.waiting.count) }),
                         plansDueForReview: plans,
-                        duties: duties.map {
-                            DutyJSON(
-                                kind: $0.obligation.kind, pupil: $0.pupilName, what: $0.obligation.what,
-                                dueOn: $0.obligation.dueOn.description, responsibleOrg: $0.obligation.responsibleOrg,
-                                responsibleRole: $0.obligation.responsibleRole, overdue: $0.overdue)
-                        }))
+                        duties: duties.map(SENSyncCommand.Due.ItemJSON.init)))
                 return
             }
             Terminal.print("\(store.identity.name), as of \(report.asOf)")

@@ -390,6 +390,14 @@ struct BundleExchangeTests {
             try area.la.removeFromDirectory(area["Academy"].identity.id)
             let removed = try Self.expectRefusal(.unknownSender, applying: beforeRemoval, at: area.la)
             #expect(removed?.message.contains("removed") == true)
+            // It cannot be added again, so the hint says what can be done (it said to add it).
+            #expect(removed?.hint.contains("cannot be added again") == true, "\(removed?.hint ?? "")")
+            // Nor can a bundle be sealed to it, and the refusal says why.
+            let sealed = #expect(throws: StoreError.self) {
+                try area.la.makeBundle(
+                    to: [area["Academy"].identity.id], at: dir.appendingPathComponent("to-removed.bundle"))
+            }
+            #expect(sealed?.message.contains("was removed from the area directory") == true)
         }
     }
 
