@@ -299,12 +299,7 @@ extension Store {
     static func censusSummary(
         episodes: [[String: Value]], needs: [[String: Value]], today: CalendarDate
     ) -> CensusSummary {
-        func isOpen(_ values: [String: Value]) -> Bool {
-            // Both kinds name their dates `start_date` and `end_date`.
-            values[RecordState.deletedField] != .integer(1)
-                && (values["start_date"]?.text.flatMap(CalendarDate.init).map { $0 <= today } ?? true)
-                && (values["end_date"]?.text.flatMap(CalendarDate.init).map { $0 > today } ?? true)
-        }
+        let isOpen = { (values: [String: Value]) in Self.isOpen(values, on: today) }
         let provisions = Set(episodes.filter(isOpen).compactMap { $0[SENEpisode.Field.provision.rawValue]?.text })
         let status: SENStatus = provisions.contains("E") ? .ehcPlan : provisions.contains("K") ? .senSupport : .none
         var ranked: [SENNeed] = []
@@ -320,6 +315,14 @@ extension Store {
             }
         }
         return CensusSummary(status: status, needs: ranked)
+    }
+
+    /// Whether an episode or need (given by its values) is open on `day`: not deleted, begun by
+    /// then and not ended by it. Both kinds name their dates `start_date` and `end_date`.
+    static func isOpen(_ values: [String: Value], on day: CalendarDate) -> Bool {
+        values[RecordState.deletedField] != .integer(1)
+            && (values["start_date"]?.text.flatMap(CalendarDate.init).map { $0 <= day } ?? true)
+            && (values["end_date"]?.text.flatMap(CalendarDate.init).map { $0 > day } ?? true)
     }
 
     /// A pupil's census SEN status and ranked needs, as ``censusSummary(episodes:needs:today:)``
@@ -369,12 +372,19 @@ extension Store {
             return result
         }
         let dates = [SENEpisode.Field.startDate.rawValue, SENEpisode.Field.endDate.rawValue]
-        let episodes = try read(SENEpisode.spec, [SENEpisode.Field.provision.rawValue] + dates)
+        let school = SENEpisode.Field.schoolID.rawValue
+        let episodes = try read(SENEpisode.spec, [SENEpisode.Field.provision.rawValue, school] + dates)
         let needs = try read(
             SENNeedRecord.spec, [SENNeedRecord.Field.need.rawValue, SENNeedRecord.Field.rank.rawValue] + dates)
+        let current = try currentEnrolments(in: db, pupil: pupil)
         var result: [RecordID: CensusSummary] = [:]
         for id in Set(episodes.keys).union(needs.keys) {
-            result[id] = censusSummary(episodes: episodes[id] ?? [], needs: needs[id] ?? [], today: today)
+            // The provision the pupil's current school records, once it records any (N
+            // included); until then what a school they left recorded: it follows the child.
+            let schools = Set((current[id] ?? []).map(\.description))
+            let all = episodes[id] ?? []
+            let here = all.filter { isOpen($0, on: today) && schools.contains($0[school]?.text ?? "") }
+            result[id] = censusSummary(episodes: here.isEmpty ? all : here, needs: needs[id] ?? [], today: today)
         }
         for row in try Row.fetchAll(
             db, sql: "SELECT id, sen_status, sen_needs FROM pupil \(filter)", arguments: arguments)
@@ -406,7 +416,16 @@ extension Store {
             Table(SENEpisode.name).filter(
                 Column("pupil_id") == pupil.description && Column("deleted") == 0
                     && Column("school_id") == school.description && Column("end_date") == nil))
-        let wanted: String? = profile.status == .none ? nil : profile.status.rawValue
+        // N is recorded as an episode only to outweigh provision a school the pupil left still has
+        // open (``censusSummaries(in:pupil:today:)`` reads it until this school records its own).
+        let elsewhere = try Record<SENEpisode>.fetchAll(
+            db,
+            Table(SENEpisode.name).filter(
+                Column("pupil_id") == pupil.description && Column("deleted") == 0
+                    && Column("school_id") != school.description && Column("end_date") == nil))
+        let carried = elsewhere.contains { $0.text(.provision) != SENStatus.none.rawValue }
+        let wanted: String? =
+            profile.status == .none ? (carried ? SENStatus.none.rawValue : nil) : profile.status.rawValue
         if episodes.map({ $0.text(.provision) }) != [wanted].compactMap({ $0 }) {
             for episode in episodes {
                 ops.append(

@@ -230,6 +230,34 @@ struct KindStoreTests {
         }
     }
 
+    /// A pupil's status follows them to a new school until it records its own: SEN support from
+    /// the school they left shows there, and the new school's own status (N included) then wins.
+    /// Read from every open episode, the old school's K outlived the new school's N.
+    @Test func aNewSchoolsOwnStatusWinsOverTheOneCarriedFromTheOldSchool() throws {
+        try withTemporaryDirectory { dir in
+            let area = try TestArea(folder: dir)
+            let old = try area.add("Oakfield", .maintainedSchool)
+            let new = try area.add("Elm", .maintainedSchool)
+            try area.send("LA", "Elm")
+            let pupil = try old.addPupil(
+                NewPupil(upn: Self.upn, forename: "Ada", surname: "Example", dateOfBirth: "2016-04-01"),
+                author: "SENCO")
+            try old.updatePupil(pupil.description, PupilUpdate(senStatus: "K", senNeeds: "SPLD"), author: "SENCO")
+            try area.send("Oakfield", "LA")
+            try area.la.transferPupil(
+                pupil.description, to: new.identity.id, on: old.localToday.description, author: "LA officer")
+            try area.send("LA", "Elm")
+            #expect(try new.pupil(pupil.description).senStatus == "K")
+            try new.updatePupil(pupil.description, PupilUpdate(senStatus: "N"), author: "SENCO Elm")
+            #expect(try new.pupil(pupil.description).senStatus == "N")
+            try area.send("Elm", "LA")
+            #expect(try area.la.pupil(pupil.description).senStatus == "N")
+            try new.updatePupil(pupil.description, PupilUpdate(senStatus: "E", senNeeds: "ASD"), author: "SENCO Elm")
+            #expect(try new.pupil(pupil.description).senStatus == "E")
+            #expect(try new.pupil(pupil.description).senNeeds == ["ASD"])
+        }
+    }
+
     /// SEN provision is recorded at a school: at the LA, a pupil on no school's roll cannot be
     /// given a status (it used to be written on the pupil record only, where nothing reads it now).
     @Test func aStatusForAPupilOnNoRollIsRefused() throws {
