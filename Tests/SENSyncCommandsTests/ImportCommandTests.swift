@@ -58,6 +58,14 @@ import Testing
                 #expect(!r.stderr.contains(personal) && !r.stdout.contains(personal))
             }
             #expect(try area.digest("Oakfield") == imported)
+            // With --json each problem is in the error too, by file, line and column (only the
+            // text on stderr said where).
+            r = try cli.run(
+                ["import", "--author", "MIS import", "--kind", "pupils", "--json", cli.path("more.csv")] + school)
+            #expect(r.status == 2)
+            let problems = ((r.json as? [String: Any])?["error"] as? [String: Any])?["problems"] as? [[String: Any]]
+            #expect(
+                problems?.first?["line"] as? Int == 3 && problems?.first?["column"] as? String == "DOB", "\(r.stdout)")
 
             // Imported records are ordinary changes: they reach the LA with the next bundle.
             #expect(try area.send("Oakfield", "la").status == 0)

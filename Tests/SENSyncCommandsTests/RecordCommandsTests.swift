@@ -25,6 +25,10 @@ struct RecordCommandsTests {
                         "pupil", "add", "--upn", pupil, "--forename", "Ada", "--surname", "Example", "--dob",
                         "2016-04-01",
                     ] + s + author))
+            // A nursery year is a negative year group, given as it is written (it was "missing").
+            ok(try cli.run(["pupil", "update", pupil, "--year-group", "-1"] + s + author))
+            #expect(try cli.run(["pupil", "show", pupil] + s).stdout.contains("year -1"))
+            ok(try cli.run(["pupil", "update", pupil, "--year-group", "4"] + s + author))
             let concern = try id(
                 try cli.run(
                     [

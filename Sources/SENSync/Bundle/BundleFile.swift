@@ -129,6 +129,11 @@ public enum BundleFile {
         let major = (try? r.readUInt16()) ?? 0
         let minor = (try? r.readUInt16()) ?? 0
         let headerLength = UInt64((try? r.readUInt32()) ?? 0)
+        // A version no release has had nor will for years is a damaged field, not a newer
+        // SENSync (one flipped bit of format 2 reads as 258): "install a newer release" misleads.
+        guard major != 0, major <= BundleHeader.formatMajor + 16 else {
+            throw .damaged("its format version field was altered")
+        }
         guard major == BundleHeader.formatMajor else {
             throw BundleError(
                 .unsupportedVersion,

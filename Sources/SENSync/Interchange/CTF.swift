@@ -247,6 +247,13 @@ struct XMLNode: Sendable {
         let builder = TreeBuilder()
         parser.delegate = builder
         guard parser.parse(), builder.error == nil, let root = builder.root else {
+            if builder.tooDeep {
+                throw CTFError(
+                    .malformed,
+                    "The file's elements are nested more than \(TreeBuilder.maxDepth) deep; a CTF's are nested a few levels.",
+                    line: max(builder.error?.line ?? parser.lineNumber, 1), element: nil,
+                    hint: "This is not a Common Transfer File: export the CTF again from the sending school's MIS.")
+            }
             // The parser's own message can quote the file's text; give the place only.
             throw CTFError(
                 .malformed, "The file is not well-formed XML.",
@@ -314,11 +321,21 @@ struct XMLNode: Sendable {
         var root: XMLNode?
         /// Where the first error was met: the line, and the element open there.
         var error: (line: Int, element: String?)?
+        /// Set when elements were nested deeper than ``maxDepth``: the tree is not built further
+        /// (freeing a tree tens of thousands deep overflowed the stack: found by a crafted file).
+        var tooDeep = false
+        static let maxDepth = 64
 
         func parser(
             _ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
             qualifiedName qName: String?, attributes attributeDict: [String: String] = [:]
         ) {
+            guard stack.count < Self.maxDepth else {
+                tooDeep = true
+                if error == nil { error = (parser.lineNumber, nil) }
+                parser.abortParsing()
+                return
+            }
             stack.append(XMLNode(name: elementName, line: parser.lineNumber))
         }
 

@@ -2,7 +2,7 @@ import Foundation
 
 /// One thing wrong with an import file: where, and why. Never the value itself (it may be a
 /// child's name or date of birth), only its position and the rule it breaks.
-public struct ImportProblem: Sendable, Hashable, CustomStringConvertible {
+public struct ImportProblem: Sendable, Hashable, Encodable, CustomStringConvertible {
     /// The file's name, without its folder.
     public var file: String
     public var line: Int

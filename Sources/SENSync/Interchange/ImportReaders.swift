@@ -249,6 +249,28 @@ final class CSVRowReader: ImportRowReader {
         var headings = reader.headerRow ?? []
         if let first = headings.first, first.hasPrefix("\u{FEFF}") { headings[0] = String(first.dropFirst()) }
         self.headings = headings.map { $0.trimmingCharacters(in: .whitespaces) }
+        // An export made without its heading row: the first pupil's details where the headings
+        // should be (never repeated in a message).
+        if self.headings.contains(where: { (try? Check.upn($0)) != nil || CalendarDate($0) != nil }) {
+            throw ImportError.file(
+                ImportProblem(
+                    file: file.name, line: 1,
+                    reason:
+                        "The first line holds values, not column headings: export the file again with its heading row (the columns are in Schemas/import/)."
+                ))
+        }
+        // The same heading twice: which value is meant cannot be known.
+        var seen: [String: Int] = [:]
+        for (position, heading) in self.headings.enumerated() where !heading.isEmpty {
+            if let first = seen[heading.lowercased()] {
+                throw ImportError.file(
+                    ImportProblem(
+                        file: file.name, line: 1,
+                        reason: "Columns \(first + 1) and \(position + 1) have the same heading; give each column once."
+                    ))
+            }
+            seen[heading.lowercased()] = position
+        }
         line += (reader.headerRow ?? []).reduce(0) { $0 + $1.count { $0 == "\n" } }
     }
 

@@ -254,19 +254,38 @@ struct ImportRun {
         var sourceID: String?
         var upnText: String?
         var given: [(column: ImportFormat.Column, text: String?, name: String)] = []
-        for (name, text) in raw.cells {
+        let isCSV = file?.format == .csv
+        for (position, (name, text)) in raw.cells.enumerated() {
             switch headings.heading(name, of: kind) {
             case .id: sourceID = text?.trimmedOfSpace
             case .upn: upnText = text
-            case .column(let column): given.append((column, text, name))
-            case .unknown:
-                guard file?.format != .csv || reportedHeadings.insert("\(fileNumber)\u{0}\(name)").inserted else {
+            case .column(let column):
+                // Two headings for one field (Forename twice, or DOB and date_of_birth): one of
+                // the values would be lost without a word.
+                if let first = given.first(where: { $0.column.field.name == column.field.name }) {
+                    guard !isCSV || reportedHeadings.insert("\(fileNumber)\u{0}=\(column.field.name)").inserted
+                    else { continue }
+                    report(
+                        line: isCSV ? 1 : raw.line, column: first.column.heading,
+                        "Two columns give the \(column.field.label.lowercased()); give it once.")
                     continue
                 }
-                // A CSV heading is on the file's first line, not on the row that found it.
+                given.append((column, text, name))
+            case .unknown:
+                guard !isCSV || reportedHeadings.insert("\(fileNumber)\u{0}\(name)").inserted else {
+                    continue
+                }
+                // A CSV heading by its position, never its text (a file without a heading row
+                // has a pupil's details there), on the file's first line (not on the row that
+                // found it); a JSON key only if it reads as a key (`costPence`), not as a value.
+                let keyLike =
+                    name.count <= 40 && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }
                 report(
-                    line: file?.format == .csv ? 1 : raw.line, column: name,
-                    "\(kind.nounWithArticle.capitalizingFirst) has no such column; its columns are: "
+                    line: isCSV ? 1 : raw.line, column: isCSV ? String(position + 1) : keyLike ? name : nil,
+                    (isCSV
+                        ? "This heading is not a column of \(kind.nounWithArticle)"
+                        : "A key on this line is not a column of \(kind.nounWithArticle)")
+                        + "; its columns are: "
                         + ([ImportFormat.idHeading, ImportFormat.upnHeading] + columns.map(\.heading)).joined(
                             separator: ", ") + ".")
             }

@@ -217,6 +217,16 @@ public final class Store: Sendable {
                 .storeNotFound, "There is no store at the given path.",
                 hint: "Check --store, or create one with `sensync init`.")
         }
+        // An empty file (a copy that failed) is no store: opening it to find out would write a
+        // database header into it.
+        func size(_ file: String) -> Int {
+            ((try? FileManager.default.attributesOfItem(atPath: file))?[.size] as? Int) ?? 0
+        }
+        if size(path) == 0 && size(path + "-wal") == 0 {
+            throw StoreError(
+                .notAStore, "This file is not a SENSync store (it is empty).",
+                hint: "Check the --store path; a store is made with `sensync init`.")
+        }
         // A create killed after putting the store in place leaves its staged key file.
         StagedCreate.removeLeftovers(ofStore: path)
         let writer: any DatabaseWriter
@@ -269,6 +279,13 @@ public final class Store: Sendable {
             throw StoreError(
                 .newerStore, "This store was written by a newer version of SENSync.",
                 hint: "Install the newer version to use it.")
+        }
+        // No migration at all: an empty file (a copy that failed, a file made by hand), not a
+        // store. Migrating it would write a whole schema into a file the command then refuses.
+        guard !applied.isEmpty else {
+            throw StoreError(
+                .notAStore, "This file is not a SENSync store (it holds no store tables).",
+                hint: "Check the --store path; a store is made with `sensync init`.")
         }
         guard oldChanges == 0 else {
             throw StoreError(

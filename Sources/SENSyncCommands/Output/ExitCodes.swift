@@ -63,6 +63,9 @@ struct CommandFailure: Error, CustomStringConvertible {
     var hint: String?
     /// One line per item the message is about (the records an export refused), shown after the hint.
     var details: [String] = []
+    /// An import's problems, each by file, line and column: in the JSON error as `problems` (the
+    /// text is written before the error, as the import finds them).
+    var problems: [ImportProblem] = []
     var description: String { message }
 }
 
@@ -73,8 +76,9 @@ struct ErrorReport: Encodable {
     var message: String
     var hint: String?
     var candidates: [String] = []
+    var problems: [ImportProblem] = []
 
-    enum CodingKeys: String, CodingKey { case code, message, hint, exitCode, candidates }
+    enum CodingKeys: String, CodingKey { case code, message, hint, exitCode, candidates, problems }
     func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(code, forKey: .code)
@@ -82,12 +86,14 @@ struct ErrorReport: Encodable {
         try c.encodeIfPresent(hint, forKey: .hint)
         try c.encode(exit.rawValue, forKey: .exitCode)
         if !candidates.isEmpty { try c.encode(candidates, forKey: .candidates) }
+        if !problems.isEmpty { try c.encode(problems, forKey: .problems) }
     }
 
     init(_ error: any Error) {
         switch error {
         case let e as CommandFailure:
             self.init(exit: e.code, code: e.code.name, message: e.message, hint: e.hint, candidates: e.details)
+            problems = e.problems
         case let e as StoreError:
             let exit: SENSyncExit =
                 switch e.code {

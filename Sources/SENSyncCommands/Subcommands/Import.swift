@@ -65,7 +65,7 @@ extension SENSyncCommand {
                 }
                 throw CommandFailure(
                     code: error.code == .unreadable ? .notFound : .invalidInput, message: error.message,
-                    hint: error.hint)
+                    hint: error.hint, problems: error.problems)
             }
             if output.json {
                 try Terminal.printJSON(

@@ -68,7 +68,10 @@ extension SENSyncCommand.Pupil {
         @Option(help: "Legal forename.") var forename: String
         @Option(help: "Legal surname.") var surname: String
         @Option(help: "Date of birth, YYYY-MM-DD.") var dob: String
-        @Option(name: .customLong("year-group"), help: "National curriculum year (0 = reception).") var yearGroup: Int?
+        // Unconditional: -1 and -2 (nursery years) are year groups, not options.
+        @Option(
+            name: .customLong("year-group"), parsing: .unconditional,
+            help: "National curriculum year (0 = reception, -1 and -2 nursery).") var yearGroup: Int?
         @Option(help: "Enrol at this school (site id or name). Defaults to this site if it is a school.") var school:
             String?
         @Option(name: .customLong("entry-date"), help: "Enrolment start, YYYY-MM-DD. Defaults to today.") var entryDate:
@@ -113,7 +116,8 @@ extension SENSyncCommand.Pupil {
         @Option(help: "A new forename.") var forename: String?
         @Option(help: "A new surname.") var surname: String?
         @Option(help: "Date of birth, YYYY-MM-DD.") var dob: String?
-        @Option(name: .customLong("year-group"), help: "National curriculum year, e.g. 4.") var yearGroup: Int?
+        @Option(name: .customLong("year-group"), parsing: .unconditional, help: "National curriculum year, e.g. 4.")
+        var yearGroup: Int?
         @Option(name: .customLong("sen-status"), help: "E (EHC plan), K (SEN support) or N (no SEN).") var senStatus:
             String?
         @Option(help: "Ranked census need codes, comma-separated, e.g. SEMH,SLCN.") var needs: String?

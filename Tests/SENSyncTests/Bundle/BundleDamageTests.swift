@@ -63,7 +63,9 @@ struct BundleDamageTests {
             switch offset {
             case 0..<8: [.notABundle]  // the magic's first bytes: not a bundle at all
             case 8..<12: [.damaged]  // its CR LF / EOF / LF: a text-mode copy
-            case 12..<14: [.unsupportedVersion]  // the format major is read before any checksum
+            // The format major is read before any checksum: a version within reach of this one
+            // is a newer release's, one far beyond it a damaged field.
+            case 12..<14: [.unsupportedVersion, .damaged]
             case signature: [.badSignature]
             default: [.damaged]  // minor, lengths, header, header checksum, payloads
             }
@@ -79,6 +81,24 @@ struct BundleDamageTests {
             _ = try la.status()
             #expect(try Fingerprint(la) == before)
             #expect(try la.checkpointedFileBytes() == file)
+        }
+    }
+
+    /// One flipped bit in the format version (format 2 read as 258) is damage, refused as such:
+    /// it said to install a release that reads format 258. The next format is still a newer
+    /// release's.
+    @Test func aVersionFarBeyondThisOneIsDamageNotANewerRelease() throws {
+        try Self.withDamageSetUp { la, bytes, damaged in
+            var flipped = bytes
+            flipped[12] ^= 1
+            try Data(flipped).write(to: damaged)
+            let error = #expect(throws: BundleError.self) { try la.apply(bundleAt: damaged) }
+            #expect(error?.code == .damaged)
+            var next = bytes
+            next[13] = UInt8(BundleHeader.formatMajor + 1)
+            try Data(next).write(to: damaged)
+            let newer = #expect(throws: BundleError.self) { try la.apply(bundleAt: damaged) }
+            #expect(newer?.code == .unsupportedVersion)
         }
     }
 

@@ -409,12 +409,67 @@ import Testing
             let error = try #require(throws: ImportError.self) {
                 try store.importRecords([file], options: ImportOptions(author: "MIS"))
             }
-            // The unknown heading once for the file, on the heading row (it said line 2); each
-            // row's missing pupil.
+            // The unknown heading once for the file, on the heading row (it said line 2), by its
+            // position (its text could be a pupil's details); each row's missing pupil.
             #expect(
                 error.problems.map { "\($0.line) \($0.column ?? "-")" } == [
-                    "1 Favourite colour", "2 UPN", "3 UPN",
+                    "1 6", "2 UPN", "3 UPN",
                 ])
+        }
+    }
+
+    /// An export without its heading row: its first line holds the first pupil's details. They
+    /// were repeated in the problems as unknown headings ("column Wibbleton"); now the file is
+    /// refused for what it is, naming nothing in it.
+    @Test func aFileWithoutItsHeadingRowIsRefusedWithoutRepeatingIt() throws {
+        try withTemporaryDirectory { folder in
+            let store = try school(folder)
+            let file = try write(
+                "\(syntheticUPN(1)),Wibbleton,Plumtart,2016-01-01\n\(syntheticUPN(2)),Snorkel,Plumtart,2016-01-01\n",
+                "pupils.csv", in: folder)
+            let before = try store.digest()
+            let error = try #require(throws: ImportError.self) {
+                try store.importRecords([file], options: ImportOptions(author: "MIS"))
+            }
+            let said = error.description + error.problems.map(\.description).joined()
+            #expect(said.contains("heading row"), "\(said)")
+            for personal in [syntheticUPN(1), "Wibbleton", "Plumtart", "2016-01-01"] {
+                #expect(!said.contains(personal))
+            }
+            // A JSON key that reads as a value is not repeated either.
+            let json = try write(
+                #"{"kind": "pupil", "upn": "\#(syntheticUPN(1))", "Wibbleton Plumtart": "x"}"#, "p.jsonl", in: folder)
+            let jsonError = try #require(throws: ImportError.self) {
+                try store.importRecords([json], options: ImportOptions(author: "MIS"))
+            }
+            #expect(!jsonError.problems.map(\.description).joined().contains("Wibbleton"))
+            #expect(try store.digest() == before)
+        }
+    }
+
+    /// One field given twice (the same heading twice, or two of its spellings): the last value
+    /// silently won (a pupil born 2017-07-07 from a file whose DOB said 2016-01-01).
+    @Test func aFieldGivenTwiceIsAProblem() throws {
+        try withTemporaryDirectory { folder in
+            let store = try school(folder)
+            let twice = try write(
+                "UPN,Forename,Surname,DOB,Forename\n\(syntheticUPN(1)),Ada,Example,2016-01-01,Bea\n", "pupils.csv",
+                in: folder)
+            let error = try #require(throws: ImportError.self) {
+                try store.importRecords([twice], options: ImportOptions(author: "MIS"))
+            }
+            #expect(
+                error.problems.map { "\($0.line) \($0.reason)" } == [
+                    "1 Columns 2 and 5 have the same heading; give each column once."
+                ])
+            let spellings = try write(
+                "UPN,Forename,Surname,DOB,date_of_birth\n\(syntheticUPN(1)),Ada,Example,2016-01-01,2017-07-07\n",
+                "pupils.csv", in: folder)
+            let other = try #require(throws: ImportError.self) {
+                try store.importRecords([spellings], options: ImportOptions(author: "MIS"))
+            }
+            #expect(other.problems.map { "\($0.line) \($0.column ?? "-")" } == ["1 DOB"], "\(other.problems)")
+            #expect(try store.pupils().isEmpty)
         }
     }
 }

@@ -118,7 +118,8 @@ struct ScopeRefusalTests {
             switch position {
             case 0..<8: .notABundle  // not even the start of a bundle
             case 8..<12: .damaged  // the text-mode-transfer bytes
-            case 12..<14: .unsupportedVersion  // another major version
+            case 12: .damaged  // the major's high byte: a version no release will have
+            case 13: .unsupportedVersion  // the low byte: another release's major version
             case 14..<signatureLengthEnd: .damaged  // minor, lengths, header, digest: the header checksum
             case signatureLengthEnd..<signatureEnd: .badSignature
             default: .damaged  // the sealed payload: its checksum

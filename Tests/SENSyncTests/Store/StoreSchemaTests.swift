@@ -141,6 +141,20 @@ struct StoreSchemaTests {
         }
     }
 
+    /// An empty file (a copy that failed) is not a store, and refusing it leaves it empty: every
+    /// command, reading or writing, wrote a whole store schema into it and then refused it.
+    @Test(arguments: [Store.Access.readOnly, .readWrite, .rollbackOnly])
+    func anEmptyFileIsRefusedAndLeftEmpty(_ access: Store.Access) throws {
+        try withTemporaryDirectory { dir in
+            let path = dir.appendingPathComponent("empty.sensync").path
+            #expect(FileManager.default.createFile(atPath: path, contents: Data()))
+            let error = #expect(throws: StoreError.self) { _ = try Store.open(at: path, access: access) }
+            #expect(error?.code == .notAStore)
+            let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int
+            #expect(size == 0)
+        }
+    }
+
     /// A store from before origin-signed history that holds changes cannot be carried forward:
     /// it is refused with what to do, and left as it was.
     @Test func aStoreWithUnsignedHistoryIsRefused() throws {
