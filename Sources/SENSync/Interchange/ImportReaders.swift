@@ -147,6 +147,13 @@ struct JSONLinesReader: ImportRowReader {
                             "This line is not a JSON object of texts, numbers, true/false and nulls (lists and objects cannot be imported)."
                     ))
             }
+            // A key given twice: the decoder keeps one value without a word.
+            guard Self.keyCount(bytes) == fields.count else {
+                return .failure(
+                    ImportProblem(
+                        file: file.name, line: line,
+                        reason: "This line gives a key more than once; give each field once."))
+            }
             // An optional first line names the format and version.
             if case .text(let format)? = fields["format"], fields[ImportFormat.kindKey] == nil {
                 guard format == ImportFormat.formatName, fields["version"] == .text(String(ImportFormat.version))
@@ -171,6 +178,33 @@ struct JSONLinesReader: ImportRowReader {
             }
             return .success(row)
         }
+    }
+
+    /// How many keys the text of a flat JSON object gives (each string followed by a colon),
+    /// a key given twice counted twice.
+    static func keyCount(_ bytes: ArraySlice<UInt8>) -> Int {
+        var (count, inString, escaped, afterString) = (0, false, false, false)
+        for byte in bytes {
+            if inString {
+                if escaped {
+                    escaped = false
+                } else if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if byte == UInt8(ascii: "\"") {
+                    (inString, afterString) = (false, true)
+                }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\""): inString = true
+            case UInt8(ascii: ":"):
+                if afterString { count += 1 }
+                afterString = false
+            case 0x20, 0x09, 0x0D, 0x0A: continue
+            default: afterString = false
+            }
+        }
+        return count
     }
 
     /// The next line's bytes (without its newline), or `nil` at the end of the file.

@@ -469,6 +469,17 @@ import Testing
                 try store.importRecords([spellings], options: ImportOptions(author: "MIS"))
             }
             #expect(other.problems.map { "\($0.line) \($0.column ?? "-")" } == ["1 DOB"], "\(other.problems)")
+            // A JSON key twice (the decoder kept one of the values): a problem on its line.
+            let json = try write(
+                #"{"kind": "pupil", "upn": "\#(syntheticUPN(1))", "forename": "Ada", "surname": "Example", "dateOfBirth": "2016-01-01", "forename": "Bea"}"#,
+                "p.jsonl", in: folder)
+            let key = try #require(throws: ImportError.self) {
+                try store.importRecords([json], options: ImportOptions(author: "MIS"))
+            }
+            #expect(
+                key.problems.map { "\($0.line) \($0.reason)" } == [
+                    "1 This line gives a key more than once; give each field once."
+                ])
             #expect(try store.pupils().isEmpty)
         }
     }
