@@ -241,7 +241,9 @@ struct XMLNode: Sendable {
                 "The file holds XML a CTF does not use (a document type, or a processing instruction without data).",
                 line: line, element: nil, hint: "Export the CTF again from the sending school's MIS.")
         }
-        let parser = XMLParser(data: data)
+        // From a stream: given the whole file at once, FoundationXML's parser fails any file over
+        // 10 MB at its end ("not well-formed"); fed in parts it reads it.
+        let parser = XMLParser(stream: InputStream(data: data))
         parser.shouldProcessNamespaces = true
         parser.shouldResolveExternalEntities = false
         let builder = TreeBuilder()

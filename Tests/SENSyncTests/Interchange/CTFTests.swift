@@ -235,6 +235,18 @@ struct CTFTests {
         try refused(text, code: .malformed, line: 86, element: "Surname")
     }
 
+    /// A CTF over 10 MB is read: FoundationXML's parser, given a whole file at once, failed any
+    /// larger one at its last line as "not well-formed XML".
+    @Test func aFileOverTenMegabytesIsRead() throws {
+        let text = try fixtureText()
+        #expect(text.contains("</CTfile>"))
+        let padding = String(repeating: "<Padding>not read</Padding>\n", count: 420_000)
+        let large = text.replacingOccurrences(of: "</CTfile>", with: padding + "</CTfile>")
+        #expect(large.utf8.count > 11_000_000)
+        let document = try CTFDocument(xml: Data(large.utf8))
+        #expect(document.pupils.count == (try CTFDocument(xml: Data(text.utf8))).pupils.count)
+    }
+
     /// Elements nested tens of thousands deep (a 600 KB file): the import crashed freeing the
     /// tree it built. Refused now once deeper than any CTF.
     @Test func elementsNestedTooDeeplyAreRefused() throws {
