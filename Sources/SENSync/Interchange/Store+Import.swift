@@ -227,7 +227,15 @@ struct ImportRun {
     }
 
     private mutating func report(line: Int, column: String?, _ error: StoreError) {
-        report(line: line, column: column, error.hint.map { "\(error.message) \($0)" } ?? error.message)
+        report(line: line, column: column, Self.reason(error))
+    }
+
+    /// A store error as a problem's reason: its message, and its hint unless the hint names a
+    /// command's options (`Check --year-group.`), which a file has none of: the problem names the
+    /// line and column instead.
+    static func reason(_ error: StoreError) -> String {
+        guard let hint = error.hint, !hint.contains("--") else { return error.message }
+        return "\(error.message) \(hint)"
     }
 
     // MARK: Reading a row
@@ -590,7 +598,7 @@ struct ImportRun {
             report(
                 ImportProblem(
                     file: group.file, line: group.firstLine, lastLine: group.inOneFile ? group.lastLine : nil,
-                    reason: error.hint.map { "\(error.message) \($0)" } ?? error.message))
+                    reason: Self.reason(error)))
             return
         }
         summary.changes += 1

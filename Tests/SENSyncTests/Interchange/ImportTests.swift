@@ -217,6 +217,12 @@ import Testing
             let reason = try #require(refused.problems.first?.reason)
             #expect(reason.contains("is before the start date"), "\(reason)")
             #expect(!reason.contains("2024-09-10") && !reason.contains("2024-01-02"), "\(reason)")
+            // A file has columns, not a command's options: no "Check --year-group." (it said so).
+            lines = Self.jsonLines.components(separatedBy: "\n")
+            lines[1] = lines[1].replacingOccurrences(of: #""yearGroup": 4"#, with: #""yearGroup": 99"#)
+            let year = try refusal(lines, as: "year.jsonl", into: try school(folder), in: folder)
+            #expect(year.problems.map(\.column) == ["yearGroup"])
+            #expect(year.problems.allSatisfy { !$0.reason.contains("--") }, "\(year.problems)")
         }
     }
 
