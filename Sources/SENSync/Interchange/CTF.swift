@@ -374,7 +374,8 @@ extension CTFDocument {
         guard root.name == Element.file else {
             throw CTFError(
                 .notACTF, "The file's root element is not <\(Element.file)>, so it is not a Common Transfer File.",
-                line: root.line, element: root.name, hint: "Check you chose the CTF (an .xml file from the MIS).")
+                // Its name is the file's text, not a CTF element's: not repeated.
+                line: root.line, element: nil, hint: "Check you chose the CTF (an .xml file from the MIS).")
         }
         guard let pupilData = root.child(Element.pupilData) else {
             throw CTFError(
