@@ -322,11 +322,19 @@ final class CSVRowReader: ImportRowReader {
                     ))
             }
             guard let fields = next else {
+                // Bytes that are not UTF-8 by the line they are on (the reader stops later, and
+                // would name a line past them); else where the reader stopped.
+                if let invalid = counter.firstInvalidLine {
+                    throw ImportError.file(
+                        ImportProblem(
+                            file: file.name, line: invalid,
+                            reason: "This line is not UTF-8 text: save the file as CSV UTF-8 and import it again."))
+                }
                 if reader.error != nil {
                     throw ImportError.file(
                         ImportProblem(
                             file: file.name, line: line + 1,
-                            reason: "The file is not valid CSV from here (an unclosed quote, or not UTF-8)."))
+                            reason: "The file is not valid CSV from here (is a quote left open?)."))
                 }
                 return nil
             }
@@ -385,8 +393,41 @@ final class CountingStream: InputStream {
             return 0
         }
         let n = base.read(buffer, maxLength: min(len, rowLimit - (count - rowStart)))
-        if n > 0 { count += n }
+        if n > 0 {
+            count += n
+            if firstInvalidLine == nil { checkUTF8(UnsafeBufferPointer(start: buffer, count: n)) }
+        }
         return n
+    }
+
+    /// The line (counting every line break, as problems do) of the first byte that is not UTF-8:
+    /// the CSV reader only says, once it stops, that something was not.
+    private(set) var firstInvalidLine: Int?
+    private var line = 1
+    /// Continuation bytes the character being read still needs.
+    private var pending = 0
+
+    private func checkUTF8(_ bytes: UnsafeBufferPointer<UInt8>) {
+        for byte in bytes {
+            if pending > 0 {
+                guard byte & 0xC0 == 0x80 else {
+                    firstInvalidLine = line
+                    return
+                }
+                pending -= 1
+                continue
+            }
+            switch byte {
+            case 0x0A: line += 1
+            case 0..<0x80: break
+            case 0xC2...0xDF: pending = 1
+            case 0xE0...0xEF: pending = 2
+            case 0xF0...0xF4: pending = 3
+            default:
+                firstInvalidLine = line
+                return
+            }
+        }
     }
 
     override func getBuffer(

@@ -453,6 +453,29 @@ import Testing
         }
     }
 
+    /// A byte that is not UTF-8 is named by its line: the CSV reader stops later, and the problem
+    /// named a line past the end of the file.
+    @Test func aByteThatIsNotUTF8IsNamedByItsLine() throws {
+        try withTemporaryDirectory { folder in
+            let store = try school(folder)
+            var bytes = Array("UPN,Forename,Surname,DOB\n".utf8)
+            for n in 1...5 {
+                bytes += Array("\(syntheticUPN(n)),Ada,Example,2016-01-0\(n)\n".utf8)
+                if n == 2 { bytes.insert(0xFF, at: bytes.count - 3) }
+            }
+            let url = folder.appendingPathComponent("pupils.csv")
+            try Data(bytes).write(to: url)
+            let error = try #require(throws: ImportError.self) {
+                try store.importRecords([ImportFile(path: url.path)], options: ImportOptions(author: "MIS"))
+            }
+            #expect(
+                error.problems.map { "\($0.line) \($0.reason)" } == [
+                    "3 This line is not UTF-8 text: save the file as CSV UTF-8 and import it again."
+                ])
+            #expect(try store.pupils().isEmpty)
+        }
+    }
+
     /// One field given twice (the same heading twice, or two of its spellings): the last value
     /// silently won (a pupil born 2017-07-07 from a file whose DOB said 2016-01-01).
     @Test func aFieldGivenTwiceIsAProblem() throws {
