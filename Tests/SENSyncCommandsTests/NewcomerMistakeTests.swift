@@ -34,6 +34,10 @@ struct NewcomerMistakeTests {
             r = try cli.run(["bundle", "create", "--to", "oak", "--out", bundle] + la)
             #expect(r.status == 0, "\(r.stderr)")
             #expect(try cli.run(["bundle", "apply", bundle] + area.store("oak")).status == 0)
+            // A bundle that is not there is not found (3, as a missing import file is), not a read
+            // error (13).
+            r = try cli.run(["bundle", "apply", cli.path("not-copied.bundle")] + area.store("oak"))
+            #expect(r.status == 3 && r.stderr.contains("no bundle file"), "\(r.stderr)")
             // Other writers: a folder is refused whatever the flags.
             for command in [
                 ["export", "postgres", "--out", inbox, "--force"], ["identity", "export", "--out", inbox],

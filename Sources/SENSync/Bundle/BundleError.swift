@@ -25,6 +25,8 @@ public struct BundleError: Error, Sendable, CustomStringConvertible {
         case fork
         /// The file could not be read or written.
         case io
+        /// There is no file at the path given.
+        case notFound = "not-found"
     }
 
     public var code: Code

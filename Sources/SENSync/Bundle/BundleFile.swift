@@ -172,6 +172,11 @@ public enum BundleFile {
 
         init(_ url: URL) throws(BundleError) {
             do { handle = try FileHandle(forReadingFrom: url) } catch {
+                guard FileManager.default.fileExists(atPath: url.path) else {
+                    throw BundleError(
+                        .notFound, "There is no bundle file at the path given.",
+                        hint: "Check the path (and that the file was copied whole to this computer).")
+                }
                 throw BundleError(.io, "The bundle file cannot be opened.", hint: "Check the path and permissions.")
             }
             do {

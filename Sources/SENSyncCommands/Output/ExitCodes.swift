@@ -120,6 +120,7 @@ struct ErrorReport: Encodable {
                 case .clockAhead: .clockAhead
                 case .fork: .fork
                 case .io: .io
+                case .notFound: .notFound
                 }
             self.init(exit: exit, code: e.code.rawValue, message: e.message, hint: e.hint)
         case let e as CTFError:

@@ -283,7 +283,8 @@ struct BundleDamageTests {
             let missing = #expect(throws: BundleError.self) {
                 try Store.inspectBundle(at: dir.appendingPathComponent("missing"))
             }
-            #expect(missing?.code == .io)
+            // Not found (exit 3, as for any file not found), not a read error (exit 13).
+            #expect(missing?.code == .notFound)
         }
     }
 }
