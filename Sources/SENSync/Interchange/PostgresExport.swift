@@ -406,7 +406,7 @@ extension Store {
         }
 
         // A pupil's census status and needs as their episodes and needs add up to on the day
-        // (``Store/censusSummaries(in:pupil:today:)``).
+        // (``Store/censusSummaries(in:pupil:today:enrolments:)``).
         let summaries = try Self.censusSummaries(in: db, today: asOf)
         for kind in RecordSchema.kinds {
             try copy(PostgresExport.table(for: kind)) { row in

@@ -267,7 +267,7 @@ extension Store {
                 }
                 if update.senStatus != nil || update.senNeeds != nil {
                     // Recorded as provision episodes and ranked needs, from which the status and
-                    // needs are read (``censusSummaries(in:pupil:today:)``).
+                    // needs are read (``censusSummaries(in:pupil:today:enrolments:)``).
                     guard try senSchool(of: id, in: tx.db) != nil else {
                         throw StoreError(
                             .invalidInput, "The pupil is on no school's roll: SEN provision is recorded at a school.",
@@ -346,8 +346,11 @@ extension Store {
     /// own and the merge set one against the other. A pupil with no episode or need at all, live
     /// or deleted, reads as the pupil record holds them (written by SENSync before it kept
     /// episodes: see ``migrateSENHistory(author:dryRun:)``), or N.
+    ///
+    /// - Parameter enrolments: The current enrolments (``currentEnrolments(in:pupil:)``) when the
+    ///   caller has read them already.
     static func censusSummaries(
-        in db: Database, pupil: RecordID? = nil, today: CalendarDate
+        in db: Database, pupil: RecordID? = nil, today: CalendarDate, enrolments: [RecordID: [SiteID]]? = nil
     ) throws -> [RecordID: CensusSummary] {
         let filter = pupil == nil ? "" : "WHERE pupil_id = ?"
         let arguments: StatementArguments = pupil.map { [$0.description] } ?? []
@@ -376,7 +379,7 @@ extension Store {
         let episodes = try read(SENEpisode.spec, [SENEpisode.Field.provision.rawValue, school] + dates)
         let needs = try read(
             SENNeedRecord.spec, [SENNeedRecord.Field.need.rawValue, SENNeedRecord.Field.rank.rawValue] + dates)
-        let current = try currentEnrolments(in: db, pupil: pupil)
+        let current = try enrolments ?? currentEnrolments(in: db, pupil: pupil)
         var result: [RecordID: CensusSummary] = [:]
         for id in Set(episodes.keys).union(needs.keys) {
             // The provision the pupil's current school records, once it records any (N
@@ -411,18 +414,20 @@ extension Store {
         let today = self.today
         var ops: [RecordOp] = []
         func end(_ start: CalendarDate?) -> Value { .text(max(start ?? today, today).description) }
-        let episodes = try Record<SENEpisode>.fetchAll(
+        // The pupil's open episodes: this school's, and (for N below) those of schools they left.
+        let (episodes, elsewhere) = try Record<SENEpisode>.fetchAll(
             db,
             Table(SENEpisode.name).filter(
-                Column("pupil_id") == pupil.description && Column("deleted") == 0
-                    && Column("school_id") == school.description && Column("end_date") == nil))
+                Column("pupil_id") == pupil.description && Column("deleted") == 0 && Column("end_date") == nil)
+        ).reduce(into: ([Record<SENEpisode>](), [Record<SENEpisode>]())) { split, episode in
+            if episode.text(.schoolID) == school.description {
+                split.0.append(episode)
+            } else {
+                split.1.append(episode)
+            }
+        }
         // N is recorded as an episode only to outweigh provision a school the pupil left still has
-        // open (``censusSummaries(in:pupil:today:)`` reads it until this school records its own).
-        let elsewhere = try Record<SENEpisode>.fetchAll(
-            db,
-            Table(SENEpisode.name).filter(
-                Column("pupil_id") == pupil.description && Column("deleted") == 0
-                    && Column("school_id") != school.description && Column("end_date") == nil))
+        // open (``censusSummaries(in:pupil:today:enrolments:)`` reads it until this school records its own).
         let carried = elsewhere.contains { $0.text(.provision) != SENStatus.none.rawValue }
         let wanted: String? =
             profile.status == .none ? (carried ? SENStatus.none.rawValue : nil) : profile.status.rawValue
@@ -514,7 +519,7 @@ extension Store {
     public func pupils(includeDeleted: Bool = false) throws -> [PupilRecord] {
         try reading { db in
             let enrolments = try Self.currentEnrolments(in: db)
-            let summaries = try Self.censusSummaries(in: db, today: localToday)
+            let summaries = try Self.censusSummaries(in: db, today: localToday, enrolments: enrolments)
             return try Row.fetchAll(
                 db,
                 sql: """
@@ -534,9 +539,10 @@ extension Store {
                 sql:
                     "SELECT id, upn, forename, surname, date_of_birth, year_group, deleted, former_upns FROM pupil WHERE pupil_id = ? AND id = ?",
                 arguments: [id.description, id.description])!
+            let enrolments = try Self.currentEnrolments(in: db, pupil: id)
             return Self.pupil(
-                from: row, enrolments: try Self.currentEnrolments(in: db, pupil: id),
-                summaries: try Self.censusSummaries(in: db, pupil: id, today: localToday))
+                from: row, enrolments: enrolments,
+                summaries: try Self.censusSummaries(in: db, pupil: id, today: localToday, enrolments: enrolments))
         }
     }
 
@@ -575,7 +581,7 @@ extension Store {
     }
 
     /// A pupil read from `row`, with the census status and needs of `summaries`
-    /// (``censusSummaries(in:pupil:today:)``).
+    /// (``censusSummaries(in:pupil:today:enrolments:)``).
     static func pupil(
         from row: Row, enrolments: [RecordID: [SiteID]], summaries: [RecordID: CensusSummary]
     ) -> PupilRecord {
@@ -895,7 +901,14 @@ extension Store {
         }
         guard key.table == Pupil.name else { return }
         let kinds = RecordSchema.kinds.filter { $0.name != Pupil.name && $0.name != Enrolment.name }
-        let held = try kinds.reduce(0) { $0 + (try records($1, pupil: key.scope, in: db).count) }
+        // Counted in SQL: nothing decoded (the rows are only counted).
+        let held = try kinds.reduce(0) { total, kind in
+            let live = kind.isAppendOnly ? "" : " AND \(RecordState.deletedField) = 0"
+            return total
+                + (try Int.fetchOne(
+                    db, sql: "SELECT count(*) FROM \(kind.name) WHERE pupil_id = ?\(live)",
+                    arguments: [key.scope.description]) ?? 0)
+        }
         guard held == 0 else {
             throw StoreError(
                 .invalidInput,
