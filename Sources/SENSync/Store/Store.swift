@@ -233,8 +233,13 @@ public final class Store: Sendable {
         do {
             switch access {
             case .readWrite:
+                // Checked through a read-only connection first: opening a pool switches the file to
+                // WAL journaling and writes into it, which another program's database given as
+                // the store (a mistyped --store) must be spared.
+                var probe = configuration()
+                probe.readonly = true
+                let applied = try checkMigrations(DatabaseQueue(path: path, configuration: probe))
                 let pool = try DatabasePool(path: path, configuration: configuration())
-                let applied = try checkMigrations(pool)
                 // Only when there is something to do: migrating writes (the schema cookie and
                 // change counter move) even when every migration has run.
                 if applied.count < StoreSchema.knownMigrations.count {

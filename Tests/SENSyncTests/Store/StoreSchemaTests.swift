@@ -155,6 +155,27 @@ struct StoreSchemaTests {
         }
     }
 
+    /// Another program's SQLite database given as the store (a mistyped `--store`) is refused and
+    /// left byte for byte as it was: opening it to write used to switch it to WAL journaling and
+    /// write into it before finding it was no store.
+    @Test(arguments: [Store.Access.readOnly, .readWrite, .rollbackOnly], [false, true])
+    func anotherProgramsDatabaseIsRefusedAndLeftAsItWas(_ access: Store.Access, wal: Bool) throws {
+        try withTemporaryDirectory { dir in
+            let path = dir.appendingPathComponent("other.db").path
+            let other = try DatabaseQueue(path: path)
+            try other.writeWithoutTransaction { db in
+                if wal { try db.execute(sql: "PRAGMA journal_mode = WAL") }
+                try db.execute(sql: "CREATE TABLE t (a); INSERT INTO t VALUES (1)")
+            }
+            try other.close()
+            let before = try Data(contentsOf: URL(fileURLWithPath: path))
+            let error = #expect(throws: StoreError.self) { _ = try Store.open(at: path, access: access) }
+            #expect(error?.code == .notAStore)
+            #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
+            #expect(!FileManager.default.fileExists(atPath: path + "-wal") || wal)
+        }
+    }
+
     /// A store from before origin-signed history that holds changes cannot be carried forward:
     /// it is refused with what to do, and left as it was.
     @Test func aStoreWithUnsignedHistoryIsRefused() throws {
