@@ -131,6 +131,19 @@ struct JSONLinesReader: ImportRowReader {
         }
     }
 
+    /// Why a line that does not decode as a row is not one: not UTF-8, not JSON at all (a line cut
+    /// short, most often), or JSON of another shape.
+    static func whyNotARow(_ bytes: ArraySlice<UInt8>) -> String {
+        if String(validating: bytes, as: UTF8.self) == nil {
+            return "This line is not UTF-8 text: save the file as UTF-8 and import it again."
+        }
+        if (try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])) == nil {
+            return "This line is not valid JSON (it may be cut short); each line holds one whole JSON object."
+        }
+        return
+            "This line is not a JSON object of texts, numbers, true/false and nulls (lists and objects cannot be imported)."
+    }
+
     mutating func next() throws -> Result<RawImportRow, ImportProblem>? {
         while true {
             guard let bytes = try nextLine() else { return nil }
@@ -140,12 +153,7 @@ struct JSONLinesReader: ImportRowReader {
             do {
                 fields = try decoder.decode([String: Cell].self, from: Data(bytes))
             } catch {
-                return .failure(
-                    ImportProblem(
-                        file: file.name, line: line,
-                        reason:
-                            "This line is not a JSON object of texts, numbers, true/false and nulls (lists and objects cannot be imported)."
-                    ))
+                return .failure(ImportProblem(file: file.name, line: line, reason: Self.whyNotARow(bytes)))
             }
             // A key given twice: the decoder keeps one value without a word.
             guard Self.keyCount(bytes) == fields.count else {

@@ -476,6 +476,31 @@ import Testing
         }
     }
 
+    /// A JSON Lines line that is not a row says which of three things is wrong: it is not UTF-8,
+    /// not JSON at all (cut short), or JSON of another shape. All three were "not a JSON object
+    /// of texts, numbers, …", which sent a user with a truncated export looking at its values.
+    @Test func aJSONLineThatIsNotARowSaysWhy() throws {
+        try withTemporaryDirectory { folder in
+            let store = try school(folder)
+            var bytes = Array(#"{"kind": "pupil", "upn": "\#(syntheticUPN(1))", "surname": "Ex"#.utf8)
+            bytes += [0xFF, 0x22, 0x7D, 0x0A]
+            bytes += Array("[1, 2]\n".utf8)
+            bytes += Array(#"{"kind": "pupil", "upn": "\#(syntheticUPN(2))", "surname": "Exa"#.utf8)
+            let url = folder.appendingPathComponent("cut.jsonl")
+            try Data(bytes).write(to: url)
+            let error = try #require(throws: ImportError.self) {
+                try store.importRecords([ImportFile(path: url.path)], options: ImportOptions(author: "MIS"))
+            }
+            #expect(
+                error.problems.map { "\($0.line) \($0.reason)" } == [
+                    "1 This line is not UTF-8 text: save the file as UTF-8 and import it again.",
+                    "2 This line is not a JSON object of texts, numbers, true/false and nulls (lists and objects cannot be imported).",
+                    "3 This line is not valid JSON (it may be cut short); each line holds one whole JSON object.",
+                ])
+            #expect(try store.pupils().isEmpty)
+        }
+    }
+
     /// One field given twice (the same heading twice, or two of its spellings): the last value
     /// silently won (a pupil born 2017-07-07 from a file whose DOB said 2016-01-01).
     @Test func aFieldGivenTwiceIsAProblem() throws {
