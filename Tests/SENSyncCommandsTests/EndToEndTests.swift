@@ -549,8 +549,11 @@ import Testing
             // The second copy it compares digests with is gone, WAL files and all.
             let left = try FileManager.default.contentsOfDirectory(atPath: cli.path("demo"))
             #expect(!left.contains { $0.contains("replica") }, "\(left)")
+            #expect(!r.stdout.contains("replaced"))
             let again = try cli.run(["demo", "--dir", cli.path("demo")])
             #expect(again.status == 0)
+            // A second run says it replaced the first run's folder rather than doing so silently.
+            #expect(again.stdout.contains("(the previous demo there replaced)"))
             try FileManager.default.createDirectory(atPath: cli.path("notademo"), withIntermediateDirectories: true)
             try Data("x".utf8).write(to: URL(fileURLWithPath: cli.path("notademo/keep.txt")))
             #expect(try cli.run(["demo", "--dir", cli.path("notademo")]).status == 2)

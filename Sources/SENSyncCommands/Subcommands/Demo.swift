@@ -40,8 +40,10 @@ private struct DemoRun {
         var name: String { store.identity.name }
     }
 
-    func prepareFolder() throws {
+    /// Makes the folder, replacing an earlier demo's. Returns whether one was replaced.
+    func prepareFolder() throws -> Bool {
         let fm = FileManager.default
+        var replaced = false
         if fm.fileExists(atPath: folder.path) {
             let contents = try fm.contentsOfDirectory(atPath: folder.path)
             guard contents.isEmpty || contents.contains(marker) else {
@@ -49,10 +51,12 @@ private struct DemoRun {
                     code: .invalidInput, message: "The demo folder exists and was not made by `sensync demo`.",
                     hint: "Choose an empty or new folder with --dir.")
             }
+            replaced = contents.contains(marker)
             try fm.removeItem(at: folder)
         }
         try fm.createDirectory(at: folder.appendingPathComponent("bundles"), withIntermediateDirectories: true)
         try Data("made by sensync demo\n".utf8).write(to: folder.appendingPathComponent(marker))
+        return replaced
     }
 
     func makeSite(_ name: String, _ kind: SiteKind, file: String, senco: String, urn: String? = nil, la: Site? = nil)
@@ -90,9 +94,11 @@ private struct DemoRun {
     }
 
     func run() throws {
-        try prepareFolder()
+        let replaced = try prepareFolder()
         let today = CalendarDate.today()
-        Terminal.print("SENSync demo: a synthetic area in \(folder.path)")
+        Terminal.print(
+            "SENSync demo: a synthetic area in \(folder.path)" + (replaced ? " (the previous demo there replaced)" : "")
+        )
         Terminal.print("Every name and UPN below is invented.")
         Terminal.print()
         Terminal.print("1. Sites, one store and one key file each; the LA signs the area directory")
