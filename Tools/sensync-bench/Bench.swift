@@ -242,11 +242,13 @@ struct Bench {
         var rng = SplitMix64(seed: options.seed ^ 0xDE17A)
         let deltaPupils = Array(school.pupils.shuffled(using: &rng).prefix(max(1, pupilCount / 100)))
         var deltaWrites = WriteStats()
+        var deltaNotes: Set<String> = []
         for pupil in deltaPupils {
             let text = Lexicon.text(&rng, minChars: 80, maxChars: 300)
-            let (_, t) = try measure {
-                _ = try school.store.addNote(pupil: pupil.description, text: text, area: .general, author: "SENCO")
+            let (note, t) = try measure {
+                try school.store.addNote(pupil: pupil.description, text: text, area: .general, author: "SENCO")
             }
+            deltaNotes.insert(note.description)
             deltaWrites.record("addNote", t)
         }
         var deltaTimes: [Double] = []
@@ -266,12 +268,26 @@ struct Bench {
                 "The delta held \(deltaChanges) changes (expected \(deltaPupils.count)); the LA applied \(deltaReport.applied)."
             )
         }
+        // The delta's rows as zlib-compressed JSON Lines: the notes it carried, as the LA now holds them.
+        let deltaJSONL6 = try {
+            var rows = try FinalRows.read(storeAt: la.path!)
+            rows.tables = rows.tables.compactMap { table in
+                let kept = table.rows.filter { row in String.fromDatabaseValue(row[1]).map(deltaNotes.contains) ?? false
+                }
+                return kept.isEmpty ? nil : (table.name, table.columns, table.types, kept)
+            }
+            guard rows.rowCount == deltaNotes.count else {
+                throw BenchFailure("The LA holds \(rows.rowCount) of the delta's \(deltaNotes.count) notes.")
+            }
+            return try JSONLines.zlib(JSONLines.encode(rows), level: 6).count
+        }()
+        let ackMedian = try Self.ackCost(la: la, school: school, folder: folder, tag: "main")
 
         // 7. Scaling: the same apply at a larger area.
         var scaled:
             (
                 area: SyntheticArea, bundles: [MadeBundle], apply: ApplyRun, rows: Int, raw: RawBaseline.Result,
-                spread: (Double, Double), child: ChildApply.Result
+                spread: (Double, Double), child: ChildApply.Result, ack: Double
             )?
         if options.scaling {
             let big = pupilCount * options.scalingFactor
@@ -296,7 +312,8 @@ struct Bench {
                     ).median
                 )
             }()
-            scaled = (bigArea, bigBundles, bigApply, bigRowCount, bigRaw, (bigMin, bigMax), bigChild)
+            let bigAck = try Self.ackCost(la: bigArea.la, school: bigArea.schools[0], folder: folder, tag: "scale")
+            scaled = (bigArea, bigBundles, bigApply, bigRowCount, bigRaw, (bigMin, bigMax), bigChild, bigAck)
         }
         progress.say("done; writing the report")
 
@@ -496,6 +513,13 @@ struct Bench {
             .number(max(0, deltaMedian - emptyMedian) / Double(deltaChanges) * 1e6, digits: 1), "µs")
         report.add("full_us_per_change", "full create per change", .number(fullPerChange * 1e6, digits: 1), "µs")
         report.add("delta_apply_ms", "LA applies the delta", .number(deltaApplySeconds * 1000, digits: 2), "ms")
+        report.add("delta_jsonl_zlib6_bytes", "the delta's notes as JSON Lines, zlib level 6", .int(deltaJSONL6), "B")
+        report.add(
+            "delta_over_jsonl_zlib", "DELTA BUNDLE / JSONL.zlib",
+            .number(Double(delta!.fileSize) / Double(deltaJSONL6), digits: 3), "×")
+        report.add(
+            "ack_after_exchange_ms", "LA -> school after a full exchange (nothing new): create",
+            .number(ackMedian * 1000, digits: 2), "ms")
 
         if let scaled {
             report.section("scaling", "7. Scaling (apply into an empty LA; school stores on files as in step 1)")
@@ -596,6 +620,14 @@ struct Bench {
         report.bar(
             "full_bundle_size", "full bundle ≤ JSONL.zlib", measured: String(format: "%.3f×", sizeRatio),
             target: "≤ 1.000×", pass: sizeRatio <= 1.0)
+        report.bar(
+            "full_bundle_size_goal", "full bundle ≤ 0.9× JSONL.zlib (performance issue)",
+            measured: String(format: "%.3f×", sizeRatio), target: "≤ 0.900×", pass: sizeRatio <= 0.9)
+        let deltaSizeRatio = Double(delta!.fileSize) / Double(deltaJSONL6)
+        report.bar(
+            "delta_bundle_size", "delta bundle ≤ 0.7× its changes as JSONL.zlib",
+            measured: String(format: "%.3f× (%d B for %d notes)", deltaSizeRatio, Int(delta!.fileSize), deltaChanges),
+            target: "≤ 0.700×", pass: deltaSizeRatio <= 0.7)
         if let scaled {
             let flat = (Double(scaled.apply.changes) / scaled.apply.seconds) / (Double(apply.changes) / apply.seconds)
             report.bar(
@@ -616,6 +648,27 @@ struct Bench {
             target: String(
                 format: "≤ %.1f ms = empty-bundle cost + 2 × delta × full per-change + 2 ms", deltaBudget * 1000),
             pass: deltaMedian <= deltaBudget)
+        // The LA's next bundle to a school with nothing new for it: what changed since the last
+        // exchange (nothing), not the history, so flat when the area grows.
+        if let scaled {
+            let growth = scaled.ack / ackMedian
+            report.bar(
+                "ack_flat", "LA -> school with nothing new, flat in history",
+                measured: String(
+                    format: "%.1f ms at %d× vs %.1f ms (%.2f×)", scaled.ack * 1000, options.scalingFactor,
+                    ackMedian * 1000, growth),
+                target: "≤ 1.20×", pass: growth <= 1.2)
+        } else {
+            report.bar(
+                "ack_flat", "LA -> school with nothing new, flat in history",
+                measured: String(format: "%.1f ms", ackMedian * 1000), target: "run with --scaling", pass: nil)
+        }
+        // An empty delta at a store of 1,000,000 changes: measured here at the school's size.
+        report.bar(
+            "empty_delta", "empty delta ≤ 50 ms at 1,000,000 changes",
+            measured: String(format: "%.1f ms at %d changes held", emptyMedian * 1000, heldAtDelta),
+            target: "≤ 50 ms at 1,000,000 (not reached at this size)",
+            pass: heldAtDelta >= 1_000_000 ? emptyMedian <= 0.05 : (emptyMedian > 0.05 ? false : nil))
         let openRatio = openSeconds / openSchoolSeconds
         report.bar(
             "open_flat", "open does not grow with history",
@@ -631,6 +684,21 @@ struct Bench {
                 scaled == nil ? "" : " (largest of N, \(options.scalingFactor)N)"),
             target: "< 100 MiB", pass: peak.isFinite ? peak < 100 : nil)
         return report
+    }
+
+    /// The median time (of 5) for the LA to make a bundle to `school` once they have exchanged
+    /// everything: the LA's bundle is applied at the school first, so nothing is new for it.
+    static func ackCost(la: SyntheticSite, school: SyntheticSite, folder: URL, tag: String) throws -> Double {
+        let first = try la.store.makeBundle(
+            to: [school.identity.id], at: folder.appendingPathComponent("\(tag)-la-to-school-sync.bundle"))
+        _ = try school.store.apply(bundleAt: first.url)
+        let times = try (0..<5).map { i in
+            try measure {
+                try la.store.makeBundle(
+                    to: [school.identity.id], at: folder.appendingPathComponent("\(tag)-la-to-school-ack-\(i).bundle"))
+            }.1
+        }
+        return median(times)
     }
 
     /// Row counts of the final tables.
