@@ -1,4 +1,5 @@
 import Foundation
+import SENSync
 import Testing
 
 /// End-to-end: the built binary on real files, checking output and exit codes.
@@ -348,10 +349,15 @@ import Testing
             #expect(imports.allSatisfy { ($0["detail"] as? String)?.isEmpty == false })
             #expect(imports.first?["senderId"] as? String != nil, "the stranger's claimed id")
             #expect(imports.first?["sender"] == nil, "the stranger's claimed name is not taken")
+            // Each with the refused file's SHA-256, as the README says; the stranger's bundle's own.
+            let strangerHash = Digest32.sha256(try Data(contentsOf: URL(fileURLWithPath: cli.path("stranger.bundle"))))
+            #expect(imports.first?["fileSHA256"] as? String == strangerHash.hex, "\(log.stdout)")
+            #expect(imports.allSatisfy { ($0["fileSHA256"] as? String)?.count == 64 })
             let text = try cli.run(["log"] + la)
             #expect(text.status == 0, "\(text.stderr)")
             #expect(text.stdout.contains("refused: not-a-bundle: This file is not a SENSync bundle."), "\(text.stdout)")
             #expect(text.stdout.contains("oak"))
+            #expect(text.stdout.contains("(file SHA-256 \(strangerHash.hex))"), "\(text.stdout)")
             #expect(!text.stdout.contains(upn(1)) && !text.stdout.contains("Stranger"))
             #expect(try cli.run(["status"] + la).status == 0)
             // The intact bundle still applies afterwards: the refusals lost nothing.

@@ -56,6 +56,9 @@ public struct ImportLogEntry: Hashable, Sendable, Codable {
     public var conflictsOpened: Int
     public var conflictsClosed: Int
     public var detail: String?
+    /// The SHA-256 of a refused file as it was refused (hex), to match it with the file
+    /// (`sha256sum`); `nil` for a bundle applied.
+    public var fileSHA256: String?
 }
 
 /// An open conflict, ready to show or resolve.
@@ -276,14 +279,14 @@ extension Store {
             db,
             sql: """
                 SELECT coalesce(i.bundle_id, ''), coalesce(s.name, i.sender_name), i.imported_at, i.result, i.change_count, i.applied, i.duplicates, i.rejected,
-                       i.conflicts_opened, i.conflicts_closed, i.detail, i.sender_id
+                       i.conflicts_opened, i.conflicts_closed, i.detail, i.sender_id, i.file_sha256
                 FROM import_log i LEFT JOIN site s ON s.ord = i.sender_ord ORDER BY i.id DESC LIMIT ?
                 """, arguments: [limit]
         ).map { row in
             ImportLogEntry(
                 bundleID: row[0], sender: row[1], senderID: row[11], importedAt: row[2], result: row[3],
                 changeCount: row[4], applied: row[5], duplicates: row[6], rejected: row[7], conflictsOpened: row[8],
-                conflictsClosed: row[9], detail: row[10])
+                conflictsClosed: row[9], detail: row[10], fileSHA256: (row[12] as Data?).map { [UInt8]($0).hexString })
         }
     }
 

@@ -154,7 +154,11 @@ extension SENSyncCommand {
                     ]
                 })
             // Why each bundle was refused, and what was kept back from those applied.
-            let notes = entries.compactMap { e in e.detail.map { "  \(e.importedAt) \(e.result): \($0)" } }
+            let notes = entries.compactMap { e in
+                e.detail.map { detail in
+                    "  \(e.importedAt) \(e.result): \(detail)" + (e.fileSHA256.map { " (file SHA-256 \($0))" } ?? "")
+                }
+            }
             if !notes.isEmpty {
                 Terminal.print()
                 for note in notes { Terminal.print(note) }

@@ -113,6 +113,8 @@ struct BundleRefusalLogTests {
         let entry = try #require(try store.importLog(limit: 1).first, sourceLocation: sourceLocation)
         #expect(entry.result == "refused: \(expected.code.rawValue)", sourceLocation: sourceLocation)
         #expect(entry.detail == row.text("detail"), sourceLocation: sourceLocation)
+        // `sensync log` shows the file's SHA-256, as the README says, to match it with the file.
+        #expect(entry.fileSHA256 == fileDigest.hex, sourceLocation: sourceLocation)
         _ = try store.status()
         _ = try store.syncHealth()
         return row
