@@ -518,6 +518,10 @@ import Testing
             #expect(r.stdout.contains("Needs a quiet space"))
             r = try cli.run(["history", upn(1), "--json"] + area.store("elm"))
             #expect(((r.json as? [String: Any])?["history"] as? [Any])?.count == 3)
+            // An id the store knows nothing of is not found (exit 3), not an empty history (exit 0).
+            r = try cli.run(["history", "01a22e64-0000-7000-8000-000000000000"] + area.store("elm"))
+            #expect(r.status == 3, "\(r.status) \(r.stdout)")
+            #expect(r.stderr.contains("holds no history of a pupil with that id"), "\(r.stderr)")
             // The old school learns of the move, and forgets the pupil now that the LA holds everything.
             r = try area.send("la", "oak")
             #expect(r.status == 0, "\(r.stderr)")

@@ -206,6 +206,13 @@ extension Store {
                             writes: [], isRedacted: true, rejection: rejection))
                 }
             }
+            // An id this store knows nothing about (mistyped, or from another store): not an empty
+            // history. An erased pupil's id still has its changes, redacted.
+            guard !entries.isEmpty else {
+                throw StoreError(
+                    .notFound, "This store holds no history of a pupil with that id.",
+                    hint: "Check the id or UPN with `sensync pupil list`.")
+            }
             return entries.sorted { ($0.hlc ?? .zero, $0.dot) < ($1.hlc ?? .zero, $1.dot) }
         }
     }
