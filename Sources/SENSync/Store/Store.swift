@@ -416,7 +416,18 @@ public final class Store: Sendable {
     public func keys() throws -> SiteKeys {
         if let memoryKeys { return memoryKeys }
         guard let path else { throw StoreError(.database, "This store has no keys.") }
-        return try KeyFile.read(from: KeyFile.path(forStore: path), expectedSite: identity.id)
+        let keys = try KeyFile.read(from: KeyFile.path(forStore: path), expectedSite: identity.id)
+        // The site id in the file is only a label: the keys themselves must be the ones this store
+        // was made with, or this site's history would be signed for good with keys no peer accepts.
+        guard keys.publicKeys == publicKeys else {
+            throw SecurityError(
+                .keyFileInvalid,
+                "The key file names this site but holds keys that are not this site's keys (they do not match the public keys this store was made with), so it was not used.",
+                hint:
+                    "Put back the key file made with this store, from your secure backup; if it is lost, see \"A lost key file\" under Troubleshooting in the README."
+            )
+        }
+        return keys
     }
 
     /// This site's public identity, as exported for the directory.
