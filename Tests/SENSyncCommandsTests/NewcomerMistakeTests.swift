@@ -50,6 +50,36 @@ struct NewcomerMistakeTests {
         }
     }
 
+    /// A store, its WAL, a key file or another program's database is never replaced by what a
+    /// command writes, even with --force: a bundle written over the site's own store lost every
+    /// record (every later command found no store), over its key file the keys.
+    @Test func noOutputFileReplacesAStoreOrAKeyFileEvenWithForce() throws {
+        try withCLI { cli in
+            var area = try CLIArea.make(cli)
+            try area.add("oak", kind: "maintained-school")
+            let la = area.store("la")
+            let oakStore = cli.path("oak.sensync")
+            let targets = [oakStore, oakStore + ".keys", cli.path("la.sensync"), cli.path("la.sensync.keys")]
+            let before = try targets.map { try Data(contentsOf: URL(fileURLWithPath: $0)) }
+            let digest = try area.digest("la")
+            for target in targets {
+                for command in [
+                    ["bundle", "create", "--to", "oak", "--out", target, "--force"],
+                    ["identity", "export", "--out", target, "--force"],
+                    ["report", "area", "--out", target, "--force"],
+                    ["export", "postgres", "--out", target, "--force"],
+                ] {
+                    let r = try cli.run(command + la)
+                    #expect(r.status == 13, "\(command.prefix(2)) over \(target): \(r.stdout) \(r.stderr)")
+                    #expect(r.stderr.contains("never replaced"), "\(r.stderr)")
+                }
+            }
+            #expect(try targets.map { try Data(contentsOf: URL(fileURLWithPath: $0)) } == before)
+            #expect(try area.digest("la") == digest)
+            #expect(try cli.run(["status"] + area.store("oak")).status == 0)
+        }
+    }
+
     @Test func importingAFolderSaysToGiveItsFiles() throws {
         try withCLI { cli in
             var area = try CLIArea.make(cli)

@@ -16,6 +16,20 @@ package enum PrivateFiles {
         return FileManager.default.fileExists(atPath: path, isDirectory: &folder) && folder.boolValue
     }
 
+    /// Whether `path` holds a database (a store, or another program's SQLite file), a store's WAL
+    /// or shared-memory file, or a site's key file: what no output file may replace, `--force` or
+    /// not (a bundle written over a store lost every record it held; over a key file, the keys).
+    package static func holdsDataOrKeys(atPath path: String) -> Bool {
+        if path.hasSuffix("-wal") || path.hasSuffix("-shm") { return true }
+        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? handle.close() }
+        let head = (try? handle.read(upToCount: 4096)) ?? Data()
+        if head.starts(with: Array("SQLite format 3\u{0}".utf8)) { return true }
+        // A key file is JSON naming its format (whose "/" JSON may write as "\/").
+        let text = String(decoding: head, as: UTF8.self).replacingOccurrences(of: "\\/", with: "/")
+        return text.contains("\"\(KeyFile.format)\"")
+    }
+
     /// What SQLite keeps of a store at `path`: `path` itself, its WAL and shared-memory files.
     static let storeSuffixes = ["", "-wal", "-shm"]
 

@@ -173,6 +173,11 @@ func checkOutFile(_ out: String, force: Bool, mayReplace: (String) -> Bool = { _
             code: .io, message: "--out names a folder; it was left as it is.",
             hint: "Give the name of a file to write, in that folder or elsewhere.")
     }
+    if PrivateFiles.holdsDataOrKeys(atPath: out) {
+        throw CommandFailure(
+            code: .io, message: "--out names a SENSync store, a database or a site's key file; it was left as it is.",
+            hint: "Give the name of a new file to write (a store or key file is never replaced, even with --force).")
+    }
     guard force || mayReplace(out) else {
         throw CommandFailure(
             code: .io, message: "The --out file already exists; it was left as it is.",
