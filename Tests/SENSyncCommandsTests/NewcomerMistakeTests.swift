@@ -80,6 +80,28 @@ struct NewcomerMistakeTests {
         }
     }
 
+    /// A device or a pipe given as the bundle is refused at once as not a bundle: reading
+    /// /dev/zero went on for ever (hashing it for the import log), and a pipe waited for a writer.
+    @Test func aDeviceOrAPipeIsNotABundle() throws {
+        try withCLI { cli in
+            var area = try CLIArea.make(cli)
+            try area.add("oak", kind: "maintained-school")
+            let fifo = cli.path("pipe.bundle")
+            #expect(mkfifo(fifo, 0o600) == 0)
+            let digest = try area.digest("la")
+            for path in ["/dev/zero", "/dev/urandom", fifo] {
+                for command in [["bundle", "apply", path], ["bundle", "verify", path]] {
+                    let r = try cli.run(command + area.store("la"))
+                    #expect(r.status == 5, "\(command) \(r.status): \(r.stderr)")
+                    #expect(r.stderr.contains("device, pipe or socket"), "\(r.stderr)")
+                }
+                let inspect = try cli.run(["bundle", "inspect", path])
+                #expect(inspect.status == 5, "inspect \(path): \(inspect.stderr)")
+            }
+            #expect(try area.digest("la") == digest)
+        }
+    }
+
     @Test func importingAFolderSaysToGiveItsFiles() throws {
         try withCLI { cli in
             var area = try CLIArea.make(cli)

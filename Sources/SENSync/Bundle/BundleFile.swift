@@ -90,7 +90,7 @@ public enum BundleFile {
 
     /// The SHA-256 of the whole file, read in pieces; `nil` if it cannot be read.
     static func fileSHA256(at url: URL) -> Digest32? {
-        guard let handle = try? FileHandle(forReadingFrom: url) else { return nil }
+        guard isRegularFile(url), let handle = try? FileHandle(forReadingFrom: url) else { return nil }
         defer { try? handle.close() }
         var hasher = StreamingSHA256()
         while true {
@@ -105,7 +105,9 @@ public enum BundleFile {
     /// Whether the file at `path` begins as a SENSync bundle does (whole or not): a file a new
     /// bundle may replace, where any other file at that path is the user's to keep.
     public static func looksLikeBundle(atPath path: String) -> Bool {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+        guard isRegularFile(URL(fileURLWithPath: path)), let handle = FileHandle(forReadingAtPath: path) else {
+            return false
+        }
         defer { try? handle.close() }
         let start = (try? handle.read(upToCount: 8)) ?? Data()
         return start.count == 8 && Array(start) == Array(magic[0..<8])
@@ -165,12 +167,33 @@ public enum BundleFile {
         }
     }
 
+    /// Whether `url` names a regular file (a symbolic link to one included), found without opening it.
+    static func isRegularFile(_ url: URL) -> Bool {
+        var info = stat()
+        return stat(url.path, &info) == 0 && info.st_mode & S_IFMT == S_IFREG
+    }
+
+    /// Whether `url` names something that is neither a file nor a folder: a device, pipe or socket.
+    static func isSpecialFile(_ url: URL) -> Bool {
+        var info = stat()
+        guard stat(url.path, &info) == 0 else { return false }
+        let type = info.st_mode & S_IFMT
+        return type != S_IFREG && type != S_IFDIR
+    }
+
     /// A bundle file open for reading from its start, with its length.
     private struct OpenFile {
         let handle: FileHandle
         let length: UInt64
 
         init(_ url: URL) throws(BundleError) {
+            // A device, pipe or socket is never a bundle: reading /dev/zero never ends, and opening
+            // a pipe waits for a writer. Checked without opening it.
+            guard !BundleFile.isSpecialFile(url) else {
+                throw BundleError(
+                    .notABundle, "This is not a bundle file: it is a device, pipe or socket.",
+                    hint: "Give the path of the bundle file itself.")
+            }
             do { handle = try FileHandle(forReadingFrom: url) } catch {
                 guard FileManager.default.fileExists(atPath: url.path) else {
                     throw BundleError(

@@ -21,7 +21,8 @@ package enum PrivateFiles {
     /// not (a bundle written over a store lost every record it held; over a key file, the keys).
     package static func holdsDataOrKeys(atPath path: String) -> Bool {
         if path.hasSuffix("-wal") || path.hasSuffix("-shm") { return true }
-        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+        guard BundleFile.isRegularFile(URL(fileURLWithPath: path)), let handle = FileHandle(forReadingAtPath: path)
+        else { return false }
         defer { try? handle.close() }
         let head = (try? handle.read(upToCount: 4096)) ?? Data()
         if head.starts(with: Array("SQLite format 3\u{0}".utf8)) { return true }
