@@ -208,10 +208,14 @@ import Testing
             #expect(header["changes"] as? Int == 3)
             #expect((header["sender"] as? [String: Any])?["id"] as? String == oakID)
             #expect(!r.stdout.contains("Persephone1"))
+            // Inspect reads the header's claims and says so: it called any file "signed by its
+            // sender", a tampered one included.
+            #expect(header["signatureChecked"] as? Bool == false && header["signed"] == nil)
             // With a store, the recipient and the version vector's sites are named from its directory.
             r = try cli.run(["bundle", "inspect", cli.path("oak-1.bundle")] + la)
             #expect(r.status == 0, "\(r.stderr)")
             #expect(r.stdout.contains("sealed to Northshire ("), "\(r.stdout)")
+            #expect(r.stdout.contains("signature not checked") && !r.stdout.contains("signed by its sender"))
             let raw = try Data(contentsOf: URL(fileURLWithPath: cli.path("oak-1.bundle")))
             #expect(
                 // A name long enough not to turn up in the ciphertext by chance ("P1" did, in about

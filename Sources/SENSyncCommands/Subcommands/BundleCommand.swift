@@ -39,7 +39,9 @@ struct HeaderJSON: Encodable {
     var recipients: [String]
     var directoryVersion: UInt64
     var carriesDirectory: Bool
-    var signed: Bool
+    /// Always false: `inspect` reads the header's claims; `bundle verify --store` checks the
+    /// signature. (It said `signed: true` of any file, a tampered one included.)
+    var signatureChecked: Bool
     var encryption: String
     var changes: UInt64
     var sections: [Section]
@@ -54,7 +56,7 @@ struct HeaderJSON: Encodable {
         recipients = h.recipients.map(\.description)
         directoryVersion = h.directoryVersion
         carriesDirectory = !h.directory.isEmpty
-        signed = true
+        signatureChecked = false
         encryption =
             "HPKE auth mode X25519-HKDF-SHA256 / ChaCha20-Poly1305 from the sender, one sealed section per recipient"
         changes = h.changeCount
@@ -331,7 +333,7 @@ extension SENSyncCommand.BundleCommand {
 
 private func printHeader(_ h: BundleHeader, naming name: (SiteID) -> String) {
     Terminal.print(
-        "SENSync bundle, format \(h.formatMajor).\(h.formatMinor), record schema \(h.schemaVersion); signed by its sender"
+        "SENSync bundle, format \(h.formatMajor).\(h.formatMinor), record schema \(h.schemaVersion); what its header claims (signature not checked: `sensync bundle verify FILE --store STORE` checks it)"
     )
     Terminal.print("Bundle id:   \(h.bundleID)")
     Terminal.print("Created:     \(HLC(milliseconds: h.createdAt, counter: 0))")
