@@ -37,11 +37,22 @@ extension Store {
     /// once.
     public func pinLA(_ la: PublicIdentity) throws {
         guard identity.kind != .la else {
-            throw StoreError(.invalidInput, "An LA does not pin another LA's identity.")
+            throw StoreError(
+                .invalidInput, "An LA does not pin another LA's identity.",
+                hint: "Schools, academies and trusts pin their LA's identity; an LA is the one they pin.")
         }
         guard la.site.kind == .la else {
             throw StoreError(
                 .invalidInput, "That identity is not an LA's.", hint: "Use the identity file your LA exported.")
+        }
+        // As at `init --la-identity`: an LA whose code is not this site's would refuse to list it.
+        if let code = identity.laCode, let laCode = la.site.laCode, code != laCode {
+            throw StoreError(
+                .invalidInput,
+                "This site was made with LA code \(code), but that LA's code is \(laCode): it would not list this site.",
+                hint:
+                    "Check you were given your own LA's identity file; if this site's LA code is wrong, make the store again with `sensync init --la-identity`."
+            )
         }
         try writer.write { db in
             if let pinned = try Self.pinnedLA(in: db) {
@@ -115,7 +126,11 @@ extension Store {
                 .invalidInput, "Only the LA keeps the area directory.", hint: "Send your identity file to your LA.")
         }
         guard site.site.kind != .la || site.site.id == identity.id else {
-            throw StoreError(.invalidInput, "The directory lists one LA: this one.")
+            throw StoreError(
+                .invalidInput, "The directory lists one LA: this one. That identity file is another LA's.",
+                hint:
+                    "Add the schools, academies and trusts of this LA's area; a site of another LA joins through that LA's directory."
+            )
         }
         if let code = site.site.laCode, let mine = identity.laCode, code != mine {
             throw StoreError(
@@ -125,7 +140,11 @@ extension Store {
         let keys = try keys()
         return try writingDirectory { db in
             guard let current = try Self.directory(in: db) else {
-                throw StoreError(.database, "The LA's directory is missing.")
+                throw StoreError(
+                    .database, "The LA's directory is missing.",
+                    hint:
+                        "The store may be damaged: run `sensync audit verify`, and restore it from a backup if it fails."
+                )
             }
             if let existing = current.entry(site.site.id) {
                 guard existing.identity.keys == site.keys, existing.site.kind == site.site.kind else {
@@ -168,13 +187,23 @@ extension Store {
     @discardableResult
     public func removeFromDirectory(_ site: SiteID) throws -> AreaDirectory {
         guard identity.kind == .la else {
-            throw StoreError(.invalidInput, "Only the LA keeps the area directory.")
+            throw StoreError(
+                .invalidInput, "Only the LA keeps the area directory.",
+                hint: "Run it at the LA's store; `sensync directory list` lists the sites at any store.")
         }
-        guard site != identity.id else { throw StoreError(.invalidInput, "The LA cannot remove itself.") }
+        guard site != identity.id else {
+            throw StoreError(
+                .invalidInput, "The LA cannot remove itself.",
+                hint: "Give the name or id of a school, academy or trust (`sensync directory list`).")
+        }
         let keys = try keys()
         return try writingDirectory { db in
             guard let current = try Self.directory(in: db) else {
-                throw StoreError(.database, "The LA's directory is missing.")
+                throw StoreError(
+                    .database, "The LA's directory is missing.",
+                    hint:
+                        "The store may be damaged: run `sensync audit verify`, and restore it from a backup if it fails."
+                )
             }
             guard let entry = current.entry(site), !entry.isRevoked else {
                 throw StoreError(

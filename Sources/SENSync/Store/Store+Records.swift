@@ -162,7 +162,8 @@ extension Store {
 
     static func requireLive(_ key: RecordKey, noun: String, in tx: inout StoreTransaction) throws -> RecordState {
         guard let state = try tx.record(key), !state.isEmpty else {
-            throw StoreError(.notFound, "No \(noun) with that id is in this store.")
+            throw StoreError(
+                .notFound, "No \(noun) with that id is in this store.", hint: "Check the id with the list command.")
         }
         guard !state.isDeleted else {
             throw StoreError(
@@ -878,7 +879,9 @@ extension Store {
             ops: [RecordOp(table: key.table, id: key.id, writes: [FieldWrite("deleted", .integer(deleted ? 1 : 0))])]
         ) { tx in
             guard let state = try tx.record(key) else {
-                throw StoreError(.notFound, "No record with that id is in this store.")
+                throw StoreError(
+                    .notFound, "No record with that id is in this store.",
+                    hint: "Check the id with `sensync record list`.")
             }
             if state.isDeleted == deleted {
                 throw StoreError(

@@ -248,7 +248,9 @@ extension Store {
                         "SELECT id, school_id, entry_date FROM enrolment WHERE pupil_id = ? AND deleted = 0 AND (leaving_date IS NULL OR leaving_date > ?)",
                     arguments: [pupil.description, day])
                 guard !current.contains(where: { ($0[1] as String?) == school.description }) else {
-                    throw StoreError(.invalidInput, "The pupil is already enrolled at that school.")
+                    throw StoreError(
+                        .invalidInput, "The pupil is already enrolled at that school.",
+                        hint: "Nothing to do; `sensync pupil show` lists their schools.")
                 }
                 // Ending an enrolment before it began would leave it with contradictory dates.
                 if let joined = current.compactMap({ $0[2] as String? }).filter({ $0 > day }).max() {

@@ -292,6 +292,29 @@ struct ScopeRefusalTests {
         }
     }
 
+    /// `directory pin` refuses an LA whose code is not the site's own, as `init --la-identity`
+    /// does: pinned, that LA refused to list the site ("gives another LA's code") and the pin
+    /// could not be changed, so the store was stuck.
+    @Test func anLAWhoseCodeIsNotTheSitesIsNotPinned() throws {
+        try withTemporaryDirectory { dir in
+            let area = try TestArea(folder: dir)
+            let other = try Store.inMemory(
+                identity: SiteIdentity(
+                    id: .v7(), name: "Elm School", kind: .maintainedSchool, urn: "100222", laCode: "888"),
+                now: area.clock.now)
+            let error = #expect(throws: StoreError.self) { try other.pinLA(area.la.publicIdentity) }
+            #expect(error?.code == .invalidInput)
+            #expect(error?.message.contains("LA code 888") == true, "\(error?.message ?? "")")
+            #expect(try other.pinnedLA() == nil)
+            let same = try Store.inMemory(
+                identity: SiteIdentity(
+                    id: .v7(), name: "Oak School", kind: .maintainedSchool, urn: "100223", laCode: "999"),
+                now: area.clock.now)
+            try same.pinLA(area.la.publicIdentity)
+            #expect(try same.pinnedLA() == area.la.publicIdentity)
+        }
+    }
+
     @Test func aDirectoryNotSignedByThePinnedLAIsRefused() throws {
         try withTemporaryDirectory { dir in
             let (area, _) = try Self.makeArea(dir)
