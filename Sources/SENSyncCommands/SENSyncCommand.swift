@@ -46,6 +46,7 @@ public struct SENSyncCommand: ParsableCommand {
             return report(error, json: false)
         }
         do {
+            try AuthorOptions.requireAuthor(of: command)
             try command.run()
             return 0
         } catch {

@@ -175,6 +175,49 @@ import Testing
         }
     }
 
+    /// A command refused before it could do anything leaves the store file byte for byte as it
+    /// was: a write without an author, and bundle files that are not files (missing, a folder).
+    /// Each opened the store to write first, which moves the file's change counter. Of several
+    /// bundle files, those that are bundles are applied and the exit code says one was refused.
+    @Test func aCommandRefusedBeforeItStartsLeavesTheStoreFileAsItWas() throws {
+        try withCLI { cli in
+            let (area, pupil) = try makeArea(cli)
+            let path = cli.path("la.sensync")
+            _ = try cli.run(["digest"] + area.store("la"))
+            let folder = cli.path("a-folder")
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            for (command, status) in [
+                (["note", "add", "--pupil", pupil, "--text", "No author here"], 64),
+                (["pupil", "update", pupil, "--year-group", "6"], 64),
+                (["bundle", "apply", cli.path("not-copied.bundle")], 3),
+                (["bundle", "apply", folder], 13),
+                (["bundle", "apply", cli.path("not-copied.bundle"), folder], 3),
+            ] {
+                let before = try Snapshot(path)
+                let r = try cli.run(command + area.store("la"), environment: ["SENSYNC_AUTHOR": ""])
+                #expect(Int(r.status) == status, "\(command.prefix(2)): \(r.status) \(r.stderr)")
+                #expect(try Snapshot(path) == before, "\(command.prefix(3)) changed the store file")
+            }
+            // A damaged bundle beside a good one: the good one is applied, and the exit code (the
+            // damaged one's) comes with a line saying the others were applied.
+            let good = cli.path("good.bundle")
+            #expect(
+                try cli.run(
+                    ["note", "add", "--pupil", pupil, "--text", "Arrives", "--author", "SENCO"] + area.store("oak")
+                ).status == 0)
+            #expect(
+                try cli.run(["bundle", "create", "--to", "Northshire", "--out", good] + area.store("oak")).status == 0)
+            var bytes = try Data(contentsOf: URL(fileURLWithPath: good))
+            bytes[bytes.count - 40] ^= 0x5A
+            let damaged = cli.path("damaged.bundle")
+            try bytes.write(to: URL(fileURLWithPath: damaged))
+            let r = try cli.run(["bundle", "apply", damaged, good] + area.store("la"))
+            #expect(r.status == 5, "\(r.stderr)")
+            #expect(r.stdout.contains("good.bundle: applied 1 new change(s)"), "\(r.stdout)")
+            #expect(r.stderr.contains("1 of 2 bundle file(s) refused"), "\(r.stderr)")
+        }
+    }
+
     /// `audit verify` on a store whose change log was altered (one byte of a school's note, changed
     /// in the LA's file) lists the problem and exits 12, not 1 (which says SENSync itself failed).
     @Test func auditVerifyReportsAnAlteredStoreWithItsOwnExitCode() throws {

@@ -168,7 +168,7 @@ public enum BundleFile {
     }
 
     /// Whether `url` names a regular file (a symbolic link to one included), found without opening it.
-    static func isRegularFile(_ url: URL) -> Bool {
+    public static func isRegularFile(_ url: URL) -> Bool {
         var info = stat()
         return stat(url.path, &info) == 0 && info.st_mode & S_IFMT == S_IFREG
     }

@@ -70,6 +70,21 @@ struct AuthorOptions: ParsableArguments {
                 hint: "Pass --author NAME or set SENSYNC_AUTHOR.")
         }
     }
+
+    /// Checks that `command`, if it makes a change, has an author, before it runs: a command
+    /// refused for want of one then has not opened (and so touched) the store.
+    static func requireAuthor(of command: any ParsableCommand) throws {
+        if let optional = command as? AuthorOnlySometimes, !optional.needsAuthor { return }
+        for child in Mirror(reflecting: command).children {
+            if let options = child.value as? OptionGroup<AuthorOptions> { _ = try options.wrappedValue.name }
+        }
+    }
+}
+
+/// A command that makes a change only in some of its forms (`directory add --replaces`).
+protocol AuthorOnlySometimes {
+    /// Whether this invocation makes a change, and so needs an author.
+    var needsAuthor: Bool { get }
 }
 
 /// `--json`, for commands that print data.

@@ -40,7 +40,7 @@ public enum SENSyncExit: Int32, CaseIterable, Sendable {
         case .invalidInput: "a value failed validation; nothing written"
         case .notFound: "store, file, pupil, record or site not found"
         case .ambiguous: "a reference matched more than one"
-        case .bundleDamaged: "not a bundle, or damaged; nothing applied"
+        case .bundleDamaged: "not a bundle, or damaged; none of it applied"
         case .notAddressed: "bundle addressed to other sites"
         case .unknownSender: "bundle's sender not in the directory"
         case .badSignature: "bundle's signature does not verify"

@@ -168,11 +168,30 @@ extension SENSyncCommand.BundleCommand {
         }
 
         func run() throws {
-            let store = try storeOptions.openUsingKeys()
-            let accepted = Set(try acceptClockAhead.map { try store.resolveSite($0).id })
-            var pending = files
             var results: [String: Result] = [:]
             var firstFailure: SENSyncExit?
+            func refuse(_ file: String, _ error: any Error) {
+                let report = ErrorReport(error)
+                results[file] = Result(file: file, result: "refused", error: report)
+                if !output.json {
+                    Terminal.note("\(file): refused. \(report.message)\(report.hint.map { " " + $0 } ?? "")")
+                }
+                firstFailure = firstFailure ?? report.exit
+            }
+            // What is not a file (missing, a folder, a device) is refused before the store is
+            // opened: when nothing given is a file, the store is not opened, and so not touched.
+            var pending: [String] = []
+            for file in files {
+                let url = URL(fileURLWithPath: file)
+                if BundleFile.isRegularFile(url) {
+                    pending.append(file)
+                } else {
+                    do { _ = try Store.inspectBundle(at: url) } catch { refuse(file, error) }
+                }
+            }
+            guard !pending.isEmpty else { return try finish(results, firstFailure) }
+            let store = try storeOptions.openUsingKeys()
+            let accepted = Set(try acceptClockAhead.map { try store.resolveSite($0).id })
             var progress = true
             while progress && !pending.isEmpty {
                 progress = false
@@ -195,12 +214,7 @@ extension SENSyncCommand.BundleCommand {
                         stillPending.append(file)
                         results[file] = Result(file: file, result: "refused", error: ErrorReport(error))
                     } catch {
-                        let report = ErrorReport(error)
-                        results[file] = Result(file: file, result: "refused", error: report)
-                        if !output.json {
-                            Terminal.note("\(file): refused. \(report.message)\(report.hint.map { " " + $0 } ?? "")")
-                        }
-                        firstFailure = firstFailure ?? report.exit
+                        refuse(file, error)
                     }
                 }
                 pending = stillPending
@@ -210,8 +224,21 @@ extension SENSyncCommand.BundleCommand {
                 if !output.json { Terminal.note("\(file): refused. \(report.message) \(report.hint ?? "")") }
                 firstFailure = firstFailure ?? report.exit
             }
+            try finish(results, firstFailure)
+        }
+
+        /// Prints the JSON, and ends with the first refusal's exit code, saying so when other
+        /// files were applied (the code alone would read as "nothing applied").
+        private func finish(_ results: [String: Result], _ firstFailure: SENSyncExit?) throws {
             if output.json { try Terminal.printJSON(["imports": files.map { results[$0]! }]) }
-            if let firstFailure { throw ExitCode(firstFailure.rawValue) }
+            guard let firstFailure else { return }
+            let refused = files.filter { results[$0]?.result == "refused" }.count
+            if !output.json && refused < files.count {
+                Terminal.note(
+                    "\(refused) of \(files.count) bundle file(s) refused (the exit code is the first refusal's); the others were applied or already held."
+                )
+            }
+            throw ExitCode(firstFailure.rawValue)
         }
 
         /// "3 day(s) 2 hour(s)", "5 hours", "90 minutes".

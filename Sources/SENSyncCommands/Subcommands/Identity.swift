@@ -108,7 +108,7 @@ extension SENSyncCommand {
 }
 
 extension SENSyncCommand.Directory {
-    struct Add: ParsableCommand, JSONOutputting {
+    struct Add: ParsableCommand, JSONOutputting, AuthorOnlySometimes {
         static let configuration = CommandConfiguration(
             abstract: "Add a site's identity file to the area directory (LA only).",
             discussion: HelpText.fitted(
@@ -140,6 +140,9 @@ extension SENSyncCommand.Directory {
         var date: String?
         @OptionGroup var authorOptions: AuthorOptions
         @OptionGroup var output: OutputOptions
+
+        /// Only a replacement moves pupils (changes that need an author).
+        var needsAuthor: Bool { replaces != nil }
 
         func run() throws {
             let store = try storeOptions.openUsingKeys()

@@ -163,7 +163,7 @@ extension SENSyncCommand {
 }
 
 extension SENSyncCommand.Retention {
-    struct Run: ParsableCommand, JSONOutputting {
+    struct Run: ParsableCommand, JSONOutputting, AuthorOnlySometimes {
         static let configuration = CommandConfiguration(
             abstract: "Erase every pupil whose SEN file has passed its retention period.",
             discussion: HelpText.fitted(
@@ -182,6 +182,9 @@ extension SENSyncCommand.Retention {
         @Flag(help: "Keep --years as this store's policy.") var save = false
         @Flag(name: .customLong("dry-run"), help: "List pupils due; erase nothing.") var dryRun = false
         @OptionGroup var output: OutputOptions
+
+        /// A dry run erases nothing.
+        var needsAuthor: Bool { !dryRun }
 
         func run() throws {
             // A dry run changes nothing, the policy included: the store is opened read-only.
