@@ -526,16 +526,28 @@ import Testing
             r = try cli.run(["history", "01a22e64-0000-7000-8000-000000000000"] + area.store("elm"))
             #expect(r.status == 3, "\(r.status) \(r.stdout)")
             #expect(r.stderr.contains("holds no history of a pupil with that id"), "\(r.stderr)")
-            // The old school learns of the move, and forgets the pupil now that the LA holds everything.
+            // The old school learns of the move, and forgets the pupil now that the LA holds everything,
+            // and says so (the pupil vanished from its lists without a word).
             r = try area.send("la", "oak")
             #expect(r.status == 0, "\(r.stderr)")
+            #expect(r.stdout.contains("1 pupil(s) who left this site are no longer kept here"), "\(r.stdout)")
             r = try cli.run(["pupil", "list", "--json"] + oak)
             #expect(((r.json as? [String: Any])?["pupils"] as? [Any])?.isEmpty == true)
             #expect(try cli.run(["audit", "verify"] + oak).status == 0)
             // Erasure by the LA reaches the new school; the pupil's data is gone there too.
+            let shown = try cli.run(["pupil", "list", "--json"] + area.store("la"))
+            let erasedID = try #require(
+                ((shown.json as? [String: Any])?["pupils"] as? [[String: Any]])?.first?["id"] as? String)
             r = try cli.run(
                 ["pupil", "erase", upn(1), "--reason", "duplicate record", "--author", "LA DPO"] + area.store("la"))
             #expect(r.status == 0, "\(r.stderr)")
+            // The erasure record is kept, and listed by the pupil's id (there is no pupil record to
+            // find them by any more).
+            r = try cli.run(["erasure", "list", "--pupil", erasedID, "--json"] + area.store("la"))
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(r.stdout.contains("duplicate record"), "\(r.stdout)")
+            r = try cli.run(["erasure", "list", "--pupil", "01a22e64-0000-7000-8000-000000000000"] + area.store("la"))
+            #expect(r.status == 3, "\(r.stdout)")
             #expect(try area.send("la", "elm").status == 0)
             r = try cli.run(["pupil", "list", "--json"] + area.store("elm"))
             #expect(((r.json as? [String: Any])?["pupils"] as? [Any])?.isEmpty == true)

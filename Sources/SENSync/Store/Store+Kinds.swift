@@ -226,7 +226,8 @@ extension Store {
             guard !field.isSystem else {
                 throw StoreError(
                     .invalidInput,
-                    "The \(field.label.lowercased()) of \(kind.nounWithArticle) is set by SENSync, not by hand.")
+                    "The \(field.label.lowercased()) of \(kind.nounWithArticle) is set by SENSync, not by hand.",
+                    hint: "`sensync \(kind.commandName) --help` says which commands make \(kind.plural).")
             }
             return (field, text)
         }
@@ -564,7 +565,15 @@ extension Store {
 
     /// The records of `kind` about a pupil, in the kind's order (deleted ones left out).
     public func records(_ kind: KindSpec, of pupil: String, includeDeleted: Bool = false) throws -> [KindRecord] {
-        let pupilID = try pupilID(for: pupil)
+        let pupilID: RecordID
+        do { pupilID = try self.pupilID(for: pupil) } catch let error as StoreError where error.code == .notFound {
+            // An erased pupil (no pupil record any more) is named by their full id: what is kept
+            // of them (the erasure itself) is listed; an id nothing is kept of is still not found.
+            guard let id = RecordID(pupil.trimmedOfSpace) else { throw error }
+            let kept = try reading { db in try Self.records(kind, pupil: id, includeDeleted: includeDeleted, in: db) }
+            guard !kept.isEmpty else { throw error }
+            return kept
+        }
         return try reading { db in try Self.records(kind, pupil: pupilID, includeDeleted: includeDeleted, in: db) }
     }
 

@@ -159,6 +159,8 @@ extension SENSyncCommand.BundleCommand {
             var rejected: [String] = []
             var conflictsOpened: Int = 0
             var conflictsClosed: Int = 0
+            /// Pupils who left this site, no longer kept here once this bundle was applied.
+            var pupilsForgotten: Int = 0
             /// Minutes this machine's clock read past the bundle's making, beyond the clock guard.
             var madeBeforeThisClockMinutes: UInt64?
             /// Set when, after this bundle, this site records no changes until its clock is put
@@ -206,7 +208,7 @@ extension SENSyncCommand.BundleCommand {
                             sender: report.header.sender.name, applied: report.applied, duplicates: report.duplicates,
                             rejected: report.rejected.map { "\($0.dot): \($0.reason)" },
                             conflictsOpened: report.conflictsOpened,
-                            conflictsClosed: report.conflictsClosed,
+                            conflictsClosed: report.conflictsClosed, pupilsForgotten: report.pupilsForgotten,
                             madeBeforeThisClockMinutes: report.madeBeforeThisClockMinutes,
                             localWritesRefused: report.clockDoubt == nil ? nil : true)
                         if !output.json { describe(file, report) }
@@ -252,6 +254,11 @@ extension SENSyncCommand.BundleCommand {
                 if report.conflictsOpened > 0 { line += ", \(report.conflictsOpened) conflict(s) opened" }
                 if report.conflictsClosed > 0 { line += ", \(report.conflictsClosed) conflict(s) closed" }
                 Terminal.print(line + ".")
+                if report.pupilsForgotten > 0 {
+                    Terminal.print(
+                        "  \(report.pupilsForgotten) pupil(s) who left this site are no longer kept here: their records went with them (their new school and the LA hold them)."
+                    )
+                }
                 if let gap = report.behindOwnHistory { Terminal.note("warning: \(gap.message) \(gap.hint)") }
                 if let minutes = report.madeBeforeThisClockMinutes {
                     let made =
