@@ -463,6 +463,9 @@ import Testing
             #expect(Set(candidates.compactMap { $0["author"] as? String }) == ["SENCO", "LA officer"])
             r = try cli.run(["conflicts", "list", "--fail-if-any"] + oak)
             #expect(r.status == 14)
+            // For people: under the pupil's name and UPN, the record by its kind (not its table).
+            #expect(r.stdout.contains("A B (UPN \(upn(1))): pupil "), "\(r.stdout)")
+            #expect(r.stdout.contains("field year_group: edited concurrently"), "\(r.stdout)")
             #expect(try area.digest("oak") == (try area.digest("la")))
             let record = try #require(conflict["recordId"] as? String)
             // A typed value is checked as an update of the field is (it was written as given:

@@ -68,8 +68,16 @@ extension SENSyncCommand.Conflicts {
                 Terminal.print("No open conflicts.")
             } else {
                 let presenter = try store.presenter()
+                // Each conflict under the pupil it is about, by name and UPN (the record's id is
+                // what `conflicts resolve` takes).
+                var pupils: [RecordID: String] = [:]
+                for scope in Set(conflicts.map(\.key.scope)) {
+                    guard let pupil = try? store.pupil(scope.description) else { continue }
+                    let name = [pupil.forename, pupil.surname].compactMap { $0 }.joined(separator: " ")
+                    pupils[scope] = (name.isEmpty ? "pupil" : name) + (pupil.upn.map { " (UPN \($0))" } ?? "")
+                }
                 for c in conflicts {
-                    printConflict(c, presenter: presenter)
+                    printConflict(c, presenter: presenter, pupil: pupils[c.key.scope])
                 }
                 let whileDeleted =
                     conflicts.contains { $0.kind == .editedWhileDeleted }
@@ -185,10 +193,12 @@ extension SENSyncCommand.Conflicts {
     }
 }
 
-func printConflict(_ c: ConflictEntry, indent: Int = 0, presenter: RecordPresenter? = nil) {
+func printConflict(_ c: ConflictEntry, indent: Int = 0, presenter: RecordPresenter? = nil, pupil: String? = nil) {
     let pad = String(repeating: " ", count: indent)
     let what = c.kind == .editedWhileDeleted ? "edited while it was being deleted" : "edited concurrently"
-    Terminal.print("\(pad)\(c.key.table) \(c.key.id)  field \(c.field): \(what)")
+    let noun = RecordSchema.kind(c.key.table)?.noun ?? c.key.table
+    let about = pupil.map { "\($0): " } ?? ""
+    Terminal.print("\(pad)\(about)\(noun) \(c.key.id)  field \(c.field): \(what)")
     // A school is named, not given by its id.
     let isSite: Bool
     if case .site? = RecordSchema.kind(c.key.table)?.field(c.field)?.rule { isSite = true } else { isSite = false }
