@@ -60,8 +60,10 @@ extension SENSyncCommand.CTF {
                 if pupil.needsAdded > 0 { parts.append("\(pupil.needsAdded) need(s) added") }
                 if pupil.needsEnded > 0 { parts.append("\(pupil.needsEnded) need(s) ended") }
                 let detail = parts.isEmpty ? "" : ": " + parts.joined(separator: ", ")
+                // By UPN, as the file and the SENCO know them.
+                let upn = pupil.pupilID.flatMap { try? store.pupil($0.description).upn }
                 Terminal.print(
-                    "line \(pupil.line)  pupil \(pupil.pupilID?.description ?? "-")  \(pupil.outcome.rawValue)\(detail)"
+                    "line \(pupil.line)  pupil \(upn ?? pupil.pupilID?.description ?? "-")  \(pupil.outcome.rawValue)\(detail)"
                 )
             }
             for code in summary.historicCodes {
