@@ -357,6 +357,13 @@ struct RecordCommandsTests {
             let meetingBefore = try cli.run(["ehc", "review", plan, "--meeting-on", "2025-05-11"] + la + author)
             #expect(
                 meetingBefore.status == 2 && meetingBefore.stderr.contains("--meeting-on"), "\(meetingBefore.stderr)")
+            // So is one dated after today: it would put the next annual review off (it was accepted).
+            let tomorrow = Calendar(identifier: .gregorian).date(byAdding: .day, value: 2, to: Date())!
+            let future = ISO8601DateFormatter.string(
+                from: tomorrow, timeZone: TimeZone(identifier: "UTC")!, formatOptions: [.withFullDate])
+            let meetingAhead = try cli.run(["ehc", "review", plan, "--meeting-on", future] + la + author)
+            #expect(
+                meetingAhead.status == 2 && meetingAhead.stderr.contains("is after today"), "\(meetingAhead.stderr)")
             ok(
                 try cli.run(
                     [

@@ -28,8 +28,23 @@ private func record(
     _ kind: KindSpec, add pupil: String?, update reference: String?, fields: [String: String?],
     once: Bool = false, store: StoreOptions, author: AuthorOptions, output: OutputOptions, done: String
 ) throws {
-    let opened = try store.open()
     let given = fields.compactMapValues { $0 }
+    // A step of the statutory process is recorded once it has happened: a meeting or decision
+    // dated after today would move the deadlines that follow it (an annual review "held" next
+    // year put the next one off by a year). An exception's period may run on.
+    if kind.name != EHCException.spec.name {
+        let today = CalendarDate.today()
+        for field in kind.fields where field.rule == .date {
+            guard let text = given[field.name], let day = CalendarDate(text.trimmingCharacters(in: .whitespaces)),
+                day > today
+            else { continue }
+            throw CommandFailure(
+                code: .invalidInput,
+                message: "\(field.label) \(day) is after today: a step is recorded once it has happened.",
+                hint: "Check the date; `sensync due` shows what is coming.")
+        }
+    }
+    let opened = try store.open()
     let id: String
     if let reference {
         id = try opened.record(reference, kind: kind).id.description
@@ -307,8 +322,8 @@ extension SENSyncCommand.EHC {
 
                 Example:
                   sensync ehc review 0193a1d0 --store northshire-la.sensync --author \\
-                    "EHC team" --meeting-on 2027-05-10 \\
-                    --outcome M --decided-on 2027-05-24
+                    "EHC team" --meeting-on 2026-11-16 \\
+                    --outcome M --decided-on 2026-11-27
                 """))
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var authorOptions: AuthorOptions
