@@ -2,6 +2,11 @@ import Foundation
 import GRDB
 
 extension Store {
+    /// A file's size in bytes, for progress (0 when it cannot be read: the reader says why).
+    private static func size(of file: ImportFile) -> Int {
+        (try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int) ?? 0
+    }
+
     /// Imports a school's MIS export: pupils and their enrolments, SEN provision episodes, ranked
     /// needs, concerns, support plans, provision and referrals (`Schemas/import/`).
     ///
@@ -20,13 +25,26 @@ extension Store {
     public func importRecords(
         _ files: [ImportFile], options: ImportOptions, progress: (ImportProgress) -> Void = { _ in }
     ) throws -> ImportSummary {
-        let sizes = files.map { (try? FileManager.default.attributesOfItem(atPath: $0.path)[.size] as? Int) ?? 0 }
+        let fileOrder = files.map(\.name)
         // Each file is parsed on a second thread while this one checks and writes its rows.
         func reader(_ file: ImportFile) throws -> any ImportRowReader {
             ReadAhead(file.format == .csv ? try CSVRowReader(file) : try JSONLinesReader(file))
         }
         let outcome = try writeBatch(author: options.author) { batch in
             var run = try ImportRun(store: self, options: options, db: batch.tx.db)
+            // A CSV file whose kind is not known (neither its name nor --kind gives it) is one
+            // problem, whatever its rows (it was one per row, and none for a file of headings only).
+            let files = files.filter { file in
+                guard file.format == .csv, file.kind == nil else { return true }
+                run.report(
+                    ImportProblem(
+                        file: file.name, line: 1,
+                        reason:
+                            "Which kind of record this file holds is not known: name the file after it (pupils.csv) or give --kind."
+                    ))
+                return false
+            }
+            let sizes = files.map(Self.size(of:))
             if files.count == 1, let file = files.first {
                 // One file: its rows are checked and written as they are read (a pupil's rows
                 // are one change when they follow each other, as an export by pupil gives them).
@@ -84,7 +102,7 @@ extension Store {
                 try spool.drop(db: batch.tx.db)
             }
             try run.flush(batch: &batch)
-            run.sortProblems(fileOrder: files.map(\.name))
+            run.sortProblems(fileOrder: fileOrder)
             return (run, keep: !options.dryRun && run.problems.isEmpty)
         }
         guard outcome.problems.isEmpty else {
@@ -248,11 +266,6 @@ struct ImportRun {
                 report(
                     line: raw.line, column: ImportFormat.kindKey,
                     "SENSync does not import this kind; it imports: \(kinds).")
-            } else if file?.format == .csv {
-                report(
-                    line: raw.line,
-                    "Which kind of record this file holds is not known: name the file after it (pupils.csv) or give --kind."
-                )
             } else {
                 report(line: raw.line, column: ImportFormat.kindKey, "Each line needs \"kind\" (one of: \(kinds)).")
             }

@@ -476,6 +476,31 @@ import Testing
         }
     }
 
+    /// A CSV file named after no kind (and given no --kind) is one problem, not one per row, and
+    /// a problem even with no rows (a file of headings only imported "0 rows" with exit 0).
+    @Test func aCSVFileOfNoKnownKindIsOneProblem() throws {
+        try withTemporaryDirectory { folder in
+            let store = try school(folder)
+            var text = "UPN,Forename,Surname,DOB\n"
+            for n in 1...5 { text += "\(syntheticUPN(n)),Ada,Example,2016-01-01\n" }
+            let people = try write(text, "people.csv", in: folder)
+            let pupils = try write(text, "pupils.csv", in: folder)
+            let error = try #require(throws: ImportError.self) {
+                try store.importRecords([people, pupils], options: ImportOptions(author: "MIS"))
+            }
+            #expect(
+                error.problems.map { "\($0.file) \($0.line) \($0.reason)" } == [
+                    "people.csv 1 Which kind of record this file holds is not known: name the file after it (pupils.csv) or give --kind."
+                ])
+            let headingsOnly = try write("UPN,Forename,Surname,DOB\n", "people.csv", in: folder)
+            let alone = try #require(throws: ImportError.self) {
+                try store.importRecords([headingsOnly], options: ImportOptions(author: "MIS"))
+            }
+            #expect(alone.problems.count == 1)
+            #expect(try store.pupils().isEmpty)
+        }
+    }
+
     /// A JSON Lines line that is not a row says which of three things is wrong: it is not UTF-8,
     /// not JSON at all (cut short), or JSON of another shape. All three were "not a JSON object
     /// of texts, numbers, …", which sent a user with a truncated export looking at its values.
