@@ -224,6 +224,30 @@ struct NewcomerMistakeTests {
         }
     }
 
+    /// Removing a school with pupils still on its roll says so, and what to do (it said nothing,
+    /// and the pupils stayed listed at a school nobody hears from).
+    @Test func removingASchoolWithPupilsOnRollWarns() throws {
+        try withCLI { cli in
+            var area = try CLIArea.make(cli)
+            try area.add("oak", kind: "maintained-school")
+            try area.add("elm", kind: "maintained-school")
+            #expect(
+                try cli.run(
+                    [
+                        "pupil", "add", "--upn", upn(1), "--forename", "A", "--surname", "B", "--dob", "2015-05-05",
+                        "--author", "S",
+                    ] + area.store("oak")
+                ).status == 0)
+            #expect(try area.send("oak", "la").status == 0)
+            var r = try cli.run(["directory", "remove", "elm"] + area.store("la"))
+            #expect(r.status == 0 && !r.stderr.contains("warning"), "\(r.stderr)")
+            r = try cli.run(["directory", "remove", "oak", "--json"] + area.store("la"))
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect((r.json as? [String: Any])?["pupilsStillOnRoll"] as? Int == 1, "\(r.stdout)")
+            #expect(r.stderr.contains("1 pupil(s) are still on oak's roll") && r.stderr.contains("pupil transfer"))
+        }
+    }
+
     /// Adding the same identity file twice changes nothing (it signed and sent a new directory).
     @Test func addingASiteTwiceChangesNothing() throws {
         try withCLI { cli in

@@ -35,7 +35,10 @@ extension Store {
             // A CSV file whose kind is not known (neither its name nor --kind gives it) is one
             // problem, whatever its rows (it was one per row, and none for a file of headings only).
             let files = files.filter { file in
-                guard file.format == .csv, file.kind == nil else { return true }
+                // (A file that cannot be read, or a folder, is left to its reader to say so.)
+                guard file.format == .csv, file.kind == nil, !file.isFolder,
+                    FileManager.default.isReadableFile(atPath: file.path)
+                else { return true }
                 run.report(
                     ImportProblem(
                         file: file.name, line: 1,

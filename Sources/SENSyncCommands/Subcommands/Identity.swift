@@ -240,10 +240,21 @@ extension SENSyncCommand.Directory {
             // The LA itself is found too, so it is told it cannot remove itself (not "not found").
             let target = try store.resolveSite(site, includingThisSite: true)
             let directory = try store.removeFromDirectory(target.id)
+            // Pupils still on its roll are held by no school from now on: say so, and what to do.
+            let onRoll = try store.pupils().filter { $0.schools.contains(target.id) }.count
             if output.json {
-                try Terminal.printJSON(["removed": SiteJSON(target)])
+                struct Removed: Encodable {
+                    var removed: SiteJSON
+                    var pupilsStillOnRoll: Int
+                }
+                try Terminal.printJSON(Removed(removed: SiteJSON(target), pupilsStillOnRoll: onRoll))
             } else {
                 Terminal.print("Removed \(target.name) from the directory, now version \(directory.version).")
+            }
+            if onRoll > 0 {
+                Terminal.note(
+                    "warning: \(onRoll) pupil(s) are still on \(target.name)'s roll here. Transfer each to the school they attend now (`sensync pupil transfer UPN --to SCHOOL`), so a school holds their records again."
+                )
             }
         }
     }
