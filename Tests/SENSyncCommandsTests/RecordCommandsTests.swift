@@ -230,6 +230,9 @@ struct RecordCommandsTests {
             #expect(md.stdout.contains("Talk boost group: 3 sessions a week, 20 minutes each, in a group of 4"))
             #expect(md.stdout.contains("Speech and language therapy: asked for on 21 April 2026"))
             #expect(md.stdout.contains("keep the plan as it is"))
+            // A step whose date has passed reads as late, not as "by" a day gone by.
+            #expect(
+                md.stdout.contains("- Due by 13 July 2026, and not yet done: Review the support plan"), "\(md.stdout)")
             #expect(
                 !md.stdout.contains(plan) && !md.stdout.contains("speech-language-therapy")
                     && !md.stdout.contains(pupil))

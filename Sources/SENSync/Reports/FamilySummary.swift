@@ -193,7 +193,11 @@ public struct FamilySummary: Sendable {
                 .list(
                     coming.prefix(10).map { o in
                         let whose = [o.responsibleRole, o.responsibleOrg].compactMap { $0 }.joined(separator: ", ")
-                        return "By \(Self.words(o.dueOn)): \(Self.plain(o)) (\(whose))."
+                        // A date that has passed is not "by" it: the step is late, and says so.
+                        let when =
+                            o.dueOn < today
+                            ? "Due by \(Self.words(o.dueOn)), and not yet done" : "By \(Self.words(o.dueOn))"
+                        return "\(when): \(Self.plain(o)) (\(whose))."
                     }))
         }
         self.blocks = blocks
