@@ -498,6 +498,8 @@ struct RecordCommandsTests {
                 let r = try cli.run(arguments, environment: ["COLUMNS": "50"])
                 ok(r, "\(arguments)")
                 #expect(r.stdout.contains("Fields of a"), "\(arguments): \(r.stdout)")
+                // With an example, as every command's help has (it had none).
+                #expect(r.stdout.contains("Example:\n  sensync "), "\(arguments): \(r.stdout)")
                 let long = r.stdout.split(separator: "\n").filter { $0.count > 50 }
                 #expect(long.isEmpty, "\(arguments): \(long)")
             }

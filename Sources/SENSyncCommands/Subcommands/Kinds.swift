@@ -80,6 +80,29 @@ enum KindCommandLine {
         return fields
     }
 
+    /// An `add` of `kind` giving its required fields, with values of their kind: what `--help`
+    /// shows as the example, one option and its value per piece (so a line never splits them).
+    static func example(_ kind: KindSpec) -> [String] {
+        var dates = ["2026-01-12", "2026-04-13", "2026-07-13"].makeIterator()
+        let given = kind.fields.filter { !$0.isSystem && $0.isRequired && $0.defaultValue == nil }.map { field in
+            let value: String
+            switch field.rule {
+            case .text: value = "\"…\""
+            case .date: value = dates.next() ?? "2026-10-12"
+            case .code(let list), .codes(let list): value = CodeLists.named(list)?.codes.first?.code ?? "CODE"
+            case .integer(let range): value = String(max(range.lowerBound, min(range.upperBound, 1)))
+            case .pence: value = "450.00"
+            case .flag: value = "yes"
+            case .reference: value = "ID"
+            case .site: value = "\"Oakfield Primary\""
+            }
+            return "\(field.option) \(value)"
+        }
+        let store = kind.owner == .localAuthority ? "northshire-la.sensync" : "oakfield.sensync"
+        return ["sensync \(commandName(kind)) add"] + (kind.parent == nil ? ["--pupil H801200001001"] : []) + given
+            + ["--store \(store)"]
+    }
+
     /// The field list for help: option, what it takes, required or not, and its codes.
     /// One entry per field a person gives: its option, then what it is and takes, wrapped to
     /// `width` columns under a column of options.
@@ -313,6 +336,16 @@ extension SENSyncCommand.Record {
             }
             Terminal.print("Fields of \(spec.nounWithArticle):")
             Terminal.print(KindCommandLine.fieldHelp(spec))
+            Terminal.print("Example:")
+            var line = " "
+            for piece in KindCommandLine.example(spec) {
+                if line.count > 4 && line.count + 1 + piece.count > Terminal.width - 2 {
+                    Terminal.print(line + " \\")
+                    line = "     "
+                }
+                line += " " + piece
+            }
+            Terminal.print(line)
         }
     }
 }
