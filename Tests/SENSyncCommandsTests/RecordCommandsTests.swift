@@ -97,6 +97,11 @@ struct RecordCommandsTests {
             #expect(
                 forPeople.stdout.contains("Plan: plan \u{201C}Speaking and listening\u{201D}"), "\(forPeople.stdout)")
             #expect(!forPeople.stdout.contains(plan), "\(forPeople.stdout)")
+            // The kind may be left out: `record show ID` finds it (it read the id as the kind).
+            let byID = try cli.run(["record", "show", provision] + s)
+            #expect(byID.status == 0 && byID.stdout == forPeople.stdout, "\(byID.stdout) \(byID.stderr)")
+            let kindAlone = try cli.run(["record", "show", "provision-item"] + s)
+            #expect(kindAlone.status == 64 && kindAlone.stderr.contains("after its kind"), "\(kindAlone.stderr)")
             // A review before the plan started is refused.
             let before = try cli.run(
                 [

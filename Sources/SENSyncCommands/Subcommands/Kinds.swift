@@ -272,19 +272,41 @@ extension SENSyncCommand.Record {
             abstract: "Show one record of any kind (also `sensync KIND show`).",
             discussion: HelpText.fitted(
                 """
-                Example:
+                The kind may be left out: the record is found by its id whatever its kind.
+
+                Examples:
                   sensync referral show 0193a1b2 --store oakfield.sensync
+                  sensync record show 0193a1b2 --store oakfield.sensync
                 """))
 
         @OptionGroup var storeOptions: StoreOptions
-        @Argument(help: "The kind of record.") var kind: String
-        @Argument(help: "Record id (or its first 8+ characters).") var record: String
+        @Argument(help: "The kind of record (or, alone, the record's id).") var kind: String
+        @Argument(help: "Record id (or its first 8+ characters).") var record: String?
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            let spec = try KindCommandLine.kind(kind)
             let store = try storeOptions.openForReading()
-            let found = try store.record(record, kind: spec)
+            let spec: KindSpec
+            let reference: String
+            if let record {
+                spec = try KindCommandLine.kind(kind)
+                reference = record
+            } else if RecordSchema.kind(kind) != nil {
+                throw CommandFailure(
+                    code: .usage, message: "Give the record's id after its kind.",
+                    hint: "For example: sensync record show \(kind) 0193a1b2")
+            } else {
+                // One argument: a record's id, found whatever its kind.
+                let key = try store.findRecord(kind).key
+                guard let found = RecordSchema.kind(key.table) else {
+                    throw CommandFailure(
+                        code: .notFound, message: "That record is of a kind this SENSync does not know.",
+                        hint: "A newer SENSync can show it.")
+                }
+                spec = found
+                reference = key.id.description
+            }
+            let found = try store.record(reference, kind: spec)
             if output.json {
                 try Terminal.printJSON([spec.name: found])
             } else {

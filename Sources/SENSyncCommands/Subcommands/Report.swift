@@ -251,6 +251,12 @@ extension SENSyncCommand.Report {
                 return
             }
             Terminal.print("\(store.identity.name), as of \(report.asOf)")
+            if !store.identity.kind.isSchool {
+                // Not a school: the figures are over every pupil this store holds.
+                Terminal.print(
+                    "(\(store.identity.name) is \(store.identity.kind == .la ? "the LA" : "a trust"): these figures cover every pupil it holds; `sensync report area` is the area's report.)"
+                )
+            }
             Terminal.print(
                 "Pupils: \(report.schools.map(\.pupils).reduce(0, +)); SEN support: \(report.schools.map(\.senSupport).reduce(0, +)); EHC plans: \(report.schools.map(\.ehcPlans).reduce(0, +)); plans due for review in \(within) days: \(plans)"
             )
