@@ -473,6 +473,11 @@ struct RecordCommandsTests {
                 $0["upn"] as? String
             }
             #expect(upns?.sorted() == [upn(52), upn(53)].sorted())
+            // The pupil's former UPN still names them (it was "no pupil has that UPN").
+            let byFormer = try cli.run(["pupil", "show", upn(51), "--json"] + area.store("Oakfield"))
+            #expect(
+                ((byFormer.json as? [String: Any])?["pupil"] as? [String: Any])?["upn"] as? String == upn(53),
+                "\(byFormer.stdout) \(byFormer.stderr)")
         }
     }
 

@@ -84,9 +84,20 @@ extension Store {
         let ref = reference.trimmedOfSpace
         if ref.utf8.count == 13, ref.first?.isLetter == true {
             let upn = try Check.upn(ref)
-            let ids = try String.fetchAll(
+            var ids = try String.fetchAll(
                 try db.cachedStatement(sql: "SELECT id FROM pupil WHERE upn = ? AND deleted = 0 ORDER BY id"),
                 arguments: [upn.value])
+            if ids.isEmpty {
+                // A UPN the pupil had before (a corrected UPN, or one a CTF gave): still theirs.
+                ids = try Row.fetchAll(
+                    try db.cachedStatement(
+                        sql:
+                            "SELECT id, former_upns FROM pupil WHERE deleted = 0 AND instr(former_upns, ?) > 0 ORDER BY id"
+                    ),
+                    arguments: [upn.value]
+                ).filter { row in ((row[1] as String?) ?? "").split(separator: ",").contains { $0 == upn.value } }
+                    .map { $0[0] as String }
+            }
             guard !ids.isEmpty else {
                 throw StoreError(.notFound, "No pupil in this store has that UPN.", hint: "See `sensync pupil list`.")
             }
