@@ -44,6 +44,9 @@ import Testing
             let summary = try #require(r.json as? [String: Any])
             #expect(summary["changes"] as? Int == 0 && summary["unchanged"] as? Int == 4)
             #expect(try area.digest("Oakfield") == imported)
+            // Said as nothing changed, not as "0 change(s) recorded; they go to your peers".
+            r = try cli.run(["import", "--author", "MIS import"] + files + school)
+            #expect(r.stdout.contains("Nothing changed: the store already held all of it."), "\(r.stdout)")
 
             // A bad row: its line and column, no personal data, exit 2, nothing changed.
             try """

@@ -125,6 +125,18 @@ import Testing
         }
     }
 
+    /// Oakfield's bundle to the LA (`good.bundle`), and a copy with a byte of its payload changed
+    /// (`damaged.bundle`).
+    func bundleAndDamagedCopy(_ cli: CLI, _ area: CLIArea) throws -> (good: String, damaged: String) {
+        let good = cli.path("good.bundle")
+        #expect(try cli.run(["bundle", "create", "--to", "Northshire", "--out", good] + area.store("oak")).status == 0)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: good))
+        bytes[bytes.count - 40] ^= 0x5A
+        let damaged = cli.path("damaged.bundle")
+        try bytes.write(to: URL(fileURLWithPath: damaged))
+        return (good, damaged)
+    }
+
     @Test func aRefusedBundleChangesNothingButItsImportLogRow() throws {
         try withCLI { cli in
             var (area, pupil) = try makeArea(cli)
@@ -138,13 +150,7 @@ import Testing
             #expect(
                 try cli.run(["bundle", "create", "--to", area.ids["elm"]!, "--out", misaddressed] + area.store("la"))
                     .status == 0)
-            let good = cli.path("good.bundle")
-            #expect(
-                try cli.run(["bundle", "create", "--to", "Northshire", "--out", good] + area.store("oak")).status == 0)
-            var bytes = try Data(contentsOf: URL(fileURLWithPath: good))
-            bytes[bytes.count - 40] ^= 0x5A
-            let damaged = cli.path("damaged.bundle")
-            try bytes.write(to: URL(fileURLWithPath: damaged))
+            let (_, damaged) = try bundleAndDamagedCopy(cli, area)
             try cli.run(
                 ["init", "--name", "Stranger", "--kind", "academy", "--la-identity", cli.path("la.identity")]
                     + area.store("stranger"))
@@ -200,17 +206,11 @@ import Testing
             }
             // A damaged bundle beside a good one: the good one is applied, and the exit code (the
             // damaged one's) comes with a line saying the others were applied.
-            let good = cli.path("good.bundle")
             #expect(
                 try cli.run(
                     ["note", "add", "--pupil", pupil, "--text", "Arrives", "--author", "SENCO"] + area.store("oak")
                 ).status == 0)
-            #expect(
-                try cli.run(["bundle", "create", "--to", "Northshire", "--out", good] + area.store("oak")).status == 0)
-            var bytes = try Data(contentsOf: URL(fileURLWithPath: good))
-            bytes[bytes.count - 40] ^= 0x5A
-            let damaged = cli.path("damaged.bundle")
-            try bytes.write(to: URL(fileURLWithPath: damaged))
+            let (good, damaged) = try bundleAndDamagedCopy(cli, area)
             let r = try cli.run(["bundle", "apply", damaged, good] + area.store("la"))
             #expect(r.status == 5, "\(r.stderr)")
             #expect(r.stdout.contains("good.bundle: applied 1 new change(s)"), "\(r.stdout)")

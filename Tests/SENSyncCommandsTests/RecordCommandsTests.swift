@@ -151,6 +151,13 @@ struct RecordCommandsTests {
             #expect(((within.json as? [String: Any])?["items"] as? [Any])?.count == 2)  // not July's review
             let soon = try cli.run(["due", "--as-of", "2026-05-01", "--within", "30", "--json"] + s)
             #expect(((soon.json as? [String: Any])?["items"] as? [Any])?.count == 1)  // the overdue action only
+            // A negative number of days is refused as such (it was "Missing value for '--within'").
+            for command in [["due"], ["report", "school"]] {
+                let negative = try cli.run(command + ["--within", "-5"] + s)
+                #expect(
+                    negative.status == 2 && negative.stderr.contains("--within cannot be negative"),
+                    "\(command): \(negative.stderr)")
+            }
             let text = try cli.run(["due", "--as-of", "2026-05-01"] + s)
             #expect(text.stdout.contains("OVERDUE") && text.stdout.contains("3 due, 1 overdue"))
 

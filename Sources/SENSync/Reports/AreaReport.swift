@@ -125,37 +125,48 @@ public struct AreaReport: Sendable {
             uniquingKeysWith: { a, _ in a })
         var concernDays: [String: [Int]] = [:]
         func live(_ file: PupilFile, _ kind: String) -> [KindRecord] { file.live(kind) }
+        // On the report's day: begun by then (or undated), and not ended by then.
+        func by(_ date: CalendarDate?) -> Bool { date.map { $0 <= today } ?? false }
+        func inForce(_ record: KindRecord, from start: String, to end: String) -> Bool {
+            (record.values.date(start).map { $0 <= today } ?? true) && !by(record.values.date(end))
+        }
         for file in files {
             let name = file.currentSchool ?? "Not on roll at a school"
             var school = schools[name] ?? School(name: name)
             school.pupils += 1
             let episodes = live(file, SENEpisode.name)
-            let open = episodes.filter { $0.values[SENEpisode.Field.endDate] == nil }.compactMap {
-                $0.values.text(SENEpisode.Field.provision)
-            }
+            let open = episodes.filter {
+                inForce($0, from: SENEpisode.Field.startDate.rawValue, to: SENEpisode.Field.endDate.rawValue)
+            }.compactMap { $0.values.text(SENEpisode.Field.provision) }
             // The LA's record of a plan in force counts too: after `ehc issue` the school's
             // episode says K until the school records E.
             let planInForce = live(file, EHCPlan.name).contains { plan in
                 guard let issued = plan.values.date(EHCPlan.Field.issuedOn), issued <= today else { return false }
                 return plan.values.date(EHCPlan.Field.ceasedOn).map { $0 > today } ?? true
             }
+            let hasSEN = open.contains("E") || open.contains("K") || planInForce
             if open.contains("E") || planInForce {
                 school.ehcPlans += 1
             } else if open.contains("K") {
                 school.senSupport += 1
             }
+            // The primary need of a pupil with SEN that day (a need left open after their SEN
+            // support ended counted too, so the needs added up to more pupils than had SEN).
             for need in live(file, SENNeedRecord.name)
-            where need.values[SENNeedRecord.Field.endDate] == nil && need.values.integer(SENNeedRecord.Field.rank) == 1
+            where hasSEN
+                && inForce(need, from: SENNeedRecord.Field.startDate.rawValue, to: SENNeedRecord.Field.endDate.rawValue)
+                && need.values.integer(SENNeedRecord.Field.rank) == 1
             {
                 if let code = need.values.text(SENNeedRecord.Field.need) {
                     needs[code, default: 0] += 1
                     areas[broadAreaOf[code] ?? "general", default: 0] += 1
                 }
             }
-            let concerns = live(file, Concern.name)
+            let concerns = live(file, Concern.name).filter { by($0.values.date(Concern.Field.raisedOn)) }
             if let first = concerns.compactMap({ $0.values.date(Concern.Field.raisedOn) }).min(),
                 let support = episodes.filter({ ["K", "E"].contains($0.values.text(SENEpisode.Field.provision)) })
-                    .compactMap({ $0.values.date(SENEpisode.Field.startDate) }).filter({ $0 >= first }).min()
+                    .compactMap({ $0.values.date(SENEpisode.Field.startDate) }).filter({ $0 >= first && $0 <= today })
+                    .min()
             {
                 concernDays[name, default: []].append(support.daysSinceEpoch - first.daysSinceEpoch)
             }
@@ -180,16 +191,19 @@ public struct AreaReport: Sendable {
             schools[name] = school
             for referral in live(file, Referral.name) {
                 let v = referral.values
-                guard let agency = v.text(Referral.Field.agency), let referred = v.date(Referral.Field.referredOn)
+                guard let agency = v.text(Referral.Field.agency), let referred = v.date(Referral.Field.referredOn),
+                    referred <= today
                 else { continue }
                 referredTo.insert(agency)
-                if let first = v.date(Referral.Field.firstSeenOn) {
+                if let first = v.date(Referral.Field.firstSeenOn), first <= today {
                     seen[agency, default: []].append(first.daysSinceEpoch - referred.daysSinceEpoch)
-                } else if v[Referral.Field.declinedOn] == nil && v[Referral.Field.closedOn] == nil {
+                } else if !by(v.date(Referral.Field.declinedOn)) && !by(v.date(Referral.Field.closedOn)) {
                     waiting[agency, default: []].append(today.daysSinceEpoch - referred.daysSinceEpoch)
                 }
             }
-            for escalation in live(file, Escalation.name) where escalation.values[Escalation.Field.closedOn] == nil {
+            for escalation in live(file, Escalation.name)
+            where inForce(escalation, from: Escalation.Field.openedOn.rawValue, to: Escalation.Field.closedOn.rawValue)
+            {
                 let stage = escalation.values.text(Escalation.Field.stage) ?? "unknown"
                 var row = stages[stage] ?? Stage(stage: stage)
                 row.open += 1
@@ -250,10 +264,21 @@ extension Store {
     public func pupilFigures(asOf: CalendarDate? = nil, onRollHereOnly: Bool = false) throws -> AreaReport {
         let today = asOf ?? self.today
         var (files, la, rolls) = try writer.read { db in
-            (
-                try pupilFiles(kinds: AreaReport.kindsRead, in: db), try localAuthorityName(in: db),
-                try Self.schoolRolls(in: db, names: presenter(in: db).siteNames)
-            )
+            // Each pupil at the school whose roll they were on that day (today's, whatever the
+            // day asked for, were read before). One on no roll that day but enrolled later counts
+            // at that school if anything recorded about them is dated by then, and is left out
+            // if nothing is (they were not known yet).
+            let roll = try Self.enrolments(in: db, on: today)
+            var files = try pupilFiles(kinds: AreaReport.kindsRead, enrolments: roll.onRoll, in: db)
+            files.removeAll { file in
+                roll.nextSchool[file.pupil] != nil && !file.hasRecordDated(onOrBefore: today)
+            }
+            let names = try presenter(in: db).siteNames
+            for i in files.indices where files[i].currentSchool == nil {
+                guard let next = roll.nextSchool[files[i].pupil] else { continue }
+                files[i].currentSchool = names[next] ?? "another school"
+            }
+            return (files, try localAuthorityName(in: db), try Self.schoolRolls(in: db, names: names))
         }
         // A school's own figures leave out pupils who have left it (kept here until its upstream
         // holds what it wrote about them).

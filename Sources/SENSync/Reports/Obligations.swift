@@ -43,6 +43,16 @@ public struct PupilFile: Sendable {
         self.loadedKinds = loadedKinds
     }
 
+    /// Whether any live record read into the file has a date on or before `day`.
+    public func hasRecordDated(onOrBefore day: CalendarDate) -> Bool {
+        records.values.joined().contains { record in
+            !record.isDeleted
+                && (record.spec?.fields ?? []).contains { field in
+                    field.rule == .date && (record.values.date(field.name).map { $0 <= day } ?? false)
+                }
+        }
+    }
+
     /// The live (not deleted) records of `kind`.
     public func live(_ kind: String) -> [KindRecord] {
         assert(loadedKinds?.contains(kind) ?? true, "\(kind) records were not loaded into this pupil file")

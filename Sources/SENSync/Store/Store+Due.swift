@@ -15,7 +15,12 @@ extension Store {
 
     /// Every pupil's file (records by kind), for duties, summaries and reports.
     /// `kinds` limits the records read to those kinds (a report reads only what it needs).
-    func pupilFiles(only pupil: RecordID? = nil, kinds: Set<String>? = nil, in db: Database) throws -> [PupilFile] {
+    /// - Parameter enrolments: The schools each pupil is on roll at (by default their current
+    ///   enrolments), naming each file's current school.
+    func pupilFiles(
+        only pupil: RecordID? = nil, kinds: Set<String>? = nil, enrolments: [RecordID: [SiteID]]? = nil,
+        in db: Database
+    ) throws -> [PupilFile] {
         let pupils = try Self.records(Pupil.spec, pupil: pupil, in: db)
         var byPupil: [RecordID: [String: [KindRecord]]] = [:]
         // The pupil's own record is read into the file only when asked for by name (the exports
@@ -30,7 +35,7 @@ extension Store {
                 try Self.recordsByPupil(kind, in: db) { id, records in byPupil[id, default: [:]][kind.name] = records }
             }
         }
-        let enrolments = try Self.currentEnrolments(in: db, pupil: pupil)
+        let enrolments = try enrolments ?? Self.currentEnrolments(in: db, pupil: pupil)
         let names = try presenter(in: db).siteNames
         return pupils.filter { $0.id == $0.pupilID }.map { record in
             PupilFile(

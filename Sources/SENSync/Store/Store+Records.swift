@@ -592,6 +592,34 @@ extension Store {
         return result
     }
 
+    /// The schools each pupil was on roll at on `day` (entered by then, not left by then); and for
+    /// a pupil on no roll that day whose next enrolment began after it, that school (an entry date
+    /// is often the day the pupil was first recorded, later than what is recorded about them).
+    static func enrolments(in db: Database, on day: CalendarDate) throws -> (
+        onRoll: [RecordID: [SiteID]], nextSchool: [RecordID: SiteID]
+    ) {
+        var onRoll: [RecordID: [SiteID]] = [:]
+        var next: [RecordID: SiteID] = [:]
+        for row in try Row.fetchAll(
+            db,
+            sql:
+                "SELECT pupil_id, school_id, entry_date, leaving_date FROM enrolment WHERE deleted = 0 ORDER BY entry_date, id"
+        ) {
+            guard let pupil = RecordID(row[0] as String), let school = (row[1] as String?).flatMap(SiteID.init) else {
+                continue
+            }
+            let entry = (row[2] as String?).flatMap(CalendarDate.init)
+            let left = (row[3] as String?).flatMap(CalendarDate.init)
+            if entry.map({ $0 > day }) ?? false {
+                if next[pupil] == nil { next[pupil] = school }
+            } else if left.map({ $0 > day }) ?? true {
+                onRoll[pupil, default: []].append(school)
+            }
+        }
+        for pupil in onRoll.keys { next[pupil] = nil }
+        return (onRoll, next)
+    }
+
     /// A pupil read from `row`, with the census status and needs of `summaries`
     /// (``censusSummaries(in:pupil:today:enrolments:)``).
     static func pupil(

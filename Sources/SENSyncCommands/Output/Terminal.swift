@@ -71,15 +71,17 @@ enum Terminal {
         init?(intValue: Int) { nil }
     }
 
-    /// The terminal's width in columns: `$COLUMNS`, else the terminal's own, else 80.
-    static var width: Int {
-        if let text = ProcessInfo.processInfo.environment["COLUMNS"], let columns = Int(text), columns > 0 {
+    /// The terminal's width in columns: `$COLUMNS`, else the terminal's own, else 80. Found once
+    /// per process: every command's help is fitted to it at start-up, and reading the environment
+    /// each time was a tenth of starting any command.
+    static let width: Int = {
+        if let text = getenv("COLUMNS").map({ String(cString: $0) }), let columns = Int(text), columns > 0 {
             return columns
         }
         var size = winsize()
         if ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 { return Int(size.ws_col) }
         return 80
-    }
+    }()
 
     /// `text` in lines of at most `width` columns, broken at spaces (a word longer than a line
     /// stands alone), every line after the first indented by `indent`.

@@ -19,7 +19,8 @@ extension SENSyncCommand {
                 """))
 
         @OptionGroup var storeOptions: StoreOptions
-        @Option(help: "Only duties due within this many days (overdue ones always show).") var within: Int?
+        @Option(parsing: .unconditional, help: "Only duties due within this many days (overdue ones always show).")
+        var within: Int?
         @Option(name: .customLong("as-of"), help: "Count from this date, YYYY-MM-DD. Defaults to today.") var asOf:
             String?
         @OptionGroup var output: OutputOptions

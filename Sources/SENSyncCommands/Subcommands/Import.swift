@@ -88,7 +88,9 @@ extension SENSyncCommand {
             Terminal.print(
                 summary.dryRun
                     ? "Dry run: nothing was changed."
-                    : "\(summary.changes) change(s) recorded; they go to your peers with the next bundle.")
+                    : summary.changes == 0
+                        ? "Nothing changed: the store already held all of it."
+                        : "\(summary.changes) change(s) recorded; they go to your peers with the next bundle.")
         }
     }
 }

@@ -16,7 +16,7 @@ extension SENSyncCommand.Peer {
             abstract: "List known sites.",
             discussion: HelpText.fitted(
                 """
-                PEER is "yes" for a site this store has exchanged bundles with, and "origin only" for one it knows only as the author of changes that reached it through others (an academy's, through its trust).
+                PEER is "yes" for a site this store has exchanged bundles with, and "no" for one it knows only from the area directory or as the author of changes that reached it through others (an academy's, through its trust).
 
                 Example:
                   sensync peer list --store oakfield.sensync
@@ -55,7 +55,7 @@ extension SENSyncCommand.Peer {
                 sites.map {
                     [
                         $0.site.description, ($0.name ?? "-") + (removed($0.site) ? " (removed)" : ""),
-                        $0.kind?.rawValue ?? "-", $0.isPeer ? "yes" : "origin only",
+                        $0.kind?.rawValue ?? "-", $0.isPeer ? "yes" : "no",
                     ]
                 })
         }

@@ -213,7 +213,7 @@ extension SENSyncCommand.Report {
         @OptionGroup var storeOptions: StoreOptions
         @Option(name: .customLong("as-of"), help: "Count from this date, YYYY-MM-DD. Defaults to today.") var asOf:
             String?
-        @Option(help: "Days ahead to list duties for.") var within: Int = 28
+        @Option(parsing: .unconditional, help: "Days ahead to list duties for.") var within: Int = 28
         @OptionGroup var output: OutputOptions
 
         struct SchoolJSON: Encodable {

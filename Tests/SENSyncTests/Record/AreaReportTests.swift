@@ -53,8 +53,8 @@ struct AreaReportTests {
                     record(
                         Referral.spec, p[1],
                         [
-                            "agency": "speech-language-therapy", "referred_on": "2026-01-05",
-                            "first_seen_on": "2026-04-06",
+                            "agency": "speech-language-therapy", "referred_on": "2025-12-22",
+                            "first_seen_on": "2026-03-23",
                         ]),
                 ]),
             // An open concern past its review date; a referral waiting 30 days.
@@ -151,6 +151,83 @@ struct AreaReportTests {
             #expect(try old.pupilFigures(onRollHereOnly: true).schools.map(\.pupils).reduce(0, +) == 1)
             #expect(try old.pupilFigures().schools.map(\.pupils).reduce(0, +) == 2)
         }
+    }
+
+    /// As of a day, a pupil is counted at the school whose roll they were on that day, and not at
+    /// all before they joined any: the enrolments read were today's whatever the day asked for.
+    @Test func aPupilIsCountedWhereTheyWereOnRollOnTheDay() throws {
+        try withTemporaryDirectory { dir in
+            let area = try ScopeArea(folder: dir)
+            try area.add("Old", .maintainedSchool)
+            try area.add("New", .maintainedSchool)
+            try area.distributeDirectory()
+            let old = area["Old"]
+            for n in 1...2 {
+                try old.addPupil(
+                    NewPupil(
+                        upn: syntheticUPN(70 + n), forename: "P\(n)", surname: "S", dateOfBirth: "2016-04-01",
+                        entryDate: "2025-09-01"),
+                    author: "SENCO")
+            }
+            let leaver = try old.pupilID(for: syntheticUPN(71))
+            try old.transferPupil(leaver.description, to: area.id("New"), on: "2026-01-05", author: "SENCO")
+            func onRoll(_ day: String) throws -> Int {
+                try old.pupilFigures(asOf: CalendarDate(day)!, onRollHereOnly: true).schools.map(\.pupils).reduce(0, +)
+            }
+            #expect(try onRoll("2025-08-01") == 0)
+            #expect(try onRoll("2025-12-01") == 2)
+            #expect(try onRoll("2026-02-02") == 1)
+        }
+    }
+
+    /// `--as-of` is a day in the past the figures are worked out for: provision and needs in force
+    /// that day, referrals made by then (seen by then, or waiting), escalations open then. They
+    /// were read as they stand now (a report as of a day before any referral counted one waiting
+    /// for -730 days; provision that began later counted).
+    @Test func figuresAsOfADayCountWhatWasInForceThatDay() {
+        let p = RecordID.v7()
+        let records = [
+            Self.record(SENEpisode.spec, p, ["provision": "K", "start_date": "2025-01-06", "end_date": "2025-05-19"]),
+            Self.record(SENEpisode.spec, p, ["provision": "E", "start_date": "2025-05-19"]),
+            Self.record(SENNeedRecord.spec, p, ["need": "SLCN", "rank": "1", "start_date": "2025-01-06"]),
+            Self.record(
+                Referral.spec, p,
+                [
+                    "agency": "speech-language-therapy", "reason": "r", "referred_on": "2025-03-03",
+                    "referred_by": "SENCO", "first_seen_on": "2025-06-02",
+                ]),
+            Self.record(
+                Referral.spec, p,
+                [
+                    "agency": "educational-psychology", "reason": "r", "referred_on": "2025-09-01",
+                    "referred_by": "SENCO",
+                ]),
+        ]
+        let file = PupilFile(
+            pupil: p, dateOfBirth: nil, currentSchool: "Oakfield", records: Dictionary(grouping: records, by: \.kind))
+        func report(_ day: String) -> AreaReport {
+            AreaReport(asOf: CalendarDate(day)!, files: [file], obligations: [:])
+        }
+        // Before anything: no provision, no need in force, no referral made.
+        let before = report("2024-12-02")
+        #expect(before.schools.first.map { "\($0.senSupport) \($0.ehcPlans)" } == "0 0")
+        #expect(before.primaryNeeds.isEmpty && before.agencies.isEmpty, "\(before.agencies)")
+        // SEN support, and one referral waiting 28 days.
+        let spring = report("2025-03-31")
+        #expect(spring.schools.first.map { "\($0.senSupport) \($0.ehcPlans)" } == "1 0")
+        #expect(spring.primaryNeeds.map(\.code) == ["SLCN"])
+        #expect(
+            spring.agencies.map {
+                "\($0.agency) seen \($0.seen.count) waiting \($0.waiting.count) \($0.waiting.longest ?? -1)"
+            }
+                == ["speech-language-therapy seen 0 waiting 1 28"])
+        // The plan from 19 May; the first referral seen on 2 June (91 days), the second not made yet.
+        let summer = report("2025-07-01")
+        #expect(summer.schools.first.map { "\($0.senSupport) \($0.ehcPlans)" } == "0 1")
+        #expect(
+            summer.agencies.map { "\($0.agency) \($0.seen.count) \($0.waiting.count)" } == [
+                "speech-language-therapy 1 0"
+            ])
     }
 
     /// The LA's own record of an EHC plan counts the pupil as having one, whatever the school's
