@@ -62,6 +62,9 @@ public struct EHCStep: Sendable, Hashable {
     /// For a step never done: the day it stopped being due (advice not received when the
     /// assessment ended with a plan or a decision not to issue one). Nothing is left to do.
     public var endedOn: CalendarDate? = nil
+    /// A step of a historical request (decision H: made before these records were kept): shown,
+    /// never measured against its deadline.
+    public var isHistoric = false
 }
 
 /// An assessment's statutory timeline: every deadline with when it was met, for `pupil show`,
@@ -73,6 +76,10 @@ public enum EHCTimeline {
         let v = assessment.values
         guard let request = v.date(EHCAssessment.Field.requestReceivedOn) else { return [] }
         let reassessment = v.integer(EHCAssessment.Field.isReassessment) == 1
+        let historic = v.text(EHCAssessment.Field.decision) == "H"
+        // A request withdrawn (or ceased) before a step was done ends that step: not late unless
+        // its deadline had passed before the withdrawal.
+        let withdrawn = v.date(EHCAssessment.Field.withdrawnOn).flatMap { $0 <= today ? $0 : nil }
         func excepted(_ step: String) -> Bool {
             exceptions.contains {
                 $0.values.text(EHCException.Field.assessmentID) == assessment.id.description
@@ -82,6 +89,16 @@ public enum EHCTimeline {
         func step(_ code: String, _ what: String, _ due: CalendarDate, _ done: CalendarDate?, _ statute: String)
             -> EHCStep
         {
+            if historic {
+                return EHCStep(
+                    step: code, what: what, dueOn: due, doneOn: done, onTime: nil, exceptionApplies: false,
+                    statute: statute, isHistoric: true)
+            }
+            if done == nil, let withdrawn {
+                return EHCStep(
+                    step: code, what: what, dueOn: due, doneOn: nil, onTime: due < withdrawn ? false : nil,
+                    exceptionApplies: excepted(code), statute: statute, endedOn: withdrawn)
+            }
             let onTime: Bool? = done.map { $0 <= due } ?? (today > due ? false : nil)
             return EHCStep(
                 step: code, what: what, dueOn: due, doneOn: done, onTime: onTime, exceptionApplies: excepted(code),
@@ -103,7 +120,8 @@ public enum EHCTimeline {
                 "advice", "Advice from \(agency.lowercased())", StatutoryClock.adviceDue(requested: requested),
                 a.values.date(EHCAdvice.Field.receivedOn), "reg 8")
             if advice.doneOn == nil {
-                advice.endedOn = v.date(EHCAssessment.Field.finalIssuedOn) ?? v.date(EHCAssessment.Field.noPlanOn)
+                advice.endedOn =
+                    v.date(EHCAssessment.Field.finalIssuedOn) ?? v.date(EHCAssessment.Field.noPlanOn) ?? advice.endedOn
             }
             steps.append(advice)
         }

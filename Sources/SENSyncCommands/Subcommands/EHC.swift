@@ -509,6 +509,8 @@ func timelineLines(_ steps: [EHCStep]) -> [String] {
     steps.map { s in
         let state: String
         switch (s.doneOn, s.onTime) {
+        case _ where s.isHistoric: state = "historical request, not measured" + (s.doneOn.map { "; done \($0)" } ?? "")
+        case (nil, nil) where s.endedOn != nil: state = "no longer due: the request ended \(s.endedOn!)"
         case (let done?, true): state = "done \(done), on time"
         case (let done?, false): state = "done \(done), late"
         // A period, not a deadline (the family's time to comment on the draft).

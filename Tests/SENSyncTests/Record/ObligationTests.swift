@@ -190,6 +190,32 @@ struct ObligationTests {
             EHCTimeline.steps(of: open, exceptions: [], advice: [], asOf: CalendarDate("2025-02-18")!)[0].onTime
                 == false)
     }
+
+    /// A request withdrawn before a step was done ends the step: not late unless its deadline had
+    /// passed before the withdrawal (a request withdrawn in its third week showed its decision and
+    /// final plan OVERDUE, and counted both as late). A historical request (decision H, made
+    /// before these records were kept) is shown, never measured.
+    @Test func aWithdrawnOrHistoricalRequestMissesNoDeadline() {
+        let withdrawn = record(
+            EHCAssessment.spec,
+            ["request_received_on": "2025-03-03", "request_source": "parent", "withdrawn_on": "2025-03-20"])
+        let steps = EHCTimeline.steps(of: withdrawn, exceptions: [], advice: [], asOf: CalendarDate("2025-09-01")!)
+        #expect(steps.map(\.step) == ["decision", "final-plan"])
+        #expect(steps.allSatisfy { $0.onTime == nil && $0.endedOn == CalendarDate("2025-03-20") }, "\(steps)")
+        // Withdrawn after the decision was due (14 April) and not made: that one was missed.
+        var late = withdrawn
+        late.values[EHCAssessment.Field.withdrawnOn.rawValue] = .text("2025-05-01")
+        let lateSteps = EHCTimeline.steps(of: late, exceptions: [], advice: [], asOf: CalendarDate("2025-09-01")!)
+        #expect(lateSteps.map { $0.onTime } == [false, nil], "\(lateSteps)")
+        let historic = record(
+            EHCAssessment.spec,
+            [
+                "request_received_on": "2023-01-09", "request_source": "school", "decision": "H",
+                "final_issued_on": "2023-06-01",
+            ])
+        let old = EHCTimeline.steps(of: historic, exceptions: [], advice: [], asOf: CalendarDate("2025-09-01")!)
+        #expect(!old.isEmpty && old.allSatisfy { $0.isHistoric && $0.onTime == nil }, "\(old)")
+    }
 }
 
 /// 20-week timeliness with and without exceptions, across an LA's assessments.
