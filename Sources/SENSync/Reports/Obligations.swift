@@ -114,8 +114,9 @@ public enum ObligationRules {
         }
         for referral in file.of(Referral.self) {
             let v = referral.values
+            // Seeing the child answers the referral, whether or not its acceptance was recorded.
             guard v[Referral.Field.acceptedOn] == nil, v[Referral.Field.declinedOn] == nil,
-                v[Referral.Field.closedOn] == nil
+                v[Referral.Field.closedOn] == nil, v[Referral.Field.firstSeenOn] == nil
             else { continue }
             let agency = agencies?.label(of: v.text(Referral.Field.agency) ?? "") ?? "The agency"
             add(

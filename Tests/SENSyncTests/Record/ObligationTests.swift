@@ -191,6 +191,21 @@ struct ObligationTests {
                 == false)
     }
 
+    /// A referral whose child has been seen is answered, acceptance recorded or not (it stayed
+    /// "Answer to the referral … OVERDUE" on the due-list for ever).
+    @Test func aReferralSeenIsAnswered() {
+        let referral = record(
+            Referral.spec,
+            [
+                "agency": "speech-language-therapy", "reason": "r", "referred_on": "2025-03-03",
+                "referred_by": "SENCO",
+            ])
+        #expect(obligations([referral]).map(\.kind) == ["referral-response"])
+        var seen = referral
+        seen.values[Referral.Field.firstSeenOn.rawValue] = .text("2025-04-07")
+        #expect(obligations([seen]).isEmpty)
+    }
+
     /// A request withdrawn before a step was done ends the step: not late unless its deadline had
     /// passed before the withdrawal (a request withdrawn in its third week showed its decision and
     /// final plan OVERDUE, and counted both as late). A historical request (decision H, made
