@@ -395,12 +395,16 @@ struct RecordCommandsTests {
             let shown = try cli.run(["ehc", "show", pupil] + la)
             #expect(shown.stdout.contains("EHC plan \(plan): issued 2025-06-02"), "\(shown.stdout)")
             #expect(shown.stdout.contains("Annual review: meeting 2026-05-11; amend the plan (decided 2026-05-25)"))
+            // With its deadlines: the decision within 4 weeks (met), the amended plan within 12
+            // (not issued, and past).
+            #expect(shown.stdout.contains("Decision after the review: due 2026-06-08 — done 2026-05-25, on time"))
+            #expect(shown.stdout.contains("Amended plan issued: due 2026-08-03 — OVERDUE"), "\(shown.stdout)")
             #expect(shown.stdout.contains("Next annual review due 2027-05-11"))
             // Advice never received is over once the plan is issued, as `due` says (it said
             // OVERDUE for ever).
             #expect(
                 shown.stdout.contains("(reg 8) — not done; the assessment ended 2025-06-02")
-                    && !shown.stdout.contains("OVERDUE"), "\(shown.stdout)")
+                    && !shown.stdout.contains("(reg 8) — OVERDUE"), "\(shown.stdout)")
             due = try cli.run(["due", "--as-of", "2026-05-26", "--json"] + la)
             items = try #require((due.json as? [String: Any])?["items"] as? [[String: Any]])
             #expect(

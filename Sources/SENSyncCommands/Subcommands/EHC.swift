@@ -432,6 +432,8 @@ extension SENSyncCommand.EHC {
                         Terminal.print(
                             "    Annual review: meeting \(review.values.text(EHCReview.Field.meetingOn) ?? "?")\(outcome)\(decided)"
                         )
+                        // Its two deadlines: the decision (4 weeks), and an amended plan (12 weeks).
+                        for line in reviewDeadlines(review, today: store.localToday) { Terminal.print("      " + line) }
                     }
                     for next in nextReviews where next.record == plan.id {
                         Terminal.print(
@@ -505,6 +507,28 @@ extension SENSyncCommand.EHC {
 }
 
 /// The lines of an assessment's timeline, for people.
+/// A review's deadlines as `ehc show` lists them: the LA's decision within 4 weeks of the
+/// meeting, and an amended plan within 12 (a late decision was shown nowhere).
+func reviewDeadlines(_ review: KindRecord, today: CalendarDate) -> [String] {
+    let v = review.values
+    guard let meeting = v.date(EHCReview.Field.meetingOn) else { return [] }
+    func state(due: CalendarDate, done: CalendarDate?) -> String {
+        if let done { return "done \(done), " + (done <= due ? "on time" : "late") }
+        return today > due ? "OVERDUE" : "open"
+    }
+    let decisionDue = StatutoryClock.reviewDecisionDue(meeting: meeting)
+    var lines = [
+        "Decision after the review: due \(decisionDue) — \(state(due: decisionDue, done: v.date(EHCReview.Field.decidedOn)))"
+    ]
+    if v.text(EHCReview.Field.outcome) == "A" {
+        let amendedDue = StatutoryClock.amendedPlanDue(meeting: meeting)
+        lines.append(
+            "Amended plan issued: due \(amendedDue) — \(state(due: amendedDue, done: v.date(EHCReview.Field.amendedIssuedOn)))"
+        )
+    }
+    return lines
+}
+
 func timelineLines(_ steps: [EHCStep]) -> [String] {
     steps.map { s in
         let state: String
