@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Testing
 
 /// The mistakes a newcomer makes (found by following the README as one) cost nothing and get an
@@ -99,6 +100,50 @@ struct NewcomerMistakeTests {
                 #expect(inspect.status == 5, "inspect \(path): \(inspect.stderr)")
             }
             #expect(try area.digest("la") == digest)
+        }
+    }
+
+    /// What people read never carries a control character or a text-direction override raw:
+    /// a name holding an escape sequence (from an older store, or another site's bundle) ran it
+    /// on the reader's terminal (clear the screen, retitle the window). JSON keeps the value,
+    /// written as an escape.
+    @Test func controlCharactersNeverReachTheTerminalRaw() throws {
+        try withCLI { cli in
+            var area = try CLIArea.make(cli)
+            try area.add("oak", kind: "maintained-school")
+            let oak = area.store("oak")
+            #expect(
+                try cli.run(
+                    ["pupil", "add", "--upn", upn(1), "--forename", "Ada", "--surname", "B", "--dob", "2015-05-05"]
+                        + oak, environment: ["SENSYNC_AUTHOR": "SENCO"]
+                ).status == 0)
+            // Refused on the way in (exit 2), whatever the command.
+            let refused = try cli.run(
+                ["pupil", "update", upn(1), "--forename", "A\u{1B}]0;pwned\u{7}"] + oak,
+                environment: ["SENSYNC_AUTHOR": "SENCO"])
+            #expect(refused.status == 2 && refused.stderr.contains("cannot be recorded"), "\(refused.stderr)")
+            // Put there behind SENSync's back, as another site's bundle could have.
+            let queue = try DatabaseQueue(path: cli.path("oak.sensync"))
+            try queue.write { db in
+                try db.execute(sql: "UPDATE pupil SET forename = ?", arguments: ["A\u{1B}[2J\u{202E}B\u{85}"])
+            }
+            try queue.close()
+            for command in [["pupil", "list"], ["pupil", "show", upn(1)], ["summary", upn(1)]] {
+                let r = try cli.run(command + oak)
+                #expect(r.status == 0, "\(command): \(r.stderr)")
+                for bad in ["\u{1B}", "\u{202E}", "\u{85}"] {
+                    #expect(!r.stdout.contains(bad), "\(command) printed \(bad.debugDescription)")
+                }
+                #expect(r.stdout.contains("A\u{FFFD}[2J\u{FFFD}B\u{FFFD}"), "\(command): \(r.stdout)")
+            }
+            // A CTF cannot carry it: refused with what to do (it wrote XML no reader took).
+            let ctf = try cli.run(["ctf", "export", upn(1), "--out", cli.path("ada.xml")] + oak)
+            #expect(ctf.status == 2 && ctf.stderr.contains("pupil update --forename"), "\(ctf.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: cli.path("ada.xml")))
+            let json = try cli.run(["pupil", "list", "--json"] + oak)
+            #expect(!json.stdout.contains("\u{1B}") && !json.stdout.contains("\u{202E}"))
+            let pupils = try #require((json.json as? [String: Any])?["pupils"] as? [[String: Any]])
+            #expect(pupils.first?["forename"] as? String == "A\u{1B}[2J\u{202E}B\u{85}")
         }
     }
 

@@ -183,7 +183,7 @@ extension Store {
             throw BundleError(
                 .badSignature, "This bundle's signature does not match its sender's key.",
                 hint:
-                    "Nothing was applied. The file was altered or not made by the site it names; ask the sender for it again."
+                    "Nothing was applied. The file was damaged in transit (its signature bytes are not covered by a checksum), altered, or not made by the site it names: ask the sender for it again, copied in binary mode; if a fresh copy is refused too, tell your LA."
             )
         }
         guard let section = header.sections.firstIndex(where: { $0.recipient == identity.id }) else {

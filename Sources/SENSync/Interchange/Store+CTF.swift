@@ -374,6 +374,16 @@ extension Store {
             }
             return CTFNeed(need: code, rank: Int(rank), startDate: start, endDate: need.date(.endDate))
         }.sorted { ($0.startDate, $0.rank, $0.need) < ($1.startDate, $1.rank, $1.need) }
+        // A name holding a character XML cannot carry (a control character kept from before
+        // SENSync refused them) would make a file no reader takes, SENSync's own import included.
+        for (field, value) in [("forename", record.forename), ("surname", record.surname)] {
+            guard let value else { continue }
+            do { try Check.requirePrintable(value, field, lineBreaks: false) } catch {
+                throw StoreError(
+                    .invalidInput, "The pupil's \(field) holds a character a CTF cannot carry.",
+                    hint: "Correct it with `sensync pupil update --\(field)`, then export again.")
+            }
+        }
         let pupil = CTFPupil(
             upn: record.upn ?? "", formerUPNs: record.formerUPNs, surname: record.surname, forename: record.forename,
             dateOfBirth: record.dateOfBirth.flatMap(CalendarDate.init), provision: daily, needs: needs)

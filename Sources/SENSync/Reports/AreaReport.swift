@@ -316,8 +316,10 @@ extension AreaReport {
             .chart(
                 HTMLDocument.BarChart(
                     title: "Pupils with SEN support or an EHC plan, by school",
-                    summary: schools.map { "\($0.name): \($0.senSupport) SEN support, \($0.ehcPlans) EHC plans" }
-                        .joined(separator: "; ") + ".",
+                    summary: schools.map {
+                        "\($0.name): \($0.senSupport) SEN support, \($0.ehcPlans) EHC plan\($0.ehcPlans == 1 ? "" : "s")"
+                    }
+                    .joined(separator: "; ") + ".",
                     bars: schools.map {
                         (
                             $0.name, Double($0.senSupport + $0.ehcPlans),

@@ -24,7 +24,26 @@ enum Check {
         guard trimmed.utf8.count <= max || trimmed.count <= max else {
             throw StoreError(.invalidInput, "The \(what()) is longer than \(max) characters.", hint: "Shorten it.")
         }
+        try requirePrintable(trimmed, what(), lineBreaks: max > 200)
         return trimmed
+    }
+
+    /// Refuses a control character (NUL, an escape, a carriage return; a line break or tab
+    /// except in free text) or a bidirectional override: they were kept (NUL cut the value short),
+    /// replicated, and shown raw on other sites' terminals, and no CTF can carry them.
+    static func requirePrintable(_ text: String, _ what: String, lineBreaks: Bool) throws {
+        guard
+            let bad = text.unicodeScalars.first(where: { scalar in
+                if lineBreaks && (scalar == "\n" || scalar == "\t") { return false }
+                return scalar.properties.generalCategory == .control || (0x202A...0x202E).contains(scalar.value)
+                    || (0x2066...0x2069).contains(scalar.value)
+            })
+        else { return }
+        let name = String(format: "U+%04X", bad.value)
+        throw StoreError(
+            .invalidInput,
+            "The \(what) holds a character that cannot be recorded (\(name), a control character\(lineBreaks ? "" : " or line break") or a text-direction override).",
+            hint: "Remove it: type the text again, or copy it from a plain-text source.")
     }
 
     /// A UPN a person typed: structure and check letter (rule 1510), then the LA number (rule 1530).

@@ -115,6 +115,10 @@ public final class Store: Sendable {
         now: @escaping @Sendable () -> UInt64 = Store.systemNow
     ) throws -> Store {
         try validate(identity, la: la)
+        // The name as other sites will see and type it: trimmed, of a name's length and characters
+        // (a padded name was not found by its words; a 10,000-character one was taken).
+        var identity = identity
+        identity.name = try Check.text(identity.name, "site name", max: 100)
         let keyPath = KeyFile.path(forStore: path)
         StagedCreate.removeLeftovers(ofStore: path)
         guard !FileManager.default.fileExists(atPath: path), !FileManager.default.fileExists(atPath: keyPath) else {
@@ -627,7 +631,8 @@ extension Store {
                 .invalidInput, "No author was given for this change.", hint: "Pass --author NAME or set SENSYNC_AUTHOR."
             )
         }
-        return author
+        // As a name: it goes into every change and every site's history.
+        return try Check.text(author, "author", max: 100)
     }
 
     /// Makes one local change inside `tx` (not flushed).

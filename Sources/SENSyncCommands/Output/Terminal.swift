@@ -4,16 +4,56 @@ import SENSync
 /// The only place that writes to the terminal.
 enum Terminal {
     static func print(_ text: String = "") {
-        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+        FileHandle.standardOutput.write(Data((visible(text) + "\n").utf8))
     }
 
     /// Progress and notices: stderr, so stdout stays parseable.
     static func note(_ text: String) {
-        FileHandle.standardError.write(Data((text + "\n").utf8))
+        FileHandle.standardError.write(Data((visible(text) + "\n").utf8))
     }
 
     static func printJSON<T: Encodable>(_ value: T) throws {
-        print(try jsonText(value))
+        FileHandle.standardOutput.write(Data((escapedForTerminal(try jsonText(value)) + "\n").utf8))
+    }
+
+    /// Whether `scalar` must not reach a terminal as it is: a control character (ESC starts the
+    /// sequences that clear a screen or retitle a window; CR overwrites a line) or a
+    /// bidirectional override or isolate (which reorders what follows it).
+    static func isUnsafe(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.properties.generalCategory == .control || (0x202A...0x202E).contains(scalar.value)
+            || (0x2066...0x2069).contains(scalar.value)
+    }
+
+    /// `text` safe to show: each unsafe character (``isUnsafe(_:)``) as U+FFFD, keeping line
+    /// breaks and tabs, or with `oneLine` those as spaces too (a table cell). Values come from
+    /// other sites' bundles and from files: a name holding an escape sequence ran it on the
+    /// reader's terminal.
+    static func visible(_ text: String, oneLine: Bool = false) -> String {
+        guard text.unicodeScalars.contains(where: isUnsafe) else { return text }
+        var out = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n", "\t": out.append(oneLine ? " " : scalar)
+            case _ where isUnsafe(scalar): out.append("\u{FFFD}")
+            default: out.append(scalar)
+            }
+        }
+        return String(out)
+    }
+
+    /// JSON text with every unsafe character written as a `\uXXXX` escape: the same JSON value,
+    /// safe on a terminal (the encoder leaves DEL, C1 controls and bidirectional overrides raw).
+    static func escapedForTerminal(_ json: String) -> String {
+        guard json.unicodeScalars.contains(where: { isUnsafe($0) && $0 != "\n" }) else { return json }
+        var out = ""
+        for scalar in json.unicodeScalars {
+            if isUnsafe(scalar) && scalar != "\n" {
+                out += String(format: "\\u%04x", scalar.value)
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 
     /// `value` as pretty-printed JSON with sorted keys (the form every `--json` output takes).
@@ -105,7 +145,7 @@ enum Terminal {
 
     /// A plain table with a header row, columns padded to fit.
     static func table(_ header: [String], _ rows: [[String]], indent: Int = 0) {
-        let all = [header] + rows
+        let all = ([header] + rows).map { $0.map { visible($0, oneLine: true) } }
         var widths = [Int](repeating: 0, count: header.count)
         for row in all {
             for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) }
@@ -118,9 +158,9 @@ enum Terminal {
                 }
                 .joined(separator: "  ")
         }
-        print(line(header))
+        print(line(all[0]))
         print(pad + widths.map { String(repeating: "-", count: $0) }.joined(separator: "  "))
-        for row in rows { print(line(row)) }
+        for row in all.dropFirst() { print(line(row)) }
     }
 
     static func bytes(_ n: UInt64) -> String {

@@ -59,7 +59,7 @@ extension SENSyncCommand.Report {
             let report = try store.areaReport(asOf: date)
             let text: String
             switch json ? .json : format {
-            case .json: text = try Terminal.jsonText(report.export)
+            case .json: text = Terminal.escapedForTerminal(try Terminal.jsonText(report.export))
             case .csv: text = try CSVTable.text(header: AreaReport.csvHeader, rows: report.csvRows)
             case .table: text = table(report)
             case .html: text = report.document().html

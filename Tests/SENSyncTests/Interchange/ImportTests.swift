@@ -476,6 +476,26 @@ import Testing
         }
     }
 
+    /// A control character in a value (NUL, an escape) is a problem on its line and column: NUL
+    /// cut the value short without a word, and an escape sequence was kept, replicated and shown
+    /// raw on other sites' terminals.
+    @Test func aControlCharacterInAValueIsAProblem() throws {
+        try withTemporaryDirectory { folder in
+            let store = try school(folder)
+            let csv = try write(
+                "UPN,Forename,Surname,DOB\n\(syntheticUPN(1)),A\u{0}B,Example,2016-01-01\n\(syntheticUPN(2)),Bo,Ex\u{1B}[2Jample,2016-01-01\n",
+                "pupils.csv", in: folder)
+            let error = try #require(throws: ImportError.self) {
+                try store.importRecords([csv], options: ImportOptions(author: "MIS"))
+            }
+            #expect(
+                error.problems.map { "\($0.line) \($0.column ?? "-")" } == ["2 Forename", "3 Surname"],
+                "\(error.problems)")
+            #expect(error.problems.allSatisfy { $0.reason.contains("cannot be recorded") })
+            #expect(try store.pupils().isEmpty)
+        }
+    }
+
     /// A CSV file named after no kind (and given no --kind) is one problem, not one per row, and
     /// a problem even with no rows (a file of headings only imported "0 rows" with exit 0).
     @Test func aCSVFileOfNoKnownKindIsOneProblem() throws {

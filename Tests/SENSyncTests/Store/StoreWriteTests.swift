@@ -451,4 +451,41 @@ struct FastClockTests {
             #expect(try school.versionVector()[school.identity.id] == 2)
         }
     }
+
+    /// Names, note text and authors refuse control characters and text-direction overrides (a
+    /// line break is free text's only); site names are trimmed and of a name's length.
+    @Test func controlCharactersAreRefusedWhereTextIsRecorded() throws {
+        let store = try StoreWriteTests.store()
+        for bad in ["A\u{0}B", "A\u{1B}[2JB", "A\rB", "A\u{85}B", "A\u{202E}B", "A\nB"] {
+            #expect(throws: StoreError.self, "\(bad.debugDescription)") {
+                try store.addPupil(
+                    NewPupil(upn: syntheticUPN(9), forename: bad, surname: "S", dateOfBirth: "2016-01-01"),
+                    author: "SENCO")
+            }
+            #expect(throws: StoreError.self) {
+                try store.addPupil(
+                    NewPupil(upn: syntheticUPN(9), forename: "F", surname: "S", dateOfBirth: "2016-01-01"),
+                    author: "SEN\(bad)CO")
+            }
+        }
+        let id = try store.addPupil(StoreWriteTests.newPupil(), author: "SENCO").description
+        // Free text keeps its line breaks and tabs, and refuses the rest.
+        try store.addNote(pupil: id, text: "First line\n\tindented", author: "SENCO")
+        #expect(throws: StoreError.self) { try store.addNote(pupil: id, text: "A\u{7}B", author: "SENCO") }
+        #expect(throws: StoreError.self) {
+            try store.addPupil(StoreWriteTests.newPupil(), author: String(repeating: "x", count: 101))
+        }
+        try withTemporaryDirectory { dir in
+            let padded = try Store.create(
+                at: dir.appendingPathComponent("p.sensync").path,
+                identity: SiteIdentity(id: fixedID(7), name: "  Padded School  ", kind: .la, laCode: "999"))
+            #expect(padded.identity.name == "Padded School")
+            #expect(throws: StoreError.self) {
+                _ = try Store.create(
+                    at: dir.appendingPathComponent("q.sensync").path,
+                    identity: SiteIdentity(id: fixedID(8), name: "Bad\u{1B}Name", kind: .la, laCode: "999"))
+            }
+        }
+    }
+
 }
