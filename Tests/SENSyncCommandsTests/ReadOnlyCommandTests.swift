@@ -3,6 +3,8 @@ import Foundation
 import GRDB
 import Testing
 
+@testable import SENSyncCommands
+
 /// Commands that only read leave the store file byte for byte as it was, and a refused bundle
 /// changes nothing but its row in the import log.
 @Suite struct ReadOnlyCommandTests {
@@ -216,6 +218,15 @@ import Testing
             #expect(r.stdout.contains("good.bundle: applied 1 new change(s)"), "\(r.stdout)")
             #expect(r.stderr.contains("1 of 2 bundle file(s) refused"), "\(r.stderr)")
         }
+    }
+
+    /// A write that finds the store held by another command for longer than it waits is "busy,
+    /// run it again" (exit 13), not "a bug, please report it" (exit 1) with SQLite's message.
+    @Test func aBusyStoreSaysSoAndIsNoBug() throws {
+        let busy = ErrorReport(DatabaseError(resultCode: .SQLITE_BUSY, message: "database is locked"))
+        #expect(busy.exit == .io && busy.message.contains("busy") && !busy.message.contains("SQLite"))
+        let other = ErrorReport(DatabaseError(resultCode: .SQLITE_CORRUPT, message: "malformed"))
+        #expect(other.exit == .unexpected)
     }
 
     /// `audit verify` on a store whose change log was altered (one byte of a school's note, changed

@@ -94,7 +94,9 @@ public final class Store: Sendable {
 
     private static func configuration() -> Configuration {
         var config = Configuration()
-        config.busyMode = .timeout(10)
+        // A write waits for another command's to finish: a large import or an LA's first sync
+        // holds the store for tens of seconds (10 s was too short for 140,000 rows).
+        config.busyMode = .timeout(60)
         config.label = "SENSync"
         config.prepareDatabase { db in
             // Deleted content (an erased pupil, a pupil who left) is overwritten, not left in

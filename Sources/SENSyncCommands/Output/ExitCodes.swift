@@ -134,6 +134,13 @@ struct ErrorReport: Encodable {
                 case .unknownSender: .unknownSender
                 }
             self.init(exit: exit, code: e.code.rawValue, message: e.message, hint: e.hint)
+        case let e as DatabaseError where [.SQLITE_BUSY, .SQLITE_LOCKED].contains(e.resultCode):
+            // Another command held the store for longer than this one waits (a large import or
+            // first sync): not a bug, and nothing to report.
+            self.init(
+                exit: .io, code: "store-busy",
+                message: "The store is busy: another sensync command (an import or a bundle apply) is writing to it.",
+                hint: "Nothing was changed. Run the command again once the other one has finished.")
         case let e as DatabaseError:
             // SQLite's own message names tables and constraints, never values.
             self.init(
