@@ -107,7 +107,9 @@ extension Store {
         let keys = try self.keys()
         let bundleID = UUID128.v7(milliseconds: now())
         let folder = url.deletingLastPathComponent()
-        let stem = ".\(url.lastPathComponent).\(bundleID.short)"
+        // The process id in the name: another command making a bundle to the same path at the
+        // same time is still writing its files, which are not leftovers (``removeLeftovers(of:)``).
+        let stem = ".\(url.lastPathComponent).\(bundleID.short).p\(getpid())"
         let fileURL = folder.appendingPathComponent("\(stem).sensync-tmp")
         let sectionURLs = recipients.indices.map { folder.appendingPathComponent("\(stem).\($0).sensync-tmp") }
         defer {
@@ -586,8 +588,18 @@ extension Store {
         let prefix = ".\(url.lastPathComponent)."
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else { return }
         for name in names where name.hasPrefix(prefix) && name.hasSuffix(".sensync-tmp") {
+            // Left alone while the process that names it runs: it is writing them now.
+            if let pid = Self.writerProcess(ofTemporaryFile: name), kill(pid, 0) == 0 || errno == EPERM { continue }
             try? FileManager.default.removeItem(at: folder.appendingPathComponent(name))
         }
+    }
+
+    /// The process id a temporary file's name carries (`.NAME.BUNDLE.pPID[.N].sensync-tmp`), if any.
+    static func writerProcess(ofTemporaryFile name: String) -> pid_t? {
+        name.split(separator: ".").lazy.compactMap { part -> pid_t? in
+            guard part.first == "p" else { return nil }
+            return pid_t(part.dropFirst())
+        }.first
     }
 
     /// How many changes a bundle made now to `recipient` would carry: what it lacks that it may see.

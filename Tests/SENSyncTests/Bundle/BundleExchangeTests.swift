@@ -95,8 +95,17 @@ struct BundleExchangeTests {
         try withTemporaryDirectory { dir in
             let (area, _) = try Self.area(dir)
             let out = dir.appendingPathComponent("to-la.bundle")
-            let stale = [".to-la.bundle.0a1b2c3d.sensync-tmp", ".to-la.bundle.0a1b2c3d.0.sensync-tmp"]
-            let kept = [".other.bundle.0a1b2c3d.sensync-tmp", "to-la.bundle.notes"]
+            // A process that no longer runs (pid 2^22 + 1 is above Linux's pid limit) left these.
+            let stale = [
+                ".to-la.bundle.0a1b2c3d.sensync-tmp", ".to-la.bundle.0a1b2c3d.0.sensync-tmp",
+                ".to-la.bundle.0a1b2c3e.p4194305.sensync-tmp",
+            ]
+            // Another bundle's, a user's file, and the files of a command making a bundle to the
+            // same path right now (this process stands in for it): they were removed under it.
+            let kept = [
+                ".other.bundle.0a1b2c3d.sensync-tmp", "to-la.bundle.notes",
+                ".to-la.bundle.0a1b2c3f.p\(getpid()).sensync-tmp", ".to-la.bundle.0a1b2c3f.p\(getpid()).0.sensync-tmp",
+            ]
             for name in stale + kept { try Data([1, 2, 3]).write(to: dir.appendingPathComponent(name)) }
             try area["Academy"].makeBundle(to: [area.la.identity.id], at: out)
             let names = Set(try FileManager.default.contentsOfDirectory(atPath: dir.path))
