@@ -29,7 +29,8 @@ enum Terminal {
     /// other sites' bundles and from files: a name holding an escape sequence ran it on the
     /// reader's terminal.
     static func visible(_ text: String, oneLine: Bool = false) -> String {
-        guard text.unicodeScalars.contains(where: isUnsafe) else { return text }
+        guard text.unicodeScalars.contains(where: { isUnsafe($0) && (oneLine || ($0 != "\n" && $0 != "\t")) })
+        else { return text }
         var out = String.UnicodeScalarView()
         for scalar in text.unicodeScalars {
             switch scalar {
