@@ -109,14 +109,7 @@ struct NewcomerMistakeTests {
     /// written as an escape.
     @Test func controlCharactersNeverReachTheTerminalRaw() throws {
         try withCLI { cli in
-            var area = try CLIArea.make(cli)
-            try area.add("oak", kind: "maintained-school")
-            let oak = area.store("oak")
-            #expect(
-                try cli.run(
-                    ["pupil", "add", "--upn", upn(1), "--forename", "Ada", "--surname", "B", "--dob", "2015-05-05"]
-                        + oak, environment: ["SENSYNC_AUTHOR": "SENCO"]
-                ).status == 0)
+            let oak = try oakWithAda(cli)
             // Refused on the way in (exit 2), whatever the command.
             let refused = try cli.run(
                 ["pupil", "update", upn(1), "--forename", "A\u{1B}]0;pwned\u{7}"] + oak,
@@ -162,19 +155,22 @@ struct NewcomerMistakeTests {
         }
     }
 
+    /// An LA and school `oak` holding one pupil, Ada Example (`upn(1)`); returns oak's `--store`.
+    func oakWithAda(_ cli: CLI) throws -> [String] {
+        var area = try CLIArea.make(cli)
+        try area.add("oak", kind: "maintained-school")
+        let oak = area.store("oak")
+        #expect(
+            try cli.run(
+                ["pupil", "add", "--upn", upn(1), "--forename", "Ada", "--surname", "Example", "--dob", "2016-04-01"]
+                    + oak, environment: ["SENSYNC_AUTHOR": "SENCO"]
+            ).status == 0)
+        return oak
+    }
+
     @Test func retentionRefusesAPeriodThatWouldEraseEveryone() throws {
         try withCLI { cli in
-            var area = try CLIArea.make(cli)
-            try area.add("oak", kind: "maintained-school")
-            let oak = area.store("oak")
-            #expect(
-                try cli.run(
-                    [
-                        "pupil", "add", "--upn", upn(1), "--forename", "Ada", "--surname", "Example", "--dob",
-                        "2016-04-01",
-                    ]
-                        + oak, environment: ["SENSYNC_AUTHOR": "SENCO"]
-                ).status == 0)
+            let oak = try oakWithAda(cli)
             for years in ["0", "-3", "121"] {
                 for dryRun in [[], ["--dry-run"]] {
                     let r = try cli.run(

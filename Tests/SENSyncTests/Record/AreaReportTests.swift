@@ -131,22 +131,32 @@ struct AreaReportTests {
         #expect(report.escalations.map { "\($0.stage) \($0.open) \($0.overdue)" } == ["la-complaint 1 1"])
     }
 
+    /// Old's store, in an area of schools Old and New: two pupils at Old (UPNs `first` and
+    /// `first + 1`, entering on `entering`, by default today), the first moving to New on
+    /// `movingOn`, as Old records it.
+    static func twoPupilsOneMoves(_ dir: URL, first: Int, entering: String? = nil, movingOn: String) throws -> Store {
+        let area = try ScopeArea(folder: dir)
+        try area.add("Old", .maintainedSchool)
+        try area.add("New", .maintainedSchool)
+        try area.distributeDirectory()
+        let old = area["Old"]
+        for n in 0...1 {
+            try old.addPupil(
+                NewPupil(
+                    upn: syntheticUPN(first + n), forename: "P\(n)", surname: "S", dateOfBirth: "2016-04-01",
+                    entryDate: entering),
+                author: "SENCO")
+        }
+        let leaver = try old.pupilID(for: syntheticUPN(first))
+        try old.transferPupil(leaver.description, to: area.id("New"), on: movingOn, author: "SENCO")
+        return old
+    }
+
     /// A school's own figures count the pupils on its roll: one who moved on is still in its
     /// store (until its upstream holds what it wrote), not in its figures.
     @Test func aSchoolsFiguresLeaveOutAPupilWhoHasLeft() throws {
         try withTemporaryDirectory { dir in
-            let area = try ScopeArea(folder: dir)
-            try area.add("Old", .maintainedSchool)
-            try area.add("New", .maintainedSchool)
-            try area.distributeDirectory()
-            let old = area["Old"]
-            for n in 1...2 {
-                try old.addPupil(
-                    NewPupil(upn: syntheticUPN(60 + n), forename: "P\(n)", surname: "S", dateOfBirth: "2016-04-01"),
-                    author: "SENCO")
-            }
-            let leaver = try old.pupilID(for: syntheticUPN(61))
-            try old.transferPupil(leaver.description, to: area.id("New"), on: ScopeArea.today, author: "SENCO")
+            let old = try Self.twoPupilsOneMoves(dir, first: 61, movingOn: ScopeArea.today)
             #expect(try old.pupils().count == 2)  // still held: the LA has not had it yet
             #expect(try old.pupilFigures(onRollHereOnly: true).schools.map(\.pupils).reduce(0, +) == 1)
             #expect(try old.pupilFigures().schools.map(\.pupils).reduce(0, +) == 2)
@@ -157,20 +167,7 @@ struct AreaReportTests {
     /// all before they joined any: the enrolments read were today's whatever the day asked for.
     @Test func aPupilIsCountedWhereTheyWereOnRollOnTheDay() throws {
         try withTemporaryDirectory { dir in
-            let area = try ScopeArea(folder: dir)
-            try area.add("Old", .maintainedSchool)
-            try area.add("New", .maintainedSchool)
-            try area.distributeDirectory()
-            let old = area["Old"]
-            for n in 1...2 {
-                try old.addPupil(
-                    NewPupil(
-                        upn: syntheticUPN(70 + n), forename: "P\(n)", surname: "S", dateOfBirth: "2016-04-01",
-                        entryDate: "2025-09-01"),
-                    author: "SENCO")
-            }
-            let leaver = try old.pupilID(for: syntheticUPN(71))
-            try old.transferPupil(leaver.description, to: area.id("New"), on: "2026-01-05", author: "SENCO")
+            let old = try Self.twoPupilsOneMoves(dir, first: 71, entering: "2025-09-01", movingOn: "2026-01-05")
             func onRoll(_ day: String) throws -> Int {
                 try old.pupilFigures(asOf: CalendarDate(day)!, onRollHereOnly: true).schools.map(\.pupils).reduce(0, +)
             }
