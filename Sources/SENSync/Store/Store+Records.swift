@@ -35,8 +35,7 @@ enum Check {
         guard
             let bad = text.unicodeScalars.first(where: { scalar in
                 if lineBreaks && (scalar == "\n" || scalar == "\t") { return false }
-                return scalar.properties.generalCategory == .control || (0x202A...0x202E).contains(scalar.value)
-                    || (0x2066...0x2069).contains(scalar.value)
+                return scalar.isUnsafeInText
             })
         else { return }
         let name = String(format: "U+%04X", bad.value)

@@ -16,13 +16,8 @@ enum Terminal {
         FileHandle.standardOutput.write(Data((escapedForTerminal(try jsonText(value)) + "\n").utf8))
     }
 
-    /// Whether `scalar` must not reach a terminal as it is: a control character (ESC starts the
-    /// sequences that clear a screen or retitle a window; CR overwrites a line) or a
-    /// bidirectional override or isolate (which reorders what follows it).
-    static func isUnsafe(_ scalar: Unicode.Scalar) -> Bool {
-        scalar.properties.generalCategory == .control || (0x202A...0x202E).contains(scalar.value)
-            || (0x2066...0x2069).contains(scalar.value)
-    }
+    /// Whether `scalar` must not reach a terminal as it is (``Unicode/Scalar/isUnsafeInText``).
+    static func isUnsafe(_ scalar: Unicode.Scalar) -> Bool { scalar.isUnsafeInText }
 
     /// `text` safe to show: each unsafe character (``isUnsafe(_:)``) as U+FFFD, keeping line
     /// breaks and tabs, or with `oneLine` those as spaces too (a table cell). Values come from
