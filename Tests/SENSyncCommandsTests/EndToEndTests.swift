@@ -308,13 +308,13 @@ import Testing
             #expect(r.status == 5)
             #expect(r.stderr.contains("not a SENSync bundle"))
             var future = bytes
-            future[13] = 3
+            future[13] = 4
             r = try attempt(future, "future.bundle")
             #expect(r.status == 9)
-            #expect(r.stderr.contains("format version 3"))
+            #expect(r.stderr.contains("format version 4"))
             // A bundle from an older SENSync is refused, saying to update the sender.
             var older = bytes
-            older[13] = 1
+            older[13] = 2
             r = try attempt(older, "older.bundle")
             #expect(r.status == 9)
             #expect(r.stderr.contains("older SENSync") && r.stderr.contains("update"))

@@ -1,7 +1,7 @@
 import Foundation
 import SENSync
 
-/// The golden bundle fixture's area (`Tests/SENSyncTests/Fixtures/golden-v2.bundle`): the same
+/// The golden bundle fixture's area (`Tests/SENSyncTests/Fixtures/golden-v3.bundle`): the same
 /// sites and the same fixed keys, derived from a byte of each site's id. TEST ONLY: anyone can
 /// read these keys here, so they protect nothing; they let the harness open and re-sign what the
 /// fixture's sites made.
@@ -57,7 +57,7 @@ enum FixtureArea {
     /// The trust's section of the fixture, as far as the payload parser reads it (its counts).
     static let payloadSection = BundleSection(
         recipient: trust.id, encapsulated: Array(repeating: 0, count: 32), sealedKey: Array(repeating: 0, count: 48),
-        payloadLength: 1106, plainLength: 1805, payloadSHA256: Digest32.sha256([UInt8]()), checkpointCount: 3,
+        payloadLength: 1056, plainLength: 1516, payloadSHA256: Digest32.sha256([UInt8]()), checkpointCount: 3,
         changeCount: 8, redactedCount: 0, holdingsCount: 1, origins: [:], tableCounts: [:])
 
     /// `bytes` with the bundle header's checksum repaired and the digest signed again with the LA's

@@ -5,7 +5,7 @@ import SENSync
 /// starts from inputs its decoder accepts: `sensync-fuzz seeds Tests/SENSyncTests/Fixtures Tests/Fuzz`.
 enum SeedCorpus {
     static func write(fixtures: URL, to output: URL) throws {
-        let bundleURL = fixtures.appendingPathComponent("golden-v2.bundle")
+        let bundleURL = fixtures.appendingPathComponent("golden-v3.bundle")
         let bundle = Array(try Data(contentsOf: bundleURL))
         func save(_ target: FuzzTarget, _ name: String, _ bytes: [UInt8]) throws {
             let folder = output.appendingPathComponent(target.rawValue)
@@ -13,13 +13,13 @@ enum SeedCorpus {
             try Data(bytes).write(to: folder.appendingPathComponent(name))
         }
 
-        try save(.bundle, "golden-v2.bundle", bundle)
+        try save(.bundle, "golden-v3.bundle", bundle)
         let headerLength = bundle[16..<20].reduce(0) { $0 << 8 | Int($1) }
-        try save(.header, "golden-v2.header", Array(bundle[20..<(20 + headerLength)]))
+        try save(.header, "golden-v3.header", Array(bundle[20..<(20 + headerLength)]))
 
         let payload = try FixtureArea.recipientStore.plainPayload(ofBundleAt: bundleURL)
-        try save(.payload, "golden-v2-trust.payload", payload)
-        try save(.zlib, "golden-v2-trust.payload.zlib", try Zlib.compress(payload))
+        try save(.payload, "golden-v3-trust.payload", payload)
+        try save(.zlib, "golden-v3-trust.payload.zlib", try Zlib.compress(payload))
         try save(.zlib, "empty.zlib", try Zlib.compress([]))
 
         var parser = PayloadParser(section: FixtureArea.payloadSection, originKeys: FixtureArea.originKeys)
@@ -36,13 +36,13 @@ enum SeedCorpus {
                 w.write(contentsOf: change.contentHash.bytes)
             }
             changes += 1
-            try save(.change, "golden-v2-\(changes).change", w.bytes)
+            try save(.change, "golden-v3-\(changes).change", w.bytes)
         }
         try parser.finish()
 
         let header = try Store.inspectBundle(at: bundleURL)
         var outer = BinaryReader(header.directory)
-        try save(.directory, "golden-v2.directory", try outer.readBytesWithLength(limit: 16 << 20))
+        try save(.directory, "golden-v3.directory", try outer.readBytesWithLength(limit: 16 << 20))
 
         for site in FixtureArea.sites {
             let name = site.name.lowercased().replacingOccurrences(of: " ", with: "-")

@@ -18,7 +18,7 @@ public enum BundleFile {
     static let magic: [UInt8] = [0x89, 0x53, 0x45, 0x4E, 0x53, 0x59, 0x4E, 0x43, 0x0D, 0x0A, 0x1A, 0x0A]
     static let maxHeaderLength: UInt64 = 16 * 1024 * 1024
     /// Payload (plain) version this build writes and reads.
-    static let payloadVersion: UInt8 = 2
+    static let payloadVersion: UInt8 = 3
 
     /// Where the parts of a bundle file are.
     struct Layout {
@@ -132,7 +132,7 @@ public enum BundleFile {
         let minor = (try? r.readUInt16()) ?? 0
         let headerLength = UInt64((try? r.readUInt32()) ?? 0)
         // A version no release has had nor will for years is a damaged field, not a newer
-        // SENSync (one flipped bit of format 2 reads as 258): "install a newer release" misleads.
+        // SENSync (one flipped bit of format 3 reads as 259): "install a newer release" misleads.
         guard major != 0, major <= BundleHeader.formatMajor + 16 else {
             throw .damaged("its format version field was altered")
         }
@@ -389,6 +389,8 @@ package struct PayloadParser {
     private var changes: UInt64 = 0
     private var redacted: UInt64 = 0
     private var holdings: UInt64 = 0
+    /// The tables changes and holdings are coded against.
+    private var coding = PayloadCodingState()
 
     package init(section: BundleSection, originKeys: [SiteID: PublicKeys]) {
         self.section = section
@@ -408,9 +410,12 @@ package struct PayloadParser {
         var consumed = reader.offset
         while !reader.isAtEnd {
             let entry: PayloadEntry
+            let mark = coding.mark()
             do {
                 entry = try next(&reader)
             } catch let failure as DecodingFailure where failure.reason == "unexpected end of data" {
+                // Cut short by the end of what arrived so far: read again, whole, with more.
+                coding.rollBack(to: mark)
                 break
             }
             consumed = reader.offset
@@ -445,7 +450,7 @@ package struct PayloadParser {
             let index = try reader.readCount(limit: checkpoints.count)
             guard index < checkpoints.count else { throw DecodingFailure("a change names an unlisted checkpoint") }
             let (checkpoint, isComplete) = checkpoints[index]
-            let seq = try reader.readVarint()
+            let seq = try coding.readSeq(of: checkpoint.site, from: &reader)
             guard checkpoint.covers(seq) else { throw DecodingFailure("a change lies outside its checkpoint") }
             var path: [Digest32]?
             if !isComplete {
@@ -454,7 +459,7 @@ package struct PayloadParser {
                 for _ in 0..<count { hashes.append(Digest32(unchecked: Array(try reader.readBytes(32)))) }
                 path = hashes
             }
-            let change = try EncodedChange.read(site: checkpoint.site, seq: seq, from: &reader)
+            let change = try coding.readChange(site: checkpoint.site, seq: seq, from: &reader)
             guard seen.insert(change.dot).inserted else { throw DecodingFailure("a change is listed twice") }
             let leaf = change.leaf
             if let path {
@@ -471,8 +476,8 @@ package struct PayloadParser {
             lastKind = tag
             return .change(change, checkpoint: index, path: path)
         case .holdings:
-            let pupil = RecordID(unchecked: Array(try reader.readBytes(16)))
-            let held = try VersionVector.decode(from: &reader)
+            let pupil = try coding.readPupil(from: &reader)
+            let held = try coding.readVector(from: &reader)
             let flag = try reader.readUInt8()
             guard flag <= 1 else { throw DecodingFailure("a holdings flag is invalid") }
             holdings += 1

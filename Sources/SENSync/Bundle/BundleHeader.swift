@@ -65,7 +65,7 @@ public struct BundleSection: Hashable, Sendable {
 /// data: site ids and names, numbers, hashes and counts only.
 public struct BundleHeader: Hashable, Sendable {
     /// The format this build writes.
-    public static let formatMajor: UInt16 = 2
+    public static let formatMajor: UInt16 = 3
     public static let formatMinor: UInt16 = 0
 
     public var formatMajor: UInt16 = Self.formatMajor

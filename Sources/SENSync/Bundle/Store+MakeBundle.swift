@@ -484,10 +484,9 @@ extension Store {
 
         let key = SymmetricKey(size: .bits256)
         let out = try SectionWriter(url: url, key: key, bundleID: bundleID)
+        var coding = PayloadCodingState()
         for (i, checkpoint) in checkpoints.enumerated() {
-            out.pending.writeVarint(PayloadEntry.Kind.checkpoint.rawValue)
-            checkpoint.encode(into: &out.pending)
-            out.pending.write(UInt8(complete[i] ? 1 : 0))
+            coding.writeCheckpoint(checkpoint, isComplete: complete[i], into: &out.pending)
         }
         var leafCache: [Int: [Digest32]?] = [:]
         var changeCount: UInt64 = 0
@@ -511,14 +510,9 @@ extension Store {
                     continue  // held without a way to prove it: it travels from another site
                 }
             }
-            out.pending.writeVarint(PayloadEntry.Kind.change.rawValue)
-            out.pending.writeVarint(UInt64(position))
-            out.pending.writeVarint(item.dot.seq)
-            if let path {
-                out.pending.writeVarint(path.count)
-                for hash in path { out.pending.write(contentsOf: hash.bytes) }
-            }
-            change.write(into: &out.pending)
+            guard let header = try? change.decodedHeader() else { throw LogReader.damaged() }
+            guard coding.writeChange(change, header: header, checkpoint: position, path: path, into: &out.pending)
+            else { continue }  // a header no reader could rebuild would spoil the whole bundle
             origins[item.dot.site, default: 0] += 1
             if change.isRedacted {
                 redactedCount += 1
@@ -532,10 +526,7 @@ extension Store {
         }
         var holdingsCount: UInt64 = 0
         for (pupil, held, passedOn) in try holdingsToReport(to: site, view: view, tx: &tx) {
-            out.pending.writeVarint(PayloadEntry.Kind.holdings.rawValue)
-            out.pending.write(contentsOf: pupil.bytes)
-            held.encode(into: &out.pending)
-            out.pending.write(UInt8(passedOn ? 1 : 0))
+            coding.writeHoldings(pupil: pupil, held, passedOn: passedOn, into: &out.pending)
             holdingsCount += 1
             try out.flushIfLarge()
         }

@@ -84,8 +84,8 @@ struct BundleDamageTests {
         }
     }
 
-    /// One flipped bit in the format version (format 2 read as 258) is damage, refused as such:
-    /// it said to install a release that reads format 258. The next format is still a newer
+    /// One flipped bit in the format version (format 3 read as 259) is damage, refused as such:
+    /// it said to install a release that reads format 259. The next format is still a newer
     /// release's.
     @Test func aVersionFarBeyondThisOneIsDamageNotANewerRelease() throws {
         try Self.withDamageSetUp { la, bytes, damaged in

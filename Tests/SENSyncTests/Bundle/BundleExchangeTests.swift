@@ -648,9 +648,9 @@ struct BundleExchangeTests {
         }
     }
 
-    /// A format no release has had (0) or will have for years (300, as one flipped bit of 2 reads
-    /// 258) is a damaged field; the others are an older or newer release's, named.
-    @Test(arguments: [UInt16(0), 1, 3, 18, 300])
+    /// A format no release has had (0) or will have for years (300, as one flipped bit of 3 reads
+    /// 259) is a damaged field; the others are an older or newer release's, named.
+    @Test(arguments: [UInt16(0), 1, 2, 4, 19, 300])
     func otherFormatMajorVersionsAreRefusedNamingTheVersion(_ major: UInt16) throws {
         try withTemporaryDirectory { dir in
             let (area, _) = try Self.area(dir)
@@ -667,11 +667,12 @@ struct BundleExchangeTests {
             #expect(error?.code == .unsupportedVersion)
             #expect(
                 error?.message.contains(
-                    major > 2 ? "format version \(major)" : "older SENSync (bundle format \(major))")
+                    major > BundleHeader.formatMajor
+                        ? "format version \(major)" : "older SENSync (bundle format \(major))")
                     == true)
             #expect(
                 error?.hint.contains(
-                    major > 2
+                    major > BundleHeader.formatMajor
                         ? "Install a SENSync release that reads bundle format \(major)" : "Ask the sender to update")
                     == true)
             try Self.expectRefusal(.unsupportedVersion, applying: other, at: area.la)

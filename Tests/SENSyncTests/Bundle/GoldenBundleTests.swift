@@ -3,8 +3,8 @@ import Testing
 
 @testable import SENSync
 
-/// Pins bundle format 2 with a committed file: `Fixtures/golden-v2.bundle` and its manifest
-/// `Fixtures/golden-v2.json` (header fields, and for each recipient what applying it must give:
+/// Pins bundle format 3 with a committed file: `Fixtures/golden-v3.bundle` and its manifest
+/// `Fixtures/golden-v3.json` (header fields, and for each recipient what applying it must give:
 /// counts, version vector, open conflicts, pupils and state digest).
 ///
 /// The fixture is an LA's bundle to a trust and a maintained school, made by
@@ -26,6 +26,8 @@ import Testing
 /// and review the manifest's diff: only `bundleID`, `createdAt`, the payload lengths and checksums
 /// and the file's size and checksum may change.
 struct GoldenBundleTests {
+    /// The fixture of the format this build writes.
+    static let name = "golden-v3"
     static let sourceFolder = repositoryRoot.appendingPathComponent("Tests/SENSyncTests/Fixtures")
 
     /// The committed fixture: from the source tree when regenerating (after regenerating it,
@@ -39,7 +41,7 @@ struct GoldenBundleTests {
     }
 
     static func manifest() throws -> GoldenManifest {
-        try JSONDecoder().decode(GoldenManifest.self, from: Data(contentsOf: try fixture("golden-v2", "json")))
+        try JSONDecoder().decode(GoldenManifest.self, from: Data(contentsOf: try fixture(Self.name, "json")))
     }
 
     /// Writes the fixture and its manifest into the source tree; runs once, before any test of
@@ -47,15 +49,15 @@ struct GoldenBundleTests {
     static let regeneration: Result<Void, any Error> = Result {
         try withTemporaryDirectory { dir in
             let made = try GoldenFixture.make(in: dir)
-            let bundle = sourceFolder.appendingPathComponent("golden-v2.bundle")
+            let bundle = sourceFolder.appendingPathComponent("\(Self.name).bundle")
             if FileManager.default.fileExists(atPath: bundle.path) { try FileManager.default.removeItem(at: bundle) }
             try FileManager.default.copyItem(at: made.url, to: bundle)
             let manifest = try GoldenManifest(bundle: bundle, recipients: made.recipients)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             try (encoder.encode(manifest) + Data("\n".utf8)).write(
-                to: sourceFolder.appendingPathComponent("golden-v2.json"))
-            print("regenerated \(bundle.path) and golden-v2.json")
+                to: sourceFolder.appendingPathComponent("\(Self.name).json"))
+            print("regenerated \(bundle.path) and \(Self.name).json")
         }
     }
 
@@ -66,18 +68,18 @@ struct GoldenBundleTests {
 
     /// The committed file is the one the manifest describes (it was not edited on its own).
     @Test func fileIsTheCommittedOne() throws {
-        let data = try Data(contentsOf: try Self.fixture("golden-v2", "bundle"))
+        let data = try Data(contentsOf: try Self.fixture(Self.name, "bundle"))
         let manifest = try Self.manifest()
         #expect(data.count == manifest.fileSize)
         #expect(Digest32.sha256(data) == manifest.fileSHA256)
     }
 
     @Test func headerMatchesTheManifest() throws {
-        let url = try Self.fixture("golden-v2", "bundle")
+        let url = try Self.fixture(Self.name, "bundle")
         let header = try Store.inspectBundle(at: url)
         let manifest = try Self.manifest()
         #expect(try GoldenManifest.HeaderFields(header) == manifest.header)
-        #expect(header.formatMajor == 2 && header.formatMinor == 0)
+        #expect(header.formatMajor == 3 && header.formatMinor == 0)
         #expect(header.schemaVersion == RecordSchema.version)
         #expect(header.sender == GoldenFixture.la)
         #expect(header.recipients == [GoldenFixture.trust.id, GoldenFixture.school.id])
@@ -105,7 +107,7 @@ struct GoldenBundleTests {
 
     @Test(arguments: [GoldenFixture.trust, GoldenFixture.school])
     func applyingItGivesTheExpectedState(_ site: SiteIdentity) throws {
-        let url = try Self.fixture("golden-v2", "bundle")
+        let url = try Self.fixture(Self.name, "bundle")
         let expected = try #require(try Self.manifest().recipients.first { $0.site == site })
         let store = try GoldenFixture.recipientStore(site)
         let section = try #require(try Store.inspectBundle(at: url).sections.first { $0.recipient == site.id })
@@ -126,6 +128,21 @@ struct GoldenBundleTests {
         #expect(try store.conflictLines == replica.conflictLines)
         // Applying it again changes nothing.
         #expect(try store.apply(bundleAt: url).result == .alreadyApplied)
+    }
+
+    /// The previous format's fixture (`golden-v2.bundle`, as the release before payload coding
+    /// wrote it) is refused before anything is read, as made by an older SENSync, and changes
+    /// nothing: the sender is told to update.
+    @Test func aFormat2BundleIsRefusedAsMadeByAnOlderSENSync() throws {
+        let url = try #require(
+            Bundle.module.url(forResource: "golden-v2", withExtension: "bundle", subdirectory: "Fixtures"))
+        let store = try GoldenFixture.recipientStore(GoldenFixture.trust)
+        let before = try store.digest()
+        let error = #expect(throws: BundleError.self) { try store.apply(bundleAt: url) }
+        #expect(
+            error?.message.contains("made by an older SENSync (bundle format 2)") == true, "\(error?.message ?? "")")
+        #expect(try store.digest() == before)
+        #expect(try store.versionVector().isEmpty)
     }
 
     /// The generator still makes the committed content: the fixture can be regenerated without
@@ -320,7 +337,7 @@ enum GoldenFixture {
             ])
         try exchange(academy, la, in: folder, "3")
 
-        let url = folder.appendingPathComponent("golden-v2.bundle")
+        let url = folder.appendingPathComponent("\(GoldenBundleTests.name).bundle")
         try la.makeBundle(to: [trust.id, school.id], at: url)
         var recipients: [GoldenManifest.Recipient] = []
         for site in [trust, school] {
@@ -345,7 +362,7 @@ enum GoldenFixture {
     }
 }
 
-/// `Fixtures/golden-v2.json`.
+/// `Fixtures/golden-v3.json`.
 struct GoldenManifest: Codable, Equatable {
     /// The header as JSON-friendly values.
     struct HeaderFields: Codable, Equatable {

@@ -28,30 +28,30 @@ struct BundleForge {
         self.senderKeys = keys
     }
 
-    /// The plaintext payload.
+    /// The plaintext payload, coded as a sending store codes it.
     func plaintext() -> [UInt8] {
         var w = BinaryWriter()
+        var coding = PayloadCodingState()
         w.write(BundleFile.payloadVersion)
         for entry in entries {
             switch entry {
             case .checkpoint(let checkpoint, let isComplete):
-                w.writeVarint(PayloadEntry.Kind.checkpoint.rawValue)
-                checkpoint.encode(into: &w)
-                w.write(UInt8(isComplete ? 1 : 0))
+                coding.writeCheckpoint(checkpoint, isComplete: isComplete, into: &w)
             case .change(let change, let index, let path):
+                // Any header bytes, as given: a forger need not write canonical ones.
                 w.writeVarint(PayloadEntry.Kind.change.rawValue)
                 w.writeVarint(UInt64(index))
-                w.writeVarint(change.seq)
+                coding.writeSeq(change.seq, of: change.site, into: &w)
                 if let path {
                     w.writeVarint(path.count)
                     for hash in path { w.write(contentsOf: hash.bytes) }
                 }
-                change.write(into: &w)
+                guard let header = try? change.decodedHeader() else {
+                    preconditionFailure("a forged change's header must decode to be coded in a payload")
+                }
+                coding.writeHeaderAndContent(change, header: header, into: &w)
             case .holdings(let pupil, let held):
-                w.writeVarint(PayloadEntry.Kind.holdings.rawValue)
-                w.write(contentsOf: pupil.bytes)
-                held.encode(into: &w)
-                w.write(UInt8(0))
+                coding.writeHoldings(pupil: pupil, held, passedOn: false, into: &w)
             }
         }
         return w.bytes

@@ -187,7 +187,9 @@ final class Adversary {
                 content[rng.below(content.count)] ^= 0x01
                 altered = EncodedChange(site: altered.site, seq: altered.seq, header: altered.header, content: content)
             } else {
-                altered.header[altered.header.count - 1] ^= 0x01
+                // A bit of its HLC (bytes 1–8, after the version): a payload carries a header as
+                // its decoded fields, so the altered header must still decode.
+                altered.header[1 + rng.below(8)] ^= 0x01
             }
             forge.entries.append(.checkpoint(checkpoint, isComplete: false))
             forge.entries.append(.change(altered, checkpoint: forge.entries.count / 2, path: path))

@@ -415,10 +415,28 @@ struct TrustTheMergeTests {
                 return w.bytes
             }
             func withCheckpoint(_ w: inout BinaryWriter, complete: Bool) {
-                w.writeVarint(PayloadEntry.Kind.checkpoint.rawValue)
-                checkpoint.encode(into: &w)
-                w.write(UInt8(complete ? 1 : 0))
+                var coding = PayloadCodingState()
+                coding.writeCheckpoint(checkpoint, isComplete: complete, into: &w)
             }
+            func writeSeq(_ seq: UInt64, _ w: inout BinaryWriter) {
+                var coding = PayloadCodingState()
+                coding.writeSeq(seq, of: site, into: &w)
+            }
+            /// The change's header and content as a payload codes them (the first change of its payload).
+            let body: [UInt8] = try {
+                var w = BinaryWriter()
+                var coding = PayloadCodingState()
+                coding.writeHeaderAndContent(change, header: try change.decodedHeader(), into: &w)
+                return w.bytes
+            }()
+            /// The header alone, followed by a content form of 0 and no length yet.
+            let headerOnly: [UInt8] = try {
+                var w = BinaryWriter()
+                var coding = PayloadCodingState()
+                let empty = EncodedChange(site: change.site, seq: change.seq, header: change.header, content: [])
+                coding.writeHeaderAndContent(empty, header: try change.decodedHeader(), into: &w)
+                return Array(w.bytes.dropLast())
+            }()
             for seq in [0, 4, 6, UInt64.max] {
                 cases.append(
                     (
@@ -427,8 +445,8 @@ struct TrustTheMergeTests {
                             withCheckpoint(&w, complete: true)
                             w.writeVarint(1)
                             w.writeVarint(0)
-                            w.writeVarint(seq)
-                            change.write(into: &w)
+                            writeSeq(seq, &w)
+                            w.write(contentsOf: body)
                         }
                     ))
             }
@@ -440,8 +458,8 @@ struct TrustTheMergeTests {
                             withCheckpoint(&w, complete: true)
                             w.writeVarint(1)
                             w.writeVarint(UInt64(index))
-                            w.writeVarint(5)
-                            change.write(into: &w)
+                            writeSeq(5, &w)
+                            w.write(contentsOf: body)
                         }
                     ))
             }
@@ -453,10 +471,10 @@ struct TrustTheMergeTests {
                             withCheckpoint(&w, complete: false)
                             w.writeVarint(1)
                             w.writeVarint(0)
-                            w.writeVarint(5)
+                            writeSeq(5, &w)
                             w.writeVarint(UInt64(pathLength))
                             w.write(contentsOf: [UInt8](repeating: 7, count: 32))
-                            change.write(into: &w)
+                            w.write(contentsOf: body)
                         }
                     ))
             }
@@ -482,7 +500,8 @@ struct TrustTheMergeTests {
                             withCheckpoint(&w, complete: true)
                             w.writeVarint(1)
                             w.writeVarint(0)
-                            w.writeVarint(5)
+                            writeSeq(5, &w)
+                            w.write(contentsOf: headerOnly)
                             w.writeVarint(length)
                         }
                     ))
@@ -493,10 +512,37 @@ struct TrustTheMergeTests {
                     "holdings count",
                     payload { w in
                         w.writeVarint(2)
+                        w.writeVarint(0)
                         w.write(contentsOf: pupilB.bytes)
                         w.writeVarint(UInt64.max)
                     }
                 ))
+            // References to a site or pupil the payload has not given yet.
+            for reference in [UInt64(1), 2, UInt64.max] {
+                cases.append(
+                    (
+                        "pupil reference \(reference)",
+                        payload { w in
+                            w.writeVarint(2)
+                            w.writeVarint(reference)
+                            w.writeVarint(0)
+                            w.write(UInt8(0))
+                        }
+                    ))
+                cases.append(
+                    (
+                        "site reference \(reference)",
+                        payload { w in
+                            w.writeVarint(2)
+                            w.writeVarint(0)
+                            w.write(contentsOf: pupilB.bytes)
+                            w.writeVarint(1)
+                            w.writeVarint(reference)
+                            w.writeVarint(3)
+                            w.write(UInt8(0))
+                        }
+                    ))
+            }
             let before = try Untouched(area.la)
             for (name, plain) in cases {
                 var forge = BundleForge(sender: area["A"].identity, keys: keys)
