@@ -276,22 +276,37 @@ struct ImportRun {
         }
         let columns = headings.columns(of: kind)
         var sourceID: String?
+        var (isSourceIDGiven, isUPNGiven) = (false, false)
         var upnText: String?
         var given: [(column: ImportFormat.Column, text: String?, name: String)] = []
         let isCSV = file?.format == .csv
         for (position, (name, text)) in raw.cells.enumerated() {
             switch headings.heading(name, of: kind) {
-            case .id: sourceID = text?.trimmedOfSpace
-            case .upn: upnText = text
+            case .id:
+                // `ID` beside `I-D` (or `id` beside `ID`) as for any other field: which record
+                // the row is would be one of the two, chosen without a word.
+                guard !isSourceIDGiven else {
+                    reportGivenTwice(
+                        ImportFormat.idHeading, what: ImportFormat.idHeading, line: raw.line, isCSV: isCSV)
+                    continue
+                }
+                isSourceIDGiven = true
+                sourceID = text?.trimmedOfSpace
+            case .upn:
+                // Which pupil the row is about, as for the ID.
+                guard !isUPNGiven else {
+                    reportGivenTwice(
+                        ImportFormat.upnHeading, what: ImportFormat.upnHeading, line: raw.line, isCSV: isCSV)
+                    continue
+                }
+                isUPNGiven = true
+                upnText = text
             case .column(let column):
                 // Two headings for one field (Forename twice, or DOB and date_of_birth): one of
                 // the values would be lost without a word.
                 if let first = given.first(where: { $0.column.field.name == column.field.name }) {
-                    guard !isCSV || reportedHeadings.insert("\(fileNumber)\u{0}=\(column.field.name)").inserted
-                    else { continue }
-                    report(
-                        line: isCSV ? 1 : raw.line, column: first.column.heading,
-                        "Two columns give the \(column.field.label.lowercased()); give it once.")
+                    reportGivenTwice(
+                        first.column.heading, what: column.field.label.lowercased(), line: raw.line, isCSV: isCSV)
                     continue
                 }
                 given.append((column, text, name))
@@ -356,6 +371,13 @@ struct ImportRun {
         line: Int, tx: inout StoreTransaction
     ) throws -> [String: Value]? {
         var values: [String: Value] = [:]
+    /// Reports a field (or the UPN, or the ID) given by two columns or keys: once per CSV file, on
+    /// its heading row, under the first column's `heading`; on its line in JSON Lines.
+    private mutating func reportGivenTwice(_ heading: String, what: String, line: Int, isCSV: Bool) {
+        guard !isCSV || reportedHeadings.insert("\(fileNumber)\u{0}=\(heading)").inserted else { return }
+        report(line: isCSV ? 1 : line, column: heading, "Two columns give the \(what); give it once.")
+    }
+
         var ok = true
         for (column, text, name) in given where !column.isEntryDate {
             do {
