@@ -41,6 +41,8 @@ public enum ImportFormat {
     /// unknown. Worked out once per heading and kind: an import asks for every cell.
     enum Heading {
         case upn, id
+        /// The key naming a JSON line's kind (read by the reader; in a CSV file, no column).
+        case kind
         case column(Column)
         case unknown
     }
@@ -61,7 +63,9 @@ public enum ImportFormat {
             if let heading = known[kind.name]?[name] { return heading }
             let normal = normalized(name)
             let heading: Heading
-            if normal == normalized(idHeading) {
+            if name == kindKey {
+                heading = .kind
+            } else if normal == normalized(idHeading) {
                 heading = .id
             } else if normal == normalized(upnHeading) {
                 heading = .upn
@@ -73,6 +77,52 @@ public enum ImportFormat {
             known[kind.name, default: [:]][name] = heading
             return heading
         }
+
+        /// The headings of `kind`'s columns, for a problem that lists them.
+        mutating func columnList(of kind: KindSpec) -> String {
+            if let list = columnLists[kind.name] { return list }
+            let list = ([idHeading, upnHeading] + columns(of: kind).map(\.heading)).joined(separator: ", ")
+            columnLists[kind.name] = list
+            return list
+        }
+        private var columnLists: [String: String] = [:]
+    }
+
+    /// Whether an unknown key may be repeated in a problem: only a slip in typing one of `kind`'s
+    /// keys (`surnme`, `costPence`), never a value given as a key (a UPN, a name, a date), which
+    /// would put a pupil's details in a message. A key is repeated when it is a few letters from a
+    /// key, heading, field name or label of the kind (case, spaces and punctuation aside), is
+    /// ASCII letters, digits and underscores, and reads as neither a UPN nor a date.
+    static func isMistypedKey(_ name: String, of kind: KindSpec) -> Bool {
+        guard name.count <= 40, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }),
+            (try? UPN(name)) == nil, CalendarDate(name) == nil
+        else { return false }
+        let typed = Array(normalized(name).utf8)
+        var known = [idKey, "upn", kindKey]
+        for column in columns(of: kind) {
+            known += [column.heading, column.key, column.field.name, column.field.personName, column.field.label]
+        }
+        return known.contains { candidate in
+            let wanted = Array(normalized(candidate).utf8)
+            // One slip in a short name, two in a longer one: "Smith" is no misspelt "sex".
+            let slips = wanted.count < 6 ? 1 : 2
+            return abs(wanted.count - typed.count) <= slips && editDistance(typed, wanted) <= slips
+        }
+    }
+
+    /// Levenshtein distance: the fewest letters inserted, removed or replaced to turn `a` into `b`.
+    private static func editDistance(_ a: [UInt8], _ b: [UInt8]) -> Int {
+        guard !a.isEmpty else { return b.count }
+        guard !b.isEmpty else { return a.count }
+        var previous = Array(0...b.count)
+        for i in 1...a.count {
+            var current = [i] + [Int](repeating: 0, count: b.count)
+            for j in 1...b.count {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            previous = current
+        }
+        return previous[b.count]
     }
 
     /// The heading of the column holding the source's own id for a record.

@@ -156,7 +156,8 @@ struct JSONLinesReader: ImportRowReader {
                 return .failure(ImportProblem(file: file.name, line: line, reason: Self.whyNotARow(bytes)))
             }
             // A key given twice: the decoder keeps one value without a word.
-            guard Self.keyCount(bytes) == fields.count else {
+            let keys = Self.keys(bytes)
+            guard keys.count == fields.count else {
                 return .failure(
                     ImportProblem(
                         file: file.name, line: line,
@@ -175,12 +176,15 @@ struct JSONLinesReader: ImportRowReader {
                 }
                 continue
             }
+            // The keys in the line's order, `kind` among them: a key is named by its place on the
+            // line when its text is not repeated.
             var row = RawImportRow(line: line, kind: nil, cells: [])
-            for (key, value) in fields.sorted(by: { $0.key < $1.key }) {
+            row.cells.reserveCapacity(keys.count)
+            for key in keys {
+                let value = fields[key] ?? .null
                 if key == ImportFormat.kindKey {
                     if case .text(let name) = value { row.kind = ImportFormat.kind(named: name) }
                     row.unknownKind = row.kind == nil
-                    continue
                 }
                 if case .text(let text) = value { row.cells.append((key, text)) } else { row.cells.append((key, nil)) }
             }
@@ -190,29 +194,51 @@ struct JSONLinesReader: ImportRowReader {
 
     /// How many keys the text of a flat JSON object gives (each string followed by a colon),
     /// a key given twice counted twice.
-    static func keyCount(_ bytes: ArraySlice<UInt8>) -> Int {
-        var (count, inString, escaped, afterString) = (0, false, false, false)
-        for byte in bytes {
+    static func keyCount(_ bytes: ArraySlice<UInt8>) -> Int { keySpans(bytes).count }
+
+    /// The keys of a flat JSON object that decoded, in the order the line gives them (a key given
+    /// twice listed twice).
+    static func keys(_ bytes: ArraySlice<UInt8>) -> [String] {
+        keySpans(bytes).map { span in
+            let quoted = bytes[span]
+            // Most keys hold no escape: their bytes are the key.
+            guard quoted.contains(UInt8(ascii: "\\")) else {
+                return String(decoding: quoted.dropFirst().dropLast(), as: UTF8.self)
+            }
+            return (try? JSONDecoder().decode(String.self, from: Data(quoted))) ?? ""
+        }
+    }
+
+    /// Where each key of a flat JSON object is (each string followed by a colon), quotes included.
+    private static func keySpans(_ bytes: ArraySlice<UInt8>) -> [Range<Int>] {
+        var spans: [Range<Int>] = []
+        var (inString, escaped, start) = (false, false, bytes.startIndex)
+        var lastString: Range<Int>?
+        for index in bytes.indices {
+            let byte = bytes[index]
             if inString {
                 if escaped {
                     escaped = false
                 } else if byte == UInt8(ascii: "\\") {
                     escaped = true
                 } else if byte == UInt8(ascii: "\"") {
-                    (inString, afterString) = (false, true)
+                    inString = false
+                    lastString = start..<(index + 1)
                 }
                 continue
             }
             switch byte {
-            case UInt8(ascii: "\""): inString = true
+            case UInt8(ascii: "\""):
+                inString = true
+                start = index
             case UInt8(ascii: ":"):
-                if afterString { count += 1 }
-                afterString = false
+                if let lastString { spans.append(lastString) }
+                lastString = nil
             case 0x20, 0x09, 0x0D, 0x0A: continue
-            default: afterString = false
+            default: lastString = nil
             }
         }
-        return count
+        return spans
     }
 
     /// The next line's bytes (without its newline), or `nil` at the end of the file.

@@ -274,10 +274,9 @@ struct ImportRun {
             }
             return
         }
-        let columns = headings.columns(of: kind)
         var sourceID: String?
-        var (isSourceIDGiven, isUPNGiven) = (false, false)
         var upnText: String?
+        var (isSourceIDGiven, isUPNGiven) = (false, false)
         var given: [(column: ImportFormat.Column, text: String?, name: String)] = []
         let isCSV = file?.format == .csv
         for (position, (name, text)) in raw.cells.enumerated() {
@@ -310,23 +309,31 @@ struct ImportRun {
                     continue
                 }
                 given.append((column, text, name))
-            case .unknown:
+            case .kind where !isCSV: continue  // read by the reader
+            case .unknown, .kind:
                 guard !isCSV || reportedHeadings.insert("\(fileNumber)\u{0}\(name)").inserted else {
                     continue
                 }
                 // A CSV heading by its position, never its text (a file without a heading row
                 // has a pupil's details there), on the file's first line (not on the row that
-                // found it); a JSON key only if it reads as a key (`costPence`), not as a value.
-                let keyLike =
-                    name.count <= 40 && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }
-                report(
-                    line: isCSV ? 1 : raw.line, column: isCSV ? String(position + 1) : keyLike ? name : nil,
-                    (isCSV
-                        ? "This heading is not a column of \(kind.nounWithArticle)"
-                        : "A key on this line is not a column of \(kind.nounWithArticle)")
-                        + "; its columns are: "
-                        + ([ImportFormat.idHeading, ImportFormat.upnHeading] + columns.map(\.heading)).joined(
-                            separator: ", ") + ".")
+                // found it); a JSON key only if it is a slip in typing one of the kind's keys
+                // (`surnme`), else by its place on the line (a UPN or a name given as a key).
+                let columnList = headings.columnList(of: kind)
+                if isCSV {
+                    report(
+                        line: 1, column: String(position + 1),
+                        "This heading is not a column of \(kind.nounWithArticle); its columns are: \(columnList).")
+                } else if ImportFormat.isMistypedKey(name, of: kind) {
+                    report(
+                        line: raw.line, column: name,
+                        "A key on this line is not a column of \(kind.nounWithArticle); its columns are: \(columnList)."
+                    )
+                } else {
+                    report(
+                        line: raw.line,
+                        "Key \(position + 1) on this line is not a column of \(kind.nounWithArticle); its columns are: \(columnList)."
+                    )
+                }
             }
         }
         guard let upnText else {
@@ -364,13 +371,6 @@ struct ImportRun {
         }
     }
 
-    /// Parses the given cells into values (references by the source's ids), reporting each bad
-    /// cell; `nil` if any was bad.
-    private mutating func parse(
-        _ given: [(column: ImportFormat.Column, text: String?, name: String)], kind: KindSpec, pupil: RecordID?,
-        line: Int, tx: inout StoreTransaction
-    ) throws -> [String: Value]? {
-        var values: [String: Value] = [:]
     /// Reports a field (or the UPN, or the ID) given by two columns or keys: once per CSV file, on
     /// its heading row, under the first column's `heading`; on its line in JSON Lines.
     private mutating func reportGivenTwice(_ heading: String, what: String, line: Int, isCSV: Bool) {
@@ -378,6 +378,13 @@ struct ImportRun {
         report(line: isCSV ? 1 : line, column: heading, "Two columns give the \(what); give it once.")
     }
 
+    /// Parses the given cells into values (references by the source's ids), reporting each bad
+    /// cell; `nil` if any was bad.
+    private mutating func parse(
+        _ given: [(column: ImportFormat.Column, text: String?, name: String)], kind: KindSpec, pupil: RecordID?,
+        line: Int, tx: inout StoreTransaction
+    ) throws -> [String: Value]? {
+        var values: [String: Value] = [:]
         var ok = true
         for (column, text, name) in given where !column.isEntryDate {
             do {
