@@ -445,6 +445,17 @@ extension CTFDocument {
                 .invalidValue, "Longer than \(max) characters.", line: found.line, element: name,
                 hint: "SENSync keeps at most \(max) characters here; correct it in the sending MIS.")
         }
+        // A character reference brings in what every other write refuses (a line break, a C1
+        // control, a text-direction override): kept, `pupil show` printed it, and `ctf export`
+        // refused the pupil it had imported. One rule with `Check.requirePrintable`; the
+        // character is named by its code, never the text.
+        if let unsafe = found.value.unicodeScalars.first(where: \.isUnsafeInText) {
+            throw CTFError(
+                .invalidValue,
+                "Holds a character that cannot be recorded (\(String(format: "U+%04X", unsafe.value)), a control character, line break or text-direction override).",
+                line: found.line, element: name,
+                hint: "Ask the sending school to correct it in their MIS and send the file again.")
+        }
         return found.value
     }
 
