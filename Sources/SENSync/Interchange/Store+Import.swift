@@ -441,7 +441,7 @@ struct ImportRun {
         if let pupil = group?.pupil {
             let current = try state(RecordKey(table: Pupil.name, scope: pupil, id: pupil), tx: &tx)
             try update(
-                Pupil.spec, record: pupil, current: current, values: values, line: line,
+                Pupil.spec, record: pupil, current: current, values: values, given: given, line: line,
                 again: !givenByARow.insert(pupil).inserted)
             if let sourceID { group?.sourceIDs.append((Pupil.name, sourceID, pupil)) }
             return
@@ -449,7 +449,7 @@ struct ImportRun {
         // A new pupil: required fields, then the pupil and (at a school) their enrolment here.
         values[Pupil.Field.upn.rawValue] = .text(upn)
         try requireFields(Pupil.spec, values, given: given, line: line)
-        try checkRules(Pupil.spec, values, line: line)
+        try checkRules(Pupil.spec, values, given: given, line: line)
         let id = RecordID.v7(milliseconds: store.now())
         givenByARow.insert(id)
         group?.pupil = id
@@ -531,7 +531,7 @@ struct ImportRun {
                 summary.unchanged += 1  // deleted here: an import does not bring it back
             } else {
                 try update(
-                    kind, record: record, current: current, values: values, line: line,
+                    kind, record: record, current: current, values: values, given: given, line: line,
                     again: !givenByARow.insert(record).inserted && sourceID != nil)
             }
             if let sourceID { group?.sourceIDs.append((kind.name, sourceID, record)) }
@@ -543,7 +543,7 @@ struct ImportRun {
             }
         }
         try requireFields(kind, values, given: given, line: line)
-        try checkRules(kind, values, line: line)
+        try checkRules(kind, values, given: given, line: line)
         let id = RecordID.v7(milliseconds: store.now())
         givenByARow.insert(id)
         group?.write(id, kind: kind, values, base: [:])
@@ -555,8 +555,8 @@ struct ImportRun {
     /// `again`: an earlier row of this import gave the record's values, so other values are a
     /// problem (one of the two rows would be lost).
     private mutating func update(
-        _ kind: KindSpec, record: RecordID, current: [String: Value], values: [String: Value], line: Int,
-        again: Bool
+        _ kind: KindSpec, record: RecordID, current: [String: Value], values: [String: Value],
+        given: [(column: ImportFormat.Column, text: String?, name: String)], line: Int, again: Bool
     ) throws {
         let changed = values.filter { (current[$0.key] ?? .null) != $0.value }
         guard !changed.isEmpty else {
@@ -584,7 +584,7 @@ struct ImportRun {
         }
         var after = current
         for (name, value) in changed { after[name] = value }
-        try checkRules(kind, after, line: line)
+        try checkRules(kind, after, given: given, line: line)
         let isNew = group?.pending[record] != nil && group?.ops.contains { $0.id == record } == true
         group?.write(record, kind: kind, changed, base: current)
         if !isNew { group?.pendingUpdated[kind.name, default: 0] += 1 }
@@ -606,13 +606,25 @@ struct ImportRun {
         }
     }
 
-    private func checkRules(_ kind: KindSpec, _ values: [String: Value], line: Int) throws {
+    /// Checks the kind's rules across fields; a rule that names a field (the later of two dates
+    /// out of order) is reported at its column, as this row names it (else as files name it),
+    /// and its hint is dropped when it names a command's options (a file has none).
+    private func checkRules(
+        _ kind: KindSpec, _ values: [String: Value],
+        given: [(column: ImportFormat.Column, text: String?, name: String)], line: Int
+    ) throws {
         do {
             try kind.checkRules(KindValues(values))
         } catch let violation {
+            let column = violation.field.flatMap { field in
+                given.first { $0.column.field.name == field }?.name
+                    ?? ImportFormat.columns(of: kind).first { $0.field.name == field }.map {
+                        file?.format == .csv ? $0.heading : $0.key
+                    }
+            }
             throw ImportProblem(
-                file: fileName, line: line,
-                reason: violation.hint.map { "\(violation.message) \($0)" } ?? violation.message)
+                file: fileName, line: line, column: column,
+                reason: Self.reason(StoreError(.invalidInput, violation.message, hint: violation.hint)))
         }
     }
 

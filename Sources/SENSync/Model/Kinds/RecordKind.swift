@@ -152,10 +152,14 @@ public enum KindOwner: String, Sendable, Hashable {
 public struct RecordRuleViolation: Error, Sendable, Hashable, CustomStringConvertible {
     public var message: String
     public var hint: String?
+    /// The field to correct, when the rule names one (the later of two dates out of order): an
+    /// import names its column, where a command names its option in ``hint``.
+    public var field: String?
 
-    public init(_ message: String, hint: String? = nil) {
+    public init(_ message: String, hint: String? = nil, field: String? = nil) {
         self.message = message
         self.hint = hint
+        self.field = field
     }
 
     public var description: String { hint.map { "\(message) \($0)" } ?? message }
@@ -188,7 +192,7 @@ public struct KindValues: Sendable, Hashable {
             throw RecordRuleViolation(
                 // No dates in the message: it may be about a row of someone's file (README, import).
                 "The \(later.definition.label.lowercased()) is before the \(earlier.definition.label.lowercased()).",
-                hint: "Check \(later.definition.option) and \(earlier.definition.option).")
+                hint: "Check \(later.definition.option) and \(earlier.definition.option).", field: later.rawValue)
         }
     }
 }
