@@ -513,7 +513,9 @@ struct ImportRun {
             values[SENEpisode.Field.schoolID.rawValue] = .text(here)
         }
         // The record this row is: by the source's id, else (for an enrolment) the open one here,
-        // else one already holding every value given.
+        // else one already holding every value given. An enrolment with an id the source has not
+        // given before takes up only an enrolment no id names (the one a new pupil's row starts):
+        // another id is another enrolment, never a second name for one already named.
         var match: RecordID?
         if let sourceID, let found = try record(kind, sourceID: sourceID, db: tx.db) {
             guard found.pupil == pupil else {
@@ -523,7 +525,8 @@ struct ImportRun {
             }
             match = found.record
         } else if sourceID == nil || kind.name == Enrolment.name {
-            match = try sameRecord(kind, pupil: pupil, values: values, db: tx.db)
+            match = try sameRecord(
+                kind, pupil: pupil, values: values, unnamedOnly: sourceID != nil, db: tx.db)
         }
         if let record = match {
             let current = try state(RecordKey(table: kind.name, scope: pupil, id: record), tx: &tx)
@@ -544,6 +547,9 @@ struct ImportRun {
         }
         try requireFields(kind, values, given: given, line: line)
         try checkRules(kind, values, given: given, line: line)
+        if kind.name == Enrolment.name {
+            try requireNoOverlap(values, pupil: pupil, given: given, line: line, db: tx.db)
+        }
         let id = RecordID.v7(milliseconds: store.now())
         givenByARow.insert(id)
         group?.write(id, kind: kind, values, base: [:])
@@ -615,6 +621,12 @@ struct ImportRun {
     ) throws {
         do {
             try kind.checkRules(KindValues(values))
+            // An enrolment's dates are not checked by its kind (a transfer may be dated before the
+            // enrolment it ends was recorded), but a file's enrolment ends after it starts, as
+            // `pupil transfer` requires.
+            if kind.name == Enrolment.name {
+                try KindValues(values).requireOrder(Enrolment.Field.entryDate, Enrolment.Field.leavingDate)
+            }
         } catch let violation {
             let column = violation.field.flatMap { field in
                 given.first { $0.column.field.name == field }?.name
@@ -701,19 +713,31 @@ struct ImportRun {
         return (pupil, record)
     }
 
-    /// A record of the pupil's already holding every value given (for rows without an id): for
-    /// an enrolment, the open one at this school.
-    private func sameRecord(_ kind: KindSpec, pupil: RecordID, values: [String: Value], db: Database) throws
-        -> RecordID?
-    {
-        var candidates: [(RecordID, [String: Value])] = []
+    /// The pupil's records of `kind`: those this pupil's rows create or change, as they will be,
+    /// and the store's others.
+    private func records(_ kind: KindSpec, pupil: RecordID, db: Database) throws -> [(RecordID, [String: Value])] {
+        var records: [(RecordID, [String: Value])] = []
         if let group {
             for (id, pending) in group.pending where pending.kind.name == kind.name {
-                candidates.append((id, pending.values))
+                records.append((id, pending.values))
             }
         }
         for record in try Store.records(kind, pupil: pupil, in: db) where group?.pending[record.id] == nil {
-            candidates.append((record.id, record.values.values))
+            records.append((record.id, record.values.values))
+        }
+        return records
+    }
+
+    /// A record of the pupil's already holding every value given (for rows without an id): for
+    /// an enrolment, the open one at this school (or the one entered that day). `unnamedOnly`:
+    /// only a record no id of this source names.
+    private func sameRecord(
+        _ kind: KindSpec, pupil: RecordID, values: [String: Value], unnamedOnly: Bool = false, db: Database
+    ) throws -> RecordID? {
+        var candidates = try records(kind, pupil: pupil, db: db)
+        if unnamedOnly {
+            let named = try namedRecords(kind, pupil: pupil, db: db)
+            candidates.removeAll { named.contains($0.0) }
         }
         if kind.name == Enrolment.name {
             let school = values[Enrolment.Field.schoolID.rawValue]
@@ -724,6 +748,44 @@ struct ImportRun {
             }?.0
         }
         return candidates.first { _, v in values.allSatisfy { (v[$0.key] ?? .null) == $0.value } }?.0
+    }
+
+    /// The pupil's records of `kind` an id of this source names (remembered, or given by a row
+    /// of this pupil's being gathered).
+    private func namedRecords(_ kind: KindSpec, pupil: RecordID, db: Database) throws -> Set<RecordID> {
+        var named = Set(group?.sourceIDs.filter { $0.kind == kind.name }.map(\.record) ?? [])
+        let statement = try db.cachedStatement(
+            sql: "SELECT record_id FROM import_source WHERE source = ? AND kind = ? AND pupil_id = ?")
+        let ids = try String.fetchAll(statement, arguments: [options.source, kind.name, pupil.description])
+        named.formUnion(ids.compactMap(RecordID.init))
+        return named
+    }
+
+    /// Refuses a new enrolment whose dates overlap another of the pupil's at the same school: the
+    /// pupil would be on roll there twice at once (a second ID for an enrolment already imported).
+    private func requireNoOverlap(
+        _ values: [String: Value], pupil: RecordID,
+        given: [(column: ImportFormat.Column, text: String?, name: String)], line: Int, db: Database
+    ) throws {
+        typealias Field = Enrolment.Field
+        func period(_ v: [String: Value]) -> (start: String, end: String?)? {
+            guard let start = v[Field.entryDate.rawValue]?.text else { return nil }
+            return (start, v[Field.leavingDate.rawValue]?.text)
+        }
+        guard let new = period(values) else { return }
+        let school = values[Field.schoolID.rawValue]
+        for (_, other) in try records(Enrolment.spec, pupil: pupil, db: db)
+        where other[Field.schoolID.rawValue] == school {
+            guard let held = period(other) else { continue }
+            // Each runs from its entry date up to its leaving date (open: on roll still).
+            let overlaps = held.start < (new.end ?? "9999-12-31") && new.start < (held.end ?? "9999-12-31")
+            guard overlaps else { continue }
+            throw ImportProblem(
+                file: fileName, line: line, column: name(of: Field.entryDate, in: given),
+                reason:
+                    "This enrolment overlaps another of the pupil's enrolments at this school (a new ID is a new enrolment); give the earlier one its leaving date, or this row the ID it was imported with."
+            )
+        }
     }
 
     /// A record's fields as they are now (with what this pupil's rows already change).
