@@ -410,6 +410,11 @@ struct ImportRun {
                         text ?? "", for: column.field, kind: kind, pupil: pupil, in: tx.db)
                 }
             } catch let error as StoreError {
+                } else if column.field.isRequired, (text ?? "").trimmedOfSpace.isEmpty {
+                    // An empty cell is no value: a new record takes the field's default (or is
+                    // missing it: "A new concern needs ..."), and a record matched keeps its value
+                    // (a required field is never cleared), so the same file imports again unchanged.
+                    continue
                 report(line: line, column: name, error)
                 ok = false
             }
