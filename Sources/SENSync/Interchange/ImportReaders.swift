@@ -339,7 +339,7 @@ final class CSVRowReader: ImportRowReader {
             }
             seen[heading.lowercased()] = position
         }
-        line += (reader.headerRow ?? []).reduce(0) { $0 + $1.count { $0 == "\n" } }
+        line += (reader.headerRow ?? []).reduce(0) { $0 + $1.utf8.count { $0 == 0x0A } }
     }
 
     func next() throws -> Result<RawImportRow, ImportProblem>? {
@@ -374,7 +374,8 @@ final class CSVRowReader: ImportRowReader {
             }
             line += 1
             let row = line
-            line += fields.reduce(0) { $0 + $1.count { $0 == "\n" } }
+            // Line breaks by their bytes: a CR LF is one `Character`, not equal to "\n".
+            line += fields.reduce(0) { $0 + $1.utf8.count { $0 == 0x0A } }
             if fields.count == 1 && fields[0].isEmpty { continue }
             guard fields.count == headings.count else {
                 return .failure(

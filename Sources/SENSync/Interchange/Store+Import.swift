@@ -255,6 +255,11 @@ struct ImportRun {
     /// command's options (`Check --year-group.`), which a file has none of: the problem names the
     /// line and column instead.
     static func reason(_ error: StoreError) -> String {
+        // A character no field may hold (or a line break in a one-line field): not to be typed
+        // again, but corrected where the file came from.
+        if error.hint == Check.unsafeCharacterHint {
+            return "\(error.message) Correct the value in the MIS (or in the file) and import again."
+        }
         guard let hint = error.hint, !hint.contains("--") else { return error.message }
         return "\(error.message) \(hint)"
     }
@@ -405,16 +410,16 @@ struct ImportRun {
                     values[column.field.name] = .text(found.record.description)
                 } else if case .site = column.field.rule, text == nil {
                     continue
-                } else {
-                    values[column.field.name] = try store.parse(
-                        text ?? "", for: column.field, kind: kind, pupil: pupil, in: tx.db)
-                }
-            } catch let error as StoreError {
                 } else if column.field.isRequired, (text ?? "").trimmedOfSpace.isEmpty {
                     // An empty cell is no value: a new record takes the field's default (or is
                     // missing it: "A new concern needs ..."), and a record matched keeps its value
                     // (a required field is never cleared), so the same file imports again unchanged.
                     continue
+                } else {
+                    values[column.field.name] = try store.parse(
+                        text ?? "", for: column.field, kind: kind, pupil: pupil, in: tx.db)
+                }
+            } catch let error as StoreError {
                 report(line: line, column: name, error)
                 ok = false
             }

@@ -16,7 +16,13 @@ enum Check {
     }
 
     static func text(_ value: String, _ what: @autoclosure () -> String, max: Int = 200) throws -> String {
-        let trimmed = value.trimmedOfSpace
+        var trimmed = value.trimmedOfSpace
+        // Free text takes line breaks; one typed or exported on Windows (CR LF), or an old Mac's
+        // (CR), is kept as the line break it is.
+        let lineBreaks = max > 200
+        if lineBreaks, trimmed.utf8.contains(0x0D) {
+            trimmed = trimmed.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
+        }
         guard !trimmed.isEmpty else {
             throw StoreError(.invalidInput, "The \(what()) is empty.", hint: "Give a value.")
         }
@@ -24,9 +30,13 @@ enum Check {
         guard trimmed.utf8.count <= max || trimmed.count <= max else {
             throw StoreError(.invalidInput, "The \(what()) is longer than \(max) characters.", hint: "Shorten it.")
         }
-        try requirePrintable(trimmed, what(), lineBreaks: max > 200)
+        try requirePrintable(trimmed, what(), lineBreaks: lineBreaks)
         return trimmed
     }
+
+    /// What to do about a character ``requirePrintable(_:_:lineBreaks:)`` refuses, said to a
+    /// person typing (an import says what to do about a file instead).
+    static let unsafeCharacterHint = "Remove it: type the text again, or copy it from a plain-text source."
 
     /// Refuses a control character (NUL, an escape, a carriage return; a line break or tab
     /// except in free text) or a bidirectional override: they were kept (NUL cut the value short),
@@ -42,7 +52,7 @@ enum Check {
         throw StoreError(
             .invalidInput,
             "The \(what) holds a character that cannot be recorded (\(name), a control character\(lineBreaks ? "" : " or line break") or a text-direction override).",
-            hint: "Remove it: type the text again, or copy it from a plain-text source.")
+            hint: unsafeCharacterHint)
     }
 
     /// A UPN a person typed: structure and check letter (rule 1510), then the LA number (rule 1530).
