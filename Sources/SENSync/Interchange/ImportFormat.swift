@@ -88,6 +88,25 @@ public enum ImportFormat {
         private var columnLists: [String: String] = [:]
     }
 
+    /// What `heading` names, when a JSON line must give it as a string (text, a date, a code, an
+    /// id: `Schemas/import/line.schema.json`); `nil` when a number or true/false may stand for it
+    /// (a whole number, an amount, a flag) or it is no column.
+    static func textOnly(_ heading: Heading) -> String? {
+        switch heading {
+        case .id: return "The ID"
+        case .upn: return "The UPN"
+        case .kind, .unknown: return nil
+        case .column(let column):
+            if column.references == nil {
+                switch column.field.rule {
+                case .integer, .flag, .pence: return nil
+                default: break
+                }
+            }
+            return "The \(column.field.label.lowercased())"
+        }
+    }
+
     /// Whether an unknown key may be repeated in a problem: only a slip in typing one of `kind`'s
     /// keys (`surnme`, `costPence`), never a value given as a key (a UPN, a name, a date), which
     /// would put a pupil's details in a message. A key is repeated when it is a few letters from a

@@ -66,6 +66,9 @@ struct RawImportRow: Sendable {
     var unknownKind = false
     /// Each cell by heading (CSV) or key (JSON); `nil` for an empty or null cell.
     var cells: [(name: String, text: String?)]
+    /// The cells (by position) whose JSON value was a number or true/false, not a string: only a
+    /// field whose schema takes one may have it (`Schemas/import/line.schema.json`).
+    var untyped: Set<Int> = []
 }
 
 /// Reads rows from a file one at a time, so memory stays flat whatever the file's size.
@@ -93,9 +96,12 @@ struct JSONLinesReader: ImportRowReader {
     private(set) var bytesRead = 0
     private let decoder = JSONDecoder()
 
-    /// A value on a line: numbers and true/false are read as the text a person would type.
+    /// A value on a line: numbers and true/false are read as the text a person would type, and
+    /// marked as not given as text (where the schema has text they are a problem).
     enum Cell: Decodable, Equatable {
         case text(String)
+        /// A number or true/false, as text.
+        case untyped(String)
         case null
 
         init(from decoder: Decoder) throws {
@@ -106,11 +112,11 @@ struct JSONLinesReader: ImportRowReader {
             } else if let text = try? value.decode(String.self) {
                 self = .text(text)
             } else if let whole = try? value.decode(Int64.self) {
-                self = .text(String(whole))
+                self = .untyped(String(whole))
             } else if let number = try? value.decode(Double.self) {
-                self = .text(String(number))
+                self = .untyped(String(number))
             } else {
-                self = .text(try value.decode(Bool.self) ? "yes" : "no")
+                self = .untyped(try value.decode(Bool.self) ? "yes" : "no")
             }
         }
     }
@@ -165,7 +171,9 @@ struct JSONLinesReader: ImportRowReader {
             }
             // An optional first line names the format and version.
             if case .text(let format)? = fields["format"], fields[ImportFormat.kindKey] == nil {
-                guard format == ImportFormat.formatName, fields["version"] == .text(String(ImportFormat.version))
+                let version = String(ImportFormat.version)
+                guard format == ImportFormat.formatName,
+                    fields["version"] == .untyped(version) || fields["version"] == .text(version)
                 else {
                     return .failure(
                         ImportProblem(
@@ -186,7 +194,13 @@ struct JSONLinesReader: ImportRowReader {
                     if case .text(let name) = value { row.kind = ImportFormat.kind(named: name) }
                     row.unknownKind = row.kind == nil
                 }
-                if case .text(let text) = value { row.cells.append((key, text)) } else { row.cells.append((key, nil)) }
+                switch value {
+                case .text(let text): row.cells.append((key, text))
+                case .untyped(let text):
+                    row.untyped.insert(row.cells.count)
+                    row.cells.append((key, text))
+                case .null: row.cells.append((key, nil))
+                }
             }
             return .success(row)
         }

@@ -82,16 +82,17 @@ struct ImportSpool {
     // MARK: A row's bytes
 
     /// `varint line, kind name (empty: none), u8 unknown kind, varint cells, per cell: name,
-    /// u8 has text, [text]`; every text a varint length and its UTF-8.
+    /// u8 has text (2: a number or true/false as text), [text]`; every text a varint length and
+    /// its UTF-8.
     static func encode(_ row: RawImportRow) -> [UInt8] {
         var w = BinaryWriter(reservingCapacity: 64 + row.cells.count * 24)
         w.writeVarint(row.line)
         w.writeString(row.kind?.name ?? "")
         w.write(UInt8(row.unknownKind ? 1 : 0))
         w.writeVarint(row.cells.count)
-        for cell in row.cells {
+        for (position, cell) in row.cells.enumerated() {
             w.writeString(cell.name)
-            w.write(UInt8(cell.text == nil ? 0 : 1))
+            w.write(UInt8(cell.text == nil ? 0 : row.untyped.contains(position) ? 2 : 1))
             if let text = cell.text { w.writeString(text) }
         }
         return w.bytes
@@ -107,14 +108,17 @@ struct ImportSpool {
             let unknownKind = try r.readUInt8() == 1
             let count = try r.readCount(limit: limit)
             var cells: [(name: String, text: String?)] = []
+            var untyped: Set<Int> = []
             cells.reserveCapacity(min(count, 256))
-            for _ in 0..<count {
+            for position in 0..<count {
                 let name = try r.readString(limit: limit)
-                cells.append((name, try r.readUInt8() == 1 ? try r.readString(limit: limit) : nil))
+                let hasText = try r.readUInt8()
+                if hasText == 2 { untyped.insert(position) }
+                cells.append((name, hasText != 0 ? try r.readString(limit: limit) : nil))
             }
             return RawImportRow(
                 line: line, kind: kindName.isEmpty ? nil : ImportFormat.kind(named: kindName),
-                unknownKind: unknownKind, cells: cells)
+                unknownKind: unknownKind, cells: cells, untyped: untyped)
         } catch {
             throw Self.damaged
         }

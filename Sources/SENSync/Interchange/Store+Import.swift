@@ -285,7 +285,14 @@ struct ImportRun {
         var given: [(column: ImportFormat.Column, text: String?, name: String)] = []
         let isCSV = file?.format == .csv
         for (position, (name, text)) in raw.cells.enumerated() {
-            switch headings.heading(name, of: kind) {
+            let heading = headings.heading(name, of: kind)
+            // A number or true/false where the schema has text (`"surname": true` made a pupil
+            // named "yes"): a problem. The row is checked on as it reads (nothing is kept), so a
+            // field is not reported missing as well.
+            if !raw.untyped.isEmpty, raw.untyped.contains(position), let what = ImportFormat.textOnly(heading) {
+                report(line: raw.line, column: name, "\(what) is text: give it in quotes, as a JSON string.")
+            }
+            switch heading {
             case .id:
                 // `ID` beside `I-D` (or `id` beside `ID`) as for any other field: which record
                 // the row is would be one of the two, chosen without a word.
