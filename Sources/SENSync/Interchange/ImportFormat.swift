@@ -117,17 +117,27 @@ public enum ImportFormat {
             (try? UPN(name)) == nil, CalendarDate(name) == nil
         else { return false }
         let typed = Array(normalized(name).utf8)
-        var known = [idKey, "upn", kindKey]
-        for column in columns(of: kind) {
-            known += [column.heading, column.key, column.field.name, column.field.personName, column.field.label]
-        }
-        return known.contains { candidate in
-            let wanted = Array(normalized(candidate).utf8)
+        return (namesByKind[kind.name] ?? []).contains { wanted in
             // One slip in a short name, two in a longer one: "Smith" is no misspelt "sex".
             let slips = wanted.count < 6 ? 1 : 2
             return abs(wanted.count - typed.count) <= slips && editDistance(typed, wanted) <= slips
         }
     }
+
+    /// Every name each kind's columns go by (and `id`, `upn`, `kind`), normalized: worked out
+    /// once, not for every unknown key of every line.
+    private static let namesByKind: [String: [[UInt8]]] = {
+        var names: [String: [[UInt8]]] = [:]
+        for kind in kinds {
+            var known = [idKey, "upn", kindKey]
+            for column in columns(of: kind) {
+                known += [column.heading, column.key, column.field.name, column.field.personName, column.field.label]
+            }
+            var seen: Set<[UInt8]> = []
+            names[kind.name] = known.map { Array(normalized($0).utf8) }.filter { seen.insert($0).inserted }
+        }
+        return names
+    }()
 
     /// Levenshtein distance: the fewest letters inserted, removed or replaced to turn `a` into `b`.
     private static func editDistance(_ a: [UInt8], _ b: [UInt8]) -> Int {
@@ -143,6 +153,10 @@ public enum ImportFormat {
         }
         return previous[b.count]
     }
+
+    /// The most columns a CSV heading row, or keys a JSON line, may have: far above any kind's
+    /// (a dozen or so), so that a line of a million keys is one problem, not a million.
+    public static let maxColumns = 1000
 
     /// The heading of the column holding the source's own id for a record.
     public static let idHeading = "ID"
