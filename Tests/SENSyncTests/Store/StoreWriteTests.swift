@@ -471,6 +471,9 @@ struct FastClockTests {
         let id = try store.addPupil(StoreWriteTests.newPupil(), author: "SENCO").description
         // Free text keeps its line breaks and tabs, and refuses the rest.
         try store.addNote(pupil: id, text: "First line\n\tindented", author: "SENCO")
+        // A Windows line break (CR LF), or a lone CR, pasted in is the line break it is.
+        try store.addNote(pupil: id, text: "Pasted\r\nfrom Windows\rand a Mac", author: "SENCO")
+        #expect(try store.notes(of: id).map(\.text).contains("Pasted\nfrom Windows\nand a Mac"))
         #expect(throws: StoreError.self) { try store.addNote(pupil: id, text: "A\u{7}B", author: "SENCO") }
         #expect(throws: StoreError.self) {
             try store.addPupil(StoreWriteTests.newPupil(), author: String(repeating: "x", count: 101))
