@@ -93,7 +93,7 @@ public enum ImportFormat {
     /// (a whole number, an amount, a flag) or it is no column.
     static func textOnly(_ heading: Heading) -> String? {
         switch heading {
-        case .id: return "The ID"
+        case .id: return nil  // an MIS's numeric ids: a whole number is its digits (checked by the caller)
         case .upn: return "The UPN"
         case .kind, .unknown: return nil
         case .column(let column):
@@ -289,7 +289,10 @@ public enum ImportFormat {
         for kind in kinds {
             var properties: [String: Any] = [
                 kindKey: ["const": kind.name],
-                idKey: ["type": "string", "description": "The source's own id for this record."],
+                idKey: [
+                    "type": ["string", "integer"],
+                    "description": "The source's own id for this record (a whole number is read as its digits).",
+                ],
                 "upn": ["type": "string", "description": "The pupil's UPN (13 characters)."],
             ]
             for column in columns(of: kind) {

@@ -289,8 +289,16 @@ struct ImportRun {
             // A number or true/false where the schema has text (`"surname": true` made a pupil
             // named "yes"): a problem. The row is checked on as it reads (nothing is kept), so a
             // field is not reported missing as well.
-            if !raw.untyped.isEmpty, raw.untyped.contains(position), let what = ImportFormat.textOnly(heading) {
-                report(line: raw.line, column: name, "\(what) is text: give it in quotes, as a JSON string.")
+            if !raw.untyped.isEmpty, raw.untyped.contains(position) {
+                if let what = ImportFormat.textOnly(heading) {
+                    report(line: raw.line, column: name, "\(what) is text: give it in quotes, as a JSON string.")
+                } else if case .id = heading, Int64(text ?? "") == nil {
+                    // An id may be a whole number (many MIS number their records), not true/false
+                    // or a fraction.
+                    report(
+                        line: raw.line, column: name,
+                        "The ID is text or a whole number: give it in quotes, as a JSON string.")
+                }
             }
             switch heading {
             case .id:
