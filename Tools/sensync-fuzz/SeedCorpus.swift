@@ -27,14 +27,7 @@ enum SeedCorpus {
         try parser.feed(payload) { entry in
             guard case .change(let change, _, _) = entry else { return }
             var w = BinaryWriter()
-            w.writeBytesWithLength(change.header)
-            if let content = change.content {
-                w.write(UInt8(0))
-                w.writeBytesWithLength(content)
-            } else {
-                w.write(UInt8(1))
-                w.write(contentsOf: change.contentHash.bytes)
-            }
+            change.write(into: &w)
             changes += 1
             try save(.change, "golden-v3-\(changes).change", w.bytes)
         }

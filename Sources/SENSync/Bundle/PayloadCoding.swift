@@ -192,13 +192,7 @@ package struct PayloadCodingState {
         }
         w.writeVarint(header.schools.count)
         for school in header.schools { writeSite(school, into: &w) }
-        if let content = change.content {
-            w.write(UInt8(0))
-            w.writeBytesWithLength(content)
-        } else {
-            w.write(UInt8(1))
-            w.write(contentsOf: change.contentHash.bytes)
-        }
+        change.writeContent(into: &w)
     }
 
     /// The sequence number of the next change of `site` (read before its proof).
@@ -243,15 +237,6 @@ package struct PayloadCodingState {
         let header = ChangeHeader(
             hlc: HLC(rawValue: hlc), scope: scope, directoryVersion: directoryVersion, deps: deps, schools: schools
         ).encoded()
-        switch try r.readUInt8() {
-        case 0:
-            return EncodedChange(
-                site: site, seq: seq, header: header, content: try r.readBytesWithLength(limit: 64 << 20))
-        case 1:
-            return EncodedChange(
-                site: site, seq: seq, header: header,
-                redactedContentHash: Digest32(unchecked: Array(try r.readBytes(32))))
-        case let form: throw DecodingFailure("unknown change form \(form)")
-        }
+        return try EncodedChange.readContent(site: site, seq: seq, header: header, from: &r)
     }
 }

@@ -285,9 +285,15 @@ public struct EncodedChange: Hashable, Sendable {
     // MARK: Storage form
 
     /// `varint(header length) ‖ header ‖ 0 ‖ varint(content length) ‖ content`, or
-    /// `… ‖ 1 ‖ content hash` when redacted: how changes sit in the store's log and payloads.
-    func write(into w: inout BinaryWriter) {
+    /// `… ‖ 1 ‖ content hash` when redacted: how changes sit in the store's log.
+    package func write(into w: inout BinaryWriter) {
         w.writeBytesWithLength(header)
+        writeContent(into: &w)
+    }
+
+    /// `0 ‖ varint(content length) ‖ content`, or `1 ‖ content hash` when redacted: what follows
+    /// the header, in the store's log and in payloads (which code the header themselves).
+    package func writeContent(into w: inout BinaryWriter) {
         if let content {
             w.write(UInt8(0))
             w.writeBytesWithLength(content)
@@ -301,6 +307,14 @@ public struct EncodedChange: Hashable, Sendable {
         -> EncodedChange
     {
         let header = try r.readBytesWithLength(limit: 1 << 20)
+        return try readContent(site: site, seq: seq, header: header, from: &r)
+    }
+
+    /// The change of `site` at `seq` with `header`, its content (or content hash) read as
+    /// ``writeContent(into:)`` wrote it.
+    package static func readContent(site: SiteID, seq: UInt64, header: [UInt8], from r: inout BinaryReader)
+        throws(DecodingFailure) -> EncodedChange
+    {
         switch try r.readUInt8() {
         case 0:
             return EncodedChange(
