@@ -13,14 +13,47 @@
 /// Writer and reader keep the same tables, so the reader reverses every step; anything that does
 /// not decode, or a reference to a table entry not yet given, is a malformed payload.
 package struct PayloadCodingState {
-    /// Sites given so far, in order: a reference `k ≥ 1` is `sites[k - 1]`; `0` gives a new one.
-    private(set) var sites: [SiteID] = []
-    private var siteIndex: [SiteID: Int] = [:]
-    /// Pupils given so far, in order: a reference `k ≥ 1` is the `k`-th most recently given
-    /// (`pupils[count - k]`), so a pupil whose changes are near each other costs a byte; `0`
-    /// gives a new one.
-    private(set) var pupils: [RecordID] = []
-    private var pupilIndex: [RecordID: Int] = [:]
+    /// Ids a payload has given, in order, each referred to afterwards by a number: `0` gives a
+    /// new id (its 16 bytes follow); `k ≥ 1` is the `k`-th given, or with `fromEnd` the `k`-th
+    /// most recently given (a pupil whose changes are near each other costs a byte).
+    private struct IDTable {
+        let fromEnd: Bool
+        private(set) var ids: [UUID128] = []
+        /// Where each id is in `ids`: kept by the writer only (the reader looks up by number).
+        private var index: [UUID128: Int] = [:]
+
+        init(fromEnd: Bool) { self.fromEnd = fromEnd }
+
+        mutating func write(_ id: UUID128, into w: inout BinaryWriter) {
+            if let i = index[id] {
+                w.writeVarint(fromEnd ? ids.count - i : i + 1)
+            } else {
+                w.writeVarint(0)
+                w.write(contentsOf: id.bytes)
+                index[id] = ids.count
+                ids.append(id)
+            }
+        }
+
+        mutating func read(from r: inout BinaryReader) throws(DecodingFailure) -> UUID128 {
+            let reference = try r.readVarint()
+            if reference == 0 {
+                let id = UUID128(unchecked: Array(try r.readBytes(16)))
+                ids.append(id)
+                return id
+            }
+            guard reference <= UInt64(ids.count) else { throw DecodingFailure("a reference is to an id not yet given") }
+            return ids[fromEnd ? ids.count - Int(reference) : Int(reference) - 1]
+        }
+
+        /// Forgets the ids given after the first `count` (the reader's, read again later).
+        mutating func truncate(to count: Int) { ids.removeSubrange(count...) }
+    }
+
+    /// Sites (dependencies, schools, holdings), referred to from the start.
+    private var sites = IDTable(fromEnd: false)
+    /// Pupils (changes, holdings), referred to from the end.
+    private var pupils = IDTable(fromEnd: true)
     /// The last sequence number written per site, and the last change's HLC.
     private var lastSeq: [SiteID: UInt64] = [:]
     private var lastHLC: UInt64 = 0
@@ -41,65 +74,29 @@ package struct PayloadCodingState {
     /// received so far.
     mutating func mark() -> Mark {
         replacedSeqs.removeAll(keepingCapacity: true)
-        return Mark(sites: sites.count, pupils: pupils.count, lastHLC: lastHLC)
+        return Mark(sites: sites.ids.count, pupils: pupils.ids.count, lastHLC: lastHLC)
     }
 
     /// Undoes what reading an entry since `mark` changed: the entry is read again, whole, once
     /// more bytes arrive.
     mutating func rollBack(to mark: Mark) {
-        for site in sites[mark.sites...] { siteIndex[site] = nil }
-        sites.removeSubrange(mark.sites...)
-        for pupil in pupils[mark.pupils...] { pupilIndex[pupil] = nil }
-        pupils.removeSubrange(mark.pupils...)
+        sites.truncate(to: mark.sites)
+        pupils.truncate(to: mark.pupils)
         lastHLC = mark.lastHLC
         for (site, seq) in replacedSeqs.reversed() { lastSeq[site] = seq }
         replacedSeqs.removeAll(keepingCapacity: true)
     }
 
-    private mutating func writeSite(_ site: SiteID, into w: inout BinaryWriter) {
-        if let index = siteIndex[site] {
-            w.writeVarint(index + 1)
-        } else {
-            w.writeVarint(0)
-            w.write(contentsOf: site.bytes)
-            siteIndex[site] = sites.count
-            sites.append(site)
-        }
-    }
+    private mutating func writeSite(_ site: SiteID, into w: inout BinaryWriter) { sites.write(site, into: &w) }
 
     mutating func readSite(from r: inout BinaryReader) throws(DecodingFailure) -> SiteID {
-        let reference = try r.readVarint()
-        if reference == 0 {
-            let site = SiteID(unchecked: Array(try r.readBytes(16)))
-            siteIndex[site] = sites.count
-            sites.append(site)
-            return site
-        }
-        guard reference <= UInt64(sites.count) else { throw DecodingFailure("a site reference is not yet given") }
-        return sites[Int(reference) - 1]
+        try sites.read(from: &r)
     }
 
-    private mutating func writePupil(_ pupil: RecordID, into w: inout BinaryWriter) {
-        if let index = pupilIndex[pupil] {
-            w.writeVarint(pupils.count - index)
-        } else {
-            w.writeVarint(0)
-            w.write(contentsOf: pupil.bytes)
-            pupilIndex[pupil] = pupils.count
-            pupils.append(pupil)
-        }
-    }
+    private mutating func writePupil(_ pupil: RecordID, into w: inout BinaryWriter) { pupils.write(pupil, into: &w) }
 
     mutating func readPupil(from r: inout BinaryReader) throws(DecodingFailure) -> RecordID {
-        let reference = try r.readVarint()
-        if reference == 0 {
-            let pupil = RecordID(unchecked: Array(try r.readBytes(16)))
-            pupilIndex[pupil] = pupils.count
-            pupils.append(pupil)
-            return pupil
-        }
-        guard reference <= UInt64(pupils.count) else { throw DecodingFailure("a pupil reference is not yet given") }
-        return pupils[pupils.count - Int(reference)]
+        try pupils.read(from: &r)
     }
 
     /// A version vector: its entries in site order, each a site reference and a sequence number.
