@@ -119,4 +119,45 @@ struct RejoinCommandTests {
             #expect(audit.contains("(removed)"), "\(audit)")
         }
     }
+    /// The restored copy writes before anything tells it and sends its bundle: the LA refuses it
+    /// as a fork (exit 12). The LA's next bundle used to tell the copy nothing (it acknowledged
+    /// numbers the copy holds, with other changes), so the copy went on recording changes no site
+    /// would take. Now it warns that its history forked, and refuses local writes (exit 12).
+    @Test func aRestoredCopyThatWroteBeforeSyncingIsToldByTheLAsNextBundle() throws {
+        try withCLI { cli in
+            var area = try CLIArea.make(cli)
+            try area.add("oakfield", kind: "maintained-school")
+            func addNote(_ text: String) throws -> CLI.Result {
+                try cli.run(
+                    [
+                        "note", "add", "--pupil", upn(1), "--area", "cognition-learning", "--text", text, "--author",
+                        "SENCO",
+                    ]
+                        + area.store("oakfield"))
+            }
+            #expect(try area.send("la", "oakfield").status == 0)
+            let added = try cli.run(
+                [
+                    "pupil", "add", "--upn", upn(1), "--forename", "Fork", "--surname", "Sample", "--dob", "2016-01-01",
+                    "--author", "SENCO",
+                ] + area.store("oakfield"))
+            #expect(added.status == 0, "\(added.stderr)")
+            #expect(try area.send("oakfield", "la").status == 0)
+            try cli.copyStore("oakfield", to: "backup")
+            #expect(try addNote("After the backup.").status == 0)
+            #expect(try area.send("oakfield", "la").status == 0)
+
+            try cli.copyStore("backup", to: "oakfield")
+            #expect(try addNote("Only on the restored copy.").status == 0)
+            let refused = try area.send("oakfield", "la")
+            #expect(refused.status == 12, "\(refused.stdout) \(refused.stderr)")
+            let told = try area.send("la", "oakfield")
+            #expect(told.status == 0, "\(told.stderr)")
+            #expect(told.stderr.contains("history has forked"), "\(told.stderr)")
+            #expect(told.stderr.contains("sensync rejoin start"), "\(told.stderr)")
+            let status = try cli.run(["status"] + area.store("oakfield"))
+            #expect(status.stderr.contains("history has forked"), "\(status.stdout) \(status.stderr)")
+            #expect(try addNote("Refused.").status == 12)
+        }
+    }
 }

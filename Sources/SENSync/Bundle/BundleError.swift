@@ -34,6 +34,9 @@ public struct BundleError: Error, Sendable, CustomStringConvertible {
     public var hint: String
     /// For ``Code/missingPrerequisites``: what to ask for.
     public var missing: MissingRange?
+    /// For ``Code/fork`` shown by the sender's own changes: the first of its numbers this store
+    /// holds with another change.
+    package var senderForkedAt: Dot?
 
     public init(_ code: Code, _ message: String, hint: String, missing: MissingRange? = nil) {
         self.code = code

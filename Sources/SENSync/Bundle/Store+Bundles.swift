@@ -447,6 +447,10 @@ extension Store {
                 checkpoints.append(checkpoint)
                 let ord = try tx.sites.ordinal(for: checkpoint.site, in: db)
                 if let seq = try Self.clash(of: checkpoint, ord: ord, db: db) {
+                    // This site's own numbers, signed otherwise elsewhere (this store is a copy
+                    // that wrote again under numbers already sent): the change held there under
+                    // the first of them follows, and shows the fork as a change (kept below).
+                    if checkpoint.site == identity.id { return }
                     // The site signed its numbers twice (a restored backup): even a change this
                     // store lacks, proved by the second run, may stand on a number whose change
                     // here differs, and its proof could not be kept beside the first run's.
@@ -520,7 +524,11 @@ extension Store {
                 do {
                     checked = try applier.check(change, in: &tx)
                 } catch let error as MergeError where error.code == .fork {
-                    guard change.site != sender.id else { throw BundleError(error, naming: name) }
+                    guard change.site != sender.id else {
+                        var refusal = BundleError(error, naming: name)
+                        refusal.senderForkedAt = change.dot
+                        throw refusal
+                    }
                     // A relay passed on one of two histories of another site: keep the one held,
                     // refuse the site's changes from here on, and report it.
                     try recordFork(change, in: &tx)
@@ -576,8 +584,10 @@ extension Store {
             }
         }
         if let signedTwice {
-            throw BundleError(
+            var refusal = BundleError(
                 MergeError(code: .fork, reason: .signedTwice(signedTwice), hint: MergeError.forkHint), naming: name)
+            refusal.senderForkedAt = signedTwice
+            throw refusal
         }
         for (index, byDot) in completeLeaves.sorted(by: { $0.key < $1.key }) {
             let checkpoint = checkpoints[index]
@@ -667,7 +677,9 @@ extension Store {
     }
 
     /// Records a refused bundle in the import log, and nothing else: no site is added or
-    /// registered as a peer.
+    /// registered as a peer. When the sender's own changes showed it had forked (a copy restored
+    /// from a backup, written on), the row keeps the number (`forked_seq`), so the next bundle to
+    /// that site carries what this store holds under it and the copy learns it forked.
     ///
     /// What is known is recorded, and only that. `file_sha256` is the SHA-256 of the file as it
     /// was refused, which can always be computed; `header_digest` is set only when the header was
@@ -695,14 +707,15 @@ extension Store {
                 sql: """
                     INSERT INTO import_log (bundle_id, header_digest, file_sha256, sender_ord, sender_id, sender_name,
                       imported_at, result, change_count, applied, duplicates, rejected, conflicts_opened,
-                      conflicts_closed, detail)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, 0, 0, ?)
+                      conflicts_closed, detail, forked_seq)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, 0, 0, ?, ?)
                     """,
                 arguments: [
                     header?.bundleID.description, opened.map { Data($0.layout.headerDigest.bytes) },
                     Data(fileDigest.bytes), senderOrd, senderID?.description,
                     senderName, HLC(milliseconds: now(), counter: 0).description, "refused: \(error.code.rawValue)",
                     section.map { Int($0.changeCount + $0.redactedCount) } ?? 0, error.message,
+                    error.senderForkedAt.flatMap { $0.site == senderID && senderOrd != nil ? Int64($0.seq) : nil },
                 ])
         }
     }

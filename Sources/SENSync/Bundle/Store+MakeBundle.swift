@@ -292,6 +292,21 @@ extension Store {
         return plan
     }
 
+    /// What this store holds under the first number at which `site`'s own bundle showed that it
+    /// had forked (`forked_seq` in the import log's refusals): sent back to it in every bundle, so that a copy restored from
+    /// a backup and written on learns that other sites hold other changes under its numbers (the
+    /// numbers it is told are held, it holds too, only with other changes). The copy it was made
+    /// from holds that change already and takes it as a duplicate.
+    private func refusedFork(of site: SiteID, tx: inout StoreTransaction) throws -> Planned? {
+        guard let ord = tx.sites.byID[site],
+            let seq = try Int64.fetchOne(
+                tx.db, sql: "SELECT min(forked_seq) FROM import_log WHERE sender_ord = ? AND forked_seq IS NOT NULL",
+                arguments: [ord]),
+            let change = try tx.heldChange(Dot(site: site, seq: UInt64(seq)))
+        else { return nil }
+        return Planned(dot: change.dot, hlc: try Self.hlc(of: change))
+    }
+
     private static func hlc(of change: EncodedChange) throws -> HLC {
         do { return try change.decodedHeader().hlc } catch { throw LogReader.damaged() }
     }
@@ -456,6 +471,9 @@ extension Store {
         let db = tx.db
         var plan =
             site.kind == .la ? try planForLA(site.id, tx: &tx) : try planForScoped(site, view: view, tx: &tx)
+        if let forked = try refusedFork(of: site.id, tx: &tx), !plan.contains(where: { $0.dot == forked.dot }) {
+            plan.append(forked)
+        }
         plan.sort()
 
         // Group by checkpoint; a checkpoint is complete when every change it covers is sent.

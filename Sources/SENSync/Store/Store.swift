@@ -453,20 +453,38 @@ public final class Store: Sendable {
 
 // MARK: - Local writes
 
-/// A store that holds fewer of its own site's changes than its peers acknowledge holding: it was
-/// restored from a backup, or copied from another computer. Making changes here would reuse the
-/// numbers of the ones it lost, and every other site would refuse them as a fork.
+/// A store that holds fewer of its own site's changes than its peers acknowledge holding, or
+/// that has learnt another site holds other changes under its numbers: it was restored from a
+/// backup, or copied from another computer. Making changes here would reuse the numbers of the
+/// ones it lost (or has already), and every other site would refuse them as a fork.
 public struct OwnHistoryGap: Hashable, Sendable {
     /// How many of its own changes this store holds.
     public var held: UInt64
     /// The most any peer has acknowledged holding.
     public var acknowledged: UInt64
+    /// The first of this site's numbers that another site holds with a different change, when
+    /// this store learnt that (its copy wrote again under numbers that had already gone out).
+    public var forkedAt: UInt64?
+
+    public init(held: UInt64, acknowledged: UInt64, forkedAt: UInt64? = nil) {
+        self.held = held
+        self.acknowledged = acknowledged
+        self.forkedAt = forkedAt
+    }
 
     public var message: String {
-        "This store is behind its own history: other sites hold this site's changes up to number \(acknowledged), but this store has only \(held). It was probably restored from a backup or copied from another computer."
+        if let forkedAt {
+            "This store's history has forked: another site holds a different change under this site's number \(forkedAt). This store was probably restored from a backup (or copied from another computer) and used before it synced."
+        } else {
+            "This store is behind its own history: other sites hold this site's changes up to number \(acknowledged), but this store has only \(held). It was probably restored from a backup or copied from another computer."
+        }
     }
     public var hint: String {
-        "Do not record anything on this copy. Send your LA or trust a bundle (`sensync bundle create`: it tells them what this copy holds), then apply the one they send back, which brings back what reached them; if that does not end this warning, rejoin the area under a new site id with `sensync rejoin start`, which carries over what only this copy holds: see \"A restored backup\" under Troubleshooting in the README."
+        if forkedAt != nil {
+            "Do not record anything on this copy: no site will take its changes. Rejoin the area under a new site id with `sensync rejoin start`, which carries over what only this copy holds: see \"A restored backup\" under Troubleshooting in the README."
+        } else {
+            "Do not record anything on this copy. Send your LA or trust a bundle (`sensync bundle create`: it tells them what this copy holds), then apply the one they send back, which brings back what reached them; if that does not end this warning, rejoin the area under a new site id with `sensync rejoin start`, which carries over what only this copy holds: see \"A restored backup\" under Troubleshooting in the README."
+        }
     }
 }
 
@@ -612,18 +630,23 @@ extension Store {
         }
     }
 
-    /// How far this store is behind its own history, if it is.
+    /// How far this store is behind its own history, if it is: other sites hold more of its
+    /// changes than it does, or hold other changes under its numbers.
     static func ownHistoryGap(of me: SiteID, in db: Database) throws -> OwnHistoryGap? {
         guard
             let row = try Row.fetchOne(
                 try db.cachedStatement(
                     sql: """
-                        SELECT s.chain_seq, (SELECT max(a.seq) FROM peer_ack a WHERE a.origin_ord = s.ord)
+                        SELECT s.chain_seq, (SELECT max(a.seq) FROM peer_ack a WHERE a.origin_ord = s.ord),
+                          (SELECT min(f.seq) FROM fork f WHERE f.site_ord = s.ord)
                         FROM site s WHERE s.site_id = ?
                         """), arguments: [me.description]),
-            let acknowledged = row[1] as Int64?, let held = row[0] as Int64?, acknowledged > held
+            let held = row[0] as Int64?
         else { return nil }
-        return OwnHistoryGap(held: UInt64(held), acknowledged: UInt64(acknowledged))
+        let acknowledged = (row[1] as Int64?) ?? 0
+        let forkedAt = (row[2] as Int64?).map(UInt64.init)
+        guard acknowledged > held || forkedAt != nil else { return nil }
+        return OwnHistoryGap(held: UInt64(held), acknowledged: UInt64(acknowledged), forkedAt: forkedAt)
     }
 
     static func requireAuthor(_ author: String) throws -> String {

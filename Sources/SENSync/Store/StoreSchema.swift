@@ -9,7 +9,7 @@ enum StoreSchema {
 
     /// Migrations that change only how the store keeps its records (indexes), not the records: they
     /// do not bump ``RecordSchema/version``, which peers read from bundle headers.
-    static let storageOnlyMigrations: Set<String> = ["v9-record-ids", "v10-clock-evidence"]
+    static let storageOnlyMigrations: Set<String> = ["v9-record-ids", "v10-clock-evidence", "v11-refused-forks"]
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -45,6 +45,9 @@ enum StoreSchema {
         }
         migrator.registerMigration("v10-clock-evidence") { db in
             try db.execute(sql: v10)
+        }
+        migrator.registerMigration("v11-refused-forks") { db in
+            try db.execute(sql: v11)
         }
         return migrator
     }
@@ -674,5 +677,16 @@ enum StoreSchema {
         CREATE INDEX import_log_by_made_at ON import_log(made_at) WHERE made_at IS NOT NULL;
         ALTER TABLE site_identity ADD COLUMN clock_confirmed_import INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE site_identity ADD COLUMN clock_confirmed_at TEXT;
+        """
+
+    /// v11: a refused bundle whose sender's own changes showed it had forked (a copy restored from
+    /// a backup that wrote again under numbers already sent) keeps, in its import log row, the
+    /// first of those numbers. Unlike `fork` (a fork a relay passed on, after which that site's
+    /// changes are refused), the site's changes that follow what this store holds are still
+    /// taken; what this store holds under that number goes back to the site in every bundle, so
+    /// a forked copy learns it forked. A refused bundle still changes nothing but its log row.
+    private static let v11 = """
+        ALTER TABLE import_log ADD COLUMN forked_seq INTEGER;
+        CREATE INDEX import_log_forks ON import_log(sender_ord, forked_seq) WHERE forked_seq IS NOT NULL;
         """
 }

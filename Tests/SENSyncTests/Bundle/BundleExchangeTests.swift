@@ -147,6 +147,63 @@ struct BundleExchangeTests {
         }
     }
 
+    /// A restored store that writes before it hears from upstream reuses a number whose change
+    /// already reached the LA: the LA refuses its bundle as a fork. The LA's next bundle to it
+    /// brought nothing that showed it (the LA acknowledges numbers, and the copy holds those
+    /// numbers, only with other changes), so the copy went on writing changes no site would ever
+    /// take. Now the LA keeps the fork it refused and sends the copy the change it holds under
+    /// that number: the copy learns it forked, says so, refuses local writes, and rejoins.
+    @Test func aRestoredStoreThatWroteBeforeSyncingLearnsItForkedFromTheLAsNextBundle() throws {
+        try withTemporaryDirectory { dir in
+            let area = try TestArea(folder: dir)
+            let (school, pupil, backup) = try area.schoolBackedUpAfterAPupil(Self.ada)
+            try school.updatePupil(pupil.description, PupilUpdate(yearGroup: 5), author: "SENCO")
+            try area.send("School", "LA")
+
+            let restored = try Store.open(at: backup, now: area.clock.now)
+            try restored.updatePupil(pupil.description, PupilUpdate(yearGroup: 3), author: "Restored SENCO")
+            let forked = dir.appendingPathComponent("forked.bundle")
+            try restored.makeBundle(to: [area.la.identity.id], at: forked)
+            let refusal = #expect(throws: BundleError.self) { try area.la.apply(bundleAt: forked) }
+            #expect(refusal?.code == .fork)
+            // Refusing it again changes nothing.
+            #expect(throws: BundleError.self) { try area.la.apply(bundleAt: forked) }
+
+            let url = try area.la.makeBundle(to: [school.identity.id], at: dir.appendingPathComponent("la.bundle")).url
+            let report = try restored.apply(bundleAt: url)
+            let gap = try #require(report.behindOwnHistory)
+            #expect(gap.forkedAt == 2, "\(gap)")
+            #expect(gap.message.contains("forked") && gap.hint.contains("sensync rejoin start"), "\(gap)")
+            #expect(try restored.status().behindOwnHistory == gap)
+            let before = try restored.digest()
+            let error = #expect(throws: StoreError.self) {
+                try restored.addNote(pupil: pupil.description, text: "Lost if kept here.", author: "Restored SENCO")
+            }
+            #expect(error?.code == .behindOwnHistory)
+            #expect(try restored.digest() == before)
+            // The live store takes the same bundle and carries on.
+            #expect(try school.apply(bundleAt: url).behindOwnHistory == nil)
+            try school.addNote(pupil: pupil.description, text: "Carries on.", author: "SENCO")
+
+            // The way back: the copy rejoins under a new id and carries over what only it held.
+            let rejoined = try Store.rejoin(
+                restored: restored, newStoreAt: dir.appendingPathComponent("school-2.sensync").path,
+                now: area.clock.now)
+            try area.send("School", "LA")
+            try area.la.replaceInDirectory(school.identity.id, with: rejoined.publicIdentity, author: "LA officer")
+            area.register("School 2", rejoined)
+            try area.send("LA", "School 2")
+            #expect(try rejoined.carryOver(from: restored).carried == 1)
+            try area.send("School 2", "LA")
+            try area.send("LA", "School 2")
+            for store in [area.la, rejoined] {
+                #expect(try store.pupil(pupil.description).yearGroup == 3)
+                #expect(try store.notes(of: pupil.description).map(\.text) == ["Carries on."])
+            }
+            #expect(try rejoined.status().behindOwnHistory == nil)
+        }
+    }
+
     /// `status` counts what a peer lacks that it may see: at the LA, one school's pupils are not
     /// "still lacked" by another school (it would never be sent them).
     @Test func statusCountsOnlyWhatAPeerMaySee() throws {
