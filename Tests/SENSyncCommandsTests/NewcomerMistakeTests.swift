@@ -140,6 +140,37 @@ struct NewcomerMistakeTests {
         }
     }
 
+    /// A CSV export saved as `.txt` was read as JSON Lines (any name but `.csv` was), and every
+    /// line was listed as not JSON; a Common Transfer File given to `import` likewise. `--kind`
+    /// with a JSON Lines file was ignored without a word. Each now says what to do instead.
+    @Test func importingAFileWhoseNameGivesNoFormatSaysHowToGiveIt() throws {
+        try withCLI { cli in
+            var area = try CLIArea.make(cli)
+            try area.add("oak", kind: "maintained-school")
+            let oak = area.store("oak")
+            let before = try area.digest("oak")
+            let text = cli.path("export.txt")
+            try Data("UPN,Forename,Surname,DOB\n\(upn(1)),Ada,Example,2016-04-01\n".utf8).write(
+                to: URL(fileURLWithPath: text))
+            let r = try cli.run(["import", text, "--author", "MIS"] + oak)
+            #expect(r.status == 64, "\(r.stdout) \(r.stderr)")
+            #expect(r.stderr.contains("--format csv"), "\(r.stderr)")
+            #expect(!r.stderr.contains("line 1"), "\(r.stderr)")
+            let ctf = cli.path("transfer.xml")
+            try Data("<CTfile></CTfile>\n".utf8).write(to: URL(fileURLWithPath: ctf))
+            let x = try cli.run(["import", ctf, "--author", "MIS"] + oak)
+            #expect(x.status == 64 && x.stderr.contains("sensync ctf import"), "\(x.stdout) \(x.stderr)")
+            let lines = cli.path("export.jsonl")
+            try Data("{}\n".utf8).write(to: URL(fileURLWithPath: lines))
+            let k = try cli.run(["import", lines, "--kind", "pupils", "--author", "MIS"] + oak)
+            #expect(k.status == 64 && k.stderr.contains("--kind"), "\(k.stdout) \(k.stderr)")
+            #expect(try area.digest("oak") == before)
+            // Told the format, the same file imports.
+            let told = try cli.run(["import", text, "--format", "csv", "--kind", "pupils", "--author", "MIS"] + oak)
+            #expect(told.status == 0, "\(told.stdout) \(told.stderr)")
+        }
+    }
+
     @Test func importingAFolderSaysToGiveItsFiles() throws {
         try withCLI { cli in
             var area = try CLIArea.make(cli)

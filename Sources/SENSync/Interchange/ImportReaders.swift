@@ -8,6 +8,15 @@ public struct ImportFile: Sendable {
         case jsonLines = "jsonl"
         /// One kind per file, a heading row of MIS column names, one record per row.
         case csv
+
+        /// The format a file's name gives (`.csv`; `.jsonl`, `.ndjson` or `.json`), if any.
+        public static func named(by path: String) -> Format? {
+            switch URL(fileURLWithPath: path).pathExtension.lowercased() {
+            case "csv": .csv
+            case "jsonl", "ndjson", "json": .jsonLines
+            default: nil
+            }
+        }
     }
 
     public var path: String
@@ -15,10 +24,11 @@ public struct ImportFile: Sendable {
     /// For CSV: the kind every row is (by default the one the file's name names, `pupils.csv`).
     public var kind: KindSpec?
 
+    /// - Parameter format: The file's format; by default the one its name gives, and JSON Lines
+    ///   when its name gives none (`sensync import` asks for `--format` instead).
     public init(path: String, format: Format? = nil, kind: KindSpec? = nil) {
         self.path = path
-        let ext = URL(fileURLWithPath: path).pathExtension.lowercased()
-        self.format = format ?? (ext == "csv" ? .csv : .jsonLines)
+        self.format = format ?? Format.named(by: path) ?? .jsonLines
         // `pupils.csv`, `sen_needs.csv`: a CSV file is named after its kind unless told.
         self.kind =
             kind

@@ -31,7 +31,8 @@ extension SENSyncCommand {
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var authorOptions: AuthorOptions
         @Argument(help: "The files, in any order (one file: pupils before their records).") var files: [String]
-        @Option(help: "csv or jsonl (default: from each file's extension).") var format: ImportFile.Format?
+        @Option(help: "csv or jsonl (default: from each file's name: .csv; .jsonl, .ndjson or .json).") var format:
+            ImportFile.Format?
         @Option(help: "For CSV: the kind of record every file holds (default: from the file's name).") var kind: String?
         @Option(help: "Names the system the files came from; ids are matched within one source.") var source =
             "MIS"
@@ -44,6 +45,28 @@ extension SENSyncCommand {
             if let kind, ImportFormat.kind(named: kind) == nil {
                 throw ValidationError(
                     "'--kind' must be one of: \(ImportFormat.kinds.map(\.name).joined(separator: ", ")).")
+            }
+            // A CSV export saved as `.txt` was read as JSON Lines, every line a problem; a Common
+            // Transfer File belongs to `ctf import`. (A folder is left to the import to name.)
+            for file in files where format == nil && ImportFile.Format.named(by: file) == nil {
+                var isFolder: ObjCBool = false
+                if FileManager.default.fileExists(atPath: file, isDirectory: &isFolder), isFolder.boolValue { continue }
+                let name = ImportFile(path: file).name
+                if URL(fileURLWithPath: file).pathExtension.lowercased() == "xml" {
+                    throw ValidationError(
+                        "'\(name)' looks like a Common Transfer File: import its SEN data with `sensync ctf import \(name)`."
+                    )
+                }
+                throw ValidationError(
+                    "The name '\(name)' does not say whether it is CSV or JSON Lines: give --format csv or --format jsonl (or name it .csv or .jsonl)."
+                )
+            }
+            if kind != nil,
+                files.contains(where: { (format ?? ImportFile.Format.named(by: $0)) == .jsonLines })
+            {
+                throw ValidationError(
+                    "--kind is for CSV files: each JSON Lines record names its own kind (its \"kind\" key). Leave --kind out."
+                )
             }
         }
 
