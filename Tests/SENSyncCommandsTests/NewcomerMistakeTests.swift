@@ -168,6 +168,11 @@ struct NewcomerMistakeTests {
             // Told the format, the same file imports.
             let told = try cli.run(["import", text, "--format", "csv", "--kind", "pupils", "--author", "MIS"] + oak)
             #expect(told.status == 0, "\(told.stdout) \(told.stderr)")
+            // A file of headings only holds nothing to import, and says so (not "already held").
+            let headings = cli.path("pupils.csv")
+            try Data("UPN,Forename,Surname,DOB\n".utf8).write(to: URL(fileURLWithPath: headings))
+            let none = try cli.run(["import", headings, "--author", "MIS"] + oak)
+            #expect(none.status == 0 && none.stdout.contains("hold no rows"), "\(none.stdout) \(none.stderr)")
         }
     }
 

@@ -111,9 +111,11 @@ extension SENSyncCommand {
             Terminal.print(
                 summary.dryRun
                     ? "Dry run: nothing was changed."
-                    : summary.changes == 0
-                        ? "Nothing changed: the store already held all of it."
-                        : "\(summary.changes) change(s) recorded; they go to your peers with the next bundle.")
+                    : summary.rows == 0
+                        ? "Nothing changed: the file(s) hold no rows."
+                        : summary.changes == 0
+                            ? "Nothing changed: the store already held all of it."
+                            : "\(summary.changes) change(s) recorded; they go to your peers with the next bundle.")
         }
     }
 }
