@@ -23,14 +23,18 @@ enum HelpText {
     }
 
     static func fitted(_ discussion: String, width: Int = Terminal.width) -> String {
-        let lines = discussion.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        var out: [String] = []
+        // Every command's configuration, and so its discussion, is built on every run (the command
+        // tree is), help or not: Foundation's trimming and splitting by Character made this a tenth of a command's start.
+        let lines = discussion.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map {
+            Substring($0)
+        }
+        var out: [Substring] = []
         var inExamples = false
         var i = 0
         while i < lines.count {
             let line = lines[i]
             i += 1
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            let trimmed = stripped(line)
             if trimmed.hasPrefix("Example"), trimmed.hasSuffix(":") {
                 inExamples = true
             } else if trimmed.isEmpty || !line.hasPrefix("  ") {
@@ -38,17 +42,25 @@ enum HelpText {
             } else if inExamples, !line.hasPrefix("   ") {
                 var command = String(line.dropFirst(2))
                 while command.hasSuffix(" \\"), i < lines.count {
-                    command = String(command.dropLast(2)) + " " + lines[i].trimmingCharacters(in: .whitespaces)
+                    command = String(command.dropLast(2)) + " " + stripped(lines[i])
                     i += 1
                 }
                 // ArgumentParser breaks a line as long as the width (it looks for the line's
                 // end within `width` characters), so a line keeps one column free.
-                out += layout(words(of: command), width: width - 1)
+                out += layout(words(of: command), width: width - 1).map { Substring($0) }
                 continue
             }
             out.append(line)
         }
         return out.joined(separator: "\n")
+    }
+
+    /// `line` without the spaces and tabs at either end.
+    private static func stripped(_ line: Substring) -> Substring {
+        let blank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
+        guard let first = line.firstIndex(where: { !blank($0) }), let last = line.lastIndex(where: { !blank($0) })
+        else { return "" }
+        return line[first...last]
     }
 
     /// The shell words of `command`: split at spaces outside quotes, quotes kept; a word starting

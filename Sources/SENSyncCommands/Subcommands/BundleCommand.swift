@@ -76,6 +76,7 @@ struct HeaderJSON: Encodable {
 extension SENSyncCommand.BundleCommand {
     struct Create: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
+            commandName: "create",
             abstract: "Write a bundle of every change the recipients have not acknowledged.",
             discussion: HelpText.fitted(
                 """
@@ -123,6 +124,7 @@ extension SENSyncCommand.BundleCommand {
 
     struct Apply: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
+            commandName: "apply",
             abstract: "Verify and apply bundle files, each all-or-nothing.",
             discussion: HelpText.fitted(
                 """
@@ -286,6 +288,7 @@ extension SENSyncCommand.BundleCommand {
 
     struct Inspect: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
+            commandName: "inspect",
             abstract: "Show a bundle's header and counts without touching any store.",
             discussion: HelpText.fitted(
                 """
@@ -318,6 +321,7 @@ extension SENSyncCommand.BundleCommand {
 
     struct Verify: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
+            commandName: "verify",
             abstract: "Check a bundle completely without applying it.",
             discussion: HelpText.fitted(
                 """

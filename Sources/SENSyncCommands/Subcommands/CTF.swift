@@ -20,6 +20,7 @@ extension SENSyncCommand {
 extension SENSyncCommand.CTF {
     struct Import: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
+            commandName: "import",
             abstract: "Import the SEN history of every pupil in a CTF.",
             discussion: HelpText.fitted(
                 """
@@ -81,6 +82,7 @@ extension SENSyncCommand.CTF {
 
     struct Export: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "export",
             abstract: "Write a pupil's SEN data as a CTF SEN fragment.",
             discussion: HelpText.fitted(
                 """

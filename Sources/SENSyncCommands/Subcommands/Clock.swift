@@ -5,6 +5,7 @@ import SENSync
 extension SENSyncCommand {
     struct Clock: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "clock",
             abstract: "Check this computer's clock against the stamps received, or say that it is right.",
             discussion: HelpText.fitted(
                 """
@@ -23,6 +24,7 @@ extension SENSyncCommand {
 extension SENSyncCommand.Clock {
     struct Check: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
+            commandName: "check",
             abstract: "Show this computer's clock beside the newest bundle received and this site's latest stamp.",
             discussion: HelpText.fitted(
                 """
@@ -94,6 +96,7 @@ extension SENSyncCommand.Clock {
 
     struct Confirm: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "confirm",
             abstract: "Say that this computer's clock is right, so local writes go on.",
             discussion: HelpText.fitted(
                 """

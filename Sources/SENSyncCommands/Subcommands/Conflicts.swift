@@ -5,6 +5,7 @@ import SENSync
 extension SENSyncCommand {
     struct Conflicts: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "conflicts",
             abstract: "The conflict queue: concurrent edits kept for review.",
             subcommands: [List.self, Resolve.self])
     }
@@ -45,6 +46,7 @@ struct ConflictJSON: Encodable {
 extension SENSyncCommand.Conflicts {
     struct List: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
+            commandName: "list",
             abstract: "List open conflicts with every competing value, who wrote it, where and when.",
             discussion: HelpText.fitted(
                 """
@@ -92,6 +94,7 @@ extension SENSyncCommand.Conflicts {
 
     struct Resolve: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
+            commandName: "resolve",
             abstract: "Resolve a conflict by choosing a value; the resolution replicates like any change.",
             discussion: HelpText.fitted(
                 """

@@ -5,6 +5,7 @@ import SENSync
 extension SENSyncCommand {
     struct Demo: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "demo",
             abstract: "Build a small synthetic area, exchange real bundle files, and show the area view.",
             discussion: HelpText.fitted(
                 """

@@ -5,6 +5,7 @@ import SENSync
 extension SENSyncCommand {
     struct Due: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
+            commandName: "due",
             abstract: "What is due or overdue, whose it is, soonest first.",
             discussion: HelpText.fitted(
                 """

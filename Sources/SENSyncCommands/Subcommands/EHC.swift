@@ -64,6 +64,7 @@ private func record(
 extension SENSyncCommand.EHC {
     struct Request: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
+            commandName: "request",
             abstract: "Record a request for an EHC needs assessment (starts the 20-week clock).",
             discussion: HelpText.fitted(
                 """
@@ -95,6 +96,7 @@ extension SENSyncCommand.EHC {
 
     struct Decide: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
+            commandName: "decide",
             abstract: "Record the decision whether to assess (due 6 weeks from the request).",
             discussion: HelpText.fitted(
                 """
@@ -136,6 +138,7 @@ extension SENSyncCommand.EHC {
 
     struct Advice: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
+            commandName: "advice",
             abstract: "Record advice asked of an agency (due in 6 weeks), or its arrival.",
             discussion: HelpText.fitted(
                 """
@@ -168,6 +171,7 @@ extension SENSyncCommand.EHC {
 
     struct Draft: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
+            commandName: "draft",
             abstract: "Record the day the draft plan was served (the family then has 15 days).",
             discussion: HelpText.fitted(
                 """
@@ -193,6 +197,7 @@ extension SENSyncCommand.EHC {
 
     struct Issue: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
+            commandName: "issue",
             abstract: "Issue the final EHC plan (due 20 weeks from the request).",
             discussion: HelpText.fitted(
                 """
@@ -251,6 +256,7 @@ extension SENSyncCommand.EHC {
 
     struct Exception: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
+            commandName: "exception",
             abstract: "Record an exception to a time limit, with its dates.",
             discussion: HelpText.fitted(
                 """
@@ -286,6 +292,7 @@ extension SENSyncCommand.EHC {
 
     struct Section: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
+            commandName: "section",
             abstract: "Write a section (A to K) of an EHC plan, naming the agency that owns it.",
             discussion: HelpText.fitted(
                 """
@@ -314,6 +321,7 @@ extension SENSyncCommand.EHC {
 
     struct Review: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
+            commandName: "review",
             abstract: "Record an annual review meeting, and the LA's decision (within 4 weeks).",
             discussion: HelpText.fitted(
                 """
@@ -345,6 +353,7 @@ extension SENSyncCommand.EHC {
 
     struct Show: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
+            commandName: "show",
             abstract: "Show a pupil's EHC needs assessments against their deadlines.",
             discussion: HelpText.fitted(
                 """
@@ -449,6 +458,7 @@ extension SENSyncCommand.EHC {
 extension SENSyncCommand.EHC {
     struct Timeliness: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
+            commandName: "timeliness",
             abstract: "How many statutory deadlines were met, with and without exceptions.",
             discussion: HelpText.fitted(
                 """

@@ -5,6 +5,7 @@ import SENSync
 extension SENSyncCommand {
     struct Export: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "export",
             abstract:
                 "Statutory returns from the store (a school's census SEN items, the LA's SEN2), and the LA's area for PostgreSQL.",
             discussion: HelpText.fitted(
@@ -51,6 +52,7 @@ extension SENSyncCommand.Export {
 
     struct Census: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "census",
             abstract: "The school census's SEN items for every pupil on roll here on a census day.",
             discussion: HelpText.fitted(
                 """

@@ -5,6 +5,7 @@ import SENSync
 extension SENSyncCommand.Export {
     struct Postgres: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "postgres",
             abstract:
                 "The LA's merged area as a PostgreSQL script, for the analysts' database (several LAs side by side).",
             discussion: HelpText.fitted(

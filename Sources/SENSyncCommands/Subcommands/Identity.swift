@@ -5,6 +5,7 @@ import SENSync
 extension SENSyncCommand {
     struct Identity: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "identity",
             abstract: "This site's public identity: id, name, kind and public keys.",
             subcommands: [Export.self, Show.self])
     }
@@ -13,6 +14,7 @@ extension SENSyncCommand {
 extension SENSyncCommand.Identity {
     struct Export: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
+            commandName: "export",
             abstract: "Write this site's public identity to a file, and print its fingerprint.",
             discussion: HelpText.fitted(
                 """
@@ -55,6 +57,7 @@ extension SENSyncCommand.Identity {
 
     struct Show: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
+            commandName: "show",
             abstract: "Show this site's identity, fingerprint and pinned LA.",
             discussion: HelpText.fitted(
                 """
@@ -102,6 +105,7 @@ extension SENSyncCommand.Identity {
 extension SENSyncCommand {
     struct Directory: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "directory",
             abstract: "The LA's signed directory of the sites in its area.",
             subcommands: [Add.self, Remove.self, List.self, Pin.self])
     }
@@ -110,6 +114,7 @@ extension SENSyncCommand {
 extension SENSyncCommand.Directory {
     struct Add: ParsableCommand, JSONOutputting, AuthorOnlySometimes {
         static let configuration = CommandConfiguration(
+            commandName: "add",
             abstract: "Add a site's identity file to the area directory (LA only).",
             discussion: HelpText.fitted(
                 """
@@ -221,6 +226,7 @@ extension SENSyncCommand.Directory {
 
     struct Remove: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
+            commandName: "remove",
             abstract: "Remove a site from the area directory (LA only); its bundles are refused from then on.",
             discussion: HelpText.fitted(
                 """
@@ -261,6 +267,7 @@ extension SENSyncCommand.Directory {
 
     struct List: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
+            commandName: "list",
             abstract: "List the sites in the area directory this site holds.",
             discussion: HelpText.fitted(
                 """
@@ -319,6 +326,7 @@ extension SENSyncCommand.Directory {
 
     struct Pin: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
+            commandName: "pin",
             abstract: "Pin the LA's identity: this site will accept only directories the LA signed.",
             discussion: HelpText.fitted(
                 """

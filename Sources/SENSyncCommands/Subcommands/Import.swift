@@ -7,6 +7,7 @@ extension ImportFile.Format: ExpressibleByArgument {}
 extension SENSyncCommand {
     struct Import: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
+            commandName: "import",
             abstract: "Import pupils and their SEN records from a school's MIS export (CSV or JSON Lines).",
             discussion: HelpText.fitted(
                 """

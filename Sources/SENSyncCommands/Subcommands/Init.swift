@@ -7,6 +7,7 @@ extension SiteKind: ExpressibleByArgument {}
 extension SENSyncCommand {
     struct Init: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
+            commandName: "init",
             abstract: "Create a store for this site.",
             discussion: HelpText.fitted(
                 """

@@ -157,6 +157,7 @@ extension String {
 extension SENSyncCommand.Record {
     struct Add: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
+            commandName: "add",
             abstract: "Record a new record of any kind (also `sensync KIND add`).",
             discussion: HelpText.fitted(
                 """
@@ -198,6 +199,7 @@ extension SENSyncCommand.Record {
 
     struct Update: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
+            commandName: "update",
             abstract: "Change fields of a record of any kind (also `sensync KIND update`).",
             discussion: HelpText.fitted(
                 """
@@ -242,6 +244,7 @@ extension SENSyncCommand.Record {
 
     struct List: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
+            commandName: "list",
             abstract: "List a pupil's records of one kind (also `sensync KIND list`).",
             discussion: HelpText.fitted(
                 """
@@ -269,6 +272,7 @@ extension SENSyncCommand.Record {
 
     struct Show: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
+            commandName: "show",
             abstract: "Show one record of any kind (also `sensync KIND show`).",
             discussion: HelpText.fitted(
                 """
@@ -317,6 +321,7 @@ extension SENSyncCommand.Record {
 
     struct Fields: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "fields",
             abstract: "List the kinds of record, or one kind's fields with their codes.",
             discussion: HelpText.fitted(
                 """

@@ -7,6 +7,7 @@ extension NoteArea: ExpressibleByArgument {}
 extension SENSyncCommand {
     struct Note: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "note",
             abstract: "Record and read early-identification notes (append-only).",
             subcommands: [Add.self, List.self])
     }
@@ -15,6 +16,7 @@ extension SENSyncCommand {
 extension SENSyncCommand.Note {
     struct Add: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
+            commandName: "add",
             abstract: "Add a note about a pupil. Notes are never edited: a correction amends an earlier note.",
             discussion: HelpText.fitted(
                 """
@@ -52,6 +54,7 @@ extension SENSyncCommand.Note {
 
     struct List: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
+            commandName: "list",
             abstract: "List a pupil's notes, oldest first.",
             discussion: HelpText.fitted(
                 """

@@ -5,6 +5,7 @@ import SENSync
 extension SENSyncCommand {
     struct Peer: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "peer",
             abstract: "The sites this store knows: its directory, and those it has exchanged bundles with.",
             subcommands: [List.self])
     }
@@ -13,6 +14,7 @@ extension SENSyncCommand {
 extension SENSyncCommand.Peer {
     struct List: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
+            commandName: "list",
             abstract: "List known sites.",
             discussion: HelpText.fitted(
                 """

@@ -7,6 +7,7 @@ extension PlanDecision: ExpressibleByArgument {}
 extension SENSyncCommand {
     struct Plan: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "plan",
             abstract: "Support plans: assess, plan, do, review.",
             subcommands: [Create.self, AddOutcome.self, AddProvision.self, RecordReview.self, List.self])
     }
@@ -25,6 +26,7 @@ func pence(fromPounds text: String) throws -> Int64 {
 extension SENSyncCommand.Plan {
     struct Create: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
+            commandName: "create",
             abstract: "Start a support plan for a pupil.",
             discussion: HelpText.fitted(
                 """
@@ -186,6 +188,7 @@ extension SENSyncCommand.Plan {
 
     struct List: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
+            commandName: "list",
             abstract: "List a pupil's plans with outcomes, provision and reviews.",
             discussion: HelpText.fitted(
                 """

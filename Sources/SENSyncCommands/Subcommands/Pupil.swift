@@ -5,6 +5,7 @@ import SENSync
 extension SENSyncCommand {
     struct Pupil: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "pupil",
             abstract: "Add, change and look up pupils.",
             subcommands: [
                 Add.self, Update.self, Show.self, List.self, Duplicates.self, MigrateSEN.self, Transfer.self,
@@ -51,6 +52,7 @@ func siteName(_ id: SiteID, in store: Store) -> String {
 extension SENSyncCommand.Pupil {
     struct Add: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
+            commandName: "add",
             abstract: "Add a pupil (enrolled at this school, or at --school).",
             discussion: HelpText.fitted(
                 """
@@ -98,6 +100,7 @@ extension SENSyncCommand.Pupil {
 
     struct Update: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
+            commandName: "update",
             abstract: "Change a pupil's details, SEN status or ranked needs.",
             discussion: HelpText.fitted(
                 """
@@ -147,6 +150,7 @@ extension SENSyncCommand.Pupil {
 
     struct Show: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
+            commandName: "show",
             abstract: "Show a pupil's whole record: details, SEN, every kind of record, EHC deadlines and what is due.",
             discussion: HelpText.fitted(
                 """
@@ -293,6 +297,7 @@ extension SENSyncCommand.Pupil {
 
     struct Duplicates: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
+            commandName: "duplicates",
             abstract: "List pupil records that share a UPN (found after merges).",
             discussion: HelpText.fitted(
                 """
@@ -333,6 +338,7 @@ extension SENSyncCommand.Pupil {
 
     struct List: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
+            commandName: "list",
             abstract: "List pupils in this store.",
             discussion: HelpText.fitted(
                 """

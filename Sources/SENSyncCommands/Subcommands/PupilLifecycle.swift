@@ -5,6 +5,7 @@ import SENSync
 extension SENSyncCommand.Pupil {
     struct Transfer: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
+            commandName: "transfer",
             abstract: "Move a pupil to another school (run by the LA or the school the pupil leaves).",
             discussion: HelpText.fitted(
                 """
@@ -41,6 +42,7 @@ extension SENSyncCommand.Pupil {
 
     struct Erase: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
+            commandName: "erase",
             abstract: "Erase a pupil's personal content everywhere (run by the LA or the pupil's school).",
             discussion: HelpText.fitted(
                 """
@@ -76,18 +78,21 @@ extension SENSyncCommand.Pupil {
 extension SENSyncCommand {
     struct Retention: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "retention",
             abstract: "Apply the retention policy (SEN files: date of birth + 31 years).",
             subcommands: [Run.self])
     }
 
     struct Audit: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "audit",
             abstract: "Check the store's tamper-evident history.",
             subcommands: [Verify.self])
     }
 
     struct History: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
+            commandName: "history",
             abstract: "Show who did what to a pupil's records, from which site, and when.",
             discussion: HelpText.fitted(
                 """
@@ -165,6 +170,7 @@ extension SENSyncCommand {
 extension SENSyncCommand.Retention {
     struct Run: ParsableCommand, JSONOutputting, AuthorOnlySometimes {
         static let configuration = CommandConfiguration(
+            commandName: "run",
             abstract: "Erase every pupil whose SEN file has passed its retention period.",
             discussion: HelpText.fitted(
                 """
@@ -219,6 +225,7 @@ extension SENSyncCommand.Retention {
 extension SENSyncCommand.Audit {
     struct Verify: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
+            commandName: "verify",
             abstract: "Check every site's hash chain in this store for gaps, forks and altered changes.",
             discussion: HelpText.fitted(
                 """

@@ -5,6 +5,7 @@ import SENSync
 extension SENSyncCommand {
     struct Record: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "record",
             abstract: "Record, change, list, show, delete or restore records of any kind.",
             discussion: HelpText.fitted(
                 """
@@ -18,6 +19,7 @@ extension SENSyncCommand {
 extension SENSyncCommand.Record {
     struct Delete: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
+            commandName: "delete",
             abstract:
                 "Delete a record of any kind but a note (notes are amended, never deleted).",
             discussion: HelpText.fitted(
@@ -47,6 +49,7 @@ extension SENSyncCommand.Record {
 
     struct Restore: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
+            commandName: "restore",
             abstract: "Restore a deleted record.",
             discussion: HelpText.fitted(
                 """

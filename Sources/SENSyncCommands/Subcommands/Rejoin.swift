@@ -5,6 +5,7 @@ import SENSync
 extension SENSyncCommand {
     struct Rejoin: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "rejoin",
             abstract: "Recover a school's store that was restored from a backup: rejoin under a new site id.",
             discussion: HelpText.fitted(
                 """
@@ -33,6 +34,7 @@ extension SENSyncCommand {
 extension SENSyncCommand.Rejoin {
     struct Start: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
+            commandName: "start",
             abstract: "Make a new store and key file for this site under a new site id, and its identity file.",
             discussion: HelpText.fitted(
                 """

@@ -5,6 +5,7 @@ import SENSync
 extension SENSyncCommand {
     struct Report: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "report",
             abstract: "Reports computed from the store: the area, a school, and sync health.",
             subcommands: [Area.self, School.self, Sync.self, Roll.self])
     }
@@ -17,6 +18,7 @@ extension SENSyncCommand.Report {
         }
 
         static let configuration = CommandConfiguration(
+            commandName: "area",
             abstract: "Where in the area children are waiting, and whose move it is.",
             discussion: HelpText.fitted(
                 """
@@ -157,6 +159,7 @@ extension SENSyncCommand.Report {
 extension SENSyncCommand.Report {
     struct Sync: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
+            commandName: "sync",
             abstract: "Which site is behind, and what is stuck: one line per site this store exchanges with.",
             discussion: HelpText.fitted(
                 """
@@ -199,6 +202,7 @@ extension SENSyncCommand.Report {
 extension SENSyncCommand.Report {
     struct School: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
+            commandName: "school",
             abstract: "A school's own view: what it owes, to whom, by when; its pupils; referrals waiting.",
             discussion: HelpText.fitted(
                 """
@@ -293,6 +297,7 @@ extension SENSyncCommand.Report {
 extension SENSyncCommand.Report {
     struct Roll: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
+            commandName: "roll",
             abstract: "Record a school's roll, so the area report shows SEN as a share of it.",
             discussion: HelpText.fitted(
                 """

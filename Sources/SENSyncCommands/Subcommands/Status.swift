@@ -5,6 +5,7 @@ import SENSync
 extension SENSyncCommand {
     struct Status: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
+            commandName: "status",
             abstract: "Show this site, its record counts, and what each peer has acknowledged and still lacks.",
             discussion: HelpText.fitted(
                 """
@@ -100,6 +101,7 @@ extension SENSyncCommand {
 
     struct Digest: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
+            commandName: "digest",
             abstract: "Print one digest of the replicated state; equal on any two sites holding the same changes.",
             discussion: HelpText.fitted(
                 """

@@ -9,6 +9,7 @@ extension SENSyncCommand {
         }
 
         static let configuration = CommandConfiguration(
+            commandName: "summary",
             abstract: "Write a plain-English summary of a pupil's support that a family could read.",
             discussion: HelpText.fitted(
                 """
