@@ -293,10 +293,10 @@ extension Store {
     }
 
     /// What this store holds under the first number at which `site`'s own bundle showed that it
-    /// had forked (`forked_seq` in the import log's refusals): sent back to it in every bundle, so that a copy restored from
-    /// a backup and written on learns that other sites hold other changes under its numbers (the
-    /// numbers it is told are held, it holds too, only with other changes). The copy it was made
-    /// from holds that change already and takes it as a duplicate.
+    /// had forked (`forked_seq` in the import log's refusals). It goes back to the site in every
+    /// bundle, so that a copy restored from a backup and written on learns that other sites hold
+    /// other changes under its numbers (the numbers it is told are held, it holds too, only with
+    /// other changes). The copy it was made from holds that change already: a duplicate there.
     private func refusedFork(of site: SiteID, tx: inout StoreTransaction) throws -> Planned? {
         guard let ord = tx.sites.byID[site],
             let seq = try Int64.fetchOne(
