@@ -6,13 +6,19 @@ import GRDBSQLite
 extension StoreTransaction {
     static let erasedReason = "is about a pupil whose records were erased"
 
+    /// Whether `pupil`'s records were erased, here or by a change merged in this transaction.
+    /// One seek on the erasure table's key per pupil (every local write asks about its pupil:
+    /// reading every erased pupil made a write cost in proportion to the erasures the store
+    /// holds).
     mutating func isErased(_ pupil: RecordID) throws -> Bool {
-        if erasedCache == nil {
-            erasedCache = Set(
-                try String.fetchAll(try db.cachedStatement(sql: "SELECT DISTINCT pupil_id FROM erasure")).compactMap(
-                    RecordID.init))
-        }
-        return erasedCache!.contains(pupil) || pendingErasures.contains(pupil)
+        if pendingErasures.contains(pupil) { return true }
+        if let known = erasedCache[pupil] { return known }
+        let erased =
+            try Bool.fetchOne(
+                try db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM erasure WHERE pupil_id = ?)"),
+                arguments: [pupil.description]) ?? false
+        erasedCache[pupil] = erased
+        return erased
     }
 
     /// Every recorded enrolment of a pupil: the school and the change that wrote it.

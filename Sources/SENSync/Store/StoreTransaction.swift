@@ -39,7 +39,8 @@ struct StoreTransaction: ReplicaBackend {
     var directoryCache: AreaDirectory??
     /// Pupils erased by changes merged in this transaction; purged at ``flush()``.
     var pendingErasures: Set<RecordID> = []
-    var erasedCache: Set<RecordID>?
+    /// Whether each pupil asked about was erased, as the store held it when first asked.
+    var erasedCache: [RecordID: Bool] = [:]
     var enrolmentHistoryCache: [RecordID: [(school: SiteID, dot: Dot)]] = [:]
     /// Whether changes are checked against their origin's entitlement (off only before this site
     /// has any directory, e.g. in merge-only tests).
@@ -463,7 +464,7 @@ struct StoreTransaction: ReplicaBackend {
     mutating func flush() throws {
         try flushLog()
         for pupil in pendingErasures.sorted() { try purge(pupil, erased: true) }
-        erasedCache = nil
+        erasedCache.removeAll()
         pendingErasures.removeAll()
         for (site, hlc) in dirtyPrefixes {
             let ord = try sites.ordinal(for: site, in: db)
