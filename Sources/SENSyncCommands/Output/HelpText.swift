@@ -24,7 +24,8 @@ enum HelpText {
 
     static func fitted(_ discussion: String, width: Int = Terminal.width) -> String {
         // Every command's configuration, and so its discussion, is built on every run (the command
-        // tree is), help or not: Foundation's trimming and splitting by Character made this a tenth of a command's start.
+        // tree is), help or not: Foundation's trimming and splitting by Character made this a
+        // tenth of a command's start.
         let lines = discussion.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map {
             Substring($0)
         }
