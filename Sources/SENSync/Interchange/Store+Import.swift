@@ -281,7 +281,7 @@ struct ImportRun {
         }
         var sourceID: String?
         var upnText: String?
-        var (isSourceIDGiven, isUPNGiven) = (false, false)
+        var identitiesGiven: Set<String> = []
         var given: [(column: ImportFormat.Column, text: String?, name: String)] = []
         let isCSV = file?.format == .csv
         for (position, (name, text)) in raw.cells.enumerated() {
@@ -301,25 +301,17 @@ struct ImportRun {
                 }
             }
             switch heading {
-            case .id:
-                // `ID` beside `I-D` (or `id` beside `ID`) as for any other field: which record
-                // the row is would be one of the two, chosen without a word.
-                guard !isSourceIDGiven else {
-                    reportGivenTwice(
-                        ImportFormat.idHeading, what: ImportFormat.idHeading, line: raw.line, isCSV: isCSV)
+            case .id, .upn:
+                // Which record, or which pupil, the row is about: given twice (`ID` beside `I-D`,
+                // `id` beside `ID`), as for any other field, one of the two would be chosen
+                // without a word.
+                let isID = if case .id = heading { true } else { false }
+                let identity = isID ? ImportFormat.idHeading : ImportFormat.upnHeading
+                guard identitiesGiven.insert(identity).inserted else {
+                    reportGivenTwice(identity, what: identity, line: raw.line, isCSV: isCSV)
                     continue
                 }
-                isSourceIDGiven = true
-                sourceID = text?.trimmedOfSpace
-            case .upn:
-                // Which pupil the row is about, as for the ID.
-                guard !isUPNGiven else {
-                    reportGivenTwice(
-                        ImportFormat.upnHeading, what: ImportFormat.upnHeading, line: raw.line, isCSV: isCSV)
-                    continue
-                }
-                isUPNGiven = true
-                upnText = text
+                if isID { sourceID = text?.trimmedOfSpace } else { upnText = text }
             case .column(let column):
                 // Two headings for one field (Forename twice, or DOB and date_of_birth): one of
                 // the values would be lost without a word.
