@@ -452,7 +452,7 @@ extension CTFDocument {
         if let unsafe = found.value.unicodeScalars.first(where: \.isUnsafeInText) {
             throw CTFError(
                 .invalidValue,
-                "Holds a character that cannot be recorded (\(String(format: "U+%04X", unsafe.value)), a control character, line break or text-direction override).",
+                "Holds a character that cannot be recorded (\(String(format: "U+%04X", unsafe.value)), a control character, line break, invisible space or text-direction override).",
                 line: found.line, element: name,
                 hint: "Ask the sending school to correct it in their MIS and send the file again.")
         }

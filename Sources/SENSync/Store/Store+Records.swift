@@ -23,6 +23,10 @@ enum Check {
         if lineBreaks, trimmed.utf8.contains(0x0D) {
             trimmed = trimmed.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
         }
+        // So is a line or paragraph separator (pasted from a web page or a JSON string).
+        if lineBreaks, trimmed.unicodeScalars.contains(where: \.isLineSeparator) {
+            trimmed = String(String.UnicodeScalarView(trimmed.unicodeScalars.map { $0.isLineSeparator ? "\n" : $0 }))
+        }
         guard !trimmed.isEmpty else {
             throw StoreError(.invalidInput, "The \(what()) is empty.", hint: "Give a value.")
         }
@@ -51,7 +55,7 @@ enum Check {
         let name = String(format: "U+%04X", bad.value)
         throw StoreError(
             .invalidInput,
-            "The \(what) holds a character that cannot be recorded (\(name), a control character\(lineBreaks ? "" : " or line break") or a text-direction override).",
+            "The \(what) holds a character that cannot be recorded (\(name), a control character\(lineBreaks ? "" : ", a line break"), an invisible space or a text-direction override).",
             hint: unsafeCharacterHint)
     }
 

@@ -452,11 +452,16 @@ struct FastClockTests {
         }
     }
 
-    /// Names, note text and authors refuse control characters and text-direction overrides (a
-    /// line break is free text's only); site names are trimmed and of a name's length.
+    /// Names, note text and authors refuse control characters, text-direction overrides, line and
+    /// paragraph separators (a line break is free text's only) and invisible zero-width spaces
+    /// (two names that look alike and differ); site names are trimmed and of a name's length.
     @Test func controlCharactersAreRefusedWhereTextIsRecorded() throws {
         let store = try StoreWriteTests.store()
-        for bad in ["A\u{0}B", "A\u{1B}[2JB", "A\rB", "A\u{85}B", "A\u{202E}B", "A\nB"] {
+        let bads = [
+            "A\u{0}B", "A\u{1B}[2JB", "A\rB", "A\u{85}B", "A\u{202E}B", "A\nB", "A\u{2028}B", "A\u{2029}B",
+            "A\u{200B}B", "A\u{2060}B", "A\u{FEFF}B",
+        ]
+        for bad in bads {
             #expect(throws: StoreError.self, "\(bad.debugDescription)") {
                 try store.addPupil(
                     NewPupil(upn: syntheticUPN(9), forename: bad, surname: "S", dateOfBirth: "2016-01-01"),
@@ -474,6 +479,11 @@ struct FastClockTests {
         // A Windows line break (CR LF), or a lone CR, pasted in is the line break it is.
         try store.addNote(pupil: id, text: "Pasted\r\nfrom Windows\rand a Mac", author: "SENCO")
         #expect(try store.notes(of: id).map(\.text).contains("Pasted\nfrom Windows\nand a Mac"))
+        // So is a line or paragraph separator (a web page's or a JSON string's).
+        try store.addNote(pupil: id, text: "Pasted\u{2028}from the web\u{2029}page", author: "SENCO")
+        #expect(try store.notes(of: id).map(\.text).contains("Pasted\nfrom the web\npage"))
+        // Joiners that some scripts and emoji need stay.
+        try store.addNote(pupil: id, text: "Joined \u{200C}\u{200D} text", author: "SENCO")
         #expect(throws: StoreError.self) { try store.addNote(pupil: id, text: "A\u{7}B", author: "SENCO") }
         #expect(throws: StoreError.self) {
             try store.addPupil(StoreWriteTests.newPupil(), author: String(repeating: "x", count: 101))
