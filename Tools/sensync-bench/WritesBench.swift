@@ -106,22 +106,38 @@ enum WritesBench {
         return report
     }
 
-    /// The hidden mode: `sensync-bench --writes-child STORE COUNT [--batch]` adds COUNT notes to
-    /// the store's pupils, each its own transaction (or all in one `Store.batch`), and prints the
-    /// median (the mean) in microseconds: a process doing nothing else, to profile (`perf
-    /// record`) one local write's cost.
+    /// The hidden mode: `sensync-bench --writes-child STORE COUNT [--batch | --delete]` adds COUNT
+    /// notes to the store's pupils, each its own transaction (or all in one `Store.batch`), or
+    /// deletes COUNT of its provision items, and prints the median (the mean) in microseconds: a
+    /// process doing nothing else, to profile (`perf record`) one local write's cost.
     static let childFlag = "--writes-child"
 
     static func child(_ arguments: [String]) -> Int32 {
-        guard arguments.count == 2 || (arguments.count == 3 && arguments[2] == "--batch"),
+        let mode = arguments.count == 3 ? arguments[2] : nil
+        guard arguments.count == 2 || mode == "--batch" || mode == "--delete",
             let count = Int(arguments[1]), count > 0
         else {
-            FileHandle.standardError.write(Data("usage: sensync-bench \(childFlag) STORE COUNT [--batch]\n".utf8))
+            FileHandle.standardError.write(
+                Data("usage: sensync-bench \(childFlag) STORE COUNT [--batch | --delete]\n".utf8))
             return 2
         }
-        let batched = arguments.count == 3
+        let batched = mode == "--batch"
         do {
             let store = try Store.open(at: arguments[0])
+            if mode == "--delete" {
+                // Items picked outside the timing, as the bench's delete phase picks them.
+                let items = try store.pupils().lazy.compactMap { pupil in
+                    try? store.plans(of: pupil.id.description).first?.provision.first?.id.description
+                }.prefix(count)
+                var times: [Double] = []
+                for item in Array(items) {
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    _ = try store.deleteRecord(item, author: "Bench")
+                    times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+                }
+                print(micro(Bench.median(times)))
+                return 0
+            }
             let pupils = try store.pupils().map(\.id.description)
             guard !pupils.isEmpty else { throw BenchFailure("The store holds no pupils.") }
             var rng = SplitMix64(seed: 1)

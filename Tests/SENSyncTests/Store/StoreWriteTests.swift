@@ -452,6 +452,32 @@ struct FastClockTests {
         }
     }
 
+    /// A record of any kind is found by its id or a unique prefix of it; a prefix that several
+    /// records share, in one table or several, lists every one of them with its kind.
+    @Test func aRecordOfAnyKindIsFoundByItsIDOrAUniquePrefix() throws {
+        let store = try StoreWriteTests.store()
+        let pupil = try store.addPupil(StoreWriteTests.newPupil(), author: "SENCO")
+        let note = try store.addNote(pupil: pupil.description, text: "Reads with a ruler.", author: "SENCO")
+        let found = try store.findRecord(note.description)
+        #expect(found.key == RecordKey(table: "note", scope: pupil, id: note))
+        #expect(found.state["text"] == .text("Reads with a ruler."))
+        // A pupil, their enrolment and the note, made within the same hours: their ids share the
+        // first eight characters (the time they were made).
+        let shared = String(note.description.prefix(8))
+        do {
+            _ = try store.findRecord(shared)
+            Issue.record("A prefix three records share was taken as one of them.")
+        } catch let error as StoreError {
+            #expect(error.code == .ambiguous)
+            #expect(error.candidates.count == 3)
+            for kind in ["pupil", "enrolment", "note"] {
+                #expect(error.candidates.contains { $0.contains("  \(kind)  ") }, "\(kind)")
+            }
+        }
+        StoreWriteTests.expectStoreError(.notFound) { _ = try store.findRecord("ffffffff") }
+        StoreWriteTests.expectStoreError(.invalidInput) { _ = try store.findRecord("not-an-id") }
+    }
+
     /// Names, note text and authors refuse control characters, text-direction overrides, line and
     /// paragraph separators (a line break is free text's only) and invisible zero-width spaces
     /// (two names that look alike and differ); site names are trimmed and of a name's length.
