@@ -160,6 +160,9 @@ struct RecordCommandsTests {
             }
             let text = try cli.run(["due", "--as-of", "2026-05-01"] + s)
             #expect(text.stdout.contains("OVERDUE") && text.stdout.contains("3 due, 1 overdue"))
+            // Every column is headed (the overdue mark's was blank).
+            let heading = text.stdout.split(separator: "\n").first { $0.hasPrefix("DUE") }
+            #expect(heading?.split(separator: " ") == ["DUE", "STATUS", "PUPIL", "WHAT", "WHOSE"], "\(text.stdout)")
 
             // The area report, as values: one pupil, one referral still waiting (10 days on 1 May).
             let report = try cli.run(["report", "area", "--as-of", "2026-05-01", "--format", "json"] + s)

@@ -79,10 +79,16 @@ public enum ImportFormat {
         }
 
         /// The headings of `kind`'s columns, for a problem that lists them.
-        mutating func columnList(of kind: KindSpec) -> String {
-            if let list = columnLists[kind.name] { return list }
-            let list = ([idHeading, upnHeading] + columns(of: kind).map(\.heading)).joined(separator: ", ")
-            columnLists[kind.name] = list
+        /// As a CSV file heads them, or as a JSON line gives them (`asKeys`).
+        mutating func columnList(of kind: KindSpec, asKeys: Bool) -> String {
+            let cacheKey = asKeys ? kind.name + "\u{0}keys" : kind.name
+            if let list = columnLists[cacheKey] { return list }
+            let names =
+                asKeys
+                ? [idKey, "upn"] + columns(of: kind).map(\.key)
+                : [idHeading, upnHeading] + columns(of: kind).map(\.heading)
+            let list = names.joined(separator: ", ")
+            columnLists[cacheKey] = list
             return list
         }
         private var columnLists: [String: String] = [:]

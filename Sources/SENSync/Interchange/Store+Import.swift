@@ -330,7 +330,7 @@ struct ImportRun {
                 // has a pupil's details there), on the file's first line (not on the row that
                 // found it); a JSON key only if it is a slip in typing one of the kind's keys
                 // (`surnme`), else by its place on the line (a UPN or a name given as a key).
-                let columnList = headings.columnList(of: kind)
+                let columnList = headings.columnList(of: kind, asKeys: !isCSV)
                 if isCSV {
                     report(
                         line: 1, column: String(position + 1),

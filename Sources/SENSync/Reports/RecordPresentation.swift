@@ -16,15 +16,11 @@ public struct RecordPresenter: Sendable {
         return named
     }
 
-    /// A record as a reference to it reads: its kind and its first text (a plan's title), else
-    /// the date it is ordered by, else its id.
+    /// A record as a reference to it reads: its kind and the text that titles it (a plan's
+    /// title, ``RecordKind/titledBy``), else the date it is ordered by, else its id.
     public static func label(of record: KindRecord) -> String {
         let noun = record.spec?.noun ?? record.kind
-        let fields = record.spec?.fields ?? []
-        if let text = fields.lazy.compactMap({ field -> String? in
-            guard case .text = field.rule else { return nil }
-            return record.values.text(field.name)
-        }).first {
+        if let field = record.spec?.titledBy, let text = record.values.text(field) {
             return "\(noun) \u{201C}\(text.count > 60 ? text.prefix(59) + "\u{2026}" : text)\u{201D}"
         }
         if let field = record.spec?.orderedBy, let date = record.values.text(field) { return "\(noun) of \(date)" }

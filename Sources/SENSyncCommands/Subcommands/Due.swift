@@ -76,12 +76,12 @@ extension SENSyncCommand {
                 return
             }
             Terminal.table(
-                ["DUE", "", "PUPIL", "WHAT", "WHOSE"],
+                ["DUE", "STATUS", "PUPIL", "WHAT", "WHOSE"],
                 items.map { item in
                     let o = item.obligation
                     let whose = [o.responsibleRole, o.responsibleOrg].compactMap { $0 }.joined(separator: ", ")
                     return [
-                        o.dueOn.description, item.overdue ? "OVERDUE" : "",
+                        o.dueOn.description, item.overdue ? "OVERDUE" : "due",
                         "\(item.pupilName) (\(item.upn ?? "no UPN"))",
                         o.what + (o.exceptionApplies ? " [exception recorded]" : ""), whose,
                     ]

@@ -18,7 +18,7 @@ extension SENSyncCommand.Peer {
             abstract: "List known sites.",
             discussion: HelpText.fitted(
                 """
-                PEER is "yes" for a site this store has exchanged bundles with, and "no" for one it knows only from the area directory or as the author of changes that reached it through others (an academy's, through its trust).
+                PEER is "yes" for a site whose bundles this store has applied, and "no" for one it knows only from the area directory, has only sent bundles to, or knows as the author of changes that reached it through others (an academy's, through its trust).
 
                 Example:
                   sensync peer list --store oakfield.sensync

@@ -267,10 +267,11 @@ extension SENSyncCommand.Report {
             Terminal.print()
             Terminal.print("What is due (next \(within) days, and overdue):")
             Terminal.table(
-                ["DUE", "", "PUPIL", "WHAT", "WHOSE"],
+                ["DUE", "STATUS", "PUPIL", "WHAT", "WHOSE"],
                 duties.map {
                     [
-                        $0.obligation.dueOn.description, $0.overdue ? "OVERDUE" : "", $0.pupilName, $0.obligation.what,
+                        $0.obligation.dueOn.description, $0.overdue ? "OVERDUE" : "due", $0.pupilName,
+                        $0.obligation.what,
                         [$0.obligation.responsibleRole, $0.obligation.responsibleOrg].compactMap { $0 }.joined(
                             separator: ", "),
                     ]

@@ -26,6 +26,12 @@ extension ImportTests {
                     "1 surnme A key on this line is not a column of a pupi",
                     "1 - Key 9 on this line is not a column of a pupi",
                 ], "\(error.problems)")
+            // The columns listed are the keys a JSON line gives (a CSV file's headings are listed
+            // for a CSV file's unknown heading).
+            let listed = try #require(error.problems.first?.reason)
+            #expect(
+                listed.hasSuffix("its columns are: id, upn, forename, surname, dateOfBirth, yearGroup, entryDate."),
+                "\(listed)")
             let said = error.description + error.problems.map(\.description).joined()
             for value in personal { #expect(!said.contains(value), "\(said)") }
             #expect(try store.pupils().isEmpty)

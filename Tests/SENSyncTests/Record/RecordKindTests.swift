@@ -21,6 +21,48 @@ struct RecordKindTests {
         }
     }
 
+    /// A record another refers to reads by its title or its free text, else by its date: a field
+    /// naming a person is no title (an EHC plan read as `EHC plan “R Patel”`).
+    @Test func aReferencedRecordReadsByItsTitleNotByAPersonsName() {
+        func record(_ kind: KindSpec, _ values: [String: String]) -> KindRecord {
+            KindRecord(
+                kind: kind.name, id: .v7(), pupilID: .v7(), values: KindValues(values.mapValues(Value.text)),
+                isDeleted: false)
+        }
+        #expect(
+            RecordPresenter.label(of: record(EHCPlan.spec, ["issued_on": "2026-03-02", "case_officer": "R Patel"]))
+                == "EHC plan of 2026-03-02")
+        #expect(
+            RecordPresenter.label(of: record(SupportPlan.spec, ["title": "Reading", "responsible_person": "J Smith"]))
+                == "plan \u{201C}Reading\u{201D}")
+        #expect(
+            RecordPresenter.label(of: record(Concern.spec, ["raised_by": "A Teacher", "observations": "Reverses b/d"]))
+                == "concern \u{201C}Reverses b/d\u{201D}")
+        // No kind is titled by a field that names a person.
+        for kind in RecordSchema.kinds {
+            guard let title = kind.titledBy.flatMap(kind.field) else { continue }
+            #expect(!title.label.hasPrefix("Raised by") && !title.label.contains("officer"), "\(kind.name)")
+        }
+    }
+
+    /// Two dates out of order are named as dates, whatever their labels say.
+    @Test func datesOutOfOrderAreNamedAsDates() {
+        let referral = KindValues(["referred_on": .text("2026-04-02"), "first_seen_on": .text("2026-04-01")])
+        #expect(throws: RecordRuleViolation.self) { try Referral.check(referral) }
+        do {
+            try Referral.check(referral)
+        } catch {
+            #expect(error.message == "The \"first seen on\" date is before the \"referred on\" date.")
+        }
+        let enrolment = KindValues(["entry_date": .text("2026-04-02"), "leaving_date": .text("2026-04-01")])
+        do {
+            try enrolment.requireOrder(Enrolment.Field.entryDate, Enrolment.Field.leavingDate)
+            Issue.record("A leaving date before the entry date was taken.")
+        } catch {
+            #expect(error.message == "The leaving date is before the entry date.")
+        }
+    }
+
     @Test func everyCodeListAndReferenceAFieldNamesExists() {
         for kind in RecordSchema.kinds {
             for field in kind.fields {

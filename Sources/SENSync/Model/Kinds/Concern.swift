@@ -7,6 +7,8 @@ public enum Concern: RecordKind {
     public static let number: UInt64 = 9
     public static let noun = "concern"
     public static let orderedBy: Field? = .raisedOn
+    /// What was seen titles it (its first text is who raised it).
+    public static let titledBy: Field? = .observations
 
     public enum Field: String, KindField {
         case raisedOn = "raised_on"

@@ -6,6 +6,8 @@ public enum Escalation: RecordKind {
     public static let number: UInt64 = 12
     public static let noun = "escalation"
     public static let orderedBy: Field? = .openedOn
+    /// What it is about titles it (its first text is who raised it).
+    public static let titledBy: Field? = .summary
 
     public enum Field: String, KindField {
         case stage

@@ -185,13 +185,20 @@ public struct KindValues: Sendable, Hashable {
     public func date<F: KindField>(_ field: F) -> CalendarDate? { date(field.rawValue) }
     public func integer<F: KindField>(_ field: F) -> Int64? { integer(field.rawValue) }
 
+    /// A date field as a sentence names it: "entry date", or for a label that does not say it is
+    /// a date, "\"first seen on\" date".
+    private static func dateName(_ field: some KindField) -> String {
+        let label = field.definition.label.lowercased()
+        return label.contains("date") ? label : "\"\(label)\" date"
+    }
+
     /// Requires `later` not to be before `earlier` when both are set.
     public func requireOrder<F: KindField>(_ earlier: F, _ later: F) throws(RecordRuleViolation) {
         guard let a = date(earlier), let b = date(later) else { return }
         guard a <= b else {
             throw RecordRuleViolation(
                 // No dates in the message: it may be about a row of someone's file (README, import).
-                "The \(later.definition.label.lowercased()) is before the \(earlier.definition.label.lowercased()).",
+                "The \(Self.dateName(later)) is before the \(Self.dateName(earlier)).",
                 hint: "Check \(later.definition.option) and \(earlier.definition.option).", field: later.rawValue)
         }
     }
@@ -220,6 +227,10 @@ public protocol RecordKind: Sendable {
     static var parent: Field? { get }
     /// The date field records are listed by, oldest first.
     static var orderedBy: Field? { get }
+    /// The text a reference to a record reads by (a plan's title: `plan “Reading”`); by default
+    /// the first text field. `nil` when no text titles it (an EHC plan's first text is its case
+    /// officer's name), so a reference reads by ``orderedBy`` (`EHC plan of 2026-03-02`).
+    static var titledBy: Field? { get }
     /// Rules across fields (dates in order), checked on every local write against the record as it
     /// will be.
     static func check(_ record: KindValues) throws(RecordRuleViolation)
@@ -231,6 +242,11 @@ extension RecordKind {
     public static var owner: KindOwner { .anySite }
     public static var parent: Field? { nil }
     public static var orderedBy: Field? { nil }
+    public static var titledBy: Field? {
+        Field.allCases.first { field in
+            if case .text = field.definition.rule { true } else { false }
+        }
+    }
     public static func check(_ record: KindValues) throws(RecordRuleViolation) {}
 
     /// The kind as a value.
@@ -238,7 +254,7 @@ extension RecordKind {
         KindSpec(
             name: name, number: number, noun: noun, plural: plural, fields: Field.allCases.map(\.definition),
             isAppendOnly: isAppendOnly, owner: owner, parent: parent?.rawValue, orderedBy: orderedBy?.rawValue,
-            check: { values throws(RecordRuleViolation) in try check(values) })
+            titledBy: titledBy?.rawValue, check: { values throws(RecordRuleViolation) in try check(values) })
     }
 }
 
@@ -254,6 +270,7 @@ public struct KindSpec: Sendable, CustomStringConvertible {
     public let owner: KindOwner
     public let parent: String?
     public let orderedBy: String?
+    public let titledBy: String?
     let check: @Sendable (KindValues) throws(RecordRuleViolation) -> Void
 
     public var description: String { name }
