@@ -114,12 +114,7 @@ extension Store {
                 sql:
                     "SELECT id FROM pupil WHERE deleted = 0 AND upn IN (\(upns.map { _ in "?" }.joined(separator: ",")))",
                 arguments: StatementArguments(upns)))
-        let rows = try Row.fetchAll(
-            db, sql: "SELECT id, former_upns FROM pupil WHERE deleted = 0 AND instr(former_upns, ?) > 0",
-            arguments: [pupil.upn])
-        for row in rows where ((row[1] as String?) ?? "").split(separator: ",").contains(Substring(pupil.upn)) {
-            ids.insert(row[0])
-        }
+        ids.formUnion(try Self.formerHolders(of: pupil.upn, in: db))
         guard ids.count <= 1 else {
             throw CTFError(
                 .refused, "This pupil's UPN or former UPN matches more than one pupil in this store.",

@@ -112,6 +112,23 @@ extension Store {
         try reading { db in try Self.pupilID(for: reference, in: db) }
     }
 
+    /// The live pupils (ids, in order) whose former UPNs include `upn`. Read through the partial
+    /// index of pupils that have former UPNs: a scan of every pupil cost a CTF import one pass
+    /// of the store for each pupil in the file.
+    static func formerHolders(of upn: String, in db: Database) throws -> [String] {
+        try Row.fetchAll(
+            try db.cachedStatement(sql: formerHoldersSQL),
+            arguments: [upn]
+        ).filter { row in ((row[1] as String?) ?? "").split(separator: ",").contains { $0 == upn } }
+            .map { $0[0] as String }
+    }
+
+    static let formerHoldersSQL = """
+        SELECT id, former_upns FROM pupil INDEXED BY pupil_former_upns
+        WHERE former_upns IS NOT NULL AND former_upns != '' AND deleted = 0 AND instr(former_upns, ?) > 0
+        ORDER BY id
+        """
+
     static func pupilID(for reference: String, in db: Database) throws -> RecordID {
         let ref = reference.trimmedOfSpace
         if ref.utf8.count == 13, ref.first?.isLetter == true {
@@ -121,14 +138,7 @@ extension Store {
                 arguments: [upn.value])
             if ids.isEmpty {
                 // A UPN the pupil had before (a corrected UPN, or one a CTF gave): still theirs.
-                ids = try Row.fetchAll(
-                    try db.cachedStatement(
-                        sql:
-                            "SELECT id, former_upns FROM pupil WHERE deleted = 0 AND instr(former_upns, ?) > 0 ORDER BY id"
-                    ),
-                    arguments: [upn.value]
-                ).filter { row in ((row[1] as String?) ?? "").split(separator: ",").contains { $0 == upn.value } }
-                    .map { $0[0] as String }
+                ids = try formerHolders(of: upn.value, in: db)
             }
             guard !ids.isEmpty else {
                 throw StoreError(.notFound, "No pupil in this store has that UPN.", hint: "See `sensync pupil list`.")

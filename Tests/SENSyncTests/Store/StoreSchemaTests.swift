@@ -100,6 +100,20 @@ struct StoreSchemaTests {
         #expect(primaryKey == ["pupil_id", "id"])
     }
 
+    /// A former UPN (a pupil named by an old UPN; every pupil of a CTF) is looked up among the
+    /// pupils that have one, not by reading every pupil: a CTF import read the whole pupil table
+    /// once for each pupil in the file.
+    @Test func aFormerUPNIsLookedUpWithoutReadingEveryPupil() throws {
+        let store = try Store.inMemory(identity: SiteIdentity(id: fixedID(1), name: "Schema", kind: .la))
+        let plan = try store.writer.read { db in
+            try Row.fetchAll(
+                db, sql: "EXPLAIN QUERY PLAN \(Store.formerHoldersSQL)", arguments: [syntheticUPN(1)]
+            ).map { $0["detail"] as String }
+        }
+        #expect(plan.contains { $0.contains("pupil_former_upns") }, "\(plan)")
+        #expect(!plan.contains { $0.hasPrefix("SCAN pupil") && !$0.contains("INDEX") }, "\(plan)")
+    }
+
     @Test func everyRecordTableHasACodec() {
         #expect(Set(TableCodec.all.keys) == Set(RecordSchema.tables.map(\.name)))
         // Tables travel by number: the numbers and names of released kinds never change, and new
