@@ -250,7 +250,13 @@ public final class Store: Sendable {
                 // change counter move) even when every migration has run.
                 if applied.count < StoreSchema.knownMigrations.count {
                     try StoreSchema.migrator.migrate(pool)
-                    if !applied.isEmpty { try pool.write { db in try adoptNewlyKnownFields(in: db) } }
+                    // Records are rewritten only when a migration taught the store new tables or
+                    // fields: after one that adds only an index, it read and rewrote every record
+                    // (a second for a 10,000-pupil school, once per upgrade).
+                    let new = StoreSchema.knownMigrations.filter { !applied.contains($0) }
+                    if !applied.isEmpty, new.contains(where: { !StoreSchema.storageOnlyMigrations.contains($0) }) {
+                        try pool.write { db in try adoptNewlyKnownFields(in: db) }
+                    }
                 }
                 writer = pool
             case .readOnly, .rollbackOnly:
