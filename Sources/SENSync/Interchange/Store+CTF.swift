@@ -73,12 +73,18 @@ extension Store {
     ///
     /// - Throws: ``CTFError`` naming the XML line and element of the problem (never a value from
     ///   the file); ``StoreError`` if the store cannot be written.
+    ///
+    /// `progress` is told (pupils checked, pupils in the file) after every
+    /// ``ctfProgressInterval`` pupils: a file smaller than that reports nothing.
     @discardableResult
-    public func importCTF(_ data: Data, author: String) throws -> CTFImportSummary {
+    public func importCTF(
+        _ data: Data, author: String, progress: (_ checked: Int, _ total: Int) -> Void = { _, _ in }
+    ) throws -> CTFImportSummary {
         let document = try CTFDocument(xml: data)
         return try writeBatch(author: author) { batch in
             var summary = CTFImportSummary(version: document.header.version)
-            for pupil in document.pupils {
+            for (index, pupil) in document.pupils.enumerated() {
+                if index > 0, index % Self.ctfProgressInterval == 0 { progress(index, document.pupils.count) }
                 guard pupil.hasSENHistory else {
                     summary.pupils.append(.init(line: pupil.line, pupilID: nil, outcome: .skipped))
                     continue
@@ -97,6 +103,9 @@ extension Store {
             return (summary, keep: true)
         }
     }
+
+    /// How many pupils of a CTF are checked between two progress reports.
+    public static let ctfProgressInterval = 500
 
     private struct CTFPlan {
         var pupilID: RecordID

@@ -49,7 +49,10 @@ extension SENSyncCommand.CTF {
                     message: "The CTF file could not be read.", hint: "Check the path and that you can read the file.")
             }
             let store = try storeOptions.open()
-            let summary = try store.importCTF(data, author: try authorOptions.name)
+            let summary = try store.importCTF(data, author: try authorOptions.name) { checked, total in
+                // On stderr, for a file large enough to take a while (stdout stays the summary).
+                Terminal.note("ctf import: checked \(checked) of \(total) pupils (\(checked * 100 / total)%)")
+            }
             if output.json {
                 try Terminal.printJSON(["ctfImport": summary])
                 return

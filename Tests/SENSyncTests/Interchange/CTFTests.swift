@@ -31,6 +31,32 @@ struct CTFTests {
         return (area, store)
     }
 
+    /// A large CTF reports its progress every few hundred pupils (it was silent however long it
+    /// took); a small one reports nothing.
+    @Test func aLargeCTFReportsItsProgress() throws {
+        let (_, store) = try school()
+        let fixture = String(decoding: try Self.fixture(), as: UTF8.self)
+        let header = fixture[..<fixture.range(of: "<CTFpupilData>")!.upperBound]
+        let count = Store.ctfProgressInterval * 2 + 1
+        let pupils = (0..<count).map { n in
+            """
+            <Pupil><UPN>\(syntheticUPN(20_000 + n))</UPN><Surname>Example</Surname><Forename>Pupil</Forename>
+            <DOB>2015-03-10</DOB><Sex>F</Sex><SENhistory><SEN><StartDate>2023-09-04</StartDate>
+            <SENprovision>K</SENprovision></SEN></SENhistory></Pupil>
+            """
+        }
+        let xml = header + pupils.joined(separator: "\n") + "</CTFpupilData></CTfile>\n"
+        var reports: [String] = []
+        let summary = try store.importCTF(Data(xml.utf8), author: "SENCO") { checked, total in
+            reports.append("\(checked)/\(total)")
+        }
+        #expect(summary.count(.created) == count)
+        #expect(reports == ["500/\(count)", "1000/\(count)"])
+        reports = []
+        try store.importCTF(try Self.fixture(), author: "SENCO") { checked, total in reports.append("\(checked)") }
+        #expect(reports.isEmpty)
+    }
+
     typealias Episode = (provision: String, start: String, end: String?, school: String?)
     typealias Need = (need: String, rank: Int64, start: String, end: String?)
 
