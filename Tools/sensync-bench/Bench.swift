@@ -36,7 +36,9 @@ struct Bench {
                 try options.reportArea
                 ? AreaReportBench.run(options)
                 : options.importFiles
-                    ? ImportBench.run(options) : options.localWrites ? WritesBench.run(options) : run(options)
+                    ? ImportBench.run(options)
+                    : options.localWrites
+                        ? WritesBench.run(options) : options.history > 0 ? HistoryBench.run(options) : run(options)
             print(options.json ? try report.json() : report.human())
         } catch {
             FileHandle.standardError.write(Data("sensync-bench: failed: \(error)\n".utf8))

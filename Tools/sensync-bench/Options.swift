@@ -14,12 +14,15 @@ struct Options {
     var importFiles = false
     var localWrites = false
     var writes = 300
+    /// `--history N`: changes of history the school is given (0: not this mode).
+    var history = 0
 
     static let usage = """
         USAGE: sensync-bench [--pupils N] [--schools N] [--seed S] [--repeat R] [--scaling] [--scaling-factor K] [--json] [--keep]
                sensync-bench --report-area [--pupils N] [--schools N] [--seed S] [--repeat R] [--json] [--keep]
                sensync-bench --import [--pupils N] [--seed S] [--repeat R] [--json] [--keep]
                sensync-bench --writes [--pupils N] [--writes-count W] [--scaling-factor K] [--seed S] [--json] [--keep]
+               sensync-bench --history N [--pupils N] [--seed S] [--json] [--keep]
 
         Builds a synthetic area (an LA store and N school stores) on temporary files, then measures
         local writes, bundle create and apply, a raw-SQLite upsert baseline, bundle size against
@@ -43,6 +46,10 @@ struct Options {
                               transaction) in a school store of N pupils (default 2000) and of K×
                               N, beside a raw single-row SQLite insert transaction.
           --writes-count W    How many of each write to time (default 300).
+          --history N         Instead: give one school of N pupils (default 2000) N changes of
+                              history (forename edits after its records), exchange full bundles
+                              with the LA both ways, and time a bundle with nothing new each way
+                              (goal: 50 ms at 1,000,000 changes).
           --json              Print the results as JSON on stdout instead of tables.
           --keep              Keep the temporary folder (its path is printed on stderr).
           -h, --help          Show this help.
@@ -53,6 +60,7 @@ struct Options {
           .build-bench/release/sensync-bench --report-area
           .build-bench/release/sensync-bench --import
           .build-bench/release/sensync-bench --writes
+          .build-bench/release/sensync-bench --history 1000000
 
         Progress goes to stderr; results to stdout. Exit code 0 on success, 1 if a step failed,
         2 for bad options.
@@ -95,6 +103,7 @@ struct Options {
             case "--import": options.importFiles = true
             case "--writes": options.localWrites = true
             case "--writes-count": options.writes = try positive(flag, try value(flag, inline))
+            case "--history": options.history = try positive(flag, try value(flag, inline))
             case "--seed":
                 let text = try value(flag, inline)
                 guard let seed = UInt64(text) else {
@@ -112,8 +121,10 @@ struct Options {
             default: throw Problem(description: "Unknown option '\(argument)'.")
             }
         }
-        if [options.reportArea, options.importFiles, options.localWrites].filter({ $0 }).count > 1 {
-            throw Problem(description: "--report-area, --import and --writes measure different things; give one.")
+        if [options.reportArea, options.importFiles, options.localWrites, options.history > 0].filter({ $0 }).count > 1
+        {
+            throw Problem(
+                description: "--report-area, --import, --writes and --history measure different things; give one.")
         }
         if options.importFiles && !sized.pupils { options.pupils = 10_000 }
         if options.reportArea {
