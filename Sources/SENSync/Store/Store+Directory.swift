@@ -132,6 +132,16 @@ extension Store {
                     "Add the schools, academies and trusts of this LA's area; a site of another LA joins through that LA's directory."
             )
         }
+        // What `init` checks of a site, checked again of its file: a file edited by hand (or made
+        // by another program) gave a name of line breaks, escapes or a kilobyte, and a name the
+        // directory's own reader refuses left the LA without a directory.
+        try Self.validate(site.site, la: nil)
+        guard (try? Check.text(site.site.name, "site name", max: 100)) == site.site.name else {
+            throw StoreError(
+                .invalidInput,
+                "That identity file's site name is not one a store can have (too long, padded, or holding characters that cannot be recorded).",
+                hint: "Ask the site for its identity file again (`sensync identity export`), made by SENSync.")
+        }
         if let code = site.site.laCode, let mine = identity.laCode, code != mine {
             throw StoreError(
                 .invalidInput, "That site gives another LA's code (\(code)); this LA's is \(mine).",

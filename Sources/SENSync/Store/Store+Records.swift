@@ -30,8 +30,10 @@ enum Check {
         guard !trimmed.isEmpty else {
             throw StoreError(.invalidInput, "The \(what()) is empty.", hint: "Give a value.")
         }
-        // Characters are counted only when the bytes could be too many.
-        guard trimmed.utf8.count <= max || trimmed.count <= max else {
+        // Characters are counted only when the bytes could be too many; the bytes are bounded
+        // too, so that combining marks stacked on a letter (600 of them count as one character)
+        // cannot make a 100-character name a kilobyte, or a note megabytes.
+        guard trimmed.utf8.count <= max || trimmed.count <= max, trimmed.utf8.count <= max * 8 else {
             throw StoreError(.invalidInput, "The \(what()) is longer than \(max) characters.", hint: "Shorten it.")
         }
         try requirePrintable(trimmed, what(), lineBreaks: lineBreaks)

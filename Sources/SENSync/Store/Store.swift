@@ -362,7 +362,7 @@ public final class Store: Sendable {
         return RecordState(fields: fields)
     }
 
-    private static func validate(_ identity: SiteIdentity, la: PublicIdentity?) throws {
+    static func validate(_ identity: SiteIdentity, la: PublicIdentity?) throws {
         guard !identity.name.trimmingCharacters(in: .whitespaces).isEmpty else {
             throw StoreError(.invalidInput, "The site name is empty.", hint: "Give --name.")
         }

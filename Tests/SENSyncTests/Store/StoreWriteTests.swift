@@ -452,6 +452,35 @@ struct FastClockTests {
         }
     }
 
+    /// A site's identity file is checked as `init` checks the site: a name of a kilobyte of
+    /// combining marks (which counted as five characters) was listed, and the directory's own
+    /// reader then refused the directory, leaving the LA without one; a name holding a line break
+    /// printed a fake line. Refused now, and the directory stays as it was.
+    @Test func anIdentityFileWithANameNoStoreCanHaveIsRefused() throws {
+        let area = try TestArea(folder: FileManager.default.temporaryDirectory)
+        let school = try Store.inMemory(identity: SiteIdentity(id: .v7(), name: "Brook", kind: .maintainedSchool))
+        let before = try #require(try area.la.directory())
+        for name in [
+            "Brook" + String(repeating: "\u{301}", count: 600), "Brook\nerror: fake", " Brook", "Brook\u{1B}[2J", "",
+            String(repeating: "x", count: 2000),
+        ] {
+            var forged = school.publicIdentity
+            forged.site.name = name
+            StoreWriteTests.expectStoreError(.invalidInput) { _ = try area.la.addToDirectory(forged) }
+        }
+        #expect(try area.la.directory()?.version == before.version)
+        try area.la.addToDirectory(school.publicIdentity)
+        #expect(try area.la.directory()?.activeEntry(school.identity.id)?.site.name == "Brook")
+        // The same bound on any recorded text: 100 characters are at most 800 bytes.
+        let store = try StoreWriteTests.store()
+        StoreWriteTests.expectStoreError(.invalidInput) {
+            _ = try store.addPupil(
+                NewPupil(
+                    upn: syntheticUPN(9), forename: "Zebe" + String(repeating: "\u{301}", count: 50_000), surname: "S",
+                    dateOfBirth: "2016-01-01"), author: "SENCO")
+        }
+    }
+
     /// A record of any kind is found by its id or a unique prefix of it; a prefix that several
     /// records share, in one table or several, lists every one of them with its kind.
     @Test func aRecordOfAnyKindIsFoundByItsIDOrAUniquePrefix() throws {
