@@ -333,6 +333,8 @@ final class CSVRowReader: ImportRowReader {
     private let counter: CountingStream
     private let maxRowLength: Int
     private var line = 1
+    /// The line the last row read began on.
+    private var lastRowLine: Int?
 
     var bytesRead: Int { counter.count }
 
@@ -419,10 +421,19 @@ final class CSVRowReader: ImportRowReader {
                             file: file.name, line: line + 1,
                             reason: "The file is not valid CSV from here (is a quote left open?)."))
                 }
+                if counter.quotes % 2 == 1 {
+                    throw ImportError.file(
+                        ImportProblem(
+                            file: file.name, line: lastRowLine ?? line,
+                            reason:
+                                "A quote in this row is never closed, so every line after it was read into one cell: close it (a quote inside a cell is written twice, \"\") and import again."
+                        ))
+                }
                 return nil
             }
             line += 1
             let row = line
+            lastRowLine = row
             // Line breaks by their bytes: a CR LF is one `Character`, not equal to "\n".
             line += fields.reduce(0) { $0 + $1.utf8.count { $0 == 0x0A } }
             if fields.count == 1 && fields[0].isEmpty { continue }
@@ -479,10 +490,17 @@ final class CountingStream: InputStream {
         let n = base.read(buffer, maxLength: min(len, rowLimit - (count - rowStart)))
         if n > 0 {
             count += n
-            if firstInvalidLine == nil { checkUTF8(UnsafeBufferPointer(start: buffer, count: n)) }
+            let bytes = UnsafeBufferPointer(start: buffer, count: n)
+            if firstInvalidLine == nil { checkUTF8(bytes) }
+            for byte in bytes where byte == 0x22 { quotes += 1 }
         }
         return n
     }
+
+    /// The quotes read so far. In CSV they come in pairs (a quoted cell's two, and a quote inside
+    /// one written twice), so an odd count at the end is a quote left open: the reader took
+    /// everything after it, other pupils' rows too, as one cell.
+    private(set) var quotes = 0
 
     /// The line (counting every line break, as problems do) of the first byte that is not UTF-8:
     /// the CSV reader only says, once it stops, that something was not.

@@ -37,4 +37,43 @@ extension ImportTests {
             #expect(try store.pupils().isEmpty)
         }
     }
+
+    /// A quote left open took every line after it, other pupils' rows too, into one cell, and
+    /// the import said it had imported one row. Refused now, at the row whose quote is open.
+    @Test func aQuoteLeftOpenInACSVFileIsRefused() throws {
+        try withTemporaryDirectory { folder in
+            let store = try school(folder)
+            let pupils = try write(
+                """
+                UPN,Forename,Surname,DOB
+                \(syntheticUPN(1)),Ada,Example,2016-01-01
+                \(syntheticUPN(2)),Bo,Example,2016-01-01
+                """, "pupils.csv", in: folder)
+            _ = try store.importRecords([pupils], options: ImportOptions(author: "MIS"))
+            let digest = try store.digest()
+            let concerns = try write(
+                """
+                UPN,Raised on,Raised by (role),Areas of need,Observations
+                \(syntheticUPN(1)),2025-01-10,senco,semh,"Struggles with groups
+                \(syntheticUPN(2)),2025-01-11,senco,semh,Pupil B's own note
+
+                """, "concerns.csv", in: folder)
+            let error = try #require(throws: ImportError.self) {
+                try store.importRecords([concerns], options: ImportOptions(author: "MIS"))
+            }
+            #expect(error.problems.map(\.line) == [2], "\(error.problems)")
+            #expect(error.problems.first?.reason.hasPrefix("A quote in this row is never closed") == true)
+            #expect(!error.description.contains(syntheticUPN(2)) && !"\(error.problems)".contains("Pupil B"))
+            #expect(try store.digest() == digest)
+            // A quote inside a quoted cell, written twice, is one quote: the file imports.
+            let fine = try write(
+                """
+                UPN,Raised on,Raised by (role),Areas of need,Observations
+                \(syntheticUPN(1)),2025-01-10,senco,semh,"Uses a 5"" ruler
+                and a reading window"
+
+                """, "concerns.csv", in: folder)
+            _ = try store.importRecords([fine], options: ImportOptions(author: "MIS"))
+        }
+    }
 }
