@@ -135,11 +135,19 @@ extension Store {
         // What `init` checks of a site, checked again of its file: a file edited by hand (or made
         // by another program) gave a name of line breaks, escapes or a kilobyte, and a name the
         // directory's own reader refuses left the LA without a directory.
-        try Self.validate(site.site, la: nil)
-        guard (try? Check.text(site.site.name, "site name", max: 100)) == site.site.name else {
+        // One refusal, whatever the detail: `init`'s own hints name its options, which a file has
+        // none of.
+        let valid: Bool
+        do {
+            try Self.validate(site.site, la: nil)
+            valid = try Check.text(site.site.name, "site name", max: 100) == site.site.name
+        } catch is StoreError {
+            valid = false
+        }
+        guard valid else {
             throw StoreError(
                 .invalidInput,
-                "That identity file's site name is not one a store can have (too long, padded, or holding characters that cannot be recorded).",
+                "That identity file's site details are not ones a store can have (a name too long, padded, empty or holding characters that cannot be recorded; or a URN or LA code that is not one).",
                 hint: "Ask the site for its identity file again (`sensync identity export`), made by SENSync.")
         }
         if let code = site.site.laCode, let mine = identity.laCode, code != mine {

@@ -172,8 +172,7 @@ extension Store {
             throw StoreError(
                 .ambiguous, "More than one \(noun) id starts with that prefix.",
                 hint: "Give more of the id; the records it could mean are below.",
-                candidates: try candidates(rows.prefix(10).map { ($0[0], $0[1]) }, table: table, in: db)
-                    + (rows.count > 10 ? ["…and more"] : []))
+                candidates: try candidates(rows.map { ($0[0], $0[1]) }, table: table, in: db))
         }
         return (RecordID(row[0] as String)!, RecordID(row[1] as String)!)
     }
@@ -208,11 +207,13 @@ extension Store {
     /// One line per record an ambiguous id could mean: its id, kind, its pupil's record id and the
     /// day it was created (from its time-ordered id). Not the pupil's UPN or name: this is an
     /// error message, and they stay out of those (`sensync pupil show ID` shows who it is).
+    /// The records an ambiguous prefix could mean, one line each: the first ten of `rows` (a
+    /// lookup reads eleven), then "…and more" if there were more.
     static func candidates(_ rows: [(scope: String, id: String)], table: String, in db: Database) throws -> [String] {
-        rows.map { scope, id in
+        rows.prefix(10).map { scope, id in
             let created = RecordID(id).map { StatutoryClock.localDate(at: $0.createdAt).description } ?? "?"
             return "\(id)  \(RecordSchema.kind(table)?.commandName ?? table)  pupil \(scope)  created \(created)"
-        }
+        } + (rows.count > 10 ? ["…and more"] : [])
     }
 
     static func requireLive(_ key: RecordKey, noun: String, in tx: inout StoreTransaction) throws -> RecordState {
@@ -1036,10 +1037,7 @@ extension Store {
                 let scope = RecordID(found[0].rows[0].scope), let id = RecordID(found[0].rows[0].id)
             else {
                 // Up to ten of each table's, as each table's own lookup lists them.
-                let candidates = try found.flatMap { table, rows in
-                    try Self.candidates(Array(rows.prefix(10)), table: table, in: db)
-                        + (rows.count > 10 ? ["…and more"] : [])
-                }
+                let candidates = try found.flatMap { table, rows in try Self.candidates(rows, table: table, in: db) }
                 throw StoreError(
                     .ambiguous, "More than one record id starts with that prefix.",
                     hint: "Give more of the id; the records it could mean are below.", candidates: candidates)

@@ -490,9 +490,15 @@ struct FastClockTests {
         let found = try store.findRecord(note.description)
         #expect(found.key == RecordKey(table: "note", scope: pupil, id: note))
         #expect(found.state["text"] == .text("Reads with a ruler."))
-        // A pupil, their enrolment and the note, made within the same hours: their ids share the
-        // first eight characters (the time they were made).
-        let shared = String(note.description.prefix(8))
+        // A pupil, their enrolment and the note, made seconds apart on the test clock: their ids
+        // share at least the first eight characters (the time they were made, to about a minute).
+        let enrolment = try #require(try store.records(Enrolment.self, of: pupil.description).first?.id)
+        let ids = [pupil, enrolment, note].map(\.description)
+        let common = ids.dropFirst().reduce(ids[0]) { shared, id in
+            String(zip(shared, id).prefix { $0 == $1 }.map(\.0))
+        }
+        let shared = String(common.prefix(8))
+        try #require(shared.count == 8, "The three ids were made too far apart to share a prefix: \(ids)")
         do {
             _ = try store.findRecord(shared)
             Issue.record("A prefix three records share was taken as one of them.")

@@ -8,7 +8,7 @@ public enum EHCAssessment: RecordKind {
     public static let noun = "EHC needs assessment"
     public static let owner = KindOwner.localAuthority
     public static let orderedBy: Field? = .requestReceivedOn
-    /// Its only text is the case officer\'s name: a reference reads by its date.
+    /// Its only text is the case officer's name: a reference reads by its date.
     public static let titledBy: Field? = nil
 
     public enum Field: String, KindField {
