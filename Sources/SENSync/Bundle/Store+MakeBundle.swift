@@ -314,8 +314,8 @@ extension Store {
     /// For a site that sees only some pupils: per pupil, the changes it lacks by what it last said
     /// it holds.
     ///
-    /// - Parameter prefetched: What every pupil's changes are and what `site` holds of each, read
-    ///   in bulk, for planning for many sites at once (the same answers as the per-pupil reads).
+    /// - Parameter prefetched: Set when planning for many sites at once: what `site` holds of
+    ///   each pupil is read in one pass (the same answers as the per-pupil reads).
     private func planForScoped(
         _ site: SiteIdentity, view: ScopeView, prefetched: ScopedPrefetch? = nil, tx: inout StoreTransaction
     ) throws -> [Planned] {
@@ -330,11 +330,10 @@ extension Store {
                 ?? Self.holdings(of: site.id, pupil: pupil, in: tx.db, sites: tx.sites)
         }
         func add(pupil: RecordID, erased: Bool, filter: (Dot) -> Bool) throws {
-            let holds = try liveHoldings(of: pupil)
-            for dot in try prefetched?.changes[pupil] ?? Self.changes(about: pupil, db: tx.db, sites: tx.sites)
-            where dot.seq > holds[dot.site] && dot.seq > (erased ? ack[dot.site] : 0) && chosen[dot] == nil
-                && filter(dot)
-            {
+            var floor = try liveHoldings(of: pupil)
+            if erased { floor.formUnion(ack) }
+            for dot in try Self.changes(about: pupil, above: floor, db: tx.db, sites: tx.sites)
+            where chosen[dot] == nil && filter(dot) {
                 guard let change = try tx.heldChange(dot), !change.isRedacted || erased else { continue }
                 chosen[dot] = try Self.hlc(of: change)
             }
@@ -385,31 +384,8 @@ extension Store {
         return chosen.map { Planned(dot: $0.key, hlc: $0.value) }
     }
 
-    /// Every pupil's logged changes, read in one pass, and what a site holds of each pupil.
+    /// What every site holds of each pupil, read in bulk, for planning for many sites at once.
     struct ScopedPrefetch {
-        var changes: [RecordID: [Dot]] = [:]
-
-        init(db: Database, sites: SiteOrdinals) throws {
-            let cursor = try Row.fetchCursor(
-                db, sql: "SELECT scope, site_ord, seq FROM scope_change ORDER BY scope, site_ord, seq")
-            // Rows come in pupil order: each pupil's id is parsed once, and their changes gathered
-            // before they are stored.
-            var lastText = ""
-            var pupil: RecordID?
-            var dots: [Dot] = []
-            while let row = try cursor.next() {
-                let text = row[0] as String
-                if text != lastText {
-                    if let pupil { changes[pupil] = dots }
-                    lastText = text
-                    pupil = RecordID(text)
-                    dots = []
-                }
-                dots.append(Dot(site: try sites.site(row[1]), seq: UInt64(row[2] as Int64)))
-            }
-            if let pupil { changes[pupil] = dots }
-        }
-
         /// What `peer` told this store it holds of each pupil (not counting what it passed on):
         /// ``Store/holdings(of:pupil:passedOn:in:sites:)`` for every pupil at once.
         func holdings(of peer: SiteID, in db: Database, sites: SiteOrdinals) throws -> [RecordID: VersionVector] {
@@ -426,13 +402,37 @@ extension Store {
         }
     }
 
-    /// The changes this store has logged about `pupil`.
-    static func changes(about pupil: RecordID, db: Database, sites: SiteOrdinals) throws -> [Dot] {
-        let statement = try db.cachedStatement(
-            sql: "SELECT site_ord, seq FROM scope_change WHERE scope = ? ORDER BY site_ord, seq")
-        return try Row.fetchAll(statement, arguments: [pupil.description]).map { row in
-            Dot(site: try sites.site(row[0]), seq: UInt64(row[1] as Int64))
+    /// The changes this store has logged about `pupil` above `floor`, the numbers under which
+    /// (per site of origin) the recipient needs nothing. Read origin by origin through the
+    /// index: each origin's latest change first, and its run above the floor only when there is
+    /// one, so a pupil's history the recipient already holds is never read (an empty bundle
+    /// costs what the pupils and their origins are, not their history).
+    static func changes(
+        about pupil: RecordID, above floor: VersionVector = VersionVector(), db: Database, sites: SiteOrdinals
+    )
+        throws -> [Dot]
+    {
+        let latest = try db.cachedStatement(
+            sql: """
+                SELECT site_ord, seq FROM scope_change
+                WHERE scope = ?1 AND site_ord = (SELECT min(site_ord) FROM scope_change WHERE scope = ?1 AND site_ord > ?2)
+                ORDER BY seq DESC LIMIT 1
+                """)
+        let above = try db.cachedStatement(
+            sql: "SELECT seq FROM scope_change WHERE scope = ? AND site_ord = ? AND seq > ? ORDER BY seq")
+        let scope = pupil.description
+        var dots: [Dot] = []
+        var ord = Int64.min
+        while let row = try Row.fetchOne(latest, arguments: [scope, ord]) {
+            ord = row[0]
+            let site = try sites.site(ord)
+            let bound = floor[site]
+            guard UInt64(row[1] as Int64) > bound else { continue }
+            for seq in try Int64.fetchAll(above, arguments: [scope, ord, Int64(bound)]) {
+                dots.append(Dot(site: site, seq: UInt64(seq)))
+            }
         }
+        return dots
     }
 
     /// What this store tells `site` it holds, per pupil: of those `site` may see, what it holds;
@@ -625,9 +625,9 @@ extension Store {
             try db.inTransaction {
                 var tx = try StoreTransaction(db)
                 let view = try ScopeView.load(db, me: identity, directory: try tx.directory(), today: today)
-                // For more than a few sites, every pupil's changes are read once, not once per site.
-                let prefetched =
-                    recipients.filter { $0.kind != .la }.count > 4 ? try ScopedPrefetch(db: db, sites: tx.sites) : nil
+                // For more than a few sites, what each holds is read in one pass per site, and every
+                // pupil's enrolments once.
+                let prefetched = recipients.filter { $0.kind != .la }.count > 4 ? ScopedPrefetch() : nil
                 if prefetched != nil { try view.loadAllEnrolments() }
                 for recipient in recipients {
                     counts[recipient.id] =
