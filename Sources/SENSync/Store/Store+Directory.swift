@@ -121,6 +121,13 @@ extension Store {
     /// - Parameter trust: For an academy, the trust it belongs to (which must already be listed).
     @discardableResult
     public func addToDirectory(_ site: PublicIdentity, trust: SiteID? = nil) throws -> AreaDirectory {
+        try addToDirectory(site, trust: trust, replacing: nil)
+    }
+
+    /// ``addToDirectory(_:trust:)``; `replacing` is a listed site `site` is about to replace
+    /// (a rejoin), whose name it may share.
+    @discardableResult
+    func addToDirectory(_ site: PublicIdentity, trust: SiteID?, replacing: SiteID?) throws -> AreaDirectory {
         guard identity.kind == .la else {
             throw StoreError(
                 .invalidInput, "Only the LA keeps the area directory.", hint: "Send your identity file to your LA.")
@@ -180,6 +187,20 @@ extension Store {
             // changes, and no new version goes out to every site.
             if let existing = current.activeEntry(site.site.id), existing.identity == site, existing.trust == trust {
                 return current
+            }
+            // Sites are named, not numbered, wherever people see them (`--to`, reports, status):
+            // two active sites of one name could not be told apart.
+            let name = site.site.name.lowercased()
+            if let namesake = current.entries.first(where: {
+                !$0.isRevoked && $0.site.id != site.site.id && $0.site.id != replacing
+                    && $0.site.name.lowercased() == name
+            }) {
+                throw StoreError(
+                    .invalidInput,
+                    "The directory already lists a site named \(namesake.site.name) (\(KindSpec.withArticle(namesake.site.kind.label))); two sites of one name could not be told apart.",
+                    hint:
+                        "If this site takes that one's place, add it with --replaces; otherwise ask the site to make its store again with a name that tells them apart (for example with its town)."
+                )
             }
             if let trust {
                 guard site.site.kind == .academy else {

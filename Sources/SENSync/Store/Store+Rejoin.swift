@@ -77,7 +77,7 @@ extension Store {
         // The old site's trust, while the directory still lists it.
         let trust = entry.trust.flatMap { current.activeEntry($0)?.site.id }
         return try batch {
-            try addToDirectory(new, trust: trust)
+            try addToDirectory(new, trust: trust, replacing: old)
             let pupils = try reading { db in
                 try Row.fetchAll(
                     db,

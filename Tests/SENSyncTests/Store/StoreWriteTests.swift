@@ -481,6 +481,30 @@ struct FastClockTests {
         }
     }
 
+    /// Two active sites of one name could not be told apart where sites are named (bundles,
+    /// reports, `--to`): a second site of a name already listed (in any case) is refused, and the
+    /// directory stays as it was. A site replacing one (a rejoin) keeps its name; so may a site
+    /// added after the one of that name was removed.
+    @Test func aSecondSiteWithAListedNameIsRefused() throws {
+        let area = try TestArea(folder: FileManager.default.temporaryDirectory)
+        let oak = try area.add("Oak Primary", .maintainedSchool)
+        let before = try #require(try area.la.directory())
+        for name in ["Oak Primary", "oak primary", "OAK PRIMARY"] {
+            let other = try Store.inMemory(identity: SiteIdentity(id: .v7(), name: name, kind: .academy))
+            let error = #expect(throws: StoreError.self) { _ = try area.la.addToDirectory(other.publicIdentity) }
+            #expect(error?.code == .invalidInput)
+            #expect(error?.message.contains("Oak Primary") == true, "\(error?.message ?? "")")
+        }
+        #expect(try area.la.directory()?.version == before.version)
+        let rejoined = try Store.inMemory(
+            identity: SiteIdentity(id: .v7(), name: "Oak Primary", kind: .maintainedSchool))
+        try area.la.replaceInDirectory(oak.identity.id, with: rejoined.publicIdentity, author: "LA officer")
+        #expect(try area.la.directory()?.activeEntry(rejoined.identity.id)?.site.name == "Oak Primary")
+        try area.la.removeFromDirectory(rejoined.identity.id)
+        let reopened = try Store.inMemory(identity: SiteIdentity(id: .v7(), name: "Oak Primary", kind: .academy))
+        try area.la.addToDirectory(reopened.publicIdentity)
+    }
+
     /// A record of any kind is found by its id or a unique prefix of it; a prefix that several
     /// records share, in one table or several, lists every one of them with its kind.
     @Test func aRecordOfAnyKindIsFoundByItsIDOrAUniquePrefix() throws {
