@@ -329,7 +329,8 @@ final class CSVRowReader: ImportRowReader {
 
     let file: ImportFile
     private let reader: CSVReader
-    private let headings: [String]
+    /// The heading row, each heading trimmed of spaces (and the first of a byte-order mark).
+    let headings: [String]
     private let counter: CountingStream
     private let maxRowLength: Int
     private var line = 1

@@ -27,8 +27,13 @@ extension Store {
     ) throws -> ImportSummary {
         let fileOrder = files.map(\.name)
         // Each file is parsed on a second thread while this one checks and writes its rows.
-        func reader(_ file: ImportFile) throws -> any ImportRowReader {
-            ReadAhead(file.format == .csv ? try CSVRowReader(file) : try JSONLinesReader(file))
+        // A CSV file's headings are checked once, as it is opened: rows or not.
+        func reader(_ file: ImportFile, number: Int, run: inout ImportRun) throws -> any ImportRowReader {
+            run.startFile(file, number: number)
+            guard file.format == .csv else { return ReadAhead(try JSONLinesReader(file)) }
+            let csv = try CSVRowReader(file)
+            run.check(headings: csv.headings)
+            return ReadAhead(csv)
         }
         let outcome = try writeBatch(author: options.author) { batch in
             var run = try ImportRun(store: self, options: options, db: batch.tx.db)
@@ -51,8 +56,7 @@ extension Store {
             if files.count == 1, let file = files.first {
                 // One file: its rows are checked and written as they are read (a pupil's rows
                 // are one change when they follow each other, as an export by pupil gives them).
-                var reader = try reader(file)
-                run.startFile(file, number: 0)
+                var reader = try reader(file, number: 0, run: &run)
                 while let row = try reader.next() {
                     switch row {
                     case .success(let raw): try run.add(raw, batch: &batch)
@@ -73,8 +77,7 @@ extension Store {
                 // aside by pupil first, so each pupil's rows, wherever they are, become one change.
                 var spool = try ImportSpool(db: batch.tx.db)
                 for (number, file) in files.enumerated() {
-                    var reader = try reader(file)
-                    run.startFile(file, number: number)
+                    var reader = try reader(file, number: number, run: &run)
                     var read = 0
                     while let row = try reader.next() {
                         switch row {
@@ -138,8 +141,10 @@ struct ImportRun {
     private var fileName = ""
     private var fileNames: [Int: String] = [:]
     private var fileNumber = 0
-    /// Headings already reported as unknown, by file number (a CSV heading is reported once).
+    /// Fields already reported as given twice, by file number (once per CSV file).
     private var reportedHeadings: Set<String> = []
+    /// The CSV files (by number) whose heading row has no UPN column.
+    private var filesWithoutUPN: Set<Int> = []
     private var headings = ImportFormat.HeadingCache()
     private var group: Group?
     /// UPNs whose pupil row was refused: their other rows are checked, but not reported missing.
@@ -264,6 +269,31 @@ struct ImportRun {
         return "\(error.message) \(hint)"
     }
 
+    /// Checks a CSV file's heading row (the file started by ``startFile(_:number:)``): each
+    /// heading that is no column of the file's kind, by its position, never its text (a file
+    /// without a heading row has a pupil's details there), and a missing UPN column, once for the
+    /// file rather than on every row.
+    mutating func check(headings names: [String]) {
+        guard let kind = file?.kind else { return }
+        let columnList = headings.columnList(of: kind, asKeys: false)
+        if !names.contains(where: { if case .upn = headings.heading($0, of: kind) { true } else { false } }) {
+            filesWithoutUPN.insert(fileNumber)
+            report(
+                line: 1,
+                "The heading row has no UPN column: every row needs the pupil's UPN. The columns of \(kind.nounWithArticle) are: \(columnList)."
+            )
+        }
+        for (position, name) in names.enumerated() {
+            switch headings.heading(name, of: kind) {
+            case .unknown, .kind:
+                report(
+                    line: 1, column: String(position + 1),
+                    "This heading is not a column of \(kind.nounWithArticle); its columns are: \(columnList).")
+            case .upn, .id, .column: continue
+            }
+        }
+    }
+
     // MARK: Reading a row
 
     mutating func add(_ raw: RawImportRow, batch: inout LocalBatch) throws {
@@ -323,19 +353,12 @@ struct ImportRun {
                 given.append((column, text, name))
             case .kind where !isCSV: continue  // read by the reader
             case .unknown, .kind:
-                guard !isCSV || reportedHeadings.insert("\(fileNumber)\u{0}\(name)").inserted else {
-                    continue
-                }
-                // A CSV heading by its position, never its text (a file without a heading row
-                // has a pupil's details there), on the file's first line (not on the row that
-                // found it); a JSON key only if it is a slip in typing one of the kind's keys
-                // (`surnme`), else by its place on the line (a UPN or a name given as a key).
-                let columnList = headings.columnList(of: kind, asKeys: !isCSV)
-                if isCSV {
-                    report(
-                        line: 1, column: String(position + 1),
-                        "This heading is not a column of \(kind.nounWithArticle); its columns are: \(columnList).")
-                } else if ImportFormat.isMistypedKey(name, of: kind) {
+                // A CSV heading was reported (by its position) when its file was opened.
+                guard !isCSV else { continue }
+                // A JSON key only if it is a slip in typing one of the kind's keys (`surnme`),
+                // else by its place on the line (a UPN or a name given as a key), never its text.
+                let columnList = headings.columnList(of: kind, asKeys: true)
+                if ImportFormat.isMistypedKey(name, of: kind) {
                     report(
                         line: raw.line, column: name,
                         "A key on this line is not a column of \(kind.nounWithArticle); its columns are: \(columnList)."
@@ -349,7 +372,10 @@ struct ImportRun {
             }
         }
         guard let upnText else {
-            report(line: raw.line, column: ImportFormat.upnHeading, "Every row needs the pupil's UPN.")
+            // A CSV file without a UPN column was reported once, when it was opened.
+            if !isCSV || !filesWithoutUPN.contains(fileNumber) {
+                report(line: raw.line, column: ImportFormat.upnHeading, "Every row needs the pupil's UPN.")
+            }
             return
         }
         let upn: String

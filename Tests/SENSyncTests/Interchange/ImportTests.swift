@@ -424,6 +424,33 @@ import Testing
         }
     }
 
+    /// A CSV file's heading row is checked as soon as it is read, rows or not: a file of headings
+    /// only that named no column (or a file of 3,000 NUL bytes) was "0 rows", exit 0. A heading
+    /// row without a UPN column is one problem, not one per row.
+    @Test func aHeadingRowIsCheckedEvenWithoutRows() throws {
+        try withTemporaryDirectory { folder in
+            let store = try school(folder)
+            let before = try store.digest()
+            func problems(_ text: String) throws -> [String] {
+                let file = try write(text, "pupils.csv", in: folder)
+                let error = try #require(throws: ImportError.self) {
+                    try store.importRecords([file], options: ImportOptions(author: "MIS"))
+                }
+                return error.problems.map { "\($0.line) \($0.column ?? "-")" }
+            }
+            #expect(try problems("Foo,Bar\n") == ["1 -", "1 1", "1 2"])
+            #expect(try problems(String(repeating: "\0", count: 3000)) == ["1 -", "1 1"])
+            #expect(try problems("UPN,Forename,Favourite colour\n") == ["1 3"])
+            var rows = "Forename,Surname,DOB\n"
+            for _ in 1...5 { rows += "Ada,Example,2016-01-01\n" }
+            #expect(try problems(rows) == ["1 -"])
+            #expect(try store.digest() == before)
+            // Headings only, every one a column: nothing to import, and no problem.
+            let empty = try write("UPN,Forename,Surname,DOB\n", "pupils.csv", in: folder)
+            #expect(try store.importRecords([empty], options: ImportOptions(author: "MIS")).rows == 0)
+        }
+    }
+
     /// An export without its heading row: its first line holds the first pupil's details. They
     /// were repeated in the problems as unknown headings ("column Wibbleton"); now the file is
     /// refused for what it is, naming nothing in it.
