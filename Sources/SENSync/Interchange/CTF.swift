@@ -377,7 +377,7 @@ extension CTFDocument {
                 // Its name is the file's text, not a CTF element's: not repeated.
                 line: root.line, element: nil, hint: "Check you chose the CTF (an .xml file from the MIS).")
         }
-        guard let pupilData = root.child(Element.pupilData) else {
+        guard let pupilData = try Self.single(root, Element.pupilData) else {
             throw CTFError(
                 .notACTF, "The file has no <\(Element.pupilData)>, so it holds no pupils.", line: root.line,
                 element: root.name, hint: "Check you chose the CTF (an .xml file from the MIS).")
@@ -412,14 +412,24 @@ extension CTFDocument {
             sourceSchoolName: text(source, Element.schoolName), academicYear: text(source, Element.academicYear))
     }
 
+    /// The child `name` of `parent`, one a parent has at most once: given twice, one of the two
+    /// would be dropped without a word (a second surname, a second SEN history with its needs).
+    private static func single(_ parent: XMLNode, _ name: String) throws(CTFError) -> XMLNode? {
+        let found = parent.children(name)
+        guard found.count > 1 else { return found.first }
+        throw CTFError(
+            .invalidValue, "Given twice in one <\(parent.name)> (see line \(found[0].line)).", line: found[1].line,
+            element: name, hint: "A <\(parent.name)> has one <\(name)>; ask the sending school for a corrected file.")
+    }
+
     /// The element's text, or `nil` when it is absent or empty.
-    private static func optional(_ parent: XMLNode, _ name: String) -> (value: String, line: Int)? {
-        guard let node = parent.child(name), !node.value.isEmpty else { return nil }
+    private static func optional(_ parent: XMLNode, _ name: String) throws(CTFError) -> (value: String, line: Int)? {
+        guard let node = try single(parent, name), !node.value.isEmpty else { return nil }
         return (node.value, node.line)
     }
 
     private static func required(_ parent: XMLNode, _ name: String) throws(CTFError) -> (value: String, line: Int) {
-        guard let found = optional(parent, name) else {
+        guard let found = try optional(parent, name) else {
             throw CTFError(
                 .invalidValue, "<\(name)> is missing or empty.", line: parent.line, element: parent.name,
                 hint: "Every <\(parent.name)> needs a <\(name)>; ask the sending school for a corrected file.")
@@ -470,7 +480,7 @@ extension CTFDocument {
         // FormerUPN sits in BasicDetails; some files put it beside UPN.
         var formerUPNs: [String] = []
         for former in node.children(Field.formerUPN)
-            + (node.child(Element.basicDetails)?.children(Field.formerUPN) ?? [])
+            + (try single(node, Element.basicDetails)?.children(Field.formerUPN) ?? [])
         where !former.value.isEmpty {
             let value = former.value.uppercased()
             guard value.count == 13, value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else {
@@ -480,14 +490,14 @@ extension CTFDocument {
             }
             if value != upn.value && !formerUPNs.contains(value) { formerUPNs.append(value) }
         }
-        let surname = try text(optional(node, Field.surname), Field.surname, max: 100)
-        let forename = try text(optional(node, Field.forename), Field.forename, max: 100)
+        let surname = try text(try optional(node, Field.surname), Field.surname, max: 100)
+        let forename = try text(try optional(node, Field.forename), Field.forename, max: 100)
         let dob = try optional(node, Field.dateOfBirth).map { found throws(CTFError) in
             try date(found, Field.dateOfBirth)
         }
         var provision: [CTFProvision] = []
         var needs: [CTFNeed] = []
-        if let history = node.child(Element.senHistory) {
+        if let history = try single(node, Element.senHistory) {
             for sen in history.children(Element.sen) {
                 provision.append(try Self.provision(from: sen))
             }
@@ -508,7 +518,7 @@ extension CTFDocument {
             provision = unique
             // A need without dates belongs to the provision the pupil has now.
             let current = provision.last { $0.provision != SENStatus.none.rawValue }?.startDate
-            for need in history.child(Element.senNeeds)?.children(Element.senNeed) ?? [] {
+            for need in try single(history, Element.senNeeds)?.children(Element.senNeed) ?? [] {
                 let read = try Self.need(from: need, defaultStart: current)
                 if !needs.contains(where: {
                     $0.need == read.need && $0.rank == read.rank && $0.startDate == read.startDate

@@ -305,6 +305,25 @@ struct CTFTests {
         try refused(lines.joined(separator: "\n"), code: .invalidValue, line: 98, element: "SENtypeRank")
     }
 
+    /// An element a pupil has once, given twice: the second was dropped without a word (a
+    /// second surname, a second SEN history with its needs). Refused at the second, naming the
+    /// first's line.
+    @Test func anElementGivenTwiceIsRefused() throws {
+        let text = try fixtureText()
+        try refused(
+            text.replacingOccurrences(
+                of: "<Surname>Test</Surname>", with: "<Surname>Test</Surname>\n<Surname>Other</Surname>"),
+            code: .invalidValue, line: 87, element: "Surname")
+        try refused(
+            text.replacingOccurrences(of: "<DOB>2014-11-30</DOB>", with: "<DOB>2014-11-30</DOB><DOB></DOB>"),
+            code: .invalidValue, line: 88, element: "DOB")
+        var lines = text.components(separatedBy: "\n")
+        #expect(lines[89].contains("<SENhistory>"))
+        lines[88] +=
+            "\n<SENhistory><SEN><StartDate>2020-01-11</StartDate><SENprovision>E</SENprovision></SEN></SENhistory>"
+        try refused(lines.joined(separator: "\n"), code: .invalidValue, line: 91, element: "SENhistory")
+    }
+
     @Test func aPupilWhoseRecordsBreakAStoreRuleChangesNothing() throws {
         // Dev already has a current rank-1 need here; the file gives him another (no end date).
         let (_, store) = try school()
