@@ -22,6 +22,10 @@ struct NewcomerMistakeTests {
             #expect(FileManager.default.contents(atPath: inbox + "/report.docx") == Data("minutes".utf8))
             r = try cli.run(["bundle", "create", "--to", "oak", "--out", inbox, "--force"] + la)
             #expect(r.status == 13, "a folder is not replaced even with --force")
+            // A folder that is not there: a file that could not be written (13), not a bad value.
+            r = try cli.run(
+                ["bundle", "create", "--to", "oak", "--out", cli.path("no-such-folder/to-oak.bundle")] + la)
+            #expect(r.status == 13 && r.stderr.contains("folder"), "\(r.stdout) \(r.stderr)")
             // Another file: kept unless --force.
             let notes = cli.path("notes.txt")
             try Data("notes".utf8).write(to: URL(fileURLWithPath: notes))

@@ -16,7 +16,7 @@ private final class SectionWriter {
     init(url: URL, key: SymmetricKey, bundleID: UUID128) throws {
         guard PrivateFiles.create(atPath: url.path, contents: nil) else {
             throw StoreError(
-                .invalidInput, "Cannot write in the folder for --out.", hint: "Check the folder exists and is writable."
+                .file, "Cannot write in the folder for --out.", hint: "Check the folder exists and is writable."
             )
         }
         handle = try FileHandle(forWritingTo: url)
@@ -166,7 +166,7 @@ extension Store {
         let prefix = try BundleFile.signedPrefix(header: header, keys: keys)
         guard PrivateFiles.create(atPath: fileURL.path, contents: Data(prefix)) else {
             throw StoreError(
-                .invalidInput, "Cannot write in the folder for --out.", hint: "Check the folder exists and is writable."
+                .file, "Cannot write in the folder for --out.", hint: "Check the folder exists and is writable."
             )
         }
         let out = try FileHandle(forWritingTo: fileURL)

@@ -15,8 +15,8 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         case appendOnly = "append-only"
         case unknownSite = "unknown-site"
         case database
-        /// A file beside the store (its key file, the store file itself) could not be made or
-        /// written: a missing folder, no permission, a full disk.
+        /// A file could not be made or written (the store, its key file, a bundle given as
+        /// `--out`): a missing folder, no permission, a full disk.
         case file
         /// Peers hold more of this site's own changes than this store does (a restored backup).
         case behindOwnHistory = "behind-own-history"
