@@ -69,6 +69,11 @@ struct RejoinTests {
             try area.send("LA", "Elm wrong")
             let refusal = #expect(throws: StoreError.self) { try wrong.carryOver(from: elm) }
             #expect(refusal?.hint?.contains("--replaces") == true, "\(String(describing: refusal))")
+            // While the wrong entry is active, its name is taken: the replacement is refused.
+            #expect(throws: StoreError.self) {
+                try area.la.replaceInDirectory(elm.identity.id, with: rejoined.publicIdentity, author: "LA")
+            }
+            try area.la.removeFromDirectory(wrong.identity.id)
 
             // The way the README says: the removed site is replaced, its pupils move.
             #expect(try area.la.replaceInDirectory(elm.identity.id, with: rejoined.publicIdentity, author: "LA") == 1)
