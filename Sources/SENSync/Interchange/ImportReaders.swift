@@ -150,7 +150,8 @@ struct JSONLinesReader: ImportRowReader {
     /// Why a line that does not decode as a row is not one: not UTF-8, not JSON at all (a line cut
     /// short, most often), or JSON of another shape.
     static func whyNotARow(_ bytes: ArraySlice<UInt8>) -> String {
-        if String(validating: bytes, as: UTF8.self) == nil {
+        // A NUL byte is no JSON text's, and the JSON decoder reads a line holding them as UTF-16.
+        if bytes.contains(0) || String(validating: bytes, as: UTF8.self) == nil {
             return "This line is not UTF-8 text: save the file as UTF-8 and import it again."
         }
         if (try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])) == nil {
@@ -164,7 +165,17 @@ struct JSONLinesReader: ImportRowReader {
         while true {
             guard let bytes = try nextLine() else { return nil }
             line += 1
+            // Saved as UTF-16 (Excel's and PowerShell's "Unicode"): every line would be refused.
+            if line == 1, bytes.starts(with: [0xFF, 0xFE]) || bytes.starts(with: [0xFE, 0xFF]) {
+                throw ImportError.file(
+                    ImportProblem(
+                        file: file.name, line: 1,
+                        reason: "The file is UTF-16 text, not UTF-8: save it as UTF-8 and import it again."))
+            }
             if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
+            if bytes.contains(0) {
+                return .failure(ImportProblem(file: file.name, line: line, reason: Self.whyNotARow(bytes)))
+            }
             // More keys than any record has columns (a line of 200,000 unknown keys took 24 s and
             // 351 MB, one problem a key): refused before it is decoded, as one problem.
             let spans = Self.keySpans(bytes, limit: ImportFormat.maxColumns)

@@ -573,6 +573,36 @@ import Testing
         }
     }
 
+    /// A JSON Lines file saved as UTF-16 (Excel and PowerShell's default): the JSON decoder read
+    /// its first line as UTF-16, and the problem said the line "gives a key more than once". Now
+    /// the file is refused for what it is, once, and nothing changes.
+    @Test func aUTF16JSONLinesFileIsRefusedAsNotUTF8() throws {
+        try withTemporaryDirectory { folder in
+            let store = try school(folder)
+            let line = #"{"kind": "pupil", "upn": "\#(syntheticUPN(1))", "forename": "Ada", "surname": "Ex", "dateOfBirth": "2016-01-01"}"#
+            for (name, encoding) in [("le.jsonl", String.Encoding.utf16LittleEndian), ("be.jsonl", .utf16BigEndian)] {
+                let bom: [UInt8] = encoding == .utf16LittleEndian ? [0xFF, 0xFE] : [0xFE, 0xFF]
+                let url = folder.appendingPathComponent(name)
+                try (Data(bom) + (line + "\n" + line + "\n").data(using: encoding)!).write(to: url)
+                let error = try #require(throws: ImportError.self) {
+                    try store.importRecords([ImportFile(path: url.path)], options: ImportOptions(author: "MIS"))
+                }
+                #expect(
+                    error.problems.map { "\($0.line) \($0.reason)" } == [
+                        "1 The file is UTF-16 text, not UTF-8: save it as UTF-8 and import it again."
+                    ])
+            }
+            // Without its byte-order mark, each line is refused as not UTF-8 (its bytes hold NULs).
+            let url = folder.appendingPathComponent("bare.jsonl")
+            try line.data(using: .utf16LittleEndian)!.write(to: url)
+            let error = try #require(throws: ImportError.self) {
+                try store.importRecords([ImportFile(path: url.path)], options: ImportOptions(author: "MIS"))
+            }
+            #expect(error.problems.map(\.reason) == ["This line is not UTF-8 text: save the file as UTF-8 and import it again."])
+            #expect(try store.pupils().isEmpty)
+        }
+    }
+
     /// One field given twice (the same heading twice, or two of its spellings): the last value
     /// silently won (a pupil born 2017-07-07 from a file whose DOB said 2016-01-01).
     @Test func aFieldGivenTwiceIsAProblem() throws {
