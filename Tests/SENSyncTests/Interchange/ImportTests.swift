@@ -579,7 +579,8 @@ import Testing
     @Test func aUTF16JSONLinesFileIsRefusedAsNotUTF8() throws {
         try withTemporaryDirectory { folder in
             let store = try school(folder)
-            let line = #"{"kind": "pupil", "upn": "\#(syntheticUPN(1))", "forename": "Ada", "surname": "Ex", "dateOfBirth": "2016-01-01"}"#
+            let line =
+                #"{"kind": "pupil", "upn": "\#(syntheticUPN(1))", "forename": "Ada", "surname": "Ex", "dateOfBirth": "2016-01-01"}"#
             for (name, encoding) in [("le.jsonl", String.Encoding.utf16LittleEndian), ("be.jsonl", .utf16BigEndian)] {
                 let bom: [UInt8] = encoding == .utf16LittleEndian ? [0xFF, 0xFE] : [0xFE, 0xFF]
                 let url = folder.appendingPathComponent(name)
@@ -598,7 +599,10 @@ import Testing
             let error = try #require(throws: ImportError.self) {
                 try store.importRecords([ImportFile(path: url.path)], options: ImportOptions(author: "MIS"))
             }
-            #expect(error.problems.map(\.reason) == ["This line is not UTF-8 text: save the file as UTF-8 and import it again."])
+            #expect(
+                error.problems.map(\.reason) == [
+                    "This line is not UTF-8 text: save the file as UTF-8 and import it again."
+                ])
             #expect(try store.pupils().isEmpty)
         }
     }
