@@ -370,6 +370,16 @@ final class CSVRowReader: ImportRowReader {
         var headings = reader.headerRow ?? []
         if let first = headings.first, first.hasPrefix("\u{FEFF}") { headings[0] = String(first.dropFirst()) }
         self.headings = headings.map { $0.trimmingCharacters(in: .whitespaces) }
+        // UTF-16 without a byte-order mark reads as UTF-8 with a NUL after every letter: the
+        // headings matched with their NULs dropped, and every row was refused for its values.
+        if self.headings.contains(where: { $0.utf8.contains(0) }) {
+            throw ImportError.file(
+                ImportProblem(
+                    file: file.name, line: 1,
+                    reason:
+                        "The file is not UTF-8 text (its heading row holds NUL bytes, as UTF-16 text does): save it as CSV UTF-8 and import it again."
+                ))
+        }
         // More columns than any record has (a heading row of 100,000 took 12 s and 179 MB):
         // no MIS export of one kind, and each unknown heading would be a problem.
         guard self.headings.count <= ImportFormat.maxColumns else {

@@ -439,7 +439,7 @@ import Testing
                 return error.problems.map { "\($0.line) \($0.column ?? "-")" }
             }
             #expect(try problems("Foo,Bar\n") == ["1 -", "1 1", "1 2"])
-            #expect(try problems(String(repeating: "\0", count: 3000)) == ["1 -", "1 1"])
+            #expect(try problems(String(repeating: "\0", count: 3000)) == ["1 -"])
             #expect(try problems("UPN,Forename,Favourite colour\n") == ["1 3"])
             var rows = "Forename,Surname,DOB\n"
             for _ in 1...5 { rows += "Ada,Example,2016-01-01\n" }
@@ -603,6 +603,30 @@ import Testing
                 error.problems.map(\.reason) == [
                     "This line is not UTF-8 text: save the file as UTF-8 and import it again."
                 ])
+            #expect(try store.pupils().isEmpty)
+        }
+    }
+
+    /// A CSV file saved as UTF-16 without a byte-order mark: its headings matched with their NULs
+    /// dropped, and each row was refused for its values ("UPN invalid"), then a row of one cell.
+    /// Now the file is refused once for what it is, with a byte-order mark or without.
+    @Test func aUTF16CSVFileIsRefusedOnce() throws {
+        try withTemporaryDirectory { folder in
+            let store = try school(folder)
+            let text = "UPN,Forename,Surname,DOB\n\(syntheticUPN(1)),Ada,Ex,2016-01-01\n"
+            for (bom, encoding) in [
+                ([], String.Encoding.utf16LittleEndian), ([0xFF, 0xFE], .utf16LittleEndian),
+                ([0xFE, 0xFF], .utf16BigEndian),
+            ] as [([UInt8], String.Encoding)] {
+                let url = folder.appendingPathComponent("pupils.csv")
+                try (Data(bom) + text.data(using: encoding)!).write(to: url)
+                let error = try #require(throws: ImportError.self) {
+                    try store.importRecords([ImportFile(path: url.path)], options: ImportOptions(author: "MIS"))
+                }
+                #expect(error.problems.count == 1 && error.problems[0].line == 1, "\(error.problems)")
+                #expect(
+                    error.problems.first?.reason.hasPrefix("The file is not UTF-8 text") == true, "\(error.problems)")
+            }
             #expect(try store.pupils().isEmpty)
         }
     }
