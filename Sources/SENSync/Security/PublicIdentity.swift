@@ -90,6 +90,12 @@ public struct PublicIdentity: Hashable, Sendable {
         self.init(
             site: SiteIdentity(id: id, name: form.name, kind: kind, urn: form.urn, laCode: form.laCode),
             keys: PublicKeys(signing: Array(signing), agreement: Array(agreement)))
+        guard keys.isStrong else {
+            throw SecurityError(
+                .identityInvalid,
+                "This identity file's keys are weak (points of small order), so no site could have made them.",
+                hint: "Ask the site to run `sensync identity export` again from its own store.")
+        }
         if let claimed = form.fingerprint, claimed != fingerprint {
             throw SecurityError(
                 .identityInvalid, "The identity file's fingerprint does not match its contents.",

@@ -72,6 +72,42 @@ public struct PublicKeys: Hashable, Sendable, Codable {
     var agreementKey: Curve25519.KeyAgreement.PublicKey? {
         try? Curve25519.KeyAgreement.PublicKey(rawRepresentation: agreement)
     }
+
+    /// Whether neither key is a point of small order, as no key pair made by SENSync (or any
+    /// Ed25519 or X25519 library) is: with such an X25519 key every section sealed to the site
+    /// shares a zero secret, and with such an Ed25519 key anyone can sign as the site.
+    var isStrong: Bool {
+        guard signing.count == 32, agreement.count == 32 else { return false }
+        // The Ed25519 encodings of the points of order 1, 2, 4 and 8, y below p or not, whatever
+        // the sign bit says (libsodium's list).
+        let body = signing.prefix(31)
+        let last = signing[31] & 0x7F
+        if Self.smallOrderSigning.contains(where: { $0.prefix(31).elementsEqual(body) && $0[31] == last }) {
+            return false
+        }
+        // X25519 clears the cofactor (its scalars are multiples of 8), so a point of small order
+        // gives a zero secret with any key.
+        guard let key = agreementKey,
+            let secret = try? Curve25519.KeyAgreement.PrivateKey().sharedSecretFromKeyAgreement(with: key)
+        else { return false }
+        return secret.withUnsafeBytes { bytes in bytes.contains { $0 != 0 } }
+    }
+
+    private static let smallOrderSigning: [[UInt8]] = [
+        [UInt8](repeating: 0, count: 32),
+        [1] + [UInt8](repeating: 0, count: 31),
+        [
+            0x26, 0xE8, 0x95, 0x8F, 0xC2, 0xB2, 0x27, 0xB0, 0x45, 0xC3, 0xF4, 0x89, 0xF2, 0xEF, 0x98, 0xF0,
+            0xD5, 0xDF, 0xAC, 0x05, 0xD3, 0xC6, 0x33, 0x39, 0xB1, 0x38, 0x02, 0x88, 0x6D, 0x53, 0xFC, 0x05,
+        ],
+        [
+            0xC7, 0x17, 0x6A, 0x70, 0x3D, 0x4D, 0xD8, 0x4F, 0xBA, 0x3C, 0x0B, 0x76, 0x0D, 0x10, 0x67, 0x0F,
+            0x2A, 0x20, 0x53, 0xFA, 0x2C, 0x39, 0xCC, 0xC6, 0x4E, 0xC7, 0xFD, 0x77, 0x92, 0xAC, 0x03, 0x7A,
+        ],
+        [0xEC] + [UInt8](repeating: 0xFF, count: 30) + [0x7F],
+        [0xED] + [UInt8](repeating: 0xFF, count: 30) + [0x7F],
+        [0xEE] + [UInt8](repeating: 0xFF, count: 30) + [0x7F],
+    ]
 }
 
 /// The key file beside a store: `<store>.keys`, owner read/write only.
