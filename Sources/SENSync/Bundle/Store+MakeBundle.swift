@@ -634,9 +634,8 @@ extension Store {
             try db.inTransaction {
                 var tx = try StoreTransaction(db)
                 let view = try ScopeView.load(db, me: identity, directory: try tx.directory(), today: today)
-                // For more than a few sites, what each holds is read in one pass per site, and every
-                // pupil's enrolments once.
-                if recipients.filter({ $0.kind != .la }).count > 4 { try view.loadAllEnrolments() }
+                // What each site holds is read in one query per site, and its pupils' enrolments
+                // once per school (``ScopeView``).
                 for recipient in recipients {
                     counts[recipient.id] =
                         recipient.kind == .la

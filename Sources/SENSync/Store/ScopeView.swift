@@ -11,7 +11,7 @@ final class ScopeView {
     let directory: AreaDirectory?
     let today: CalendarDate
     private let sites: SiteOrdinals
-    private var enrolmentCache: [RecordID: (facts: [EnrolmentFact], endings: [(school: SiteID, change: Dot)])] = [:]
+    private var enrolmentCache: [RecordID: Enrolments] = [:]
     private var erasedCache: Set<RecordID>?
     private var forgottenCache: Set<RecordID>?
     private var schoolsEverCache: [RecordID: Set<SiteID>] = [:]
@@ -63,54 +63,40 @@ final class ScopeView {
         }
     }
 
-    private func load(_ pupil: RecordID) throws -> (facts: [EnrolmentFact], endings: [(school: SiteID, change: Dot)]) {
+    /// A pupil's enrolments, and the changes that ended those that have ended.
+    typealias Enrolments = (facts: [EnrolmentFact], endings: [(school: SiteID, change: Dot)])
+
+    private func load(_ pupil: RecordID) throws -> Enrolments {
         if let cached = enrolmentCache[pupil] { return cached }
-        let codec = Self.enrolmentCodec
-        let statement = try db.cachedStatement(sql: Self.enrolmentsOfPupilSQL)
-        var loaded: (facts: [EnrolmentFact], endings: [(school: SiteID, change: Dot)]) = ([], [])
-        for row in try Row.fetchAll(statement, arguments: [pupil.description]) {
-            try add(row, codec: codec, to: &loaded)
-        }
+        try loadEnrolments(where: "pupil_id = ?", [pupil.description])
+        let loaded = enrolmentCache[pupil] ?? ([], [])
         enrolmentCache[pupil] = loaded
         return loaded
     }
 
     private static let enrolmentCodec = TableCodec.all[RecordSchema.enrolment.name]!
-    /// Worked out once: every local write about a pupil reads their enrolments.
-    private static let enrolmentsOfPupilSQL =
-        "SELECT \(enrolmentCodec.spec.fields.map(\.name).joined(separator: ", ")), crdt_clock FROM enrolment WHERE pupil_id = ?"
-
-    /// Reads every pupil's enrolments in one pass (for questions about every pupil, such as what
-    /// each of many sites lacks), instead of one query per pupil.
-    func loadAllEnrolments() throws {
-        let codec = TableCodec.all[RecordSchema.enrolment.name]!
-        let columns = codec.spec.fields.map(\.name).joined(separator: ", ")
-        let cursor = try Row.fetchCursor(
-            db, sql: "SELECT pupil_id, \(columns), crdt_clock FROM enrolment ORDER BY pupil_id")
-        var all: [RecordID: (facts: [EnrolmentFact], endings: [(school: SiteID, change: Dot)])] = [:]
-        while let row = try cursor.next() {
-            guard let pupil = RecordID(row[0] as String) else { continue }
-            try add(row, offset: 1, codec: codec, to: &all[pupil, default: ([], [])])
-        }
-        enrolmentCache = all
-    }
+    private static let enrolmentColumns = enrolmentCodec.spec.fields.map(\.name).joined(separator: ", ")
 
     /// Reads, in one query, the enrolments of every pupil ever enrolled at `school`: a school's
     /// candidates are then checked without a query each (an LA's empty bundle to a school of
     /// 2,000 pupils ran 2,000 of them).
     private func loadEnrolments(ofPupilsAt school: SiteID) throws {
-        guard !loadedSchools.contains(school) else { return }
-        loadedSchools.insert(school)
+        guard loadedSchools.insert(school).inserted else { return }
+        try loadEnrolments(
+            where: "pupil_id IN (SELECT pupil_id FROM enrolment WHERE school_id = ?)", [school.description])
+    }
+
+    /// Reads the enrolments of the pupils `condition` picks into the cache, keeping those of
+    /// pupils already in it.
+    private func loadEnrolments(where condition: String, _ arguments: StatementArguments) throws {
         let codec = Self.enrolmentCodec
-        let columns = codec.spec.fields.map { "e.\($0.name)" }.joined(separator: ", ")
         let cursor = try Row.fetchCursor(
             try db.cachedStatement(
                 sql: """
-                    SELECT e.pupil_id, \(columns), e.crdt_clock FROM enrolment e
-                    WHERE e.pupil_id IN (SELECT pupil_id FROM enrolment WHERE school_id = ?)
-                    ORDER BY e.pupil_id, e.id
-                    """), arguments: [school.description])
-        var loaded: [RecordID: (facts: [EnrolmentFact], endings: [(school: SiteID, change: Dot)])] = [:]
+                    SELECT pupil_id, \(Self.enrolmentColumns), crdt_clock FROM enrolment
+                    WHERE \(condition) ORDER BY pupil_id, id
+                    """), arguments: arguments)
+        var loaded: [RecordID: Enrolments] = [:]
         while let row = try cursor.next() {
             guard let pupil = RecordID(row[0] as String), enrolmentCache[pupil] == nil else { continue }
             try add(row, offset: 1, codec: codec, to: &loaded[pupil, default: ([], [])])
@@ -118,10 +104,7 @@ final class ScopeView {
         enrolmentCache.merge(loaded) { cached, _ in cached }
     }
 
-    private func add(
-        _ row: Row, offset: Int = 0, codec: TableCodec,
-        to loaded: inout (facts: [EnrolmentFact], endings: [(school: SiteID, change: Dot)])
-    ) throws {
+    private func add(_ row: Row, offset: Int, codec: TableCodec, to loaded: inout Enrolments) throws {
         let state = try codec.state(from: row, offset: offset, sites: sites)
         guard let school = state["school_id"]?.text.flatMap(SiteID.init) else { return }
         let fact = EnrolmentFact(
