@@ -16,6 +16,11 @@ enum SeedCorpus {
         try save(.bundle, "golden-v3.bundle", bundle)
         let headerLength = bundle[16..<20].reduce(0) { $0 << 8 | Int($1) }
         try save(.header, "golden-v3.header", Array(bundle[20..<(20 + headerLength)]))
+        // Format 3.1's header (holdings bases in extension 2) as well.
+        let current = Array(try Data(contentsOf: fixtures.appendingPathComponent("golden-v3.1.bundle")))
+        try save(.bundle, "golden-v3.1.bundle", current)
+        let currentLength = current[16..<20].reduce(0) { $0 << 8 | Int($1) }
+        try save(.header, "golden-v3.1.header", Array(current[20..<(20 + currentLength)]))
 
         let payload = try FixtureArea.recipientStore.plainPayload(ofBundleAt: bundleURL)
         try save(.payload, "golden-v3-trust.payload", payload)

@@ -40,6 +40,9 @@ public struct BundleSection: Hashable, Sendable {
     public var origins: [SiteID: UInt64]
     /// Record operations per table, across the changes carried with content.
     public var tableCounts: [String: UInt64]
+    /// How the holdings entries relate to what the recipient has of the sender's holdings; `nil`
+    /// in a bundle of format 3.0 (every entry, replacing what the recipient had).
+    public var holdingsBasis: HoldingsBasis?
 
     package init(
         recipient: SiteID, encapsulated: [UInt8], sealedKey: [UInt8], payloadLength: UInt64, plainLength: UInt64,
@@ -61,12 +64,77 @@ public struct BundleSection: Hashable, Sendable {
     }
 }
 
+/// The generations a section's holdings are coded against (format 3.1, header extension 2).
+///
+/// A sender numbers the holdings it tells each peer (generation 1, 2, …) and keeps, per pupil,
+/// what it last told and in which generation. A section lists only the pupils whose holdings
+/// changed after the generation the recipient last confirmed holding (`base`); with `base` 0,
+/// every pupil, replacing what the recipient had. The recipient applies a section only when it
+/// holds `base` or later and the section is newer than what it holds, and says in its own bundles
+/// which generation it holds (`confirmed`, from its side). A lost bundle costs nothing (the next
+/// one is coded against the same base), an older one applied late is ignored, and a recipient that
+/// cannot use a section forgets the sender's holdings (an under-estimate: it sends more, never
+/// less) and confirms 0, so the next section is whole.
+public struct HoldingsBasis: Hashable, Sendable {
+    /// The generation of the sender's holdings the section's entries are coded against; 0: none
+    /// (the entries are every pupil).
+    public var base: UInt64
+    /// This section's generation of the sender's holdings, told to this recipient.
+    public var generation: UInt64
+    /// The generation of the recipient's own holdings the sender holds (0: none).
+    public var confirmed: UInt64
+
+    public init(base: UInt64, generation: UInt64, confirmed: UInt64) {
+        self.base = base
+        self.generation = generation
+        self.confirmed = confirmed
+    }
+
+    /// The header extension's tag (even: optional, so a reader of format 3.0 ignores it and
+    /// takes the entries as every pupil — fewer than the sender holds, which is safe).
+    static let extensionTag: UInt64 = 2
+
+    static func encode(_ sections: [BundleSection]) -> [UInt8]? {
+        let based = sections.compactMap { section in section.holdingsBasis.map { (section.recipient, $0) } }
+        guard !based.isEmpty else { return nil }
+        var w = BinaryWriter()
+        w.writeVarint(based.count)
+        for (recipient, basis) in based {
+            w.write(contentsOf: recipient.bytes)
+            w.writeVarint(basis.base)
+            w.writeVarint(basis.generation)
+            w.writeVarint(basis.confirmed)
+        }
+        return w.bytes
+    }
+
+    /// Reads the extension into `sections`: each recipient at most once, and listed.
+    static func decode(_ bytes: [UInt8], into sections: inout [BundleSection]) throws(DecodingFailure) {
+        var r = BinaryReader(bytes)
+        var seen: Set<SiteID> = []
+        for _ in 0..<(try r.readCount(limit: 4096)) {
+            let recipient = SiteID(unchecked: Array(try r.readBytes(16)))
+            let basis = HoldingsBasis(
+                base: try r.readSequenceNumber(), generation: try r.readSequenceNumber(),
+                confirmed: try r.readSequenceNumber())
+            guard seen.insert(recipient).inserted, let i = sections.firstIndex(where: { $0.recipient == recipient })
+            else { throw DecodingFailure("a holdings basis names a recipient twice or not at all") }
+            guard basis.generation > 0, basis.base < basis.generation else {
+                throw DecodingFailure("a holdings basis is out of order")
+            }
+            sections[i].holdingsBasis = basis
+        }
+        guard r.isAtEnd else { throw DecodingFailure("unexpected bytes after the holdings bases") }
+    }
+}
+
 /// Everything about a bundle that can be read without its payload or any key. Holds no personal
 /// data: site ids and names, numbers, hashes and counts only.
 public struct BundleHeader: Hashable, Sendable {
     /// The format this build writes.
     public static let formatMajor: UInt16 = 3
-    public static let formatMinor: UInt16 = 0
+    /// Minor 1 adds the holdings bases (``HoldingsBasis``).
+    public static let formatMinor: UInt16 = 1
 
     public var formatMajor: UInt16 = Self.formatMajor
     public var formatMinor: UInt16 = Self.formatMinor
@@ -136,6 +204,8 @@ public struct BundleHeader: Hashable, Sendable {
                 w.writeVarint(count)
             }
         }
+        var extensions = self.extensions
+        extensions[HoldingsBasis.extensionTag] = HoldingsBasis.encode(sections)
         let ext = extensions.sorted { $0.key < $1.key }
         w.writeVarint(ext.count)
         for (tag, bytes) in ext {
@@ -216,9 +286,13 @@ public struct BundleHeader: Hashable, Sendable {
             let tag = try r.readVarint()
             let value = try r.readBytesWithLength()
             if tag & 1 == 1 { throw DecodingFailure("critical extension \(tag) is not understood") }
+            guard extensions[tag] == nil else { throw DecodingFailure("extension \(tag) is given twice") }
             extensions[tag] = value
         }
         guard r.isAtEnd else { throw DecodingFailure("unexpected bytes after the header") }
+        if let bases = extensions.removeValue(forKey: HoldingsBasis.extensionTag) {
+            try HoldingsBasis.decode(bases, into: &sections)
+        }
         return BundleHeader(
             formatMajor: formatMajor, formatMinor: formatMinor, schemaVersion: schemaVersion, bundleID: bundleID,
             createdAt: createdAt, sender: sender, directoryVersion: directoryVersion, directory: directory,

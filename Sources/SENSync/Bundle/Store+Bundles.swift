@@ -417,7 +417,7 @@ extension Store {
         for row in try Row.fetchAll(db, sql: "SELECT site_ord, min(seq) FROM fork GROUP BY site_ord") {
             forkedFrom[try tx.sites.site(row[0])] = UInt64(row[1] as Int64)
         }
-        var holdings: [(RecordID, VersionVector, passedOn: Bool)] = []
+        var holdings: [HoldingsEntry] = []
         var checkpoints: [Checkpoint] = []
         // The sender signed some of its numbers twice (see ``clash(of:ord:db:)``).
         var signedTwice: Dot?
@@ -639,19 +639,8 @@ extension Store {
             }
         }
         try tx.flush()
-        let senderOrd = try tx.sites.ordinal(for: sender.id, in: db)
-        try db.execute(sql: "DELETE FROM peer_scope WHERE peer_ord = ?", arguments: [senderOrd])
-        let insert = try db.cachedStatement(
-            sql: """
-                INSERT OR REPLACE INTO peer_scope (peer_ord, pupil_id, origin_ord, seq, passed_on) VALUES (?, ?, ?, ?, ?)
-                """)
-        for (pupil, held, passedOn) in holdings {
-            for (site, seq) in held.entries {
-                try insert.execute(arguments: [
-                    senderOrd, pupil.description, try tx.sites.ordinal(for: site, in: db), Int64(seq), passedOn,
-                ])
-            }
-        }
+        try recordHoldings(
+            holdings, basis: opened.header.sections[opened.section].holdingsBasis, from: sender.id, tx: &tx)
         return report
     }
 

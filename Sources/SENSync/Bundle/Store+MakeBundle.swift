@@ -447,13 +447,13 @@ extension Store {
     /// What this store tells `site` it holds, per pupil: of those `site` may see, what it holds;
     /// of those that left `site` (and erased ones it may have held), also what it passed on
     /// upstream when it forgot them — held safely there, so `site` may forget them too.
-    private func holdingsToReport(to site: SiteIdentity, view: ScopeView, tx: inout StoreTransaction) throws
-        -> [(RecordID, VersionVector, passedOn: Bool)]
+    func holdingsToReport(to site: SiteIdentity, view: ScopeView, tx: inout StoreTransaction) throws
+        -> [HoldingsEntry]
     {
         var pupils = Set(try view.pupils(visibleTo: site))
         for (pupil, _) in try view.leavers(of: site) { pupils.insert(pupil) }
         for pupil in try view.erased where try view.receivesErasure(site, of: pupil) { pupils.insert(pupil) }
-        var result: [(RecordID, VersionVector, passedOn: Bool)] = []
+        var result: [HoldingsEntry] = []
         for pupil in pupils.sorted() {
             let held = try tx.scopeClock(of: pupil)
             if !held.isEmpty { result.append((pupil, held, false)) }
@@ -551,10 +551,9 @@ extension Store {
             }
             try out.flushIfLarge()
         }
-        var holdingsCount: UInt64 = 0
-        for (pupil, held, passedOn) in try holdingsToReport(to: site, view: view, tx: &tx) {
-            coding.writeHoldings(pupil: pupil, held, passedOn: passedOn, into: &out.pending)
-            holdingsCount += 1
+        let holdings = try holdingsSection(to: site, view: view, tx: &tx)
+        for entry in holdings.entries {
+            coding.writeHoldings(pupil: entry.pupil, entry.held, passedOn: entry.passedOn, into: &out.pending)
             try out.flushIfLarge()
         }
         let (length, plain, sha) = try out.finish()
@@ -565,11 +564,13 @@ extension Store {
                 plainLength: plain, payloadSHA256: sha))
         // Only checkpoints that proved a change written are listed; one whose changes were all
         // dropped above still counts, harmlessly.
-        return BundleSection(
+        var section = BundleSection(
             recipient: site.id, encapsulated: wrapped.encapsulated, sealedKey: wrapped.sealedKey,
             payloadLength: length, plainLength: plain, payloadSHA256: sha, checkpointCount: UInt64(checkpoints.count),
-            changeCount: changeCount, redactedCount: redactedCount, holdingsCount: holdingsCount, origins: origins,
-            tableCounts: tableCounts)
+            changeCount: changeCount, redactedCount: redactedCount, holdingsCount: UInt64(holdings.entries.count),
+            origins: origins, tableCounts: tableCounts)
+        section.holdingsBasis = holdings.basis
+        return section
     }
 
     /// Every leaf of `checkpoint` when this store holds every change it covers, else `nil`.

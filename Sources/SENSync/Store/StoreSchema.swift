@@ -11,6 +11,7 @@ enum StoreSchema {
     /// do not bump ``RecordSchema/version``, which peers read from bundle headers.
     static let storageOnlyMigrations: Set<String> = [
         "v9-record-ids", "v10-clock-evidence", "v11-refused-forks", "v12-former-upns-index",
+        "v13-holdings-generations",
     ]
 
     static var migrator: DatabaseMigrator {
@@ -53,6 +54,9 @@ enum StoreSchema {
         }
         migrator.registerMigration("v12-former-upns-index") { db in
             try db.execute(sql: v12)
+        }
+        migrator.registerMigration("v13-holdings-generations") { db in
+            try db.execute(sql: v13)
         }
         return migrator
     }
@@ -700,5 +704,26 @@ enum StoreSchema {
     private static let v12 = """
         CREATE INDEX pupil_former_upns ON pupil(former_upns, deleted, id)
           WHERE former_upns IS NOT NULL AND former_upns != '';
+        """
+
+    /// Holdings told incrementally (bundle format 3.1, ``HoldingsBasis``): per peer, the last
+    /// generation of this store's holdings made for it, the one it confirmed holding, and the
+    /// generation of its holdings this store holds; and per peer and pupil what was last told and
+    /// in which generation (`held` NULL: no longer told, kept until the peer confirms it).
+    private static let v13 = """
+        CREATE TABLE holdings_exchange (
+          peer_ord INTEGER PRIMARY KEY REFERENCES site(ord),
+          sent INTEGER NOT NULL DEFAULT 0,
+          confirmed INTEGER NOT NULL DEFAULT 0,
+          received INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE holdings_sent (
+          peer_ord INTEGER NOT NULL REFERENCES site(ord),
+          pupil_id TEXT NOT NULL,
+          held BLOB,
+          passed_on INTEGER NOT NULL DEFAULT 0,
+          generation INTEGER NOT NULL,
+          PRIMARY KEY (peer_ord, pupil_id)
+        ) WITHOUT ROWID;
         """
 }

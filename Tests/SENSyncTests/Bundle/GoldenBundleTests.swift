@@ -3,8 +3,8 @@ import Testing
 
 @testable import SENSync
 
-/// Pins bundle format 3 with a committed file: `Fixtures/golden-v3.bundle` and its manifest
-/// `Fixtures/golden-v3.json` (header fields, and for each recipient what applying it must give:
+/// Pins bundle format 3.1 with a committed file: `Fixtures/golden-v3.1.bundle` and its manifest
+/// `Fixtures/golden-v3.1.json` (header fields, and for each recipient what applying it must give:
 /// counts, version vector, open conflicts, pupils and state digest).
 ///
 /// The fixture is an LA's bundle to a trust and a maintained school, made by
@@ -27,7 +27,9 @@ import Testing
 /// and the file's size and checksum may change.
 struct GoldenBundleTests {
     /// The fixture of the format this build writes.
-    static let name = "golden-v3"
+    static let name = "golden-v3.1"
+    /// The fixture of format 3.0 (every holdings entry, no bases), still read.
+    static let formatMinor0 = "golden-v3"
     static let sourceFolder = repositoryRoot.appendingPathComponent("Tests/SENSyncTests/Fixtures")
 
     /// The committed fixture: from the source tree when regenerating (after regenerating it,
@@ -40,8 +42,12 @@ struct GoldenBundleTests {
         return try #require(Bundle.module.url(forResource: name, withExtension: ext, subdirectory: "Fixtures"))
     }
 
-    static func manifest() throws -> GoldenManifest {
-        try JSONDecoder().decode(GoldenManifest.self, from: Data(contentsOf: try fixture(Self.name, "json")))
+    static func manifest(_ name: String = Self.name) throws -> GoldenManifest {
+        let url =
+            name == Self.name
+            ? try fixture(name, "json")
+            : try #require(Bundle.module.url(forResource: name, withExtension: "json", subdirectory: "Fixtures"))
+        return try JSONDecoder().decode(GoldenManifest.self, from: Data(contentsOf: url))
     }
 
     /// Writes the fixture and its manifest into the source tree; runs once, before any test of
@@ -79,7 +85,9 @@ struct GoldenBundleTests {
         let header = try Store.inspectBundle(at: url)
         let manifest = try Self.manifest()
         #expect(try GoldenManifest.HeaderFields(header) == manifest.header)
-        #expect(header.formatMajor == 3 && header.formatMinor == 0)
+        #expect(header.formatMajor == 3 && header.formatMinor == 1)
+        // A first bundle to each recipient: its holdings are whole (base 0), generation 1.
+        #expect(header.sections.allSatisfy { $0.holdingsBasis == HoldingsBasis(base: 0, generation: 1, confirmed: 0) })
         #expect(header.schemaVersion == RecordSchema.version)
         #expect(header.sender == GoldenFixture.la)
         #expect(header.recipients == [GoldenFixture.trust.id, GoldenFixture.school.id])
@@ -105,10 +113,16 @@ struct GoldenBundleTests {
         #expect(verified.newChanges == Int(header.changeCount))
     }
 
-    @Test(arguments: [GoldenFixture.trust, GoldenFixture.school])
-    func applyingItGivesTheExpectedState(_ site: SiteIdentity) throws {
-        let url = try Self.fixture(Self.name, "bundle")
-        let expected = try #require(try Self.manifest().recipients.first { $0.site == site })
+    /// The fixture of this format, and the one of format 3.0 (still read: a 3.0 bundle's holdings
+    /// are every pupil).
+    @Test(arguments: [Self.name, Self.formatMinor0], [GoldenFixture.trust, GoldenFixture.school])
+    func applyingItGivesTheExpectedState(_ name: String, _ site: SiteIdentity) throws {
+        let url =
+            name == Self.name
+            ? try Self.fixture(name, "bundle")
+            : try #require(Bundle.module.url(forResource: name, withExtension: "bundle", subdirectory: "Fixtures"))
+        if name == Self.formatMinor0 { #expect(try Store.inspectBundle(at: url).formatMinor == 0) }
+        let expected = try #require(try Self.manifest(name).recipients.first { $0.site == site })
         let store = try GoldenFixture.recipientStore(site)
         let section = try #require(try Store.inspectBundle(at: url).sections.first { $0.recipient == site.id })
         let carried = try storedChanges(inBundleAt: url, openedBy: store)
