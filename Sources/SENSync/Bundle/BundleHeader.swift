@@ -93,6 +93,8 @@ public struct HoldingsBasis: Hashable, Sendable {
     /// The header extension's tag (even: optional, so a reader of format 3.0 ignores it and
     /// takes the entries as every pupil — fewer than the sender holds, which is safe).
     static let extensionTag: UInt64 = 2
+    /// Generations are below 2^48 (a bundle a second for nine million years).
+    static let limit: UInt64 = 1 << 48
 
     static func encode(_ sections: [BundleSection]) -> [UInt8]? {
         let based = sections.compactMap { section in section.holdingsBasis.map { (section.recipient, $0) } }
@@ -121,6 +123,10 @@ public struct HoldingsBasis: Hashable, Sendable {
             else { throw DecodingFailure("a holdings basis names a recipient twice or not at all") }
             guard basis.generation > 0, basis.base < basis.generation else {
                 throw DecodingFailure("a holdings basis is out of order")
+            }
+            // Far above any count of bundles, and far below overflow when counted on from.
+            guard basis.generation < Self.limit, basis.confirmed < Self.limit else {
+                throw DecodingFailure("a holdings generation is out of range")
             }
             sections[i].holdingsBasis = basis
         }
@@ -205,7 +211,7 @@ public struct BundleHeader: Hashable, Sendable {
             }
         }
         var extensions = self.extensions
-        extensions[HoldingsBasis.extensionTag] = HoldingsBasis.encode(sections)
+        if let bases = HoldingsBasis.encode(sections) { extensions[HoldingsBasis.extensionTag] = bases }
         let ext = extensions.sorted { $0.key < $1.key }
         w.writeVarint(ext.count)
         for (tag, bytes) in ext {

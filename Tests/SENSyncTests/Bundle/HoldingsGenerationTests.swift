@@ -138,6 +138,52 @@ struct HoldingsGenerationTests {
         }
     }
 
+    /// A signed header whose holdings bases are malformed — a generation of 0, a base not below
+    /// the generation, a recipient not in the bundle, a number too large to count on from — is
+    /// refused as damaged, and the store is unchanged; none of them stops the store.
+    @Test(arguments: [
+        HoldingsBasis(base: 0, generation: 0, confirmed: 0),
+        HoldingsBasis(base: 3, generation: 3, confirmed: 0),
+        HoldingsBasis(base: 0, generation: 1, confirmed: (1 << 63) - 1),
+        HoldingsBasis(base: 0, generation: (1 << 63) - 1, confirmed: 0),
+    ])
+    func malformedHoldingsBasesAreRefused(_ basis: HoldingsBasis) throws {
+        try withTemporaryDirectory { dir in
+            let (area, _) = try Self.schoolInSync(dir, pupils: 2)
+            let url = try area.make("Oak", "LA")
+            let crafted = dir.appendingPathComponent("crafted.bundle")
+            try rewriteBundleHeader(of: url, to: crafted, signer: try area["Oak"].keys()) {
+                $0.sections[0].holdingsBasis = basis
+            }
+            let before = try area.la.digest()
+            let error = #expect(throws: BundleError.self) { try area.la.apply(bundleAt: crafted) }
+            #expect(error?.message.contains("holdings") == true, "\(error?.message ?? "")")
+            #expect(try area.la.digest() == before)
+            #expect(try area.la.apply(bundleAt: url).result == .applied)
+        }
+    }
+
+    @Test func aHoldingsBasisForAnotherRecipientIsRefused() throws {
+        try withTemporaryDirectory { dir in
+            let (area, _) = try Self.schoolInSync(dir, pupils: 2)
+            let url = try area.make("Oak", "LA")
+            // A header naming a basis for a recipient with no section: built by hand.
+            var header = try Store.inspectBundle(at: url)
+            var w = BinaryWriter()
+            w.writeVarint(1)
+            w.write(contentsOf: area.id("Oak").bytes)
+            w.writeVarint(0)
+            w.writeVarint(1)
+            w.writeVarint(0)
+            header.sections[0].holdingsBasis = nil
+            header.extensions[HoldingsBasis.extensionTag] = w.bytes
+            let other = dir.appendingPathComponent("other.bundle")
+            try rewriteBundleHeader(of: url, to: other, signer: try area["Oak"].keys()) { $0 = header }
+            let error = #expect(throws: BundleError.self) { try area.la.apply(bundleAt: other) }
+            #expect(error?.message.contains("holdings") == true, "\(error?.message ?? "")")
+        }
+    }
+
     /// Random writes at a school and at the LA, bundles made both ways and delivered in any
     /// order, some never, some twice. After every delivery the recipient believes exactly what the
     /// sender held when it made the bundle (when the section was usable), what it believed before
