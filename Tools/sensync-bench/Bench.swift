@@ -689,11 +689,17 @@ struct Bench {
     }
 
     /// The median time (of 5) for the LA to make a bundle to `school` once they have exchanged
-    /// everything: the LA's bundle is applied at the school first, so nothing is new for it.
+    /// everything both ways: the LA's bundle is applied at the school, and the school's answer at
+    /// the LA, so nothing is new for the school.
     static func ackCost(la: SyntheticSite, school: SyntheticSite, folder: URL, tag: String) throws -> Double {
         let first = try la.store.makeBundle(
             to: [school.identity.id], at: folder.appendingPathComponent("\(tag)-la-to-school-sync.bundle"))
         _ = try school.store.apply(bundleAt: first.url)
+        // The school answers (as it would in its next exchange): the LA then knows which of its
+        // holdings the school holds, as after any exchange both ways.
+        let answer = try school.store.makeBundle(
+            to: [la.identity.id], at: folder.appendingPathComponent("\(tag)-school-to-la-answer.bundle"))
+        _ = try la.store.apply(bundleAt: answer.url)
         let times = try (0..<5).map { i in
             try measure {
                 try la.store.makeBundle(
