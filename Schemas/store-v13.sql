@@ -24,6 +24,8 @@ CREATE INDEX erasure_by_id ON erasure(id);
 
 CREATE INDEX escalation_by_id ON escalation(id);
 
+CREATE INDEX holdings_sent_by_generation ON holdings_sent(peer_ord, generation);
+
 CREATE INDEX import_log_by_digest ON import_log(header_digest);
 
 CREATE INDEX import_log_by_made_at ON import_log(made_at) WHERE made_at IS NOT NULL;
@@ -50,6 +52,8 @@ CREATE INDEX pupil_former_upns ON pupil(former_upns, deleted, id)
 CREATE INDEX referral_by_id ON referral(id);
 
 CREATE INDEX review_progress_by_id ON review_progress(id);
+
+CREATE INDEX scope_rev_by_rev ON scope_rev(rev, scope);
 
 CREATE INDEX sen_episode_by_id ON sen_episode(id);
 
@@ -296,7 +300,10 @@ CREATE TABLE holdings_exchange (
   peer_ord INTEGER PRIMARY KEY REFERENCES site(ord),
   sent INTEGER NOT NULL DEFAULT 0,
   confirmed INTEGER NOT NULL DEFAULT 0,
-  received INTEGER NOT NULL DEFAULT 0
+  received INTEGER NOT NULL DEFAULT 0,
+  plan_rev INTEGER NOT NULL DEFAULT 0,
+  told_rev INTEGER NOT NULL DEFAULT 0,
+  revs_basis TEXT
 );
 
 CREATE TABLE holdings_sent (
@@ -480,6 +487,11 @@ CREATE TABLE scope_clock (
   site_ord INTEGER NOT NULL REFERENCES site(ord),
   seq INTEGER NOT NULL,
   PRIMARY KEY (scope, site_ord)
+) WITHOUT ROWID;
+
+CREATE TABLE scope_rev (
+  scope TEXT PRIMARY KEY,
+  rev INTEGER NOT NULL
 ) WITHOUT ROWID;
 
 CREATE TABLE sen_episode (

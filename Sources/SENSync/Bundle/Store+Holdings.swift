@@ -10,82 +10,126 @@ typealias HoldingsEntry = (pupil: RecordID, held: VersionVector, passedOn: Bool)
 extension Store {
     /// Where a peer and this store stand in telling each other their holdings
     /// (`holdings_exchange`).
-    private struct Exchange {
+    struct Exchange {
         /// The last generation of this store's holdings made for the peer.
         var sent: UInt64 = 0
         /// The generation of this store's holdings the peer last said it holds.
         var confirmed: UInt64 = 0
         /// The generation of the peer's holdings this store holds (0: none whole).
         var received: UInt64 = 0
+        /// Every pupil the peer may see revised up to this was found to need nothing (−1: none).
+        var planRev: Int64 = -1
+        /// Every pupil revised up to this was told to the peer as it is (−1: none).
+        var toldRev: Int64 = -1
+        /// The day and directory version the two revisions hold for (visibility depends on both).
+        var revsBasis: String?
 
         static func fetch(_ peer: Int64, in db: Database) throws -> Exchange {
             guard
                 let row = try Row.fetchOne(
-                    db, sql: "SELECT sent, confirmed, received FROM holdings_exchange WHERE peer_ord = ?",
+                    db.cachedStatement(
+                        sql: """
+                            SELECT sent, confirmed, received, plan_rev, told_rev, revs_basis
+                            FROM holdings_exchange WHERE peer_ord = ?
+                            """),
                     arguments: [peer])
             else { return Exchange() }
             return Exchange(
-                sent: UInt64(row[0] as Int64), confirmed: UInt64(row[1] as Int64), received: UInt64(row[2] as Int64))
+                sent: UInt64(row[0] as Int64), confirmed: UInt64(row[1] as Int64), received: UInt64(row[2] as Int64),
+                planRev: row[3], toldRev: row[4], revsBasis: row[5])
         }
 
         func save(_ peer: Int64, in db: Database) throws {
-            try db.execute(
-                sql:
-                    "INSERT OR REPLACE INTO holdings_exchange (peer_ord, sent, confirmed, received) VALUES (?, ?, ?, ?)",
-                arguments: [peer, Int64(sent), Int64(confirmed), Int64(received)])
+            try db.cachedStatement(
+                sql: """
+                    INSERT OR REPLACE INTO holdings_exchange
+                      (peer_ord, sent, confirmed, received, plan_rev, told_rev, revs_basis)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """
+            ).execute(
+                arguments: [
+                    peer, Int64(sent), Int64(confirmed), Int64(received), planRev, toldRev, revsBasis,
+                ])
         }
     }
 
     /// The holdings entries of a section to `site` and the basis they are coded against: the
     /// pupils whose holdings changed since the generation `site` confirmed holding, or every pupil
     /// when it confirmed none. Records what was told, under a new generation, whether or not the
-    /// bundle ever arrives (the next section is coded against the same confirmed generation).
-    func holdingsSection(to site: SiteIdentity, view: ScopeView, tx: inout StoreTransaction) throws
-        -> (entries: [HoldingsEntry], basis: HoldingsBasis)
-    {
+    /// bundle ever arrives (the next section is coded against the same confirmed generation), and
+    /// `planRev`, the plan revision of the section's changes (``PlanRevisions``).
+    ///
+    /// What is told is kept per pupil; only pupils revised since the last section are looked at
+    /// again (every pupil when the day or the directory changed, which change who sees whom).
+    func holdingsSection(
+        to site: SiteIdentity, view: ScopeView, planRev: Int64?, tx: inout StoreTransaction
+    ) throws -> (entries: [HoldingsEntry], basis: HoldingsBasis) {
         let db = tx.db
         let peer = try tx.sites.ordinal(for: site.id, in: db)
         var exchange = try Exchange.fetch(peer, in: db)
+        let revisions = try PlanRevisions(for: site, view: view, tx: &tx)
         let generation = exchange.sent + 1
         let base = exchange.confirmed
-        // What was last told, per pupil: the encoded clock (nil once no longer told) and when.
-        var told: [String: (held: Data?, passedOn: Bool, generation: UInt64)] = [:]
-        let rows = try Row.fetchCursor(
-            db, sql: "SELECT pupil_id, held, passed_on, generation FROM holdings_sent WHERE peer_ord = ?",
-            arguments: [peer])
-        while let row = try rows.next() {
-            told[row[0]] = (row[1], row[2] as Int64 != 0, UInt64(row[3] as Int64))
-        }
         let save = try db.cachedStatement(
             sql: """
                 INSERT OR REPLACE INTO holdings_sent (peer_ord, pupil_id, held, passed_on, generation)
                 VALUES (?, ?, ?, ?, ?)
                 """)
-        var entries: [HoldingsEntry] = []
-        var reported: Set<String> = []
-        for entry in try holdingsToReport(to: site, view: view, tx: &tx) {
-            let key = entry.pupil.description
-            reported.insert(key)
+        /// Records `entry` as told of its pupil when it differs from what was last told.
+        func tell(_ key: String, _ entry: HoldingsEntry?, last: (held: Data?, passedOn: Bool)?) throws {
+            guard let entry else {
+                if let last, last.held != nil {
+                    try save.execute(arguments: [peer, key, nil, false, Int64(generation)])
+                }
+                return
+            }
             var w = BinaryWriter()
             entry.held.encode(into: &w)
             let held = Data(w.bytes)
-            let last = told[key]
-            if let last, last.held == held, last.passedOn == entry.passedOn {
-                if base == 0 || last.generation > base { entries.append(entry) }
-                continue
-            }
+            if let last, last.held == held, last.passedOn == entry.passedOn { return }
             try save.execute(arguments: [peer, key, held, entry.passedOn, Int64(generation)])
-            entries.append(entry)
         }
-        for (key, last) in told where !reported.contains(key) {
-            guard let pupil = RecordID(key) else { continue }
-            if last.held != nil {
-                try save.execute(arguments: [peer, key, nil, false, Int64(generation)])
-            } else if base == 0 || last.generation <= base {
-                continue
+        if let since = revisions.toldSince, let revised = try PlanRevisions.revised(after: since, in: db) {
+            let lastTold = try db.cachedStatement(
+                sql: "SELECT held, passed_on FROM holdings_sent WHERE peer_ord = ? AND pupil_id = ?")
+            for (pupil, _) in revised {
+                let key = pupil.description
+                let last = try Row.fetchOne(lastTold, arguments: [peer, key]).map {
+                    (held: $0[0] as Data?, passedOn: $0[1] as Int64 != 0)
+                }
+                try tell(key, try holdingsReport(of: pupil, to: site, view: view, tx: &tx), last: last)
             }
-            // No longer told: the recipient forgets what it had (with base 0 it replaces all).
-            if base > 0 { entries.append((pupil, VersionVector(), false)) }
+        } else {
+            // What was last told, per pupil, against every pupil told now.
+            var told: [String: (held: Data?, passedOn: Bool)] = [:]
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT pupil_id, held, passed_on FROM holdings_sent WHERE peer_ord = ?", arguments: [peer])
+            while let row = try rows.next() { told[row[0]] = (row[1], row[2] as Int64 != 0) }
+            var reported: Set<String> = []
+            for entry in try holdingsToReport(to: site, view: view, tx: &tx) {
+                let key = entry.pupil.description
+                reported.insert(key)
+                try tell(key, entry, last: told[key])
+            }
+            for (key, last) in told where !reported.contains(key) { try tell(key, nil, last: last) }
+        }
+        // Every pupil told (base 0), or those whose entry changed after the confirmed generation,
+        // "no longer told" included.
+        var entries: [HoldingsEntry] = []
+        let changed = try Row.fetchCursor(
+            db,
+            sql: base == 0
+                ? "SELECT pupil_id, held, passed_on FROM holdings_sent WHERE peer_ord = ? AND held IS NOT NULL"
+                : "SELECT pupil_id, held, passed_on FROM holdings_sent WHERE peer_ord = ? AND generation > ?",
+            arguments: base == 0 ? [peer] : [peer, Int64(base)])
+        while let row = try changed.next() {
+            guard let pupil = RecordID(row[0] as String) else { continue }
+            var held = VersionVector()
+            if let bytes = row[1] as Data? {
+                var reader = BinaryReader(Array(bytes))
+                held = try VersionVector.decode(from: &reader)
+            }
+            entries.append((pupil, held, row[2] as Int64 != 0))
         }
         // Pupils no longer told that the peer confirmed knowing so: nothing more to tell of them.
         if base > 0 {
@@ -94,9 +138,35 @@ extension Store {
                 arguments: [peer, Int64(base)])
         }
         exchange.sent = generation
+        exchange.toldRev = revisions.current
+        exchange.planRev = planRev ?? -1
+        exchange.revsBasis = revisions.basis
         try exchange.save(peer, in: db)
         entries.sort { $0.pupil < $1.pupil }
         return (entries, HoldingsBasis(base: base, generation: generation, confirmed: exchange.received))
+    }
+
+    /// What this store tells `site` it holds of `pupil`: ``holdingsToReport(to:view:tx:)`` for one
+    /// pupil (`nil`: nothing).
+    private func holdingsReport(of pupil: RecordID, to site: SiteIdentity, view: ScopeView, tx: inout StoreTransaction)
+        throws -> HoldingsEntry?
+    {
+        let concerned =
+            try view.isVisible(pupil, to: site) || (try view.leaverEndings(of: pupil, at: site)) != nil
+            || ((try view.erased).contains(pupil) && (try view.receivesErasure(site, of: pupil)))
+        if concerned {
+            let held = try tx.scopeClock(of: pupil)
+            return held.isEmpty ? nil : (pupil, held, false)
+        }
+        guard
+            let stored = try Data.fetchOne(
+                tx.db.cachedStatement(sql: "SELECT held FROM forgotten_pupil WHERE pupil_id = ?"),
+                arguments: [pupil.description]),
+            try view.receivesErasure(site, of: pupil)
+        else { return nil }
+        var reader = BinaryReader(Array(stored))
+        guard let held = try? VersionVector.decode(from: &reader), !held.isEmpty else { return nil }
+        return (pupil, held, true)
     }
 
     /// Records what `sender` told of its holdings in a section (format 3.0: `basis` nil, every
@@ -145,6 +215,8 @@ extension Store {
         }
         if replaceAll {
             try db.execute(sql: "DELETE FROM peer_scope WHERE peer_ord = ?", arguments: [peer])
+            // What the peer holds may have gone down: every pupil is looked at again.
+            exchange.planRev = -1
         }
         let forget = try db.cachedStatement(sql: "DELETE FROM peer_scope WHERE peer_ord = ? AND pupil_id = ?")
         let insert = try db.cachedStatement(
@@ -152,7 +224,13 @@ extension Store {
                 INSERT OR REPLACE INTO peer_scope (peer_ord, pupil_id, origin_ord, seq, passed_on) VALUES (?, ?, ?, ?, ?)
                 """)
         for entry in entries {
-            if !replaceAll { try forget.execute(arguments: [peer, entry.pupil.description]) }
+            if !replaceAll {
+                // A pupil the peer now holds less of than before (passed on, forgotten) is looked
+                // at again, with every pupil: the plan revision holds only while holdings grow.
+                let before = try Self.holdings(of: sender, pupil: entry.pupil, in: db, sites: tx.sites)
+                if !(entry.passedOn ? VersionVector() : entry.held).dominates(before) { exchange.planRev = -1 }
+                try forget.execute(arguments: [peer, entry.pupil.description])
+            }
             for (site, seq) in entry.held.entries {
                 try insert.execute(arguments: [
                     peer, entry.pupil.description, try tx.sites.ordinal(for: site, in: db), Int64(seq), entry.passedOn,
@@ -160,5 +238,57 @@ extension Store {
             }
         }
         try exchange.save(peer, in: db)
+    }
+}
+
+/// Where a bundle to one peer may start looking: pupils are revised (`scope_rev`) in every
+/// transaction that logs, redacts or forgets a change about them, so a pupil revised no later than
+/// the peer's plan revision was found, by an earlier bundle, to need nothing the peer lacks — and
+/// still needs nothing while the peer's holdings of them do not go down (``Store/recordHoldings``
+/// resets the revision when they may have), while the day (enrolment dates) and the directory
+/// (trusts, removed sites) are the same. Likewise a pupil revised no later than the told revision
+/// was told to the peer as it is. A bundle with nothing new then costs what was revised since the
+/// last one, not every pupil the peer may see.
+struct PlanRevisions {
+    /// The latest revision in this store.
+    let current: Int64
+    /// Look only at pupils revised after this to plan changes (`nil`: at every pupil).
+    let planSince: Int64?
+    /// Look only at pupils revised after this to tell holdings (`nil`: at every pupil).
+    let toldSince: Int64?
+    /// What the revisions hold for: the day and the directory version.
+    let basis: String
+
+    init(for site: SiteIdentity, view: ScopeView, tx: inout StoreTransaction) throws {
+        current = try StoreTransaction.currentRevision(tx.db)
+        basis = "\(view.today)|\(view.directory?.version ?? 0)"
+        guard let peer = tx.sites.byID[site.id] else {
+            (planSince, toldSince) = (nil, nil)
+            return
+        }
+        let exchange = try Store.Exchange.fetch(peer, in: tx.db)
+        let holds = exchange.revsBasis == basis
+        planSince = holds && exchange.planRev >= 0 ? exchange.planRev : nil
+        toldSince = holds && exchange.toldRev >= 0 ? exchange.toldRev : nil
+    }
+
+    /// Beyond this many pupils revised, looking at every pupil the peer may see (read together,
+    /// school by school) costs less than looking at each revised pupil of the area alone.
+    static let revisedLimit = 500
+
+    /// The pupils revised after `since`, each with its revision; `nil` when there are more than
+    /// ``revisedLimit``.
+    static func revised(after since: Int64, in db: Database) throws -> [(pupil: RecordID, rev: Int64)]? {
+        let rows = try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT scope, rev FROM scope_rev WHERE rev > ? ORDER BY rev, scope LIMIT ?"),
+            arguments: [since, revisedLimit + 1])
+        guard rows.count <= revisedLimit else { return nil }
+        return rows.compactMap { row in RecordID(row[0] as String).map { ($0, row[1]) } }
+    }
+
+    /// The revision of `pupil` (0: never revised since revisions were kept).
+    static func revision(of pupil: RecordID, in db: Database) throws -> Int64 {
+        try Int64.fetchOne(
+            db.cachedStatement(sql: "SELECT rev FROM scope_rev WHERE scope = ?"), arguments: [pupil.description]) ?? 0
     }
 }

@@ -313,31 +313,57 @@ extension Store {
     }
 
     /// For a site that sees only some pupils: per pupil, the changes it lacks by what it last said
-    /// it holds.
+    /// it holds. Only the pupils revised since the site's plan revision are looked at when it
+    /// holds (``PlanRevisions``); `planRev` is the revision to record once the bundle is made.
     private func planForScoped(_ site: SiteIdentity, view: ScopeView, tx: inout StoreTransaction) throws
-        -> [Planned]
+        -> (plan: [Planned], planRev: Int64)
     {
         var chosen: [Dot: HLC] = [:]
         let ack = try Self.acknowledged(by: site.id, in: tx.db)
-        // What `site` holds of every pupil, in one read: a site holds about the pupils it may see,
-        // so the read is of the size of the pupils planned for (a query per pupil cost an LA's
-        // empty bundle to a school of 2,000 pupils 10% of its time).
-        let holdings = try Self.holdingsOfEveryPupil(of: site.id, in: tx.db, sites: tx.sites)
+        let revisions = try PlanRevisions(for: site, view: view, tx: &tx)
+        let revised = try revisions.planSince.flatMap { try PlanRevisions.revised(after: $0, in: tx.db) }
+        // What `site` holds of every pupil, in one read when every pupil is looked at: a site
+        // holds about the pupils it may see, so the read is of the size of the pupils planned for
+        // (a query per pupil cost an LA's empty bundle to a school of 2,000 pupils 10% of its
+        // time); else of each pupil looked at.
+        let everyPupil =
+            revised == nil ? try Self.holdingsOfEveryPupil(of: site.id, in: tx.db, sites: tx.sites) : nil
+        var holdings: [RecordID: VersionVector] = [:]
         /// What `site` holds of `pupil` now (not what it passed on).
-        func liveHoldings(of pupil: RecordID) -> VersionVector { holdings[pupil] ?? VersionVector() }
+        func liveHoldings(of pupil: RecordID) throws -> VersionVector {
+            if let everyPupil { return everyPupil[pupil] ?? VersionVector() }
+            if let held = holdings[pupil] { return held }
+            let held = try Self.holdings(of: site.id, pupil: pupil, in: tx.db, sites: tx.sites)
+            holdings[pupil] = held
+            return held
+        }
         // `filter` decides, for a change held with content, whether to send it; changes held
-        // without content are sent only about an erased pupil.
-        func add(pupil: RecordID, erased: Bool, filter: (Dot) -> Bool) throws {
-            var floor = liveHoldings(of: pupil)
+        // without content are sent only about an erased pupil. Returns whether it chose any.
+        @discardableResult
+        func add(pupil: RecordID, erased: Bool, filter: (Dot) -> Bool) throws -> Bool {
+            var floor = try liveHoldings(of: pupil)
             if erased { floor.formUnion(ack) }
+            var any = false
             for dot in try Self.changes(about: pupil, above: floor, db: tx.db, sites: tx.sites)
             where chosen[dot] == nil && filter(dot) {
                 guard let change = try tx.heldChange(dot), !change.isRedacted || erased else { continue }
                 chosen[dot] = try Self.hlc(of: change)
+                any = true
             }
+            return any
         }
-        for pupil in try view.pupils(visibleTo: site) {
-            try add(pupil: pupil, erased: false) { _ in true }
+        // The pupils it may see that need something; the plan revision moves up to just below
+        // the first pupil (by revision) that did: it and every later one are looked at again.
+        var planRev = revisions.current
+        if let revised {
+            for (pupil, rev) in revised where try view.isVisible(pupil, to: site) {
+                if try add(pupil: pupil, erased: false, filter: { _ in true }) { planRev = min(planRev, rev - 1) }
+            }
+        } else {
+            for pupil in try view.pupils(visibleTo: site) {
+                guard try add(pupil: pupil, erased: false, filter: { _ in true }) else { continue }
+                planRev = min(planRev, try PlanRevisions.revision(of: pupil, in: tx.db) - 1)
+            }
         }
         // A site a pupil left receives the change that ended its enrolment, with what that change
         // was written after, until it holds it: then it can pass the pupil on.
@@ -352,7 +378,7 @@ extension Store {
             // ending only by its number (content let go), then took the pupil's history back as
             // the ending's prerequisites, kept them on the academy's roll for ever and sent the
             // academy their changes in every round (busy seed 0xC115C4EC066).
-            let holdsThePupil = !liveHoldings(of: pupil).isEmpty
+            let holdsThePupil = !(try liveHoldings(of: pupil)).isEmpty
             for ending in endings
             where holds[ending.change.site] < ending.change.seq
                 && (saidPassedOn || holdsThePupil || ack[ending.change.site] < ending.change.seq)
@@ -379,7 +405,7 @@ extension Store {
                 chosen[change.dot] = try Self.hlc(of: change)
             }
         }
-        return chosen.map { Planned(dot: $0.key, hlc: $0.value) }
+        return (chosen.map { Planned(dot: $0.key, hlc: $0.value) }, planRev)
     }
 
     /// What `peer` told this store it holds of each pupil (not counting what it passed on):
@@ -478,8 +504,13 @@ extension Store {
     ) throws -> BundleSection {
         let site = recipient.site
         let db = tx.db
-        var plan =
-            site.kind == .la ? try planForLA(site.id, tx: &tx) : try planForScoped(site, view: view, tx: &tx)
+        var plan: [Planned]
+        var planRev: Int64?
+        if site.kind == .la {
+            plan = try planForLA(site.id, tx: &tx)
+        } else {
+            (plan, planRev) = try planForScoped(site, view: view, tx: &tx)
+        }
         if let forked = try refusedFork(of: site.id, tx: &tx), !plan.contains(where: { $0.dot == forked.dot }) {
             plan.append(forked)
         }
@@ -551,7 +582,7 @@ extension Store {
             }
             try out.flushIfLarge()
         }
-        let holdings = try holdingsSection(to: site, view: view, tx: &tx)
+        let holdings = try holdingsSection(to: site, view: view, planRev: planRev, tx: &tx)
         for entry in holdings.entries {
             coding.writeHoldings(pupil: entry.pupil, entry.held, passedOn: entry.passedOn, into: &out.pending)
             try out.flushIfLarge()
@@ -641,7 +672,7 @@ extension Store {
                     counts[recipient.id] =
                         recipient.kind == .la
                         ? try planForLA(recipient.id, tx: &tx).count
-                        : try planForScoped(recipient, view: view, tx: &tx).count
+                        : try planForScoped(recipient, view: view, tx: &tx).plan.count
                 }
                 return .rollback
             }

@@ -150,7 +150,16 @@ final class ScopeView {
         let statement = try db.cachedStatement(
             sql: "SELECT DISTINCT pupil_id FROM enrolment WHERE school_id = ?\(endedOnly ? " AND" + ended : "")")
         for school in schools {
-            try loadEnrolments(ofPupilsAt: school)
+            if !endedOnly {
+                try loadEnrolments(ofPupilsAt: school)
+            } else if !loadedSchools.contains(school) {
+                // Only the pupils who left: a bundle with nothing new looks at its leavers every
+                // time, not at every pupil of the school.
+                try loadEnrolments(
+                    where:
+                        "pupil_id IN (SELECT pupil_id FROM enrolment WHERE school_id = ? AND leaving_date IS NOT NULL)",
+                    [school.description])
+            }
             for id in try String.fetchAll(statement, arguments: [school.description]) {
                 if let pupil = RecordID(id) { result.insert(pupil) }
             }
@@ -178,6 +187,35 @@ final class ScopeView {
             }
             return relevant.isEmpty ? nil : (pupil, relevant)
         }
+    }
+
+    /// Whether `site` may see `pupil`: ``pupils(visibleTo:)`` for one pupil.
+    func isVisible(_ pupil: RecordID, to site: SiteIdentity) throws -> Bool {
+        guard !(try erased).contains(pupil) else { return false }
+        let facts = try enrolments(of: pupil)
+        if let schools = schools(of: site) {
+            guard facts.contains(where: { schools.contains($0.school) }) else { return false }
+        } else {
+            guard !facts.isEmpty else { return false }
+        }
+        return try isEntitled(site, to: pupil)
+    }
+
+    /// The changes that ended `pupil`'s enrolments at `site` (or one of its academies) when the
+    /// pupil left it: ``leavers(of:)`` for one pupil (`nil`: not a leaver of `site`).
+    func leaverEndings(of pupil: RecordID, at site: SiteIdentity) throws -> [(school: SiteID, change: Dot)]? {
+        guard !(try erased).contains(pupil) else { return nil }
+        let facts = try enrolments(of: pupil)
+        if let schools = schools(of: site) {
+            guard facts.contains(where: { schools.contains($0.school) && $0.leavingDate != nil }) else { return nil }
+        } else {
+            guard facts.contains(where: { $0.leavingDate != nil }) else { return nil }
+        }
+        guard !(try isEntitled(site, to: pupil)) else { return nil }
+        let relevant = try endings(of: pupil).filter {
+            ScopePolicy.isParty(site, toEnrolmentAt: $0.school, directory: directory)
+        }
+        return relevant.isEmpty ? nil : relevant
     }
 
     /// Every school `pupil` was ever enrolled at, as this store knows.

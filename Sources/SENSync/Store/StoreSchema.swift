@@ -710,13 +710,27 @@ enum StoreSchema {
     /// generation of this store's holdings made for it, the one it confirmed holding, and the
     /// generation of its holdings this store holds; and per peer and pupil what was last told and
     /// in which generation (`held` NULL: no longer told, kept until the peer confirms it).
+    ///
+    /// And bundles that cost what changed, not what is held: each pupil's revision (`scope_rev`,
+    /// bumped in every transaction that logs, redacts or forgets a change about them), and per
+    /// peer the revisions up to which every pupil it may see was found to need nothing
+    /// (`plan_rev`) and was told as it is (`told_rev`), valid for the day and directory version
+    /// in `revs_basis`.
     private static let v13 = """
         CREATE TABLE holdings_exchange (
           peer_ord INTEGER PRIMARY KEY REFERENCES site(ord),
           sent INTEGER NOT NULL DEFAULT 0,
           confirmed INTEGER NOT NULL DEFAULT 0,
-          received INTEGER NOT NULL DEFAULT 0
+          received INTEGER NOT NULL DEFAULT 0,
+          plan_rev INTEGER NOT NULL DEFAULT 0,
+          told_rev INTEGER NOT NULL DEFAULT 0,
+          revs_basis TEXT
         );
+        CREATE TABLE scope_rev (
+          scope TEXT PRIMARY KEY,
+          rev INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX scope_rev_by_rev ON scope_rev(rev, scope);
         CREATE TABLE holdings_sent (
           peer_ord INTEGER NOT NULL REFERENCES site(ord),
           pupil_id TEXT NOT NULL,
@@ -725,5 +739,6 @@ enum StoreSchema {
           generation INTEGER NOT NULL,
           PRIMARY KEY (peer_ord, pupil_id)
         ) WITHOUT ROWID;
+        CREATE INDEX holdings_sent_by_generation ON holdings_sent(peer_ord, generation);
         """
 }

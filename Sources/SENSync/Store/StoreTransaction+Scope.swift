@@ -156,6 +156,7 @@ extension StoreTransaction {
     mutating func purge(_ pupil: RecordID, erased: Bool, relaying: (Dot) -> Bool = { _ in false }) throws {
         try flushLog()
         forgetCachedRecords()
+        revise(pupil)
         let scope = pupil.description
         for table in RecordSchema.tables where !(erased && table.name == RecordSchema.erasure.name) {
             try db.cachedStatement(sql: "DELETE FROM \(table.name) WHERE pupil_id = ?").execute(arguments: [scope])

@@ -19,6 +19,10 @@ struct StoreTransaction: ReplicaBackend {
     private var dirtyPrefixes: [SiteID: HLC] = [:]
     private var scopeClocks: [RecordID: VersionVector] = [:]
     private var dirtyScopes: Set<RecordID> = []
+    /// Pupils a change was logged, redacted or forgotten about: their revision (`scope_rev`) is
+    /// bumped at ``flush()``, so a bundle looks again at them and only them
+    /// (``Store/planForScoped``, ``Store/holdingsSection``).
+    private var revisedScopes: Set<RecordID> = []
     /// Pupils whose clock was read from the store and found empty, and who have had no record
     /// saved since: the store holds no record of theirs (every record comes with a change, which
     /// sets the clock; ``purge(_:erased:relaying:)`` deletes records before it clears it), so a
@@ -309,6 +313,7 @@ struct StoreTransaction: ReplicaBackend {
 
     /// Records that the change at `dot` is about `scope`.
     mutating func indexScope(_ scope: RecordID, of dot: Dot) throws {
+        revisedScopes.insert(scope)
         let ord = try sites.ordinal(for: dot.site, in: db)
         // Through the C API: every change, local or merged, has its row here.
         try db.cachedStatement(
@@ -342,7 +347,11 @@ struct StoreTransaction: ReplicaBackend {
         scopeClocks[scope] = clock
         scopesWithoutRecords.remove(scope)
         dirtyScopes.insert(scope)
+        revisedScopes.insert(scope)
     }
+
+    /// Marks `scope` as revised (its changes' content or its place in this store changed).
+    mutating func revise(_ scope: RecordID) { revisedScopes.insert(scope) }
 
     /// Forgets the per-pupil clock of `scope` (the pupil was passed on).
     mutating func clearScopeClock(of scope: RecordID) throws {
@@ -350,6 +359,7 @@ struct StoreTransaction: ReplicaBackend {
         scopeClocks[scope] = VersionVector()
         scopesWithoutRecords.remove(scope)
         dirtyScopes.remove(scope)
+        revisedScopes.insert(scope)
     }
 
     /// Runs `body` with the records it reads and saves kept in memory, so each is read from the
@@ -485,8 +495,22 @@ struct StoreTransaction: ReplicaBackend {
             }
         }
         dirtyScopes.removeAll()
+        if !revisedScopes.isEmpty {
+            let rev = try Self.currentRevision(db) + 1
+            let revise = try db.cachedStatement(
+                sql:
+                    "INSERT INTO scope_rev (scope, rev) VALUES (?, ?) ON CONFLICT (scope) DO UPDATE SET rev = excluded.rev"
+            )
+            for scope in revisedScopes { try revise.execute(arguments: [scope.description, rev]) }
+            revisedScopes.removeAll()
+        }
         try db.cachedStatement(sql: "UPDATE site_identity SET hlc = ?").execute(arguments: [
             Int64(bitPattern: clock.last.rawValue)
         ])
+    }
+
+    /// The latest pupil revision this store made (0: none).
+    static func currentRevision(_ db: Database) throws -> Int64 {
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT coalesce(max(rev), 0) FROM scope_rev")) ?? 0
     }
 }

@@ -126,7 +126,7 @@ struct HoldingsGenerationTests {
             try area.send("Oak", "LA")
             // Oak forgets the generations it made (as a store restored from before them would).
             try area["Oak"].writer.write { db in
-                try db.execute(sql: "UPDATE holdings_exchange SET sent = 0, confirmed = 0")
+                try db.execute(sql: "UPDATE holdings_exchange SET sent = 0, confirmed = 0, told_rev = -1")
                 try db.execute(sql: "DELETE FROM holdings_sent")
             }
             try area.send("LA", "Oak")  // the LA holds generation 2, which Oak never made now
