@@ -20,6 +20,8 @@ CREATE INDEX enrolment_by_id ON enrolment(id);
 
 CREATE INDEX enrolment_by_school ON enrolment(school_id);
 
+CREATE INDEX enrolment_leavers ON enrolment(school_id, pupil_id) WHERE leaving_date IS NOT NULL;
+
 CREATE INDEX erasure_by_id ON erasure(id);
 
 CREATE INDEX escalation_by_id ON escalation(id);

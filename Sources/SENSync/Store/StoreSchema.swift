@@ -715,7 +715,8 @@ enum StoreSchema {
     /// bumped in every transaction that logs, redacts or forgets a change about them), and per
     /// peer the revisions up to which every pupil it may see was found to need nothing
     /// (`plan_rev`) and was told as it is (`told_rev`), valid for the day and directory version
-    /// in `revs_basis`.
+    /// in `revs_basis`. A school's leavers are found through their own index (a bundle looks at
+    /// them every time).
     private static let v13 = """
         CREATE TABLE holdings_exchange (
           peer_ord INTEGER PRIMARY KEY REFERENCES site(ord),
@@ -740,5 +741,6 @@ enum StoreSchema {
           PRIMARY KEY (peer_ord, pupil_id)
         ) WITHOUT ROWID;
         CREATE INDEX holdings_sent_by_generation ON holdings_sent(peer_ord, generation);
+        CREATE INDEX enrolment_leavers ON enrolment(school_id, pupil_id) WHERE leaving_date IS NOT NULL;
         """
 }

@@ -114,6 +114,21 @@ struct StoreSchemaTests {
         #expect(!plan.contains { $0.hasPrefix("SCAN pupil") && !$0.contains("INDEX") }, "\(plan)")
     }
 
+    /// A school's leavers (looked at by every bundle to it) are found among the enrolments that
+    /// ended, not by reading each enrolment of the school.
+    @Test func aSchoolsLeaversAreFoundWithoutReadingEachEnrolment() throws {
+        let store = try Store.inMemory(identity: SiteIdentity(id: fixedID(1), name: "Schema", kind: .la))
+        let plan = try store.writer.read { db in
+            try Row.fetchAll(
+                db,
+                sql:
+                    "EXPLAIN QUERY PLAN SELECT DISTINCT pupil_id FROM enrolment WHERE school_id = ? AND leaving_date IS NOT NULL",
+                arguments: ["school"]
+            ).map { $0["detail"] as String }
+        }
+        #expect(plan.contains { $0.contains("USING") && $0.contains("INDEX enrolment_leavers") }, "\(plan)")
+    }
+
     @Test func everyRecordTableHasACodec() {
         #expect(Set(TableCodec.all.keys) == Set(RecordSchema.tables.map(\.name)))
         // Tables travel by number: the numbers and names of released kinds never change, and new
