@@ -61,6 +61,20 @@ struct FinalRows {
 
     var rowCount: Int { tables.reduce(0) { $0 + $1.rows.count } }
 
+    /// The rows of the records whose id is in `ids` (each row whole), read from the store at
+    /// `path`: what a plain SQLite sync would send for those records. Checks that every one is there.
+    static func read(storeAt path: String, only ids: Set<String>) throws -> FinalRows {
+        var rows = try read(storeAt: path)
+        rows.tables = rows.tables.compactMap { table in
+            let kept = table.rows.filter { row in String.fromDatabaseValue(row[1]).map(ids.contains) ?? false }
+            return kept.isEmpty ? nil : (table.name, table.columns, table.types, kept)
+        }
+        guard rows.rowCount == ids.count else {
+            throw BenchFailure("The store holds \(rows.rowCount) of the \(ids.count) records looked for.")
+        }
+        return rows
+    }
+
     /// Reads them from a store file through a separate read-only connection.
     static func read(storeAt path: String) throws -> FinalRows {
         var config = Configuration()

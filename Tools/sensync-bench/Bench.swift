@@ -271,18 +271,9 @@ struct Bench {
             )
         }
         // The delta's rows as zlib-compressed JSON Lines: the notes it carried, as the LA now holds them.
-        let deltaJSONL6 = try {
-            var rows = try FinalRows.read(storeAt: la.path!)
-            rows.tables = rows.tables.compactMap { table in
-                let kept = table.rows.filter { row in String.fromDatabaseValue(row[1]).map(deltaNotes.contains) ?? false
-                }
-                return kept.isEmpty ? nil : (table.name, table.columns, table.types, kept)
-            }
-            guard rows.rowCount == deltaNotes.count else {
-                throw BenchFailure("The LA holds \(rows.rowCount) of the delta's \(deltaNotes.count) notes.")
-            }
-            return try JSONLines.zlib(JSONLines.encode(rows), level: 6).count
-        }()
+        let deltaJSONL6 = try JSONLines.zlib(
+            JSONLines.encode(FinalRows.read(storeAt: la.path!, only: deltaNotes)), level: 6
+        ).count
         let ackMedian = try Self.ackCost(la: la, school: school, folder: folder, tag: "main")
         progress.say("[main] a round of edits at \(school.identity.name)")
         let round = try Self.roundOfEdits(school: school, la: la, folder: folder, seed: options.seed)
@@ -756,14 +747,7 @@ struct Bench {
             throw BenchFailure(
                 "The round of edits held \(made.header.changeCount) changes; the LA applied \(report.applied).")
         }
-        var rows = try FinalRows.read(storeAt: la.path!)
-        rows.tables = rows.tables.compactMap { table in
-            let kept = table.rows.filter { row in String.fromDatabaseValue(row[1]).map(touched.contains) ?? false }
-            return kept.isEmpty ? nil : (table.name, table.columns, table.types, kept)
-        }
-        guard rows.rowCount == touched.count else {
-            throw BenchFailure("The LA holds \(rows.rowCount) of the \(touched.count) rows the round touched.")
-        }
+        let rows = try FinalRows.read(storeAt: la.path!, only: touched)
         return (report.applied, Int(made.fileSize), try JSONLines.zlib(JSONLines.encode(rows), level: 6).count)
     }
 

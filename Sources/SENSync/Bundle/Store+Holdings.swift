@@ -57,17 +57,18 @@ extension Store {
     /// pupils whose holdings changed since the generation `site` confirmed holding, or every pupil
     /// when it confirmed none. Records what was told, under a new generation, whether or not the
     /// bundle ever arrives (the next section is coded against the same confirmed generation), and
-    /// `planRev`, the plan revision of the section's changes (``PlanRevisions``).
+    /// `planRev`, the plan revision of the section's changes (both from `revisions`, read once per
+    /// section: ``PlanRevisions``).
     ///
     /// What is told is kept per pupil; only pupils revised since the last section are looked at
     /// again (every pupil when the day or the directory changed, which change who sees whom).
     func holdingsSection(
-        to site: SiteIdentity, view: ScopeView, planRev: Int64?, tx: inout StoreTransaction
+        to site: SiteIdentity, view: ScopeView, revisions: PlanRevisions, planRev: Int64?,
+        tx: inout StoreTransaction
     ) throws -> (entries: [HoldingsEntry], basis: HoldingsBasis) {
         let db = tx.db
         let peer = try tx.sites.ordinal(for: site.id, in: db)
         var exchange = try Exchange.fetch(peer, in: db)
-        let revisions = try PlanRevisions(for: site, view: view, tx: &tx)
         let generation = exchange.sent + 1
         let base = exchange.confirmed
         let save = try db.cachedStatement(
@@ -146,8 +147,26 @@ extension Store {
         return (entries, HoldingsBasis(base: base, generation: generation, confirmed: exchange.received))
     }
 
-    /// What this store tells `site` it holds of `pupil`: ``holdingsToReport(to:view:tx:)`` for one
-    /// pupil (`nil`: nothing).
+    /// What this store tells `site` it holds, per pupil: of those `site` may see, what it holds;
+    /// of those that left `site` (and erased ones it may have held), also what it passed on
+    /// upstream when it forgot them — held safely there, so `site` may forget them too.
+    /// ``holdingsReport(of:to:view:tx:)`` of every pupil that may concern `site`.
+    private func holdingsToReport(to site: SiteIdentity, view: ScopeView, tx: inout StoreTransaction) throws
+        -> [HoldingsEntry]
+    {
+        var pupils = Set(try view.pupils(visibleTo: site))
+        for (pupil, _) in try view.leavers(of: site) { pupils.insert(pupil) }
+        pupils.formUnion(try view.erased)
+        pupils.formUnion(try view.forgotten)
+        var result: [HoldingsEntry] = []
+        for pupil in pupils.sorted() {
+            if let entry = try holdingsReport(of: pupil, to: site, view: view, tx: &tx) { result.append(entry) }
+        }
+        return result
+    }
+
+    /// What this store tells `site` it holds of `pupil` (`nil`: nothing): the one place the rule
+    /// is, for every pupil at once (``holdingsToReport(to:view:tx:)``) or one revised pupil.
     private func holdingsReport(of pupil: RecordID, to site: SiteIdentity, view: ScopeView, tx: inout StoreTransaction)
         throws -> HoldingsEntry?
     {

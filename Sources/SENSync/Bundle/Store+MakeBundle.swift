@@ -315,12 +315,11 @@ extension Store {
     /// For a site that sees only some pupils: per pupil, the changes it lacks by what it last said
     /// it holds. Only the pupils revised since the site's plan revision are looked at when it
     /// holds (``PlanRevisions``); `planRev` is the revision to record once the bundle is made.
-    private func planForScoped(_ site: SiteIdentity, view: ScopeView, tx: inout StoreTransaction) throws
-        -> (plan: [Planned], planRev: Int64)
-    {
+    private func planForScoped(
+        _ site: SiteIdentity, view: ScopeView, revisions: PlanRevisions, tx: inout StoreTransaction
+    ) throws -> (plan: [Planned], planRev: Int64) {
         var chosen: [Dot: HLC] = [:]
         let ack = try Self.acknowledged(by: site.id, in: tx.db)
-        let revisions = try PlanRevisions(for: site, view: view, tx: &tx)
         let revised = try revisions.planSince.flatMap { try PlanRevisions.revised(after: $0, in: tx.db) }
         // What `site` holds of every pupil, in one read when every pupil is looked at: a site
         // holds about the pupils it may see, so the read is of the size of the pupils planned for
@@ -470,31 +469,6 @@ extension Store {
         return dots
     }
 
-    /// What this store tells `site` it holds, per pupil: of those `site` may see, what it holds;
-    /// of those that left `site` (and erased ones it may have held), also what it passed on
-    /// upstream when it forgot them — held safely there, so `site` may forget them too.
-    func holdingsToReport(to site: SiteIdentity, view: ScopeView, tx: inout StoreTransaction) throws
-        -> [HoldingsEntry]
-    {
-        var pupils = Set(try view.pupils(visibleTo: site))
-        for (pupil, _) in try view.leavers(of: site) { pupils.insert(pupil) }
-        for pupil in try view.erased where try view.receivesErasure(site, of: pupil) { pupils.insert(pupil) }
-        var result: [HoldingsEntry] = []
-        for pupil in pupils.sorted() {
-            let held = try tx.scopeClock(of: pupil)
-            if !held.isEmpty { result.append((pupil, held, false)) }
-        }
-        for row in try Row.fetchAll(tx.db, sql: "SELECT pupil_id, held FROM forgotten_pupil ORDER BY pupil_id") {
-            guard let pupil = RecordID(row[0] as String), !pupils.contains(pupil),
-                try view.receivesErasure(site, of: pupil)
-            else { continue }
-            var reader = BinaryReader(Array(row[1] as Data))
-            guard let held = try? VersionVector.decode(from: &reader), !held.isEmpty else { continue }
-            result.append((pupil, held, true))
-        }
-        return result
-    }
-
     // MARK: Writing a section
 
     /// Writes one recipient's section and returns its header entry.
@@ -504,12 +478,13 @@ extension Store {
     ) throws -> BundleSection {
         let site = recipient.site
         let db = tx.db
+        let revisions = try PlanRevisions(for: site, view: view, tx: &tx)
         var plan: [Planned]
         var planRev: Int64?
         if site.kind == .la {
             plan = try planForLA(site.id, tx: &tx)
         } else {
-            (plan, planRev) = try planForScoped(site, view: view, tx: &tx)
+            (plan, planRev) = try planForScoped(site, view: view, revisions: revisions, tx: &tx)
         }
         if let forked = try refusedFork(of: site.id, tx: &tx), !plan.contains(where: { $0.dot == forked.dot }) {
             plan.append(forked)
@@ -582,7 +557,7 @@ extension Store {
             }
             try out.flushIfLarge()
         }
-        let holdings = try holdingsSection(to: site, view: view, planRev: planRev, tx: &tx)
+        let holdings = try holdingsSection(to: site, view: view, revisions: revisions, planRev: planRev, tx: &tx)
         for entry in holdings.entries {
             coding.writeHoldings(pupil: entry.pupil, entry.held, passedOn: entry.passedOn, into: &out.pending)
             try out.flushIfLarge()
@@ -672,7 +647,10 @@ extension Store {
                     counts[recipient.id] =
                         recipient.kind == .la
                         ? try planForLA(recipient.id, tx: &tx).count
-                        : try planForScoped(recipient, view: view, tx: &tx).plan.count
+                        : try planForScoped(
+                            recipient, view: view, revisions: PlanRevisions(for: recipient, view: view, tx: &tx),
+                            tx: &tx
+                        ).plan.count
                 }
                 return .rollback
             }

@@ -169,27 +169,18 @@ final class ScopeView {
 
     /// Pupils this store knows of that `site` may see.
     func pupils(visibleTo site: SiteIdentity) throws -> [RecordID] {
-        let erased = try self.erased
-        return try candidates(of: site, endedOnly: false).filter { pupil in
-            if erased.contains(pupil) { return false }
-            return try isEntitled(site, to: pupil)
-        }
+        try candidates(of: site, endedOnly: false).filter { try isVisible($0, to: site) }
     }
 
     /// Pupils who have left `site` (or one of its academies): each with the changes that ended
     /// those enrolments.
     func leavers(of site: SiteIdentity) throws -> [(pupil: RecordID, endings: [(school: SiteID, change: Dot)])] {
-        let erased = try self.erased
-        return try candidates(of: site, endedOnly: true).compactMap { pupil in
-            guard !erased.contains(pupil), !(try isEntitled(site, to: pupil)) else { return nil }
-            let relevant = try endings(of: pupil).filter {
-                ScopePolicy.isParty(site, toEnrolmentAt: $0.school, directory: directory)
-            }
-            return relevant.isEmpty ? nil : (pupil, relevant)
+        try candidates(of: site, endedOnly: true).compactMap { pupil in
+            try leaverEndings(of: pupil, at: site).map { (pupil, $0) }
         }
     }
 
-    /// Whether `site` may see `pupil`: ``pupils(visibleTo:)`` for one pupil.
+    /// Whether `site` may see `pupil` (one of its candidates, not erased, entitled).
     func isVisible(_ pupil: RecordID, to site: SiteIdentity) throws -> Bool {
         guard !(try erased).contains(pupil) else { return false }
         let facts = try enrolments(of: pupil)
@@ -202,7 +193,7 @@ final class ScopeView {
     }
 
     /// The changes that ended `pupil`'s enrolments at `site` (or one of its academies) when the
-    /// pupil left it: ``leavers(of:)`` for one pupil (`nil`: not a leaver of `site`).
+    /// pupil left it (`nil`: not a leaver of `site`).
     func leaverEndings(of pupil: RecordID, at site: SiteIdentity) throws -> [(school: SiteID, change: Dot)]? {
         guard !(try erased).contains(pupil) else { return nil }
         let facts = try enrolments(of: pupil)

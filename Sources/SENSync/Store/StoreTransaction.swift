@@ -353,13 +353,13 @@ struct StoreTransaction: ReplicaBackend {
     /// Marks `scope` as revised (its changes' content or its place in this store changed).
     mutating func revise(_ scope: RecordID) { revisedScopes.insert(scope) }
 
-    /// Forgets the per-pupil clock of `scope` (the pupil was passed on).
+    /// Forgets the per-pupil clock of `scope` (the pupil was passed on; ``purge(_:erased:relaying:)``
+    /// marks it revised).
     mutating func clearScopeClock(of scope: RecordID) throws {
         try db.cachedStatement(sql: "DELETE FROM scope_clock WHERE scope = ?").execute(arguments: [scope.description])
         scopeClocks[scope] = VersionVector()
         scopesWithoutRecords.remove(scope)
         dirtyScopes.remove(scope)
-        revisedScopes.insert(scope)
     }
 
     /// Runs `body` with the records it reads and saves kept in memory, so each is read from the
