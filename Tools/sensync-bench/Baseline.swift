@@ -75,6 +75,21 @@ struct FinalRows {
         return rows
     }
 
+    /// The rows of `after` that are not in `before` as they are now (new rows, and rows with any
+    /// value changed, a deletion marker included): what a plain SQLite sync would send to bring a
+    /// copy of `before` up to `after`, each row whole.
+    static func changed(from before: FinalRows, to after: FinalRows) -> FinalRows {
+        var rows = after
+        rows.tables = after.tables.compactMap { table in
+            let old = before.tables.first { $0.name == table.name }
+            var held: [[DatabaseValue]: [DatabaseValue]] = [:]
+            for row in old?.rows ?? [] { held[Array(row.prefix(2))] = row }
+            let kept = table.rows.filter { held[Array($0.prefix(2))] != $0 }
+            return kept.isEmpty ? nil : (table.name, table.columns, table.types, kept)
+        }
+        return rows
+    }
+
     /// Reads them from a store file through a separate read-only connection.
     static func read(storeAt path: String) throws -> FinalRows {
         var config = Configuration()
