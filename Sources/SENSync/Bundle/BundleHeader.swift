@@ -139,8 +139,9 @@ public struct HoldingsBasis: Hashable, Sendable {
 public struct BundleHeader: Hashable, Sendable {
     /// The format this build writes.
     public static let formatMajor: UInt16 = 3
-    /// Minor 1 adds the holdings bases (``HoldingsBasis``).
-    public static let formatMinor: UInt16 = 1
+    /// Minor 1 adds the holdings bases (``HoldingsBasis``); minor 2 the holdings told by the
+    /// changes carried (``holdingsFromChanges``).
+    public static let formatMinor: UInt16 = 2
 
     public var formatMajor: UInt16 = Self.formatMajor
     public var formatMinor: UInt16 = Self.formatMinor
@@ -159,8 +160,17 @@ public struct BundleHeader: Hashable, Sendable {
     public var versionVector: VersionVector
     /// One sealed payload per recipient.
     public var sections: [BundleSection]
+    /// Whether the changes a section carries tell what the sender holds of their pupils (format
+    /// 3.2, header extension 4): a pupil the section has changes about and no holdings entry for
+    /// is held as before plus, for each site, its latest change carried. The sender lists every
+    /// pupil for whom that would not be exactly what it holds. A reader of 3.1 ignores the
+    /// extension and believes the sender holds less than it does (it sends more, never less).
+    public var holdingsFromChanges = false
     /// Extension fields this build does not interpret, kept as they were.
     public var extensions: [UInt64: [UInt8]] = [:]
+
+    /// The tag of ``holdingsFromChanges`` (even: optional), whose value is empty.
+    static let holdingsFromChangesTag: UInt64 = 4
 
     /// Every recipient.
     public var recipients: [SiteID] { sections.map(\.recipient) }
@@ -212,6 +222,7 @@ public struct BundleHeader: Hashable, Sendable {
         }
         var extensions = self.extensions
         if let bases = HoldingsBasis.encode(sections) { extensions[HoldingsBasis.extensionTag] = bases }
+        if holdingsFromChanges { extensions[Self.holdingsFromChangesTag] = [] }
         let ext = extensions.sorted { $0.key < $1.key }
         w.writeVarint(ext.count)
         for (tag, bytes) in ext {
@@ -299,9 +310,16 @@ public struct BundleHeader: Hashable, Sendable {
         if let bases = extensions.removeValue(forKey: HoldingsBasis.extensionTag) {
             try HoldingsBasis.decode(bases, into: &sections)
         }
-        return BundleHeader(
+        var fromChanges = false
+        if let flag = extensions.removeValue(forKey: Self.holdingsFromChangesTag) {
+            guard flag.isEmpty else { throw DecodingFailure("the holdings-from-changes extension is not empty") }
+            fromChanges = true
+        }
+        var header = BundleHeader(
             formatMajor: formatMajor, formatMinor: formatMinor, schemaVersion: schemaVersion, bundleID: bundleID,
             createdAt: createdAt, sender: sender, directoryVersion: directoryVersion, directory: directory,
             versionVector: vv, sections: sections, extensions: extensions)
+        header.holdingsFromChanges = fromChanges
+        return header
     }
 }

@@ -418,6 +418,9 @@ extension Store {
             forkedFrom[try tx.sites.site(row[0])] = UInt64(row[1] as Int64)
         }
         var holdings: [HoldingsEntry] = []
+        // For each pupil, each site's latest change the section carries (whatever becomes of it
+        // here): the sender holds them (``BundleHeader/holdingsFromChanges``).
+        var carried: [RecordID: VersionVector] = [:]
         var checkpoints: [Checkpoint] = []
         // The sender signed some of its numbers twice (see ``clash(of:ord:db:)``).
         var signedTwice: Dot?
@@ -480,6 +483,7 @@ extension Store {
                         hint: "The sending site may run a newer SENSync; update this one.")
                 }
                 let pupil = header.scope
+                carried[pupil, default: VersionVector()].advance(to: change.dot)
                 if let fork = forkedFrom[change.site], change.seq >= fork {
                     report.refused.append((change.dot, "its site's history forked at change \(fork)"))
                     return
@@ -640,7 +644,8 @@ extension Store {
         }
         try tx.flush()
         try recordHoldings(
-            holdings, basis: opened.header.sections[opened.section].holdingsBasis, from: sender.id, tx: &tx)
+            holdings, basis: opened.header.sections[opened.section].holdingsBasis,
+            carried: opened.header.holdingsFromChanges ? carried : [:], from: sender.id, tx: &tx)
         return report
     }
 

@@ -64,7 +64,7 @@ extension Store {
     /// again (every pupil when the day or the directory changed, which change who sees whom).
     func holdingsSection(
         to site: SiteIdentity, view: ScopeView, revisions: PlanRevisions, planRev: Int64?,
-        tx: inout StoreTransaction
+        carried: [RecordID: VersionVector], tx: inout StoreTransaction
     ) throws -> (entries: [HoldingsEntry], basis: HoldingsBasis) {
         let db = tx.db
         let peer = try tx.sites.ordinal(for: site.id, in: db)
@@ -76,36 +76,36 @@ extension Store {
                 INSERT OR REPLACE INTO holdings_sent (peer_ord, pupil_id, held, passed_on, generation)
                 VALUES (?, ?, ?, ?, ?)
                 """)
+        /// What was told of each pupil whose entry this section rewrites, before it (`nil`: nothing).
+        var before: [String: Told?] = [:]
         /// Records `entry` as told of its pupil when it differs from what was last told.
-        func tell(_ key: String, _ entry: HoldingsEntry?, last: (held: Data?, passedOn: Bool)?) throws {
+        func tell(_ key: String, _ entry: HoldingsEntry?, last: Told?) throws {
             guard let entry else {
                 if let last, last.held != nil {
+                    before[key] = last
                     try save.execute(arguments: [peer, key, nil, false, Int64(generation)])
                 }
                 return
             }
-            var w = BinaryWriter()
-            entry.held.encode(into: &w)
-            let held = Data(w.bytes)
+            let held = Told.bytes(of: entry.held)
             if let last, last.held == held, last.passedOn == entry.passedOn { return }
+            before[key] = .some(last)
             try save.execute(arguments: [peer, key, held, entry.passedOn, Int64(generation)])
         }
         if let since = revisions.toldSince, let revised = try PlanRevisions.revised(after: since, in: db) {
-            let lastTold = try db.cachedStatement(
-                sql: "SELECT held, passed_on FROM holdings_sent WHERE peer_ord = ? AND pupil_id = ?")
             for (pupil, _) in revised {
                 let key = pupil.description
-                let last = try Row.fetchOne(lastTold, arguments: [peer, key]).map {
-                    (held: $0[0] as Data?, passedOn: $0[1] as Int64 != 0)
-                }
-                try tell(key, try holdingsReport(of: pupil, to: site, view: view, tx: &tx), last: last)
+                try tell(
+                    key, try holdingsReport(of: pupil, to: site, view: view, tx: &tx),
+                    last: try Told.fetch(peer, key, db))
             }
         } else {
             // What was last told, per pupil, against every pupil told now.
-            var told: [String: (held: Data?, passedOn: Bool)] = [:]
+            var told: [String: Told] = [:]
             let rows = try Row.fetchCursor(
-                db, sql: "SELECT pupil_id, held, passed_on FROM holdings_sent WHERE peer_ord = ?", arguments: [peer])
-            while let row = try rows.next() { told[row[0]] = (row[1], row[2] as Int64 != 0) }
+                db, sql: "SELECT pupil_id, held, passed_on, generation FROM holdings_sent WHERE peer_ord = ?",
+                arguments: [peer])
+            while let row = try rows.next() { told[row[0]] = Told(row, from: 1) }
             var reported: Set<String> = []
             for entry in try holdingsToReport(to: site, view: view, tx: &tx) {
                 let key = entry.pupil.description
@@ -114,23 +114,49 @@ extension Store {
             }
             for (key, last) in told where !reported.contains(key) { try tell(key, nil, last: last) }
         }
+        /// What the peer takes this store to hold of a pupil it is not told of in this section,
+        /// before the changes carried count (``BundleHeader/holdingsFromChanges``): what it was
+        /// told before, when it holds that for certain (confirmed, or never told); `nil` when
+        /// unknown, or passed on (the changes carried do not add to that).
+        func believed(_ key: String, now: Told?) throws -> VersionVector? {
+            if base == 0 { return VersionVector() }  // the section replaces all it believes
+            let prior = before[key] ?? now
+            guard let prior else { return VersionVector() }
+            guard prior.generation <= Int64(base), !prior.passedOn else { return nil }
+            return try prior.vector()
+        }
         // Every pupil told (base 0), or those whose entry changed after the confirmed generation,
-        // "no longer told" included.
+        // "no longer told" included — except those the changes carried tell exactly.
         var entries: [HoldingsEntry] = []
+        var considered: Set<RecordID> = []
         let changed = try Row.fetchCursor(
             db,
             sql: base == 0
-                ? "SELECT pupil_id, held, passed_on FROM holdings_sent WHERE peer_ord = ? AND held IS NOT NULL"
-                : "SELECT pupil_id, held, passed_on FROM holdings_sent WHERE peer_ord = ? AND generation > ?",
+                ? "SELECT pupil_id, held, passed_on, generation FROM holdings_sent WHERE peer_ord = ? AND held IS NOT NULL"
+                : "SELECT pupil_id, held, passed_on, generation FROM holdings_sent WHERE peer_ord = ? AND generation > ?",
             arguments: base == 0 ? [peer] : [peer, Int64(base)])
         while let row = try changed.next() {
             guard let pupil = RecordID(row[0] as String) else { continue }
-            var held = VersionVector()
-            if let bytes = row[1] as Data? {
-                var reader = BinaryReader(Array(bytes))
-                held = try VersionVector.decode(from: &reader)
+            considered.insert(pupil)
+            let told = Told(row, from: 1)
+            let held = try told.vector()
+            if let carried = carried[pupil], !told.passedOn, told.held != nil,
+                var implied = try believed(row[0], now: told)
+            {
+                implied.formUnion(carried)
+                if implied == held { continue }
             }
-            entries.append((pupil, held, row[2] as Int64 != 0))
+            entries.append((pupil, held, told.passedOn))
+        }
+        // A pupil carried and not looked at above is believed as it was told (or nothing): the
+        // changes carried must add nothing to it (else — a change held only to relay it, a
+        // pupil not told of, one passed on — it is told again, as it is).
+        for (pupil, carried) in carried where !considered.contains(pupil) {
+            let key = pupil.description
+            let told = try Told.fetch(peer, key, db)
+            if let told, told.held != nil, !told.passedOn, try told.vector().dominates(carried) { continue }
+            try save.execute(arguments: [peer, key, told?.held, told?.passedOn ?? false, Int64(generation)])
+            entries.append((pupil, try told?.vector() ?? VersionVector(), told?.passedOn ?? false))
         }
         // Pupils no longer told that the peer confirmed knowing so: nothing more to tell of them.
         if base > 0 {
@@ -145,6 +171,40 @@ extension Store {
         try exchange.save(peer, in: db)
         entries.sort { $0.pupil < $1.pupil }
         return (entries, HoldingsBasis(base: base, generation: generation, confirmed: exchange.received))
+    }
+
+    /// What was last told a peer of one pupil (`holdings_sent`), and in which generation.
+    struct Told {
+        /// The encoded clock; `nil`: no longer told.
+        var held: Data?
+        var passedOn: Bool
+        var generation: Int64
+
+        init(_ row: Row, from i: Int) {
+            held = row[i]
+            passedOn = row[i + 1] as Int64 != 0
+            generation = row[i + 2]
+        }
+
+        static func fetch(_ peer: Int64, _ key: String, _ db: Database) throws -> Told? {
+            try Row.fetchOne(
+                db.cachedStatement(
+                    sql: "SELECT held, passed_on, generation FROM holdings_sent WHERE peer_ord = ? AND pupil_id = ?"),
+                arguments: [peer, key]
+            ).map { Told($0, from: 0) }
+        }
+
+        static func bytes(of held: VersionVector) -> Data {
+            var w = BinaryWriter()
+            held.encode(into: &w)
+            return Data(w.bytes)
+        }
+
+        func vector() throws -> VersionVector {
+            guard let held else { return VersionVector() }
+            var reader = BinaryReader(Array(held))
+            return try VersionVector.decode(from: &reader)
+        }
     }
 
     /// What this store tells `site` it holds, per pupil: of those `site` may see, what it holds;
@@ -192,8 +252,13 @@ extension Store {
     /// pupil), and which generation of this store's holdings it holds. The sender's holdings are
     /// only ever taken as the same or less than it holds: a section older than what is held is
     /// ignored, and one coded against a generation this store does not hold clears what it had.
+    ///
+    /// `carried` (format 3.2) is, per pupil, each site's latest change the section carried: a
+    /// pupil with no entry is then held as before plus those, unless the section could not be
+    /// used (what was before is gone).
     func recordHoldings(
-        _ entries: [HoldingsEntry], basis: HoldingsBasis?, from sender: SiteID, tx: inout StoreTransaction
+        _ entries: [HoldingsEntry], basis: HoldingsBasis?, carried: [RecordID: VersionVector] = [:],
+        from sender: SiteID, tx: inout StoreTransaction
     ) throws {
         let db = tx.db
         let peer = try tx.sites.ordinal(for: sender, in: db)
@@ -212,6 +277,7 @@ extension Store {
         }
         // The sender's holdings.
         let replaceAll: Bool
+        var usable = true
         switch basis {
         case nil:
             replaceAll = true
@@ -230,6 +296,7 @@ extension Store {
             // or cleared what it had): what it had is forgotten — fewer holdings mean more is
             // sent, never less — and confirming none asks for every pupil next time.
             replaceAll = true
+            usable = false
             exchange.received = 0
         }
         if replaceAll {
@@ -242,7 +309,9 @@ extension Store {
             sql: """
                 INSERT OR REPLACE INTO peer_scope (peer_ord, pupil_id, origin_ord, seq, passed_on) VALUES (?, ?, ?, ?, ?)
                 """)
+        var listed: Set<RecordID> = []
         for entry in entries {
+            listed.insert(entry.pupil)
             if !replaceAll {
                 // A pupil the peer now holds less of than before (passed on, forgotten) is looked
                 // at again, with every pupil: the plan revision holds only while holdings grow.
@@ -254,6 +323,20 @@ extension Store {
                 try insert.execute(arguments: [
                     peer, entry.pupil.description, try tx.sites.ordinal(for: site, in: db), Int64(seq), entry.passedOn,
                 ])
+            }
+        }
+        if usable {
+            let raise = try db.cachedStatement(
+                sql: """
+                    INSERT INTO peer_scope (peer_ord, pupil_id, origin_ord, seq, passed_on) VALUES (?, ?, ?, ?, 0)
+                    ON CONFLICT (peer_ord, pupil_id, origin_ord) DO UPDATE SET seq = max(seq, excluded.seq)
+                    """)
+            for (pupil, held) in carried where !listed.contains(pupil) {
+                for (site, seq) in held.entries {
+                    try raise.execute(arguments: [
+                        peer, pupil.description, try tx.sites.ordinal(for: site, in: db), Int64(seq),
+                    ])
+                }
             }
         }
         try exchange.save(peer, in: db)

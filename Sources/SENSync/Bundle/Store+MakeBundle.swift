@@ -164,6 +164,7 @@ extension Store {
                 versionVector: try Self.versionVector(in: db), sections: sections)
         }
         header.formatMinor = BundleHeader.formatMinor
+        header.holdingsFromChanges = true
         let prefix = try BundleFile.signedPrefix(header: header, keys: keys)
         guard PrivateFiles.create(atPath: fileURL.path, contents: Data(prefix)) else {
             throw StoreError(
@@ -526,6 +527,9 @@ extension Store {
         var redactedCount: UInt64 = 0
         var origins: [SiteID: UInt64] = [:]
         var tableCounts: [String: UInt64] = [:]
+        // For each pupil, each site's latest change written: what the recipient takes this store
+        // to hold of them, beyond what it was told, unless a holdings entry says otherwise.
+        var carried: [RecordID: VersionVector] = [:]
         for item in proved {
             // As stored: a change held only to relay it goes to the LA with its content.
             guard let position = checkpointOf[item.dot], let change = try tx.storedEntry(item.dot) else { continue }
@@ -546,6 +550,7 @@ extension Store {
             guard let header = try? change.decodedHeader() else { throw LogReader.damaged() }
             guard coding.writeChange(change, header: header, checkpoint: position, path: path, into: &out.pending)
             else { continue }  // a header no reader could rebuild would spoil the whole bundle
+            carried[header.scope, default: VersionVector()].advance(to: change.dot)
             origins[item.dot.site, default: 0] += 1
             if change.isRedacted {
                 redactedCount += 1
@@ -557,7 +562,8 @@ extension Store {
             }
             try out.flushIfLarge()
         }
-        let holdings = try holdingsSection(to: site, view: view, revisions: revisions, planRev: planRev, tx: &tx)
+        let holdings = try holdingsSection(
+            to: site, view: view, revisions: revisions, planRev: planRev, carried: carried, tx: &tx)
         for entry in holdings.entries {
             coding.writeHoldings(pupil: entry.pupil, entry.held, passedOn: entry.passedOn, into: &out.pending)
             try out.flushIfLarge()

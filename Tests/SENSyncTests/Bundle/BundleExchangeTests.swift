@@ -736,8 +736,8 @@ struct BundleExchangeTests {
             let url = try area.make("Academy", "LA")
             let keys = try area["Academy"].keys()
             let optional = dir.appendingPathComponent("optional.bundle")
-            try rewriteBundleHeader(of: url, to: optional, signer: keys) { $0.extensions[4] = [1, 2, 3] }
-            #expect(try Store.inspectBundle(at: optional).extensions == [4: [1, 2, 3]])
+            try rewriteBundleHeader(of: url, to: optional, signer: keys) { $0.extensions[8] = [1, 2, 3] }
+            #expect(try Store.inspectBundle(at: optional).extensions == [8: [1, 2, 3]])
             #expect(try area.la.apply(bundleAt: optional).applied == 3)
 
             let critical = dir.appendingPathComponent("critical.bundle")

@@ -3,8 +3,8 @@ import Testing
 
 @testable import SENSync
 
-/// Pins bundle format 3.1 with a committed file: `Fixtures/golden-v3.1.bundle` and its manifest
-/// `Fixtures/golden-v3.1.json` (header fields, and for each recipient what applying it must give:
+/// Pins bundle format 3.2 with a committed file: `Fixtures/golden-v3.2.bundle` and its manifest
+/// `Fixtures/golden-v3.2.json` (header fields, and for each recipient what applying it must give:
 /// counts, version vector, open conflicts, pupils and state digest).
 ///
 /// The fixture is an LA's bundle to a trust and a maintained school, made by
@@ -27,7 +27,10 @@ import Testing
 /// and the file's size and checksum may change.
 struct GoldenBundleTests {
     /// The fixture of the format this build writes.
-    static let name = "golden-v3.1"
+    static let name = "golden-v3.2"
+    /// The fixture of format 3.1 (holdings by generation; the changes carried tell nothing of
+    /// them), still read.
+    static let formatMinor1 = "golden-v3.1"
     /// The fixture of format 3.0 (every holdings entry, no bases), still read.
     static let formatMinor0 = "golden-v3"
     static let sourceFolder = repositoryRoot.appendingPathComponent("Tests/SENSyncTests/Fixtures")
@@ -85,7 +88,7 @@ struct GoldenBundleTests {
         let header = try Store.inspectBundle(at: url)
         let manifest = try Self.manifest()
         #expect(try GoldenManifest.HeaderFields(header) == manifest.header)
-        #expect(header.formatMajor == 3 && header.formatMinor == 1)
+        #expect(header.formatMajor == 3 && header.formatMinor == 2 && header.holdingsFromChanges)
         // A first bundle to each recipient: its holdings are whole (base 0), generation 1.
         #expect(header.sections.allSatisfy { $0.holdingsBasis == HoldingsBasis(base: 0, generation: 1, confirmed: 0) })
         #expect(header.schemaVersion == RecordSchema.version)
@@ -113,15 +116,19 @@ struct GoldenBundleTests {
         #expect(verified.newChanges == Int(header.changeCount))
     }
 
-    /// The fixture of this format, and the one of format 3.0 (still read: a 3.0 bundle's holdings
-    /// are every pupil).
-    @Test(arguments: [Self.name, Self.formatMinor0], [GoldenFixture.trust, GoldenFixture.school])
+    /// The fixture of this format, and those of formats 3.1 and 3.0 (still read: a 3.1 bundle's
+    /// holdings are its entries only, a 3.0 bundle's every pupil).
+    @Test(arguments: [Self.name, Self.formatMinor1, Self.formatMinor0], [GoldenFixture.trust, GoldenFixture.school])
     func applyingItGivesTheExpectedState(_ name: String, _ site: SiteIdentity) throws {
         let url =
             name == Self.name
             ? try Self.fixture(name, "bundle")
             : try #require(Bundle.module.url(forResource: name, withExtension: "bundle", subdirectory: "Fixtures"))
         if name == Self.formatMinor0 { #expect(try Store.inspectBundle(at: url).formatMinor == 0) }
+        if name == Self.formatMinor1 {
+            #expect(try Store.inspectBundle(at: url).formatMinor == 1)
+            #expect(try !Store.inspectBundle(at: url).holdingsFromChanges)
+        }
         let expected = try #require(try Self.manifest(name).recipients.first { $0.site == site })
         let store = try GoldenFixture.recipientStore(site)
         let section = try #require(try Store.inspectBundle(at: url).sections.first { $0.recipient == site.id })
@@ -393,6 +400,8 @@ struct GoldenManifest: Codable, Equatable {
         var versionVector: [String: UInt64]
         var sections: [SectionFields]
         var extensions: [String: String]
+        /// Format 3.2's flag (absent from older manifests).
+        var holdingsFromChanges: Bool?
 
         init(_ h: BundleHeader) throws {
             formatMajor = h.formatMajor
@@ -411,6 +420,7 @@ struct GoldenManifest: Codable, Equatable {
                 uniqueKeysWithValues: h.versionVector.entries.map { ($0.site.description, $0.seq) })
             sections = h.sections.map(SectionFields.init)
             extensions = Dictionary(uniqueKeysWithValues: h.extensions.map { (String($0.key), $0.value.hexString) })
+            holdingsFromChanges = h.holdingsFromChanges ? true : nil
         }
     }
 

@@ -35,7 +35,8 @@ struct HoldingsGenerationTests {
             let (area, pupils) = try Self.schoolInSync(dir, pupils: 12)
             let first = try area.make("Oak", "LA")
             let whole = try Self.section(of: first)
-            #expect(whole.holdingsCount == 12)
+            // Every pupil's holdings are what the bundle carries of them (format 3.2): none listed.
+            #expect(whole.holdingsCount == 0)
             // Whole (the LA confirmed none), and Oak holds the LA's first generation (the bundle
             // that brought the directory).
             #expect(whole.holdingsBasis == HoldingsBasis(base: 0, generation: 1, confirmed: 1))
@@ -52,7 +53,8 @@ struct HoldingsGenerationTests {
             let delta = try area.make("Oak", "LA")
             let section = try Self.section(of: delta)
             #expect(section.holdingsBasis == HoldingsBasis(base: 1, generation: 2, confirmed: 2))
-            #expect(section.holdingsCount == 2)
+            // The two notes it carries tell what changed.
+            #expect(section.holdingsCount == 0)
             try area.la.apply(bundleAt: delta)
             #expect(try area.la.belief(of: area["Oak"]) == area["Oak"].ownHoldings())
 
@@ -67,6 +69,47 @@ struct HoldingsGenerationTests {
         }
     }
 
+    /// A bundle's changes say what its sender holds of their pupils (format 3.2): a school's own
+    /// new changes need no holdings entry, and the LA believes exactly what the school holds.
+    @Test func theChangesABundleCarriesTellTheirHoldings() throws {
+        try withTemporaryDirectory { dir in
+            let (area, pupils) = try Self.schoolInSync(dir, pupils: 8)
+            try area.send("Oak", "LA")
+            try area.send("LA", "Oak")
+            try area["Oak"].addNote(pupil: pupils[2].description, text: "more", author: "SENCO Oak")
+            try area["Oak"].addNote(pupil: pupils[5].description, text: "more", author: "SENCO Oak")
+            try area["Oak"].addNote(pupil: pupils[5].description, text: "again", author: "SENCO Oak")
+            let delta = try area.make("Oak", "LA")
+            let section = try Self.section(of: delta)
+            #expect(section.changeCount == 3)
+            #expect(section.holdingsCount == 0)
+            #expect(try Store.inspectBundle(at: delta).holdingsFromChanges)
+            try area.la.apply(bundleAt: delta)
+            #expect(try area.la.belief(of: area["Oak"]) == area["Oak"].ownHoldings())
+            // So nothing goes back: the LA knows Oak holds its own notes.
+            #expect(try Store.inspectBundle(at: try area.make("LA", "Oak")).changeCount == 0)
+        }
+    }
+
+    /// The holdings-from-changes flag has no value: one with a value is a damaged header, refused
+    /// before anything is read, and the store is unchanged.
+    @Test func aHoldingsFromChangesFlagWithAValueIsRefused() throws {
+        try withTemporaryDirectory { dir in
+            let (area, _) = try Self.schoolInSync(dir, pupils: 2)
+            let url = try area.make("Oak", "LA")
+            let crafted = dir.appendingPathComponent("crafted.bundle")
+            try rewriteBundleHeader(of: url, to: crafted, signer: try area["Oak"].keys()) {
+                $0.holdingsFromChanges = false
+                $0.extensions[BundleHeader.holdingsFromChangesTag] = [1]
+            }
+            let before = try area.la.digest()
+            let error = #expect(throws: BundleError.self) { try area.la.apply(bundleAt: crafted) }
+            #expect(error?.message.contains("holdings-from-changes") == true, "\(error?.message ?? "")")
+            #expect(try area.la.digest() == before)
+            #expect(try area.la.apply(bundleAt: url).result == .applied)
+        }
+    }
+
     @Test func aLostBundleCostsNothingAndALateOneIsIgnored() throws {
         try withTemporaryDirectory { dir in
             let (area, pupils) = try Self.schoolInSync(dir, pupils: 6)
@@ -78,8 +121,10 @@ struct HoldingsGenerationTests {
             let late = try area.make("Oak", "LA")
             try area["Oak"].addNote(pupil: pupils[2].description, text: "arrives", author: "SENCO Oak")
             let arrives = try area.make("Oak", "LA")
-            // Coded against what the LA confirmed, not against the bundles before it.
-            #expect(try Self.section(of: arrives).holdingsCount == 3)
+            // Coded against what the LA confirmed, not against the bundles before it: the pupils
+            // told in the lost and the late bundle are listed (the LA may hold either), the third
+            // is told by the note it carries.
+            #expect(try Self.section(of: arrives).holdingsCount == 2)
             try area.la.apply(bundleAt: arrives)
             #expect(try area.la.belief(of: area["Oak"]) == area["Oak"].ownHoldings())
             let before = try area.la.belief(of: area["Oak"])
@@ -99,14 +144,14 @@ struct HoldingsGenerationTests {
             let delta = try area.make("Oak", "LA")
             #expect(try Self.section(of: delta).holdingsBasis?.base == 1)
             // The LA no longer holds the generation the delta is coded against (as a store
-            // restored from before it would): it keeps the one listed pupil only, and confirms none.
+            // restored from before it would): it keeps the listed pupils only (none: the note told
+            // what changed, and is not counted on what is gone), and confirms none.
             let la = area.la
             try la.writer.write { db in
                 try db.execute(sql: "UPDATE holdings_exchange SET received = 0")
             }
             try la.apply(bundleAt: delta)
-            let belief = try la.belief(of: area["Oak"])
-            #expect(Set(belief.keys) == [pupils[0]])
+            #expect(try la.belief(of: area["Oak"]).isEmpty)
             let back = try area.make("LA", "Oak")
             #expect(try Self.section(of: back).holdingsBasis?.confirmed == 0)
             try area["Oak"].apply(bundleAt: back)
