@@ -91,6 +91,35 @@ struct HoldingsGenerationTests {
         }
     }
 
+    /// The rule that keeps the changes carried from saying too much: a pupil carried whose told
+    /// holdings do not cover what is carried (a change held only to relay it, a pupil never told
+    /// of) is listed again, as told; one whose told holdings cover it is not.
+    @Test func aCarriedPupilIsListedUnlessWhatWasToldCoversIt() throws {
+        try withTemporaryDirectory { dir in
+            let (area, pupils) = try Self.schoolInSync(dir, pupils: 3)
+            try area.send("Oak", "LA")
+            try area.send("LA", "Oak")
+            let oak = area["Oak"]
+            let held = try #require(try oak.ownHoldings()[pupils[0]])
+            var beyond = held
+            beyond[area.id("LA")] = 99
+            let stranger = RecordID.v7()
+            let entries = try oak.writer.write { db in
+                var tx = try StoreTransaction(db)
+                let view = try ScopeView.load(&tx, me: oak.identity, today: CalendarDate(ScopeArea.today)!)
+                let revisions = try PlanRevisions(for: area.la.identity, view: view, tx: &tx)
+                return try oak.holdingsSection(
+                    to: area.la.identity, view: view, revisions: revisions, planRev: nil,
+                    carried: [pupils[0]: held, pupils[1]: beyond, stranger: VersionVector([oak.identity.id: 1])],
+                    tx: &tx
+                ).entries
+            }
+            #expect(Set(entries.map(\.pupil)) == [pupils[1], stranger])
+            #expect(try entries.first { $0.pupil == pupils[1] }?.held == oak.ownHoldings()[pupils[1]])
+            #expect(entries.first { $0.pupil == stranger }?.held.isEmpty == true)
+        }
+    }
+
     /// The holdings-from-changes flag has no value: one with a value is a damaged header, refused
     /// before anything is read, and the store is unchanged.
     @Test func aHoldingsFromChangesFlagWithAValueIsRefused() throws {
