@@ -47,7 +47,8 @@ private final class SectionWriter {
         try compressPending()
         try deflater.finish { compressed in try self.sealer.seal(compressed, sink: self.sink) }
         try sealer.finish(sink: sink)
-        try handle.synchronize()
+        // Not synced: it is copied into the bundle, which is synced whole before it is renamed
+        // into place (a sync here waited for the disk once more per recipient, for nothing).
         try handle.close()
         return (sealedLength, plainLength, hasher.finalize())
     }
