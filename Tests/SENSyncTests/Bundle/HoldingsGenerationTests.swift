@@ -9,7 +9,7 @@ import Testing
 /// bundles arrive in (lost, late, twice), a store never believes a peer holds more than it does,
 /// and after an exchange in order believes exactly what it holds.
 struct HoldingsGenerationTests {
-    /// A school of `pupils` pupils, each with a note, in sync with the LA both ways.
+    /// A school of `pupils` pupils, each with a note, sharing the area directory with the LA.
     private static func schoolInSync(_ dir: URL, pupils: Int) throws -> (ScopeArea, [RecordID]) {
         let area = try ScopeArea(folder: dir)
         try area.add("Oak", .maintainedSchool)
@@ -23,6 +23,14 @@ struct HoldingsGenerationTests {
             try area["Oak"].addNote(pupil: id.description, text: "note \(n)", author: "SENCO Oak")
             ids.append(id)
         }
+        return (area, ids)
+    }
+
+    /// ``schoolInSync(_:pupils:)`` after a bundle each way: each holds what the other holds.
+    private static func exchanged(_ dir: URL, pupils: Int) throws -> (ScopeArea, [RecordID]) {
+        let (area, ids) = try schoolInSync(dir, pupils: pupils)
+        try area.send("Oak", "LA")
+        try area.send("LA", "Oak")
         return (area, ids)
     }
 
@@ -73,9 +81,7 @@ struct HoldingsGenerationTests {
     /// new changes need no holdings entry, and the LA believes exactly what the school holds.
     @Test func theChangesABundleCarriesTellTheirHoldings() throws {
         try withTemporaryDirectory { dir in
-            let (area, pupils) = try Self.schoolInSync(dir, pupils: 8)
-            try area.send("Oak", "LA")
-            try area.send("LA", "Oak")
+            let (area, pupils) = try Self.exchanged(dir, pupils: 8)
             try area["Oak"].addNote(pupil: pupils[2].description, text: "more", author: "SENCO Oak")
             try area["Oak"].addNote(pupil: pupils[5].description, text: "more", author: "SENCO Oak")
             try area["Oak"].addNote(pupil: pupils[5].description, text: "again", author: "SENCO Oak")
@@ -96,9 +102,7 @@ struct HoldingsGenerationTests {
     /// of) is listed again, as told; one whose told holdings cover it is not.
     @Test func aCarriedPupilIsListedUnlessWhatWasToldCoversIt() throws {
         try withTemporaryDirectory { dir in
-            let (area, pupils) = try Self.schoolInSync(dir, pupils: 3)
-            try area.send("Oak", "LA")
-            try area.send("LA", "Oak")
+            let (area, pupils) = try Self.exchanged(dir, pupils: 3)
             let oak = area["Oak"]
             let held = try #require(try oak.ownHoldings()[pupils[0]])
             var beyond = held
@@ -141,9 +145,7 @@ struct HoldingsGenerationTests {
 
     @Test func aLostBundleCostsNothingAndALateOneIsIgnored() throws {
         try withTemporaryDirectory { dir in
-            let (area, pupils) = try Self.schoolInSync(dir, pupils: 6)
-            try area.send("Oak", "LA")
-            try area.send("LA", "Oak")
+            let (area, pupils) = try Self.exchanged(dir, pupils: 6)
             try area["Oak"].addNote(pupil: pupils[0].description, text: "lost", author: "SENCO Oak")
             let lost = try area.make("Oak", "LA")  // never delivered
             try area["Oak"].addNote(pupil: pupils[1].description, text: "late", author: "SENCO Oak")
@@ -166,9 +168,7 @@ struct HoldingsGenerationTests {
 
     @Test func aRecipientThatCannotUseASectionForgetsAndAsksForEverything() throws {
         try withTemporaryDirectory { dir in
-            let (area, pupils) = try Self.schoolInSync(dir, pupils: 5)
-            try area.send("Oak", "LA")
-            try area.send("LA", "Oak")
+            let (area, pupils) = try Self.exchanged(dir, pupils: 5)
             try area["Oak"].addNote(pupil: pupils[0].description, text: "after", author: "SENCO Oak")
             let delta = try area.make("Oak", "LA")
             #expect(try Self.section(of: delta).holdingsBasis?.base == 1)
@@ -194,9 +194,7 @@ struct HoldingsGenerationTests {
 
     @Test func aSenderRestoredFromABackupTellsEverythingAgain() throws {
         try withTemporaryDirectory { dir in
-            let (area, _) = try Self.schoolInSync(dir, pupils: 4)
-            try area.send("Oak", "LA")
-            try area.send("LA", "Oak")
+            let (area, _) = try Self.exchanged(dir, pupils: 4)
             try area.send("Oak", "LA")
             // Oak forgets the generations it made (as a store restored from before them would).
             try area["Oak"].writer.write { db in
