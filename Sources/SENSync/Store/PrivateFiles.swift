@@ -35,13 +35,7 @@ package enum PrivateFiles {
     static let storeSuffixes = ["", "-wal", "-shm"]
 
     /// Creates `path` (which must not exist) empty with mode 0600.
-    static func createEmpty(atPath path: String) -> Bool {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-        guard fd >= 0 else { return false }
-        _ = fchmod(fd, 0o600)
-        close(fd)
-        return true
-    }
+    static func createEmpty(atPath path: String) -> Bool { createNew(atPath: path, contents: nil) }
 
     /// Creates or replaces `path` with `contents`, mode 0600. What is there already is removed
     /// first, a symbolic link included (never written through). Not synced: a caller syncs the
@@ -49,6 +43,12 @@ package enum PrivateFiles {
     /// waited for the disk twice more than it needed).
     static func create(atPath path: String, contents: Data?) -> Bool {
         if unlink(path) != 0, errno != ENOENT { return false }
+        return createNew(atPath: path, contents: contents)
+    }
+
+    /// Creates `path`, which must not exist (not even as a symbolic link), with mode 0600
+    /// whatever the umask, holding `contents`.
+    private static func createNew(atPath path: String, contents: Data?) -> Bool {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { return false }
         defer { close(fd) }

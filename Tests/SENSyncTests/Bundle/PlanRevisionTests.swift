@@ -22,6 +22,17 @@ struct PlanRevisionTests {
     }
 
     /// Where the LA's bundles to `peer` may start looking, as the LA would read it now.
+    /// The LA and one school, Oak, with `count` pupils, after two rounds of exchanges: each holds
+    /// all the other holds.
+    private static func oakInSync(_ dir: URL, pupils count: Int) throws -> (ScopeArea, [RecordID]) {
+        let area = try ScopeArea(folder: dir)
+        try area.add("Oak", .maintainedSchool)
+        try area.distributeDirectory()
+        let pupils = try (1...count).map { try pupil($0, at: area["Oak"], "Oak") }
+        try area.gossip(rounds: 2)
+        return (area, pupils)
+    }
+
     private static func revisions(at store: Store, for peer: Store) throws -> PlanRevisions {
         try store.writer.read { db in
             var tx = try StoreTransaction(db)
@@ -32,11 +43,7 @@ struct PlanRevisionTests {
 
     @Test func aBundleWithNothingNewLooksAtNoPupilAndOneChangeAtOnePupil() throws {
         try withTemporaryDirectory { dir in
-            let area = try ScopeArea(folder: dir)
-            try area.add("Oak", .maintainedSchool)
-            try area.distributeDirectory()
-            let pupils = try (1...30).map { try Self.pupil($0, at: area["Oak"], "Oak") }
-            try area.gossip(rounds: 2)
+            let (area, pupils) = try Self.oakInSync(dir, pupils: 30)
             // Every pupil was looked at once; now nothing is revised since.
             let revisions = try Self.revisions(at: area.la, for: area["Oak"])
             #expect(revisions.planSince == revisions.current && revisions.toldSince == revisions.current)
@@ -63,11 +70,7 @@ struct PlanRevisionTests {
     /// holds what was sent.
     @Test func aPupilWhoseChangesWereSentIsLookedAtUntilTheyArrive() throws {
         try withTemporaryDirectory { dir in
-            let area = try ScopeArea(folder: dir)
-            try area.add("Oak", .maintainedSchool)
-            try area.distributeDirectory()
-            let pupils = try (1...5).map { try Self.pupil($0, at: area["Oak"], "Oak") }
-            try area.gossip(rounds: 2)
+            let (area, pupils) = try Self.oakInSync(dir, pupils: 5)
             try area.la.addNote(pupil: pupils[1].description, text: "from the LA", author: "LA officer")
             _ = try area.make("LA", "Oak")  // lost
             let next = try area.make("LA", "Oak")
@@ -103,11 +106,7 @@ struct PlanRevisionTests {
     @Test(arguments: [false, true])
     func aPeerThatHoldsLessThanBeforeIsLookedAtAgain(whole: Bool) throws {
         try withTemporaryDirectory { dir in
-            let area = try ScopeArea(folder: dir)
-            try area.add("Oak", .maintainedSchool)
-            try area.distributeDirectory()
-            let pupils = try (1...3).map { try Self.pupil($0, at: area["Oak"], "Oak") }
-            try area.gossip(rounds: 2)
+            let (area, pupils) = try Self.oakInSync(dir, pupils: 3)
             try area["Oak"].writer.write { db in
                 try db.execute(sql: "DELETE FROM scope_clock WHERE scope = ?", arguments: [pupils[1].description])
                 try db.execute(
