@@ -749,6 +749,37 @@ struct BundleExchangeTests {
         }
     }
 
+    /// An extension given twice could say two things at once (which holdings basis?): the header
+    /// is refused, whichever the reader would have taken.
+    @Test func anExtensionGivenTwiceIsRefused() throws {
+        try withTemporaryDirectory { dir in
+            let (area, _) = try Self.area(dir)
+            let url = try area.make("Academy", "LA")
+            let keys = try area["Academy"].keys()
+            // Tags 8 and 10, last in tag order, the same value: renaming 10 to 8 gives 8 twice.
+            let tail: [UInt8] = [8, 3, 1, 2, 3, 10, 3, 1, 2, 3]
+            let twice = dir.appendingPathComponent("twice.bundle")
+            var rewritten = false
+            try rewriteBundleHeader(
+                of: url, to: twice, signer: keys,
+                change: {
+                    $0.extensions[8] = [1, 2, 3]
+                    $0.extensions[10] = [1, 2, 3]
+                },
+                encoding: { bytes in
+                    guard Array(bytes.suffix(tail.count)) == tail else { return bytes }
+                    rewritten = true
+                    return Array(bytes.dropLast(5)) + [8] + Array(bytes.suffix(4))
+                })
+            #expect(rewritten)
+            let error = #expect(throws: BundleError.self) { try Store.inspectBundle(at: twice) }
+            // Checksummed and signed, yet not readable: as every header this release cannot read.
+            #expect(error?.code == .unsupportedVersion)
+            #expect(error?.message.contains("extension 8 is given twice") == true, "\(error?.message ?? "")")
+            try Self.expectRefusal(.unsupportedVersion, applying: twice, at: area.la)
+        }
+    }
+
     /// A format no release has had (0) or will have for years (300, as one flipped bit of 3 reads
     /// 259) is a damaged field; the others are an older or newer release's, named.
     @Test(arguments: [UInt16(0), 1, 2, 4, 19, 300])

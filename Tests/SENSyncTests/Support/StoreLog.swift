@@ -118,6 +118,15 @@ func storedChanges(inBundleAt url: URL, openedBy recipient: Store) throws -> [St
 func rewriteBundleHeader(
     of url: URL, to out: URL, signer: SiteKeys?, major: UInt16? = nil, _ change: (inout BundleHeader) -> Void = { _ in }
 ) throws {
+    try rewriteBundleHeader(of: url, to: out, signer: signer, major: major, change: change, encoding: nil)
+}
+
+/// ``rewriteBundleHeader(of:to:signer:major:_:)`` whose `encoding` then rewrites the encoded
+/// header's bytes: a header no ``BundleHeader`` can encode.
+func rewriteBundleHeader(
+    of url: URL, to out: URL, signer: SiteKeys?, major: UInt16? = nil, change: (inout BundleHeader) -> Void,
+    encoding: (([UInt8]) -> [UInt8])?
+) throws {
     let layout = try BundleFile.readLayout(at: url)
     var header = layout.header
     change(&header)
@@ -126,7 +135,8 @@ func rewriteBundleHeader(
     if let major { header.formatMajor = major }
     let prefix: [UInt8]
     if let signer {
-        prefix = try BundleFile.signedPrefix(header: header, keys: signer)
+        prefix = try BundleFile.signedPrefix(
+            header: header, keys: signer, headerBytes: encoding.map { $0(header.encoded()) })
     } else {
         // Keep the original signature over a header that has changed (an altered bundle).
         let resigned = try BundleFile.signedPrefix(header: header, keys: SiteKeys.generate())
