@@ -378,7 +378,10 @@ extension Store {
         ) { entry in
             guard case .change(let change, _, _) = entry, let header = try? change.decodedHeader() else { return }
             if !header.schools.isEmpty { scan.schools[header.scope, default: []].formUnion(header.schools) }
-            if header.schools.isEmpty, let decoded = try? change.decoded(), decoded.erasesItsPupil {
+            // Decoded only if it may erase (one change in thousands): the test reads no value.
+            if header.schools.isEmpty, change.contentWrites(table: RecordSchema.erasure.name),
+                let decoded = try? change.decoded(), decoded.erasesItsPupil
+            {
                 scan.erasedInBundle.insert(header.scope)
             }
         }

@@ -328,6 +328,30 @@ public struct EncodedChange: Hashable, Sendable {
     }
 }
 
+extension EncodedChange {
+    /// Whether the content writes a record of `table`: read as far as the tables, without making
+    /// any value (about a tenth of ``decoded()``), so a caller decodes only the changes it needs.
+    /// A content that does not read as far is `false`; redacted content too.
+    package func contentWrites(table: String) -> Bool {
+        guard let content, let number = RecordSchema.number(ofTable: table) else { return false }
+        var r = BinaryReader(content)
+        do {
+            _ = try r.readBytes(try r.readCount(limit: 4096))
+            for _ in 0..<(try r.readCount(limit: 1 << 20)) {
+                if try r.readVarint() == number { return true }
+                _ = try r.readBytes(16)
+                for _ in 0..<(try r.readCount(limit: 1 << 16)) {
+                    _ = try r.readVarint()
+                    try Value.skip(from: &r)
+                }
+            }
+        } catch {
+            return false
+        }
+        return false
+    }
+}
+
 extension Change {
     /// A change that writes only erasure records. It holds no personal data and is kept, with
     /// content, everywhere it reaches.

@@ -42,6 +42,17 @@ public enum Value: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Reads past a value without making it (no text is validated or copied).
+    static func skip(from reader: inout BinaryReader) throws(DecodingFailure) {
+        let raw = try reader.readUInt8()
+        guard let tag = Tag(rawValue: raw) else { throw DecodingFailure("unknown value tag \(raw)") }
+        switch tag {
+        case .null: break
+        case .integer: _ = try reader.readVarint()
+        case .text: _ = try reader.readBytes(try reader.readCount(limit: 1 << 20))
+        }
+    }
+
     static func decode(from reader: inout BinaryReader) throws(DecodingFailure) -> Value {
         let raw = try reader.readUInt8()
         guard let tag = Tag(rawValue: raw) else { throw DecodingFailure("unknown value tag \(raw)") }

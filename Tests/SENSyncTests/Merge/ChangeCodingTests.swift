@@ -64,6 +64,27 @@ struct ChangeCodingTests {
         #expect(throws: ChangeEncodingError.self) { try unknown.encoded() }
     }
 
+    /// The cheap test a bundle's first pass makes for erasures agrees with decoding, whatever
+    /// comes before the table (long text, a later release's table, every value kind).
+    @Test func contentWritesSeesEveryTableWithoutDecoding() throws {
+        let encoded = try Self.sampleChange().encoded()
+        for table in ["pupil", "provision_item", "#99", "enrolment", "note"] {
+            #expect(encoded.contentWrites(table: table), "\(table)")
+        }
+        #expect(!encoded.contentWrites(table: RecordSchema.erasure.name))
+        #expect(!encoded.contentWrites(table: "support_plan"))
+        var erasing = Self.sampleChange()
+        erasing.ops.append(RecordOp(table: RecordSchema.erasure.name, id: fixedID(0x64), writes: []))
+        let erasure = try erasing.encoded()
+        #expect(erasure.contentWrites(table: RecordSchema.erasure.name))
+        #expect(try erasure.decoded().erasesItsPupil)
+        // Without content (redacted), or content cut short before the table: no.
+        #expect(!erasure.redacted().contentWrites(table: RecordSchema.erasure.name))
+        let cut = EncodedChange(
+            site: erasure.site, seq: erasure.seq, header: erasure.header, content: Array(erasure.content!.dropLast(18)))
+        #expect(!cut.contentWrites(table: RecordSchema.erasure.name))
+    }
+
     @Test func contentLeavesOutSiteAndSequence() throws {
         var moved = Self.sampleChange()
         moved.site = Self.siteC
