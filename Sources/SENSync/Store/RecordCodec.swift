@@ -179,8 +179,14 @@ enum ClockCodec {
     static func encode(
         _ state: RecordState, keys columnIndex: [String: Int], sites: inout SiteOrdinals, db: Database
     ) throws -> [UInt8] {
+        // Each head's dot is written once and referred to by its place. Records have few
+        // distinct dots (one per change that wrote a field still shown): found by a scan of the
+        // list, and by a dictionary only once the list is long.
         var dots: [Dot: Int] = [:]
         var dotList: [(Dot, HLC)] = []
+        func place(of dot: Dot) -> Int? {
+            dotList.count <= 16 ? dotList.firstIndex { $0.0 == dot } : dots[dot]
+        }
         // Each field's column looked up once, not twice per comparison of the sort.
         let fields = state.fields.map { (name: $0.key, field: $0.value, column: columnIndex[$0.key]) }.sorted {
             lhs, rhs in
@@ -192,8 +198,11 @@ enum ClockCodec {
             }
         }
         for (_, field, _) in fields {
-            for head in field.heads where dots[head.dot] == nil {
-                dots[head.dot] = dotList.count
+            for head in field.heads where place(of: head.dot) == nil {
+                if dotList.count == 16 {
+                    for (i, (dot, _)) in dotList.enumerated() { dots[dot] = i }
+                }
+                if dotList.count >= 16 { dots[head.dot] = dotList.count }
                 dotList.append((head.dot, head.hlc))
             }
         }
@@ -215,7 +224,7 @@ enum ClockCodec {
             }
             w.writeVarint(field.heads.count)
             for (i, head) in field.heads.enumerated() {
-                w.writeVarint(dots[head.dot]!)
+                w.writeVarint(place(of: head.dot)!)
                 // SQLite binds text up to its first U+0000, so such a winner cannot live in its
                 // column: keep it inline, whole (the column shows the text before the NUL).
                 let inline = column == nil || i > 0 || head.value.text?.utf8.contains(0) == true

@@ -11,6 +11,10 @@ public struct Digest32: Hashable, Sendable, Comparable, CustomStringConvertible 
 
     package init(unchecked bytes: [UInt8]) { self.bytes = bytes }
 
+    /// A swift-crypto digest's bytes, copied at once (`Array(digest)` iterates them one by one
+    /// through the generic sequence path: 2% of applying a bundle).
+    init(_ digest: SHA256.Digest) { self.bytes = digest.withUnsafeBytes { Array($0) } }
+
     /// Wraps 32 bytes; `nil` for any other length.
     public init?<C: Collection>(_ bytes: C) where C.Element == UInt8 {
         guard bytes.count == 32 else { return nil }
@@ -25,7 +29,7 @@ public struct Digest32: Hashable, Sendable, Comparable, CustomStringConvertible 
 
     /// The SHA-256 of `data`.
     public static func sha256<D: DataProtocol>(_ data: D) -> Digest32 {
-        Digest32(unchecked: Array(SHA256.hash(data: data)))
+        Digest32(SHA256.hash(data: data))
     }
 
     /// Lower-case hexadecimal.
@@ -43,5 +47,5 @@ package struct StreamingSHA256 {
     package init() {}
     package mutating func update<D: DataProtocol>(_ data: D) { hasher.update(data: data) }
     package mutating func update(_ bytes: UnsafeRawBufferPointer) { hasher.update(bufferPointer: bytes) }
-    package func finalize() -> Digest32 { Digest32(unchecked: Array(hasher.finalize())) }
+    package func finalize() -> Digest32 { Digest32(hasher.finalize()) }
 }
