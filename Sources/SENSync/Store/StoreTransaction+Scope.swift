@@ -156,6 +156,7 @@ extension StoreTransaction {
     mutating func purge(_ pupil: RecordID, erased: Bool, relaying: (Dot) -> Bool = { _ in false }) throws {
         try flushLog()
         forgetCachedRecords()
+        forgetNewScope(pupil)
         revise(pupil)
         let scope = pupil.description
         for table in RecordSchema.tables where !(erased && table.name == RecordSchema.erasure.name) {

@@ -23,11 +23,15 @@ struct StoreTransaction: ReplicaBackend {
     /// bumped at ``flush()``, so a bundle looks again at them and only them
     /// (``Store/planForScoped``, ``Store/holdingsSection``).
     private var revisedScopes: Set<RecordID> = []
-    /// Pupils whose clock was read from the store and found empty, and who have had no record
-    /// saved since: the store holds no record of theirs (every record comes with a change, which
-    /// sets the clock; ``purge(_:erased:relaying:)`` deletes records before it clears it), so a
-    /// new pupil's records are not looked for one by one.
-    private var scopesWithoutRecords: Set<RecordID> = []
+    /// Pupils whose clock was read from the store and found empty, each with the records saved
+    /// for them since: the store held no record of theirs (every record comes with a change, which
+    /// sets the clock; ``purge(_:erased:relaying:)`` deletes records before it clears it), so
+    /// these are all it holds, and a new pupil's other records are not looked for one by one (a
+    /// bundle bringing a pupil's history: each change's record was a query that found nothing).
+    /// Keys only, at most ``newRecordLimit`` of them; past it, lookups go to the store again.
+    private var recordsOfNewScopes: [RecordID: Set<RecordKey>] = [:]
+    private var newRecordCount = 0
+    private static let newRecordLimit = 100_000
     private(set) var logBuffers: [SiteID: LogBuffer] = [:]
     /// The last log row read, per site, decoded (consecutive lookups hit it).
     private var rowCache: [SiteID: LogRow] = [:]
@@ -339,13 +343,12 @@ struct StoreTransaction: ReplicaBackend {
             clock[try sites.site(sqlite3_column_int64(row, 0))] = UInt64(sqlite3_column_int64(row, 1))
         }
         scopeClocks[scope] = clock
-        if clock.isEmpty { scopesWithoutRecords.insert(scope) }
+        if clock.isEmpty, recordsOfNewScopes[scope] == nil { recordsOfNewScopes[scope] = [] }
         return clock
     }
 
     mutating func setScopeClock(_ clock: VersionVector, of scope: RecordID) throws {
         scopeClocks[scope] = clock
-        scopesWithoutRecords.remove(scope)
         dirtyScopes.insert(scope)
         revisedScopes.insert(scope)
     }
@@ -358,7 +361,7 @@ struct StoreTransaction: ReplicaBackend {
     mutating func clearScopeClock(of scope: RecordID) throws {
         try db.cachedStatement(sql: "DELETE FROM scope_clock WHERE scope = ?").execute(arguments: [scope.description])
         scopeClocks[scope] = VersionVector()
-        scopesWithoutRecords.remove(scope)
+        recordsOfNewScopes[scope] = nil
         dirtyScopes.remove(scope)
     }
 
@@ -376,9 +379,15 @@ struct StoreTransaction: ReplicaBackend {
         if recordCache != nil { recordCache = [:] }
     }
 
+    /// Looks `scope`'s records up in the store from now on (its records are about to be deleted
+    /// behind ``saveRecord(_:for:changedFields:)``'s back).
+    mutating func forgetNewScope(_ scope: RecordID) {
+        recordsOfNewScopes[scope] = nil
+    }
+
     mutating func record(_ key: RecordKey) throws -> RecordState? {
         if let cached = recordCache?[key] { return cached }
-        if scopesWithoutRecords.contains(key.scope) { return nil }
+        if let saved = recordsOfNewScopes[key.scope], !saved.contains(key) { return nil }
         let state = try loadRecord(key)
         recordCache?[key] = .some(state)
         return state
@@ -412,7 +421,13 @@ struct StoreTransaction: ReplicaBackend {
     }
 
     mutating func saveRecord(_ state: RecordState, for key: RecordKey, changedFields: Set<String>) throws {
-        scopesWithoutRecords.remove(key.scope)
+        if recordsOfNewScopes[key.scope]?.insert(key).inserted == true {
+            newRecordCount += 1
+            if newRecordCount > Self.newRecordLimit {
+                recordsOfNewScopes.removeAll()
+                newRecordCount = 0
+            }
+        }
         if let codec = TableCodec.all[key.table] {
             let (values, clock) = try codec.columns(for: state, sites: &sites, db: db)
             try db.cachedStatement(sql: codec.upsertSQL).executeDirectly { binder in
