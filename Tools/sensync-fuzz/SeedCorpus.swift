@@ -30,7 +30,7 @@ enum SeedCorpus {
         var parser = PayloadParser(section: FixtureArea.payloadSection, originKeys: FixtureArea.originKeys)
         var changes = 0
         try parser.feed(payload) { entry in
-            guard case .change(let change, _, _) = entry else { return }
+            guard case .change(let change, _, _, _, _) = entry else { return }
             var w = BinaryWriter()
             change.write(into: &w)
             changes += 1

@@ -352,8 +352,9 @@ package enum PayloadEntry {
     /// follows in this payload.
     case checkpoint(index: Int, Checkpoint, isComplete: Bool)
     /// A change, proved against checkpoint `checkpoint` (by its audit path, or — for a complete
-    /// checkpoint — once every leaf has arrived, at the end of the payload).
-    case change(EncodedChange, checkpoint: Int, path: [Digest32]?)
+    /// checkpoint — once every leaf has arrived, at the end of the payload), with its leaf and its
+    /// header as read.
+    case change(EncodedChange, checkpoint: Int, path: [Digest32]?, leaf: Digest32, header: ChangeHeader)
     /// What the sender holds of one pupil's changes (per site, the highest sequence number), or,
     /// `passedOn`, held when it passed the pupil on to its upstream (it no longer holds them).
     case holdings(pupil: RecordID, VersionVector, passedOn: Bool)
@@ -459,7 +460,7 @@ package struct PayloadParser {
                 for _ in 0..<count { hashes.append(Digest32(unchecked: Array(try reader.readBytes(32)))) }
                 path = hashes
             }
-            let change = try coding.readChange(site: checkpoint.site, seq: seq, from: &reader)
+            let (change, header) = try coding.readChangeAndHeader(site: checkpoint.site, seq: seq, from: &reader)
             guard seen.insert(change.dot).inserted else { throw DecodingFailure("a change is listed twice") }
             let leaf = change.leaf
             if let path {
@@ -474,7 +475,7 @@ package struct PayloadParser {
                 throw DecodingFailure("more changes than the header lists")
             }
             lastKind = tag
-            return .change(change, checkpoint: index, path: path)
+            return .change(change, checkpoint: index, path: path, leaf: leaf, header: header)
         case .holdings:
             let pupil = try coding.readPupil(from: &reader)
             let held = try coding.readVector(from: &reader)

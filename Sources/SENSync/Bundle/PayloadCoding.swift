@@ -204,6 +204,14 @@ package struct PayloadCodingState {
     mutating func readChange(site: SiteID, seq: UInt64, from r: inout BinaryReader) throws(DecodingFailure)
         -> EncodedChange
     {
+        try readChangeAndHeader(site: site, seq: seq, from: &r).change
+    }
+
+    /// ``readChange(site:seq:from:)``, with the header as read (its canonical bytes are the
+    /// change's header: a reader need not decode them again).
+    mutating func readChangeAndHeader(site: SiteID, seq: UInt64, from r: inout BinaryReader) throws(DecodingFailure)
+        -> (change: EncodedChange, header: ChangeHeader)
+    {
         let hlc = lastHLC &+ UInt64(bitPattern: try r.readSignedVarint())
         lastHLC = hlc
         let scope = try readPupil(from: &r)
@@ -232,8 +240,7 @@ package struct PayloadCodingState {
             schools.append(school)
         }
         let header = ChangeHeader(
-            hlc: HLC(rawValue: hlc), scope: scope, directoryVersion: directoryVersion, deps: deps, schools: schools
-        ).encoded()
-        return try EncodedChange.readContent(site: site, seq: seq, header: header, from: &r)
+            hlc: HLC(rawValue: hlc), scope: scope, directoryVersion: directoryVersion, deps: deps, schools: schools)
+        return (try EncodedChange.readContent(site: site, seq: seq, header: header.encoded(), from: &r), header)
     }
 }

@@ -376,7 +376,7 @@ extension Store {
             at: opened.url, layout: opened.layout, section: opened.section, key: opened.key,
             originKeys: opened.originKeys, siteNames: opened.siteNames
         ) { entry in
-            guard case .change(let change, _, _) = entry, let header = try? change.decodedHeader() else { return }
+            guard case .change(let change, _, _, _, let header) = entry else { return }
             if !header.schools.isEmpty { scan.schools[header.scope, default: []].formUnion(header.schools) }
             // Decoded only if it may erase (one change in thousands): the test reads no value.
             if header.schools.isEmpty, change.contentWrites(table: RecordSchema.erasure.name),
@@ -476,15 +476,8 @@ extension Store {
                 try Self.saveCheckpoint(checkpoint, ord: ord, db: db)
             case .holdings(let pupil, let held, let passedOn):
                 holdings.append((pupil, held, passedOn))
-            case .change(let change, let index, let path):
-                if completeLeaves[index] != nil { completeLeaves[index]?[change.dot] = change.leaf }
-                let header: ChangeHeader
-                do { header = try change.decodedHeader() } catch let error as DecodingFailure {
-                    throw BundleError(
-                        .unsupportedVersion,
-                        "Nothing was applied. \(change.dot.described(naming: name).capitalizingFirst) cannot be read (\(error.reason)).",
-                        hint: "The sending site may run a newer SENSync; update this one.")
-                }
+            case .change(let change, let index, let path, let leaf, let header):
+                if completeLeaves[index] != nil { completeLeaves[index]?[change.dot] = leaf }
                 let pupil = header.scope
                 carried[pupil, default: VersionVector()].advance(to: change.dot)
                 if let fork = forkedFrom[change.site], change.seq >= fork {
@@ -529,7 +522,7 @@ extension Store {
                 }
                 let checked: ChangeApplier.Checked
                 do {
-                    checked = try applier.check(change, in: &tx)
+                    checked = try applier.check(change, header: header, in: &tx)
                 } catch let error as MergeError where error.code == .fork {
                     guard change.site != sender.id else {
                         var refusal = BundleError(error, naming: name)

@@ -78,10 +78,14 @@ package struct ChangeApplier {
 
     /// Decodes `change` and checks it against what `backend` holds: fork, dependencies, clock
     /// guard. Throws (changing nothing) if a prerequisite is missing.
-    package func check<B: ReplicaBackend>(_ change: EncodedChange, in backend: inout B) throws -> Checked {
+    package func check<B: ReplicaBackend>(_ change: EncodedChange, header known: ChangeHeader? = nil, in backend: inout B)
+        throws -> Checked
+    {
         let header: ChangeHeader
-        do { header = try change.decodedHeader() } catch {
-            throw Self.malformed(change.dot, error)
+        if let known {
+            header = known
+        } else {
+            do { header = try change.decodedHeader() } catch { throw Self.malformed(change.dot, error) }
         }
         var replacing = false
         if let held = try backend.heldChange(change.dot) {
@@ -91,9 +95,13 @@ package struct ChangeApplier {
             if !held.isRedacted || change.isRedacted { return .duplicate }
             replacing = true
         }
-        guard change.content != nil else { return .header(header, replacing: false) }
+        guard let content = change.content else { return .header(header, replacing: false) }
         let decoded: Change
-        do { decoded = try change.decoded() } catch { throw Self.malformed(change.dot, error) }
+        do {
+            decoded = try Change.decode(site: change.site, seq: change.seq, header: header, content: content)
+        } catch {
+            throw Self.malformed(change.dot, error)
+        }
         try checkDependencies(of: decoded, in: &backend)
         try checkClock(decoded)
         return .content(decoded, replacing: replacing)

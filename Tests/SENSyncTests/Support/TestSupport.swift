@@ -296,7 +296,7 @@ func changes(inBundleAt url: URL, openedBy recipient: Store) throws -> [EncodedC
     try BundleFile.streamSection(
         at: url, layout: opened.layout, section: opened.section, key: opened.key, originKeys: opened.originKeys
     ) { entry in
-        if case .change(let change, _, _) = entry { result.append(change) }
+        if case .change(let change, _, _, _, _) = entry { result.append(change) }
     }
     return result
 }
