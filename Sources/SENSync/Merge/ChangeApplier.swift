@@ -76,9 +76,12 @@ package struct ChangeApplier {
         case content(Change, replacing: Bool)
     }
 
-    /// Decodes `change` and checks it against what `backend` holds: fork, dependencies, clock
-    /// guard. Throws (changing nothing) if a prerequisite is missing.
-    package func check<B: ReplicaBackend>(_ change: EncodedChange, header known: ChangeHeader? = nil, in backend: inout B)
+    /// Decodes `change` (its header unless `known`, as a payload reader rebuilt it) and checks it
+    /// against what `backend` holds: fork, dependencies, clock guard. Throws (changing nothing)
+    /// if a prerequisite is missing.
+    package func check<B: ReplicaBackend>(
+        _ change: EncodedChange, header known: ChangeHeader? = nil, in backend: inout B
+    )
         throws -> Checked
     {
         let header: ChangeHeader
