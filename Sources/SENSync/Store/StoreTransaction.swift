@@ -23,15 +23,18 @@ struct StoreTransaction: ReplicaBackend {
     /// bumped at ``flush()``, so a bundle looks again at them and only them
     /// (``Store/planForScoped``, ``Store/holdingsSection``).
     private var revisedScopes: Set<RecordID> = []
-    /// Pupils whose clock was read from the store and found empty, each with the records saved
-    /// for them since: the store held no record of theirs (every record comes with a change, which
-    /// sets the clock; ``purge(_:erased:relaying:)`` deletes records before it clears it), so
-    /// these are all it holds, and a new pupil's other records are not looked for one by one (a
-    /// bundle bringing a pupil's history: each change's record was a query that found nothing).
-    /// Keys only, at most ``newRecordLimit`` of them; past it, lookups go to the store again.
-    private var recordsOfNewScopes: [RecordID: Set<RecordKey>] = [:]
-    private var newRecordCount = 0
-    private static let newRecordLimit = 100_000
+    /// Pupils whose clock was read from the store and found empty: the store held no record of
+    /// theirs (every record comes with a change, which sets the clock;
+    /// ``purge(_:erased:relaying:)`` deletes records before it clears it), so it holds only those
+    /// saved since, and a new pupil's other records are not looked for one by one (a bundle
+    /// bringing a pupil's history: each change's record was a query that found nothing).
+    private var newScopes: Set<RecordID> = []
+    /// The hash of every record saved for a pupil in ``newScopes``: a record whose hash is not
+    /// here is not in the store (a hash shared by chance only costs a lookup). 8 bytes a record,
+    /// at most ``newRecordLimit`` of them and of new pupils (an import writes every pupil in one
+    /// transaction: memory stays flat in the file's size); past it, lookups go to the store.
+    private var savedInNewScopes: Set<Int> = []
+    private static let newRecordLimit = 20_000
     private(set) var logBuffers: [SiteID: LogBuffer] = [:]
     /// The last log row read, per site, decoded (consecutive lookups hit it).
     private var rowCache: [SiteID: LogRow] = [:]
@@ -343,7 +346,7 @@ struct StoreTransaction: ReplicaBackend {
             clock[try sites.site(sqlite3_column_int64(row, 0))] = UInt64(sqlite3_column_int64(row, 1))
         }
         scopeClocks[scope] = clock
-        if clock.isEmpty, recordsOfNewScopes[scope] == nil { recordsOfNewScopes[scope] = [] }
+        if clock.isEmpty, newScopes.count < Self.newRecordLimit { newScopes.insert(scope) }
         return clock
     }
 
@@ -361,7 +364,7 @@ struct StoreTransaction: ReplicaBackend {
     mutating func clearScopeClock(of scope: RecordID) throws {
         try db.cachedStatement(sql: "DELETE FROM scope_clock WHERE scope = ?").execute(arguments: [scope.description])
         scopeClocks[scope] = VersionVector()
-        recordsOfNewScopes[scope] = nil
+        newScopes.remove(scope)
         dirtyScopes.remove(scope)
     }
 
@@ -382,12 +385,12 @@ struct StoreTransaction: ReplicaBackend {
     /// Looks `scope`'s records up in the store from now on (its records are about to be deleted
     /// behind ``saveRecord(_:for:changedFields:)``'s back).
     mutating func forgetNewScope(_ scope: RecordID) {
-        recordsOfNewScopes[scope] = nil
+        newScopes.remove(scope)
     }
 
     mutating func record(_ key: RecordKey) throws -> RecordState? {
         if let cached = recordCache?[key] { return cached }
-        if let saved = recordsOfNewScopes[key.scope], !saved.contains(key) { return nil }
+        if newScopes.contains(key.scope), !savedInNewScopes.contains(key.hashValue) { return nil }
         let state = try loadRecord(key)
         recordCache?[key] = .some(state)
         return state
@@ -421,12 +424,11 @@ struct StoreTransaction: ReplicaBackend {
     }
 
     mutating func saveRecord(_ state: RecordState, for key: RecordKey, changedFields: Set<String>) throws {
-        if recordsOfNewScopes[key.scope]?.insert(key).inserted == true {
-            newRecordCount += 1
-            if newRecordCount > Self.newRecordLimit {
-                recordsOfNewScopes.removeAll()
-                newRecordCount = 0
-            }
+        if newScopes.contains(key.scope), savedInNewScopes.insert(key.hashValue).inserted,
+            savedInNewScopes.count > Self.newRecordLimit
+        {
+            newScopes.removeAll()
+            savedInNewScopes.removeAll()
         }
         if let codec = TableCodec.all[key.table] {
             let (values, clock) = try codec.columns(for: state, sites: &sites, db: db)
