@@ -200,15 +200,8 @@ package struct PayloadCodingState {
         return seq
     }
 
-    /// The rest of a change of `site` at `seq`, its header rebuilt in canonical form.
-    mutating func readChange(site: SiteID, seq: UInt64, from r: inout BinaryReader) throws(DecodingFailure)
-        -> EncodedChange
-    {
-        try readChangeAndHeader(site: site, seq: seq, from: &r).change
-    }
-
-    /// ``readChange(site:seq:from:)``, with the header as read (its canonical bytes are the
-    /// change's header: a reader need not decode them again).
+    /// The rest of a change of `site` at `seq`, its header rebuilt in canonical form, and that
+    /// header as read (a reader need not decode its bytes again).
     mutating func readChangeAndHeader(site: SiteID, seq: UInt64, from r: inout BinaryReader) throws(DecodingFailure)
         -> (change: EncodedChange, header: ChangeHeader)
     {

@@ -330,7 +330,8 @@ public struct EncodedChange: Hashable, Sendable {
 
 extension EncodedChange {
     /// Whether the content writes a record of `table`: read as far as the tables, without making
-    /// any value (about a tenth of ``decoded()``), so a caller decodes only the changes it needs.
+    /// any value (the apply's first pass: 198 -> 60 samples), so a caller decodes only the
+    /// changes it needs.
     /// A content that does not read as far is `false`; redacted content too.
     package func contentWrites(table: String) -> Bool {
         guard let content, let number = RecordSchema.number(ofTable: table) else { return false }

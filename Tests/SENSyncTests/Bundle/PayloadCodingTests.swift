@@ -64,7 +64,7 @@ struct PayloadCodingTests {
                     return
                 }
                 let seq = try reader.readSeq(of: expected.site, from: &r)
-                read.append(.change(try reader.readChange(site: expected.site, seq: seq, from: &r)))
+                read.append(.change(try reader.readChangeAndHeader(site: expected.site, seq: seq, from: &r).change))
             case .holdings:
                 let pupil = try reader.readPupil(from: &r)
                 let held = try reader.readVector(from: &r)
