@@ -154,7 +154,15 @@ struct JSONLinesReader: ImportRowReader {
         if bytes.contains(0) || String(validating: bytes, as: UTF8.self) == nil {
             return "This line is not UTF-8 text: save the file as UTF-8 and import it again."
         }
-        if (try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])) == nil {
+        let outsideJSON = Self.beyondJSON(bytes)
+        if outsideJSON.closedAfterComma
+            || (try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])) == nil
+        {
+            // Valid JSON, but no value any field can hold.
+            if outsideJSON.numberTooLarge {
+                return
+                    "This line holds a number too large to be any field's value; give the number as the MIS shows it."
+            }
             return "This line is not valid JSON (it may be cut short); each line holds one whole JSON object."
         }
         return
@@ -189,6 +197,8 @@ struct JSONLinesReader: ImportRowReader {
             }
             let fields: [String: Cell]
             do {
+                // Foundation reads an object closed after a comma; RFC 8259 does not allow it.
+                guard !Self.beyondJSON(bytes).closedAfterComma else { throw CocoaError(.coderReadCorrupt) }
                 fields = try decoder.decode([String: Cell].self, from: Data(bytes))
             } catch {
                 return .failure(ImportProblem(file: file.name, line: line, reason: Self.whyNotARow(bytes)))
@@ -237,6 +247,49 @@ struct JSONLinesReader: ImportRowReader {
             return .success(row)
         }
     }
+
+    /// What a line holds outside JSON as RFC 8259 defines it, seen by one scan of its bytes
+    /// outside texts: an object or list closed right after a comma (which Foundation's parsers
+    /// accept), and a number no `Double` holds (valid JSON that they refuse as if it were not).
+    static func beyondJSON(_ bytes: ArraySlice<UInt8>) -> (closedAfterComma: Bool, numberTooLarge: Bool) {
+        var (closedAfterComma, numberTooLarge) = (false, false)
+        var (inString, escaped) = (false, false)
+        var last: UInt8 = 0
+        var index = bytes.startIndex
+        while index < bytes.endIndex {
+            let byte = bytes[index]
+            index += 1
+            if inString {
+                if escaped {
+                    escaped = false
+                } else if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if byte == UInt8(ascii: "\"") {
+                    inString = false
+                    last = byte
+                }
+                continue
+            }
+            switch byte {
+            case 0x20, 0x09, 0x0D, 0x0A: continue
+            case UInt8(ascii: "\""): inString = true
+            case UInt8(ascii: "}"), UInt8(ascii: "]"): if last == UInt8(ascii: ",") { closedAfterComma = true }
+            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                // A number: its bytes up to the next delimiter.
+                var end = index
+                while end < bytes.endIndex, !Self.delimiters.contains(bytes[end]) { end += 1 }
+                if let number = Double(String(decoding: bytes[(index - 1)..<end], as: UTF8.self)), !number.isFinite {
+                    numberTooLarge = true
+                }
+                index = end
+            default: break
+            }
+            last = byte
+        }
+        return (closedAfterComma, numberTooLarge)
+    }
+
+    private static let delimiters: Set<UInt8> = [0x20, 0x09, 0x0D, 0x0A, 0x2C, 0x7D, 0x5D, 0x3A]
 
     /// How many keys the text of a flat JSON object gives (each string followed by a colon),
     /// a key given twice counted twice.

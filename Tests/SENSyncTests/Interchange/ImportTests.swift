@@ -573,6 +573,38 @@ import Testing
         }
     }
 
+    /// JSON the platform's decoder reads but RFC 8259 does not allow is refused, not taken: an
+    /// object or list closed after a comma (a hand-edited line). A number too large for any
+    /// field is valid JSON: the line says so, not that it is "not valid JSON".
+    @Test func aJSONLineMustBeStrictJSON() throws {
+        try withTemporaryDirectory { folder in
+            let store = try school(folder)
+            let upn = syntheticUPN(1)
+            let good =
+                #"{"kind": "pupil", "upn": "\#(upn)", "forename": "Ada", "surname": "Ex", "dateOfBirth": "2016-01-01""#
+            let text = [
+                good + ", }",
+                good + ",\t}   ",
+                // A comma inside a text is the text's own.
+                #"{"kind": "pupil", "upn": "\#(syntheticUPN(2))", "forename": "A,}", "surname": "Ex", "dateOfBirth": "2016-01-01"}"#,
+                good.replacingOccurrences(of: "Ada", with: "Bea") + #", "yearGroup": 1e400}"#,
+                good.replacingOccurrences(of: "Ada", with: "Cy") + #", "yearGroup": -2E+999}"#,
+            ].joined(separator: "\n")
+            let file = try write(text + "\n", "strict.jsonl", in: folder)
+            let error = try #require(throws: ImportError.self) {
+                try store.importRecords([file], options: ImportOptions(author: "MIS"))
+            }
+            let notJSON = "This line is not valid JSON (it may be cut short); each line holds one whole JSON object."
+            let tooLarge =
+                "This line holds a number too large to be any field's value; give the number as the MIS shows it."
+            #expect(
+                error.problems.map { "\($0.line) \($0.reason)" } == [
+                    "1 \(notJSON)", "2 \(notJSON)", "4 \(tooLarge)", "5 \(tooLarge)",
+                ])
+            #expect(try store.pupils().isEmpty)
+        }
+    }
+
     /// A JSON Lines file saved as UTF-16 (Excel and PowerShell's default): the JSON decoder read
     /// its first line as UTF-16, and the problem said the line "gives a key more than once". Now
     /// the file is refused for what it is, once, and nothing changes.
