@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import SENSync
 
 /// `sensync-bench --history N`: whether a bundle with nothing new costs the work (nothing) or the
@@ -74,6 +75,7 @@ enum HistoryBench {
         let laEmpty = try nothingNew(from: la.store, to: school.identity.id, name: "la-empty")
         try school.store.checkpoint()
         let storeBytes = (try? FileManager.default.attributesOfItem(atPath: school.path!)[.size] as? Int) ?? 0
+        let space = try StoreSpace.measure(school.path!)
 
         let report = Report()
         report.header = Report.header(seed: options.seed, machine: machine, loadStart: loadStart)
@@ -85,6 +87,16 @@ enum HistoryBench {
         report.add("held", "changes held by the school", .int(held))
         report.add("edits_seconds", "writing the history", .number(editSeconds, digits: 1), "s")
         report.add("store_bytes", "school store file after checkpoint", .int(storeBytes), "B")
+        report.add(
+            "live_records", "records: live / deleted (tombstones)",
+            .text("\(space.liveRecords) / \(space.deletedRecords)"))
+        report.add("record_bytes", "record tables and their indexes", .int(space.recordBytes), "B")
+        report.add("change_log_bytes", "change log (content, chain proofs)", .int(space.changeLogBytes), "B")
+        report.add("scope_index_bytes", "per-pupil change index (scope_change)", .int(space.scopeIndexBytes), "B")
+        report.add("other_bytes", "everything else (free pages included)", .int(storeBytes - space.accounted), "B")
+        report.add(
+            "store_over_records", "store file ÷ record tables",
+            .number(Double(storeBytes) / Double(max(1, space.recordBytes)), digits: 2), "×")
         report.add("full_up_seconds", "full bundle school -> LA: create", .number(upSeconds, digits: 1), "s")
         report.add("full_up_bytes", "full bundle school -> LA: bytes", .int(Int(up.fileSize)), "B")
         report.add("full_up_apply_seconds", "full bundle school -> LA: apply", .number(upApplySeconds, digits: 1), "s")
@@ -107,5 +119,57 @@ enum HistoryBench {
                 pass: held >= 1_000_000 ? measured.seconds <= 0.05 : (measured.seconds > 0.05 ? false : nil))
         }
         return report
+    }
+}
+
+/// Where a store's bytes are, by what grows with them: the records (live rows, and deleted rows kept
+/// as tombstones), the change log, and the per-pupil change index. A store without garbage
+/// collection (issue 10, point 9) grows with its history, not its live records.
+struct StoreSpace {
+    var liveRecords = 0
+    var deletedRecords = 0
+    var recordBytes = 0
+    var changeLogBytes = 0
+    var scopeIndexBytes = 0
+    var accounted: Int { recordBytes + changeLogBytes + scopeIndexBytes }
+
+    /// Reads the store at `path` read-only, through SQLite's `dbstat` table (pages in use by each
+    /// table and index; an index counts for its table).
+    static func measure(_ path: String) throws -> StoreSpace {
+        var config = Configuration()
+        config.readonly = true
+        let db = try DatabaseQueue(path: path, configuration: config)
+        return try db.read { db in
+            var space = StoreSpace()
+            let bytes = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT m.tbl_name AS name, sum(s.pgsize) AS bytes FROM dbstat s
+                    JOIN sqlite_master m ON m.name = s.name GROUP BY m.tbl_name
+                    """)
+            let records = Set(RecordSchema.tables.map(\.name))
+            for row in bytes {
+                let (name, size): (String, Int) = (row["name"], row["bytes"])
+                if records.contains(name) {
+                    space.recordBytes += size
+                } else if name == "change_log" || name == "change_proof" {
+                    space.changeLogBytes += size
+                } else if name == "scope_change" {
+                    space.scopeIndexBytes += size
+                }
+            }
+            for table in RecordSchema.tables {
+                // Append-only kinds (notes, erasures) have no `deleted` column: every row is live.
+                let deletable = try db.columns(in: table.name).contains { $0.name == "deleted" }
+                let counts = try Row.fetchOne(
+                    db,
+                    sql: deletable
+                        ? "SELECT count(*) FILTER (WHERE deleted = 0), count(*) FILTER (WHERE deleted != 0) FROM \(table.name)"
+                        : "SELECT count(*), 0 FROM \(table.name)")
+                space.liveRecords += counts?[0] ?? 0
+                space.deletedRecords += counts?[1] ?? 0
+            }
+            return space
+        }
     }
 }
