@@ -181,20 +181,20 @@ extension Store {
     /// enrols the pupil here.
     func requireEntitled(to pupil: RecordID, ops: [RecordOp], in tx: inout StoreTransaction) throws {
         guard tx.enforcesScope, identity.kind != .la else { return }
-        // A change that enrols the pupil here is entitled whatever the store holds: looked at
-        // first, it spares a new pupil's first change (every imported pupil's) loading a scope
-        // view that can only say no.
-        let schools = ops.lazy.filter { $0.table == RecordSchema.enrolment.name }.flatMap { op in
-            op.writes.lazy.filter { $0.field == "school_id" }.compactMap { $0.value.text.flatMap(SiteID.init) }
-        }
-        if schools.contains(identity.id) { return }
-        if identity.kind == .trust, !schools.isEmpty, let directory = try tx.directory(),
-            schools.contains(where: { directory.entry($0)?.trust == identity.id })
-        {
-            return
-        }
         let view = try ScopeView.load(&tx, me: identity, today: today)
-        guard try view.isEntitled(identity, to: pupil) else {
+        if try view.isEntitled(identity, to: pupil) { return }
+        let directory = try tx.directory()
+        let enrolsHere = ops.contains { op in
+            op.table == RecordSchema.enrolment.name
+                && op.writes.contains { write in
+                    guard write.field == "school_id", let school = write.value.text.flatMap(SiteID.init) else {
+                        return false
+                    }
+                    return school == identity.id
+                        || (identity.kind == .trust && directory?.entry(school)?.trust == identity.id)
+                }
+        }
+        guard enrolsHere else {
             var error = StoreError(
                 .invalidInput,
                 "This site no longer has, or never had, that pupil on roll, so it cannot change their records.",
