@@ -154,7 +154,7 @@ struct JSONLinesReader: ImportRowReader {
         if bytes.contains(0) || String(validating: bytes, as: UTF8.self) == nil {
             return "This line is not UTF-8 text: save the file as UTF-8 and import it again."
         }
-        let outsideJSON = Self.beyondJSON(bytes)
+        let outsideJSON = Self.scan(bytes)
         if outsideJSON.closedAfterComma
             || (try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])) == nil
         {
@@ -186,7 +186,8 @@ struct JSONLinesReader: ImportRowReader {
             }
             // More keys than any record has columns (a line of 200,000 unknown keys took 24 s and
             // 351 MB, one problem a key): refused before it is decoded, as one problem.
-            let spans = Self.keySpans(bytes, limit: ImportFormat.maxColumns)
+            let scan = Self.scan(bytes, limit: ImportFormat.maxColumns)
+            let spans = scan.keySpans
             guard spans.count <= ImportFormat.maxColumns else {
                 return .failure(
                     ImportProblem(
@@ -198,7 +199,7 @@ struct JSONLinesReader: ImportRowReader {
             let fields: [String: Cell]
             do {
                 // Foundation reads an object closed after a comma; RFC 8259 does not allow it.
-                guard !Self.beyondJSON(bytes).closedAfterComma else { throw CocoaError(.coderReadCorrupt) }
+                guard !scan.closedAfterComma else { throw CocoaError(.coderReadCorrupt) }
                 fields = try decoder.decode([String: Cell].self, from: Data(bytes))
             } catch {
                 return .failure(ImportProblem(file: file.name, line: line, reason: Self.whyNotARow(bytes)))
@@ -248,12 +249,22 @@ struct JSONLinesReader: ImportRowReader {
         }
     }
 
-    /// What a line holds outside JSON as RFC 8259 defines it, seen by one scan of its bytes
-    /// outside texts: an object or list closed right after a comma (which Foundation's parsers
-    /// accept), and a number no `Double` holds (valid JSON that they refuse as if it were not).
-    static func beyondJSON(_ bytes: ArraySlice<UInt8>) -> (closedAfterComma: Bool, numberTooLarge: Bool) {
-        var (closedAfterComma, numberTooLarge) = (false, false)
-        var (inString, escaped) = (false, false)
+    /// What one scan of a line's bytes outside its texts finds: where each key is (each string
+    /// followed by a colon, quotes included; past `limit` keys the scan stops, and the line is
+    /// refused for them), and what it holds outside JSON as RFC 8259 defines it: an object or list
+    /// closed right after a comma (which Foundation's parsers accept), and a number no `Double`
+    /// holds (valid JSON that they refuse as if it were not).
+    struct LineScan {
+        var keySpans: [Range<Int>] = []
+        var closedAfterComma = false
+        var numberTooLarge = false
+    }
+
+    static func scan(_ bytes: ArraySlice<UInt8>, limit: Int = .max) -> LineScan {
+        var scan = LineScan()
+        var (inString, escaped, start) = (false, false, bytes.startIndex)
+        var lastString: Range<Int>?
+        // The last byte outside whitespace (a text's closing quote for a text).
         var last: UInt8 = 0
         var index = bytes.startIndex
         while index < bytes.endIndex {
@@ -266,39 +277,47 @@ struct JSONLinesReader: ImportRowReader {
                     escaped = true
                 } else if byte == UInt8(ascii: "\"") {
                     inString = false
+                    lastString = start..<index
                     last = byte
                 }
                 continue
             }
             switch byte {
             case 0x20, 0x09, 0x0D, 0x0A: continue
-            case UInt8(ascii: "\""): inString = true
-            case UInt8(ascii: "}"), UInt8(ascii: "]"): if last == UInt8(ascii: ",") { closedAfterComma = true }
+            case UInt8(ascii: "\""):
+                inString = true
+                start = index - 1
+            case UInt8(ascii: ":"):
+                if let lastString {
+                    scan.keySpans.append(lastString)
+                    if scan.keySpans.count > limit { return scan }
+                }
+                lastString = nil
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                if last == UInt8(ascii: ",") { scan.closedAfterComma = true }
+                lastString = nil
             case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
                 // A number: its bytes up to the next delimiter.
                 var end = index
                 while end < bytes.endIndex, !Self.delimiters.contains(bytes[end]) { end += 1 }
                 if let number = Double(String(decoding: bytes[(index - 1)..<end], as: UTF8.self)), !number.isFinite {
-                    numberTooLarge = true
+                    scan.numberTooLarge = true
                 }
                 index = end
-            default: break
+                lastString = nil
+            default: lastString = nil
             }
             last = byte
         }
-        return (closedAfterComma, numberTooLarge)
+        return scan
     }
 
-    private static let delimiters: Set<UInt8> = [0x20, 0x09, 0x0D, 0x0A, 0x2C, 0x7D, 0x5D, 0x3A]
-
-    /// How many keys the text of a flat JSON object gives (each string followed by a colon),
-    /// a key given twice counted twice.
-    static func keyCount(_ bytes: ArraySlice<UInt8>) -> Int { keySpans(bytes, limit: .max).count }
+    private static let delimiters: Set<UInt8> = [0x20, 0x09, 0x0D, 0x0A, 0x22, 0x2C, 0x3A, 0x5D, 0x7D]
 
     /// The keys of a flat JSON object that decoded, in the order the line gives them (a key given
     /// twice listed twice).
     static func keys(_ bytes: ArraySlice<UInt8>, spans: [Range<Int>]? = nil) -> [String] {
-        (spans ?? keySpans(bytes, limit: .max)).map { span in
+        (spans ?? scan(bytes).keySpans).map { span in
             let quoted = bytes[span]
             // Most keys hold no escape: their bytes are the key.
             guard quoted.contains(UInt8(ascii: "\\")) else {
@@ -306,42 +325,6 @@ struct JSONLinesReader: ImportRowReader {
             }
             return (try? JSONDecoder().decode(String.self, from: Data(quoted))) ?? ""
         }
-    }
-
-    /// Where each key of a flat JSON object is (each string followed by a colon), quotes included;
-    /// past `limit` keys, the scan stops (the line is refused for them).
-    private static func keySpans(_ bytes: ArraySlice<UInt8>, limit: Int) -> [Range<Int>] {
-        var spans: [Range<Int>] = []
-        var (inString, escaped, start) = (false, false, bytes.startIndex)
-        var lastString: Range<Int>?
-        for index in bytes.indices {
-            let byte = bytes[index]
-            if inString {
-                if escaped {
-                    escaped = false
-                } else if byte == UInt8(ascii: "\\") {
-                    escaped = true
-                } else if byte == UInt8(ascii: "\"") {
-                    inString = false
-                    lastString = start..<(index + 1)
-                }
-                continue
-            }
-            switch byte {
-            case UInt8(ascii: "\""):
-                inString = true
-                start = index
-            case UInt8(ascii: ":"):
-                if let lastString {
-                    spans.append(lastString)
-                    if spans.count > limit { return spans }
-                }
-                lastString = nil
-            case 0x20, 0x09, 0x0D, 0x0A: continue
-            default: lastString = nil
-            }
-        }
-        return spans
     }
 
     /// The next line's bytes (without its newline), or `nil` at the end of the file.
