@@ -60,18 +60,18 @@ extension Store {
                 while let row = try reader.next() {
                     switch row {
                     case .success(let raw): try run.add(raw, batch: &batch)
-                    case .failure(let problem): run.report(problem)
+                    case .failure(let problem): run.refuseUnread(problem)
                     }
-                    if run.summary.rows % 2000 == 0 {
+                    if run.rowsRead % 2000 == 0 {
                         progress(
                             ImportProgress(
-                                file: file.name, rows: run.summary.rows, bytesRead: reader.bytesRead,
+                                file: file.name, rows: run.rowsRead, bytesRead: reader.bytesRead,
                                 bytesTotal: sizes[0]))
                     }
                 }
                 progress(
                     ImportProgress(
-                        file: file.name, rows: run.summary.rows, bytesRead: reader.bytesRead, bytesTotal: sizes[0]))
+                        file: file.name, rows: run.rowsRead, bytesRead: reader.bytesRead, bytesTotal: sizes[0]))
             } else {
                 // Several files (a CSV export holds one kind per file): every row is read and set
                 // aside by pupil first, so each pupil's rows, wherever they are, become one change.
@@ -83,7 +83,7 @@ extension Store {
                         switch row {
                         case .success(let raw):
                             try spool.add(raw, upn: run.pupilKey(of: raw), file: number, db: batch.tx.db)
-                        case .failure(let problem): run.report(problem)
+                        case .failure(let problem): run.refuseUnread(problem)
                         }
                         read += 1
                         if read % 2000 == 0 {
@@ -104,7 +104,9 @@ extension Store {
                         progress(ImportProgress(stage: .writing, rows: run.summary.rows, rowsTotal: spool.rows))
                     }
                 }
-                progress(ImportProgress(stage: .writing, rows: run.summary.rows, rowsTotal: spool.rows))
+                if spool.rows > 0 {
+                    progress(ImportProgress(stage: .writing, rows: run.summary.rows, rowsTotal: spool.rows))
+                }
                 try spool.drop(db: batch.tx.db)
             }
             try run.flush(batch: &batch)
@@ -112,10 +114,12 @@ extension Store {
             return (run, keep: !options.dryRun && run.problems.isEmpty)
         }
         guard outcome.problems.isEmpty else {
+            let problems = "Nothing was imported: \(outcome.problemCount) problem(s)"
             throw ImportError(
                 code: .rejected,
-                message:
-                    "Nothing was imported: \(outcome.problemCount) problem(s) in \(outcome.summary.rows) row(s).",
+                message: outcome.rowsWithProblems == 0
+                    ? "\(problems) in the files themselves."
+                    : "\(problems) in \(outcome.rowsWithProblems) of the \(outcome.rowsRead) row(s) read.",
                 hint: "Fix the rows listed (or export them again from the MIS) and import the files again.",
                 problems: outcome.problems, problemCount: outcome.problemCount)
         }
@@ -136,6 +140,12 @@ struct ImportRun {
     private(set) var summary = ImportSummary()
     private(set) var problems: [ImportProblem] = []
     private(set) var problemCount = 0
+    /// Rows with at least one problem, and rows that could not be read as rows at all (a line that
+    /// is not JSON, a row with too many cells): the refusal counts them among the rows read.
+    private(set) var rowsWithProblems = 0
+    private var rowsUnread = 0
+    /// Problems reported for a pupil's rows together, as they were written (not for one row).
+    private var groupProblemCount = 0
     private var file: ImportFile?
     /// The file's name as problems give it (kept: working it out is a URL parse, for every row).
     private var fileName = ""
@@ -167,6 +177,7 @@ struct ImportRun {
         var inOneFile = true
         var firstLine: Int
         var lastLine: Int
+        var rows = 0
         var ops: [RecordOp] = []
         /// Records this group creates or changes, by id: their values as they will be.
         var pending: [RecordID: (kind: KindSpec, values: [String: Value])] = [:]
@@ -248,6 +259,16 @@ struct ImportRun {
         if problems.count < Self.maxProblemsListed { problems.append(problem) }
     }
 
+    /// Every row read, those that could not be read as rows among them.
+    var rowsRead: Int { summary.rows + rowsUnread }
+
+    /// Reports a row that could not be read as one.
+    mutating func refuseUnread(_ problem: ImportProblem) {
+        rowsUnread += 1
+        rowsWithProblems += 1
+        report(problem)
+    }
+
     private mutating func report(line: Int, column: String? = nil, _ reason: String) {
         report(ImportProblem(file: fileName, line: line, column: column, reason: reason))
     }
@@ -298,6 +319,9 @@ struct ImportRun {
 
     mutating func add(_ raw: RawImportRow, batch: inout LocalBatch) throws {
         summary.rows += 1
+        // The previous pupil's rows may be written (and refused together) on the way.
+        let rowProblems = problemCount - groupProblemCount
+        defer { if problemCount - groupProblemCount > rowProblems { rowsWithProblems += 1 } }
         guard let kind = raw.kind else {
             let kinds = ImportFormat.kinds.map(\.name).joined(separator: ", ")
             if raw.unknownKind {
@@ -392,6 +416,7 @@ struct ImportRun {
         }
         if group?.file != fileName { group?.inOneFile = false }
         group?.lastLine = raw.line
+        group?.rows += 1
         let before = problemCount
         do {
             if kind.name == Pupil.name {
@@ -707,6 +732,8 @@ struct ImportRun {
         } catch let error as StoreError where ![.database, .clockAhead, .behindOwnHistory].contains(error.code) {
             // A problem with this pupil's rows; the rest (the store, this computer's clock) stop
             // the whole import.
+            groupProblemCount += 1
+            rowsWithProblems += group.rows
             report(
                 ImportProblem(
                     file: group.file, line: group.firstLine, lastLine: group.inOneFile ? group.lastLine : nil,

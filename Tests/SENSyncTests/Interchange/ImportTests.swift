@@ -144,6 +144,28 @@ import Testing
         }
     }
 
+    /// The refusal's summary counts the rows that have a problem among all the rows read, a line
+    /// that is no row at all (not JSON) among them: "2 problem(s) in 1 row(s)" read as one bad row
+    /// when two rows had one.
+    @Test func theRefusalCountsTheRowsWithProblemsAmongTheRowsRead() throws {
+        try withTemporaryDirectory { folder in
+            let store = try school(folder)
+            var lines = Self.jsonLines.components(separatedBy: "\n")
+            // Line 2: two bad cells in one row; line 4: a bad need; line 7: not JSON.
+            lines[1] = lines[1].replacingOccurrences(of: "2016-03-01", with: "2016-02-30")
+                .replacingOccurrences(of: #""yearGroup": 4"#, with: #""yearGroup": 40"#)
+            lines[3] = lines[3].replacingOccurrences(of: "\"SLCN\"", with: "\"Ada's need\"")
+            lines[6] = String(lines[6].dropLast())
+            let error = try refusal(lines, as: "bad.jsonl", into: store, in: folder)
+            #expect(
+                error.problems.map { "\($0.line) \($0.column ?? "-")" } == [
+                    "2 dateOfBirth", "2 yearGroup", "4 need", "7 -",
+                ])
+            #expect(error.problemCount == 4)
+            #expect(error.message == "Nothing was imported: 4 problem(s) in 3 of the 9 row(s) read.")
+        }
+    }
+
     /// A source's id names one record for good: given again for another pupil, in the same first
     /// import (found through the first import's Bloom filter of ids) or in a later one, it is a
     /// problem on that row, and nothing is imported.
