@@ -160,4 +160,70 @@ struct RejoinCommandTests {
             #expect(try addNote("Refused.").status == 12)
         }
     }
+
+    /// A maintained school converts to an academy of the same name in a trust, as the README's
+    /// "Setting up an area" shows: the academy's store takes the school's place with every pupil's
+    /// history, and what the school's store never sent is carried over.
+    @Test func aSchoolThatConvertsToAnAcademyOfTheSameNameKeepsItsPupils() throws {
+        try withCLI { cli in
+            var area = try CLIArea.make(cli)
+            try area.add("trust", kind: "trust")
+            try area.add("oakfield", kind: "maintained-school")
+            let author = ["--author", "SENCO"]
+            #expect(try area.send("la", "oakfield").status == 0)
+            var r = try cli.run(
+                [
+                    "pupil", "add", "--upn", upn(1), "--forename", "Convert", "--surname", "Sample", "--dob",
+                    "2016-01-01",
+                ]
+                    + author + area.store("oakfield"))
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(try area.send("oakfield", "la").status == 0)
+            r = try cli.run(
+                ["note", "add", "--pupil", upn(1), "--text", "Never sent by the school."] + author
+                    + area.store("oakfield"))
+            #expect(r.status == 0, "\(r.stderr)")
+
+            r = try cli.run(
+                [
+                    "init", "--name", "oakfield", "--kind", "academy", "--urn", "150001", "--la-identity",
+                    cli.path("la.identity"), "--json",
+                ] + area.store("academy"))
+            #expect(r.status == 0, "\(r.stderr)")
+            area.ids["academy"] = try #require(
+                ((r.json as? [String: Any])?["site"] as? [String: Any])?["id"] as? String)
+            r = try cli.run(["identity", "export", "--out", cli.path("academy.identity")] + area.store("academy"))
+            #expect(r.status == 0, "\(r.stderr)")
+            // A plain add is refused (two sites of one name) with the way that works.
+            r = try cli.run(["directory", "add", cli.path("academy.identity"), "--trust", "trust"] + area.store("la"))
+            #expect(r.status != 0 && r.stderr.contains("--replaces"), "\(r.stderr)")
+            r = try cli.run(
+                ["directory", "add", cli.path("academy.identity"), "--replaces", "oakfield", "--trust", "trust"]
+                    + ["--author", "LA officer"] + area.store("la"))
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(
+                r.stdout.contains(
+                    "Added oakfield (academy) in place of oakfield (maintained school), moved 1 pupil(s) to it"),
+                "\(r.stdout)")
+
+            #expect(try area.send("la", "trust").status == 0)
+            #expect(try area.send("trust", "academy").status == 0)
+            r = try cli.run(["rejoin", "carry-over", "--from", cli.path("oakfield.sensync")] + area.store("academy"))
+            #expect(r.status == 0 && r.stdout.contains("Carried over 1 change(s)"), "\(r.stdout) \(r.stderr)")
+            #expect(try area.send("academy", "trust").status == 0)
+            #expect(try area.send("trust", "la").status == 0)
+            for site in ["la", "trust", "academy"] {
+                r = try cli.run(["note", "list", "--pupil", upn(1)] + area.store(site))
+                #expect(r.stdout.contains("Never sent by the school."), "\(site): \(r.stdout) \(r.stderr)")
+            }
+            // The school's name is the academy's now; the school's bundles are refused.
+            r = try cli.run(
+                ["bundle", "create", "--to", "oakfield", "--out", cli.path("named.bundle"), "--json"]
+                    + area.store("la"))
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(r.stdout.contains(try #require(area.ids["academy"])), "\(r.stdout)")
+            let refused = try area.send("oakfield", "la")
+            #expect(refused.status != 0 && refused.stderr.contains("removed"), "\(refused.stderr)")
+        }
+    }
 }

@@ -199,7 +199,7 @@ extension Store {
                     .invalidInput,
                     "The directory already lists a site named \(namesake.site.name) (\(KindSpec.withArticle(namesake.site.kind.label))); two sites of one name could not be told apart.",
                     hint:
-                        "If this site takes that one's place, add it with --replaces; otherwise ask the site to make its store again with a name that tells them apart (for example with its town)."
+                        "If this site takes that one's place (the school rejoining under a new id, or the academy it converted into), add it with --replaces; otherwise ask the site to make its store again with a name that tells them apart (for example with its town)."
                 )
             }
             if let trust {

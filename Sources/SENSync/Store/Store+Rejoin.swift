@@ -48,16 +48,20 @@ extension Store {
         return try create(at: path, identity: identity, la: la, clockGuardSeconds: restored.clockGuardSeconds, now: now)
     }
 
-    /// At the LA: adds `new` (the same school rejoining under a new id, ``rejoin(restored:newStoreAt:now:)``)
-    /// to the directory (in the old site's trust), moves every pupil on the old site's roll to it
-    /// from `date` (today when `nil`; a pupil who joins the old site later moves from the day they
-    /// join; one transfer each, so the new site receives their whole history in its next bundle),
-    /// then removes the old site from the directory (its bundles are refused from then on). All
-    /// in one transaction: if any step fails, nothing changes. Returns how many pupils moved.
+    /// At the LA: adds `new` to the directory in place of `old`, moves every pupil on the old
+    /// site's roll to it from `date` (today when `nil`; a pupil who joins the old site later moves
+    /// from the day they join; one transfer each, so the new site receives their whole history in
+    /// its next bundle), then removes the old site from the directory (its bundles are refused from
+    /// then on). All in one transaction: if any step fails, nothing changes. Returns how many
+    /// pupils moved.
+    ///
+    /// `new` is either the same site rejoining under a new id (``rejoin(restored:newStoreAt:now:)``:
+    /// the same kind, kept in the old site's trust) or the academy a maintained school converted
+    /// into, which usually keeps the school's name and joins `trust` (none: a stand-alone academy).
     @discardableResult
-    public func replaceInDirectory(_ old: SiteID, with new: PublicIdentity, on date: String? = nil, author: String)
-        throws -> Int
-    {
+    public func replaceInDirectory(
+        _ old: SiteID, with new: PublicIdentity, trust: SiteID? = nil, on date: String? = nil, author: String
+    ) throws -> Int {
         guard identity.kind == .la else {
             throw StoreError(.invalidInput, "Only the LA keeps the area directory.", hint: "Ask your LA.")
         }
@@ -69,13 +73,20 @@ extension Store {
             throw StoreError(
                 .notFound, "The site to replace is not in the directory.", hint: "See `sensync directory list`.")
         }
-        guard entry.site.kind == new.site.kind, new.site.id != old else {
+        let converts = entry.site.kind == .maintainedSchool && new.site.kind == .academy
+        guard entry.site.kind == new.site.kind || converts, new.site.id != old else {
             throw StoreError(
-                .invalidInput, "A site rejoins as the same kind of site under a new id.",
-                hint: "Give the identity file `sensync rejoin` made.")
+                .invalidInput,
+                "A site is replaced by the same kind of site under a new id (a rejoin), or a maintained school by the academy it became.",
+                hint: "Give the identity file `sensync rejoin` made, or the academy's.")
         }
-        // The old site's trust, while the directory still lists it.
-        let trust = entry.trust.flatMap { current.activeEntry($0)?.site.id }
+        guard converts || trust == nil else {
+            throw StoreError(
+                .invalidInput, "A site that rejoins stays in its trust.",
+                hint: "Leave out the trust; move the academy to another trust afterwards if it moved.")
+        }
+        // A rejoining site keeps the old site's trust, while the directory still lists it.
+        let trust = converts ? trust : entry.trust.flatMap { current.activeEntry($0)?.site.id }
         return try batch {
             try addToDirectory(new, trust: trust, replacing: old)
             let pupils = try reading { db in

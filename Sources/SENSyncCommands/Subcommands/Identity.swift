@@ -124,22 +124,30 @@ extension SENSyncCommand.Directory {
                 by the LA, travels to every site in the LA's next bundles.
 
                 A school whose store was restored from a backup rejoins under a new id (`sensync rejoin \
-                start`): add its new identity file with --replaces naming the old site. Every pupil on the \
-                old site's roll moves to the new one (a transfer each, so it receives their whole history in \
-                its next bundle from the LA), and the old site is removed from the directory.
+                start`): add its new identity file with --replaces naming the old site. A maintained school that \
+                converts to an academy (often keeping its name) is added the same way: the academy's identity \
+                file with --replaces naming the school, and --trust naming its trust. Every pupil on the old \
+                site's roll moves to the new one (a transfer each, so it receives their whole history in its \
+                next bundle from the LA), and the old site is removed from the directory.
 
                 Examples:
                   sensync directory add riverside-academy.identity --trust \\
                     "Riverside Learning Trust" --store northshire-la.sensync
                   sensync directory add oakfield-2.identity --replaces "Oakfield Primary" \\
                     --author "LA SEN officer" --store northshire-la.sensync
+                  sensync directory add oakfield-academy.identity --replaces "Oakfield Primary" \\
+                    --trust "Riverside Learning Trust" --author "LA SEN officer" \\
+                    --store northshire-la.sensync
                 """))
 
         @OptionGroup var storeOptions: StoreOptions
         @Argument(help: "The site's identity file.") var file: String
         @Option(help: "For an academy: its trust (site id or name).") var trust: String?
         @Flag(help: "For an academy listed in a trust: take it out of its trust.") var noTrust = false
-        @Option(help: "The site this identity replaces (site id or name): the same school, rejoining under a new id.")
+        @Option(
+            help:
+                "The site this identity replaces (site id or name): the same school rejoining under a new id, or the maintained school an academy converted from."
+        )
         var replaces: String?
         @Option(help: "With --replaces: the day its pupils move to the new id, YYYY-MM-DD (default: today).")
         var date: String?
@@ -157,20 +165,30 @@ extension SENSyncCommand.Directory {
             }
             let identity = try PublicIdentity(fileContents: data)
             if let replaces {
-                guard trust == nil else {
+                guard !noTrust else {
                     throw CommandFailure(
-                        code: .usage, message: "--replaces keeps the old site's trust; leave out --trust.")
+                        code: .usage,
+                        message:
+                            "--no-trust does not go with --replaces: an academy converted from a school joins the --trust given, or none."
+                    )
                 }
                 let old = try store.resolveSite(replaces)
+                let trustID = try trust.map { try store.resolveSite($0).id }
                 let moved = try store.replaceInDirectory(
-                    old.id, with: identity, on: date, author: try authorOptions.name)
+                    old.id, with: identity, trust: trustID, on: date, author: try authorOptions.name)
                 if output.json {
                     try Terminal.printJSON(
                         ReplacedJSON(site: SiteJSON(identity.site), replaced: SiteJSON(old), pupilsMoved: moved))
                 } else {
-                    Terminal.print(
-                        "Added \(identity.site.name) (\(identity.site.kind.label)) under its new id, moved \(moved) pupil(s) from its old id to it, and removed the old id from the directory."
-                    )
+                    if old.kind == identity.site.kind {
+                        Terminal.print(
+                            "Added \(identity.site.name) (\(identity.site.kind.label)) under its new id, moved \(moved) pupil(s) from its old id to it, and removed the old id from the directory."
+                        )
+                    } else {
+                        Terminal.print(
+                            "Added \(identity.site.name) (\(identity.site.kind.label)) in place of \(old.name) (\(old.kind.label)), moved \(moved) pupil(s) to it, and removed the \(old.kind.label) from the directory."
+                        )
+                    }
                     Terminal.print("Fingerprint: \(identity.fingerprint) — confirm it with the site.")
                     Terminal.print(
                         "Next: send it a bundle (`sensync bundle create --to \"\(identity.site.name)\" --out FILE`).")

@@ -84,13 +84,15 @@ extension SENSyncCommand.Rejoin {
     struct CarryOver: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             commandName: "carry-over",
-            abstract: "Record again, as this new site's changes, what only the restored store held.",
+            abstract: "Record again, as this new site's changes, what only the old store held.",
             discussion: HelpText.fitted(
                 """
                 Run it in the new store after applying the LA's bundle. Changes of the old site that \
                 came back from the LA byte for byte are left alone; the rest (made only on the \
                 restored copy, or never sent before the backup) are written again here, under their \
-                original authors, with enrolments at the old site moved to this one.
+                original authors, with enrolments at the old site moved to this one. An academy added in \
+                place of the maintained school it converted from (`directory add --replaces`) carries over \
+                what the school's store never sent the same way.
 
                 Example:
                   sensync rejoin carry-over --store oakfield-2.sensync \\
@@ -98,7 +100,10 @@ extension SENSyncCommand.Rejoin {
                 """))
 
         @OptionGroup var storeOptions: StoreOptions
-        @Option(help: ArgumentHelp("The store restored from a backup.", valueName: "path")) var from: String
+        @Option(
+            help: ArgumentHelp(
+                "The old store: restored from a backup, or the school's before it converted.", valueName: "path"))
+        var from: String
         @OptionGroup var output: OutputOptions
 
         func run() throws {
@@ -112,7 +117,7 @@ extension SENSyncCommand.Rejoin {
                         notOnRoll: report.notOnRoll, refused: report.refused, withoutContent: report.withoutContent))
             } else {
                 Terminal.print(
-                    "Carried over \(report.carried) change(s) only the restored store held; \(report.alreadyHeld) had come back from upstream already\(report.unchanged > 0 ? ", \(report.unchanged) changed nothing here" : "")."
+                    "Carried over \(report.carried) change(s) only the old store held; \(report.alreadyHeld) had come back from upstream already\(report.unchanged > 0 ? ", \(report.unchanged) changed nothing here" : "")."
                 )
                 if report.notOnRoll > 0 {
                     Terminal.print(

@@ -158,6 +158,70 @@ struct RejoinTests {
         }
     }
 
+    /// A maintained school that converts to an academy usually keeps its name: the LA adds the
+    /// academy in place of the school (`directory add --replaces` with `--trust`). It was refused
+    /// twice over: the academy's name was the school's (two active sites of one name), and a
+    /// replacement had to be the same kind of site. The academy takes the school's pupils with
+    /// their whole history, joins its trust, and the school's name now names the academy.
+    @Test func aMaintainedSchoolConvertsToAnAcademyOfTheSameNameInATrust() throws {
+        try withTemporaryDirectory { dir in
+            let area = try TestArea(folder: dir)
+            let trust = try area.add("Trust", .trust)
+            let school = try area.add("Oakfield", .maintainedSchool, urn: "100001")
+            try area.send("LA", "Oakfield")
+            let ada = try school.addPupil(Self.ada, author: "SENCO")
+            try school.addNote(pupil: ada.description, text: "Sent before the conversion.", author: "SENCO")
+            try area.send("Oakfield", "LA")
+
+            let academy = try Store.inMemory(
+                identity: SiteIdentity(id: .v7(), name: "Oakfield", kind: .academy, urn: "140001"),
+                la: area.la.publicIdentity, now: area.clock.now)
+            // A plain add is still refused (two sites of one name), naming the way that works.
+            let plain = #expect(throws: StoreError.self) {
+                try area.la.addToDirectory(academy.publicIdentity, trust: trust.identity.id)
+            }
+            #expect(plain?.hint?.contains("--replaces") == true)
+            // Only a maintained school becomes an academy; a rejoin keeps its trust.
+            let backwards = try Store.inMemory(
+                identity: SiteIdentity(id: .v7(), name: "Oakfield", kind: .trust), la: area.la.publicIdentity,
+                now: area.clock.now)
+            #expect(throws: StoreError.self) {
+                try area.la.replaceInDirectory(school.identity.id, with: backwards.publicIdentity, author: "LA")
+            }
+            let rejoining = try Store.inMemory(
+                identity: SiteIdentity(id: .v7(), name: "Oakfield", kind: .maintainedSchool),
+                la: area.la.publicIdentity, now: area.clock.now)
+            #expect(throws: StoreError.self) {
+                try area.la.replaceInDirectory(
+                    school.identity.id, with: rejoining.publicIdentity, trust: trust.identity.id, author: "LA")
+            }
+
+            let moved = try area.la.replaceInDirectory(
+                school.identity.id, with: academy.publicIdentity, trust: trust.identity.id, author: "LA officer")
+            #expect(moved == 1)
+            let directory = try #require(try area.la.directory())
+            #expect(directory.activeEntry(academy.identity.id)?.trust == trust.identity.id)
+            #expect(directory.activeEntry(school.identity.id) == nil)
+            #expect(try area.la.resolveSite("Oakfield").id == academy.identity.id)
+
+            area.register("Oakfield Academy", academy)
+            try area.send("LA", "Oakfield Academy")
+            try area.send("LA", "Trust")
+            for store in [academy, trust] {
+                #expect(try store.pupil(ada.description).surname == "Example")
+                #expect(try store.notes(of: ada.description).map(\.text) == ["Sent before the conversion."])
+            }
+            try academy.addNote(pupil: ada.description, text: "Written at the academy.", author: "SENCO")
+            try area.send("Oakfield Academy", "Trust")
+            try area.send("Trust", "LA")
+            #expect(try area.la.notes(of: ada.description).count == 2)
+            // The school's bundles are refused from now on: it was removed.
+            #expect(throws: BundleError.self) {
+                try area.la.apply(bundleAt: try area.make("Oakfield", "LA"))
+            }
+        }
+    }
+
     /// The restored copy learns what the LA holds before its forked numbers would show: it wrote
     /// change 2 again, then applied the LA's bundle (which says the LA holds up to 2), then wrote
     /// change 3. Its bundle carries only 3, proved by a signed run 2–3 that clashes with the run
