@@ -133,7 +133,7 @@ extension Store {
         guard let directory, directory.activeEntry(identity.id) != nil, directory.activeEntry(old) == nil else {
             throw StoreError(
                 .invalidInput,
-                "This store has not yet received the LA's directory that puts it in place of \(restored.identity.name), so it cannot tell what only the restored copy holds.",
+                "This store has not yet received the LA's directory that puts it in place of \(restored.identity.name), so it cannot tell what only the old store holds.",
                 hint:
                     "Once the LA has run `sensync directory add IDENTITY --replaces \"\(restored.identity.name)\"`, apply its next bundle (or your trust's) to this store, then carry over again."
             )
@@ -181,7 +181,7 @@ extension Store {
             guard received else {
                 throw StoreError(
                     .invalidInput,
-                    "None of \(restored.identity.name)'s pupils has reached this store from the LA yet, so it cannot tell what only the restored copy holds.",
+                    "None of \(restored.identity.name)'s pupils has reached this store from the LA yet, so it cannot tell what only the old store holds.",
                     hint:
                         "The LA adds this site with `sensync directory add IDENTITY --replaces \"\(restored.identity.name)\"` (which moves the pupils here; a plain add does not), then apply its next bundle here and carry over again."
                 )
