@@ -18,6 +18,10 @@ final class ScopeArea {
     private(set) var names: [String] = []
     /// For each academy, its trust's name.
     private(set) var trustOf: [String: String] = [:]
+    /// Sites the LA replaced (a maintained school that converted to an academy): their stores
+    /// stay, for bundles still in the post, but they are no longer among `names`.
+    private(set) var retired: [String] = []
+    private var converted: Set<String> = []
     private var ids: SplitMix64
     private var counter = 0
 
@@ -72,7 +76,33 @@ final class ScopeArea {
         trustOf[name] = trust
     }
 
-    func name(of site: SiteID) -> String? { names.first { stores[$0]!.identity.id == site } }
+    /// The LA adds a new academy store, `academy`, in place of the maintained school `school`
+    /// (it keeps the school's name, as most converting schools do) in `trust` (or none): the
+    /// school's pupils move to it and the school leaves the directory.
+    @discardableResult
+    func convert(_ school: String, to academy: String, in trust: String?) throws -> Store {
+        let old = self[school]
+        let identity = SiteIdentity(id: nextID(), name: old.identity.name, kind: .academy)
+        let store =
+            fileBased
+            ? try Store.create(at: storePath(academy), identity: identity, la: la.publicIdentity, now: clock.now)
+            : try Store.inMemory(identity: identity, la: la.publicIdentity, now: clock.now)
+        try la.replaceInDirectory(
+            old.identity.id, with: store.publicIdentity, trust: trust.map(id), on: Self.today, author: "LA officer")
+        stores[academy] = store
+        names.removeAll { $0 == school }
+        names.append(academy)
+        retired.append(school)
+        converted.insert(academy)
+        if let trust { trustOf[academy] = trust }
+        return store
+    }
+
+    /// Whether `name` is an academy a school converted to (``convert(_:to:in:)``): a site other
+    /// sites learn of only when the LA's directory reaches them.
+    func isNew(_ name: String) -> Bool { converted.contains(name) }
+
+    func name(of site: SiteID) -> String? { (names + retired).first { stores[$0]!.identity.id == site } }
 
     /// Makes a bundle from `from` to `to` and returns its file.
     func make(_ from: String, _ to: String) throws -> URL {

@@ -108,8 +108,13 @@ final class ScopeSchedule {
     let area: ScopeArea
     var rng: SplitMix64
     var log: ScheduleLog
-    let schools: [String]
+    private(set) var schools: [String]
     let trusts: [String]
+    /// Whether the schedule converts maintained schools to academies now and then
+    /// (``ScopeConversionTests``); off, it draws exactly what it always did.
+    var conversions = false
+    /// Maintained schools converted, each with the academy store that took its place.
+    private(set) var converted: [(school: String, academy: String)] = []
     private(set) var created: [RecordID] = []
     var mailbox: [(from: String, to: String, url: URL, delivered: Bool)] = []
     private var serial = 0
@@ -162,6 +167,10 @@ final class ScopeSchedule {
         for _ in 0..<steps {
             if let attack, rng.chance(20) {
                 try attack(self)
+                continue
+            }
+            if conversions, rng.chance(4) {
+                try convert()
                 continue
             }
             switch rng.below(100) {
@@ -281,8 +290,15 @@ final class ScopeSchedule {
         guard let (school, pupil) = rng.pick(candidates) else { return }
         let targets = schools.filter { !pupil.schools.contains(area.id($0)) }
         guard let target = rng.pick(targets) else { return }
-        try area[school].transferPupil(
-            pupil.id.description, to: area.id(target), on: ScopeArea.today, author: "SENCO \(school)")
+        do {
+            try area[school].transferPupil(
+                pupil.id.description, to: area.id(target), on: ScopeArea.today, author: "SENCO \(school)")
+        } catch let error as StoreError where error.code == .unknownSite && (area.isNew(school) || area.isNew(target)) {
+            // An academy a school converted to, before the LA's directory naming it reached the
+            // school (or, at the academy, before any directory did).
+            log.step("\(school) cannot transfer \(pupil.id.short) to \(target) yet: \(error.message)")
+            return
+        }
         transfers += 1
         log.step("\(school) transfers \(pupil.id.short) to \(target)")
         if rng.chance(70) {
@@ -302,6 +318,65 @@ final class ScopeSchedule {
         try area.moveAcademy(academy, to: trust)
         trustChanges += 1
         log.step("LA moves \(academy) to \(trust)")
+    }
+
+    /// A maintained school converts to an academy of the same name, in a trust or on its own. It
+    /// sends the LA its last bundle first (as the README says); if the LA cannot take it yet
+    /// (missing prerequisites), the conversion waits. Bundles of the school's still in the post
+    /// are refused once the directory without it reaches their recipient.
+    private func convert() throws {
+        let maintained = schools.filter { area[$0].identity.kind == .maintainedSchool }
+        guard let school = rng.pick(maintained) else { return }
+        do {
+            let report = try area.send(school, "LA")
+            log.check(
+                unexpected(report.rejected).isEmpty,
+                "LA rejected \(school)'s last bundle: \(unexpected(report.rejected))")
+        } catch let error as BundleError where error.code == .missingPrerequisites {
+            log.step("\(school) cannot convert yet: the LA refuses its last bundle: \(named(error.message))")
+            return
+        }
+        let trust = rng.chance(75) ? rng.pick(trusts) : nil
+        let academy = "\(school)c"
+        try area.convert(school, to: academy, in: trust)
+        schools.removeAll { $0 == school }
+        schools.append(academy)
+        converted.append((school, academy))
+        log.step("\(school) converts to the academy \(academy) in \(trust ?? "no trust"), after its last bundle")
+    }
+
+    /// After the gossip: each academy a school converted to carries over whatever the school's
+    /// store held that never reached the LA (nothing, after its last bundle), then the area
+    /// gossips again.
+    func carryOverConversions() throws {
+        guard !converted.isEmpty else { return }
+        let current = try area.la.currentSchoolsByPupil()
+        for (school, academy) in converted {
+            let report: CarryOverReport
+            do {
+                report = try area[academy].carryOver(from: area[school])
+            } catch let error as StoreError {
+                // Refused while none of the school's pupils is at the academy (all moved on
+                // before it heard of them): nothing of theirs is the academy's to write.
+                let (old, new) = (area.id(school), area.id(academy))
+                let theirs = try current.filter { pupil, schools in
+                    guard schools.contains(new) else { return false }
+                    return try area.la.schoolsEver(pupil).contains(old)
+                }
+                log.check(
+                    theirs.isEmpty,
+                    "\(academy) refused carrying over from \(school) though \(theirs.count) of its pupils are there: \(error.message)"
+                )
+                log.step("\(academy) cannot carry over from \(school): \(error.message)")
+                continue
+            }
+            log.check(report.refused.isEmpty, "\(academy) refused carrying over from \(school): \(report.refused)")
+            log.check(
+                report.carried == report.unchanged,
+                "\(academy) carried over \(report.carried) change(s) \(school) had sent the LA before converting")
+            log.step("\(academy) carries over from \(school): \(report)")
+        }
+        try gossipUntilQuiet()
     }
 
     /// The LA or a pupil's school erases a pupil. Everyone else may go on writing about the pupil
@@ -329,7 +404,13 @@ final class ScopeSchedule {
         let academies = schools.filter { area.trustOf[$0] != nil }
         let direct = academies.flatMap { [($0, "LA"), ("LA", $0)] }
         let (from, to) = rng.chance(15) ? rng.pick(direct) ?? rng.pick(area.routes)! : rng.pick(area.routes)!
-        let url = try area.make(from, to)
+        let url: URL
+        do {
+            url = try area.make(from, to)
+        } catch let error as StoreError where error.code == .unknownSite && (area.isNew(from) || area.isNew(to)) {
+            log.step("\(from) cannot make a bundle for \(to) yet: \(error.message)")
+            return
+        }
         mailbox.append((from, to, url, false))
         log.step("\(from) makes a bundle for \(to) (#\(mailbox.count - 1))")
     }
@@ -361,6 +442,8 @@ final class ScopeSchedule {
                 "\(to) rejected changes from \(from)'s bundle #\(chosen): \(unexpected(report.rejected))")
         } catch let error as BundleError where error.code == .missingPrerequisites {
             log.step("\(to) refuses #\(chosen) from \(from)\(again): \(named(error.message))")
+        } catch let error as BundleError where area.retired.contains(from) {
+            log.step("\(to) refuses #\(chosen) from \(from) (converted)\(again): \(named(error.message))")
         } catch {
             log.fail("\(to) could not apply #\(chosen) from \(from): \(named("\(error)"))")
         }
@@ -390,7 +473,17 @@ final class ScopeSchedule {
             // in few rounds; the random schedule before has already mixed the order up.
             let order = upThenDown
             for (from, to) in order {
-                let url = try area.make(from, to)
+                let url: URL
+                do {
+                    url = try area.make(from, to)
+                } catch let error as StoreError where error.code == .unknownSite && (area.isNew(from) || area.isNew(to))
+                {
+                    // A converted school's academy, or its trust, before the LA's directory
+                    // naming it has reached them: the next round.
+                    moved += 1
+                    log.step("gossip \(round): \(from) cannot make a bundle for \(to) yet: \(error.message)")
+                    continue
+                }
                 let header = try Store.inspectBundle(at: url)
                 let section = try #require(header.sections.first)
                 let report: ImportReport
@@ -456,7 +549,7 @@ final class ScopeSchedule {
         // No change is altered anywhere: every change each store holds has the leaf its origin
         // made; and each store holds exactly the merge state of the changes it holds.
         var leaves: [Dot: Digest32] = [:]
-        for name in area.names {
+        for name in area.names + area.retired {
             for item in try area[name].storedChanges() where item.change.site == area.id(name) {
                 leaves[item.dot] = item.change.leaf
             }
