@@ -169,16 +169,27 @@ extension Store {
             theirs.filter { $0.onOldRoll && Int64($0.change.dot.seq) <= acknowledged }.compactMap {
                 try? $0.change.decodedHeader().scope
             })
+        // A pupil the copy's peers acknowledged holding (from the old site) is the LA's to keep,
+        // move or erase: not written again here unless it is on this site's roll. Only while
+        // the copy knows of no gap in its own history: a copy that learned it was restored from a
+        // backup has numbers the LA holds as other changes, so its acknowledgements do not say
+        // which of its own changes reached the LA.
+        let trustsAcknowledgements = try restored.reading { db in try Self.ownHistoryGap(of: old, in: db) } == nil
+        let heldByLA = trustsAcknowledgements ? heldUpstream : []
+        // The pupils this store has heard of: held, let go, or told of by a peer's holdings (a
+        // pupil the LA moved on from this site before it heard of them is told of as a leaver).
+        let known = try reading { db in
+            Set(
+                try String.fetchAll(
+                    db,
+                    sql: """
+                        SELECT scope FROM scope_clock UNION SELECT pupil_id FROM forgotten_pupil
+                        UNION SELECT pupil_id FROM peer_scope
+                        """
+                ).compactMap(RecordID.init))
+        }
         if !heldUpstream.isEmpty {
-            let received = try reading { db in
-                try heldUpstream.contains { pupil in
-                    try Bool.fetchOne(
-                        db, sql: "SELECT EXISTS (SELECT 1 FROM pupil WHERE pupil_id = ?)",
-                        arguments: [pupil.description])
-                        == true
-                }
-            }
-            guard received else {
+            guard !heldUpstream.isDisjoint(with: known) else {
                 throw StoreError(
                     .invalidInput,
                     "None of \(restored.identity.name)'s pupils has reached this store from the LA yet, so it cannot tell what only the old store holds.",
@@ -196,9 +207,16 @@ extension Store {
                 if let held = try Self.storedChange(at: change.dot, db: db, sites: sites), held.leaf == change.leaf {
                     report.alreadyHeld += 1
                 } else if let decoded = try? change.decoded() {
-                    // A pupil who had left the old site before the backup, and whom the LA did not
-                    // move here: the LA holds what reached it; writing it here would enrol them.
-                    if try onOldRoll || view.isEntitled(identity, to: decoded.scope) {
+                    // Carried: a pupil on this site's roll, or one on the copy's roll that no site
+                    // ever told this store of and the LA does not hold from the old site (made on
+                    // the copy). Not carried: a pupil who had left the old site, whom the LA moved
+                    // on from here (told of, or let go here), or whom the LA holds (`heldByLA`):
+                    // the LA holds what reached it, may have moved or erased them since, and
+                    // writing the copy's enrolment again would put the pupil back on this site's
+                    // roll.
+                    let pupil = decoded.scope
+                    let entitled = try view.isEntitled(identity, to: pupil)
+                    if entitled || (onOldRoll && !known.contains(pupil) && !heldByLA.contains(pupil)) {
                         toCarry.append(decoded)
                     } else {
                         report.notOnRoll += 1

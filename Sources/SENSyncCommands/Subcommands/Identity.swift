@@ -125,8 +125,9 @@ extension SENSyncCommand.Directory {
 
                 A school whose store was restored from a backup rejoins under a new id (`sensync rejoin \
                 start`): add its new identity file with --replaces naming the old site. A maintained school that \
-                converts to an academy (often keeping its name) is added the same way: the academy's identity \
-                file with --replaces naming the school, and --trust naming its trust. Every pupil on the old \
+                converts to an academy (often keeping its name) is added the same way, once the school has sent \
+                the LA a last bundle and applied the LA's reply: the academy's identity file with --replaces \
+                naming the school, and --trust naming its trust. Every pupil on the old \
                 site's roll moves to the new one (a transfer each, so it receives their whole history in its \
                 next bundle from the LA), and the old site is removed from the directory.
 

@@ -321,9 +321,10 @@ final class ScopeSchedule {
     }
 
     /// A maintained school converts to an academy of the same name, in a trust or on its own. It
-    /// sends the LA its last bundle first (as the README says); if the LA cannot take it yet
-    /// (missing prerequisites), the conversion waits. Bundles of the school's still in the post
-    /// are refused once the directory without it reaches their recipient.
+    /// sends the LA its last bundle and applies the LA's reply first (as the README says); if
+    /// either cannot be applied yet (missing prerequisites), the conversion waits. Bundles of the
+    /// school's still in the post are refused once the directory without it reaches their
+    /// recipient.
     private func convert() throws {
         let maintained = schools.filter { area[$0].identity.kind == .maintainedSchool }
         guard let school = rng.pick(maintained) else { return }
@@ -332,8 +333,9 @@ final class ScopeSchedule {
             log.check(
                 unexpected(report.rejected).isEmpty,
                 "LA rejected \(school)'s last bundle: \(unexpected(report.rejected))")
+            try area.send("LA", school)
         } catch let error as BundleError where error.code == .missingPrerequisites {
-            log.step("\(school) cannot convert yet: the LA refuses its last bundle: \(named(error.message))")
+            log.step("\(school) cannot convert yet: \(named(error.message))")
             return
         }
         let trust = rng.chance(75) ? rng.pick(trusts) : nil
@@ -342,7 +344,9 @@ final class ScopeSchedule {
         schools.removeAll { $0 == school }
         schools.append(academy)
         converted.append((school, academy))
-        log.step("\(school) converts to the academy \(academy) in \(trust ?? "no trust"), after its last bundle")
+        log.step(
+            "\(school) converts to the academy \(academy) in \(trust ?? "no trust"), after its last bundle and the LA's reply"
+        )
     }
 
     /// After the gossip: each academy a school converted to carries over whatever the school's

@@ -158,6 +158,44 @@ struct RejoinTests {
         }
     }
 
+    /// The LA erased a pupil after the school's backup was taken; the backup still holds them.
+    /// Carry-over wrote the pupil again at the rejoined site (their changes were the copy's, and
+    /// this store had never heard of them: the LA erased them before the replacement, so did not
+    /// move them): an erased child's record back on a school's roll. A pupil the LA holds from
+    /// the old site (a peer acknowledged a change about them) is the LA's to keep, move or erase.
+    @Test func aPupilTheLAErasedAfterTheBackupIsNotWrittenAgainByCarryOver() throws {
+        try withTemporaryDirectory { dir in
+            let area = try TestArea(folder: dir)
+            let school = try area.add("Elm", .maintainedSchool, inMemory: false)
+            try area.send("LA", "Elm")
+            let ada = try school.addPupil(Self.ada, author: "SENCO")
+            let bea = try school.addPupil(
+                NewPupil(upn: syntheticUPN(2), forename: "Bea", surname: "Example", dateOfBirth: "2016-05-01"),
+                author: "SENCO")
+            try area.send("Elm", "LA")
+            try area.send("LA", "Elm")
+            let backup = try area.backUp("Elm", as: "backup")
+            try area.la.erasePupil(ada.description, reason: "duplicate record", author: "LA officer")
+
+            let restored = try Store.open(at: backup, now: area.clock.now)
+            try restored.addNote(pupil: bea.description, text: "Only on the copy.", author: "SENCO")
+            let rejoined = try Store.rejoin(
+                restored: restored, newStoreAt: dir.appendingPathComponent("elm-2.sensync").path,
+                now: area.clock.now)
+            #expect(
+                try area.la.replaceInDirectory(school.identity.id, with: rejoined.publicIdentity, author: "LA") == 1)
+            area.register("Elm 2", rejoined)
+            try area.send("LA", "Elm 2")
+            let report = try rejoined.carryOver(from: restored)
+            #expect(report.carried == 1 && report.notOnRoll == 1, "\(report)")
+            #expect(try rejoined.pupils().map(\.id) == [bea])
+            try area.send("Elm 2", "LA")
+            #expect(try area.la.notes(of: bea.description).map(\.text) == ["Only on the copy."])
+            #expect(throws: StoreError.self) { try area.la.pupil(ada.description) }
+            #expect(try area.la.history(of: bea.description).count == 3)
+        }
+    }
+
     /// A maintained school that converts to an academy usually keeps its name: the LA adds the
     /// academy in place of the school (`directory add --replaces` with `--trust`). It was refused
     /// twice over: the academy's name was the school's (two active sites of one name), and a
