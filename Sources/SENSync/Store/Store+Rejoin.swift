@@ -188,8 +188,11 @@ extension Store {
                         """
                 ).compactMap(RecordID.init))
         }
+        // Any pupil of the copy's roll known here says the replacement has: those the LA holds may
+        // all have been erased or moved on since, and those it made last may be unacknowledged.
+        let oldRoll = Set(theirs.filter(\.onOldRoll).compactMap { try? $0.change.decodedHeader().scope })
         if !heldUpstream.isEmpty {
-            guard !heldUpstream.isDisjoint(with: known) else {
+            guard !oldRoll.isDisjoint(with: known) else {
                 throw StoreError(
                     .invalidInput,
                     "None of \(restored.identity.name)'s pupils has reached this store from the LA yet, so it cannot tell what only the old store holds.",

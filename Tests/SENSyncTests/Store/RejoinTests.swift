@@ -196,6 +196,40 @@ struct RejoinTests {
         }
     }
 
+    /// Carry-over waits until a pupil of the old site's roll has reached the new site (the
+    /// LA's replacement moves them). It waited for one the LA had acknowledged, so when those were
+    /// all erased (or moved on) before the replacement, and only pupils of the school's last,
+    /// unacknowledged bundle moved, it refused for ever.
+    @Test func carryOverGoesAheadWhenOnlyTheLastBundlesPupilsMoved() throws {
+        try withTemporaryDirectory { dir in
+            let area = try TestArea(folder: dir)
+            let trust = try area.add("Trust", .trust)
+            let school = try area.add("Oakfield", .maintainedSchool, inMemory: false)
+            try area.send("LA", "Oakfield")
+            let ada = try school.addPupil(Self.ada, author: "SENCO")
+            try area.send("Oakfield", "LA")
+            try area.send("LA", "Oakfield")
+            let bea = try school.addPupil(
+                NewPupil(upn: syntheticUPN(2), forename: "Bea", surname: "Example", dateOfBirth: "2016-05-01"),
+                author: "SENCO")
+            try area.send("Oakfield", "LA")
+            try area.la.erasePupil(ada.description, reason: "duplicate record", author: "LA officer")
+
+            let academy = try Store.inMemory(
+                identity: SiteIdentity(id: .v7(), name: "Oakfield", kind: .academy), la: area.la.publicIdentity,
+                now: area.clock.now)
+            #expect(
+                try area.la.replaceInDirectory(
+                    school.identity.id, with: academy.publicIdentity, trust: trust.identity.id, author: "LA") == 1)
+            area.register("Oakfield Academy", academy)
+            try area.send("LA", "Trust")
+            try area.send("Trust", "Oakfield Academy")
+            let report = try academy.carryOver(from: school)
+            #expect(report.carried == 0 && report.alreadyHeld == 1 && report.notOnRoll == 1, "\(report)")
+            #expect(try academy.pupils().map(\.id) == [bea])
+        }
+    }
+
     /// A maintained school that converts to an academy usually keeps its name: the LA adds the
     /// academy in place of the school (`directory add --replaces` with `--trust`). It was refused
     /// twice over: the academy's name was the school's (two active sites of one name), and a
