@@ -19,20 +19,9 @@ struct ScopeConversionTests {
     static let baseSeed: UInt64 = 0x5C0_9EC0_0000
 
     static func seeds(shard: Int) -> [UInt64] {
-        let all: [UInt64]
-        if let seed = PropertySettings.replaySeed {
-            all = [seed]
-        } else {
-            let count = max(1, PropertySettings.scheduleCount / 4)
-            let first = baseSeed + PropertySettings.seedOffset
-            if shard == 0 {
-                print(
-                    "[\(property)] base seed \(PropertySettings.hex(baseSeed)), \(count) areas (seeds \(PropertySettings.hex(first))…\(PropertySettings.hex(first + UInt64(count) - 1)); a quarter of SENSYNC_PROPERTY_SCHEDULES, SENSYNC_PROPERTY_OFFSET to start further on, SENSYNC_PROPERTY_SEED to replay one)"
-                )
-            }
-            all = (0..<UInt64(count)).map { first + $0 }
-        }
-        return all.enumerated().filter { $0.offset % PropertySettings.shards == shard }.map(\.element)
+        ScopeSchedule.seeds(
+            base: baseSeed, count: PropertySettings.scheduleCount / 4, property: property, shard: shard,
+            countNote: "a quarter of SENSYNC_PROPERTY_SCHEDULES")
     }
 
     @Test(arguments: 0..<PropertySettings.shards)
@@ -40,25 +29,5 @@ struct ScopeConversionTests {
         for seed in Self.seeds(shard: shard) { Self.check(seed: seed) }
     }
 
-    static func check(seed: UInt64) {
-        var log = ScheduleLog(property: property, seed: seed)
-        do {
-            try withTemporaryDirectory { dir in
-                let schedule = try ScopeSchedule(folder: dir, seed: seed, property: property)
-                schedule.conversions = true
-                defer { log = schedule.log }
-                try schedule.run()
-                try schedule.gossipUntilQuiet()
-                if seed % 2 == 0 {
-                    try schedule.run()
-                    try schedule.gossipUntilQuiet()
-                }
-                try schedule.carryOverConversions()
-                try schedule.checkEveryStore()
-            }
-        } catch {
-            log.fail("threw \(error)")
-        }
-        log.report()
-    }
+    static func check(seed: UInt64) { ScopeSchedule.check(seed: seed, property: property, conversions: true) }
 }

@@ -30,23 +30,9 @@ struct ScopeRandomizedTests {
 
     /// Areas per run: `SENSYNC_PROPERTY_SCHEDULES` (default 200).
     static func seeds(shard: Int) -> [UInt64] {
-        let all: [UInt64]
-        if let seed = PropertySettings.replaySeed {
-            if shard == 0 {
-                print("[\(property)] replaying seed \(PropertySettings.hex(seed)) (SENSYNC_PROPERTY_SEED)")
-            }
-            all = [seed]
-        } else {
-            let count = max(1, PropertySettings.scheduleCount)
-            let first = baseSeed + PropertySettings.seedOffset
-            if shard == 0 {
-                print(
-                    "[\(property)] base seed \(PropertySettings.hex(baseSeed)), \(count) areas (seeds \(PropertySettings.hex(first))…\(PropertySettings.hex(first + UInt64(count) - 1)); SENSYNC_PROPERTY_SCHEDULES to change, SENSYNC_PROPERTY_OFFSET to start further on, SENSYNC_PROPERTY_SEED to replay one)"
-                )
-            }
-            all = (0..<UInt64(count)).map { first + $0 }
-        }
-        return all.enumerated().filter { $0.offset % PropertySettings.shards == shard }.map(\.element)
+        ScopeSchedule.seeds(
+            base: baseSeed, count: PropertySettings.scheduleCount, property: property, shard: shard,
+            countNote: "SENSYNC_PROPERTY_SCHEDULES to change")
     }
 
     @Test(arguments: 0..<PropertySettings.shards)
@@ -81,26 +67,7 @@ struct ScopeRandomizedTests {
     }
 
     /// Runs the schedule of `seed` (two terms on even seeds) and reports what it found.
-    static func check(seed: UInt64) {
-        var log = ScheduleLog(property: property, seed: seed)
-        do {
-            try withTemporaryDirectory { dir in
-                let schedule = try ScopeSchedule(folder: dir, seed: seed)
-                defer { log = schedule.log }
-                try schedule.run()
-                try schedule.gossipUntilQuiet()
-                if seed % 2 == 0 {
-                    // The second term.
-                    try schedule.run()
-                    try schedule.gossipUntilQuiet()
-                }
-                try schedule.checkEveryStore()
-            }
-        } catch {
-            log.fail("threw \(error)")
-        }
-        log.report()
-    }
+    static func check(seed: UInt64) { ScopeSchedule.check(seed: seed, property: property) }
 }
 
 /// One generated area and its random schedule.
@@ -156,6 +123,53 @@ final class ScopeSchedule {
         self.trusts = trusts
         log.step("area: LA, trusts \(trusts), schools \(schools)")
         try area.distributeDirectory()
+    }
+
+    /// The seeds of one shard of a run of `count` areas from `base` (or the one replayed); shard
+    /// 0 prints them, with `countNote` saying how to change the count.
+    static func seeds(base: UInt64, count: Int, property: String, shard: Int, countNote: String) -> [UInt64] {
+        let all: [UInt64]
+        if let seed = PropertySettings.replaySeed {
+            if shard == 0 {
+                print("[\(property)] replaying seed \(PropertySettings.hex(seed)) (SENSYNC_PROPERTY_SEED)")
+            }
+            all = [seed]
+        } else {
+            let count = max(1, count)
+            let first = base + PropertySettings.seedOffset
+            if shard == 0 {
+                print(
+                    "[\(property)] base seed \(PropertySettings.hex(base)), \(count) areas (seeds \(PropertySettings.hex(first))…\(PropertySettings.hex(first + UInt64(count) - 1)); \(countNote), SENSYNC_PROPERTY_OFFSET to start further on, SENSYNC_PROPERTY_SEED to replay one)"
+                )
+            }
+            all = (0..<UInt64(count)).map { first + $0 }
+        }
+        return all.enumerated().filter { $0.offset % PropertySettings.shards == shard }.map(\.element)
+    }
+
+    /// Runs the schedule of `seed` (two terms on even seeds; with `conversions`, schools convert
+    /// to academies and carry over after the gossip) and reports what it found.
+    static func check(seed: UInt64, property: String, conversions: Bool = false) {
+        var log = ScheduleLog(property: property, seed: seed)
+        do {
+            try withTemporaryDirectory { dir in
+                let schedule = try ScopeSchedule(folder: dir, seed: seed, property: property)
+                schedule.conversions = conversions
+                defer { log = schedule.log }
+                try schedule.run()
+                try schedule.gossipUntilQuiet()
+                if seed % 2 == 0 {
+                    // The second term.
+                    try schedule.run()
+                    try schedule.gossipUntilQuiet()
+                }
+                try schedule.carryOverConversions()
+                try schedule.checkEveryStore()
+            }
+        } catch {
+            log.fail("threw \(error)")
+        }
+        log.report()
     }
 
     // MARK: The random schedule
