@@ -138,44 +138,41 @@ extension Store {
                     "Once the LA has run `sensync directory add IDENTITY --replaces \"\(restored.identity.name)\"`, apply its next bundle (or your trust's) to this store, then carry over again."
             )
         }
-        // The old site's changes, each with whether its pupil is on the restored copy's roll: a
-        // change only the copy holds is about a pupil it had (or made) there.
-        let theirs: [(change: EncodedChange, onOldRoll: Bool)] = try restored.reading { db in
+        // The old site's changes, each with its pupil and whether the pupil is on the restored
+        // copy's roll (a change only the copy holds is about a pupil it had, or made, there); the
+        // highest of them a peer acknowledged; whether the copy knows of a gap in its own history.
+        let (theirs, acknowledged, hasGap) = try restored.reading { db in
             let view = try ScopeView.load(
                 db, me: restored.identity, directory: try Self.directory(in: db), today: restored.today)
             var reader = try LogReader(site: old, from: 1, db: db, sites: try SiteOrdinals(db))
-            var changes: [(EncodedChange, Bool)] = []
+            var changes: [(change: EncodedChange, pupil: RecordID, onOldRoll: Bool)] = []
             var onRoll: [RecordID: Bool] = [:]
             while let change = try reader.next() {
                 guard let scope = try? change.decodedHeader().scope else { continue }
                 if onRoll[scope] == nil { onRoll[scope] = try view.isEntitled(restored.identity, to: scope) }
-                changes.append((change, onRoll[scope]!))
+                changes.append((change, scope, onRoll[scope]!))
             }
-            return changes
+            let acknowledged =
+                try Int64.fetchOne(
+                    db,
+                    sql: """
+                        SELECT max(a.seq) FROM peer_ack a JOIN site s ON s.ord = a.origin_ord WHERE s.site_id = ?
+                        """, arguments: [old.description]) ?? 0
+            return (changes, acknowledged, try Self.ownHistoryGap(of: old, in: db) != nil)
         }
         // The pupils on the copy's roll that other sites hold from it (a peer acknowledged one of
         // its changes about them) must have reached this store first: the LA moves them here when
         // it replaces the old site. Before that (a plain `directory add` of this site, say) every
         // change looked as if only the copy held it, and writing them all again undid the LA's
         // later edits.
-        let acknowledged = try restored.reading { db in
-            try Int64.fetchOne(
-                db,
-                sql: """
-                    SELECT max(a.seq) FROM peer_ack a JOIN site s ON s.ord = a.origin_ord WHERE s.site_id = ?
-                    """, arguments: [old.description]) ?? 0
-        }
         let heldUpstream = Set(
-            theirs.filter { $0.onOldRoll && Int64($0.change.dot.seq) <= acknowledged }.compactMap {
-                try? $0.change.decodedHeader().scope
-            })
+            theirs.filter { $0.onOldRoll && Int64($0.change.dot.seq) <= acknowledged }.map(\.pupil))
         // A pupil the copy's peers acknowledged holding (from the old site) is the LA's to keep,
         // move or erase: not written again here unless it is on this site's roll. Only while
         // the copy knows of no gap in its own history: a copy that learned it was restored from a
         // backup has numbers the LA holds as other changes, so its acknowledgements do not say
         // which of its own changes reached the LA.
-        let trustsAcknowledgements = try restored.reading { db in try Self.ownHistoryGap(of: old, in: db) } == nil
-        let heldByLA = trustsAcknowledgements ? heldUpstream : []
+        let heldByLA = hasGap ? [] : heldUpstream
         // The pupils this store has heard of: held, let go, or told of by a peer's holdings (a
         // pupil the LA moved on from this site before it heard of them is told of as a leaver).
         let known = try reading { db in
@@ -190,7 +187,7 @@ extension Store {
         }
         // Any pupil of the copy's roll known here says the replacement has: those the LA holds may
         // all have been erased or moved on since, and those it made last may be unacknowledged.
-        let oldRoll = Set(theirs.filter(\.onOldRoll).compactMap { try? $0.change.decodedHeader().scope })
+        let oldRoll = Set(theirs.filter(\.onOldRoll).map(\.pupil))
         if !heldUpstream.isEmpty {
             guard !oldRoll.isDisjoint(with: known) else {
                 throw StoreError(
@@ -206,7 +203,7 @@ extension Store {
         try reading { db in
             let sites = try SiteOrdinals(db)
             let view = try ScopeView.load(db, me: identity, directory: try Self.directory(in: db), today: today)
-            for (change, onOldRoll) in theirs {
+            for (change, pupil, onOldRoll) in theirs {
                 if let held = try Self.storedChange(at: change.dot, db: db, sites: sites), held.leaf == change.leaf {
                     report.alreadyHeld += 1
                 } else if let decoded = try? change.decoded() {
@@ -217,7 +214,6 @@ extension Store {
                     // the LA holds what reached it, may have moved or erased them since, and
                     // writing the copy's enrolment again would put the pupil back on this site's
                     // roll.
-                    let pupil = decoded.scope
                     let entitled = try view.isEntitled(identity, to: pupil)
                     if entitled || (onOldRoll && !known.contains(pupil) && !heldByLA.contains(pupil)) {
                         toCarry.append(decoded)
