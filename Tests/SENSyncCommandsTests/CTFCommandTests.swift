@@ -54,6 +54,17 @@ struct CTFCommandTests {
             #expect(
                 try cli.run(["pupil", "list", "--json"] + area.store("Elmwood")).stdout.contains("T801200029003")
                     == false)
+            // Two pupils with problems: both listed (each line and element), one error counting them.
+            lines[36] = lines[36].replacingOccurrences(of: ">A<", with: ">Q<")
+            try lines.joined(separator: "\n").write(toFile: bad, atomically: true, encoding: .utf8)
+            let twice = try cli.run(["ctf", "import", bad] + area.store("Elmwood") + author)
+            #expect(twice.status == 2)
+            #expect(
+                twice.stderr.contains("Line 37, <SENprovision>: Not a census SEN provision code."), "\(twice.stderr)")
+            #expect(twice.stderr.contains("Line 93, <SENprovision>: Not a census SEN provision code."))
+            #expect(
+                twice.stderr.contains("error: Nothing was imported: problems with 2 of the 4 pupil(s) in the file."))
+            #expect(!twice.stderr.contains("P801200029001") && !twice.stderr.contains("Ada"))
 
             // Export, re-import elsewhere, export again: the same pupil data.
             let out = cli.path("ada.xml")

@@ -67,6 +67,17 @@ public struct CTFDocument: Sendable, Hashable {
 
         static func ctf<F: KindField>(_ field: F) -> String { field.definition.interchange.ctf ?? field.rawValue }
     }
+
+    /// The elements reading keeps (below the root); every other element is skipped with all it
+    /// holds, so a CTF's addresses, contacts and attendance never reach memory as a tree.
+    static let elementsRead: Set<String> = [
+        Element.header, Element.documentName, Element.version, Element.dateTime, Element.documentQualifier,
+        Element.supplierID, Element.sourceSchool, Element.lea, Element.estab, Element.urn, Element.schoolName,
+        Element.academicYear, Element.pupilData, Element.pupil, Element.basicDetails, Element.senHistory,
+        Element.sen, Element.senNeeds, Element.senNeed, Field.upn, Field.formerUPN, Field.surname, Field.forename,
+        Field.dateOfBirth, Field.startDate, Field.provision, Field.need, Field.rank, Field.needStartDate,
+        Field.needEndDate,
+    ]
 }
 
 /// A CTF's `Header`: which file this is and where it came from.
@@ -192,6 +203,13 @@ public struct CTFError: Error, Sendable, CustomStringConvertible {
     public var line: Int?
     /// The element, when known.
     public var element: String?
+    /// When more than one pupil has a problem: each of them (at most ``maxListed``), in file
+    /// order, and ``message`` counts them. Empty when this error is the file's only problem.
+    public var problems: [CTFError] = []
+    /// How many pupils have a problem (1 when this error is the only one).
+    public var problemCount = 1
+    /// The most problems one error lists.
+    public static let maxListed = 100
 
     public init(_ code: Code, _ problem: String, line: Int?, element: String?, hint: String? = nil) {
         self.code = code
@@ -205,6 +223,20 @@ public struct CTFError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { hint.map { "\(message) \($0)" } ?? message }
+
+    /// `found` (one problem per pupil, in file order) as one error: the problem itself when there
+    /// is one, else an error counting them among the file's `pupils` and listing them.
+    static func combining(_ found: [CTFError], pupils: Int) -> CTFError {
+        guard found.count > 1 else { return found[0] }
+        let code = found.allSatisfy { $0.code == found[0].code } ? found[0].code : .invalidValue
+        var combined = CTFError(
+            code, "Nothing was imported: problems with \(found.count) of the \(pupils) pupil(s) in the file.",
+            line: nil, element: nil,
+            hint: "Each problem above names its line and element; ask the sending school for a corrected file.")
+        combined.problems = Array(found.prefix(maxListed))
+        combined.problemCount = found.count
+        return combined
+    }
 }
 
 // MARK: - Reading
@@ -221,8 +253,9 @@ struct XMLNode: Sendable {
     var value: String { text.trimmingCharacters(in: .whitespacesAndNewlines) }
 
     /// Reads `data` into a tree with FoundationXML's `XMLParser`, which reports the line each
-    /// element starts on. External entities are never resolved.
-    static func parse(_ data: Data) throws(CTFError) -> XMLNode {
+    /// element starts on: the root, and below it only elements named in `kept` whose parent was
+    /// kept (the rest is checked as XML and skipped). External entities are never resolved.
+    static func parse(_ data: Data, keeping kept: Set<String> = CTFDocument.elementsRead) throws(CTFError) -> XMLNode {
         // libxml2 under FoundationXML can crash switching to some encodings (UTF-7 did, twice,
         // found by fuzzing); a CTF is UTF-8, so a file that does not plainly start as UTF-8 is
         // refused before libxml2 sees it.
@@ -246,7 +279,7 @@ struct XMLNode: Sendable {
         let parser = XMLParser(stream: InputStream(data: data))
         parser.shouldProcessNamespaces = true
         parser.shouldResolveExternalEntities = false
-        let builder = TreeBuilder()
+        let builder = TreeBuilder(keeping: kept)
         parser.delegate = builder
         guard parser.parse(), builder.error == nil, let root = builder.root else {
             if builder.tooDeep {
@@ -268,7 +301,11 @@ struct XMLNode: Sendable {
     /// The line of the first `<!DOCTYPE`, `<!ENTITY` or processing instruction with no data
     /// (`<?name?>`) in `data`, read as bytes (inside a comment too: a CTF has none of them).
     static func lineOfUnusedMarkup(_ data: Data) -> Int? {
-        let bytes = [UInt8](data)
+        // Read in place: a copy of a large file's bytes was as large as the file.
+        data.withUnsafeBytes { lineOfUnusedMarkup($0.bindMemory(to: UInt8.self)) }
+    }
+
+    private static func lineOfUnusedMarkup(_ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
         var line = 1
         var i = 0
         while i < bytes.count {
@@ -319,7 +356,10 @@ struct XMLNode: Sendable {
     }
 
     private final class TreeBuilder: NSObject, XMLParserDelegate {
+        let kept: Set<String>
         var stack: [XMLNode] = []
+        /// The names of the skipped elements open now, outermost first.
+        var skipped: [String] = []
         var root: XMLNode?
         /// Where the first error was met: the line, and the element open there.
         var error: (line: Int, element: String?)?
@@ -328,37 +368,45 @@ struct XMLNode: Sendable {
         var tooDeep = false
         static let maxDepth = 64
 
+        init(keeping kept: Set<String>) { self.kept = kept }
+
         func parser(
             _ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
             qualifiedName qName: String?, attributes attributeDict: [String: String] = [:]
         ) {
-            guard stack.count < Self.maxDepth else {
+            // Skipped elements count too: a CTF is a few levels deep whatever it holds.
+            guard stack.count + skipped.count < Self.maxDepth else {
                 tooDeep = true
                 if error == nil { error = (parser.lineNumber, nil) }
                 parser.abortParsing()
+                return
+            }
+            guard skipped.isEmpty, stack.isEmpty || kept.contains(elementName) else {
+                skipped.append(elementName)
                 return
             }
             stack.append(XMLNode(name: elementName, line: parser.lineNumber))
         }
 
         func parser(_ parser: XMLParser, foundCharacters string: String) {
-            guard !stack.isEmpty else { return }
+            guard skipped.isEmpty, !stack.isEmpty else { return }
             stack[stack.count - 1].text += string
         }
 
         func parser(_ parser: XMLParser, foundCDATA block: Data) {
-            guard !stack.isEmpty else { return }
+            guard skipped.isEmpty, !stack.isEmpty else { return }
             stack[stack.count - 1].text += String(decoding: block, as: UTF8.self)
         }
 
         func parser(_ parser: XMLParser, parseErrorOccurred parseError: any Error) {
-            if error == nil { error = (parser.lineNumber, stack.last?.name) }
+            if error == nil { error = (parser.lineNumber, skipped.last ?? stack.last?.name) }
             parser.abortParsing()
         }
 
         func parser(
             _ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName qName: String?
         ) {
+            guard skipped.popLast() == nil else { return }
             guard let node = stack.popLast() else { return }
             if stack.isEmpty { root = node } else { stack[stack.count - 1].children.append(node) }
         }
@@ -368,8 +416,19 @@ struct XMLNode: Sendable {
 extension CTFDocument {
     /// Reads a CTF's header and its pupils' SEN data, checking every value read.
     ///
-    /// - Throws: ``CTFError`` naming the line and element of the first problem.
+    /// - Throws: ``CTFError`` naming the line and element of the problem, or, when more than one
+    ///   pupil has one, listing each (``CTFError/problems``).
     public init(xml data: Data) throws(CTFError) {
+        let read = try Self.read(xml: data)
+        guard read.problems.isEmpty else { throw CTFError.combining(read.problems, pupils: read.pupilCount) }
+        self = read.document
+    }
+
+    /// The file's header and every pupil that could be read, and a problem for each that could
+    /// not (in file order). Throws only for a file that cannot be read as a CTF at all.
+    static func read(xml data: Data) throws(CTFError) -> (
+        document: CTFDocument, problems: [CTFError], pupilCount: Int
+    ) {
         let root = try XMLNode.parse(data)
         guard root.name == Element.file else {
             throw CTFError(
@@ -382,20 +441,30 @@ extension CTFDocument {
                 .notACTF, "The file has no <\(Element.pupilData)>, so it holds no pupils.", line: root.line,
                 element: root.name, hint: "Check you chose the CTF (an .xml file from the MIS).")
         }
-        header = Self.header(from: root.child(Element.header))
+        let nodes = pupilData.children(Element.pupil)
         var pupils: [CTFPupil] = []
+        var problems: [CTFError] = []
         var seen: [String: Int] = [:]
-        for node in pupilData.children(Element.pupil) {
-            let pupil = try Self.pupil(from: node)
+        for node in nodes {
+            let pupil: CTFPupil
+            do { pupil = try Self.pupil(from: node) } catch {
+                problems.append(error)
+                continue
+            }
             if let earlier = seen[pupil.upn] {
-                throw CTFError(
-                    .invalidValue, "This pupil has the same UPN as the pupil at line \(earlier).", line: node.line,
-                    element: Element.pupil, hint: "A CTF lists each pupil once; ask the sending school for a new file.")
+                problems.append(
+                    CTFError(
+                        .invalidValue, "This pupil has the same UPN as the pupil at line \(earlier).", line: node.line,
+                        element: Element.pupil,
+                        hint: "A CTF lists each pupil once; ask the sending school for a new file."))
+                continue
             }
             seen[pupil.upn] = node.line
             pupils.append(pupil)
         }
-        self.pupils = pupils
+        return (
+            CTFDocument(header: Self.header(from: root.child(Element.header)), pupils: pupils), problems, nodes.count
+        )
     }
 
     private static func header(from node: XMLNode?) -> CTFHeader {

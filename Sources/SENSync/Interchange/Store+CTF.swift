@@ -80,8 +80,11 @@ extension Store {
     public func importCTF(
         _ data: Data, author: String, progress: (_ checked: Int, _ total: Int) -> Void = { _, _ in }
     ) throws -> CTFImportSummary {
-        let document = try CTFDocument(xml: data)
-        return try writeBatch(author: author) { batch in
+        let read = try CTFDocument.read(xml: data)
+        let document = read.document
+        // Every pupil is checked, those after a problem too, so that one attempt lists them all.
+        var problems = read.problems
+        let summary = try writeBatch(author: author) { batch in
             var summary = CTFImportSummary(version: document.header.version)
             for (index, pupil) in document.pupils.enumerated() {
                 if index > 0, index % Self.ctfProgressInterval == 0 { progress(index, document.pupils.count) }
@@ -95,13 +98,21 @@ extension Store {
                     summary.pupils.append(plan.result)
                     summary.historicCodes += plan.historicCodes
                 } catch let error as StoreError where error.code != .database {
-                    throw CTFError(
-                        .refused, "This pupil's SEN data cannot be recorded here: \(error.message)", line: pupil.line,
-                        element: CTFDocument.Element.pupil, hint: error.hint)
+                    problems.append(
+                        CTFError(
+                            .refused, "This pupil's SEN data cannot be recorded here: \(error.message)",
+                            line: pupil.line, element: CTFDocument.Element.pupil, hint: error.hint))
                 }
             }
-            return (summary, keep: true)
+            return (summary, keep: problems.isEmpty)
         }
+        guard problems.isEmpty else {
+            throw CTFError.combining(
+                problems.enumerated().sorted { ($0.element.line ?? 0, $0.offset) < ($1.element.line ?? 0, $1.offset) }
+                    .map(\.element),
+                pupils: read.pupilCount)
+        }
+        return summary
     }
 
     /// How many pupils of a CTF are checked between two progress reports.

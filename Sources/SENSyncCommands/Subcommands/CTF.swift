@@ -27,7 +27,7 @@ extension SENSyncCommand.CTF {
                 Pupils are matched by UPN (or a former UPN) and added if new. Provision episodes and ranked needs the \
                 store lacks are added; importing the same file again changes nothing. Historic provision codes (S, A, \
                 P) are recorded as E or K and flagged by a note on the pupil. The file is imported whole or not at all: \
-                a problem is reported with its line and element, and nothing is written.
+                every pupil with a problem is reported with its line and element, and nothing is written.
 
                 Example:
                   sensync ctf import --store oakfield.sensync --author SENCO \\
@@ -49,9 +49,18 @@ extension SENSyncCommand.CTF {
                     message: "The CTF file could not be read.", hint: "Check the path and that you can read the file.")
             }
             let store = try storeOptions.open()
-            let summary = try store.importCTF(data, author: try authorOptions.name) { checked, total in
-                // On stderr, for a file large enough to take a while (stdout stays the summary).
-                Terminal.note("ctf import: checked \(checked) of \(total) pupils (\(checked * 100 / total)%)")
+            let summary: CTFImportSummary
+            do {
+                summary = try store.importCTF(data, author: try authorOptions.name) { checked, total in
+                    // On stderr, for a file large enough to take a while (stdout stays the summary).
+                    Terminal.note("ctf import: checked \(checked) of \(total) pupils (\(checked * 100 / total)%)")
+                }
+            } catch let error as CTFError where !error.problems.isEmpty {
+                for problem in error.problems { Terminal.note(problem.description) }
+                if error.problemCount > error.problems.count {
+                    Terminal.note("… and \(error.problemCount - error.problems.count) more problem(s).")
+                }
+                throw error
             }
             if output.json {
                 try Terminal.printJSON(["ctfImport": summary])

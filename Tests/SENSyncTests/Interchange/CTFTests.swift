@@ -346,6 +346,73 @@ struct CTFTests {
         #expect(try store.pupils().count == 1)
     }
 
+    /// Every pupil with a problem is reported, not only the first: a file with a bad code in
+    /// one pupil, a bad date in another and a third that breaks a store rule listed only the
+    /// first, so the sending school corrected one and the next attempt failed on the next.
+    @Test func everyPupilWithAProblemIsReported() throws {
+        let (_, store) = try school()
+        try store.addRecord(
+            SENNeedRecord.self, pupil: Self.devHere, [.need: "SEMH", .rank: "1", .startDate: "2024-09-02"],
+            author: "SENCO")
+        let digest = try store.digest()
+        var lines = try fixtureText().replacingOccurrences(of: "<NeedEndDate>2016-03-01</NeedEndDate>\n", with: "")
+            .components(separatedBy: "\n")
+        #expect(lines[36].contains("<SENprovision>A</SENprovision>") && lines[87].contains("<DOB>2014-11-30</DOB>"))
+        lines[36] = lines[36].replacingOccurrences(of: ">A<", with: ">X<")
+        lines[87] = lines[87].replacingOccurrences(of: "2014-11-30", with: "2014-11-31")
+        do {
+            try store.importCTF(Data(lines.joined(separator: "\n").utf8), author: "SENCO")
+            Issue.record("imported")
+        } catch let error as CTFError {
+            #expect(error.message == "Nothing was imported: problems with 3 of the 4 pupil(s) in the file.")
+            #expect(error.problems.map(\.line) == [37, 88, 103])
+            #expect(error.problems.map(\.element) == ["SENprovision", "DOB", "Pupil"])
+            #expect(error.problems.map(\.code) == [.invalidValue, .invalidValue, .refused])
+            #expect(error.problemCount == 3)
+            for value in [Self.ada, Self.cara, Self.dev, "Example", "Test", "Ada", "Cara", "2014-11-31"] {
+                #expect(
+                    !error.description.contains(value) && !error.problems.contains { $0.description.contains(value) })
+            }
+        }
+        #expect(try store.digest() == digest)
+        // One problem is reported as before, on its own.
+        lines = try fixtureText().components(separatedBy: "\n")
+        lines[87] = lines[87].replacingOccurrences(of: "2014-11-30", with: "2014-11-31")
+        do {
+            try store.importCTF(Data(lines.joined(separator: "\n").utf8), author: "SENCO")
+            Issue.record("imported")
+        } catch let error as CTFError {
+            #expect(error.line == 88 && error.element == "DOB" && error.problems.isEmpty && error.problemCount == 1)
+        }
+        #expect(try store.digest() == digest)
+    }
+
+    /// Only the elements SENSync reads are kept while a CTF is read: the rest of a pupil (an
+    /// address, contacts, attendance: most of a real CTF's bytes) was built into a tree in memory,
+    /// about 17 times the file's size.
+    @Test func onlyTheElementsReadAreKeptWhileReading() throws {
+        let text = try fixtureText().replacingOccurrences(
+            of: "<Sex>F</Sex>",
+            with: "<Sex>F</Sex><Address><BS7666Address><Street>Kept Nowhere</Street></BS7666Address></Address>"
+                + "<Attendance><TermlyAttendance><SessionsPossible>120</SessionsPossible></TermlyAttendance></Attendance>"
+        )
+        let root = try XMLNode.parse(Data(text.utf8))
+        func names(_ node: XMLNode) -> [String] { [node.name] + node.children.flatMap(names) }
+        func texts(_ node: XMLNode) -> [String] { [node.text] + node.children.flatMap(texts) }
+        let kept = Set(names(root))
+        for skipped in ["Address", "BS7666Address", "Street", "Attendance", "SessionsPossible", "Sex", "DestSchool"] {
+            #expect(!kept.contains(skipped), "\(skipped)")
+        }
+        #expect(!texts(root).contains { $0.contains("Kept Nowhere") })
+        #expect(kept.isSuperset(of: ["UPN", "FormerUPN", "SENprovision", "SENtypeRank", "URN", "SchoolName"]))
+        #expect(try CTFDocument(xml: Data(text.utf8)) == (try CTFDocument(xml: try Self.fixture())))
+        // A bad element inside a skipped one is still named.
+        let broken = text.replacingOccurrences(
+            of: "<Street>Kept Nowhere</Street>", with: "<Street>Kept Nowhere</Stret>")
+        #expect(throws: CTFError.self) { try CTFDocument(xml: Data(broken.utf8)) }
+        do { _ = try CTFDocument(xml: Data(broken.utf8)) } catch { #expect(error.element == "Street", "\(error)") }
+    }
+
     /// A UPN already here with another date of birth (a wrong UPN in the file or here) was
     /// matched all the same: the file's SEN data would have gone on another child's record.
     @Test func aUPNHeldHereWithAnotherDateOfBirthIsRefused() throws {
