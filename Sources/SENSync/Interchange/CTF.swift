@@ -441,6 +441,7 @@ extension CTFDocument {
                 .notACTF, "The file has no <\(Element.pupilData)>, so it holds no pupils.", line: root.line,
                 element: root.name, hint: "Check you chose the CTF (an .xml file from the MIS).")
         }
+        let header = try Self.header(from: root.child(Element.header))
         let nodes = pupilData.children(Element.pupil)
         var pupils: [CTFPupil] = []
         var problems: [CTFError] = []
@@ -463,22 +464,25 @@ extension CTFDocument {
             pupils.append(pupil)
         }
         return (
-            CTFDocument(header: Self.header(from: root.child(Element.header)), pupils: pupils), problems, nodes.count
+            CTFDocument(header: header, pupils: pupils), problems, nodes.count
         )
     }
 
-    private static func header(from node: XMLNode?) -> CTFHeader {
+    /// The header's text, checked as a pupil's is: `ctf import` prints the version.
+    private static func header(from node: XMLNode?) throws(CTFError) -> CTFHeader {
         guard let node else { return CTFHeader() }
-        func text(_ node: XMLNode?, _ name: String) -> String? {
-            node?.child(name).map(\.value).flatMap { $0.isEmpty ? nil : $0 }
+        func text(_ node: XMLNode?, _ name: String) throws(CTFError) -> String? {
+            guard let found = node?.child(name), !found.value.isEmpty else { return nil }
+            return try Self.text((found.value, found.line), name, max: 100)
         }
         let source = node.child(Element.sourceSchool)
         return CTFHeader(
-            documentName: text(node, Element.documentName), version: text(node, Element.version),
-            dateTime: text(node, Element.dateTime), documentQualifier: text(node, Element.documentQualifier),
-            supplierID: text(node, Element.supplierID), sourceLEA: text(source, Element.lea),
-            sourceEstab: text(source, Element.estab), sourceURN: text(source, Element.urn),
-            sourceSchoolName: text(source, Element.schoolName), academicYear: text(source, Element.academicYear))
+            documentName: try text(node, Element.documentName), version: try text(node, Element.version),
+            dateTime: try text(node, Element.dateTime), documentQualifier: try text(node, Element.documentQualifier),
+            supplierID: try text(node, Element.supplierID), sourceLEA: try text(source, Element.lea),
+            sourceEstab: try text(source, Element.estab), sourceURN: try text(source, Element.urn),
+            sourceSchoolName: try text(source, Element.schoolName),
+            academicYear: try text(source, Element.academicYear))
     }
 
     /// The child `name` of `parent`, one a parent has at most once: given twice, one of the two

@@ -22,4 +22,24 @@ extension CTFTests {
         try refused(
             text.replacingOccurrences(of: replacing, with: unsafe), code: .invalidValue, line: line, element: element)
     }
+
+    /// The header's text was kept unchecked, and `ctf import` printed the file's CTFversion on the
+    /// terminal: a control character or text-direction override there (or a version of any
+    /// length) went to the screen as it was. Checked as the pupils' text is.
+    @Test(arguments: [
+        ("<CTFversion>25.0</CTFversion>", "<CTFversion>25.0&#x9B;2J</CTFversion>", 7, "CTFversion"),
+        ("<CTFversion>25.0</CTFversion>", "<CTFversion>&#x202E;25.0</CTFversion>", 7, "CTFversion"),
+        (
+            "<SchoolName>Synthetic Primary</SchoolName>",
+            "<SchoolName>\(String(repeating: "Long ", count: 30))</SchoolName>", 15, "SchoolName"
+        ),
+    ])
+    func headerTextThatCannotBeShownIsRefused(replacing: String, with unsafe: String, line: Int, element: String)
+        throws
+    {
+        let text = try fixtureText()
+        #expect(text.contains(replacing))
+        try refused(
+            text.replacingOccurrences(of: replacing, with: unsafe), code: .invalidValue, line: line, element: element)
+    }
 }
