@@ -491,7 +491,13 @@ struct ImportRun {
         upn: String, sourceID: String?, given: [(column: ImportFormat.Column, text: String?, name: String)], line: Int,
         tx: inout StoreTransaction
     ) throws {
-        guard var values = try parse(given, kind: Pupil.spec, pupil: nil, line: line, tx: &tx) else { return }
+        guard var values = try parse(given, kind: Pupil.spec, pupil: nil, line: line, tx: &tx) else {
+            // A new pupil's row with a bad value: what it lacks too, so one attempt lists both.
+            if group?.pupil == nil {
+                reportMissing(Pupil.spec, [Pupil.Field.upn.rawValue: .text(upn)], given: given, line: line)
+            }
+            return
+        }
         if let sourceID, let known = try record(Pupil.spec, sourceID: sourceID, db: tx.db),
             known.record != group?.pupil
         {
@@ -564,22 +570,20 @@ struct ImportRun {
                 reason:
                     "No pupil with this UPN is in this store or earlier in the import; give the pupil's row first.")
         }
-        guard var values = try parse(given, kind: kind, pupil: pupil, line: line, tx: &tx) else { return }
-        let here = store.identity.id.description
-        // A school's own enrolments and SEN episodes are at the school unless the row says otherwise.
-        if kind.name == Enrolment.name {
-            guard store.identity.kind.isSchool else {
-                throw ImportProblem(
-                    file: fileName, line: line,
-                    reason: "Enrolments are imported at the school itself, from its MIS.")
+        guard var values = try parse(given, kind: kind, pupil: pupil, line: line, tx: &tx) else {
+            // A row with a bad value for a record the source has not given before: what it lacks
+            // too, so one attempt lists both.
+            if let sourceID, try record(kind, sourceID: sourceID, db: tx.db) == nil {
+                reportMissing(
+                    kind, try withDefaults(kind, [:], pupil: pupil, line: line, tx: &tx), given: given, line: line)
             }
-            values[Enrolment.Field.schoolID.rawValue] = .text(here)
+            return
         }
-        if kind.name == SENEpisode.name, values[SENEpisode.Field.schoolID.rawValue] == nil,
-            store.identity.kind.isSchool
-        {
-            values[SENEpisode.Field.schoolID.rawValue] = .text(here)
+        if kind.name == Enrolment.name, !store.identity.kind.isSchool {
+            throw ImportProblem(
+                file: fileName, line: line, reason: "Enrolments are imported at the school itself, from its MIS.")
         }
+        values = try withSchool(kind, values)
         // The record this row is: by the source's id, else (for an enrolment) the open one here,
         // else one already holding every value given. An enrolment with an id the source has not
         // given before takes up only an enrolment no id names (the one a new pupil's row starts):
@@ -608,11 +612,7 @@ struct ImportRun {
             if let sourceID { group?.sourceIDs.append((kind.name, sourceID, record)) }
             return
         }
-        for field in kind.fields where values[field.name] == nil && !field.isSystem {
-            if let value = field.defaultValue(at: store.identity.kind) {
-                values[field.name] = try store.parse(value, for: field, kind: kind, pupil: pupil, in: tx.db)
-            }
-        }
+        values = try withDefaults(kind, values, pupil: pupil, line: line, tx: &tx)
         try requireFields(kind, values, given: given, line: line)
         try checkRules(kind, values, given: given, line: line)
         if kind.name == Enrolment.name {
@@ -664,20 +664,65 @@ struct ImportRun {
         if !isNew { group?.pendingUpdated[kind.name, default: 0] += 1 }
     }
 
+    /// `values` with the school a school's own enrolment or SEN episode is at, unless given.
+    private func withSchool(_ kind: KindSpec, _ values: [String: Value]) throws -> [String: Value] {
+        var values = values
+        let here = Value.text(store.identity.id.description)
+        if kind.name == Enrolment.name {
+            values[Enrolment.Field.schoolID.rawValue] = here
+        } else if kind.name == SENEpisode.name, values[SENEpisode.Field.schoolID.rawValue] == nil,
+            store.identity.kind.isSchool
+        {
+            values[SENEpisode.Field.schoolID.rawValue] = here
+        }
+        return values
+    }
+
+    /// `values` as a new record takes them: the school it is at, and each field's default.
+    private func withDefaults(
+        _ kind: KindSpec, _ values: [String: Value], pupil: RecordID, line: Int, tx: inout StoreTransaction
+    ) throws -> [String: Value] {
+        var values = try withSchool(kind, values)
+        for field in kind.fields where values[field.name] == nil && !field.isSystem {
+            if let value = field.defaultValue(at: store.identity.kind) {
+                values[field.name] = try store.parse(value, for: field, kind: kind, pupil: pupil, in: tx.db)
+            }
+        }
+        return values
+    }
+
     private func requireFields(
         _ kind: KindSpec, _ values: [String: Value],
         given: [(column: ImportFormat.Column, text: String?, name: String)],
         line: Int
     ) throws {
+        if let problem = missingFields(kind, values, line: line) { throw problem }
+    }
+
+    /// The required fields a new record of `kind` lacks in `values`, as a problem; `nil` if none.
+    private func missingFields(_ kind: KindSpec, _ values: [String: Value], line: Int) -> ImportProblem? {
         let missing = kind.fields.filter { $0.isRequired && (values[$0.name] ?? .null) == .null }
-        guard missing.isEmpty else {
-            let headings = missing.map { field in
-                ImportFormat.columns(of: kind).first { $0.field.name == field.name }?.heading ?? field.label
-            }
-            throw ImportProblem(
-                file: fileName, line: line, column: headings.first,
-                reason: "A new \(kind.noun) needs \(headings.joined(separator: ", ")).")
+        guard !missing.isEmpty else { return nil }
+        let headings = missing.map { field in
+            ImportFormat.columns(of: kind).first { $0.field.name == field.name }?.heading ?? field.label
         }
+        return ImportProblem(
+            file: fileName, line: line, column: headings.first,
+            reason: "A new \(kind.noun) needs \(headings.joined(separator: ", ")).")
+    }
+
+    /// Reports the required fields a new record's row lacks when one of its values could not be
+    /// read: `known` holds what the record takes without the row, and a field the row gives
+    /// (readable or not) is not missing.
+    private mutating func reportMissing(
+        _ kind: KindSpec, _ known: [String: Value], given: [(column: ImportFormat.Column, text: String?, name: String)],
+        line: Int
+    ) {
+        var values = known
+        for (column, text, _) in given where !(text ?? "").trimmedOfSpace.isEmpty {
+            values[column.field.name] = .text(text ?? "")
+        }
+        if let problem = missingFields(kind, values, line: line) { report(problem) }
     }
 
     /// Checks the kind's rules across fields; a rule that names a field (the later of two dates

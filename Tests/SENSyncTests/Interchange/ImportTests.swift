@@ -118,8 +118,12 @@ import Testing
             // Line 4: a need that is not a census code; line 6: a plan without its review date.
             lines[3] = lines[3].replacingOccurrences(of: "\"SLCN\"", with: "\"Ada's need\"")
             lines[5] = lines[5].replacingOccurrences(of: #", "reviewDate": "2025-12-01""#, with: "")
-            // Line 9: a date that does not exist.
+            // Line 9: a date that does not exist, and no surname (reported too, so that one attempt
+            // lists both); line 5: a need with neither a valid start date nor its type.
             lines[8] = lines[8].replacingOccurrences(of: "2015-11-20", with: "2015-02-30")
+                .replacingOccurrences(of: #""surname": "Pupil", "#, with: "")
+            lines[4] = lines[4].replacingOccurrences(of: #""need": "SEMH", "#, with: "")
+                .replacingOccurrences(of: "2024-09-10", with: "2024-09-31")
             let file = try write(lines.joined(separator: "\n"), "bad.jsonl", in: folder)
             let error = try #require(throws: ImportError.self) {
                 try store.importRecords([file], options: ImportOptions(author: "MIS import"))
@@ -127,12 +131,14 @@ import Testing
             #expect(error.code == .rejected)
             #expect(
                 error.problems.map { "\($0.line) \($0.column ?? "-")" } == [
-                    "4 need", "6 Review date", "9 dateOfBirth",
+                    "4 need", "5 startDate", "5 SENtype", "6 Review date", "9 dateOfBirth", "9 Surname",
                 ])
             #expect(error.problems[0].reason.hasPrefix("That is not a valid need."))
-            #expect(error.problems[1].reason == "A new plan needs Review date.")
-            #expect(error.problems[2].reason.hasPrefix("The date of birth is not a valid date."))
-            #expect(error.problemCount == 3)
+            #expect(error.problems[2].reason == "A new need needs SENtype.")
+            #expect(error.problems[3].reason == "A new plan needs Review date.")
+            #expect(error.problems[4].reason.hasPrefix("The date of birth is not a valid date."))
+            #expect(error.problems[5].reason == "A new pupil needs Surname.")
+            #expect(error.problemCount == 6)
             // Where, never what: no name, UPN or typed value in any message.
             for text in error.problems.map(\.description) + [error.description] {
                 for personal in ["Ada", "Ben", syntheticUPN(1), syntheticUPN(2), "2015-02-30"] {
