@@ -716,7 +716,9 @@ struct Bench {
                 let needs = ["SLCN,ASD", "SPLD", "SEMH,SLCN", "MLD"][Int.random(in: 0..<4, using: &rng)]
                 try store.updatePupil(p, PupilUpdate(senStatus: "K", senNeeds: needs), author: "SENCO")
             case 2:
-                let month = Int.random(in: 1...9, using: &rng)
+                // Another date than the plan has: the same one is no edit (nothing is written).
+                var month = Int.random(in: 1...9, using: &rng)
+                if plan.reviewDate == "2027-0\(month)-15" { month = month % 9 + 1 }
                 try store.reschedulePlanReview(plan: plan.id.description, date: "2027-0\(month)-15", author: "SENCO")
                 touched.insert(plan.id.description)
             case 3:
