@@ -256,10 +256,17 @@ struct XMLNode: Sendable {
     /// element starts on: the root, and below it only elements named in `kept` whose parent was
     /// kept (the rest is checked as XML and skipped). External entities are never resolved.
     static func parse(_ data: Data, keeping kept: Set<String> = CTFDocument.elementsRead) throws(CTFError) -> XMLNode {
+        try parse(.data(data), keeping: kept)
+    }
+
+    /// Reads `source` as ``parse(_:keeping:)`` does; a file is read in parts, never whole.
+    static func parse(_ source: CTFSource, keeping kept: Set<String> = CTFDocument.elementsRead) throws(CTFError)
+        -> XMLNode
+    {
         // libxml2 under FoundationXML can crash switching to some encodings (UTF-7 did, twice,
         // found by fuzzing); a CTF is UTF-8, so a file that does not plainly start as UTF-8 is
         // refused before libxml2 sees it.
-        guard startsAsUTF8(data) else {
+        guard startsAsUTF8(try source.prefix(259)) else {
             throw CTFError(
                 .malformed,
                 "The file is not in UTF-8 (the text encoding a CTF must use), or its XML declaration is damaged.",
@@ -268,7 +275,9 @@ struct XMLNode: Sendable {
         // FoundationXML calls strlen on the null data of a processing instruction without any
         // (`<?pi?>`), found by fuzzing; an entity declared in a document type could hold one (and
         // entities can multiply a small file). A CTF has neither.
-        if let line = lineOfUnusedMarkup(data) {
+        var scanner = UnusedMarkupScanner()
+        try source.forEachPart { part in scanner.scan(part) }
+        if let line = scanner.found {
             throw CTFError(
                 .malformed,
                 "The file holds XML a CTF does not use (a document type, or a processing instruction without data).",
@@ -276,7 +285,7 @@ struct XMLNode: Sendable {
         }
         // From a stream: given the whole file at once, FoundationXML's parser fails any file over
         // 10 MB at its end ("not well-formed"); fed in parts it reads it.
-        let parser = XMLParser(stream: InputStream(data: data))
+        let parser = XMLParser(stream: try source.stream())
         parser.shouldProcessNamespaces = true
         parser.shouldResolveExternalEntities = false
         let builder = TreeBuilder(keeping: kept)
@@ -301,34 +310,9 @@ struct XMLNode: Sendable {
     /// The line of the first `<!DOCTYPE`, `<!ENTITY` or processing instruction with no data
     /// (`<?name?>`) in `data`, read as bytes (inside a comment too: a CTF has none of them).
     static func lineOfUnusedMarkup(_ data: Data) -> Int? {
-        // Read in place: a copy of a large file's bytes was as large as the file.
-        data.withUnsafeBytes { lineOfUnusedMarkup($0.bindMemory(to: UInt8.self)) }
-    }
-
-    private static func lineOfUnusedMarkup(_ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
-        var line = 1
-        var i = 0
-        while i < bytes.count {
-            if bytes[i] == 0x0A { line += 1 }
-            guard bytes[i] == UInt8(ascii: "<"), i + 1 < bytes.count else {
-                i += 1
-                continue
-            }
-            if bytes[i + 1] == UInt8(ascii: "!") {
-                let word = bytes[(i + 2)...].prefix(7)
-                if word.elementsEqual("DOCTYPE".utf8) || word.prefix(6).elementsEqual("ENTITY".utf8) { return line }
-            } else if bytes[i + 1] == UInt8(ascii: "?") {
-                var j = i + 2
-                while j < bytes.count,
-                    ![0x20, 0x09, 0x0A, 0x0D, UInt8(ascii: "?"), UInt8(ascii: ">")].contains(bytes[j])
-                {
-                    j += 1
-                }
-                if j < bytes.count, bytes[j] == UInt8(ascii: "?") { return line }
-            }
-            i += 1
-        }
-        return nil
+        var scanner = UnusedMarkupScanner()
+        data.withUnsafeBytes { scanner.scan($0) }
+        return scanner.found
     }
 
     /// Whether `data` starts as UTF-8 does, as far as libxml2 would judge the encoding: after an
@@ -419,17 +403,27 @@ extension CTFDocument {
     /// - Throws: ``CTFError`` naming the line and element of the problem, or, when more than one
     ///   pupil has one, listing each (``CTFError/problems``).
     public init(xml data: Data) throws(CTFError) {
-        let read = try Self.read(xml: data)
+        try self.init(.data(data))
+    }
+
+    /// Reads the CTF at `url` as ``init(xml:)`` does, a part at a time: memory follows the SEN
+    /// data in it, not the file's size.
+    public init(contentsOf url: URL) throws(CTFError) {
+        try self.init(.file(url))
+    }
+
+    private init(_ source: CTFSource) throws(CTFError) {
+        let read = try Self.read(source)
         guard read.problems.isEmpty else { throw CTFError.combining(read.problems, pupils: read.pupilCount) }
         self = read.document
     }
 
     /// The file's header and every pupil that could be read, and a problem for each that could
     /// not (in file order). Throws only for a file that cannot be read as a CTF at all.
-    static func read(xml data: Data) throws(CTFError) -> (
+    static func read(_ source: CTFSource) throws(CTFError) -> (
         document: CTFDocument, problems: [CTFError], pupilCount: Int
     ) {
-        let root = try XMLNode.parse(data)
+        let root = try XMLNode.parse(source)
         guard root.name == Element.file else {
             throw CTFError(
                 .notACTF, "The file's root element is not <\(Element.file)>, so it is not a Common Transfer File.",
@@ -745,5 +739,101 @@ extension CTFDocument {
         // Apple's writer spell the encoding and `standalone` differently).
         return Data(
             ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + root.xmlString(options: [.nodePrettyPrint]) + "\n").utf8)
+    }
+}
+
+// MARK: - Reading in parts
+
+/// Where a CTF's bytes come from: memory, or a file read in parts (a CTF is mostly what SENSync
+/// does not keep, so a large one is never held whole).
+enum CTFSource {
+    case data(Data)
+    case file(URL)
+
+    /// How much of a file is read at a time.
+    static let partSize = 1 << 16
+
+    static let unreadable = CTFError(
+        .malformed, "The file could not be read.", line: nil, element: nil,
+        hint: "Check the path and that you can read the file.")
+
+    /// The first `count` bytes (fewer in a shorter file).
+    func prefix(_ count: Int) throws(CTFError) -> Data {
+        switch self {
+        case .data(let data): return data.prefix(count)
+        case .file(let url):
+            do {
+                let handle = try FileHandle(forReadingFrom: url)
+                defer { try? handle.close() }
+                return try handle.read(upToCount: count) ?? Data()
+            } catch { throw Self.unreadable }
+        }
+    }
+
+    /// Calls `body` with each part of the bytes in order.
+    func forEachPart(_ body: (UnsafeRawBufferPointer) -> Void) throws(CTFError) {
+        switch self {
+        case .data(let data): data.withUnsafeBytes(body)
+        case .file(let url):
+            do {
+                let handle = try FileHandle(forReadingFrom: url)
+                defer { try? handle.close() }
+                while let part = try handle.read(upToCount: Self.partSize), !part.isEmpty {
+                    part.withUnsafeBytes(body)
+                }
+            } catch { throw Self.unreadable }
+        }
+    }
+
+    func stream() throws(CTFError) -> InputStream {
+        switch self {
+        case .data(let data): return InputStream(data: data)
+        case .file(let url):
+            guard let stream = InputStream(url: url) else { throw Self.unreadable }
+            return stream
+        }
+    }
+}
+
+/// Finds, a part at a time, the line of the first `<!DOCTYPE`, `<!ENTITY` or processing
+/// instruction with no data (`<?name?>`: after `<?`, a `?` before any white space or `>`).
+/// A `<?` is judged on the line it starts on (a line break ends it), and the two `<!` words are
+/// judged by the last nine bytes read, so markup split across two parts is found as in one.
+struct UnusedMarkupScanner {
+    private(set) var found: Int?
+    private var line = 1
+    /// The last eight bytes read, the latest in the low byte, and the one read before them.
+    private var last8: UInt64 = 0
+    private var ninth: UInt8 = 0
+    /// The line of a `<?` whose name is being read, if one is.
+    private var instruction: Int?
+
+    private static func word(_ text: String) -> UInt64 { text.utf8.reduce(0) { $0 << 8 | UInt64($1) } }
+    private static let doctype = word("!DOCTYPE")
+    private static let entity = word("<!ENTITY")
+
+    mutating func scan(_ bytes: UnsafeRawBufferPointer) {
+        guard found == nil else { return }
+        for byte in bytes {
+            let afterLessThan = last8 & 0xFF == UInt64(UInt8(ascii: "<"))
+            ninth = UInt8(truncatingIfNeeded: last8 >> 56)
+            last8 = last8 << 8 | UInt64(byte)
+            if let start = instruction {
+                switch byte {
+                case UInt8(ascii: "?"):
+                    found = start
+                    return
+                case 0x20, 0x09, 0x0A, 0x0D, UInt8(ascii: ">"): instruction = nil
+                default: break
+                }
+            } else if afterLessThan, byte == UInt8(ascii: "?") {
+                instruction = line
+            }
+            if last8 == Self.entity || (last8 == Self.doctype && ninth == UInt8(ascii: "<")) {
+                found = line
+                return
+            }
+            if byte == 0x0A { line += 1 }
+        }
     }
 }

@@ -80,7 +80,22 @@ extension Store {
     public func importCTF(
         _ data: Data, author: String, progress: (_ checked: Int, _ total: Int) -> Void = { _, _ in }
     ) throws -> CTFImportSummary {
-        let read = try CTFDocument.read(xml: data)
+        try importCTF(.data(data), author: author, progress: progress)
+    }
+
+    /// Imports the CTF at `url` as ``importCTF(_:author:progress:)`` does, reading the file a part
+    /// at a time (memory follows the SEN data in it, not the file's size).
+    @discardableResult
+    public func importCTF(
+        contentsOf url: URL, author: String, progress: (_ checked: Int, _ total: Int) -> Void = { _, _ in }
+    ) throws -> CTFImportSummary {
+        try importCTF(.file(url), author: author, progress: progress)
+    }
+
+    private func importCTF(
+        _ source: CTFSource, author: String, progress: (_ checked: Int, _ total: Int) -> Void
+    ) throws -> CTFImportSummary {
+        let read = try CTFDocument.read(source)
         let document = read.document
         // Every pupil is checked, those after a problem too, so that one attempt lists them all.
         var problems = read.problems

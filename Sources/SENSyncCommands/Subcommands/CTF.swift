@@ -40,10 +40,12 @@ extension SENSyncCommand.CTF {
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            let data: Data
-            do {
-                data = try Data(contentsOf: URL(fileURLWithPath: file))
-            } catch {
+            let url = URL(fileURLWithPath: file)
+            // Read in parts by the import; opened here first to say plainly that it cannot be.
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: file, isDirectory: &isFolder), !isFolder.boolValue,
+                (try? FileHandle(forReadingFrom: url).close()) != nil
+            else {
                 throw CommandFailure(
                     code: FileManager.default.fileExists(atPath: file) ? .io : .notFound,
                     message: "The CTF file could not be read.", hint: "Check the path and that you can read the file.")
@@ -51,7 +53,7 @@ extension SENSyncCommand.CTF {
             let store = try storeOptions.open()
             let summary: CTFImportSummary
             do {
-                summary = try store.importCTF(data, author: try authorOptions.name) { checked, total in
+                summary = try store.importCTF(contentsOf: url, author: try authorOptions.name) { checked, total in
                     // On stderr, for a file large enough to take a while (stdout stays the summary).
                     Terminal.note("ctf import: checked \(checked) of \(total) pupils (\(checked * 100 / total)%)")
                 }

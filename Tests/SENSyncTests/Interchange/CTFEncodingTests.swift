@@ -77,4 +77,71 @@ import Testing
         let xml = "<?xml version='1.0' encoding='\(name)'?>\n<CTfile><CTFpupilData/></CTfile>\n"
         #expect(throws: CTFError.self) { try CTFDocument(xml: Data(xml.utf8)) }
     }
+
+    /// The pre-check reads a file a part at a time (a large CTF was read whole into memory first):
+    /// fed in parts of any size it finds what the whole-file scan it replaced found, at the same
+    /// line. Random texts of the markup's own bytes, fixed seeds.
+    @Test func theMarkupCheckFindsTheSameInPartsAsWhole() {
+        /// The whole-file scan as it was before (at each `<`, look ahead).
+        func whole(_ bytes: [UInt8]) -> Int? {
+            var line = 1
+            var i = 0
+            while i < bytes.count {
+                if bytes[i] == 0x0A { line += 1 }
+                guard bytes[i] == UInt8(ascii: "<"), i + 1 < bytes.count else {
+                    i += 1
+                    continue
+                }
+                if bytes[i + 1] == UInt8(ascii: "!") {
+                    let word = bytes[(i + 2)...].prefix(7)
+                    if word.elementsEqual("DOCTYPE".utf8) || word.prefix(6).elementsEqual("ENTITY".utf8) { return line }
+                } else if bytes[i + 1] == UInt8(ascii: "?") {
+                    var j = i + 2
+                    while j < bytes.count, ![0x20, 0x09, 0x0A, 0x0D, 0x3F, 0x3E].contains(bytes[j]) { j += 1 }
+                    if j < bytes.count, bytes[j] == UInt8(ascii: "?") { return line }
+                }
+                i += 1
+            }
+            return nil
+        }
+        let pieces = ["<", "!", "?", ">", " ", "\n", "a", "<!DOCTYPE", "<!ENTITY", "<!DOCTYP", "<!ENTIT", "<?", "?>"]
+            .map { Array($0.utf8) }
+        var found = 0
+        for seed in UInt64(0x5CA9_0000)..<UInt64(0x5CA9_0000 + 3000) {
+            var rng = SplitMix64(seed: seed)
+            var bytes: [UInt8] = []
+            for _ in 0..<(1 + rng.below(40)) { bytes += pieces[rng.below(pieces.count)] }
+            let expected = whole(bytes)
+            if expected != nil { found += 1 }
+            #expect(XMLNode.lineOfUnusedMarkup(Data(bytes)) == expected, "seed \(String(seed, radix: 16))")
+            var scanner = UnusedMarkupScanner()
+            var start = 0
+            while start < bytes.count {
+                let end = min(bytes.count, start + 1 + rng.below(6))
+                bytes[start..<end].withUnsafeBytes { scanner.scan($0) }
+                start = end
+            }
+            #expect(scanner.found == expected, "seed \(String(seed, radix: 16)) in parts")
+        }
+        // Both kinds of text were drawn: with markup to find and without.
+        #expect(found > 300 && found < 2700, "\(found)")
+    }
+
+    /// A CTF read from its file, a part at a time, is the same document as read from memory, and
+    /// imports to the same records.
+    @Test func aCTFReadFromItsFileInPartsIsTheSameDocument() throws {
+        let url = try #require(
+            Bundle.module.url(forResource: "synthetic-ctf-25", withExtension: "xml", subdirectory: "Fixtures/ctf"))
+        #expect(try CTFDocument(contentsOf: url) == CTFDocument(xml: Data(contentsOf: url)))
+        let (_, store) = try CTFTests().school()
+        let (_, other) = try CTFTests().school("Elmwood")
+        let summary = try store.importCTF(contentsOf: url, author: "SENCO")
+        #expect(try other.importCTF(Data(contentsOf: url), author: "SENCO").pupils.count == summary.pupils.count)
+        #expect(try store.pupils().count == other.pupils().count)
+        #expect(summary.count(.created) == 2 && summary.count(.updated) == 1)
+        // A file that is not there is a CTF error, not a crash.
+        #expect(throws: CTFError.self) {
+            try CTFDocument(contentsOf: url.deletingLastPathComponent().appendingPathComponent("none.xml"))
+        }
+    }
 }
