@@ -72,7 +72,8 @@ extension Store {
     /// ```
     ///
     /// - Throws: ``CTFError`` naming the XML line and element of the problem (never a value from
-    ///   the file); ``StoreError`` if the store cannot be written.
+    ///   the file), or, when more than one pupil has one, listing each (``CTFError/problems``):
+    ///   every pupil is checked; ``StoreError`` if the store cannot be written.
     ///
     /// `progress` is told (pupils checked, pupils in the file) after every
     /// ``ctfProgressInterval`` pupils: a file smaller than that reports nothing.
