@@ -100,7 +100,8 @@ extension Store {
                 ).map { row in (pupil: row[0] as String, joins: row[1] as String?) }
             }
             for (pupil, joins) in pupils {
-                try transferPupil(pupil, to: new.site.id, on: max(day, joins ?? day), author: author)
+                try transferPupil(
+                    pupil, to: new.site.id, on: max(day, joins ?? day), author: author, replacing: old)
             }
             // Removed already and nobody left to move: replaced before (or a plain mistake).
             guard !entry.isRevoked || !pupils.isEmpty else {

@@ -214,6 +214,17 @@ extension Store {
     public func transferPupil(_ reference: String, to school: SiteID, on date: String, author: String) throws
         -> WriteReceipt
     {
+        try transferPupil(reference, to: school, on: date, author: author, replacing: nil)
+    }
+
+    /// ``transferPupil(_:to:on:author:)``; when `school` replaces the site `replaced` (a rejoin or an
+    /// academy conversion: the same school under a new id), the pupil's SEN provision episodes open
+    /// there on `date` move with them, in the same change: it is the same school's support (the
+    /// new site's census read them as no support). Episodes that had ended stay where they were.
+    @discardableResult
+    func transferPupil(
+        _ reference: String, to school: SiteID, on date: String, author: String, replacing replaced: SiteID?
+    ) throws -> WriteReceipt {
         try writing {
             let pupil = try pupilID(for: reference)
             let day = try Check.date(date, "transfer date")
@@ -270,6 +281,20 @@ extension Store {
                         writes: [
                             FieldWrite("school_id", .text(school.description)), FieldWrite("entry_date", .text(day)),
                         ]))
+                if let replaced {
+                    let open = try String.fetchAll(
+                        tx.db,
+                        sql: """
+                            SELECT id FROM sen_episode WHERE pupil_id = ? AND deleted = 0 AND school_id = ?
+                            AND (end_date IS NULL OR end_date > ?) ORDER BY id
+                            """, arguments: [pupil.description, replaced.description, day])
+                    for id in open.compactMap(RecordID.init) {
+                        transferOps.append(
+                            RecordOp(
+                                table: SENEpisode.name, id: id,
+                                writes: [FieldWrite(SENEpisode.Field.schoolID.rawValue, .text(school.description))]))
+                    }
+                }
             } opsAfterCheck: {
                 transferOps
             }

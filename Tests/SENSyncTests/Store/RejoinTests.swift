@@ -294,6 +294,48 @@ struct RejoinTests {
         }
     }
 
+    /// A pupil's open SEN support goes with them when their school is replaced (a rejoin, or an
+    /// academy conversion): it is the same school's support. The census at the new site said N for
+    /// every SEN pupil, their open episodes being at the old site's id; one that ended stays there.
+    @Test func openSENSupportMovesToTheSiteThatReplacesTheSchool() throws {
+        try withTemporaryDirectory { dir in
+            let area = try TestArea(folder: dir)
+            let school = try area.add("Oakfield", .maintainedSchool, urn: "100001")
+            try area.send("LA", "Oakfield")
+            let ada = try school.addPupil(Self.ada, author: "SENCO").description
+            try school.updatePupil(ada, PupilUpdate(senStatus: "K", senNeeds: "SLCN"), author: "SENCO")
+            let ben = try school.addPupil(
+                NewPupil(upn: syntheticUPN(2), forename: "Ben", surname: "Example", dateOfBirth: "2016-05-01"),
+                author: "SENCO"
+            ).description
+            try school.updatePupil(ben, PupilUpdate(senStatus: "K", senNeeds: "MLD"), author: "SENCO")
+            area.clock.advance(seconds: 3 * 86_400)
+            try school.updatePupil(ben, PupilUpdate(senStatus: "N"), author: "SENCO")
+            func census(_ store: Store) throws -> [String: String] {
+                Dictionary(
+                    uniqueKeysWithValues: try store.censusExport().rows.map { ($0.pupil.description, $0.provision) })
+            }
+            #expect(try census(school) == [ada: "K", ben: "N"])
+            try area.send("Oakfield", "LA")
+
+            let academy = try Store.inMemory(
+                identity: SiteIdentity(id: .v7(), name: "Oakfield", kind: .academy, urn: "140001"),
+                la: area.la.publicIdentity, now: area.clock.now)
+            area.clock.advance(seconds: 86_400)
+            #expect(try area.la.replaceInDirectory(school.identity.id, with: academy.publicIdentity, author: "LA") == 2)
+            area.register("Oakfield Academy", academy)
+            try area.send("LA", "Oakfield Academy")
+            // Ada's support is the academy's now; Ben's ended one stays with the school it was at.
+            #expect(try census(academy) == [ada: "K", ben: "N"])
+            let episodes = try academy.records(SENEpisode.spec, of: ada) + academy.records(SENEpisode.spec, of: ben)
+            let schools = episodes.map {
+                ($0.values.text(SENEpisode.Field.provision), $0.values.text(SENEpisode.Field.schoolID))
+            }
+            #expect(schools.filter { $0.1 == academy.identity.id.description }.map(\.0) == ["K"])
+            #expect(schools.filter { $0.1 == school.identity.id.description }.count == episodes.count - 1)
+        }
+    }
+
     /// The restored copy learns what the LA holds before its forked numbers would show: it wrote
     /// change 2 again, then applied the LA's bundle (which says the LA holds up to 2), then wrote
     /// change 3. Its bundle carries only 3, proved by a signed run 2–3 that clashes with the run
