@@ -489,6 +489,9 @@ import Testing
                 ["conflicts", "resolve", upn(1), "--field", "year-group", "--keep", "\(six)", "--author", "LA officer"]
                     + la)
             #expect(r.status == 0, "\(r.stderr)")
+            // The pupil by name and UPN, not a record id.
+            #expect(r.stdout.hasPrefix("Resolved: year_group of "), "\(r.stdout)")
+            #expect(r.stdout.contains("(UPN \(upn(1)))") && r.stdout.contains(", now 6."), "\(r.stdout)")
             #expect(try cli.run(["conflicts", "list", "--fail-if-any"] + la).status == 0)
             r = try area.send("la", "oak")
             #expect(r.stdout.contains("1 conflict(s) closed"))

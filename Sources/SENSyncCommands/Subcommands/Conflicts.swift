@@ -73,11 +73,7 @@ extension SENSyncCommand.Conflicts {
                 // Each conflict under the pupil it is about, by name and UPN (the record's id is
                 // what `conflicts resolve` takes).
                 var pupils: [RecordID: String] = [:]
-                for scope in Set(conflicts.map(\.key.scope)) {
-                    guard let pupil = try? store.pupil(scope.description) else { continue }
-                    let name = [pupil.forename, pupil.surname].compactMap { $0 }.joined(separator: " ")
-                    pupils[scope] = (name.isEmpty ? "pupil" : name) + (pupil.upn.map { " (UPN \($0))" } ?? "")
-                }
+                for scope in Set(conflicts.map(\.key.scope)) { pupils[scope] = pupilLabel(scope, in: store) }
                 for c in conflicts {
                     printConflict(c, presenter: presenter, pupil: pupils[c.key.scope])
                 }
@@ -188,12 +184,24 @@ extension SENSyncCommand.Conflicts {
                     ]
                 ])
             } else {
-                Terminal.print(
-                    "Resolved: \(key.table).\(field) of \(key.id) \(outcome). The resolution travels in your next bundles."
-                )
+                // By the pupil's name and UPN, as `conflicts list` shows them (the record's id meant
+                // nothing to the person resolving it).
+                let who = pupilLabel(key.scope, in: store) ?? "pupil \(key.scope)"
+                let what =
+                    key.table == Pupil.name
+                    ? "\(field) of \(who)"
+                    : "\(field) of the \(RecordSchema.kind(key.table)?.noun ?? key.table) \(key.id.description.prefix(8)) of \(who)"
+                Terminal.print("Resolved: \(what), \(outcome). The resolution travels in your next bundles.")
             }
         }
     }
+}
+
+/// A pupil as people know them: name and UPN (`nil` when this store cannot show the pupil).
+private func pupilLabel(_ pupil: RecordID, in store: Store) -> String? {
+    guard let record = try? store.pupil(pupil.description) else { return nil }
+    let name = [record.forename, record.surname].compactMap { $0 }.joined(separator: " ")
+    return (name.isEmpty ? "pupil" : name) + (record.upn.map { " (UPN \($0))" } ?? "")
 }
 
 func printConflict(_ c: ConflictEntry, indent: Int = 0, presenter: RecordPresenter? = nil, pupil: String? = nil) {
