@@ -129,6 +129,27 @@ struct HelpTextTests {
                     """)
     }
 
+    /// A command in a numbered step (`rejoin --help`) is laid out at its own indent, as an
+    /// example's is: at 60 columns it broke to the left edge mid-option (`--out` on one line,
+    /// `oakfield-2.identity` at column 0), so it could not be copied.
+    @Test func aCommandInAStepIsLaidOutAtItsIndent() {
+        let text = """
+              1. At the school:
+                   sensync rejoin start --store oakfield.sensync --new-store oakfield-2.sensync \\
+                     --out oakfield-2.identity
+            Prose is left alone.
+            """
+        #expect(
+            HelpText.fitted(text, width: 50) == """
+                  1. At the school:
+                       sensync rejoin start \\
+                         --store oakfield.sensync \\
+                         --new-store oakfield-2.sensync \\
+                         --out oakfield-2.identity
+                Prose is left alone.
+                """)
+    }
+
     /// The top-level help's exit codes wrap under their meaning, not at the left edge (at 50
     /// columns "not found" broke to column 0).
     @Test func theExitCodesWrapUnderTheirMeaning() throws {

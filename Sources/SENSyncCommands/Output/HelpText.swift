@@ -40,15 +40,19 @@ enum HelpText {
                 inExamples = true
             } else if trimmed.isEmpty || !line.hasPrefix("  ") {
                 inExamples = false
-            } else if inExamples, !line.hasPrefix("   ") {
-                var command = String(line.dropFirst(2))
+            }
+            // A command: every line of an `Example:` block indented two, or a `sensync` command
+            // indented anywhere else (a numbered step's), laid out at its own indent.
+            let indent = line.prefix { $0 == " " }.count
+            if inExamples ? indent == 2 : indent >= 2 && trimmed.hasPrefix("sensync ") {
+                var command = String(line.dropFirst(indent))
                 while command.hasSuffix(" \\"), i < lines.count {
                     command = String(command.dropLast(2)) + " " + stripped(lines[i])
                     i += 1
                 }
                 // ArgumentParser breaks a line as long as the width (it looks for the line's
                 // end within `width` characters), so a line keeps one column free.
-                out += layout(words(of: command), width: width - 1).map { Substring($0) }
+                out += layout(words(of: command), width: width - 1, indent: indent).map { Substring($0) }
                 continue
             }
             out.append(line)
@@ -92,17 +96,19 @@ enum HelpText {
         return words
     }
 
-    /// `words` as lines of at most `width` columns: the first indented two spaces, the rest four
-    /// (fewer for a word that would not fit), each but the last ending in ` \`. A quoted text too
-    /// long for a line breaks at its spaces; any other word too long stands alone on its line.
-    /// An option and its value stay on one line when they fit on one.
-    static func layout(_ words: [String], width: Int) -> [String] {
+    /// `words` as lines of at most `width` columns: the first indented `indent` spaces, the rest
+    /// two more (fewer for a word that would not fit), each but the last ending in ` \`. A quoted
+    /// text too long for a line breaks at its spaces; any other word too long stands alone on its
+    /// line. An option and its value stay on one line when they fit on one.
+    static func layout(_ words: [String], width: Int, indent: Int = 2) -> [String] {
+        let first = String(repeating: " ", count: indent)
+        let next = indent + 2
         var units: [String] = []
         var n = 0
         while n < words.count {
             let word = words[n]
             if word.hasPrefix("--"), n + 1 < words.count, !words[n + 1].hasPrefix("-"), !words[n + 1].hasPrefix("#"),
-                4 + word.count + 1 + words[n + 1].count + 2 <= width
+                next + word.count + 1 + words[n + 1].count + 2 <= width
             {
                 units.append(word + " " + words[n + 1])
                 n += 2
@@ -117,10 +123,10 @@ enum HelpText {
             // A line that does not end the command needs room for its ` \`.
             let room = n == units.count - 1 ? width : width - 2
             if line.isEmpty {
-                line = "  " + unit
+                line = first + unit
             } else if line.count + 1 + unit.count <= room {
                 line += " " + unit
-            } else if unit.count + 4 > room, unit.hasPrefix("\""), unit.hasSuffix("\""), unit.contains(" ") {
+            } else if unit.count + next > room, unit.hasPrefix("\""), unit.hasSuffix("\""), unit.contains(" ") {
                 // A quoted text too long for any line breaks at its spaces: inside double quotes
                 // the shell drops a `\` and the line break after it, so each line but the last
                 // ends in the text's own space and a `\`, and the next starts at the margin.
@@ -132,14 +138,14 @@ enum HelpText {
                         line += " " + piece
                     } else {
                         lines.append(line + " \\")
-                        line = i == 0 ? "    " + piece : piece
+                        line = i == 0 ? String(repeating: " ", count: next) + piece : piece
                     }
                 }
             } else {
                 lines.append(line + " \\")
                 // Indented less when the indent would push a long word past the width (the
                 // terminal's wrapping would break the line at the indent's spaces).
-                line = String(repeating: " ", count: max(0, min(4, room - unit.count))) + unit
+                line = String(repeating: " ", count: max(0, min(next, room - unit.count))) + unit
             }
         }
         if !line.isEmpty { lines.append(line) }

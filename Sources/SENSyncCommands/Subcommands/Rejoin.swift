@@ -19,7 +19,7 @@ extension SENSyncCommand {
                   2. At the LA, then send the new store a bundle:
                        sensync directory add oakfield-2.identity \\
                          --replaces "Oakfield Primary" --author "LA SEN officer"
-                  3. At the school, every record that reached the LA comes back:
+                  3. At the school, all that reached the LA comes back:
                        sensync bundle apply --store oakfield-2.sensync la.bundle
                   4. What only the restored copy held is recorded again:
                        sensync rejoin carry-over --store oakfield-2.sensync \\
