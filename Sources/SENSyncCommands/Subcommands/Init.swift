@@ -25,7 +25,7 @@ extension SENSyncCommand {
 
         @OptionGroup var storeOptions: StoreOptions
         @Option(help: "The site's name, as other sites will see it.") var name: String
-        @Option(help: "maintained-school, academy, trust or la.") var kind: SiteKind
+        @Option(help: "What the site is.") var kind: SiteKind
         @Option(help: "The school's six-digit URN.") var urn: String?
         @Option(name: .customLong("la-code"), help: "The three-digit DfE LA number (an LA must give it).") var laCode:
             String?
