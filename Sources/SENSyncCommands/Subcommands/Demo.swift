@@ -306,13 +306,18 @@ private struct DemoRun {
             "  The same figures: sensync report area --store \(folder.appendingPathComponent(la.file).path)")
         for site in all { try site.store.checkpoint() }
         Terminal.print()
+        // The pupil by UPN, as people name them (an id where the demo gave none).
+        let moverRef = mover.upn ?? moverID
         Terminal.print("Explore: sensync status --store \(folder.appendingPathComponent(la.file).path)")
         Terminal.print(
-            "         sensync history \(moverID) --store \(folder.appendingPathComponent(oakfield.file).path)")
-        Terminal.print("         sensync bundle inspect \(folder.appendingPathComponent("bundles").path)/06-*.bundle")
+            "         sensync history \(moverRef) --store \(folder.appendingPathComponent(oakfield.file).path)")
+        // With the LA's store, so the header's sites are named rather than given by id.
+        Terminal.print(
+            "         sensync bundle inspect \(folder.appendingPathComponent("bundles").path)/06-*.bundle --store \(folder.appendingPathComponent(la.file).path)"
+        )
         Terminal.print("         sensync audit verify --store \(folder.appendingPathComponent(la.file).path)")
         Terminal.print("         sensync due --store \(folder.appendingPathComponent(la.file).path)")
         Terminal.print(
-            "         sensync summary \(moverID) --store \(folder.appendingPathComponent(oakfield.file).path)")
+            "         sensync summary \(moverRef) --store \(folder.appendingPathComponent(oakfield.file).path)")
     }
 }
