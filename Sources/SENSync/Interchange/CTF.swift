@@ -252,31 +252,29 @@ struct XMLNode: Sendable {
     func children(_ name: String) -> [XMLNode] { children.filter { $0.name == name } }
     var value: String { text.trimmingCharacters(in: .whitespacesAndNewlines) }
 
-    /// Reads `data` into a tree with FoundationXML's `XMLParser`, which reports the line each
-    /// element starts on: the root, and below it only elements named in `kept` whose parent was
-    /// kept (the rest is checked as XML and skipped). External entities are never resolved.
-    static func parse(_ data: Data, keeping kept: Set<String> = CTFDocument.elementsRead) throws(CTFError) -> XMLNode {
-        try parse(.data(data), keeping: kept)
-    }
-
-    /// Reads `source` as ``parse(_:keeping:)`` does; a file is read in parts, never whole.
-    static func parse(_ source: CTFSource, keeping kept: Set<String> = CTFDocument.elementsRead) throws(CTFError)
-        -> XMLNode
-    {
-        // libxml2 under FoundationXML can crash switching to some encodings (UTF-7 did, twice,
-        // found by fuzzing); a CTF is UTF-8, so a file that does not plainly start as UTF-8 is
-        // refused before libxml2 sees it.
-        guard startsAsUTF8(try source.prefix(259)) else {
+    /// Reads `source` into a tree with FoundationXML's `XMLParser`, which reports the line each
+    /// element starts on: the root, and below it only elements named in
+    /// ``CTFDocument/elementsRead`` whose parent was kept (the rest is checked as XML and skipped).
+    /// A file is read in parts, never whole. External entities are never resolved.
+    static func parse(_ source: CTFSource) throws(CTFError) -> XMLNode {
+        // Both checks before libxml2 sees the file, in one pass over it. libxml2 under
+        // FoundationXML can crash switching to some encodings (UTF-7 did, twice, found by
+        // fuzzing); a CTF is UTF-8, so a file that does not plainly start as UTF-8 is refused.
+        // FoundationXML calls strlen on the null data of a processing instruction without any
+        // (`<?pi?>`), found by fuzzing; an entity declared in a document type could hold one (and
+        // entities can multiply a small file). A CTF has neither.
+        var isUTF8: Bool?
+        var scanner = UnusedMarkupScanner()
+        try source.forEachPart { part in
+            if isUTF8 == nil { isUTF8 = startsAsUTF8(Data(part.prefix(259))) }
+            if isUTF8 == true { scanner.scan(part) }
+        }
+        guard isUTF8 != false else {
             throw CTFError(
                 .malformed,
                 "The file is not in UTF-8 (the text encoding a CTF must use), or its XML declaration is damaged.",
                 line: 1, element: nil, hint: "Export the CTF again from the sending school's MIS.")
         }
-        // FoundationXML calls strlen on the null data of a processing instruction without any
-        // (`<?pi?>`), found by fuzzing; an entity declared in a document type could hold one (and
-        // entities can multiply a small file). A CTF has neither.
-        var scanner = UnusedMarkupScanner()
-        try source.forEachPart { part in scanner.scan(part) }
         if let line = scanner.found {
             throw CTFError(
                 .malformed,
@@ -288,7 +286,7 @@ struct XMLNode: Sendable {
         let parser = XMLParser(stream: try source.stream())
         parser.shouldProcessNamespaces = true
         parser.shouldResolveExternalEntities = false
-        let builder = TreeBuilder(keeping: kept)
+        let builder = TreeBuilder()
         parser.delegate = builder
         guard parser.parse(), builder.error == nil, let root = builder.root else {
             if builder.tooDeep {
@@ -305,14 +303,6 @@ struct XMLNode: Sendable {
                 hint: "Export the CTF again from the sending school's MIS; check it is the whole file.")
         }
         return root
-    }
-
-    /// The line of the first `<!DOCTYPE`, `<!ENTITY` or processing instruction with no data
-    /// (`<?name?>`) in `data`, read as bytes (inside a comment too: a CTF has none of them).
-    static func lineOfUnusedMarkup(_ data: Data) -> Int? {
-        var scanner = UnusedMarkupScanner()
-        data.withUnsafeBytes { scanner.scan($0) }
-        return scanner.found
     }
 
     /// Whether `data` starts as UTF-8 does, as far as libxml2 would judge the encoding: after an
@@ -340,7 +330,6 @@ struct XMLNode: Sendable {
     }
 
     private final class TreeBuilder: NSObject, XMLParserDelegate {
-        let kept: Set<String>
         var stack: [XMLNode] = []
         /// The names of the skipped elements open now, outermost first.
         var skipped: [String] = []
@@ -351,8 +340,6 @@ struct XMLNode: Sendable {
         /// (freeing a tree tens of thousands deep overflowed the stack: found by a crafted file).
         var tooDeep = false
         static let maxDepth = 64
-
-        init(keeping kept: Set<String>) { self.kept = kept }
 
         func parser(
             _ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
@@ -365,7 +352,7 @@ struct XMLNode: Sendable {
                 parser.abortParsing()
                 return
             }
-            guard skipped.isEmpty, stack.isEmpty || kept.contains(elementName) else {
+            guard skipped.isEmpty, stack.isEmpty || CTFDocument.elementsRead.contains(elementName) else {
                 skipped.append(elementName)
                 return
             }
@@ -757,19 +744,6 @@ enum CTFSource {
         .malformed, "The file could not be read.", line: nil, element: nil,
         hint: "Check the path and that you can read the file.")
 
-    /// The first `count` bytes (fewer in a shorter file).
-    func prefix(_ count: Int) throws(CTFError) -> Data {
-        switch self {
-        case .data(let data): return data.prefix(count)
-        case .file(let url):
-            do {
-                let handle = try FileHandle(forReadingFrom: url)
-                defer { try? handle.close() }
-                return try handle.read(upToCount: count) ?? Data()
-            } catch { throw Self.unreadable }
-        }
-    }
-
     /// Calls `body` with each part of the bytes in order.
     func forEachPart(_ body: (UnsafeRawBufferPointer) -> Void) throws(CTFError) {
         switch self {
@@ -796,7 +770,8 @@ enum CTFSource {
 }
 
 /// Finds, a part at a time, the line of the first `<!DOCTYPE`, `<!ENTITY` or processing
-/// instruction with no data (`<?name?>`: after `<?`, a `?` before any white space or `>`).
+/// instruction with no data (`<?name?>`: after `<?`, a `?` before any white space or `>`), inside
+/// a comment too (a CTF has none of them).
 /// A `<?` is judged on the line it starts on (a line break ends it), and the two `<!` words are
 /// judged by the last nine bytes read, so markup split across two parts is found as in one.
 struct UnusedMarkupScanner {

@@ -396,7 +396,7 @@ struct CTFTests {
             with: "<Sex>F</Sex><Address><BS7666Address><Street>Kept Nowhere</Street></BS7666Address></Address>"
                 + "<Attendance><TermlyAttendance><SessionsPossible>120</SessionsPossible></TermlyAttendance></Attendance>"
         )
-        let root = try XMLNode.parse(Data(text.utf8))
+        let root = try XMLNode.parse(.data(Data(text.utf8)))
         func names(_ node: XMLNode) -> [String] { [node.name] + node.children.flatMap(names) }
         func texts(_ node: XMLNode) -> [String] { [node.text] + node.children.flatMap(texts) }
         let kept = Set(names(root))
