@@ -575,7 +575,8 @@ struct ImportRun {
             // too, so one attempt lists both.
             if let sourceID, try record(kind, sourceID: sourceID, db: tx.db) == nil {
                 reportMissing(
-                    kind, try withDefaults(kind, [:], pupil: pupil, line: line, tx: &tx), given: given, line: line)
+                    kind, try withDefaults(kind, withSchool(kind, [:]), pupil: pupil, db: tx.db), given: given,
+                    line: line)
             }
             return
         }
@@ -583,7 +584,7 @@ struct ImportRun {
             throw ImportProblem(
                 file: fileName, line: line, reason: "Enrolments are imported at the school itself, from its MIS.")
         }
-        values = try withSchool(kind, values)
+        values = withSchool(kind, values)
         // The record this row is: by the source's id, else (for an enrolment) the open one here,
         // else one already holding every value given. An enrolment with an id the source has not
         // given before takes up only an enrolment no id names (the one a new pupil's row starts):
@@ -612,7 +613,7 @@ struct ImportRun {
             if let sourceID { group?.sourceIDs.append((kind.name, sourceID, record)) }
             return
         }
-        values = try withDefaults(kind, values, pupil: pupil, line: line, tx: &tx)
+        values = try withDefaults(kind, values, pupil: pupil, db: tx.db)
         try requireFields(kind, values, given: given, line: line)
         try checkRules(kind, values, given: given, line: line)
         if kind.name == Enrolment.name {
@@ -665,7 +666,7 @@ struct ImportRun {
     }
 
     /// `values` with the school a school's own enrolment or SEN episode is at, unless given.
-    private func withSchool(_ kind: KindSpec, _ values: [String: Value]) throws -> [String: Value] {
+    private func withSchool(_ kind: KindSpec, _ values: [String: Value]) -> [String: Value] {
         var values = values
         let here = Value.text(store.identity.id.description)
         if kind.name == Enrolment.name {
@@ -678,14 +679,14 @@ struct ImportRun {
         return values
     }
 
-    /// `values` as a new record takes them: the school it is at, and each field's default.
+    /// `values` with each field's default where it has none (a new record's).
     private func withDefaults(
-        _ kind: KindSpec, _ values: [String: Value], pupil: RecordID, line: Int, tx: inout StoreTransaction
+        _ kind: KindSpec, _ values: [String: Value], pupil: RecordID, db: Database
     ) throws -> [String: Value] {
-        var values = try withSchool(kind, values)
+        var values = values
         for field in kind.fields where values[field.name] == nil && !field.isSystem {
             if let value = field.defaultValue(at: store.identity.kind) {
-                values[field.name] = try store.parse(value, for: field, kind: kind, pupil: pupil, in: tx.db)
+                values[field.name] = try store.parse(value, for: field, kind: kind, pupil: pupil, in: db)
             }
         }
         return values
