@@ -558,6 +558,19 @@ import Testing
             r = try cli.run(["pupil", "list", "--json"] + area.store("elm"))
             #expect(((r.json as? [String: Any])?["pupils"] as? [Any])?.isEmpty == true)
             #expect(try cli.run(["audit", "verify"] + area.store("elm")).status == 0)
+            // Each site's import log accounts for every change of every bundle it applied.
+            for site in ["la", "oak", "elm"] {
+                r = try cli.run(["log", "--json"] + area.store(site))
+                let imports = try #require((r.json as? [String: Any])?["imports"] as? [[String: Any]])
+                #expect(!imports.isEmpty)
+                for entry in imports {
+                    let counts = ["applied", "duplicates", "rejected", "keptWithoutContent", "relayed", "notTaken"]
+                    let counted = counts.compactMap { entry[$0] as? Int }.reduce(0, +)
+                    #expect(counted == entry["changeCount"] as? Int, "\(site): \(entry)")
+                }
+                r = try cli.run(["log"] + area.store(site))
+                #expect(r.stdout.contains("NOT TAKEN"), "\(r.stdout)")
+            }
         }
     }
 

@@ -39,6 +39,11 @@ public struct ImportReport: Sendable {
     public var refused: [(dot: Dot, reason: String)]
     public var conflictsOpened: Int
     public var conflictsClosed: Int
+    /// Every change the bundle carried is counted once in one of ``applied``, ``duplicates``,
+    /// ``skipped``, ``heldWithoutContent``, ``relayed``, ``rejected`` and ``refused``: their sum.
+    public var changesCounted: Int {
+        applied + duplicates + skipped + heldWithoutContent + relayed + rejected.count + refused.count
+    }
     /// Pupils this site no longer sees and whose records it removed, now that its upstream holds them.
     public var pupilsForgotten: Int
     /// The directory version this bundle brought, if newer.
@@ -351,8 +356,8 @@ extension Store {
                 sql: """
                     INSERT INTO import_log (bundle_id, header_digest, sender_ord, sender_id, sender_name, imported_at,
                       result, change_count, applied, duplicates, rejected, conflicts_opened, conflicts_closed, detail,
-                      made_at, applied_at)
-                    VALUES (?, ?, ?, ?, ?, ?, 'applied', ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                      made_at, applied_at, kept_without_content, relayed, not_taken)
+                    VALUES (?, ?, ?, ?, ?, ?, 'applied', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
                     header.bundleID.description, Data(opened.layout.headerDigest.bytes), senderOrd,
@@ -361,7 +366,8 @@ extension Store {
                     Int(section.changeCount + section.redactedCount), report.applied, report.duplicates,
                     report.rejected.count + report.refused.count, report.conflictsOpened, report.conflictsClosed,
                     notes.isEmpty ? nil : notes.joined(separator: "; "),
-                    Int64(clamping: header.createdAt), Int64(clamping: appliedAt),
+                    Int64(clamping: header.createdAt), Int64(clamping: appliedAt), report.heldWithoutContent,
+                    report.relayed, report.skipped,
                 ])
             report.clockDoubt = try clockDoubt(at: appliedAt, in: db)
             return report
@@ -438,7 +444,10 @@ extension Store {
             guard fromMyAcademy, change.site == sender.id else { return false }
             if let held = try tx.storedEntry(change.dot) {
                 guard held.leaf == change.leaf else { return false }
-                if !held.isRedacted || change.isRedacted { return true }
+                if !held.isRedacted || change.isRedacted {
+                    report.duplicates += 1
+                    return true
+                }
             }
             try tx.storeRelayed(change, header: header)
             report.relayed += 1
@@ -697,8 +706,8 @@ extension Store {
                 sql: """
                     INSERT INTO import_log (bundle_id, header_digest, file_sha256, sender_ord, sender_id, sender_name,
                       imported_at, result, change_count, applied, duplicates, rejected, conflicts_opened,
-                      conflicts_closed, detail, forked_seq)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, 0, 0, ?, ?)
+                      conflicts_closed, detail, forked_seq, kept_without_content, relayed, not_taken)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, 0, 0, ?, ?, 0, 0, 0)
                     """,
                 arguments: [
                     header?.bundleID.description, opened.map { Data($0.layout.headerDigest.bytes) },

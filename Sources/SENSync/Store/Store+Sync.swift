@@ -50,9 +50,20 @@ public struct ImportLogEntry: Hashable, Sendable, Codable {
     public var importedAt: String
     public var result: String
     public var changeCount: Int
+    /// Changes new to this store merged.
     public var applied: Int
+    /// Changes this store held already.
     public var duplicates: Int
+    /// Changes kept in the log but not merged (see ``detail``), or refused.
     public var rejected: Int
+    /// Changes new to this store kept without content: about erased pupils. `nil` on entries
+    /// logged before SENSync counted them.
+    public var keptWithoutContent: Int?
+    /// Changes new to this store that a trust keeps only to pass on to the LA. `nil` as above.
+    public var relayed: Int?
+    /// Changes not taken: about pupils this site does not hold, or whose content it let go of.
+    /// `nil` as above.
+    public var notTaken: Int?
     public var conflictsOpened: Int
     public var conflictsClosed: Int
     public var detail: String?
@@ -279,14 +290,16 @@ extension Store {
             db,
             sql: """
                 SELECT coalesce(i.bundle_id, ''), coalesce(s.name, i.sender_name), i.imported_at, i.result, i.change_count, i.applied, i.duplicates, i.rejected,
-                       i.conflicts_opened, i.conflicts_closed, i.detail, i.sender_id, i.file_sha256
+                       i.conflicts_opened, i.conflicts_closed, i.detail, i.sender_id, i.file_sha256,
+                       i.kept_without_content, i.relayed, i.not_taken
                 FROM import_log i LEFT JOIN site s ON s.ord = i.sender_ord ORDER BY i.id DESC LIMIT ?
                 """, arguments: [limit]
         ).map { row in
             ImportLogEntry(
                 bundleID: row[0], sender: row[1], senderID: row[11], importedAt: row[2], result: row[3],
-                changeCount: row[4], applied: row[5], duplicates: row[6], rejected: row[7], conflictsOpened: row[8],
-                conflictsClosed: row[9], detail: row[10], fileSHA256: (row[12] as Data?).map { [UInt8]($0).hexString })
+                changeCount: row[4], applied: row[5], duplicates: row[6], rejected: row[7], keptWithoutContent: row[13],
+                relayed: row[14], notTaken: row[15], conflictsOpened: row[8], conflictsClosed: row[9], detail: row[10],
+                fileSHA256: (row[12] as Data?).map { [UInt8]($0).hexString })
         }
     }
 

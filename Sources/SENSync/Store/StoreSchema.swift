@@ -11,7 +11,7 @@ enum StoreSchema {
     /// do not bump ``RecordSchema/version``, which peers read from bundle headers.
     static let storageOnlyMigrations: Set<String> = [
         "v9-record-ids", "v10-clock-evidence", "v11-refused-forks", "v12-former-upns-index",
-        "v13-holdings-generations",
+        "v13-holdings-generations", "v14-import-log-counts",
     ]
 
     static var migrator: DatabaseMigrator {
@@ -57,6 +57,9 @@ enum StoreSchema {
         }
         migrator.registerMigration("v13-holdings-generations") { db in
             try db.execute(sql: v13)
+        }
+        migrator.registerMigration("v14-import-log-counts") { db in
+            try db.execute(sql: v14)
         }
         return migrator
     }
@@ -742,5 +745,15 @@ enum StoreSchema {
         ) WITHOUT ROWID;
         CREATE INDEX holdings_sent_by_generation ON holdings_sent(peer_ord, generation);
         CREATE INDEX enrolment_leavers ON enrolment(school_id, pupil_id) WHERE leaving_date IS NOT NULL;
+        """
+
+    /// v14: the import log counts every change a bundle carried: besides those merged, held
+    /// already and rejected, those kept without content (about erased pupils), those a trust keeps
+    /// only to pass on, and those not taken (about pupils this site does not hold). `NULL` on rows
+    /// logged before.
+    private static let v14 = """
+        ALTER TABLE import_log ADD COLUMN kept_without_content INTEGER;
+        ALTER TABLE import_log ADD COLUMN relayed INTEGER;
+        ALTER TABLE import_log ADD COLUMN not_taken INTEGER;
         """
 }

@@ -146,20 +146,34 @@ extension SENSyncCommand {
                 try Terminal.printJSON(["imports": entries])
                 return
             }
+            // CHANGES = NEW + HELD + NOT TAKEN + REJECTED: new to this store are the changes merged
+            // and those kept without content or only to pass on (said below the table).
             Terminal.table(
-                ["WHEN", "FROM", "RESULT", "CHANGES", "NEW", "HELD", "REJECTED", "CONFLICTS"],
+                ["WHEN", "FROM", "RESULT", "CHANGES", "NEW", "HELD", "NOT TAKEN", "REJECTED", "CONFLICTS"],
                 entries.map {
                     [
-                        $0.importedAt, senderLabel($0), $0.result, String($0.changeCount), String($0.applied),
-                        String($0.duplicates),
+                        $0.importedAt, senderLabel($0), $0.result, String($0.changeCount),
+                        String($0.applied + ($0.keptWithoutContent ?? 0) + ($0.relayed ?? 0)),
+                        String($0.duplicates), $0.notTaken.map(String.init) ?? "-",
                         String($0.rejected), "+\($0.conflictsOpened)/-\($0.conflictsClosed)",
                     ]
                 })
-            // Why each bundle was refused, and what was kept back from those applied.
-            let notes = entries.compactMap { e in
-                e.detail.map { detail in
-                    "  \(e.importedAt) \(e.result): \(detail)" + (e.fileSHA256.map { " (file SHA-256 \($0))" } ?? "")
+            // Why each bundle was refused, what was kept back from those applied, and which new
+            // changes were kept without being merged.
+            let notes = entries.flatMap { e in
+                var lines: [String] = []
+                if let detail = e.detail {
+                    lines.append(
+                        "  \(e.importedAt) \(e.result): \(detail)"
+                            + (e.fileSHA256.map { " (file SHA-256 \($0))" } ?? ""))
                 }
+                if let kept = e.keptWithoutContent, kept > 0 {
+                    lines.append("  \(e.importedAt): \(kept) new change(s) kept without content (about erased pupils)")
+                }
+                if let relayed = e.relayed, relayed > 0 {
+                    lines.append("  \(e.importedAt): \(relayed) new change(s) kept only to pass on to the LA")
+                }
+                return lines
             }
             if !notes.isEmpty {
                 Terminal.print()

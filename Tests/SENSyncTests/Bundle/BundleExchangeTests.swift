@@ -68,6 +68,23 @@ struct BundleExchangeTests {
 
     // MARK: Re-application and acknowledgement
 
+    /// The import log accounts for every change a bundle carries: those merged, those held
+    /// already, those kept without content (an erased pupil's) and those not taken add up to the
+    /// bundle's count (a pupil erased before the trust heard of them showed "CHANGES 4 NEW 1").
+    @Test func theLogAccountsForEveryChangeInABundle() throws {
+        try withTemporaryDirectory { dir in
+            let (area, pupil) = try Self.area(dir)
+            try area["Academy"].erasePupil(pupil.description, reason: "retention test", author: "SENCO")
+            let report = try area.send("Academy", "Trust")
+            #expect(report.heldWithoutContent == 3 && report.applied == 1)
+            let entry = try #require(try area["Trust"].importLog(limit: 1).first)
+            #expect(entry.changeCount == 4 && report.changesCounted == 4)
+            #expect(entry.applied == 1 && entry.keptWithoutContent == 3)
+            let counted = [entry.keptWithoutContent, entry.relayed, entry.notTaken].map { $0 ?? 0 }.reduce(0, +)
+            #expect(entry.applied + entry.duplicates + entry.rejected + counted == entry.changeCount)
+        }
+    }
+
     @Test func reapplyingABundleChangesNothing() throws {
         try withTemporaryDirectory { dir in
             let (area, _) = try Self.area(dir)

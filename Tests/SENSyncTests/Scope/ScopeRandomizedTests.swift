@@ -522,6 +522,10 @@ final class ScopeSchedule {
                     unexpected(report.rejected).isEmpty,
                     "gossip: \(to) rejected changes from \(from): \(unexpected(report.rejected))")
                 let carried = section.changeCount + section.redactedCount
+                // Each change the bundle carried is counted once (the import log shows the counts).
+                log.check(
+                    report.result != .applied || report.changesCounted == Int(carried),
+                    "gossip: \(to) counted \(report.changesCounted) of the \(carried) changes in \(from)'s bundle")
                 if carried > 0 || !header.directory.isEmpty || report.pupilsForgotten > 0 {
                     moved += 1
                     if PropertySettings.verbose {
