@@ -157,7 +157,23 @@ struct RecordCommandsTests {
                 #expect(
                     negative.status == 2 && negative.stderr.contains("--within cannot be negative"),
                     "\(command): \(negative.stderr)")
+                // A number of days past any date is refused too (it crashed: arithmetic overflow).
+                for days in ["9223372036854775807", "36526"] {
+                    let huge = try cli.run(command + ["--within", days] + s)
+                    #expect(
+                        huge.status == 2 && huge.stderr.contains("--within is at most 36525 days"),
+                        "\(command) \(days): \(huge.status) \(huge.stderr.prefix(300))")
+                }
+                #expect(try cli.run(command + ["--within", "36525"] + s).status == 0)
+                // A real date in a year no store keeps says so (it said "--as-of is not a date").
+                let far = try cli.run(command + ["--as-of", "3000-01-01"] + s)
+                #expect(
+                    far.status == 2 && far.stderr.contains("--as-of is outside the dates SENSync keeps (1900-01-01"),
+                    "\(command): \(far.stderr)")
+                #expect(try cli.run(command + ["--as-of", "2026-02-30"] + s).stderr.contains("--as-of is not a date"))
             }
+            let old = try cli.run(["pupil", "update", pupil, "--dob", "1890-01-01"] + s + author)
+            #expect(old.status == 2 && old.stderr.contains("outside the dates SENSync keeps"), "\(old.stderr)")
             let text = try cli.run(["due", "--as-of", "2026-05-01"] + s)
             #expect(text.stdout.contains("OVERDUE") && text.stdout.contains("3 due, 1 overdue"))
             // Every column is headed (the overdue mark's was blank).

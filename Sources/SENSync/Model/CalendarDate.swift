@@ -6,8 +6,27 @@ public struct CalendarDate: Hashable, Sendable, Comparable, CustomStringConverti
     public let month: Int
     public let day: Int
 
-    /// Parses `YYYY-MM-DD`, rejecting impossible dates such as 2025-02-30.
+    /// The dates a store keeps: an impossible year (a typing slip, 0205 for 2025) is refused.
+    public static let keptRange = "1900-01-01 to 2999-12-31"
+
+    /// Parses `YYYY-MM-DD`, rejecting impossible dates such as 2025-02-30 and years outside
+    /// 1900–2999 (``keptRange``).
     public init?(_ string: String) {
+        guard let (y, m, d) = Self.parts(of: string), y >= 1900, y <= 2999 else { return nil }
+        year = y
+        month = m
+        day = d
+    }
+
+    /// Whether `string` is a real `YYYY-MM-DD` date in a year outside 1900–2999, for a message
+    /// that says so rather than "not a date".
+    public static func isOutsideKeptRange(_ string: String) -> Bool {
+        guard let (y, _, _) = parts(of: string) else { return false }
+        return y < 1900 || y > 2999
+    }
+
+    /// Year, month and day of a real `YYYY-MM-DD` date, any year.
+    private static func parts(of string: String) -> (Int, Int, Int)? {
         // Hot: reports read every date of every record as text. Works on the UTF-8 bytes.
         var utf8 = string
         guard
@@ -29,12 +48,8 @@ public struct CalendarDate: Hashable, Sendable, Comparable, CustomStringConverti
             })
         else { return nil }
         let (y, m, d) = parsed
-        guard (1...12).contains(m), d >= 1, d <= Self.daysIn(month: m, year: y), y >= 1900, y <= 2999 else {
-            return nil
-        }
-        year = y
-        month = m
-        day = d
+        guard (1...12).contains(m), d >= 1, d <= Self.daysIn(month: m, year: y) else { return nil }
+        return (y, m, d)
     }
 
     public init(year: Int, month: Int, day: Int) {

@@ -52,10 +52,20 @@ extension Store {
             ?? "The local authority"
     }
 
+    /// The most days ahead ``due(asOf:within:)`` looks: about 100 years, past any duty's date.
+    public static let maxDaysAhead = 36_525
+
     /// What is due or overdue at this site, soonest first: every open duty of every pupil this store
     /// holds, up to `within` days after `asOf` (today in England by default). Overdue duties are
     /// always listed.
+    ///
+    /// - Throws: ``StoreError`` when `days` is negative or more than ``maxDaysAhead``.
     public func due(asOf: CalendarDate? = nil, within days: Int? = nil) throws -> [DueItem] {
+        if let days, !(0...Self.maxDaysAhead).contains(days) {
+            throw StoreError(
+                .invalidInput, "Duties are listed from 0 to \(Self.maxDaysAhead) days ahead (100 years).",
+                hint: "Give a number of days in that range.")
+        }
         let today = asOf ?? self.today
         return try reading { db in
             let la = try localAuthorityName(in: db)

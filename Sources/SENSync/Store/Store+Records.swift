@@ -9,6 +9,11 @@ enum Check {
     // cell passes through these checks).
     static func date(_ value: String, _ what: @autoclosure () -> String) throws -> String {
         guard let date = CalendarDate(value.trimmedOfSpace) else {
+            if CalendarDate.isOutsideKeptRange(value.trimmedOfSpace) {
+                throw StoreError(
+                    .invalidInput, "The \(what()) is outside the dates SENSync keeps (\(CalendarDate.keptRange)).",
+                    hint: "Check the year.")
+            }
             throw StoreError(
                 .invalidInput, "The \(what()) is not a valid date.", hint: "Use YYYY-MM-DD, for example 2025-09-03.")
         }

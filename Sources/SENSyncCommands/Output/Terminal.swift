@@ -239,8 +239,28 @@ func writeOut(_ text: String, to out: String, force: Bool, what: String) throws 
 func asOfDate(_ text: String?) throws -> CalendarDate? {
     try text.map { text in
         guard let date = CalendarDate(text) else {
+            if CalendarDate.isOutsideKeptRange(text) {
+                throw CommandFailure(
+                    code: .invalidInput,
+                    message: "--as-of is outside the dates SENSync keeps (\(CalendarDate.keptRange)).",
+                    hint: "Check the year.")
+            }
             throw CommandFailure(code: .invalidInput, message: "--as-of is not a date.", hint: "Use YYYY-MM-DD.")
         }
         return date
+    }
+}
+
+/// `--within DAYS` (of `due` and `report school`), checked: from today to ``Store/maxDaysAhead``.
+func checkWithin(_ days: Int?) throws {
+    guard let days else { return }
+    guard days >= 0 else {
+        throw CommandFailure(
+            code: .invalidInput, message: "--within cannot be negative.", hint: "Give a number of days.")
+    }
+    guard days <= Store.maxDaysAhead else {
+        throw CommandFailure(
+            code: .invalidInput, message: "--within is at most \(Store.maxDaysAhead) days (100 years).",
+            hint: "Give fewer days.")
     }
 }

@@ -56,10 +56,7 @@ extension SENSyncCommand {
         }
 
         func run() throws {
-            if let within, within < 0 {
-                throw CommandFailure(
-                    code: .invalidInput, message: "--within cannot be negative.", hint: "Give a number of days.")
-            }
+            try checkWithin(within)
             let date = try asOfDate(asOf)
             let store = try storeOptions.openForReading()
             let items = try store.due(asOf: date, within: within)

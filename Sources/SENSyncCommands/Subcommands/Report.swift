@@ -231,10 +231,7 @@ extension SENSyncCommand.Report {
         }
 
         func run() throws {
-            guard within >= 0 else {
-                throw CommandFailure(
-                    code: .invalidInput, message: "--within cannot be negative.", hint: "Give a number of days.")
-            }
+            try checkWithin(within)
             let date = try asOfDate(asOf)
             let store = try storeOptions.openForReading()
             let report = try store.pupilFigures(asOf: date, onRollHereOnly: store.identity.kind.isSchool)
