@@ -517,7 +517,7 @@ struct RecordCommandsTests {
         try withCLI { cli in
             let area = try CLIArea.make(cli)
             let la = area.store("la")
-            let dry = try cli.run(["retention", "run", "--years", "5", "--save", "--dry-run", "--author", "LA"] + la)
+            let dry = try cli.run(["retention", "run", "--years", "25", "--save", "--dry-run", "--author", "LA"] + la)
             ok(dry)
             #expect(dry.stdout.contains("not saved"), "\(dry.stdout)")
             let after = try cli.run(["retention", "run", "--dry-run", "--json", "--author", "LA"] + la)

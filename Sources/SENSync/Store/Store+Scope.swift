@@ -367,14 +367,17 @@ extension Store {
         }
     }
 
-    /// The retention periods a site may apply, in years after the date of birth.
-    public static let retentionYearsAllowed = 1...120
+    /// The retention periods a site may apply, in years after the date of birth: at least 25, as
+    /// a young person may have SEN support or an EHC plan until then (a shorter period, 3 typed
+    /// for 31, erased pupils still at school, everywhere the erasure reached).
+    public static let retentionYearsAllowed = 25...120
 
-    /// Refuses a retention period outside ``retentionYearsAllowed``: 0 would erase every pupil.
+    /// Refuses a retention period outside ``retentionYearsAllowed``.
     static func checkRetentionYears(_ years: Int) throws {
         guard retentionYearsAllowed.contains(years) else {
             throw StoreError(
-                .invalidInput, "Retention must be between 1 and 120 years after the date of birth.",
+                .invalidInput,
+                "Retention must be between 25 and 120 years after the date of birth: a young person may have SEN support or an EHC plan until 25.",
                 hint: "Give --years in that range (SEN files are usually kept to date of birth + 31 years).")
         }
     }

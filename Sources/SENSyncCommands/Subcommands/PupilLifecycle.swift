@@ -184,7 +184,7 @@ extension SENSyncCommand.Retention {
 
         @OptionGroup var storeOptions: StoreOptions
         @OptionGroup var authorOptions: AuthorOptions
-        @Option(help: "Years after the date of birth.") var years: Int?
+        @Option(help: "Years after the date of birth (25 to 120).") var years: Int?
         @Flag(help: "Keep --years as this store's policy.") var save = false
         @Flag(name: .customLong("dry-run"), help: "List pupils due; erase nothing.") var dryRun = false
         @OptionGroup var output: OutputOptions
