@@ -499,6 +499,46 @@ import Testing
         }
     }
 
+    /// A record edited at one site while another deleted it: `conflicts list --json` gives the
+    /// deletion as a deletion (it gave the candidate `"value": "1"`, read as the field's value).
+    @Test func anEditWhileDeletedConflictGivesTheDeletionAsSuch() throws {
+        try withCLI { cli in
+            var area = try CLIArea.make(cli)
+            try area.add("oak", kind: "maintained-school")
+            let oak = area.store("oak")
+            let la = area.store("la")
+            #expect(
+                try cli.run(
+                    [
+                        "pupil", "add", "--upn", upn(1), "--forename", "A", "--surname", "B", "--dob", "2015-05-05",
+                        "--author", "S",
+                    ] + oak
+                ).status == 0)
+            var r = try cli.run(
+                [
+                    "concern", "add", "--pupil", upn(1), "--raised-on", "2026-01-12", "--raised-by-role", "senco",
+                    "--areas", "semh", "--observations", "Withdrawn at playtimes", "--author", "S", "--json",
+                ] + oak)
+            #expect(r.status == 0, "\(r.stderr)")
+            let concern = try #require(
+                ((r.json as? [String: Any])?["concern"] as? [String: Any])?["id"] as? String, "\(r.stdout)")
+            #expect(try area.send("oak", "la").status == 0)
+            #expect(try cli.run(["record", "delete", concern, "--author", "S"] + oak).status == 0)
+            r = try cli.run(["concern", "update", concern, "--closed-on", "2026-02-01", "--author", "LA"] + la)
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(try area.send("oak", "la").status == 0)
+            r = try cli.run(["conflicts", "list", "--json"] + la)
+            let conflicts = try #require((r.json as? [String: Any])?["conflicts"] as? [[String: Any]], "\(r.stdout)")
+            let conflict = try #require(conflicts.first, "\(r.stdout)")
+            #expect(conflict["kind"] as? String == "edited-while-deleted")
+            let candidates = try #require(conflict["candidates"] as? [[String: Any]])
+            #expect(candidates.count == 2)
+            let deletion = try #require(candidates.first { $0["deleted"] as? Bool == true }, "\(candidates)")
+            #expect(deletion["value"] == nil, "\(deletion)")
+            #expect(candidates.contains { $0["value"] as? String == "2026-02-01" && $0["deleted"] as? Bool == false })
+        }
+    }
+
     @Test func aTransferredPupilsHistoryFollowsThemAndTheOldSchoolForgetsThem() throws {
         try withCLI { cli in
             var area = try CLIArea.make(cli)

@@ -87,8 +87,12 @@ public struct ConflictEntry: Hashable, Sendable {
     public var key: RecordKey
     public var field: String
     public var kind: FieldConflict.Kind
-    /// The current value first, then the values that lost.
+    /// The current value first, then the values that lost. In an edited-while-deleted conflict the
+    /// first is the record's deletion (``isDeletion(_:)``), not a value of the field.
     public var candidates: [Candidate]
+
+    /// Whether candidate `index` is the record's deletion rather than a value of the field.
+    public func isDeletion(_ index: Int) -> Bool { kind == .editedWhileDeleted && index == 0 }
 }
 
 extension Store {

@@ -15,7 +15,10 @@ struct ConflictJSON: Encodable {
     struct Candidate: Encodable {
         var option: Int
         var current: Bool
+        /// The field's value; `nil` when cleared, or for the deletion itself.
         var value: String?
+        /// The candidate is the record's deletion (in an edited-while-deleted conflict), not a value.
+        var deleted: Bool
         var site: String
         var siteName: String?
         var author: String?
@@ -36,9 +39,11 @@ struct ConflictJSON: Encodable {
         field = c.field
         kind = c.kind.rawValue
         candidates = c.candidates.enumerated().map { i, x in
-            Candidate(
-                option: i + 1, current: i == 0, value: x.value.isNull ? nil : x.value.display, site: x.site.description,
-                siteName: x.siteName, author: x.author, recordedAt: x.hlc.description)
+            let deleted = c.isDeletion(i)
+            return Candidate(
+                option: i + 1, current: i == 0, value: x.value.isNull || deleted ? nil : x.value.display,
+                deleted: deleted, site: x.site.description, siteName: x.siteName, author: x.author,
+                recordedAt: x.hlc.description)
         }
     }
 }
@@ -215,7 +220,7 @@ func printConflict(_ c: ConflictEntry, indent: Int = 0, presenter: RecordPresent
     if case .site? = RecordSchema.kind(c.key.table)?.field(c.field)?.rule { isSite = true } else { isSite = false }
     for (i, x) in c.candidates.enumerated() {
         let value =
-            c.kind == .editedWhileDeleted && i == 0
+            c.isDeletion(i)
             ? "(deleted)"
             : isSite
                 ? (presenter?.describe(FieldWrite(c.field, x.value), in: c.key.table).text ?? x.value.display)
