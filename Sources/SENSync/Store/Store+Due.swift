@@ -35,7 +35,7 @@ extension Store {
                 try Self.recordsByPupil(kind, in: db) { id, records in byPupil[id, default: [:]][kind.name] = records }
             }
         }
-        let enrolments = try enrolments ?? Self.currentEnrolments(in: db, pupil: pupil)
+        let enrolments = try enrolments ?? Self.currentEnrolments(in: db, pupil: pupil, on: localToday)
         let names = try presenter(in: db).siteNames
         return pupils.filter { $0.id == $0.pupilID }.map { record in
             PupilFile(

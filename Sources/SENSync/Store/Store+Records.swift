@@ -409,7 +409,7 @@ extension Store {
     /// or deleted, reads as the pupil record holds them (written by SENSync before it kept
     /// episodes: see ``migrateSENHistory(author:dryRun:)``), or N.
     ///
-    /// - Parameter enrolments: The current enrolments (``currentEnrolments(in:pupil:)``) when the
+    /// - Parameter enrolments: The current enrolments (``currentEnrolments(in:pupil:on:)``) when the
     ///   caller has read them already.
     static func censusSummaries(
         in db: Database, pupil: RecordID? = nil, today: CalendarDate, enrolments: [RecordID: [SiteID]]? = nil
@@ -441,7 +441,7 @@ extension Store {
         let episodes = try read(SENEpisode.spec, [SENEpisode.Field.provision.rawValue, school] + dates)
         let needs = try read(
             SENNeedRecord.spec, [SENNeedRecord.Field.need.rawValue, SENNeedRecord.Field.rank.rawValue] + dates)
-        let current = try enrolments ?? currentEnrolments(in: db, pupil: pupil)
+        let current = try enrolments ?? currentEnrolments(in: db, pupil: pupil, on: today)
         var result: [RecordID: CensusSummary] = [:]
         for id in Set(episodes.keys).union(needs.keys) {
             // The provision the pupil's current school records, once it records any (N
@@ -465,7 +465,7 @@ extension Store {
     /// The school a pupil's SEN provision is recorded at: this school, or the pupil's current one.
     func senSchool(of pupil: RecordID, in db: Database) throws -> SiteID? {
         if identity.kind.isSchool { return identity.id }
-        return try Self.currentEnrolments(in: db, pupil: pupil)[pupil]?.first
+        return try Self.currentEnrolments(in: db, pupil: pupil, on: today)[pupil]?.first
     }
 
     /// Keeps the provision episodes and ranked needs in step with a new census SEN status and
@@ -580,8 +580,9 @@ extension Store {
     /// All pupils in this store that are not deleted, by surname.
     public func pupils(includeDeleted: Bool = false) throws -> [PupilRecord] {
         try reading { db in
-            let enrolments = try Self.currentEnrolments(in: db)
-            let summaries = try Self.censusSummaries(in: db, today: localToday, enrolments: enrolments)
+            let today = localToday
+            let enrolments = try Self.currentEnrolments(in: db, on: today)
+            let summaries = try Self.censusSummaries(in: db, today: today, enrolments: enrolments)
             return try Row.fetchAll(
                 db,
                 sql: """
@@ -601,10 +602,11 @@ extension Store {
                 sql:
                     "SELECT id, upn, forename, surname, date_of_birth, year_group, deleted, former_upns FROM pupil WHERE pupil_id = ? AND id = ?",
                 arguments: [id.description, id.description])!
-            let enrolments = try Self.currentEnrolments(in: db, pupil: id)
+            let today = localToday
+            let enrolments = try Self.currentEnrolments(in: db, pupil: id, on: today)
             return Self.pupil(
                 from: row, enrolments: enrolments,
-                summaries: try Self.censusSummaries(in: db, pupil: id, today: localToday, enrolments: enrolments))
+                summaries: try Self.censusSummaries(in: db, pupil: id, today: today, enrolments: enrolments))
         }
     }
 
@@ -625,35 +627,32 @@ extension Store {
         }
     }
 
-    static func currentEnrolments(in db: Database, pupil: RecordID? = nil) throws -> [RecordID: [SiteID]] {
-        var result: [RecordID: [SiteID]] = [:]
-        let filter = pupil == nil ? "" : "AND pupil_id = ?"
-        let arguments: StatementArguments = pupil.map { [$0.description] } ?? []
-        for row in try Row.fetchAll(
-            db,
-            sql:
-                "SELECT pupil_id, school_id FROM enrolment WHERE deleted = 0 AND leaving_date IS NULL \(filter) ORDER BY entry_date, id",
-            arguments: arguments)
-        {
-            if let p = RecordID(row[0] as String), let s = (row[1] as String?).flatMap(SiteID.init) {
-                result[p, default: []].append(s)
-            }
-        }
-        return result
+    /// The schools each pupil (or `pupil` only) is at on `day`: on roll there
+    /// (``enrolments(in:pupil:on:)``), or for a pupil on no roll that day, the school they join
+    /// next. A transfer dated later leaves the pupil at the old school until its day.
+    static func currentEnrolments(in db: Database, pupil: RecordID? = nil, on day: CalendarDate) throws -> [RecordID:
+        [SiteID]]
+    {
+        var (current, next) = try enrolments(in: db, pupil: pupil, on: day)
+        for (pupil, school) in next { current[pupil] = [school] }
+        return current
     }
 
     /// The schools each pupil was on roll at on `day` (entered by then, not left by then); and for
     /// a pupil on no roll that day whose next enrolment began after it, that school (an entry date
     /// is often the day the pupil was first recorded, later than what is recorded about them).
-    static func enrolments(in db: Database, on day: CalendarDate) throws -> (
+    static func enrolments(in db: Database, pupil: RecordID? = nil, on day: CalendarDate) throws -> (
         onRoll: [RecordID: [SiteID]], nextSchool: [RecordID: SiteID]
     ) {
         var onRoll: [RecordID: [SiteID]] = [:]
         var next: [RecordID: SiteID] = [:]
+        let filter = pupil == nil ? "" : "AND pupil_id = ?"
         for row in try Row.fetchAll(
             db,
-            sql:
-                "SELECT pupil_id, school_id, entry_date, leaving_date FROM enrolment WHERE deleted = 0 ORDER BY entry_date, id"
+            sql: """
+                SELECT pupil_id, school_id, entry_date, leaving_date FROM enrolment WHERE deleted = 0 \(filter)
+                ORDER BY entry_date, id
+                """, arguments: pupil.map { [$0.description] } ?? []
         ) {
             guard let pupil = RecordID(row[0] as String), let school = (row[1] as String?).flatMap(SiteID.init) else {
                 continue
@@ -1094,7 +1093,7 @@ extension Store {
     @discardableResult
     public func migrateSENHistory(author: String, dryRun: Bool = false) throws -> Int {
         let candidates = try reading { db -> [RecordID] in
-            let enrolments = try Self.currentEnrolments(in: db)
+            let enrolments = try Self.currentEnrolments(in: db, on: localToday)
             return try Self.records(Pupil.spec, pupil: nil, in: db).map(\.pupilID).filter { pupil in
                 let here = identity.kind.isSchool ? enrolments[pupil]?.contains(identity.id) == true : true
                 let has =

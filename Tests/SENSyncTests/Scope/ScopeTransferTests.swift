@@ -111,6 +111,28 @@ struct ScopeTransferTests {
         }
     }
 
+    /// A transfer dated later (agreed for the start of next term) leaves the pupil on the old
+    /// school's roll until that day, as the census has them: `pupil list` showed the new school at
+    /// once, and the old one not at all.
+    @Test func aTransferDatedLaterShowsThePupilAtTheOldSchoolUntilThatDay() throws {
+        try withTemporaryDirectory { dir in
+            let area = try ScopeArea(folder: dir)  // today is 2026-01-05
+            try area.add("Old", .maintainedSchool)
+            try area.add("New", .maintainedSchool)
+            try area.distributeDirectory()
+            let old = area["Old"]
+            let pupil = try old.addPupil(
+                NewPupil(upn: syntheticUPN(31), forename: "Ada", surname: "Later", dateOfBirth: "2016-04-01"),
+                author: "SENCO Old")
+            try old.transferPupil(pupil.description, to: area.id("New"), on: "2026-02-02", author: "SENCO")
+            #expect(try old.pupil(pupil.description).schools == [area.id("Old")])
+            #expect(try old.pupils().map(\.schools) == [[area.id("Old")]])
+            area.clock.advance(seconds: 28 * 86_400)  // 2026-02-02
+            #expect(try old.pupil(pupil.description).schools == [area.id("New")])
+            #expect(try old.pupils().map(\.schools) == [[area.id("New")]])
+        }
+    }
+
     @Test func theLATransfersAnAcademyPupilToAMaintainedSchool() throws {
         try withTemporaryDirectory { dir in
             let area = try ScopeArea(folder: dir)
