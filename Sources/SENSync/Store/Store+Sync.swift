@@ -19,8 +19,11 @@ public struct StoreStatus: Sendable {
     /// Deleted records (tombstones) per table.
     public var tombstoneCounts: [(table: String, count: Int)]
     public var openConflicts: Int
-    /// What this store holds of each site's chain.
+    /// What this store holds of each site's chain: each site's changes up to a number, without a gap.
     public var versionVector: VersionVector
+    /// How many changes of each site this store holds, gaps or not (a trust or school holds only
+    /// the LA's changes about its pupils; a trust also holds its academies' changes to pass on).
+    public var changesHeld: [SiteID: Int]
     /// Names of known sites.
     public var siteNames: [SiteID: String]
     public var peers: [PeerStatus]
@@ -250,6 +253,17 @@ extension Store {
                 }
             }
             let vv = try Self.versionVector(in: db)
+            var held: [SiteID: Int] = [:]
+            for row in try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT s.site_id, count(*) FROM (
+                      SELECT site_ord, seq FROM scope_change UNION SELECT site_ord, seq FROM relayed_change
+                    ) c JOIN site s ON s.ord = c.site_ord GROUP BY c.site_ord
+                    """)
+            {
+                if let id = SiteID(row[0] as String) { held[id] = row[1] }
+            }
             var names: [SiteID: String] = [:]
             var peers: [PeerStatus] = []
             for row in try Row.fetchAll(db, sql: "SELECT site_id, name, kind, is_peer FROM site ORDER BY name") {
@@ -273,7 +287,7 @@ extension Store {
             let applier = self.applier
             return StoreStatus(
                 site: identity, recordCounts: counts, tombstoneCounts: tombstones, openConflicts: conflicts,
-                versionVector: vv, siteNames: names, peers: peers, imports: imports,
+                versionVector: vv, changesHeld: held, siteNames: names, peers: peers, imports: imports,
                 lastImport: try Self.importLog(in: db, limit: 1).first,
                 clockAheadMinutes: try Self.ownStamps(in: db, against: applier).aheadMinutes,
                 behindOwnHistory: try Self.ownHistoryGap(of: identity.id, in: db),

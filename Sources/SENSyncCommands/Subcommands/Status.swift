@@ -28,6 +28,7 @@ extension SENSyncCommand {
             var tombstones: [String: Int]
             var openConflicts: Int
             var versionVector: [String: UInt64]
+            var changesHeld: [String: Int]
             var peers: [Peer]
             var imports: Int
             var lastImport: ImportLogEntry?
@@ -46,6 +47,8 @@ extension SENSyncCommand {
                         records: Dictionary(uniqueKeysWithValues: s.recordCounts.map { ($0.table, $0.count) }),
                         tombstones: Dictionary(uniqueKeysWithValues: s.tombstoneCounts.map { ($0.table, $0.count) }),
                         openConflicts: s.openConflicts, versionVector: jsonVector(s.versionVector),
+                        changesHeld: Dictionary(
+                            uniqueKeysWithValues: s.changesHeld.map { ($0.key.description, $0.value) }),
                         peers: s.peers.map {
                             JSON.Peer(
                                 site: SiteJSON($0.site), acknowledged: jsonVector($0.acknowledged), lacks: $0.lacks)
@@ -74,11 +77,17 @@ extension SENSyncCommand {
                 zip(s.recordCounts, s.tombstoneCounts).map { [$0.table, String($0.count), String($1.count)] })
             Terminal.print()
             Terminal.print("Open conflicts: \(s.openConflicts)")
+            // Every site whose changes are held, with how many (a trust holds only some of the
+            // LA's: those about its academies' pupils), and how far they run without a gap.
             Terminal.print("Changes held, by site of origin:")
-            for e in s.versionVector.entries {
+            let origins = s.changesHeld.keys.sorted {
+                (s.siteNames[$0] ?? $0.description, $0) < (s.siteNames[$1] ?? $1.description, $1)
+            }
+            for site in origins {
+                let name = (s.siteNames[site] ?? site.description).padding(toLength: 32, withPad: " ", startingAt: 0)
+                let run = s.versionVector[site]
                 Terminal.print(
-                    "  \((s.siteNames[e.site] ?? e.site.description).padding(toLength: 32, withPad: " ", startingAt: 0)) \(e.seq)"
-                )
+                    "  \(name) \(s.changesHeld[site] ?? 0)" + (run > 0 ? " (every one up to number \(run))" : ""))
             }
             if !s.peers.isEmpty {
                 Terminal.print()

@@ -85,6 +85,27 @@ struct BundleExchangeTests {
         }
     }
 
+    /// `status` counts every change it holds of each site: a trust holds only the LA's changes
+    /// about its academies' pupils, so none of them ran unbroken from the LA's first, and the LA
+    /// was left out of "Changes held" altogether.
+    @Test func statusCountsEveryChangeHeldOfEachSite() throws {
+        try withTemporaryDirectory { dir in
+            let (area, pupil) = try Self.area(dir)
+            try area.send("Academy", "Trust")
+            try area.send("Trust", "LA")
+            try area.la.addPupil(
+                NewPupil(upn: syntheticUPN(2), forename: "Bo", surname: "Elsewhere", dateOfBirth: "2015-01-01"),
+                author: "LA")
+            try area.la.addNote(pupil: pupil.description, text: "Seen by the LA", author: "LA")
+            try area.send("LA", "Trust")
+            let status = try area["Trust"].status()
+            let la = area.la.identity.id
+            #expect(status.versionVector[la] == 0 && status.changesHeld[la] == 1)
+            #expect(status.changesHeld[area["Academy"].identity.id] == 3)
+            #expect(try area.la.status().changesHeld[la] == 2)
+        }
+    }
+
     @Test func reapplyingABundleChangesNothing() throws {
         try withTemporaryDirectory { dir in
             let (area, _) = try Self.area(dir)
