@@ -145,7 +145,7 @@ public struct ImportProgress: Sendable, CustomStringConvertible {
         switch stage {
         case .reading:
             let percent = bytesTotal > 0 ? " (\(min(100, bytesRead * 100 / bytesTotal))%)" : ""
-            return "\(file): \(rows) rows read\(percent)"
+            return "\(file): \(rows) \(rows == 1 ? "row" : "rows") read\(percent)"
         case .writing:
             let percent = rowsTotal > 0 ? " (\(min(100, rows * 100 / rowsTotal))%)" : ""
             return "Checked: \(rows) of \(rowsTotal) rows, by pupil\(percent) (kept only if every row passes)"

@@ -98,10 +98,12 @@ extension SENSyncCommand {
                         unchanged: summary.unchanged, changes: summary.changes, dryRun: summary.dryRun))
                 return
             }
+            func rank(_ kind: String) -> Int { ImportFormat.kinds.firstIndex { $0.name == kind } ?? .max }
             func list(_ counts: [String: Int]) -> String {
                 counts.isEmpty
                     ? "nothing"
-                    : counts.sorted { $0.key < $1.key }.map {
+                    // In the order a pupil's records are imported (pupils first).
+                    : counts.sorted { (rank($0.key), $0.key) < (rank($1.key), $1.key) }.map {
                         "\($0.value) \($0.value == 1 ? RecordSchema.kind($0.key)?.noun ?? $0.key : RecordSchema.kind($0.key)?.plural ?? $0.key)"
                     }.joined(separator: ", ")
             }

@@ -259,7 +259,7 @@ extension SENSyncCommand.Report {
                 )
             }
             Terminal.print(
-                "Pupils: \(report.schools.map(\.pupils).reduce(0, +)); SEN support: \(report.schools.map(\.senSupport).reduce(0, +)); EHC plans: \(report.schools.map(\.ehcPlans).reduce(0, +)); plans due for review in \(within) days: \(plans)"
+                "Pupils: \(report.schools.map(\.pupils).reduce(0, +)); SEN support: \(report.schools.map(\.senSupport).reduce(0, +)); EHC plans: \(report.schools.map(\.ehcPlans).reduce(0, +)); plans due for review in the next \(within) days or overdue: \(plans)"
             )
             Terminal.print()
             Terminal.print("What is due (next \(within) days, and overdue):")
