@@ -190,7 +190,7 @@ extension AreaReport {
         for f in freshness {
             rows += [
                 ("last_received", f.lastReceived ?? ""), ("last_sent", f.lastSent ?? ""),
-                ("they_lack", String(f.theyLack)), ("we_lack", n(f.weLack)),
+                ("they_lack", n(f.theyLack)), ("we_lack", n(f.weLack)),
                 ("refused_since_last_applied", String(f.refusedSinceLastApplied)), ("verdict", f.verdictText),
             ].map { ["freshness", f.site.name, "", $0.0, $0.1] }
         }
@@ -203,7 +203,7 @@ extension PeerHealth {
     public struct Export: Codable, Sendable, Hashable {
         public var site, name, kind: String
         public var lastReceived, lastSent: String?
-        public var theyLack: Int
+        public var theyLack: Int?
         public var weLack: Int?
         public var refusedSinceLastApplied: Int
         public var lastRefusal: String?

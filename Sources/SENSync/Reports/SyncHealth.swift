@@ -18,7 +18,9 @@ public struct PeerHealth: Sendable, Hashable {
     public var lastReceived: String?
     public var lastSent: String?
     /// Changes this store holds that it lacks and may see (what a bundle made now would carry).
-    public var theyLack: Int
+    /// `nil` at the LA for an academy that exchanges through its trust: what it holds is told to
+    /// its trust, not here (the trust's own `report sync` counts it).
+    public var theyLack: Int?
     /// At the LA (which receives every site's whole history): the site's own changes it said it
     /// holds beyond what the LA holds. `nil` elsewhere: a site sends others only what they may see,
     /// so its count would not say what is missing.
@@ -121,7 +123,9 @@ extension Store {
             if row.refusals > 0 {
                 verdict = .needsAttention(
                     "its last \(row.refusals) bundle(s) were refused (\(row.lastRefusal ?? "see `sensync log`"))")
-            } else if row.received == nil && row.sent == nil, identity.kind == .la, let trust = row.trust {
+            } else if row.received == nil, identity.kind == .la, let trust = row.trust {
+                // Its bundles, and what it says it holds, come through its trust: a bundle the LA
+                // made it directly is not answered here.
                 verdict = .throughTrust(trust)
             } else if row.received == nil && row.sent == nil {
                 verdict = .needsAttention("no bundle exchanged yet")
@@ -130,9 +134,11 @@ extension Store {
             } else {
                 verdict = .behind(theyLack: theyLack, weLack: row.weLack ?? 0, since: row.sent)
             }
+            let throughTrust = if case .throughTrust = verdict { true } else { false }
             out.append(
                 PeerHealth(
-                    site: site, lastReceived: row.received, lastSent: row.sent, theyLack: theyLack, weLack: row.weLack,
+                    site: site, lastReceived: row.received, lastSent: row.sent, theyLack: throughTrust ? nil : theyLack,
+                    weLack: row.weLack,
                     refusedSinceLastApplied: row.refusals, lastRefusal: row.lastRefusal, verdict: verdict))
         }
         return out.sorted { $0.site.name < $1.site.name }

@@ -191,7 +191,8 @@ extension SENSyncCommand.Report {
                 ["SITE", "LAST RECEIVED", "LAST SENT", "THEY LACK", "WE LACK", "VERDICT"],
                 peers.map {
                     [
-                        $0.site.name, $0.lastReceived ?? "never", $0.lastSent ?? "never", String($0.theyLack),
+                        $0.site.name, $0.lastReceived ?? "never", $0.lastSent ?? "never",
+                        $0.theyLack.map(String.init) ?? "-",
                         $0.weLack.map(String.init) ?? "-", $0.verdictText,
                     ]
                 })

@@ -40,4 +40,34 @@ struct SyncHealthTests {
             #expect(atSchool.weLack == nil)
         }
     }
+
+    /// An academy exchanges with the LA through its trust: the LA never hears what it holds from
+    /// the academy itself, so once the LA had made it one bundle directly, it reported the academy
+    /// lacking every change since, however many rounds went through the trust.
+    @Test func anAcademyReachedThroughItsTrustIsNotReportedBehind() throws {
+        try withTemporaryDirectory { dir in
+            let area = try TestArea(folder: dir)
+            try area.add("Trust", .trust)
+            let academy = try area.add("Academy", .academy, trust: "Trust")
+            try area.send("LA", "Trust")
+            try area.send("Trust", "Academy")
+            let pupil = try academy.addPupil(
+                NewPupil(upn: syntheticUPN(7301), forename: "Bo", surname: "Example", dateOfBirth: "2016-04-01"),
+                author: "SENCO")
+            try area.send("Academy", "Trust")
+            try area.send("Trust", "LA")
+            try area.la.addNote(pupil: pupil.description, text: "LA: EP visit booked", author: "LA officer")
+            try area.send("LA", "Academy")  // once, directly
+            try area.la.addNote(pupil: pupil.description, text: "LA: EP visit held", author: "LA officer")
+            for (from, to) in [("LA", "Trust"), ("Trust", "Academy"), ("Academy", "Trust"), ("Trust", "LA")] {
+                try area.send(from, to)
+            }
+            let health = try area.la.syncHealth()
+            let atAcademy = try #require(health.first { $0.site.id == academy.identity.id })
+            #expect(atAcademy.verdict == .throughTrust("Trust") && atAcademy.theyLack == nil, "\(atAcademy)")
+            #expect(atAcademy.lastSent != nil)
+            let atTrust = try #require(health.first { $0.site.name == "Trust" })
+            #expect(atTrust.verdict == .inStep, "\(atTrust)")
+        }
+    }
 }
