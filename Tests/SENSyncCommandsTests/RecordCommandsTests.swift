@@ -1,4 +1,5 @@
 import Foundation
+import SENSync
 import Testing
 
 /// The SENCO's and the LA officer's workflow through the built binary: concerns, referrals,
@@ -10,6 +11,49 @@ struct RecordCommandsTests {
 
     func id(_ r: CLI.Result, _ kind: String) throws -> String {
         try #require(((r.json as? [String: Any])?[kind] as? [String: Any])?["id"] as? String, "\(r.stdout) \(r.stderr)")
+    }
+
+    /// The day something happened (a concern raised, a referral made, a review held) cannot be
+    /// after the day it is recorded: a concern raised in 2031 was kept, then counted nowhere (every
+    /// report counts what has happened by its day). Dates ahead (a review date, a due date) are
+    /// still fine, and so is the day itself.
+    @Test func aDayThatHasNotHappenedYetIsRefused() throws {
+        try withCLI { cli in
+            var area = try CLIArea.make(cli)
+            try area.add("Oakfield", kind: "maintained-school")
+            let s = area.store("Oakfield") + ["--author", "SENCO"]
+            ok(
+                try cli.run(
+                    [
+                        "pupil", "add", "--upn", upn(42), "--forename", "Bo", "--surname", "Example", "--dob",
+                        "2016-04-01",
+                    ]
+                        + s))
+            let later = CalendarDate.today().adding(days: 3).description
+            let today = CalendarDate.today().adding(days: -1).description
+            let concern = ["concern", "add", "--pupil", upn(42), "--raised-by-role", "senco", "--areas", "semh"]
+            var r = try cli.run(concern + ["--raised-on", later, "--observations", "Withdrawn"] + s)
+            #expect(
+                r.status == 2 && r.stderr.contains("in the future") && r.stderr.contains("--raised-on"), "\(r.stderr)")
+            r = try cli.run(
+                [
+                    "referral", "add", "--pupil", upn(42), "--agency", "camhs", "--referred-on", later, "--referred-by",
+                    "X", "--reason", "x",
+                ] + s)
+            #expect(r.status == 2 && r.stderr.contains("in the future"), "\(r.stderr)")
+            #expect(try cli.run(["pupil", "list", "--json"] + area.store("Oakfield")).stdout.contains(upn(42)))
+            r = try cli.run(
+                concern + ["--raised-on", today, "--review-date", later, "--observations", "Withdrawn", "--json"] + s)
+            #expect(r.status == 0, "\(r.stderr)")
+            // Through an import too, at the row and column that give it.
+            try """
+            {"kind": "concern", "id": "C1", "upn": "\(upn(42))", "raisedOn": "\(later)", "raisedByRole": "senco", "areas": "semh", "observations": "x"}
+            """.write(toFile: cli.path("concerns.jsonl"), atomically: true, encoding: .utf8)
+            r = try cli.run(["import", cli.path("concerns.jsonl"), "--quiet"] + s)
+            #expect(
+                r.status == 2 && r.stderr.contains("concerns.jsonl line 1, column raisedOn")
+                    && r.stderr.contains("in the future"), "\(r.stderr)")
+        }
     }
 
     @Test func aSENCOGoesFromFirstConcernToAReviewedPlanAndAReferral() throws {

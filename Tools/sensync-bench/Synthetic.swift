@@ -337,7 +337,8 @@ enum AreaBuilder {
             try timed("addProvision") { _ = try store.addProvision(plan: planRef, provision, author: author) }
         }
 
-        if rng.chance(0.5) {
+        // A review is recorded once it has been held (twelve weeks after the plan started).
+        if rng.chance(0.5), start.adding(days: 84) <= today {
             let held = start.adding(days: 84)
             let decision: PlanDecision = rng.chance(0.1) ? .escalate : (rng.chance(0.5) ? .modify : .continue)
             let review = NewReview(

@@ -137,6 +137,8 @@ struct ImportRun {
 
     let store: Store
     let options: ImportOptions
+    /// The day the import runs: no row records something as happening after it.
+    let today: CalendarDate
     private(set) var summary = ImportSummary()
     private(set) var problems: [ImportProblem] = []
     private(set) var problemCount = 0
@@ -208,6 +210,7 @@ struct ImportRun {
     init(store: Store, options: ImportOptions, db: Database) throws {
         self.store = store
         self.options = options
+        today = store.localToday
         let held = try Bool.fetchOne(
             db, sql: "SELECT EXISTS (SELECT 1 FROM import_source WHERE source = ?)", arguments: [options.source])
         remembered = held == true ? nil : SourceIDFilter()
@@ -474,8 +477,9 @@ struct ImportRun {
                     // (a required field is never cleared), so the same file imports again unchanged.
                     continue
                 } else {
-                    values[column.field.name] = try store.parse(
-                        text ?? "", for: column.field, kind: kind, pupil: pupil, in: tx.db)
+                    let value = try store.parse(text ?? "", for: column.field, kind: kind, pupil: pupil, in: tx.db)
+                    try Store.requireHappened(column.field, value, by: today)
+                    values[column.field.name] = value
                 }
             } catch let error as StoreError {
                 report(line: line, column: name, error)

@@ -105,9 +105,7 @@ extension Store {
         case .text(let max): return .text(try Check.text(trimmed, what, max: max))
         case .date:
             // "Raised on" names a date as "the date raised" in a sentence.
-            let label = field.label.lowercased()
-            return .text(
-                try Check.date(trimmed, label.hasSuffix(" on") ? "date \(label.dropLast(3))" : label))
+            return .text(try Check.date(trimmed, field.dateName))
         case .code(let list): return .text(try Check.code(trimmed, list: list, what))
         case .codes(let list):
             var codes: [String] = []
@@ -354,7 +352,9 @@ extension Store {
     /// Every local write keeps the rules its kinds declare: each record as it will be after `ops`
     /// (rules across fields, then rules across the pupil's records). Deletions and restores are
     /// not checked.
-    static func checkDeclaredRules(_ ops: [RecordOp], scope: RecordID, in tx: inout StoreTransaction) throws {
+    static func checkDeclaredRules(
+        _ ops: [RecordOp], scope: RecordID, today: CalendarDate, in tx: inout StoreTransaction
+    ) throws {
         // What the change writes, by record: other records' rules see the pupil as it will be.
         var overlay: [RecordID: [String: Value]] = [:]
         // A pupil this store holds no change about has no records here to read.
@@ -384,7 +384,13 @@ extension Store {
                 for field in kind.fields { current[field.name] = state[field.name] ?? .null }
                 if state.isDeleted { current[RecordState.deletedField] = .integer(1) }
             }
-            for write in op.writes { current[write.field] = write.value }
+            let hasPastDates = kind.hasPastDates
+            for write in op.writes {
+                current[write.field] = write.value
+                if hasPastDates, let field = kind.field(write.field) {
+                    try requireHappened(field, write.value, by: today)
+                }
+            }
             let values = KindValues(current)
             do {
                 try kind.checkRules(values)
@@ -395,6 +401,15 @@ extension Store {
                 kind, key: key, values: values, overlay: overlay, created: created, holdsRecords: holdsRecords,
                 in: tx.db)
         }
+    }
+
+    /// Refuses a date of something that happened (``FieldDefinition/isPastDate``) later than
+    /// `today`: every report counts what has happened by its day, so it would be counted nowhere.
+    static func requireHappened(_ field: FieldDefinition, _ value: Value, by today: CalendarDate) throws {
+        guard field.isPastDate, let date = value.text.flatMap(CalendarDate.init), date > today else { return }
+        throw StoreError(
+            .invalidInput, "The \(field.dateName) is in the future: it is the day it happened.",
+            hint: "Check \(field.option); record it once it has happened.")
     }
 
     /// Rules that look at other records of the pupil: those the store holds, as `overlay` will

@@ -695,8 +695,12 @@ extension Store {
         let ops = unchangedDropped
         if ops.isEmpty { return .unchanged }
         try requireEntitled(to: scope, ops: ops, in: &tx)
-        try Self.checkDeclaredRules(ops, scope: scope, in: &tx)
-        let hlc = tx.clock.tick(now: wallClock ?? now())
+        // The clock is read once per change, here as before (its reading also dates the rules').
+        let wallNow = wallClock ?? now()
+        try Self.checkDeclaredRules(
+            ops, scope: scope, today: StatutoryClock.localDate(at: Date(timeIntervalSince1970: Double(wallNow) / 1000)),
+            in: &tx)
+        let hlc = tx.clock.tick(now: wallNow)
         var deps = try tx.scopeClock(of: scope)
         // This site's own previous change about the pupil, even one whose content it no longer
         // holds (a pupil it passed on and has again): every store must hold it before this one.

@@ -223,7 +223,8 @@ extension SyntheticData {
                     tally.referrals += 1
                     tally.changes += 1
                 }
-                if chance(40) {
+                // A review is recorded once it has been held (six weeks after the plan started).
+                if chance(40), start.adding(days: 42) <= today {
                     try store.recordReview(
                         plan: plan,
                         NewReview(

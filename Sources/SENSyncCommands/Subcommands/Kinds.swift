@@ -113,7 +113,7 @@ enum KindCommandLine {
             let takes: String
             switch field.rule {
             case .text: takes = "TEXT"
-            case .date: takes = "YYYY-MM-DD"
+            case .date: takes = field.isPastDate ? "YYYY-MM-DD, not after today" : "YYYY-MM-DD"
             case .code(let list): takes = CodeLists.named(list)?.codeSummary ?? "CODE"
             case .codes(let list): takes = "one or more of " + (CodeLists.named(list)?.codeSummary ?? "CODE")
             case .integer(let range): takes = "\(range.lowerBound)–\(range.upperBound)"

@@ -340,7 +340,7 @@ struct BundleExchangeTests {
             let pupil = try #require(try area.pupils(at: "LA").first { try area.pupils(at: names[2]).contains($0) })
             _ = try area.la.addRecord(
                 EHCAssessment.self, pupil: pupil.description,
-                [.requestReceivedOn: "2026-01-10", .requestSource: "parent"], author: "LA officer")
+                [.requestReceivedOn: "2026-01-05", .requestSource: "parent"], author: "LA officer")
             let sites = names.map { area[$0].identity }
             let together = try area.la.pendingChanges(for: sites)
             for site in sites {

@@ -43,7 +43,9 @@ struct SEN2ExportTests {
     /// 7. Gus (Oakfield): requested 2026-01-06.
     /// 8. Hana (Hillview since 2024-09-01): requested 2024-11-04, no decision yet.
     static func area() throws -> Area {
-        let area = try TestArea(folder: FileManager.default.temporaryDirectory)
+        // Recorded on 2026-02-02, once the latest of these had happened.
+        let area = try TestArea(
+            folder: FileManager.default.temporaryDirectory, clock: TestClock(start: 1_770_022_800_000))
         let oakfield = try area.add("Oakfield", .maintainedSchool, urn: "100001").identity.id
         let hillview = try area.add("Hillview", .maintainedSchool, urn: "100002").identity.id
         let la = area.la

@@ -22,15 +22,15 @@ struct KindStoreTests {
         let referral = try store.addRecord(
             Referral.self, pupil: Self.upn,
             [
-                .agency: "Speech and language therapy", .referredOn: "2026-01-05", .referredBy: "SENCO",
+                .agency: "Speech and language therapy", .referredOn: "2025-12-01", .referredBy: "SENCO",
                 .reason: "Speech",
             ],
             author: "SENCO")
-        try store.updateRecord(Referral.self, referral.description, [.acceptedOn: "2026-01-20"], author: "SENCO")
+        try store.updateRecord(Referral.self, referral.description, [.acceptedOn: "2025-12-16"], author: "SENCO")
         let read = try #require(try store.records(Referral.self, of: Self.upn).first)
         #expect(read.id == referral && read.pupilID == pupil)
         #expect(read.text(.agency) == "speech-language-therapy")  // a label is accepted and stored as its code
-        #expect(read.date(.acceptedOn) == CalendarDate("2026-01-20"))
+        #expect(read.date(.acceptedOn) == CalendarDate("2025-12-16"))
         // Clearing a field that is not required.
         try store.updateRecord(Referral.self, referral.description, [.acceptedOn: ""], author: "SENCO")
         #expect(try store.records(Referral.self, of: Self.upn).first?[.acceptedOn] == nil)
@@ -73,9 +73,12 @@ struct KindStoreTests {
             ["request_received_on": "2026-01-05", "request_source": "parent"], kind: EHCAssessment.spec,
             "Only the local authority")
         // Dates that contradict each other (found by a newcomer; each was written).
-        let seen = base.merging(["accepted_on": "2026-01-20", "first_seen_on": "2026-02-01"]) { $1 }
-        refused(seen.merging(["closed_on": "2026-01-25"]) { $1 }, "--closed-on")
-        refused(base.merging(["declined_on": "2026-01-20", "closed_on": "2026-01-10"]) { $1 }, "--closed-on")
+        let earlier = base.merging(["referred_on": "2025-11-05"]) { $1 }
+        let seen = earlier.merging(["accepted_on": "2025-11-20", "first_seen_on": "2025-12-01"]) { $1 }
+        refused(seen.merging(["closed_on": "2025-11-25"]) { $1 }, "--closed-on")
+        refused(earlier.merging(["declined_on": "2025-11-20", "closed_on": "2025-11-10"]) { $1 }, "--closed-on")
+        // A day that has not come yet, for something that happened (today is 2026-01-05).
+        refused(base.merging(["accepted_on": "2026-01-06"]) { $1 }, "The date accepted is in the future")
         refused(
             ["title": "Reading", "start_date": "2026-01-05", "review_date": "2026-03-01", "closed_on": "2026-02-01"],
             kind: SupportPlan.spec, "--status")
@@ -330,7 +333,7 @@ struct KindStoreTests {
         try area.send("Oakfield", "LA")
         #expect(try area.la.records(Escalation.self, of: Self.upn).count == 1)
         let assessment = try area.la.addRecord(
-            EHCAssessment.self, pupil: Self.upn, [.requestReceivedOn: "2026-01-06", .requestSource: "parent"],
+            EHCAssessment.self, pupil: Self.upn, [.requestReceivedOn: "2026-01-05", .requestSource: "parent"],
             author: "LA")
         try area.send("LA", "Oakfield")
         #expect(try store.records(EHCAssessment.self, of: Self.upn).map(\.id) == [assessment])

@@ -231,11 +231,14 @@ struct StoreWriteTests {
     }
 
     @Test func reviewsMoveThePlanOnOrCloseIt() throws {
-        let store = try Self.store()
+        // Reviews are recorded once held: the store's day moves on to each.
+        let clock = TestClock()
+        let store = try Self.store(clock: clock)
         let pupil = try store.addPupil(Self.newPupil(), author: "SENCO").description
         let plan = try store.createPlan(
             pupil: pupil, NewSupportPlan(title: "Literacy", reviewDate: "2026-03-02"), author: "SENCO"
         ).description
+        clock.advance(seconds: 56 * 86_400)  // 2026-03-02
         Self.expectStoreError(.invalidInput) {
             try store.recordReview(
                 plan: plan, NewReview(heldOn: "2026-03-02", summary: "Going well", decision: .continue), author: "SENCO"
@@ -246,6 +249,7 @@ struct StoreWriteTests {
             NewReview(heldOn: "2026-03-02", summary: "Going well", decision: .modify, nextReviewDate: "2026-06-01"),
             author: "SENCO")
         #expect(try store.plans(of: pupil).first?.reviewDate == "2026-06-01")
+        clock.advance(seconds: 91 * 86_400)  // 2026-06-01
         try store.recordReview(
             plan: plan, NewReview(heldOn: "2026-06-01", summary: "Targets met", decision: .close), author: "SENCO")
         let closed = try #require(try store.plans(of: pupil).first)

@@ -25,18 +25,18 @@ public enum Concern: RecordKind {
 
         public var definition: FieldDefinition {
             switch self {
-            case .raisedOn: field("Raised on", .date, required: true)
+            case .raisedOn: field("Raised on", .date, required: true, past: true)
             case .raisedByRole: field("Raised by (role)", .code("staff-role"), required: true)
             case .raisedBy: field("Raised by", .text(maxLength: 200), personal: true)
             case .areas: field("Areas of need", .codes("broad-area-of-need"), required: true)
             case .observations: field("Observations", .text(maxLength: 20_000), required: true)
             case .strategiesTried: field("Strategies tried", .text(maxLength: 20_000))
-            case .parentInformedOn: field("Parent informed on", .date)
+            case .parentInformedOn: field("Parent informed on", .date, past: true)
             case .parentView: field("Parent's view", .text(maxLength: 20_000))
             case .pupilVoice: field("Pupil's voice", .text(maxLength: 20_000))
             case .reviewDate: field("Review date", .date)
             case .status: field("Status", .code("concern-status"), required: true, default: "open")
-            case .closedOn: field("Closed on", .date)
+            case .closedOn: field("Closed on", .date, past: true)
             }
         }
     }

@@ -22,7 +22,7 @@ public enum ConcernAction: RecordKind {
             case .owner: field("Owner", .text(maxLength: 200), required: true, personal: true)
             case .ownerOrg: field("Owner's organisation", .text(maxLength: 200))
             case .dueOn: field("Due on", .date, required: true)
-            case .doneOn: field("Done on", .date)
+            case .doneOn: field("Done on", .date, past: true)
             }
         }
     }

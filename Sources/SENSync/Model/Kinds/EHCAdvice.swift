@@ -19,8 +19,8 @@ public enum EHCAdvice: RecordKind {
             switch self {
             case .assessmentID: field("Assessment", .reference("ehc_assessment"), required: true)
             case .agency: field("Agency", .code("referral-agency"), required: true)
-            case .requestedOn: field("Requested on", .date, required: true)
-            case .receivedOn: field("Received on", .date)
+            case .requestedOn: field("Requested on", .date, required: true, past: true)
+            case .receivedOn: field("Received on", .date, past: true)
             }
         }
     }

@@ -25,17 +25,18 @@ public enum EHCAssessment: RecordKind {
 
         public var definition: FieldDefinition {
             switch self {
-            case .requestReceivedOn: field("Request received on", .date, required: true, sen2: "ReceivedDate")
+            case .requestReceivedOn:
+                field("Request received on", .date, required: true, past: true, sen2: "ReceivedDate")
             case .requestSource:
                 field("Request from", .code("ehc-request-source"), required: true, sen2: "RequestSource")
             case .isReassessment: field("Re-assessment", .flag)
             case .caseOfficer: field("Case officer", .text(maxLength: 200), personal: true)
             case .decision: field("Decision whether to assess", .code("ehc-decision"), sen2: "RequestOutcome")
-            case .decidedOn: field("Decided on", .date, sen2: "RequestOutcomeDate")
-            case .noPlanOn: field("Decided not to issue a plan on", .date)
-            case .draftServedOn: field("Draft plan served on", .date)
-            case .finalIssuedOn: field("Final plan issued on", .date, sen2: "StartDate")
-            case .withdrawnOn: field("Withdrawn on", .date)
+            case .decidedOn: field("Decided on", .date, past: true, sen2: "RequestOutcomeDate")
+            case .noPlanOn: field("Decided not to issue a plan on", .date, past: true)
+            case .draftServedOn: field("Draft plan served on", .date, past: true)
+            case .finalIssuedOn: field("Final plan issued on", .date, past: true, sen2: "StartDate")
+            case .withdrawnOn: field("Withdrawn on", .date, past: true)
             }
         }
     }

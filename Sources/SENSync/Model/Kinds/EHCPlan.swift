@@ -22,7 +22,7 @@ public enum EHCPlan: RecordKind {
         public var definition: FieldDefinition {
             switch self {
             case .assessmentID: field("Assessment", .reference("ehc_assessment"))
-            case .issuedOn: field("Issued on", .date, required: true, sen2: "StartDate")
+            case .issuedOn: field("Issued on", .date, required: true, past: true, sen2: "StartDate")
             case .caseOfficer: field("Case officer", .text(maxLength: 200), personal: true)
             case .phaseTransferYear: field("Phase transfer year", .integer(2000...2100))
             case .phaseTransferToPost16: field("Phase transfer is to post-16", .flag)

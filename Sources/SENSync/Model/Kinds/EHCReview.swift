@@ -20,10 +20,10 @@ public enum EHCReview: RecordKind {
         public var definition: FieldDefinition {
             switch self {
             case .planID: field("EHC plan", .reference("ehc_plan"), required: true)
-            case .meetingOn: field("Meeting on", .date, required: true, sen2: "ReviewMeeting")
+            case .meetingOn: field("Meeting on", .date, required: true, past: true, sen2: "ReviewMeeting")
             case .outcome: field("Decision", .code("ehc-review-outcome"), sen2: "ReviewOutcome")
-            case .decidedOn: field("Decided on", .date)
-            case .amendedIssuedOn: field("Amended plan issued on", .date)
+            case .decidedOn: field("Decided on", .date, past: true)
+            case .amendedIssuedOn: field("Amended plan issued on", .date, past: true)
             }
         }
     }

@@ -22,13 +22,13 @@ public enum Escalation: RecordKind {
         public var definition: FieldDefinition {
             switch self {
             case .stage: field("Stage", .code("escalation-stage"), required: true)
-            case .openedOn: field("Opened on", .date, required: true)
+            case .openedOn: field("Opened on", .date, required: true, past: true)
             case .raisedBy: field("Raised by", .text(maxLength: 200), required: true, personal: true)
             case .summary: field("Summary", .text(maxLength: 20_000), required: true)
             case .responseDueOn: field("Response due on", .date)
             case .respondingOrg: field("Responding organisation", .text(maxLength: 200), required: true)
             case .outcome: field("Outcome", .text(maxLength: 20_000))
-            case .closedOn: field("Closed on", .date)
+            case .closedOn: field("Closed on", .date, past: true)
             }
         }
     }

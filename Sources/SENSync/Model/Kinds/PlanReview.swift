@@ -21,7 +21,7 @@ public enum PlanReview: RecordKind {
         public var definition: FieldDefinition {
             switch self {
             case .planID: field("Plan", .reference("support_plan"), required: true)
-            case .heldOn: field("Held on", .date, required: true)
+            case .heldOn: field("Held on", .date, required: true, past: true)
             case .summary: field("Summary", .text(maxLength: 20_000), required: true)
             case .decision: field("Decision", .code("review-decision"), required: true)
             case .nextReviewDate: field("Next review", .date)

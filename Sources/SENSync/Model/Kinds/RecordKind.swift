@@ -67,6 +67,10 @@ public struct FieldDefinition: Sendable, Hashable {
     /// anything about anyone. Declared with `personal: true`; free text is personal whatever the
     /// declaration says, so a new note-like field is never exported by mistake.
     public let isPersonal: Bool
+    /// A date field holding the day something happened (a concern raised, a review held): never
+    /// after the day it is recorded. Declared with `past: true`; dates ahead (a review date, a
+    /// due date) are not.
+    public let isPastDate: Bool
 
     /// The default where a site of `kind` writes the record: a site field's default `here` means
     /// the school writing it, so a trust or the LA has none (it names the school).
@@ -80,9 +84,11 @@ public struct FieldDefinition: Sendable, Hashable {
 
     public init(
         name: String, label: String, rule: FieldRule, isRequired: Bool = false, isSystem: Bool = false,
-        defaultValue: String? = nil, interchange: InterchangeNames = InterchangeNames(), isPersonal: Bool = false
+        defaultValue: String? = nil, interchange: InterchangeNames = InterchangeNames(), isPersonal: Bool = false,
+        isPastDate: Bool = false
     ) {
         self.name = name
+        self.isPastDate = isPastDate
         self.label = label
         self.rule = rule
         self.isRequired = isRequired
@@ -102,6 +108,13 @@ public struct FieldDefinition: Sendable, Hashable {
     public var personName: String {
         guard case .pence = rule, name.hasSuffix("_pence"), name.count > 6 else { return name }
         return String(name.dropLast(6))
+    }
+
+    /// A date field as a sentence names it: "Raised on" is "the date raised", "Review date" is
+    /// "the review date".
+    public var dateName: String {
+        let label = label.lowercased()
+        return label.hasSuffix(" on") ? "date \(label.dropLast(3))" : label
     }
 
     /// The command-line option: `--referred-on` (`--cost` for `cost_pence`: ``personName``).
@@ -129,14 +142,17 @@ public protocol KindField: RawRepresentable, CaseIterable, Hashable, Sendable wh
 
 extension KindField {
     /// Declares this field. `personal: true` marks a field that identifies a person
-    /// (``FieldDefinition/isPersonal``).
+    /// (``FieldDefinition/isPersonal``); `past: true` a date of something that has happened
+    /// (``FieldDefinition/isPastDate``).
     public func field(
         _ label: String, _ rule: FieldRule, required: Bool = false, system: Bool = false, default value: String? = nil,
-        personal: Bool = false, csv: String? = nil, ctf: String? = nil, census: String? = nil, sen2: String? = nil
+        personal: Bool = false, past: Bool = false, csv: String? = nil, ctf: String? = nil, census: String? = nil,
+        sen2: String? = nil
     ) -> FieldDefinition {
         FieldDefinition(
             name: rawValue, label: label, rule: rule, isRequired: required, isSystem: system, defaultValue: value,
-            interchange: InterchangeNames(csv: csv, ctf: ctf, census: census, sen2: sen2), isPersonal: personal)
+            interchange: InterchangeNames(csv: csv, ctf: ctf, census: census, sen2: sen2), isPersonal: personal,
+            isPastDate: past)
     }
 }
 
@@ -288,6 +304,9 @@ public struct KindSpec: Sendable, CustomStringConvertible {
 
     /// The declared field named `name`.
     public func field(_ name: String) -> FieldDefinition? { fields.first { $0.name == name } }
+
+    /// Whether any field is the date of something that happened (``FieldDefinition/isPastDate``).
+    public var hasPastDates: Bool { fields.contains(where: \.isPastDate) }
 
     /// The replicated table: the declared fields, then the deletion marker (unless append-only).
     public var table: TableSpec {

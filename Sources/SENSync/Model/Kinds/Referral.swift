@@ -23,13 +23,13 @@ public enum Referral: RecordKind {
             switch self {
             case .agency: field("Agency", .code("referral-agency"), required: true)
             case .reason: field("Reason", .text(maxLength: 20_000), required: true)
-            case .referredOn: field("Referred on", .date, required: true)
+            case .referredOn: field("Referred on", .date, required: true, past: true)
             case .referredBy: field("Referred by", .text(maxLength: 200), required: true, personal: true)
             case .agencyContact: field("Agency contact", .text(maxLength: 200), personal: true)
-            case .acceptedOn: field("Accepted on", .date)
-            case .declinedOn: field("Declined on", .date)
-            case .firstSeenOn: field("First seen on", .date)
-            case .closedOn: field("Closed on", .date)
+            case .acceptedOn: field("Accepted on", .date, past: true)
+            case .declinedOn: field("Declined on", .date, past: true)
+            case .firstSeenOn: field("First seen on", .date, past: true)
+            case .closedOn: field("Closed on", .date, past: true)
             case .outcome: field("Outcome", .text(maxLength: 20_000))
             }
         }
