@@ -20,6 +20,12 @@ import Testing
                     ["E", "K", "N"].contains($0.split(separator: ",", omittingEmptySubsequences: false)[1])
                 })
             #expect(r.stderr.contains("School census of Oakfield Primary"))
+            // A day that is not the census day is not called one (it said "census day" of today).
+            r = try cli.run(["export", "census", "--as-of", "2026-11-12"] + school)
+            #expect(
+                r.stderr.contains("autumn 2026 as on 2026-11-12 (the autumn census day is 2026-10-01"), "\(r.stderr)")
+            r = try cli.run(["export", "census", "--census", "autumn", "--year", "2026"] + school)
+            #expect(r.stderr.contains("autumn 2026 (census day 2026-10-01)"), "\(r.stderr)")
 
             r = try cli.run(["export", "census", "--out", cli.path("census.csv")] + school)
             #expect(r.status == 0, "\(r.stderr)")

@@ -101,9 +101,15 @@ extension SENSyncCommand.Export {
             let export = try store.censusExport(on: day, term: term)
             try refuse(export.problems, export: "census export")
             let text = try CSVTable.text(header: CensusExport.header, rows: export.csvRows)
+            // Today (or --as-of) is rarely the census day itself: say which day it is, and the term's.
+            let termDay = export.term.day(in: export.censusDay.year)
+            let when =
+                export.censusDay == termDay
+                ? "(census day \(export.censusDay))"
+                : "as on \(export.censusDay) (the \(export.term) census day is \(termDay): --census \(export.term) for it)"
             Terminal.note(
                 "School census of \(export.school.name), \(export.term) \(export.censusDay.year) "
-                    + "(census day \(export.censusDay)): \(export.rows.count) pupil(s) on roll; "
+                    + "\(when): \(export.rows.count) pupil(s) on roll; "
                     + (export.term.collectsSENType
                         ? "SEN types ranked 1 and 2 for pupils with E or K."
                         : "SEN types are collected in the spring census only."))

@@ -144,8 +144,10 @@ extension SENSyncCommand {
             // empty then were never "cleared".
             var made: Set<RecordID> = []
             for e in entries {
+                // A change held without its content (erased, or about a pupil passed on) has no author here.
+                let author = e.author ?? (e.isRedacted ? "(author not held)" : "?")
                 let who =
-                    "\(e.author ?? "?") at \(e.siteName ?? presenter.siteNames[e.dot.site] ?? "a site not in the directory")"
+                    "\(author) at \(e.siteName ?? presenter.siteNames[e.dot.site] ?? "a site not in the directory")"
                 Terminal.print(
                     "\(e.hlc?.description ?? "?")  \(who)  (change \(e.dot.seq))\(e.rejection.map { "  REJECTED: \($0)" } ?? "")"
                 )
