@@ -523,6 +523,9 @@ import Testing
             let concern = try #require(
                 ((r.json as? [String: Any])?["concern"] as? [String: Any])?["id"] as? String, "\(r.stdout)")
             #expect(try area.send("oak", "la").status == 0)
+            // A bundle that brings a newer directory says so (it said only "applied 0 new change(s)").
+            r = try area.send("la", "oak")
+            #expect(r.stdout.contains("; the area directory is now version"), "\(r.stdout)")
             #expect(try cli.run(["record", "delete", concern, "--author", "S"] + oak).status == 0)
             r = try cli.run(["concern", "update", concern, "--closed-on", "2026-02-01", "--author", "LA"] + la)
             #expect(r.status == 0, "\(r.stderr)")

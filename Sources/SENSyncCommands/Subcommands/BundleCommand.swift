@@ -253,8 +253,15 @@ extension SENSyncCommand.BundleCommand {
             case .applied:
                 var line = "\(file): applied \(report.applied) new change(s) from \(report.header.sender.name)"
                 if report.duplicates > 0 { line += ", \(report.duplicates) already held" }
+                // Every change the bundle carried is accounted for, as `log` counts them.
+                if report.heldWithoutContent > 0 {
+                    line += ", \(report.heldWithoutContent) kept without content (about erased pupils)"
+                }
+                if report.relayed > 0 { line += ", \(report.relayed) kept only to pass on to the LA" }
+                if report.skipped > 0 { line += ", \(report.skipped) not taken (about pupils this site does not hold)" }
                 if report.conflictsOpened > 0 { line += ", \(report.conflictsOpened) conflict(s) opened" }
                 if report.conflictsClosed > 0 { line += ", \(report.conflictsClosed) conflict(s) closed" }
+                if let version = report.directoryUpdatedTo { line += "; the area directory is now version \(version)" }
                 Terminal.print(line + ".")
                 if report.pupilsForgotten > 0 {
                     Terminal.print(
