@@ -208,6 +208,17 @@ struct NewcomerMistakeTests {
         return oak
     }
 
+    /// A file the system will not let SENSync write says which and why (it said "A file could not
+    /// be read or written (4).", Foundation's number).
+    @Test func aFileThatCannotBeWrittenIsNamedWithTheReason() throws {
+        try withCLI { cli in
+            let r = try cli.run(["demo", "--dir", "/proc/sensync-demo"])
+            #expect(r.status == 13, "\(r.stderr)")
+            #expect(r.stderr.contains("(/proc/sensync-demo"), "\(r.stderr)")
+            #expect(!r.stderr.contains("(4)"), "\(r.stderr)")
+        }
+    }
+
     @Test func retentionRefusesAPeriodThatWouldEraseEveryone() throws {
         try withCLI { cli in
             let oak = try oakWithAda(cli)

@@ -148,8 +148,19 @@ struct ErrorReport: Encodable {
                 message: "The store reported an error (SQLite \(e.resultCode.rawValue): \(e.message ?? "no message")).",
                 hint: "Nothing was changed. Run `sensync audit verify`, and report this with the command you ran.")
         case let e as CocoaError:
+            // Why, in words (it gave Foundation's number: "(4)"), and which file, as the user gave it.
+            let why: String =
+                switch e.code {
+                case .fileNoSuchFile, .fileReadNoSuchFile: "it or its folder does not exist"
+                case .fileReadNoPermission, .fileWriteNoPermission: "this account may not use it"
+                case .fileWriteOutOfSpace: "the disk is full"
+                case .fileWriteVolumeReadOnly: "the disk is read-only"
+                case .fileWriteFileExists: "a file is already there"
+                default: "error \(e.code.rawValue)"
+                }
+            let file = e.filePath.map { " (\($0))" } ?? ""
             self.init(
-                exit: .io, code: "io", message: "A file could not be read or written (\(e.code.rawValue)).",
+                exit: .io, code: "io", message: "A file could not be read or written\(file): \(why).",
                 hint: "Check the path and permissions.")
         default:
             self.init(
