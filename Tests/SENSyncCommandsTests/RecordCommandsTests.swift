@@ -239,6 +239,11 @@ struct RecordCommandsTests {
             // 200% of the roll with an EHC plan.
             let small = try cli.run(["report", "roll", "Oakfield", "0"] + s)
             #expect(small.status == 2 && small.stderr.contains("fewer"), "\(small.stderr)")
+            // A count no school has, or a count of a day to come, is refused (both were shown).
+            for bad in [["9223372036854775807"], ["20001"], ["50", "--as-of", "2999-01-15"]] {
+                let r = try cli.run(["report", "roll", "Oakfield"] + bad + s)
+                #expect(r.status == 2, "\(bad): \(r.stdout) \(r.stderr)")
+            }
             ok(try cli.run(["report", "roll", "Oakfield", "50", "--as-of", "2026-01-15"] + s))
             let rolls = try cli.run(["report", "roll", "--json"] + s)
             #expect(((rolls.json as? [String: Any])?["rolls"] as? [[String: Any]])?.first?["pupils"] as? Int == 50)

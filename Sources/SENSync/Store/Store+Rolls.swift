@@ -11,11 +11,24 @@ public struct SchoolRoll: Sendable, Hashable {
 }
 
 extension Store {
+    /// The largest roll recorded: more than any school in England has.
+    public static let maxRoll = 20_000
+
     /// Records the number of pupils on a school's roll (a site known here, by name or id) on a
     /// date, replacing what was recorded before. Local to this store: rolls are not replicated.
     public func setSchoolRoll(school reference: String, pupils: Int, asOf: CalendarDate) throws -> SchoolRoll {
         guard pupils >= 0 else {
             throw StoreError(.invalidInput, "A roll cannot be negative.", hint: "Give the number of pupils on roll.")
+        }
+        guard pupils <= Self.maxRoll else {
+            throw StoreError(
+                .invalidInput, "A school's roll is at most \(Self.maxRoll) pupils.",
+                hint: "Give the number of pupils on roll from the school's census.")
+        }
+        guard asOf <= localToday else {
+            throw StoreError(
+                .invalidInput, "The roll's date is in the future.",
+                hint: "Give the census date the count is from (today by default).")
         }
         let site = try resolveSite(reference, includingThisSite: true)
         guard site.kind != .la && site.kind != .trust else {
