@@ -427,20 +427,25 @@ import Testing
         }
     }
 
+    /// An LA and one school, Oakfield ("oak"), with one pupil (UPN 1, in year 5) that the LA holds.
+    static func oakWithAPupilTheLAHolds(_ cli: CLI) throws -> (area: CLIArea, oak: [String], la: [String]) {
+        var area = try CLIArea.make(cli)
+        try area.add("oak", kind: "maintained-school")
+        let oak = area.store("oak")
+        #expect(
+            try cli.run(
+                [
+                    "pupil", "add", "--upn", upn(1), "--forename", "A", "--surname", "B", "--dob", "2015-05-05",
+                    "--year-group", "5", "--author", "S",
+                ] + oak
+            ).status == 0)
+        #expect(try area.send("oak", "la").status == 0)
+        return (area, oak, area.store("la"))
+    }
+
     @Test func conflictsAreListedAndResolved() throws {
         try withCLI { cli in
-            var area = try CLIArea.make(cli)
-            try area.add("oak", kind: "maintained-school")
-            let oak = area.store("oak")
-            let la = area.store("la")
-            #expect(
-                try cli.run(
-                    [
-                        "pupil", "add", "--upn", upn(1), "--forename", "A", "--surname", "B", "--dob", "2015-05-05",
-                        "--year-group", "5", "--author", "S",
-                    ] + oak
-                ).status == 0)
-            #expect(try area.send("oak", "la").status == 0)
+            let (area, oak, la) = try Self.oakWithAPupilTheLAHolds(cli)
             #expect(
                 try cli.run(["pupil", "update", upn(1), "--year-group", "6", "--author", "SENCO"] + oak).status == 0)
             #expect(
@@ -503,17 +508,7 @@ import Testing
     /// deletion as a deletion (it gave the candidate `"value": "1"`, read as the field's value).
     @Test func anEditWhileDeletedConflictGivesTheDeletionAsSuch() throws {
         try withCLI { cli in
-            var area = try CLIArea.make(cli)
-            try area.add("oak", kind: "maintained-school")
-            let oak = area.store("oak")
-            let la = area.store("la")
-            #expect(
-                try cli.run(
-                    [
-                        "pupil", "add", "--upn", upn(1), "--forename", "A", "--surname", "B", "--dob", "2015-05-05",
-                        "--author", "S",
-                    ] + oak
-                ).status == 0)
+            let (area, oak, la) = try Self.oakWithAPupilTheLAHolds(cli)
             var r = try cli.run(
                 [
                     "concern", "add", "--pupil", upn(1), "--raised-on", "2026-01-12", "--raised-by-role", "senco",
