@@ -40,6 +40,10 @@ public struct SENSyncCommand: ParsableCommand {
         let reserved = Set(configuration.subcommands.map { $0._commandName })
         let arguments = KindCommandLine.rewrite(
             arguments ?? Array(CommandLine.arguments.dropFirst()), reserved: reserved)
+        if let unknown = UnknownCommand.message(for: arguments, root: Self.self) {
+            Terminal.note(unknown)
+            return SENSyncExit.usage.rawValue
+        }
         do {
             command = try parseAsRoot(arguments)
         } catch {

@@ -219,6 +219,33 @@ struct NewcomerMistakeTests {
         }
     }
 
+    /// A mistyped command is said to be one, with the nearest (ArgumentParser blamed the next
+    /// option: `sensync pupil ad --store x` said "Unknown option '--store'").
+    @Test func aMistypedCommandIsNamedWithTheNearest() throws {
+        try withCLI { cli in
+            for (arguments, mistyped, nearest) in [
+                (["pupil", "ad", "--store", "x.sensync"], "ad", "sensync pupil add"),
+                (["pupl", "add"], "pupl", "sensync pupil"),
+                (["bundle", "aply", "x.bundle"], "aply", "sensync bundle apply"),
+                (["concern", "ad", "--pupil", "x"], "ad", "sensync concern add"),
+                (["refferal", "list"], "refferal", "sensync referral"),
+            ] {
+                let r = try cli.run(arguments)
+                #expect(r.status == 64, "\(arguments): \(r.stderr)")
+                #expect(r.stderr.contains("'\(mistyped)' is not a command"), "\(r.stderr)")
+                #expect(
+                    r.stderr.replacingOccurrences(of: "\n", with: " ").contains("Did you mean `\(nearest)`?"),
+                    "\(r.stderr)")
+            }
+            let r = try cli.run(["xyzzy"])
+            #expect(r.status == 64 && r.stderr.contains("Its commands: init, identity"), "\(r.stderr)")
+            // What is a command still runs.
+            #expect(try cli.run(["help", "concern"]).status == 0)
+            #expect(try cli.run(["concern", "--help"]).status == 0)
+            #expect(try cli.run(["pupil", "--help"]).status == 0)
+        }
+    }
+
     @Test func retentionRefusesAPeriodThatWouldEraseEveryone() throws {
         try withCLI { cli in
             let oak = try oakWithAda(cli)
