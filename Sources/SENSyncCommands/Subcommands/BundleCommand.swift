@@ -392,7 +392,7 @@ private func printHeader(_ h: BundleHeader, naming name: (SiteID) -> String) {
         )
         if !s.tableCounts.isEmpty {
             Terminal.print(
-                "  records: "
+                "  record writes, by table: "
                     + s.tableCounts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
         }
         for (site, count) in s.origins.sorted(by: { $0.key < $1.key }) {
