@@ -68,7 +68,9 @@ public struct SENSyncCommand: ParsableCommand {
         if error is CleanExit || error is ValidationError || "\(type(of: error))".contains("ParserError")
             || "\(type(of: error))".contains("CommandError")
         {
-            let message = HelpText.wrappingUsage(fullMessage(for: error))
+            // "error:" as every other error says it (ArgumentParser writes "Error:").
+            var message = HelpText.wrappingUsage(fullMessage(for: error))
+            if message.hasPrefix("Error: ") { message = "error: " + message.dropFirst(7) }
             let code = exitCode(for: error).rawValue
             if code == 0 {
                 Terminal.print(message)

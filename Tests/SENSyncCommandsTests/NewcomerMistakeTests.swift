@@ -239,6 +239,9 @@ struct NewcomerMistakeTests {
             }
             let r = try cli.run(["xyzzy"])
             #expect(r.status == 64 && r.stderr.contains("Its commands: init, identity"), "\(r.stderr)")
+            // ArgumentParser's own errors start as every other does (they said "Error:").
+            let missing = try cli.run(["pupil", "add", "--upn"])
+            #expect(missing.status == 64 && missing.stderr.hasPrefix("error: Missing value"), "\(missing.stderr)")
             // What is a command still runs.
             #expect(try cli.run(["help", "concern"]).status == 0)
             #expect(try cli.run(["concern", "--help"]).status == 0)

@@ -58,7 +58,7 @@ enum UnknownCommand {
             .min { ($0.1, $0.0) < ($1.1, $1.0) }?.0
         let suggestion = nearest.map { " Did you mean `\(group) \($0)`?" } ?? ""
         let text =
-            "Error: '\(word)' is not a command of `\(group)`.\(suggestion) Its commands: "
+            "error: '\(word)' is not a command of `\(group)`.\(suggestion) Its commands: "
             + "\(commands.joined(separator: ", "))\(more)."
         return
             (Terminal.wrap(text, width: Terminal.width - 1, indent: 0) + [
