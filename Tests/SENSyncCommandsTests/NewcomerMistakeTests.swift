@@ -208,6 +208,22 @@ struct NewcomerMistakeTests {
         return oak
     }
 
+    /// A store altered outside SENSync so that a record id is no id is refused as damaged, never a
+    /// crash (`digest` and `pupil list` stopped on a force unwrap, exit 132).
+    @Test func aStoreWithADamagedRecordIdIsRefusedAsDamaged() throws {
+        try withCLI { cli in
+            let oak = try oakWithAda(cli)
+            let queue = try DatabaseQueue(path: cli.path("oak.sensync"))
+            try queue.write { db in try db.execute(sql: "UPDATE pupil SET id = 'zz'") }
+            try queue.close()
+            for command in [["digest"], ["pupil", "list"]] {
+                let r = try cli.run(command + oak)
+                #expect(r.status == 3, "\(command): \(r.status) \(r.stderr.prefix(300))")
+                #expect(r.stderr.contains("The store is damaged"), "\(command): \(r.stderr.prefix(300))")
+            }
+        }
+    }
+
     /// A file the system will not let SENSync write says which and why (it said "A file could not
     /// be read or written (4).", Foundation's number).
     @Test func aFileThatCannotBeWrittenIsNamedWithTheReason() throws {

@@ -179,7 +179,7 @@ extension Store {
                 hint: "Give more of the id; the records it could mean are below.",
                 candidates: try candidates(rows.map { ($0[0], $0[1]) }, table: table, in: db))
         }
-        return (RecordID(row[0] as String)!, RecordID(row[1] as String)!)
+        return (try RecordID.stored(row[0] as String), try RecordID.stored(row[1] as String))
     }
 
     /// `reference` as an id prefix to look up (lower case, at least 8 characters of an id), or an
@@ -589,7 +589,7 @@ extension Store {
                     SELECT id, upn, forename, surname, date_of_birth, year_group, deleted, former_upns
                     FROM pupil \(includeDeleted ? "" : "WHERE deleted = 0") ORDER BY surname, forename, id
                     """
-            ).map { Self.pupil(from: $0, enrolments: enrolments, summaries: summaries) }
+            ).map { try Self.pupil(from: $0, enrolments: enrolments, summaries: summaries) }
         }
     }
 
@@ -604,7 +604,7 @@ extension Store {
                 arguments: [id.description, id.description])!
             let today = localToday
             let enrolments = try Self.currentEnrolments(in: db, pupil: id, on: today)
-            return Self.pupil(
+            return try Self.pupil(
                 from: row, enrolments: enrolments,
                 summaries: try Self.censusSummaries(in: db, pupil: id, today: today, enrolments: enrolments))
         }
@@ -621,7 +621,8 @@ extension Store {
                 arguments: [id.description]
             ).map { row in
                 EnrolmentRecord(
-                    id: RecordID(row[0] as String)!, pupilID: id, schoolID: (row[1] as String?).flatMap(SiteID.init),
+                    id: try RecordID.stored(row[0] as String), pupilID: id,
+                    schoolID: (row[1] as String?).flatMap(SiteID.init),
                     entryDate: row[2], leavingDate: row[3])
             }
         }
@@ -673,8 +674,8 @@ extension Store {
     /// (``censusSummaries(in:pupil:today:enrolments:)``).
     static func pupil(
         from row: Row, enrolments: [RecordID: [SiteID]], summaries: [RecordID: CensusSummary]
-    ) -> PupilRecord {
-        let id = RecordID(row[0] as String)!
+    ) throws -> PupilRecord {
+        let id = try RecordID.stored(row[0] as String)
         let summary = summaries[id]
         return PupilRecord(
             id: id, upn: row[1], forename: row[2], surname: row[3], dateOfBirth: row[4], yearGroup: row[5],
@@ -738,7 +739,7 @@ extension Store {
                 arguments: [pupilID.description]
             ).map { row in
                 NoteRecord(
-                    id: RecordID(row[0] as String)!, pupilID: pupilID, text: row[1] ?? "", area: row[2],
+                    id: try RecordID.stored(row[0] as String), pupilID: pupilID, text: row[1] ?? "", area: row[2],
                     amendsNoteID: (row[3] as String?).flatMap(RecordID.init), recordedAt: row[4], recordedBy: row[5])
             }
         }
@@ -910,20 +911,22 @@ extension Store {
             ).map { row in
                 let planID: String = row[0]
                 return SupportPlanRecord(
-                    id: RecordID(planID)!, pupilID: pupilID, title: row[1], status: row[2], startDate: row[3],
+                    id: try RecordID.stored(planID), pupilID: pupilID, title: row[1], status: row[2], startDate: row[3],
                     reviewDate: row[4], responsibleOrg: row[5], responsiblePerson: row[6],
-                    outcomes: (outcomes[planID] ?? []).map {
+                    outcomes: try (outcomes[planID] ?? []).map {
                         OutcomeRecord(
-                            id: RecordID($0[1] as String)!, description: $0[2], targetDate: $0[3], status: $0[4])
+                            id: try RecordID.stored($0[1] as String), description: $0[2], targetDate: $0[3],
+                            status: $0[4])
                     },
-                    provision: (provision[planID] ?? []).map {
+                    provision: try (provision[planID] ?? []).map {
                         ProvisionRecord(
-                            id: RecordID($0[1] as String)!, description: $0[2], provider: $0[3], frequency: $0[4],
+                            id: try RecordID.stored($0[1] as String), description: $0[2], provider: $0[3],
+                            frequency: $0[4],
                             responsibleOrg: $0[5], responsiblePerson: $0[6], costPence: $0[7])
                     },
-                    reviews: (reviews[planID] ?? []).map {
+                    reviews: try (reviews[planID] ?? []).map {
                         ReviewRecord(
-                            id: RecordID($0[1] as String)!, heldOn: $0[2], summary: $0[3], decision: $0[4],
+                            id: try RecordID.stored($0[1] as String), heldOn: $0[2], summary: $0[3], decision: $0[4],
                             nextReviewDate: $0[5])
                     })
             }

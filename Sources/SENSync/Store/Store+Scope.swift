@@ -272,7 +272,7 @@ extension Store {
                 for row in current {
                     transferOps.append(
                         RecordOp(
-                            table: "enrolment", id: RecordID(row[0] as String)!,
+                            table: "enrolment", id: try RecordID.stored(row[0] as String),
                             writes: [FieldWrite("leaving_date", .text(day))]))
                 }
                 transferOps.append(

@@ -45,3 +45,19 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
 
     public var description: String { hint.map { "\(message) \($0)" } ?? message }
 }
+
+extension UUID128 {
+    /// An id read from the store's own tables: a text that is not one means the file was altered
+    /// or damaged outside SENSync, which is refused as such (it stopped the program).
+    static func stored(_ text: String) throws -> UUID128 {
+        guard let id = UUID128(text) else { throw StoreError.damagedID }
+        return id
+    }
+}
+
+extension StoreError {
+    /// A record or pupil id in the store's tables is not an id.
+    static let damagedID = StoreError(
+        .notAStore, "The store is damaged: one of its record ids is not an id.",
+        hint: "Nothing was changed. Run `sensync audit verify`, and restore the store from a backup.")
+}
