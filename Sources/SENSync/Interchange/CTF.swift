@@ -281,6 +281,13 @@ struct XMLNode: Sendable {
                 "The file holds XML a CTF does not use (a document type, or a processing instruction without data).",
                 line: line, element: nil, hint: "Export the CTF again from the sending school's MIS.")
         }
+        if let line = scanner.tooManyAttributes {
+            throw CTFError(
+                .malformed,
+                "An element has more than \(UnusedMarkupScanner.maxAttributes) attributes; a CTF's elements have a few at most.",
+                line: line, element: nil,
+                hint: "This is not a Common Transfer File: export the CTF again from the sending school's MIS.")
+        }
         // From a stream: given the whole file at once, FoundationXML's parser fails any file over
         // 10 MB at its end ("not well-formed"); fed in parts it reads it.
         let parser = XMLParser(stream: try source.stream())
@@ -776,7 +783,17 @@ enum CTFSource {
 /// judged by the last nine bytes read, so markup split across two parts is found as in one.
 struct UnusedMarkupScanner {
     private(set) var found: Int?
+    /// The line of a start tag with more than ``maxAttributes`` attributes: libxml2 checks each
+    /// attribute's name against every other, so 600,000 of them took minutes; a CTF's elements
+    /// have at most a few.
+    private(set) var tooManyAttributes: Int?
+    static let maxAttributes = 64
     private var line = 1
+    /// Inside a start tag (after `<` and a name's first character, up to `>`): the attributes seen
+    /// (their `=` outside quotes) and the quote a value is in, if any.
+    private var inStartTag = false
+    private var attributes = 0
+    private var quote: UInt8?
     /// The last eight bytes read, the latest in the low byte, and the one read before them.
     private var last8: UInt64 = 0
     private var ninth: UInt8 = 0
@@ -788,9 +805,30 @@ struct UnusedMarkupScanner {
     private static let entity = word("<!ENTITY")
 
     mutating func scan(_ bytes: UnsafeRawBufferPointer) {
-        guard found == nil else { return }
+        guard found == nil, tooManyAttributes == nil else { return }
         for byte in bytes {
             let afterLessThan = last8 & 0xFF == UInt64(UInt8(ascii: "<"))
+            if inStartTag {
+                if let open = quote {
+                    if byte == open { quote = nil }
+                } else {
+                    switch byte {
+                    case UInt8(ascii: "\""), UInt8(ascii: "'"): quote = byte
+                    case UInt8(ascii: ">"): inStartTag = false
+                    case UInt8(ascii: "="):
+                        attributes += 1
+                        if attributes > Self.maxAttributes {
+                            tooManyAttributes = line
+                            return
+                        }
+                    default: break
+                    }
+                }
+            } else if afterLessThan, ![UInt8(ascii: "/"), UInt8(ascii: "!"), UInt8(ascii: "?")].contains(byte) {
+                inStartTag = true
+                attributes = 0
+                quote = nil
+            }
             ninth = UInt8(truncatingIfNeeded: last8 >> 56)
             last8 = last8 << 8 | UInt64(byte)
             if let start = instruction {

@@ -67,6 +67,22 @@ import Testing
         #expect(throws: CTFError.self) { try CTFDocument(xml: data) }
     }
 
+    /// An element with more attributes than any CTF's is refused before parsing: libxml2 compares
+    /// each attribute's name with every other's, so a root with 600,000 of them ran for minutes.
+    /// A value may hold `=` and `>` in its quotes; 64 attributes are still read.
+    @Test func anElementWithThousandsOfAttributesIsRefusedBeforeParsing() throws {
+        func ctf(_ attributes: Int) -> Data {
+            let list = (0..<attributes).map { "a\($0)=\"x=>'\"" }.joined(separator: " ")
+            return Data("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<CTfile \(list)><CTFpupilData/></CTfile>\n".utf8)
+        }
+        #expect(try CTFDocument(xml: ctf(UnusedMarkupScanner.maxAttributes)).pupils.isEmpty)
+        for count in [UnusedMarkupScanner.maxAttributes + 1, 100_000] {
+            let error = #expect(throws: CTFError.self) { try CTFDocument(xml: ctf(count)) }
+            #expect(error?.message.contains("more than 64 attributes") == true, "\(String(describing: error))")
+            #expect(error?.line == 2)
+        }
+    }
+
     @Test func aUTF8ByteOrderMarkIsAccepted() throws {
         let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<CTfile><CTFpupilData/></CTfile>\n"
         #expect(try CTFDocument(xml: Data([0xEF, 0xBB, 0xBF] + Array(xml.utf8))).pupils.isEmpty)
