@@ -245,6 +245,9 @@ struct RecordCommandsTests {
                 #expect(r.status == 2, "\(bad): \(r.stdout) \(r.stderr)")
             }
             ok(try cli.run(["report", "roll", "Oakfield", "50", "--as-of", "2026-01-15"] + s))
+            // An older count does not replace a newer one (it did, and got round the check above).
+            let older = try cli.run(["report", "roll", "Oakfield", "0", "--as-of", "2025-10-02"] + s)
+            #expect(older.status == 2 && older.stderr.contains("recorded already"), "\(older.stderr)")
             let rolls = try cli.run(["report", "roll", "--json"] + s)
             #expect(((rolls.json as? [String: Any])?["rolls"] as? [[String: Any]])?.first?["pupils"] as? Int == 50)
             let withRoll = try cli.run(["report", "area", "--as-of", "2026-05-01", "--format", "json"] + s)

@@ -47,6 +47,17 @@ extension Store {
                         WHERE e.school_id = ? AND e.deleted = 0 AND e.entry_date <= ?
                           AND (e.leaving_date IS NULL OR e.leaving_date > ?)
                         """, arguments: [site.id.description, asOf.description, asOf.description]) ?? 0
+            // One roll per school, the latest: an older count would replace it (and the check
+            // above would be against that older day's roll).
+            if let recorded = try String.fetchOne(
+                db, sql: "SELECT as_of FROM school_roll WHERE site_id = ?", arguments: [site.id.description]),
+                let latest = CalendarDate(recorded), asOf < latest
+            {
+                throw StoreError(
+                    .invalidInput,
+                    "\(site.name)'s roll on \(latest) is recorded already; a count from before it would replace it.",
+                    hint: "Give the latest count, from the latest census.")
+            }
             guard pupils >= held else {
                 throw StoreError(
                     .invalidInput,
