@@ -32,7 +32,9 @@ enum Check {
         if lineBreaks, trimmed.unicodeScalars.contains(where: \.isLineSeparator) {
             trimmed = String(String.UnicodeScalarView(trimmed.unicodeScalars.map { $0.isLineSeparator ? "\n" : $0 }))
         }
-        guard !trimmed.isEmpty else {
+        // A text that shows nothing (a Hangul filler, a braille blank, a soft hyphen, a variation
+        // selector: each was a name that looked blank) is empty too.
+        guard !trimmed.isEmpty, !trimmed.unicodeScalars.allSatisfy(\.showsNothing) else {
             throw StoreError(.invalidInput, "The \(what()) is empty.", hint: "Give a value.")
         }
         // Characters are counted only when the bytes could be too many; the bytes are bounded

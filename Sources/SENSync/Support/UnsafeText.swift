@@ -15,6 +15,14 @@ extension Unicode.Scalar {
         }
     }
 
+    /// A character that shows nothing on its own: white space, one that text rendering ignores
+    /// (U+00AD soft hyphen, U+034F, the Hangul fillers U+115F, U+1160, U+3164 and U+FFA0, U+180E,
+    /// the joiners, variation selectors and tags), or the braille blank U+2800.
+    var showsNothing: Bool {
+        if value > 0x20 && value < 0x7F { return false }  // ASCII letters, digits, punctuation: at once
+        return value == 0x2800 || properties.isWhitespace || properties.isDefaultIgnorableCodePoint
+    }
+
     /// A line or paragraph separator: free text keeps it as the line break it is.
     var isLineSeparator: Bool { value == 0x2028 || value == 0x2029 }
 }

@@ -562,6 +562,22 @@ struct FastClockTests {
                     author: "SEN\(bad)CO")
             }
         }
+        // A name of characters that show nothing looks blank: empty (each was recorded).
+        for blank in [
+            "\u{3164}", "\u{2800}", "\u{115F}\u{1160}", "\u{FFA0}", "\u{180E}", "\u{034F}", "\u{00AD}",
+            "\u{200D}\u{FE0F}", "\u{E0041}",
+        ] {
+            let error = #expect(throws: StoreError.self, "\(blank.debugDescription)") {
+                try store.addPupil(
+                    NewPupil(upn: syntheticUPN(9), forename: blank, surname: "S", dateOfBirth: "2016-01-01"),
+                    author: "SENCO")
+            }
+            #expect(error?.message == "The forename is empty.", "\(blank.debugDescription)")
+        }
+        // Characters that show nothing beside those that do are the text's own (a soft hyphen).
+        _ = try store.addPupil(
+            NewPupil(upn: syntheticUPN(10), forename: "Anne\u{00AD}Marie", surname: "S", dateOfBirth: "2016-01-01"),
+            author: "SENCO")
         let id = try store.addPupil(StoreWriteTests.newPupil(), author: "SENCO").description
         // Free text keeps its line breaks and tabs, and refuses the rest.
         try store.addNote(pupil: id, text: "First line\n\tindented", author: "SENCO")
