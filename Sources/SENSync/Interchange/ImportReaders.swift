@@ -393,8 +393,12 @@ final class CSVRowReader: ImportRowReader {
         if let contents {
             counter = CountingStream(InputStream(data: contents), size: contents.count, rowLimit: maxRowLength)
         } else {
-            guard !file.isFolder, let stream = InputStream(fileAtPath: file.path),
-                let size = (try? FileManager.default.attributesOfItem(atPath: file.path))?[.size] as? Int
+            // A symbolic link is followed: one to nothing (or to itself) cannot be read, which is
+            // what is said (it read as a file with no heading row).
+            let target = URL(fileURLWithPath: file.path).resolvingSymlinksInPath().path
+            guard !file.isFolder, FileManager.default.isReadableFile(atPath: file.path),
+                let stream = InputStream(fileAtPath: file.path),
+                let size = (try? FileManager.default.attributesOfItem(atPath: target))?[.size] as? Int
             else { throw ImportError.unreadable(file) }
             counter = CountingStream(stream, size: size, rowLimit: maxRowLength)
         }

@@ -78,6 +78,36 @@ import Testing
         }
     }
 
+    /// A symbolic link to nothing, or to itself, cannot be read, as a missing file cannot (a CSV
+    /// one was read as a file with no heading row); one to a file is read as the file.
+    @Test func aLinkToNothingCannotBeReadAndALinkToAFileIsTheFile() throws {
+        try withTemporaryDirectory { dir in
+            let store = try school(dir)
+            let files = FileManager.default
+            try files.createSymbolicLink(
+                atPath: dir.appendingPathComponent("pupils.csv").path, withDestinationPath: "nothere.csv")
+            try files.createSymbolicLink(
+                atPath: dir.appendingPathComponent("a.jsonl").path, withDestinationPath: "b.jsonl")
+            try files.createSymbolicLink(
+                atPath: dir.appendingPathComponent("b.jsonl").path, withDestinationPath: "a.jsonl")
+            for name in ["pupils.csv", "a.jsonl"] {
+                let error = try #require(throws: ImportError.self) {
+                    try store.importRecords(
+                        [ImportFile(path: dir.appendingPathComponent(name).path)], options: ImportOptions(author: "MIS")
+                    )
+                }
+                #expect(error.code == .unreadable, "\(name): \(error.message)")
+            }
+            _ = try write("UPN,Forename,Surname,DOB\n\(syntheticUPN(3)),Ada,Example,2016-04-01\n", "real.csv", in: dir)
+            try files.createSymbolicLink(
+                atPath: dir.appendingPathComponent("linked.csv").path, withDestinationPath: "real.csv")
+            let summary = try store.importRecords(
+                [ImportFile(path: dir.appendingPathComponent("linked.csv").path, kind: Pupil.spec)],
+                options: ImportOptions(author: "MIS"))
+            #expect(summary.created[Pupil.name] == 1)
+        }
+    }
+
     @Test func importingTheSameFileAgainChangesNothing() throws {
         try withTemporaryDirectory { folder in
             let store = try school(folder)
