@@ -373,6 +373,9 @@ final class CSVRowReader: ImportRowReader {
     /// `maxRowLength - readAhead` bytes are always read, and rows longer than
     /// `maxRowLength + readAhead` never.
     static let readAhead = 1 << 17
+    /// The longest heading row read, in bytes: room for ``ImportFormat/maxColumns`` long headings
+    /// (a 20 MB heading row took 21 s and 406 MB before it was refused, as line 2).
+    static let maxHeadingLength = 1 << 20
 
     let file: ImportFile
     private let reader: CSVReader
@@ -391,7 +394,8 @@ final class CSVRowReader: ImportRowReader {
         self.file = file
         self.maxRowLength = maxRowLength
         if let contents {
-            counter = CountingStream(InputStream(data: contents), size: contents.count, rowLimit: maxRowLength)
+            counter = CountingStream(
+                InputStream(data: contents), size: contents.count, rowLimit: min(maxRowLength, Self.maxHeadingLength))
         } else {
             // A symbolic link is followed: one to nothing (or to itself) cannot be read, which is
             // what is said (it read as a file with no heading row).
@@ -400,13 +404,22 @@ final class CSVRowReader: ImportRowReader {
                 let stream = InputStream(fileAtPath: file.path),
                 let size = (try? FileManager.default.attributesOfItem(atPath: target))?[.size] as? Int
             else { throw ImportError.unreadable(file) }
-            counter = CountingStream(stream, size: size, rowLimit: maxRowLength)
+            counter = CountingStream(stream, size: size, rowLimit: min(maxRowLength, Self.maxHeadingLength))
         }
+        let headingTooLong = ImportError.file(
+            ImportProblem(
+                file: file.name, line: 1,
+                reason:
+                    "The heading row is longer than \(ByteCountFormatter.string(fromByteCount: Int64(Self.maxHeadingLength), countStyle: .binary)), far longer than a record's headings (is this one kind's export?)."
+            ))
         do {
             reader = try CSVReader(stream: counter, hasHeaderRow: true)
         } catch {
+            if counter.rowTooLong { throw headingTooLong }
             throw ImportError.file(ImportProblem(file: file.name, line: 1, reason: "The file has no heading row."))
         }
+        if counter.rowTooLong { throw headingTooLong }
+        counter.rowLimit = maxRowLength
         var headings = reader.headerRow ?? []
         if let first = headings.first, first.hasPrefix("\u{FEFF}") { headings[0] = String(first.dropFirst()) }
         self.headings = headings.map { $0.trimmingCharacters(in: .whitespaces) }
@@ -524,7 +537,7 @@ final class CountingStream: InputStream {
     private(set) var count = 0
     /// The most bytes read for one row (``startRow()`` starts one): past it the stream ends, and
     /// ``rowTooLong`` says why.
-    private let rowLimit: Int
+    var rowLimit: Int
     private var rowStart = 0
     private(set) var rowTooLong = false
 
