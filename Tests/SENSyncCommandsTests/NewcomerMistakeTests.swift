@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import SENSync
 import Testing
 
 /// The mistakes a newcomer makes (found by following the README as one) cost nothing and get an
@@ -221,6 +222,26 @@ struct NewcomerMistakeTests {
                 #expect(r.status == 3, "\(command): \(r.status) \(r.stderr.prefix(300))")
                 #expect(r.stderr.contains("The store is damaged"), "\(command): \(r.stderr.prefix(300))")
             }
+        }
+    }
+
+    /// A transfer dated years ahead (a slip in the year) and a negative `log --limit` are refused
+    /// (both were taken: the pupil would have stayed at the school until 2999).
+    @Test func aTransferYearsAheadAndANegativeLimitAreRefused() throws {
+        try withCLI { cli in
+            let oak = try oakWithAda(cli)
+            let later = CalendarDate.today().adding(days: 800).description
+            let r = try cli.run(
+                ["pupil", "transfer", upn(1), "--to", "oak", "--date", later, "--author", "SENCO"] + oak)
+            #expect(r.status == 2 && r.stderr.contains("at most a year ahead"), "\(r.stderr)")
+            let next = CalendarDate.today().adding(days: 40).description
+            // A date weeks ahead passes this check (the move to the school the pupil is at is
+            // refused for that reason).
+            let soon = try cli.run(
+                ["pupil", "transfer", upn(1), "--to", "oak", "--date", next, "--author", "SENCO"] + oak)
+            #expect(!soon.stderr.contains("at most a year ahead"), "\(soon.stderr)")
+            let log = try cli.run(["log", "--limit=-1"] + oak)
+            #expect(log.status == 64 && log.stderr.contains("--limit cannot be negative"), "\(log.stderr)")
         }
     }
 

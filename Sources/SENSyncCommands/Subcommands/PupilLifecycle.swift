@@ -30,6 +30,15 @@ extension SENSyncCommand.Pupil {
             let store = try storeOptions.open()
             // This school itself may be named: the pupil may be coming back to it.
             let school = try store.resolveSite(to, includingThisSite: true)
+            // A move agreed for next term is dated ahead; one years ahead is a slip in typing the
+            // year (2062 for 2026), which would keep the pupil at this school until then.
+            if let day = CalendarDate(date.trimmingCharacters(in: .whitespaces)),
+                day > store.localToday.adding(days: 366)
+            {
+                throw CommandFailure(
+                    code: .invalidInput, message: "A transfer is dated at most a year ahead.",
+                    hint: "Check the year of --date.")
+            }
             try store.transferPupil(pupil, to: school.id, on: date, author: try authorOptions.name)
             if output.json {
                 try Terminal.printJSON(["transferred": ["to": school.id.description, "date": date]])

@@ -148,6 +148,10 @@ extension SENSyncCommand {
         @Option(help: "How many entries to show.") var limit: Int = 50
         @OptionGroup var output: OutputOptions
 
+        func validate() throws {
+            guard limit >= 0 else { throw ValidationError("--limit cannot be negative.") }
+        }
+
         func run() throws {
             let store = try storeOptions.openForReading()
             let entries = try store.importLog(limit: limit)
