@@ -337,7 +337,8 @@ extension Store {
                         db, sql: "SELECT pupil_id, id, \(columns), crdt_clock FROM \(table) ORDER BY pupil_id, id")
                     while let row = try cursor.next() {
                         let key = RecordKey(
-                            table: table, scope: try RecordID.stored(row[0] as String), id: try RecordID.stored(row[1] as String))
+                            table: table, scope: try RecordID.stored(row[0] as String),
+                            id: try RecordID.stored(row[1] as String))
                         digester.add(try codec.state(from: row, offset: 2, sites: sites), for: key)
                     }
                 } else {
@@ -348,7 +349,8 @@ extension Store {
                         arguments: [table])
                     while let row = try cursor.next() {
                         let key = RecordKey(
-                            table: table, scope: try RecordID.stored(row[0] as String), id: try RecordID.stored(row[1] as String))
+                            table: table, scope: try RecordID.stored(row[0] as String),
+                            id: try RecordID.stored(row[1] as String))
                         digester.add(try ClockCodec.decode(Array(row[2] as Data), sites: sites) { _ in nil }, for: key)
                     }
                 }
@@ -373,7 +375,9 @@ extension Store {
                 sql:
                     "SELECT DISTINCT table_name, pupil_id, record_id FROM conflict ORDER BY table_name, pupil_id, record_id"
             ) {
-                let key = RecordKey(table: row[0], scope: try RecordID.stored(row[1] as String), id: try RecordID.stored(row[2] as String))
+                let key = RecordKey(
+                    table: row[0], scope: try RecordID.stored(row[1] as String),
+                    id: try RecordID.stored(row[2] as String))
                 guard let state = try tx.record(key) else { continue }
                 for conflict in state.conflicts {
                     let candidates = try ([conflict.winner] + conflict.losers).map { head in
