@@ -89,12 +89,20 @@ struct HelpTextTests {
                         !$0.hasPrefix("USAGE: ")
                     }.prefix { !$0.isEmpty }
                     #expect(!usage.isEmpty, "\(path)")
-                    for line in usage.dropFirst() where line.count > width {
-                        // Only a part too long for any line (`[--accept-clock-ahead <site> ...]`),
-                        // alone after the indent.
-                        let part = line.trimmingCharacters(in: .whitespaces)
+                    // A required option keeps its value on its line (`--kind` / `<kind>` were split).
+                    for line in usage.dropLast() {
                         #expect(
-                            part.hasPrefix("[") && part.hasSuffix("]") && !part.contains("] "),
+                            !line.hasSuffix("-")
+                                && line.split(separator: " ").last.map { !$0.hasPrefix("--") } != false,
+                            "\(path) at \(width): an option ends the line, its value starts the next: \(line)")
+                    }
+                    for line in usage.dropFirst() where line.count > width {
+                        // Only a part too long for any line (`[--accept-clock-ahead <site> ...]`,
+                        // `--requested-on <requested-on>`), alone after the indent.
+                        let part = line.trimmingCharacters(in: .whitespaces)
+                        let option = part.hasPrefix("--") && part.split(separator: " ").count == 2
+                        #expect(
+                            option || part.hasPrefix("[") && part.hasSuffix("]") && !part.contains("] "),
                             "\(path) at \(width): \(line)")
                     }
                 }
@@ -126,6 +134,13 @@ struct HelpTextTests {
                     USAGE: sensync bundle create
                                  [--store <path>]
                                  [--to <to> ...] --out <out>
+                    """)
+        #expect(
+            HelpText.wrappingUsage(
+                "USAGE: sensync init [--store <path>] --name <name> --kind <kind> [--urn <urn>]", width: 50)
+                    == """
+                    USAGE: sensync init [--store <path>] --name <name>
+                                    --kind <kind> [--urn <urn>]
                     """)
     }
 

@@ -154,7 +154,8 @@ enum HelpText {
 
     /// `message` (help or a usage error, as ArgumentParser writes it) with its usage line, which
     /// ArgumentParser leaves at any length, wrapped to `width` between its parts (`[--store
-    /// <path>]` stays whole), the lines after the first indented under the command.
+    /// <path>]` and `--kind <kind>` stay whole), the lines after the first indented under the
+    /// command.
     static func wrappingUsage(_ message: String, width: Int = Terminal.width) -> String {
         message.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
             guard line.count > width, let label = ["USAGE: ", "Usage: "].first(where: { line.hasPrefix($0) }) else {
@@ -174,6 +175,16 @@ enum HelpText {
                 part.append(c)
             }
             if !part.isEmpty { parts.append(part) }
+            // A required option and its value are one part (`--kind <kind>`), as a bracketed one is.
+            var joined: [String] = []
+            for part in parts {
+                if part.hasPrefix("<"), let last = joined.last, last.hasPrefix("--"), !last.contains(" ") {
+                    joined[joined.count - 1] = last + " " + part
+                } else {
+                    joined.append(part)
+                }
+            }
+            parts = joined
             // The command's own words (`sensync plan add-provision`) lead; the rest hang under them.
             let lead = parts.prefix { !$0.hasPrefix("[") && !$0.hasPrefix("<") && !$0.hasPrefix("-") }
             let first = label + lead.joined(separator: " ")
