@@ -104,6 +104,12 @@ struct NewcomerMistakeTests {
                 let inspect = try cli.run(["bundle", "inspect", path])
                 #expect(inspect.status == 5, "inspect \(path): \(inspect.stderr)")
             }
+            // A folder is said to be one (it "cannot be read: check the path and permissions").
+            try FileManager.default.createDirectory(atPath: cli.path("inbox"), withIntermediateDirectories: true)
+            for command in [["bundle", "apply", cli.path("inbox")], ["bundle", "verify", cli.path("inbox")]] {
+                let r = try cli.run(command + area.store("la"))
+                #expect(r.status == 5 && r.stderr.contains("is a folder, not a bundle file"), "\(command): \(r.stderr)")
+            }
             #expect(try area.digest("la") == digest)
         }
     }

@@ -194,6 +194,13 @@ public enum BundleFile {
                     .notABundle, "This is not a bundle file: it is a device, pipe or socket.",
                     hint: "Give the path of the bundle file itself.")
             }
+            // A folder opens on Linux, then cannot be read ("cannot be read: check permissions").
+            var isFolder: ObjCBool = false
+            if FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder), isFolder.boolValue {
+                throw BundleError(
+                    .notABundle, "This is a folder, not a bundle file.",
+                    hint: "Give the bundle files in it: `sensync bundle apply FOLDER/*.bundle`.")
+            }
             do { handle = try FileHandle(forReadingFrom: url) } catch {
                 guard FileManager.default.fileExists(atPath: url.path) else {
                     throw BundleError(

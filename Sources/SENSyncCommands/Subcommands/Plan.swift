@@ -94,7 +94,7 @@ extension SENSyncCommand.Plan {
             if output.json {
                 try Terminal.printJSON(["outcome": ["id": id.description]])
             } else {
-                Terminal.print("Added outcome \(id).")
+                Terminal.print("Recorded outcome \(id).")
             }
         }
     }
