@@ -198,7 +198,7 @@ public enum BundleFile {
             var isFolder: ObjCBool = false
             if FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder), isFolder.boolValue {
                 throw BundleError(
-                    .notABundle, "This is a folder, not a bundle file.",
+                    .io, "This is a folder, not a bundle file.",
                     hint: "Give the bundle files in it: `sensync bundle apply FOLDER/*.bundle`.")
             }
             do { handle = try FileHandle(forReadingFrom: url) } catch {
