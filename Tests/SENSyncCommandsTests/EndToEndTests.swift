@@ -537,6 +537,48 @@ import Testing
         }
     }
 
+    /// `pupil leave`: a pupil who moves away (or whose whereabouts are unknown) comes off the
+    /// school's roll; the LA's area report counts them on no school's roll; the school forgets
+    /// them once the LA holds everything; a second `leave` says they left already.
+    @Test func aLeaverWithNoNewSchoolIsOnNoRollAtTheLA() throws {
+        try withCLI { cli in
+            var area = try CLIArea.make(cli)
+            try area.add("oak", kind: "maintained-school")
+            let oak = area.store("oak")
+            #expect(try area.send("la", "oak").status == 0)
+            for n in [1, 2] {
+                let r = try cli.run(
+                    [
+                        "pupil", "add", "--upn", upn(n), "--forename", "Ada\(n)", "--surname", "Leaver", "--dob",
+                        "2015-05-05", "--entry-date", "2025-09-01", "--author", "S",
+                    ] + oak)
+                #expect(r.status == 0, "\(r.stderr)")
+            }
+            let today = CalendarDate.today().description
+            var r = try cli.run(["pupil", "leave", upn(1), "--date", today, "--author", "SENCO"] + oak)
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(r.stdout.contains("left from \(today)"), "\(r.stdout)")
+            r = try cli.run(["pupil", "leave", upn(1), "--date", today, "--author", "SENCO"] + oak)
+            #expect(r.status == 2, "\(r.stdout)")
+            #expect(r.stderr.contains("The pupil left this school on \(today)"), "\(r.stderr)")
+            #expect(!r.stderr.contains("Ada1"))
+            r = try cli.run(["pupil", "list"] + oak)
+            #expect(r.stdout.contains("none"), "\(r.stdout)")
+            #expect(try area.send("oak", "la").status == 0)
+            r = try cli.run(["report", "area", "--format", "json"] + area.store("la"))
+            let schools = try #require((r.json as? [String: Any])?["schools"] as? [[String: Any]])
+            let counts = Dictionary(
+                uniqueKeysWithValues: schools.map { ($0["name"] as? String ?? "", $0["pupils"] as? Int) })
+            #expect(counts["Not on roll at a school"] == 1, "\(counts)")
+            #expect(counts["oak"] == 1, "\(counts)")
+            r = try area.send("la", "oak")
+            #expect(r.stdout.contains("1 pupil(s) who left this site are no longer kept here"), "\(r.stdout)")
+            r = try cli.run(["pupil", "list", "--json"] + oak)
+            #expect(((r.json as? [String: Any])?["pupils"] as? [Any])?.count == 1)
+            #expect(try cli.run(["audit", "verify"] + oak).status == 0)
+        }
+    }
+
     @Test func aTransferredPupilsHistoryFollowsThemAndTheOldSchoolForgetsThem() throws {
         try withCLI { cli in
             var area = try CLIArea.make(cli)

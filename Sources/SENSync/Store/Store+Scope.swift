@@ -227,7 +227,7 @@ extension Store {
     ) throws -> WriteReceipt {
         try writing {
             let pupil = try pupilID(for: reference)
-            let day = try Check.date(date, "transfer date")
+            let day = try moveDate(date, "transfer date")
             var transferOps: [RecordOp] = []
             return try write(author: author, scope: pupil, ops: []) { tx in
                 _ = try Self.requireLive(RecordKey(table: "pupil", scope: pupil, id: pupil), noun: "pupil", in: &tx)
@@ -297,6 +297,87 @@ extension Store {
                 }
             } opsAfterCheck: {
                 transferOps
+            }
+        }
+    }
+
+    /// The day a pupil moves or leaves, checked: a move agreed for next term is dated ahead, but
+    /// one more than a year ahead is a slip in typing the year (2062 for 2026), which would keep
+    /// the pupil on this school's roll until then.
+    private func moveDate(_ date: String, _ what: String) throws -> String {
+        let day = try Check.date(date, what)
+        if let parsed = CalendarDate(day), parsed > today.adding(days: 366) {
+            throw StoreError(
+                .invalidInput, "A \(what) is at most a year ahead.", hint: "Check the year of the date.")
+        }
+        return day
+    }
+
+    /// Records that a pupil left their school on `date` with no new school in the area to go to:
+    /// moved away, educated at home, or gone nobody knows where. Ends their enrolment at this
+    /// school (at the LA, every enrolment open that day). Run by the LA or the school the pupil
+    /// leaves.
+    ///
+    /// The pupil then shows at the LA as on no school's roll (the area report counts them apart,
+    /// so a child with SEN who has no school is visible to someone); the school stops receiving
+    /// anything about them and removes its copy once its upstream holds everything it had, as
+    /// after a transfer. If they start at a school in the area later, the LA transfers them there.
+    @discardableResult
+    public func recordLeaving(_ reference: String, on date: String, author: String) throws -> WriteReceipt {
+        try writing {
+            let pupil = try pupilID(for: reference)
+            let day = try moveDate(date, "leaving date")
+            var endings: [RecordOp] = []
+            return try write(author: author, scope: pupil, ops: []) { tx in
+                _ = try Self.requireLive(RecordKey(table: "pupil", scope: pupil, id: pupil), noun: "pupil", in: &tx)
+                // A school ends its own enrolment (a pupil registered at two schools stays on the
+                // other's roll); the LA ends every enrolment open that day.
+                let enrolments = try Row.fetchAll(
+                    tx.db,
+                    sql: """
+                        SELECT id, school_id, entry_date, leaving_date FROM enrolment WHERE pupil_id = ? AND deleted = 0
+                        ORDER BY id
+                        """,
+                    arguments: [pupil.description]
+                ).filter { identity.kind == .la || ($0[1] as String?) == identity.id.description }
+                let open = enrolments.filter { (($0[3] as String?).map { $0 > day }) ?? true }
+                if identity.kind != .la {
+                    let view = try ScopeView.load(&tx, me: identity, today: today)
+                    // One who has left already is told so (a second run said only the LA could).
+                    let left = enrolments.compactMap { $0[3] as String? }.max()
+                    guard identity.kind.isSchool,
+                        try view.isEntitled(identity, to: pupil) || (open.isEmpty && left != nil)
+                    else {
+                        throw StoreError(
+                            .invalidInput, "Only the LA or the pupil's current school can record that they left.",
+                            hint: "Ask the LA.")
+                    }
+                    if open.isEmpty, let left {
+                        throw StoreError(
+                            .invalidInput, "The pupil left this school on \(left): there is nothing to end.",
+                            hint: "`sensync pupil show` lists their schools and dates.")
+                    }
+                }
+                guard !open.isEmpty else {
+                    throw StoreError(
+                        .invalidInput,
+                        identity.kind == .la
+                            ? "The pupil is on no school's roll on that day: there is nothing to end."
+                            : "The pupil is not on this school's roll on that day: there is nothing to end.",
+                        hint: "`sensync pupil show` lists their schools and dates.")
+                }
+                if let joined = open.compactMap({ $0[2] as String? }).filter({ $0 > day }).max() {
+                    throw StoreError(
+                        .invalidInput, "The leaving date is before the pupil joined their school (\(joined)).",
+                        hint: "Give --date \(joined) or later.")
+                }
+                endings = try open.map {
+                    RecordOp(
+                        table: Enrolment.name, id: try RecordID.stored($0[0] as String),
+                        writes: [FieldWrite(Enrolment.Field.leavingDate.rawValue, .text(day))])
+                }
+            } opsAfterCheck: {
+                endings
             }
         }
     }

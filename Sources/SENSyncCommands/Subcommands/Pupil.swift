@@ -9,6 +9,7 @@ extension SENSyncCommand {
             abstract: "Add, change and look up pupils.",
             subcommands: [
                 Add.self, Update.self, Show.self, List.self, Duplicates.self, MigrateSEN.self, Transfer.self,
+                Leave.self,
                 Erase.self,
             ])
     }
@@ -371,7 +372,8 @@ extension SENSyncCommand.Pupil {
                         p.id.description, p.upn ?? "-", p.displayName, p.yearGroup.map(String.init) ?? "-",
                         p.senStatus ?? "-",
                         p.senNeeds.joined(separator: ","),
-                        p.schools.map { siteName($0, in: store) }.joined(separator: ", "),
+                        // A pupil who left for no school in the area is on nobody's roll.
+                        p.schools.isEmpty ? "none" : p.schools.map { siteName($0, in: store) }.joined(separator: ", "),
                     ]
                 })
             Terminal.print("\(pupils.count) pupil(s).")

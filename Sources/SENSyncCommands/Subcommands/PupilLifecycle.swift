@@ -30,21 +30,49 @@ extension SENSyncCommand.Pupil {
             let store = try storeOptions.open()
             // This school itself may be named: the pupil may be coming back to it.
             let school = try store.resolveSite(to, includingThisSite: true)
-            // A move agreed for next term is dated ahead; one years ahead is a slip in typing the
-            // year (2062 for 2026), which would keep the pupil at this school until then.
-            if let day = CalendarDate(date.trimmingCharacters(in: .whitespaces)),
-                day > store.localToday.adding(days: 366)
-            {
-                throw CommandFailure(
-                    code: .invalidInput, message: "A transfer is dated at most a year ahead.",
-                    hint: "Check the year of --date.")
-            }
             try store.transferPupil(pupil, to: school.id, on: date, author: try authorOptions.name)
             if output.json {
                 try Terminal.printJSON(["transferred": ["to": school.id.description, "date": date]])
             } else {
                 Terminal.print(
                     "Transferred the pupil to \(school.name) from \(date). Their history travels in your next bundles.")
+            }
+        }
+    }
+
+    struct Leave: ParsableCommand, JSONOutputting {
+        static let configuration = CommandConfiguration(
+            commandName: "leave",
+            abstract: "Record that a pupil left with no new school in the area (run by the LA or their school).",
+            discussion: HelpText.fitted(
+                """
+                For a pupil who moves out of the area, is educated at home, or goes nobody knows where: ends their \
+                enrolment at this school from DATE (at the LA, every enrolment open that day). The LA then sees them on \
+                no school's roll — the area report counts them apart — and this school stops receiving anything about \
+                them and removes its copy once the LA holds everything it had. If they start at a school in the area \
+                later, the LA transfers them there with `sensync pupil transfer`. A pupil moving to a school in the \
+                area is transferred instead, so their history follows them.
+
+                Example:
+                  sensync pupil leave H801200001001 --date 2026-07-22 \\
+                    --store oakfield-primary.sensync --author "J. Patel (SENCO)"
+                """))
+
+        @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var authorOptions: AuthorOptions
+        @Argument(help: "UPN or record id.") var pupil: String
+        @Option(help: "The day they come off roll, YYYY-MM-DD.") var date: String
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let store = try storeOptions.open()
+            try store.recordLeaving(pupil, on: date, author: try authorOptions.name)
+            if output.json {
+                try Terminal.printJSON(["left": ["date": date]])
+            } else {
+                Terminal.print(
+                    "Recorded that the pupil left from \(date) with no new school in the area. Your next bundle tells the LA."
+                )
             }
         }
     }

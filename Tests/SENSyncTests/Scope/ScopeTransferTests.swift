@@ -133,6 +133,77 @@ struct ScopeTransferTests {
         }
     }
 
+    /// A pupil who leaves for no school in the area (moved away, educated at home, whereabouts
+    /// unknown) could not be recorded at all: every pupil added stayed on the school's roll for
+    /// ever. Now the school ends its enrolment; the LA sees the pupil on no school's roll (the
+    /// area report counts them apart); the school forgets them once the LA holds everything; and
+    /// the LA can place them at a school later, their history following them.
+    @Test func aPupilWhoLeavesForNoSchoolIsOnNoRollAtTheLAAndForgottenByTheSchool() throws {
+        try withTemporaryDirectory { dir in
+            let area = try ScopeArea(folder: dir)  // today is 2026-01-05
+            try area.add("Old", .maintainedSchool)
+            try area.add("New", .maintainedSchool)
+            try area.distributeDirectory()
+            let old = area["Old"]
+            let pupil = try old.addPupil(
+                NewPupil(
+                    upn: syntheticUPN(41), forename: "Ed", surname: "Away", dateOfBirth: "2016-04-01",
+                    entryDate: "2025-09-01"),
+                author: "SENCO Old")
+            let stays = try old.addPupil(
+                NewPupil(upn: syntheticUPN(42), forename: "Flo", surname: "Stays", dateOfBirth: "2016-05-01"),
+                author: "SENCO Old")
+            try Self.recordFullHistory(of: pupil, at: old, tag: "old")
+            try area.send("Old", "LA")
+
+            // Refused, changing nothing: before they joined, a year or more ahead, by another school.
+            for (date, words) in [("2025-08-31", "2025-09-01"), ("2027-02-01", "at most a year ahead")] {
+                let error = #expect(throws: StoreError.self) {
+                    try old.recordLeaving(pupil.description, on: date, author: "SENCO Old")
+                }
+                #expect(error?.code == .invalidInput)
+                #expect(error?.message.contains(words) == true, "\(error?.message ?? "")")
+            }
+            #expect(throws: StoreError.self) {
+                try area["New"].recordLeaving(pupil.description, on: ScopeArea.today, author: "SENCO New")
+            }
+            #expect(try old.pupil(pupil.description).schools == [area.id("Old")])
+
+            try old.recordLeaving(pupil.description, on: ScopeArea.today, author: "SENCO Old")
+            #expect(try old.pupil(pupil.description).schools == [])
+            // Once left, there is nothing to end, and the school no longer writes about them.
+            #expect(throws: StoreError.self) {
+                try old.recordLeaving(pupil.description, on: ScopeArea.today, author: "SENCO Old")
+            }
+            #expect(throws: StoreError.self) {
+                try old.addNote(pupil: pupil.description, text: "stale", author: "SENCO Old")
+            }
+
+            try area.send("Old", "LA")
+            #expect(try area.la.pupil(pupil.description).schools == [])
+            let report = try area.la.areaReport()
+            #expect(report.schools.first { $0.name == "Not on roll at a school" }?.pupils == 1)
+            #expect(report.schools.first { $0.name == "Old" }?.pupils == 1)
+            #expect(throws: StoreError.self) {
+                try area.la.recordLeaving(pupil.description, on: ScopeArea.today, author: "LA officer")
+            }
+
+            let ack = try area.send("LA", "Old")
+            #expect(ack.pupilsForgotten == 1)
+            try Self.expectForgotten(pupil, at: old)
+            #expect(try Set(old.recordRowsByPupil().keys) == [stays])
+
+            // Placed at a school in the area later by the LA: their whole history goes there.
+            area.clock.advance(seconds: 7 * 86_400)
+            try area.la.transferPupil(pupil.description, to: area.id("New"), on: "2026-01-12", author: "LA officer")
+            #expect(try area.send("LA", "New").rejected.isEmpty)
+            try Self.expectCompleteCopy(of: pupil, at: area["New"], as: area.la)
+            #expect(try area["New"].pupil(pupil.description).schools == [area.id("New")])
+            try area.gossip(rounds: 2)
+            try Self.expectForgotten(pupil, at: old)
+        }
+    }
+
     @Test func theLATransfersAnAcademyPupilToAMaintainedSchool() throws {
         try withTemporaryDirectory { dir in
             let area = try ScopeArea(folder: dir)
