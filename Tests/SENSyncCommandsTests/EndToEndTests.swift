@@ -443,6 +443,44 @@ import Testing
         return (area, oak, area.store("la"))
     }
 
+    /// A conflict on an amount is shown in pounds under the name its option has (`cost`), and
+    /// resolved by that name: it showed `field cost_pence` with "50000" for £500, and
+    /// `--field cost` was "no open conflict on that field".
+    @Test func aConflictOnAnAmountIsShownAndResolvedAsPeopleNameIt() throws {
+        try withCLI { cli in
+            let (area, oak, la) = try Self.oakWithAPupilTheLAHolds(cli)
+            var r = try cli.run(
+                [
+                    "plan", "create", "--pupil", upn(1), "--title", "Literacy", "--review-date",
+                    CalendarDate.today().adding(days: 60).description, "--json",
+                ]
+                    + oak, environment: ["SENSYNC_AUTHOR": "SENCO"])
+            let plan = try #require(
+                ((r.json as? [String: Any])?["plan"] as? [String: Any])?["id"] as? String, "\(r.stdout) \(r.stderr)")
+            r = try cli.run(
+                [
+                    "plan", "add-provision", "--plan", plan, "--description", "Phonics group", "--cost", "450.00",
+                    "--responsible-org", "School", "--responsible-person", "SENCO", "--json",
+                ] + oak, environment: ["SENSYNC_AUTHOR": "SENCO"])
+            let item = try #require(
+                ((r.json as? [String: Any])?["provision"] as? [String: Any])?["id"] as? String,
+                "\(r.stdout) \(r.stderr)")
+            #expect(try area.send("oak", "la").status == 0)
+            #expect(
+                try cli.run(["provision-item", "update", item, "--cost", "500", "--author", "LA"] + la).status == 0)
+            #expect(
+                try cli.run(["provision-item", "update", item, "--cost", "475", "--author", "SENCO"] + oak).status == 0)
+            #expect(try area.send("oak", "la").status == 0)
+            r = try cli.run(["conflicts", "list"] + la)
+            #expect(r.stdout.contains("field cost: edited concurrently"), "\(r.stdout)")
+            #expect(r.stdout.contains("£500.00") && r.stdout.contains("£475.00"), "\(r.stdout)")
+            #expect(!r.stdout.contains("50000"), "\(r.stdout)")
+            r = try cli.run(["conflicts", "resolve", item, "--field", "cost", "--keep", "2", "--author", "LA"] + la)
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(try cli.run(["conflicts", "list", "--fail-if-any"] + la).status == 0)
+        }
+    }
+
     @Test func conflictsAreListedAndResolved() throws {
         try withCLI { cli in
             let (area, oak, la) = try Self.oakWithAPupilTheLAHolds(cli)

@@ -1,4 +1,5 @@
 import Foundation
+import SENSync
 import Testing
 
 @testable import SENSyncCommands
@@ -65,6 +66,30 @@ struct JSONOutputTests {
             let r = try cli.run(["init", "--store", cli.path("nowhere/x.sensync"), "--name", "Q", "--kind", "trust"])
             #expect(r.status == 13, "\(r.stdout) \(r.stderr)")
             #expect(r.stderr.contains("folder exists"), "\(r.stderr)")
+        }
+    }
+
+    /// A list of records is keyed by its kind's plural in lower camel case, as every other key
+    /// (`ehc-assessment list --json` gave `EHC_needs_assessments`, `sen-episode`
+    /// `provision_episodes`).
+    @Test func aListOfRecordsIsKeyedInLowerCamelCase() throws {
+        for kind in RecordSchema.kinds {
+            #expect(
+                kind.pluralKey.range(of: "^[a-z][A-Za-z]*$", options: .regularExpression) != nil, "\(kind.pluralKey)")
+        }
+        #expect(RecordSchema.kind("ehc_assessment")?.pluralKey == "ehcNeedsAssessments")
+        #expect(RecordSchema.kind("review_progress")?.pluralKey == "outcomeProgress")
+        try withCLI { cli in
+            var area = try CLIArea.make(cli)
+            try area.add("oak", kind: "maintained-school")
+            let oak = area.store("oak")
+            #expect(
+                try cli.run(
+                    ["pupil", "add", "--upn", upn(1), "--forename", "Ada", "--surname", "Keys", "--dob", "2016-04-01"]
+                        + oak, environment: ["SENSYNC_AUTHOR": "SENCO"]
+                ).status == 0)
+            let r = try cli.run(["sen-episode", "list", "--pupil", upn(1), "--json"] + oak)
+            #expect((r.json as? [String: Any])?["provisionEpisodes"] != nil, "\(r.stdout)")
         }
     }
 

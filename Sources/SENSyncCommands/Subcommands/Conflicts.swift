@@ -137,15 +137,18 @@ extension SENSyncCommand.Conflicts {
                 key = RecordKey(table: Pupil.name, scope: pupil, id: pupil)
             }
             // The field as `conflicts list` names it, or as its option is spelled (`review-date`).
-            let field = self.field.trimmingCharacters(in: CharacterSet(charactersIn: "-")).replacingOccurrences(
+            // An amount kept in pence is named as its option is (`cost`, not `cost_pence`).
+            let given = self.field.trimmingCharacters(in: CharacterSet(charactersIn: "-")).replacingOccurrences(
                 of: "-", with: "_")
+            let field =
+                RecordSchema.kind(key.table)?.fields.first { $0.name != given && $0.personName == given }?.name ?? given
             let open = try store.conflicts().filter { $0.key == key }
             guard let conflict = open.first(where: { $0.field == field }) else {
                 throw CommandFailure(
                     code: .notFound, message: "That record has no open conflict on that field.",
                     hint: open.isEmpty
                         ? "See `sensync conflicts list`."
-                        : "Its open conflicts are on: \(Set(open.map(\.field)).sorted().joined(separator: ", ")).")
+                        : "Its open conflicts are on: \(Set(open.map(shownName)).sorted().joined(separator: ", ")).")
             }
             let receipt: WriteReceipt
             let outcome: String
@@ -214,19 +217,29 @@ func printConflict(_ c: ConflictEntry, indent: Int = 0, presenter: RecordPresent
     let what = c.kind == .editedWhileDeleted ? "edited while it was being deleted" : "edited concurrently"
     let noun = RecordSchema.kind(c.key.table)?.noun ?? c.key.table
     let about = pupil.map { "\($0): " } ?? ""
-    Terminal.print("\(pad)\(about)\(noun) \(c.key.id)  field \(c.field): \(what)")
-    // A school is named, not given by its id.
-    let isSite: Bool
-    if case .site? = RecordSchema.kind(c.key.table)?.field(c.field)?.rule { isSite = true } else { isSite = false }
+    Terminal.print("\(pad)\(about)\(noun) \(c.key.id)  field \(shownName(c)): \(what)")
+    // A school by name, an amount in pounds, as `pupil show` gives them (a school was given by its
+    // id, and an amount in pence: "50000" for £500); other values as they are typed.
+    let presented: Bool
+    switch RecordSchema.kind(c.key.table)?.field(c.field)?.rule {
+    case .site?, .pence?: presented = true
+    default: presented = false
+    }
     for (i, x) in c.candidates.enumerated() {
         let value =
             c.isDeletion(i)
             ? "(deleted)"
-            : isSite
+            : presented && !x.value.isNull
                 ? (presenter?.describe(FieldWrite(c.field, x.value), in: c.key.table).text ?? x.value.display)
                 : x.value.display
         Terminal.print(
             "\(pad)  \(i + 1)\(i == 0 ? "*" : " ") \(value)   — \(x.author ?? "?") at \(x.siteName ?? x.site.description), \(x.hlc)"
         )
     }
+}
+
+/// The field of a conflict as people name it: as its option is spelled, with underscores
+/// (`year_group`; `cost` for an amount kept in pence, `cost_pence`).
+private func shownName(_ c: ConflictEntry) -> String {
+    RecordSchema.kind(c.key.table)?.field(c.field)?.personName ?? c.field
 }

@@ -262,7 +262,7 @@ extension SENSyncCommand.Record {
             let store = try storeOptions.openForReading()
             let records = try store.records(spec, of: pupil)
             if output.json {
-                try Terminal.printJSON([spec.plural.replacingOccurrences(of: " ", with: "_"): records])
+                try Terminal.printJSON([spec.pluralKey: records])
                 return
             }
             for record in records { try KindCommandLine.printRecord(record, store: store) }

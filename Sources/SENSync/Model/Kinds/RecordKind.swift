@@ -294,6 +294,15 @@ public struct KindSpec: Sendable, CustomStringConvertible {
     /// The noun with its indefinite article: "a referral", "an escalation", "an EHC plan".
     public var nounWithArticle: String { Self.withArticle(noun) }
 
+    /// The key a list of these records has in JSON output, the plural in lower camel case like
+    /// every other key: `referrals`, `ehcNeedsAssessments`, `outcomeProgress` (it was the plural
+    /// with underscores: `EHC_needs_assessments`).
+    public var pluralKey: String {
+        let words = plural.split(separator: " ").map(String.init)
+        return (words.first?.lowercased() ?? "")
+            + words.dropFirst().map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
+    }
+
     /// The kind as the command line names it: `support-plan` (`sensync support-plan add`).
     public var commandName: String { name.replacingOccurrences(of: "_", with: "-") }
 
