@@ -438,7 +438,7 @@ struct RecordCommandsTests {
                     "Final EHC plan issued: due 2025-05-26 (reg 13(2)) — done 2025-06-02, late; exception recorded"))
             #expect(pupilShow.stdout.contains("Hold the annual review of the EHC plan"))
             // The family's period to comment on the draft is over once the plan is issued.
-            #expect(pupilShow.stdout.contains("comment on the draft: due 2025-04-28 (reg 13(1)) — over 2025-06-02"))
+            #expect(pupilShow.stdout.contains("comment on the draft: due 2025-04-28 (reg 13(1)) — closed 2025-04-28"))
             // A review meeting before the plan was issued is refused (it was accepted).
             let meetingBefore = try cli.run(["ehc", "review", plan, "--meeting-on", "2025-05-11"] + la + author)
             #expect(

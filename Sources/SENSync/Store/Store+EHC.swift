@@ -65,6 +65,10 @@ public struct EHCStep: Sendable, Hashable {
     /// A step of a historical request (decision H: made before these records were kept): shown,
     /// never measured against its deadline.
     public var isHistoric = false
+
+    /// A period that runs to ``dueOn`` rather than a deadline the LA meets or misses: the family's
+    /// time to comment on the draft plan.
+    public var isPeriod: Bool { step == "draft-comments" }
 }
 
 /// An assessment's statutory timeline: every deadline with when it was met, for `pupil show`,

@@ -426,7 +426,7 @@ extension SENSyncCommand.EHC {
                 Terminal.print(
                     "EHC needs assessment \(t.assessment.id): request received \(t.assessment.values.text(EHCAssessment.Field.requestReceivedOn) ?? "?")"
                 )
-                for line in timelineLines(t.steps) { Terminal.print("  " + line) }
+                for line in timelineLines(t.steps, today: store.localToday) { Terminal.print("  " + line) }
                 // The plan it led to, with its annual reviews and the next one due.
                 for plan in plans where plan.values.text(EHCPlan.Field.assessmentID) == t.assessment.id.description {
                     let ceased = plan.values.text(EHCPlan.Field.ceasedOn).map { "; ceased \($0)" } ?? ""
@@ -539,16 +539,18 @@ func reviewDeadlines(_ review: KindRecord, today: CalendarDate) -> [String] {
     return lines
 }
 
-func timelineLines(_ steps: [EHCStep]) -> [String] {
+func timelineLines(_ steps: [EHCStep], today: CalendarDate) -> [String] {
     steps.map { s in
         let state: String
         switch (s.doneOn, s.onTime) {
         case _ where s.isHistoric: state = "historical request, not measured" + (s.doneOn.map { "; done \($0)" } ?? "")
+        // A period, not a deadline (the family's time to comment on the draft): open until its
+        // last day, then closed, whenever the plan was issued (it read "open" long after).
+        case _ where s.isPeriod: state = today > s.dueOn ? "closed \(s.dueOn)" : "open until \(s.dueOn)"
         case (nil, nil) where s.endedOn != nil: state = "no longer due: the request ended \(s.endedOn!)"
         case (let done?, true): state = "done \(done), on time"
         case (let done?, false): state = "done \(done), late"
-        // A period, not a deadline (the family's time to comment on the draft).
-        case (let done?, nil): state = "over \(done)"
+        case (let done?, nil): state = "done \(done)"
         case (nil, false) where s.endedOn != nil: state = "not done; the assessment ended \(s.endedOn!)"
         case (nil, false): state = "OVERDUE"
         default: state = "open"

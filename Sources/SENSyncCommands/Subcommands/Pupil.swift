@@ -227,7 +227,7 @@ extension SENSyncCommand.Pupil {
             for t in timelines {
                 Terminal.print()
                 Terminal.print("EHC needs assessment deadlines (\(t.assessment.id)):")
-                for line in timelineLines(t.steps) { Terminal.print("  " + line) }
+                for line in timelineLines(t.steps, today: store.localToday) { Terminal.print("  " + line) }
             }
             Terminal.print()
             Terminal.print(obligations.isEmpty ? "Nothing is due." : "Due:")
