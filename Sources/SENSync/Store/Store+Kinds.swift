@@ -534,11 +534,15 @@ extension Store {
             EHCSection.name: OnePerParent(
                 parentField: EHCSection.Field.planID.rawValue, keyFields: [EHCSection.Field.section.rawValue],
                 says: "That section of this plan is already recorded.",
-                hint: "Change it with `sensync ehc-section update ID` (`sensync ehc-section list --pupil PUPIL` gives the ids)."),
+                hint:
+                    "Change it with `sensync ehc-section update ID` (`sensync ehc-section list --pupil PUPIL` gives the ids)."
+            ),
             EHCReview.name: OnePerParent(
                 parentField: EHCReview.Field.planID.rawValue, keyFields: [EHCReview.Field.meetingOn.rawValue],
                 says: "A review meeting on that day is already recorded for this plan.",
-                hint: "Change it with `sensync ehc-review update ID` (`sensync ehc-review list --pupil PUPIL` gives the ids)."),
+                hint:
+                    "Change it with `sensync ehc-review update ID` (`sensync ehc-review list --pupil PUPIL` gives the ids)."
+            ),
         ]
     }
 
