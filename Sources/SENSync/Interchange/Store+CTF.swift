@@ -386,6 +386,9 @@ extension Store {
         var provision: [CTFProvision] = []
         for episode in episodes {
             guard let start = episode.date(.startDate), let code = episode.text(.provision) else { continue }
+            // Ended the day it began: never in force (SEN support ended on the day an EHC plan's
+            // episode began gave K for that day, and the E was left out).
+            if let end = episode.date(.endDate), end <= start { continue }
             provision.append(CTFProvision(startDate: start, provision: code))
             if let end = episode.date(.endDate), !episodes.contains(where: { $0.date(.startDate) == end }) {
                 provision.append(CTFProvision(startDate: end, provision: SENStatus.none.rawValue))

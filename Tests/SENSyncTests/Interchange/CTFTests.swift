@@ -473,6 +473,27 @@ struct CTFTests {
         #expect(same(try episodes(fresh, Self.devHere), [("E", "2012-10-01", "2016-03-01", nil)]))
     }
 
+    /// SEN support ended on the day an EHC plan's episode began (as the census problem's hint
+    /// says to record it): the export gave K for that day and left the E out, so the receiving
+    /// school recorded a pupil with a plan as on SEN support. An episode that ends the day it
+    /// starts was never in force and is not exported.
+    @Test func anEpisodeEndedTheDayItBeganGivesWayToTheOneThatBegan() throws {
+        let (_, store) = try school()
+        let pupil = try store.addPupil(
+            NewPupil(upn: syntheticUPN(29_201), forename: "Finn", surname: "Same", dateOfBirth: "2015-06-01"),
+            author: "SENCO")
+        let support = try store.addRecord(
+            SENEpisode.self, pupil: pupil.description, [.provision: "K", .startDate: "2024-02-29"], author: "SENCO")
+        try store.updateRecord(SENEpisode.self, support.description, [.endDate: "2024-02-29"], author: "SENCO")
+        try store.addRecord(
+            SENEpisode.self, pupil: pupil.description, [.provision: "E", .startDate: "2024-02-29"], author: "SENCO")
+        let exported = try #require(try store.ctfDocument(for: pupil.description).pupils.first)
+        #expect(exported.provision.map { "\($0.startDate) \($0.provision)" } == ["2024-02-29 E"])
+        let (_, fresh) = try school("Elmwood")
+        try fresh.importCTF(try store.ctfDocument(for: pupil.description).xmlData(), author: "SENCO")
+        #expect(try fresh.pupil(syntheticUPN(29_201)).senStatus == "E")
+    }
+
     @Test func valuesAreEscapedByTheXMLWriter() throws {
         let pupil = CTFPupil(
             upn: Self.cara, surname: "O'Neil & <Sons>", forename: "Zoë", dateOfBirth: CalendarDate("2014-11-30"),
