@@ -84,15 +84,25 @@ public enum EHCTimeline {
         // A request withdrawn (or ceased) before a step was done ends that step: not late unless
         // its deadline had passed before the withdrawal.
         let withdrawn = v.date(EHCAssessment.Field.withdrawnOn).flatMap { $0 <= today ? $0 : nil }
-        func excepted(_ step: String) -> Bool {
+        // An exception excuses a step only if it fell while the step's clock ran: from the day it
+        // started (the request, or the advice request) to the day it was done (or today). One
+        // dated after the decision was made marked the decision "exception recorded".
+        func excepted(_ step: String, from start: CalendarDate, to end: CalendarDate) -> Bool {
             exceptions.contains {
-                $0.values.text(EHCException.Field.assessmentID) == assessment.id.description
-                    && $0.values.text(EHCException.Field.step) == step && !$0.isDeleted
+                guard $0.values.text(EHCException.Field.assessmentID) == assessment.id.description,
+                    $0.values.text(EHCException.Field.step) == step, !$0.isDeleted,
+                    let from = $0.values.date(EHCException.Field.fromDate)
+                else { return false }
+                return from <= end && ($0.values.date(EHCException.Field.toDate) ?? from) >= start
             }
         }
-        func step(_ code: String, _ what: String, _ due: CalendarDate, _ done: CalendarDate?, _ statute: String)
+        func step(
+            _ code: String, _ what: String, _ due: CalendarDate, _ done: CalendarDate?, _ statute: String,
+            startedOn start: CalendarDate = request
+        )
             -> EHCStep
         {
+            let clockEnd = max(start, min(done ?? today, today))
             if historic {
                 return EHCStep(
                     step: code, what: what, dueOn: due, doneOn: done, onTime: nil, exceptionApplies: false,
@@ -101,12 +111,13 @@ public enum EHCTimeline {
             if done == nil, let withdrawn {
                 return EHCStep(
                     step: code, what: what, dueOn: due, doneOn: nil, onTime: due < withdrawn ? false : nil,
-                    exceptionApplies: excepted(code), statute: statute, endedOn: withdrawn)
+                    exceptionApplies: excepted(code, from: start, to: min(clockEnd, withdrawn)), statute: statute,
+                    endedOn: withdrawn)
             }
             let onTime: Bool? = done.map { $0 <= due } ?? (today > due ? false : nil)
             return EHCStep(
-                step: code, what: what, dueOn: due, doneOn: done, onTime: onTime, exceptionApplies: excepted(code),
-                statute: statute)
+                step: code, what: what, dueOn: due, doneOn: done, onTime: onTime,
+                exceptionApplies: excepted(code, from: start, to: clockEnd), statute: statute)
         }
         var steps: [EHCStep] = []
         if !reassessment {
@@ -122,7 +133,7 @@ public enum EHCTimeline {
                 CodeLists.named("referral-agency")?.label(of: a.values.text(EHCAdvice.Field.agency) ?? "") ?? "Agency"
             var advice = step(
                 "advice", "Advice from \(agency.lowercased())", StatutoryClock.adviceDue(requested: requested),
-                a.values.date(EHCAdvice.Field.receivedOn), "reg 8")
+                a.values.date(EHCAdvice.Field.receivedOn), "reg 8", startedOn: requested)
             if advice.doneOn == nil {
                 advice.endedOn =
                     v.date(EHCAssessment.Field.finalIssuedOn) ?? v.date(EHCAssessment.Field.noPlanOn) ?? advice.endedOn

@@ -269,4 +269,50 @@ struct EHCTimelinessTests {
         let decision = try #require(report.steps.first { $0.step == "decision" })
         #expect(decision.due == 4 && decision.onTime == 4)
     }
+
+    /// An exception excuses a step only if it falls while that step's clock ran (from the
+    /// request to the day the step was done): one dated after the decision was made marked the
+    /// decision "exception recorded", and any exception, whatever its dates, moved a late plan to
+    /// "late with exception". Away from the area or a closure must last 4 weeks or more: 19 days
+    /// was taken (regs 5(4), 10(4), 13(3)).
+    @Test func anExceptionCountsOnlyWhileTheStepsClockRanAndAnAbsenceLastsFourWeeks() throws {
+        let area = try TestArea(folder: FileManager.default.temporaryDirectory)
+        let la = area.la
+        let pupil = try la.addPupil(
+            NewPupil(upn: syntheticUPN(7300), forename: "Ex", surname: "T", dateOfBirth: "2015-01-01"), author: "LA")
+        let a = try la.addRecord(
+            EHCAssessment.self, pupil: pupil.description,
+            [.requestReceivedOn: "2025-01-06", .requestSource: "parent", .decision: "Y", .decidedOn: "2025-02-10"],
+            author: "LA")
+        func except(_ step: String, _ reason: String, _ from: String, _ to: String?) throws {
+            var fields: [EHCException.Field: String] = [
+                .assessmentID: a.description, .step: step, .reason: reason, .fromDate: from,
+            ]
+            fields[.toDate] = to
+            try la.addRecord(EHCException.self, pupil: nil, fields, author: "LA")
+        }
+        let short = #expect(throws: StoreError.self) {
+            try except("final-plan", "away-from-area", "2025-05-01", "2025-05-19")
+        }
+        #expect(short?.message.contains("4 weeks") == true, "\(short?.message ?? "")")
+        #expect(throws: StoreError.self) { try except("final-plan", "school-closure", "2025-05-01", "2025-05-10") }
+        // After the plan was issued (2025-06-20), and after the decision was made.
+        try except("final-plan", "away-from-area", "2025-07-01", "2025-08-15")
+        try except("decision", "personal-circumstances", "2025-08-01", "2025-08-02")
+        try la.issueEHCPlan(assessment: a.description, on: "2025-06-20", caseOfficer: nil, author: "LA")
+        var report = try la.ehcTimeliness(
+            from: CalendarDate("2025-01-01")!, to: CalendarDate("2025-12-31")!, asOf: CalendarDate("2025-09-01"))
+        var final = try #require(report.steps.first { $0.step == "final-plan" })
+        #expect(final.late == 1 && final.lateWithException == 0)
+        let steps = try #require(try la.ehcTimelines(of: pupil.description, asOf: CalendarDate("2025-09-01")).first)
+            .steps
+        #expect(steps.first { $0.step == "decision" }?.exceptionApplies == false)
+        #expect(steps.first { $0.step == "final-plan" }?.exceptionApplies == false)
+        // Away for five weeks while the plan was being written: excused.
+        try except("final-plan", "away-from-area", "2025-04-01", "2025-05-05")
+        report = try la.ehcTimeliness(
+            from: CalendarDate("2025-01-01")!, to: CalendarDate("2025-12-31")!, asOf: CalendarDate("2025-09-01"))
+        final = try #require(report.steps.first { $0.step == "final-plan" })
+        #expect(final.late == 0 && final.lateWithException == 1)
+    }
 }

@@ -29,8 +29,20 @@ public enum EHCException: RecordKind {
         }
     }
 
+    /// Reasons that are exceptions only when they last 4 continuous weeks or more: the child or
+    /// family away from the area, a school or early years setting closed (regs 5(4), 10(4), 13(3)).
+    public static let fourWeekReasons: Set<String> = ["away-from-area", "school-closure", "early-years-closure"]
+
     public static func check(_ record: KindValues) throws(RecordRuleViolation) {
         try record.requireOrder(Field.fromDate, .toDate)
+        if let reason = record.text(Field.reason), fourWeekReasons.contains(reason),
+            let from = record.date(Field.fromDate), let to = record.date(Field.toDate),
+            to.daysSinceEpoch - from.daysSinceEpoch + 1 < 28
+        {
+            throw RecordRuleViolation(
+                "This exception applies only to an absence or closure of 4 weeks or more (regs 5(4), 10(4), 13(3)); \(from) to \(to) is \(to.daysSinceEpoch - from.daysSinceEpoch + 1) days.",
+                hint: "Check --from-date and --to-date (the first and last day), or use another reason.")
+        }
         if record.text(Field.reason) == "missed-appointment", let step = record.text(Field.step), step != "advice" {
             throw RecordRuleViolation(
                 "A missed appointment is an exception only to the advice deadline (reg 8(2)).",
