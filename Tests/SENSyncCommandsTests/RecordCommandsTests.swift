@@ -253,6 +253,11 @@ struct RecordCommandsTests {
             let withRoll = try cli.run(["report", "area", "--as-of", "2026-05-01", "--format", "json"] + s)
             let school = try #require(((withRoll.json as? [String: Any])?["schools"] as? [[String: Any]])?.first)
             #expect(school["roll"] as? Int == 50)
+            // A report of a day before the count was taken has no roll to compare with (it used the
+            // January count for a report of the day before).
+            let beforeCount = try cli.run(["report", "area", "--as-of", "2026-01-14", "--format", "json"] + s)
+            let earlier = try #require(((beforeCount.json as? [String: Any])?["schools"] as? [[String: Any]])?.first)
+            #expect(earlier["roll"] == nil && earlier["ehcPlanPercentOfRoll"] == nil, "\(earlier)")
             let csv = try cli.run(["report", "area", "--as-of", "2026-05-01", "--format", "csv"] + s)
             ok(csv)
             #expect(csv.stdout.hasPrefix("section,group,detail,measure,value\n"))

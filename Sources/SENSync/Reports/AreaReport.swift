@@ -285,9 +285,12 @@ extension Store {
         if onRollHereOnly { files.removeAll { $0.currentSchool != identity.name } }
         var obligations: [RecordID: [Obligation]] = [:]
         for file in files { obligations[file.pupil] = ObligationRules.obligations(of: file, localAuthority: la) }
+        // A roll counted after the report's day says nothing of that day's roll (a count from
+        // January was set against a report of October before).
         var report = AreaReport(
             asOf: today, files: files, obligations: obligations,
-            rolls: Dictionary(rolls.map { ($0.name, $0.pupils) }, uniquingKeysWith: { a, _ in a }))
+            rolls: Dictionary(
+                rolls.filter { $0.asOf <= today }.map { ($0.name, $0.pupils) }, uniquingKeysWith: { a, _ in a }))
         report.heldBy = identity.name
         report.sites = [identity.name]
         return report

@@ -234,10 +234,13 @@ public enum ObligationRules {
             if let year = plan.values.integer(EHCPlan.Field.phaseTransferYear) {
                 let toPost16 = plan.values.integer(EHCPlan.Field.phaseTransferToPost16) == 1
                 let due = StatutoryClock.phaseTransferDue(year: Int(year), toPost16: toPost16)
-                let yearBefore = StatutoryClock.adding(months: -12, to: due)
+                // Discharged by a review decided in the school year the deadline falls in (from 1
+                // September before it): one decided 11 months earlier, in the school year before,
+                // prepared nothing for the move.
+                let schoolYearStart = CalendarDate(year: Int(year) - 1, month: 9, day: 1)
                 let done = mine.contains { review in
                     guard let decided = review.values.date(EHCReview.Field.decidedOn) else { return false }
-                    return decided > yearBefore && decided <= due
+                    return decided >= schoolYearStart && decided <= due
                 }
                 if !done {
                     add(

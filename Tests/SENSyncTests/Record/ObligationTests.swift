@@ -139,6 +139,16 @@ struct ObligationTests {
             EHCReview.spec,
             ["plan_id": plan.description, "meeting_on": "2026-01-12", "outcome": "M", "decided_on": "2026-02-02"])
         #expect(obligations([transfer, reviewedInTime]).map(\.kind) == ["ehc-annual-review"])
+        // A review decided before the school year of the move began (here in August 2025, for a
+        // move in September 2026) prepares nothing for it: the duty stays (any review decided in
+        // the 12 months before 15 February discharged it).
+        let reviewedTooEarly = record(
+            EHCReview.spec,
+            ["plan_id": plan.description, "meeting_on": "2025-08-18", "outcome": "M", "decided_on": "2025-08-28"])
+        #expect(
+            obligations([transfer, reviewedTooEarly]).map { "\($0.kind) \($0.dueOn)" } == [
+                "ehc-phase-transfer 2026-02-15", "ehc-annual-review 2026-08-18",
+            ])
         let ceased = record(EHCPlan.spec, ["issued_on": "2025-03-03", "ceased_on": "2025-09-01"], id: plan)
         #expect(obligations([ceased]).isEmpty)
     }
@@ -268,6 +278,50 @@ struct EHCTimelinessTests {
         #expect(abs((final.percentExcludingExceptions ?? 0) - 100.0 / 3) < 0.001)
         let decision = try #require(report.steps.first { $0.step == "decision" })
         #expect(decision.due == 4 && decision.onTime == 4)
+    }
+
+    /// An assessment's steps follow one another: advice cannot be asked for before the request
+    /// arrived, a draft plan follows a decision to assess, and a pupil has one assessment in
+    /// progress at a time (advice dated before the request, a draft with no decision and a second
+    /// open request were all taken: the decision deadline was listed twice).
+    @Test func anAssessmentsStepsFollowOneAnother() throws {
+        let area = try TestArea(folder: FileManager.default.temporaryDirectory)
+        let la = area.la
+        let pupil = try la.addPupil(
+            NewPupil(upn: syntheticUPN(7310), forename: "St", surname: "Eps", dateOfBirth: "2015-01-01"), author: "LA")
+        let a = try la.addRecord(
+            EHCAssessment.self, pupil: pupil.description, [.requestReceivedOn: "2025-09-01", .requestSource: "parent"],
+            author: "LA")
+        let early = #expect(throws: StoreError.self) {
+            try la.addRecord(
+                EHCAdvice.self, pupil: nil,
+                [.assessmentID: a.description, .agency: "camhs", .requestedOn: "2025-08-15"],
+                author: "LA")
+        }
+        #expect(early?.message.contains("before the request") == true, "\(early?.message ?? "")")
+        let undecided = #expect(throws: StoreError.self) {
+            try la.updateRecord(EHCAssessment.self, a.description, [.draftServedOn: "2025-10-01"], author: "LA")
+        }
+        #expect(undecided?.message.contains("decision to assess") == true, "\(undecided?.message ?? "")")
+        let second = #expect(throws: StoreError.self) {
+            try la.addRecord(
+                EHCAssessment.self, pupil: pupil.description,
+                [.requestReceivedOn: "2025-09-02", .requestSource: "parent"], author: "LA")
+        }
+        #expect(second?.message.contains("in progress") == true, "\(second?.message ?? "")")
+        // In order, each is taken; and once this one has ended, a new request can be recorded.
+        try la.addRecord(
+            EHCAdvice.self, pupil: nil, [.assessmentID: a.description, .agency: "camhs", .requestedOn: "2025-09-20"],
+            author: "LA")
+        try la.updateRecord(EHCAssessment.self, a.description, [.caseOfficer: "S Khan"], author: "LA")
+        try la.updateRecord(
+            EHCAssessment.self, a.description,
+            [.decision: "Y", .decidedOn: "2025-10-01", .draftServedOn: "2025-11-03"],
+            author: "LA")
+        try la.updateRecord(EHCAssessment.self, a.description, [.noPlanOn: "2025-11-20"], author: "LA")
+        try la.addRecord(
+            EHCAssessment.self, pupil: pupil.description, [.requestReceivedOn: "2025-12-01", .requestSource: "parent"],
+            author: "LA")
     }
 
     /// An exception excuses a step only if it falls while that step's clock ran (from the
