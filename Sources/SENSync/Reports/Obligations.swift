@@ -31,16 +31,20 @@ public struct PupilFile: Sendable {
     /// The kinds read into ``records`` when only some were (`nil`: every kind). Reading a kind
     /// that was not loaded is a programming error, caught in debug builds.
     public var loadedKinds: Set<String>?
+    /// Schools the pupil was on roll at and has left, by name: what such a school was
+    /// responsible for is now their current school's (or, on no roll, the LA's).
+    public var schoolsLeft: Set<String>
 
     public init(
         pupil: RecordID, dateOfBirth: CalendarDate?, currentSchool: String?, records: [String: [KindRecord]],
-        loadedKinds: Set<String>? = nil
+        loadedKinds: Set<String>? = nil, schoolsLeft: Set<String> = []
     ) {
         self.pupil = pupil
         self.dateOfBirth = dateOfBirth
         self.currentSchool = currentSchool
         self.records = records
         self.loadedKinds = loadedKinds
+        self.schoolsLeft = schoolsLeft
     }
 
     /// Whether any live record read into the file has a date on or before `day`.
@@ -91,11 +95,15 @@ public enum ObligationRules {
         let agencies = CodeLists.named("referral-agency")
 
         for plan in file.of(SupportPlan.self) where plan.values.text(SupportPlan.Field.status) != "closed" {
+            // A plan a school the pupil has left was responsible for is their school's now (the
+            // LA's while they are on no roll), not that school's or its SENCO's.
+            let org = plan.values.text(SupportPlan.Field.responsibleOrg)
+            let handedOn = org.map { file.schoolsLeft.contains($0) && $0 != file.currentSchool } ?? false
             add(
                 "plan-review", plan, "Review the support plan \"\(plan.values.text(SupportPlan.Field.title) ?? "")\"",
                 plan.values.date(SupportPlan.Field.reviewDate),
-                org: plan.values.text(SupportPlan.Field.responsibleOrg) ?? school,
-                role: plan.values.text(SupportPlan.Field.responsiblePerson))
+                org: handedOn ? file.currentSchool ?? localAuthority : org ?? school,
+                role: handedOn ? nil : plan.values.text(SupportPlan.Field.responsiblePerson))
         }
         for concern in file.of(Concern.self) {
             let status = concern.values.text(Concern.Field.status)

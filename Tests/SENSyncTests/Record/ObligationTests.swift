@@ -153,6 +153,34 @@ struct ObligationTests {
         #expect(obligations([ceased]).isEmpty)
     }
 
+    /// A support plan written at a school the pupil has left is reviewed by the school they are
+    /// at now (the LA's, for a pupil on no roll): the duty stayed with the old school and its
+    /// SENCO, whom the area report then blamed for a pupil it no longer held.
+    @Test func aPlanFromASchoolThePupilLeftIsTheirNewSchoolsToReview() {
+        let plan = record(
+            SupportPlan.spec,
+            [
+                "title": "Literacy", "status": "active", "review_date": "2026-03-01", "responsible_org": "Oakfield",
+                "responsible_person": "J Smith (SENCO)",
+            ])
+        func duty(current: String?, left: Set<String>) -> Obligation? {
+            ObligationRules.obligations(
+                of: PupilFile(
+                    pupil: pupil, dateOfBirth: nil, currentSchool: current, records: [SupportPlan.name: [plan]],
+                    schoolsLeft: left),
+                localAuthority: "Northshire"
+            ).first
+        }
+        let stayed = duty(current: "Oakfield", left: [])
+        #expect(stayed?.responsibleOrg == "Oakfield" && stayed?.responsibleRole == "J Smith (SENCO)")
+        let moved = duty(current: "Elm", left: ["Oakfield"])
+        #expect(moved?.responsibleOrg == "Elm" && moved?.responsibleRole == nil)
+        let gone = duty(current: nil, left: ["Oakfield"])
+        #expect(gone?.responsibleOrg == "Northshire")
+        // An organisation other than a school left (a service the school named) keeps the duty.
+        #expect(duty(current: "Elm", left: ["Birch"])?.responsibleOrg == "Oakfield")
+    }
+
     @Test func theTimelineSaysWhatWasOnTimeWithAndWithoutExceptions() {
         let id = RecordID.v7()
         let assessment = record(

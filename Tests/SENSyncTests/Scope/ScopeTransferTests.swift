@@ -204,6 +204,33 @@ struct ScopeTransferTests {
         }
     }
 
+    /// After a move, the support plan the old school wrote is the new school's to review: the
+    /// LA's due-list and area report gave it to the old school, which no longer held the pupil.
+    @Test func aMovedPupilsPlanIsTheNewSchoolsToReview() throws {
+        try withTemporaryDirectory { dir in
+            let area = try ScopeArea(folder: dir)
+            try area.add("Old", .maintainedSchool)
+            try area.add("New", .maintainedSchool)
+            try area.distributeDirectory()
+            let pupil = try area["Old"].addPupil(
+                NewPupil(upn: syntheticUPN(43), forename: "Gil", surname: "Moves", dateOfBirth: "2016-04-01"),
+                author: "SENCO Old")
+            try area["Old"].createPlan(
+                pupil: pupil.description,
+                NewSupportPlan(
+                    title: "Literacy", reviewDate: "2026-03-01", responsibleOrg: "Old", responsiblePerson: "SENCO Old"),
+                author: "SENCO Old")
+            try area.send("Old", "LA")
+            func planDuty() throws -> Obligation? {
+                try area.la.due().first { $0.obligation.kind == "plan-review" }?.obligation
+            }
+            #expect(try planDuty()?.responsibleOrg == "Old")
+            try area.la.transferPupil(pupil.description, to: area.id("New"), on: ScopeArea.today, author: "LA officer")
+            #expect(try planDuty()?.responsibleOrg == "New")
+            #expect(try planDuty()?.responsibleRole == nil)
+        }
+    }
+
     @Test func theLATransfersAnAcademyPupilToAMaintainedSchool() throws {
         try withTemporaryDirectory { dir in
             let area = try ScopeArea(folder: dir)
