@@ -138,6 +138,7 @@ private enum CLIScheduleSettings {
         switch environment["SENSYNC_CLI_MIX"] {
         case "busy": .busy
         case "usual-1": .firstUsual
+        case "usual-2": .secondUsual
         default: .usual
         }
     }
@@ -192,7 +193,7 @@ private struct Dice {
 /// What a schedule does at each step, and how often (in percent).
 private enum Event {
     case addPupil, schoolWrites, laEdits, trustWrites, transferByLA, transferBySchool, moveAcademy, staleWrite
-    case erase, resolveConflict, makeBundle, deliverSeveral, deliver
+    case erase, resolveConflict, makeBundle, deliverSeveral, deliver, leave
 }
 
 private struct EventMix {
@@ -202,6 +203,16 @@ private struct EventMix {
 
     static let usual = EventMix(
         name: "usual", steps: 30...60,
+        percent: [
+            (.addPupil, 9), (.schoolWrites, 25), (.laEdits, 5), (.trustWrites, 5), (.transferByLA, 5),
+            (.transferBySchool, 5), (.moveAcademy, 3), (.staleWrite, 3), (.erase, 2), (.resolveConflict, 2),
+            (.leave, 2), (.makeBundle, 16), (.deliverSeveral, 4), (.deliver, 14),
+        ])
+
+    /// The usual mix before pupils left for no school in it, for the seeds run with it
+    /// (`SENSYNC_CLI_MIX=usual-2`).
+    static let secondUsual = EventMix(
+        name: "usual-2", steps: 30...60,
         percent: [
             (.addPupil, 9), (.schoolWrites, 27), (.laEdits, 5), (.trustWrites, 5), (.transferByLA, 5),
             (.transferBySchool, 5), (.moveAcademy, 3), (.staleWrite, 3), (.erase, 2), (.resolveConflict, 2),
@@ -324,6 +335,8 @@ private final class CLISchedule {
     var added: [String: String] = [:]
     /// Pupils erased (record ids), by the LA or the school they were at.
     var erased: Set<String> = []
+    /// Pupils someone recorded as leaving for no school (`pupil leave`): they may be on no roll.
+    var left: Set<String> = []
     var mailbox: [Letter] = []
     var files = 0
     var serial = 0
@@ -555,6 +568,7 @@ private final class CLISchedule {
             case .makeBundle: try makeRandomBundle()
             case .deliverSeveral: try deliverSeveral()
             case .deliver: try deliver()
+            case .leave: try leave()
             }
         }
         // What is still in the post arrives in random order, some of it twice; the rest is lost.
@@ -818,6 +832,18 @@ private final class CLISchedule {
         }
     }
 
+    /// A pupil leaves for no school in the area: recorded by the LA or by the school the pupil is
+    /// on roll at (by its own store). The LA may place them at a school later (`transferByLA`).
+    func leave() throws {
+        var candidates: [(String, PupilView)] = try pupils(at: "la").filter { !$0.schools.isEmpty }.map { ("la", $0) }
+        for school in Self.schools {
+            for pupil in try writable(at: school) { candidates.append((school, pupil)) }
+        }
+        guard let (site, pupil) = dice.pick(candidates) else { return }
+        guard try write(site, ["pupil", "leave", pupil.id, "--date", transferDate()]) != nil else { return }
+        left.insert(pupil.id)
+    }
+
     /// The LA moves `ac` to the other trust; the new directory reaches the sites in bundles.
     func moveAcademy() throws {
         let trust = trustOfAcademy == "t1" ? "t2" : "t1"
@@ -1033,7 +1059,9 @@ private final class CLISchedule {
         try checkErasedBytesAreGone()
         var laFiles: [String: [String: Any]] = [:]
         for pupil in la {
-            check(!pupil.schools.isEmpty, "pupil \(pupil.id) has no current school at the LA")
+            check(
+                !pupil.schools.isEmpty || left.contains(pupil.id),
+                "pupil \(pupil.id) has no current school at the LA, and nobody recorded them leaving")
             laFiles[pupil.id] = try file(pupil.id, at: "la")
         }
         let laConflicts = try conflicts(at: "la")

@@ -613,6 +613,9 @@ import Testing
             #expect(r.stdout.contains("1 pupil(s) who left this site are no longer kept here"), "\(r.stdout)")
             r = try cli.run(["pupil", "list", "--json"] + oak)
             #expect(((r.json as? [String: Any])?["pupils"] as? [Any])?.count == 1)
+            // At the LA, the next step is its bundles to the school (it said "tells the LA").
+            r = try cli.run(["pupil", "leave", upn(2), "--date", today, "--author", "LA officer"] + area.store("la"))
+            #expect(r.status == 0 && r.stdout.contains("Your next bundles tell their school."), "\(r.stdout)")
             #expect(try cli.run(["audit", "verify"] + oak).status == 0)
         }
     }

@@ -484,35 +484,6 @@ extension Store {
             }
         }
         switch kind.name {
-        case EHCAssessment.name:
-            // One assessment in progress at a time: a second request while one is open listed its
-            // deadlines twice. Checked when a request is recorded (two open ones merged from
-            // before can still be edited and closed).
-            func inProgress(_ v: KindValues) -> Bool {
-                v[EHCAssessment.Field.finalIssuedOn] == nil && v[EHCAssessment.Field.noPlanOn] == nil
-                    && v[EHCAssessment.Field.withdrawnOn] == nil
-                    && !["N", "W", "H"].contains(v.text(EHCAssessment.Field.decision) ?? "")
-                    && v.integer(RecordState.deletedField) != 1
-            }
-            guard inProgress(values) else { return }
-            let isNew =
-                try !holdsRecords
-                || Bool.fetchOne(
-                    db.cachedStatement(
-                        sql: "SELECT EXISTS (SELECT 1 FROM ehc_assessment WHERE pupil_id = ? AND id = ?)"),
-                    arguments: [key.scope.description, key.id.description]) != true
-            guard isNew else { return }
-            let assessments = try others(
-                EHCAssessment.self, sql: "SELECT * FROM ehc_assessment WHERE pupil_id = ? AND id != ? AND deleted = 0",
-                excludingThis: true)
-            if let open = assessments.map({ after($0.id, $0.values) }).first(where: inProgress) {
-                throw StoreError(
-                    .invalidInput,
-                    "This pupil already has an EHC needs assessment in progress (request received \(open.text(EHCAssessment.Field.requestReceivedOn) ?? "earlier")).",
-                    hint:
-                        "Record where that one has got to (`sensync ehc show PUPIL`), or that it was withdrawn (`sensync ehc-assessment update ID --withdrawn-on DATE`), then record the new request."
-                )
-            }
         case SENEpisode.name:
             guard values[SENEpisode.Field.endDate] == nil, let school = values.text(SENEpisode.Field.schoolID) else {
                 return

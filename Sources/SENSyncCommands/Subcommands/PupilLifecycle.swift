@@ -70,9 +70,11 @@ extension SENSyncCommand.Pupil {
             if output.json {
                 try Terminal.printJSON(["left": ["date": date]])
             } else {
-                Terminal.print(
-                    "Recorded that the pupil left from \(date) with no new school in the area. Your next bundle tells the LA."
-                )
+                // At the LA, its bundles tell the school; at a school, its next bundle tells the LA.
+                let next =
+                    store.identity.kind == .la
+                    ? "Your next bundles tell their school." : "Your next bundle tells the LA."
+                Terminal.print("Recorded that the pupil left from \(date) with no new school in the area. \(next)")
             }
         }
     }
