@@ -403,6 +403,7 @@ extension Store {
         let db = tx.db
         var applier = self.applier
         applier.acceptsClockAhead = accepted
+        tx.clockCeiling = HLC(milliseconds: applier.now + applier.clockGuardMilliseconds, counter: 0)
         let sender = opened.sender
         let name: (SiteID) -> String? = { opened.siteNames[$0] }
         var report = ImportReport(result: .applied, header: opened.header)

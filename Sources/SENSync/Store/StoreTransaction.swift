@@ -12,6 +12,19 @@ struct StoreTransaction: ReplicaBackend {
     let db: Database
     var sites: SiteOrdinals
     var clock: HybridClock
+    /// The latest stamp this store's own clock takes from changes it applies: its wall clock plus
+    /// the clock guard (`nil`: no limit). A change stamped further ahead (a fast clock's, accepted
+    /// explicitly with `--accept-clock-ahead`) leaves this site's clock where it was: the LA took
+    /// such a stamp, its own changes were then stamped days ahead, and every site with a right
+    /// clock refused them.
+    var clockCeiling: HLC?
+
+    /// Takes the stamp of a change applied here into this site's clock, unless it is past
+    /// ``clockCeiling``.
+    private mutating func observeClock(_ hlc: HLC) {
+        if let clockCeiling, hlc > clockCeiling { return }
+        clock.observe(hlc)
+    }
     /// For each site, how far this store holds its changes without a gap (`site.chain_seq`).
     private var prefixes: [SiteID: UInt64] = [:]
     /// For each site, the highest change held.
@@ -166,7 +179,7 @@ struct StoreTransaction: ReplicaBackend {
             try append(change, hlc: header.hlc)
         }
         try indexScope(header.scope, of: change.dot)
-        clock.observe(header.hlc)
+        observeClock(header.hlc)
         dirtyPrefixes[change.site] = max(dirtyPrefixes[change.site] ?? .zero, header.hlc)
         try markRelayOnly(change.dot)
     }
@@ -240,7 +253,7 @@ struct StoreTransaction: ReplicaBackend {
             try append(change, hlc: header.hlc)
         }
         try indexScope(header.scope, of: change.dot)
-        clock.observe(header.hlc)
+        observeClock(header.hlc)
         dirtyPrefixes[change.site] = max(dirtyPrefixes[change.site] ?? .zero, header.hlc)
         if let rejection {
             let statement = try db.cachedStatement(

@@ -703,6 +703,24 @@ struct BundleExchangeTests {
                 logged.detail
                     == "accepted 3 change(s) from School stamped ahead of this machine's clock, as asked (--accept-clock-ahead)"
             )
+            // Accepting them does not put the LA's own clock ahead: its next change is stamped
+            // within the guard, and a school whose clock is right takes the LA's bundle (the LA's
+            // changes were refused everywhere for the 25 hours, exit 11).
+            let other = try Store.inMemory(
+                identity: makeSite("Other", .maintainedSchool), la: la.publicIdentity, now: TestClock().now)
+            try la.addToDirectory(other.publicIdentity)
+            let placed = try la.addPupil(
+                NewPupil(
+                    upn: syntheticUPN(2), forename: "Bo", surname: "Placed", dateOfBirth: "2016-05-01",
+                    school: other.identity.id),
+                author: "LA officer")
+            let receipt = try la.updatePupil(placed.description, PupilUpdate(yearGroup: 5), author: "LA officer")
+            let stamped = try #require(receipt.hlc).milliseconds
+            #expect(stamped <= TestClock().now() + 24 * 3_600_000, "\(stamped)")
+            let toOther = dir.appendingPathComponent("la-other.bundle")
+            try la.makeBundle(to: [other.identity.id], at: toOther)
+            #expect(try other.apply(bundleAt: toOther).applied == 2)
+            #expect(try la.status().clockAheadMinutes == nil)
         }
     }
 
