@@ -202,12 +202,17 @@ extension Store {
     /// ``Checkpoint/maxLeaves`` changes, each naming the one before it.
     func signOwnChanges(_ tx: inout StoreTransaction, keys: SiteKeys) throws {
         let db = tx.db
-        let signed = UInt64(try Int64.fetchOne(db, sql: "SELECT signed_seq FROM site_identity") ?? 0)
+        // From the last checkpoint held of this site's own changes, wherever it came from: a store
+        // restored from a backup gets its lost changes back from upstream with the checkpoints
+        // that signed them (it signed again from where the backup had, its new checkpoint was
+        // dropped as one already held, and its next change reached no one).
+        let last = try Self.checkpoints(of: identity.id, db: db, sites: tx.sites).last
+        let signed = max(
+            UInt64(try Int64.fetchOne(db, sql: "SELECT signed_seq FROM site_identity") ?? 0), last?.last ?? 0)
         let head = try tx.prefix(of: identity.id)
         guard head > signed else { return }
         let ord = try tx.sites.ordinal(for: identity.id, in: db)
-        var previous =
-            try Self.checkpoints(of: identity.id, db: db, sites: tx.sites).last?.digest ?? .zero
+        var previous = last?.digest ?? .zero
         var reader = try LogReader(site: identity.id, from: signed + 1, db: db, sites: tx.sites)
         var first = signed + 1
         var leaves: [Digest32] = []

@@ -179,9 +179,25 @@ struct BundleExchangeTests {
             #expect(error?.code == .behindOwnHistory)
             #expect(try restored.digest() == before)
             #expect(try restored.versionVector()[school.identity.id] == 1)
-            // The live store takes the same bundle and carries on.
-            #expect(try school.apply(bundleAt: url).behindOwnHistory == nil)
-            try school.updatePupil(pupil.description, PupilUpdate(yearGroup: 3), author: "SENCO")
+            // The way back the README gives when the copy wrote nothing: a bundle to the LA (so it
+            // knows what the copy holds), then the LA's reply brings the lost change back, and the
+            // copy writes again. Its next change reached no one: it was never signed (the copy
+            // signed from where its backup had, and the change it got back had its checkpoint
+            // already), so the copy's bundle carried nothing and `audit verify` found it unsigned.
+            let holdings = dir.appendingPathComponent("restored-holdings.bundle")
+            try restored.makeBundle(to: [area.la.identity.id], at: holdings)
+            try area.la.apply(bundleAt: holdings)
+            let reply = try area.la.makeBundle(
+                to: [school.identity.id], at: dir.appendingPathComponent("la-2.bundle")
+            ).url
+            #expect(try restored.apply(bundleAt: reply).behindOwnHistory == nil)
+            #expect(try restored.versionVector()[school.identity.id] == 2)
+            try restored.addNote(pupil: pupil.description, text: "After the restore.", author: "SENCO")
+            #expect(try restored.auditVerify().isClean)
+            let after = dir.appendingPathComponent("restored.bundle")
+            try restored.makeBundle(to: [area.la.identity.id], at: after)
+            #expect(try area.la.apply(bundleAt: after).applied == 1)
+            #expect(try area.la.notes(of: pupil.description).map(\.text) == ["After the restore."])
         }
     }
 
