@@ -61,21 +61,6 @@ public enum EHCAssessment: RecordKind {
         if record.integer(Field.isReassessment) != 1, record[Field.decision] != nil, record[Field.decidedOn] == nil {
             throw RecordRuleViolation("A decision whether to assess needs its date.", hint: "Give --decided-on.")
         }
-        // A draft, a final plan or a decision not to issue one follows the decision to assess (a
-        // draft with no decision recorded was taken). A re-assessment has no such decision; a
-        // historical request (H) may not have it on record.
-        if record.integer(Field.isReassessment) != 1,
-            record[Field.draftServedOn] != nil || record[Field.finalIssuedOn] != nil || record[Field.noPlanOn] != nil,
-            !["Y", "H"].contains(record.text(Field.decision) ?? "")
-        {
-            throw RecordRuleViolation(
-                record.text(Field.decision) == "N"
-                    ? "The LA decided not to assess, so there is no draft or final plan."
-                    : "A draft plan, a final plan or a decision not to issue one follows the decision to assess (reg 5).",
-                hint: record.text(Field.decision) == "N"
-                    ? "Check --decision."
-                    : "Record the decision first: `sensync ehc decide ASSESSMENT --decision assess --on DATE`.")
-        }
         if record.text(Field.decision) == "N", record[Field.draftServedOn] != nil || record[Field.finalIssuedOn] != nil
         {
             throw RecordRuleViolation(
