@@ -71,7 +71,7 @@ public enum ObligationRules {
     /// The kinds of record duties are derived from (a pupil file with only these is enough).
     public static let kindsRead: Set<String> = [
         Concern.name, ConcernAction.name, EHCAdvice.name, EHCAssessment.name, EHCException.name, EHCPlan.name,
-        EHCReview.name, Escalation.name, Referral.name, SupportPlan.name,
+        EHCReview.name, Enrolment.name, Escalation.name, Referral.name, SupportPlan.name,
     ]
 
     /// How long SENSync waits for an agency to answer a referral before listing a follow-up. Not
@@ -94,6 +94,23 @@ public enum ObligationRules {
         }
         let agencies = CodeLists.named("referral-agency")
 
+        // On two schools' rolls with no end to either: transfers made at the same time by two
+        // sites (the LA and the old school, say) each enrol the pupil somewhere, and both stand.
+        // Nobody would notice (each school counts them in its census): the LA is asked to end
+        // the wrong one.
+        let open = file.of(Enrolment.self).filter { $0.values[Enrolment.Field.leavingDate] == nil }
+        if Set(open.compactMap { $0.values.text(Enrolment.Field.schoolID) }).count > 1,
+            let newest = open.max(by: {
+                ($0.values.text(Enrolment.Field.entryDate) ?? "", $0.id) < (
+                    $1.values.text(Enrolment.Field.entryDate) ?? "", $1.id
+                )
+            })
+        {
+            add(
+                "two-rolls", newest,
+                "On two schools' rolls at once (moved by two sites at the same time?): end the wrong one with `sensync pupil leave PUPIL --school SCHOOL`",
+                newest.values.date(Enrolment.Field.entryDate), org: localAuthority)
+        }
         for plan in file.of(SupportPlan.self) where plan.values.text(SupportPlan.Field.status) != "closed" {
             // A plan a school the pupil has left was responsible for is their school's now (the
             // LA's while they are on no roll), not that school's or its SENCO's.

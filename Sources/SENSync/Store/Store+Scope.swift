@@ -322,9 +322,20 @@ extension Store {
     /// so a child with SEN who has no school is visible to someone); the school stops receiving
     /// anything about them and removes its copy once its upstream holds everything it had, as
     /// after a transfer. If they start at a school in the area later, the LA transfers them there.
+    ///
+    /// - Parameter school: At the LA, the one school whose roll the pupil leaves (one of two they
+    ///   are on after transfers made at the same time); `nil` for every school. A school may name
+    ///   only itself.
     @discardableResult
-    public func recordLeaving(_ reference: String, on date: String, author: String) throws -> WriteReceipt {
-        try writing {
+    public func recordLeaving(_ reference: String, on date: String, author: String, school: SiteID? = nil) throws
+        -> WriteReceipt
+    {
+        if let school, identity.kind != .la, school != identity.id {
+            throw StoreError(
+                .invalidInput, "A school records only that a pupil left its own roll.",
+                hint: "Leave out --school, or ask the LA.")
+        }
+        return try writing {
             let pupil = try pupilID(for: reference)
             let day = try moveDate(date, "leaving date")
             var endings: [RecordOp] = []
@@ -339,7 +350,11 @@ extension Store {
                         ORDER BY id
                         """,
                     arguments: [pupil.description]
-                ).filter { identity.kind == .la || ($0[1] as String?) == identity.id.description }
+                ).filter {
+                    let at = $0[1] as String?
+                    return identity.kind == .la
+                        ? school.map { at == $0.description } ?? true : at == identity.id.description
+                }
                 let open = enrolments.filter { (($0[3] as String?).map { $0 > day }) ?? true }
                 if identity.kind != .la {
                     let view = try ScopeView.load(&tx, me: identity, today: today)
@@ -362,7 +377,9 @@ extension Store {
                     throw StoreError(
                         .invalidInput,
                         identity.kind == .la
-                            ? "The pupil is on no school's roll on that day: there is nothing to end."
+                            ? school == nil
+                                ? "The pupil is on no school's roll on that day: there is nothing to end."
+                                : "The pupil is not on that school's roll on that day: there is nothing to end."
                             : "The pupil is not on this school's roll on that day: there is nothing to end.",
                         hint: "`sensync pupil show` lists their schools and dates.")
                 }

@@ -51,7 +51,9 @@ extension SENSyncCommand.Pupil {
                 no school's roll — the area report counts them apart — and this school stops receiving anything about \
                 them and removes its copy once the LA holds everything it had. If they start at a school in the area \
                 later, the LA transfers them there with `sensync pupil transfer`. A pupil moving to a school in the \
-                area is transferred instead, so their history follows them.
+                area is transferred instead, so their history follows them. Transfers made at the same time by two \
+                sites can leave a pupil on two schools' rolls (`sensync due` at the LA says so): the LA ends the wrong \
+                one with --school.
 
                 Example:
                   sensync pupil leave H801200001001 --date 2026-07-22 \\
@@ -62,11 +64,16 @@ extension SENSyncCommand.Pupil {
         @OptionGroup var authorOptions: AuthorOptions
         @Argument(help: "UPN or record id.") var pupil: String
         @Option(help: "The day they come off roll, YYYY-MM-DD.") var date: String
+        @Option(
+            help:
+                "At the LA: only this school's roll (site id or name), for a pupil left on two by transfers made at the same time."
+        ) var school: String?
         @OptionGroup var output: OutputOptions
 
         func run() throws {
             let store = try storeOptions.open()
-            try store.recordLeaving(pupil, on: date, author: try authorOptions.name)
+            let site = try school.map { try store.resolveSite($0, includingThisSite: true).id }
+            try store.recordLeaving(pupil, on: date, author: try authorOptions.name, school: site)
             if output.json {
                 try Terminal.printJSON(["left": ["date": date]])
             } else {

@@ -204,6 +204,40 @@ struct ScopeTransferTests {
         }
     }
 
+    /// The LA and the old school move a pupil at the same time, to different schools: both
+    /// transfers stand, and the pupil was left on two rolls (both schools counted them in their
+    /// census) with nothing in any queue. The LA's due-list now says so, and the LA ends the
+    /// wrong one with `recordLeaving(school:)`.
+    @Test func aPupilMovedByTwoSitesAtOnceIsFlaggedAndTheLAEndsTheWrongRoll() throws {
+        try withTemporaryDirectory { dir in
+            let area = try ScopeArea(folder: dir)
+            for name in ["Old", "A", "B"] { try area.add(name, .maintainedSchool) }
+            try area.distributeDirectory()
+            let pupil = try area["Old"].addPupil(
+                NewPupil(upn: syntheticUPN(44), forename: "Hal", surname: "Twice", dateOfBirth: "2016-04-01"),
+                author: "SENCO Old")
+            try area.send("Old", "LA")
+            try area.la.transferPupil(pupil.description, to: area.id("A"), on: ScopeArea.today, author: "LA officer")
+            try area["Old"].transferPupil(pupil.description, to: area.id("B"), on: ScopeArea.today, author: "SENCO")
+            try area.gossip(rounds: 3)
+            #expect(Set(try area.la.pupil(pupil.description).schools) == [area.id("A"), area.id("B")])
+            let flagged = try area.la.due().filter { $0.obligation.kind == "two-rolls" }
+            #expect(flagged.count == 1 && flagged.first?.obligation.responsibleOrg == "LA", "\(flagged)")
+            // A school may end only its own roll.
+            #expect(throws: StoreError.self) {
+                try area["B"].recordLeaving(
+                    pupil.description, on: ScopeArea.today, author: "SENCO B", school: area.id("A"))
+            }
+            try area.la.recordLeaving(
+                pupil.description, on: ScopeArea.today, author: "LA officer", school: area.id("A"))
+            #expect(try area.la.pupil(pupil.description).schools == [area.id("B")])
+            #expect(try area.la.due().filter { $0.obligation.kind == "two-rolls" }.isEmpty)
+            try area.gossip(rounds: 3)
+            #expect(try area["B"].pupil(pupil.description).schools == [area.id("B")])
+            try Self.expectForgotten(pupil, at: area["A"])
+        }
+    }
+
     /// After a move, the support plan the old school wrote is the new school's to review: the
     /// LA's due-list and area report gave it to the old school, which no longer held the pupil.
     @Test func aMovedPupilsPlanIsTheNewSchoolsToReview() throws {
