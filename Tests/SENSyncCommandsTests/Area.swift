@@ -49,3 +49,16 @@ struct CLIArea {
 
     func digest(_ name: String) throws -> String { try cli.run(["digest"] + store(name)).stdout }
 }
+
+/// An LA and school `oak` holding one pupil, Ada Example (`upn(1)`); returns oak's `--store`.
+func oakWithAda(_ cli: CLI) throws -> [String] {
+    var area = try CLIArea.make(cli)
+    try area.add("oak", kind: "maintained-school")
+    let oak = area.store("oak")
+    #expect(
+        try cli.run(
+            ["pupil", "add", "--upn", upn(1), "--forename", "Ada", "--surname", "Example", "--dob", "2016-04-01"]
+                + oak, environment: ["SENSYNC_AUTHOR": "SENCO"]
+        ).status == 0)
+    return oak
+}

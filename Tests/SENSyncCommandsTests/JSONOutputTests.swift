@@ -80,14 +80,7 @@ struct JSONOutputTests {
         #expect(RecordSchema.kind("ehc_assessment")?.pluralKey == "ehcNeedsAssessments")
         #expect(RecordSchema.kind("review_progress")?.pluralKey == "outcomeProgress")
         try withCLI { cli in
-            var area = try CLIArea.make(cli)
-            try area.add("oak", kind: "maintained-school")
-            let oak = area.store("oak")
-            #expect(
-                try cli.run(
-                    ["pupil", "add", "--upn", upn(1), "--forename", "Ada", "--surname", "Keys", "--dob", "2016-04-01"]
-                        + oak, environment: ["SENSYNC_AUTHOR": "SENCO"]
-                ).status == 0)
+            let oak = try oakWithAda(cli)
             let r = try cli.run(["sen-episode", "list", "--pupil", upn(1), "--json"] + oak)
             #expect((r.json as? [String: Any])?["provisionEpisodes"] != nil, "\(r.stdout)")
         }

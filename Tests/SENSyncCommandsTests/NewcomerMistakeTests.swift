@@ -203,19 +203,6 @@ struct NewcomerMistakeTests {
         }
     }
 
-    /// An LA and school `oak` holding one pupil, Ada Example (`upn(1)`); returns oak's `--store`.
-    func oakWithAda(_ cli: CLI) throws -> [String] {
-        var area = try CLIArea.make(cli)
-        try area.add("oak", kind: "maintained-school")
-        let oak = area.store("oak")
-        #expect(
-            try cli.run(
-                ["pupil", "add", "--upn", upn(1), "--forename", "Ada", "--surname", "Example", "--dob", "2016-04-01"]
-                    + oak, environment: ["SENSYNC_AUTHOR": "SENCO"]
-            ).status == 0)
-        return oak
-    }
-
     /// A store altered outside SENSync so that a record id is no id is refused as damaged, never a
     /// crash (`digest` and `pupil list` stopped on a force unwrap, exit 132).
     @Test func aStoreWithADamagedRecordIdIsRefusedAsDamaged() throws {

@@ -52,6 +52,14 @@ final class ScopeArea {
 
     subscript(name: String) -> Store { stores[name]! }
 
+    /// An LA and maintained schools named `schools`, every site holding the LA's directory.
+    static func maintainedSchools(_ schools: String..., in folder: URL) throws -> ScopeArea {
+        let area = try ScopeArea(folder: folder)
+        for name in schools { try area.add(name, .maintainedSchool) }
+        try area.distributeDirectory()
+        return area
+    }
+
     /// Adds a site: a store pinned to the LA, listed in the LA's directory.
     @discardableResult
     func add(_ name: String, _ kind: SiteKind, trust: String? = nil) throws -> Store {

@@ -88,10 +88,7 @@ struct ScopeTransferTests {
     /// before it began (a newcomer's README example did, with a pupil added today): refused.
     @Test func aTransferCannotEndAnEnrolmentBeforeItBegan() throws {
         try withTemporaryDirectory { dir in
-            let area = try ScopeArea(folder: dir)
-            try area.add("Old", .maintainedSchool)
-            try area.add("New", .maintainedSchool)
-            try area.distributeDirectory()
+            let area = try ScopeArea.maintainedSchools("Old", "New", in: dir)
             let pupil = try area["Old"].addPupil(
                 NewPupil(
                     upn: syntheticUPN(21), forename: "Ada", surname: "Joined", dateOfBirth: "2016-04-01",
@@ -116,10 +113,7 @@ struct ScopeTransferTests {
     /// once, and the old one not at all.
     @Test func aTransferDatedLaterShowsThePupilAtTheOldSchoolUntilThatDay() throws {
         try withTemporaryDirectory { dir in
-            let area = try ScopeArea(folder: dir)  // today is 2026-01-05
-            try area.add("Old", .maintainedSchool)
-            try area.add("New", .maintainedSchool)
-            try area.distributeDirectory()
+            let area = try ScopeArea.maintainedSchools("Old", "New", in: dir)  // today is 2026-01-05
             let old = area["Old"]
             let pupil = try old.addPupil(
                 NewPupil(upn: syntheticUPN(31), forename: "Ada", surname: "Later", dateOfBirth: "2016-04-01"),
@@ -140,10 +134,7 @@ struct ScopeTransferTests {
     /// the LA can place them at a school later, their history following them.
     @Test func aPupilWhoLeavesForNoSchoolIsOnNoRollAtTheLAAndForgottenByTheSchool() throws {
         try withTemporaryDirectory { dir in
-            let area = try ScopeArea(folder: dir)  // today is 2026-01-05
-            try area.add("Old", .maintainedSchool)
-            try area.add("New", .maintainedSchool)
-            try area.distributeDirectory()
+            let area = try ScopeArea.maintainedSchools("Old", "New", in: dir)  // today is 2026-01-05
             let old = area["Old"]
             let pupil = try old.addPupil(
                 NewPupil(
@@ -210,9 +201,7 @@ struct ScopeTransferTests {
     /// wrong one with `recordLeaving(school:)`.
     @Test func aPupilMovedByTwoSitesAtOnceIsFlaggedAndTheLAEndsTheWrongRoll() throws {
         try withTemporaryDirectory { dir in
-            let area = try ScopeArea(folder: dir)
-            for name in ["Old", "A", "B"] { try area.add(name, .maintainedSchool) }
-            try area.distributeDirectory()
+            let area = try ScopeArea.maintainedSchools("Old", "A", "B", in: dir)
             let pupil = try area["Old"].addPupil(
                 NewPupil(upn: syntheticUPN(44), forename: "Hal", surname: "Twice", dateOfBirth: "2016-04-01"),
                 author: "SENCO Old")
@@ -242,10 +231,7 @@ struct ScopeTransferTests {
     /// LA's due-list and area report gave it to the old school, which no longer held the pupil.
     @Test func aMovedPupilsPlanIsTheNewSchoolsToReview() throws {
         try withTemporaryDirectory { dir in
-            let area = try ScopeArea(folder: dir)
-            try area.add("Old", .maintainedSchool)
-            try area.add("New", .maintainedSchool)
-            try area.distributeDirectory()
+            let area = try ScopeArea.maintainedSchools("Old", "New", in: dir)
             let pupil = try area["Old"].addPupil(
                 NewPupil(upn: syntheticUPN(43), forename: "Gil", surname: "Moves", dateOfBirth: "2016-04-01"),
                 author: "SENCO Old")
@@ -441,10 +427,7 @@ struct ScopeTransferTests {
     /// school alike, with what to do.
     @Test func aPupilCannotBeTransferredToARemovedSchool() throws {
         try withTemporaryDirectory { dir in
-            let area = try ScopeArea(folder: dir)
-            try area.add("School", .maintainedSchool)
-            try area.add("Closed", .maintainedSchool)
-            try area.distributeDirectory()
+            let area = try ScopeArea.maintainedSchools("School", "Closed", in: dir)
             let pupil = try area["School"].addPupil(
                 NewPupil(upn: syntheticUPN(41), forename: "Flo", surname: "Stays", dateOfBirth: "2016-04-01"),
                 author: "SENCO")
