@@ -48,6 +48,10 @@ public struct PeerHealth: Sendable, Hashable {
 }
 
 extension Store {
+    /// Days without a bundle from a site after which its sync health needs attention, whatever
+    /// else it shows: four weeks (a school holiday is shown as such: nothing arrives).
+    public static let silentDays = 28
+
     /// Sync health for every site this store exchanges with: at the LA every site in the
     /// directory; elsewhere the LA, its trust or academies, and any site it has exchanged with.
     public func syncHealth() throws -> [PeerHealth] {
@@ -129,6 +133,14 @@ extension Store {
                 verdict = .throughTrust(trust)
             } else if row.received == nil && row.sent == nil {
                 verdict = .needsAttention("no bundle exchanged yet")
+            } else if let received = row.received.flatMap(CalendarDate.init),
+                today.daysSinceEpoch - received.daysSinceEpoch >= Self.silentDays
+            {
+                // Nothing from it for weeks: nobody here knows what it has recorded since (a
+                // trust showed an academy silent for two months "in step").
+                verdict = .needsAttention(
+                    "nothing received from it since \(received) (\(today.daysSinceEpoch - received.daysSinceEpoch) days)"
+                )
             } else if theyLack == 0 && (row.weLack ?? 0) == 0 {
                 verdict = .inStep
             } else {

@@ -38,6 +38,18 @@ struct SyncHealthTests {
             // The school's view of the LA never counts what the LA holds beyond its pupils.
             let atSchool = try #require(try school.syncHealth().first { $0.site.id == area.la.identity.id })
             #expect(atSchool.weLack == nil)
+            // Four weeks with nothing from the school: nobody here knows what it has recorded since,
+            // so it is not "in step" (it was, however long the silence).
+            let lastHeard = try #require(try health().lastReceived)
+            area.clock.advance(seconds: 27 * 86_400)
+            #expect(try health().verdict == .inStep)
+            area.clock.advance(seconds: 2 * 86_400)
+            let silent = try health()
+            #expect(
+                silent.verdict == .needsAttention("nothing received from it since \(lastHeard) (29 days)"),
+                "\(silent.verdictText)")
+            try area.send("Oakfield", "LA")
+            #expect(try health().verdict == .inStep)
         }
     }
 
