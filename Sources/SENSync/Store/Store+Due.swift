@@ -37,26 +37,18 @@ extension Store {
         }
         let enrolments = try enrolments ?? Self.currentEnrolments(in: db, pupil: pupil, on: localToday)
         let names = try presenter(in: db).siteNames
-        // Every school each pupil was ever on roll at: those they are not at now they have left.
-        var schoolsEver: [RecordID: Set<SiteID>] = [:]
-        for row in try Row.fetchAll(
-            db,
-            sql: "SELECT pupil_id, school_id FROM enrolment WHERE deleted = 0"
-                + (pupil == nil ? "" : " AND pupil_id = ?"),
-            arguments: StatementArguments(pupil.map { [$0.description] } ?? []))
-        {
-            guard let id = RecordID(row[0] as String), let school = (row[1] as String?).flatMap(SiteID.init) else {
-                continue
-            }
-            schoolsEver[id, default: []].insert(school)
-        }
         return pupils.filter { $0.id == $0.pupilID }.map { record in
             let current = enrolments[record.pupilID] ?? []
+            // Every school they were ever on roll at (from the enrolments read, when they were):
+            // those they are not at now they have left.
+            let ever = (byPupil[record.pupilID]?[Enrolment.name] ?? []).compactMap {
+                $0.values.text(Enrolment.Field.schoolID).flatMap(SiteID.init)
+            }
             return PupilFile(
                 pupil: record.pupilID, dateOfBirth: record.values.date(Pupil.Field.dateOfBirth),
                 currentSchool: current.first.map { names[$0] ?? "another school" },
                 records: byPupil[record.pupilID] ?? [:], loadedKinds: kinds,
-                schoolsLeft: Set((schoolsEver[record.pupilID] ?? []).subtracting(current).compactMap { names[$0] }))
+                schoolsLeft: Set(Set(ever).subtracting(current).compactMap { names[$0] }))
         }
     }
 

@@ -208,7 +208,7 @@ extension Store {
         try fields.sorted { $0.key < $1.key }.map { name, text in
             let key = name.replacingOccurrences(of: "-", with: "_").trimmingCharacters(
                 in: CharacterSet(charactersIn: "_"))
-            guard let field = kind.fields.first(where: { $0.personName == key }) else {
+            guard let field = kind.fieldNamedByPeople(key) else {
                 if let field = kind.field(key), field.personName != field.name {
                     // `cost_pence` by its stored name: the amount is given in pounds, by its own name.
                     throw StoreError(

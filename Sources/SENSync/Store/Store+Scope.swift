@@ -263,18 +263,7 @@ extension Store {
                         .invalidInput, "The pupil is already enrolled at that school.",
                         hint: "Nothing to do; `sensync pupil show` lists their schools.")
                 }
-                // Ending an enrolment before it began would leave it with contradictory dates.
-                if let joined = current.compactMap({ $0[2] as String? }).filter({ $0 > day }).max() {
-                    throw StoreError(
-                        .invalidInput, "The transfer date is before the pupil joined their current school (\(joined)).",
-                        hint: "Give --date \(joined) or later.")
-                }
-                for row in current {
-                    transferOps.append(
-                        RecordOp(
-                            table: "enrolment", id: try RecordID.stored(row[0] as String),
-                            writes: [FieldWrite("leaving_date", .text(day))]))
-                }
+                transferOps = try Self.ending(current, on: day, what: "transfer date")
                 transferOps.append(
                     RecordOp(
                         table: "enrolment", id: .v7(milliseconds: now()),
@@ -311,6 +300,22 @@ extension Store {
                 .invalidInput, "A \(what) is at most a year ahead.", hint: "Check the year of the date.")
         }
         return day
+    }
+
+    /// The writes that end the enrolments `open` (rows of id, school id, entry date) on `day`, for
+    /// a transfer or a leaver. A day before one began is refused: it would leave that enrolment
+    /// with contradictory dates.
+    private static func ending(_ open: [Row], on day: String, what: String) throws -> [RecordOp] {
+        if let joined = open.compactMap({ $0[2] as String? }).filter({ $0 > day }).max() {
+            throw StoreError(
+                .invalidInput, "The \(what) is before the pupil joined their current school (\(joined)).",
+                hint: "Give --date \(joined) or later.")
+        }
+        return try open.map {
+            RecordOp(
+                table: Enrolment.name, id: try RecordID.stored($0[0] as String),
+                writes: [FieldWrite(Enrolment.Field.leavingDate.rawValue, .text(day))])
+        }
     }
 
     /// Records that a pupil left their school on `date` with no new school in the area to go to:
@@ -383,16 +388,7 @@ extension Store {
                             : "The pupil is not on this school's roll on that day: there is nothing to end.",
                         hint: "`sensync pupil show` lists their schools and dates.")
                 }
-                if let joined = open.compactMap({ $0[2] as String? }).filter({ $0 > day }).max() {
-                    throw StoreError(
-                        .invalidInput, "The leaving date is before the pupil joined their school (\(joined)).",
-                        hint: "Give --date \(joined) or later.")
-                }
-                endings = try open.map {
-                    RecordOp(
-                        table: Enrolment.name, id: try RecordID.stored($0[0] as String),
-                        writes: [FieldWrite(Enrolment.Field.leavingDate.rawValue, .text(day))])
-                }
+                endings = try Self.ending(open, on: day, what: "leaving date")
             } opsAfterCheck: {
                 endings
             }

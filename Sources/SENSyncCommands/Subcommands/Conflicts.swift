@@ -140,8 +140,7 @@ extension SENSyncCommand.Conflicts {
             // An amount kept in pence is named as its option is (`cost`, not `cost_pence`).
             let given = self.field.trimmingCharacters(in: CharacterSet(charactersIn: "-")).replacingOccurrences(
                 of: "-", with: "_")
-            let field =
-                RecordSchema.kind(key.table)?.fields.first { $0.name != given && $0.personName == given }?.name ?? given
+            let field = RecordSchema.kind(key.table)?.fieldNamedByPeople(given)?.name ?? given
             let open = try store.conflicts().filter { $0.key == key }
             guard let conflict = open.first(where: { $0.field == field }) else {
                 throw CommandFailure(

@@ -314,6 +314,10 @@ public struct KindSpec: Sendable, CustomStringConvertible {
     /// The declared field named `name`.
     public func field(_ name: String) -> FieldDefinition? { fields.first { $0.name == name } }
 
+    /// The declared field people name `name` (``FieldDefinition/personName``: `cost` for
+    /// `cost_pence`).
+    public func fieldNamedByPeople(_ name: String) -> FieldDefinition? { fields.first { $0.personName == name } }
+
     /// Whether any field is the date of something that happened (``FieldDefinition/isPastDate``).
     public var hasPastDates: Bool { fields.contains(where: \.isPastDate) }
 
