@@ -150,7 +150,8 @@ extension Store {
                 hint: "Nothing was applied. Pin your LA with `sensync directory pin LA-IDENTITY-FILE`.")
         }
         var newDirectory: AreaDirectory?
-        if !header.directory.isEmpty, header.directoryVersion > (current?.version ?? 0), identity.kind != .la {
+        // The LA too: restored from a backup, it gets back the directory it had signed since.
+        if !header.directory.isEmpty, header.directoryVersion > (current?.version ?? 0) {
             do {
                 let candidate = try AreaDirectory.decode(header.directory, verifiedBy: la.keys, la: la.site.id)
                 guard candidate.version == header.directoryVersion else {
@@ -162,6 +163,20 @@ extension Store {
                     .badSignature, "The area directory in this bundle is not signed by your LA.",
                     hint: "Nothing was applied. Check the sender and the LA identity this site pinned.")
             }
+        }
+        if !header.directory.isEmpty, let current, header.directoryVersion == current.version,
+            let other = try? AreaDirectory.decode(header.directory, verifiedBy: la.keys, la: la.site.id),
+            other.signedBytes() != current.signedBytes()
+        {
+            // The LA signed two lists under one number (restored from a backup, it changed the
+            // directory before any site told it of the newer one): keeping either without a word
+            // splits the area into sites that refuse each other's bundles.
+            throw BundleError(
+                .fork,
+                "This bundle carries version \(current.version) of the area directory, which lists other sites than the version \(current.version) this site holds: the LA signed two different directories under one number.",
+                hint:
+                    "Nothing was applied. Tell your LA: its store was restored from a backup. It should add again the sites this site's directory lists and its own does not (`sensync directory list` here), then send a bundle: its newer version replaces both."
+            )
         }
         let directory = newDirectory ?? current
         let senderKeys: PublicKeys
@@ -330,8 +345,11 @@ extension Store {
             var tx = try StoreTransaction(db)
             var report = try applyEntries(opened, scan: scan, acceptingClockAheadFrom: accepted, tx: &tx)
             let senderOrd = try Self.registerPeer(header.sender, in: db, sites: &tx.sites)
+            // What the sender holds now, as its version vector is (not the most it ever held): an
+            // LA restored from a backup holds an older directory, and the next bundle to it brings
+            // the newer one back.
             try db.execute(
-                sql: "UPDATE site SET directory_version = max(directory_version, ?) WHERE ord = ?",
+                sql: "UPDATE site SET directory_version = ? WHERE ord = ?",
                 arguments: [Int64(header.directoryVersion), senderOrd])
             try db.execute(sql: "DELETE FROM peer_ack WHERE peer_ord = ?", arguments: [senderOrd])
             for (site, seq) in header.versionVector.entries {

@@ -597,11 +597,36 @@ extension Store {
     /// (so a directory change and the record writes that go with it, as in
     /// ``replaceInDirectory(_:with:on:author:)``, are recorded together or not at all, and the
     /// batch's later writes see the new directory); otherwise in a transaction of its own.
+    ///
+    /// Refused while a site holds a newer directory than this one, which only this LA can have
+    /// signed (its store was restored from a backup): a new version would carry the same number as
+    /// the one out there and list other sites, splitting the area in two.
     func writingDirectory<T>(_ body: (Database) throws -> T) throws -> T {
-        guard let batch = openBatch else { return try database.write(body) }
-        let result = try body(batch.tx.db)
+        func checked(_ db: Database) throws -> T {
+            try Self.requireNewestDirectory(in: db)
+            return try body(db)
+        }
+        guard let batch = openBatch else { return try database.write(checked) }
+        let result = try checked(batch.tx.db)
         batch.tx.directoryChanged()
         return result
+    }
+
+    /// Throws when a site's last bundle showed a newer area directory than this LA's own.
+    static func requireNewestDirectory(in db: Database) throws {
+        guard let current = try directory(in: db),
+            let row = try Row.fetchOne(
+                db,
+                sql: "SELECT site_id, directory_version FROM site ORDER BY directory_version DESC, ord LIMIT 1"),
+            let newest = row[1] as Int64?, newest > Int64(current.version)
+        else { return }
+        let site = (try? SiteID.stored(row[0] as String)).flatMap { current.entry($0)?.site.name }
+        throw StoreError(
+            .behindOwnHistory,
+            "\(site ?? "A site in the area") holds version \(newest) of the area directory, which this LA signed; this store holds version \(current.version): it was restored from a backup.",
+            hint:
+                "Make a bundle for \(site ?? "that site") and apply its reply: it brings the newer directory back. Then change the directory."
+        )
     }
 
     /// The batch open on this store on this thread, if any.

@@ -201,6 +201,102 @@ struct BundleExchangeTests {
         }
     }
 
+    /// An LA restored from a backup gets back, from its schools, what it had sent them: its
+    /// own changes, and the area directory it had signed since (a school's bundle carries the
+    /// directory when the LA's last bundle showed an older one; the LA takes its own signature).
+    /// Until it has the directory back it does not sign another with the same number: two
+    /// different lists of sites under one version would split the area.
+    @Test func anLARestoredFromABackupGetsItsDirectoryAndChangesBackFromItsSchools() throws {
+        try withTemporaryDirectory { dir in
+            let area = try TestArea(folder: dir, inMemory: false)
+            let school = try area.add("School", .maintainedSchool)
+            try area.send("LA", "School")
+            let pupil = try school.addPupil(Self.ada, author: "SENCO")
+            try area.send("School", "LA")
+            let backup = try area.backUp("LA", as: "la-backup")
+            let x = try Store.inMemory(
+                identity: SiteIdentity(id: .v7(), name: "X School", kind: .maintainedSchool),
+                la: area.la.publicIdentity, now: area.clock.now)
+            let version = try area.la.addToDirectory(x.publicIdentity).version
+            try area.la.addNote(pupil: pupil.description, text: "From the LA.", author: "LA")
+            try area.send("LA", "School")
+
+            let restored = try Store.open(at: backup, now: area.clock.now)
+            #expect(try restored.directory()?.version == version - 1)
+            var counter = 0
+            func exchange(_ from: Store, _ to: Store) throws -> ImportReport {
+                counter += 1
+                let url = dir.appendingPathComponent("restore-\(counter).bundle")
+                try from.makeBundle(to: [to.identity.id], at: url)
+                return try to.apply(bundleAt: url)
+            }
+            #expect(try exchange(school, restored).behindOwnHistory != nil)
+            // The school holds a newer directory than the restored LA: the LA does not sign
+            // another version \(version) meanwhile.
+            let y = try Store.inMemory(
+                identity: SiteIdentity(id: .v7(), name: "Y School", kind: .maintainedSchool),
+                la: area.la.publicIdentity, now: area.clock.now)
+            let refused = #expect(throws: StoreError.self) { try restored.addToDirectory(y.publicIdentity) }
+            #expect(refused?.code == .behindOwnHistory)
+            #expect(try restored.directory()?.version == version - 1)
+
+            _ = try exchange(restored, school)
+            let back = try exchange(school, restored)
+            #expect(back.directoryUpdatedTo == version)
+            #expect(back.behindOwnHistory == nil)
+            #expect(try restored.directory()?.activeEntry(x.identity.id) != nil)
+            #expect(try restored.notes(of: pupil.description).map(\.text) == ["From the LA."])
+            #expect(try restored.digest() == area.la.digest())
+            // Whole again: the LA writes, and its next directory is a new version.
+            #expect(try restored.addToDirectory(y.publicIdentity).version == version + 1)
+            try restored.addNote(pupil: pupil.description, text: "After the restore.", author: "LA")
+            #expect(try exchange(restored, school).applied == 1)
+            #expect(try school.directory()?.version == version + 1)
+            #expect(try restored.auditVerify().isClean)
+        }
+    }
+
+    /// An LA restored from a backup that changes the directory before it hears from anyone signs
+    /// a second, different directory under a number a school already holds: the school refuses
+    /// it as a fork (it kept its own list without a word, and the two halves of the area then
+    /// refused each other's bundles as from unknown sites). The way out: the LA adds the missing
+    /// site again, and the newer version replaces both.
+    @Test func aSecondDirectoryUnderTheSameVersionIsRefusedAsAFork() throws {
+        try withTemporaryDirectory { dir in
+            let area = try TestArea(folder: dir, inMemory: false)
+            let school = try area.add("School", .maintainedSchool)
+            try area.send("LA", "School")
+            let backup = try area.backUp("LA", as: "la-backup")
+            func site(_ name: String) throws -> Store {
+                try Store.inMemory(
+                    identity: SiteIdentity(id: .v7(), name: name, kind: .maintainedSchool),
+                    la: area.la.publicIdentity, now: area.clock.now)
+            }
+            let x = try site("X School")
+            let version = try area.la.addToDirectory(x.publicIdentity).version
+            try area.send("LA", "School")
+
+            let restored = try Store.open(at: backup, now: area.clock.now)
+            let y = try site("Y School")
+            #expect(try restored.addToDirectory(y.publicIdentity).version == version)
+            let url = dir.appendingPathComponent("forked-directory.bundle")
+            try restored.makeBundle(to: [school.identity.id], at: url)
+            let before = try school.digest()
+            let error = #expect(throws: BundleError.self) { try school.apply(bundleAt: url) }
+            #expect(error?.code == .fork)
+            #expect(error?.message.contains("version \(version)") == true)
+            #expect(try school.digest() == before)
+            #expect(try school.directory()?.activeEntry(x.identity.id) != nil)
+
+            try restored.addToDirectory(x.publicIdentity)
+            let again = dir.appendingPathComponent("mended-directory.bundle")
+            try restored.makeBundle(to: [school.identity.id], at: again)
+            #expect(try school.apply(bundleAt: again).directoryUpdatedTo == version + 1)
+            let listed = try #require(try school.directory())
+            #expect(listed.activeEntry(x.identity.id) != nil && listed.activeEntry(y.identity.id) != nil)
+        }
+    }
+
     /// A restored store that writes before it hears from upstream reuses a number whose change
     /// already reached the LA: the LA refuses its bundle as a fork. The LA's next bundle to it
     /// brought nothing that showed it (the LA acknowledges numbers, and the copy holds those
