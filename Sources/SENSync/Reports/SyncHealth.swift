@@ -97,6 +97,8 @@ extension Store {
                     arguments: [id])
                 let sent = try String.fetchOne(
                     db, sql: "SELECT max(made_at) FROM bundle_sent WHERE recipient_id = ?", arguments: [id])
+                let firstSent = try String.fetchOne(
+                    db, sql: "SELECT min(made_at) FROM bundle_sent WHERE recipient_id = ?", arguments: [id])
                 let lastAppliedID =
                     try Int64.fetchOne(
                         db, sql: "SELECT max(id) FROM import_log WHERE sender_id = ? AND result = 'applied'",
@@ -118,6 +120,7 @@ extension Store {
                 let trust = trustNames[site.id]
                 return (
                     received: received.map { String($0.prefix(10)) }, sent: sent.map { String($0.prefix(10)) },
+                    firstSent: firstSent.flatMap { CalendarDate(String($0.prefix(10))) },
                     refusals: refusals.count,
                     lastRefusal: refusals.last.map { ($0[1] as String?) ?? ($0[0] as String) },
                     weLack: identity.kind == .la ? Int(max(0, theirs - held)) : nil, trust: trust
@@ -140,6 +143,14 @@ extension Store {
                 // trust showed an academy silent for two months "in step").
                 verdict = .needsAttention(
                     "nothing received from it since \(received) (\(today.daysSinceEpoch - received.daysSinceEpoch) days)"
+                )
+            } else if row.received == nil, let first = row.firstSent,
+                today.daysSinceEpoch - first.daysSinceEpoch >= Self.silentDays
+            {
+                // Bundles made for it, none ever back: it lacks nothing, but nobody here knows what
+                // it holds or has recorded (it read "in step" for ever).
+                verdict = .needsAttention(
+                    "nothing received from it since the first bundle made for it, \(first) (\(today.daysSinceEpoch - first.daysSinceEpoch) days)"
                 )
             } else if theyLack == 0 && (row.weLack ?? 0) == 0 {
                 verdict = .inStep

@@ -53,6 +53,27 @@ struct SyncHealthTests {
         }
     }
 
+    /// A site bundles were made for that has never sent one: four weeks on, nobody here knows what
+    /// it has recorded (it read "in step" for ever, since it lacked nothing).
+    @Test func aSiteThatNeverAnsweredNeedsAttentionAfterFourWeeks() throws {
+        try withTemporaryDirectory { dir in
+            let area = try TestArea(folder: dir)
+            let school = try area.add("Oakfield", .maintainedSchool)
+            _ = try area.make("LA", "Oakfield")
+            func health() throws -> PeerHealth {
+                try #require(try area.la.syncHealth().first { $0.site.id == school.identity.id })
+            }
+            let first = try #require(try health().lastSent)
+            #expect(try health().verdict == .inStep)
+            area.clock.advance(seconds: 29 * 86_400)
+            _ = try area.make("LA", "Oakfield")
+            let silent = try health()
+            #expect(
+                silent.verdict == .needsAttention("nothing received from it since the first bundle made for it, \(first) (29 days)"),
+                "\(silent.verdictText)")
+        }
+    }
+
     /// An academy exchanges with the LA through its trust: the LA never hears what it holds from
     /// the academy itself, so once the LA had made it one bundle directly, it reported the academy
     /// lacking every change since, however many rounds went through the trust.
