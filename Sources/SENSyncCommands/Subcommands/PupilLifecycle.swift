@@ -81,7 +81,14 @@ extension SENSyncCommand.Pupil {
                 let next =
                     store.identity.kind == .la
                     ? "Your next bundles tell their school." : "Your next bundle tells the LA."
-                Terminal.print("Recorded that the pupil left from \(date) with no new school in the area. \(next)")
+                // The LA ending one of two rolls: the pupil is still at the other school.
+                let schools = (try? store.pupil(pupil).schools) ?? []
+                let still = schools.map { siteName($0, in: store) }.joined(separator: ", ")
+                Terminal.print(
+                    schools.isEmpty
+                        ? "Recorded that the pupil left from \(date) with no new school in the area. \(next)"
+                        : "Recorded that the pupil left \(site.map { siteName($0, in: store) } ?? "this school") from \(date); they stay on the roll of \(still). \(next)"
+                )
             }
         }
     }

@@ -255,6 +255,10 @@ struct ScopeRefusalTests {
             for name in ["LA", "A"] {
                 try Self.expectRefusal(
                     fromX, at: area[name], .unknownSender, saying: "not in this site's area directory")
+                // Which site it claims to be, so whoever reads the refusal knows whom to ask about.
+                try Self.expectRefusal(
+                    fromX, at: area[name], .unknownSender,
+                    saying: "It calls itself \"X\" (site id \(other["X"].identity.id))")
                 try Self.expectRefusal(
                     fromOtherLA, at: area[name], .unknownSender, saying: "not in this site's area directory")
             }
