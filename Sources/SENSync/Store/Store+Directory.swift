@@ -202,6 +202,19 @@ extension Store {
                         "If this site takes that one's place (the school rejoining under a new id, or the academy it converted into), add it with --replaces; otherwise ask the site to make its store again with a name that tells them apart (for example with its town)."
                 )
             }
+            // A URN names one establishment: census, SEN2 and rolls count by it.
+            if let urn = site.site.urn,
+                let holder = current.entries.first(where: {
+                    !$0.isRevoked && $0.site.id != site.site.id && $0.site.id != replacing && $0.site.urn == urn
+                })
+            {
+                throw StoreError(
+                    .invalidInput,
+                    "The directory already lists \(holder.site.name) with URN \(urn); a URN names one establishment.",
+                    hint:
+                        "If this site takes that one's place (the school rejoining under a new id), add it with --replaces; otherwise ask the site to make its store again with its own URN."
+                )
+            }
             if let trust {
                 guard site.site.kind == .academy else {
                     throw StoreError(.invalidInput, "Only an academy belongs to a trust.", hint: "Leave out --trust.")

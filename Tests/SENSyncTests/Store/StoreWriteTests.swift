@@ -509,6 +509,24 @@ struct FastClockTests {
         try area.la.addToDirectory(reopened.publicIdentity)
     }
 
+    /// A URN names one establishment (census, SEN2 and rolls are by URN): a second active site
+    /// with a listed URN is refused. A site replacing that one (a rejoin) keeps it.
+    @Test func aSecondSiteWithAListedURNIsRefused() throws {
+        let area = try TestArea(folder: FileManager.default.temporaryDirectory)
+        let oak = try area.add("Oak Primary", .maintainedSchool, urn: "100001")
+        let before = try #require(try area.la.directory())
+        let copycat = try Store.inMemory(
+            identity: SiteIdentity(id: .v7(), name: "Copycat Primary", kind: .maintainedSchool, urn: "100001"))
+        let error = #expect(throws: StoreError.self) { _ = try area.la.addToDirectory(copycat.publicIdentity) }
+        #expect(error?.code == .invalidInput)
+        #expect(error?.message.contains("Oak Primary") == true, "\(error?.message ?? "")")
+        #expect(try area.la.directory()?.version == before.version)
+        let rejoined = try Store.inMemory(
+            identity: SiteIdentity(id: .v7(), name: "Oak Primary", kind: .maintainedSchool, urn: "100001"))
+        try area.la.replaceInDirectory(oak.identity.id, with: rejoined.publicIdentity, author: "LA officer")
+        #expect(try area.la.directory()?.activeEntry(rejoined.identity.id)?.site.urn == "100001")
+    }
+
     /// A record of any kind is found by its id or a unique prefix of it; a prefix that several
     /// records share, in one table or several, lists every one of them with its kind.
     @Test func aRecordOfAnyKindIsFoundByItsIDOrAUniquePrefix() throws {
