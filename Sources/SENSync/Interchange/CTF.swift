@@ -359,11 +359,14 @@ struct XMLNode: Sendable {
                 parser.abortParsing()
                 return
             }
-            guard skipped.isEmpty, stack.isEmpty || CTFDocument.elementsRead.contains(elementName) else {
-                skipped.append(elementName)
+            // A CTF's elements are in no namespace: one in another is not the CTF's, whatever its
+            // name (a root `CTfile` in one was read as a CTF, an `<x:UPN>` as the pupil's UPN).
+            let name = (namespaceURI ?? "").isEmpty ? elementName : "{\(namespaceURI ?? "")}\(elementName)"
+            guard skipped.isEmpty, stack.isEmpty || CTFDocument.elementsRead.contains(name) else {
+                skipped.append(name)
                 return
             }
-            stack.append(XMLNode(name: elementName, line: parser.lineNumber))
+            stack.append(XMLNode(name: name, line: parser.lineNumber))
         }
 
         func parser(_ parser: XMLParser, foundCharacters string: String) {

@@ -431,6 +431,20 @@ struct CTFTests {
             "<?xml version=\"1.0\"?>\n<CTfile>\n  <Header/>\n</CTfile>\n", code: .notACTF, line: 2, element: "CTfile")
     }
 
+    /// A CTF's elements are in no XML namespace: elements in another are not the CTF's, whatever
+    /// their names (a root `CTfile` in one was read as a CTF, and an `<x:UPN>` as the pupil's UPN).
+    @Test func elementsInAnotherNamespaceAreNotRead() throws {
+        let text = try fixtureText()
+        try refused(
+            text.replacingOccurrences(of: "<CTfile>", with: "<CTfile xmlns=\"urn:not:ctf\">"), code: .notACTF,
+            line: 4, element: nil)
+        let foreign = text.replacingOccurrences(
+            of: "<UPN>P801200029001</UPN>", with: "<x:UPN xmlns:x=\"urn:other\">P801200029001</x:UPN>")
+        #expect(foreign != text)
+        let error = #expect(throws: CTFError.self) { try CTFDocument(xml: Data(foreign.utf8)) }
+        #expect(error?.message.contains("UPN") == true, "\(String(describing: error))")
+    }
+
     // MARK: Export
 
     @Test func anExportReimportsToTheSameSENData() throws {
