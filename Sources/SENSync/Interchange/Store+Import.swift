@@ -403,6 +403,7 @@ struct ImportRun {
             if !isCSV || !filesWithoutUPN.contains(fileNumber) {
                 report(line: raw.line, column: ImportFormat.upnHeading, "Every row needs the pupil's UPN.")
             }
+            try checkValues(given, kind: kind, line: raw.line, tx: &batch.tx)
             return
         }
         let upn: String
@@ -410,6 +411,7 @@ struct ImportRun {
             upn = try Check.upn(upnText).value
         } catch let error as StoreError {
             report(line: raw.line, column: ImportFormat.upnHeading, error)
+            try checkValues(given, kind: kind, line: raw.line, tx: &batch.tx)
             return
         }
         if group?.upn != upn || (group?.ops.count ?? 0) >= Self.maxOpsPerChange {
@@ -434,6 +436,20 @@ struct ImportRun {
             group?.hadProblem = true
             if let sourceID { group?.refusedSourceIDs.insert("\(kind.name)\u{0}\(sourceID)") }
             if kind.name == Pupil.name && group?.pupil == nil { refusedPupils.insert(upn) }
+        }
+    }
+
+    /// Checks the values of a row that names no pupil (no UPN, or one that is not a UPN), so one
+    /// attempt lists each of its problems, not the UPN's alone: each value on its own (a
+    /// reference to another row cannot be followed without the pupil).
+    private mutating func checkValues(
+        _ given: [(column: ImportFormat.Column, text: String?, name: String)], kind: KindSpec, line: Int,
+        tx: inout StoreTransaction
+    ) throws {
+        _ = try parse(given, kind: kind, pupil: nil, line: line, tx: &tx)
+        guard let entry = given.first(where: { $0.column.isEntryDate }), let text = entry.text else { return }
+        do { _ = try Check.date(text, "entry date") } catch let error as StoreError {
+            report(line: line, column: entry.name, error)
         }
     }
 

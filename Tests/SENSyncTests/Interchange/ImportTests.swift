@@ -180,6 +180,28 @@ import Testing
         }
     }
 
+    /// A row whose UPN is not one is checked on: its other bad values are listed too (it stopped at
+    /// the UPN, so each fix showed the next problem).
+    @Test func aRowWithABadUPNHasItsOtherValuesCheckedToo() throws {
+        try withTemporaryDirectory { folder in
+            let store = try school(folder)
+            let before = try store.digest()
+            var lines = Self.jsonLines.components(separatedBy: "\n")
+            let upn = syntheticUPN(1)
+            let wrong = String(upn.first == "A" ? "B" : "A") + upn.dropFirst()
+            lines[1] = lines[1].replacingOccurrences(of: upn, with: wrong)
+                .replacingOccurrences(of: "2016-03-01", with: "2016-02-30")
+                .replacingOccurrences(of: #""yearGroup": 4"#, with: #""yearGroup": 99"#)
+                .replacingOccurrences(of: "2021-09-01", with: "2021-13-01")
+            let error = try refusal(Array(lines[0...1]), as: "bad-upn.jsonl", into: store, in: folder)
+            #expect(
+                error.problems.map { "\($0.line) \($0.column ?? "-")" } == [
+                    "2 UPN", "2 dateOfBirth", "2 yearGroup", "2 entryDate",
+                ], "\(error.problems)")
+            #expect(try store.digest() == before)
+        }
+    }
+
     /// The refusal's summary counts the rows that have a problem among all the rows read, a line
     /// that is no row at all (not JSON) among them: "2 problem(s) in 1 row(s)" read as one bad row
     /// when two rows had one.
