@@ -192,8 +192,13 @@ struct ImportRun {
         var hadProblem = false
         /// Source ids of refused rows (rows naming them are not reported again).
         var refusedSourceIDs: Set<String> = []
+        /// The row being read, and the last row that wrote each record: a rule across the pupil's
+        /// records, checked as the change is written, names the row of the record it refused.
+        var row: (file: String, line: Int, isCSV: Bool)?
+        var rowOf: [RecordID: (file: String, line: Int, isCSV: Bool)] = [:]
 
         mutating func write(_ record: RecordID, kind: KindSpec, _ writes: [String: Value], base: [String: Value]) {
+            if let row { rowOf[record] = row }
             let ordered = kind.fields.compactMap { f in writes[f.name].map { FieldWrite(f.name, $0) } }
             if let i = ops.firstIndex(where: { $0.id == record && $0.table == kind.name }) {
                 ops[i].writes.removeAll { w in writes[w.field] != nil }
@@ -422,6 +427,7 @@ struct ImportRun {
         if group?.file != fileName { group?.inOneFile = false }
         group?.lastLine = raw.line
         group?.rows += 1
+        group?.row = (fileName, raw.line, isCSV)
         let before = problemCount
         do {
             if kind.name == Pupil.name {
@@ -799,6 +805,18 @@ struct ImportRun {
             // A problem with this pupil's rows; the rest (the store, this computer's clock) stop
             // the whole import.
             groupProblemCount += 1
+            // The row of the record a rule refused, and the column of the field it names; else
+            // the pupil's rows.
+            if let record = error.record, let row = group.rowOf[record] {
+                let kind = group.pending[record]?.kind
+                let column = error.field.flatMap { field in
+                    kind.flatMap { ImportFormat.columns(of: $0).first { $0.field.name == field } }
+                        .map { row.isCSV ? $0.heading : $0.key }
+                }
+                rowsWithProblems += 1
+                report(ImportProblem(file: row.file, line: row.line, column: column, reason: Self.reason(error)))
+                return
+            }
             rowsWithProblems += group.rows
             report(
                 ImportProblem(

@@ -374,7 +374,9 @@ extension Store {
                 created[op.table, default: []].append((op.id, KindValues(writes)))
             }
         }
-        for (index, op) in ops.enumerated() {
+        // The last first: a record that breaks a rule with an earlier one of the change (a
+        // second open episode, a second need of one rank) is the one refused.
+        for (index, op) in ops.enumerated().reversed() {
             guard let kind = RecordSchema.kind(op.table), kind.name == op.table,
                 !op.writes.allSatisfy({ $0.field == RecordState.deletedField })
             else { continue }
@@ -393,13 +395,20 @@ extension Store {
             }
             let values = KindValues(current)
             do {
-                try kind.checkRules(values)
-            } catch let violation {
-                throw StoreError(.invalidInput, violation.message, hint: violation.hint)
+                do {
+                    try kind.checkRules(values)
+                } catch let violation {
+                    var error = StoreError(.invalidInput, violation.message, hint: violation.hint)
+                    error.field = violation.field
+                    throw error
+                }
+                try checkStoreRules(
+                    kind, key: key, values: values, overlay: overlay, created: created, holdsRecords: holdsRecords,
+                    in: tx.db)
+            } catch var error as StoreError where error.code == .invalidInput {
+                error.record = op.id
+                throw error
             }
-            try checkStoreRules(
-                kind, key: key, values: values, overlay: overlay, created: created, holdsRecords: holdsRecords,
-                in: tx.db)
         }
     }
 

@@ -35,6 +35,10 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     /// Set on the refusal of a local write about a pupil this site does not have on roll (the
     /// code stays `invalid-input`, as scripts read it): carry-over counts these apart.
     package var isNotOnRoll = false
+    /// The record, and its field when the rule names one, that a rule across fields or records
+    /// refused in a change of several (an import names the row and column that made it).
+    package var record: RecordID?
+    package var field: String?
 
     public init(_ code: Code, _ message: String, hint: String? = nil, candidates: [String] = []) {
         self.code = code
