@@ -465,7 +465,19 @@ final class CSVRowReader: ImportRowReader {
             }
             seen[heading.lowercased()] = position
         }
-        line += (reader.headerRow ?? []).reduce(0) { $0 + $1.utf8.count { $0 == 0x0A } }
+        line += (reader.headerRow ?? []).reduce(0) { $0 + Self.lineBreaks(in: $1) }
+    }
+
+    /// The line breaks in a cell as the file's lines count them: LF, CR LF and a lone CR, one
+    /// each (by their bytes: a CR LF is one `Character`, not equal to "\n").
+    static func lineBreaks(in text: String) -> Int {
+        var count = 0
+        var afterCR = false
+        for byte in text.utf8 {
+            if byte == 0x0A && !afterCR || byte == 0x0D { count += 1 }
+            afterCR = byte == 0x0D
+        }
+        return count
     }
 
     func next() throws -> Result<RawImportRow, ImportProblem>? {
@@ -509,8 +521,7 @@ final class CSVRowReader: ImportRowReader {
             line += 1
             let row = line
             lastRowLine = row
-            // Line breaks by their bytes: a CR LF is one `Character`, not equal to "\n".
-            line += fields.reduce(0) { $0 + $1.utf8.count { $0 == 0x0A } }
+            line += fields.reduce(0) { $0 + Self.lineBreaks(in: $1) }
             if fields.count == 1 && fields[0].isEmpty { continue }
             guard fields.count == headings.count else {
                 return .failure(

@@ -49,4 +49,27 @@ extension ImportTests {
             #expect(reason.contains("cannot be recorded") && !reason.contains("type the text again"), "\(reason)")
         }
     }
+
+    /// A lone CR in a quoted cell is a line break too (the file's line breaks may be LF, CR LF or
+    /// CR): rows after it were numbered one line short.
+    @Test func aLoneCRInACellCountsAsALine() throws {
+        try withTemporaryDirectory { folder in
+            let store = try school(folder)
+            let pupils = try write(
+                "UPN,Forename,Surname,DOB\n\(syntheticUPN(1)),Ada,Example,2016-01-01\n", "pupils.csv", in: folder)
+            let heading = "ID,UPN,Raised on,Raised by (role),Areas of need,Observations\n"
+            let cases = [("\"a\rb\"", "\n", 4), ("\"a\r\nb\rc\nd\"", "\r\n", 6), ("\"a\rb\"", "\r", 4)]
+            for (cell, end, line) in cases {
+                let text =
+                    heading.replacingOccurrences(of: "\n", with: end)
+                    + "C1,\(syntheticUPN(1)),2025-10-01,class-teacher,cognition-learning,\(cell)\(end)"
+                    + "C2,\(syntheticUPN(1)),2025-10-01,bogus-role,cognition-learning,Reading.\(end)"
+                let bad = try write(text, "concerns.csv", in: folder)
+                let error = try #require(throws: ImportError.self) {
+                    try store.importRecords([pupils, bad], options: ImportOptions(author: "MIS"))
+                }
+                #expect(error.problems.map { "\($0.file) \($0.line)" } == ["concerns.csv \(line)"], "\(error.problems)")
+            }
+        }
+    }
 }
