@@ -454,7 +454,9 @@ struct ImportRun {
     ) throws {
         _ = try parse(given, kind: kind, pupil: nil, line: line, tx: &tx)
         guard let entry = given.first(where: { $0.column.isEntryDate }), let text = entry.text else { return }
-        do { _ = try Check.date(text, "entry date") } catch let error as StoreError {
+        do {
+            try Store.requireWithinAYear(try Check.date(text, "entry date"), "entry date", today: today)
+        } catch let error as StoreError {
             report(line: line, column: entry.name, error)
         }
     }
@@ -560,7 +562,10 @@ struct ImportRun {
             let entryText = given.first { $0.column.isEntryDate }
             var entry = store.localToday.description
             if let text = entryText?.text {
-                do { entry = try Check.date(text, "entry date") } catch let error as StoreError {
+                do {
+                    entry = try Check.date(text, "entry date")
+                    try Store.requireWithinAYear(entry, "entry date", today: today)
+                } catch let error as StoreError {
                     report(line: line, column: entryText?.name, error)
                     return
                 }

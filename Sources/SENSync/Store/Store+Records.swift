@@ -248,7 +248,8 @@ extension Store {
             let forename = try Check.text(pupil.forename, "forename", max: 100)
             let surname = try Check.text(pupil.surname, "surname", max: 100)
             let dob = try Check.date(pupil.dateOfBirth, "date of birth")
-            guard CalendarDate(dob)! <= CalendarDate.today(Date(timeIntervalSince1970: Double(now()) / 1000)) else {
+            let today = CalendarDate.today(Date(timeIntervalSince1970: Double(now()) / 1000))
+            guard CalendarDate(dob)! <= today else {
                 throw StoreError(.invalidInput, "The date of birth is in the future.", hint: "Check --dob.")
             }
             let yearGroup = try pupil.yearGroup.map(Check.yearGroup)
@@ -256,6 +257,7 @@ extension Store {
             let entry = try Check.date(
                 pupil.entryDate ?? CalendarDate.today(Date(timeIntervalSince1970: Double(now()) / 1000)).description,
                 "entry date")
+            if pupil.entryDate != nil { try Self.requireWithinAYear(entry, "entry date", today: today) }
             guard school == nil || entry >= dob else {
                 throw StoreError(
                     .invalidInput, "The entry date is before the date of birth.", hint: "Check --entry-date and --dob.")

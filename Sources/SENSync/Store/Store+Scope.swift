@@ -295,11 +295,18 @@ extension Store {
     /// the pupil on this school's roll until then.
     private func moveDate(_ date: String, _ what: String) throws -> String {
         let day = try Check.date(date, what)
+        try Self.requireWithinAYear(day, what, today: today)
+        return day
+    }
+
+    /// Refuses a day more than a year after `today` for a move between schools (an entry,
+    /// transfer or leaving date): a slip in its year, which would keep the pupil off every roll
+    /// (or on one) for years.
+    static func requireWithinAYear(_ day: String, _ what: String, today: CalendarDate) throws {
         if let parsed = CalendarDate(day), parsed > today.adding(days: 366) {
             throw StoreError(
-                .invalidInput, "A \(what) is at most a year ahead.", hint: "Check the year of the date.")
+                .invalidInput, "The \(what) is at most a year ahead.", hint: "Check the year of the date.")
         }
-        return day
     }
 
     /// The writes that end the enrolments `open` (rows of id, school id, entry date) on `day`, for

@@ -202,6 +202,24 @@ import Testing
         }
     }
 
+    /// An entry date is at most a year ahead, as a transfer's is (2099 for 2029 kept a pupil off
+    /// every roll's counts for decades), whether imported or added.
+    @Test func anEntryDateMoreThanAYearAheadIsAProblem() throws {
+        try withTemporaryDirectory { folder in
+            let store = try school(folder)
+            var lines = Self.jsonLines.components(separatedBy: "\n")
+            lines[1] = lines[1].replacingOccurrences(of: "2021-09-01", with: "2099-09-01")
+            let error = try refusal(Array(lines[0...1]), as: "ahead.jsonl", into: store, in: folder)
+            #expect(error.problems.map { "\($0.line) \($0.column ?? "-")" } == ["2 entryDate"], "\(error.problems)")
+            #expect(error.problems.first?.reason.hasPrefix("The entry date is at most a year ahead.") == true)
+            var pupil = NewPupil(upn: syntheticUPN(3), forename: "Cy", surname: "Example", dateOfBirth: "2016-01-01")
+            pupil.entryDate = "2099-09-01"
+            let refused = #expect(throws: StoreError.self) { try store.addPupil(pupil, author: "SENCO") }
+            #expect(refused?.code == .invalidInput)
+            #expect(try store.pupils().isEmpty)
+        }
+    }
+
     /// The refusal's summary counts the rows that have a problem among all the rows read, a line
     /// that is no row at all (not JSON) among them: "2 problem(s) in 1 row(s)" read as one bad row
     /// when two rows had one.
