@@ -611,6 +611,12 @@ extension Store {
         return try reading { db in try Self.records(kind, pupil: pupilID, includeDeleted: includeDeleted, in: db) }
     }
 
+    /// Every record of `kind` in the store, pupil by pupil (an erasure too, whose pupil has no
+    /// UPN here any more).
+    public func records(_ kind: KindSpec, includeDeleted: Bool = false) throws -> [KindRecord] {
+        try reading { db in try Self.records(kind, pupil: nil, includeDeleted: includeDeleted, in: db) }
+    }
+
     static func records(_ kind: KindSpec, pupil: RecordID?, includeDeleted: Bool = false, in db: Database) throws
         -> [KindRecord]
     {

@@ -245,22 +245,26 @@ extension SENSyncCommand.Record {
     struct List: ParsableCommand, JSONOutputting {
         static let configuration = CommandConfiguration(
             commandName: "list",
-            abstract: "List a pupil's records of one kind (also `sensync KIND list`).",
+            abstract: "List a pupil's records of one kind, or every pupil's (also `sensync KIND list`).",
             discussion: HelpText.fitted(
                 """
-                Example:
+                Without --pupil, every record of the kind in the store, pupil by pupil (the way to \
+                find an erasure: the erased pupil's UPN is gone).
+
+                Examples:
                   sensync referral list --store oakfield.sensync --pupil H801200001001
+                  sensync erasure list --store oakfield.sensync
                 """))
 
         @OptionGroup var storeOptions: StoreOptions
         @Argument(help: "The kind of record.") var kind: String
-        @Option(help: "UPN or record id of the pupil.") var pupil: String
+        @Option(help: "UPN or record id of the pupil (default: every pupil).") var pupil: String?
         @OptionGroup var output: OutputOptions
 
         func run() throws {
             let spec = try KindCommandLine.kind(kind)
             let store = try storeOptions.openForReading()
-            let records = try store.records(spec, of: pupil)
+            let records = try pupil.map { try store.records(spec, of: $0) } ?? store.records(spec)
             if output.json {
                 try Terminal.printJSON([spec.pluralKey: records])
                 return
@@ -350,7 +354,7 @@ extension SENSyncCommand.Record {
             for line in Terminal.wrap(commands, width: Terminal.width, indent: 2) { Terminal.print(line) }
             let pupil = spec.parent == nil ? "--pupil UPN " : ""
             let writes = ["sensync \(name) add \(pupil)--FIELD VALUE …", "sensync \(name) update ID --FIELD VALUE …"]
-            for usage in (writable ? writes : []) + ["sensync \(name) list --pupil UPN", "sensync \(name) show ID"] {
+            for usage in (writable ? writes : []) + ["sensync \(name) list [--pupil UPN]", "sensync \(name) show ID"] {
                 for line in Terminal.wrap(usage, width: Terminal.width - 2, indent: 2) { Terminal.print("  " + line) }
             }
             let common = "(each with --store PATH, and --author NAME to write; --json to print JSON)"
@@ -359,6 +363,15 @@ extension SENSyncCommand.Record {
                 let note =
                     "Every field of \(spec.nounWithArticle) is set by SENSync, by the commands that make it (see `sensync pupil --help`), not by hand."
                 for line in Terminal.wrap(note, width: Terminal.width, indent: 0) { Terminal.print(line) }
+                Terminal.print("Examples:")
+                for example in [
+                    "sensync \(name) list --store oakfield.sensync --pupil H801200001001",
+                    "sensync \(name) list --store oakfield.sensync",
+                ] {
+                    for line in Terminal.wrap(example, width: Terminal.width - 2, indent: 2) {
+                        Terminal.print("  " + line)
+                    }
+                }
                 return
             }
             Terminal.print("Fields of \(spec.nounWithArticle):")

@@ -81,6 +81,12 @@ extension SENSyncCommand.Pupil {
             String?
         @OptionGroup var output: OutputOptions
 
+        /// A pupil as people name them, after the id a script reads: "Ada Example, UPN H801200001001".
+        static func named(_ pupil: PupilRecord) -> String {
+            let name = [pupil.forename, pupil.surname].compactMap { $0 }.joined(separator: " ")
+            return "\(name), UPN \(pupil.upn ?? "none")"
+        }
+
         func run() throws {
             let store = try storeOptions.open()
             let schoolID = try school.map { try store.resolveSite($0).id }
@@ -94,7 +100,7 @@ extension SENSyncCommand.Pupil {
             } else {
                 let pupil = try store.pupil(id.description)
                 let at = pupil.schools.first.map { " at \(siteName($0, in: store))" } ?? " (not enrolled at a school)"
-                Terminal.print("Added pupil \(id)\(at).")
+                Terminal.print("Added pupil \(id) (\(Self.named(pupil)))\(at).")
             }
         }
     }
@@ -140,8 +146,10 @@ extension SENSyncCommand.Pupil {
             if output.json {
                 try Terminal.printJSON(["pupil": PupilJSON(try store.pupil(id), in: store)])
             } else {
+                let named = (try? store.pupil(id)).map { " (\(Add.named($0)))" } ?? ""
                 Terminal.print(
-                    receipt.changed ? "Updated pupil \(id)." : "Nothing changed: pupil \(id) already has those values.")
+                    receipt.changed
+                        ? "Updated pupil \(id)\(named)." : "Nothing changed: pupil \(id)\(named) already has those values.")
                 if receipt.conflictsClosed > 0 {
                     Terminal.print("This resolved \(receipt.conflictsClosed) open conflict(s).")
                 }
