@@ -303,6 +303,13 @@ struct XMLNode: Sendable {
                     line: max(builder.error?.line ?? parser.lineNumber, 1), element: nil,
                     hint: "This is not a Common Transfer File: export the CTF again from the sending school's MIS.")
             }
+            if builder.tooLong {
+                throw CTFError(
+                    .malformed,
+                    "An element's text is longer than \(TreeBuilder.maxText / 1024) KiB; a CTF's values are a few words.",
+                    line: max(builder.error?.line ?? parser.lineNumber, 1), element: builder.error?.element,
+                    hint: "This is not a Common Transfer File as its MIS writes one: export the CTF again from the sending school's MIS.")
+            }
             // The parser's own message can quote the file's text; give the place only.
             throw CTFError(
                 .malformed, "The file is not well-formed XML.",
@@ -347,6 +354,9 @@ struct XMLNode: Sendable {
         /// (freeing a tree tens of thousands deep overflowed the stack: found by a crafted file).
         var tooDeep = false
         static let maxDepth = 64
+        /// Set when a kept element's text passed ``maxText`` bytes.
+        var tooLong = false
+        static let maxText = 64 << 10
 
         func parser(
             _ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
@@ -371,12 +381,27 @@ struct XMLNode: Sendable {
 
         func parser(_ parser: XMLParser, foundCharacters string: String) {
             guard skipped.isEmpty, !stack.isEmpty else { return }
-            stack[stack.count - 1].text += string
+            keep(string, parser)
         }
 
         func parser(_ parser: XMLParser, foundCDATA block: Data) {
             guard skipped.isEmpty, !stack.isEmpty else { return }
-            stack[stack.count - 1].text += String(decoding: block, as: UTF8.self)
+            keep(String(decoding: block, as: UTF8.self), parser)
+        }
+
+        /// Adds text to the element being kept, up to ``maxText`` bytes: a CTF's values are a few
+        /// words, and a 100 MB surname took 333 MB of memory before it was refused.
+        private func keep(_ text: String, _ parser: XMLParser) {
+            // An element holding others is a container: its text (the white space between them,
+            // the whole file's for the root) is no value, and is not kept.
+            guard stack[stack.count - 1].children.isEmpty else { return }
+            guard stack[stack.count - 1].text.utf8.count + text.utf8.count <= Self.maxText else {
+                tooLong = true
+                if error == nil { error = (parser.lineNumber, stack.last?.name) }
+                parser.abortParsing()
+                return
+            }
+            stack[stack.count - 1].text += text
         }
 
         func parser(_ parser: XMLParser, parseErrorOccurred parseError: any Error) {

@@ -431,6 +431,17 @@ struct CTFTests {
             "<?xml version=\"1.0\"?>\n<CTfile>\n  <Header/>\n</CTfile>\n", code: .notACTF, line: 2, element: "CTfile")
     }
 
+    /// A kept element's text is bounded (a 100 MB surname was read whole into memory, 333 MB,
+    /// before it was refused); the same in a skipped element is not kept at all.
+    @Test func aKeptElementWithPagesOfTextIsRefused() throws {
+        let text = try fixtureText()
+        let long = String(repeating: "x", count: 70_000)
+        #expect(text.contains("<Surname>Example</Surname>"))
+        try refused(
+            text.replacingOccurrences(of: "<Surname>Example</Surname>", with: "<Surname>\(long)</Surname>"),
+            code: .malformed, line: 26, element: "Surname")
+    }
+
     /// A CTF's elements are in no XML namespace: elements in another are not the CTF's, whatever
     /// their names (a root `CTfile` in one was read as a CTF, and an `<x:UPN>` as the pupil's UPN).
     @Test func elementsInAnotherNamespaceAreNotRead() throws {
