@@ -37,6 +37,7 @@ public struct CTFDocument: Sendable, Hashable {
         public static let documentQualifier = "DocumentQualifier"
         public static let supplierID = "SupplierID"
         public static let sourceSchool = "SourceSchool"
+        public static let destSchool = "DestSchool"
         public static let lea = "LEA"
         public static let estab = "Estab"
         public static let urn = "URN"
@@ -72,7 +73,7 @@ public struct CTFDocument: Sendable, Hashable {
     /// holds, so a CTF's addresses, contacts and attendance never reach memory as a tree.
     static let elementsRead: Set<String> = [
         Element.header, Element.documentName, Element.version, Element.dateTime, Element.documentQualifier,
-        Element.supplierID, Element.sourceSchool, Element.lea, Element.estab, Element.urn, Element.schoolName,
+        Element.supplierID, Element.sourceSchool, Element.destSchool, Element.lea, Element.estab, Element.urn, Element.schoolName,
         Element.academicYear, Element.pupilData, Element.pupil, Element.basicDetails, Element.senHistory,
         Element.sen, Element.senNeeds, Element.senNeed, Field.upn, Field.formerUPN, Field.surname, Field.forename,
         Field.dateOfBirth, Field.startDate, Field.provision, Field.need, Field.rank, Field.needStartDate,
@@ -93,11 +94,16 @@ public struct CTFHeader: Sendable, Hashable {
     public var sourceURN: String?
     public var sourceSchoolName: String?
     public var academicYear: String?
+    /// `DestSchool`: the school the file is for (its LA number, establishment number and URN).
+    public var destLEA: String?
+    public var destEstab: String?
+    public var destURN: String?
 
     public init(
         documentName: String? = nil, version: String? = nil, dateTime: String? = nil, documentQualifier: String? = nil,
         supplierID: String? = nil, sourceLEA: String? = nil, sourceEstab: String? = nil, sourceURN: String? = nil,
-        sourceSchoolName: String? = nil, academicYear: String? = nil
+        sourceSchoolName: String? = nil, academicYear: String? = nil, destLEA: String? = nil,
+        destEstab: String? = nil, destURN: String? = nil
     ) {
         self.documentName = documentName
         self.version = version
@@ -109,6 +115,20 @@ public struct CTFHeader: Sendable, Hashable {
         self.sourceURN = sourceURN
         self.sourceSchoolName = sourceSchoolName
         self.academicYear = academicYear
+        self.destLEA = destLEA
+        self.destEstab = destEstab
+        self.destURN = destURN
+    }
+
+    /// How the file names a school other than `site` as the one it is for (its URN, else its LA
+    /// number), or `nil` when it names this site, names none, or says the school is not known
+    /// (`MMM`, or `XXX` for a school outside England, as an MIS writes them).
+    public func addressedElsewhere(than site: SiteIdentity) -> String? {
+        if let urn = destURN, let mine = site.urn, urn != mine { return "URN \(urn)" }
+        if let lea = destLEA, lea.allSatisfy(\.isNumber), let mine = site.laCode, lea != mine, destURN == nil {
+            return "LA \(lea)"
+        }
+        return nil
     }
 }
 
@@ -492,13 +512,15 @@ extension CTFDocument {
             return try Self.text((found.value, found.line), name, max: 100)
         }
         let source = node.child(Element.sourceSchool)
+        let destination = node.child(Element.destSchool)
         return CTFHeader(
             documentName: try text(node, Element.documentName), version: try text(node, Element.version),
             dateTime: try text(node, Element.dateTime), documentQualifier: try text(node, Element.documentQualifier),
             supplierID: try text(node, Element.supplierID), sourceLEA: try text(source, Element.lea),
             sourceEstab: try text(source, Element.estab), sourceURN: try text(source, Element.urn),
             sourceSchoolName: try text(source, Element.schoolName),
-            academicYear: try text(source, Element.academicYear))
+            academicYear: try text(source, Element.academicYear), destLEA: try text(destination, Element.lea),
+            destEstab: try text(destination, Element.estab), destURN: try text(destination, Element.urn))
     }
 
     /// The child `name` of `parent`, one a parent has at most once: given twice, one of the two

@@ -44,6 +44,9 @@ public struct CTFImportSummary: Sendable, Hashable, Encodable {
 
     /// The file's `CTFversion`.
     public var version: String?
+    /// How the file names another school as the one it is for (`URN 100002`), if it does: it was
+    /// imported all the same (a pupil's SEN data is not refused), and the command says so.
+    public var addressedElsewhere: String?
     public var pupils: [PupilResult] = []
     public var historicCodes: [HistoricCode] = []
 
@@ -102,6 +105,7 @@ extension Store {
         var problems = read.problems
         let summary = try writeBatch(author: author) { batch in
             var summary = CTFImportSummary(version: document.header.version)
+            summary.addressedElsewhere = document.header.addressedElsewhere(than: identity)
             for (index, pupil) in document.pupils.enumerated() {
                 if index > 0, index % Self.ctfProgressInterval == 0 { progress(index, document.pupils.count) }
                 guard pupil.hasSENHistory else {

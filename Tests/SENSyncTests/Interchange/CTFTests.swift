@@ -400,7 +400,7 @@ struct CTFTests {
         func names(_ node: XMLNode) -> [String] { [node.name] + node.children.flatMap(names) }
         func texts(_ node: XMLNode) -> [String] { [node.text] + node.children.flatMap(texts) }
         let kept = Set(names(root))
-        for skipped in ["Address", "BS7666Address", "Street", "Attendance", "SessionsPossible", "Sex", "DestSchool"] {
+        for skipped in ["Address", "BS7666Address", "Street", "Attendance", "SessionsPossible", "Sex"] {
             #expect(!kept.contains(skipped), "\(skipped)")
         }
         #expect(!texts(root).contains { $0.contains("Kept Nowhere") })
@@ -429,6 +429,25 @@ struct CTFTests {
             element: nil)
         try refused(
             "<?xml version=\"1.0\"?>\n<CTfile>\n  <Header/>\n</CTfile>\n", code: .notACTF, line: 2, element: "CTfile")
+    }
+
+    /// A CTF for another school is imported (a pupil's SEN data is not refused), and the summary
+    /// says how the file names that school, so the command can warn: it was silent.
+    @Test func aCTFAddressedToAnotherSchoolSaysSo() throws {
+        let area = try TestArea(folder: FileManager.default.temporaryDirectory)
+        let store = try area.add("Oakfield", .maintainedSchool, urn: "100001")
+        let text = try fixtureText()
+        let other = text.replacingOccurrences(
+            of: "<Estab>2001</Estab>\n    </DestSchool>", with: "<Estab>2001</Estab>\n      <URN>999999</URN>\n    </DestSchool>")
+        #expect(other != text)
+        #expect(try store.importCTF(Data(other.utf8), author: "SENCO").addressedElsewhere == "URN 999999")
+        let mine = other.replacingOccurrences(of: "<URN>999999</URN>", with: "<URN>100001</URN>")
+        #expect(try store.importCTF(Data(mine.utf8), author: "SENCO").addressedElsewhere == nil)
+        let site = SiteIdentity(id: .v7(), name: "Oak", kind: .maintainedSchool, laCode: "801")
+        #expect(CTFHeader(destLEA: "802").addressedElsewhere(than: site) == "LA 802")
+        #expect(CTFHeader(destLEA: "801").addressedElsewhere(than: site) == nil)
+        #expect(CTFHeader(destLEA: "MMM").addressedElsewhere(than: site) == nil)
+        #expect(CTFHeader().addressedElsewhere(than: site) == nil)
     }
 
     /// A kept element's text is bounded (a 100 MB surname was read whole into memory, 333 MB,
