@@ -189,20 +189,18 @@ extension Store {
             sender = entry.site
         } else {
             let revoked = directory?.entry(header.sender.id)?.isRevoked == true
-            // Who it says it is (unchecked, so quoted as its claim): whoever reads the refusal
-            // knows which site to ask about, or to add.
-            let claimed = String(
-                header.sender.name.unicodeScalars.filter { !CharacterSet.controlCharacters.contains($0) }
-                    .prefix(100))
-            let calling = " It calls itself \"\(claimed)\" (site id \(header.sender.id))."
+            // Which site it says it is, by id: whoever reads the refusal can find out more. Not by
+            // the name it gives, which no signature vouches for (it could hold anything).
+            let calling =
+                "It gives site id \(header.sender.id); `sensync bundle inspect` shows the name it claims."
             throw BundleError(
                 .unknownSender,
                 revoked
-                    ? "This bundle comes from a site the LA has removed from the area directory.\(calling)"
-                    : "This bundle comes from a site that is not in this site's area directory.\(calling)",
+                    ? "This bundle comes from a site the LA has removed from the area directory."
+                    : "This bundle comes from a site that is not in this site's area directory.",
                 hint: revoked
-                    ? "Nothing was applied. A removed site cannot be added again: if it rejoined under a new identity (`sensync rejoin start`), ask it for a bundle made from its new store."
-                    : "Nothing was applied. If the sender is genuine, ask the LA to add it to the directory, then apply again."
+                    ? "Nothing was applied. \(calling) A removed site cannot be added again: if it rejoined under a new identity (`sensync rejoin start`), ask it for a bundle made from its new store."
+                    : "Nothing was applied. \(calling) If the sender is genuine, ask the LA to add it to the directory, then apply again."
             )
         }
         guard senderKeys.isValidSignature(layout.signature, for: layout.headerDigest.bytes) else {

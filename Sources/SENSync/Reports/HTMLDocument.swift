@@ -130,12 +130,13 @@ public struct HTMLDocument: Sendable {
     /// signal), a title and a description for assistive technology.
     static func svg(_ chart: BarChart, id: String) -> String {
         let e = escape
-        // Room for a 34-character label before the bars and the longest value after them (about
-        // 7 units a character at this font size), so nothing is cut off.
-        let labelWidth = 240.0
+        // Room for the longest label (up to 60 characters) before the bars and the longest value
+        // after them (about 7 units a character at this font size), so nothing is cut off ("Social,
+        // emotional and mental health" was, at 34).
+        func fitted(_ label: String) -> String { label.count > 60 ? label.prefix(59) + "…" : label }
+        let labelWidth = max(240, 7 * Double(chart.bars.map { fitted($0.label).count }.max() ?? 0) + 12)
         let barArea = 300.0
         let valueWidth = max(90, 7 * Double(chart.bars.map(\.text.count).max() ?? 0) + 12)
-        func fitted(_ label: String) -> String { label.count > 34 ? label.prefix(33) + "…" : label }
         let row = 24.0
         let height = Double(max(chart.bars.count, 1)) * row + 8
         let top = chart.bars.map(\.value).max() ?? 0

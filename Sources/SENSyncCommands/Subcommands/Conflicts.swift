@@ -103,7 +103,7 @@ extension SENSyncCommand.Conflicts {
                 was being deleted, choose --keep-deleted or --restore.
 
                 Example:
-                  sensync conflicts resolve 0193a1b2-7c4d-7e8f-9a0b-1c2d3e4f5a6b --field \\
+                  sensync conflicts resolve 0193a1b2 --field \\
                     review_date --keep 2 \\
                     --store northshire-la.sensync --author "LA SEN officer"
                 """))

@@ -27,7 +27,7 @@ extension SENSyncCommand.Record {
                 The record is kept as a tombstone so the deletion reaches every site; `record restore` undoes it.
 
                 Example:
-                  sensync record delete 0193a1b2-7c4d-7e8f-9a0b-1c2d3e4f5a6b --store \\
+                  sensync record delete 0193a1b2 --store \\
                     oakfield.sensync --author SENCO
                 """))
 
@@ -54,7 +54,7 @@ extension SENSyncCommand.Record {
             discussion: HelpText.fitted(
                 """
                 Example:
-                  sensync record restore 0193a1b2-7c4d-7e8f-9a0b-1c2d3e4f5a6b --store \\
+                  sensync record restore 0193a1b2 --store \\
                     oakfield.sensync --author SENCO
                 """))
 

@@ -255,10 +255,12 @@ struct ScopeRefusalTests {
             for name in ["LA", "A"] {
                 try Self.expectRefusal(
                     fromX, at: area[name], .unknownSender, saying: "not in this site's area directory")
-                // Which site it claims to be, so whoever reads the refusal knows whom to ask about.
-                try Self.expectRefusal(
-                    fromX, at: area[name], .unknownSender,
-                    saying: "It calls itself \"X\" (site id \(other["X"].identity.id))")
+                // Which site it claims to be, by id (never by the name it gives, which nothing
+                // vouches for), and where to see more.
+                let refusal = try Self.expectRefusal(fromX, at: area[name], .unknownSender)
+                #expect(
+                    refusal?.hint.contains("It gives site id \(other["X"].identity.id); `sensync bundle inspect`") == true,
+                    "\(refusal?.hint ?? "")")
                 try Self.expectRefusal(
                     fromOtherLA, at: area[name], .unknownSender, saying: "not in this site's area directory")
             }
