@@ -270,6 +270,8 @@ extension Store {
             // if nothing is (they were not known yet).
             let roll = try Self.enrolments(in: db, on: today)
             var files = try pupilFiles(kinds: AreaReport.kindsRead, enrolments: roll.onRoll, in: db)
+            // As each file stood that day: a step done later was not done yet.
+            if let asOf { files = files.map { $0.asOf(asOf) } }
             files.removeAll { file in
                 roll.nextSchool[file.pupil] != nil && !file.hasRecordDated(onOrBefore: today)
             }

@@ -17,7 +17,11 @@ public struct Obligation: Sendable, Hashable {
     /// An exception to the time limit is recorded for it (regs 5(4), 8(2), 10(4), 13(3), 27(3)).
     public var exceptionApplies: Bool
 
-    public func isOverdue(asOf today: CalendarDate) -> Bool { dueOn < today }
+    /// A period that ends on ``dueOn`` (the family's 15 days to comment on a draft plan), not a
+    /// duty anyone meets or misses: never overdue, and nothing to do once it has ended.
+    public var isPeriod: Bool { kind == "ehc-draft-comments" }
+
+    public func isOverdue(asOf today: CalendarDate) -> Bool { !isPeriod && dueOn < today }
 }
 
 /// Everything about one pupil that duties are derived from.
@@ -57,6 +61,16 @@ public struct PupilFile: Sendable {
         }
     }
 
+    /// The file as it stood at the end of `day`: each record as ``KindRecord/asOf(_:)`` gives it
+    /// (enrolments are read for the day by the caller, and the pupil's own record is kept).
+    public func asOf(_ day: CalendarDate) -> PupilFile {
+        var file = self
+        for (kind, records) in records where kind != Pupil.name && kind != Enrolment.name {
+            file.records[kind] = records.map { $0.asOf(day) }
+        }
+        return file
+    }
+
     /// The live (not deleted) records of `kind`.
     public func live(_ kind: String) -> [KindRecord] {
         assert(loadedKinds?.contains(kind) ?? true, "\(kind) records were not loaded into this pupil file")
@@ -64,6 +78,26 @@ public struct PupilFile: Sendable {
     }
 
     func of<K: RecordKind>(_ kind: K.Type) -> [KindRecord] { live(K.name) }
+}
+
+extension KindRecord {
+    /// The record as it stood at the end of `day`: without the dates of what happened later (a
+    /// decision made the day after was not made yet), nor what was set with them (the decision).
+    /// A report or due-list "as of" a day counted steps done after it: a decision made the day
+    /// after its deadline read as late on the deadline itself. The record itself is kept, whatever
+    /// its own date: a duty is listed from the day asked for, however far ahead.
+    public func asOf(_ day: CalendarDate) -> KindRecord {
+        guard let spec else { return self }
+        var copy = self
+        for field in spec.fields where field.rule == .date && field.isPastDate && !field.isRequired {
+            if let date = values.date(field.name), date > day { copy.values[field.name] = nil }
+        }
+        // What was set with a date that had not come (a decision made later) was not set either.
+        for (field, date) in spec.datedBy where values[date] != nil && copy.values[date] == nil {
+            copy.values[field] = nil
+        }
+        return copy
+    }
 }
 
 /// Derives every open duty from a pupil's records: pure, no store, no clock.
@@ -193,7 +227,8 @@ public enum ObligationRules {
                     StatutoryClock.decisionToAssessDue(requestReceived: request), role: officer,
                     statute: "SEND Regulations 2014 reg 5(1)", exception: excepted(assessment.id, "decision"))
             }
-            let assessing = reassessment || v.text(EHCAssessment.Field.decision) == "Y"
+            let decision = v.text(EHCAssessment.Field.decision)
+            let assessing = reassessment || decision == "Y"
             if assessing && !finished {
                 if v[EHCAssessment.Field.draftServedOn] == nil {
                     add(

@@ -80,12 +80,17 @@ extension Store {
                 try Self.records(Pupil.spec, pupil: nil, in: db).map { ($0.pupilID, $0) },
                 uniquingKeysWith: { a, _ in a })
             var items: [DueItem] = []
-            for file in try pupilFiles(kinds: ObligationRules.kindsRead, in: db) {
+            for read in try pupilFiles(kinds: ObligationRules.kindsRead, in: db) {
+                // As the file stood that day: what was done later is still due then.
+                let file = asOf.map { read.asOf($0) } ?? read
                 let pupil = pupils[file.pupil]
                 let name =
                     "\(pupil?.values.text(Pupil.Field.forename) ?? "?") \(pupil?.values.text(Pupil.Field.surname) ?? "?")"
                 for obligation in ObligationRules.obligations(of: file, localAuthority: la) {
                     if let days, obligation.dueOn > today.adding(days: days) { continue }
+                    // The family's time to comment, once over, leaves nothing to do (it read
+                    // "OVERDUE … The family").
+                    if obligation.isPeriod && obligation.dueOn < today { continue }
                     items.append(
                         DueItem(
                             obligation: obligation, pupilName: name, upn: pupil?.values.text(Pupil.Field.upn),

@@ -174,9 +174,14 @@ extension Store {
     public func ehcTimelines(of pupil: String, asOf: CalendarDate? = nil) throws -> [(
         assessment: KindRecord, steps: [EHCStep]
     )] {
-        let assessments = try records(EHCAssessment.spec, of: pupil)
-        let exceptions = try records(EHCException.spec, of: pupil)
-        let advice = try records(EHCAdvice.spec, of: pupil)
+        // As they stood that day, when one is given (a step done later was not done yet).
+        let day = asOf ?? today
+        let read = { (kind: KindSpec) in
+            try self.records(kind, of: pupil).map { asOf == nil ? $0 : $0.asOf(day) }
+        }
+        let assessments = try read(EHCAssessment.spec)
+        let exceptions = try read(EHCException.spec)
+        let advice = try read(EHCAdvice.spec)
         return assessments.map {
             ($0, EHCTimeline.steps(of: $0, exceptions: exceptions, advice: advice, asOf: asOf ?? today))
         }
@@ -212,11 +217,11 @@ extension Store {
     public func ehcTimeliness(from: CalendarDate, to: CalendarDate, asOf: CalendarDate? = nil) throws -> EHCTimeliness {
         let today = asOf ?? self.today
         let (assessments, exceptions, advice) = try reading { db in
-            (
-                try Self.records(EHCAssessment.spec, pupil: nil, in: db),
-                try Self.records(EHCException.spec, pupil: nil, in: db),
-                try Self.records(EHCAdvice.spec, pupil: nil, in: db)
-            )
+            // As they stood that day (a step done later was not done yet).
+            let read = { (kind: KindSpec) in
+                try Self.records(kind, pupil: nil, in: db).map { asOf == nil ? $0 : $0.asOf(today) }
+            }
+            return (try read(EHCAssessment.spec), try read(EHCException.spec), try read(EHCAdvice.spec))
         }
         var steps: [String: EHCTimeliness.Step] = [:]
         let order = ["decision", "advice", "no-plan", "final-plan"]

@@ -374,9 +374,7 @@ extension Store {
                 created[op.table, default: []].append((op.id, KindValues(writes)))
             }
         }
-        // The last first: a record that breaks a rule with an earlier one of the change (a
-        // second open episode, a second need of one rank) is the one refused.
-        for (index, op) in ops.enumerated().reversed() {
+        for (index, op) in ops.enumerated() {
             guard let kind = RecordSchema.kind(op.table), kind.name == op.table,
                 !op.writes.allSatisfy({ $0.field == RecordState.deletedField })
             else { continue }

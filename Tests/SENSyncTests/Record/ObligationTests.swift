@@ -55,7 +55,35 @@ struct ObligationTests {
         #expect(due.first { $0.kind == "referral-response" }?.responsibleOrg.contains("mental health") == true)
     }
 
-    @Test func anAssessmentsDeadlinesFollowItsSteps() {
+    /// A file "as of" a day is as it stood then: a decision made the day after its deadline was
+    /// not made yet on the deadline (it read as made, and a report as of that day counted it
+    /// late).
+    @Test func aFileAsOfADayLeavesOutWhatHappenedLater() throws {
+        let decided = record(
+            EHCAssessment.spec,
+            [
+                "request_received_on": "2025-01-06", "request_source": "parent", "decision": "Y",
+                "decided_on": "2025-02-18",
+            ])
+        let file = PupilFile(
+            pupil: pupil, dateOfBirth: CalendarDate("2015-01-01"), currentSchool: "Oakfield",
+            records: Dictionary(grouping: [decided], by: \.kind))
+        let day = try #require(CalendarDate("2025-02-17"))
+        let then = file.asOf(day)
+        #expect(then.of(EHCAssessment.self).first?.values.text(EHCAssessment.Field.decision) == nil)
+        #expect(
+            ObligationRules.obligations(of: then, localAuthority: "Northshire").map { "\($0.kind) \($0.dueOn)" } == [
+                "ehc-decision 2025-02-17"
+            ])
+        let steps = EHCTimeline.steps(of: then.of(EHCAssessment.self)[0], exceptions: [], advice: [], asOf: day)
+        let decision = try #require(steps.first { $0.step == "decision" })
+        #expect(decision.doneOn == nil && decision.onTime == nil)
+        // As of today the decision is made, late.
+        let now = EHCTimeline.steps(of: decided, exceptions: [], advice: [], asOf: try #require(CalendarDate("2025-03-01")))
+        #expect(now.first { $0.step == "decision" }?.onTime == false)
+    }
+
+    @Test func anAssessmentsDeadlinesFollowItsSteps() throws {
         let id = RecordID.v7()
         let requested = record(
             EHCAssessment.spec, ["request_received_on": "2025-01-06", "request_source": "parent"], id: id)
@@ -94,6 +122,9 @@ struct ObligationTests {
             obligations([drafted]).map { "\($0.kind) \($0.dueOn)" } == [
                 "ehc-draft-comments 2025-04-28", "ehc-final-plan 2025-05-26",
             ])
+        // The family's 15 days are a period, not the family's duty: never overdue.
+        let comments = try #require(obligations([drafted]).first { $0.kind == "ehc-draft-comments" })
+        #expect(!comments.isOverdue(asOf: try #require(CalendarDate("2025-04-29"))))
         let reassessment = record(
             EHCAssessment.spec,
             ["request_received_on": "2025-01-06", "request_source": "school", "is_reassessment": "1"], id: id)

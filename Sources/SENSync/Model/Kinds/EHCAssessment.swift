@@ -10,6 +10,7 @@ public enum EHCAssessment: RecordKind {
     public static let orderedBy: Field? = .requestReceivedOn
     /// Its only text is the case officer's name: a reference reads by its date.
     public static let titledBy: Field? = nil
+    public static let datedBy: [Field: Field] = [.decision: .decidedOn]
 
     public enum Field: String, KindField {
         case requestReceivedOn = "request_received_on"
@@ -51,6 +52,15 @@ public enum EHCAssessment: RecordKind {
         try record.requireOrder(Field.decidedOn, .draftServedOn)
         try record.requireOrder(Field.draftServedOn, .finalIssuedOn)
         try record.requireOrder(Field.requestReceivedOn, .finalIssuedOn)
+        // Withdrawn before the request was received (a day the request did not exist yet).
+        try record.requireOrder(Field.requestReceivedOn, .withdrawnOn)
+        if record.text(Field.decision) == "A" {
+            // SEN2's "decision yet to be made" is what a request with no decision reads as: recorded
+            // as a decision, with a date, it counted as made on time and ended the 6-week duty.
+            throw RecordRuleViolation(
+                "A (decision yet to be made) is not a decision: until the LA decides, leave the decision out (SEN2 then reads A).",
+                hint: "Record the decision (Y, N or W) with --decided-on once it is made.", field: Field.decision.rawValue)
+        }
         if let served = record.date(Field.draftServedOn), let final = record.date(Field.finalIssuedOn),
             final < StatutoryClock.earliestFinalPlan(draftServedOn: served)
         {

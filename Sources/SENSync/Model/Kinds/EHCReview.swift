@@ -9,6 +9,7 @@ public enum EHCReview: RecordKind {
     public static let owner = KindOwner.localAuthority
     public static let parent: Field? = .planID
     public static let orderedBy: Field? = .meetingOn
+    public static let datedBy: [Field: Field] = [.outcome: .decidedOn]
 
     public enum Field: String, KindField {
         case planID = "plan_id"

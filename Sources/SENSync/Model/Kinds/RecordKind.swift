@@ -247,6 +247,9 @@ public protocol RecordKind: Sendable {
     /// the first text field. `nil` when no text titles it (an EHC plan's first text is its case
     /// officer's name), so a reference reads by ``orderedBy`` (`EHC plan of 2026-03-02`).
     static var titledBy: Field? { get }
+    /// Fields set together with a date of something that happened (a decision with the day it was
+    /// made), by field: as of a day before that date the field was not set yet either.
+    static var datedBy: [Field: Field] { get }
     /// Rules across fields (dates in order), checked on every local write against the record as it
     /// will be.
     static func check(_ record: KindValues) throws(RecordRuleViolation)
@@ -258,6 +261,7 @@ extension RecordKind {
     public static var owner: KindOwner { .anySite }
     public static var parent: Field? { nil }
     public static var orderedBy: Field? { nil }
+    public static var datedBy: [Field: Field] { [:] }
     public static var titledBy: Field? {
         Field.allCases.first { field in
             if case .text = field.definition.rule { true } else { false }
@@ -270,7 +274,9 @@ extension RecordKind {
         KindSpec(
             name: name, number: number, noun: noun, plural: plural, fields: Field.allCases.map(\.definition),
             isAppendOnly: isAppendOnly, owner: owner, parent: parent?.rawValue, orderedBy: orderedBy?.rawValue,
-            titledBy: titledBy?.rawValue, check: { values throws(RecordRuleViolation) in try check(values) })
+            titledBy: titledBy?.rawValue,
+            datedBy: Dictionary(uniqueKeysWithValues: datedBy.map { ($0.key.rawValue, $0.value.rawValue) }),
+            check: { values throws(RecordRuleViolation) in try check(values) })
     }
 }
 
@@ -287,6 +293,8 @@ public struct KindSpec: Sendable, CustomStringConvertible {
     public let parent: String?
     public let orderedBy: String?
     public let titledBy: String?
+    /// ``RecordKind/datedBy``, by field name.
+    public let datedBy: [String: String]
     let check: @Sendable (KindValues) throws(RecordRuleViolation) -> Void
 
     public var description: String { name }
