@@ -274,6 +274,15 @@ public enum ObligationRules {
                 StatutoryClock.annualReviewDue(issuedOrLastReviewed: from, dateOfBirth: file.dateOfBirth),
                 role: officer,
                 statute: underFive ? "SEND Code of Practice 9.178 (under five)" : "Children and Families Act 2014 s44")
+            // A phase transfer's review and amendment are due by 15 February (31 March into
+            // post-16) of the year of the move, counted from the school year it falls in.
+            let phase = plan.values.integer(EHCPlan.Field.phaseTransferYear).map { year in
+                (
+                    due: StatutoryClock.phaseTransferDue(
+                        year: Int(year), toPost16: plan.values.integer(EHCPlan.Field.phaseTransferToPost16) == 1),
+                    schoolYearStart: CalendarDate(year: Int(year) - 1, month: 9, day: 1)
+                )
+            }
             for review in mine {
                 guard let meeting = review.values.date(EHCReview.Field.meetingOn) else { continue }
                 if review.values[EHCReview.Field.decidedOn] == nil {
@@ -285,22 +294,27 @@ public enum ObligationRules {
                 if review.values.text(EHCReview.Field.outcome) == "A",
                     review.values[EHCReview.Field.amendedIssuedOn] == nil
                 {
+                    // The phase transfer's amendment is due by its own deadline when that comes
+                    // first (it read as 12 weeks after the meeting, past 15 February).
+                    var due = StatutoryClock.amendedPlanDue(meeting: meeting)
+                    if let phase, meeting >= phase.schoolYearStart, meeting <= phase.due { due = min(due, phase.due) }
                     add(
-                        "ehc-amended-plan", review, "Issue the amended EHC plan",
-                        StatutoryClock.amendedPlanDue(meeting: meeting), role: officer,
+                        "ehc-amended-plan", review, "Issue the amended EHC plan", due, role: officer,
                         statute: "SEND Regulations 2014 reg 22; R (L) v Devon CC [2022] EWHC 493 (Admin)")
                 }
             }
-            if let year = plan.values.integer(EHCPlan.Field.phaseTransferYear) {
-                let toPost16 = plan.values.integer(EHCPlan.Field.phaseTransferToPost16) == 1
-                let due = StatutoryClock.phaseTransferDue(year: Int(year), toPost16: toPost16)
-                // Discharged by a review decided in the school year the deadline falls in (from 1
-                // September before it): one decided 11 months earlier, in the school year before,
-                // prepared nothing for the move.
-                let schoolYearStart = CalendarDate(year: Int(year) - 1, month: 9, day: 1)
+            if let phase {
+                let (due, schoolYearStart) = (phase.due, phase.schoolYearStart)
+                // Discharged by a review in the school year the deadline falls in (from 1 September
+                // before it) that ended with the plan amended by the deadline, or kept as it is: one
+                // decided 11 months earlier, in the school year before, prepared nothing for the
+                // move, and a decision to amend with no amended plan issued amended nothing.
                 let done = mine.contains { review in
-                    guard let decided = review.values.date(EHCReview.Field.decidedOn) else { return false }
-                    return decided >= schoolYearStart && decided <= due
+                    guard let decided = review.values.date(EHCReview.Field.decidedOn),
+                        decided >= schoolYearStart && decided <= due
+                    else { return false }
+                    guard review.values.text(EHCReview.Field.outcome) == "A" else { return true }
+                    return review.values.date(EHCReview.Field.amendedIssuedOn).map { $0 <= due } ?? false
                 }
                 if !done {
                     add(

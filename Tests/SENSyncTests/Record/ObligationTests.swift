@@ -170,6 +170,19 @@ struct ObligationTests {
             EHCReview.spec,
             ["plan_id": plan.description, "meeting_on": "2026-01-12", "outcome": "M", "decided_on": "2026-02-02"])
         #expect(obligations([transfer, reviewedInTime]).map(\.kind) == ["ehc-annual-review"])
+        // A decision to amend discharges it only with the amended plan issued by 15 February, and
+        // that plan is due by then (not 12 weeks after the meeting).
+        var amending = record(
+            EHCReview.spec,
+            ["plan_id": plan.description, "meeting_on": "2026-01-12", "outcome": "A", "decided_on": "2026-02-02"])
+        #expect(
+            obligations([transfer, amending]).map { "\($0.kind) \($0.dueOn)" } == [
+                "ehc-amended-plan 2026-02-15", "ehc-phase-transfer 2026-02-15", "ehc-annual-review 2027-01-12",
+            ])
+        amending.values[EHCReview.Field.amendedIssuedOn.rawValue] = .text("2026-02-13")
+        #expect(obligations([transfer, amending]).map(\.kind) == ["ehc-annual-review"])
+        amending.values[EHCReview.Field.amendedIssuedOn.rawValue] = .text("2026-03-02")
+        #expect(obligations([transfer, amending]).map(\.kind) == ["ehc-phase-transfer", "ehc-annual-review"])
         // A review decided before the school year of the move began (here in August 2025, for a
         // move in September 2026) prepares nothing for it: the duty stays (any review decided in
         // the 12 months before 15 February discharged it).
