@@ -335,12 +335,14 @@ extension SEN2Export {
                 } else if let withdrawn {
                     (issue, issueDate) = ("W", withdrawn)
                 }
-                let excepted = file.live(EHCException.name).contains { exception in
-                    let e = exception.values
-                    return e.text(EHCException.Field.assessmentID) == assessment.id.description
-                        && SEN2Export.week20Steps.contains(e.text(EHCException.Field.step) ?? "")
-                        && c.known(e.date(EHCException.Field.fromDate)) != nil
-                }
+                // As the assessment's timeline judges it on the reference date (one rule for
+                // `ehc show`, timeliness and the return): an exception counts only while the
+                // step's clock ran, before it was done and before its deadline passed (one before
+                // the request, or after the plan was already late, set Week20 here).
+                let excepted = EHCTimeline.steps(
+                    of: assessment.asOf(c.reference), exceptions: file.live(EHCException.name), advice: [],
+                    asOf: c.reference
+                ).contains { SEN2Export.week20Steps.contains($0.step) && $0.exceptionApplies }
                 add(
                     .assessment, request: assessment.id,
                     [

@@ -85,8 +85,9 @@ public enum EHCTimeline {
         // its deadline had passed before the withdrawal.
         let withdrawn = v.date(EHCAssessment.Field.withdrawnOn).flatMap { $0 <= today ? $0 : nil }
         // An exception excuses a step only if it fell while the step's clock ran: from the day it
-        // started (the request, or the advice request) to the day it was done (or today). One
-        // dated after the decision was made marked the decision "exception recorded".
+        // started (the request, or the advice request) to the day it was done (or today), and no
+        // later than its deadline (one that began once the step was already late made nothing
+        // late). One dated after the decision was made marked the decision "exception recorded".
         func excepted(_ step: String, from start: CalendarDate, to end: CalendarDate) -> Bool {
             exceptions.contains {
                 guard $0.values.text(EHCException.Field.assessmentID) == assessment.id.description,
@@ -102,7 +103,7 @@ public enum EHCTimeline {
         )
             -> EHCStep
         {
-            let clockEnd = max(start, min(done ?? today, today))
+            let clockEnd = max(start, min(done ?? today, today, due))
             if historic {
                 return EHCStep(
                     step: code, what: what, dueOn: due, doneOn: done, onTime: nil, exceptionApplies: false,

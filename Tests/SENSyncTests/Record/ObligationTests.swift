@@ -422,6 +422,17 @@ struct EHCTimelinessTests {
             .steps
         #expect(steps.first { $0.step == "decision" }?.exceptionApplies == false)
         #expect(steps.first { $0.step == "final-plan" }?.exceptionApplies == false)
+        // Away for five weeks once the plan was already late (due 2025-05-26, issued 2025-06-20):
+        // it made nothing late (it counted, and SEN2's Week20 read 1), nor one before the request.
+        try except("final-plan", "away-from-area", "2025-06-01", "2025-07-10")
+        try except("final-plan", "away-from-area", "2024-11-01", "2025-01-03")
+        report = try la.ehcTimeliness(
+            from: CalendarDate("2025-01-01")!, to: CalendarDate("2025-12-31")!, asOf: CalendarDate("2025-09-01"))
+        final = try #require(report.steps.first { $0.step == "final-plan" })
+        #expect(final.late == 1 && final.lateWithException == 0)
+        let sen2 = try la.sen2Export(referenceDate: SEN2Export.referenceDate(year: 2026))
+        let week20 = sen2.rows.first { $0.module == .assessment }?.items["Week20"]
+        #expect(week20 == "0", "\(sen2.rows)")
         // Away for five weeks while the plan was being written: excused.
         try except("final-plan", "away-from-area", "2025-04-01", "2025-05-05")
         report = try la.ehcTimeliness(
