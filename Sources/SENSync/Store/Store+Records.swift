@@ -586,7 +586,8 @@ extension Store {
         try reading { db in
             let today = localToday
             let enrolments = try Self.currentEnrolments(in: db, on: today)
-            let summaries = try Self.censusSummaries(in: db, today: today, enrolments: enrolments)
+            let summaries = try Self.withPlansInForce(
+                Self.censusSummaries(in: db, today: today, enrolments: enrolments), in: db, today: today)
             return try Row.fetchAll(
                 db,
                 sql: """
@@ -610,8 +611,31 @@ extension Store {
             let enrolments = try Self.currentEnrolments(in: db, pupil: id, on: today)
             return try Self.pupil(
                 from: row, enrolments: enrolments,
-                summaries: try Self.censusSummaries(in: db, pupil: id, today: today, enrolments: enrolments))
+                summaries: try Self.withPlansInForce(
+                    Self.censusSummaries(in: db, pupil: id, today: today, enrolments: enrolments), in: db,
+                    pupil: id, today: today))
         }
+    }
+
+    /// `summaries` with E for each pupil with an EHC plan in force today (issued, not ceased), as
+    /// the census and the area report count them: at the LA, which records the plan and no
+    /// school's provision, a pupil with a plan read N.
+    static func withPlansInForce(
+        _ summaries: [RecordID: CensusSummary], in db: Database, pupil: RecordID? = nil, today: CalendarDate
+    ) throws -> [RecordID: CensusSummary] {
+        var summaries = summaries
+        let day = today.description
+        for row in try Row.fetchAll(
+            db,
+            sql: """
+                SELECT DISTINCT pupil_id FROM ehc_plan WHERE deleted = 0 AND issued_on <= ?
+                  AND (ceased_on IS NULL OR ceased_on > ?)\(pupil == nil ? "" : " AND pupil_id = ?")
+                """, arguments: StatementArguments([day, day] + (pupil.map { [$0.description] } ?? [])))
+        {
+            guard let id = RecordID(row[0] as String) else { continue }
+            summaries[id] = CensusSummary(status: .ehcPlan, needs: summaries[id]?.needs ?? [])
+        }
+        return summaries
     }
 
     /// A pupil's enrolments, oldest first.

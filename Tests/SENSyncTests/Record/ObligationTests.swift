@@ -389,6 +389,24 @@ struct EHCTimelinessTests {
     /// decision "exception recorded", and any exception, whatever its dates, moved a late plan to
     /// "late with exception". Away from the area or a closure must last 4 weeks or more: 19 days
     /// was taken (regs 5(4), 10(4), 13(3)).
+    /// A pupil with an EHC plan in force is E wherever pupils are listed, as the census and the
+    /// area report count them: at the LA, which records the plan and no school's provision, the
+    /// pupil read N.
+    @Test func aPupilWithAPlanInForceIsListedAsE() throws {
+        let area = try TestArea(folder: FileManager.default.temporaryDirectory)
+        let la = area.la
+        let pupil = try la.addPupil(
+            NewPupil(upn: syntheticUPN(7301), forename: "Ex", surname: "T", dateOfBirth: "2015-01-01"), author: "LA")
+        #expect(try la.pupil(pupil.description).senStatus != "E")
+        let a = try la.addRecord(
+            EHCAssessment.self, pupil: pupil.description,
+            [.requestReceivedOn: "2025-01-06", .requestSource: "parent", .decision: "Y", .decidedOn: "2025-02-10"],
+            author: "LA")
+        try la.issueEHCPlan(assessment: a.description, on: "2025-05-20", caseOfficer: nil, author: "LA")
+        #expect(try la.pupil(pupil.description).senStatus == "E")
+        #expect(try la.pupils().first { $0.id == pupil }?.senStatus == "E")
+    }
+
     @Test func anExceptionCountsOnlyWhileTheStepsClockRanAndAnAbsenceLastsFourWeeks() throws {
         let area = try TestArea(folder: FileManager.default.temporaryDirectory)
         let la = area.la
