@@ -38,11 +38,15 @@ public struct PupilFile: Sendable {
     /// Schools the pupil was on roll at and has left, by name: what such a school was
     /// responsible for is now their current school's (or, on no roll, the LA's).
     public var schoolsLeft: Set<String>
+    /// Sites the LA removed from the area directory (a school that converted or rejoined under a
+    /// new id), by id: a pupil still on one's roll is on no roll any site holds.
+    public var removedSchools: Set<String>
 
     public init(
         pupil: RecordID, dateOfBirth: CalendarDate?, currentSchool: String?, records: [String: [KindRecord]],
-        loadedKinds: Set<String>? = nil, schoolsLeft: Set<String> = []
+        loadedKinds: Set<String>? = nil, schoolsLeft: Set<String> = [], removedSchools: Set<String> = []
     ) {
+        self.removedSchools = removedSchools
         self.pupil = pupil
         self.dateOfBirth = dateOfBirth
         self.currentSchool = currentSchool
@@ -144,6 +148,15 @@ public enum ObligationRules {
                 "two-rolls", newest,
                 "On two schools' rolls at once (moved by two sites at the same time?): end the wrong one with `sensync pupil leave PUPIL --school SCHOOL`",
                 newest.values.date(Enrolment.Field.entryDate), org: localAuthority)
+        }
+        // On the roll of a school the LA removed from the directory (enrolled there by a transfer
+        // made before the site making it knew of the conversion or rejoin): no site holds the
+        // pupil, and nothing said so.
+        for enrolment in open where file.removedSchools.contains(enrolment.values.text(Enrolment.Field.schoolID) ?? "") {
+            add(
+                "removed-school-roll", enrolment,
+                "On the roll of a school no longer in the area directory (it converted or rejoined): move them with `sensync pupil transfer PUPIL --to SCHOOL`",
+                enrolment.values.date(Enrolment.Field.entryDate), org: localAuthority)
         }
         for plan in file.of(SupportPlan.self) where plan.values.text(SupportPlan.Field.status) != "closed" {
             // A plan a school the pupil has left was responsible for is their school's now (the

@@ -37,6 +37,8 @@ extension Store {
         }
         let enrolments = try enrolments ?? Self.currentEnrolments(in: db, pupil: pupil, on: localToday)
         let names = try presenter(in: db).siteNames
+        let removed = Set(
+            (try Self.directory(in: db)?.entries ?? []).filter(\.isRevoked).map { $0.site.id.description })
         return pupils.filter { $0.id == $0.pupilID }.map { record in
             let current = enrolments[record.pupilID] ?? []
             // Every school they were ever on roll at (from the enrolments read, when they were):
@@ -48,7 +50,7 @@ extension Store {
                 pupil: record.pupilID, dateOfBirth: record.values.date(Pupil.Field.dateOfBirth),
                 currentSchool: current.first.map { names[$0] ?? "another school" },
                 records: byPupil[record.pupilID] ?? [:], loadedKinds: kinds,
-                schoolsLeft: Set(Set(ever).subtracting(current).compactMap { names[$0] }))
+                schoolsLeft: Set(Set(ever).subtracting(current).compactMap { names[$0] }), removedSchools: removed)
         }
     }
 

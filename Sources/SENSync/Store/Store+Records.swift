@@ -690,7 +690,9 @@ extension Store {
             let left = (row[3] as String?).flatMap(CalendarDate.init)
             if entry.map({ $0 > day }) ?? false {
                 if next[pupil] == nil { next[pupil] = school }
-            } else if left.map({ $0 > day }) ?? true {
+            } else if left.map({ $0 > day }) ?? true, !(onRoll[pupil]?.contains(school) ?? false) {
+                // Once per school: two sites that enrolled the pupil at one school at the same
+                // time left two open enrolments there ("Brook Primary, Brook Primary").
                 onRoll[pupil, default: []].append(school)
             }
         }

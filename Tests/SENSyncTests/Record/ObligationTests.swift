@@ -197,6 +197,25 @@ struct ObligationTests {
         #expect(obligations([ceased]).isEmpty)
     }
 
+    /// A pupil enrolled at a school the LA has since removed from the directory (a transfer made
+    /// before the site making it knew of the conversion) is on no roll any site holds: the LA is
+    /// asked to move them (nothing said so).
+    @Test func aPupilOnTheRollOfARemovedSchoolIsTheLAsToMove() {
+        let old = SiteID.v7()
+        let enrolment = record(
+            Enrolment.spec, ["school_id": old.description, "entry_date": "2026-03-02"])
+        func duties(removed: Set<String>) -> [String] {
+            ObligationRules.obligations(
+                of: PupilFile(
+                    pupil: pupil, dateOfBirth: nil, currentSchool: "Oakfield Primary",
+                    records: [Enrolment.name: [enrolment]], removedSchools: removed),
+                localAuthority: "Northshire"
+            ).map { "\($0.kind) \($0.dueOn) \($0.responsibleOrg)" }
+        }
+        #expect(duties(removed: []).isEmpty)
+        #expect(duties(removed: [old.description]) == ["removed-school-roll 2026-03-02 Northshire"])
+    }
+
     /// A support plan written at a school the pupil has left is reviewed by the school they are
     /// at now (the LA's, for a pupil on no roll): the duty stayed with the old school and its
     /// SENCO, whom the area report then blamed for a pupil it no longer held.
