@@ -73,7 +73,8 @@ public struct CTFDocument: Sendable, Hashable {
     /// holds, so a CTF's addresses, contacts and attendance never reach memory as a tree.
     static let elementsRead: Set<String> = [
         Element.header, Element.documentName, Element.version, Element.dateTime, Element.documentQualifier,
-        Element.supplierID, Element.sourceSchool, Element.destSchool, Element.lea, Element.estab, Element.urn, Element.schoolName,
+        Element.supplierID, Element.sourceSchool, Element.destSchool, Element.lea, Element.estab, Element.urn,
+        Element.schoolName,
         Element.academicYear, Element.pupilData, Element.pupil, Element.basicDetails, Element.senHistory,
         Element.sen, Element.senNeeds, Element.senNeed, Field.upn, Field.formerUPN, Field.surname, Field.forename,
         Field.dateOfBirth, Field.startDate, Field.provision, Field.need, Field.rank, Field.needStartDate,
@@ -328,7 +329,9 @@ struct XMLNode: Sendable {
                     .malformed,
                     "An element's text is longer than \(TreeBuilder.maxText / 1024) KiB; a CTF's values are a few words.",
                     line: max(builder.error?.line ?? parser.lineNumber, 1), element: builder.error?.element,
-                    hint: "This is not a Common Transfer File as its MIS writes one: export the CTF again from the sending school's MIS.")
+                    hint:
+                        "This is not a Common Transfer File as its MIS writes one: export the CTF again from the sending school's MIS."
+                )
             }
             // The parser's own message can quote the file's text; give the place only.
             throw CTFError(

@@ -152,7 +152,8 @@ public enum ObligationRules {
         // On the roll of a school the LA removed from the directory (enrolled there by a transfer
         // made before the site making it knew of the conversion or rejoin): no site holds the
         // pupil, and nothing said so.
-        for enrolment in open where file.removedSchools.contains(enrolment.values.text(Enrolment.Field.schoolID) ?? "") {
+        for enrolment in open where file.removedSchools.contains(enrolment.values.text(Enrolment.Field.schoolID) ?? "")
+        {
             add(
                 "removed-school-roll", enrolment,
                 "On the roll of a school no longer in the area directory (it converted or rejoined): move them with `sensync pupil transfer PUPIL --to SCHOOL`",

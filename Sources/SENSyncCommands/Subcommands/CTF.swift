@@ -66,7 +66,8 @@ extension SENSyncCommand.CTF {
             }
             if let elsewhere = summary.addressedElsewhere {
                 Terminal.note(
-                    "warning: This CTF is addressed to another school (\(elsewhere)), not \(store.identity.name); its SEN data was imported all the same. If it was not meant for this school, tell the sending school.")
+                    "warning: This CTF is addressed to another school (\(elsewhere)), not \(store.identity.name); its SEN data was imported all the same. If it was not meant for this school, tell the sending school."
+                )
             }
             if output.json {
                 try Terminal.printJSON(["ctfImport": summary])

@@ -149,7 +149,8 @@ extension SENSyncCommand.Pupil {
                 let named = (try? store.pupil(id)).map { " (\(Add.named($0)))" } ?? ""
                 Terminal.print(
                     receipt.changed
-                        ? "Updated pupil \(id)\(named)." : "Nothing changed: pupil \(id)\(named) already has those values.")
+                        ? "Updated pupil \(id)\(named)."
+                        : "Nothing changed: pupil \(id)\(named) already has those values.")
                 if receipt.conflictsClosed > 0 {
                     Terminal.print("This resolved \(receipt.conflictsClosed) open conflict(s).")
                 }

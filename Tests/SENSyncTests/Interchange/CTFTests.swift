@@ -438,7 +438,8 @@ struct CTFTests {
         let store = try area.add("Oakfield", .maintainedSchool, urn: "100001")
         let text = try fixtureText()
         let other = text.replacingOccurrences(
-            of: "<Estab>2001</Estab>\n    </DestSchool>", with: "<Estab>2001</Estab>\n      <URN>999999</URN>\n    </DestSchool>")
+            of: "<Estab>2001</Estab>\n    </DestSchool>",
+            with: "<Estab>2001</Estab>\n      <URN>999999</URN>\n    </DestSchool>")
         #expect(other != text)
         #expect(try store.importCTF(Data(other.utf8), author: "SENCO").addressedElsewhere == "URN 999999")
         let mine = other.replacingOccurrences(of: "<URN>999999</URN>", with: "<URN>100001</URN>")

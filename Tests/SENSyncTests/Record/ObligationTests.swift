@@ -79,7 +79,8 @@ struct ObligationTests {
         let decision = try #require(steps.first { $0.step == "decision" })
         #expect(decision.doneOn == nil && decision.onTime == nil)
         // As of today the decision is made, late.
-        let now = EHCTimeline.steps(of: decided, exceptions: [], advice: [], asOf: try #require(CalendarDate("2025-03-01")))
+        let now = EHCTimeline.steps(
+            of: decided, exceptions: [], advice: [], asOf: try #require(CalendarDate("2025-03-01")))
         #expect(now.first { $0.step == "decision" }?.onTime == false)
     }
 

@@ -69,7 +69,9 @@ struct SyncHealthTests {
             _ = try area.make("LA", "Oakfield")
             let silent = try health()
             #expect(
-                silent.verdict == .needsAttention("nothing received from it since the first bundle made for it, \(first) (29 days)"),
+                silent.verdict
+                    == .needsAttention(
+                        "nothing received from it since the first bundle made for it, \(first) (29 days)"),
                 "\(silent.verdictText)")
         }
     }

@@ -259,7 +259,8 @@ struct ScopeRefusalTests {
                 // vouches for), and where to see more.
                 let refusal = try Self.expectRefusal(fromX, at: area[name], .unknownSender)
                 #expect(
-                    refusal?.hint.contains("It gives site id \(other["X"].identity.id); `sensync bundle inspect`") == true,
+                    refusal?.hint.contains("It gives site id \(other["X"].identity.id); `sensync bundle inspect`")
+                        == true,
                     "\(refusal?.hint ?? "")")
                 try Self.expectRefusal(
                     fromOtherLA, at: area[name], .unknownSender, saying: "not in this site's area directory")

@@ -59,7 +59,8 @@ public enum EHCAssessment: RecordKind {
             // as a decision, with a date, it counted as made on time and ended the 6-week duty.
             throw RecordRuleViolation(
                 "A (decision yet to be made) is not a decision: until the LA decides, leave the decision out (SEN2 then reads A).",
-                hint: "Record the decision (Y, N or W) with --decided-on once it is made.", field: Field.decision.rawValue)
+                hint: "Record the decision (Y, N or W) with --decided-on once it is made.",
+                field: Field.decision.rawValue)
         }
         if let served = record.date(Field.draftServedOn), let final = record.date(Field.finalIssuedOn),
             final < StatutoryClock.earliestFinalPlan(draftServedOn: served)
