@@ -36,6 +36,8 @@ extension Store {
             return ReadAhead(csv)
         }
         let outcome = try writeBatch(author: options.author) { batch in
+            // A rule between two of a pupil's rows names the later row (the second open episode).
+            batch.tx.rulesLastFirst = true
             var run = try ImportRun(store: self, options: options, db: batch.tx.db)
             // A CSV file whose kind is not known (neither its name nor --kind gives it) is one
             // problem, whatever its rows (it was one per row, and none for a file of headings only).

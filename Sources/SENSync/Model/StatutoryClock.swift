@@ -79,4 +79,25 @@ public enum StatutoryClock {
     public static func phaseTransferDue(year: Int, toPost16: Bool) -> CalendarDate {
         toPost16 ? CalendarDate(year: year, month: 3, day: 31) : CalendarDate(year: year, month: 2, day: 15)
     }
+
+    /// An EHC plan's phase transfer deadline (reg 18), with the first day of the school year it
+    /// falls in (1 September before it), when the plan names a transfer year.
+    public static func phaseTransfer(of plan: KindValues) -> (due: CalendarDate, schoolYearStart: CalendarDate)? {
+        plan.integer(EHCPlan.Field.phaseTransferYear).map { year in
+            (
+                phaseTransferDue(year: Int(year), toPost16: plan.integer(EHCPlan.Field.phaseTransferToPost16) == 1),
+                CalendarDate(year: Int(year) - 1, month: 9, day: 1)
+            )
+        }
+    }
+
+    /// The amended plan after a review of `plan` held on `meeting`: 12 weeks, or by the plan's
+    /// phase transfer deadline when the meeting falls in that school year and the deadline comes
+    /// first (the due-list and `ehc show` gave two dates).
+    public static func amendedPlanDue(meeting: CalendarDate, plan: KindValues?) -> CalendarDate {
+        let due = amendedPlanDue(meeting: meeting)
+        guard let phase = plan.flatMap(phaseTransfer(of:)), meeting >= phase.schoolYearStart, meeting <= phase.due
+        else { return due }
+        return min(due, phase.due)
+    }
 }

@@ -290,13 +290,7 @@ public enum ObligationRules {
                 statute: underFive ? "SEND Code of Practice 9.178 (under five)" : "Children and Families Act 2014 s44")
             // A phase transfer's review and amendment are due by 15 February (31 March into
             // post-16) of the year of the move, counted from the school year it falls in.
-            let phase = plan.values.integer(EHCPlan.Field.phaseTransferYear).map { year in
-                (
-                    due: StatutoryClock.phaseTransferDue(
-                        year: Int(year), toPost16: plan.values.integer(EHCPlan.Field.phaseTransferToPost16) == 1),
-                    schoolYearStart: CalendarDate(year: Int(year) - 1, month: 9, day: 1)
-                )
-            }
+            let phase = StatutoryClock.phaseTransfer(of: plan.values)
             for review in mine {
                 guard let meeting = review.values.date(EHCReview.Field.meetingOn) else { continue }
                 if review.values[EHCReview.Field.decidedOn] == nil {
@@ -308,10 +302,8 @@ public enum ObligationRules {
                 if review.values.text(EHCReview.Field.outcome) == "A",
                     review.values[EHCReview.Field.amendedIssuedOn] == nil
                 {
-                    // The phase transfer's amendment is due by its own deadline when that comes
-                    // first (it read as 12 weeks after the meeting, past 15 February).
-                    var due = StatutoryClock.amendedPlanDue(meeting: meeting)
-                    if let phase, meeting >= phase.schoolYearStart, meeting <= phase.due { due = min(due, phase.due) }
+                    // By the phase transfer's deadline when that comes first.
+                    let due = StatutoryClock.amendedPlanDue(meeting: meeting, plan: plan.values)
                     add(
                         "ehc-amended-plan", review, "Issue the amended EHC plan", due, role: officer,
                         statute: "SEND Regulations 2014 reg 22; R (L) v Devon CC [2022] EWHC 493 (Admin)")

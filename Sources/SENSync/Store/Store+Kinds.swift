@@ -374,7 +374,9 @@ extension Store {
                 created[op.table, default: []].append((op.id, KindValues(writes)))
             }
         }
-        for (index, op) in ops.enumerated() {
+        let order = tx.rulesLastFirst ? Array(ops.indices.reversed()) : Array(ops.indices)
+        for index in order {
+            let op = ops[index]
             guard let kind = RecordSchema.kind(op.table), kind.name == op.table,
                 !op.writes.allSatisfy({ $0.field == RecordState.deletedField })
             else { continue }

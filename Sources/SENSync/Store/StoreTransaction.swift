@@ -18,6 +18,11 @@ struct StoreTransaction: ReplicaBackend {
     /// such a stamp, its own changes were then stamped days ahead, and every site with a right
     /// clock refused them.
     var clockCeiling: HLC?
+    /// Rules across a change's records check its last record first, so the one refused is the
+    /// later of two that clash (the import's second open episode or second need of a rank, named
+    /// by its row). Commands keep the first: the record a command writes comes first, and its
+    /// refusal names that command's options.
+    var rulesLastFirst = false
 
     /// Takes the stamp of a change applied here into this site's clock, unless it is past
     /// ``clockCeiling``.

@@ -326,7 +326,9 @@ extension SENSyncCommand.EHC {
             discussion: HelpText.fitted(
                 """
                 OUTCOME is the SEN2 review outcome: M (maintain), A (amend) or C (cease). An amended plan is due \
-                12 weeks after the meeting; record it with `sensync ehc-review update ID --amended-issued-on DATE`.
+                12 weeks after the meeting, or by the plan's phase transfer deadline (15 February, or 31 March into \
+                post-16) when the meeting is in that school year and it comes first; record it with \
+                `sensync ehc-review update ID --amended-issued-on DATE`.
 
                 Example:
                   sensync ehc review 0193a1d0 --store northshire-la.sensync --author \\
@@ -442,7 +444,9 @@ extension SENSyncCommand.EHC {
                             "    Annual review: meeting \(review.values.text(EHCReview.Field.meetingOn) ?? "?")\(outcome)\(decided)"
                         )
                         // Its two deadlines: the decision (4 weeks), and an amended plan (12 weeks).
-                        for line in reviewDeadlines(review, today: store.localToday) { Terminal.print("      " + line) }
+                        for line in reviewDeadlines(review, of: plan, today: store.localToday) {
+                            Terminal.print("      " + line)
+                        }
                     }
                     for next in nextReviews where next.record == plan.id {
                         Terminal.print(
@@ -518,8 +522,9 @@ extension SENSyncCommand.EHC {
 
 /// The lines of an assessment's timeline, for people.
 /// A review's deadlines as `ehc show` lists them: the LA's decision within 4 weeks of the
-/// meeting, and an amended plan within 12 (a late decision was shown nowhere).
-func reviewDeadlines(_ review: KindRecord, today: CalendarDate) -> [String] {
+/// meeting, and an amended plan within 12 (by the plan's phase transfer deadline when that comes
+/// first; a late decision was shown nowhere).
+func reviewDeadlines(_ review: KindRecord, of plan: KindRecord, today: CalendarDate) -> [String] {
     let v = review.values
     guard let meeting = v.date(EHCReview.Field.meetingOn) else { return [] }
     func state(due: CalendarDate, done: CalendarDate?) -> String {
@@ -531,7 +536,7 @@ func reviewDeadlines(_ review: KindRecord, today: CalendarDate) -> [String] {
         "Decision after the review: due \(decisionDue) — \(state(due: decisionDue, done: v.date(EHCReview.Field.decidedOn)))"
     ]
     if v.text(EHCReview.Field.outcome) == "A" {
-        let amendedDue = StatutoryClock.amendedPlanDue(meeting: meeting)
+        let amendedDue = StatutoryClock.amendedPlanDue(meeting: meeting, plan: plan.values)
         lines.append(
             "Amended plan issued: due \(amendedDue) — \(state(due: amendedDue, done: v.date(EHCReview.Field.amendedIssuedOn)))"
         )

@@ -326,8 +326,8 @@ import Testing
 
     /// A pupil's rows are one change, and the rules across a pupil's records see every record it
     /// makes: two current needs sharing a rank, or a second open episode at the school, are
-    /// problems named by the row of the first record the rule refused (in whichever file it is:
-    /// it was the pupil's first line, in the pupils file, with no column), and nothing is imported.
+    /// problems of the later row (in whichever file it is: it was the pupil's first line, in the
+    /// pupils file, with no column), and nothing is imported.
     @Test func rulesAcrossAPupilsRecordsSeeTheOtherRowsOfTheImport() throws {
         try withTemporaryDirectory { folder in
             let store = try school(folder)
@@ -335,13 +335,13 @@ import Testing
             var lines = Self.jsonLines.components(separatedBy: "\n")
             lines[4] = lines[4].replacingOccurrences(of: #""rank": 2"#, with: #""rank": 1"#)
             let ranks = try refusal(lines, as: "ranks.jsonl", into: store, in: folder)
-            #expect(ranks.problems.map(\.line) == [4], "\(ranks.problems)")
+            #expect(ranks.problems.map(\.line) == [5], "\(ranks.problems)")
             #expect(ranks.problems.first?.reason.hasPrefix("Two current needs share a rank.") == true)
             #expect(ranks.message.contains("in 1 of the"), "\(ranks.message)")
             lines = Self.jsonLines.components(separatedBy: "\n")
             lines.insert(lines[2].replacingOccurrences(of: #""id": "E1""#, with: #""id": "E2""#), at: 3)
             let episodes = try refusal(lines, as: "episodes.jsonl", into: store, in: folder)
-            #expect(episodes.problems.map(\.line) == [3], "\(episodes.problems)")
+            #expect(episodes.problems.map(\.line) == [4], "\(episodes.problems)")
             #expect(episodes.problems.first?.reason.contains("already has an open SEN provision episode") == true)
             // A pupil's rows in several CSV files: the row in its own file.
             let upn = syntheticUPN(26)
@@ -354,7 +354,7 @@ import Testing
             let csv = try #require(throws: ImportError.self) {
                 try store.importRecords(files, options: ImportOptions(author: "MIS import"))
             }
-            #expect(csv.problems.map { "\($0.file) \($0.line)" } == ["sen_episodes.csv 2"], "\(csv.problems)")
+            #expect(csv.problems.map { "\($0.file) \($0.line)" } == ["sen_episodes.csv 3"], "\(csv.problems)")
             #expect(try store.digest() == before)
         }
     }

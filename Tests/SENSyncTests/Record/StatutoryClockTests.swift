@@ -57,6 +57,16 @@ struct StatutoryClockTests {
         #expect(StatutoryClock.amendedPlanDue(meeting: d("2025-03-03")) == d("2025-05-26"))
     }
 
+    /// After a review in a phase transfer's school year, the amended plan is due by the transfer
+    /// deadline when that comes first (one rule for the due-list and `ehc show`, which gave two).
+    @Test func anAmendedPlanInAPhaseTransferYearIsDueByItsDeadline() {
+        let plan = KindValues([EHCPlan.Field.phaseTransferYear.rawValue: .integer(2026)])
+        #expect(StatutoryClock.amendedPlanDue(meeting: d("2026-01-26"), plan: plan) == d("2026-02-15"))
+        #expect(StatutoryClock.amendedPlanDue(meeting: d("2025-10-06"), plan: plan) == d("2025-12-29"))
+        #expect(StatutoryClock.amendedPlanDue(meeting: d("2025-06-02"), plan: plan) == d("2025-08-25"))
+        #expect(StatutoryClock.amendedPlanDue(meeting: d("2026-01-26"), plan: nil) == d("2026-04-20"))
+    }
+
     @Test func phaseTransfersAreDueOnFifteenFebruaryOrThirtyFirstMarch() {
         #expect(StatutoryClock.phaseTransferDue(year: 2026, toPost16: false) == d("2026-02-15"))
         #expect(StatutoryClock.phaseTransferDue(year: 2026, toPost16: true) == d("2026-03-31"))
