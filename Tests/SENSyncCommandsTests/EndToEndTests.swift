@@ -35,6 +35,9 @@ import Testing
                 ["note", "add", "--pupil", pupil, "--amends", note, "--text", "Correction: blending CVC words."] + store
             )
             #expect(r.status == 0, "\(r.stderr)")
+            // One note by its id, as `note list` gives it (`note show` was no command).
+            r = try cli.run(["note", "show", note, "--store", cli.path("oak.sensync")])
+            #expect(r.status == 0 && r.stdout.contains("Finds blending hard."), "\(r.stdout)\(r.stderr)")
             r = try cli.run(
                 [
                     "plan", "create", "--pupil", upn(1), "--title", "Literacy", "--start-date", "2026-09-01",

@@ -9,7 +9,34 @@ extension SENSyncCommand {
         static let configuration = CommandConfiguration(
             commandName: "note",
             abstract: "Record and read early-identification notes (append-only).",
-            subcommands: [Add.self, List.self])
+            subcommands: [Add.self, List.self, Show.self])
+    }
+}
+
+extension SENSyncCommand.Note {
+    struct Show: ParsableCommand, JSONOutputting {
+        static let configuration = CommandConfiguration(
+            commandName: "show",
+            abstract: "Show one note (also `sensync record show ID`).",
+            discussion: HelpText.fitted(
+                """
+                Example:
+                  sensync note show 0193a1b2 --store oakfield.sensync
+                """))
+
+        @OptionGroup var storeOptions: StoreOptions
+        @Argument(help: "Note id (or its first 8+ characters), as `sensync note list` shows it.") var note: String
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let store = try storeOptions.openForReading()
+            let found = try store.record(note, kind: SENSync.Note.spec)
+            if output.json {
+                try Terminal.printJSON([SENSync.Note.spec.name: found])
+            } else {
+                try KindCommandLine.printRecord(found, store: store)
+            }
+        }
     }
 }
 
