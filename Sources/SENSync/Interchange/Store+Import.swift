@@ -811,24 +811,28 @@ struct ImportRun {
         } catch let error as StoreError where ![.database, .clockAhead, .behindOwnHistory].contains(error.code) {
             // A problem with this pupil's rows; the rest (the store, this computer's clock) stop
             // the whole import.
-            groupProblemCount += 1
-            // The row of the record a rule refused, and the column of the field it names; else
-            // the pupil's rows.
-            if let record = error.record, let row = group.rowOf[record] {
+            // Each rule broken at the row of the record it refused, and the column of the field it
+            // names; else at the pupil's rows.
+            var rows: Set<String> = []
+            for error in [error] + error.alsoRefused {
+                groupProblemCount += 1
+                guard let record = error.record, let row = group.rowOf[record] else {
+                    rows.insert("")
+                    report(
+                        ImportProblem(
+                            file: group.file, line: group.firstLine, lastLine: group.inOneFile ? group.lastLine : nil,
+                            reason: Self.reason(error)))
+                    continue
+                }
                 let kind = group.pending[record]?.kind
                 let column = error.field.flatMap { field in
                     kind.flatMap { ImportFormat.columns(of: $0).first { $0.field.name == field } }
                         .map { row.isCSV ? $0.heading : $0.key }
                 }
-                rowsWithProblems += 1
+                rows.insert("\(row.file)\u{0}\(row.line)")
                 report(ImportProblem(file: row.file, line: row.line, column: column, reason: Self.reason(error)))
-                return
             }
-            rowsWithProblems += group.rows
-            report(
-                ImportProblem(
-                    file: group.file, line: group.firstLine, lastLine: group.inOneFile ? group.lastLine : nil,
-                    reason: Self.reason(error)))
+            rowsWithProblems += rows.contains("") ? group.rows : rows.count
             return
         }
         summary.changes += 1

@@ -375,6 +375,8 @@ extension Store {
             }
         }
         let order = tx.rulesLastFirst ? Array(ops.indices.reversed()) : Array(ops.indices)
+        // An import's: every rule each record breaks (once per rule), thrown together at the end.
+        var refused: [StoreError] = []
         for index in order {
             let op = ops[index]
             guard let kind = RecordSchema.kind(op.table), kind.name == op.table,
@@ -407,8 +409,13 @@ extension Store {
                     in: tx.db)
             } catch var error as StoreError where error.code == .invalidInput {
                 error.record = op.id
-                throw error
+                guard tx.rulesLastFirst else { throw error }
+                if !refused.contains(where: { $0.message == error.message }) { refused.append(error) }
             }
+        }
+        if var first = refused.first {
+            first.alsoRefused = Array(refused.dropFirst())
+            throw first
         }
     }
 

@@ -39,6 +39,9 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     /// refused in a change of several (an import names the row and column that made it).
     package var record: RecordID?
     package var field: String?
+    /// Other rules the same change broke, each once, when its writer asked for every one (an
+    /// import).
+    package var alsoRefused: [StoreError] = []
 
     public init(_ code: Code, _ message: String, hint: String? = nil, candidates: [String] = []) {
         self.code = code

@@ -20,8 +20,10 @@ struct StoreTransaction: ReplicaBackend {
     var clockCeiling: HLC?
     /// Rules across a change's records check its last record first, so the one refused is the
     /// later of two that clash (the import's second open episode or second need of a rank, named
-    /// by its row). Commands keep the first: the record a command writes comes first, and its
-    /// refusal names that command's options.
+    /// by its row), and go on past the first refusal to list every rule broken (an import lists
+    /// every problem in one attempt: ``StoreError/alsoRefused``). Commands keep the first order and
+    /// stop at the first: the record a command writes comes first, and its refusal names that
+    /// command's options.
     var rulesLastFirst = false
 
     /// Takes the stamp of a change applied here into this site's clock, unless it is past

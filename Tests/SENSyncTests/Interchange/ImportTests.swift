@@ -355,6 +355,18 @@ import Testing
                 try store.importRecords(files, options: ImportOptions(author: "MIS import"))
             }
             #expect(csv.problems.map { "\($0.file) \($0.line)" } == ["sen_episodes.csv 3"], "\(csv.problems)")
+            // Every rule the pupil's rows break, each once, at its row (only the first was listed,
+            // so each attempt showed the next): a second open episode, and two needs of one rank.
+            let needs = try write(
+                "ID,UPN,SENtype,SENtypeRank,NeedStartDate\nN1,\(upn),SLCN,1,2025-09-10\nN2,\(upn),ASD,1,2025-09-10\n",
+                "sen_needs.csv", in: folder)
+            let all = try #require(throws: ImportError.self) {
+                try store.importRecords(files + [needs], options: ImportOptions(author: "MIS import"))
+            }
+            #expect(
+                all.problems.map { "\($0.file) \($0.line)" } == ["sen_episodes.csv 3", "sen_needs.csv 3"],
+                "\(all.problems.map { "\($0)" })")
+            #expect(all.message.contains("in 2 of the"), "\(all.message)")
             #expect(try store.digest() == before)
         }
     }
