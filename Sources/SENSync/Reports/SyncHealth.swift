@@ -57,12 +57,17 @@ extension Store {
     public func syncHealth() throws -> [PeerHealth] {
         let (peers, trustNames) = try writer.read { db -> ([SiteIdentity], [SiteID: String]) in
             let directory = try Self.directory(in: db)
+            // The trust each site is reached through: at the LA, an academy's trust; at an
+            // academy in a trust, the LA is reached through it.
             var trustNames: [SiteID: String] = [:]
             for entry in directory?.entries ?? [] where !entry.isRevoked {
                 guard let trust = entry.trust else { continue }
                 trustNames[entry.identity.site.id] =
                     try String.fetchOne(
                         db, sql: "SELECT name FROM site WHERE site_id = ?", arguments: [trust.description])
+            }
+            if identity.kind != .la, let mine = trustNames[identity.id], let la = try Self.pinnedLAOrSelf(in: db) {
+                trustNames[la.site.id] = mine
             }
             let la = try Self.pinnedLAOrSelf(in: db)
             var sites: [SiteIdentity] = []
@@ -130,9 +135,10 @@ extension Store {
             if row.refusals > 0 {
                 verdict = .needsAttention(
                     "its last \(row.refusals) bundle(s) were refused (\(row.lastRefusal ?? "see `sensync log`"))")
-            } else if row.received == nil, identity.kind == .la, let trust = row.trust {
+            } else if let trust = row.trust, identity.kind == .la || site.kind == .la {
                 // Its bundles, and what it says it holds, come through its trust: a bundle the LA
-                // made it directly is not answered here.
+                // made it directly is not answered here, and one it once sent directly (before it
+                // joined the trust) dates nothing (it read "silent", lacking its own changes).
                 verdict = .throughTrust(trust)
             } else if row.received == nil && row.sent == nil {
                 verdict = .needsAttention("no bundle exchanged yet")

@@ -105,4 +105,36 @@ struct SyncHealthTests {
             #expect(atTrust.verdict == .inStep, "\(atTrust)")
         }
     }
+
+    /// An academy in a trust is reached through it, whatever it once sent the LA directly (before
+    /// it joined, say): four weeks on, the LA reported it silent and lacking its own changes, which
+    /// had all come through the trust. At the academy, the LA is reached through the trust too (it
+    /// read "no bundle exchanged yet").
+    @Test func anAcademyThatOnceSentDirectlyIsStillReachedThroughItsTrust() throws {
+        try withTemporaryDirectory { dir in
+            let area = try TestArea(folder: dir)
+            try area.add("Trust", .trust)
+            let academy = try area.add("Academy", .academy, trust: "Trust")
+            try area.send("LA", "Trust")
+            try area.send("Trust", "Academy")
+            let pupil = try academy.addPupil(
+                NewPupil(upn: syntheticUPN(7302), forename: "Cy", surname: "Example", dateOfBirth: "2016-04-01"),
+                author: "SENCO")
+            try area.send("Academy", "LA")  // once, directly
+            for day in 1...5 {
+                area.clock.advance(seconds: 7 * 86_400)
+                try academy.addNote(pupil: pupil.description, text: "Week \(day).", author: "SENCO")
+                for (from, to) in [("Academy", "Trust"), ("Trust", "LA"), ("LA", "Trust"), ("Trust", "Academy")] {
+                    try area.send(from, to)
+                }
+            }
+            let atLA = try #require(try area.la.syncHealth().first { $0.site.id == academy.identity.id })
+            #expect(atLA.verdict == .throughTrust("Trust") && atLA.theyLack == nil, "\(atLA.verdictText)")
+            let other = try area.add("Other Academy", .academy, trust: "Trust")
+            try area.send("LA", "Trust")
+            try area.send("Trust", "Other Academy")
+            let laAtOther = try #require(try other.syncHealth().first { $0.site.id == area.la.identity.id })
+            #expect(laAtOther.verdict == .throughTrust("Trust"), "\(laAtOther.verdictText)")
+        }
+    }
 }
