@@ -211,10 +211,16 @@ extension Store {
             )
         }
         guard let section = header.sections.firstIndex(where: { $0.recipient == identity.id }) else {
+            // Whom it is for, by the names the signed directory gives them: most often it was
+            // applied at the wrong store, and the sender did nothing wrong.
+            let recipients = header.sections.map { part in
+                part.recipient == la.site.id
+                    ? la.site.name : directory?.entry(part.recipient)?.site.name ?? "site \(part.recipient)"
+            }
             throw BundleError(
                 .notAddressedToThisSite, "This bundle is addressed to other sites, not to this one.",
                 hint:
-                    "Nothing was applied. Ask the sender to make a bundle for this site (`sensync bundle create --to`)."
+                    "Nothing was applied. It is for \(recipients.joined(separator: ", ")): apply it at that site's store (check --store and $SENSYNC_STORE). If it was meant for this site, ask the sender to make one for it (`sensync bundle create --to`)."
             )
         }
         let keys: SiteKeys

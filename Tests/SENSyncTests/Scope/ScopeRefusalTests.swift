@@ -221,7 +221,11 @@ struct ScopeRefusalTests {
             let (area, pupil) = try Self.makeArea(dir)
             try area.la.addNote(pupil: pupil.description, text: Self.noteText, author: "LA officer")
             let forA = try area.make("LA", "A")
-            try Self.expectRefusal(forA, at: area["B"], .notAddressedToThisSite, saying: "addressed to other sites")
+            let wrong = try Self.expectRefusal(
+                forA, at: area["B"], .notAddressedToThisSite, saying: "addressed to other sites")
+            // Whom it is for, and where to apply it (it sent the admin to the sender, who did
+            // nothing wrong).
+            #expect(wrong?.hint.contains("It is for A: apply it at that site's store") == true, "\(wrong?.hint ?? "")")
             // A school's bundle to the LA, taken to the other school.
             let forLA = try area.make("A", "LA")
             try Self.expectRefusal(forLA, at: area["B"], .notAddressedToThisSite, saying: "addressed to other sites")
