@@ -5,6 +5,19 @@ import Testing
 
 /// Sync health as the LA sees one school: never exchanged, in step, behind, and in step again.
 struct SyncHealthTests {
+    /// An LA, a trust and an academy in it that has the directory (through the trust) and one pupil.
+    static func academyInATrust(_ dir: URL, pupil n: Int) throws -> (TestArea, Store, RecordID) {
+        let area = try TestArea(folder: dir)
+        try area.add("Trust", .trust)
+        let academy = try area.add("Academy", .academy, trust: "Trust")
+        try area.send("LA", "Trust")
+        try area.send("Trust", "Academy")
+        let pupil = try academy.addPupil(
+            NewPupil(upn: syntheticUPN(n), forename: "Bo", surname: "Example", dateOfBirth: "2016-04-01"),
+            author: "SENCO")
+        return (area, academy, pupil)
+    }
+
     @Test func theLAsViewOfASchoolFollowsTheExchanges() throws {
         try withTemporaryDirectory { dir in
             let area = try TestArea(folder: dir)
@@ -81,14 +94,7 @@ struct SyncHealthTests {
     /// lacking every change since, however many rounds went through the trust.
     @Test func anAcademyReachedThroughItsTrustIsNotReportedBehind() throws {
         try withTemporaryDirectory { dir in
-            let area = try TestArea(folder: dir)
-            try area.add("Trust", .trust)
-            let academy = try area.add("Academy", .academy, trust: "Trust")
-            try area.send("LA", "Trust")
-            try area.send("Trust", "Academy")
-            let pupil = try academy.addPupil(
-                NewPupil(upn: syntheticUPN(7301), forename: "Bo", surname: "Example", dateOfBirth: "2016-04-01"),
-                author: "SENCO")
+            let (area, academy, pupil) = try Self.academyInATrust(dir, pupil: 7301)
             try area.send("Academy", "Trust")
             try area.send("Trust", "LA")
             try area.la.addNote(pupil: pupil.description, text: "LA: EP visit booked", author: "LA officer")
@@ -112,14 +118,7 @@ struct SyncHealthTests {
     /// read "no bundle exchanged yet").
     @Test func anAcademyThatOnceSentDirectlyIsStillReachedThroughItsTrust() throws {
         try withTemporaryDirectory { dir in
-            let area = try TestArea(folder: dir)
-            try area.add("Trust", .trust)
-            let academy = try area.add("Academy", .academy, trust: "Trust")
-            try area.send("LA", "Trust")
-            try area.send("Trust", "Academy")
-            let pupil = try academy.addPupil(
-                NewPupil(upn: syntheticUPN(7302), forename: "Cy", surname: "Example", dateOfBirth: "2016-04-01"),
-                author: "SENCO")
+            let (area, academy, pupil) = try Self.academyInATrust(dir, pupil: 7302)
             try area.send("Academy", "LA")  // once, directly
             for day in 1...5 {
                 area.clock.advance(seconds: 7 * 86_400)
