@@ -55,7 +55,7 @@ extension Store {
     /// Sync health for every site this store exchanges with: at the LA every site in the
     /// directory; elsewhere the LA, its trust or academies, and any site it has exchanged with.
     public func syncHealth() throws -> [PeerHealth] {
-        let (peers, trustNames) = try writer.read { db -> ([SiteIdentity], [SiteID: String]) in
+        let (peers, trustNames, usual) = try writer.read { db -> ([SiteIdentity], [SiteID: String], Set<SiteID>) in
             let directory = try Self.directory(in: db)
             // The trust each site is reached through: at the LA, an academy's trust; at an
             // academy in a trust, the LA is reached through it.
@@ -71,6 +71,10 @@ extension Store {
             }
             let la = try Self.pinnedLAOrSelf(in: db)
             var sites: [SiteIdentity] = []
+            // The sites it exchanges with as a rule: every site at the LA; elsewhere the LA, its
+            // trust or academies. Only these fall silent; another (a school sent a transferred
+            // pupil directly) has nothing to answer.
+            var usual: Set<SiteID> = la.map { [$0.site.id] } ?? []
             func add(_ site: SiteIdentity?) {
                 guard let site, site.id != identity.id, !sites.contains(where: { $0.id == site.id }) else { return }
                 sites.append(site)
@@ -87,9 +91,10 @@ extension Store {
                             SELECT (SELECT count(*) FROM import_log WHERE sender_id = ?) + (SELECT count(*) FROM bundle_sent WHERE recipient_id = ?)
                             """, arguments: [entry.identity.site.id.description, entry.identity.site.id.description])
                     ?? 0
+                if related { usual.insert(entry.identity.site.id) }
                 if related || exchanged > 0 { add(entry.identity.site) }
             }
-            return (sites, trustNames)
+            return (sites, trustNames, usual)
         }
         var out: [PeerHealth] = []
         let lacking = try pendingChanges(for: peers)
@@ -142,7 +147,7 @@ extension Store {
                 verdict = .throughTrust(trust)
             } else if row.received == nil && row.sent == nil {
                 verdict = .needsAttention("no bundle exchanged yet")
-            } else if let received = row.received.flatMap(CalendarDate.init),
+            } else if usual.contains(site.id), let received = row.received.flatMap(CalendarDate.init),
                 today.daysSinceEpoch - received.daysSinceEpoch >= Self.silentDays
             {
                 // Nothing from it for weeks: nobody here knows what it has recorded since (a
@@ -150,7 +155,7 @@ extension Store {
                 verdict = .needsAttention(
                     "nothing received from it since \(received) (\(today.daysSinceEpoch - received.daysSinceEpoch) days)"
                 )
-            } else if row.received == nil, let first = row.firstSent,
+            } else if usual.contains(site.id), row.received == nil, let first = row.firstSent,
                 today.daysSinceEpoch - first.daysSinceEpoch >= Self.silentDays
             {
                 // Bundles made for it, none ever back: it lacks nothing, but nobody here knows what

@@ -136,4 +136,38 @@ struct SyncHealthTests {
             #expect(laAtOther.verdict == .throughTrust("Trust"), "\(laAtOther.verdictText)")
         }
     }
+    /// A school that sent a bundle straight to another (a pupil it transferred there) has nobody
+    /// to hear from: the other school lacks nothing from it and exchanges with the LA, not with
+    /// it. Four weeks on, it read "needs attention: nothing received from it" for ever; only the
+    /// sites a store exchanges with as a rule (the LA, its trust, its academies) fall silent.
+    @Test func aSchoolSentADirectTransferIsNotAwaitedForEver() throws {
+        try withTemporaryDirectory { dir in
+            let area = try TestArea(folder: dir)
+            let old = try area.add("Old", .maintainedSchool)
+            let new = try area.add("New", .maintainedSchool)
+            try area.send("LA", "Old")
+            try area.send("LA", "New")
+            let pupil = try old.addPupil(
+                NewPupil(upn: syntheticUPN(7303), forename: "Cy", surname: "Example", dateOfBirth: "2016-04-01"),
+                author: "SENCO")
+            try old.transferPupil(pupil.description, to: new.identity.id, on: "2026-01-05", author: "SENCO")
+            try area.send("Old", "New")
+            try area.send("Old", "LA")
+            func health() throws -> PeerHealth {
+                try #require(try old.syncHealth().first { $0.site.id == new.identity.id })
+            }
+            // Until it hears otherwise, Old counts what it sent as lacking: New never answers it.
+            var h = try health()
+            #expect(h.verdict == .behind(theyLack: 2, weLack: 0, since: "2026-01-05"), "\(h.verdictText)")
+            area.clock.advance(seconds: 29 * 86_400)
+            try area.send("LA", "Old")
+            try area.send("Old", "LA")  // Old passes the pupil on: New may see nothing of Old's now
+            h = try health()
+            #expect(h.verdict == .inStep, "\(h.verdictText)")
+            // The LA, which Old exchanges with as a rule, still falls silent.
+            area.clock.advance(seconds: 29 * 86_400)
+            let la = try #require(try old.syncHealth().first { $0.site.id == area.la.identity.id })
+            #expect(la.verdictText.hasPrefix("needs attention: nothing received"), "\(la.verdictText)")
+        }
+    }
 }
