@@ -52,6 +52,9 @@ extension Store {
     /// else it shows: four weeks (a school holiday is shown as such: nothing arrives).
     public static let silentDays = 28
 
+    /// The import log's result for a bundle addressed to other sites.
+    static let misaddressed = "refused: \(BundleError.Code.notAddressedToThisSite.rawValue)"
+
     /// Sync health for every site this store exchanges with: at the LA every site in the
     /// directory; elsewhere the LA, its trust or academies, and any site it has exchanged with.
     public func syncHealth() throws -> [PeerHealth] {
@@ -88,8 +91,12 @@ extension Store {
                     try Int.fetchOne(
                         db,
                         sql: """
-                            SELECT (SELECT count(*) FROM import_log WHERE sender_id = ?) + (SELECT count(*) FROM bundle_sent WHERE recipient_id = ?)
-                            """, arguments: [entry.identity.site.id.description, entry.identity.site.id.description])
+                            SELECT (SELECT count(*) FROM import_log WHERE sender_id = ? AND result != ?)
+                              + (SELECT count(*) FROM bundle_sent WHERE recipient_id = ?)
+                            """,
+                        arguments: [
+                            entry.identity.site.id.description, Self.misaddressed, entry.identity.site.id.description,
+                        ])
                     ?? 0
                 if related { usual.insert(entry.identity.site.id) }
                 if related || exchanged > 0 { add(entry.identity.site) }
@@ -113,11 +120,15 @@ extension Store {
                     try Int64.fetchOne(
                         db, sql: "SELECT max(id) FROM import_log WHERE sender_id = ? AND result = 'applied'",
                         arguments: [id]) ?? 0
+                // A bundle for another site applied here by mistake says nothing of a site this
+                // store does not exchange with as a rule (which then never sends one to clear it).
                 let refusals = try Row.fetchAll(
                     db,
-                    sql:
-                        "SELECT result, detail FROM import_log WHERE sender_id = ? AND result LIKE 'refused%' AND id > ? ORDER BY id",
-                    arguments: [id, lastAppliedID])
+                    sql: """
+                        SELECT result, detail FROM import_log
+                        WHERE sender_id = ? AND result LIKE 'refused%' AND id > ? AND (? OR result != ?) ORDER BY id
+                        """,
+                    arguments: [id, lastAppliedID, usual.contains(site.id), Self.misaddressed])
                 let theirs =
                     try Int64.fetchOne(
                         db,

@@ -170,4 +170,27 @@ struct SyncHealthTests {
             #expect(la.verdictText.hasPrefix("needs attention: nothing received"), "\(la.verdictText)")
         }
     }
+    /// A bundle for another site applied here by mistake is refused and logged, and names its
+    /// sender: a school this one never exchanges with was then listed as needing attention ("its
+    /// last 1 bundle(s) were refused") for ever, since it never sends here. The LA, which this
+    /// school does exchange with, still shows such a refusal until its next bundle applies.
+    @Test func aBundleMeantForAnotherSiteDoesNotListItsSenderForEver() throws {
+        try withTemporaryDirectory { dir in
+            let area = try TestArea(folder: dir)
+            let here = try area.add("Here", .maintainedSchool)
+            _ = try area.add("Elsewhere", .maintainedSchool)
+            try area.send("LA", "Here")
+            try area.send("LA", "Elsewhere")
+            let meantForLA = try area.make("Elsewhere", "LA")
+            #expect(throws: BundleError.self) { try here.apply(bundleAt: meantForLA) }
+            let names = try here.syncHealth().map(\.site.name)
+            #expect(names == ["LA"], "\(names)")
+            let meantForElsewhere = try area.make("LA", "Elsewhere")
+            #expect(throws: BundleError.self) { try here.apply(bundleAt: meantForElsewhere) }
+            let la = try #require(try here.syncHealth().first { $0.site.name == "LA" })
+            #expect(la.verdictText.hasPrefix("needs attention: its last 1 bundle(s) were refused"), "\(la.verdictText)")
+            try area.send("LA", "Here")
+            #expect(try here.syncHealth().map(\.verdict) == [.inStep])
+        }
+    }
 }
