@@ -112,10 +112,10 @@ extension Store {
                 let received = try String.fetchOne(
                     db, sql: "SELECT max(imported_at) FROM import_log WHERE sender_id = ? AND result = 'applied'",
                     arguments: [id])
-                let sent = try String.fetchOne(
-                    db, sql: "SELECT max(made_at) FROM bundle_sent WHERE recipient_id = ?", arguments: [id])
-                let firstSent = try String.fetchOne(
-                    db, sql: "SELECT min(made_at) FROM bundle_sent WHERE recipient_id = ?", arguments: [id])
+                let made = try Row.fetchOne(
+                    db, sql: "SELECT max(made_at), min(made_at) FROM bundle_sent WHERE recipient_id = ?",
+                    arguments: [id])
+                let (sent, firstSent) = (made?[0] as String?, made?[1] as String?)
                 let lastAppliedID =
                     try Int64.fetchOne(
                         db, sql: "SELECT max(id) FROM import_log WHERE sender_id = ? AND result = 'applied'",
